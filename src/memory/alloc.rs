@@ -1,0 +1,1 @@
+//! Tagged global allocator (placeholder).

@@ -1,0 +1,4 @@
+//! Memory accounting: the tagged allocator and /proc sampling.
+
+pub mod alloc;
+pub mod procs;

@@ -1,0 +1,1 @@
+//! /proc sampling of each session's process tree (placeholder).

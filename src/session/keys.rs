@@ -1,0 +1,1 @@
+//! crossterm input events -> the bytes xterm would send (placeholder).

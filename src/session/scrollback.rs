@@ -1,0 +1,1 @@
+//! Compact scrollback store (placeholder).
