@@ -3,6 +3,14 @@
 //! The binary (`src/main.rs`) is a thin shell around [`app::run`]; everything else lives
 //! here so integration tests and benches can reach it.
 
+pub mod action;
+pub mod app;
+pub mod config;
 pub mod filter;
+pub mod keymap;
 pub mod memory;
 pub mod session;
+pub mod state;
+pub mod terminal;
+pub mod ui;
+pub mod util;

@@ -1,4 +1,165 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
 pub mod keys;
+pub mod pty;
 pub mod scrollback;
+pub mod term;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub use pty::{CommandSpec, ExitStatus, QueueFull, Shared};
+use term::Term;
+
+/// Identifies a session for as long as memmux runs; never reused.
+pub type SessionId = u64;
+
+/// Where a session's program stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Exited(ExitStatus),
+    /// The program could not be started; the reason is shown in the pane.
+    Failed(String),
+}
+
+/// One tab's program and everything memmux keeps for it.
+pub struct Session {
+    pub id: SessionId,
+    pub spec: CommandSpec,
+    pub shared: Arc<Shared>,
+    pub status: Status,
+    pty: Option<pty::Pty>,
+    size: (u16, u16),
+}
+
+impl Session {
+    /// Starts `spec` in a new pty. Never fails: if the program can't start, the session exists
+    /// with `Status::Failed` and the reason written in its pane, so the user sees what happened.
+    pub fn start(
+        id: SessionId,
+        spec: CommandSpec,
+        rows: u16,
+        cols: u16,
+        wake: Arc<dyn Fn() + Send + Sync>,
+        on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
+    ) -> Session {
+        let shared = Arc::new(Shared::new(Term::new(rows, cols), wake));
+        let label = id.to_string();
+        match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
+            Ok(pty) => Session {
+                id,
+                spec,
+                shared,
+                status: Status::Running,
+                pty: Some(pty),
+                size: (rows, cols),
+            },
+            Err(err) => {
+                let reason = format!("{err:#}");
+                let message = format!(
+                    "\x1b[1;31mmemmux: {}\x1b[m\r\n\r\nPress Ctrl-b r to retry or Ctrl-b x to close this tab.\r\n",
+                    reason.replace('\n', "\r\n")
+                );
+                shared.lock_term().process(message.as_bytes());
+                shared.eof.store(true, Ordering::Release);
+                Session { id, spec, shared, status: Status::Failed(reason), pty: None, size: (rows, cols) }
+            }
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.pty.as_ref().map(|p| p.pid)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running
+    }
+
+    /// Queues bytes for the program. Refused, and said so, when the program is not reading.
+    pub fn send(&self, bytes: Vec<u8>) -> Result<(), QueueFull> {
+        if self.pty.is_none() {
+            return Ok(());
+        }
+        self.shared.input.push(bytes)
+    }
+
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+
+    /// Resizes the pty and the screen, if the size changed.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        let (rows, cols) = (rows.clamp(1, term::MAX_DIM), cols.clamp(1, term::MAX_DIM));
+        if self.size == (rows, cols) {
+            return;
+        }
+        self.size = (rows, cols);
+        // Screen first, then the pty: the program redraws on SIGWINCH into a screen of the new size.
+        self.shared.lock_term().resize(rows, cols);
+        if let Some(p) = &self.pty {
+            // A pty whose program is gone may refuse; nothing to resize then.
+            let _ = p.resize(rows, cols);
+        }
+    }
+
+    /// The process the user is talking to: the pty's foreground process group leader, or the
+    /// program itself.
+    pub fn foreground_pid(&self) -> Option<u32> {
+        let pty = self.pty.as_ref()?;
+        if !self.is_running() {
+            return None;
+        }
+        pty.foreground_pgrp().or(Some(pty.pid))
+    }
+
+    /// The name of the foreground command (`/proc/PID/comm`).
+    pub fn foreground_name(&self) -> Option<String> {
+        let pid = self.foreground_pid()?;
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        Some(name.trim_end().to_string())
+    }
+
+    /// The foreground process's working directory, else the program's.
+    pub fn cwd(&self) -> Option<PathBuf> {
+        [self.foreground_pid(), self.pid()]
+            .into_iter()
+            .flatten()
+            .find_map(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok())
+    }
+
+    /// Hangs up the program and everything in its session, stops the threads, closes the pty.
+    pub fn hang_up(&mut self) {
+        if let Some(mut pty) = self.pty.take() {
+            if self.is_running() {
+                pty::hang_up_session(pty.pid);
+            }
+            pty.stop_threads();
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.hang_up();
+    }
+}
+
+/// Panics caught on session threads, waiting to be logged and shown.
+static PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records a panic on a session thread (called from the panic hook, which must not print: the
+/// UI owns the screen).
+pub fn note_thread_panic(thread: &str, info: &std::panic::PanicHookInfo<'_>) {
+    let mut p = PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a parser that panics on every read must not grow this without limit.
+    if p.len() < 64 {
+        p.push(format!("{thread}: {info}"));
+    }
+}
+
+/// Takes the panics recorded since the last call.
+pub fn take_panics() -> Vec<String> {
+    std::mem::take(&mut *PANICS.lock().unwrap_or_else(|e| e.into_inner()))
+}

@@ -1,0 +1,163 @@
+//! Every user intent memmux knows, by the name the config file and the command prompt use.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One thing the user can ask memmux to do. Key bindings map chords to these; the help overlay
+/// lists them; the command prompt (`Ctrl-b :`) accepts their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    NewTab,
+    NextTab,
+    PrevTab,
+    LastTab,
+    /// Tabs are numbered from 1 as the user sees them; this holds that number (1..=9).
+    SelectTab(u8),
+    RenameTab,
+    CloseTab,
+    RestartTab,
+    Quit,
+    Help,
+    SendPrefix,
+    ScrollMode,
+    ScrollPageUp,
+    PasteBuffer,
+    ClearHistory,
+    ToggleMemoryPanel,
+    ExportMemory,
+    CommandPrompt,
+    ReloadConfig,
+}
+
+impl Action {
+    /// Every action, in the order the help overlay shows them.
+    pub fn all() -> Vec<Action> {
+        let mut v = vec![
+            Action::NewTab,
+            Action::NextTab,
+            Action::PrevTab,
+            Action::LastTab,
+        ];
+        v.extend((1..=9).map(Action::SelectTab));
+        v.extend([
+            Action::RenameTab,
+            Action::CloseTab,
+            Action::RestartTab,
+            Action::Quit,
+            Action::Help,
+            Action::SendPrefix,
+            Action::ScrollMode,
+            Action::ScrollPageUp,
+            Action::PasteBuffer,
+            Action::ClearHistory,
+            Action::ToggleMemoryPanel,
+            Action::ExportMemory,
+            Action::CommandPrompt,
+            Action::ReloadConfig,
+        ]);
+        v
+    }
+
+    /// The name used in the config file's `[keys]` table and at the command prompt.
+    pub fn name(self) -> String {
+        let s = match self {
+            Action::NewTab => "new-tab",
+            Action::NextTab => "next-tab",
+            Action::PrevTab => "prev-tab",
+            Action::LastTab => "last-tab",
+            Action::SelectTab(n) => return format!("select-tab-{n}"),
+            Action::RenameTab => "rename-tab",
+            Action::CloseTab => "close-tab",
+            Action::RestartTab => "restart-tab",
+            Action::Quit => "quit",
+            Action::Help => "help",
+            Action::SendPrefix => "send-prefix",
+            Action::ScrollMode => "scroll-mode",
+            Action::ScrollPageUp => "scroll-page-up",
+            Action::PasteBuffer => "paste-buffer",
+            Action::ClearHistory => "clear-history",
+            Action::ToggleMemoryPanel => "toggle-memory-panel",
+            Action::ExportMemory => "export-memory",
+            Action::CommandPrompt => "command-prompt",
+            Action::ReloadConfig => "reload-config",
+        };
+        s.to_string()
+    }
+
+    /// One line for the help overlay.
+    pub fn describe(self) -> String {
+        let s = match self {
+            Action::NewTab => "new tab in the focused tab's directory",
+            Action::NextTab => "next tab",
+            Action::PrevTab => "previous tab",
+            Action::LastTab => "the tab focused before this one",
+            Action::SelectTab(n) => return format!("go to tab {n}"),
+            Action::RenameTab => "rename the focused tab",
+            Action::CloseTab => "close the focused tab (asks while it runs)",
+            Action::RestartTab => "restart the focused tab's command",
+            Action::Quit => "quit memmux (asks)",
+            Action::Help => "this help",
+            Action::SendPrefix => "send the prefix key to the program",
+            Action::ScrollMode => "scroll view: history, search, copy",
+            Action::ScrollPageUp => "scroll view, one page up",
+            Action::PasteBuffer => "paste memmux's copy buffer",
+            Action::ClearHistory => "clear the focused tab's scrollback",
+            Action::ToggleMemoryPanel => "show or hide the memory panel",
+            Action::ExportMemory => "write memory history to a CSV file",
+            Action::CommandPrompt => "command prompt",
+            Action::ReloadConfig => "reload the config file",
+        };
+        s.to_string()
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// An unknown action name, with the closest known one when there is a near miss.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown action `{name}`{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+pub struct UnknownAction {
+    pub name: String,
+    pub suggestion: Option<String>,
+}
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let all = Action::all();
+        if let Some(a) = all.iter().find(|a| a.name() == s) {
+            return Ok(*a);
+        }
+        let names: Vec<String> = all.iter().map(|a| a.name()).collect();
+        Err(UnknownAction {
+            name: s.to_string(),
+            suggestion: crate::util::closest(s, names.iter().map(String::as_str)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in Action::all() {
+            assert_eq!(a.name().parse::<Action>(), Ok(a));
+        }
+    }
+
+    #[test]
+    fn near_miss_is_suggested() {
+        let err = "new-tabb".parse::<Action>().unwrap_err();
+        assert_eq!(err.suggestion.as_deref(), Some("new-tab"));
+        assert!(err.to_string().contains("did you mean `new-tab`"));
+        let err = "frobnicate".parse::<Action>().unwrap_err();
+        assert_eq!(err.suggestion, None);
+    }
+}

@@ -1,0 +1,799 @@
+//! The event loop: terminal input, session events, redraw requests and timers, one thread.
+//! Frames are requested, never forced: at most `fps` per second, and none while nothing changes.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::layout::{Position, Rect};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::action::Action;
+use crate::config::Config;
+use crate::keymap::Chord;
+use crate::session::keys::{self, InputModes};
+use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
+use crate::state::{Confirm, LineInput, Mode, State, Tab};
+use crate::terminal;
+use crate::ui::{self, Layout};
+
+/// What reaches the event loop from other threads.
+#[derive(Debug)]
+pub enum AppEvent {
+    Input(Event),
+    /// The user's terminal is gone (hung up, closed): memmux exits.
+    InputGone(String),
+    Exited { id: SessionId, status: ExitStatus },
+}
+
+/// 300 ms: after output or a key, how long until the foreground command's name is looked up
+/// again (the shell forks the command after echoing Enter).
+const TITLE_CHECK_DELAY: Duration = Duration::from_millis(300);
+
+/// The application: state plus what it needs to start sessions.
+pub struct App {
+    pub state: State,
+    pub config: Config,
+    next_id: SessionId,
+    events: UnboundedSender<AppEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    /// The pane's place on screen as of the last layout.
+    pane: Rect,
+    tab_bar: Option<Rect>,
+    pub quit: bool,
+    /// Something visible changed: a frame is wanted.
+    pub needs_draw: bool,
+    /// The change came from the user: draw without waiting for the frame interval.
+    pub urgent: bool,
+    title_check: Option<Instant>,
+    /// What the outer terminal was last told, to send only changes.
+    cursor_style: Option<vt100::CursorStyle>,
+    outer_any_motion: bool,
+}
+
+impl App {
+    pub fn new(
+        config: Config,
+        events: UnboundedSender<AppEvent>,
+        wake: Arc<dyn Fn() + Send + Sync>,
+        area: Rect,
+    ) -> App {
+        let layout = Layout::new(area);
+        App {
+            state: State::default(),
+            config,
+            next_id: 1,
+            events,
+            wake,
+            pane: layout.pane,
+            tab_bar: layout.tab_bar,
+            quit: false,
+            needs_draw: true,
+            urgent: true,
+            title_check: None,
+            cursor_style: None,
+            outer_any_motion: false,
+        }
+    }
+
+    fn redraw(&mut self) {
+        self.needs_draw = true;
+    }
+
+    fn redraw_now(&mut self) {
+        self.needs_draw = true;
+        self.urgent = true;
+    }
+
+    /// Starts a session for `argv` (the configured shell when `None`) in `cwd`.
+    fn start_session(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) -> Session {
+        let id = self.next_id;
+        self.next_id += 1;
+        let spec = CommandSpec {
+            argv: argv.unwrap_or_else(|| self.config.shell_command()),
+            cwd,
+            term: self.config.term.clone(),
+        };
+        self.start_spec(id, spec)
+    }
+
+    fn start_spec(&mut self, id: SessionId, spec: CommandSpec) -> Session {
+        let events = self.events.clone();
+        let on_exit = Box::new(move |status| {
+            // The loop may be gone when memmux is shutting down; nothing to tell then.
+            let _ = events.send(AppEvent::Exited { id, status });
+        });
+        Session::start(id, spec, self.pane.height, self.pane.width, Arc::clone(&self.wake), on_exit)
+    }
+
+    /// Opens a tab after the last one and focuses it.
+    pub fn open_tab(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) {
+        let session = self.start_session(argv, cwd);
+        self.state.tabs.push(Tab::new(session));
+        let last = self.state.tabs.len() - 1;
+        self.state.set_focus(last);
+        self.schedule_title_check();
+        self.redraw_now();
+    }
+
+    fn schedule_title_check(&mut self) {
+        if self.title_check.is_none() {
+            self.title_check = Some(Instant::now() + TITLE_CHECK_DELAY);
+        }
+    }
+
+    /// The earliest timer the loop must wake for.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let msg = self.state.message.as_ref().map(|m| m.at + crate::state::MESSAGE_TIME);
+        [self.title_check, msg].into_iter().flatten().min()
+    }
+
+    pub fn on_timer(&mut self, now: Instant) {
+        if self.title_check.is_some_and(|t| t <= now) {
+            self.title_check = None;
+            self.refresh_names();
+        }
+        if self.state.expire_message(now) {
+            self.redraw();
+        }
+    }
+
+    fn refresh_names(&mut self) {
+        for tab in &mut self.state.tabs {
+            let name = tab.session.foreground_name();
+            if name.is_some() && name != tab.fg_name {
+                tab.fg_name = name;
+                self.needs_draw = true;
+            }
+        }
+    }
+
+    /// Called when a session woke the loop: notes output, bells and titles.
+    pub fn collect_output(&mut self) {
+        let focus = self.state.focus;
+        let mut any = false;
+        for (i, tab) in self.state.tabs.iter_mut().enumerate() {
+            let shared = &tab.session.shared;
+            let focused = i == focus;
+            // A hidden tab already marked active keeps its dirty flag set, so its further output
+            // wakes nobody: a flood in a hidden tab costs the UI nothing.
+            if !focused && tab.activity && !shared.attention.load(Ordering::Acquire) {
+                continue;
+            }
+            let was_dirty = shared.dirty.swap(false, Ordering::AcqRel);
+            let attention = shared.attention.swap(false, Ordering::AcqRel);
+            if !was_dirty && !attention {
+                continue;
+            }
+            any = true;
+            if attention {
+                let mut term = shared.lock_term();
+                let events = term.events();
+                if let Some(title) = events.title.take() {
+                    tab.title = Some(title);
+                }
+                if std::mem::take(&mut events.bell) && !focused {
+                    tab.bell = true;
+                }
+            }
+            if !focused {
+                tab.activity = true;
+                if !was_dirty {
+                    // Keep the flag that suppresses wake-ups for this tab.
+                    shared.dirty.store(true, Ordering::Release);
+                }
+            }
+        }
+        if any {
+            self.redraw();
+            self.schedule_title_check();
+        }
+    }
+
+    /// Handles one event from another thread.
+    pub fn handle_event(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::Input(ev) => self.handle_input(ev),
+            AppEvent::InputGone(why) => {
+                self.state.warn(why);
+                self.quit = true;
+            }
+            AppEvent::Exited { id, status } => {
+                if let Some(i) = self.state.index_of(id) {
+                    self.state.tabs[i].session.status = Status::Exited(status);
+                    self.redraw();
+                }
+            }
+        }
+    }
+
+    fn handle_input(&mut self, ev: Event) {
+        match ev {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(key),
+            Event::Key(_) => {}
+            Event::Paste(text) => self.handle_paste(&text),
+            Event::Mouse(m) => self.handle_mouse(m),
+            Event::FocusGained | Event::FocusLost => {
+                let gained = matches!(ev, Event::FocusGained);
+                if let Some(tab) = self.state.focused() {
+                    let modes = self.input_modes(tab);
+                    let mut out = Vec::new();
+                    if keys::encode_focus(gained, &modes, &mut out) {
+                        self.send_focused(out);
+                    }
+                }
+            }
+            // The frame is sized from the terminal itself at draw time.
+            Event::Resize(..) => self.redraw_now(),
+        }
+    }
+
+    fn input_modes(&self, tab: &Tab) -> InputModes {
+        let mut term = tab.session.shared.lock_term();
+        let focus = term.events().focus_reporting;
+        InputModes::from_screen(term.screen(), focus)
+    }
+
+    fn send_focused(&mut self, bytes: Vec<u8>) {
+        let Some(tab) = self.state.focused() else { return };
+        if let Err(err) = tab.session.send(bytes) {
+            let n = self.state.focus + 1;
+            self.state.warn(format!("tab {n}: input not sent: {err}"));
+            self.redraw_now();
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        let chord = Chord::from_event(&key);
+        if self.state.message.take().is_some() {
+            self.redraw_now();
+        }
+        match std::mem::take(&mut self.state.mode) {
+            Mode::Normal => self.key_normal(key, chord),
+            Mode::Prefix => {
+                self.redraw_now();
+                match chord.and_then(|c| self.config.keymap.lookup(true, c)) {
+                    Some(action) => self.run_action(action),
+                    None if key.code == KeyCode::Esc => {}
+                    None => {
+                        let k = chord.map(|c| c.to_string()).unwrap_or_else(|| "that key".into());
+                        self.state.warn(format!(
+                            "{} {k} is not bound ({} ? lists the keys)",
+                            self.config.keymap.prefix, self.config.keymap.prefix
+                        ));
+                    }
+                }
+            }
+            Mode::Rename(mut input) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Enter => {
+                        let name = input.text.trim().to_string();
+                        if let Some(tab) = self.state.focused_mut() {
+                            tab.name = (!name.is_empty()).then_some(name);
+                        }
+                        return;
+                    }
+                    KeyCode::Esc => return,
+                    _ => edit_line(&mut input, &key),
+                }
+                self.state.mode = Mode::Rename(input);
+            }
+            Mode::Confirm(what) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Char('y' | 'Y') => self.confirmed(what),
+                    KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
+                    _ => self.state.mode = Mode::Confirm(what),
+                }
+            }
+            Mode::Help(scroll) => {
+                self.redraw_now();
+                let max = (Action::all().len() as u16).saturating_sub(1);
+                let page = self.pane.height.saturating_sub(2).max(1);
+                let scroll = match key.code {
+                    KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter => return,
+                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
+                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
+                    KeyCode::PageUp => scroll.saturating_sub(page),
+                    KeyCode::Home | KeyCode::Char('g') => 0,
+                    KeyCode::End | KeyCode::Char('G') => max,
+                    _ => scroll,
+                };
+                self.state.mode = Mode::Help(scroll);
+            }
+        }
+    }
+
+    fn key_normal(&mut self, key: KeyEvent, chord: Option<Chord>) {
+        if chord == Some(self.config.keymap.prefix) {
+            self.state.mode = Mode::Prefix;
+            self.redraw_now();
+            return;
+        }
+        if let Some(action) = chord.and_then(|c| self.config.keymap.lookup(false, c)) {
+            self.run_action(action);
+            return;
+        }
+        let Some(tab) = self.state.focused() else { return };
+        if !tab.session.is_running() {
+            // The program has ended: keys have nowhere to go, except `r` to start it again.
+            if chord == Some(Chord::plain('r')) {
+                self.restart_focused();
+            }
+            return;
+        }
+        let modes = self.input_modes(tab);
+        let mut out = Vec::new();
+        if keys::encode_key(&key, &modes, &mut out) {
+            self.send_focused(out);
+            self.schedule_title_check();
+        }
+    }
+
+    fn handle_paste(&mut self, text: &str) {
+        match &mut self.state.mode {
+            Mode::Rename(input) => {
+                for c in text.chars().take_while(|c| *c != '\n' && *c != '\r') {
+                    input.insert(c);
+                }
+                self.redraw_now();
+            }
+            Mode::Normal => {
+                let Some(tab) = self.state.focused() else { return };
+                let modes = self.input_modes(tab);
+                let mut out = Vec::with_capacity(text.len() + 12);
+                keys::encode_paste(text, &modes, &mut out);
+                self.send_focused(out);
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_mouse(&mut self, m: MouseEvent) {
+        let pos = Position::new(m.column, m.row);
+        if let Some(bar) = self.tab_bar.filter(|b| b.contains(pos)) {
+            if let MouseEventKind::Down(MouseButton::Left) = m.kind {
+                if let Some(i) = ui::tabs::tab_at(&self.state, &self.config.colors, bar, m.column) {
+                    self.focus(i);
+                }
+            }
+            return;
+        }
+        if !matches!(self.state.mode, Mode::Normal) {
+            return;
+        }
+        let Some(tab) = self.state.focused() else { return };
+        let pane = self.pane;
+        // Drags that leave the pane are clamped to its edge, as xterm clamps to the window.
+        let col = m.column.saturating_sub(pane.x).min(pane.width.saturating_sub(1));
+        let row = m.row.saturating_sub(pane.y).min(pane.height.saturating_sub(1));
+        let inside = pane.contains(pos);
+        let modes = self.input_modes(tab);
+        let mut out = Vec::new();
+        let dragging = matches!(m.kind, MouseEventKind::Drag(_) | MouseEventKind::Up(_));
+        if (inside || dragging) && keys::encode_mouse(&m, col, row, &modes, &mut out) {
+            self.send_focused(out);
+        }
+    }
+
+    fn focus(&mut self, index: usize) {
+        if index < self.state.tabs.len() && index != self.state.focus {
+            self.state.set_focus(index);
+            // Its output while hidden was not drawn: draw it now.
+            if let Some(t) = self.state.focused() {
+                t.session.shared.dirty.store(false, Ordering::Release);
+            }
+            self.redraw_now();
+        }
+    }
+
+    /// Does what an action asks.
+    pub fn run_action(&mut self, action: Action) {
+        self.redraw_now();
+        let n = self.state.tabs.len();
+        match action {
+            Action::NewTab => {
+                let cwd = self.state.focused().and_then(|t| t.session.cwd());
+                self.open_tab(None, cwd);
+            }
+            Action::NextTab if n > 0 => self.focus((self.state.focus + 1) % n),
+            Action::PrevTab if n > 0 => self.focus((self.state.focus + n - 1) % n),
+            Action::LastTab => {
+                match self.state.last_focus.and_then(|id| self.state.index_of(id)) {
+                    Some(i) => self.focus(i),
+                    None => self.state.say("no previous tab"),
+                }
+            }
+            Action::SelectTab(k) => {
+                let i = usize::from(k).saturating_sub(1);
+                if i < n {
+                    self.focus(i);
+                } else {
+                    self.state.warn(format!("there is no tab {k}"));
+                }
+            }
+            Action::RenameTab => {
+                let current = self.state.focused().and_then(|t| t.name.clone()).unwrap_or_default();
+                self.state.mode = Mode::Rename(LineInput::with_text(&current));
+            }
+            Action::CloseTab => {
+                let Some(tab) = self.state.focused() else { return };
+                if tab.session.is_running() {
+                    self.state.mode = Mode::Confirm(Confirm::CloseTab(tab.session.id));
+                } else {
+                    let id = tab.session.id;
+                    self.close_tab(id);
+                }
+            }
+            Action::RestartTab => {
+                let Some(tab) = self.state.focused() else { return };
+                if tab.session.is_running() {
+                    self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.session.id));
+                } else {
+                    self.restart_focused();
+                }
+            }
+            Action::Quit => self.state.mode = Mode::Confirm(Confirm::Quit),
+            Action::Help => self.state.mode = Mode::Help(0),
+            Action::SendPrefix => {
+                let p = self.config.keymap.prefix;
+                if let (Some(tab), Some(key)) = (self.state.focused(), chord_to_key(p)) {
+                    let modes = self.input_modes(tab);
+                    let mut out = Vec::new();
+                    if keys::encode_key(&key, &modes, &mut out) {
+                        self.send_focused(out);
+                    }
+                }
+            }
+            Action::NextTab | Action::PrevTab => {}
+            Action::ScrollMode
+            | Action::ScrollPageUp
+            | Action::PasteBuffer
+            | Action::ClearHistory
+            | Action::ToggleMemoryPanel
+            | Action::ExportMemory
+            | Action::CommandPrompt
+            | Action::ReloadConfig => {
+                self.state.say(format!("{action}: not available yet"));
+            }
+        }
+    }
+
+    fn confirmed(&mut self, what: Confirm) {
+        match what {
+            Confirm::CloseTab(id) => self.close_tab(id),
+            Confirm::RestartTab(id) => {
+                if let Some(i) = self.state.index_of(id) {
+                    self.state.set_focus(i);
+                    self.restart_focused();
+                }
+            }
+            Confirm::Quit => self.quit = true,
+        }
+    }
+
+    /// Closes a tab, hanging up its programs. Closing the last tab quits (or opens a fresh
+    /// shell when `exit-on-last-tab-close` is off).
+    pub fn close_tab(&mut self, id: SessionId) {
+        let Some(i) = self.state.index_of(id) else { return };
+        let mut tab = self.state.tabs.remove(i);
+        tab.session.hang_up();
+        drop(tab);
+        if self.state.tabs.is_empty() {
+            if self.config.exit_on_last_tab_close {
+                self.quit = true;
+            } else {
+                self.open_tab(None, None);
+            }
+            return;
+        }
+        let focus = self.state.focus;
+        let new_focus = if i < focus || focus >= self.state.tabs.len() {
+            focus.saturating_sub(1)
+        } else {
+            focus
+        };
+        self.state.focus = usize::MAX;
+        self.state.set_focus(new_focus.min(self.state.tabs.len() - 1));
+        if let Some(t) = self.state.focused() {
+            t.session.shared.dirty.store(false, Ordering::Release);
+        }
+        self.redraw_now();
+    }
+
+    /// Starts the focused tab's command again, in a fresh terminal.
+    fn restart_focused(&mut self) {
+        let Some(tab) = self.state.focused() else { return };
+        let spec = tab.session.spec.clone();
+        let id = self.next_id;
+        self.next_id += 1;
+        let session = self.start_spec(id, spec);
+        if let Some(tab) = self.state.focused_mut() {
+            let mut old = std::mem::replace(&mut tab.session, session);
+            old.hang_up();
+            tab.title = None;
+            tab.fg_name = None;
+        }
+        self.schedule_title_check();
+        self.redraw_now();
+    }
+
+    /// Lays the screen out for `area` and resizes every session's pane to match.
+    pub fn apply_layout(&mut self, area: Rect) {
+        let layout = Layout::new(area);
+        self.pane = layout.pane;
+        self.tab_bar = layout.tab_bar;
+        for tab in &mut self.state.tabs {
+            tab.session.resize(layout.pane.height, layout.pane.width);
+        }
+    }
+
+    /// Draws a frame on `terminal`, then tells the outer terminal the cursor shape and mouse
+    /// mode the focused program wants.
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> anyhow::Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        let size = terminal.size().context("cannot read the terminal size")?;
+        self.apply_layout(Rect::new(0, 0, size.width, size.height));
+        terminal
+            .draw(|f| ui::draw(f, &self.state, &self.config))
+            .context("cannot draw")?;
+        self.needs_draw = false;
+        self.urgent = false;
+        Ok(())
+    }
+
+    /// Cursor shape and pointer-motion reporting for the outer terminal, as escape sequences to
+    /// write after a frame (empty when nothing changed).
+    pub fn outer_modes(&mut self) -> String {
+        let mut out = String::new();
+        let (style, any_motion) = match self.state.focused() {
+            Some(tab) => {
+                let term = tab.session.shared.lock_term();
+                let s = term.screen();
+                (s.cursor_style(), s.mouse_protocol_mode() == vt100::MouseProtocolMode::AnyMotion)
+            }
+            None => (vt100::CursorStyle::Default, false),
+        };
+        if self.cursor_style != Some(style) {
+            self.cursor_style = Some(style);
+            let n = match style {
+                vt100::CursorStyle::Default => 0,
+                vt100::CursorStyle::BlinkBlock => 1,
+                vt100::CursorStyle::SteadyBlock => 2,
+                vt100::CursorStyle::BlinkUnderline => 3,
+                vt100::CursorStyle::SteadyUnderline => 4,
+                vt100::CursorStyle::BlinkVerticalBar => 5,
+                vt100::CursorStyle::SteadyVerticalBar => 6,
+            };
+            out.push_str(&format!("\x1b[{n} q"));
+        }
+        if any_motion != self.outer_any_motion {
+            self.outer_any_motion = any_motion;
+            out.push_str(if any_motion { terminal::ANY_MOTION_ON } else { terminal::ANY_MOTION_OFF });
+        }
+        out
+    }
+
+    /// Hangs up every session.
+    pub fn shutdown(&mut self) {
+        for tab in &mut self.state.tabs {
+            tab.session.hang_up();
+        }
+    }
+}
+
+/// Editing keys shared by the single-line prompts.
+pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('u') if ctrl => input.clear(),
+        KeyCode::Char('a') if ctrl => input.home(),
+        KeyCode::Char('e') if ctrl => input.end(),
+        KeyCode::Char(c) if !ctrl => input.insert(c),
+        KeyCode::Backspace => input.backspace(),
+        KeyCode::Delete => input.delete(),
+        KeyCode::Left => input.left(),
+        KeyCode::Right => input.right(),
+        KeyCode::Home => input.home(),
+        KeyCode::End => input.end(),
+        _ => {}
+    }
+}
+
+/// The key event a chord stands for (to send the prefix itself to a program).
+fn chord_to_key(c: Chord) -> Option<KeyEvent> {
+    use crate::keymap::ChordKey as K;
+    let code = match c.code {
+        K::Char(ch) => KeyCode::Char(ch),
+        K::F(n) => KeyCode::F(n),
+        K::Enter => KeyCode::Enter,
+        K::Tab if c.shift => KeyCode::BackTab,
+        K::Tab => KeyCode::Tab,
+        K::Backspace => KeyCode::Backspace,
+        K::Esc => KeyCode::Esc,
+        K::Up => KeyCode::Up,
+        K::Down => KeyCode::Down,
+        K::Left => KeyCode::Left,
+        K::Right => KeyCode::Right,
+        K::Home => KeyCode::Home,
+        K::End => KeyCode::End,
+        K::PageUp => KeyCode::PageUp,
+        K::PageDown => KeyCode::PageDown,
+        K::Insert => KeyCode::Insert,
+        K::Delete => KeyCode::Delete,
+    };
+    let mut m = KeyModifiers::empty();
+    if c.ctrl {
+        m |= KeyModifiers::CONTROL;
+    }
+    if c.alt {
+        m |= KeyModifiers::ALT;
+    }
+    if c.shift {
+        m |= KeyModifiers::SHIFT;
+    }
+    Some(KeyEvent::new(code, m))
+}
+
+/// Reads the user's terminal on its own thread and forwards events to the loop.
+///
+/// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793),
+/// so this thread first waits on the descriptor itself and stops at hang-up, calling crossterm
+/// only when input is really there.
+fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
+    std::thread::Builder::new().name("input".into()).spawn(move || {
+        loop {
+            let mut fds = [libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 }];
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+            if n < 0 {
+                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                let _ = tx.send(AppEvent::InputGone("cannot poll the terminal".into()));
+                return;
+            }
+            if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
+                return;
+            }
+            // Drain every event crossterm has parsed, then wait on the descriptor again.
+            loop {
+                match crossterm::event::read() {
+                    Ok(ev) => {
+                        if tx.send(AppEvent::Input(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::InputGone(format!("cannot read the terminal: {e}")));
+                        return;
+                    }
+                }
+                match crossterm::event::poll(Duration::ZERO) {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::InputGone(format!("cannot read the terminal: {e}")));
+                        return;
+                    }
+                }
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+    TerminalGone,
+}
+
+/// Runs memmux on the user's terminal until the user quits or a signal ends it.
+/// `first` is the command of the first tab (the shell when `None`).
+pub fn run(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the event loop")?;
+    rt.block_on(run_loop(config, first))
+}
+
+async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
+    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) = unbounded_channel();
+    let notify = Arc::new(Notify::new());
+    let wake: Arc<dyn Fn() + Send + Sync> = {
+        let n = Arc::clone(&notify);
+        Arc::new(move || n.notify_one())
+    };
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
+    let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
+
+    let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
+    let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    let mut term = Terminal::new(backend).context("cannot set up the terminal")?;
+    let size = term.size().context("cannot read the terminal size")?;
+    spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
+
+    let fps = config.fps.clamp(1, 1000);
+    let frame_interval = Duration::from_secs_f64(1.0 / f64::from(fps));
+    let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
+    app.open_tab(first, None);
+
+    let mut last_frame: Option<Instant> = None;
+    let mut frame_at: Option<Instant> = None;
+    let exit = loop {
+        if app.quit {
+            break Exit::Quit;
+        }
+        if app.needs_draw {
+            let now = Instant::now();
+            let due = match last_frame {
+                Some(t) if !app.urgent => t + frame_interval,
+                _ => now,
+            };
+            if due <= now {
+                app.draw(&mut term)?;
+                let modes = app.outer_modes();
+                if !modes.is_empty() {
+                    use std::io::Write;
+                    let out = term.backend_mut();
+                    out.write_all(modes.as_bytes()).context("cannot write to the terminal")?;
+                    out.flush().context("cannot write to the terminal")?;
+                }
+                last_frame = Some(now);
+                frame_at = None;
+            } else {
+                frame_at = Some(due);
+            }
+        }
+        for msg in crate::session::take_panics() {
+            app.state.warn(format!("parser failure contained: {msg}"));
+            app.redraw();
+        }
+        let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
+        tokio::select! {
+            biased;
+            _ = sigterm.recv() => break Exit::Signal(libc::SIGTERM),
+            _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
+            _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
+            _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
+            _ = sigwinch.recv() => app.redraw_now(),
+            Some(ev) = rx.recv() => {
+                let gone = matches!(ev, AppEvent::InputGone(_));
+                app.handle_event(ev);
+                if gone {
+                    break Exit::TerminalGone;
+                }
+            }
+            _ = notify.notified() => app.collect_output(),
+            _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
+                app.on_timer(Instant::now());
+            }
+        }
+    };
+    app.shutdown();
+    drop(term);
+    drop(guard);
+    Ok(exit)
+}

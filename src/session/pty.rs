@@ -1,0 +1,467 @@
+//! Spawning a program in a pseudo-terminal, and the threads that serve it: one reads and parses
+//! its output, one writes its input, one waits for it to exit.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use anyhow::Context;
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+use super::term::Term;
+
+/// 64 KiB: bytes read and parsed per lock hold, so the UI never waits long for the screen.
+const READ_CHUNK: usize = 64 * 1024;
+/// 32 MiB: input queued for a program that is not reading; past it a paste is refused, and the
+/// user told so, rather than memmux's memory growing without bound.
+pub const MAX_QUEUED_INPUT: usize = 32 << 20;
+
+/// What to run in a new pty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub term: String,
+}
+
+/// Input waiting to be written to a program, bounded in bytes.
+#[derive(Default)]
+pub struct InputQueue {
+    inner: Mutex<QueueInner>,
+    ready: Condvar,
+    /// Bytes accepted but not yet written (queued plus the chunk being written).
+    pending: AtomicUsize,
+}
+
+#[derive(Default)]
+struct QueueInner {
+    chunks: VecDeque<Vec<u8>>,
+    closed: bool,
+}
+
+/// The queue refused input because the program has not read what it already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{pending} bytes of input are still waiting for the program to read them")]
+pub struct QueueFull {
+    pub pending: usize,
+}
+
+impl InputQueue {
+    pub fn push(&self, bytes: Vec<u8>) -> Result<(), QueueFull> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let pending = self.pending.load(Ordering::Acquire);
+        if pending + bytes.len() > MAX_QUEUED_INPUT {
+            return Err(QueueFull { pending });
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.closed {
+            return Ok(());
+        }
+        self.pending.fetch_add(bytes.len(), Ordering::AcqRel);
+        inner.chunks.push_back(bytes);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    fn close(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.closed = true;
+        inner.chunks.clear();
+        self.pending.store(0, Ordering::Release);
+        self.ready.notify_all();
+    }
+
+    /// Blocks until a chunk is available; `None` once closed.
+    fn pop(&self) -> Option<Vec<u8>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if inner.closed {
+                return None;
+            }
+            if let Some(c) = inner.chunks.pop_front() {
+                return Some(c);
+            }
+            inner = self.ready.wait(inner).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// State a session shares with its threads.
+pub struct Shared {
+    pub term: Mutex<Term>,
+    /// Set by the reader after parsing output; cleared by the UI when it looks.
+    pub dirty: AtomicBool,
+    /// A bell rang or the title changed: worth a look even for a hidden tab already marked busy.
+    pub attention: AtomicBool,
+    /// The program's side of the pty is closed: no more output will come.
+    pub eof: AtomicBool,
+    pub input: InputQueue,
+    /// Wakes the UI; shared by every session.
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Shared {
+    pub fn new(term: Term, wake: Arc<dyn Fn() + Send + Sync>) -> Shared {
+        Shared {
+            term: Mutex::new(term),
+            dirty: AtomicBool::new(false),
+            attention: AtomicBool::new(false),
+            eof: AtomicBool::new(false),
+            input: InputQueue::default(),
+            wake,
+        }
+    }
+
+    /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained
+    /// elsewhere; the screen is still worth showing).
+    pub fn lock_term(&self) -> std::sync::MutexGuard<'_, Term> {
+        self.term.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mark_dirty(&self) {
+        // One wake-up per burst: only the first output after the UI looked wakes it.
+        if !self.dirty.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+    }
+}
+
+/// A running program in a pty, with the handles needed to resize and stop it.
+pub struct Pty {
+    pub master: Box<dyn MasterPty + Send>,
+    pub pid: u32,
+    /// Dropping this wakes the reader and writer threads, which then exit.
+    stop: Option<OwnedFd>,
+}
+
+impl Pty {
+    pub fn master_fd(&self) -> Option<RawFd> {
+        self.master.as_raw_fd()
+    }
+
+    pub fn resize(&self, rows: u16, cols: u16) -> anyhow::Result<()> {
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+    }
+
+    /// The foreground process group of the pty (the job the user is talking to).
+    pub fn foreground_pgrp(&self) -> Option<u32> {
+        self.master.process_group_leader().and_then(|p| u32::try_from(p).ok())
+    }
+
+    /// Stops the reader and writer threads; the master is closed when `self` drops.
+    pub fn stop_threads(&mut self) {
+        self.stop.take();
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        self.stop_threads();
+    }
+}
+
+/// How a program ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exit {c}"),
+            ExitStatus::Signal(s) => write!(f, "signal {s}"),
+        }
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we hold open returns a new descriptor or -1.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain fcntl flag manipulation on a descriptor we hold open.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is ready for `events` or `stop` is closed. Returns false on stop.
+fn wait_ready(fd: RawFd, events: libc::c_short, stop: RawFd) -> bool {
+    let mut fds = [
+        libc::pollfd { fd, events, revents: 0 },
+        libc::pollfd { fd: stop, events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        // SAFETY: `fds` is a valid array of two pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        if fds[1].revents != 0 {
+            return false;
+        }
+        if fds[0].revents != 0 {
+            return true;
+        }
+    }
+}
+
+/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it.
+/// `on_exit` is called on the waiter thread with the program's exit status.
+pub fn spawn(
+    spec: &CommandSpec,
+    rows: u16,
+    cols: u16,
+    shared: Arc<Shared>,
+    label: &str,
+    on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
+) -> anyhow::Result<Pty> {
+    let program = spec.argv.first().context("no command given")?;
+    let pair = native_pty_system()
+        .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+        .context("no pseudo-terminal available")?;
+    let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
+    cmd.env("TERM", &spec.term);
+    cmd.env("COLORTERM", "truecolor");
+    cmd.env("MEMMUX", std::process::id().to_string());
+    for var in ["COLUMNS", "LINES", "TMUX", "TMUX_PANE"] {
+        cmd.env_remove(var);
+    }
+    if let Some(cwd) = &spec.cwd {
+        cmd.cwd(cwd);
+    }
+    let child = pair.slave.spawn_command(cmd).with_context(|| format!("cannot start `{program}`"))?;
+    // Our copy of the slave must close, or the reader would never see the program's end.
+    drop(pair.slave);
+    let pid = child.process_id().context("the started program has no process id")?;
+    // portable-pty's child handle is not used: the waiter thread reaps with waitpid to learn the
+    // signal number, which portable-pty only gives as a name.
+    drop(child);
+
+    let master = pair.master;
+    let master_fd = master.as_raw_fd().context("the pty has no file descriptor")?;
+    // Non-blocking, so a program that never reads its input can't block the writer for ever;
+    // the flag is shared by the dups below (same open file description).
+    set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
+    let (stop_rx, stop_tx) = pipe().context("cannot create a pipe")?;
+
+    let read_fd = dup(master_fd).context("cannot duplicate the pty")?;
+    let read_stop = dup(stop_rx.as_raw_fd()).context("cannot duplicate a pipe")?;
+    let reader_shared = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name(format!("pty-read-{label}"))
+        .spawn(move || reader(read_fd, read_stop, reader_shared))
+        .context("cannot start the reader thread")?;
+
+    let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
+    let writer_shared = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name(format!("pty-write-{label}"))
+        .spawn(move || writer(write_fd, stop_rx, writer_shared))
+        .context("cannot start the writer thread")?;
+
+    let waiter_shared = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name(format!("pty-wait-{label}"))
+        .spawn(move || {
+            let status = wait_for(pid);
+            hang_up_session(pid);
+            on_exit(status);
+            waiter_shared.mark_dirty();
+        })
+        .context("cannot start the waiter thread")?;
+
+    Ok(Pty { master, pid, stop: Some(stop_tx) })
+}
+
+fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        if !wait_ready(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd()) {
+            break;
+        }
+        // SAFETY: reading into a buffer we own, at most its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
+                // EIO: every slave descriptor is closed; the program and its children are gone.
+                _ => break,
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        let bytes = &buf[..n as usize];
+        let (replies, attention) = {
+            let mut term = shared.lock_term();
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
+            if parsed.is_err() {
+                // The parser's state can't be trusted after a panic: start it afresh (the
+                // scrollback is kept) and say so in the pane; the other tabs never notice.
+                term.rebuild();
+            }
+            let events = term.events();
+            (std::mem::take(&mut events.replies), events.bell || events.title.is_some())
+        };
+        if attention && !shared.attention.swap(true, Ordering::AcqRel) {
+            (shared.wake)();
+        }
+        // A program that never reads can't make replies grow memory: the queue is bounded.
+        let _ = shared.input.push(replies);
+        shared.mark_dirty();
+    }
+    shared.eof.store(true, Ordering::Release);
+    shared.mark_dirty();
+}
+
+fn writer(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
+    while let Some(chunk) = shared.input.pop() {
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if !wait_ready(fd.as_raw_fd(), libc::POLLOUT, stop.as_raw_fd()) {
+                return;
+            }
+            // SAFETY: writing from a slice we own, at most its length.
+            let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
+                    _ => {
+                        shared.input.close();
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            rest = &rest[n..];
+            shared.input.pending.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.input.close();
+    }
+}
+
+/// Waits for `pid` to end and reaps it.
+fn wait_for(pid: u32) -> ExitStatus {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if r < 0 {
+            // Already reaped elsewhere (should not happen): report a plain failure.
+            return ExitStatus::Code(-1);
+        }
+        break;
+    }
+    if libc::WIFSIGNALED(status) {
+        ExitStatus::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitStatus::Code(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Sends SIGHUP to every process of the session led by `sid` (the tab's program ran `setsid`,
+/// so its session id is its pid): background jobs and their children included, so nothing
+/// left behind keeps the pty open.
+pub fn hang_up_session(sid: u32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; harmless if it is gone.
+    unsafe {
+        libc::kill(-(sid as libc::pid_t), libc::SIGHUP);
+    }
+    for pid in session_members(sid) {
+        // SAFETY: as above, for one process.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGHUP);
+        }
+    }
+}
+
+/// Pids whose session id is `sid`, from `/proc/PID/stat`. Processes that vanish while we read
+/// are simply skipped.
+pub fn session_members(sid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| stat_session(&s))
+                == Some(sid)
+        })
+        .collect()
+}
+
+/// The session id (field 6) of a `/proc/PID/stat` line. The command name (field 2) may hold
+/// spaces and parentheses, so fields are counted from the last `)`.
+fn stat_session(stat: &str) -> Option<u32> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    // After the name: state, ppid, pgrp, session.
+    after.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_session_survives_odd_names() {
+        let line = "1234 (a) (b c) S 1 1234 999 0 -1 4194560";
+        assert_eq!(stat_session(line), Some(999));
+        assert_eq!(stat_session("garbage"), None);
+    }
+
+    #[test]
+    fn queue_is_bounded_and_says_so() {
+        let q = InputQueue::default();
+        assert!(q.push(vec![0; MAX_QUEUED_INPUT - 10]).is_ok());
+        let err = q.push(vec![0; 11]).unwrap_err();
+        assert_eq!(err.pending, MAX_QUEUED_INPUT - 10);
+        assert!(q.push(vec![0; 10]).is_ok());
+        assert_eq!(q.pending(), MAX_QUEUED_INPUT);
+    }
+}

@@ -1,0 +1,236 @@
+//! A session's terminal: the vt100 parser, its callbacks (replies to queries, title, bell,
+//! scrolled-off rows), and what it tells the rest of memmux.
+
+use std::num::NonZeroU16;
+
+/// Largest size memmux gives a screen in either direction; programs can't ask for more.
+pub const MAX_DIM: u16 = 1000;
+/// Titles are cut to this many bytes (a program can't make the tab bar hold megabytes).
+pub const MAX_TITLE_BYTES: usize = 256;
+
+/// What the parser's callbacks collect between two looks from the UI.
+#[derive(Debug, Default)]
+pub struct TermEvents {
+    /// Title set by the program (OSC 0/2), cleaned of control characters.
+    pub title: Option<String>,
+    /// A bell rang since the UI last looked.
+    pub bell: bool,
+    /// Bytes to send back to the program: answers to its queries, never program-controlled text.
+    pub replies: Vec<u8>,
+    /// The program asked for focus in/out reports (`CSI ? 1004 h`); vt100 does not track it.
+    pub focus_reporting: bool,
+}
+
+/// The vt100 callbacks of one session.
+pub struct Callbacks {
+    pub events: TermEvents,
+    /// Rows pushed off the top of the main screen (kept until the scrollback store lands).
+    pub scrolled_rows: u64,
+}
+
+impl Callbacks {
+    fn new() -> Self {
+        Callbacks { events: TermEvents::default(), scrolled_rows: 0 }
+    }
+
+    /// What survives a parser rebuild: history and the title; modes start afresh with the
+    /// new parser.
+    fn survivor(self) -> Callbacks {
+        Callbacks {
+            events: TermEvents { title: self.events.title, ..TermEvents::default() },
+            scrolled_rows: self.scrolled_rows,
+        }
+    }
+
+    fn reply(&mut self, bytes: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        // Writing to a Vec cannot fail.
+        let _ = self.events.replies.write_fmt(bytes);
+    }
+}
+
+/// Removes control characters and caps the length, so a title can't carry escapes into the
+/// outer terminal or grow without bound.
+pub fn clean_title(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > MAX_TITLE_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl vt100::Callbacks for Callbacks {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.events.bell = true;
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.events.title = Some(clean_title(title));
+    }
+
+    // Program resize requests (`CSI 8 ; h ; w t`) are ignored: the pane's size is the user's.
+    fn resize(&mut self, _: &mut vt100::Screen, _request: (u16, u16)) {}
+
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
+        match (i1, c) {
+            // DSR: status, cursor position. Replies hold only numbers memmux computed.
+            (None, 'n') if first == 5 => self.reply(format_args!("\x1b[0n")),
+            (None, 'n') if first == 6 => {
+                let (row, col) = screen.cursor_position();
+                self.reply(format_args!("\x1b[{};{}R", row + 1, col + 1));
+            }
+            (Some(b'?'), 'n') if first == 6 => {
+                let (row, col) = screen.cursor_position();
+                self.reply(format_args!("\x1b[?{};{}R", row + 1, col + 1));
+            }
+            // Primary DA: a VT220 with ANSI colour, as tmux and many xterm setups answer.
+            (None, 'c') if first == 0 => self.reply(format_args!("\x1b[?62;22c")),
+            // Secondary DA: VT220, firmware 10, no ROM cartridge.
+            (Some(b'>'), 'c') if first == 0 => self.reply(format_args!("\x1b[>1;10;0c")),
+            // Text area size in characters.
+            (None, 't') if first == 18 => {
+                let (rows, cols) = screen.size();
+                self.reply(format_args!("\x1b[8;{};{}t", rows.get(), cols.get()));
+            }
+            (Some(b'?'), 'h' | 'l') => {
+                if params.iter().any(|p| p.first() == Some(&1004)) {
+                    self.events.focus_reporting = c == 'h';
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_scroll(&mut self, _contents: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        if !alternate_screen {
+            self.scrolled_rows += 1;
+        }
+    }
+}
+
+/// Clamps a requested size to what a screen may be.
+pub fn clamp_dim(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n.clamp(1, MAX_DIM)).unwrap_or(NonZeroU16::MIN)
+}
+
+/// One session's terminal state. Lives behind a mutex: the reader thread feeds it, the UI reads it.
+pub struct Term {
+    pub parser: vt100::Parser<Callbacks>,
+    panics: u32,
+}
+
+impl Term {
+    pub fn new(rows: u16, cols: u16) -> Term {
+        Term {
+            parser: vt100::Parser::new_with_callbacks(
+                clamp_dim(rows),
+                clamp_dim(cols),
+                0,
+                Callbacks::new(),
+            ),
+            panics: 0,
+        }
+    }
+
+    /// Feeds program output to the parser.
+    pub fn process(&mut self, bytes: &[u8]) {
+        self.parser.process(bytes);
+    }
+
+    /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
+    pub fn rebuild(&mut self) {
+        let (rows, cols) = self.parser.screen().size();
+        let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new());
+        self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
+        self.panics += 1;
+        self.parser.process(
+            b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
+              scrollback kept; details in the log]\x1b[m\r\n",
+        );
+    }
+
+    /// Times the parser was rebuilt after a panic.
+    pub fn panics(&self) -> u32 {
+        self.panics
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.parser.set_size(clamp_dim(rows), clamp_dim(cols));
+    }
+
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    pub fn events(&mut self) -> &mut TermEvents {
+        &mut self.parser.callbacks_mut().events
+    }
+
+    pub fn scrollback_rows(&self) -> u64 {
+        self.parser.callbacks().scrolled_rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_cursor_position_and_attributes() {
+        let mut t = Term::new(24, 80);
+        t.process(b"ab\r\ncd\x1b[6n");
+        assert_eq!(std::mem::take(&mut t.events().replies), b"\x1b[2;3R");
+        t.process(b"\x1b[5n\x1b[c\x1b[>c\x1b[18t");
+        assert_eq!(
+            String::from_utf8_lossy(&t.events().replies),
+            "\x1b[0n\x1b[?62;22c\x1b[>1;10;0c\x1b[8;24;80t"
+        );
+    }
+
+    #[test]
+    fn never_echoes_program_strings() {
+        let mut t = Term::new(24, 80);
+        // Title report, DECRQSS, OSC 50 font query, OSC 52 clipboard read: no reply at all.
+        t.process(b"\x1b]2;evil\x07\x1b[21t\x1bP$qm\x1b\\\x1b]50;?\x07\x1b]52;c;?\x07");
+        assert!(t.events().replies.is_empty());
+        assert_eq!(t.events().title.as_deref(), Some("evil"));
+    }
+
+    #[test]
+    fn titles_are_cleaned_and_capped() {
+        assert_eq!(clean_title(b"a\x1b[31mb\x07c"), "a[31mbc");
+        let long = vec![b'x'; 1000];
+        assert_eq!(clean_title(&long).len(), MAX_TITLE_BYTES);
+    }
+
+    #[test]
+    fn focus_reporting_is_tracked() {
+        let mut t = Term::new(24, 80);
+        t.process(b"\x1b[?1004h");
+        assert!(t.events().focus_reporting);
+        t.process(b"\x1b[?1;1004l");
+        assert!(!t.events().focus_reporting);
+    }
+
+    #[test]
+    fn resize_requests_are_ignored_and_sizes_clamped() {
+        let mut t = Term::new(24, 80);
+        t.process(b"\x1b[8;100;300t");
+        assert_eq!(t.screen().size(), (24, 80));
+        t.resize(0, 5000);
+        let (r, c) = t.screen().size();
+        assert_eq!((r.get(), c.get()), (1, MAX_DIM));
+    }
+}

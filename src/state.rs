@@ -1,0 +1,222 @@
+//! What the UI shows: the tabs, which one has focus, the input mode, a message. No I/O here.
+
+use std::time::{Duration, Instant};
+
+use crate::session::{Session, SessionId, Status};
+
+/// One tab: a session plus what the tab bar needs to say about it.
+pub struct Tab {
+    pub session: Session,
+    /// Set by the user (rename); wins over everything else.
+    pub name: Option<String>,
+    /// Set by the program (OSC 0/2).
+    pub title: Option<String>,
+    /// The foreground command's name, refreshed now and then.
+    pub fg_name: Option<String>,
+    /// Output arrived while the tab was hidden.
+    pub activity: bool,
+    /// A bell rang while the tab was hidden.
+    pub bell: bool,
+}
+
+impl Tab {
+    pub fn new(session: Session) -> Tab {
+        Tab { session, name: None, title: None, fg_name: None, activity: false, bell: false }
+    }
+
+    /// The tab's title as the tab bar shows it: the user's name, else the program's title,
+    /// else the foreground command, else the command memmux started.
+    pub fn label(&self) -> String {
+        if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
+            return n.clone();
+        }
+        if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty()) {
+            return t.clone();
+        }
+        if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
+            return f.clone();
+        }
+        let argv0 = self.session.spec.argv.first().map(String::as_str).unwrap_or("?");
+        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
+    }
+
+    /// `exit N`, `signal N` or `failed` once the program has ended.
+    pub fn end_note(&self) -> Option<String> {
+        match &self.session.status {
+            Status::Running => None,
+            Status::Exited(s) => Some(s.to_string()),
+            Status::Failed(_) => Some("failed".to_string()),
+        }
+    }
+}
+
+/// A single-line text input (rename, command prompt).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineInput {
+    pub text: String,
+    /// Cursor position in chars.
+    pub cursor: usize,
+}
+
+impl LineInput {
+    pub fn with_text(text: &str) -> LineInput {
+        LineInput { text: text.to_string(), cursor: text.chars().count() }
+    }
+
+    fn byte_at(&self, char_pos: usize) -> usize {
+        self.text.char_indices().nth(char_pos).map_or(self.text.len(), |(i, _)| i)
+    }
+
+    pub fn insert(&mut self, c: char) {
+        let at = self.byte_at(self.cursor);
+        self.text.insert(at, c);
+        self.cursor += 1;
+    }
+
+    pub fn backspace(&mut self) {
+        if self.cursor > 0 {
+            self.cursor -= 1;
+            let at = self.byte_at(self.cursor);
+            self.text.remove(at);
+        }
+    }
+
+    pub fn delete(&mut self) {
+        if self.cursor < self.text.chars().count() {
+            let at = self.byte_at(self.cursor);
+            self.text.remove(at);
+        }
+    }
+
+    pub fn left(&mut self) {
+        self.cursor = self.cursor.saturating_sub(1);
+    }
+
+    pub fn right(&mut self) {
+        self.cursor = (self.cursor + 1).min(self.text.chars().count());
+    }
+
+    pub fn home(&mut self) {
+        self.cursor = 0;
+    }
+
+    pub fn end(&mut self) {
+        self.cursor = self.text.chars().count();
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.cursor = 0;
+    }
+}
+
+/// Something the user must answer y/n.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    CloseTab(SessionId),
+    RestartTab(SessionId),
+    Quit,
+}
+
+/// How keys are interpreted right now.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Keys go to the focused program, except bound direct chords and the prefix.
+    #[default]
+    Normal,
+    /// The prefix was pressed; the next key picks an action.
+    Prefix,
+    Rename(LineInput),
+    Confirm(Confirm),
+    /// The help overlay, scrolled by this many lines.
+    Help(u16),
+}
+
+/// A line for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+    pub at: Instant,
+}
+
+/// How long a message stays in the status line.
+pub const MESSAGE_TIME: Duration = Duration::from_secs(4);
+
+/// Everything the UI draws from.
+#[derive(Default)]
+pub struct State {
+    pub tabs: Vec<Tab>,
+    pub focus: usize,
+    /// The tab focused before the current one (for `last-tab`).
+    pub last_focus: Option<SessionId>,
+    pub mode: Mode,
+    pub message: Option<Message>,
+}
+
+impl State {
+    pub fn focused(&self) -> Option<&Tab> {
+        self.tabs.get(self.focus)
+    }
+
+    pub fn focused_mut(&mut self) -> Option<&mut Tab> {
+        self.tabs.get_mut(self.focus)
+    }
+
+    pub fn index_of(&self, id: SessionId) -> Option<usize> {
+        self.tabs.iter().position(|t| t.session.id == id)
+    }
+
+    /// Moves the focus, remembering the previous tab and clearing the new one's marks.
+    pub fn set_focus(&mut self, index: usize) {
+        if index >= self.tabs.len() || index == self.focus && self.focused().is_some() {
+            return;
+        }
+        self.last_focus = self.focused().map(|t| t.session.id);
+        self.focus = index;
+        if let Some(t) = self.tabs.get_mut(index) {
+            t.activity = false;
+            t.bell = false;
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(Message { text: text.into(), error: false, at: Instant::now() });
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.message = Some(Message { text: text.into(), error: true, at: Instant::now() });
+    }
+
+    /// Drops a message that has been shown long enough; true if one was dropped.
+    pub fn expire_message(&mut self, now: Instant) -> bool {
+        if self.message.as_ref().is_some_and(|m| now.duration_since(m.at) >= MESSAGE_TIME) {
+            self.message = None;
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_input_edits_at_cursor() {
+        let mut l = LineInput::with_text("héllo");
+        l.left();
+        l.left();
+        l.insert('X');
+        assert_eq!(l.text, "hélXlo");
+        l.backspace();
+        l.backspace();
+        assert_eq!(l.text, "héllo".replacen("l", "", 1));
+        l.home();
+        l.delete();
+        assert_eq!(l.text, "élo");
+        l.end();
+        l.insert('!');
+        assert_eq!(l.text, "élo!");
+    }
+}

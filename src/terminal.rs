@@ -1,0 +1,99 @@
+//! The user's terminal: entering memmux's modes, and always leaving them again — on quit, on
+//! SIGTERM/SIGHUP, and after a panic.
+
+use std::io::{self, IsTerminal};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Modes memmux turns on: alternate screen, SGR mouse with button motion, bracketed paste,
+/// focus reports.
+const ENTER: &str = "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J";
+/// Everything memmux (or a program's cursor shape) may have changed, undone.
+const LEAVE: &str = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1004l\
+\x1b[0 q\x1b[m\x1b[?25h\x1b[?1049l";
+/// Mouse motion without a button pressed: only asked of the outer terminal while the focused
+/// program wants it, so idle pointer movement costs nothing otherwise.
+pub const ANY_MOTION_ON: &str = "\x1b[?1003h";
+pub const ANY_MOTION_OFF: &str = "\x1b[?1003l";
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Why memmux can't run here, if it can't: it needs a terminal on stdin and stdout.
+pub fn check_tty() -> Result<(), String> {
+    if !io::stdin().is_terminal() {
+        return Err("memmux needs a terminal: standard input is not a tty".to_string());
+    }
+    if !io::stdout().is_terminal() {
+        return Err("memmux needs a terminal: standard output is not a tty".to_string());
+    }
+    // SAFETY: opening a path with flags; the descriptor is closed right away.
+    let fd = unsafe { libc::open(c"/dev/tty".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!(
+            "memmux needs a controlling terminal: cannot open /dev/tty ({})",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `fd` was just opened by us.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
+/// Writes straight to fd 1, bypassing std's stdout lock (the panic hook may run while another
+/// thread holds it).
+pub fn write_raw(s: &str) {
+    let mut rest = s.as_bytes();
+    while !rest.is_empty() {
+        // SAFETY: writing from a valid slice to fd 1.
+        let n = unsafe { libc::write(1, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        rest = &rest[n as usize..];
+    }
+}
+
+/// Restores the terminal if memmux changed it. Safe to call more than once, from any thread.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::AcqRel) {
+        write_raw(LEAVE);
+        // Nothing to do if it fails: the terminal may be gone (SIGHUP).
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
+/// Holds the terminal in memmux's modes; restores it when dropped.
+pub struct TerminalGuard(());
+
+impl TerminalGuard {
+    pub fn enter() -> io::Result<TerminalGuard> {
+        crossterm::terminal::enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::Release);
+        write_raw(ENTER);
+        Ok(TerminalGuard(()))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Restores the terminal before the default hook prints the panic, so the message lands on a
+/// usable screen. Panics on a session's own threads are contained by the session (its tab says
+/// so), and must not tear down the UI.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let name = std::thread::current().name().map(str::to_string).unwrap_or_default();
+        if name.starts_with("pty-") {
+            crate::session::note_thread_panic(&name, info);
+            return;
+        }
+        restore();
+        default(info);
+    }));
+}

@@ -1,0 +1,121 @@
+//! The tab bar: number, title and marks of every tab, the focused one highlighted.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use unicode_width::UnicodeWidthStr;
+
+use crate::config::Colors;
+use crate::session::{ExitStatus, Status};
+use crate::state::{State, Tab};
+
+/// Longest title shown in the bar, in columns; longer ones end in `…`.
+const MAX_LABEL: usize = 24;
+
+/// The pieces of one tab's entry, with their styles.
+fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(String, Style)> {
+    let base = if focused {
+        Style::new().fg(colors.active_fg).bg(colors.active_bg).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(colors.bar_fg).bg(colors.bar_bg)
+    };
+    let mut label = tab.label();
+    if label.width() > MAX_LABEL {
+        let mut cut = String::new();
+        for c in label.chars() {
+            if cut.width() + 2 > MAX_LABEL {
+                break;
+            }
+            cut.push(c);
+        }
+        cut.push('…');
+        label = cut;
+    }
+    let mut parts = vec![(format!(" {number}:{label}"), base)];
+    if tab.bell {
+        parts.push(("!".to_string(), base.fg(colors.warn).add_modifier(Modifier::BOLD)));
+    } else if tab.activity {
+        parts.push(("+".to_string(), base.fg(colors.accent)));
+    }
+    if let Some(note) = tab.end_note() {
+        let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
+        let style = if ok { base } else { base.fg(colors.warn) };
+        parts.push((format!(" [{note}]"), style));
+    }
+    parts.push((" ".to_string(), base));
+    parts
+}
+
+fn width(parts: &[(String, Style)]) -> u16 {
+    parts.iter().map(|(s, _)| s.width()).sum::<usize>().min(u16::MAX as usize) as u16
+}
+
+/// Where each visible tab's entry goes: (tab index, first column, width), and whether tabs
+/// are hidden on the left / right.
+struct Placement {
+    entries: Vec<(usize, u16, u16)>,
+    hidden_left: bool,
+    hidden_right: bool,
+}
+
+fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
+    // First visible tab: as far left as possible while the focused tab still fits.
+    let avail = u32::from(area.width.saturating_sub(2));
+    let focus = focus.min(widths.len().saturating_sub(1));
+    let mut first = 0;
+    while first < focus && widths[first..=focus].iter().map(|w| u32::from(*w)).sum::<u32>() > avail {
+        first += 1;
+    }
+    let mut p = Placement { entries: Vec::new(), hidden_left: first > 0, hidden_right: false };
+    let mut x = area.x + u16::from(first > 0);
+    for (i, w) in widths.iter().enumerate().skip(first) {
+        let end = area.right().saturating_sub(u16::from(i + 1 < widths.len()));
+        if x.saturating_add(*w) > end {
+            p.hidden_right = true;
+            break;
+        }
+        p.entries.push((i, x, *w));
+        x += w;
+    }
+    p
+}
+
+fn entries(state: &State, colors: &Colors) -> Vec<Vec<(String, Style)>> {
+    state.tabs.iter().enumerate().map(|(i, t)| entry(t, i + 1, i == state.focus, colors)).collect()
+}
+
+/// Draws the bar. When the tabs don't fit, the bar scrolls so the focused tab is visible and
+/// shows `<` / `>` where tabs are hidden.
+pub fn render(state: &State, colors: &Colors, area: Rect, buf: &mut Buffer) {
+    let bar = Style::new().fg(colors.bar_fg).bg(colors.bar_bg);
+    for x in area.left()..area.right() {
+        buf[(x, area.y)].reset();
+    }
+    buf.set_style(area, bar);
+    let entries = entries(state, colors);
+    let widths: Vec<u16> = entries.iter().map(|e| width(e)).collect();
+    let p = place(&widths, state.focus, area);
+    if p.hidden_left {
+        buf.set_string(area.x, area.y, "<", bar.fg(colors.accent));
+    }
+    if p.hidden_right {
+        buf.set_string(area.right().saturating_sub(1), area.y, ">", bar.fg(colors.accent));
+    }
+    for (i, x0, _) in p.entries {
+        let mut x = x0;
+        for (text, style) in &entries[i] {
+            let (nx, _) = buf.set_stringn(x, area.y, text, usize::from(area.right() - x), *style);
+            x = nx;
+        }
+    }
+}
+
+/// Which tab (index) is drawn at column `x` of the bar, for mouse clicks.
+pub fn tab_at(state: &State, colors: &Colors, area: Rect, x: u16) -> Option<usize> {
+    let widths: Vec<u16> = entries(state, colors).iter().map(|e| width(e)).collect();
+    place(&widths, state.focus, area)
+        .entries
+        .into_iter()
+        .find(|(_, x0, w)| x >= *x0 && x < x0 + w)
+        .map(|(i, _, _)| i)
+}

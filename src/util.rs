@@ -1,0 +1,53 @@
+//! Small helpers shared across modules.
+
+/// The candidate closest to `input` by edit distance, if it is a plausible typo
+/// (distance at most 2, or a third of the input's length for long names).
+pub fn closest<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let limit = (input.chars().count() / 3).max(2);
+    candidates
+        .map(|c| (strsim::levenshtein(input, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+/// Bytes in binary units with one decimal where it matters: `512 B`, `1.5 KiB`, `12.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value >= 100.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(256 * 1024 * 1024), "256 MiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
+    }
+
+    #[test]
+    fn closest_finds_typos_only() {
+        let c = ["fps", "prefix", "scrollback-lines"];
+        assert_eq!(closest("prefx", c.into_iter()).as_deref(), Some("prefix"));
+        assert_eq!(closest("scrolback-lines", c.into_iter()).as_deref(), Some("scrollback-lines"));
+        assert_eq!(closest("zzzzzz", c.into_iter()), None);
+    }
+}
