@@ -66,6 +66,10 @@ impl InputModes {
 /// crossterm cannot tell apart keys that the outer terminal already sent as the same
 /// byte (Tab and Ctrl-I, Enter and Ctrl-M, Esc and Ctrl-[, Backspace-with-Ctrl and
 /// Ctrl-H): whichever it reports, the program gets the byte xterm sends for both.
+///
+/// Likewise crossterm reports a keypad key as the ordinary key (digit, operator, Enter)
+/// unless the kitty keyboard protocol is on, which sets `KeyEventState::KEYPAD`; only
+/// then can DECKPAM's `SS3` keypad sequences be sent.
 pub fn encode_key(key: &KeyEvent, modes: &InputModes, out: &mut Vec<u8>) -> bool {
     if key.kind == KeyEventKind::Release {
         return false;
@@ -85,8 +89,8 @@ pub fn encode_key(key: &KeyEvent, modes: &InputModes, out: &mut Vec<u8>) -> bool
             encode_keypad_char('\r', key.state, param, modes, out);
         }
         KeyCode::Enter => with_meta(alt, b"\r", out),
-        // Some terminals (and crossterm's CSI-u path when Shift is reported without the
-        // shifted key) deliver Shift-Tab as Tab + SHIFT; xterm sends CSI Z for it.
+        // crossterm normally turns Shift-Tab into BackTab, but a Tab + SHIFT report is
+        // still Shift-Tab to xterm.
         KeyCode::Tab if shift => out.extend_from_slice(b"\x1b[Z"),
         KeyCode::Tab => with_meta(alt, b"\t", out),
         // xterm sends CSI Z for ISO_Left_Tab whatever else is held: the meta prefix only
@@ -193,9 +197,9 @@ fn single_uppercase(c: char) -> Option<char> {
 /// Control leaves the character unchanged.
 fn control_byte(c: char) -> Option<u8> {
     let byte = match c {
-        // '@'..='~' covers the letters, `@[\]^_` and their lowercase-column twins
-        // (`` ` {|}~ ``), all of which keep only their low five bits.
         ' ' => 0x00,
+        // The letters, `@[\]^_` and their lowercase-column twins (`` ` {|}~ ``) all keep
+        // only their low five bits.
         '@'..='~' => (c as u8) & 0x1f,
         '2' => 0x00,
         '3'..='7' => (c as u8) - b'3' + 0x1b,
