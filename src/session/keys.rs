@@ -66,6 +66,10 @@ impl InputModes {
 /// crossterm cannot tell apart keys that the outer terminal already sent as the same
 /// byte (Tab and Ctrl-I, Enter and Ctrl-M, Esc and Ctrl-[, Backspace-with-Ctrl and
 /// Ctrl-H): whichever it reports, the program gets the byte xterm sends for both.
+///
+/// Likewise crossterm reports a keypad key as the ordinary key (digit, operator, Enter)
+/// unless the kitty keyboard protocol is on, which sets `KeyEventState::KEYPAD`; only
+/// then can DECKPAM's `SS3` keypad sequences be sent.
 pub fn encode_key(key: &KeyEvent, modes: &InputModes, out: &mut Vec<u8>) -> bool {
     if key.kind == KeyEventKind::Release {
         return false;
@@ -78,15 +82,15 @@ pub fn encode_key(key: &KeyEvent, modes: &InputModes, out: &mut Vec<u8>) -> bool
 
     match key.code {
         KeyCode::Char(c) if key.state.contains(KeyEventState::KEYPAD) => {
-            encode_keypad_char(c, key.state, alt, modes, out);
+            encode_keypad_char(c, key.state, param, modes, out);
         }
         KeyCode::Char(c) => encode_char(c, ctrl, shift, alt, out),
         KeyCode::Enter if key.state.contains(KeyEventState::KEYPAD) => {
-            encode_keypad_char('\r', key.state, alt, modes, out);
+            encode_keypad_char('\r', key.state, param, modes, out);
         }
         KeyCode::Enter => with_meta(alt, b"\r", out),
-        // Some terminals (and crossterm's CSI-u path when Shift is reported without the
-        // shifted key) deliver Shift-Tab as Tab + SHIFT; xterm sends CSI Z for it.
+        // crossterm normally turns Shift-Tab into BackTab, but a Tab + SHIFT report is
+        // still Shift-Tab to xterm.
         KeyCode::Tab if shift => out.extend_from_slice(b"\x1b[Z"),
         KeyCode::Tab => with_meta(alt, b"\t", out),
         // xterm sends CSI Z for ISO_Left_Tab whatever else is held: the meta prefix only
@@ -193,9 +197,9 @@ fn single_uppercase(c: char) -> Option<char> {
 /// Control leaves the character unchanged.
 fn control_byte(c: char) -> Option<u8> {
     let byte = match c {
-        // '@'..='~' covers the letters, `@[\]^_` and their lowercase-column twins
-        // (`` ` {|}~ ``), all of which keep only their low five bits.
         ' ' => 0x00,
+        // The letters, `@[\]^_` and their lowercase-column twins (`` ` {|}~ ``) all keep
+        // only their low five bits.
         '@'..='~' => (c as u8) & 0x1f,
         '2' => 0x00,
         '3'..='7' => (c as u8) - b'3' + 0x1b,
@@ -209,24 +213,28 @@ fn control_byte(c: char) -> Option<u8> {
 }
 
 /// A key crossterm flagged as coming from the numeric keypad (only possible with the
-/// kitty keyboard protocol). xterm sends `SS3` + a letter in application keypad mode,
-/// except that NumLock forces the plain character; crossterm reports NumLock in `state`.
+/// kitty keyboard protocol). In application keypad mode xterm sends `SS3` + a letter,
+/// with the modifier parameter between them (`SS3 5 k` for Ctrl-KP+); NumLock forces
+/// the numeric keypad, and crossterm reports NumLock in `state`. The numeric keypad
+/// sends the bare character: xterm ignores every modifier there, Alt included.
 fn encode_keypad_char(
     c: char,
     state: KeyEventState,
-    alt: bool,
+    param: u8,
     modes: &InputModes,
     out: &mut Vec<u8>,
 ) {
     let application = modes.application_keypad && !state.contains(KeyEventState::NUM_LOCK);
     if let Some(fin) = keypad_application_final(c).filter(|_| application) {
-        out.extend_from_slice(&[ESC, b'O', fin]);
+        out.extend_from_slice(&[ESC, b'O']);
+        if param > 1 {
+            push_decimal(u32::from(param), out);
+        }
+        out.push(fin);
         return;
     }
-    // xterm's numeric keypad ignores Control (Ctrl-KP8 is '8', not DEL), so these skip
-    // `control_byte`.
     let mut buf = [0u8; 4];
-    with_meta(alt, c.encode_utf8(&mut buf).as_bytes(), out);
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
 }
 
 /// xterm's `kypd_apl` table: the final byte of `SS3 x` for each keypad key.
@@ -922,24 +930,32 @@ mod tests {
     fn keypad_keys_when_crossterm_can_tell() {
         let kp = KeyEventState::KEYPAD;
         let kp_num = KeyEventState::KEYPAD | KeyEventState::NUM_LOCK;
-        let table: &[(KeyCode, &[u8], &[u8])] = &[
-            // key, application keypad, numeric keypad
-            (KeyCode::Char('0'), b"\x1bOp", b"0"),
-            (KeyCode::Char('5'), b"\x1bOu", b"5"),
-            (KeyCode::Char('9'), b"\x1bOy", b"9"),
-            (KeyCode::Char('*'), b"\x1bOj", b"*"),
-            (KeyCode::Char('+'), b"\x1bOk", b"+"),
-            (KeyCode::Char(','), b"\x1bOl", b","),
-            (KeyCode::Char('-'), b"\x1bOm", b"-"),
-            (KeyCode::Char('.'), b"\x1bOn", b"."),
-            (KeyCode::Char('/'), b"\x1bOo", b"/"),
-            (KeyCode::Char('='), b"\x1bOX", b"="),
-            (KeyCode::Enter, b"\x1bOM", b"\r"),
+        // Checked against xterm 379 (Ctrl-KP+ in application mode is `SS3 5 k`).
+        /// Key, then its bytes in application mode, there with Ctrl, and numeric.
+        type Row = (KeyCode, &'static [u8], &'static [u8], &'static [u8]);
+        let table: &[Row] = &[
+            (KeyCode::Char('0'), b"\x1bOp", b"\x1bO5p", b"0"),
+            (KeyCode::Char('5'), b"\x1bOu", b"\x1bO5u", b"5"),
+            (KeyCode::Char('9'), b"\x1bOy", b"\x1bO5y", b"9"),
+            (KeyCode::Char('*'), b"\x1bOj", b"\x1bO5j", b"*"),
+            (KeyCode::Char('+'), b"\x1bOk", b"\x1bO5k", b"+"),
+            (KeyCode::Char(','), b"\x1bOl", b"\x1bO5l", b","),
+            (KeyCode::Char('-'), b"\x1bOm", b"\x1bO5m", b"-"),
+            (KeyCode::Char('.'), b"\x1bOn", b"\x1bO5n", b"."),
+            (KeyCode::Char('/'), b"\x1bOo", b"\x1bO5o", b"/"),
+            (KeyCode::Char('='), b"\x1bOX", b"\x1bO5X", b"="),
+            (KeyCode::Enter, b"\x1bOM", b"\x1bO5M", b"\r"),
         ];
-        for &(code, app, num) in table {
+        for &(code, app, app_ctrl, num) in table {
             let key = keypad(code, NONE, kp);
             assert_eq!(send(key, &app_keypad()).as_deref(), Some(app), "{code:?}");
             assert_eq!(send(key, &normal()).as_deref(), Some(num), "{code:?}");
+            let ctrl = keypad(code, CTRL, kp);
+            assert_eq!(
+                send(ctrl, &app_keypad()).as_deref(),
+                Some(app_ctrl),
+                "{code:?}"
+            );
             // NumLock forces the character even in application keypad mode.
             let locked = keypad(code, NONE, kp_num);
             assert_eq!(
@@ -947,21 +963,38 @@ mod tests {
                 Some(num),
                 "{code:?}"
             );
-            // Application keypad keys carry no modifier parameter.
-            let ctrl = keypad(code, CTRL, kp);
-            assert_eq!(send(ctrl, &app_keypad()).as_deref(), Some(app), "{code:?}");
+            // The numeric keypad ignores all modifiers.
+            for mods in [CTRL, ALT, SHIFT | ALT | CTRL] {
+                let key = keypad(code, mods, kp);
+                assert_eq!(
+                    send(key, &normal()).as_deref(),
+                    Some(num),
+                    "{code:?} {mods:?}"
+                );
+                let key = keypad(code, mods, kp_num);
+                assert_eq!(
+                    send(key, &app_keypad()).as_deref(),
+                    Some(num),
+                    "{code:?} {mods:?}"
+                );
+            }
         }
-        // The numeric keypad ignores Control: KP8 is not Ctrl-8's DEL.
-        let ctrl8 = keypad(KeyCode::Char('8'), CTRL, kp);
-        assert_eq!(send(ctrl8, &normal()), Some(b"8".to_vec()));
+        let alt_enter = keypad(KeyCode::Enter, ALT, kp);
+        assert_eq!(send(alt_enter, &app_keypad()), Some(b"\x1bO3M".to_vec()));
+        let shift_div = keypad(KeyCode::Char('/'), SHIFT, kp);
+        assert_eq!(send(shift_div, &app_keypad()), Some(b"\x1bO2o".to_vec()));
         // Navigation keys from the keypad are the editing keys.
         let up = keypad(KeyCode::Up, NONE, kp);
         assert_eq!(send(up, &app_keypad()), Some(b"\x1b[A".to_vec()));
         let del = keypad(KeyCode::Delete, NONE, kp);
         assert_eq!(send(del, &app_keypad()), Some(b"\x1b[3~".to_vec()));
+        let begin = keypad(KeyCode::KeypadBegin, NONE, kp);
+        assert_eq!(send(begin, &app_keypad()), Some(b"\x1b[E".to_vec()));
         // Without the KEYPAD flag a digit is a digit, whatever the mode.
         let five = KeyEvent::new(KeyCode::Char('5'), NONE);
         assert_eq!(send(five, &app_keypad()), Some(b"5".to_vec()));
+        let enter = KeyEvent::new(KeyCode::Enter, NONE);
+        assert_eq!(send(enter, &app_keypad()), Some(b"\r".to_vec()));
     }
 
     fn paste(text: &str, bracketed: bool) -> Vec<u8> {
