@@ -33,7 +33,10 @@ pub enum AppEvent {
     Input(Event),
     /// The user's terminal is gone (hung up, closed): memmux exits.
     InputGone(String),
-    Exited { id: SessionId, status: ExitStatus },
+    Exited {
+        id: SessionId,
+        status: ExitStatus,
+    },
 }
 
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
@@ -101,7 +104,8 @@ impl App {
         self.next_id += 1;
         let spec = CommandSpec {
             argv: argv.unwrap_or_else(|| self.config.shell_command()),
-            cwd,
+            // portable-pty would start in $HOME without one; memmux starts where it was started.
+            cwd: cwd.or_else(|| std::env::current_dir().ok()),
             term: self.config.term.clone(),
         };
         self.start_spec(id, spec)
@@ -113,7 +117,14 @@ impl App {
             // The loop may be gone when memmux is shutting down; nothing to tell then.
             let _ = events.send(AppEvent::Exited { id, status });
         });
-        Session::start(id, spec, self.pane.height, self.pane.width, Arc::clone(&self.wake), on_exit)
+        Session::start(
+            id,
+            spec,
+            self.pane.height,
+            self.pane.width,
+            Arc::clone(&self.wake),
+            on_exit,
+        )
     }
 
     /// Opens a tab after the last one and focuses it.
@@ -134,7 +145,11 @@ impl App {
 
     /// The earliest timer the loop must wake for.
     pub fn next_timer(&self) -> Option<Instant> {
-        let msg = self.state.message.as_ref().map(|m| m.at + crate::state::MESSAGE_TIME);
+        let msg = self
+            .state
+            .message
+            .as_ref()
+            .map(|m| m.at + crate::state::MESSAGE_TIME);
         [self.title_check, msg].into_iter().flatten().min()
     }
 
@@ -245,7 +260,9 @@ impl App {
     }
 
     fn send_focused(&mut self, bytes: Vec<u8>) {
-        let Some(tab) = self.state.focused() else { return };
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
         if let Err(err) = tab.session.send(bytes) {
             let n = self.state.focus + 1;
             self.state.warn(format!("tab {n}: input not sent: {err}"));
@@ -266,7 +283,9 @@ impl App {
                     Some(action) => self.run_action(action),
                     None if key.code == KeyCode::Esc => {}
                     None => {
-                        let k = chord.map(|c| c.to_string()).unwrap_or_else(|| "that key".into());
+                        let k = chord
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "that key".into());
                         self.state.warn(format!(
                             "{} {k} is not bound ({} ? lists the keys)",
                             self.config.keymap.prefix, self.config.keymap.prefix
@@ -326,7 +345,9 @@ impl App {
             self.run_action(action);
             return;
         }
-        let Some(tab) = self.state.focused() else { return };
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
         if !tab.session.is_running() {
             // The program has ended: keys have nowhere to go, except `r` to start it again.
             if chord == Some(Chord::plain('r')) {
@@ -351,7 +372,9 @@ impl App {
                 self.redraw_now();
             }
             Mode::Normal => {
-                let Some(tab) = self.state.focused() else { return };
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
                 let modes = self.input_modes(tab);
                 let mut out = Vec::with_capacity(text.len() + 12);
                 keys::encode_paste(text, &modes, &mut out);
@@ -374,11 +397,19 @@ impl App {
         if !matches!(self.state.mode, Mode::Normal) {
             return;
         }
-        let Some(tab) = self.state.focused() else { return };
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
         let pane = self.pane;
         // Drags that leave the pane are clamped to its edge, as xterm clamps to the window.
-        let col = m.column.saturating_sub(pane.x).min(pane.width.saturating_sub(1));
-        let row = m.row.saturating_sub(pane.y).min(pane.height.saturating_sub(1));
+        let col = m
+            .column
+            .saturating_sub(pane.x)
+            .min(pane.width.saturating_sub(1));
+        let row = m
+            .row
+            .saturating_sub(pane.y)
+            .min(pane.height.saturating_sub(1));
         let inside = pane.contains(pos);
         let modes = self.input_modes(tab);
         let mut out = Vec::new();
@@ -410,12 +441,10 @@ impl App {
             }
             Action::NextTab if n > 0 => self.focus((self.state.focus + 1) % n),
             Action::PrevTab if n > 0 => self.focus((self.state.focus + n - 1) % n),
-            Action::LastTab => {
-                match self.state.last_focus.and_then(|id| self.state.index_of(id)) {
-                    Some(i) => self.focus(i),
-                    None => self.state.say("no previous tab"),
-                }
-            }
+            Action::LastTab => match self.state.last_focus.and_then(|id| self.state.index_of(id)) {
+                Some(i) => self.focus(i),
+                None => self.state.say("no previous tab"),
+            },
             Action::SelectTab(k) => {
                 let i = usize::from(k).saturating_sub(1);
                 if i < n {
@@ -425,11 +454,17 @@ impl App {
                 }
             }
             Action::RenameTab => {
-                let current = self.state.focused().and_then(|t| t.name.clone()).unwrap_or_default();
+                let current = self
+                    .state
+                    .focused()
+                    .and_then(|t| t.name.clone())
+                    .unwrap_or_default();
                 self.state.mode = Mode::Rename(LineInput::with_text(&current));
             }
             Action::CloseTab => {
-                let Some(tab) = self.state.focused() else { return };
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
                 if tab.session.is_running() {
                     self.state.mode = Mode::Confirm(Confirm::CloseTab(tab.session.id));
                 } else {
@@ -438,7 +473,9 @@ impl App {
                 }
             }
             Action::RestartTab => {
-                let Some(tab) = self.state.focused() else { return };
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
                 if tab.session.is_running() {
                     self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.session.id));
                 } else {
@@ -487,7 +524,9 @@ impl App {
     /// Closes a tab, hanging up its programs. Closing the last tab quits (or opens a fresh
     /// shell when `exit-on-last-tab-close` is off).
     pub fn close_tab(&mut self, id: SessionId) {
-        let Some(i) = self.state.index_of(id) else { return };
+        let Some(i) = self.state.index_of(id) else {
+            return;
+        };
         let mut tab = self.state.tabs.remove(i);
         tab.session.hang_up();
         drop(tab);
@@ -506,7 +545,8 @@ impl App {
             focus
         };
         self.state.focus = usize::MAX;
-        self.state.set_focus(new_focus.min(self.state.tabs.len() - 1));
+        self.state
+            .set_focus(new_focus.min(self.state.tabs.len() - 1));
         if let Some(t) = self.state.focused() {
             t.session.shared.dirty.store(false, Ordering::Release);
         }
@@ -515,7 +555,9 @@ impl App {
 
     /// Starts the focused tab's command again, in a fresh terminal.
     fn restart_focused(&mut self) {
-        let Some(tab) = self.state.focused() else { return };
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
         let spec = tab.session.spec.clone();
         let id = self.next_id;
         self.next_id += 1;
@@ -564,7 +606,10 @@ impl App {
             Some(tab) => {
                 let term = tab.session.shared.lock_term();
                 let s = term.screen();
-                (s.cursor_style(), s.mouse_protocol_mode() == vt100::MouseProtocolMode::AnyMotion)
+                (
+                    s.cursor_style(),
+                    s.mouse_protocol_mode() == vt100::MouseProtocolMode::AnyMotion,
+                )
             }
             None => (vt100::CursorStyle::Default, false),
         };
@@ -583,7 +628,11 @@ impl App {
         }
         if any_motion != self.outer_any_motion {
             self.outer_any_motion = any_motion;
-            out.push_str(if any_motion { terminal::ANY_MOTION_ON } else { terminal::ANY_MOTION_OFF });
+            out.push_str(if any_motion {
+                terminal::ANY_MOTION_ON
+            } else {
+                terminal::ANY_MOTION_OFF
+            });
         }
         out
     }
@@ -653,48 +702,63 @@ fn chord_to_key(c: Chord) -> Option<KeyEvent> {
 ///
 /// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793),
 /// so this thread first waits on the descriptor itself and stops at hang-up, calling crossterm
-/// only when input is really there.
+/// only when input is really there. crossterm is built with `use-dev-tty`: its default mio
+/// source is edge-triggered and loses a pending keystroke when a resize signal arrives in the
+/// same wake-up (keys then sit unread until the next key); the poll(2) source does not.
 fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
-    std::thread::Builder::new().name("input".into()).spawn(move || {
-        loop {
-            let mut fds = [libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 }];
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
-            if n < 0 {
-                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                let _ = tx.send(AppEvent::InputGone("cannot poll the terminal".into()));
-                return;
-            }
-            if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
-                return;
-            }
-            // Drain every event crossterm has parsed, then wait on the descriptor again.
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
             loop {
-                match crossterm::event::read() {
-                    Ok(ev) => {
-                        if tx.send(AppEvent::Input(ev)).is_err() {
+                let mut fds = [libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                }];
+                // SAFETY: one valid pollfd.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+                if n < 0 {
+                    if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    let _ = tx.send(AppEvent::InputGone("cannot poll the terminal".into()));
+                    return;
+                }
+                if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                    let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
+                    return;
+                }
+                // Drain every event crossterm has parsed, then wait on the descriptor again.
+                loop {
+                    match crossterm::event::read() {
+                        Ok(ev) => {
+                            if tx.send(AppEvent::Input(ev)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(AppEvent::InputGone(format!(
+                                "cannot read the terminal: {e}"
+                            )));
                             return;
                         }
                     }
-                    Err(e) => {
-                        let _ = tx.send(AppEvent::InputGone(format!("cannot read the terminal: {e}")));
-                        return;
-                    }
-                }
-                match crossterm::event::poll(Duration::ZERO) {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    Err(e) => {
-                        let _ = tx.send(AppEvent::InputGone(format!("cannot read the terminal: {e}")));
-                        return;
+                    // Not Duration::ZERO: crossterm 0.29's poll with a zero timeout returns false
+                    // without looking at events it already parsed, which would leave typed keys
+                    // unread until the next key arrives. 1 ms is spent on this thread only.
+                    match crossterm::event::poll(Duration::from_millis(1)) {
+                        Ok(true) => continue,
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = tx.send(AppEvent::InputGone(format!(
+                                "cannot read the terminal: {e}"
+                            )));
+                            return;
+                        }
                     }
                 }
             }
-        }
-    })?;
+        })?;
     Ok(())
 }
 
@@ -717,7 +781,8 @@ pub fn run(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
 }
 
 async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
-    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) = unbounded_channel();
+    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) =
+        unbounded_channel();
     let notify = Arc::new(Notify::new());
     let wake: Arc<dyn Fn() + Send + Sync> = {
         let n = Arc::clone(&notify);
@@ -758,8 +823,9 @@ async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<
                 if !modes.is_empty() {
                     use std::io::Write;
                     let out = term.backend_mut();
-                    out.write_all(modes.as_bytes()).context("cannot write to the terminal")?;
-                    out.flush().context("cannot write to the terminal")?;
+                    out.write_all(modes.as_bytes())
+                        .context("cannot write to the terminal")?;
+                    std::io::Write::flush(out).context("cannot write to the terminal")?;
                 }
                 last_frame = Some(now);
                 frame_at = None;

@@ -61,15 +61,30 @@ const NAMED: &[(&str, ChordKey)] = &[
 
 impl Chord {
     pub const fn plain(c: char) -> Chord {
-        Chord { code: ChordKey::Char(c), ctrl: false, alt: false, shift: false }
+        Chord {
+            code: ChordKey::Char(c),
+            ctrl: false,
+            alt: false,
+            shift: false,
+        }
     }
 
     pub const fn ctrl(c: char) -> Chord {
-        Chord { code: ChordKey::Char(c), ctrl: true, alt: false, shift: false }
+        Chord {
+            code: ChordKey::Char(c),
+            ctrl: true,
+            alt: false,
+            shift: false,
+        }
     }
 
     pub const fn alt(c: char) -> Chord {
-        Chord { code: ChordKey::Char(c), ctrl: false, alt: true, shift: false }
+        Chord {
+            code: ChordKey::Char(c),
+            ctrl: false,
+            alt: true,
+            shift: false,
+        }
     }
 
     /// The chord a crossterm key event stands for, if memmux can bind it.
@@ -153,7 +168,10 @@ impl FromStr for Chord {
     /// Accepts tmux and Emacs spellings: `C-b`, `ctrl-b`, `M-1`, `alt-1`, `S-PageUp`,
     /// `shift-pageup`, `F5`, `Space`, `?`, `Q`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason: &str| ChordError { text: s.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| ChordError {
+            text: s.to_string(),
+            reason: reason.to_string(),
+        };
         let mut rest = s.trim();
         if rest.is_empty() {
             return Err(err("empty key"));
@@ -187,7 +205,11 @@ impl FromStr for Chord {
                 if ctrl && !c.is_ascii() {
                     return Err(err("Ctrl combines only with ASCII keys"));
                 }
-                if ctrl { ChordKey::Char(c.to_ascii_lowercase()) } else { ChordKey::Char(c) }
+                if ctrl {
+                    ChordKey::Char(c.to_ascii_lowercase())
+                } else {
+                    ChordKey::Char(c)
+                }
             }
             _ => {
                 let lower = rest.to_ascii_lowercase();
@@ -218,7 +240,12 @@ impl FromStr for Chord {
         if shift && matches!(code, ChordKey::Char(c) if c != ' ') {
             return Err(err("write the shifted character itself (`Q`, `?`), not S-"));
         }
-        Ok(Chord { code, ctrl, alt, shift })
+        Ok(Chord {
+            code,
+            ctrl,
+            alt,
+            shift,
+        })
     }
 }
 
@@ -245,10 +272,14 @@ impl FromStr for Binding {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         match t.split_once(char::is_whitespace) {
-            Some((p, rest)) if p.eq_ignore_ascii_case("prefix") => {
-                Ok(Binding { prefixed: true, chord: rest.trim().parse()? })
-            }
-            _ => Ok(Binding { prefixed: false, chord: t.parse()? }),
+            Some((p, rest)) if p.eq_ignore_ascii_case("prefix") => Ok(Binding {
+                prefixed: true,
+                chord: rest.trim().parse()?,
+            }),
+            _ => Ok(Binding {
+                prefixed: false,
+                chord: t.parse()?,
+            }),
         }
     }
 }
@@ -262,7 +293,10 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        let mut k = Keymap { prefix: Chord::ctrl('b'), bindings: BTreeMap::new() };
+        let mut k = Keymap {
+            prefix: Chord::ctrl('b'),
+            bindings: BTreeMap::new(),
+        };
         for (keys, action) in default_bindings() {
             for key in keys {
                 if let Ok(b) = key.parse::<Binding>() {
@@ -327,8 +361,12 @@ impl Keymap {
 
     /// Every binding of `action`, prefixed ones first.
     pub fn keys_for(&self, action: Action) -> Vec<Binding> {
-        let mut v: Vec<Binding> =
-            self.bindings.iter().filter(|(_, a)| **a == action).map(|(b, _)| *b).collect();
+        let mut v: Vec<Binding> = self
+            .bindings
+            .iter()
+            .filter(|(_, a)| **a == action)
+            .map(|(b, _)| *b)
+            .collect();
         v.sort_by_key(|b| !b.prefixed);
         v
     }
@@ -339,7 +377,11 @@ impl Keymap {
 
     /// How the help overlay and status line spell a binding: `C-b c` rather than `prefix c`.
     pub fn spell(&self, b: &Binding) -> String {
-        if b.prefixed { format!("{} {}", self.prefix, b.chord) } else { b.chord.to_string() }
+        if b.prefixed {
+            format!("{} {}", self.prefix, b.chord)
+        } else {
+            b.chord.to_string()
+        }
     }
 }
 
@@ -349,7 +391,9 @@ mod tests {
 
     #[test]
     fn chords_round_trip() {
-        for s in ["C-b", "M-1", "S-PageUp", "F5", "Space", "?", "Q", "C-M-x", "Enter", ","] {
+        for s in [
+            "C-b", "M-1", "S-PageUp", "F5", "Space", "?", "Q", "C-M-x", "Enter", ",",
+        ] {
             let c: Chord = s.parse().unwrap();
             assert_eq!(c.to_string(), s, "round trip of {s}");
             assert_eq!(c.to_string().parse::<Chord>().unwrap(), c);
@@ -360,7 +404,10 @@ mod tests {
     fn chord_spellings() {
         assert_eq!("ctrl-B".parse::<Chord>().unwrap(), Chord::ctrl('b'));
         assert_eq!("alt-1".parse::<Chord>().unwrap(), Chord::alt('1'));
-        assert_eq!("shift-pgup".parse::<Chord>().unwrap().to_string(), "S-PageUp");
+        assert_eq!(
+            "shift-pgup".parse::<Chord>().unwrap().to_string(),
+            "S-PageUp"
+        );
         assert_eq!("C--".parse::<Chord>().unwrap(), Chord::ctrl('-'));
         assert!("C-".parse::<Chord>().is_err());
         assert!("S-q".parse::<Chord>().is_err());
@@ -386,7 +433,10 @@ mod tests {
         let ev = KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT);
         assert_eq!(Chord::from_event(&ev), Some(Chord::plain('Q')));
         let ev = KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT);
-        assert_eq!(Chord::from_event(&ev).map(|c| c.to_string()).as_deref(), Some("S-PageUp"));
+        assert_eq!(
+            Chord::from_event(&ev).map(|c| c.to_string()).as_deref(),
+            Some("S-PageUp")
+        );
     }
 
     #[test]

@@ -21,7 +21,14 @@ pub struct Tab {
 
 impl Tab {
     pub fn new(session: Session) -> Tab {
-        Tab { session, name: None, title: None, fg_name: None, activity: false, bell: false }
+        Tab {
+            session,
+            name: None,
+            title: None,
+            fg_name: None,
+            activity: false,
+            bell: false,
+        }
     }
 
     /// The tab's title as the tab bar shows it: the user's name, else the program's title,
@@ -36,7 +43,13 @@ impl Tab {
         if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
             return f.clone();
         }
-        let argv0 = self.session.spec.argv.first().map(String::as_str).unwrap_or("?");
+        let argv0 = self
+            .session
+            .spec
+            .argv
+            .first()
+            .map(String::as_str)
+            .unwrap_or("?");
         argv0.rsplit('/').next().unwrap_or(argv0).to_string()
     }
 
@@ -60,11 +73,17 @@ pub struct LineInput {
 
 impl LineInput {
     pub fn with_text(text: &str) -> LineInput {
-        LineInput { text: text.to_string(), cursor: text.chars().count() }
+        LineInput {
+            text: text.to_string(),
+            cursor: text.chars().count(),
+        }
     }
 
     fn byte_at(&self, char_pos: usize) -> usize {
-        self.text.char_indices().nth(char_pos).map_or(self.text.len(), |(i, _)| i)
+        self.text
+            .char_indices()
+            .nth(char_pos)
+            .map_or(self.text.len(), |(i, _)| i)
     }
 
     pub fn insert(&mut self, c: char) {
@@ -181,16 +200,28 @@ impl State {
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
-        self.message = Some(Message { text: text.into(), error: false, at: Instant::now() });
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+            at: Instant::now(),
+        });
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.message = Some(Message { text: text.into(), error: true, at: Instant::now() });
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+            at: Instant::now(),
+        });
     }
 
     /// Drops a message that has been shown long enough; true if one was dropped.
     pub fn expire_message(&mut self, now: Instant) -> bool {
-        if self.message.as_ref().is_some_and(|m| now.duration_since(m.at) >= MESSAGE_TIME) {
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| now.duration_since(m.at) >= MESSAGE_TIME)
+        {
             self.message = None;
             return true;
         }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Modes memmux turns on: alternate screen, SGR mouse with button motion, bracketed paste,
 /// focus reports.
-const ENTER: &str = "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J";
+const ENTER: &str =
+    "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J";
 /// Everything memmux (or a program's cursor shape) may have changed, undone.
 const LEAVE: &str = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1004l\
 \x1b[0 q\x1b[m\x1b[?25h\x1b[?1049l";
@@ -26,7 +27,12 @@ pub fn check_tty() -> Result<(), String> {
         return Err("memmux needs a terminal: standard output is not a tty".to_string());
     }
     // SAFETY: opening a path with flags; the descriptor is closed right away.
-    let fd = unsafe { libc::open(c"/dev/tty".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c"/dev/tty".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(format!(
             "memmux needs a controlling terminal: cannot open /dev/tty ({})",
@@ -88,7 +94,10 @@ impl Drop for TerminalGuard {
 pub fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let name = std::thread::current().name().map(str::to_string).unwrap_or_default();
+        let name = std::thread::current()
+            .name()
+            .map(str::to_string)
+            .unwrap_or_default();
         if name.starts_with("pty-") {
             crate::session::note_thread_panic(&name, info);
             return;

@@ -47,7 +47,10 @@ mod tests {
     fn closest_finds_typos_only() {
         let c = ["fps", "prefix", "scrollback-lines"];
         assert_eq!(closest("prefx", c.into_iter()).as_deref(), Some("prefix"));
-        assert_eq!(closest("scrolback-lines", c.into_iter()).as_deref(), Some("scrollback-lines"));
+        assert_eq!(
+            closest("scrolback-lines", c.into_iter()).as_deref(),
+            Some("scrollback-lines")
+        );
         assert_eq!(closest("zzzzzz", c.into_iter()), None);
     }
 }

@@ -64,7 +64,14 @@ impl Session {
                 );
                 shared.lock_term().process(message.as_bytes());
                 shared.eof.store(true, Ordering::Release);
-                Session { id, spec, shared, status: Status::Failed(reason), pty: None, size: (rows, cols) }
+                Session {
+                    id,
+                    spec,
+                    shared,
+                    status: Status::Failed(reason),
+                    pty: None,
+                    size: (rows, cols),
+                }
             }
         }
     }

@@ -150,12 +150,19 @@ impl Pty {
     }
 
     pub fn resize(&self, rows: u16, cols: u16) -> anyhow::Result<()> {
-        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+        self.master.resize(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
     }
 
     /// The foreground process group of the pty (the job the user is talking to).
     pub fn foreground_pgrp(&self) -> Option<u32> {
-        self.master.process_group_leader().and_then(|p| u32::try_from(p).ok())
+        self.master
+            .process_group_leader()
+            .and_then(|p| u32::try_from(p).ok())
     }
 
     /// Stops the reader and writer threads; the master is closed when `self` drops.
@@ -220,8 +227,16 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 /// Waits until `fd` is ready for `events` or `stop` is closed. Returns false on stop.
 fn wait_ready(fd: RawFd, events: libc::c_short, stop: RawFd) -> bool {
     let mut fds = [
-        libc::pollfd { fd, events, revents: 0 },
-        libc::pollfd { fd: stop, events: libc::POLLIN, revents: 0 },
+        libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: stop,
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     loop {
         // SAFETY: `fds` is a valid array of two pollfd structs.
@@ -253,7 +268,12 @@ pub fn spawn(
 ) -> anyhow::Result<Pty> {
     let program = spec.argv.first().context("no command given")?;
     let pair = native_pty_system()
-        .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .context("no pseudo-terminal available")?;
     let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
     cmd.env("TERM", &spec.term);
@@ -265,16 +285,23 @@ pub fn spawn(
     if let Some(cwd) = &spec.cwd {
         cmd.cwd(cwd);
     }
-    let child = pair.slave.spawn_command(cmd).with_context(|| format!("cannot start `{program}`"))?;
+    let child = pair
+        .slave
+        .spawn_command(cmd)
+        .with_context(|| format!("cannot start `{program}`"))?;
     // Our copy of the slave must close, or the reader would never see the program's end.
     drop(pair.slave);
-    let pid = child.process_id().context("the started program has no process id")?;
+    let pid = child
+        .process_id()
+        .context("the started program has no process id")?;
     // portable-pty's child handle is not used: the waiter thread reaps with waitpid to learn the
     // signal number, which portable-pty only gives as a name.
     drop(child);
 
     let master = pair.master;
-    let master_fd = master.as_raw_fd().context("the pty has no file descriptor")?;
+    let master_fd = master
+        .as_raw_fd()
+        .context("the pty has no file descriptor")?;
     // Non-blocking, so a program that never reads its input can't block the writer for ever;
     // the flag is shared by the dups below (same open file description).
     set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
@@ -306,7 +333,11 @@ pub fn spawn(
         })
         .context("cannot start the waiter thread")?;
 
-    Ok(Pty { master, pid, stop: Some(stop_tx) })
+    Ok(Pty {
+        master,
+        pid,
+        stop: Some(stop_tx),
+    })
 }
 
 fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
@@ -331,14 +362,18 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
         let bytes = &buf[..n as usize];
         let (replies, attention) = {
             let mut term = shared.lock_term();
-            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
+            let parsed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
             if parsed.is_err() {
                 // The parser's state can't be trusted after a panic: start it afresh (the
                 // scrollback is kept) and say so in the pane; the other tabs never notice.
                 term.rebuild();
             }
             let events = term.events();
-            (std::mem::take(&mut events.replies), events.bell || events.title.is_some())
+            (
+                std::mem::take(&mut events.replies),
+                events.bell || events.title.is_some(),
+            )
         };
         if attention && !shared.attention.swap(true, Ordering::AcqRel) {
             (shared.wake)();
@@ -424,7 +459,9 @@ pub fn hang_up_session(sid: u32) {
 /// Pids whose session id is `sid`, from `/proc/PID/stat`. Processes that vanish while we read
 /// are simply skipped.
 pub fn session_members(sid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {

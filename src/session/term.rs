@@ -30,14 +30,20 @@ pub struct Callbacks {
 
 impl Callbacks {
     fn new() -> Self {
-        Callbacks { events: TermEvents::default(), scrolled_rows: 0 }
+        Callbacks {
+            events: TermEvents::default(),
+            scrolled_rows: 0,
+        }
     }
 
     /// What survives a parser rebuild: history and the title; modes start afresh with the
     /// new parser.
     fn survivor(self) -> Callbacks {
         Callbacks {
-            events: TermEvents { title: self.events.title, ..TermEvents::default() },
+            events: TermEvents {
+                title: self.events.title,
+                ..TermEvents::default()
+            },
             scrolled_rows: self.scrolled_rows,
         }
     }
@@ -104,10 +110,8 @@ impl vt100::Callbacks for Callbacks {
                 let (rows, cols) = screen.size();
                 self.reply(format_args!("\x1b[8;{};{}t", rows.get(), cols.get()));
             }
-            (Some(b'?'), 'h' | 'l') => {
-                if params.iter().any(|p| p.first() == Some(&1004)) {
-                    self.events.focus_reporting = c == 'h';
-                }
+            (Some(b'?'), 'h' | 'l') if params.iter().any(|p| p.first() == Some(&1004)) => {
+                self.events.focus_reporting = c == 'h';
             }
             _ => {}
         }
@@ -228,7 +232,8 @@ mod tests {
     fn resize_requests_are_ignored_and_sizes_clamped() {
         let mut t = Term::new(24, 80);
         t.process(b"\x1b[8;100;300t");
-        assert_eq!(t.screen().size(), (24, 80));
+        let (r, c) = t.screen().size();
+        assert_eq!((r.get(), c.get()), (24, 80));
         t.resize(0, 5000);
         let (r, c) = t.screen().size();
         assert_eq!((r.get(), c.get()), (1, MAX_DIM));

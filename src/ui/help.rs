@@ -28,7 +28,12 @@ pub fn render(keymap: &Keymap, scroll: u16, area: Rect, buf: &mut Buffer) {
     let want_w = (key_w + name_w + desc_w + 8) as u16;
     let w = want_w.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let popup = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
     Clear.render(popup, buf);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -39,8 +44,11 @@ pub fn render(keymap: &Keymap, scroll: u16, area: Rect, buf: &mut Buffer) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let dim = Style::new().add_modifier(Modifier::DIM);
     let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
-    for (row, (keys, name, desc)) in
-        lines.iter().skip(usize::from(scroll.min(max_scroll))).take(usize::from(inner.height)).enumerate()
+    for (row, (keys, name, desc)) in lines
+        .iter()
+        .skip(usize::from(scroll.min(max_scroll)))
+        .take(usize::from(inner.height))
+        .enumerate()
     {
         let y = inner.y + row as u16;
         let width = usize::from(inner.width);

@@ -37,7 +37,11 @@ impl Layout {
         let top = u16::from(tab_bar.is_some());
         let bottom = u16::from(status.is_some());
         let pane = Rect::new(area.x, area.y + top, w, h - top - bottom);
-        Layout { tab_bar, pane, status }
+        Layout {
+            tab_bar,
+            pane,
+            status,
+        }
     }
 }
 

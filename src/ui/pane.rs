@@ -89,9 +89,10 @@ pub fn cursor_position(screen: &vt100::Screen, area: Rect) -> Option<(u16, u16)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::term::clamp_dim;
 
     fn render(input: &[u8], w: u16, h: u16) -> Buffer {
-        let mut p = vt100::Parser::new(h, w, 0);
+        let mut p = vt100::Parser::new(clamp_dim(h), clamp_dim(w), 0);
         p.process(input);
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
@@ -101,7 +102,11 @@ mod tests {
 
     #[test]
     fn colours_and_attributes_are_copied() {
-        let buf = render(b"\x1b[1;31mR\x1b[0;38;5;200;48;2;1;2;3mX\x1b[0;3;4;7;2mY", 10, 2);
+        let buf = render(
+            b"\x1b[1;31mR\x1b[0;38;5;200;48;2;1;2;3mX\x1b[0;3;4;7;2mY",
+            10,
+            2,
+        );
         let r = &buf[(0, 0)];
         assert_eq!(r.symbol(), "R");
         assert_eq!(r.fg, Color::Indexed(1));
@@ -109,7 +114,12 @@ mod tests {
         let x = &buf[(1, 0)];
         assert_eq!((x.fg, x.bg), (Color::Indexed(200), Color::Rgb(1, 2, 3)));
         let y = &buf[(2, 0)];
-        for m in [Modifier::ITALIC, Modifier::UNDERLINED, Modifier::REVERSED, Modifier::DIM] {
+        for m in [
+            Modifier::ITALIC,
+            Modifier::UNDERLINED,
+            Modifier::REVERSED,
+            Modifier::DIM,
+        ] {
             assert!(y.modifier.contains(m), "{m:?}");
         }
     }
@@ -125,7 +135,7 @@ mod tests {
 
     #[test]
     fn cursor_follows_and_hides() {
-        let mut p = vt100::Parser::new(5, 10, 0);
+        let mut p = vt100::Parser::new(clamp_dim(5), clamp_dim(10), 0);
         p.process(b"ab\r\nc");
         let area = Rect::new(3, 1, 10, 5);
         assert_eq!(cursor_position(p.screen(), area), Some((4, 2)));

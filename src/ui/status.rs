@@ -22,7 +22,9 @@ fn tab_name(state: &State, id: u64) -> String {
 
 fn help_hint(config: &Config) -> String {
     let keys = config.keymap.keys_for(Action::Help);
-    keys.first().map(|b| format!("{} help", config.keymap.spell(b))).unwrap_or_default()
+    keys.first()
+        .map(|b| format!("{} help", config.keymap.spell(b)))
+        .unwrap_or_default()
 }
 
 /// Draws the line; returns where the cursor goes when a prompt is open.
@@ -33,26 +35,43 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         buf[(x, area.y)].reset();
     }
     buf.set_style(area, bar);
-    let badge = Style::new().fg(colors.bar_bg).bg(colors.accent).add_modifier(Modifier::BOLD);
+    let badge = Style::new()
+        .fg(colors.bar_bg)
+        .bg(colors.accent)
+        .add_modifier(Modifier::BOLD);
     let warn = bar.fg(colors.warn).add_modifier(Modifier::BOLD);
     let w = usize::from(area.width);
     match &state.mode {
         Mode::Prefix => {
-            let (x, _) = buf.set_stringn(area.x, area.y, format!(" {} ", config.keymap.prefix), w, badge);
-            let rest = format!(" press a key ({} for help, Esc to cancel)", help_key(config));
+            let (x, _) = buf.set_stringn(
+                area.x,
+                area.y,
+                format!(" {} ", config.keymap.prefix),
+                w,
+                badge,
+            );
+            let rest = format!(
+                " press a key ({} for help, Esc to cancel)",
+                help_key(config)
+            );
             buf.set_stringn(x, area.y, rest, usize::from(area.right() - x), bar);
         }
         Mode::Rename(input) => {
             let label = format!(" rename tab {}: ", state.focus + 1);
-            let (x, _) = buf.set_stringn(area.x, area.y, &label, w, bar.add_modifier(Modifier::BOLD));
+            let (x, _) =
+                buf.set_stringn(area.x, area.y, &label, w, bar.add_modifier(Modifier::BOLD));
             buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
             let before: String = input.text.chars().take(input.cursor).collect();
-            let cx = x.saturating_add(before.width() as u16).min(area.right().saturating_sub(1));
+            let cx = x
+                .saturating_add(before.width() as u16)
+                .min(area.right().saturating_sub(1));
             return Some((cx, area.y));
         }
         Mode::Confirm(c) => {
             let q = match c {
-                Confirm::CloseTab(id) => format!(" close {} while it runs? (y/n)", tab_name(state, *id)),
+                Confirm::CloseTab(id) => {
+                    format!(" close {} while it runs? (y/n)", tab_name(state, *id))
+                }
                 Confirm::RestartTab(id) => {
                     format!(" kill and restart {}? (y/n)", tab_name(state, *id))
                 }
@@ -64,7 +83,13 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             buf.set_stringn(area.x, area.y, q, w, warn);
         }
         Mode::Help(_) => {
-            buf.set_stringn(area.x, area.y, " help: Esc or q closes, Up/Down/PgUp/PgDn scroll", w, bar);
+            buf.set_stringn(
+                area.x,
+                area.y,
+                " help: Esc or q closes, Up/Down/PgUp/PgDn scroll",
+                w,
+                bar,
+            );
         }
         Mode::Normal => {
             let right = summary(state, config);

@@ -15,7 +15,10 @@ const MAX_LABEL: usize = 24;
 /// The pieces of one tab's entry, with their styles.
 fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(String, Style)> {
     let base = if focused {
-        Style::new().fg(colors.active_fg).bg(colors.active_bg).add_modifier(Modifier::BOLD)
+        Style::new()
+            .fg(colors.active_fg)
+            .bg(colors.active_bg)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new().fg(colors.bar_fg).bg(colors.bar_bg)
     };
@@ -33,7 +36,10 @@ fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(Strin
     }
     let mut parts = vec![(format!(" {number}:{label}"), base)];
     if tab.bell {
-        parts.push(("!".to_string(), base.fg(colors.warn).add_modifier(Modifier::BOLD)));
+        parts.push((
+            "!".to_string(),
+            base.fg(colors.warn).add_modifier(Modifier::BOLD),
+        ));
     } else if tab.activity {
         parts.push(("+".to_string(), base.fg(colors.accent)));
     }
@@ -47,7 +53,11 @@ fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(Strin
 }
 
 fn width(parts: &[(String, Style)]) -> u16 {
-    parts.iter().map(|(s, _)| s.width()).sum::<usize>().min(u16::MAX as usize) as u16
+    parts
+        .iter()
+        .map(|(s, _)| s.width())
+        .sum::<usize>()
+        .min(u16::MAX as usize) as u16
 }
 
 /// Where each visible tab's entry goes: (tab index, first column, width), and whether tabs
@@ -63,10 +73,20 @@ fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
     let avail = u32::from(area.width.saturating_sub(2));
     let focus = focus.min(widths.len().saturating_sub(1));
     let mut first = 0;
-    while first < focus && widths[first..=focus].iter().map(|w| u32::from(*w)).sum::<u32>() > avail {
+    while first < focus
+        && widths[first..=focus]
+            .iter()
+            .map(|w| u32::from(*w))
+            .sum::<u32>()
+            > avail
+    {
         first += 1;
     }
-    let mut p = Placement { entries: Vec::new(), hidden_left: first > 0, hidden_right: false };
+    let mut p = Placement {
+        entries: Vec::new(),
+        hidden_left: first > 0,
+        hidden_right: false,
+    };
     let mut x = area.x + u16::from(first > 0);
     for (i, w) in widths.iter().enumerate().skip(first) {
         let end = area.right().saturating_sub(u16::from(i + 1 < widths.len()));
@@ -81,7 +101,12 @@ fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
 }
 
 fn entries(state: &State, colors: &Colors) -> Vec<Vec<(String, Style)>> {
-    state.tabs.iter().enumerate().map(|(i, t)| entry(t, i + 1, i == state.focus, colors)).collect()
+    state
+        .tabs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| entry(t, i + 1, i == state.focus, colors))
+        .collect()
 }
 
 /// Draws the bar. When the tabs don't fit, the bar scrolls so the focused tab is visible and
@@ -99,7 +124,12 @@ pub fn render(state: &State, colors: &Colors, area: Rect, buf: &mut Buffer) {
         buf.set_string(area.x, area.y, "<", bar.fg(colors.accent));
     }
     if p.hidden_right {
-        buf.set_string(area.right().saturating_sub(1), area.y, ">", bar.fg(colors.accent));
+        buf.set_string(
+            area.right().saturating_sub(1),
+            area.y,
+            ">",
+            bar.fg(colors.accent),
+        );
     }
     for (i, x0, _) in p.entries {
         let mut x = x0;

@@ -1,0 +1,357 @@
+//! Drives the real `memmux` binary in a pseudo-terminal and reads its screen with a vt100
+//! parser, as a user would see it.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+/// How long a test waits for something to appear before failing. Generous: CI machines are
+/// slow and shared; a passing test never waits this long.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct Mux {
+    pub child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte memmux wrote, for tests that look at the raw stream.
+    pub raw: Arc<Mutex<Vec<u8>>>,
+    pub home: tempfile::TempDir,
+    /// Set once memmux's output ended (it exited).
+    done: Arc<Mutex<bool>>,
+}
+
+/// Options for starting memmux.
+pub struct Opts<'a> {
+    pub rows: u16,
+    pub cols: u16,
+    /// Arguments to memmux; by default `-- bash --norc --noprofile` with `PS1='$ '`.
+    pub args: Vec<String>,
+    pub env: Vec<(&'a str, String)>,
+    pub cwd: Option<PathBuf>,
+}
+
+impl Default for Opts<'_> {
+    fn default() -> Self {
+        Opts {
+            rows: 30,
+            cols: 100,
+            args: ["--", "bash", "--norc", "--noprofile"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            env: Vec::new(),
+            cwd: None,
+        }
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_memmux")
+}
+
+impl Mux {
+    pub fn start() -> Mux {
+        Mux::start_with(Opts::default())
+    }
+
+    pub fn start_with(opts: Opts<'_>) -> Mux {
+        let home = tempfile::tempdir().expect("temp dir");
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: opts.rows,
+                cols: opts.cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(bin());
+        cmd.args(&opts.args);
+        cmd.env("HOME", home.path());
+        cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
+        cmd.env("XDG_DATA_HOME", home.path().join("data"));
+        cmd.env("TERM", "xterm-256color");
+        // New tabs run $SHELL: a bash without rc files, so every tab shows the same `$ ` prompt.
+        let shell = home.path().join("test-shell");
+        std::fs::write(&shell, "#!/bin/sh\nexec bash --norc --noprofile \"$@\"\n")
+            .expect("write shell");
+        std::fs::set_permissions(&shell, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        cmd.env("SHELL", &shell);
+        cmd.env("PS1", "$ ");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("PROMPT_COMMAND");
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        cmd.cwd(
+            opts.cwd
+                .clone()
+                .unwrap_or_else(|| home.path().to_path_buf()),
+        );
+        let child = pair.slave.spawn_command(cmd).expect("spawn memmux");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(opts.rows).expect("rows"),
+            std::num::NonZeroU16::new(opts.cols).expect("cols"),
+            0,
+        )));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(Mutex::new(false));
+        {
+            let screen = Arc::clone(&screen);
+            let raw = Arc::clone(&raw);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            screen.lock().unwrap().process(&buf[..n]);
+                            let mut r = raw.lock().unwrap();
+                            // Keep the last 4 MiB: enough for any assertion, bounded for floods.
+                            if r.len() > 8 << 20 {
+                                r.drain(..4 << 20);
+                            }
+                            r.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+                *done.lock().unwrap() = true;
+            });
+        }
+        Mux {
+            child,
+            master: pair.master,
+            writer,
+            screen,
+            raw,
+            home,
+            done,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("pid")
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.writer
+            .write_all(bytes.as_ref())
+            .expect("write to memmux");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Types a line and presses Enter.
+    pub fn line(&mut self, text: &str) {
+        self.send(text);
+        self.send("\r");
+    }
+
+    /// The prefix key, then `key`.
+    pub fn prefix(&mut self, key: &str) {
+        self.send("\x02");
+        // A separate write, as a person types; memmux must not depend on it, but it keeps
+        // the prefix from being read together with the key as one escape sequence.
+        std::thread::sleep(Duration::from_millis(30));
+        self.send(key);
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+        self.screen.lock().unwrap().set_size(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+        );
+    }
+
+    /// Runs `f` on the screen as it is now.
+    pub fn with_screen<T>(&self, f: impl FnOnce(&vt100::Screen) -> T) -> T {
+        f(self.screen.lock().unwrap().screen())
+    }
+
+    pub fn contents(&self) -> String {
+        self.with_screen(|s| s.contents())
+    }
+
+    /// Row `n` of the screen as text (trailing blanks trimmed).
+    pub fn row(&self, n: u16) -> String {
+        self.with_screen(|s| {
+            let (_, cols) = s.size();
+            s.contents_between(n, 0, n, cols.get())
+                .trim_end()
+                .to_string()
+        })
+    }
+
+    /// The tab bar (top row).
+    pub fn tab_bar(&self) -> String {
+        self.row(0)
+    }
+
+    /// The status line (bottom row).
+    pub fn status_line(&self) -> String {
+        let rows = self.with_screen(|s| s.size().0.get());
+        self.row(rows - 1)
+    }
+
+    /// Waits until `pred` holds for the screen; panics with the screen if it never does.
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&vt100::Screen) -> bool) {
+        self.wait_for_within(what, TIMEOUT, pred)
+    }
+
+    pub fn wait_for_within(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&vt100::Screen) -> bool,
+    ) {
+        let start = Instant::now();
+        loop {
+            if self.with_screen(&pred) {
+                return;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                    self.dump()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_text(&self, text: &str) {
+        self.wait_for(&format!("`{text}`"), |s| s.contents().contains(text));
+    }
+
+    /// Waits until the screen no longer shows `text`.
+    pub fn wait_gone(&self, text: &str) {
+        self.wait_for(&format!("`{text}` to go"), |s| !s.contents().contains(text));
+    }
+
+    /// Waits for the first prompt of the default bash.
+    pub fn wait_prompt(&self) {
+        self.wait_for("a prompt", |s| {
+            s.contents()
+                .lines()
+                .any(|l| l == "$" || l.starts_with("$ "))
+        });
+    }
+
+    /// Waits until the cursor sits on a fresh `$ ` prompt (the shell is ready for a command).
+    pub fn wait_ready(&self) {
+        self.wait_for("a prompt at the cursor", |s| {
+            let (row, _) = s.cursor_position();
+            let (_, cols) = s.size();
+            s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+        });
+    }
+
+    /// Runs a command in the focused tab and waits for a marker it prints afterwards.
+    pub fn run(&mut self, cmd: &str) {
+        let marker = format!("done{}", rand_tag());
+        // The marker is built by printf so the command echo doesn't already show it.
+        self.line(&format!("{cmd}; printf '%s%s\\n' do {}", &marker[2..]));
+        self.wait_text(&marker);
+    }
+
+    pub fn dump(&self) -> String {
+        self.with_screen(|s| {
+            let text = s.contents();
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| format!("{i:2}|{l}\n"))
+                .collect()
+        })
+    }
+
+    /// Waits for memmux to exit; returns its exit code.
+    pub fn wait_exit(&mut self) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.exit_code();
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("memmux did not exit; screen:\n{}", self.dump());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+impl Drop for Mux {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A short tag that differs between calls, for markers.
+pub fn rand_tag() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("{}x{n}", std::process::id() % 100_000)
+}
+
+/// Direct children of `pid` and their states (`R`, `S`, `Z`, ...), from /proc.
+pub fn children(pid: u32) -> Vec<(u32, char)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let mut f = stat[close + 1..].split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: u32 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if ppid == pid {
+            out.push((p, state));
+        }
+    }
+    out
+}
+
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rfind(')')
+                .and_then(|i| s[i + 1..].split_whitespace().next())
+                .is_some_and(|st| st != "Z")
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,405 @@
+//! The core, driven as a user drives it: the real binary in a pty, its screen read back.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Mux, Opts, alive, children};
+
+#[test]
+fn typed_command_runs_and_its_output_appears() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("echo $((6*7))abc");
+    m.wait_text("42abc");
+    assert!(m.tab_bar().contains("1:bash"), "tab bar: {}", m.tab_bar());
+}
+
+#[test]
+fn tabs_show_their_own_content_when_switched() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("echo first-tab-text");
+    m.wait_text("first-tab-text");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| {
+        s.contents().lines().next().unwrap_or("").contains("2:")
+    });
+    m.wait_for("a prompt in tab 2", |s| {
+        !s.contents().contains("first-tab-text")
+    });
+    m.line("echo second-tab-text");
+    m.wait_text("second-tab-text");
+    m.prefix("c");
+    m.wait_gone("second-tab-text");
+    m.line("echo third-tab-text");
+    m.wait_text("third-tab-text");
+
+    m.prefix("1");
+    m.wait_text("first-tab-text");
+    assert!(!m.contents().contains("third-tab-text"));
+    m.prefix("n");
+    m.wait_text("second-tab-text");
+    m.prefix("p");
+    m.wait_text("first-tab-text");
+    // Alt-3 without the prefix.
+    m.send("\x1b3");
+    m.wait_text("third-tab-text");
+    m.prefix("p");
+    m.wait_text("second-tab-text");
+    let bar = m.tab_bar();
+    assert!(
+        bar.contains("1:") && bar.contains("2:") && bar.contains("3:"),
+        "{bar}"
+    );
+}
+
+#[test]
+fn new_tab_starts_in_the_focused_tabs_directory() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    let dir = m.home().join("somewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    m.line(&format!("cd {}", dir.display()));
+    m.prefix("c");
+    m.wait_text("2:");
+    std::thread::sleep(Duration::from_millis(300));
+    m.line("echo \"cwd=$PWD\"");
+    m.wait_text(&format!("cwd={}", dir.display()));
+}
+
+#[test]
+fn rename_sets_the_title_and_escape_cancels() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.prefix(",");
+    m.wait_for("the rename prompt", |s| {
+        s.contents().contains("rename tab 1")
+    });
+    m.send("build");
+    m.send("\r");
+    m.wait_for("the new name", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("1:build")
+    });
+    m.prefix(",");
+    m.wait_text("rename tab 1");
+    m.send("\x7f\x7f\x7f\x7f\x7fzzz");
+    m.send("\x1b");
+    m.wait_gone("rename tab 1");
+    assert!(m.tab_bar().contains("1:build"), "{}", m.tab_bar());
+}
+
+#[test]
+fn close_asks_while_running_and_closing_the_last_tab_quits() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.prefix("c");
+    m.wait_text("2:");
+    m.prefix("x");
+    m.wait_text("close tab 2");
+    m.send("n");
+    m.wait_gone("close tab 2");
+    assert!(m.tab_bar().contains("2:"));
+    m.prefix("x");
+    m.wait_text("close tab 2");
+    m.send("y");
+    m.wait_for("tab 2 to close", |s| {
+        !s.contents().lines().next().unwrap_or("").contains("2:")
+    });
+    m.prefix("x");
+    m.wait_text("close tab 1");
+    m.send("y");
+    assert_eq!(m.wait_exit(), 0);
+}
+
+#[test]
+fn exit_status_shows_in_the_tab_bar_and_r_restarts() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("exit 3");
+    m.wait_for("exit 3 in the tab bar", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("[exit 3]")
+    });
+    // An ended tab stays; plain `r` starts its command again.
+    m.send("r");
+    m.wait_for("the restarted tab", |s| {
+        !s.contents().lines().next().unwrap_or("").contains("exit 3")
+    });
+    m.wait_prompt();
+    m.line("kill -9 $$");
+    m.wait_for("signal 9", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("[signal 9]")
+    });
+    // An ended tab closes without asking.
+    m.prefix("x");
+    assert_eq!(m.wait_exit(), 0);
+}
+
+#[test]
+fn resizing_reaches_the_program() {
+    let mut m = Mux::start_with(Opts {
+        rows: 30,
+        cols: 100,
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.run("stty size");
+    // Tab bar and status line take two rows.
+    assert!(m.contents().contains("28 100"), "{}", m.dump());
+    m.resize(40, 120);
+    m.wait_for("the status line on the new last row", |s| {
+        s.contents()
+            .lines()
+            .nth(39)
+            .is_some_and(|l| l.contains("help"))
+    });
+    m.line("clear; stty size");
+    m.wait_text("38 120");
+    m.resize(12, 50);
+    m.wait_for("the status line on the new last row", |s| {
+        s.contents()
+            .lines()
+            .nth(11)
+            .is_some_and(|l| l.contains("help"))
+    });
+    m.line("clear; stty size");
+    m.wait_text("10 50");
+}
+
+#[test]
+fn arrows_follow_application_cursor_mode() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\e[?1h'; cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    m.send("\x1b[A");
+    m.send("\r");
+    m.wait_text("^[OA");
+    m.send("\x03");
+    m.wait_ready();
+    m.line("printf '\\e[?1l'; cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    m.send("\x1b[B\r");
+    m.wait_text("^[[B");
+}
+
+#[test]
+fn paste_is_bracketed_only_when_the_program_asks() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\e[?2004h'; cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    m.send("\x1b[200~pasted-one\x1b[201~");
+    m.send("\r");
+    m.wait_text("^[[200~pasted-one^[[201~");
+    m.send("\x03");
+    m.wait_ready();
+    m.line("printf '\\e[?2004l'; cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    m.send("\x1b[200~pasted-two\x1b[201~");
+    m.send("\r");
+    m.wait_for("the plain paste", |s| {
+        s.contents().lines().any(|l| l.trim_end() == "pasted-two")
+    });
+}
+
+#[test]
+fn cursor_position_query_is_answered() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("clear; printf 'ab\\e[6n'; IFS= read -rsd R pos; printf '\\ngot:%s\\n' \"${pos#?}\"");
+    m.wait_text("got:[1;3");
+}
+
+#[test]
+fn prefix_twice_sends_a_literal_prefix() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    m.prefix("\x02");
+    m.send("\r");
+    m.wait_text("^B");
+}
+
+#[test]
+fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\e[?1000h\\e[?1006h'; cat -v");
+    std::thread::sleep(Duration::from_millis(300));
+    // Left press at screen column 10, row 5 (1-based): pane row 4, as the tab bar takes row 1.
+    m.send("\x1b[<0;10;5M\x1b[<0;10;5m");
+    m.send("\r");
+    m.wait_text("^[[<0;10;4M^[[<0;10;4m");
+}
+
+#[test]
+fn help_lists_every_binding() {
+    let mut m = Mux::start_with(Opts {
+        rows: 50,
+        cols: 120,
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.prefix("?");
+    m.wait_text("memmux keys");
+    let screen = m.contents();
+    for action in memmux::action::Action::all() {
+        assert!(
+            screen.contains(&action.name()),
+            "help lacks {action}:\n{}",
+            m.dump()
+        );
+    }
+    assert!(screen.contains("C-b c"), "{}", m.dump());
+    m.send("q");
+    m.wait_gone("memmux keys");
+}
+
+#[test]
+fn titles_bells_and_activity_are_marked() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\e]2;my-title\\a'");
+    m.wait_for("the title", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("1:my-title")
+    });
+    m.line("sleep 1; echo later; printf '\\a'");
+    m.prefix("c");
+    m.wait_text("2:");
+    m.wait_for("the bell mark", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("1:my-title!")
+    });
+    m.prefix("1");
+    m.wait_for("marks cleared", |s| {
+        !s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("my-title!")
+    });
+    m.line("sleep 1; echo more");
+    m.prefix("2");
+    m.wait_for("the activity mark", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("1:my-title+")
+    });
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_hangs_up_children() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.prefix("c");
+    m.wait_text("2:");
+    m.wait_prompt();
+    let shells: Vec<u32> = children(m.pid()).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(shells.len(), 2, "two shells: {shells:?}");
+    assert!(m.with_screen(|s| s.alternate_screen()));
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGTERM) };
+    let code = m.wait_exit();
+    assert_eq!(code, 128 + 15);
+    m.wait_for("the main screen", |s| {
+        !s.alternate_screen() && !s.hide_cursor()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for p in shells {
+        assert!(!alive(p), "shell {p} still running after memmux exited");
+    }
+}
+
+#[test]
+fn closed_tabs_leave_no_zombies() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    for _ in 0..3 {
+        m.prefix("c");
+    }
+    m.wait_text("4:");
+    // A background child that outlives its shell.
+    m.line("sleep 1000 &");
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..3 {
+        m.prefix("x");
+        m.wait_text("close tab");
+        m.send("y");
+        m.wait_gone("close tab");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let kids = children(m.pid());
+    assert_eq!(kids.len(), 1, "one shell left: {kids:?}");
+    assert!(kids.iter().all(|(_, st)| *st != 'Z'), "zombies: {kids:?}");
+}
+
+#[test]
+fn a_missing_program_is_explained_in_its_tab() {
+    let mut m = Mux::start_with(Opts {
+        args: vec!["--".into(), "/nonexistent/shell-xyz".into()],
+        ..Opts::default()
+    });
+    m.wait_text("/nonexistent/shell-xyz");
+    m.wait_for("failed mark", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("[failed]")
+    });
+    // The app still works: a new tab runs the user's shell.
+    m.prefix("c");
+    m.wait_text("2:");
+    m.line("echo still-alive");
+    m.wait_text("still-alive");
+}
+
+#[test]
+fn help_and_version_work_without_a_terminal() {
+    let out = std::process::Command::new(common::bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("memmux"));
+    let out = std::process::Command::new(common::bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn without_a_terminal_it_says_so_and_exits_2() {
+    let out = std::process::Command::new("setsid")
+        .arg(common::bin())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
