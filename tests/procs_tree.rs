@@ -264,7 +264,11 @@ fn orphaned_grandchild_in_the_session_is_counted() {
     }
     let mut sampler = Sampler::new(SamplerConfig::default());
     let t = sample_one(&mut sampler, root);
-    assert!(sampler.members(root).contains(&hog), "{:?}", sampler.members(root));
+    assert!(
+        sampler.members(root).contains(&hog),
+        "{:?}",
+        sampler.members(root)
+    );
     assert!(t.rss_minus_shared >= 48 * MIB);
     assert!(t.processes >= 2);
 }
@@ -277,7 +281,12 @@ fn grandchild_via_nested_shell_is_counted() {
     let mut sampler = Sampler::new(SamplerConfig::default());
     let t = sample_one(&mut sampler, root);
     assert!(sampler.members(root).contains(&hog));
-    assert_eq!(t.processes, 3, "sh, sh, memhog: {:?}", sampler.members(root));
+    assert_eq!(
+        t.processes,
+        3,
+        "sh, sh, memhog: {:?}",
+        sampler.members(root)
+    );
     assert!(t.rss_minus_shared >= 32 * MIB);
 }
 
