@@ -227,6 +227,10 @@ fn default_cadence_statm_between_rescans_and_drop_after_kill() {
     assert_eq!(after.processes, 2);
     assert!(after.pss.is_some_and(|p| p < 16 * MIB), "{after:?}");
     assert_eq!(sampler.stats().rescans, 1, "fast path only");
+    sampler.invalidate();
+    let t = sample_one(&mut sampler, root);
+    assert_eq!(sampler.stats().rescans, 2, "invalidate forces a rescan");
+    assert_eq!(t.processes, 2);
 }
 
 #[test]

@@ -339,7 +339,7 @@ impl Sampler {
         let mut tree = self.trees.remove(&root)?;
         self.read_statm(&mut tree);
         self.pss_pass(&mut tree, Instant::now());
-        let pss = tree_pss(&tree);
+        let pss = tree_pss(&tree).filter(|_| self.pss_supported);
         self.trees.insert(root, tree);
         pss
     }
@@ -375,7 +375,7 @@ impl Sampler {
                 processes: tree.members.len(),
                 rss_minus_shared: tree.members.iter().map(|m| m.rss).sum(),
                 pss: tree_pss(&tree).filter(|_| self.pss_supported),
-                pss_at: tree.pss_at,
+                pss_at: tree.pss_at.filter(|_| self.pss_supported),
                 biggest,
             }
         };
