@@ -1,4 +1,5 @@
 //! Memory accounting: the tagged allocator and /proc sampling.
 
 pub mod alloc;
+pub mod history;
 pub mod procs;

@@ -1,0 +1,434 @@
+//! Per-session memory sample history: a bounded, compact ring, growth rate and leak suspicion.
+//!
+//! Storage: the oldest and newest samples are kept whole; every other sample is stored as a
+//! delta from its predecessor: one flags byte saying which fields changed, the time step as
+//! a varint, then a zigzag varint per changed field. A sample of an idle tab at 1 Hz (only
+//! the clock moved) takes 3 bytes; a busy one 8 to 15; a whole `Sample` is 64 bytes. The
+//! byte queue grows as samples arrive, so a new or idle tab costs almost nothing, and an
+//! hour (3600 samples) of an idle tab about 11 kB. The encoding is lossless.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// CSV header matching [`History::to_csv_rows`].
+pub const CSV_HEADER: &str = "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes";
+
+/// Default capacity: one hour at one sample per second.
+pub const DEFAULT_CAPACITY: usize = 3600;
+
+/// One sample of one session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// Wall-clock time, ms since the Unix epoch.
+    pub unix_ms: u64,
+    /// Tree memory (the sampler's `rss_minus_shared`), bytes.
+    pub tree_bytes: u64,
+    /// memmux's own heap attributed to this session (tagged allocator), bytes.
+    pub heap_bytes: u64,
+    /// Tree PSS, bytes, when known.
+    pub pss_bytes: Option<u64>,
+    pub processes: u32,
+    pub scrollback_rows: u64,
+    pub scrollback_bytes: u64,
+}
+
+const F_TREE: u8 = 1 << 0;
+const F_HEAP: u8 = 1 << 1;
+const F_PSS: u8 = 1 << 2;
+const F_PSS_NONE: u8 = 1 << 3;
+const F_PROCS: u8 = 1 << 4;
+const F_ROWS: u8 = 1 << 5;
+const F_SB: u8 = 1 << 6;
+
+fn zigzag(d: u64) -> u64 {
+    let d = d as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> u64 {
+    ((z >> 1) as i64 ^ -((z & 1) as i64)) as u64
+}
+
+fn put_varint(out: &mut VecDeque<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push_back((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push_back(v as u8);
+}
+
+fn get_varint(it: &mut impl Iterator<Item = u8>) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    for b in it.by_ref() {
+        if shift < 64 {
+            v |= u64::from(b & 0x7f) << shift;
+        }
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    v
+}
+
+/// Appends the encoding of `cur` relative to `prev`.
+fn encode(out: &mut VecDeque<u8>, prev: &Sample, cur: &Sample) {
+    let mut flags = 0u8;
+    if cur.tree_bytes != prev.tree_bytes {
+        flags |= F_TREE;
+    }
+    if cur.heap_bytes != prev.heap_bytes {
+        flags |= F_HEAP;
+    }
+    match (prev.pss_bytes, cur.pss_bytes) {
+        (_, None) if prev.pss_bytes.is_some() => flags |= F_PSS_NONE,
+        (p, Some(c)) if p != Some(c) => flags |= F_PSS,
+        _ => {}
+    }
+    if cur.processes != prev.processes {
+        flags |= F_PROCS;
+    }
+    if cur.scrollback_rows != prev.scrollback_rows {
+        flags |= F_ROWS;
+    }
+    if cur.scrollback_bytes != prev.scrollback_bytes {
+        flags |= F_SB;
+    }
+    out.push_back(flags);
+    // Wrapping deltas: the wall clock may step back (NTP), values may shrink.
+    put_varint(out, zigzag(cur.unix_ms.wrapping_sub(prev.unix_ms)));
+    if flags & F_TREE != 0 {
+        put_varint(out, zigzag(cur.tree_bytes.wrapping_sub(prev.tree_bytes)));
+    }
+    if flags & F_HEAP != 0 {
+        put_varint(out, zigzag(cur.heap_bytes.wrapping_sub(prev.heap_bytes)));
+    }
+    if flags & F_PSS != 0 {
+        let (p, c) = (prev.pss_bytes.unwrap_or(0), cur.pss_bytes.unwrap_or(0));
+        put_varint(out, zigzag(c.wrapping_sub(p)));
+    }
+    if flags & F_PROCS != 0 {
+        let d = u64::from(cur.processes).wrapping_sub(u64::from(prev.processes));
+        put_varint(out, zigzag(d));
+    }
+    if flags & F_ROWS != 0 {
+        put_varint(
+            out,
+            zigzag(cur.scrollback_rows.wrapping_sub(prev.scrollback_rows)),
+        );
+    }
+    if flags & F_SB != 0 {
+        put_varint(
+            out,
+            zigzag(cur.scrollback_bytes.wrapping_sub(prev.scrollback_bytes)),
+        );
+    }
+}
+
+/// Decodes the next sample after `prev` from `it`; `None` at the end.
+fn decode(it: &mut impl Iterator<Item = u8>, prev: &Sample) -> Option<Sample> {
+    let flags = it.next()?;
+    let mut s = *prev;
+    s.unix_ms = prev.unix_ms.wrapping_add(unzigzag(get_varint(it)));
+    if flags & F_TREE != 0 {
+        s.tree_bytes = prev.tree_bytes.wrapping_add(unzigzag(get_varint(it)));
+    }
+    if flags & F_HEAP != 0 {
+        s.heap_bytes = prev.heap_bytes.wrapping_add(unzigzag(get_varint(it)));
+    }
+    if flags & F_PSS != 0 {
+        let base = prev.pss_bytes.unwrap_or(0);
+        s.pss_bytes = Some(base.wrapping_add(unzigzag(get_varint(it))));
+    }
+    if flags & F_PSS_NONE != 0 {
+        s.pss_bytes = None;
+    }
+    if flags & F_PROCS != 0 {
+        s.processes = u64::from(prev.processes).wrapping_add(unzigzag(get_varint(it))) as u32;
+    }
+    if flags & F_ROWS != 0 {
+        s.scrollback_rows = prev.scrollback_rows.wrapping_add(unzigzag(get_varint(it)));
+    }
+    if flags & F_SB != 0 {
+        s.scrollback_bytes = prev.scrollback_bytes.wrapping_add(unzigzag(get_varint(it)));
+    }
+    Some(s)
+}
+
+/// One session's samples, oldest first, at most `capacity` of them.
+#[derive(Debug, Clone)]
+pub struct History {
+    capacity: usize,
+    len: usize,
+    /// Valid when `len > 0`.
+    oldest: Sample,
+    /// Valid when `len > 0`.
+    newest: Sample,
+    /// Samples 2..=len, each encoded against its predecessor.
+    deltas: VecDeque<u8>,
+    peak_ever: u64,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl History {
+    /// A ring holding at most `capacity` samples (at least 1). Allocates nothing up front.
+    pub fn new(capacity: usize) -> Self {
+        History {
+            capacity: capacity.max(1),
+            len: 0,
+            oldest: Sample::default(),
+            newest: Sample::default(),
+            deltas: VecDeque::new(),
+            peak_ever: 0,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn push(&mut self, s: Sample) {
+        self.peak_ever = self.peak_ever.max(s.tree_bytes);
+        if self.len == 0 {
+            self.oldest = s;
+            self.newest = s;
+            self.len = 1;
+            return;
+        }
+        if self.capacity == 1 {
+            self.oldest = s;
+            self.newest = s;
+            return;
+        }
+        let prev = self.newest;
+        encode(&mut self.deltas, &prev, &s);
+        self.newest = s;
+        self.len += 1;
+        if self.len > self.capacity {
+            // Drop the oldest: the first delta turns into the new oldest sample.
+            let mut it = std::iter::from_fn(|| self.deltas.pop_front());
+            if let Some(next) = decode(&mut it, &self.oldest) {
+                self.oldest = next;
+            }
+            self.len -= 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held by the encoded samples (not counting the fixed part of `History`).
+    pub fn encoded_bytes(&self) -> usize {
+        self.deltas.len()
+    }
+
+    /// Heap bytes reserved by this history.
+    pub fn heap_bytes(&self) -> usize {
+        self.deltas.capacity()
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
+        let mut bytes = self.deltas.iter().copied();
+        let mut cur: Option<Sample> = None;
+        let mut left = self.len;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let next = match cur {
+                None => self.oldest,
+                Some(prev) => decode(&mut bytes, &prev)?,
+            };
+            cur = Some(next);
+            Some(next)
+        })
+    }
+
+    pub fn latest(&self) -> Option<Sample> {
+        (self.len > 0).then_some(self.newest)
+    }
+
+    /// Highest `tree_bytes` among the samples held.
+    pub fn peak_tree(&self) -> u64 {
+        self.iter().map(|s| s.tree_bytes).max().unwrap_or(0)
+    }
+
+    /// Highest `tree_bytes` ever pushed, including samples since dropped from the ring.
+    pub fn peak_tree_ever(&self) -> u64 {
+        self.peak_ever
+    }
+
+    /// Samples at most `window` older than the latest, as (minutes since window start, bytes).
+    fn window_points(&self, window: Duration) -> Vec<(f64, f64)> {
+        let Some(last) = self.latest() else {
+            return Vec::new();
+        };
+        let w = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let start = last.unix_ms.saturating_sub(w);
+        self.iter()
+            .filter(|s| s.unix_ms >= start && s.unix_ms <= last.unix_ms)
+            .map(|s| ((s.unix_ms - start) as f64 / 60_000.0, s.tree_bytes as f64))
+            .collect()
+    }
+
+    /// Growth of tree memory in bytes per minute over the last `window`: least-squares slope
+    /// over the samples in the window. `None` with fewer than 2 samples or no time spread.
+    pub fn growth_per_min(&self, window: Duration) -> Option<f64> {
+        fit(&self.window_points(window)).map(|f| f.slope)
+    }
+
+    /// Leak suspect: over `window` (e.g. 60 s) memory grows steadily faster than
+    /// `min_slope_per_min` bytes/min. All of:
+    /// - at least [`LEAK_MIN_SAMPLES`] samples, spanning at least 80% of the window, with no
+    ///   gap over a quarter of it (the window is mostly covered);
+    /// - least-squares slope above `min_slope_per_min`;
+    /// - good fit: R² >= [`LEAK_MIN_R2`]. A lone step (flat, jump, flat) fits a line with
+    ///   R² = 3p(1-p) <= 0.75 (p: where in the window it falls), so it fails this;
+    /// - and a line fits better than the best single step (two flat levels), which also
+    ///   rejects a step riding on slow noise. Three or more equal steps fit a line better,
+    ///   so staircase growth (allocator arenas) still counts.
+    pub fn leak_suspect(&self, window: Duration, min_slope_per_min: f64) -> bool {
+        let pts = self.window_points(window);
+        if pts.len() < LEAK_MIN_SAMPLES {
+            return false;
+        }
+        let win_min = window.as_secs_f64() / 60.0;
+        let span = pts[pts.len() - 1].0 - pts[0].0;
+        if span < 0.8 * win_min {
+            return false;
+        }
+        if pts.windows(2).any(|w| w[1].0 - w[0].0 > 0.25 * win_min) {
+            return false;
+        }
+        let Some(f) = fit(&pts) else {
+            return false;
+        };
+        f.slope > min_slope_per_min && f.r2 >= LEAK_MIN_R2 && f.sse < best_step_sse(&pts)
+    }
+
+    /// Appends one CSV row per sample (oldest first), columns as [`CSV_HEADER`]. The title
+    /// is always quoted (`"` doubled), so commas, quotes and newlines in it are safe; an
+    /// unknown PSS is an empty field.
+    pub fn to_csv_rows(&self, tab: usize, title: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let quoted = format!("\"{}\"", title.replace('"', "\"\""));
+        for s in self.iter() {
+            let pss = s.pss_bytes.map(|p| p.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{}",
+                s.unix_ms,
+                tab,
+                quoted,
+                s.processes,
+                s.tree_bytes,
+                pss,
+                s.heap_bytes,
+                s.scrollback_rows,
+                s.scrollback_bytes
+            );
+        }
+    }
+}
+
+/// Fewer samples than this never make a leak suspect.
+pub const LEAK_MIN_SAMPLES: usize = 8;
+/// Minimum coefficient of determination of the linear fit for a leak suspect.
+pub const LEAK_MIN_R2: f64 = 0.8;
+
+struct Fit {
+    slope: f64,
+    r2: f64,
+    /// Sum of squared residuals of the line.
+    sse: f64,
+}
+
+/// Least-squares line through `pts` (centred sums, so byte values near 2^40 keep precision).
+fn fit(pts: &[(f64, f64)]) -> Option<Fit> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    for &(x, y) in pts {
+        let (dx, dy) = (x - mx, y - my);
+        sxx += dx * dx;
+        sxy += dx * dy;
+        syy += dy * dy;
+    }
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let sse = (syy - slope * sxy).max(0.0);
+    // A perfectly flat series fits exactly but explains nothing: R² = 0.
+    let r2 = if syy > 0.0 { 1.0 - sse / syy } else { 0.0 };
+    Some(Fit { slope, r2, sse })
+}
+
+/// Smallest sum of squared residuals of a two-level step (flat, jump, flat) over `pts`.
+fn best_step_sse(pts: &[(f64, f64)]) -> f64 {
+    let n = pts.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n as f64;
+    let ys: Vec<f64> = pts.iter().map(|p| p.1 - my).collect();
+    let total_sq: f64 = ys.iter().map(|y| y * y).sum();
+    let total: f64 = ys.iter().sum();
+    let mut left = 0.0;
+    let mut best = f64::INFINITY;
+    for (k, y) in ys.iter().enumerate().take(n - 1) {
+        left += y;
+        let (nl, nr) = ((k + 1) as f64, (n - k - 1) as f64);
+        let right = total - left;
+        let sse = total_sq - left * left / nl - right * right / nr;
+        best = best.min(sse);
+    }
+    best.max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_roundtrip() {
+        for v in [
+            0u64,
+            1,
+            2,
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+            4096,
+            12345678901234,
+        ] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+
+    #[test]
+    fn varint_roundtrip() {
+        for v in [0u64, 1, 127, 128, 300, u64::MAX] {
+            let mut q = VecDeque::new();
+            put_varint(&mut q, v);
+            assert_eq!(get_varint(&mut q.iter().copied()), v);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Budget: sampling 16 sessions (~50 processes) at 1 Hz must use under 1% of one core, i.e.
+//! under 10 ms of CPU per `sample()` with the periodic rescans and PSS passes amortised.
+//! This checks it in whatever profile the tests run (debug: about 3x the release figure,
+//! which `benches/procs.rs` reports in detail).
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use memmux::memory::procs::{Sampler, SamplerConfig};
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+struct Sessions(Vec<Child>);
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn sixteen_sessions_at_1_hz_cost_under_1_percent_of_a_core() {
+    let sessions = Sessions(
+        (0..16)
+            .map(|_| {
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c")
+                    .arg("sleep 1000 & sleep 1000 & wait")
+                    .stdin(Stdio::null());
+                unsafe {
+                    cmd.pre_exec(|| {
+                        if libc::setsid() < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                cmd.spawn().unwrap()
+            })
+            .collect(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let roots: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
+
+    let mut s = Sampler::new(SamplerConfig::default());
+    let mut now = Instant::now();
+    let first = s.sample(&roots, now);
+    assert_eq!(first.iter().map(|t| t.processes).sum::<usize>(), 48);
+
+    // 120 calls 1 s apart in virtual time: 40 rescans and 12 PSS passes among them.
+    let calls = 120;
+    let c0 = thread_cpu();
+    for _ in 0..calls {
+        now += Duration::from_secs(1);
+        let v = s.sample(&roots, now);
+        assert_eq!(v.len(), 16);
+    }
+    let per_call = (thread_cpu() - c0) / calls;
+    eprintln!(
+        "{per_call:?} CPU per sample() => {:.3}% of a core at 1 Hz ({:?})",
+        per_call.as_secs_f64() * 100.0,
+        s.stats()
+    );
+    assert!(s.stats().rescans >= 40);
+    assert!(
+        per_call < Duration::from_millis(10),
+        "{per_call:?} per call is over 1% of a core at 1 Hz"
+    );
+}
