@@ -114,6 +114,30 @@ fn write_varint(out: &mut [u8; 5], v: u32) -> usize {
     n + 1
 }
 
+/// Calls `f(col, symbol, width, style)` for `cells`, styled by the encoded `runs`.
+#[inline]
+fn emit_cells<'t>(
+    cells: impl Iterator<Item = (&'t str, u8)>,
+    runs: &[u8],
+    f: &mut impl FnMut(u16, &str, u8, Style),
+) {
+    let mut runs = Runs::new(runs);
+    let mut next = runs.next();
+    let mut style = Style::default();
+    let mut col = 0u32;
+    for (sym, width) in cells {
+        while let Some((start, s)) = next {
+            if start > col {
+                break;
+            }
+            style = s;
+            next = runs.next();
+        }
+        f(col.min(u32::from(u16::MAX)) as u16, sym, width, style);
+        col += u32::from(width);
+    }
+}
+
 /// A stored row, split into its parts.
 #[derive(Clone, Copy)]
 pub(super) struct RawRow<'a> {
@@ -316,20 +340,13 @@ impl Scrollback {
         let Some(row) = self.raw(index) else {
             return;
         };
-        let mut runs = Runs::new(row.runs);
-        let mut next = runs.next();
-        let mut style = Style::default();
-        let mut col = 0u32;
-        for (_, sym, width) in Cells::new(row.text_str()) {
-            while let Some((start, s)) = next {
-                if start > col {
-                    break;
-                }
-                style = s;
-                next = runs.next();
-            }
-            f(col.min(u32::from(u16::MAX)) as u16, sym, width, style);
-            col += u32::from(width);
+        let text = row.text_str();
+        if row.ascii() {
+            // Pure ASCII: one byte per cell, no width lookups.
+            let cells = (0..text.len()).map(|i| (text.get(i..i + 1).unwrap_or_default(), 1));
+            emit_cells(cells, row.runs, &mut f);
+        } else {
+            emit_cells(Cells::new(text).map(|(_, s, w)| (s, w)), row.runs, &mut f);
         }
     }
 
@@ -425,6 +442,12 @@ impl Scrollback {
             return None;
         }
         let abs = self.evicted + index as u64;
+        if let Some(back) = self.chunks.back() {
+            // The newest chunk: most lookups (wrapped-flag patches, the live view) land here.
+            if abs >= back.first_abs {
+                return Some((self.chunks.len() - 1, (abs - back.first_abs) as usize));
+            }
+        }
         let ci = self
             .chunks
             .partition_point(|c| c.first_abs <= abs)
