@@ -30,39 +30,67 @@ impl Needle {
     }
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
-/// Bytes of `v` that are zero get their high bit set; the lowest flagged byte is
-/// always a true zero (borrows only propagate upwards).
+/// High bit set in each byte of `v` that is zero, exactly (no carries between bytes).
 #[inline]
 fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(LO) & !v & HI
+    !(((v & LO7).wrapping_add(LO7)) | v | LO7)
+}
+
+#[inline]
+fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * u64::from(b)
+}
+
+#[inline]
+fn word(hay: &[u8], at: usize) -> Option<u64> {
+    let bytes = hay.get(at..at + 8)?;
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
 }
 
 /// First index >= `from` holding `a` or `b`, 8 bytes at a time.
 #[inline]
 fn find2(hay: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
-    let rest = hay.get(from..)?;
-    let (va, vb) = (LO * u64::from(a), LO * u64::from(b));
-    let mut words = rest.chunks_exact(8);
-    let mut base = from;
-    for w in words.by_ref() {
-        let Ok(arr) = <[u8; 8]>::try_from(w) else {
-            break;
-        };
-        let w = u64::from_le_bytes(arr);
+    let (va, vb) = (splat(a), splat(b));
+    let mut i = from;
+    while let Some(w) = word(hay, i) {
         let m = zero_bytes(w ^ va) | zero_bytes(w ^ vb);
         if m != 0 {
-            return Some(base + (m.trailing_zeros() / 8) as usize);
+            return Some(i + (m.trailing_zeros() / 8) as usize);
         }
-        base += 8;
+        i += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map(|p| base + p)
+    let rest = hay.get(i..)?;
+    rest.iter().position(|&c| c == a || c == b).map(|p| i + p)
+}
+
+/// First index `i >= from` with `hay[i]` in {a0, b0} and `hay[i + 1]` in {a1, b1}.
+/// Checking two bytes cuts the candidates ~10x on text where the query's first
+/// letter is common.
+#[inline]
+fn find_pair(hay: &[u8], from: usize, first: (u8, u8), second: (u8, u8)) -> Option<usize> {
+    let (a0, b0, a1, b1) = (
+        splat(first.0),
+        splat(first.1),
+        splat(second.0),
+        splat(second.1),
+    );
+    let mut i = from;
+    while let (Some(w0), Some(w1)) = (word(hay, i), word(hay, i + 1)) {
+        let m = (zero_bytes(w0 ^ a0) | zero_bytes(w0 ^ b0))
+            & (zero_bytes(w1 ^ a1) | zero_bytes(w1 ^ b1));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = hay.get(i..)?;
+    rest.windows(2)
+        .position(|w| {
+            (w[0] == first.0 || w[0] == first.1) && (w[1] == second.0 || w[1] == second.1)
+        })
+        .map(|p| i + p)
 }
 
 impl Scrollback {
@@ -139,47 +167,78 @@ impl Scrollback {
         mut f: impl FnMut(usize) -> ControlFlow<()>,
     ) {
         let text = row.text;
-        let (a, b) = match needle {
-            Needle::Exact(q) => match q.first() {
-                Some(&c) => (c, c),
-                None => return,
-            },
-            Needle::AsciiFold(q) => match q.first() {
-                Some(&c) => (c, c.to_ascii_uppercase()),
-                None => return,
-            },
-            Needle::Unicode(q) => {
-                let Some(&q0) = q.first() else {
-                    return;
-                };
-                if row.ascii() {
-                    // ASCII text lower-cases to ASCII: only an ASCII first char can start here.
-                    if q0.is_ascii() {
-                        let (a, b) = (q0 as u8, (q0 as u8).to_ascii_uppercase());
-                        let mut at = 0;
-                        while let Some(i) = find2(text, at, a, b) {
-                            if f(i).is_break() {
-                                return;
-                            }
-                            at = i + 1;
-                        }
-                    }
-                    return;
-                }
-                for (i, c) in row.text_str().char_indices() {
-                    if c.to_lowercase().next() == Some(q0) && f(i).is_break() {
-                        return;
-                    }
-                }
-                return;
+        let (q, fold) = match needle {
+            Needle::Exact(q) => (q, false),
+            Needle::AsciiFold(q) => (q, true),
+            Needle::Unicode(q) => return self.unicode_candidates(q, row, f),
+        };
+        let variants = |c: u8| {
+            if fold {
+                (c, c.to_ascii_uppercase())
+            } else {
+                (c, c)
             }
         };
+        let Some(first) = q.first().map(|&c| variants(c)) else {
+            return;
+        };
         let mut at = 0;
-        while let Some(i) = find2(text, at, a, b) {
-            if f(i).is_break() {
+        match q.get(1).map(|&c| variants(c)) {
+            None => {
+                while let Some(i) = find2(text, at, first.0, first.1) {
+                    if f(i).is_break() {
+                        return;
+                    }
+                    at = i + 1;
+                }
+            }
+            Some(second) => {
+                while let Some(i) = find_pair(text, at, first, second) {
+                    if f(i).is_break() {
+                        return;
+                    }
+                    at = i + 1;
+                }
+                // A match may start on the last byte and go on in the next row.
+                if row.wrapped() {
+                    if let Some(&c) = text.last() {
+                        if c == first.0 || c == first.1 {
+                            let _ = f(text.len() - 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn unicode_candidates(
+        &self,
+        q: &[char],
+        row: RawRow<'_>,
+        mut f: impl FnMut(usize) -> ControlFlow<()>,
+    ) {
+        let text = row.text;
+        let Some(&q0) = q.first() else {
+            return;
+        };
+        if row.ascii() {
+            // ASCII text lower-cases to ASCII: only an ASCII first char can start here.
+            if q0.is_ascii() {
+                let (a, b) = (q0 as u8, (q0 as u8).to_ascii_uppercase());
+                let mut at = 0;
+                while let Some(i) = find2(text, at, a, b) {
+                    if f(i).is_break() {
+                        return;
+                    }
+                    at = i + 1;
+                }
+            }
+            return;
+        }
+        for (i, c) in row.text_str().char_indices() {
+            if c.to_lowercase().next() == Some(q0) && f(i).is_break() {
                 return;
             }
-            at = i + 1;
         }
     }
 
@@ -328,6 +387,20 @@ fn trim_blanks(out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_pair_matches_naive() {
+        let hay: Vec<u8> = (0..300u32).map(|i| (i * 7 % 5) as u8 + b'a').collect();
+        for from in [0, 1, 7, 8, 9, 150, 298, 299, 300] {
+            for (first, second) in [((b'a', b'A'), (b'c', b'C')), ((b'e', b'e'), (b'b', b'b'))] {
+                let naive = (from..hay.len().saturating_sub(1)).find(|&i| {
+                    (hay[i] == first.0 || hay[i] == first.1)
+                        && (hay[i + 1] == second.0 || hay[i + 1] == second.1)
+                });
+                assert_eq!(find_pair(&hay, from, first, second), naive, "from {from}");
+            }
+        }
+    }
 
     #[test]
     fn find2_matches_naive() {

@@ -304,6 +304,11 @@ fn search() {
     assert_eq!(s.find("WRAPPED", p(0, 0), false), None);
     assert_eq!(s.find("wrapped", p(0, 0), false), m(1, 16, 2, 4));
     assert_eq!(s.find("a wrapped line", p(4, 0), true), m(1, 14, 2, 9));
+    // A match starting on the last cell of a wrapped row.
+    let w = store_of(&[("abc w", true), ("ord", false)]);
+    assert_eq!(w.find("word", p(0, 0), false), m(0, 4, 1, 3));
+    assert_eq!(w.find("Word", p(0, 0), false), None);
+    assert_eq!(w.find("wo", p(1, 2), true), m(0, 4, 1, 1));
     // Backward: nearest before `from`; from past the end = from the bottom.
     assert_eq!(s.find("world", p(usize::MAX, 0), true), m(3, 5, 3, 10));
     assert_eq!(s.find("world", p(3, 5), true), m(2, 11, 2, 16));
