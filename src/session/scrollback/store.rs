@@ -100,6 +100,40 @@ impl Chunk {
         let start = self.start(i);
         self.buf.get_mut(start)
     }
+
+    /// Drops the trailing default-style spaces of the chunk's newest row, giving
+    /// the bytes back to the chunk. Only for a row known not to be wrapped: a
+    /// wrapped row's spaces are part of the logical line.
+    fn trim_newest(&mut self) {
+        let Some(i) = (self.rows as usize).checked_sub(1) else {
+            return;
+        };
+        let row = RawRow::parse(self.row(i));
+        let spaces = row.text.iter().rev().take_while(|&&b| b == b' ').count();
+        if spaces == 0 {
+            return;
+        }
+        let (run_col, style) = Runs::new(row.runs).last().unwrap_or_default();
+        if !style.is_default() {
+            return;
+        }
+        // Cells before the last run's start have another style: keep them.
+        let keep_from = if row.ascii() {
+            run_col as usize
+        } else {
+            let mut col = 0u32;
+            Cells::new(row.text_str())
+                .find(|&(_, _, w)| {
+                    let here = col >= run_col;
+                    col += u32::from(w);
+                    here
+                })
+                .map_or(row.text.len(), |(b, _, _)| b)
+        };
+        let new_len = (row.text.len() - spaces).max(keep_from);
+        let cut = row.text.len().saturating_sub(new_len);
+        self.data_len -= cut as u32;
+    }
 }
 
 fn write_varint(out: &mut [u8; 5], v: u32) -> usize {
@@ -324,18 +358,28 @@ impl Scrollback {
         let Some((ci, li)) = usize::try_from(index).ok().and_then(|i| self.locate(i)) else {
             return;
         };
-        if let Some(h) = self.chunks.get_mut(ci).and_then(|c| c.header_mut(li)) {
+        let Some(chunk) = self.chunks.get_mut(ci) else {
+            return;
+        };
+        if let Some(h) = chunk.header_mut(li) {
             if wrapped {
                 *h |= WRAPPED;
             } else {
                 *h &= !WRAPPED;
             }
         }
+        // The flag is final here (vt100 revealed it), so a row that ends its
+        // line can shed trailing blanks, if no row was appended after it yet.
+        if !wrapped && li + 1 == chunk.rows as usize {
+            chunk.trim_newest();
+        }
     }
 
     /// Decodes row `index` into cells: `f(col, symbol, width, style)` for each
-    /// cell left to right (wide continuations skipped). Trailing blank cells
-    /// vt100 never wrote are not stored, so they are not reported.
+    /// cell left to right (wide continuations skipped). Trailing blanks are not
+    /// stored, so they are not reported: cells vt100 never wrote, and default-style
+    /// spaces at the end of a row that ends its line (dropped when its wrapped
+    /// flag becomes known; a wrapped row keeps them as part of the line).
     pub fn row_cells(&self, index: usize, mut f: impl FnMut(u16, &str, u8, Style)) {
         let Some(row) = self.raw(index) else {
             return;

@@ -240,6 +240,27 @@ fn settle_resolves_the_newest_row() {
 }
 
 #[test]
+fn trailing_blanks_of_finished_lines_are_dropped() {
+    let mut p = parser(2, 10, Limits::default());
+    // Row 0: "ab" + default spaces, ends its line. Row 1: red spaces (kept).
+    // Rows 2-3: a wrapped row ending in a space, then its continuation.
+    p.process(b"ab   \r\n\x1b[31m x  \x1b[m\r\nabcdefghi wrap\r\n\r\n\r\n");
+    let s = settled(&mut p);
+    assert_eq!(text(s, 0), "ab");
+    assert_eq!(text(s, 1), " x  ", "non-default spaces are content");
+    assert!(s.is_wrapped(2));
+    assert_eq!(
+        text(s, 2),
+        "abcdefghi ",
+        "a wrapped row keeps its trailing space"
+    );
+    assert_eq!(
+        s.text_between(Pos::new(2, 0), Pos::new(3, 4)),
+        "abcdefghi wrap"
+    );
+}
+
+#[test]
 fn styles_decode() {
     let mut p = parser(2, 20, Limits::default());
     p.process(b"a\x1b[1;31mbc\x1b[0m d\x1b[44m\xe4\xb8\xad\x1b[m\r\n\r\n\r\n");
