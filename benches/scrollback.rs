@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench scrollback` prints a table. Memory is counted by a
 //! global allocator that tracks live bytes with `malloc_usable_size`, so
-//! allocator rounding is included. Timings are medians of several runs.
+//! allocator rounding is included. Timings are medians of several runs, in
+//! thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared.
 
 use memmux::session::scrollback::{Budget, Limits, Pos, RowCapture, Scrollback};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -10,11 +11,12 @@ use std::hint::black_box;
 use std::num::NonZeroU16;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 fn usable(p: *mut u8) -> usize {
     // SAFETY: `p` was returned by the system allocator and is still live.
@@ -26,6 +28,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.alloc(layout) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             LIVE.fetch_add(usable(p), Ordering::Relaxed);
         }
@@ -35,6 +38,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.alloc_zeroed(layout) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             LIVE.fetch_add(usable(p), Ordering::Relaxed);
         }
@@ -51,6 +55,7 @@ unsafe impl GlobalAlloc for Counting {
         let old = usable(p);
         // SAFETY: same contract as the caller's.
         let q = unsafe { System.realloc(p, layout, new_size) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !q.is_null() {
             LIVE.fetch_sub(old, Ordering::Relaxed);
             LIVE.fetch_add(usable(q), Ordering::Relaxed);
@@ -298,6 +303,27 @@ fn vt100_bytes_per_row(kind: Kind, cols: u16) -> f64 {
     held as f64 / n.max(1) as f64
 }
 
+/// CPU time of this thread: on cores shared with other jobs it moves far less
+/// than wall time, which counts the time other processes hold the core.
+#[derive(Clone, Copy)]
+struct Instant(Duration);
+
+impl Instant {
+    fn now() -> Self {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Self(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+
+    fn elapsed(self) -> Duration {
+        Self::now().0.saturating_sub(self.0)
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -313,6 +339,13 @@ fn time_runs(runs: usize, mut f: impl FnMut()) -> Duration {
             })
             .collect(),
     )
+}
+
+/// Records the allocations since `since` (per round) and returns the new count.
+fn after(slot: &mut usize, since: usize) -> usize {
+    let now = ALLOCS.load(Ordering::Relaxed);
+    *slot = now - since;
+    now
 }
 
 fn mbps(bytes: usize, d: Duration) -> f64 {
@@ -354,19 +387,20 @@ fn main() {
         bytes.len() as f64 / 1e6,
         60_000
     );
-    println!("| mode | MB/s |");
-    println!("|---|---:|");
     // Modes interleaved round by round, so load from other jobs on the shared
     // cores hits all of them alike; medians of 7 rounds.
     let rounds = 7;
     let mut times: [Vec<Duration>; 4] = Default::default();
     let mut stored_rows = 0;
+    let mut allocs = [0usize; 4];
     for _ in 0..rounds {
+        let a = ALLOCS.load(Ordering::Relaxed);
         let t = Instant::now();
         let mut p = vt100::Parser::new(nz(SCREEN_ROWS), nz(200), 0);
         feed(&mut p, bytes);
         black_box(p.screen().cursor_position());
         times[0].push(t.elapsed());
+        let a = after(&mut allocs[0], a);
 
         let t = Instant::now();
         let mut p = vt100::Parser::new_with_callbacks(
@@ -381,6 +415,7 @@ fn main() {
         feed(&mut p, bytes);
         black_box(p.screen().cursor_position());
         times[1].push(t.elapsed());
+        let a = after(&mut allocs[1], a);
 
         let t = Instant::now();
         let mut p = vt100::Parser::new_with_callbacks(
@@ -397,6 +432,7 @@ fn main() {
         stored_rows = store.len() + store.evicted() as usize;
         drop(p);
         times[2].push(t.elapsed());
+        let a = after(&mut allocs[2], a);
 
         let t = Instant::now();
         let mut p = vt100::Parser::new(nz(SCREEN_ROWS), nz(200), 10_000);
@@ -404,24 +440,27 @@ fn main() {
         black_box(p.screen().scrollback_len());
         drop(p);
         times[3].push(t.elapsed());
+        after(&mut allocs[3], a);
     }
     let [noop, format_only, stored, builtin] = times.map(median);
-    println!(
-        "| vt100 only (capacity 0, no-op on_scroll) | {:.1} |",
-        mbps(bytes.len(), noop)
-    );
-    println!(
-        "| + write_formatted_basic per row (vt100's formatting floor) | {:.1} |",
-        mbps(bytes.len(), format_only)
-    );
-    println!(
-        "| + RowCapture + Scrollback (default limits) | {:.1} |",
-        mbps(bytes.len(), stored)
-    );
-    println!(
-        "| vt100 built-in scrollback, 10,000 rows | {:.1} |",
-        mbps(bytes.len(), builtin)
-    );
+    println!("| mode | MB/s | allocations per run |");
+    println!("|---|---:|---:|");
+    for (name, d, n) in [
+        ("vt100 only (capacity 0, no-op on_scroll)", noop, allocs[0]),
+        (
+            "+ write_formatted_basic per row (vt100's formatting floor)",
+            format_only,
+            allocs[1],
+        ),
+        (
+            "+ RowCapture + Scrollback (default limits)",
+            stored,
+            allocs[2],
+        ),
+        ("vt100 built-in scrollback, 10,000 rows", builtin, allocs[3]),
+    ] {
+        println!("| {name} | {:.1} | {n} |", mbps(bytes.len(), d));
+    }
     println!(
         "\nrows captured per run: {stored_rows}; capture+store cost above formatting: {:.0} ns/row",
         (stored.as_secs_f64() - format_only.as_secs_f64()) * 1e9 / stored_rows.max(1) as f64
