@@ -21,6 +21,13 @@
 //!
 //! Each chunk keeps a `u16` start offset per row at its tail, so a row is found by a
 //! binary search over chunks and one index read.
+//!
+//! Fidelity: decoded cells equal vt100's cells (text, width, style), with two
+//! exceptions that `write_formatted_basic` itself imposes or that cannot be seen:
+//! trailing default-style spaces of a row that ends its line are dropped, and a
+//! never-written cell *between* written ones (rare: left by wide characters at
+//! the right margin) comes out as a space in the surrounding attributes, because
+//! vt100 writes it as a bare space without an SGR change.
 
 mod capture;
 mod cells;
