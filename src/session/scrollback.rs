@@ -1,1 +1,0 @@
-//! Compact scrollback store (placeholder).
