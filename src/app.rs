@@ -49,7 +49,7 @@ pub struct App {
     pub config: Config,
     next_id: SessionId,
     events: UnboundedSender<AppEvent>,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    ctx: crate::session::Context,
     /// The pane's place on screen as of the last layout.
     pane: Rect,
     tab_bar: Option<Rect>,
@@ -72,12 +72,17 @@ impl App {
         area: Rect,
     ) -> App {
         let layout = Layout::new(area);
+        let limits = crate::session::scrollback::Limits {
+            lines: config.scrollback_lines,
+            bytes: config.scrollback_bytes,
+        };
+        let ctx = crate::session::Context::new(wake, limits, config.memory_budget);
         App {
             state: State::default(),
             config,
             next_id: 1,
             events,
-            wake,
+            ctx,
             pane: layout.pane,
             tab_bar: layout.tab_bar,
             quit: false,
@@ -122,7 +127,7 @@ impl App {
             spec,
             self.pane.height,
             self.pane.width,
-            Arc::clone(&self.wake),
+            &self.ctx,
             on_exit,
         )
     }

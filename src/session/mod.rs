@@ -6,11 +6,70 @@ pub mod scrollback;
 pub mod term;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+
+use scrollback::{Budget, Limits};
 
 pub use pty::{CommandSpec, ExitStatus, QueueFull, Shared};
 use term::Term;
+
+/// What every session shares: how to wake the UI, the history limits and the global budget.
+#[derive(Clone)]
+pub struct Context {
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+    pub limits: Limits,
+    pub budget: Arc<Budget>,
+    pub registry: Arc<Registry>,
+}
+
+impl Context {
+    pub fn new(wake: Arc<dyn Fn() + Send + Sync>, limits: Limits, budget: usize) -> Context {
+        Context {
+            wake,
+            limits,
+            budget: Budget::new(budget),
+            registry: Arc::new(Registry::default()),
+        }
+    }
+}
+
+/// Every live session, for the global history budget.
+#[derive(Default)]
+pub struct Registry {
+    sessions: Mutex<Vec<Weak<Shared>>>,
+}
+
+impl Registry {
+    fn add(&self, s: &Arc<Shared>) {
+        let mut v = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        v.retain(|w| w.strong_count() > 0);
+        v.push(Arc::downgrade(s));
+    }
+
+    /// While all histories together pass the budget, frees the oldest chunk of the largest
+    /// one. Locks one session at a time (never two), so it can't deadlock with the readers.
+    pub fn enforce_budget(&self) {
+        loop {
+            let largest = {
+                let v = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+                v.iter()
+                    .filter_map(Weak::upgrade)
+                    .max_by_key(|s| s.history_bytes.load(Ordering::Acquire))
+            };
+            let Some(s) = largest else { return };
+            let mut term = s.lock_term();
+            if !term.history().budget().is_exceeded() {
+                return;
+            }
+            let freed = term.history_mut().evict_oldest_chunk();
+            s.note_history(&term);
+            if freed == 0 {
+                return;
+            }
+        }
+    }
+}
 
 /// Identifies a session for as long as memmux runs; never reused.
 pub type SessionId = u64;
@@ -42,10 +101,12 @@ impl Session {
         spec: CommandSpec,
         rows: u16,
         cols: u16,
-        wake: Arc<dyn Fn() + Send + Sync>,
+        ctx: &Context,
         on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
     ) -> Session {
-        let shared = Arc::new(Shared::new(Term::new(rows, cols), wake));
+        let term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
+        let shared = Arc::new(Shared::new(term, ctx));
+        ctx.registry.add(&shared);
         let label = id.to_string();
         match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
             Ok(pty) => Session {

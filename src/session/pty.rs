@@ -106,20 +106,37 @@ pub struct Shared {
     /// The program's side of the pty is closed: no more output will come.
     pub eof: AtomicBool,
     pub input: InputQueue,
+    /// Heap bytes of this session's history, as of the last change (read without the lock by
+    /// the budget and the memory panel).
+    pub history_bytes: AtomicUsize,
+    /// Rows of history, likewise.
+    pub history_rows: AtomicUsize,
     /// Wakes the UI; shared by every session.
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    registry: Arc<super::Registry>,
 }
 
 impl Shared {
-    pub fn new(term: Term, wake: Arc<dyn Fn() + Send + Sync>) -> Shared {
+    pub fn new(term: Term, ctx: &super::Context) -> Shared {
         Shared {
+            history_bytes: AtomicUsize::new(0),
+            history_rows: AtomicUsize::new(0),
+            wake: Arc::clone(&ctx.wake),
+            registry: Arc::clone(&ctx.registry),
             term: Mutex::new(term),
             dirty: AtomicBool::new(false),
             attention: AtomicBool::new(false),
             eof: AtomicBool::new(false),
             input: InputQueue::default(),
-            wake,
         }
+    }
+
+    /// Publishes the history's size after a change to it (call with the term locked).
+    pub fn note_history(&self, term: &Term) {
+        self.history_bytes
+            .store(term.history().bytes(), Ordering::Release);
+        self.history_rows
+            .store(term.history().len(), Ordering::Release);
     }
 
     /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained
@@ -360,7 +377,7 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
             break;
         }
         let bytes = &buf[..n as usize];
-        let (replies, attention) = {
+        let (replies, attention, over_budget) = {
             let mut term = shared.lock_term();
             let parsed =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
@@ -369,12 +386,18 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
                 // scrollback is kept) and say so in the pane; the other tabs never notice.
                 term.rebuild();
             }
+            shared.note_history(&term);
+            let over_budget = term.history().budget().is_exceeded();
             let events = term.events();
             (
                 std::mem::take(&mut events.replies),
                 events.bell || events.title.is_some(),
+                over_budget,
             )
         };
+        if over_budget {
+            shared.registry.enforce_budget();
+        }
         if attention && !shared.attention.swap(true, Ordering::AcqRel) {
             (shared.wake)();
         }

@@ -2,6 +2,9 @@
 //! scrolled-off rows), and what it tells the rest of memmux.
 
 use std::num::NonZeroU16;
+use std::sync::Arc;
+
+use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
 pub const MAX_DIM: u16 = 1000;
@@ -24,28 +27,35 @@ pub struct TermEvents {
 /// The vt100 callbacks of one session.
 pub struct Callbacks {
     pub events: TermEvents,
-    /// Rows pushed off the top of the main screen (kept until the scrollback store lands).
-    pub scrolled_rows: u64,
+    /// Rows pushed off the top of the main screen.
+    pub history: Scrollback,
+    capture: RowCapture,
+    /// Mirror of vt100's count of rows scrolled off the main screen that it would pull back if
+    /// the screen grew. vt100 keeps no rows (capacity 0), so it inserts that many blank rows
+    /// at the top instead.
+    unbounded: usize,
+    /// Blank rows vt100 inserted at the top when the screen grew: their content is already in
+    /// history, so when they scroll off again, blank, they are not stored a second time.
+    phantom: usize,
 }
 
 impl Callbacks {
-    fn new() -> Self {
+    fn new(history: Scrollback) -> Self {
         Callbacks {
             events: TermEvents::default(),
-            scrolled_rows: 0,
+            history,
+            capture: RowCapture::new(),
+            unbounded: 0,
+            phantom: 0,
         }
     }
 
     /// What survives a parser rebuild: history and the title; modes start afresh with the
     /// new parser.
     fn survivor(self) -> Callbacks {
-        Callbacks {
-            events: TermEvents {
-                title: self.events.title,
-                ..TermEvents::default()
-            },
-            scrolled_rows: self.scrolled_rows,
-        }
+        let mut c = Callbacks::new(self.history);
+        c.events.title = self.events.title;
+        c
     }
 
     fn reply(&mut self, bytes: std::fmt::Arguments<'_>) {
@@ -117,10 +127,16 @@ impl vt100::Callbacks for Callbacks {
         }
     }
 
-    fn on_scroll(&mut self, _contents: vt100::capture::RowContents<'_>, alternate_screen: bool) {
-        if !alternate_screen {
-            self.scrolled_rows += 1;
+    fn on_scroll(&mut self, contents: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        // Rows of the alternate screen (vim, less, htop) are not history.
+        if alternate_screen {
+            return;
         }
+        self.unbounded += 1;
+        let drop_blank = self.phantom > 0;
+        self.phantom = self.phantom.saturating_sub(1);
+        self.capture
+            .capture_unless_blank(contents, &mut self.history, drop_blank);
     }
 }
 
@@ -136,13 +152,13 @@ pub struct Term {
 }
 
 impl Term {
-    pub fn new(rows: u16, cols: u16) -> Term {
+    pub fn new(rows: u16, cols: u16, limits: Limits, budget: Arc<Budget>) -> Term {
         Term {
             parser: vt100::Parser::new_with_callbacks(
                 clamp_dim(rows),
                 clamp_dim(cols),
                 0,
-                Callbacks::new(),
+                Callbacks::new(Scrollback::new(limits, budget)),
             ),
             panics: 0,
         }
@@ -156,7 +172,9 @@ impl Term {
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
     pub fn rebuild(&mut self) {
         let (rows, cols) = self.parser.screen().size();
-        let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new());
+        let budget = Arc::clone(self.history().budget());
+        let empty = Scrollback::new(self.history().limits(), budget);
+        let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new(empty));
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.panics += 1;
         self.parser.process(
@@ -171,7 +189,39 @@ impl Term {
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
-        self.parser.set_size(clamp_dim(rows), clamp_dim(cols));
+        let (old_rows, _) = self.parser.screen().size();
+        let rows = clamp_dim(rows);
+        if rows > old_rows {
+            // vt100 fills the top with as many blank rows as it would have pulled back.
+            let cb = self.parser.callbacks_mut();
+            let pulled = cb.unbounded.min(usize::from(rows.get() - old_rows.get()));
+            cb.unbounded -= pulled;
+            cb.phantom += pulled;
+        }
+        self.parser.set_size(rows, clamp_dim(cols));
+    }
+
+    pub fn history(&self) -> &Scrollback {
+        &self.parser.callbacks().history
+    }
+
+    pub fn history_mut(&mut self) -> &mut Scrollback {
+        &mut self.parser.callbacks_mut().history
+    }
+
+    /// Settles the newest stored row's wrapped flag (vt100 tells it only with the next row);
+    /// call before searching or copying history.
+    pub fn settle_history(&mut self) {
+        let cb = self.parser.callbacks_mut();
+        cb.capture.settle(&mut cb.history);
+    }
+
+    /// Frees the whole history.
+    pub fn clear_history(&mut self) {
+        let cb = self.parser.callbacks_mut();
+        cb.history.clear();
+        cb.capture.reset();
+        cb.phantom = 0;
     }
 
     pub fn screen(&self) -> &vt100::Screen {
@@ -181,19 +231,27 @@ impl Term {
     pub fn events(&mut self) -> &mut TermEvents {
         &mut self.parser.callbacks_mut().events
     }
-
-    pub fn scrollback_rows(&self) -> u64 {
-        self.parser.callbacks().scrolled_rows
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn term(rows: u16, cols: u16) -> Term {
+        Term::new(
+            rows,
+            cols,
+            Limits {
+                lines: 10_000,
+                bytes: 16 << 20,
+            },
+            Budget::new(64 << 20),
+        )
+    }
+
     #[test]
     fn answers_cursor_position_and_attributes() {
-        let mut t = Term::new(24, 80);
+        let mut t = term(24, 80);
         t.process(b"ab\r\ncd\x1b[6n");
         assert_eq!(std::mem::take(&mut t.events().replies), b"\x1b[2;3R");
         t.process(b"\x1b[5n\x1b[c\x1b[>c\x1b[18t");
@@ -205,7 +263,7 @@ mod tests {
 
     #[test]
     fn never_echoes_program_strings() {
-        let mut t = Term::new(24, 80);
+        let mut t = term(24, 80);
         // Title report, DECRQSS, OSC 50 font query, OSC 52 clipboard read: no reply at all.
         t.process(b"\x1b]2;evil\x07\x1b[21t\x1bP$qm\x1b\\\x1b]50;?\x07\x1b]52;c;?\x07");
         assert!(t.events().replies.is_empty());
@@ -221,7 +279,7 @@ mod tests {
 
     #[test]
     fn focus_reporting_is_tracked() {
-        let mut t = Term::new(24, 80);
+        let mut t = term(24, 80);
         t.process(b"\x1b[?1004h");
         assert!(t.events().focus_reporting);
         t.process(b"\x1b[?1;1004l");
@@ -230,12 +288,105 @@ mod tests {
 
     #[test]
     fn resize_requests_are_ignored_and_sizes_clamped() {
-        let mut t = Term::new(24, 80);
+        let mut t = term(24, 80);
         t.process(b"\x1b[8;100;300t");
         let (r, c) = t.screen().size();
         assert_eq!((r.get(), c.get()), (24, 80));
         t.resize(0, 5000);
         let (r, c) = t.screen().size();
         assert_eq!((r.get(), c.get()), (1, MAX_DIM));
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    fn term(rows: u16, cols: u16) -> Term {
+        Term::new(
+            rows,
+            cols,
+            Limits {
+                lines: 100,
+                bytes: 1 << 20,
+            },
+            Budget::new(64 << 20),
+        )
+    }
+
+    fn rows_text(t: &Term) -> Vec<String> {
+        (0..t.history().len())
+            .map(|i| {
+                let mut s = String::new();
+                t.history().row_text(i, &mut s);
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scrolled_rows_are_kept_in_order_and_alternate_screen_rows_are_not() {
+        let mut t = term(3, 20);
+        t.process(b"one\r\ntwo\r\nthree\r\nfour\r\n");
+        assert_eq!(rows_text(&t), ["one", "two"]);
+        t.process(b"\x1b[?1049h");
+        for i in 0..10 {
+            t.process(format!("alt{i}\r\n").as_bytes());
+        }
+        t.process(b"\x1b[?1049l");
+        assert_eq!(rows_text(&t), ["one", "two"]);
+        t.process(b"five\r\nsix\r\n");
+        assert_eq!(rows_text(&t).len(), 4);
+    }
+
+    #[test]
+    fn shrinking_then_growing_does_not_store_blank_copies() {
+        let mut t = term(10, 20);
+        for i in 0..30 {
+            t.process(format!("line{i}\r\n").as_bytes());
+        }
+        let before = rows_text(&t);
+        // Shrink: top rows go to history. Grow: vt100 inserts blank rows at the top.
+        for _ in 0..5 {
+            t.resize(4, 20);
+            t.resize(10, 20);
+        }
+        t.resize(4, 20);
+        let after = rows_text(&t);
+        assert!(
+            after.iter().all(|r| !r.is_empty()),
+            "blank rows stored: {after:?}"
+        );
+        assert_eq!(&after[..before.len()], &before[..]);
+        // Output pushes the blank top rows off: still no blank copies.
+        t.resize(10, 20);
+        for i in 30..50 {
+            t.process(format!("line{i}\r\n").as_bytes());
+        }
+        let all = rows_text(&t);
+        assert!(
+            all.iter().all(|r| !r.is_empty()),
+            "blank rows stored: {all:?}"
+        );
+        let nums: Vec<u32> = all
+            .iter()
+            .filter_map(|r| r.strip_prefix("line")?.parse().ok())
+            .collect();
+        assert!(
+            nums.windows(2).all(|w| w[1] == w[0] + 1),
+            "gaps or repeats: {nums:?}"
+        );
+    }
+
+    #[test]
+    fn clearing_history_frees_it() {
+        let mut t = term(3, 20);
+        for i in 0..50 {
+            t.process(format!("line{i}\r\n").as_bytes());
+        }
+        assert!(t.history().bytes() > 0);
+        t.clear_history();
+        assert_eq!(t.history().len(), 0);
+        assert_eq!(t.history().bytes(), 0);
     }
 }

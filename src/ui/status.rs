@@ -3,6 +3,8 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
+use std::sync::atomic::Ordering;
+
 use unicode_width::UnicodeWidthStr;
 
 use crate::action::Action;
@@ -129,8 +131,12 @@ fn help_key(config: &Config) -> String {
 fn summary(state: &State, config: &Config) -> String {
     let mut parts = Vec::new();
     if let Some(tab) = state.focused() {
-        let rows = tab.session.shared.lock_term().scrollback_rows();
-        parts.push(format!("history {rows} rows"));
+        let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
+        let bytes = tab.session.shared.history_bytes.load(Ordering::Acquire);
+        parts.push(format!(
+            "history {rows} rows, {}",
+            human_bytes(bytes as u64)
+        ));
     }
     parts.push(help_hint(config));
     format!("{} ", parts.join(" · "))

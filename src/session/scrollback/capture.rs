@@ -40,13 +40,25 @@ impl RowCapture {
     /// Stores one scrolled-off row. Allocation-free once the scratch buffers
     /// have grown to the widest row.
     pub fn capture(&mut self, row: RowContents<'_>, store: &mut Scrollback) {
+        self.capture_unless_blank(row, store, false);
+    }
+
+    /// Like [`capture`](Self::capture), but a row with no text and no style is dropped when
+    /// `drop_blank` is set (blank rows vt100 invented when the screen grew). Returns whether
+    /// the row was stored.
+    pub fn capture_unless_blank(
+        &mut self,
+        row: RowContents<'_>,
+        store: &mut Scrollback,
+        drop_blank: bool,
+    ) -> bool {
         self.buf.clear();
         if row
             .write_formatted_basic(&mut self.buf, &mut self.state)
             .is_err()
         {
             // Writing to a String cannot fail.
-            return;
+            return false;
         }
         let (prev_wrapped, body) = match self.buf.strip_prefix('\n') {
             Some(rest) => (false, rest),
@@ -56,13 +68,20 @@ impl RowCapture {
             store.set_wrapped_abs(prev, prev_wrapped);
         }
         let non_ascii = parse_row(body, &mut self.attrs, &mut self.text, &mut self.runs);
-        let header = if non_ascii { NON_ASCII } else { 0 };
-        self.last = store.push_encoded(header, &self.runs, &self.text);
+        let kept = !(drop_blank && self.text.is_empty() && self.runs.is_empty());
+        if kept {
+            let header = if non_ascii { NON_ASCII } else { 0 };
+            self.last = store.push_encoded(header, &self.runs, &self.text);
+        } else {
+            // The next row's leading newline describes this dropped row, not the stored one.
+            self.last = None;
+        }
         if self.buf.capacity() > SCRATCH_KEEP {
             self.buf = String::new();
             self.text = Vec::new();
             self.runs = Vec::new();
         }
+        kept
     }
 
     /// Resolves the newest row's wrapped flag, which vt100 otherwise reveals
