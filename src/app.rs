@@ -62,6 +62,10 @@ pub struct App {
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
+    /// Text copied in the scroll view, for `paste-buffer`.
+    pub paste_buffer: Option<String>,
+    /// Bytes for the outer terminal itself (OSC 52 clipboard), written after the next frame.
+    pub outbox: Vec<u8>,
 }
 
 impl App {
@@ -91,6 +95,8 @@ impl App {
             title_check: None,
             cursor_style: None,
             outer_any_motion: false,
+            paste_buffer: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -321,6 +327,12 @@ impl App {
                     _ => self.state.mode = Mode::Confirm(what),
                 }
             }
+            Mode::Scroll(mut view) => {
+                self.redraw_now();
+                if self.key_scroll(&mut view, &key) {
+                    self.state.mode = Mode::Scroll(view);
+                }
+            }
             Mode::Help(scroll) => {
                 self.redraw_now();
                 let max = (Action::all().len() as u16).saturating_sub(1);
@@ -399,6 +411,26 @@ impl App {
             }
             return;
         }
+        let wheel: i64 = match m.kind {
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::ScrollDown => 3,
+            _ => 0,
+        };
+        if let Mode::Scroll(view) = &mut self.state.mode {
+            if wheel != 0 {
+                if let Some(tab) = self.state.tabs.get(self.state.focus) {
+                    let term = tab.session.shared.lock_term();
+                    view.scroll(&term, self.pane.height, wheel);
+                    // Wheeling back to the bottom leaves the view, as in tmux.
+                    if wheel > 0 && view.at_bottom(&term, self.pane.height) {
+                        drop(term);
+                        self.state.mode = Mode::Normal;
+                    }
+                }
+                self.redraw_now();
+            }
+            return;
+        }
         if !matches!(self.state.mode, Mode::Normal) {
             return;
         }
@@ -421,6 +453,26 @@ impl App {
         let dragging = matches!(m.kind, MouseEventKind::Drag(_) | MouseEventKind::Up(_));
         if (inside || dragging) && keys::encode_mouse(&m, col, row, &modes, &mut out) {
             self.send_focused(out);
+            return;
+        }
+        if inside && wheel != 0 {
+            let alternate = tab.session.shared.lock_term().screen().alternate_screen();
+            if alternate {
+                // A full-screen program that takes no mouse (less, man): the wheel moves it by
+                // arrow keys, as xterm's alternateScroll does.
+                let code = if wheel < 0 {
+                    KeyCode::Up
+                } else {
+                    KeyCode::Down
+                };
+                let mut out = Vec::new();
+                for _ in 0..wheel.abs() {
+                    keys::encode_key(&KeyEvent::new(code, KeyModifiers::NONE), &modes, &mut out);
+                }
+                self.send_focused(out);
+            } else if wheel < 0 {
+                self.enter_scroll(wheel);
+            }
         }
     }
 
@@ -500,17 +552,148 @@ impl App {
                 }
             }
             Action::NextTab | Action::PrevTab => {}
-            Action::ScrollMode
-            | Action::ScrollPageUp
-            | Action::PasteBuffer
-            | Action::ClearHistory
-            | Action::ToggleMemoryPanel
+            Action::ScrollMode => self.enter_scroll(0),
+            Action::ScrollPageUp => self.enter_scroll(-i64::from(self.pane.height.max(1))),
+            Action::PasteBuffer => match self.paste_buffer.clone() {
+                Some(text) => {
+                    self.handle_paste(&text);
+                }
+                None => self
+                    .state
+                    .say("the paste buffer is empty: copy with y in the scroll view"),
+            },
+            Action::ClearHistory => {
+                if let Some(tab) = self.state.focused() {
+                    let shared = &tab.session.shared;
+                    let mut term = shared.lock_term();
+                    term.clear_history();
+                    shared.note_history(&term);
+                    drop(term);
+                    self.state.say("history cleared");
+                }
+            }
+            Action::ToggleMemoryPanel
             | Action::ExportMemory
             | Action::CommandPrompt
             | Action::ReloadConfig => {
                 self.state.say(format!("{action}: not available yet"));
             }
         }
+    }
+
+    /// Opens the scroll view of the focused tab, scrolled by `delta` rows.
+    fn enter_scroll(&mut self, delta: i64) {
+        let height = self.pane.height;
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        let mut term = tab.session.shared.lock_term();
+        term.settle_history();
+        let mut view = crate::scroll::ScrollView::new(&term, height);
+        if delta != 0 {
+            view.scroll(&term, height, delta);
+        }
+        drop(term);
+        self.state.mode = Mode::Scroll(Box::new(view));
+        self.redraw_now();
+    }
+
+    /// One key in the scroll view; false when the view closes.
+    fn key_scroll(&mut self, view: &mut crate::scroll::ScrollView, key: &KeyEvent) -> bool {
+        let h = self.pane.height.max(1);
+        let Some(tab) = self.state.focused() else {
+            return false;
+        };
+        let shared = std::sync::Arc::clone(&tab.session.shared);
+        let term = shared.lock_term();
+        view.note = None;
+        if let Some((backward, mut input)) = view.prompt.take() {
+            match key.code {
+                KeyCode::Enter => {
+                    if !input.text.is_empty() {
+                        view.search = Some(crate::scroll::Search {
+                            query: input.text,
+                            backward,
+                        });
+                        view.found = None;
+                        view.search_next(&term, h, false);
+                    }
+                }
+                KeyCode::Esc => {}
+                _ => {
+                    edit_line(&mut input, key);
+                    view.prompt = Some((backward, input));
+                }
+            }
+            return true;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let half = i64::from((h / 2).max(1));
+        let page = i64::from(h);
+        match key.code {
+            KeyCode::Char('q') => return false,
+            KeyCode::Esc if view.anchor.is_some() => view.anchor = None,
+            KeyCode::Esc => return false,
+            KeyCode::Char('u') if ctrl => view.scroll(&term, h, -half),
+            KeyCode::Char('d') if ctrl => view.scroll(&term, h, half),
+            KeyCode::Char('b') if ctrl => view.scroll(&term, h, -page),
+            KeyCode::Char('f') if ctrl => view.scroll(&term, h, page),
+            KeyCode::Char('y') if ctrl => view.scroll(&term, h, -1),
+            KeyCode::Char('e') if ctrl => view.scroll(&term, h, 1),
+            KeyCode::Up | KeyCode::Char('k') => view.move_rows(&term, h, -1),
+            KeyCode::Down | KeyCode::Char('j') => view.move_rows(&term, h, 1),
+            KeyCode::Left | KeyCode::Char('h') => view.move_cols(&term, -1),
+            KeyCode::Right | KeyCode::Char('l') => view.move_cols(&term, 1),
+            KeyCode::PageUp => view.scroll(&term, h, -page),
+            KeyCode::PageDown => view.scroll(&term, h, page),
+            KeyCode::Home | KeyCode::Char('g') => view.to_top(&term, h),
+            KeyCode::End | KeyCode::Char('G') => view.to_bottom(&term, h),
+            KeyCode::Char('0' | '^') => view.line_start(),
+            KeyCode::Char('$') => view.line_end(&term),
+            KeyCode::Char('/') => view.prompt = Some((false, LineInput::default())),
+            KeyCode::Char('?') => view.prompt = Some((true, LineInput::default())),
+            KeyCode::Char('n') => view.search_next(&term, h, false),
+            KeyCode::Char('N') => view.search_next(&term, h, true),
+            KeyCode::Char('v' | ' ') => {
+                view.anchor = if view.anchor.is_some() {
+                    None
+                } else {
+                    Some(view.cursor)
+                };
+            }
+            KeyCode::Char('y') | KeyCode::Enter => {
+                let Some(text) = view.selected_text(&term) else {
+                    view.note = Some("nothing selected: v starts a selection".to_string());
+                    return true;
+                };
+                drop(term);
+                self.copy(text);
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Puts `text` in memmux's paste buffer and, through OSC 52, in the system clipboard.
+    fn copy(&mut self, text: String) {
+        use base64::Engine;
+        let lines = text.lines().count().max(1);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        self.outbox.extend_from_slice(b"\x1b]52;c;");
+        self.outbox.extend_from_slice(encoded.as_bytes());
+        self.outbox.push(0x07);
+        self.state.say(format!(
+            "copied {} in {lines} line(s): {} pastes it",
+            crate::util::human_bytes(text.len() as u64),
+            self.config
+                .keymap
+                .keys_for(Action::PasteBuffer)
+                .first()
+                .map(|b| self.config.keymap.spell(b))
+                .unwrap_or_else(|| "paste-buffer".into())
+        ));
+        self.paste_buffer = Some(text);
     }
 
     fn confirmed(&mut self, what: Confirm) {
@@ -595,6 +778,13 @@ impl App {
     {
         let size = terminal.size().context("cannot read the terminal size")?;
         self.apply_layout(Rect::new(0, 0, size.width, size.height));
+        let height = self.pane.height;
+        if let (Mode::Scroll(view), Some(tab)) =
+            (&mut self.state.mode, self.state.tabs.get(self.state.focus))
+        {
+            // History may have been evicted under the view since the last frame.
+            view.clamp(&tab.session.shared.lock_term(), height);
+        }
         terminal
             .draw(|f| ui::draw(f, &self.state, &self.config))
             .context("cannot draw")?;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod filter;
 pub mod keymap;
 pub mod memory;
+pub mod scroll;
 pub mod session;
 pub mod state;
 pub mod terminal;

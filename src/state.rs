@@ -149,6 +149,8 @@ pub enum Mode {
     Confirm(Confirm),
     /// The help overlay, scrolled by this many lines.
     Help(u16),
+    /// Moving over the focused tab's history: search, select, copy.
+    Scroll(Box<crate::scroll::ScrollView>),
 }
 
 /// A line for the status bar.

@@ -3,6 +3,7 @@
 
 pub mod help;
 pub mod pane;
+pub mod scroll;
 pub mod status;
 pub mod tabs;
 
@@ -54,9 +55,13 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
     let mut cursor = None;
     if let Some(tab) = state.focused() {
         let term = tab.session.shared.lock_term();
-        pane::render_screen(term.screen(), layout.pane, frame.buffer_mut());
-        if matches!(state.mode, Mode::Normal | Mode::Prefix) {
-            cursor = pane::cursor_position(term.screen(), layout.pane);
+        if let Mode::Scroll(view) = &state.mode {
+            cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
+        } else {
+            pane::render_screen(term.screen(), layout.pane, frame.buffer_mut());
+            if matches!(state.mode, Mode::Normal | Mode::Prefix) {
+                cursor = pane::cursor_position(term.screen(), layout.pane);
+            }
         }
     }
     if let Some(area) = layout.status {

@@ -84,6 +84,48 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             };
             buf.set_stringn(area.x, area.y, q, w, warn);
         }
+        Mode::Scroll(view) => {
+            if let Some((backward, input)) = &view.prompt {
+                let label = if *backward { "?" } else { "/" };
+                let (x, _) = buf.set_stringn(
+                    area.x,
+                    area.y,
+                    format!(" {label}"),
+                    w,
+                    bar.add_modifier(Modifier::BOLD),
+                );
+                buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
+                let before: String = input.text.chars().take(input.cursor).collect();
+                let cx = x
+                    .saturating_add(before.width() as u16)
+                    .min(area.right().saturating_sub(1));
+                return Some((cx, area.y));
+            }
+            let (x, _) = buf.set_stringn(area.x, area.y, " SCROLL ", w, badge);
+            let rest = usize::from(area.right() - x);
+            match (&view.note, &state.message) {
+                (Some(note), _) => {
+                    buf.set_stringn(x, area.y, format!(" {note}"), rest, warn);
+                }
+                (None, Some(m)) => {
+                    buf.set_stringn(
+                        x,
+                        area.y,
+                        format!(" {}", m.text),
+                        rest,
+                        bar.fg(colors.accent),
+                    );
+                }
+                (None, None) => {
+                    let hint = if view.anchor.is_some() {
+                        " selecting: move, y copies, v or Esc cancels"
+                    } else {
+                        " q leaves · / ? search · n N next · v select · y copy · g G top bottom"
+                    };
+                    buf.set_stringn(x, area.y, hint, rest, bar);
+                }
+            }
+        }
         Mode::Help(_) => {
             buf.set_stringn(
                 area.x,
