@@ -90,6 +90,17 @@ impl AccountId {
     pub const fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The account with this index (to list every account, e.g. in a debug view), or
+    /// `None` when `index >= MAX_ACCOUNTS`.
+    pub const fn from_index(index: usize) -> Option<AccountId> {
+        if index < MAX_ACCOUNTS {
+            // `MAX_ACCOUNTS <= 65536` (asserted below), so the cast is lossless.
+            Some(AccountId(index as u16))
+        } else {
+            None
+        }
+    }
 }
 
 /// One counter alone on a 128-byte line (see the module doc for why 128).
