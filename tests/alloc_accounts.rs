@@ -179,6 +179,7 @@ fn over_aligned_blocks() {
         Box::new(Page([3; 4096]))
     };
     assert_eq!(&*page as *const Page as usize % 4096, 0);
+    assert_eq!(page.0[4095], 3);
     assert_eq!(live_bytes(a), 4096);
     thread::spawn(move || drop(black_box(page)))
         .join()
