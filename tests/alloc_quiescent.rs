@@ -53,6 +53,8 @@ fn quiescent_invariants() {
     cross_thread_storm();
     vt100_moves_only_its_account();
     exhaustion_and_reuse();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    glibc_agrees();
     assert_total_is_sum("at the end");
 }
 
@@ -178,4 +180,41 @@ fn exhaustion_and_reuse() {
         assert_eq!(close_account(id), 0);
     }
     assert!(try_new_account().is_some_and(|id| close_account(id) == 0));
+}
+
+/// glibc's own bookkeeping is the one figure not computed by TaggedAlloc at all: every
+/// counted byte sits in a malloc chunk, so the total can never exceed what glibc has in
+/// use, and a block must move both by its size (glibc: plus header and chunk overhead).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn glibc_agrees() {
+    fn glibc_in_use() -> usize {
+        // SAFETY: mallinfo2 only reads the allocator's statistics (glibc >= 2.33).
+        let info = unsafe { libc::mallinfo2() };
+        // uordblks: in-use bytes of the arenas; hblkhd: bytes in mmapped chunks.
+        info.uordblks + info.hblkhd
+    }
+    const SIZE: usize = 64 << 20;
+    let a = new_account();
+    let (glibc_before, total_before) = (glibc_in_use(), total_live());
+    assert!(
+        total_before <= glibc_before,
+        "{total_before} > {glibc_before}"
+    );
+    let big = {
+        let _g = enter(a);
+        vec![1u8; SIZE]
+    };
+    let (glibc_after, total_after) = (glibc_in_use(), total_live());
+    assert_eq!(total_after - total_before, SIZE);
+    // 64 MiB is mmapped by glibc: the chunk is the block + 16-byte header + glibc's
+    // chunk header, rounded up to a page.
+    let grown = glibc_after - glibc_before;
+    assert!(
+        (SIZE + 16..=SIZE + 16 + 2 * 4096).contains(&grown),
+        "glibc grew by {grown}"
+    );
+    assert!(total_after <= glibc_after);
+    drop(big);
+    assert_eq!(total_live(), total_before);
+    assert_eq!(close_account(a), 0);
 }

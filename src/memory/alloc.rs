@@ -122,7 +122,7 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(FIRST_SESSION);
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 const NO_SHARD: u8 = u8::MAX;
-const _: () = assert!(TOTAL_SHARDS < NO_SHARD as usize);
+const _: () = assert!(TOTAL_SHARDS < NO_SHARD as usize && TOTAL_SHARDS.is_power_of_two());
 const _: () = assert!(MAX_ACCOUNTS.is_power_of_two() && MAX_ACCOUNTS <= 1 << 16);
 
 thread_local! {
@@ -136,10 +136,15 @@ thread_local! {
     static SHARD: Cell<u8> = const { Cell::new(NO_SHARD) };
 }
 
+// `#[inline]` on these private helpers matters: the allocator is monomorphic, so without
+// it they are not inlined into the binary's crate (which installs the allocator), and
+// each allocation paid two extra calls through the GOT to reach the thread-locals.
+#[inline]
 fn current_raw() -> u16 {
     CURRENT.try_with(Cell::get).unwrap_or(MEMMUX.0)
 }
 
+#[inline]
 fn total_shard() -> &'static AtomicIsize {
     let index = SHARD
         .try_with(|shard| {
@@ -153,7 +158,9 @@ fn total_shard() -> &'static AtomicIsize {
             s
         })
         .unwrap_or(0);
-    &TOTAL[index].0
+    // The mask (TOTAL_SHARDS is a power of two) lets the compiler drop the bounds check
+    // and its panic path.
+    &TOTAL[index & (TOTAL_SHARDS - 1)].0
 }
 
 /// Adds `delta` to `account` and to the live total. Relaxed is enough: each counter is a
