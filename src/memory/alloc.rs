@@ -494,3 +494,33 @@ pub fn is_active() -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lib's unit-test binary does not install TaggedAlloc: the panel must be told.
+    #[test]
+    fn inactive_without_the_global_allocator() {
+        assert!(!is_active());
+        // Accounts still work as ids; they just never move.
+        let a = new_account();
+        let _g = enter(a);
+        let v = std::hint::black_box(vec![0u8; 4096]);
+        assert_eq!(live_bytes(a), 0);
+        drop(v);
+        assert_eq!(close_account(a), 0);
+    }
+
+    #[test]
+    fn offsets_keep_alignment() {
+        for align in [1, 2, 4, 8, 16] {
+            assert_eq!(offset_for(align), HEADER);
+        }
+        for shift in 5..16 {
+            assert_eq!(offset_for(1 << shift), 1 << shift);
+        }
+        let too_big = Layout::from_size_align(isize::MAX as usize - 8, 8);
+        assert!(too_big.is_ok_and(|l| inner_layout(l).is_none()));
+    }
+}
