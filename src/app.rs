@@ -564,6 +564,7 @@ impl App {
             },
             Action::ClearHistory => {
                 if let Some(tab) = self.state.focused() {
+                    let _account = tab.session.enter();
                     let shared = &tab.session.shared;
                     let mut term = shared.lock_term();
                     term.clear_history();
@@ -605,6 +606,7 @@ impl App {
             return false;
         };
         let shared = std::sync::Arc::clone(&tab.session.shared);
+        let _account = tab.session.enter();
         let term = shared.lock_term();
         view.note = None;
         if let Some((backward, mut input)) = view.prompt.take() {
@@ -716,8 +718,10 @@ impl App {
             return;
         };
         let mut tab = self.state.tabs.remove(i);
+        let account = tab.session.enter();
         tab.session.hang_up();
         drop(tab);
+        drop(account);
         if self.state.tabs.is_empty() {
             if self.config.exit_on_last_tab_close {
                 self.quit = true;

@@ -6,7 +6,12 @@ use clap::Parser;
 
 use memmux::app::{self, Exit};
 use memmux::config::Config;
+use memmux::memory::alloc::TaggedAlloc;
 use memmux::terminal;
+
+/// Every heap byte is charged to a session or to memmux itself: the memory panel's heap figures.
+#[global_allocator]
+static ALLOC: TaggedAlloc = TaggedAlloc;
 
 /// A terminal session manager that shows how much memory each session uses.
 #[derive(Parser, Debug)]

@@ -104,8 +104,11 @@ impl Session {
         ctx: &Context,
         on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
     ) -> Session {
+        let account = crate::memory::alloc::new_account();
+        // Everything the session holds is allocated inside its account, from here on.
+        let _inside = crate::memory::alloc::enter(account);
         let term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
-        let shared = Arc::new(Shared::new(term, ctx));
+        let shared = Arc::new(Shared::new(term, ctx, account));
         ctx.registry.add(&shared);
         let label = id.to_string();
         match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
@@ -157,12 +160,19 @@ impl Session {
         self.size
     }
 
+    /// Enters this session's allocator account until the guard drops: the UI thread does so
+    /// around everything it does to the session's state.
+    pub fn enter(&self) -> crate::memory::alloc::AccountGuard {
+        crate::memory::alloc::enter(self.shared.account)
+    }
+
     /// Resizes the pty and the screen, if the size changed.
     pub fn resize(&mut self, rows: u16, cols: u16) {
         let (rows, cols) = (rows.clamp(1, term::MAX_DIM), cols.clamp(1, term::MAX_DIM));
         if self.size == (rows, cols) {
             return;
         }
+        let _account = self.enter();
         self.size = (rows, cols);
         // Screen first, then the pty: the program redraws on SIGWINCH into a screen of the new size.
         self.shared.lock_term().resize(rows, cols);
@@ -199,6 +209,7 @@ impl Session {
 
     /// Hangs up the program and everything in its session, stops the threads, closes the pty.
     pub fn hang_up(&mut self) {
+        let _account = self.enter();
         if let Some(mut pty) = self.pty.take() {
             if self.is_running() {
                 pty::hang_up_session(pty.pid);

@@ -13,6 +13,7 @@ use anyhow::Context;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 use super::term::Term;
+use crate::memory::alloc::{self, AccountId};
 
 /// 64 KiB: bytes read and parsed per lock hold, so the UI never waits long for the screen.
 const READ_CHUNK: usize = 64 * 1024;
@@ -114,11 +115,32 @@ pub struct Shared {
     /// Wakes the UI; shared by every session.
     pub wake: Arc<dyn Fn() + Send + Sync>,
     registry: Arc<super::Registry>,
+    /// The allocator account every byte of this session is charged to.
+    pub account: AccountId,
+    /// Last, so it runs after the fields above are freed: closes the account and records
+    /// anything left in it as a leak.
+    _closer: AccountCloser,
+}
+
+/// Closes a session's allocator account when the session's state is finally dropped.
+struct AccountCloser(AccountId);
+
+impl Drop for AccountCloser {
+    fn drop(&mut self) {
+        // The leak record belongs to memmux, not to the account being closed.
+        let _memmux = alloc::enter(alloc::MEMMUX);
+        let left = alloc::close_account(self.0);
+        if left != 0 {
+            crate::memory::note_leak(self.0, left);
+        }
+    }
 }
 
 impl Shared {
-    pub fn new(term: Term, ctx: &super::Context) -> Shared {
+    pub fn new(term: Term, ctx: &super::Context, account: AccountId) -> Shared {
         Shared {
+            account,
+            _closer: AccountCloser(account),
             history_bytes: AtomicUsize::new(0),
             history_rows: AtomicUsize::new(0),
             wake: Arc::clone(&ctx.wake),
@@ -329,20 +351,27 @@ pub fn spawn(
     let reader_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name(format!("pty-read-{label}"))
-        .spawn(move || reader(read_fd, read_stop, reader_shared))
+        .spawn(move || {
+            let _account = alloc::enter(reader_shared.account);
+            reader(read_fd, read_stop, reader_shared)
+        })
         .context("cannot start the reader thread")?;
 
     let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
     let writer_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name(format!("pty-write-{label}"))
-        .spawn(move || writer(write_fd, stop_rx, writer_shared))
+        .spawn(move || {
+            let _account = alloc::enter(writer_shared.account);
+            writer(write_fd, stop_rx, writer_shared)
+        })
         .context("cannot start the writer thread")?;
 
     let waiter_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name(format!("pty-wait-{label}"))
         .spawn(move || {
+            let _account = alloc::enter(waiter_shared.account);
             let status = wait_for(pid);
             hang_up_session(pid);
             on_exit(status);
