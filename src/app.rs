@@ -37,6 +37,10 @@ pub enum AppEvent {
         id: SessionId,
         status: ExitStatus,
     },
+    /// A memory sample of every tab.
+    Memory(Box<crate::memory::sampler::Snapshot>),
+    /// A memory export finished: where it went, or why it failed.
+    Exported(Result<PathBuf, String>),
 }
 
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
@@ -53,6 +57,7 @@ pub struct App {
     /// The pane's place on screen as of the last layout.
     pane: Rect,
     tab_bar: Option<Rect>,
+    panel: Option<Rect>,
     pub quit: bool,
     /// Something visible changed: a frame is wanted.
     pub needs_draw: bool,
@@ -66,6 +71,8 @@ pub struct App {
     pub paste_buffer: Option<String>,
     /// Bytes for the outer terminal itself (OSC 52 clipboard), written after the next frame.
     pub outbox: Vec<u8>,
+    /// The memory sampling thread, when running.
+    pub sampler: Option<crate::memory::sampler::SamplerHandle>,
 }
 
 impl App {
@@ -75,7 +82,7 @@ impl App {
         wake: Arc<dyn Fn() + Send + Sync>,
         area: Rect,
     ) -> App {
-        let layout = Layout::new(area);
+        let layout = Layout::for_state(area, &State::default(), &config);
         let limits = crate::session::scrollback::Limits {
             lines: config.scrollback_lines,
             bytes: config.scrollback_bytes,
@@ -89,6 +96,7 @@ impl App {
             ctx,
             pane: layout.pane,
             tab_bar: layout.tab_bar,
+            panel: layout.panel,
             quit: false,
             needs_draw: true,
             urgent: true,
@@ -97,6 +105,7 @@ impl App {
             outer_any_motion: false,
             paste_buffer: None,
             outbox: Vec::new(),
+            sampler: None,
         }
     }
 
@@ -141,11 +150,95 @@ impl App {
     /// Opens a tab after the last one and focuses it.
     pub fn open_tab(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) {
         let session = self.start_session(argv, cwd);
-        self.state.tabs.push(Tab::new(session));
+        self.state
+            .tabs
+            .push(Tab::new(session, self.history_capacity()));
         let last = self.state.tabs.len() - 1;
         self.state.set_focus(last);
         self.schedule_title_check();
         self.redraw_now();
+    }
+
+    /// Samples kept per tab: `history` at one per `sample-interval`.
+    fn history_capacity(&self) -> usize {
+        let every = self.config.sample_interval.as_secs_f64().max(0.05);
+        (self.config.history.as_secs_f64() / every).ceil().max(1.0) as usize
+    }
+
+    /// Tells the sampler which tabs exist (numbers, titles, pids, accounts).
+    pub fn sync_roster(&self) {
+        let Some(sampler) = &self.sampler else { return };
+        let roster = self
+            .state
+            .tabs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::memory::sampler::RosterEntry {
+                id: t.session.id,
+                number: i + 1,
+                title: t.label(),
+                pid: t.session.pid().filter(|_| t.session.is_running()),
+                account: t.session.shared.account,
+                history_rows: Arc::clone(&t.session.shared.history_rows),
+                history_bytes: Arc::clone(&t.session.shared.history_bytes),
+            })
+            .collect();
+        sampler.set_roster(roster);
+    }
+
+    /// Takes in a memory sample.
+    fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
+        for fig in &snap.tabs {
+            if let Some(i) = self.state.index_of(fig.id) {
+                let tab = &mut self.state.tabs[i];
+                tab.mem.history.push(fig.sample);
+                tab.mem.biggest = fig.biggest.clone();
+            }
+        }
+        self.state.totals = crate::ui::memory::Totals::from(snap);
+        let width = self.pane.width + self.panel_width();
+        let alarms = self
+            .state
+            .tabs
+            .iter()
+            .any(|t| ui::memory::alarm(t, &self.config).is_some());
+        if ui::panel_visible(width, &self.state, &self.config) || alarms {
+            self.redraw();
+        }
+    }
+
+    fn panel_width(&self) -> u16 {
+        self.panel.map_or(0, |p| p.width)
+    }
+
+    /// Writes every tab's in-memory history to a timestamped CSV in the data directory, on a
+    /// thread of its own.
+    fn export_memory(&mut self) {
+        let Some(dir) = crate::util::data_dir() else {
+            self.state
+                .warn("no data directory (HOME is not set): nothing exported");
+            return;
+        };
+        let mut csv = String::from(crate::memory::history::CSV_HEADER);
+        csv.push('\n');
+        for (i, t) in self.state.tabs.iter().enumerate() {
+            t.mem.history.to_csv_rows(i + 1, &t.label(), &mut csv);
+        }
+        let stamp = crate::util::timestamp();
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new()
+            .name("export".into())
+            .spawn(move || {
+                let path = dir.join(format!("memory-{stamp}.csv"));
+                let result = std::fs::create_dir_all(&dir)
+                    .and_then(|_| std::fs::write(&path, csv))
+                    .map(|_| path.clone())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                let _ = events.send(AppEvent::Exported(result));
+            });
+        if let Err(e) = spawned {
+            self.state.warn(format!("cannot start the export: {e}"));
+        }
     }
 
     fn schedule_title_check(&mut self) {
@@ -233,6 +326,16 @@ impl App {
             AppEvent::InputGone(why) => {
                 self.state.warn(why);
                 self.quit = true;
+            }
+            AppEvent::Memory(snap) => self.take_snapshot(&snap),
+            AppEvent::Exported(Ok(path)) => {
+                self.state
+                    .say(format!("memory history written to {}", path.display()));
+                self.redraw();
+            }
+            AppEvent::Exported(Err(e)) => {
+                self.state.warn(e);
+                self.redraw();
             }
             AppEvent::Exited { id, status } => {
                 if let Some(i) = self.state.index_of(id) {
@@ -405,7 +508,7 @@ impl App {
         let pos = Position::new(m.column, m.row);
         if let Some(bar) = self.tab_bar.filter(|b| b.contains(pos)) {
             if let MouseEventKind::Down(MouseButton::Left) = m.kind {
-                if let Some(i) = ui::tabs::tab_at(&self.state, &self.config.colors, bar, m.column) {
+                if let Some(i) = ui::tabs::tab_at(&self.state, &self.config, bar, m.column) {
                     self.focus(i);
                 }
             }
@@ -573,10 +676,13 @@ impl App {
                     self.state.say("history cleared");
                 }
             }
-            Action::ToggleMemoryPanel
-            | Action::ExportMemory
-            | Action::CommandPrompt
-            | Action::ReloadConfig => {
+            Action::ToggleMemoryPanel => {
+                let width = self.pane.width + self.panel_width();
+                let shown = ui::panel_visible(width, &self.state, &self.config);
+                self.state.panel_override = Some(!shown);
+            }
+            Action::ExportMemory => self.export_memory(),
+            Action::CommandPrompt | Action::ReloadConfig => {
                 self.state.say(format!("{action}: not available yet"));
             }
         }
@@ -766,9 +872,10 @@ impl App {
 
     /// Lays the screen out for `area` and resizes every session's pane to match.
     pub fn apply_layout(&mut self, area: Rect) {
-        let layout = Layout::new(area);
+        let layout = Layout::for_state(area, &self.state, &self.config);
         self.pane = layout.pane;
         self.tab_bar = layout.tab_bar;
+        self.panel = layout.panel;
         for tab in &mut self.state.tabs {
             tab.session.resize(layout.pane.height, layout.pane.width);
         }
@@ -969,17 +1076,27 @@ pub enum Exit {
     TerminalGone,
 }
 
+/// How memmux was asked to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The command of the first tab (the shell when `None`).
+    pub first: Option<Vec<String>>,
+    /// Append every memory sample to this CSV file.
+    pub mem_log: Option<PathBuf>,
+    /// Shown in the status line at start (e.g. a broken config file at the default path).
+    pub warning: Option<String>,
+}
+
 /// Runs memmux on the user's terminal until the user quits or a signal ends it.
-/// `first` is the command of the first tab (the shell when `None`).
-pub fn run(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
+pub fn run(config: Config, options: Options) -> anyhow::Result<Exit> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the event loop")?;
-    rt.block_on(run_loop(config, first))
+    rt.block_on(run_loop(config, options))
 }
 
-async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<Exit> {
+async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) =
         unbounded_channel();
     let notify = Arc::new(Notify::new());
@@ -993,6 +1110,19 @@ async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<
     let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
     let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
 
+    let sampler = {
+        let tx = tx.clone();
+        let deliver = Box::new(move |snap| {
+            let _ = tx.send(AppEvent::Memory(Box::new(snap)));
+        });
+        let log = options.mem_log.clone();
+        crate::memory::sampler::SamplerHandle::start(config.sample_interval, log, deliver)
+            .with_context(|| match &options.mem_log {
+                Some(p) => format!("cannot open the memory log {}", p.display()),
+                None => "cannot start the memory sampler".to_string(),
+            })?
+    };
+
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
     let mut term = Terminal::new(backend).context("cannot set up the terminal")?;
@@ -1002,7 +1132,11 @@ async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<
     let fps = config.fps.clamp(1, 1000);
     let frame_interval = Duration::from_secs_f64(1.0 / f64::from(fps));
     let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
-    app.open_tab(first, None);
+    app.sampler = Some(sampler);
+    app.open_tab(options.first, None);
+    if let Some(w) = options.warning {
+        app.state.warn(w);
+    }
 
     let mut last_frame: Option<Instant> = None;
     let mut frame_at: Option<Instant> = None;
@@ -1017,6 +1151,7 @@ async fn run_loop(config: Config, first: Option<Vec<String>>) -> anyhow::Result<
                 _ => now,
             };
             if due <= now {
+                app.sync_roster();
                 app.draw(&mut term)?;
                 let modes = app.outer_modes();
                 if !modes.is_empty() {

@@ -23,6 +23,10 @@ static ALLOC: TaggedAlloc = TaggedAlloc;
 Ctrl-b 1..9 or Alt-1..9 go to a tab, Ctrl-b , rename, Ctrl-b x close, Ctrl-b Q quit, Ctrl-b ? all keys."
 )]
 struct Cli {
+    /// Append every memory sample (every tab, every `sample-interval`) to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    mem_log: Option<std::path::PathBuf>,
+
     /// Run this command in the first tab instead of the shell, e.g. `memmux -- htop`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -36,8 +40,12 @@ fn main() -> ExitCode {
     }
     terminal::install_panic_hook();
     let config = Config::default();
-    let first = (!cli.command.is_empty()).then_some(cli.command);
-    match app::run(config, first) {
+    let options = app::Options {
+        first: (!cli.command.is_empty()).then_some(cli.command),
+        mem_log: cli.mem_log,
+        warning: None,
+    };
+    match app::run(config, options) {
         Ok(Exit::Quit) => ExitCode::SUCCESS,
         // The conventional status of a process ended by a signal, though memmux cleaned up first.
         Ok(Exit::Signal(sig)) => ExitCode::from(128u8.saturating_add(sig as u8)),

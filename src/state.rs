@@ -17,10 +17,19 @@ pub struct Tab {
     pub activity: bool,
     /// A bell rang while the tab was hidden.
     pub bell: bool,
+    /// Memory samples of the tab, for the panel.
+    pub mem: TabMemory,
+}
+
+/// What the memory panel keeps for one tab.
+pub struct TabMemory {
+    pub history: crate::memory::history::History,
+    /// The tab's biggest process at the last sample.
+    pub biggest: Option<crate::memory::procs::ProcessInfo>,
 }
 
 impl Tab {
-    pub fn new(session: Session) -> Tab {
+    pub fn new(session: Session, history_capacity: usize) -> Tab {
         Tab {
             session,
             name: None,
@@ -28,6 +37,10 @@ impl Tab {
             fg_name: None,
             activity: false,
             bell: false,
+            mem: TabMemory {
+                history: crate::memory::history::History::new(history_capacity),
+                biggest: None,
+            },
         }
     }
 
@@ -173,6 +186,10 @@ pub struct State {
     pub last_focus: Option<SessionId>,
     pub mode: Mode,
     pub message: Option<Message>,
+    /// The user's toggle of the memory panel, overriding the configured `show`.
+    pub panel_override: Option<bool>,
+    /// memmux's own figures, from the last memory sample.
+    pub totals: crate::ui::memory::Totals,
 }
 
 impl State {

@@ -11,6 +11,30 @@ pub fn closest<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .map(|(_, c)| c.to_string())
 }
 
+/// The data directory (exports, logs): `$XDG_DATA_HOME/memmux`, else `~/.local/share/memmux`.
+pub fn data_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "memmux").map(|d| d.data_dir().to_path_buf())
+}
+
+/// Local time as `YYYYMMDD-HHMMSS`, for file names.
+pub fn timestamp() -> String {
+    // SAFETY: time(NULL) and localtime_r with valid pointers; `tm` is plain data.
+    unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        format!(
+            "{:04}{:02}{:02}-{:02}{:02}{:02}",
+            tm.tm_year + 1900,
+            tm.tm_mon + 1,
+            tm.tm_mday,
+            tm.tm_hour,
+            tm.tm_min,
+            tm.tm_sec
+        )
+    }
+}
+
 /// Bytes in binary units with one decimal where it matters: `512 B`, `1.5 KiB`, `12.0 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

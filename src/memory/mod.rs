@@ -3,6 +3,7 @@
 pub mod alloc;
 pub mod history;
 pub mod procs;
+pub mod sampler;
 
 use std::sync::Mutex;
 

@@ -109,9 +109,9 @@ pub struct Shared {
     pub input: InputQueue,
     /// Heap bytes of this session's history, as of the last change (read without the lock by
     /// the budget and the memory panel).
-    pub history_bytes: AtomicUsize,
+    pub history_bytes: Arc<AtomicUsize>,
     /// Rows of history, likewise.
-    pub history_rows: AtomicUsize,
+    pub history_rows: Arc<AtomicUsize>,
     /// Wakes the UI; shared by every session.
     pub wake: Arc<dyn Fn() + Send + Sync>,
     registry: Arc<super::Registry>,
@@ -141,8 +141,8 @@ impl Shared {
         Shared {
             account,
             _closer: AccountCloser(account),
-            history_bytes: AtomicUsize::new(0),
-            history_rows: AtomicUsize::new(0),
+            history_bytes: Arc::new(AtomicUsize::new(0)),
+            history_rows: Arc::new(AtomicUsize::new(0)),
             wake: Arc::clone(&ctx.wake),
             registry: Arc::clone(&ctx.registry),
             term: Mutex::new(term),

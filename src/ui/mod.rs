@@ -1,7 +1,8 @@
-//! Drawing: tab bar on top, the focused pane, the status line at the bottom, overlays.
-//! Reads the state and the sessions' screens; does no I/O.
+//! Drawing: tab bar on top, the focused pane, the memory panel on the right, the status line
+//! at the bottom, overlays. Reads the state and the sessions' screens; does no I/O.
 
 pub mod help;
+pub mod memory;
 pub mod pane;
 pub mod scroll;
 pub mod status;
@@ -10,7 +11,7 @@ pub mod tabs;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use crate::config::Config;
+use crate::config::{AUTO_MIN_COLUMNS, Config, PanelShow};
 use crate::state::{Mode, State};
 
 /// Where each part of the UI goes.
@@ -18,13 +19,18 @@ use crate::state::{Mode, State};
 pub struct Layout {
     pub tab_bar: Option<Rect>,
     pub pane: Rect,
+    pub panel: Option<Rect>,
     pub status: Option<Rect>,
 }
 
+/// 20: narrowest pane worth showing next to the panel; below it the panel gives way.
+const MIN_PANE_WIDTH: u16 = 20;
+
 impl Layout {
-    /// The layout for a terminal of `area`. The pane is never smaller than 1x1; with fewer than
-    /// three rows the bars give way to it.
-    pub fn new(area: Rect) -> Layout {
+    /// The layout for a terminal of `area`, with a memory panel `panel` columns wide when
+    /// given. The pane is never smaller than 1x1; with fewer than three rows the bars give way
+    /// to it, and on a narrow terminal the panel does.
+    pub fn new(area: Rect, panel: Option<u16>) -> Layout {
         let w = area.width.max(1);
         let h = area.height.max(1);
         let (tab_bar, status) = match h {
@@ -37,20 +43,40 @@ impl Layout {
         };
         let top = u16::from(tab_bar.is_some());
         let bottom = u16::from(status.is_some());
-        let pane = Rect::new(area.x, area.y + top, w, h - top - bottom);
+        let body_h = h - top - bottom;
+        let panel_w = panel.filter(|p| *p > 0 && w >= p.saturating_add(MIN_PANE_WIDTH));
+        let pane_w = w - panel_w.unwrap_or(0);
+        let pane = Rect::new(area.x, area.y + top, pane_w, body_h);
+        let panel = panel_w.map(|p| Rect::new(area.x + pane_w, area.y + top, p, body_h));
         Layout {
             tab_bar,
             pane,
+            panel,
             status,
         }
     }
+
+    /// The layout for `state` and `config`: whether the panel shows depends on both.
+    pub fn for_state(area: Rect, state: &State, config: &Config) -> Layout {
+        let show = panel_visible(area.width, state, config);
+        Layout::new(area, show.then_some(config.panel_width))
+    }
 }
 
-/// Draws one frame. Returns nothing: the cursor is placed through `frame`.
+/// Whether the memory panel shows on a terminal `width` columns wide.
+pub fn panel_visible(width: u16, state: &State, config: &Config) -> bool {
+    state.panel_override.unwrap_or(match config.panel_show {
+        PanelShow::Always => true,
+        PanelShow::Never => false,
+        PanelShow::Auto => width >= AUTO_MIN_COLUMNS,
+    })
+}
+
+/// Draws one frame. The cursor is placed through `frame`.
 pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
-    let layout = Layout::new(frame.area());
+    let layout = Layout::for_state(frame.area(), state, config);
     if let Some(area) = layout.tab_bar {
-        tabs::render(state, &config.colors, area, frame.buffer_mut());
+        tabs::render(state, config, area, frame.buffer_mut());
     }
     let mut cursor = None;
     if let Some(tab) = state.focused() {
@@ -63,6 +89,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }
         }
+    }
+    if let Some(area) = layout.panel {
+        memory::render(state, config, area, frame.buffer_mut());
     }
     if let Some(area) = layout.status {
         if let Some(c) = status::render(state, config, area, frame.buffer_mut()) {

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use unicode_width::UnicodeWidthStr;
 
-use crate::config::Colors;
+use crate::config::Config;
 use crate::session::{ExitStatus, Status};
 use crate::state::{State, Tab};
 
@@ -13,7 +13,8 @@ use crate::state::{State, Tab};
 const MAX_LABEL: usize = 24;
 
 /// The pieces of one tab's entry, with their styles.
-fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(String, Style)> {
+fn entry(tab: &Tab, number: usize, focused: bool, config: &Config) -> Vec<(String, Style)> {
+    let colors = &config.colors;
     let base = if focused {
         Style::new()
             .fg(colors.active_fg)
@@ -42,6 +43,21 @@ fn entry(tab: &Tab, number: usize, focused: bool, colors: &Colors) -> Vec<(Strin
         ));
     } else if tab.activity {
         parts.push(("+".to_string(), base.fg(colors.accent)));
+    }
+    match super::memory::alarm(tab, config) {
+        Some(super::memory::Alarm::Above) => {
+            parts.push((
+                "●".to_string(),
+                base.fg(colors.warn).add_modifier(Modifier::BOLD),
+            ));
+        }
+        Some(super::memory::Alarm::Growing) => {
+            parts.push((
+                "↗".to_string(),
+                base.fg(colors.accent).add_modifier(Modifier::BOLD),
+            ));
+        }
+        None => {}
     }
     if let Some(note) = tab.end_note() {
         let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
@@ -100,24 +116,25 @@ fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
     p
 }
 
-fn entries(state: &State, colors: &Colors) -> Vec<Vec<(String, Style)>> {
+fn entries(state: &State, config: &Config) -> Vec<Vec<(String, Style)>> {
     state
         .tabs
         .iter()
         .enumerate()
-        .map(|(i, t)| entry(t, i + 1, i == state.focus, colors))
+        .map(|(i, t)| entry(t, i + 1, i == state.focus, config))
         .collect()
 }
 
 /// Draws the bar. When the tabs don't fit, the bar scrolls so the focused tab is visible and
 /// shows `<` / `>` where tabs are hidden.
-pub fn render(state: &State, colors: &Colors, area: Rect, buf: &mut Buffer) {
+pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
+    let colors = &config.colors;
     let bar = Style::new().fg(colors.bar_fg).bg(colors.bar_bg);
     for x in area.left()..area.right() {
         buf[(x, area.y)].reset();
     }
     buf.set_style(area, bar);
-    let entries = entries(state, colors);
+    let entries = entries(state, config);
     let widths: Vec<u16> = entries.iter().map(|e| width(e)).collect();
     let p = place(&widths, state.focus, area);
     if p.hidden_left {
@@ -141,8 +158,8 @@ pub fn render(state: &State, colors: &Colors, area: Rect, buf: &mut Buffer) {
 }
 
 /// Which tab (index) is drawn at column `x` of the bar, for mouse clicks.
-pub fn tab_at(state: &State, colors: &Colors, area: Rect, x: u16) -> Option<usize> {
-    let widths: Vec<u16> = entries(state, colors).iter().map(|e| width(e)).collect();
+pub fn tab_at(state: &State, config: &Config, area: Rect, x: u16) -> Option<usize> {
+    let widths: Vec<u16> = entries(state, config).iter().map(|e| width(e)).collect();
     place(&widths, state.focus, area)
         .entries
         .into_iter()

@@ -1,0 +1,337 @@
+//! The memory panel: per tab, what its programs use (process tree, from /proc) and what memmux
+//! holds for it (heap, from the tagged allocator), as charts and figures; memmux's own total
+//! at the bottom.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{RenderDirection, Sparkline, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use crate::config::Config;
+use crate::memory::history::{History, Sample};
+use crate::memory::sampler::Snapshot;
+use crate::state::{State, Tab};
+use crate::util::human_bytes;
+
+/// Seconds of history one chart column covers: a 34-column chart shows about 3 minutes.
+const SECONDS_PER_COLUMN: usize = 5;
+
+/// Rows a tab's block takes: full (two charts and two lines of figures), short (header and one
+/// chart), or a single header line when many tabs share little room.
+const FULL: u16 = 6;
+const SHORT: u16 = 2;
+const FOOTER: u16 = 4;
+
+/// What the panel knows about memmux itself, from the last sample.
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    pub self_rss: Option<u64>,
+    pub heap_total: usize,
+    pub heap_memmux: isize,
+    pub leaked: (isize, usize),
+    pub heap_known: bool,
+}
+
+impl From<&Snapshot> for Totals {
+    fn from(s: &Snapshot) -> Totals {
+        Totals {
+            self_rss: s.self_rss,
+            heap_total: s.heap_total,
+            heap_memmux: s.heap_memmux,
+            leaked: s.leaked,
+            heap_known: s.heap_known,
+        }
+    }
+}
+
+/// A compact size: `512K`, `12.5M`, `1.2G` (the panel is narrow).
+pub fn short_bytes(b: u64) -> String {
+    let h = human_bytes(b);
+    h.replace(" KiB", "K")
+        .replace(" MiB", "M")
+        .replace(" GiB", "G")
+        .replace(" TiB", "T")
+        .replace(" B", "B")
+}
+
+/// Per column, the largest value of `SECONDS_PER_COLUMN` samples, newest first.
+fn columns(history: &History, cols: usize, value: impl Fn(&Sample) -> u64) -> Vec<u64> {
+    let samples: Vec<u64> = history.iter().map(|s| value(&s)).collect();
+    samples
+        .rchunks(SECONDS_PER_COLUMN)
+        .take(cols)
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect()
+}
+
+/// The tab's memory mark for the tab bar and the panel: above the warning threshold, or a
+/// leak suspect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alarm {
+    Above,
+    Growing,
+}
+
+pub fn alarm(tab: &Tab, config: &Config) -> Option<Alarm> {
+    let latest = tab.mem.history.latest()?;
+    if latest.tree_bytes > config.warn_above {
+        return Some(Alarm::Above);
+    }
+    // 1 MiB per minute: slower growth is noise for a whole process tree.
+    tab.mem
+        .history
+        .leak_suspect(config.leak_window, 1024.0 * 1024.0)
+        .then_some(Alarm::Growing)
+}
+
+fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, max: u16, style: Style) -> u16 {
+    buf.set_stringn(x, y, text, usize::from(max), style).0
+}
+
+/// Right-aligns `text` ending at `right`.
+fn put_right(buf: &mut Buffer, right: u16, y: u16, text: &str, style: Style) {
+    let w = text.width() as u16;
+    buf.set_string(right.saturating_sub(w), y, text, style);
+}
+
+fn block(tab: &Tab, number: usize, focused: bool, area: Rect, buf: &mut Buffer, config: &Config) {
+    let c = &config.colors;
+    let base = if focused {
+        Style::new().bg(c.bar_bg)
+    } else {
+        Style::new()
+    };
+    buf.set_style(area, base);
+    let w = area.width;
+    let latest = tab.mem.history.latest();
+    let alarm = alarm(tab, config);
+    let mut title_style = base.add_modifier(Modifier::BOLD);
+    if focused {
+        title_style = title_style.fg(c.active_fg).bg(c.active_bg);
+    }
+    let value = latest
+        .map(|s| short_bytes(s.tree_bytes))
+        .unwrap_or_else(|| "…".into());
+    let mark = match alarm {
+        Some(Alarm::Above) => "● ",
+        Some(Alarm::Growing) => "↗ ",
+        None => "",
+    };
+    let right = format!(" {mark}{value}");
+    let right_w = right.width() as u16;
+    let label = format!("{number} {}", tab.label());
+    let x = put(
+        buf,
+        area.x,
+        area.y,
+        &label,
+        w.saturating_sub(right_w),
+        title_style,
+    );
+    let _ = x;
+    let value_style = match alarm {
+        Some(Alarm::Above) => base.fg(c.warn).add_modifier(Modifier::BOLD),
+        Some(Alarm::Growing) => base.fg(c.accent).add_modifier(Modifier::BOLD),
+        None => base.add_modifier(Modifier::BOLD),
+    };
+    put_right(buf, area.right(), area.y, &right, value_style);
+    if area.height < 2 {
+        return;
+    }
+    let cols = usize::from(w);
+    let tree = columns(&tab.mem.history, cols, |s| s.tree_bytes);
+    let chart_rows = if area.height >= FULL { 2 } else { 1 };
+    let chart = Rect::new(area.x, area.y + 1, w, chart_rows);
+    Sparkline::default()
+        .data(&tree)
+        .max(tree.iter().copied().max().unwrap_or(0).max(1))
+        .direction(RenderDirection::RightToLeft)
+        .style(base.fg(c.chart_tree))
+        .render(chart, buf);
+    if area.height < FULL {
+        return;
+    }
+    let heap = columns(&tab.mem.history, cols, |s| s.heap_bytes);
+    let heap_label = format!(" heap {}", short_bytes(latest.map_or(0, |s| s.heap_bytes)));
+    let hw = heap_label.width() as u16;
+    let heap_area = Rect::new(area.x, area.y + 3, w.saturating_sub(hw), 1);
+    Sparkline::default()
+        .data(&heap)
+        .max(heap.iter().copied().max().unwrap_or(0).max(1))
+        .direction(RenderDirection::RightToLeft)
+        .style(base.fg(c.chart_heap))
+        .render(heap_area, buf);
+    put_right(
+        buf,
+        area.right(),
+        area.y + 3,
+        &heap_label,
+        base.fg(c.chart_heap),
+    );
+    let dim = base.add_modifier(Modifier::DIM);
+    let procs = latest.map_or(0, |s| s.processes);
+    let peak = short_bytes(tab.mem.history.peak_tree());
+    let rate = tab
+        .mem
+        .history
+        .growth_per_min(config.leak_window)
+        .map(|r| {
+            let sign = if r < 0.0 { "-" } else { "+" };
+            format!(" {sign}{}/min", short_bytes(r.abs() as u64))
+        })
+        .unwrap_or_default();
+    let line = format!("{procs} proc · peak {peak}{rate}");
+    put(buf, area.x, area.y + 4, &line, w, dim);
+    let hist = format!(
+        "hist {} rows {}",
+        latest.map_or(0, |s| s.scrollback_rows),
+        short_bytes(latest.map_or(0, |s| s.scrollback_bytes))
+    );
+    let top = tab
+        .mem
+        .biggest
+        .as_ref()
+        .filter(|_| procs > 1)
+        .map(|b| format!(" · top {} {}", b.name, short_bytes(b.rss_minus_shared)))
+        .unwrap_or_default();
+    put(buf, area.x, area.y + 5, &format!("{hist}{top}"), w, dim);
+}
+
+/// Draws the panel into `area`.
+pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            buf[(x, y)].reset();
+        }
+    }
+    // A left border separates the panel from the pane.
+    let border = Style::new().fg(config.colors.bar_bg);
+    for y in area.top()..area.bottom() {
+        buf[(area.x, y)].set_symbol("│").set_style(border);
+    }
+    let inner = Rect::new(
+        area.x + 2,
+        area.y,
+        area.width.saturating_sub(3),
+        area.height,
+    );
+    if inner.width < 8 || inner.height < 2 {
+        return;
+    }
+    let footer = FOOTER.min(inner.height.saturating_sub(1));
+    let body = Rect::new(inner.x, inner.y, inner.width, inner.height - footer);
+    let n = state.tabs.len().max(1) as u16;
+    // Largest block size that fits every tab (a blank row between blocks when full).
+    let per = if n * (FULL + 1) <= body.height {
+        FULL + 1
+    } else if n * (SHORT + 1) <= body.height {
+        SHORT + 1
+    } else {
+        1
+    };
+    let fits = (body.height / per).max(1) as usize;
+    // With more tabs than fit, show a window that contains the focused tab.
+    let first = state
+        .focus
+        .saturating_sub(fits - 1)
+        .min(state.tabs.len().saturating_sub(fits));
+    for (slot, (i, tab)) in state
+        .tabs
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(fits)
+        .enumerate()
+    {
+        let y = body.y + slot as u16 * per;
+        let h = if per > 1 { per - 1 } else { 1 };
+        block(
+            tab,
+            i + 1,
+            i == state.focus,
+            Rect::new(body.x, y, body.width, h),
+            buf,
+            config,
+        );
+    }
+    if first > 0 || first + fits < state.tabs.len() {
+        let note = format!(
+            "tabs {}-{} of {}",
+            first + 1,
+            (first + fits).min(state.tabs.len()),
+            state.tabs.len()
+        );
+        put_right(
+            buf,
+            body.right(),
+            body.bottom().saturating_sub(1),
+            &note,
+            Style::new().add_modifier(Modifier::DIM),
+        );
+    }
+    footer_lines(state, inner, footer, buf);
+}
+
+fn footer_lines(state: &State, inner: Rect, footer: u16, buf: &mut Buffer) {
+    if footer == 0 {
+        return;
+    }
+    let t = &state.totals;
+    let y0 = inner.bottom() - footer;
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let dim = Style::new().add_modifier(Modifier::DIM);
+    let rss = t.self_rss.map(short_bytes).unwrap_or_else(|| "?".into());
+    let mut lines = vec![(format!("memmux RSS {rss}"), bold)];
+    if t.heap_known {
+        let own = t.heap_memmux.max(0) as u64;
+        let tabs = (t.heap_total as u64).saturating_sub(own);
+        lines.push((
+            format!(
+                "heap {} = tabs {} + own {}",
+                short_bytes(t.heap_total as u64),
+                short_bytes(tabs),
+                short_bytes(own)
+            ),
+            Style::new(),
+        ));
+        let unattributed = t.self_rss.map(|r| r.saturating_sub(t.heap_total as u64));
+        lines.push((
+            format!(
+                "unattributed {}",
+                unattributed.map(short_bytes).unwrap_or_else(|| "?".into())
+            ),
+            dim,
+        ));
+        let (leaked, tabs_leaking) = t.leaked;
+        let leak_style = if leaked != 0 {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            dim
+        };
+        lines.push((
+            format!(
+                "closed tabs leaked {} ({tabs_leaking})",
+                short_bytes(leaked.max(0) as u64)
+            ),
+            leak_style,
+        ));
+    } else {
+        lines.push(("heap accounting unavailable".to_string(), dim));
+    }
+    for (k, (text, style)) in lines.into_iter().take(usize::from(footer)).enumerate() {
+        put(buf, inner.x, y0 + k as u16, &text, inner.width, style);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_units() {
+        assert_eq!(short_bytes(512), "512B");
+        assert_eq!(short_bytes(256 << 20), "256M");
+        assert_eq!(short_bytes(1536), "1.5K");
+    }
+}
