@@ -416,7 +416,12 @@ pub fn format_duration(d: Duration) -> String {
     if ms == 0 {
         return "0ms".to_string();
     }
-    for (unit_ms, unit) in [(3_600_000, "h"), (60_000, "m"), (1_000, "s")] {
+    for (unit_ms, unit) in [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ] {
         if ms % unit_ms == 0 {
             return format!("{}{unit}", ms / unit_ms);
         }
