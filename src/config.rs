@@ -24,7 +24,7 @@ use toml::de::{DeTable, DeValue};
 use unicode_width::UnicodeWidthStr;
 
 use crate::action::Action;
-use crate::keymap::{Binding, Chord, Keymap, default_bindings};
+use crate::keymap::{Binding, Chord, ChordKey, Keymap, default_bindings};
 use crate::memory::history::LEAK_MIN_SAMPLES;
 use crate::util::closest;
 
@@ -159,62 +159,43 @@ impl Config {
     /// (for `memmux --print-config=effective`). [`Config::from_toml`] reads it back to an equal
     /// `Config`.
     pub fn effective_toml(&self) -> String {
+        fn set(out: &mut String, key: &str, value: String) {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+        let size = |n: u64| quote(&format_size(n));
+        let duration = |d: Duration| quote(&format_duration(d));
         let mut out = String::from(
             "# memmux: effective configuration (defaults merged with the config file).\n\n",
         );
-        let mut line = |key: &str, value: String| {
-            out.push_str(key);
-            out.push_str(" = ");
-            out.push_str(&value);
-            out.push('\n');
-        };
-        line("shell", quote(self.shell.as_deref().unwrap_or("")));
-        line("shell-args", quote_list(&self.shell_args));
-        line("term", quote(&self.term));
-        line("prefix", quote(&self.keymap.prefix.to_string()));
-        line("fps", self.fps.to_string());
-        line("scrollback-lines", self.scrollback_lines.to_string());
-        line(
-            "scrollback-bytes",
-            quote(&format_size(self.scrollback_bytes as u64)),
-        );
-        line(
-            "memory-budget",
-            quote(&format_size(self.memory_budget as u64)),
-        );
-        line("osc52-copy", self.osc52_copy.to_string());
-        line(
-            "osc52-max-bytes",
-            quote(&format_size(self.osc52_max_bytes as u64)),
-        );
-        line(
-            "exit-on-last-tab-close",
-            self.exit_on_last_tab_close.to_string(),
-        );
+        let o = &mut out;
+        set(o, "shell", quote(self.shell.as_deref().unwrap_or("")));
+        set(o, "shell-args", quote_list(&self.shell_args));
+        set(o, "term", quote(&self.term));
+        set(o, "prefix", quote(&self.keymap.prefix.to_string()));
+        set(o, "fps", self.fps.to_string());
+        set(o, "scrollback-lines", self.scrollback_lines.to_string());
+        // usize is at most 64 bits on every platform memmux builds for.
+        set(o, "scrollback-bytes", size(self.scrollback_bytes as u64));
+        set(o, "memory-budget", size(self.memory_budget as u64));
+        set(o, "osc52-copy", self.osc52_copy.to_string());
+        set(o, "osc52-max-bytes", size(self.osc52_max_bytes as u64));
+        let exit = self.exit_on_last_tab_close.to_string();
+        set(o, "exit-on-last-tab-close", exit);
 
-        out.push_str("\n[memory-panel]\n");
+        o.push_str("\n[memory-panel]\n");
         let show = match self.panel_show {
             PanelShow::Auto => "auto",
             PanelShow::Always => "always",
             PanelShow::Never => "never",
         };
-        let mut line = |key: &str, value: String| {
-            out.push_str(key);
-            out.push_str(" = ");
-            out.push_str(&value);
-            out.push('\n');
-        };
-        line("show", quote(show));
-        line("width", self.panel_width.to_string());
-        line(
-            "sample-interval",
-            quote(&format_duration(self.sample_interval)),
-        );
-        line("history", quote(&format_duration(self.history)));
-        line("leak-window", quote(&format_duration(self.leak_window)));
-        line("warn-above", quote(&format_size(self.warn_above)));
+        set(o, "show", quote(show));
+        set(o, "width", self.panel_width.to_string());
+        set(o, "sample-interval", duration(self.sample_interval));
+        set(o, "history", duration(self.history));
+        set(o, "leak-window", duration(self.leak_window));
+        set(o, "warn-above", size(self.warn_above));
 
-        out.push_str("\n[colors]\n");
+        o.push_str("\n[colors]\n");
         let c = &self.colors;
         for (key, color) in [
             ("bar-fg", c.bar_fg),
@@ -226,10 +207,10 @@ impl Config {
             ("chart-tree", c.chart_tree),
             ("chart-heap", c.chart_heap),
         ] {
-            out.push_str(&format!("{key} = {}\n", quote(&format_color(color))));
+            set(o, key, quote(&format_color(color)));
         }
 
-        out.push_str("\n[keys]\n");
+        o.push_str("\n[keys]\n");
         for action in Action::all() {
             let keys: Vec<String> = self
                 .keymap
@@ -242,7 +223,7 @@ impl Config {
                 [one] => quote(one),
                 many => quote_list(many),
             };
-            out.push_str(&format!("{action} = {value}\n"));
+            set(o, &action.name(), value);
         }
         out
     }
@@ -324,8 +305,9 @@ fn scaled_decimal(number: &str, scale: u128) -> Option<u128> {
         return None;
     }
     let whole: u128 = whole.parse().unwrap_or(u128::MAX);
-    // Digits past the 18th cannot change a result in bytes or nanoseconds below 2^64 by more
-    // than rounding; dropping them keeps 10^k within u128.
+    // With scales below 10^18 (the largest, a day in nanoseconds, is 8.64 × 10^13), digits
+    // past the 18th change the result by less than one unit; dropping them keeps 10^k and
+    // the products within u128.
     let fraction = &fraction[..fraction.len().min(18)];
     let mut frac_value: u128 = 0;
     let mut denominator: u128 = 1;
@@ -556,8 +538,8 @@ const FPS: (i64, i64) = (1, 1000);
 /// Rows per tab; 0 turns scrollback off. 10 million rows of 80 columns is gigabytes, and
 /// `scrollback-bytes` caps the store anyway.
 const SCROLLBACK_LINES: (i64, i64) = (0, 10_000_000);
-/// Per tab. Below 4 KiB not even one screen of a large terminal fits; 4 GiB is more than any
-/// one tab's history is worth.
+/// Per tab. 4 KiB is one 80x50 screen of plain text, less is not worth keeping (turn scrollback
+/// off with `scrollback-lines = 0`); 4 GiB is more than any one tab's history is worth.
 const SCROLLBACK_BYTES: (u64, u64) = (4 << 10, 4 << 30);
 /// All tabs together; 0 would evict every row as it scrolls off (use `scrollback-lines = 0`).
 const MEMORY_BUDGET: (u64, u64) = (1 << 20, 64 << 30);
@@ -567,10 +549,12 @@ const PANEL_WIDTH: (i64, i64) = (20, 400);
 /// core (tests/procs_cost.rs); below 100 ms that cost is no longer negligible.
 const SAMPLE_INTERVAL: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(600));
+/// From one minute (the default leak window) to a week; `MAX_SAMPLES` bounds it further.
 const HISTORY: (Duration, Duration) = (Duration::from_secs(60), Duration::from_secs(7 * 86_400));
 /// Samples kept per tab: a busy tab's sample takes up to 15 bytes in the history ring, so
 /// 86 400 samples (a day at 1 Hz) are about 1.3 MB per tab.
 const MAX_SAMPLES: u128 = 86_400;
+/// Below 1 MiB every idle shell would be marked; 16 TiB is beyond any machine's memory.
 const WARN_ABOVE: (u64, u64) = (1 << 20, 16 << 40);
 /// Terminals cap OSC 52 payloads themselves (xterm and kitty at a few MiB); past 64 MiB a copy
 /// would be held in memory twice for nothing.
@@ -745,11 +729,9 @@ impl<'s> Reader<'s> {
     ) -> Option<Duration> {
         let d = match v.get_ref() {
             DeValue::String(s) => parse_duration(s),
-            DeValue::Integer(i) => Err(format!(
-                "a duration needs a unit (ms, s, m, h), as in \"{}s\" or \"{}ms\"",
-                i.as_str(),
-                i.as_str()
-            )),
+            // A bare number has no unit to read it in; parse_duration says so, or that it is
+            // negative.
+            DeValue::Integer(i) => parse_duration(i.as_str()),
             _ => {
                 self.wrong_type(key, v, DURATION_EXPECTED);
                 return None;
@@ -1152,6 +1134,13 @@ fn parse_binding(text: &str, prefix: Chord) -> Result<Binding, String> {
     t.parse::<Binding>().map_err(|e| e.reason)
 }
 
+/// A binding on a key programs need unmodified (a character, Enter, an arrow...), which would
+/// then never reach them. Function keys are free enough to bind on their own.
+fn takes_typing(b: Binding) -> bool {
+    let c = b.chord;
+    !b.prefixed && !c.ctrl && !c.alt && !c.shift && !matches!(c.code, ChordKey::F(_))
+}
+
 /// The default keys of every action for a given prefix: keymap.rs's defaults, except that
 /// `send-prefix` is the prefix pressed twice whatever the prefix is.
 fn default_keys(prefix: Chord) -> BTreeMap<Action, Vec<Binding>> {
@@ -1213,6 +1202,14 @@ fn read_keys(
                     "\"none\" unbinds an action on its own; write `[]` or \"none\", not a list with it",
                 ),
                 Some(s) => match parse_binding(s, prefix) {
+                    Ok(b) if takes_typing(b) => {
+                        let message = format!(
+                            "key `{b}` without the prefix would take every `{b}` typed away from \
+                             the program in the tab; did you mean \"prefix {b}\"? (keys bound \
+                             on their own need C-, M- or S-, or are F1 to F24)",
+                        );
+                        r.error(item.span(), message);
+                    }
                     Ok(b) => bindings.push((b, item.span())),
                     Err(reason) => r.invalid(&key, item.span(), &reason),
                 },

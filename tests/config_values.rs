@@ -201,6 +201,38 @@ fn colours_format_exactly() {
 }
 
 #[test]
+fn bare_numbers_are_not_durations() {
+    let e = err("[memory-panel]\nhistory = 3600\n");
+    assert!(
+        e.contains(
+            "a duration needs a unit (ms, s, m, h), as in \"3600s\" or \"3600ms\", found `3600`"
+        ),
+        "{e}"
+    );
+    let e = err("[memory-panel]\nhistory = -5\n");
+    assert!(
+        e.contains("a duration cannot be negative, found `-5`"),
+        "{e}"
+    );
+    let e = err("[memory-panel]\nhistory = 1.5\n");
+    assert!(
+        e.contains("invalid type for `memory-panel.history`: expected a duration such as"),
+        "{e}"
+    );
+}
+
+#[test]
+fn direct_keys_need_a_modifier_or_are_function_keys() {
+    for ok in ["F5", "C-t", "M-t", "S-Up", "C-Space"] {
+        parse(&format!("[keys]\nnew-tab = \"{ok}\"\n")).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for bad in ["t", "Space", "Enter", "Up", "PageUp", "Q"] {
+        let e = err(&format!("[keys]\nnew-tab = \"{bad}\"\n"));
+        assert!(e.contains("without the prefix would take every"), "{e}");
+    }
+}
+
+#[test]
 fn integer_colours() {
     let c = parse("[colors]\nwarn = 9\naccent = 0x10\n").unwrap();
     assert_eq!(c.colors.warn, Color::Indexed(9));
