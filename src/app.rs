@@ -73,6 +73,8 @@ pub struct App {
     pub outbox: Vec<u8>,
     /// The memory sampling thread, when running.
     pub sampler: Option<crate::memory::sampler::SamplerHandle>,
+    /// Where the configuration came from, for `reload-config`.
+    pub config_source: Option<crate::config::ConfigSource>,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
             paste_buffer: None,
             outbox: Vec::new(),
             sampler: None,
+            config_source: None,
         }
     }
 
@@ -214,7 +217,7 @@ impl App {
     /// Writes every tab's in-memory history to a timestamped CSV in the data directory, on a
     /// thread of its own.
     fn export_memory(&mut self) {
-        let Some(dir) = crate::util::data_dir() else {
+        let Some(dir) = crate::config::data_dir() else {
             self.state
                 .warn("no data directory (HOME is not set): nothing exported");
             return;
@@ -421,6 +424,26 @@ impl App {
                     _ => edit_line(&mut input, &key),
                 }
                 self.state.mode = Mode::Rename(input);
+            }
+            Mode::Command(mut input) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Enter => {
+                        let line = input.text.clone();
+                        self.run_command(&line);
+                        return;
+                    }
+                    KeyCode::Esc => return,
+                    KeyCode::Tab => {
+                        let (completed, note) = complete_command(&input.text);
+                        input = LineInput::with_text(&completed);
+                        if let Some(n) = note {
+                            self.state.say(n);
+                        }
+                    }
+                    _ => edit_line(&mut input, &key),
+                }
+                self.state.mode = Mode::Command(input);
             }
             Mode::Confirm(what) => {
                 self.redraw_now();
@@ -682,9 +705,86 @@ impl App {
                 self.state.panel_override = Some(!shown);
             }
             Action::ExportMemory => self.export_memory(),
-            Action::CommandPrompt | Action::ReloadConfig => {
-                self.state.say(format!("{action}: not available yet"));
+            Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),
+            Action::ReloadConfig => self.reload_config(),
+        }
+    }
+
+    /// Reads the config file again; a broken file leaves the running config as it is.
+    fn reload_config(&mut self) {
+        let Some(source) = self.config_source.clone() else {
+            self.state
+                .say("no config file to reload (no home directory)");
+            return;
+        };
+        match crate::config::load(&source) {
+            Ok(loaded) => {
+                self.apply_config(loaded.config);
+                match loaded.file {
+                    Some(path) => self
+                        .state
+                        .say(format!("config reloaded from {}", path.display())),
+                    None => self.state.say("no config file: defaults in use"),
+                }
             }
+            Err(err) => self
+                .state
+                .warn(format!("config not reloaded: {}", err.summary())),
+        }
+    }
+
+    /// Puts a new configuration into effect for every tab.
+    pub fn apply_config(&mut self, config: Config) {
+        let limits = crate::session::scrollback::Limits {
+            lines: config.scrollback_lines,
+            bytes: config.scrollback_bytes,
+        };
+        self.ctx.limits = limits;
+        self.ctx.budget.set_limit(config.memory_budget);
+        for tab in &self.state.tabs {
+            let _account = tab.session.enter();
+            let shared = &tab.session.shared;
+            let mut term = shared.lock_term();
+            term.history_mut().set_limits(limits);
+            shared.note_history(&term);
+        }
+        self.ctx.registry.enforce_budget();
+        if let Some(s) = &self.sampler {
+            s.set_interval(config.sample_interval);
+        }
+        // Cursor shape and mouse mode are resent with the next frame.
+        self.cursor_style = None;
+        self.config = config;
+        self.redraw_now();
+    }
+
+    /// The `:` prompt: an action name and its argument, as the config file's `[keys]` names
+    /// them (`new-tab`, `rename-tab build`, `select-tab-3`).
+    fn run_command(&mut self, line: &str) {
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { return };
+        let rest: Vec<&str> = words.collect();
+        match name.parse::<Action>() {
+            Ok(Action::RenameTab) if !rest.is_empty() => {
+                let name = rest.join(" ");
+                if let Some(tab) = self.state.focused_mut() {
+                    tab.name = Some(name);
+                }
+                self.redraw_now();
+            }
+            Ok(Action::SelectTab(_)) | Err(_) if name == "select-tab" => {
+                match rest
+                    .first()
+                    .and_then(|n| n.parse::<u8>().ok())
+                    .filter(|n| (1..=9).contains(n))
+                {
+                    Some(n) => self.run_action(Action::SelectTab(n)),
+                    None => self.state.warn("select-tab needs a tab number, 1 to 9"),
+                }
+            }
+            Ok(action) if rest.is_empty() => self.run_action(action),
+            Ok(action) => self.state.warn(format!("{action} takes no argument")),
+            Err(e) => self.state.warn(e.to_string()),
         }
     }
 
@@ -951,6 +1051,43 @@ impl App {
     }
 }
 
+/// Completes an action name at the `:` prompt: the longest common prefix of the names that
+/// match, and, when several do, a note listing them.
+pub fn complete_command(text: &str) -> (String, Option<String>) {
+    if text.contains(char::is_whitespace) {
+        return (text.to_string(), None);
+    }
+    let mut names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
+    names.push("select-tab".to_string());
+    names.sort();
+    names.dedup();
+    let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(text)).collect();
+    match matches.as_slice() {
+        [] => (
+            text.to_string(),
+            Some(format!("no action starts with `{text}`")),
+        ),
+        [one] => (format!("{one} "), None),
+        many => {
+            let first = many[0].as_str();
+            let common = many.iter().fold(first.len(), |len, n| {
+                first
+                    .chars()
+                    .zip(n.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+                    .min(len)
+            });
+            let shown: Vec<&str> = many.iter().take(8).map(|s| s.as_str()).collect();
+            let more = if many.len() > 8 { " …" } else { "" };
+            (
+                first[..common].to_string(),
+                Some(format!("{}{more}", shown.join("  "))),
+            )
+        }
+    }
+}
+
 /// Editing keys shared by the single-line prompts.
 pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -1085,6 +1222,8 @@ pub struct Options {
     pub mem_log: Option<PathBuf>,
     /// Shown in the status line at start (e.g. a broken config file at the default path).
     pub warning: Option<String>,
+    /// Where the configuration came from, for `reload-config`.
+    pub config_source: Option<crate::config::ConfigSource>,
 }
 
 /// Runs memmux on the user's terminal until the user quits or a signal ends it.
@@ -1129,10 +1268,9 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let size = term.size().context("cannot read the terminal size")?;
     spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
 
-    let fps = config.fps.clamp(1, 1000);
-    let frame_interval = Duration::from_secs_f64(1.0 / f64::from(fps));
     let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
     app.sampler = Some(sampler);
+    app.config_source = options.config_source;
     app.open_tab(options.first, None);
     if let Some(w) = options.warning {
         app.state.warn(w);
@@ -1147,7 +1285,10 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         if app.needs_draw {
             let now = Instant::now();
             let due = match last_frame {
-                Some(t) if !app.urgent => t + frame_interval,
+                // Read each time: a reloaded config may have another fps.
+                Some(t) if !app.urgent => {
+                    t + Duration::from_secs_f64(1.0 / f64::from(app.config.fps.clamp(1, 1000)))
+                }
                 _ => now,
             };
             if due <= now {

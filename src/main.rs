@@ -1,11 +1,12 @@
-//! The memmux binary: command line, terminal checks, then the event loop.
+//! The memmux binary: command line, configuration, terminal checks, then the event loop.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use memmux::app::{self, Exit};
-use memmux::config::Config;
+use memmux::config::{self, ConfigSource};
 use memmux::memory::alloc::TaggedAlloc;
 use memmux::terminal;
 
@@ -19,13 +20,26 @@ static ALLOC: TaggedAlloc = TaggedAlloc;
     name = "memmux",
     version,
     about,
-    after_help = "Keys: the prefix is Ctrl-b, as in tmux. Ctrl-b c new tab, Ctrl-b n/p next/previous, \
-Ctrl-b 1..9 or Alt-1..9 go to a tab, Ctrl-b , rename, Ctrl-b x close, Ctrl-b Q quit, Ctrl-b ? all keys."
+    after_help = "Keys: the prefix is Ctrl-b by default, as in tmux. Prefix c new tab, prefix n/p \
+next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix , rename, prefix x close, prefix [ \
+scroll view, prefix m memory panel, prefix Q quit, prefix ? every key.\n\n\
+Config: ~/.config/memmux/config.toml (or $XDG_CONFIG_HOME/memmux/config.toml, $MEMMUX_CONFIG, \
+--config); `memmux --print-config` shows every setting."
 )]
 struct Cli {
+    /// Read the configuration from this file (an error if it is missing or broken).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Print the default configuration (commented), or with `=effective` the configuration
+    /// memmux would run with, and exit.
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "default",
+          value_parser = ["default", "effective"])]
+    print_config: Option<String>,
+
     /// Append every memory sample (every tab, every `sample-interval`) to this CSV file.
     #[arg(long, value_name = "PATH")]
-    mem_log: Option<std::path::PathBuf>,
+    mem_log: Option<PathBuf>,
 
     /// Run this command in the first tab instead of the shell, e.g. `memmux -- htop`.
     #[arg(last = true, value_name = "COMMAND")]
@@ -34,16 +48,48 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.print_config.as_deref() == Some("default") {
+        print!("{}", config::DEFAULT_TOML);
+        return ExitCode::SUCCESS;
+    }
+    let source = config::config_path(cli.config.as_deref());
+    let (loaded, warning) = match config::load(&source) {
+        Ok(loaded) => (Some(loaded), None),
+        // An explicit file must be right: the user asked for it.
+        Err(err) if source.is_explicit() => {
+            eprintln!("memmux: {err}");
+            return ExitCode::from(2);
+        }
+        // A broken file at the default path: start anyway, and say so in the status line.
+        Err(err) => (
+            None,
+            Some(format!(
+                "config ignored, defaults in use: {}",
+                err.summary()
+            )),
+        ),
+    };
+    let config = loaded
+        .as_ref()
+        .map(|l| l.config.clone())
+        .unwrap_or_default();
+    if cli.print_config.as_deref() == Some("effective") {
+        if let Some(w) = &warning {
+            eprintln!("memmux: {w}");
+        }
+        print!("{}", config.effective_toml());
+        return ExitCode::SUCCESS;
+    }
     if let Err(msg) = terminal::check_tty() {
         eprintln!("memmux: {msg}");
         return ExitCode::from(2);
     }
     terminal::install_panic_hook();
-    let config = Config::default();
     let options = app::Options {
         first: (!cli.command.is_empty()).then_some(cli.command),
         mem_log: cli.mem_log,
-        warning: None,
+        warning,
+        config_source: Some(source).filter(|s| !matches!(s, ConfigSource::BuiltIn)),
     };
     match app::run(config, options) {
         Ok(Exit::Quit) => ExitCode::SUCCESS,

@@ -159,6 +159,8 @@ pub enum Mode {
     /// The prefix was pressed; the next key picks an action.
     Prefix,
     Rename(LineInput),
+    /// The `:` command prompt.
+    Command(LineInput),
     Confirm(Confirm),
     /// The help overlay, scrolled by this many lines.
     Help(u16),

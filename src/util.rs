@@ -11,11 +11,6 @@ pub fn closest<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .map(|(_, c)| c.to_string())
 }
 
-/// The data directory (exports, logs): `$XDG_DATA_HOME/memmux`, else `~/.local/share/memmux`.
-pub fn data_dir() -> Option<std::path::PathBuf> {
-    directories::ProjectDirs::from("", "", "memmux").map(|d| d.data_dir().to_path_buf())
-}
-
 /// Local time as `YYYYMMDD-HHMMSS`, for file names.
 pub fn timestamp() -> String {
     // SAFETY: time(NULL) and localtime_r with valid pointers; `tm` is plain data.

@@ -69,6 +69,28 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 .min(area.right().saturating_sub(1));
             return Some((cx, area.y));
         }
+        Mode::Command(input) => {
+            let (x, _) = buf.set_stringn(area.x, area.y, " :", w, bar.add_modifier(Modifier::BOLD));
+            buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
+            if let Some(m) = &state.message {
+                let note = format!("  {}", m.text);
+                let start = x.saturating_add(input.text.width() as u16 + 1);
+                if start < area.right() {
+                    buf.set_stringn(
+                        start,
+                        area.y,
+                        note,
+                        usize::from(area.right() - start),
+                        bar.add_modifier(Modifier::DIM),
+                    );
+                }
+            }
+            let before: String = input.text.chars().take(input.cursor).collect();
+            let cx = x
+                .saturating_add(before.width() as u16)
+                .min(area.right().saturating_sub(1));
+            return Some((cx, area.y));
+        }
         Mode::Confirm(c) => {
             let q = match c {
                 Confirm::CloseTab(id) => {
@@ -136,6 +158,16 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             );
         }
         Mode::Normal => {
+            // A message gets the whole line when it needs it: a config error's place matters
+            // more than the summary.
+            if let Some(m) = &state.message {
+                let style = if m.error { warn } else { bar.fg(colors.accent) };
+                let text = format!(" {}", m.text);
+                if text.width() + 2 >= w.saturating_sub(summary(state, config).width()) {
+                    buf.set_stringn(area.x, area.y, text, w, style);
+                    return None;
+                }
+            }
             let right = summary(state, config);
             let rw = right.width().min(w);
             let right_x = area.right() - rw as u16;

@@ -211,6 +211,7 @@ impl Mux {
     }
 
     /// Waits until `pred` holds for the screen; panics with the screen if it never does.
+    /// `pred` runs with the screen locked: it must use the screen it is given, not `self`.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&vt100::Screen) -> bool) {
         self.wait_for_within(what, TIMEOUT, pred)
     }

@@ -1,0 +1,160 @@
+//! The configuration as the running binary uses it: files, errors, reload, the `:` prompt.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Mux, Opts};
+
+fn write_config(m_home: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let dir = m_home.join("config").join("memmux");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn prefix_and_scrollback_from_the_config_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "prefix = \"C-a\"\nscrollback-lines = 100\n").unwrap();
+    let mut args = vec!["--config".to_string(), path.display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(Opts {
+        args,
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.run("seq 1 1000");
+    m.wait_text("history 100 rows");
+    // C-a is the prefix now: C-a c opens a tab; C-b reaches the program.
+    m.send("\x01");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    m.send("c");
+    m.wait_for("tab 2", |s| {
+        s.contents().lines().next().unwrap_or("").contains("2:")
+    });
+    m.wait_prompt();
+    m.line("cat -v");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.send("\x02\r");
+    m.wait_text("^B");
+    // The help shows the new prefix.
+    m.send("\x03");
+    m.wait_ready();
+    m.send("\x01");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    m.send("?");
+    m.wait_text("C-a c");
+}
+
+#[test]
+fn a_broken_explicit_config_is_an_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "# comment\nfps = 0\n").unwrap();
+    let out = Command::new(common::bin())
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:2:7", path.display())), "{err}");
+    assert!(err.contains("fps = 0"), "{err}");
+    let out = Command::new(common::bin())
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn a_broken_default_config_starts_with_defaults_and_says_so() {
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "scrolback-lines = 5\n");
+    let mut m = Mux::start_with(Opts {
+        env: vec![(
+            "XDG_CONFIG_HOME",
+            home.path().join("config").display().to_string(),
+        )],
+        ..Opts::default()
+    });
+    m.wait_text("config ignored");
+    m.wait_prompt();
+    m.line("echo works");
+    m.wait_text("works");
+}
+
+#[test]
+fn print_config_shows_defaults_and_the_effective_config() {
+    let out = Command::new(common::bin())
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text, memmux::config::DEFAULT_TOML);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "fps = 30\n").unwrap();
+    let out = Command::new(common::bin())
+        .args(["--print-config=effective", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fps = 30"));
+}
+
+#[test]
+fn reload_applies_a_good_file_and_keeps_the_old_config_on_a_bad_one() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    let path = write_config(m.home(), "scrollback-lines = 50\n");
+    m.prefix("R");
+    m.wait_text("config reloaded");
+    m.run("seq 1 500");
+    m.wait_text("history 50 rows");
+    std::fs::write(&path, "scrollback-lines = -3\n").unwrap();
+    m.prefix("R");
+    m.wait_text("config not reloaded");
+    assert!(m.contents().contains(":1:"), "{}", m.dump());
+    m.run("seq 1 500");
+    m.wait_text("history 50 rows");
+}
+
+#[test]
+fn the_command_prompt_runs_actions_and_completes_names() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.prefix(":");
+    m.send("rename-tab build box\r");
+    m.wait_for("the name", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("1:build box")
+    });
+    m.prefix(":");
+    m.send("new-t\t");
+    m.wait_text(":new-tab ");
+    m.send("\r");
+    m.wait_for("tab 2", |s| {
+        s.contents().lines().next().unwrap_or("").contains("2:")
+    });
+    m.prefix(":");
+    m.send("sel\t");
+    m.wait_text(":select-tab");
+    m.send(" 1\r");
+    m.wait_for("tab 1 focused", |s| {
+        s.contents().contains("rename-tab build box") || s.cursor_position().0 > 0
+    });
+    m.prefix(":");
+    m.send("frobnicate\r");
+    m.wait_text("unknown action `frobnicate`");
+}

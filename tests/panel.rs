@@ -1,0 +1,137 @@
+//! The memory panel on the real binary: it lists every tab, shows a 256 MiB helper as about
+//! 256 MiB, logs CSV, and drops closed tabs.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Mux, Opts};
+
+fn wide() -> Opts<'static> {
+    Opts {
+        rows: 45,
+        cols: 160,
+        ..Opts::default()
+    }
+}
+
+/// The panel's text (right of the separator), row by row.
+fn panel(m: &Mux) -> Vec<String> {
+    m.with_screen(panel_of)
+}
+
+fn panel_of(s: &vt100::Screen) -> Vec<String> {
+    s.contents()
+        .lines()
+        .filter_map(|l| l.split_once('│').map(|(_, p)| p.trim().to_string()))
+        .collect()
+}
+
+/// The value at the end of the header line of tab `n`'s block, in MiB.
+fn tab_value_mib(m: &Mux, n: usize) -> Option<f64> {
+    m.with_screen(|s| value_of(s, n))
+}
+
+fn value_of(s: &vt100::Screen, n: usize) -> Option<f64> {
+    let lines = panel_of(s);
+    let header = lines.iter().find(|l| l.starts_with(&format!("{n} ")))?;
+    let value = header.split_whitespace().last()?;
+    let (num, mult) = if let Some(v) = value.strip_suffix('G') {
+        (v, 1024.0)
+    } else if let Some(v) = value.strip_suffix('M') {
+        (v, 1.0)
+    } else if let Some(v) = value.strip_suffix('K') {
+        (v, 1.0 / 1024.0)
+    } else {
+        (value.strip_suffix('B')?, 1.0 / 1048576.0)
+    };
+    num.parse::<f64>().ok().map(|v| v * mult)
+}
+
+#[test]
+fn the_panel_lists_tabs_and_shows_a_hungry_one() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(Opts { args, ..wide() });
+    m.wait_prompt();
+    m.wait_for("the panel", |s| s.contents().contains("memmux RSS"));
+    m.prefix("c");
+    m.wait_prompt();
+    m.line(&format!("{} 256", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_text("ready pid=");
+    m.wait_for("about 256 MiB in tab 2", |s| {
+        value_of(s, 2).is_some_and(|v| (243.0..=300.0).contains(&v))
+    });
+    let small = tab_value_mib(&m, 1).expect("tab 1 block");
+    assert!(
+        small < 20.0,
+        "tab 1 should be small, shows {small} MiB:\n{}",
+        m.dump()
+    );
+    assert!(
+        panel(&m).iter().any(|l| l.starts_with("2 memhog")),
+        "{}",
+        m.dump()
+    );
+
+    // The log: header, then rows whose numbers say the same.
+    std::thread::sleep(Duration::from_millis(1200));
+    let csv = std::fs::read_to_string(log.path()).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(memmux::memory::history::CSV_HEADER));
+    let last_tab2 = lines
+        .filter(|l| l.split(',').nth(1) == Some("2"))
+        .last()
+        .expect("rows for tab 2");
+    let fields: Vec<&str> = last_tab2.split(',').collect();
+    assert_eq!(fields.len(), 9, "{last_tab2}");
+    let tree: f64 = fields[4].parse().unwrap();
+    assert!(
+        (tree / 1048576.0 - 256.0).abs() < 256.0 * 0.05 + 8.0,
+        "{last_tab2}"
+    );
+
+    // Ending the helper brings the figure back down; closing the tab removes its block.
+    m.send("\x03");
+    m.wait_for("tab 2 small again", |s| {
+        value_of(s, 2).is_some_and(|v| v < 20.0)
+    });
+    m.prefix("x");
+    m.wait_text("close tab 2");
+    m.send("y");
+    m.wait_for("tab 2's block gone", |s| {
+        !panel_of(s).iter().any(|l| l.starts_with("2 "))
+    });
+}
+
+#[test]
+fn the_panel_toggles_and_autohides_on_narrow_terminals() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    // 100 columns: hidden by default.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!m.contents().contains("memmux RSS"));
+    m.prefix("m");
+    m.wait_text("memmux RSS");
+    m.prefix("m");
+    m.wait_gone("memmux RSS");
+}
+
+#[test]
+fn export_writes_the_history_to_the_data_dir() {
+    let mut m = Mux::start_with(wide());
+    m.wait_prompt();
+    std::thread::sleep(Duration::from_millis(2500));
+    m.prefix("M");
+    m.wait_text("memory history written to");
+    let dir = m.home().join("data").join("memmux");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("memory-"))
+        .expect("an export");
+    let csv = std::fs::read_to_string(file.path()).unwrap();
+    assert!(csv.starts_with(memmux::memory::history::CSV_HEADER));
+    assert!(csv.lines().count() >= 3, "{csv}");
+}
