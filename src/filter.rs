@@ -1,1 +1,897 @@
-//! Input filter in front of the vt100 parser (placeholder; see the filter task).
+//! Input filter between a tab's pty output and `vt100::Parser::process`.
+//!
+//! It shadows the DEC/VT500 parser state machine exactly as vte 0.15 implements it (vte
+//! 0.15.0 `src/lib.rs`), so it always knows whether the next byte is text, part of an
+//! escape/CSI sequence, or part of an OSC/DCS/SOS/PM/APC string, and then:
+//!
+//! 1. caps string bodies at [`MAX_STRING`] bytes: vte with its `std` feature (which vt100
+//!    enables) buffers an OSC body in a `Vec` without limit and only `clear()`s it afterwards,
+//!    so the capacity stays allocated;
+//! 2. clamps the few CSI parameters whose cost in vt100 0.18.1 is not bounded by the screen
+//!    size: REP (`CSI Ps b`) and the window resize request (`CSI 8 ; rows ; cols t`);
+//! 3. implements G0/G1 designation of DEC Special Graphics and the UK set, SO/SI, and
+//!    DECSC/DECRC of that state, which vt100 ignores, by rewriting printable bytes to the
+//!    Unicode glyphs xterm uses;
+//!
+//! while passing everything else through as slices borrowed from the input.
+//!
+//! How rewrites are spliced in: bytes are passed on as soon as they are read, so by the time a
+//! CSI's final byte shows that it needs rewriting, the start of the sequence (possibly from an
+//! earlier `feed`) has been passed on already. The filter then withholds the final byte and
+//! emits a fresh `ESC [ ... final`: in every CSI state vte treats ESC as "abort the sequence
+//! without dispatching and start a new escape", so the parser performs exactly one, rewritten,
+//! dispatch, and the output does not depend on where the input was split.
+
+/// Longest OSC/DCS/SOS/PM/APC body passed on; 1 MiB, tmux's cap on OSC strings.
+pub const MAX_STRING: usize = 1 << 20;
+
+/// Internal output buffer: translated glyphs (3 bytes at most each) and rewritten CSIs (15
+/// bytes at most: `ESC [ 8 ; 1000 ; 1000 t`).
+const BUF_CAP: usize = 64;
+/// memmux never sizes a screen beyond 1000 rows or columns (see `set_width`).
+const MAX_DIM: u16 = 1000;
+/// Size assumed until `set_width`/`set_height` are called: vt100's `Parser::default()` size.
+const DEFAULT_COLS: u16 = 80;
+const DEFAULT_ROWS: u16 = 24;
+/// vte 0.15 `params::MAX_PARAMS`: parameters plus sub-parameters it stores per sequence.
+const VTE_MAX_PARAMS: u8 = 32;
+
+const BEL: u8 = 0x07;
+const SO: u8 = 0x0e;
+const SI: u8 = 0x0f;
+const CAN: u8 = 0x18;
+const SUB: u8 = 0x1a;
+const ESC: u8 = 0x1b;
+/// C1 String Terminator. vte honours the raw byte only in DCS passthrough.
+const ST_C1: u8 = 0x9c;
+
+/// Sent when a string hits the cap. CAN takes vte from every string state to ground and
+/// vt100 prints nothing for it. For OSC, vte dispatches the buffered body on CAN (it has no
+/// way to abort an OSC), so two `;` go first: they make the parameter list either start with
+/// the whole (1 MiB, so unrecognisable) body, or have at least 4 parameters, and vt100 acts
+/// only on OSC 0/1/2 with exactly 2 parameters and OSC 52 with exactly 3.
+const CAP_OSC: &[u8] = b";;\x18";
+const CAP_OTHER: &[u8] = b"\x18";
+
+/// Where vte 0.15 is: its `State` enum, with the four CSI states folded into `Csi` (they
+/// differ only in how parameters are collected, which `CsiParams` tracks), plus `DropEsc`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    #[default]
+    Ground,
+    Escape,
+    EscInter,
+    Csi,
+    DcsEntry,
+    DcsParam,
+    DcsInter,
+    DcsPass,
+    DcsIgnore,
+    Osc,
+    SosPmApc,
+    /// A capped string ended with ESC, which was withheld: if `\` follows, the pair was the
+    /// string terminator and is dropped; otherwise the ESC is emitted and starts a sequence.
+    DropEsc,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Charset {
+    #[default]
+    Ascii,
+    DecGraphics,
+    /// British: ASCII with `#` shown as `£`.
+    Uk,
+}
+
+/// The part of the cursor state that xterm's DECSC saves and that vt100 does not track.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Charsets {
+    g0: Charset,
+    g1: Charset,
+    /// SO was the last shift: GL is G1.
+    shifted: bool,
+}
+
+impl Charsets {
+    fn gl(self) -> Charset {
+        if self.shifted { self.g1 } else { self.g0 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum CsiSub {
+    #[default]
+    Entry,
+    Param,
+    Inter,
+    Ignore,
+}
+
+const MODE_47: u8 = 1;
+const MODE_1049: u8 = 2;
+
+/// What vte's CSI states collect, reduced to what vt100 looks at for the sequences the filter
+/// acts on. Mirrors vte's `Params` push/extend rules, including saturation at 65535 and the
+/// 32-entry limit, so the values match what vt100 receives.
+#[derive(Clone, Copy, Debug, Default)]
+struct CsiParams {
+    sub: CsiSub,
+    /// vte's `Params::len`: parameters plus sub-parameters stored so far.
+    len: u8,
+    /// The number being accumulated (vte's `param`).
+    cur: u16,
+    /// Groups (`;`-separated parameters) closed so far.
+    groups: u8,
+    /// Values stored in the open group (it has sub-parameters if this is > 0).
+    items: u8,
+    /// First value of each of the first three groups: vt100's `canonicalize_params_*` and
+    /// `CSI 8 t` look at no more.
+    first: [u16; 3],
+    /// First value of the open group, for the case where the 32-entry limit leaves it open.
+    open_first: u16,
+    ninter: u8,
+    inter0: u8,
+    /// Single-value groups 47 / 1049 seen (the alternate screen modes vt100 implements).
+    modes: u8,
+}
+
+impl CsiParams {
+    /// One byte of the sequence's body (never the final byte), as vte's
+    /// `advance_csi_{entry,param,intermediate,ignore}` would handle it.
+    fn step(&mut self, b: u8) {
+        match (self.sub, b) {
+            (CsiSub::Ignore, _) => {}
+            (CsiSub::Entry | CsiSub::Param, b'0'..=b'9') => {
+                self.sub = CsiSub::Param;
+                if self.len < VTE_MAX_PARAMS {
+                    self.cur = self
+                        .cur
+                        .saturating_mul(10)
+                        .saturating_add(u16::from(b - b'0'));
+                }
+            }
+            (CsiSub::Entry | CsiSub::Param, b':') => {
+                self.sub = CsiSub::Param;
+                self.extend();
+            }
+            (CsiSub::Entry | CsiSub::Param, b';') => {
+                self.sub = CsiSub::Param;
+                self.push();
+            }
+            (CsiSub::Entry, 0x3c..=0x3f) => {
+                self.collect(b);
+                self.sub = CsiSub::Param;
+            }
+            (CsiSub::Param | CsiSub::Inter, 0x30..=0x3f) => self.sub = CsiSub::Ignore,
+            (_, 0x20..=0x2f) => {
+                self.collect(b);
+                self.sub = CsiSub::Inter;
+            }
+            // C0 controls are executed without leaving the sequence; DEL and bytes >= 0x80
+            // are ignored in every CSI state.
+            _ => {}
+        }
+    }
+
+    fn collect(&mut self, b: u8) {
+        if self.ninter == 0 {
+            self.inter0 = b;
+        }
+        // vte keeps 2 and sets its (unused by vt100) ignore flag for more.
+        self.ninter = self.ninter.saturating_add(1);
+    }
+
+    fn record_first(&mut self) {
+        if let Some(slot) = self.first.get_mut(usize::from(self.groups)) {
+            *slot = self.cur;
+        }
+    }
+
+    fn extend(&mut self) {
+        if self.len == VTE_MAX_PARAMS {
+            return;
+        }
+        if self.items == 0 {
+            self.record_first();
+            self.open_first = self.cur;
+        }
+        self.len += 1;
+        self.items += 1;
+        self.cur = 0;
+    }
+
+    fn push(&mut self) {
+        if self.len == VTE_MAX_PARAMS {
+            return;
+        }
+        if self.items == 0 {
+            self.record_first();
+            self.note_mode(self.cur);
+        }
+        self.len += 1;
+        self.groups += 1;
+        self.items = 0;
+        self.cur = 0;
+    }
+
+    fn note_mode(&mut self, v: u16) {
+        match v {
+            47 => self.modes |= MODE_47,
+            1049 => self.modes |= MODE_1049,
+            _ => {}
+        }
+    }
+
+    /// vte's `action_csi_dispatch`: store the last parameter unless full. Returns false if vte
+    /// would not dispatch at all (the sequence ended in CSI ignore).
+    fn finish(&mut self) -> bool {
+        if self.sub == CsiSub::Ignore {
+            return false;
+        }
+        if self.len == VTE_MAX_PARAMS {
+            if self.items == 1 {
+                self.note_mode(self.open_first);
+            }
+        } else {
+            self.push();
+        }
+        true
+    }
+
+    /// First value of group `g` as vt100 sees it; `None` if the group is absent.
+    fn group(&self, g: usize) -> Option<u16> {
+        let present = usize::from(self.groups) + usize::from(self.items > 0);
+        if g < present {
+            self.first.get(g).copied()
+        } else {
+            None
+        }
+    }
+}
+
+/// Glyphs for 0x5f..=0x7e in DEC Special Graphics, as xterm maps them.
+const DEC_GLYPHS: [&str; 32] = [
+    "\u{a0}", "\u{25c6}", "\u{2592}", "\u{2409}", "\u{240c}", "\u{240d}", "\u{240a}", "\u{b0}",
+    "\u{b1}", "\u{2424}", "\u{240b}", "\u{2518}", "\u{2510}", "\u{250c}", "\u{2514}", "\u{253c}",
+    "\u{23ba}", "\u{23bb}", "\u{2500}", "\u{23bc}", "\u{23bd}", "\u{251c}", "\u{2524}", "\u{2534}",
+    "\u{252c}", "\u{2502}", "\u{2264}", "\u{2265}", "\u{3c0}", "\u{2260}", "\u{a3}", "\u{b7}",
+];
+const POUND: &str = "\u{a3}";
+
+/// Small fixed buffer for bytes the filter produces itself.
+#[derive(Debug)]
+struct Buf {
+    bytes: [u8; BUF_CAP],
+    len: usize,
+}
+
+impl Default for Buf {
+    fn default() -> Self {
+        Buf {
+            bytes: [0; BUF_CAP],
+            len: 0,
+        }
+    }
+}
+
+impl Buf {
+    fn room(&self) -> usize {
+        BUF_CAP - self.len
+    }
+
+    /// Callers check `room()` first; a too-long write is truncated rather than panicking.
+    fn push(&mut self, s: &[u8]) {
+        let n = s.len().min(self.room());
+        self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
+        self.len += n;
+    }
+
+    fn push_num(&mut self, mut v: u16) {
+        let mut digits = [0u8; 5];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push(&digits[i..]);
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(&[u8])) {
+        if self.len > 0 {
+            out(&self.bytes[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+/// Stateful filter; see the module documentation. Holds no heap memory.
+#[derive(Debug, Default)]
+pub struct Filter {
+    state: State,
+    /// The current string went over the cap: its bytes are being dropped.
+    dropping: bool,
+    /// Body bytes of the current string passed on so far.
+    str_len: usize,
+    csi: CsiParams,
+    /// Index into the current `feed` input of the first CSI body byte not yet given to
+    /// `csi.step` (they are replayed lazily, only for finals the filter acts on).
+    csi_from: usize,
+    esc_inter0: u8,
+    esc_ninter: u8,
+    cs: Charsets,
+    /// `cs.gl()`, cached for the ground-state fast path.
+    gl: Charset,
+    /// DECSC slots, one per screen (main, alternate) like xterm and vt100's cursor.
+    saved: [Charsets; 2],
+    alt: bool,
+    /// 0 until set: then `DEFAULT_COLS`/`DEFAULT_ROWS` apply.
+    cols: u16,
+    rows: u16,
+    buf: Buf,
+    /// Lower string cap so unit tests can exercise it with small inputs; 0 = `MAX_STRING`.
+    #[cfg(test)]
+    test_cap: usize,
+}
+
+impl Filter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Screen width, for clamping REP etc. Called on every resize. 1..=1000.
+    pub fn set_width(&mut self, cols: u16) {
+        self.cols = cols.clamp(1, MAX_DIM);
+    }
+
+    /// Screen height, for clamping the resize request. 1..=1000.
+    pub fn set_height(&mut self, rows: u16) {
+        self.rows = rows.clamp(1, MAX_DIM);
+    }
+
+    /// Back to ground state, G0=G1=ASCII, GL=G0 (used when the parser is rebuilt after a
+    /// panic). The new parser has no saved cursor and is on the main screen, so those go too.
+    pub fn reset(&mut self) {
+        let (cols, rows) = (self.cols, self.rows);
+        #[cfg(test)]
+        let test_cap = self.test_cap;
+        *self = Self::default();
+        self.cols = cols;
+        self.rows = rows;
+        #[cfg(test)]
+        {
+            self.test_cap = test_cap;
+        }
+    }
+
+    /// Filter `input`, calling `out` with the filtered stream in order: slices borrowed from
+    /// `input` wherever bytes pass unchanged, and from a small internal buffer where they are
+    /// replaced. State carries across calls: a sequence may be split at any byte.
+    pub fn feed(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) {
+        let mut run = 0; // input[run..i] is passed on but not yet handed to `out`
+        let mut i = 0;
+        self.csi_from = 0;
+        while i < input.len() {
+            i = match self.state {
+                State::Ground => {
+                    if self.gl == Charset::Ascii {
+                        self.ground_ascii(input, i)
+                    } else {
+                        self.ground_translate(input, i, &mut run, out)
+                    }
+                }
+                State::Escape => {
+                    self.escape(input[i], i);
+                    i + 1
+                }
+                State::EscInter => {
+                    self.esc_inter(input[i]);
+                    i + 1
+                }
+                State::Csi => self.csi(input, i, &mut run, out),
+                State::DropEsc => {
+                    if input[i] == b'\\' {
+                        self.state = State::Ground;
+                        run = i + 1;
+                        i + 1
+                    } else {
+                        // Not ST: the ESC starts a sequence, so vte must see it. The byte is
+                        // then read again in the escape state.
+                        self.flush(input, &mut run, i, out);
+                        out(&[ESC]);
+                        self.enter_escape();
+                        i
+                    }
+                }
+                State::DcsEntry
+                | State::DcsParam
+                | State::DcsInter
+                | State::DcsPass
+                | State::DcsIgnore
+                | State::Osc
+                | State::SosPmApc => self.string(input, i, &mut run, out),
+            };
+        }
+        if self.state == State::Csi {
+            self.replay_csi(&input[self.csi_from.min(input.len())..]);
+        }
+        self.flush(input, &mut run, input.len(), out);
+    }
+
+    #[cfg(not(test))]
+    fn cap(&self) -> usize {
+        MAX_STRING
+    }
+
+    #[cfg(test)]
+    fn cap(&self) -> usize {
+        if self.test_cap == 0 {
+            MAX_STRING
+        } else {
+            self.test_cap
+        }
+    }
+
+    fn cols(&self) -> u16 {
+        if self.cols == 0 {
+            DEFAULT_COLS
+        } else {
+            self.cols
+        }
+    }
+
+    fn rows(&self) -> u16 {
+        if self.rows == 0 {
+            DEFAULT_ROWS
+        } else {
+            self.rows
+        }
+    }
+
+    /// Hands on the internal buffer, then `input[run..i]`: the buffer only ever holds bytes
+    /// that precede `input[run..]`.
+    fn flush(&mut self, input: &[u8], run: &mut usize, i: usize, out: &mut impl FnMut(&[u8])) {
+        self.buf.flush(out);
+        if *run < i {
+            out(&input[*run..i]);
+        }
+        *run = i;
+    }
+
+    fn set_charsets(&mut self, cs: Charsets) {
+        self.cs = cs;
+        self.gl = cs.gl();
+    }
+
+    /// SO/SI, wherever vte executes C0 controls (ground, escape and CSI states).
+    fn shift(&mut self, b: u8) {
+        match b {
+            SO => self.set_charsets(Charsets {
+                shifted: true,
+                ..self.cs
+            }),
+            SI => self.set_charsets(Charsets {
+                shifted: false,
+                ..self.cs
+            }),
+            _ => {}
+        }
+    }
+
+    fn enter_escape(&mut self) {
+        self.state = State::Escape;
+        self.esc_ninter = 0;
+    }
+
+    fn enter_string(&mut self, state: State) {
+        self.state = state;
+        self.str_len = 0;
+        self.dropping = false;
+    }
+
+    /// Ground with GL = ASCII: nothing to rewrite, so skip to the next ESC/SO/SI.
+    fn ground_ascii(&mut self, input: &[u8], i: usize) -> usize {
+        let j = i + find_ground(&input[i..]);
+        match input.get(j) {
+            Some(&ESC) => self.enter_escape(),
+            Some(&b) => self.shift(b),
+            None => return j,
+        }
+        j + 1
+    }
+
+    /// Ground with GL = DEC graphics or UK: translate printable bytes. Bytes >= 0x80 are UTF-8
+    /// text to vte 0.15 (never C1 controls that could start a sequence) and pass unchanged;
+    /// an ASCII byte is always a character of its own, even after a broken UTF-8 prefix.
+    fn ground_translate(
+        &mut self,
+        input: &[u8],
+        mut i: usize,
+        run: &mut usize,
+        out: &mut impl FnMut(&[u8]),
+    ) -> usize {
+        while i < input.len() {
+            let b = input[i];
+            let glyph: &[u8] = match (self.gl, b) {
+                (_, ESC) => {
+                    self.enter_escape();
+                    return i + 1;
+                }
+                (_, SO | SI) => {
+                    self.shift(b);
+                    return i + 1;
+                }
+                (Charset::DecGraphics, 0x5f..=0x7e) => DEC_GLYPHS[usize::from(b - 0x5f)].as_bytes(),
+                (Charset::Uk, b'#') => POUND.as_bytes(),
+                // Unchanged, but copied while the buffer is in use so the output is not cut
+                // into one call per byte.
+                _ if self.buf.len > 0 => std::slice::from_ref(&input[i]),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            if *run < i {
+                self.flush(input, run, i, out);
+            }
+            if self.buf.room() < glyph.len() {
+                self.buf.flush(out);
+            }
+            self.buf.push(glyph);
+            i += 1;
+            *run = i;
+        }
+        i
+    }
+
+    fn escape(&mut self, b: u8, i: usize) {
+        match b {
+            CAN | SUB => self.state = State::Ground,
+            ESC => {}
+            0x00..=0x1f => self.shift(b),
+            0x20..=0x2f => {
+                self.esc_inter0 = b;
+                self.esc_ninter = 1;
+                self.state = State::EscInter;
+            }
+            b'P' => self.enter_string(State::DcsEntry),
+            b'X' | b'^' | b'_' => self.enter_string(State::SosPmApc),
+            b']' => self.enter_string(State::Osc),
+            b'[' => {
+                self.state = State::Csi;
+                self.csi = CsiParams::default();
+                self.csi_from = i + 1;
+            }
+            0x30..=0x7e => {
+                self.state = State::Ground;
+                match b {
+                    b'7' => self.saved[usize::from(self.alt)] = self.cs,
+                    b'8' => self.set_charsets(self.saved[usize::from(self.alt)]),
+                    // RIS: vt100 builds a new Screen (main screen, nothing saved).
+                    b'c' => {
+                        self.saved = Default::default();
+                        self.alt = false;
+                        self.set_charsets(Charsets::default());
+                    }
+                    _ => {}
+                }
+            }
+            // DEL and bytes >= 0x80 are ignored in the escape state.
+            _ => {}
+        }
+    }
+
+    fn esc_inter(&mut self, b: u8) {
+        match b {
+            CAN | SUB => self.state = State::Ground,
+            ESC => self.enter_escape(),
+            0x00..=0x1f => self.shift(b),
+            0x20..=0x2f => self.esc_ninter = self.esc_ninter.saturating_add(1),
+            0x30..=0x7e => {
+                self.state = State::Ground;
+                // A second intermediate (`ESC ( % 5`) names some other 94-character set.
+                let set = match (self.esc_ninter, b) {
+                    (1, b'0') => Charset::DecGraphics,
+                    (1, b'A') => Charset::Uk,
+                    _ => Charset::Ascii,
+                };
+                match self.esc_inter0 {
+                    b'(' => self.set_charsets(Charsets { g0: set, ..self.cs }),
+                    b')' => self.set_charsets(Charsets { g1: set, ..self.cs }),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replay_csi(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.csi.step(b);
+        }
+    }
+
+    fn csi(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        run: &mut usize,
+        out: &mut impl FnMut(&[u8]),
+    ) -> usize {
+        // Parameter and intermediate bytes, DEL and bytes >= 0x80 keep vte in its CSI states.
+        let j = i + input[i..]
+            .iter()
+            .position(|&b| !(0x20..=0x3f).contains(&b) && b < 0x7f)
+            .unwrap_or(input.len() - i);
+        let Some(&b) = input.get(j) else {
+            return j;
+        };
+        match b {
+            0x40..=0x7e => {
+                self.state = State::Ground;
+                if matches!(b, b'b' | b't' | b'h' | b'l' | b'p') {
+                    self.replay_csi(&input[self.csi_from.min(j)..j]);
+                    self.csi_from = j;
+                    if self.csi.finish() {
+                        self.csi_dispatch(input, j, run, out);
+                    }
+                }
+            }
+            CAN | SUB => self.state = State::Ground,
+            ESC => self.enter_escape(),
+            _ => self.shift(b),
+        }
+        j + 1
+    }
+
+    /// Acts on a CSI vte is about to dispatch, whose final byte is `input[j]`.
+    fn csi_dispatch(
+        &mut self,
+        input: &[u8],
+        j: usize,
+        run: &mut usize,
+        out: &mut impl FnMut(&[u8]),
+    ) {
+        let p = self.csi;
+        let fin = input[j];
+        match (p.ninter, p.inter0, fin) {
+            // REP: vt100 prints the last character Ps times (0 means 1); past one screen
+            // width every repetition only overwrites what the previous row of them showed.
+            (0, _, b'b') => {
+                let n = p.group(0).unwrap_or(0);
+                let cols = self.cols();
+                if n > cols {
+                    self.rewrite(input, j, run, out, &[cols], b'b');
+                }
+            }
+            // Window resize request, handed to `Callbacks::resize` unchecked: keep it within
+            // the sizes memmux supports; 0 ("use the display size" in xterm) becomes the
+            // current size. An absent parameter already means the current size to vt100.
+            (0, _, b't') if p.group(0) == Some(8) => {
+                let fix = |v: u16, cur: u16| if v == 0 { cur } else { v.min(MAX_DIM) };
+                let (rows, cols) = (p.group(1), p.group(2));
+                let new_rows = rows.map(|v| fix(v, self.rows()));
+                let new_cols = cols.map(|v| fix(v, self.cols()));
+                if new_rows != rows || new_cols != cols {
+                    let mut nums = [8, 0, 0];
+                    let mut n = 1;
+                    for v in [new_rows, new_cols].into_iter().flatten() {
+                        nums[n] = v;
+                        n += 1;
+                    }
+                    self.rewrite(input, j, run, out, &nums[..n], b't');
+                }
+            }
+            (_, b'?', b'h') => {
+                if p.modes & MODE_1049 != 0 {
+                    // DECSC on the main screen, then a cleared alternate screen.
+                    self.saved[usize::from(self.alt)] = self.cs;
+                    self.alt = true;
+                    self.saved[1] = Charsets::default();
+                }
+                if p.modes & MODE_47 != 0 {
+                    self.alt = true;
+                }
+            }
+            (_, b'?', b'l') => {
+                if p.modes & MODE_47 != 0 {
+                    self.alt = false;
+                }
+                if p.modes & MODE_1049 != 0 {
+                    self.alt = false;
+                    self.set_charsets(self.saved[0]);
+                }
+            }
+            // DECSTR (soft reset) designates ASCII into G0..G3 and selects G0.
+            (1, b'!', b'p') => self.set_charsets(Charsets::default()),
+            _ => {}
+        }
+    }
+
+    /// Replaces the CSI whose final byte is `input[j]` with `ESC [ nums final`. Everything
+    /// before the final byte has been or will be passed on; the ESC makes vte drop it.
+    fn rewrite(
+        &mut self,
+        input: &[u8],
+        j: usize,
+        run: &mut usize,
+        out: &mut impl FnMut(&[u8]),
+        nums: &[u16],
+        fin: u8,
+    ) {
+        self.flush(input, run, j, out);
+        self.buf.push(b"\x1b[");
+        for (k, &v) in nums.iter().enumerate() {
+            if k > 0 {
+                self.buf.push(b";");
+            }
+            self.buf.push_num(v);
+        }
+        self.buf.push(&[fin]);
+        self.buf.flush(out);
+        *run = j + 1;
+    }
+
+    /// OSC, DCS and SOS/PM/APC: count the body, cap it, drop the rest of a capped string.
+    fn string(
+        &mut self,
+        input: &[u8],
+        mut i: usize,
+        run: &mut usize,
+        out: &mut impl FnMut(&[u8]),
+    ) -> usize {
+        let cap = self.cap();
+        while i < input.len() {
+            if matches!(
+                self.state,
+                State::Osc | State::DcsPass | State::DcsIgnore | State::SosPmApc
+            ) {
+                // Bulk body: only C0 controls (and 0x9c in DCS passthrough) can end it.
+                let avail = input.len() - i;
+                let limit = if self.dropping {
+                    avail
+                } else {
+                    avail.min(cap - self.str_len)
+                };
+                let k = find_string_end(&input[i..i + limit], self.state == State::DcsPass);
+                if !self.dropping {
+                    self.str_len += k;
+                }
+                i += k;
+                if i == input.len() {
+                    break;
+                }
+            }
+            let b = input[i];
+            match self.string_byte(b) {
+                Step::Body => {
+                    if !self.dropping {
+                        if self.str_len < cap {
+                            self.str_len += 1;
+                        } else {
+                            self.flush(input, run, i, out);
+                            out(if self.state == State::Osc {
+                                CAP_OSC
+                            } else {
+                                CAP_OTHER
+                            });
+                            self.dropping = true;
+                        }
+                    }
+                    i += 1;
+                }
+                step => {
+                    let ground = step == Step::Ground;
+                    if self.dropping {
+                        // The terminator is dropped with the string; vte is already in ground.
+                        self.dropping = false;
+                        *run = i + 1;
+                        self.state = if ground {
+                            State::Ground
+                        } else {
+                            State::DropEsc
+                        };
+                    } else if ground {
+                        self.state = State::Ground;
+                    } else {
+                        self.enter_escape();
+                    }
+                    return i + 1;
+                }
+            }
+        }
+        if self.dropping {
+            *run = i;
+        }
+        i
+    }
+
+    /// vte's handling of byte `b` in the string states: updates the DCS sub-state and says
+    /// whether the string goes on or ends.
+    fn string_byte(&mut self, b: u8) -> Step {
+        match (self.state, b) {
+            (_, CAN | SUB) => return Step::Ground,
+            (_, ESC) => return Step::Escape,
+            (State::Osc, BEL) | (State::DcsPass, ST_C1) => return Step::Ground,
+            (State::DcsEntry, 0x30..=0x3f) => self.state = State::DcsParam,
+            (State::DcsParam, 0x3c..=0x3f) | (State::DcsInter, 0x30..=0x3f) => {
+                self.state = State::DcsIgnore
+            }
+            (State::DcsEntry | State::DcsParam, 0x20..=0x2f) => self.state = State::DcsInter,
+            (State::DcsEntry | State::DcsParam | State::DcsInter, 0x40..=0x7e) => {
+                self.state = State::DcsPass
+            }
+            _ => {}
+        }
+        Step::Body
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Body,
+    Ground,
+    Escape,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `v` that is zero. Borrows can also flag bytes above a zero
+/// byte, never below one, so the lowest flagged byte is always exact.
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// Eight bytes starting at `s[i]` as a little-endian word (so byte order = bit order).
+#[inline(always)]
+fn word(s: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Index of the first ESC, SO or SI in `s`, or `s.len()`: the only bytes that change what
+/// the filter does in ground with an ASCII GL. Eight bytes per step.
+fn find_ground(s: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        // SO and SI differ only in bit 0.
+        let m = zero_bytes(w ^ (LO * u64::from(ESC))) | zero_bytes((w | LO) ^ (LO * u64::from(SI)));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| b == ESC || b | 1 == SI)
+        .unwrap_or(s.len() - i)
+}
+
+/// Index of the first C0 control (or 0x9c if `c1_st`) in `s`, or `s.len()`: candidates for
+/// ending a string body.
+fn find_string_end(s: &[u8], c1_st: bool) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        // Bytes below 0x20: same borrow argument as `zero_bytes`.
+        let mut m = w.wrapping_sub(LO * 0x20) & !w & HI;
+        if c1_st {
+            m |= zero_bytes(w ^ (LO * u64::from(ST_C1)));
+        }
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| b < 0x20 || (c1_st && b == ST_C1))
+        .unwrap_or(s.len() - i)
+}
