@@ -895,3 +895,425 @@ fn find_string_end(s: &[u8], c1_st: bool) -> usize {
         .position(|&b| b < 0x20 || (c1_st && b == ST_C1))
         .unwrap_or(s.len() - i)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Output of one filter over `chunks`, fed in order.
+    fn feed_chunks(f: &mut Filter, chunks: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for c in chunks {
+            f.feed(c, &mut |s| v.extend_from_slice(s));
+        }
+        v
+    }
+
+    fn filter_with(setup: &impl Fn(&mut Filter)) -> Filter {
+        let mut f = Filter::new();
+        setup(&mut f);
+        f
+    }
+
+    fn show(b: &[u8]) -> String {
+        b.escape_ascii().to_string()
+    }
+
+    /// Filters `input` whole, split in two at every position, and one byte at a time; all
+    /// must give exactly `expected`.
+    fn check_with(setup: impl Fn(&mut Filter), input: &[u8], expected: &[u8]) {
+        let whole = feed_chunks(&mut filter_with(&setup), &[input]);
+        assert_eq!(show(&whole), show(expected), "input {}", show(input));
+        for i in 0..=input.len() {
+            let split = feed_chunks(&mut filter_with(&setup), &[&input[..i], &input[i..]]);
+            assert_eq!(show(&split), show(&whole), "split at {i}: {}", show(input));
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        let one = feed_chunks(&mut filter_with(&setup), &bytes);
+        assert_eq!(show(&one), show(&whole), "byte at a time: {}", show(input));
+    }
+
+    fn check(input: &[u8], expected: &[u8]) {
+        check_with(|_| {}, input, expected);
+    }
+
+    fn cap8(f: &mut Filter) {
+        f.test_cap = 8;
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    const HLINE: &[u8] = "\u{2500}".as_bytes();
+
+    // --- pass-through -------------------------------------------------------------------
+
+    #[test]
+    fn plain_text_and_sgr_pass_as_one_borrowed_slice() {
+        let input =
+            b"hello \x1b[38;5;196mworld\x1b[0m\r\n\t\x07caf\xc3\xa9 \x9b\x90\x9c\x18\x1a end";
+        let mut f = Filter::new();
+        let mut calls = Vec::new();
+        f.feed(input, &mut |s| calls.push((s.as_ptr(), s.len())));
+        assert_eq!(calls, vec![(input.as_ptr(), input.len())]);
+        check(input, input);
+    }
+
+    #[test]
+    fn strings_under_the_cap_pass_unchanged() {
+        let input = b"\x1b]0;title\x07\x1b]2;t\x1b\\\x1bPq#0;1\x9c\x1b_apc\x1b\\\x1b^pm\x1b\\x";
+        check(input, input);
+        // Exactly the cap: still intact.
+        let input = b"\x1b]0;abcdef\x07x";
+        check_with(cap8, input, input);
+    }
+
+    // --- strings capped -------------------------------------------------------------------
+
+    #[test]
+    fn osc_over_cap_is_cut_with_two_semicolons_and_can_then_dropped_to_bel() {
+        check_with(
+            cap8,
+            b"\x1b]0;abcdefghijk\x07hello",
+            b"\x1b]0;abcdef;;\x18hello",
+        );
+    }
+
+    #[test]
+    fn osc_over_cap_dropped_to_esc_backslash() {
+        check_with(
+            cap8,
+            b"\x1b]0;abcdefghijk\x1b\\hello",
+            b"\x1b]0;abcdef;;\x18hello",
+        );
+    }
+
+    #[test]
+    fn osc_over_cap_ended_by_another_sequence_keeps_that_sequence() {
+        // vte ends an OSC at any ESC; the ESC [ 1 m that follows must reach the parser.
+        check_with(
+            cap8,
+            b"\x1b]0;abcdefghijk\x1b[1mhello",
+            b"\x1b]0;abcdef;;\x18\x1b[1mhello",
+        );
+        // ESC ESC: the second ESC is just another ESC in the escape state.
+        check_with(
+            cap8,
+            b"\x1b]0;abcdefghijk\x1b\x1b\\x",
+            b"\x1b]0;abcdef;;\x18\x1b\x1b\\x",
+        );
+    }
+
+    #[test]
+    fn osc_drop_ignores_c1_st_and_counts_c0_as_body() {
+        // vte does not end an OSC at 0x9c, and ignores C0 controls other than BEL/CAN/SUB/ESC.
+        check_with(
+            cap8,
+            b"\x1b]0;ab\r\ncdef\x9cghi\x07x",
+            b"\x1b]0;ab\r\ncd;;\x18x",
+        );
+    }
+
+    #[test]
+    fn can_or_sub_end_a_capped_string_and_are_dropped() {
+        check_with(cap8, b"\x1b]0;abcdefgh\x18x", b"\x1b]0;abcdef;;\x18x");
+        check_with(cap8, b"\x1b_abcdefghij\x1ax", b"\x1b_abcdefgh\x18x");
+        // Under the cap, CAN passes: vte aborts the string itself.
+        check_with(cap8, b"\x1b_abc\x18x", b"\x1b_abc\x18x");
+    }
+
+    #[test]
+    fn dcs_capped_in_passthrough_ends_at_c1_st() {
+        check_with(cap8, b"\x1bPq#0;1;2;3\x9chello", b"\x1bPq#0;1;2;\x18hello");
+        check_with(
+            cap8,
+            b"\x1bPq#0;1;2;3\x1b\\hello",
+            b"\x1bPq#0;1;2;\x18hello",
+        );
+    }
+
+    #[test]
+    fn dcs_capped_in_its_parameters_follows_vte_into_passthrough() {
+        // Cut while still collecting parameters; the final `q` then starts passthrough
+        // (silently), where 0x9c ends it.
+        check_with(cap8, b"\x1bP1;2;3;4;5;6q\xaa\x9cok", b"\x1bP1;2;3;4;\x18ok");
+    }
+
+    #[test]
+    fn dcs_ignore_does_not_end_at_c1_st() {
+        // `1 <` sends vte to DCS ignore, which only CAN/SUB/ESC leave.
+        check_with(
+            cap8,
+            b"\x1bP1<abcdefgh\x9cijk\x1b\\ok",
+            b"\x1bP1<abcdef\x18ok",
+        );
+        // Same bytes under the cap pass unchanged (no special handling of 0x9c).
+        check(b"\x1bP1<ab\x9ccd\x1b\\ok", b"\x1bP1<ab\x9ccd\x1b\\ok");
+    }
+
+    #[test]
+    fn sos_pm_apc_capped_ignore_bel() {
+        // BEL ends only OSC; in SOS/PM/APC it is body.
+        check_with(
+            cap8,
+            b"\x1b_abc\x07defghij\x1b\\ok",
+            b"\x1b_abc\x07defg\x18ok",
+        );
+        check_with(cap8, b"\x1b^abcdefghij\x1b\\ok", b"\x1b^abcdefgh\x18ok");
+        check_with(cap8, b"\x1bXabcdefghij\x1b\\ok", b"\x1bXabcdefgh\x18ok");
+    }
+
+    #[test]
+    fn real_cap_is_one_mib() {
+        let mut input = b"\x1b]52;c;".to_vec();
+        input.resize(2 + MAX_STRING + 100, b'A');
+        input.extend_from_slice(b"\x07ok");
+        let mut expected = input[..2 + MAX_STRING].to_vec();
+        expected.extend_from_slice(b";;\x18ok");
+        let mut f = Filter::new();
+        let out = feed_chunks(&mut f, &input.chunks(65536).collect::<Vec<_>>());
+        assert!(out == expected, "len {} vs {}", out.len(), expected.len());
+    }
+
+    // --- CSI clamps -----------------------------------------------------------------------
+
+    #[test]
+    fn rep_clamped_to_width() {
+        check(b"x\x1b[65535b", b"x\x1b[65535\x1b[80b");
+        check_with(|f| f.set_width(10), b"x\x1b[11b", b"x\x1b[11\x1b[10b");
+        check_with(|f| f.set_width(10), b"x\x1b[10b", b"x\x1b[10b");
+        // vte saturates at 65535, and vt100 only reads the first value of the first group.
+        check(b"\x1b[999999999999b", b"\x1b[999999999999\x1b[80b");
+        check(b"\x1b[81;1b", b"\x1b[81;1\x1b[80b");
+        check(b"\x1b[81:2b", b"\x1b[81:2\x1b[80b");
+        check(b"\x1b[0000081b", b"\x1b[0000081\x1b[80b");
+        // C0 controls inside the sequence are executed by vte and pass through.
+        check(b"\x1b[8\r1b", b"\x1b[8\r1\x1b[80b");
+    }
+
+    #[test]
+    fn rep_not_dispatched_as_rep_is_left_alone() {
+        for input in [
+            &b"\x1b[0b"[..],
+            b"\x1b[b",
+            b"\x1b[1;99b",
+            b"\x1b[?999b",
+            b"\x1b[999 b",
+            b"\x1b[99?9b",
+            b"\x1b[9 9b",
+            b"\x1b[999\x18b",
+            b"\x1b[999\x1b[b",
+        ] {
+            check(input, input);
+        }
+    }
+
+    #[test]
+    fn rep_with_32_params_still_uses_the_first() {
+        let mut input = b"\x1b[500".to_vec();
+        for _ in 0..40 {
+            input.extend_from_slice(b";1");
+        }
+        input.push(b'b');
+        let mut expected = input[..input.len() - 1].to_vec();
+        expected.extend_from_slice(b"\x1b[80b");
+        check(&input, &expected);
+    }
+
+    #[test]
+    fn resize_request_clamped() {
+        let setup = |f: &mut Filter| {
+            f.set_width(100);
+            f.set_height(30);
+        };
+        check_with(setup, b"\x1b[8;0;5000t", b"\x1b[8;0;5000\x1b[8;30;1000t");
+        check_with(setup, b"\x1b[8;2000t", b"\x1b[8;2000\x1b[8;1000t");
+        check_with(setup, b"\x1b[8;;t", b"\x1b[8;;\x1b[8;30;100t");
+        for ok in [
+            &b"\x1b[8;24;80t"[..],
+            b"\x1b[8t",
+            b"\x1b[14;0;0t",
+            b"\x1b[8;50;60;0t",
+        ] {
+            check_with(setup, ok, ok);
+        }
+    }
+
+    // --- charsets -------------------------------------------------------------------------
+
+    #[test]
+    fn dec_graphics_box() {
+        check(
+            b"\x1b(0lqqk\x1b(B lqk",
+            &cat(&[
+                b"\x1b(0",
+                "\u{250c}\u{2500}\u{2500}\u{2510}".as_bytes(),
+                b"\x1b(B lqk",
+            ]),
+        );
+    }
+
+    #[test]
+    fn dec_graphics_full_table() {
+        let mut input = b"\x1b(0".to_vec();
+        input.extend(0x5f..=0x7e);
+        input.extend_from_slice(b"\x1b(B");
+        let table = "\u{a0}\u{25c6}\u{2592}\u{2409}\u{240c}\u{240d}\u{240a}\u{b0}\u{b1}\u{2424}\
+                     \u{240b}\u{2518}\u{2510}\u{250c}\u{2514}\u{253c}\u{23ba}\u{23bb}\u{2500}\
+                     \u{23bc}\u{23bd}\u{251c}\u{2524}\u{2534}\u{252c}\u{2502}\u{2264}\u{2265}\
+                     \u{3c0}\u{2260}\u{a3}\u{b7}";
+        check(&input, &cat(&[b"\x1b(0", table.as_bytes(), b"\x1b(B"]));
+        // Below 0x5f nothing changes, and UTF-8 passes.
+        check(b"\x1b(0AZ09 #^\xc3\xa9", b"\x1b(0AZ09 #^\xc3\xa9");
+    }
+
+    #[test]
+    fn long_dec_runs_are_bounded_by_the_buffer() {
+        let mut input = b"\x1b(0".to_vec();
+        input.extend(std::iter::repeat_n(b'q', 100));
+        let mut f = Filter::new();
+        let mut sizes = Vec::new();
+        f.feed(&input, &mut |s| sizes.push(s.len()));
+        assert_eq!(sizes, vec![3, 63, 63, 63, 63, 300 - 4 * 63]);
+        let expected = cat(&[b"\x1b(0", &HLINE.repeat(100)]);
+        check(&input, &expected);
+    }
+
+    #[test]
+    fn so_si_select_g1_g0() {
+        check(
+            b"\x1b)0q\x0eq\x0fq",
+            &cat(&[b"\x1b)0q\x0e", HLINE, b"\x0fq"]),
+        );
+        // SO/SI executed inside escape and CSI sequences still shift (as in xterm).
+        check(
+            b"\x1b)0\x1b[1\x0em q\x1b\x0fc",
+            &cat(&[b"\x1b)0\x1b[1\x0em ", HLINE, b"\x1b\x0fc"]),
+        );
+        // ... but not inside strings, where vte ignores C0 controls.
+        check(b"\x1b)0\x1b]0;\x0e\x07q", b"\x1b)0\x1b]0;\x0e\x07q");
+    }
+
+    #[test]
+    fn uk_set_maps_only_hash() {
+        check(b"\x1b(A#q\x1b(B#", "\x1b(A\u{a3}q\x1b(B#".as_bytes());
+    }
+
+    #[test]
+    fn other_designations_are_ascii() {
+        check(b"\x1b(0\x1b(Kq", b"\x1b(0\x1b(Kq");
+        // A second intermediate names another set even with final 0.
+        check(b"\x1b(%0q", b"\x1b(%0q");
+        // G2/G3 designations leave G0 alone.
+        check(
+            b"\x1b*0q\x1b(0\x1b+Bq",
+            &cat(&[b"\x1b*0q\x1b(0\x1b+B", HLINE]),
+        );
+    }
+
+    #[test]
+    fn nothing_inside_sequences_or_strings_is_translated() {
+        let input = b"\x1b(0\x1b[38;5;1m\x1b]0;lqk\x07\x1bPqlqk\x1b\\\x1b_lqk\x1b\\\x1b7";
+        check(input, input);
+    }
+
+    #[test]
+    fn bytes_above_0x7f_are_ignored_in_escape_and_csi() {
+        // ESC 0x9b q: vte ignores 0x9b in the escape state, so `q` is ESC q.
+        check(b"\x1b(0\x1b\x9bqq", &cat(&[b"\x1b(0\x1b\x9bq", HLINE]));
+        // ... and inside a CSI; DEL too.
+        check(
+            b"\x1b(0\x1b[1\xff\x7fmq",
+            &cat(&[b"\x1b(0\x1b[1\xff\x7fm", HLINE]),
+        );
+    }
+
+    #[test]
+    fn decsc_decrc_save_charsets() {
+        check(
+            b"\x1b(0\x1b7\x1b(Bq\x1b8q",
+            &cat(&[b"\x1b(0\x1b7\x1b(Bq\x1b8", HLINE]),
+        );
+        // Nothing saved: restore gives the defaults.
+        check(b"\x1b(0\x1b8q", b"\x1b(0\x1b8q");
+    }
+
+    #[test]
+    fn alt_screen_1049_saves_and_restores() {
+        check(
+            b"\x1b(0\x1b[?1049h\x1b(Bq\x1b7\x1b[?1049lq",
+            &cat(&[b"\x1b(0\x1b[?1049h\x1b(Bq\x1b7\x1b[?1049l", HLINE]),
+        );
+        // ESC 7 on the alternate screen uses its own slot.
+        check(
+            b"\x1b[?1049h\x1b(0\x1b7\x1b[?1049l\x1b8q",
+            b"\x1b[?1049h\x1b(0\x1b7\x1b[?1049l\x1b8q",
+        );
+        // 1049 among other modes; 1049 as a sub-parameter is not the mode.
+        check(
+            b"\x1b(0\x1b[?25;1049h\x1b(B\x1b[?1049;25lq\x1b(B\x1b[?1049:1h\x1b(0\x1b[?1049lq",
+            &cat(&[
+                b"\x1b(0\x1b[?25;1049h\x1b(B\x1b[?1049;25l",
+                HLINE,
+                b"\x1b(B\x1b[?1049:1h\x1b(0\x1b[?1049l",
+                HLINE,
+            ]),
+        );
+    }
+
+    #[test]
+    fn ris_and_decstr_reset_charsets() {
+        check(b"\x1b)0\x0e\x1bcq", b"\x1b)0\x0e\x1bcq");
+        check(b"\x1b(0\x1b[!pq", b"\x1b(0\x1b[!pq");
+        check(b"\x1b(0\x1b7\x1bc\x1b8q", b"\x1b(0\x1b7\x1bc\x1b8q");
+    }
+
+    #[test]
+    fn can_sub_abort_escape_and_csi() {
+        check(b"\x1b(0\x1b(\x18Bq", &cat(&[b"\x1b(0\x1b(\x18B", HLINE]));
+        check(b"\x1b(0\x1b[\x1aq", &cat(&[b"\x1b(0\x1b[\x1a", HLINE]));
+    }
+
+    #[test]
+    fn reset_returns_to_ground_and_ascii() {
+        let mut f = Filter::new();
+        feed_chunks(&mut f, &[b"\x1b(0\x1b]0;abc"]);
+        f.reset();
+        assert_eq!(feed_chunks(&mut f, &[b"q\x1b[5b"]), b"q\x1b[5b");
+    }
+
+    // --- bounds ---------------------------------------------------------------------------
+
+    #[test]
+    fn memory_is_the_struct_itself() {
+        // No heap fields: everything the filter holds is in the struct.
+        assert!(
+            std::mem::size_of::<Filter>() <= 192,
+            "{}",
+            std::mem::size_of::<Filter>()
+        );
+        let mut f = Filter::new();
+        let mut input = Vec::new();
+        for i in 0..200u32 {
+            input.extend_from_slice(b"\x1b(0lqk\x1b[65535b\x1b[8;0;0t\x1b(B \x1b]0;");
+            input.extend(std::iter::repeat_n(b'a', (i * 7919 % 3000) as usize));
+            input.extend_from_slice(b"\x07");
+        }
+        let range = input.as_ptr_range();
+        for chunk in input.chunks(777) {
+            let cr = chunk.as_ptr_range();
+            f.feed(chunk, &mut |s| {
+                let p = s.as_ptr_range();
+                let borrowed = p.start >= cr.start && p.end <= cr.end;
+                assert!(
+                    borrowed || s.len() <= BUF_CAP,
+                    "{} bytes not from input",
+                    s.len()
+                );
+                assert!(p.start >= range.start || s.len() <= BUF_CAP);
+            });
+            assert!(f.buf.len <= BUF_CAP);
+        }
+    }
+}
