@@ -1188,8 +1188,8 @@ mod tests {
         );
         // SO/SI executed inside escape and CSI sequences still shift (as in xterm).
         check(
-            b"\x1b)0\x1b[1\x0em q\x1b\x0fc",
-            &cat(&[b"\x1b)0\x1b[1\x0em ", HLINE, b"\x1b\x0fc"]),
+            b"\x1b)0\x1b[1\x0em q\x1b\x0f7q\x1b(\x0eBq",
+            &cat(&[b"\x1b)0\x1b[1\x0em ", HLINE, b"\x1b\x0f7q\x1b(\x0eB", HLINE]),
         );
         // ... but not inside strings, where vte ignores C0 controls.
         check(b"\x1b)0\x1b]0;\x0e\x07q", b"\x1b)0\x1b]0;\x0e\x07q");
@@ -1314,6 +1314,274 @@ mod tests {
                 assert!(p.start >= range.start || s.len() <= BUF_CAP);
             });
             assert!(f.buf.len <= BUF_CAP);
+        }
+    }
+
+    // --- randomized -----------------------------------------------------------------------
+
+    /// xorshift64*: deterministic, no dependencies.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    /// Filter output for `input` fed in pieces cut at random places.
+    fn feed_random_splits(setup: &impl Fn(&mut Filter), input: &[u8], rng: &mut Rng) -> Vec<u8> {
+        let mut f = filter_with(setup);
+        let mut v = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let n = 1 + rng.below(rest.len().min(40));
+            f.feed(&rest[..n], &mut |s| v.extend_from_slice(s));
+            rest = &rest[n..];
+        }
+        v
+    }
+
+    /// Text, C0 controls, and CSI/OSC/DCS/SOS/PM/APC/ESC sequences that the filter must not
+    /// change: no over-long strings, REP and resize requests within bounds, no charset
+    /// switching (SO, SI, `ESC (`, `ESC )`).
+    fn gen_benign(rng: &mut Rng, out: &mut Vec<u8>) {
+        let body = |rng: &mut Rng, out: &mut Vec<u8>, avoid: &[u8]| {
+            for _ in 0..rng.below(60) {
+                let b = (rng.next() & 0xff) as u8;
+                if !avoid.contains(&b) {
+                    out.push(b);
+                }
+            }
+        };
+        let params = |rng: &mut Rng, out: &mut Vec<u8>| {
+            for k in 0..rng.below(40) {
+                if k > 0 {
+                    out.push(rng.pick(b";;;:"));
+                }
+                for _ in 0..rng.below(8) {
+                    out.push(b'0' + rng.below(10) as u8);
+                }
+            }
+        };
+        match rng.below(12) {
+            0..=2 => {
+                for _ in 0..rng.below(30) {
+                    out.push(rng.pick(b"abcdefghijklmnopqrstuvwxyz    #_`~{|}0123456789"));
+                }
+            }
+            3 => out.extend_from_slice(
+                rng.pick(&["\u{e9}", "\u{2500}", "\u{1f600}", "\u{a0}", "\u{9c}"])
+                    .as_bytes(),
+            ),
+            4 => {
+                let b = (0x80 + rng.below(0x80)) as u8;
+                out.push(b);
+            }
+            5 => {
+                let b = rng.below(0x20) as u8;
+                if !matches!(b, ESC | SO | SI) {
+                    out.push(b);
+                }
+            }
+            6 => {
+                out.extend_from_slice(b"\x1b[");
+                if rng.below(3) == 0 {
+                    out.push(rng.pick(b"<=>?"));
+                }
+                params(rng, out);
+                if rng.below(4) == 0 {
+                    out.push(rng.pick(b"\x00\x07\x08\r\n\x7f\x85\xff"));
+                    params(rng, out);
+                }
+                for _ in 0..rng.below(3) {
+                    out.push(rng.pick(b" !\"#$%&'*+,-./"));
+                }
+                let fin = rng.pick(b"@ABCDEFGHJKLMPSTXZ`acdefghlmnpqrsuvwxyz{|}~");
+                out.push(fin);
+            }
+            7 => {
+                let seq = format!(
+                    "\x1b[{}b\x1b[8;{};{}t",
+                    rng.below(81),
+                    1 + rng.below(1000),
+                    1 + rng.below(1000)
+                );
+                out.extend_from_slice(seq.as_bytes());
+            }
+            8 => {
+                out.extend_from_slice(b"\x1b]");
+                params(rng, out);
+                out.push(b';');
+                body(rng, out, &[BEL, CAN, SUB, ESC]);
+                out.extend_from_slice(rng.pick(&[&b"\x07"[..], b"\x1b\\"]));
+            }
+            9 => {
+                out.extend_from_slice(b"\x1bP");
+                params(rng, out);
+                out.push(rng.pick(b"pqz|{"));
+                body(rng, out, &[CAN, SUB, ESC, ST_C1]);
+                out.extend_from_slice(rng.pick(&[&b"\x9c"[..], b"\x1b\\"]));
+            }
+            10 => {
+                out.push(ESC);
+                out.push(rng.pick(b"X^_"));
+                body(rng, out, &[CAN, SUB, ESC]);
+                out.extend_from_slice(b"\x1b\\");
+            }
+            _ => {
+                out.push(ESC);
+                if rng.below(2) == 0 {
+                    out.push(rng.pick(b" #%*+-./"));
+                }
+                out.push(rng.pick(b"0789=>ABDEFHMNOZ\\cgnoz~"));
+            }
+        }
+    }
+
+    #[test]
+    fn differential_benign_input_passes_byte_for_byte() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..3000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.below(40) {
+                gen_benign(&mut rng, &mut input);
+            }
+            let whole = feed_chunks(&mut Filter::new(), &[&input]);
+            assert!(
+                whole == input,
+                "round {round}: {} -> {}",
+                show(&input),
+                show(&whole)
+            );
+            let split = feed_random_splits(&|_| {}, &input, &mut rng);
+            assert!(split == input, "round {round} split: {}", show(&input));
+        }
+    }
+
+    /// Arbitrary byte soup: one representative of every byte range vte 0.15's tables
+    /// distinguish, plus the introducers, so that any path through the state machine is
+    /// likely within a few bytes.
+    fn gen_junk(rng: &mut Rng, len: usize) -> Vec<u8> {
+        const BYTES: &[u8] = b"\x00\x07\x0e\x0f\x18\x1a\x1b\x1b\x1b /0159:;<=?@ABPX[\\]^_`bchlpqt~\
+                               \x7f\x80\x90\x9b\x9c\x9c\x9d\xc3\xa9\xe2\xff78!()%#\n";
+        const INTRO: &[&[u8]] = &[b"\x1b[", b"\x1b]", b"\x1bP", b"\x1b_", b"\x1b(", b"\x1b)"];
+        let mut v = Vec::new();
+        while v.len() < len {
+            if rng.below(5) == 0 {
+                v.extend_from_slice(rng.pick(INTRO));
+            } else {
+                v.push(rng.pick(BYTES));
+            }
+        }
+        v
+    }
+
+    fn cell(p: &vt100::Parser, row: u16, col: u16) -> String {
+        p.screen()
+            .cell(row, col)
+            .map(|c| c.contents().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Feeds `input` through a fresh filter into a fresh 6x12 parser, then probes: returns
+    /// whether the filter said it was in ground, whether vt100 then printed `☃` (vte prints it
+    /// only in ground; every other state swallows it), the charset the filter had in GL, and
+    /// the cells showing `q#` after CAN (ground from anywhere), home and erase line.
+    fn probe(setup: &impl Fn(&mut Filter), input: &[u8]) -> (bool, bool, Charset, String) {
+        let rows = std::num::NonZeroU16::new(6).unwrap();
+        let cols = std::num::NonZeroU16::new(12).unwrap();
+        let mut f = filter_with(setup);
+        let mut parser = vt100::Parser::new(rows, cols, 0);
+        f.feed(input, &mut |s| parser.process(s));
+        let ground = f.state == State::Ground;
+        f.feed("\u{2603}".as_bytes(), &mut |s| parser.process(s));
+        let printed = parser.screen().contents().contains('\u{2603}');
+        let gl = f.gl;
+        f.feed(b"\x18\x1b[H\x1b[2Kq#", &mut |s| parser.process(s));
+        let row = parser.screen().cursor_position().0;
+        let shown = cell(&parser, row, 0) + &cell(&parser, row, 1);
+        (ground, printed, gl, shown)
+    }
+
+    /// The filter's idea of where vte is must match vte's, after every prefix of arbitrary
+    /// input (string cap at 8 bytes, so capping and dropping happen often), and the charset
+    /// it believes is in GL must be what shows. Outputs must not depend on splits.
+    #[test]
+    fn filter_state_tracks_vte_on_random_input() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let setup = |f: &mut Filter| {
+            cap8(f);
+            f.set_width(12);
+            f.set_height(6);
+        };
+        let (mut probes, mut grounds) = (0, 0);
+        for round in 0..3000 {
+            let len = rng.below(48);
+            let input = gen_junk(&mut rng, len);
+            for k in 0..=input.len() {
+                let (ground, printed, gl, shown) = probe(&setup, &input[..k]);
+                let prefix = show(&input[..k]);
+                assert_eq!(printed, ground, "round {round}: {prefix}");
+                let expected = match gl {
+                    Charset::Ascii => "q#",
+                    Charset::DecGraphics => "\u{2500}#",
+                    Charset::Uk => "q\u{a3}",
+                };
+                assert_eq!(shown, expected, "round {round}: {prefix}");
+                probes += 1;
+                grounds += usize::from(ground);
+            }
+            let whole = feed_chunks(&mut filter_with(&setup), &[&input]);
+            let split = feed_random_splits(&setup, &input, &mut rng);
+            assert!(split == whole, "round {round} split: {}", show(&input));
+        }
+        // The generator must reach both outcomes often.
+        assert!(
+            grounds > probes / 5 && grounds < probes * 4 / 5,
+            "{grounds} of {probes}"
+        );
+    }
+
+    /// Exhaustive version of the check above for short inputs: every introducer, then every
+    /// three bytes drawn from one representative of each byte class vte 0.15 distinguishes,
+    /// then suffixes that tell the string and DCS states apart.
+    #[test]
+    fn filter_state_tracks_vte_exhaustively_on_short_sequences() {
+        const INTRO: &[&[u8]] = &[
+            b"", b"\x1b", b"\x1b[", b"\x1b]", b"\x1bP", b"\x1b_", b"\x1b(", b"\x1b ",
+        ];
+        const CLASSES: &[u8] = b"\x00\x07\x0e\x18\x1b /09:;<?@P[\\q\x7f\x9b\x9c\xa9";
+        const SUFFIX: &[&[u8]] = &[b"", b"\x07", b"\x9c", b"q\x9c", b"\\"];
+        let setup = |f: &mut Filter| {
+            cap8(f);
+            f.set_width(12);
+            f.set_height(6);
+        };
+        let mut input = Vec::new();
+        for intro in INTRO {
+            for &a in CLASSES {
+                for &b in CLASSES {
+                    for &c in CLASSES {
+                        for suffix in SUFFIX {
+                            input.clear();
+                            input.extend_from_slice(intro);
+                            input.extend_from_slice(&[a, b, c]);
+                            input.extend_from_slice(suffix);
+                            let (ground, printed, _, _) = probe(&setup, &input);
+                            assert_eq!(printed, ground, "{}", show(&input));
+                        }
+                    }
+                }
+            }
         }
     }
 }
