@@ -492,15 +492,40 @@ impl Filter {
         self.dropping = false;
     }
 
-    /// Ground with GL = ASCII: nothing to rewrite, so skip to the next ESC/SO/SI.
-    fn ground_ascii(&mut self, input: &[u8], i: usize) -> usize {
-        let j = i + find_ground(&input[i..]);
-        match input.get(j) {
-            Some(&ESC) => self.enter_escape(),
-            Some(&b) => self.shift(b),
-            None => return j,
+    /// Ground with GL = ASCII: nothing to rewrite, so skip to the next ESC/SO/SI. A complete
+    /// `ESC [ <0x30..=0x3f>* final` whose final the filter does not act on (SGR, cursor
+    /// motion: most of what programs send) is skipped here too, without going through the
+    /// general state machine, for which it would need no tracking anyway. Whole 64-byte
+    /// blocks of such text go at once (`plain_prefix`); the per-sequence loop below handles
+    /// what stops a block and the last 63 bytes.
+    fn ground_ascii(&mut self, input: &[u8], mut i: usize) -> usize {
+        loop {
+            while let Some(block) = input.get(i..i + BLOCK) {
+                let n = plain_prefix(block);
+                i += n;
+                if n < BLOCK {
+                    break;
+                }
+            }
+            let j = i + find_ground(&input[i..]);
+            match input.get(j) {
+                Some(&ESC) => {
+                    if input.get(j + 1) == Some(&b'[') {
+                        let k = j + 2 + skip_params(&input[(j + 2).min(input.len())..]);
+                        if let Some(&fin) = input.get(k) {
+                            if (0x40..=0x7e).contains(&fin) && !acts_on(fin) {
+                                i = k + 1;
+                                continue;
+                            }
+                        }
+                    }
+                    self.enter_escape();
+                }
+                Some(&b) => self.shift(b),
+                None => return j,
+            }
+            return j + 1;
         }
-        j + 1
     }
 
     /// Ground with GL = DEC graphics or UK: translate printable bytes. Bytes >= 0x80 are UTF-8
@@ -632,7 +657,7 @@ impl Filter {
         match b {
             0x40..=0x7e => {
                 self.state = State::Ground;
-                if matches!(b, b'b' | b't' | b'h' | b'l' | b'p') {
+                if acts_on(b) {
                     self.replay_csi(&input[self.csi_from.min(j)..j]);
                     self.csi_from = j;
                     if self.csi.finish() {
@@ -837,36 +862,41 @@ enum Step {
     Escape,
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+/// SWAR over 16 bytes at a time: SGRs and the words between them are mostly shorter than
+/// 16 bytes, so one step usually finds the end, and the branch is predictable.
+type Word = u128;
+const STEP: usize = 16;
+const LO: Word = Word::from_le_bytes([0x01; STEP]);
+const HI: Word = Word::from_le_bytes([0x80; STEP]);
 
 /// High bit set in each byte of `v` that is zero. Borrows can also flag bytes above a zero
 /// byte, never below one, so the lowest flagged byte is always exact.
 #[inline(always)]
-fn zero_bytes(v: u64) -> u64 {
+fn zero_bytes(v: Word) -> Word {
     v.wrapping_sub(LO) & !v & HI
 }
 
-/// Eight bytes starting at `s[i]` as a little-endian word (so byte order = bit order).
+/// `STEP` bytes starting at `s[i]` as a little-endian word (so byte order = bit order).
 #[inline(always)]
-fn word(s: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&s[i..i + 8]);
-    u64::from_le_bytes(w)
+fn word(s: &[u8], i: usize) -> Word {
+    let mut w = [0u8; STEP];
+    w.copy_from_slice(&s[i..i + STEP]);
+    Word::from_le_bytes(w)
 }
 
 /// Index of the first ESC, SO or SI in `s`, or `s.len()`: the only bytes that change what
-/// the filter does in ground with an ASCII GL. Eight bytes per step.
+/// the filter does in ground with an ASCII GL.
 fn find_ground(s: &[u8]) -> usize {
     let mut i = 0;
-    while i + 8 <= s.len() {
+    while i + STEP <= s.len() {
         let w = word(s, i);
         // SO and SI differ only in bit 0.
-        let m = zero_bytes(w ^ (LO * u64::from(ESC))) | zero_bytes((w | LO) ^ (LO * u64::from(SI)));
+        let m =
+            zero_bytes(w ^ (LO * Word::from(ESC))) | zero_bytes((w | LO) ^ (LO * Word::from(SI)));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
-        i += 8;
+        i += STEP;
     }
     i + s[i..]
         .iter()
@@ -874,21 +904,150 @@ fn find_ground(s: &[u8]) -> usize {
         .unwrap_or(s.len() - i)
 }
 
+/// Bytes per `plain_prefix` block: one bit per byte in a `u64` mask.
+const BLOCK: usize = 64;
+
+/// Bit k of each mask describes byte k of a block.
+struct Masks {
+    esc: u64,
+    /// SO or SI.
+    shift: u64,
+    bracket: u64,
+    /// CSI parameter bytes, 0x30..=0x3f.
+    param: u64,
+}
+
+/// How many bytes at the start of `block` (`BLOCK` bytes of ground, GL = ASCII) are text and
+/// complete CSIs the filter does not act on; `BLOCK` if all of them. The masks are computed
+/// for the whole block at once, and every CSI's final byte is found at once with an
+/// addition: adding a bit at the first parameter position carries through the run of
+/// parameter bytes and stops at the first byte after it. This keeps each sequence from
+/// waiting on the search for the previous one, which is what the per-sequence loop costs.
+fn plain_prefix(block: &[u8]) -> usize {
+    let m = block_masks(block);
+    // `ESC [` with the first parameter position still inside the block.
+    let csi = m.esc & (m.bracket >> 1) & (u64::MAX >> 2);
+    let (sum, past_end) = (csi << 2).overflowing_add(m.param);
+    let finals = sum & !m.param;
+    // Everything else that needs the general path: other escapes, SO/SI.
+    let mut stop = (m.esc & !csi) | m.shift;
+    // The start of the CSI ending at or after byte `k`: the last CSI start below `k`.
+    let start_before = |k: u32| {
+        let below = csi & ((1u64 << k) - 1);
+        below.checked_ilog2().map_or(1, |e| 1u64 << e)
+    };
+    if past_end {
+        // The last CSI's parameters run to the end of the block.
+        stop |= start_before(63);
+    }
+    let mut f = finals;
+    while f != 0 {
+        let k = f.trailing_zeros();
+        let fin = block[k as usize];
+        if !(0x40..=0x7e).contains(&fin) || acts_on(fin) {
+            stop |= start_before(k);
+            break;
+        }
+        f &= f - 1;
+    }
+    if stop == 0 {
+        BLOCK
+    } else {
+        stop.trailing_zeros() as usize
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_masks(block: &[u8]) -> Masks {
+    // SAFETY: `sse2_masks` only requires SSE2, which the cfg above guarantees is enabled for
+    // the whole build (it is part of the x86_64 baseline).
+    unsafe { sse2_masks(block) }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn sse2_masks(block: &[u8]) -> Masks {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
+    };
+    let half = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[i..i + 8]);
+        i64::from_le_bytes(w)
+    };
+    let mut m = Masks {
+        esc: 0,
+        shift: 0,
+        bracket: 0,
+        param: 0,
+    };
+    for q in 0..BLOCK / 16 {
+        let v = _mm_set_epi64x(half(q * 16 + 8), half(q * 16));
+        let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16) << (16 * q);
+        let splat = |b: u8| _mm_set1_epi8(b as i8);
+        m.esc |= bits(_mm_cmpeq_epi8(v, splat(ESC)));
+        m.shift |= bits(_mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(SI)));
+        m.bracket |= bits(_mm_cmpeq_epi8(v, splat(b'[')));
+        m.param |= bits(_mm_cmpeq_epi8(_mm_and_si128(v, splat(0xf0)), splat(0x30)));
+    }
+    m
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn block_masks(block: &[u8]) -> Masks {
+    let mut m = Masks {
+        esc: 0,
+        shift: 0,
+        bracket: 0,
+        param: 0,
+    };
+    for (k, &b) in block.iter().enumerate().take(BLOCK) {
+        m.esc |= u64::from(b == ESC) << k;
+        m.shift |= u64::from(b | 1 == SI) << k;
+        m.bracket |= u64::from(b == b'[') << k;
+        m.param |= u64::from(b & 0xf0 == 0x30) << k;
+    }
+    m
+}
+
+/// CSI finals the filter may act on: REP, window ops, mode set/reset, DECSTR.
+fn acts_on(fin: u8) -> bool {
+    matches!(fin, b'b' | b't' | b'h' | b'l' | b'p')
+}
+
+/// Length of the prefix of `s` made of CSI parameter bytes (0x30..=0x3f: digits, `:;<=>?`).
+fn skip_params(s: &[u8]) -> usize {
+    let mut i = 0;
+    while i + STEP <= s.len() {
+        // Non-zero bytes mark bytes outside 0x30..=0x3f.
+        let x = (word(s, i) & (LO * 0xf0)) ^ (LO * 0x30);
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += STEP;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| b & 0xf0 != 0x30)
+        .unwrap_or(s.len() - i)
+}
+
 /// Index of the first C0 control (or 0x9c if `c1_st`) in `s`, or `s.len()`: candidates for
 /// ending a string body.
 fn find_string_end(s: &[u8], c1_st: bool) -> usize {
     let mut i = 0;
-    while i + 8 <= s.len() {
+    while i + STEP <= s.len() {
         let w = word(s, i);
         // Bytes below 0x20: same borrow argument as `zero_bytes`.
         let mut m = w.wrapping_sub(LO * 0x20) & !w & HI;
         if c1_st {
-            m |= zero_bytes(w ^ (LO * u64::from(ST_C1)));
+            m |= zero_bytes(w ^ (LO * Word::from(ST_C1)));
         }
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
-        i += 8;
+        i += STEP;
     }
     i + s[i..]
         .iter()
@@ -1581,6 +1740,150 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    // --- scanners -------------------------------------------------------------------------
+
+    /// The reference for `plain_prefix`: walk the block a sequence at a time.
+    fn plain_prefix_naive(b: &[u8]) -> usize {
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                ESC => {
+                    if b.get(i + 1) != Some(&b'[') {
+                        return i;
+                    }
+                    let mut k = i + 2;
+                    while k < b.len() && b[k] & 0xf0 == 0x30 {
+                        k += 1;
+                    }
+                    match b.get(k) {
+                        Some(&f) if (0x40..=0x7e).contains(&f) && !acts_on(f) => i = k + 1,
+                        _ => return i,
+                    }
+                }
+                SO | SI => return i,
+                _ => i += 1,
+            }
+        }
+        b.len()
+    }
+
+    /// Random bytes built from the pieces that matter to the scanners. `plain` in 16 pieces
+    /// are text or CSIs that `plain_prefix` passes, so blocks often get to their last bytes.
+    fn gen_scan_input(rng: &mut Rng, len: usize, plain: usize) -> Vec<u8> {
+        const PLAIN: &[&[u8]] = &[
+            b"\x1b[38;5;1m",
+            b"\x1b[0m",
+            b"\x1b[1;2H",
+            b"\x1b[m",
+            b"m",
+            b"b",
+            b"1",
+            b";",
+            b"?",
+            b" ",
+            b"\x07",
+            b"\x18",
+            b"\x9c",
+            b"\x1f",
+            b"\x7f",
+            b"\xff",
+            b"abc",
+            b"[",
+        ];
+        const OTHER: &[&[u8]] = &[
+            b"\x1b[",
+            b"\x1b[38;5;",
+            b"\x1b[?25h",
+            b"\x1b[5b",
+            b"\x1b",
+            b"\x1b(0",
+            b"\x0e",
+            b"\x0f",
+            b"\x1b[1\x1b[m",
+            b"\x1b[1 q",
+            b"\x1b[\x80m",
+        ];
+        let mut v = Vec::new();
+        while v.len() < len {
+            let pieces = if rng.below(16) < plain { PLAIN } else { OTHER };
+            v.extend_from_slice(rng.pick(pieces));
+        }
+        v.truncate(len);
+        v
+    }
+
+    #[test]
+    fn plain_prefix_matches_reference() {
+        let mut rng = Rng(42);
+        for round in 0..200_000 {
+            let plain = rng.below(17);
+            let block = gen_scan_input(&mut rng, BLOCK, plain);
+            assert_eq!(
+                plain_prefix(&block),
+                plain_prefix_naive(&block),
+                "round {round}: {}",
+                show(&block)
+            );
+        }
+    }
+
+    #[test]
+    fn scanners_match_reference() {
+        let mut rng = Rng(7);
+        for round in 0..20_000 {
+            let len = rng.below(80);
+            let v = gen_scan_input(&mut rng, len, 8);
+            let first = |p: &dyn Fn(u8) -> bool| v.iter().position(|&b| p(b)).unwrap_or(v.len());
+            let ctx = || format!("round {round}: {}", show(&v));
+            assert_eq!(
+                find_ground(&v),
+                first(&|b| b == ESC || b == SO || b == SI),
+                "{}",
+                ctx()
+            );
+            assert_eq!(
+                find_string_end(&v, false),
+                first(&|b| b < 0x20),
+                "{}",
+                ctx()
+            );
+            assert_eq!(
+                find_string_end(&v, true),
+                first(&|b| b < 0x20 || b == ST_C1),
+                "{}",
+                ctx()
+            );
+            assert_eq!(
+                skip_params(&v),
+                first(&|b| !(0x30..=0x3f).contains(&b)),
+                "{}",
+                ctx()
+            );
+        }
+    }
+
+    #[test]
+    fn long_inputs_pass_byte_for_byte_at_every_offset() {
+        // The block path sees sequences at every position relative to its 64-byte blocks.
+        let mut rng = Rng(99);
+        for round in 0..2000 {
+            let mut input = Vec::new();
+            while input.len() < 300 {
+                gen_benign(&mut rng, &mut input);
+            }
+            for skew in [0, 1, 7, 31, 63] {
+                let mut skewed = vec![b'a'; skew];
+                skewed.extend_from_slice(&input);
+                let whole = feed_chunks(&mut Filter::new(), &[&skewed]);
+                assert!(
+                    whole == skewed,
+                    "round {round} skew {skew}: {}",
+                    show(&skewed)
+                );
             }
         }
     }
