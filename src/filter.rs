@@ -907,14 +907,15 @@ fn find_ground(s: &[u8]) -> usize {
 /// Bytes per `plain_prefix` block: one bit per byte in a `u64` mask.
 const BLOCK: usize = 64;
 
-/// Bit k of each mask describes byte k of a block.
-struct Masks {
-    esc: u64,
+/// Bit k of a mask describes byte k of a block.
+#[derive(Clone, Copy)]
+enum Class {
+    Esc,
     /// SO or SI.
-    shift: u64,
-    bracket: u64,
+    Shift,
+    Bracket,
     /// CSI parameter bytes, 0x30..=0x3f.
-    param: u64,
+    Param,
 }
 
 /// How many bytes at the start of `block` (`BLOCK` bytes of ground, GL = ASCII) are text and
@@ -924,13 +925,22 @@ struct Masks {
 /// parameter bytes and stops at the first byte after it. This keeps each sequence from
 /// waiting on the search for the previous one, which is what the per-sequence loop costs.
 fn plain_prefix(block: &[u8]) -> usize {
-    let m = block_masks(block);
+    let esc = mask(block, Class::Esc);
+    let shift = mask(block, Class::Shift);
+    if esc == 0 {
+        return if shift == 0 {
+            BLOCK
+        } else {
+            shift.trailing_zeros() as usize
+        };
+    }
+    let param = mask(block, Class::Param);
     // `ESC [` with the first parameter position still inside the block.
-    let csi = m.esc & (m.bracket >> 1) & (u64::MAX >> 2);
-    let (sum, past_end) = (csi << 2).overflowing_add(m.param);
-    let finals = sum & !m.param;
+    let csi = esc & (mask(block, Class::Bracket) >> 1) & (u64::MAX >> 2);
+    let (sum, past_end) = (csi << 2).overflowing_add(param);
+    let finals = sum & !param;
     // Everything else that needs the general path: other escapes, SO/SI.
-    let mut stop = (m.esc & !csi) | m.shift;
+    let mut stop = (esc & !csi) | shift;
     // The start of the CSI ending at or after byte `k`: the last CSI start below `k`.
     let start_before = |k: u32| {
         let below = csi & ((1u64 << k) - 1);
@@ -958,17 +968,18 @@ fn plain_prefix(block: &[u8]) -> usize {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn block_masks(block: &[u8]) -> Masks {
-    // SAFETY: `sse2_masks` only requires SSE2, which the cfg above guarantees is enabled for
+fn mask(block: &[u8], class: Class) -> u64 {
+    // SAFETY: `sse2_mask` only requires SSE2, which the cfg above guarantees is enabled for
     // the whole build (it is part of the x86_64 baseline).
-    unsafe { sse2_masks(block) }
+    unsafe { sse2_mask(block, class) }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
-fn sse2_masks(block: &[u8]) -> Masks {
+#[inline]
+fn sse2_mask(block: &[u8], class: Class) -> u64 {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_and_si128, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
         _mm_set1_epi8,
     };
     let half = |i: usize| {
@@ -976,37 +987,32 @@ fn sse2_masks(block: &[u8]) -> Masks {
         w.copy_from_slice(&block[i..i + 8]);
         i64::from_le_bytes(w)
     };
-    let mut m = Masks {
-        esc: 0,
-        shift: 0,
-        bracket: 0,
-        param: 0,
-    };
+    let splat = |b: u8| _mm_set1_epi8(b as i8);
+    let mut m = 0;
     for q in 0..BLOCK / 16 {
         let v = _mm_set_epi64x(half(q * 16 + 8), half(q * 16));
-        let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16) << (16 * q);
-        let splat = |b: u8| _mm_set1_epi8(b as i8);
-        m.esc |= bits(_mm_cmpeq_epi8(v, splat(ESC)));
-        m.shift |= bits(_mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(SI)));
-        m.bracket |= bits(_mm_cmpeq_epi8(v, splat(b'[')));
-        m.param |= bits(_mm_cmpeq_epi8(_mm_and_si128(v, splat(0xf0)), splat(0x30)));
+        let hits = match class {
+            Class::Esc => _mm_cmpeq_epi8(v, splat(ESC)),
+            Class::Shift => _mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(SI)),
+            Class::Bracket => _mm_cmpeq_epi8(v, splat(b'[')),
+            Class::Param => _mm_cmpeq_epi8(_mm_and_si128(v, splat(0xf0)), splat(0x30)),
+        };
+        m |= u64::from(_mm_movemask_epi8(hits) as u16) << (16 * q);
     }
     m
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn block_masks(block: &[u8]) -> Masks {
-    let mut m = Masks {
-        esc: 0,
-        shift: 0,
-        bracket: 0,
-        param: 0,
-    };
+fn mask(block: &[u8], class: Class) -> u64 {
+    let mut m = 0;
     for (k, &b) in block.iter().enumerate().take(BLOCK) {
-        m.esc |= u64::from(b == ESC) << k;
-        m.shift |= u64::from(b | 1 == SI) << k;
-        m.bracket |= u64::from(b == b'[') << k;
-        m.param |= u64::from(b & 0xf0 == 0x30) << k;
+        let hit = match class {
+            Class::Esc => b == ESC,
+            Class::Shift => b | 1 == SI,
+            Class::Bracket => b == b'[',
+            Class::Param => b & 0xf0 == 0x30,
+        };
+        m |= u64::from(hit) << k;
     }
     m
 }
