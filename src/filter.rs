@@ -30,6 +30,8 @@ pub const MAX_STRING: usize = 1 << 20;
 const BUF_CAP: usize = 64;
 /// memmux never sizes a screen beyond 1000 rows or columns (see `set_width`).
 const MAX_DIM: u16 = 1000;
+/// Bytes filtered before handing them on; see `feed`.
+const WINDOW: usize = 8 << 10;
 /// Size assumed until `set_width`/`set_height` are called: vt100's `Parser::default()` size.
 const DEFAULT_COLS: u16 = 80;
 const DEFAULT_ROWS: u16 = 24;
@@ -371,6 +373,14 @@ impl Filter {
     /// `input` wherever bytes pass unchanged, and from a small internal buffer where they are
     /// replaced. State carries across calls: a sequence may be split at any byte.
     pub fn feed(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) {
+        // Hand on what has been read every WINDOW bytes, so the parser reads it while it is
+        // still in L1 cache (a pty read is often 64 KiB, more than L1).
+        for window in input.chunks(WINDOW) {
+            self.feed_window(window, out);
+        }
+    }
+
+    fn feed_window(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) {
         let mut run = 0; // input[run..i] is passed on but not yet handed to `out`
         let mut i = 0;
         self.csi_from = 0;
@@ -1123,6 +1133,26 @@ mod tests {
         f.feed(input, &mut |s| calls.push((s.as_ptr(), s.len())));
         assert_eq!(calls, vec![(input.as_ptr(), input.len())]);
         check(input, input);
+    }
+
+    #[test]
+    fn large_input_is_handed_on_in_consecutive_borrowed_windows() {
+        let input: Vec<u8> = b"\x1b[1mab cd\r\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(100_000)
+            .collect();
+        let mut f = Filter::new();
+        let mut next = input.as_ptr();
+        let mut total = 0;
+        f.feed(&input, &mut |s| {
+            assert_eq!(s.as_ptr(), next);
+            assert!(s.len() <= WINDOW);
+            next = s.as_ptr_range().end;
+            total += s.len();
+        });
+        assert_eq!(total, input.len());
     }
 
     #[test]
