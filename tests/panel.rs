@@ -81,8 +81,7 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some(memmux::memory::history::CSV_HEADER));
     let last_tab2 = lines
-        .filter(|l| l.split(',').nth(1) == Some("2"))
-        .last()
+        .rfind(|l| l.split(',').nth(1) == Some("2"))
         .expect("rows for tab 2");
     let fields: Vec<&str> = last_tab2.split(',').collect();
     assert_eq!(fields.len(), 9, "{last_tab2}");

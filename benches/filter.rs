@@ -1,0 +1,109 @@
+//! Parse throughput with and without `memmux::filter::Filter` in front of vt100.
+//!
+//! Input: 4 MiB of 80-100 column lines of lowercase words, either plain or with a 256-colour /
+//! truecolour SGR before every word, fed to a 50x200 parser in 64 KiB chunks (a pty read size).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use memmux::filter::Filter;
+use std::hint::black_box;
+use std::num::NonZeroU16;
+use std::time::Duration;
+
+const TOTAL: usize = 4 << 20;
+const CHUNK: usize = 64 << 10;
+
+/// xorshift64*, fixed seed: the same text every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+fn text(sgr: bool) -> Vec<u8> {
+    let mut rng = Rng(0x5eed);
+    let mut out = Vec::with_capacity(TOTAL + 256);
+    while out.len() < TOTAL {
+        let width = 80 + rng.below(21) as usize;
+        let mut col = 0;
+        while col < width {
+            let len = 2 + rng.below(8) as usize;
+            if sgr {
+                let seq = if rng.below(2) == 0 {
+                    format!("\x1b[38;5;{}m", rng.below(256))
+                } else {
+                    let (r, g, b) = (rng.below(256), rng.below(256), rng.below(256));
+                    format!("\x1b[38;2;{r};{g};{b}m")
+                };
+                out.extend_from_slice(seq.as_bytes());
+            }
+            for _ in 0..len.min(width - col) {
+                out.push(b'a' + rng.below(26) as u8);
+            }
+            col += len + 1;
+            if col < width {
+                out.push(b' ');
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn parser() -> vt100::Parser {
+    let size = |n| NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN);
+    vt100::Parser::new(size(50), size(200), 0)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vt100");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(8));
+    for (name, data) in [("plain", text(false)), ("sgr", text(true))] {
+        group.throughput(Throughput::Bytes(data.len() as u64));
+        group.bench_with_input(BenchmarkId::new("parse", name), &data, |b, data| {
+            b.iter(|| {
+                let mut p = parser();
+                for chunk in data.chunks(CHUNK) {
+                    p.process(chunk);
+                }
+                black_box(p.screen().cursor_position())
+            })
+        });
+        // The filter's own cost: robust against load from other processes, unlike the
+        // difference of two parse measurements.
+        group.bench_with_input(BenchmarkId::new("filter", name), &data, |b, data| {
+            b.iter(|| {
+                let mut f = Filter::new();
+                f.set_width(200);
+                let mut n = 0;
+                for chunk in data.chunks(CHUNK) {
+                    f.feed(chunk, &mut |s| n += black_box(s).len());
+                }
+                n
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("filter+parse", name), &data, |b, data| {
+            b.iter(|| {
+                let mut p = parser();
+                let mut f = Filter::new();
+                f.set_width(200);
+                f.set_height(50);
+                for chunk in data.chunks(CHUNK) {
+                    f.feed(chunk, &mut |s| p.process(s));
+                }
+                black_box(p.screen().cursor_position())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
