@@ -158,7 +158,7 @@ fn resizing_reaches_the_program() {
     m.run("stty size");
     // Tab bar and status line take two rows.
     assert!(m.contents().contains("28 100"), "{}", m.dump());
-    m.resize(40, 120);
+    m.resize(40, 110);
     m.wait_for("the status line on the new last row", |s| {
         s.contents()
             .lines()
@@ -166,7 +166,7 @@ fn resizing_reaches_the_program() {
             .is_some_and(|l| l.contains("help"))
     });
     m.line("clear; stty size");
-    m.wait_text("38 120");
+    m.wait_text("38 110");
     m.resize(12, 50);
     m.wait_for("the status line on the new last row", |s| {
         s.contents()
@@ -402,4 +402,53 @@ fn without_a_terminal_it_says_so_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal"), "{err}");
+}
+
+#[test]
+fn the_pane_shows_what_xterm_would() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line(
+        "clear; printf '\\e[1mB\\e[0m\\e[2mD\\e[0m\\e[3mI\\e[0m\\e[4mU\\e[0m\\e[7mR\\e[0m\
+\\e[38;5;200mX\\e[48;2;10;20;30mY\\e[0m\\e[31mZ\\e[0m漢字|\\n\\e(0lqqk\\e(B\\n'",
+    );
+    m.wait_text("┌──┐");
+    m.with_screen(|s| {
+        // Row 2 of the outer screen: row 1 of the pane (the command line is row 1).
+        let row = (0..s.size().0.get())
+            .find(|r| s.contents_between(*r, 0, *r, 40).starts_with("BDIURXYZ"))
+            .expect("the styled row");
+        let cell = |c| s.cell(row, c).unwrap();
+        assert!(cell(0).bold());
+        assert!(cell(1).dim());
+        assert!(cell(2).italic());
+        assert!(cell(3).underline());
+        assert!(cell(4).inverse());
+        assert_eq!(cell(5).fgcolor(), vt100::Color::Idx(200));
+        assert_eq!(cell(6).bgcolor(), vt100::Color::Rgb(10, 20, 30));
+        assert_eq!(cell(7).fgcolor(), vt100::Color::Idx(1));
+        assert_eq!(cell(8).contents(), "漢");
+        assert!(cell(8).is_wide());
+        assert_eq!(cell(10).contents(), "字");
+        assert_eq!(cell(12).contents(), "|");
+    });
+}
+
+#[test]
+fn the_cursor_hides_and_changes_shape_as_the_program_asks() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\e[?25l\\e[5 q'; sleep 30");
+    m.wait_for("a hidden cursor", |s| s.hide_cursor());
+    let start = std::time::Instant::now();
+    while !m.raw.lock().unwrap().windows(5).any(|w| w == b"\x1b[5 q") {
+        assert!(
+            start.elapsed() < common::TIMEOUT,
+            "DECSCUSR 5 not passed on to the terminal"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    m.send("\x03");
+    m.line("printf '\\e[?25h'");
+    m.wait_for("a visible cursor", |s| !s.hide_cursor());
 }

@@ -5,6 +5,7 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
+use crate::filter::Filter;
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
 pub const MAX_DIM: u16 = 1000;
@@ -148,6 +149,8 @@ pub fn clamp_dim(n: u16) -> NonZeroU16 {
 /// One session's terminal state. Lives behind a mutex: the reader thread feeds it, the UI reads it.
 pub struct Term {
     pub parser: vt100::Parser<Callbacks>,
+    /// Caps hostile sequences and translates line-drawing characters before vt100 sees them.
+    filter: Filter,
     panics: u32,
 }
 
@@ -160,13 +163,20 @@ impl Term {
                 0,
                 Callbacks::new(Scrollback::new(limits, budget)),
             ),
+            filter: {
+                let mut f = Filter::new();
+                f.set_width(cols);
+                f.set_height(rows);
+                f
+            },
             panics: 0,
         }
     }
 
     /// Feeds program output to the parser.
     pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.process(bytes);
+        let parser = &mut self.parser;
+        self.filter.feed(bytes, &mut |chunk| parser.process(chunk));
     }
 
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
@@ -176,6 +186,7 @@ impl Term {
         let empty = Scrollback::new(self.history().limits(), budget);
         let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new(empty));
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
+        self.filter.reset();
         self.panics += 1;
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
@@ -199,6 +210,8 @@ impl Term {
             cb.phantom += pulled;
         }
         self.parser.set_size(rows, clamp_dim(cols));
+        self.filter.set_width(cols);
+        self.filter.set_height(rows.get());
     }
 
     pub fn history(&self) -> &Scrollback {
