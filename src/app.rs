@@ -63,6 +63,8 @@ pub struct App {
     pub needs_draw: bool,
     /// The change came from the user: draw without waiting for the frame interval.
     pub urgent: bool,
+    /// The terminal may have changed size: ask it before the next frame.
+    pub resized: bool,
     title_check: Option<Instant>,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
@@ -101,6 +103,7 @@ impl App {
             panel: layout.panel,
             quit: false,
             needs_draw: true,
+            resized: false,
             urgent: true,
             title_check: None,
             cursor_style: None,
@@ -366,7 +369,10 @@ impl App {
                 }
             }
             // The frame is sized from the terminal itself at draw time.
-            Event::Resize(..) => self.redraw_now(),
+            Event::Resize(..) => {
+                self.resized = true;
+                self.redraw_now();
+            }
         }
     }
 
@@ -987,8 +993,8 @@ impl App {
     where
         B::Error: Send + Sync + 'static,
     {
-        let size = terminal.size().context("cannot read the terminal size")?;
-        self.apply_layout(Rect::new(0, 0, size.width, size.height));
+        let area = terminal.get_frame().area();
+        self.apply_layout(area);
         let height = self.pane.height;
         if let (Mode::Scroll(view), Some(tab)) =
             (&mut self.state.mode, self.state.tabs.get(self.state.focus))
@@ -1143,11 +1149,15 @@ fn chord_to_key(c: Chord) -> Option<KeyEvent> {
 
 /// Reads the user's terminal on its own thread and forwards events to the loop.
 ///
-/// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793),
-/// so this thread first waits on the descriptor itself and stops at hang-up, calling crossterm
-/// only when input is really there. crossterm is built with `use-dev-tty`: its default mio
-/// source is edge-triggered and loses a pending keystroke when a resize signal arrives in the
-/// same wake-up (keys then sit unread until the next key); the poll(2) source does not.
+/// crossterm is built with `use-dev-tty`: its default mio source is edge-triggered and loses a
+/// pending keystroke when a resize signal arrives in the same wake-up (keys then sit unread
+/// until the next key); the poll(2) source does not. Its blocking `read` is the only safe way
+/// to drain it: `poll` with a zero timeout skips events it already parsed, and any short
+/// timeout busy-waits (measured: a 1 ms spin per key, which delayed the echo on 2 cores).
+///
+/// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793):
+/// the thread checks for hang-up before each read, and a hang-up that lands inside `read`
+/// comes with SIGHUP, on which memmux exits.
 fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
     std::thread::Builder::new()
         .name("input".into())
@@ -1158,46 +1168,23 @@ fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
                     events: libc::POLLIN,
                     revents: 0,
                 }];
-                // SAFETY: one valid pollfd.
-                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
-                if n < 0 {
-                    if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    let _ = tx.send(AppEvent::InputGone("cannot poll the terminal".into()));
-                    return;
-                }
-                if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                // SAFETY: one valid pollfd; a zero timeout never blocks.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+                if n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
                     let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
                     return;
                 }
-                // Drain every event crossterm has parsed, then wait on the descriptor again.
-                loop {
-                    match crossterm::event::read() {
-                        Ok(ev) => {
-                            if tx.send(AppEvent::Input(ev)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(AppEvent::InputGone(format!(
-                                "cannot read the terminal: {e}"
-                            )));
+                match crossterm::event::read() {
+                    Ok(ev) => {
+                        if tx.send(AppEvent::Input(ev)).is_err() {
                             return;
                         }
                     }
-                    // Not Duration::ZERO: crossterm 0.29's poll with a zero timeout returns false
-                    // without looking at events it already parsed, which would leave typed keys
-                    // unread until the next key arrives. 1 ms is spent on this thread only.
-                    match crossterm::event::poll(Duration::from_millis(1)) {
-                        Ok(true) => continue,
-                        Ok(false) => break,
-                        Err(e) => {
-                            let _ = tx.send(AppEvent::InputGone(format!(
-                                "cannot read the terminal: {e}"
-                            )));
-                            return;
-                        }
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::InputGone(format!(
+                            "cannot read the terminal: {e}"
+                        )));
+                        return;
                     }
                 }
             }
@@ -1264,8 +1251,13 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
 
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
-    let mut term = Terminal::new(backend).context("cannot set up the terminal")?;
-    let size = term.size().context("cannot read the terminal size")?;
+    // A fixed viewport, resized on SIGWINCH only: ratatui's own autoresize asks the terminal
+    // its size on every frame (two opens of /dev/tty each, on the keystroke path).
+    let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
+    let viewport = ratatui::Viewport::Fixed(Rect::new(0, 0, w, h));
+    let mut term = Terminal::with_options(backend, ratatui::TerminalOptions { viewport })
+        .context("cannot set up the terminal")?;
+    let size = ratatui::layout::Size::new(w, h);
     spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
 
     let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
@@ -1292,6 +1284,14 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 _ => now,
             };
             if due <= now {
+                if std::mem::take(&mut app.resized) {
+                    let (w, h) =
+                        crossterm::terminal::size().context("cannot read the terminal size")?;
+                    if term.get_frame().area() != Rect::new(0, 0, w, h) {
+                        term.resize(Rect::new(0, 0, w, h))
+                            .context("cannot resize")?;
+                    }
+                }
                 app.sync_roster();
                 app.draw(&mut term)?;
                 let modes = app.outer_modes();
@@ -1319,7 +1319,10 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
             _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
             _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
-            _ = sigwinch.recv() => app.redraw_now(),
+            _ = sigwinch.recv() => {
+                app.resized = true;
+                app.redraw_now();
+            }
             Some(ev) = rx.recv() => {
                 let gone = matches!(ev, AppEvent::InputGone(_));
                 app.handle_event(ev);

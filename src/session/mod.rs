@@ -215,6 +215,8 @@ impl Session {
                 pty::hang_up_session(pty.pid);
             }
             pty.stop_threads();
+            // The queue's own descriptor too, so the pty closes once the threads are gone.
+            self.shared.input.close();
         }
     }
 }

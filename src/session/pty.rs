@@ -42,6 +42,9 @@ pub struct InputQueue {
 struct QueueInner {
     chunks: VecDeque<Vec<u8>>,
     closed: bool,
+    /// The pty, for writing straight from the caller's thread when nothing is queued: a
+    /// keystroke then skips the hop to the writer thread (about 0.1 ms on 2 busy cores).
+    direct: Option<OwnedFd>,
 }
 
 /// The queue refused input because the program has not read what it already has.
@@ -64,20 +67,42 @@ impl InputQueue {
         if inner.closed {
             return Ok(());
         }
+        let mut bytes = bytes;
+        // Nothing queued and nothing in flight: write now, under the lock, so the order of
+        // input is kept; what the pty doesn't take goes to the writer thread.
+        if inner.chunks.is_empty() && self.pending.load(Ordering::Acquire) == 0 {
+            if let Some(fd) = &inner.direct {
+                // SAFETY: writing from a slice we own to a descriptor we hold (non-blocking).
+                let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+                if n > 0 {
+                    bytes.drain(..n as usize);
+                }
+                if bytes.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
         self.pending.fetch_add(bytes.len(), Ordering::AcqRel);
         inner.chunks.push_back(bytes);
         self.ready.notify_one();
         Ok(())
     }
 
+    /// Gives the queue a descriptor of the pty for direct writes.
+    fn set_direct(&self, fd: OwnedFd) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).direct = Some(fd);
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
 
-    fn close(&self) {
+    /// Drops what is queued and the queue's descriptor of the pty; later input is ignored.
+    pub fn close(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.closed = true;
         inner.chunks.clear();
+        inner.direct = None;
         self.pending.store(0, Ordering::Release);
         self.ready.notify_all();
     }
@@ -357,6 +382,9 @@ pub fn spawn(
         })
         .context("cannot start the reader thread")?;
 
+    shared
+        .input
+        .set_direct(dup(master_fd).context("cannot duplicate the pty")?);
     let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
     let writer_shared = Arc::clone(&shared);
     std::thread::Builder::new()
