@@ -2,11 +2,8 @@
 //! (pane, tab bar, status, diff and escape output) as memmux draws it on a keystroke.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::{TerminalOptions, Viewport};
 
 fn filled_parser(rows: u16, cols: u16) -> vt100::Parser {
     let mut p = vt100::Parser::new(
@@ -38,26 +35,31 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    // A whole frame through ratatui into a byte sink, with one cell changed per frame (as
-    // on a keystroke echo).
-    let mut p2 = filled_parser(50, 200);
-    let backend = CrosstermBackend::new(std::io::sink());
-    let mut term = Terminal::with_options(
-        backend,
-        TerminalOptions {
-            viewport: Viewport::Fixed(area),
-        },
-    )
-    .unwrap();
-    let mut n = 0u32;
-    c.bench_function("frame_200x50_one_change", |b| {
-        b.iter(|| {
-            n = n.wrapping_add(1);
-            p2.process(if n % 2 == 0 { b"a\x08" } else { b"b\x08" });
-            term.draw(|f| memmux::ui::pane::render_screen(p2.screen(), f.area(), f.buffer_mut()))
+    // A whole frame through memmux's compositor into a byte sink, with one cell changed per
+    // frame (a keystroke echo), on a full screen and on a shell screen (a few lines).
+    for (name, mut p) in [
+        ("frame_200x50_full_one_change", filled_parser(50, 200)),
+        ("frame_200x50_shell_one_change", {
+            let mut p = filled_parser(50, 200);
+            p.process(b"\x1b[H\x1b[2J$ ls\r\nCargo.toml  src\r\n$ ");
+            p
+        }),
+    ] {
+        let mut out = memmux::ui::Compositor::new(std::io::sink(), area);
+        let mut n = 0u32;
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                n = n.wrapping_add(1);
+                p.process(if n % 2 == 0 { b"a\x08" } else { b"b\x08" });
+                out.draw(|f| {
+                    f.pane = f.area();
+                    f.pane_blank =
+                        memmux::ui::pane::render_screen(p.screen(), f.area(), f.buffer_mut());
+                })
                 .unwrap();
-        })
-    });
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);

@@ -11,8 +11,6 @@ use anyhow::Context;
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::Terminal;
-use ratatui::backend::Backend;
 use ratatui::layout::{Position, Rect};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
@@ -26,6 +24,9 @@ use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
 use crate::terminal;
 use crate::ui::{self, Layout};
+
+/// Shortest gap between frames for small output (see `App::interactive`).
+const INTERACTIVE_FRAME: Duration = Duration::from_millis(4);
 
 /// What reaches the event loop from other threads.
 #[derive(Debug)]
@@ -65,6 +66,9 @@ pub struct App {
     pub urgent: bool,
     /// The terminal may have changed size: ask it before the next frame.
     pub resized: bool,
+    /// The focused tab's latest output was small (typing, a prompt): draw it without waiting a
+    /// whole frame interval.
+    pub interactive: bool,
     title_check: Option<Instant>,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
@@ -104,6 +108,7 @@ impl App {
             quit: false,
             needs_draw: true,
             resized: false,
+            interactive: false,
             urgent: true,
             title_check: None,
             cursor_style: None,
@@ -301,6 +306,13 @@ impl App {
                 continue;
             }
             any = true;
+            if focused {
+                let bytes = shared.output_bytes.swap(0, Ordering::Relaxed);
+                // 4 KiB: an echo, a prompt, a status line redraw; more is a stream.
+                if bytes < 4096 {
+                    self.interactive = true;
+                }
+            }
             if attention {
                 let mut term = shared.lock_term();
                 let events = term.events();
@@ -800,6 +812,7 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
+        let _account = tab.session.enter();
         let mut term = tab.session.shared.lock_term();
         term.settle_history();
         let mut view = crate::scroll::ScrollView::new(&term, height);
@@ -989,11 +1002,8 @@ impl App {
 
     /// Draws a frame on `terminal`, then tells the outer terminal the cursor shape and mouse
     /// mode the focused program wants.
-    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> anyhow::Result<()>
-    where
-        B::Error: Send + Sync + 'static,
-    {
-        let area = terminal.get_frame().area();
+    pub fn draw<W: io::Write>(&mut self, out: &mut ui::Compositor<W>) -> anyhow::Result<()> {
+        let area = out.area();
         self.apply_layout(area);
         let height = self.pane.height;
         if let (Mode::Scroll(view), Some(tab)) =
@@ -1002,11 +1012,11 @@ impl App {
             // History may have been evicted under the view since the last frame.
             view.clamp(&tab.session.shared.lock_term(), height);
         }
-        terminal
-            .draw(|f| ui::draw(f, &self.state, &self.config))
-            .context("cannot draw")?;
+        out.draw(|f| ui::draw(f, &self.state, &self.config))
+            .context("cannot write to the terminal")?;
         self.needs_draw = false;
         self.urgent = false;
+        self.interactive = false;
         Ok(())
     }
 
@@ -1250,13 +1260,11 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     };
 
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
-    let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
-    // A fixed viewport, resized on SIGWINCH only: ratatui's own autoresize asks the terminal
-    // its size on every frame (two opens of /dev/tty each, on the keystroke path).
+    // The size is asked on SIGWINCH only, not per frame (each ask opens /dev/tty twice).
     let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
-    let viewport = ratatui::Viewport::Fixed(Rect::new(0, 0, w, h));
-    let mut term = Terminal::with_options(backend, ratatui::TerminalOptions { viewport })
-        .context("cannot set up the terminal")?;
+    // 64 KiB: a whole frame of a large screen goes out in one write.
+    let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
+    let mut term = ui::Compositor::new(stdout, Rect::new(0, 0, w, h));
     let size = ratatui::layout::Size::new(w, h);
     spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
 
@@ -1277,9 +1285,17 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         if app.needs_draw {
             let now = Instant::now();
             let due = match last_frame {
-                // Read each time: a reloaded config may have another fps.
+                // Read each time: a reloaded config may have another fps. Small output waits
+                // at most 4 ms (250 frames/s), so an echo right after another frame (a memory
+                // sample, say) isn't held back a whole frame interval.
                 Some(t) if !app.urgent => {
-                    t + Duration::from_secs_f64(1.0 / f64::from(app.config.fps.clamp(1, 1000)))
+                    let interval =
+                        Duration::from_secs_f64(1.0 / f64::from(app.config.fps.clamp(1, 1000)));
+                    t + if app.interactive {
+                        interval.min(INTERACTIVE_FRAME)
+                    } else {
+                        interval
+                    }
                 }
                 _ => now,
             };
@@ -1287,20 +1303,21 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 if std::mem::take(&mut app.resized) {
                     let (w, h) =
                         crossterm::terminal::size().context("cannot read the terminal size")?;
-                    if term.get_frame().area() != Rect::new(0, 0, w, h) {
-                        term.resize(Rect::new(0, 0, w, h))
-                            .context("cannot resize")?;
+                    if term.area() != Rect::new(0, 0, w, h) {
+                        term.resize(Rect::new(0, 0, w, h));
                     }
                 }
                 app.sync_roster();
                 app.draw(&mut term)?;
-                let modes = app.outer_modes();
-                if !modes.is_empty() {
+                // Cursor shape, pointer mode and clipboard writes go after the frame.
+                let mut extra = app.outer_modes().into_bytes();
+                extra.append(&mut app.outbox);
+                if !extra.is_empty() {
                     use std::io::Write;
-                    let out = term.backend_mut();
-                    out.write_all(modes.as_bytes())
+                    let out = term.writer_mut();
+                    out.write_all(&extra)
                         .context("cannot write to the terminal")?;
-                    std::io::Write::flush(out).context("cannot write to the terminal")?;
+                    out.flush().context("cannot write to the terminal")?;
                 }
                 last_frame = Some(now);
                 frame_at = None;

@@ -127,6 +127,9 @@ pub struct Shared {
     pub term: Mutex<Term>,
     /// Set by the reader after parsing output; cleared by the UI when it looks.
     pub dirty: AtomicBool,
+    /// Output bytes parsed since the UI last looked: a few bytes (an echo) are drawn at once,
+    /// a flood at the frame rate.
+    pub output_bytes: AtomicUsize,
     /// A bell rang or the title changed: worth a look even for a hidden tab already marked busy.
     pub attention: AtomicBool,
     /// The program's side of the pty is closed: no more output will come.
@@ -173,6 +176,7 @@ impl Shared {
             term: Mutex::new(term),
             dirty: AtomicBool::new(false),
             attention: AtomicBool::new(false),
+            output_bytes: AtomicUsize::new(0),
             eof: AtomicBool::new(false),
             input: InputQueue::default(),
         }
@@ -455,6 +459,9 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
         if over_budget {
             shared.registry.enforce_budget();
         }
+        shared
+            .output_bytes
+            .fetch_add(bytes.len(), Ordering::Relaxed);
         if attention && !shared.attention.swap(true, Ordering::AcqRel) {
             (shared.wake)();
         }

@@ -1,6 +1,7 @@
 //! Drawing: tab bar on top, the focused pane, the memory panel on the right, the status line
 //! at the bottom, overlays. Reads the state and the sessions' screens; does no I/O.
 
+pub mod compositor;
 pub mod help;
 pub mod memory;
 pub mod pane;
@@ -8,8 +9,9 @@ pub mod scroll;
 pub mod status;
 pub mod tabs;
 
-use ratatui::Frame;
 use ratatui::layout::Rect;
+
+pub use compositor::{Canvas, Compositor};
 
 use crate::config::{AUTO_MIN_COLUMNS, Config, PanelShow};
 use crate::state::{Mode, State};
@@ -73,7 +75,7 @@ pub fn panel_visible(width: u16, state: &State, config: &Config) -> bool {
 }
 
 /// Draws one frame. The cursor is placed through `frame`.
-pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
+pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     let layout = Layout::for_state(frame.area(), state, config);
     if let Some(area) = layout.tab_bar {
         tabs::render(state, config, area, frame.buffer_mut());
@@ -84,7 +86,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
         if let Mode::Scroll(view) = &state.mode {
             cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
         } else {
-            pane::render_screen(term.screen(), layout.pane, frame.buffer_mut());
+            frame.pane = layout.pane;
+            frame.pane_blank = pane::render_screen(term.screen(), layout.pane, frame.buffer_mut());
             if matches!(state.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }
@@ -100,6 +103,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, config: &Config) {
     }
     if let Mode::Help(scroll) = state.mode {
         help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut());
+        // The overlay covers pane rows: none of them can be skipped as blank.
+        frame.pane_blank.clear();
         cursor = None;
     }
     if let Some((x, y)) = cursor {

@@ -73,8 +73,10 @@ fn is_blank(cell: &vt100::Cell) -> bool {
 }
 
 /// Draws `screen` into `area` of `buf` (which the caller has reset, as ratatui does for every
-/// frame), top-left aligned; cells outside the screen stay blank.
-pub fn render_screen(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) {
+/// frame), top-left aligned; cells outside the screen stay blank. Returns, per row of `area`,
+/// whether only blanks were drawn in it (the compositor skips such rows).
+pub fn render_screen(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) -> Vec<bool> {
+    let mut blank = vec![true; usize::from(area.height)];
     let (rows, cols) = screen.size();
     let height = area.height.min(rows.get());
     let width = area.width.min(cols.get());
@@ -85,21 +87,25 @@ pub fn render_screen(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) {
             None => {
                 fallback.clear();
                 fallback.extend((0..cols.get()).filter_map(|c| screen.cell(row, c)));
-                render_row(fallback.iter().copied(), area, row, width, buf);
+                blank[usize::from(row)] =
+                    !render_row(fallback.iter().copied(), area, row, width, buf);
                 continue;
             }
         };
-        render_row(cells.iter(), area, row, width, buf);
+        blank[usize::from(row)] = !render_row(cells.iter(), area, row, width, buf);
     }
+    blank
 }
 
+/// Draws one row; returns whether anything but blanks was drawn.
 fn render_row<'a>(
     cells: impl Iterator<Item = &'a vt100::Cell>,
     area: Rect,
     row: u16,
     width: u16,
     buf: &mut Buffer,
-) {
+) -> bool {
+    let mut drawn = false;
     let base = buf.index_of(area.x, area.y + row);
     let mut skip_next = false;
     for (col, cell) in cells.take(usize::from(width)).enumerate() {
@@ -112,6 +118,7 @@ fn render_row<'a>(
             // Already blank: the buffer was reset for this frame.
             continue;
         }
+        drawn = true;
         let target = &mut buf.content[base + usize::from(col)];
         if cell.is_wide() && col + 1 >= width {
             // Half a wide character doesn't fit at the right edge: show a blank, as xterm does.
@@ -125,6 +132,7 @@ fn render_row<'a>(
         target.set_style(cell_style(cell));
         skip_next = cell.is_wide();
     }
+    drawn
 }
 
 /// Where the program's cursor is on the outer screen, when it is visible and inside `area`.
