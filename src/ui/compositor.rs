@@ -155,8 +155,9 @@ impl<W: Write> Compositor<W> {
             // A wide character replaced by a narrow one: the columns it covered are stale on
             // the terminal even where the buffers agree.
             if pw > nw {
-                for k in i + 1..(i + pw).min(to) {
-                    if cell_width(&next[k]) <= 1 {
+                let end = (i + pw).min(to);
+                for (k, cell) in next.iter().enumerate().take(end).skip(i + 1) {
+                    if cell_width(cell) <= 1 {
                         self.changes.push((area.x + k as u16, y));
                     }
                 }
