@@ -95,7 +95,8 @@ impl App {
             lines: config.scrollback_lines,
             bytes: config.scrollback_bytes,
         };
-        let ctx = crate::session::Context::new(wake, limits, config.memory_budget);
+        let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
+        ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         App {
             state: State::default(),
             config,
@@ -314,6 +315,18 @@ impl App {
                 }
             }
             if attention {
+                if let Some(note) = shared
+                    .notice
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                {
+                    self.state.message = Some(crate::state::Message {
+                        text: format!("tab {}: {note}", i + 1),
+                        error: true,
+                        at: std::time::Instant::now(),
+                    });
+                }
                 let mut term = shared.lock_term();
                 let events = term.events();
                 if let Some(title) = events.title.take() {
@@ -321,6 +334,11 @@ impl App {
                 }
                 if std::mem::take(&mut events.bell) && !focused {
                     tab.bell = true;
+                }
+                if let Some(data) = events.clipboard.take() {
+                    self.outbox.extend_from_slice(b"\x1b]52;c;");
+                    self.outbox.extend_from_slice(&data);
+                    self.outbox.push(0x07);
                 }
             }
             if !focused {
@@ -758,12 +776,14 @@ impl App {
             bytes: config.scrollback_bytes,
         };
         self.ctx.limits = limits;
+        self.ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         self.ctx.budget.set_limit(config.memory_budget);
         for tab in &self.state.tabs {
             let _account = tab.session.enter();
             let shared = &tab.session.shared;
             let mut term = shared.lock_term();
             term.history_mut().set_limits(limits);
+            term.parser.callbacks_mut().osc52_max = self.ctx.osc52_max;
             shared.note_history(&term);
         }
         self.ctx.registry.enforce_budget();
@@ -1324,10 +1344,6 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             } else {
                 frame_at = Some(due);
             }
-        }
-        for msg in crate::session::take_panics() {
-            app.state.warn(format!("parser failure contained: {msg}"));
-            app.redraw();
         }
         let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
         tokio::select! {

@@ -11,6 +11,21 @@ pub fn closest<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .map(|(_, c)| c.to_string())
 }
 
+/// Appends a timestamped line to `memmux.log` in the data directory; returns its path.
+pub fn append_log(line: &str) -> Option<std::path::PathBuf> {
+    use std::io::Write;
+    let dir = crate::config::data_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("memmux.log");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    writeln!(f, "{} pid {}: {line}", timestamp(), std::process::id()).ok()?;
+    Some(path)
+}
+
 /// Local time as `YYYYMMDD-HHMMSS`, for file names.
 pub fn timestamp() -> String {
     // SAFETY: time(NULL) and localtime_r with valid pointers; `tm` is plain data.

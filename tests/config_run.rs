@@ -158,3 +158,28 @@ fn the_command_prompt_runs_actions_and_completes_names() {
     m.send("frobnicate\r");
     m.wait_text("unknown action `frobnicate`");
 }
+
+#[test]
+fn osc52_copies_pass_only_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (allowed, config) in [
+        (false, "osc52-copy = false\n"),
+        (true, "osc52-copy = true\n"),
+    ] {
+        let path = dir.path().join(format!("c{allowed}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let mut args = vec!["--config".to_string(), path.display().to_string()];
+        args.extend(Opts::default().args);
+        let mut m = Mux::start_with(Opts {
+            args,
+            ..Opts::default()
+        });
+        m.wait_prompt();
+        // "hello" in base64.
+        m.run("printf '\\e]52;c;aGVsbG8=\\a'");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let raw = m.raw.lock().unwrap().clone();
+        let passed = raw.windows(16).any(|w| w == b"\x1b]52;c;aGVsbG8=\x07");
+        assert_eq!(passed, allowed, "osc52-copy = {allowed}");
+    }
+}

@@ -452,3 +452,33 @@ fn the_cursor_hides_and_changes_shape_as_the_program_asks() {
     m.line("printf '\\e[?25h'");
     m.wait_for("a visible cursor", |s| !s.hide_cursor());
 }
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_parser_panic_is_contained_to_its_tab_and_logged() {
+    let mut m = Mux::start_with(Opts {
+        env: vec![("MEMMUX_TEST_PANIC_ON", "BOOM-NOW".to_string())],
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.prefix("c");
+    m.wait_text("2:");
+    m.wait_ready();
+    m.line("echo still fine in tab 2");
+    m.prefix("1");
+    m.wait_ready();
+    m.line("printf 'BOOM-%s\\n' NOW");
+    m.wait_text("the terminal parser failed");
+    // The tab keeps working, and so does the other one.
+    m.line("echo after the panic");
+    m.wait_text("after the panic");
+    m.prefix("2");
+    m.wait_text("still fine in tab 2");
+    let log = m.home().join("data").join("memmux").join("memmux.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("parser panic"),
+        "log {}: {text}",
+        log.display()
+    );
+}

@@ -18,6 +18,8 @@ use term::Term;
 #[derive(Clone)]
 pub struct Context {
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// OSC 52 policy for new sessions (see `term::Callbacks::osc52_max`).
+    pub osc52_max: Option<usize>,
     pub limits: Limits,
     pub budget: Arc<Budget>,
     pub registry: Arc<Registry>,
@@ -27,6 +29,7 @@ impl Context {
     pub fn new(wake: Arc<dyn Fn() + Send + Sync>, limits: Limits, budget: usize) -> Context {
         Context {
             wake,
+            osc52_max: None,
             limits,
             budget: Budget::new(budget),
             registry: Arc::new(Registry::default()),
@@ -107,7 +110,8 @@ impl Session {
         let account = crate::memory::alloc::new_account();
         // Everything the session holds is allocated inside its account, from here on.
         let _inside = crate::memory::alloc::enter(account);
-        let term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
+        let mut term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
+        term.parser.callbacks_mut().osc52_max = ctx.osc52_max;
         let shared = Arc::new(Shared::new(term, ctx, account));
         ctx.registry.add(&shared);
         let label = id.to_string();
@@ -227,8 +231,9 @@ impl Drop for Session {
     }
 }
 
-/// Panics caught on session threads, waiting to be logged and shown.
-static PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// Panics on session threads, by thread name, waiting for the thread to pick up its own
+/// (the panic hook runs before `catch_unwind` returns, and only it sees the message).
+static PANICS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
 
 /// Records a panic on a session thread (called from the panic hook, which must not print: the
 /// UI owns the screen).
@@ -236,11 +241,13 @@ pub fn note_thread_panic(thread: &str, info: &std::panic::PanicHookInfo<'_>) {
     let mut p = PANICS.lock().unwrap_or_else(|e| e.into_inner());
     // Bounded: a parser that panics on every read must not grow this without limit.
     if p.len() < 64 {
-        p.push(format!("{thread}: {info}"));
+        p.push((thread.to_string(), info.to_string()));
     }
 }
 
-/// Takes the panics recorded since the last call.
-pub fn take_panics() -> Vec<String> {
-    std::mem::take(&mut *PANICS.lock().unwrap_or_else(|e| e.into_inner()))
+/// Takes the panic recorded for `thread`, if any.
+pub fn take_panic(thread: &str) -> Option<String> {
+    let mut p = PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    let i = p.iter().position(|(t, _)| t == thread)?;
+    Some(p.remove(i).1)
 }

@@ -130,6 +130,8 @@ pub struct Shared {
     /// Output bytes parsed since the UI last looked: a few bytes (an echo) are drawn at once,
     /// a flood at the frame rate.
     pub output_bytes: AtomicUsize,
+    /// Something the user must be told about this tab (a contained parser failure).
+    pub notice: Mutex<Option<String>>,
     /// A bell rang or the title changed: worth a look even for a hidden tab already marked busy.
     pub attention: AtomicBool,
     /// The program's side of the pty is closed: no more output will come.
@@ -176,6 +178,7 @@ impl Shared {
             term: Mutex::new(term),
             dirty: AtomicBool::new(false),
             attention: AtomicBool::new(false),
+            notice: Mutex::new(None),
             output_bytes: AtomicUsize::new(0),
             eof: AtomicBool::new(false),
             input: InputQueue::default(),
@@ -193,7 +196,11 @@ impl Shared {
     /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained
     /// elsewhere; the screen is still worth showing).
     pub fn lock_term(&self) -> std::sync::MutexGuard<'_, Term> {
-        self.term.lock().unwrap_or_else(|p| p.into_inner())
+        self.term.lock().unwrap_or_else(|p| {
+            // A contained parser panic poisoned it; the term was rebuilt since.
+            self.term.clear_poison();
+            p.into_inner()
+        })
     }
 
     fn mark_dirty(&self) {
@@ -446,13 +453,31 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
                 // The parser's state can't be trusted after a panic: start it afresh (the
                 // scrollback is kept) and say so in the pane; the other tabs never notice.
                 term.rebuild();
+                let thread = std::thread::current()
+                    .name()
+                    .unwrap_or("pty-read")
+                    .to_string();
+                let what = super::take_panic(&thread).unwrap_or_else(|| "unknown panic".into());
+                let logged = crate::util::append_log(&format!("{thread}: parser panic: {what}"));
+                let note = match logged {
+                    Some(path) => format!(
+                        "the terminal parser failed and was restarted; logged to {}",
+                        path.display()
+                    ),
+                    None => {
+                        "the terminal parser failed and was restarted (no log: no data directory)"
+                            .to_string()
+                    }
+                };
+                *shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
+                term.events().bell = true;
             }
             shared.note_history(&term);
             let over_budget = term.history().budget().is_exceeded();
             let events = term.events();
             (
                 std::mem::take(&mut events.replies),
-                events.bell || events.title.is_some(),
+                events.bell || events.title.is_some() || events.clipboard.is_some(),
                 over_budget,
             )
         };

@@ -23,6 +23,8 @@ pub struct TermEvents {
     pub replies: Vec<u8>,
     /// The program asked for focus in/out reports (`CSI ? 1004 h`); vt100 does not track it.
     pub focus_reporting: bool,
+    /// Base64 text the program asked to put on the system clipboard (OSC 52), when allowed.
+    pub clipboard: Option<Vec<u8>>,
 }
 
 /// The vt100 callbacks of one session.
@@ -38,6 +40,8 @@ pub struct Callbacks {
     /// Blank rows vt100 inserted at the top when the screen grew: their content is already in
     /// history, so when they scroll off again, blank, they are not stored a second time.
     phantom: usize,
+    /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
+    pub osc52_max: Option<usize>,
 }
 
 impl Callbacks {
@@ -48,6 +52,7 @@ impl Callbacks {
             capture: RowCapture::new(),
             unbounded: 0,
             phantom: 0,
+            osc52_max: None,
         }
     }
 
@@ -56,6 +61,7 @@ impl Callbacks {
     fn survivor(self) -> Callbacks {
         let mut c = Callbacks::new(self.history);
         c.events.title = self.events.title;
+        c.osc52_max = self.osc52_max;
         c
     }
 
@@ -87,6 +93,15 @@ impl vt100::Callbacks for Callbacks {
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
         self.events.title = Some(clean_title(title));
+    }
+
+    // OSC 52 writes pass on only when the user allowed them (`osc52-copy`), and only up to the
+    // configured size; vt100 has already checked the data is base64. Reads (`OSC 52 ; c ; ?`)
+    // are never answered: `paste_from_clipboard` keeps its default, which does nothing.
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, _ty: &[u8], data: &[u8]) {
+        if self.osc52_max.is_some_and(|max| data.len() <= max) {
+            self.events.clipboard = Some(data.to_vec());
+        }
     }
 
     // Program resize requests (`CSI 8 ; h ; w t`) are ignored: the pane's size is the user's.
@@ -141,6 +156,28 @@ impl vt100::Callbacks for Callbacks {
     }
 }
 
+/// Hooks for the test suite only (cargo feature `test-hooks`, never in a normal build).
+#[cfg(feature = "test-hooks")]
+mod test_hooks {
+    use std::sync::OnceLock;
+
+    /// `MEMMUX_TEST_PANIC_ON=TEXT`: a tab whose output contains TEXT panics in its parser, so
+    /// the containment path can be tested on the real binary.
+    pub fn maybe_panic(bytes: &[u8]) {
+        static TRIGGER: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        let trigger = TRIGGER.get_or_init(|| {
+            std::env::var_os("MEMMUX_TEST_PANIC_ON")
+                .map(|v| v.into_encoded_bytes())
+                .filter(|v| !v.is_empty())
+        });
+        if let Some(t) = trigger {
+            if bytes.windows(t.len()).any(|w| w == t.as_slice()) {
+                panic!("test hook: output contained the MEMMUX_TEST_PANIC_ON text");
+            }
+        }
+    }
+}
+
 /// Clamps a requested size to what a screen may be.
 pub fn clamp_dim(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n.clamp(1, MAX_DIM)).unwrap_or(NonZeroU16::MIN)
@@ -175,6 +212,8 @@ impl Term {
 
     /// Feeds program output to the parser.
     pub fn process(&mut self, bytes: &[u8]) {
+        #[cfg(feature = "test-hooks")]
+        test_hooks::maybe_panic(bytes);
         let parser = &mut self.parser;
         self.filter.feed(bytes, &mut |chunk| parser.process(chunk));
     }

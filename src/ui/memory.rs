@@ -14,12 +14,14 @@ use crate::memory::sampler::Snapshot;
 use crate::state::{State, Tab};
 use crate::util::human_bytes;
 
-/// Seconds of history one chart column covers: a 34-column chart shows about 3 minutes.
-const SECONDS_PER_COLUMN: usize = 5;
+/// Samples one chart column covers at most: a 33-column chart then shows about 3 minutes at
+/// one sample a second. A young tab's chart uses one sample a column, so it fills from the
+/// right as samples come.
+const MAX_SAMPLES_PER_COLUMN: usize = 5;
 
 /// Rows a tab's block takes: full (two charts and two lines of figures), short (header and one
 /// chart), or a single header line when many tabs share little room.
-const FULL: u16 = 6;
+const FULL: u16 = 7;
 const SHORT: u16 = 2;
 const FOOTER: u16 = 4;
 
@@ -55,11 +57,15 @@ pub fn short_bytes(b: u64) -> String {
         .replace(" B", "B")
 }
 
-/// Per column, the largest value of `SECONDS_PER_COLUMN` samples, newest first.
+/// Per column, the largest value of the samples it covers, newest first.
 fn columns(history: &History, cols: usize, value: impl Fn(&Sample) -> u64) -> Vec<u64> {
     let samples: Vec<u64> = history.iter().map(|s| value(&s)).collect();
+    let per = samples
+        .len()
+        .div_ceil(cols.max(1))
+        .clamp(1, MAX_SAMPLES_PER_COLUMN);
     samples
-        .rchunks(SECONDS_PER_COLUMN)
+        .rchunks(per)
         .take(cols)
         .map(|c| c.iter().copied().max().unwrap_or(0))
         .collect()
@@ -183,19 +189,22 @@ fn block(tab: &Tab, number: usize, focused: bool, area: Rect, buf: &mut Buffer, 
         .unwrap_or_default();
     let line = format!("{procs} proc · peak {peak}{rate}");
     put(buf, area.x, area.y + 4, &line, w, dim);
+    let top = match tab.mem.biggest.as_ref() {
+        Some(b) => format!(
+            "top {} ({}) {}",
+            b.name,
+            b.pid,
+            short_bytes(b.rss_minus_shared)
+        ),
+        None => "no process".to_string(),
+    };
+    put(buf, area.x, area.y + 5, &top, w, dim);
     let hist = format!(
-        "hist {} rows {}",
+        "history {} rows, {}",
         latest.map_or(0, |s| s.scrollback_rows),
         short_bytes(latest.map_or(0, |s| s.scrollback_bytes))
     );
-    let top = tab
-        .mem
-        .biggest
-        .as_ref()
-        .filter(|_| procs > 1)
-        .map(|b| format!(" · top {} {}", b.name, short_bytes(b.rss_minus_shared)))
-        .unwrap_or_default();
-    put(buf, area.x, area.y + 5, &format!("{hist}{top}"), w, dim);
+    put(buf, area.x, area.y + 6, &hist, w, dim);
 }
 
 /// Draws the panel into `area`.
