@@ -205,6 +205,8 @@ impl App {
                 let tab = &mut self.state.tabs[i];
                 tab.mem.history.push(fig.sample);
                 tab.mem.biggest = fig.biggest.clone();
+                let cols = ui::memory::chart_cols(self.config.panel_width);
+                tab.mem.view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
             }
         }
         self.state.totals = crate::ui::memory::Totals::from(snap);

@@ -26,6 +26,8 @@ pub struct TabMemory {
     pub history: crate::memory::history::History,
     /// The tab's biggest process at the last sample.
     pub biggest: Option<crate::memory::procs::ProcessInfo>,
+    /// Charts and figures derived from `history` at the last sample.
+    pub view: crate::ui::memory::MemView,
 }
 
 impl Tab {
@@ -40,6 +42,7 @@ impl Tab {
             mem: TabMemory {
                 history: crate::memory::history::History::new(history_capacity),
                 biggest: None,
+                view: Default::default(),
             },
         }
     }

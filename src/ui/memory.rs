@@ -79,16 +79,47 @@ pub enum Alarm {
     Growing,
 }
 
-pub fn alarm(tab: &Tab, config: &Config) -> Option<Alarm> {
-    let latest = tab.mem.history.latest()?;
-    if latest.tree_bytes > config.warn_above {
-        return Some(Alarm::Above);
+/// The tab's mark, as of its last sample.
+pub fn alarm(tab: &Tab, _config: &Config) -> Option<Alarm> {
+    tab.mem.view.alarm
+}
+
+/// What the panel and the tab bar show of a tab, computed once per sample rather than per
+/// frame: decoding an hour of history and fitting a line for every tab on every keystroke's
+/// frame would be the most expensive part of the frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemView {
+    /// Chart columns, newest first, for a chart `cols` wide.
+    pub cols: usize,
+    pub tree: Vec<u64>,
+    pub heap: Vec<u64>,
+    pub peak: u64,
+    /// Bytes per minute over the leak window.
+    pub growth: Option<f64>,
+    pub alarm: Option<Alarm>,
+}
+
+/// Recomputes a tab's view after a sample, for charts `cols` wide.
+pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
+    let alarm = match history.latest() {
+        Some(l) if l.tree_bytes > config.warn_above => Some(Alarm::Above),
+        // 1 MiB per minute: slower growth is noise for a whole process tree.
+        Some(_) if history.leak_suspect(config.leak_window, 1024.0 * 1024.0) => Some(Alarm::Growing),
+        _ => None,
+    };
+    MemView {
+        cols,
+        tree: columns(history, cols, |s| s.tree_bytes),
+        heap: columns(history, cols, |s| s.heap_bytes),
+        peak: history.peak_tree(),
+        growth: history.growth_per_min(config.leak_window),
+        alarm,
     }
-    // 1 MiB per minute: slower growth is noise for a whole process tree.
-    tab.mem
-        .history
-        .leak_suspect(config.leak_window, 1024.0 * 1024.0)
-        .then_some(Alarm::Growing)
+}
+
+/// Chart width for a panel `width` columns wide (a border column and two of margin).
+pub fn chart_cols(width: u16) -> usize {
+    usize::from(width.saturating_sub(3))
 }
 
 fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, max: u16, style: Style) -> u16 {
@@ -101,7 +132,29 @@ fn put_right(buf: &mut Buffer, right: u16, y: u16, text: &str, style: Style) {
     buf.set_string(right.saturating_sub(w), y, text, style);
 }
 
-fn block(tab: &Tab, number: usize, focused: bool, area: Rect, buf: &mut Buffer, config: &Config) {
+/// One scale for every tab's chart, so the bars compare: the tab eating memory stands out at
+/// a glance. A non-zero value shows at least the lowest bar, so small tabs are still seen.
+#[derive(Clone, Copy, Debug, Default)]
+struct Scale {
+    tree: u64,
+    heap: u64,
+}
+
+fn visible(values: &[u64], max: u64) -> Vec<u64> {
+    // 16: a two-row chart has 16 levels; one level is max/16.
+    let floor = (max / 16).max(1);
+    values.iter().map(|&v| if v > 0 { v.max(floor) } else { 0 }).collect()
+}
+
+fn block(
+    tab: &Tab,
+    number: usize,
+    focused: bool,
+    area: Rect,
+    buf: &mut Buffer,
+    config: &Config,
+    scale: Scale,
+) {
     let c = &config.colors;
     let base = if focused {
         Style::new().bg(c.bar_bg)
@@ -146,25 +199,28 @@ fn block(tab: &Tab, number: usize, focused: bool, area: Rect, buf: &mut Buffer, 
         return;
     }
     let cols = usize::from(w);
-    let tree = columns(&tab.mem.history, cols, |s| s.tree_bytes);
+    let view = &tab.mem.view;
+    // The view was computed for the configured width; a different width (a resize since)
+    // takes the columns it has.
+    let tree = visible(&view.tree[..view.tree.len().min(cols)], scale.tree);
     let chart_rows = if area.height >= FULL { 2 } else { 1 };
     let chart = Rect::new(area.x, area.y + 1, w, chart_rows);
     Sparkline::default()
         .data(&tree)
-        .max(tree.iter().copied().max().unwrap_or(0).max(1))
+        .max(scale.tree.max(1))
         .direction(RenderDirection::RightToLeft)
         .style(base.fg(c.chart_tree))
         .render(chart, buf);
     if area.height < FULL {
         return;
     }
-    let heap = columns(&tab.mem.history, cols, |s| s.heap_bytes);
+    let heap = visible(&view.heap[..view.heap.len().min(cols)], scale.heap);
     let heap_label = format!(" heap {}", short_bytes(latest.map_or(0, |s| s.heap_bytes)));
     let hw = heap_label.width() as u16;
     let heap_area = Rect::new(area.x, area.y + 3, w.saturating_sub(hw), 1);
     Sparkline::default()
         .data(&heap)
-        .max(heap.iter().copied().max().unwrap_or(0).max(1))
+        .max(scale.heap.max(1))
         .direction(RenderDirection::RightToLeft)
         .style(base.fg(c.chart_heap))
         .render(heap_area, buf);
@@ -177,11 +233,9 @@ fn block(tab: &Tab, number: usize, focused: bool, area: Rect, buf: &mut Buffer, 
     );
     let dim = base.add_modifier(Modifier::DIM);
     let procs = latest.map_or(0, |s| s.processes);
-    let peak = short_bytes(tab.mem.history.peak_tree());
-    let rate = tab
-        .mem
-        .history
-        .growth_per_min(config.leak_window)
+    let peak = short_bytes(view.peak);
+    let rate = view
+        .growth
         .map(|r| {
             let sign = if r < 0.0 { "-" } else { "+" };
             format!(" {sign}{}/min", short_bytes(r.abs() as u64))
@@ -245,6 +299,14 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         .focus
         .saturating_sub(fits - 1)
         .min(state.tabs.len().saturating_sub(fits));
+    // The scale: the largest column value of any tab over the charted window.
+    let cols = usize::from(body.width);
+    let mut scale = Scale::default();
+    for tab in &state.tabs {
+        let v = &tab.mem.view;
+        scale.tree = scale.tree.max(v.tree.iter().take(cols).copied().max().unwrap_or(0));
+        scale.heap = scale.heap.max(v.heap.iter().take(cols).copied().max().unwrap_or(0));
+    }
     for (slot, (i, tab)) in state
         .tabs
         .iter()
@@ -262,6 +324,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
             Rect::new(body.x, y, body.width, h),
             buf,
             config,
+            scale,
         );
     }
     if first > 0 || first + fits < state.tabs.len() {
