@@ -62,5 +62,48 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// One frame of the scroll view, 5,000 rows up, over histories of 10,000 and 100,000 rows: the
+/// cost follows the rows shown, not the size of the store.
+fn bench_scroll_view(c: &mut Criterion) {
+    use memmux::scroll::ScrollView;
+    use memmux::session::scrollback::{Budget, Limits};
+    use memmux::session::term::Term;
+    for stored in [10_000usize, 100_000] {
+        let mut t = Term::new(
+            50,
+            200,
+            Limits {
+                lines: stored,
+                bytes: 1 << 30,
+            },
+            Budget::new(1 << 30),
+        );
+        let mut chunk = String::new();
+        for i in 0..stored + 50 {
+            chunk.push_str(&format!(
+                "\x1b[3{}m{i:>7}\x1b[0m the quick brown fox jumps over the lazy dog\r\n",
+                i % 8
+            ));
+            if chunk.len() > 60_000 {
+                t.process(chunk.as_bytes());
+                chunk.clear();
+            }
+        }
+        t.process(chunk.as_bytes());
+        assert!(t.history().len() >= stored);
+        let area = Rect::new(0, 0, 200, 50);
+        let mut view = ScrollView::new(&t, 50);
+        view.scroll(&t, 50, -5_000);
+        let colors = memmux::config::Colors::default();
+        let mut buf = Buffer::empty(area);
+        c.bench_function(&format!("scroll_view_frame_offset_5000_of_{stored}"), |b| {
+            b.iter(|| {
+                buf.reset();
+                memmux::ui::scroll::render(&view, &t, area, &mut buf, &colors)
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench, bench_scroll_view);
 criterion_main!(benches);

@@ -109,11 +109,17 @@ impl Session {
     ) -> Session {
         let account = crate::memory::alloc::new_account();
         // Everything the session holds is allocated inside its account, from here on.
-        let _inside = crate::memory::alloc::enter(account);
+        let inside = crate::memory::alloc::enter(account);
         let mut term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
         term.parser.callbacks_mut().osc52_max = ctx.osc52_max;
+        drop(inside);
+        // The `Arc`'s own block (~1.3 KiB, the terminal struct inline) is memmux's: weak
+        // references (the budget registry's) keep it allocated after the session is gone,
+        // which would read as a leak in the session's account. What the terminal allocates
+        // (screen rows, history) is the session's.
         let shared = Arc::new(Shared::new(term, ctx, account));
         ctx.registry.add(&shared);
+        let _inside = crate::memory::alloc::enter(account);
         let label = id.to_string();
         match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
             Ok(pty) => Session {

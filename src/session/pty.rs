@@ -382,6 +382,10 @@ pub fn spawn(
     set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
     let (stop_rx, stop_tx) = pipe().context("cannot create a pipe")?;
 
+    // Thread bookkeeping (names, handles) is memmux's, not the session's: it is freed only
+    // after the thread has dropped the session's state, so charging it to the session would
+    // show up as a leak when the tab closes. Each thread enters the session's account itself.
+    let _memmux = alloc::enter(alloc::MEMMUX);
     let read_fd = dup(master_fd).context("cannot duplicate the pty")?;
     let read_stop = dup(stop_rx.as_raw_fd()).context("cannot duplicate a pipe")?;
     let reader_shared = Arc::clone(&shared);

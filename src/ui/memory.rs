@@ -104,7 +104,9 @@ pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
     let alarm = match history.latest() {
         Some(l) if l.tree_bytes > config.warn_above => Some(Alarm::Above),
         // 1 MiB per minute: slower growth is noise for a whole process tree.
-        Some(_) if history.leak_suspect(config.leak_window, 1024.0 * 1024.0) => Some(Alarm::Growing),
+        Some(_) if history.leak_suspect(config.leak_window, 1024.0 * 1024.0) => {
+            Some(Alarm::Growing)
+        }
         _ => None,
     };
     MemView {
@@ -143,7 +145,10 @@ struct Scale {
 fn visible(values: &[u64], max: u64) -> Vec<u64> {
     // 16: a two-row chart has 16 levels; one level is max/16.
     let floor = (max / 16).max(1);
-    values.iter().map(|&v| if v > 0 { v.max(floor) } else { 0 }).collect()
+    values
+        .iter()
+        .map(|&v| if v > 0 { v.max(floor) } else { 0 })
+        .collect()
 }
 
 fn block(
@@ -304,8 +309,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     let mut scale = Scale::default();
     for tab in &state.tabs {
         let v = &tab.mem.view;
-        scale.tree = scale.tree.max(v.tree.iter().take(cols).copied().max().unwrap_or(0));
-        scale.heap = scale.heap.max(v.heap.iter().take(cols).copied().max().unwrap_or(0));
+        scale.tree = scale
+            .tree
+            .max(v.tree.iter().take(cols).copied().max().unwrap_or(0));
+        scale.heap = scale
+            .heap
+            .max(v.heap.iter().take(cols).copied().max().unwrap_or(0));
     }
     for (slot, (i, tab)) in state
         .tabs
