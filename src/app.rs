@@ -200,23 +200,30 @@ impl App {
 
     /// Takes in a memory sample.
     fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
+        // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
+        // once the charts have filled.
+        let mut panel_changed = false;
+        let mut bar_changed = false;
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
                 tab.mem.history.push(fig.sample);
-                tab.mem.biggest = fig.biggest.clone();
+                let biggest = fig.biggest.clone();
+                panel_changed |= tab.mem.biggest != biggest;
+                tab.mem.biggest = biggest;
                 let cols = ui::memory::chart_cols(self.config.panel_width);
-                tab.mem.view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
+                let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
+                bar_changed |= view.alarm != tab.mem.view.alarm;
+                panel_changed |= view != tab.mem.view;
+                tab.mem.view = view;
             }
         }
-        self.state.totals = crate::ui::memory::Totals::from(snap);
+        let totals = crate::ui::memory::Totals::from(snap);
+        panel_changed |= totals != self.state.totals;
+        self.state.totals = totals;
         let width = self.pane.width + self.panel_width();
-        let alarms = self
-            .state
-            .tabs
-            .iter()
-            .any(|t| ui::memory::alarm(t, &self.config).is_some());
-        if ui::panel_visible(width, &self.state, &self.config) || alarms {
+        let visible = ui::panel_visible(width, &self.state, &self.config);
+        if bar_changed || (visible && panel_changed) {
             self.redraw();
         }
     }

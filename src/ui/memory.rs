@@ -26,7 +26,7 @@ const SHORT: u16 = 2;
 const FOOTER: u16 = 4;
 
 /// What the panel knows about memmux itself, from the last sample.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub self_rss: Option<u64>,
     pub heap_total: usize,
