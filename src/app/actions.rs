@@ -1,0 +1,328 @@
+//! Actions: what the bindings, the prompts and the command line ask for.
+
+use super::*;
+
+impl App {
+    pub(super) fn focus(&mut self, index: usize) {
+        if index < self.state.tabs.len() && index != self.state.focus {
+            self.state.set_focus(index);
+            // Its output while hidden was not drawn: draw it now.
+            if let Some(t) = self.state.focused() {
+                t.session.shared.dirty.store(false, Ordering::Release);
+            }
+            self.redraw_now();
+        }
+    }
+
+    /// Does what an action asks.
+    pub fn run_action(&mut self, action: Action) {
+        self.redraw_now();
+        let n = self.state.tabs.len();
+        match action {
+            Action::NewTab => {
+                let cwd = self.state.focused().and_then(|t| t.session.cwd());
+                self.open_tab(None, cwd);
+            }
+            Action::NextTab if n > 0 => self.focus((self.state.focus + 1) % n),
+            Action::PrevTab if n > 0 => self.focus((self.state.focus + n - 1) % n),
+            Action::LastTab => match self.state.last_focus.and_then(|id| self.state.index_of(id)) {
+                Some(i) => self.focus(i),
+                None => self.state.say("no previous tab"),
+            },
+            Action::SelectTab(k) => {
+                let i = usize::from(k).saturating_sub(1);
+                if i < n {
+                    self.focus(i);
+                } else {
+                    self.state.warn(format!("there is no tab {k}"));
+                }
+            }
+            Action::RenameTab => {
+                let current = self
+                    .state
+                    .focused()
+                    .and_then(|t| t.name.clone())
+                    .unwrap_or_default();
+                self.state.mode = Mode::Rename(LineInput::with_text(&current));
+            }
+            Action::CloseTab => {
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
+                if tab.session.is_running() {
+                    self.state.mode = Mode::Confirm(Confirm::CloseTab(tab.session.id));
+                } else {
+                    let id = tab.session.id;
+                    self.close_tab(id);
+                }
+            }
+            Action::RestartTab => {
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
+                if tab.session.is_running() {
+                    self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.session.id));
+                } else {
+                    self.restart_focused();
+                }
+            }
+            Action::Quit => self.state.mode = Mode::Confirm(Confirm::Quit),
+            Action::Help => self.state.mode = Mode::Help(0),
+            Action::SendPrefix => {
+                let p = self.config.keymap.prefix;
+                if let (Some(tab), Some(key)) = (self.state.focused(), chord_to_key(p)) {
+                    let modes = self.input_modes(tab);
+                    let mut out = Vec::new();
+                    if keys::encode_key(&key, &modes, &mut out) {
+                        self.send_focused(out);
+                    }
+                }
+            }
+            Action::NextTab | Action::PrevTab => {}
+            Action::ScrollMode => self.enter_scroll(0),
+            Action::ScrollPageUp => self.enter_scroll(-i64::from(self.pane.height.max(1))),
+            Action::PasteBuffer => match self.paste_buffer.clone() {
+                Some(text) => {
+                    self.handle_paste(&text);
+                }
+                None => self
+                    .state
+                    .say("the paste buffer is empty: copy with y in the scroll view"),
+            },
+            Action::ClearHistory => {
+                if let Some(tab) = self.state.focused() {
+                    let _account = tab.session.enter();
+                    let shared = &tab.session.shared;
+                    let mut term = shared.lock_term();
+                    term.clear_history();
+                    shared.note_history(&term);
+                    drop(term);
+                    self.state.say("history cleared");
+                }
+            }
+            Action::ToggleMemoryPanel => {
+                let width = self.pane.width + self.panel_width();
+                let shown = ui::panel_visible(width, &self.state, &self.config);
+                self.state.panel_override = Some(!shown);
+            }
+            Action::ExportMemory => self.export_memory(),
+            Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),
+            Action::ReloadConfig => self.reload_config(),
+        }
+    }
+
+    /// Reads the config file again; a broken file leaves the running config as it is.
+    pub(super) fn reload_config(&mut self) {
+        let Some(source) = self.config_source.clone() else {
+            self.state
+                .say("no config file to reload (no home directory)");
+            return;
+        };
+        match crate::config::load(&source) {
+            Ok(loaded) => {
+                self.apply_config(loaded.config);
+                match loaded.file {
+                    Some(path) => self
+                        .state
+                        .say(format!("config reloaded from {}", path.display())),
+                    None => self.state.say("no config file: defaults in use"),
+                }
+            }
+            Err(err) => self
+                .state
+                .warn(format!("config not reloaded: {}", err.summary())),
+        }
+    }
+
+    /// Puts a new configuration into effect for every tab.
+    pub fn apply_config(&mut self, config: Config) {
+        let limits = crate::session::scrollback::Limits {
+            lines: config.scrollback_lines,
+            bytes: config.scrollback_bytes,
+        };
+        self.ctx.limits = limits;
+        self.ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
+        self.ctx.budget.set_limit(config.memory_budget);
+        for tab in &self.state.tabs {
+            let _account = tab.session.enter();
+            let shared = &tab.session.shared;
+            let mut term = shared.lock_term();
+            term.history_mut().set_limits(limits);
+            term.parser.callbacks_mut().osc52_max = self.ctx.osc52_max;
+            shared.note_history(&term);
+        }
+        self.ctx.registry.enforce_budget();
+        if let Some(s) = &self.sampler {
+            s.set_interval(config.sample_interval);
+        }
+        // Cursor shape and mouse mode are resent with the next frame.
+        self.cursor_style = None;
+        self.config = config;
+        self.redraw_now();
+    }
+
+    /// The `:` prompt: an action name and its argument, as the config file's `[keys]` names
+    /// them (`new-tab`, `rename-tab build`, `select-tab-3`).
+    pub(super) fn run_command(&mut self, line: &str) {
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { return };
+        let rest: Vec<&str> = words.collect();
+        match name.parse::<Action>() {
+            Ok(Action::RenameTab) if !rest.is_empty() => {
+                let name = rest.join(" ");
+                if let Some(tab) = self.state.focused_mut() {
+                    tab.name = Some(name);
+                }
+                self.redraw_now();
+            }
+            Ok(Action::SelectTab(_)) | Err(_) if name == "select-tab" => {
+                match rest
+                    .first()
+                    .and_then(|n| n.parse::<u8>().ok())
+                    .filter(|n| (1..=9).contains(n))
+                {
+                    Some(n) => self.run_action(Action::SelectTab(n)),
+                    None => self.state.warn("select-tab needs a tab number, 1 to 9"),
+                }
+            }
+            Ok(action) if rest.is_empty() => self.run_action(action),
+            Ok(action) => self.state.warn(format!("{action} takes no argument")),
+            Err(e) => self.state.warn(e.to_string()),
+        }
+    }
+
+    /// Opens the scroll view of the focused tab, scrolled by `delta` rows.
+    pub(super) fn enter_scroll(&mut self, delta: i64) {
+        let height = self.pane.height;
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        let _account = tab.session.enter();
+        let mut term = tab.session.shared.lock_term();
+        term.settle_history();
+        let mut view = crate::scroll::ScrollView::new(&term, height);
+        if delta != 0 {
+            view.scroll(&term, height, delta);
+        }
+        drop(term);
+        self.state.mode = Mode::Scroll(Box::new(view));
+        self.redraw_now();
+    }
+
+    /// Puts `text` in memmux's paste buffer and, through OSC 52, in the system clipboard.
+    pub(super) fn copy(&mut self, text: String) {
+        use base64::Engine;
+        let lines = text.lines().count().max(1);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        self.outbox.extend_from_slice(b"\x1b]52;c;");
+        self.outbox.extend_from_slice(encoded.as_bytes());
+        self.outbox.push(0x07);
+        self.state.say(format!(
+            "copied {} in {lines} line(s): {} pastes it",
+            crate::util::human_bytes(text.len() as u64),
+            self.config
+                .keymap
+                .keys_for(Action::PasteBuffer)
+                .first()
+                .map(|b| self.config.keymap.spell(b))
+                .unwrap_or_else(|| "paste-buffer".into())
+        ));
+        self.paste_buffer = Some(text);
+    }
+
+    pub(super) fn confirmed(&mut self, what: Confirm) {
+        match what {
+            Confirm::CloseTab(id) => self.close_tab(id),
+            Confirm::RestartTab(id) => {
+                if let Some(i) = self.state.index_of(id) {
+                    self.state.set_focus(i);
+                    self.restart_focused();
+                }
+            }
+            Confirm::Quit => self.quit = true,
+        }
+    }
+
+    /// Closes a tab, hanging up its programs. Closing the last tab quits (or opens a fresh
+    /// shell when `exit-on-last-tab-close` is off).
+    pub fn close_tab(&mut self, id: SessionId) {
+        let Some(i) = self.state.index_of(id) else {
+            return;
+        };
+        let mut tab = self.state.tabs.remove(i);
+        let account = tab.session.enter();
+        tab.session.hang_up();
+        drop(tab);
+        drop(account);
+        if self.state.tabs.is_empty() {
+            if self.config.exit_on_last_tab_close {
+                self.quit = true;
+            } else {
+                self.open_tab(None, None);
+            }
+            return;
+        }
+        let focus = self.state.focus;
+        let new_focus = if i < focus || focus >= self.state.tabs.len() {
+            focus.saturating_sub(1)
+        } else {
+            focus
+        };
+        self.state.focus = usize::MAX;
+        self.state
+            .set_focus(new_focus.min(self.state.tabs.len() - 1));
+        if let Some(t) = self.state.focused() {
+            t.session.shared.dirty.store(false, Ordering::Release);
+        }
+        self.redraw_now();
+    }
+
+    /// Starts the focused tab's command again, in a fresh terminal.
+    pub(super) fn restart_focused(&mut self) {
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        let spec = tab.session.spec.clone();
+        let id = self.next_id;
+        self.next_id += 1;
+        let session = self.start_spec(id, spec);
+        if let Some(tab) = self.state.focused_mut() {
+            let mut old = std::mem::replace(&mut tab.session, session);
+            old.hang_up();
+            tab.title = None;
+            tab.fg_name = None;
+        }
+        self.schedule_title_check();
+        self.redraw_now();
+    }
+
+    /// Writes every tab's in-memory history to a timestamped CSV in the data directory, on a
+    /// thread of its own.
+    pub(super) fn export_memory(&mut self) {
+        let Some(dir) = crate::config::data_dir() else {
+            self.state
+                .warn("no data directory (HOME is not set): nothing exported");
+            return;
+        };
+        let mut csv = String::from(crate::memory::history::CSV_HEADER);
+        csv.push('\n');
+        for (i, t) in self.state.tabs.iter().enumerate() {
+            t.mem.history.to_csv_rows(i + 1, &t.label(), &mut csv);
+        }
+        let stamp = crate::util::timestamp();
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new()
+            .name("export".into())
+            .spawn(move || {
+                let path = dir.join(format!("memory-{stamp}.csv"));
+                let result = std::fs::create_dir_all(&dir)
+                    .and_then(|_| std::fs::write(&path, csv))
+                    .map(|_| path.clone())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                let _ = events.send(AppEvent::Exported(result));
+            });
+        if let Err(e) = spawned {
+            self.state.warn(format!("cannot start the export: {e}"));
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Keys, mouse and paste: what each does in each mode.
+
+use super::*;
+
+impl App {
+    pub(super) fn handle_input(&mut self, ev: Event) {
+        match ev {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(key),
+            Event::Key(_) => {}
+            Event::Paste(text) => self.handle_paste(&text),
+            Event::Mouse(m) => self.handle_mouse(m),
+            Event::FocusGained | Event::FocusLost => {
+                let gained = matches!(ev, Event::FocusGained);
+                if let Some(tab) = self.state.focused() {
+                    let modes = self.input_modes(tab);
+                    let mut out = Vec::new();
+                    if keys::encode_focus(gained, &modes, &mut out) {
+                        self.send_focused(out);
+                    }
+                }
+            }
+            // The frame is sized from the terminal itself at draw time.
+            Event::Resize(..) => {
+                self.resized = true;
+                self.redraw_now();
+            }
+        }
+    }
+
+    pub(super) fn input_modes(&self, tab: &Tab) -> InputModes {
+        let mut term = tab.session.shared.lock_term();
+        let focus = term.events().focus_reporting;
+        InputModes::from_screen(term.screen(), focus)
+    }
+
+    pub(super) fn send_focused(&mut self, bytes: Vec<u8>) {
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        if let Err(err) = tab.session.send(bytes) {
+            let n = self.state.focus + 1;
+            self.state.warn(format!("tab {n}: input not sent: {err}"));
+            self.redraw_now();
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        let chord = Chord::from_event(&key);
+        if self.state.message.take().is_some() {
+            self.redraw_now();
+        }
+        match std::mem::take(&mut self.state.mode) {
+            Mode::Normal => self.key_normal(key, chord),
+            Mode::Prefix => {
+                self.redraw_now();
+                match chord.and_then(|c| self.config.keymap.lookup(true, c)) {
+                    Some(action) => self.run_action(action),
+                    None if key.code == KeyCode::Esc => {}
+                    None => {
+                        let k = chord
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "that key".into());
+                        self.state.warn(format!(
+                            "{} {k} is not bound ({} ? lists the keys)",
+                            self.config.keymap.prefix, self.config.keymap.prefix
+                        ));
+                    }
+                }
+            }
+            Mode::Rename(mut input) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Enter => {
+                        let name = input.text.trim().to_string();
+                        if let Some(tab) = self.state.focused_mut() {
+                            tab.name = (!name.is_empty()).then_some(name);
+                        }
+                        return;
+                    }
+                    KeyCode::Esc => return,
+                    _ => edit_line(&mut input, &key),
+                }
+                self.state.mode = Mode::Rename(input);
+            }
+            Mode::Command(mut input) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Enter => {
+                        let line = input.text.clone();
+                        self.run_command(&line);
+                        return;
+                    }
+                    KeyCode::Esc => return,
+                    KeyCode::Tab => {
+                        let (completed, note) = complete_command(&input.text);
+                        input = LineInput::with_text(&completed);
+                        if let Some(n) = note {
+                            self.state.say(n);
+                        }
+                    }
+                    _ => edit_line(&mut input, &key),
+                }
+                self.state.mode = Mode::Command(input);
+            }
+            Mode::Confirm(what) => {
+                self.redraw_now();
+                match key.code {
+                    KeyCode::Char('y' | 'Y') => self.confirmed(what),
+                    KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
+                    _ => self.state.mode = Mode::Confirm(what),
+                }
+            }
+            Mode::Scroll(mut view) => {
+                self.redraw_now();
+                if self.key_scroll(&mut view, &key) {
+                    self.state.mode = Mode::Scroll(view);
+                }
+            }
+            Mode::Help(scroll) => {
+                self.redraw_now();
+                let max = (Action::all().len() as u16).saturating_sub(1);
+                let page = self.pane.height.saturating_sub(2).max(1);
+                let scroll = match key.code {
+                    KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter => return,
+                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
+                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
+                    KeyCode::PageUp => scroll.saturating_sub(page),
+                    KeyCode::Home | KeyCode::Char('g') => 0,
+                    KeyCode::End | KeyCode::Char('G') => max,
+                    _ => scroll,
+                };
+                self.state.mode = Mode::Help(scroll);
+            }
+        }
+    }
+
+    pub(super) fn key_normal(&mut self, key: KeyEvent, chord: Option<Chord>) {
+        if chord == Some(self.config.keymap.prefix) {
+            self.state.mode = Mode::Prefix;
+            self.redraw_now();
+            return;
+        }
+        if let Some(action) = chord.and_then(|c| self.config.keymap.lookup(false, c)) {
+            self.run_action(action);
+            return;
+        }
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        if !tab.session.is_running() {
+            // The program has ended: keys have nowhere to go, except `r` to start it again.
+            if chord == Some(Chord::plain('r')) {
+                self.restart_focused();
+            }
+            return;
+        }
+        let modes = self.input_modes(tab);
+        let mut out = Vec::new();
+        if keys::encode_key(&key, &modes, &mut out) {
+            self.send_focused(out);
+            self.schedule_title_check();
+        }
+    }
+
+    pub(super) fn handle_paste(&mut self, text: &str) {
+        match &mut self.state.mode {
+            Mode::Rename(input) => {
+                for c in text.chars().take_while(|c| *c != '\n' && *c != '\r') {
+                    input.insert(c);
+                }
+                self.redraw_now();
+            }
+            Mode::Normal => {
+                let Some(tab) = self.state.focused() else {
+                    return;
+                };
+                let modes = self.input_modes(tab);
+                let mut out = Vec::with_capacity(text.len() + 12);
+                keys::encode_paste(text, &modes, &mut out);
+                self.send_focused(out);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn handle_mouse(&mut self, m: MouseEvent) {
+        let pos = Position::new(m.column, m.row);
+        if let Some(bar) = self.tab_bar.filter(|b| b.contains(pos)) {
+            if let MouseEventKind::Down(MouseButton::Left) = m.kind {
+                if let Some(i) = ui::tabs::tab_at(&self.state, &self.config, bar, m.column) {
+                    self.focus(i);
+                }
+            }
+            return;
+        }
+        let wheel: i64 = match m.kind {
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::ScrollDown => 3,
+            _ => 0,
+        };
+        if let Mode::Scroll(view) = &mut self.state.mode {
+            if wheel != 0 {
+                if let Some(tab) = self.state.tabs.get(self.state.focus) {
+                    let term = tab.session.shared.lock_term();
+                    view.scroll(&term, self.pane.height, wheel);
+                    // Wheeling back to the bottom leaves the view, as in tmux.
+                    if wheel > 0 && view.at_bottom(&term, self.pane.height) {
+                        drop(term);
+                        self.state.mode = Mode::Normal;
+                    }
+                }
+                self.redraw_now();
+            }
+            return;
+        }
+        if !matches!(self.state.mode, Mode::Normal) {
+            return;
+        }
+        let Some(tab) = self.state.focused() else {
+            return;
+        };
+        let pane = self.pane;
+        // Drags that leave the pane are clamped to its edge, as xterm clamps to the window.
+        let col = m
+            .column
+            .saturating_sub(pane.x)
+            .min(pane.width.saturating_sub(1));
+        let row = m
+            .row
+            .saturating_sub(pane.y)
+            .min(pane.height.saturating_sub(1));
+        let inside = pane.contains(pos);
+        let modes = self.input_modes(tab);
+        let mut out = Vec::new();
+        let dragging = matches!(m.kind, MouseEventKind::Drag(_) | MouseEventKind::Up(_));
+        if (inside || dragging) && keys::encode_mouse(&m, col, row, &modes, &mut out) {
+            self.send_focused(out);
+            return;
+        }
+        if inside && wheel != 0 {
+            let alternate = tab.session.shared.lock_term().screen().alternate_screen();
+            if alternate {
+                // A full-screen program that takes no mouse (less, man): the wheel moves it by
+                // arrow keys, as xterm's alternateScroll does.
+                let code = if wheel < 0 {
+                    KeyCode::Up
+                } else {
+                    KeyCode::Down
+                };
+                let mut out = Vec::new();
+                for _ in 0..wheel.abs() {
+                    keys::encode_key(&KeyEvent::new(code, KeyModifiers::NONE), &modes, &mut out);
+                }
+                self.send_focused(out);
+            } else if wheel < 0 {
+                self.enter_scroll(wheel);
+            }
+        }
+    }
+
+    /// One key in the scroll view; false when the view closes.
+    pub(super) fn key_scroll(
+        &mut self,
+        view: &mut crate::scroll::ScrollView,
+        key: &KeyEvent,
+    ) -> bool {
+        let h = self.pane.height.max(1);
+        let Some(tab) = self.state.focused() else {
+            return false;
+        };
+        let shared = std::sync::Arc::clone(&tab.session.shared);
+        let _account = tab.session.enter();
+        let term = shared.lock_term();
+        view.note = None;
+        if let Some((backward, mut input)) = view.prompt.take() {
+            match key.code {
+                KeyCode::Enter => {
+                    if !input.text.is_empty() {
+                        view.search = Some(crate::scroll::Search {
+                            query: input.text,
+                            backward,
+                        });
+                        view.found = None;
+                        view.search_next(&term, h, false);
+                    }
+                }
+                KeyCode::Esc => {}
+                _ => {
+                    edit_line(&mut input, key);
+                    view.prompt = Some((backward, input));
+                }
+            }
+            return true;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let half = i64::from((h / 2).max(1));
+        let page = i64::from(h);
+        match key.code {
+            KeyCode::Char('q') => return false,
+            KeyCode::Esc if view.anchor.is_some() => view.anchor = None,
+            KeyCode::Esc => return false,
+            KeyCode::Char('u') if ctrl => view.scroll(&term, h, -half),
+            KeyCode::Char('d') if ctrl => view.scroll(&term, h, half),
+            KeyCode::Char('b') if ctrl => view.scroll(&term, h, -page),
+            KeyCode::Char('f') if ctrl => view.scroll(&term, h, page),
+            KeyCode::Char('y') if ctrl => view.scroll(&term, h, -1),
+            KeyCode::Char('e') if ctrl => view.scroll(&term, h, 1),
+            KeyCode::Up | KeyCode::Char('k') => view.move_rows(&term, h, -1),
+            KeyCode::Down | KeyCode::Char('j') => view.move_rows(&term, h, 1),
+            KeyCode::Left | KeyCode::Char('h') => view.move_cols(&term, -1),
+            KeyCode::Right | KeyCode::Char('l') => view.move_cols(&term, 1),
+            KeyCode::PageUp => view.scroll(&term, h, -page),
+            KeyCode::PageDown => view.scroll(&term, h, page),
+            KeyCode::Home | KeyCode::Char('g') => view.to_top(&term, h),
+            KeyCode::End | KeyCode::Char('G') => view.to_bottom(&term, h),
+            KeyCode::Char('0' | '^') => view.line_start(),
+            KeyCode::Char('$') => view.line_end(&term),
+            KeyCode::Char('/') => view.prompt = Some((false, LineInput::default())),
+            KeyCode::Char('?') => view.prompt = Some((true, LineInput::default())),
+            KeyCode::Char('n') => view.search_next(&term, h, false),
+            KeyCode::Char('N') => view.search_next(&term, h, true),
+            KeyCode::Char('v' | ' ') => {
+                view.anchor = if view.anchor.is_some() {
+                    None
+                } else {
+                    Some(view.cursor)
+                };
+            }
+            KeyCode::Char('y') | KeyCode::Enter => {
+                let Some(text) = view.selected_text(&term) else {
+                    view.note = Some("nothing selected: v starts a selection".to_string());
+                    return true;
+                };
+                drop(term);
+                self.copy(text);
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+}
+
+/// Completes an action name at the `:` prompt: the longest common prefix of the names that
+/// match, and, when several do, a note listing them.
+pub fn complete_command(text: &str) -> (String, Option<String>) {
+    if text.contains(char::is_whitespace) {
+        return (text.to_string(), None);
+    }
+    let mut names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
+    names.push("select-tab".to_string());
+    names.sort();
+    names.dedup();
+    let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(text)).collect();
+    match matches.as_slice() {
+        [] => (
+            text.to_string(),
+            Some(format!("no action starts with `{text}`")),
+        ),
+        [one] => (format!("{one} "), None),
+        many => {
+            let first = many[0].as_str();
+            let common = many.iter().fold(first.len(), |len, n| {
+                first
+                    .chars()
+                    .zip(n.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+                    .min(len)
+            });
+            let shown: Vec<&str> = many.iter().take(8).map(|s| s.as_str()).collect();
+            let more = if many.len() > 8 { " …" } else { "" };
+            (
+                first[..common].to_string(),
+                Some(format!("{}{more}", shown.join("  "))),
+            )
+        }
+    }
+}
+/// Editing keys shared by the single-line prompts.
+pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('u') if ctrl => input.clear(),
+        KeyCode::Char('a') if ctrl => input.home(),
+        KeyCode::Char('e') if ctrl => input.end(),
+        KeyCode::Char(c) if !ctrl => input.insert(c),
+        KeyCode::Backspace => input.backspace(),
+        KeyCode::Delete => input.delete(),
+        KeyCode::Left => input.left(),
+        KeyCode::Right => input.right(),
+        KeyCode::Home => input.home(),
+        KeyCode::End => input.end(),
+        _ => {}
+    }
+}
+/// The key event a chord stands for (to send the prefix itself to a program).
+pub(super) fn chord_to_key(c: Chord) -> Option<KeyEvent> {
+    use crate::keymap::ChordKey as K;
+    let code = match c.code {
+        K::Char(ch) => KeyCode::Char(ch),
+        K::F(n) => KeyCode::F(n),
+        K::Enter => KeyCode::Enter,
+        K::Tab if c.shift => KeyCode::BackTab,
+        K::Tab => KeyCode::Tab,
+        K::Backspace => KeyCode::Backspace,
+        K::Esc => KeyCode::Esc,
+        K::Up => KeyCode::Up,
+        K::Down => KeyCode::Down,
+        K::Left => KeyCode::Left,
+        K::Right => KeyCode::Right,
+        K::Home => KeyCode::Home,
+        K::End => KeyCode::End,
+        K::PageUp => KeyCode::PageUp,
+        K::PageDown => KeyCode::PageDown,
+        K::Insert => KeyCode::Insert,
+        K::Delete => KeyCode::Delete,
+    };
+    let mut m = KeyModifiers::empty();
+    if c.ctrl {
+        m |= KeyModifiers::CONTROL;
+    }
+    if c.alt {
+        m |= KeyModifiers::ALT;
+    }
+    if c.shift {
+        m |= KeyModifiers::SHIFT;
+    }
+    Some(KeyEvent::new(code, m))
+}

@@ -1,0 +1,644 @@
+//! The event loop: terminal input, session events, redraw requests and timers, one thread.
+//! Frames are requested, never forced: at most `fps` per second, and none while nothing changes.
+
+mod actions;
+mod input;
+
+use input::chord_to_key;
+pub use input::{complete_command, edit_line};
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::action::Action;
+use crate::config::Config;
+use crate::keymap::Chord;
+use crate::session::keys::{self, InputModes};
+use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
+use crate::state::{Confirm, LineInput, Mode, State, Tab};
+use crate::terminal;
+use crate::ui::{self, Layout};
+
+/// Shortest gap between frames for small output (see `App::interactive`).
+const INTERACTIVE_FRAME: Duration = Duration::from_millis(4);
+
+/// What reaches the event loop from other threads.
+#[derive(Debug)]
+pub enum AppEvent {
+    Input(Event),
+    /// The user's terminal is gone (hung up, closed): memmux exits.
+    InputGone(String),
+    Exited {
+        id: SessionId,
+        status: ExitStatus,
+    },
+    /// A memory sample of every tab.
+    Memory(Box<crate::memory::sampler::Snapshot>),
+    /// A memory export finished: where it went, or why it failed.
+    Exported(Result<PathBuf, String>),
+}
+
+/// 300 ms: after output or a key, how long until the foreground command's name is looked up
+/// again (the shell forks the command after echoing Enter).
+const TITLE_CHECK_DELAY: Duration = Duration::from_millis(300);
+
+/// The application: state plus what it needs to start sessions.
+pub struct App {
+    pub state: State,
+    pub config: Config,
+    next_id: SessionId,
+    events: UnboundedSender<AppEvent>,
+    ctx: crate::session::Context,
+    /// The pane's place on screen as of the last layout.
+    pane: Rect,
+    tab_bar: Option<Rect>,
+    panel: Option<Rect>,
+    pub quit: bool,
+    /// Something visible changed: a frame is wanted.
+    pub needs_draw: bool,
+    /// The change came from the user: draw without waiting for the frame interval.
+    pub urgent: bool,
+    /// The terminal may have changed size: ask it before the next frame.
+    pub resized: bool,
+    /// The focused tab's latest output was small (typing, a prompt): draw it without waiting a
+    /// whole frame interval.
+    pub interactive: bool,
+    title_check: Option<Instant>,
+    /// What the outer terminal was last told, to send only changes.
+    cursor_style: Option<vt100::CursorStyle>,
+    outer_any_motion: bool,
+    /// Text copied in the scroll view, for `paste-buffer`.
+    pub paste_buffer: Option<String>,
+    /// Bytes for the outer terminal itself (OSC 52 clipboard), written after the next frame.
+    pub outbox: Vec<u8>,
+    /// The memory sampling thread, when running.
+    pub sampler: Option<crate::memory::sampler::SamplerHandle>,
+    /// Where the configuration came from, for `reload-config`.
+    pub config_source: Option<crate::config::ConfigSource>,
+}
+
+impl App {
+    pub fn new(
+        config: Config,
+        events: UnboundedSender<AppEvent>,
+        wake: Arc<dyn Fn() + Send + Sync>,
+        area: Rect,
+    ) -> App {
+        let layout = Layout::for_state(area, &State::default(), &config);
+        let limits = crate::session::scrollback::Limits {
+            lines: config.scrollback_lines,
+            bytes: config.scrollback_bytes,
+        };
+        let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
+        ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
+        App {
+            state: State::default(),
+            config,
+            next_id: 1,
+            events,
+            ctx,
+            pane: layout.pane,
+            tab_bar: layout.tab_bar,
+            panel: layout.panel,
+            quit: false,
+            needs_draw: true,
+            resized: false,
+            interactive: false,
+            urgent: true,
+            title_check: None,
+            cursor_style: None,
+            outer_any_motion: false,
+            paste_buffer: None,
+            outbox: Vec::new(),
+            sampler: None,
+            config_source: None,
+        }
+    }
+
+    fn redraw(&mut self) {
+        self.needs_draw = true;
+    }
+
+    fn redraw_now(&mut self) {
+        self.needs_draw = true;
+        self.urgent = true;
+    }
+
+    /// Starts a session for `argv` (the configured shell when `None`) in `cwd`.
+    fn start_session(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) -> Session {
+        let id = self.next_id;
+        self.next_id += 1;
+        let spec = CommandSpec {
+            argv: argv.unwrap_or_else(|| self.config.shell_command()),
+            // portable-pty would start in $HOME without one; memmux starts where it was started.
+            cwd: cwd.or_else(|| std::env::current_dir().ok()),
+            term: self.config.term.clone(),
+        };
+        self.start_spec(id, spec)
+    }
+
+    fn start_spec(&mut self, id: SessionId, spec: CommandSpec) -> Session {
+        let events = self.events.clone();
+        let on_exit = Box::new(move |status| {
+            // The loop may be gone when memmux is shutting down; nothing to tell then.
+            let _ = events.send(AppEvent::Exited { id, status });
+        });
+        Session::start(
+            id,
+            spec,
+            self.pane.height,
+            self.pane.width,
+            &self.ctx,
+            on_exit,
+        )
+    }
+
+    /// Opens a tab after the last one and focuses it.
+    pub fn open_tab(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) {
+        let session = self.start_session(argv, cwd);
+        self.state
+            .tabs
+            .push(Tab::new(session, self.history_capacity()));
+        let last = self.state.tabs.len() - 1;
+        self.state.set_focus(last);
+        self.schedule_title_check();
+        self.redraw_now();
+    }
+
+    /// Samples kept per tab: `history` at one per `sample-interval`.
+    fn history_capacity(&self) -> usize {
+        let every = self.config.sample_interval.as_secs_f64().max(0.05);
+        (self.config.history.as_secs_f64() / every).ceil().max(1.0) as usize
+    }
+
+    /// Tells the sampler which tabs exist (numbers, titles, pids, accounts).
+    pub fn sync_roster(&self) {
+        let Some(sampler) = &self.sampler else { return };
+        let roster = self
+            .state
+            .tabs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::memory::sampler::RosterEntry {
+                id: t.session.id,
+                number: i + 1,
+                title: t.label(),
+                pid: t.session.pid().filter(|_| t.session.is_running()),
+                account: t.session.shared.account,
+                history_rows: Arc::clone(&t.session.shared.history_rows),
+                history_bytes: Arc::clone(&t.session.shared.history_bytes),
+            })
+            .collect();
+        sampler.set_roster(roster);
+    }
+
+    /// Takes in a memory sample.
+    fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
+        // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
+        // once the charts have filled.
+        let mut panel_changed = false;
+        let mut bar_changed = false;
+        for fig in &snap.tabs {
+            if let Some(i) = self.state.index_of(fig.id) {
+                let tab = &mut self.state.tabs[i];
+                tab.mem.history.push(fig.sample);
+                let biggest = fig.biggest.clone();
+                panel_changed |= tab.mem.biggest != biggest;
+                tab.mem.biggest = biggest;
+                let cols = ui::memory::chart_cols(self.config.panel_width);
+                let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
+                bar_changed |= view.alarm != tab.mem.view.alarm;
+                panel_changed |= view != tab.mem.view;
+                tab.mem.view = view;
+            }
+        }
+        let totals = crate::ui::memory::Totals::from(snap);
+        panel_changed |= totals != self.state.totals;
+        self.state.totals = totals;
+        let width = self.pane.width + self.panel_width();
+        let visible = ui::panel_visible(width, &self.state, &self.config);
+        if bar_changed || (visible && panel_changed) {
+            self.redraw();
+        }
+    }
+
+    fn panel_width(&self) -> u16 {
+        self.panel.map_or(0, |p| p.width)
+    }
+
+    fn schedule_title_check(&mut self) {
+        if self.title_check.is_none() {
+            self.title_check = Some(Instant::now() + TITLE_CHECK_DELAY);
+        }
+    }
+
+    /// The earliest timer the loop must wake for.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let msg = self
+            .state
+            .message
+            .as_ref()
+            .map(|m| m.at + crate::state::MESSAGE_TIME);
+        [self.title_check, msg].into_iter().flatten().min()
+    }
+
+    pub fn on_timer(&mut self, now: Instant) {
+        if self.title_check.is_some_and(|t| t <= now) {
+            self.title_check = None;
+            self.refresh_names();
+        }
+        if self.state.expire_message(now) {
+            self.redraw();
+        }
+    }
+
+    fn refresh_names(&mut self) {
+        for tab in &mut self.state.tabs {
+            let name = tab.session.foreground_name();
+            if name.is_some() && name != tab.fg_name {
+                tab.fg_name = name;
+                self.needs_draw = true;
+            }
+        }
+    }
+
+    /// Called when a session woke the loop: notes output, bells and titles.
+    pub fn collect_output(&mut self) {
+        let focus = self.state.focus;
+        let mut any = false;
+        for (i, tab) in self.state.tabs.iter_mut().enumerate() {
+            let shared = &tab.session.shared;
+            let focused = i == focus;
+            // A hidden tab already marked active keeps its dirty flag set, so its further output
+            // wakes nobody: a flood in a hidden tab costs the UI nothing.
+            if !focused && tab.activity && !shared.attention.load(Ordering::Acquire) {
+                continue;
+            }
+            let was_dirty = shared.dirty.swap(false, Ordering::AcqRel);
+            let attention = shared.attention.swap(false, Ordering::AcqRel);
+            if !was_dirty && !attention {
+                continue;
+            }
+            any = true;
+            if focused {
+                let bytes = shared.output_bytes.swap(0, Ordering::Relaxed);
+                // 4 KiB: an echo, a prompt, a status line redraw; more is a stream.
+                if bytes < 4096 {
+                    self.interactive = true;
+                }
+            }
+            if attention {
+                if let Some(note) = shared
+                    .notice
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                {
+                    self.state.message = Some(crate::state::Message {
+                        text: format!("tab {}: {note}", i + 1),
+                        error: true,
+                        at: std::time::Instant::now(),
+                    });
+                }
+                let mut term = shared.lock_term();
+                let events = term.events();
+                if let Some(title) = events.title.take() {
+                    tab.title = Some(title);
+                }
+                if std::mem::take(&mut events.bell) && !focused {
+                    tab.bell = true;
+                }
+                if let Some(data) = events.clipboard.take() {
+                    self.outbox.extend_from_slice(b"\x1b]52;c;");
+                    self.outbox.extend_from_slice(&data);
+                    self.outbox.push(0x07);
+                }
+            }
+            if !focused {
+                tab.activity = true;
+                if !was_dirty {
+                    // Keep the flag that suppresses wake-ups for this tab.
+                    shared.dirty.store(true, Ordering::Release);
+                }
+            }
+        }
+        if any {
+            self.redraw();
+            self.schedule_title_check();
+        }
+    }
+
+    /// Handles one event from another thread.
+    pub fn handle_event(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::Input(ev) => self.handle_input(ev),
+            AppEvent::InputGone(why) => {
+                self.state.warn(why);
+                self.quit = true;
+            }
+            AppEvent::Memory(snap) => self.take_snapshot(&snap),
+            AppEvent::Exported(Ok(path)) => {
+                self.state
+                    .say(format!("memory history written to {}", path.display()));
+                self.redraw();
+            }
+            AppEvent::Exported(Err(e)) => {
+                self.state.warn(e);
+                self.redraw();
+            }
+            AppEvent::Exited { id, status } => {
+                if let Some(i) = self.state.index_of(id) {
+                    self.state.tabs[i].session.status = Status::Exited(status);
+                    self.redraw();
+                }
+            }
+        }
+    }
+
+    /// Lays the screen out for `area` and resizes every session's pane to match.
+    pub fn apply_layout(&mut self, area: Rect) {
+        let layout = Layout::for_state(area, &self.state, &self.config);
+        self.pane = layout.pane;
+        self.tab_bar = layout.tab_bar;
+        self.panel = layout.panel;
+        for tab in &mut self.state.tabs {
+            tab.session.resize(layout.pane.height, layout.pane.width);
+        }
+    }
+
+    /// Draws a frame on `terminal`, then tells the outer terminal the cursor shape and mouse
+    /// mode the focused program wants.
+    pub fn draw<W: io::Write>(&mut self, out: &mut ui::Compositor<W>) -> anyhow::Result<()> {
+        let area = out.area();
+        self.apply_layout(area);
+        let height = self.pane.height;
+        if let (Mode::Scroll(view), Some(tab)) =
+            (&mut self.state.mode, self.state.tabs.get(self.state.focus))
+        {
+            // History may have been evicted under the view since the last frame.
+            view.clamp(&tab.session.shared.lock_term(), height);
+        }
+        out.draw(|f| ui::draw(f, &self.state, &self.config))
+            .context("cannot write to the terminal")?;
+        self.needs_draw = false;
+        self.urgent = false;
+        self.interactive = false;
+        Ok(())
+    }
+
+    /// Cursor shape and pointer-motion reporting for the outer terminal, as escape sequences to
+    /// write after a frame (empty when nothing changed).
+    pub fn outer_modes(&mut self) -> String {
+        let mut out = String::new();
+        let (style, any_motion) = match self.state.focused() {
+            Some(tab) => {
+                let term = tab.session.shared.lock_term();
+                let s = term.screen();
+                (
+                    s.cursor_style(),
+                    s.mouse_protocol_mode() == vt100::MouseProtocolMode::AnyMotion,
+                )
+            }
+            None => (vt100::CursorStyle::Default, false),
+        };
+        if self.cursor_style != Some(style) {
+            self.cursor_style = Some(style);
+            let n = match style {
+                vt100::CursorStyle::Default => 0,
+                vt100::CursorStyle::BlinkBlock => 1,
+                vt100::CursorStyle::SteadyBlock => 2,
+                vt100::CursorStyle::BlinkUnderline => 3,
+                vt100::CursorStyle::SteadyUnderline => 4,
+                vt100::CursorStyle::BlinkVerticalBar => 5,
+                vt100::CursorStyle::SteadyVerticalBar => 6,
+            };
+            out.push_str(&format!("\x1b[{n} q"));
+        }
+        if any_motion != self.outer_any_motion {
+            self.outer_any_motion = any_motion;
+            out.push_str(if any_motion {
+                terminal::ANY_MOTION_ON
+            } else {
+                terminal::ANY_MOTION_OFF
+            });
+        }
+        out
+    }
+
+    /// Hangs up every session.
+    pub fn shutdown(&mut self) {
+        for tab in &mut self.state.tabs {
+            tab.session.hang_up();
+        }
+    }
+}
+
+/// Reads the user's terminal on its own thread and forwards events to the loop.
+///
+/// crossterm is built with `use-dev-tty`: its default mio source is edge-triggered and loses a
+/// pending keystroke when a resize signal arrives in the same wake-up (keys then sit unread
+/// until the next key); the poll(2) source does not. Its blocking `read` is the only safe way
+/// to drain it: `poll` with a zero timeout skips events it already parsed, and any short
+/// timeout busy-waits (measured: a 1 ms spin per key, which delayed the echo on 2 cores).
+///
+/// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793):
+/// the thread checks for hang-up before each read, and a hang-up that lands inside `read`
+/// comes with SIGHUP, on which memmux exits.
+fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            loop {
+                let mut fds = [libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                }];
+                // SAFETY: one valid pollfd; a zero timeout never blocks.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+                if n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                    let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
+                    return;
+                }
+                match crossterm::event::read() {
+                    Ok(ev) => {
+                        if tx.send(AppEvent::Input(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::InputGone(format!(
+                            "cannot read the terminal: {e}"
+                        )));
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+    TerminalGone,
+}
+
+/// How memmux was asked to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The command of the first tab (the shell when `None`).
+    pub first: Option<Vec<String>>,
+    /// Append every memory sample to this CSV file.
+    pub mem_log: Option<PathBuf>,
+    /// Shown in the status line at start (e.g. a broken config file at the default path).
+    pub warning: Option<String>,
+    /// Where the configuration came from, for `reload-config`.
+    pub config_source: Option<crate::config::ConfigSource>,
+}
+
+/// Runs memmux on the user's terminal until the user quits or a signal ends it.
+pub fn run(config: Config, options: Options) -> anyhow::Result<Exit> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the event loop")?;
+    rt.block_on(run_loop(config, options))
+}
+
+async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
+    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) =
+        unbounded_channel();
+    let notify = Arc::new(Notify::new());
+    let wake: Arc<dyn Fn() + Send + Sync> = {
+        let n = Arc::clone(&notify);
+        Arc::new(move || n.notify_one())
+    };
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
+    let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
+
+    let sampler = {
+        let tx = tx.clone();
+        let deliver = Box::new(move |snap| {
+            let _ = tx.send(AppEvent::Memory(Box::new(snap)));
+        });
+        let log = options.mem_log.clone();
+        crate::memory::sampler::SamplerHandle::start(config.sample_interval, log, deliver)
+            .with_context(|| match &options.mem_log {
+                Some(p) => format!("cannot open the memory log {}", p.display()),
+                None => "cannot start the memory sampler".to_string(),
+            })?
+    };
+
+    let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
+    // The size is asked on SIGWINCH only, not per frame (each ask opens /dev/tty twice).
+    let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
+    // 64 KiB: a whole frame of a large screen goes out in one write.
+    let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
+    let mut term = ui::Compositor::new(stdout, Rect::new(0, 0, w, h));
+    let size = ratatui::layout::Size::new(w, h);
+    spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
+
+    let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
+    app.sampler = Some(sampler);
+    app.config_source = options.config_source;
+    app.open_tab(options.first, None);
+    if let Some(w) = options.warning {
+        app.state.warn(w);
+    }
+
+    let mut last_frame: Option<Instant> = None;
+    let mut frame_at: Option<Instant> = None;
+    let exit = loop {
+        if app.quit {
+            break Exit::Quit;
+        }
+        if app.needs_draw {
+            let now = Instant::now();
+            let due = match last_frame {
+                // Read each time: a reloaded config may have another fps. Small output waits
+                // at most 4 ms (250 frames/s), so an echo right after another frame (a memory
+                // sample, say) isn't held back a whole frame interval.
+                Some(t) if !app.urgent => {
+                    let interval =
+                        Duration::from_secs_f64(1.0 / f64::from(app.config.fps.clamp(1, 1000)));
+                    t + if app.interactive {
+                        interval.min(INTERACTIVE_FRAME)
+                    } else {
+                        interval
+                    }
+                }
+                _ => now,
+            };
+            if due <= now {
+                if std::mem::take(&mut app.resized) {
+                    let (w, h) =
+                        crossterm::terminal::size().context("cannot read the terminal size")?;
+                    if term.area() != Rect::new(0, 0, w, h) {
+                        term.resize(Rect::new(0, 0, w, h));
+                    }
+                }
+                app.sync_roster();
+                app.draw(&mut term)?;
+                // Cursor shape, pointer mode and clipboard writes go after the frame.
+                let mut extra = app.outer_modes().into_bytes();
+                extra.append(&mut app.outbox);
+                if !extra.is_empty() {
+                    use std::io::Write;
+                    let out = term.writer_mut();
+                    out.write_all(&extra)
+                        .context("cannot write to the terminal")?;
+                    out.flush().context("cannot write to the terminal")?;
+                }
+                last_frame = Some(now);
+                frame_at = None;
+            } else {
+                frame_at = Some(due);
+            }
+        }
+        let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
+        tokio::select! {
+            biased;
+            _ = sigterm.recv() => break Exit::Signal(libc::SIGTERM),
+            _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
+            _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
+            _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
+            _ = sigwinch.recv() => {
+                app.resized = true;
+                app.redraw_now();
+            }
+            Some(ev) = rx.recv() => {
+                let gone = matches!(ev, AppEvent::InputGone(_));
+                app.handle_event(ev);
+                if gone {
+                    break Exit::TerminalGone;
+                }
+            }
+            _ = notify.notified() => app.collect_output(),
+            _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
+                app.on_timer(Instant::now());
+            }
+        }
+    };
+    app.shutdown();
+    drop(term);
+    drop(guard);
+    Ok(exit)
+}
