@@ -356,3 +356,168 @@ pub fn alive(pid: u32) -> bool {
         })
         .unwrap_or(false)
 }
+
+// --- Process figures from /proc, for the hardening and soak tests. ---------------------------
+
+/// Fields of `/proc/PID/stat` after the command name (which may hold spaces and parentheses),
+/// so field 3 of the man page (state) is index 0.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.rfind(')')?;
+    Some(
+        stat[close + 1..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Resident set size of `pid` in bytes (`VmRSS`), while it lives.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// CPU time `pid` has used so far (user + system, every thread), from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let f = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of the man page: indices 11 and 12 here.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_millis(ticks * 1000 / hz))
+}
+
+/// Share of one core `pid` used over `window` (sleeps that long): 1.0 is a whole core.
+pub fn cpu_share(pid: u32, window: Duration) -> Option<f64> {
+    let c0 = cpu_time(pid)?;
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let c1 = cpu_time(pid)?;
+    Some((c1 - c0).as_secs_f64() / t0.elapsed().as_secs_f64())
+}
+
+/// Open file descriptors of `pid`.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// Threads of `pid`.
+pub fn thread_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
+}
+
+/// Every descendant of `pid` (children, their children, ...), with states.
+pub fn descendants(pid: u32) -> Vec<(u32, char)> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for (c, st) in children(p) {
+            out.push((c, st));
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// Bytes as MiB with two decimals, for the figures the tests print.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / 1048576.0)
+}
+
+/// Tracks the peak RSS of `pid` on a thread of its own until dropped, sampling every 20 ms.
+pub struct RssWatch {
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RssWatch {
+    pub fn start(pid: u32) -> RssWatch {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let peak = Arc::new(AtomicU64::new(rss_bytes(pid).unwrap_or(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    if let Some(r) = rss_bytes(pid) {
+                        peak.fetch_max(r, Ordering::AcqRel);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        RssWatch {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The highest RSS seen so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for RssWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Waits until `path` exists (a marker file a command touches when it is done).
+pub fn wait_file(path: &Path, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
+
+/// The `p`-th percentile (0..=100) of `samples`, nearest rank.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut v = samples.to_vec();
+    v.sort();
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+impl Mux {
+    /// The row the cursor is on, as text (trailing blanks trimmed).
+    pub fn cursor_row(&self) -> String {
+        self.with_screen(|s| {
+            let (row, _) = s.cursor_position();
+            let (_, cols) = s.size();
+            s.contents_between(row, 0, row, cols.get())
+                .trim_end()
+                .to_string()
+        })
+    }
+
+    /// Switches to tab `n` (1..=9) and waits until the tab bar marks it as focused: the
+    /// harness can't see focus directly, so it waits for `ready` to hold on the new screen.
+    pub fn select(&mut self, n: u8, ready: impl Fn(&vt100::Screen) -> bool) {
+        self.prefix(&n.to_string());
+        self.wait_for(&format!("tab {n}"), ready);
+    }
+
+    /// Whether memmux's output has ended (it exited or closed the terminal).
+    pub fn output_ended(&self) -> bool {
+        *self.done.lock().unwrap()
+    }
+}
