@@ -250,7 +250,7 @@ fn titles_are_stripped_of_controls_and_capped() {
             .lines()
             .filter_map(|l| l.split('"').nth(1))
             .filter(|t| t.starts_with('T'))
-            .last()
+            .next_back()
         {
             break t.to_string();
         }
