@@ -249,8 +249,7 @@ fn titles_are_stripped_of_controls_and_capped() {
         if let Some(t) = csv
             .lines()
             .filter_map(|l| l.split('"').nth(1))
-            .filter(|t| t.starts_with('T'))
-            .next_back()
+            .rfind(|t| t.starts_with('T'))
         {
             break t.to_string();
         }
