@@ -34,6 +34,9 @@ pub struct Opts<'a> {
     pub args: Vec<String>,
     pub env: Vec<(&'a str, String)>,
     pub cwd: Option<PathBuf>,
+    /// A command that runs memmux (e.g. `unshare -m sh -c '... exec "$0" "$@"'`): memmux's
+    /// path and `args` are appended to it. Empty (the default): memmux runs directly.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Opts<'_> {
@@ -47,6 +50,7 @@ impl Default for Opts<'_> {
                 .collect(),
             env: Vec::new(),
             cwd: None,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -70,7 +74,15 @@ impl Mux {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(bin());
+        let mut cmd = match opts.wrapper.split_first() {
+            None => CommandBuilder::new(bin()),
+            Some((first, rest)) => {
+                let mut c = CommandBuilder::new(first);
+                c.args(rest);
+                c.arg(bin());
+                c
+            }
+        };
         cmd.args(&opts.args);
         cmd.env("HOME", home.path());
         cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
