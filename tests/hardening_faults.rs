@@ -374,7 +374,7 @@ impl OwnTerm {
         use std::os::unix::process::CommandExt;
         let home = tempfile::tempdir().unwrap();
         let (mut master, mut slave) = (0, 0);
-        let mut ws = libc::winsize {
+        let ws = libc::winsize {
             ws_row: 30,
             ws_col: 100,
             ws_xpixel: 0,
@@ -387,7 +387,7 @@ impl OwnTerm {
                 &mut slave,
                 std::ptr::null_mut(),
                 std::ptr::null(),
-                &mut ws,
+                &ws,
             )
         };
         assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
