@@ -601,3 +601,59 @@ fn closing_the_outer_terminal_leaves_no_cpu_burn_and_no_programs() {
 fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
     close_outer_case(true, "outer master closed, memmux under a wrapper sh");
 }
+
+// --- Garbage from the outer terminal ----------------------------------------------------------
+
+/// 1 MiB of random bytes from the outer terminal (no prefix key in it, so no command runs; both
+/// tabs run a raw `cat` so nothing typed reaches a shell): memmux parses it all, stays alive,
+/// and its UI and tabs still work afterwards.
+#[test]
+fn a_mebibyte_of_random_input_does_not_hurt() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("stty raw -echo; cat > /dev/null");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_ready();
+    m.line("stty raw -echo; cat > /dev/null");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut garbage = Vec::with_capacity(1 << 20);
+    while garbage.len() < 1 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = x as u8;
+        if b != 0x02 {
+            garbage.push(b);
+        }
+    }
+    let t0 = Instant::now();
+    for chunk in garbage.chunks(4096) {
+        m.send(chunk);
+    }
+    let sent = t0.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(alive(m.pid()), "memmux died of random input");
+    // Leave whatever mode the garbage opened (a prompt, the scroll view, help), end any
+    // unfinished escape sequence, and use the UI.
+    m.send("\x1b\x1b\x1b");
+    std::thread::sleep(Duration::from_millis(100));
+    m.send("\x1b[0m\x1b\x1b");
+    std::thread::sleep(Duration::from_millis(200));
+    m.send("\x1b");
+    std::thread::sleep(Duration::from_millis(200));
+    m.prefix("c");
+    m.wait_for("tab 3", |s| tab_bar_of(s).contains("3:"));
+    m.wait_prompt();
+    m.run("echo ui-works-after-garbage");
+    let bar = m.tab_bar();
+    eprintln!(
+        "1 MiB of random input sent in {sent:.2?}; memmux alive; tab bar after: {:?}",
+        bar.trim()
+    );
+    assert!(
+        !bar.contains("[exit") && !bar.contains("[signal"),
+        "a tab ended: {bar}"
+    );
+}

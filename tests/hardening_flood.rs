@@ -418,9 +418,9 @@ fn paste_of_8_mib_arrives_exactly_while_another_tab_floods() {
     assert!(flooding, "the flood had stopped");
 }
 
-/// A 1 MiB paste into a program that doesn't read: the UI stays responsive (switch tabs, type
-/// elsewhere), the status line says how much input is waiting, and once the program reads,
-/// everything arrives.
+/// A 1 MiB paste into `sleep 1000`, which never reads: the UI stays responsive (switch tabs,
+/// type elsewhere), the status line says how much input is waiting, and nothing is dropped:
+/// once `sleep` is killed, the `cat` after it gets every byte.
 #[test]
 fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     let mut m = Mux::start();
@@ -433,15 +433,19 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     m.run("echo tab-two-here");
     m.prefix("1");
     m.wait_gone("tab-two-here");
-    let go = m.home().join("go");
     let file = m.home().join("late.txt");
-    // Nothing reads the tty until `go` exists: the shell is busy in the loop (`sleep`).
-    m.line(&format!(
-        "while [ ! -e {} ]; do sleep 0.05; done; cat > {}",
-        go.display(),
-        file.display()
-    ));
-    std::thread::sleep(Duration::from_millis(300));
+    m.line(&format!("sleep 1000; cat > {}", file.display()));
+    let start = Instant::now();
+    let sleeper = loop {
+        if let Some((p, _)) = descendant_names(m.pid())
+            .into_iter()
+            .find(|(_, n)| n == "sleep")
+        {
+            break p;
+        }
+        assert!(start.elapsed() < common::TIMEOUT, "sleep did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    };
     let text = base64_lines(1 << 20, 9);
     let mut paste = b"\x1b[200~".to_vec();
     paste.extend_from_slice(text.as_bytes());
@@ -464,13 +468,14 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
         s.contents().contains("of input waiting")
     });
     eprintln!(
-        "1 MiB paste into a non-reader: status {:?}; switch to tab 2 took {switch:.2?}, \
+        "1 MiB paste into sleep 1000: status {:?}; switch to tab 2 took {switch:.2?}, \
          a command there {typed:.2?}",
         note.trim()
     );
     assert!(switch < Duration::from_secs(2), "switching took {switch:?}");
-    // Now the program reads: all of it arrives.
-    std::fs::write(&go, "").unwrap();
+    // Now a program reads: all of it arrives.
+    // SAFETY: signalling a process under our memmux.
+    unsafe { libc::kill(sleeper as i32, libc::SIGKILL) };
     let t2 = Instant::now();
     loop {
         let len = std::fs::metadata(&file).map(|md| md.len()).unwrap_or(0);
