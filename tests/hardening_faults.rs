@@ -183,6 +183,81 @@ fn no_pty_at_all_is_explained_in_the_first_tab() {
     });
 }
 
+/// memmux limited to 64 descriptors (`ulimit -n 64`): tabs open until one can't, which says
+/// why; no process is left over from the failed start, the other tabs go on, and closing a tab
+/// frees enough for a new one.
+#[test]
+fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
+    let mut m = Mux::start_with(Opts {
+        wrapper: vec![
+            "sh".into(),
+            "-c".into(),
+            "ulimit -n 64; exec \"$0\" \"$@\"".into(),
+        ],
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.run("echo first-tab-text");
+    let mut n = 1;
+    while !m.tab_bar().contains("[failed]") {
+        assert!(n < 16, "64 descriptors never ran out:\n{}", m.dump());
+        n += 1;
+        m.prefix("c");
+        let label = format!("{n}:");
+        m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let msg = m
+        .contents()
+        .lines()
+        .find(|l| l.contains("memmux:"))
+        .unwrap_or_default()
+        .to_string();
+    let kids = common::children(m.pid());
+    eprintln!(
+        "ulimit -n 64: tab {n} failed with {msg:?}; {} fds; {} children for {} running tabs",
+        common::fd_count(m.pid()).unwrap_or(0),
+        kids.len(),
+        n - 1
+    );
+    // The message may wrap: look at the whole pane.
+    assert!(
+        m.contents()
+            .replace('\n', "")
+            .contains("Too many open files"),
+        "no clear message:\n{}",
+        m.dump()
+    );
+    assert_eq!(
+        kids.len(),
+        n - 1,
+        "processes besides the running tabs: {kids:?}"
+    );
+    assert!(kids.iter().all(|(_, st)| *st != 'Z'), "zombies: {kids:?}");
+    // Close the failed tab and the one before it; a new tab then starts.
+    m.prefix("x");
+    let failed = format!("{n}:");
+    m.wait_for("the failed tab to close", |s| {
+        !tab_bar_of(s).contains(&failed)
+    });
+    m.prefix("x");
+    m.wait_text("close tab");
+    m.send("y");
+    let prev = format!("{}:", n - 1);
+    m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
+    std::thread::sleep(Duration::from_millis(500));
+    m.prefix("c");
+    m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
+    m.wait_prompt();
+    m.run("echo new-tab-after-freeing");
+    m.prefix("1");
+    m.wait_text("first-tab-text");
+    m.run("echo first-tab-still-works");
+}
+
 // --- Resize storm ----------------------------------------------------------------------------
 
 /// 1,000 outer resizes in about 2 s, between 1x1 and 300x100: no panic, memmux alive, and
