@@ -604,7 +604,7 @@ impl Drop for OwnTerm {
 
 /// Closes the outer terminal under memmux; returns (how memmux ended or its CPU share while
 /// alive, programs left) and prints the figures.
-fn close_outer_case(under_a_shell: bool, name: &str) {
+fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
     let mut t = OwnTerm::start(under_a_shell);
     t.wait_text("history 0 rows");
     std::thread::sleep(Duration::from_millis(300));
@@ -621,8 +621,14 @@ fn close_outer_case(under_a_shell: bool, name: &str) {
     };
     let kids: Vec<u32> = descendants(pid).into_iter().map(|(p, _)| p).collect();
     assert!(!kids.is_empty());
-    // Idle for a moment: the input thread is blocked reading the terminal.
-    std::thread::sleep(Duration::from_millis(500));
+    if flood {
+        // memmux is busy drawing the flood when its terminal goes.
+        t.send(b"yes\r");
+        t.wait_text("y\ny\ny");
+    } else {
+        // Idle for a moment: the input thread is blocked reading the terminal.
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let t0 = Instant::now();
     t.close();
     let mut exited = None;
@@ -667,14 +673,22 @@ fn close_outer_case(under_a_shell: bool, name: &str) {
 /// its programs.
 #[test]
 fn closing_the_outer_terminal_leaves_no_cpu_burn_and_no_programs() {
-    close_outer_case(false, "outer master closed, memmux leads the session");
+    close_outer_case(
+        false,
+        false,
+        "outer master closed, memmux leads the session",
+    );
 }
 
 /// The same, with memmux started from a wrapper script (`sh -c 'memmux; ...'`): the shell
 /// leads the session and gets the SIGHUP, memmux gets none and must notice the hang-up itself.
 #[test]
 fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
-    close_outer_case(true, "outer master closed, memmux under a wrapper sh");
+    close_outer_case(
+        true,
+        false,
+        "outer master closed, memmux under a wrapper sh",
+    );
 }
 
 // --- Garbage from the outer terminal ----------------------------------------------------------
@@ -730,5 +744,16 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
     assert!(
         !bar.contains("[exit") && !bar.contains("[signal"),
         "a tab ended: {bar}"
+    );
+}
+
+/// The outer terminal closes while the focused tab floods (memmux mid-frame, writing).
+#[test]
+fn closing_the_outer_terminal_during_a_flood_leaves_no_cpu_burn() {
+    close_outer_case(false, true, "outer master closed during a flood");
+    close_outer_case(
+        true,
+        true,
+        "outer master closed during a flood, under a wrapper sh",
     );
 }
