@@ -287,7 +287,7 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
                 ((x % 100 + 1) as u16, ((x >> 8) % 300 + 1) as u16)
             }
         };
-        m.resize(rows, cols);
+        m.resize_outer(rows, cols);
         // 2 ms apart: 1000 in about 2 s.
         let due = Duration::from_micros(2000 * u64::from(i + 1));
         if let Some(wait) = due.checked_sub(t0.elapsed()) {
@@ -296,7 +296,7 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     }
     let storm = t0.elapsed();
     let (rows, cols) = (35u16, 110u16);
-    m.resize(rows, cols);
+    m.resize_outer(rows, cols);
     m.wait_for("the status line on the final last row", |s| {
         s.contents()
             .lines()

@@ -139,13 +139,13 @@ fn cat_of_a_binary_leaves_other_tabs_and_memmux_alone() {
 // --- 7. Security rules ---------------------------------------------------------------------
 
 /// Runs `payload` (a printf format) with the tty raw and silent, then prints whatever came
-/// back as input within half a second, `cat -v` style, between `<<` and `>>`; waits for it.
+/// back as input within a second (and up to 2 s more), `cat -v` style, between `<<` and `>>`; waits for it.
 fn replies_to(m: &mut Mux, payload: &str) -> String {
     let tag = common::rand_tag();
     m.line("clear");
     m.wait_ready();
     m.line(&format!(
-        "stty -echo -icanon min 0 time 5; printf '{payload}'; sleep 0.5; \
+        "stty -echo -icanon min 0 time 20; printf '{payload}'; sleep 1; \
          printf '\\n%s<<' got{tag}; cat -v; printf '>>\\n'; stty sane"
     ));
     let start = format!("got{tag}<<");

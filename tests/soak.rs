@@ -80,7 +80,7 @@ impl Soak {
         if self.last_resize.elapsed() >= Duration::from_secs(3) {
             self.size = (self.size + 1) % SIZES.len();
             let (r, c) = SIZES[self.size];
-            self.m.resize(r, c);
+            self.m.resize_outer(r, c);
             self.last_resize = Instant::now();
             self.resizes += 1;
         }
@@ -173,7 +173,7 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // Back to the first size for both measurements.
-    soak.m.resize(SIZES[0].0, SIZES[0].1);
+    soak.m.resize_outer(SIZES[0].0, SIZES[0].1);
     soak.size = 0;
     std::thread::sleep(Duration::from_secs(2));
     let rss0 = rss_median(pid);
@@ -213,7 +213,7 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
         }
     }
     let cycles_done = t_start.elapsed();
-    soak.m.resize(SIZES[0].0, SIZES[0].1);
+    soak.m.resize_outer(SIZES[0].0, SIZES[0].1);
     // Let closed tabs' threads finish and the sampler take a fresh look.
     std::thread::sleep(Duration::from_secs(3));
     let rss1 = rss_median(pid);

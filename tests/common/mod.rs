@@ -510,6 +510,27 @@ pub fn percentile(samples: &[Duration], p: f64) -> Duration {
 }
 
 impl Mux {
+    /// Resizes the outer terminal like `resize`, but sizes the harness's own screen *before*
+    /// the pty. `resize` does it after, which races with memmux: a frame drawn for the new size
+    /// and read before the harness's screen is resized lands in the old size (wrapped,
+    /// scrolled), and ratatui's later frames only send differences, so the harness screen
+    /// stays wrong. The other way round is safe: a frame of the old size fits the new screen,
+    /// and memmux clears and redraws everything when it learns of the resize.
+    pub fn resize_outer(&mut self, rows: u16, cols: u16) {
+        self.screen.lock().unwrap().set_size(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+        );
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+    }
+
     /// The row the cursor is on, as text (trailing blanks trimmed).
     pub fn cursor_row(&self) -> String {
         self.with_screen(|s| {
@@ -519,13 +540,6 @@ impl Mux {
                 .trim_end()
                 .to_string()
         })
-    }
-
-    /// Switches to tab `n` (1..=9) and waits until the tab bar marks it as focused: the
-    /// harness can't see focus directly, so it waits for `ready` to hold on the new screen.
-    pub fn select(&mut self, n: u8, ready: impl Fn(&vt100::Screen) -> bool) {
-        self.prefix(&n.to_string());
-        self.wait_for(&format!("tab {n}"), ready);
     }
 
     /// Whether memmux's output has ended (it exited or closed the terminal).
