@@ -34,6 +34,9 @@ pub struct Opts<'a> {
     pub args: Vec<String>,
     pub env: Vec<(&'a str, String)>,
     pub cwd: Option<PathBuf>,
+    /// A command that runs memmux (e.g. `unshare -m sh -c '... exec "$0" "$@"'`): memmux's
+    /// path and `args` are appended to it. Empty (the default): memmux runs directly.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Opts<'_> {
@@ -47,6 +50,7 @@ impl Default for Opts<'_> {
                 .collect(),
             env: Vec::new(),
             cwd: None,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -70,7 +74,15 @@ impl Mux {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(bin());
+        let mut cmd = match opts.wrapper.split_first() {
+            None => CommandBuilder::new(bin()),
+            Some((first, rest)) => {
+                let mut c = CommandBuilder::new(first);
+                c.args(rest);
+                c.arg(bin());
+                c
+            }
+        };
         cmd.args(&opts.args);
         cmd.env("HOME", home.path());
         cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
@@ -355,4 +367,183 @@ pub fn alive(pid: u32) -> bool {
                 .is_some_and(|st| st != "Z")
         })
         .unwrap_or(false)
+}
+
+// --- Process figures from /proc, for the hardening and soak tests. ---------------------------
+
+/// Fields of `/proc/PID/stat` after the command name (which may hold spaces and parentheses),
+/// so field 3 of the man page (state) is index 0.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.rfind(')')?;
+    Some(
+        stat[close + 1..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Resident set size of `pid` in bytes (`VmRSS`), while it lives.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// CPU time `pid` has used so far (user + system, every thread), from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let f = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of the man page: indices 11 and 12 here.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_millis(ticks * 1000 / hz))
+}
+
+/// Share of one core `pid` used over `window` (sleeps that long): 1.0 is a whole core.
+pub fn cpu_share(pid: u32, window: Duration) -> Option<f64> {
+    let c0 = cpu_time(pid)?;
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let c1 = cpu_time(pid)?;
+    Some((c1 - c0).as_secs_f64() / t0.elapsed().as_secs_f64())
+}
+
+/// Open file descriptors of `pid`.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// Threads of `pid`.
+pub fn thread_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
+}
+
+/// Every descendant of `pid` (children, their children, ...), with states.
+pub fn descendants(pid: u32) -> Vec<(u32, char)> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for (c, st) in children(p) {
+            out.push((c, st));
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// Bytes as MiB with two decimals, for the figures the tests print.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / 1048576.0)
+}
+
+/// Tracks the peak RSS of `pid` on a thread of its own until dropped, sampling every 20 ms.
+pub struct RssWatch {
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RssWatch {
+    pub fn start(pid: u32) -> RssWatch {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let peak = Arc::new(AtomicU64::new(rss_bytes(pid).unwrap_or(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    if let Some(r) = rss_bytes(pid) {
+                        peak.fetch_max(r, Ordering::AcqRel);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        RssWatch {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The highest RSS seen so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for RssWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Waits until `path` exists (a marker file a command touches when it is done).
+pub fn wait_file(path: &Path, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
+
+/// The `p`-th percentile (0..=100) of `samples`, nearest rank.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut v = samples.to_vec();
+    v.sort();
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+impl Mux {
+    /// Resizes the outer terminal like `resize`, but sizes the harness's own screen *before*
+    /// the pty. `resize` does it after, which races with memmux: a frame drawn for the new size
+    /// and read before the harness's screen is resized lands in the old size (wrapped,
+    /// scrolled), and ratatui's later frames only send differences, so the harness screen
+    /// stays wrong. The other way round is safe: a frame of the old size fits the new screen,
+    /// and memmux clears and redraws everything when it learns of the resize.
+    pub fn resize_outer(&mut self, rows: u16, cols: u16) {
+        self.screen.lock().unwrap().set_size(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+        );
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+    }
+
+    /// The row the cursor is on, as text (trailing blanks trimmed).
+    pub fn cursor_row(&self) -> String {
+        self.with_screen(|s| {
+            let (row, _) = s.cursor_position();
+            let (_, cols) = s.size();
+            s.contents_between(row, 0, row, cols.get())
+                .trim_end()
+                .to_string()
+        })
+    }
+
+    /// Whether memmux's output has ended (it exited or closed the terminal).
+    pub fn output_ended(&self) -> bool {
+        *self.done.lock().unwrap()
+    }
 }

@@ -1,0 +1,759 @@
+//! Hardening: faults around memmux — programs that can't start or end at once, no pseudo-
+//! terminal to be had, resize storms, signals, and the outer terminal going away. Each test
+//! prints what it measured; `docs/robustness.md` lists the criteria and the last figures.
+
+mod common;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Mux, Opts, alive, cpu_share, descendants};
+
+fn tab_bar_of(s: &vt100::Screen) -> String {
+    s.contents().lines().next().unwrap_or("").to_string()
+}
+
+fn shell_args() -> Vec<String> {
+    Opts::default().args
+}
+
+// --- Programs that can't start or end at once ------------------------------------------------
+
+#[test]
+fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
+    let mut m = Mux::start_with(Opts {
+        args: vec!["--".into(), "/nonexistent".into()],
+        ..Opts::default()
+    });
+    m.wait_for("the failed mark", |s| tab_bar_of(s).contains("[failed]"));
+    m.wait_text("/nonexistent");
+    let pane: Vec<String> = m
+        .contents()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    eprintln!(
+        "tab of `memmux -- /nonexistent`: {:?}",
+        &pane[..pane.len().min(3)]
+    );
+    assert!(
+        pane.iter()
+            .any(|l| l.contains("memmux:") && l.contains("/nonexistent")),
+        "no clear message:\n{}",
+        m.dump()
+    );
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_prompt();
+    m.run("echo second-tab-fine");
+    m.prefix("1");
+    m.wait_text("/nonexistent");
+    assert!(alive(m.pid()));
+}
+
+#[test]
+fn a_shell_that_exits_at_once_shows_exit_0() {
+    let mut m = Mux::start_with(Opts {
+        args: vec!["--".into(), "true".into()],
+        ..Opts::default()
+    });
+    m.wait_for("[exit 0]", |s| tab_bar_of(s).contains("[exit 0]"));
+    eprintln!("tab bar of `memmux -- true`: {:?}", m.tab_bar().trim());
+    // memmux stays, and works.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(m.pid()), "memmux ended with its only tab");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_prompt();
+    m.run("echo after-true");
+}
+
+// --- No pseudo-terminal ----------------------------------------------------------------------
+
+/// Runs memmux in a mount namespace with a private devpts instance of `max` ptys; with
+/// `hold`, the shell holds one of them open first.
+fn with_private_devpts(max: u32, hold: bool) -> Mux {
+    let probe = std::process::Command::new("unshare")
+        .args(["-m", "--", "true"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        other => panic!(
+            "cannot test pty exhaustion here: `unshare -m` is not permitted ({other:?}); \
+             it needs CAP_SYS_ADMIN"
+        ),
+    }
+    let hold = if hold { "exec 3<>/dev/ptmx; " } else { "" };
+    let script = format!(
+        "mount -t devpts -o newinstance,ptmxmode=0666,max={max} devpts /dev/pts && \
+         mount --bind /dev/pts/ptmx /dev/ptmx && {hold}exec \"$0\" \"$@\""
+    );
+    Mux::start_with(Opts {
+        wrapper: vec![
+            "unshare".into(),
+            "-m".into(),
+            "--".into(),
+            "sh".into(),
+            "-c".into(),
+            script,
+        ],
+        ..Opts::default()
+    })
+}
+
+/// Two ptys in the instance: tabs 1 and 2 get them, a third tab can't have one and says so;
+/// the others go on, and once tab 2 closes its pty is free again for a new tab.
+#[test]
+fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
+    let mut m = with_private_devpts(2, false);
+    m.wait_prompt();
+    m.run("echo first-tab-has-a-pty");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_ready();
+    m.run("echo second-tab-has-a-pty");
+    m.prefix("c");
+    m.wait_for("the failed mark", |s| {
+        tab_bar_of(s).contains("3:") && tab_bar_of(s).contains("[failed]")
+    });
+    let msg = m
+        .contents()
+        .lines()
+        .find(|l| l.contains("memmux:"))
+        .unwrap_or_default()
+        .to_string();
+    eprintln!(
+        "new tab with no pty left: {msg:?}; tab bar {:?}",
+        m.tab_bar().trim()
+    );
+    assert!(
+        msg.contains("pseudo-terminal"),
+        "no clear message:\n{}",
+        m.dump()
+    );
+    // An ended tab closes without asking; the others are fine.
+    m.prefix("x");
+    m.wait_for("tab 3 to close", |s| !tab_bar_of(s).contains("3:"));
+    m.wait_text("second-tab-has-a-pty");
+    m.run("echo second-tab-still-works");
+    m.prefix("1");
+    m.wait_text("first-tab-has-a-pty");
+    m.run("echo first-tab-still-works");
+    // Closing tab 2 gives its pty back: a new tab gets it.
+    m.prefix("2");
+    m.wait_text("second-tab-still-works");
+    m.prefix("x");
+    m.wait_text("close tab 2");
+    m.send("y");
+    m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
+    std::thread::sleep(Duration::from_millis(300));
+    m.prefix("c");
+    m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
+    std::thread::sleep(Duration::from_millis(500));
+    let bar = m.tab_bar();
+    eprintln!("after closing tab 2, a new tab: {:?}", bar.trim());
+    assert!(
+        !bar.contains("[failed]"),
+        "the freed pty was not reused:\n{}",
+        m.dump()
+    );
+    m.wait_prompt();
+    m.run("echo new-tab-got-the-pty");
+}
+
+/// No pty at all: the very first tab can't start; memmux says so and quits cleanly on request.
+#[test]
+fn no_pty_at_all_is_explained_in_the_first_tab() {
+    let mut m = with_private_devpts(1, true);
+    m.wait_for("the failed mark", |s| tab_bar_of(s).contains("[failed]"));
+    m.wait_text("pseudo-terminal");
+    eprintln!(
+        "first tab with no pty: {:?}",
+        m.contents().lines().find(|l| l.contains("memmux:"))
+    );
+    assert!(alive(m.pid()));
+    m.prefix("x");
+    assert_eq!(m.wait_exit(), 0);
+    m.wait_for("the main screen", |s| {
+        !s.alternate_screen() && !s.hide_cursor()
+    });
+}
+
+/// memmux limited to 64 descriptors (`ulimit -n 64`): tabs open until one can't, which says
+/// why; no process is left over from the failed start, the other tabs go on, and closing a tab
+/// frees enough for a new one.
+#[test]
+fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
+    let mut m = Mux::start_with(Opts {
+        wrapper: vec![
+            "sh".into(),
+            "-c".into(),
+            "ulimit -n 64; exec \"$0\" \"$@\"".into(),
+        ],
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.run("echo first-tab-text");
+    let mut n = 1;
+    while !m.tab_bar().contains("[failed]") {
+        assert!(n < 16, "64 descriptors never ran out:\n{}", m.dump());
+        n += 1;
+        m.prefix("c");
+        let label = format!("{n}:");
+        m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let msg = m
+        .contents()
+        .lines()
+        .find(|l| l.contains("memmux:"))
+        .unwrap_or_default()
+        .to_string();
+    let kids = common::children(m.pid());
+    eprintln!(
+        "ulimit -n 64: tab {n} failed with {msg:?}; {} fds; {} children for {} running tabs",
+        common::fd_count(m.pid()).unwrap_or(0),
+        kids.len(),
+        n - 1
+    );
+    // The message may wrap: look at the whole pane.
+    assert!(
+        m.contents()
+            .replace('\n', "")
+            .contains("Too many open files"),
+        "no clear message:\n{}",
+        m.dump()
+    );
+    assert_eq!(
+        kids.len(),
+        n - 1,
+        "processes besides the running tabs: {kids:?}"
+    );
+    assert!(kids.iter().all(|(_, st)| *st != 'Z'), "zombies: {kids:?}");
+    // Close the failed tab and the one before it; a new tab then starts.
+    m.prefix("x");
+    let failed = format!("{n}:");
+    m.wait_for("the failed tab to close", |s| {
+        !tab_bar_of(s).contains(&failed)
+    });
+    m.prefix("x");
+    m.wait_text("close tab");
+    m.send("y");
+    let prev = format!("{}:", n - 1);
+    m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
+    std::thread::sleep(Duration::from_millis(500));
+    m.prefix("c");
+    m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
+    m.wait_prompt();
+    m.run("echo new-tab-after-freeing");
+    m.prefix("1");
+    m.wait_text("first-tab-text");
+    m.run("echo first-tab-still-works");
+}
+
+// --- Resize storm ----------------------------------------------------------------------------
+
+/// 1,000 outer resizes in about 2 s, between 1x1 and 300x100: no panic, memmux alive, and
+/// every tab's pty ends with the final pane size.
+#[test]
+fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    for n in 2..=3 {
+        m.prefix("c");
+        m.wait_for("the new tab", |s| tab_bar_of(s).contains(&format!("{n}:")));
+        m.wait_ready();
+    }
+    // Tab 3 redraws on every SIGWINCH (a full-screen program).
+    m.line("vim -u NONE");
+    m.wait_text("VIM");
+    let mut x: u32 = 0x9e37_79b9;
+    let t0 = Instant::now();
+    for i in 0..1000u32 {
+        let (rows, cols) = match i % 4 {
+            0 => (1, 1),
+            1 => (100, 300),
+            _ => {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                ((x % 100 + 1) as u16, ((x >> 8) % 300 + 1) as u16)
+            }
+        };
+        m.resize_outer(rows, cols);
+        // 2 ms apart: 1000 in about 2 s.
+        let due = Duration::from_micros(2000 * u64::from(i + 1));
+        if let Some(wait) = due.checked_sub(t0.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let storm = t0.elapsed();
+    let (rows, cols) = (35u16, 110u16);
+    m.resize_outer(rows, cols);
+    m.wait_for("the status line on the final last row", |s| {
+        s.contents()
+            .lines()
+            .nth(usize::from(rows) - 1)
+            .is_some_and(|l| l.contains("help"))
+    });
+    let settled = t0.elapsed();
+    assert!(alive(m.pid()), "memmux died in the storm");
+    let raw = String::from_utf8_lossy(&m.raw.lock().unwrap()).to_string();
+    assert!(
+        !raw.contains("panicked"),
+        "a panic message reached the screen"
+    );
+    // vim's tab, then the shells.
+    let want = format!("{} {cols}", rows - 2);
+    m.send("\x1b:q!\r");
+    m.wait_ready();
+    let mut sizes = Vec::new();
+    for n in 1..=3u8 {
+        m.prefix(&n.to_string());
+        std::thread::sleep(Duration::from_millis(200));
+        m.line("clear; stty size");
+        m.wait_for("stty size", |s| {
+            s.contents().lines().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
+            })
+        });
+        let size = m
+            .contents()
+            .lines()
+            .find(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
+            })
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        sizes.push(size);
+    }
+    eprintln!(
+        "1000 resizes sent in {storm:.2?}, final frame after {settled:.2?}; stty size per tab \
+         {sizes:?}, want {want:?}"
+    );
+    for (i, s) in sizes.iter().enumerate() {
+        assert_eq!(s, &want, "tab {} has the wrong size", i + 1);
+    }
+}
+
+// --- Signals ---------------------------------------------------------------------------------
+
+/// memmux with two tabs: tab 1 has a background `sleep`, tab 2 runs `sleep` in the foreground.
+/// Returns it with the pids under it.
+fn two_busy_tabs() -> (Mux, Vec<u32>) {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("sleep 1001 &");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_ready();
+    m.line("sleep 1002");
+    let start = Instant::now();
+    let pids = loop {
+        let d = descendants(m.pid());
+        // Two shells and two sleeps.
+        if d.len() >= 4 {
+            break d.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+        }
+        assert!(start.elapsed() < common::TIMEOUT, "processes: {d:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (m, pids)
+}
+
+fn signal_case(sig: i32, name: &str) {
+    let (mut m, pids) = two_busy_tabs();
+    assert!(m.with_screen(|s| s.alternate_screen()));
+    let t0 = Instant::now();
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(m.pid() as i32, sig) };
+    let code = loop {
+        if let Some(status) = m.child.try_wait().expect("try_wait") {
+            break status.exit_code();
+        }
+        assert!(t0.elapsed() < common::TIMEOUT, "memmux ignored {name}");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let took = t0.elapsed();
+    // The children had SIGHUP before memmux exited; give them a moment to go.
+    let start = Instant::now();
+    let mut left: Vec<u32> = pids.clone();
+    while !left.is_empty() && start.elapsed() < Duration::from_secs(1) {
+        left.retain(|p| alive(*p));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let gone_after = start.elapsed();
+    m.wait_for("the main screen", |s| {
+        !s.alternate_screen() && !s.hide_cursor()
+    });
+    let raw = m.raw.lock().unwrap().clone();
+    let tail = &raw[raw.len().saturating_sub(4096)..];
+    let restored = [
+        &b"\x1b[?1049l"[..],
+        b"\x1b[?25h",
+        b"\x1b[?1000l",
+        b"\x1b[?1006l",
+        b"\x1b[?2004l",
+    ]
+    .iter()
+    .all(|seq| tail.windows(seq.len()).any(|w| w == *seq));
+    eprintln!(
+        "{name}: memmux exited with {code} after {took:.1?}; its {} processes gone {gone_after:.1?} \
+         later ({} left); modes reset: {restored}",
+        pids.len(),
+        left.len()
+    );
+    assert_eq!(code, 128 + sig as u32, "exit status");
+    assert!(took < Duration::from_secs(1), "{name}: exit took {took:?}");
+    assert!(left.is_empty(), "{name}: still running: {left:?}");
+    assert!(restored, "{name}: terminal modes not reset");
+}
+
+#[test]
+fn sigterm_hangs_up_children_restores_the_terminal_and_exits_within_1s() {
+    signal_case(libc::SIGTERM, "SIGTERM");
+}
+
+#[test]
+fn sighup_hangs_up_children_restores_the_terminal_and_exits_within_1s() {
+    signal_case(libc::SIGHUP, "SIGHUP");
+}
+
+// --- The outer terminal goes away ------------------------------------------------------------
+
+/// memmux on a pty the test owns outright, so it can close every descriptor of the master
+/// (the harness keeps a reader clone it can't close).
+struct OwnTerm {
+    child: std::process::Child,
+    master: Option<Arc<OwnedFd>>,
+    stop: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    _home: tempfile::TempDir,
+}
+
+impl OwnTerm {
+    /// Starts memmux directly (it leads the session, so the kernel sends it SIGHUP when the
+    /// terminal goes), or through a shell that stays its parent and leads the session instead.
+    fn start(under_a_shell: bool) -> OwnTerm {
+        use std::os::unix::process::CommandExt;
+        let home = tempfile::tempdir().unwrap();
+        let (mut master, mut slave) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: 30,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty with valid out-pointers and a winsize; no name or termios.
+        let r = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &ws,
+            )
+        };
+        assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: openpty just gave us both descriptors.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
+            // SAFETY: setting FD_CLOEXEC on descriptors we own.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        let shell = home.path().join("test-shell");
+        std::fs::write(&shell, "#!/bin/sh\nexec bash --norc --noprofile \"$@\"\n").unwrap();
+        std::fs::set_permissions(&shell, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let mut cmd = if under_a_shell {
+            // Not `exec`: sh stays, as a wrapper script's shell does.
+            let mut c = std::process::Command::new("sh");
+            c.args(["-c", "\"$0\" \"$@\"; exit $?", common::bin()]);
+            c
+        } else {
+            std::process::Command::new(common::bin())
+        };
+        cmd.args(shell_args())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("TERM", "xterm-256color")
+            .env("SHELL", &shell)
+            .env("PS1", "$ ")
+            .env("LANG", "C.UTF-8")
+            .current_dir(home.path())
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn memmux");
+        drop(slave);
+        let master = Arc::new(master);
+        let stop = Arc::new(AtomicBool::new(false));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(30).unwrap(),
+            std::num::NonZeroU16::new(100).unwrap(),
+            0,
+        )));
+        let reader = {
+            let (master, stop, screen) =
+                (Arc::clone(&master), Arc::clone(&stop), Arc::clone(&screen));
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Acquire) {
+                    let mut pfd = libc::pollfd {
+                        fd: master.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd.
+                    let n = unsafe { libc::poll(&mut pfd, 1, 50) };
+                    if n <= 0 {
+                        continue;
+                    }
+                    // SAFETY: reading into a buffer we own.
+                    let n = unsafe {
+                        libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+                    };
+                    if n <= 0 {
+                        break;
+                    }
+                    screen.lock().unwrap().process(&buf[..n as usize]);
+                }
+            })
+        };
+        OwnTerm {
+            child,
+            master: Some(master),
+            stop,
+            reader: Some(reader),
+            screen,
+            _home: home,
+        }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        let fd = self.master.as_ref().expect("open").as_raw_fd();
+        // SAFETY: writing from a slice to a descriptor we hold.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        assert_eq!(n, bytes.len() as isize);
+    }
+
+    fn wait_text(&self, text: &str) {
+        let start = Instant::now();
+        while !self
+            .screen
+            .lock()
+            .unwrap()
+            .screen()
+            .contents()
+            .contains(text)
+        {
+            assert!(
+                start.elapsed() < common::TIMEOUT,
+                "no {text:?}; memmux {:?}; screen:\n{}",
+                std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())),
+                self.screen.lock().unwrap().screen().contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Closes every descriptor of the master: the terminal is gone.
+    fn close(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let master = self.master.take().expect("open");
+        assert_eq!(Arc::strong_count(&master), 1);
+        drop(master);
+    }
+}
+
+impl Drop for OwnTerm {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Closes the outer terminal under memmux; returns (how memmux ended or its CPU share while
+/// alive, programs left) and prints the figures.
+fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
+    let mut t = OwnTerm::start(under_a_shell);
+    t.wait_text("history 0 rows");
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(b"echo own-term-ok\r");
+    t.wait_text("own-term-ok");
+    let top = t.child.id();
+    let pid = if under_a_shell {
+        common::children(top)
+            .first()
+            .map(|(p, _)| *p)
+            .expect("memmux under sh")
+    } else {
+        top
+    };
+    let kids: Vec<u32> = descendants(pid).into_iter().map(|(p, _)| p).collect();
+    assert!(!kids.is_empty());
+    if flood {
+        // memmux is busy drawing the flood when its terminal goes.
+        t.send(b"yes\r");
+        t.wait_text("y\ny\ny");
+    } else {
+        // Idle for a moment: the input thread is blocked reading the terminal.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let t0 = Instant::now();
+    t.close();
+    let mut exited = None;
+    while t0.elapsed() < Duration::from_secs(2) {
+        if !alive(pid) {
+            exited = Some(t0.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let cpu = if exited.is_none() {
+        cpu_share(pid, Duration::from_secs(2))
+    } else {
+        None
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let left: Vec<u32> = kids.iter().copied().filter(|p| alive(*p)).collect();
+    eprintln!(
+        "{name}: memmux {}; its programs left: {left:?}",
+        match (exited, cpu) {
+            (Some(after), _) => format!("exited after {after:.1?}"),
+            (None, Some(c)) => format!("still alive 2 s later, using {:.1}% of a core", c * 100.0),
+            (None, None) => "gone".to_string(),
+        }
+    );
+    if exited.is_none() {
+        let c = cpu.unwrap_or(0.0);
+        // Leave nothing behind for the next test.
+        // SAFETY: signalling the process we started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        assert!(
+            c < 0.05,
+            "{name}: memmux alive and burning {:.0}% of a core",
+            c * 100.0
+        );
+    }
+    assert!(left.is_empty(), "{name}: programs still running: {left:?}");
+}
+
+/// The outer terminal's master closes (a terminal emulator window closed) while memmux leads
+/// the session: the kernel sends it SIGHUP; it must end, or at least not burn CPU, and hang up
+/// its programs.
+#[test]
+fn closing_the_outer_terminal_leaves_no_cpu_burn_and_no_programs() {
+    close_outer_case(
+        false,
+        false,
+        "outer master closed, memmux leads the session",
+    );
+}
+
+/// The same, with memmux started from a wrapper script (`sh -c 'memmux; ...'`): the shell
+/// leads the session and gets the SIGHUP, memmux gets none and must notice the hang-up itself.
+#[test]
+fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
+    close_outer_case(
+        true,
+        false,
+        "outer master closed, memmux under a wrapper sh",
+    );
+}
+
+// --- Garbage from the outer terminal ----------------------------------------------------------
+
+/// 1 MiB of random bytes from the outer terminal (no prefix key in it, so no command runs; both
+/// tabs run a raw `cat` so nothing typed reaches a shell): memmux parses it all, stays alive,
+/// and its UI and tabs still work afterwards.
+#[test]
+fn a_mebibyte_of_random_input_does_not_hurt() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("stty raw -echo; cat > /dev/null");
+    m.prefix("c");
+    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_ready();
+    m.line("stty raw -echo; cat > /dev/null");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut garbage = Vec::with_capacity(1 << 20);
+    while garbage.len() < 1 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = x as u8;
+        if b != 0x02 {
+            garbage.push(b);
+        }
+    }
+    let t0 = Instant::now();
+    for chunk in garbage.chunks(4096) {
+        m.send(chunk);
+    }
+    let sent = t0.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(alive(m.pid()), "memmux died of random input");
+    // Leave whatever mode the garbage opened (a prompt, the scroll view, help), end any
+    // unfinished escape sequence, and use the UI.
+    m.send("\x1b\x1b\x1b");
+    std::thread::sleep(Duration::from_millis(100));
+    m.send("\x1b[0m\x1b\x1b");
+    std::thread::sleep(Duration::from_millis(200));
+    m.send("\x1b");
+    std::thread::sleep(Duration::from_millis(200));
+    m.prefix("c");
+    m.wait_for("tab 3", |s| tab_bar_of(s).contains("3:"));
+    m.wait_prompt();
+    m.run("echo ui-works-after-garbage");
+    let bar = m.tab_bar();
+    eprintln!(
+        "1 MiB of random input sent in {sent:.2?}; memmux alive; tab bar after: {:?}",
+        bar.trim()
+    );
+    assert!(
+        !bar.contains("[exit") && !bar.contains("[signal"),
+        "a tab ended: {bar}"
+    );
+}
+
+/// The outer terminal closes while the focused tab floods (memmux mid-frame, writing).
+#[test]
+fn closing_the_outer_terminal_during_a_flood_leaves_no_cpu_burn() {
+    close_outer_case(false, true, "outer master closed during a flood");
+    close_outer_case(
+        true,
+        true,
+        "outer master closed during a flood, under a wrapper sh",
+    );
+}

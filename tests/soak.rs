@@ -1,0 +1,301 @@
+//! Soak: 16 tabs of mixed output (bursts of floods, idle shells, vim), a resize every few
+//! seconds and 100 tab open/close cycles; afterwards memmux's RSS, descriptors and threads are
+//! back where they were after warm-up, no child is a zombie, and every closed tab's allocator
+//! account is at zero. A few minutes; `#[ignore]`d, CI runs it with `--include-ignored`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Mux, Opts, children, fd_count, mib, rss_bytes, thread_count};
+
+const TABS: usize = 16;
+const CYCLES: usize = 100;
+
+/// Cycles to run: `CYCLES`, or `MEMMUX_SOAK_CYCLES` to soak longer by hand.
+fn cycles() -> usize {
+    std::env::var("MEMMUX_SOAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CYCLES)
+}
+const WARMUP_CYCLES: usize = 30;
+/// RSS after the soak may differ from its level after warm-up by this share.
+const RSS_TOLERANCE: f64 = 0.10;
+/// Sizes the outer terminal alternates between; both wide enough for the memory panel.
+const SIZES: [(u16, u16); 2] = [(45, 160), (40, 130)];
+
+fn tab_bar_of(s: &vt100::Screen) -> String {
+    s.contents().lines().next().unwrap_or("").to_string()
+}
+
+/// The median of a few RSS samples 200 ms apart (one sample can catch a transient buffer).
+fn rss_median(pid: u32) -> u64 {
+    let mut v: Vec<u64> = (0..7)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            rss_bytes(pid).expect("RSS")
+        })
+        .collect();
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The memory panel's `closed tabs leaked X (N)` line.
+fn leak_line(s: &vt100::Screen) -> Option<String> {
+    s.contents()
+        .lines()
+        .filter_map(|l| l.split_once('│').map(|(_, p)| p.trim().to_string()))
+        .find(|l| l.starts_with("closed tabs leaked"))
+}
+
+/// Waits until the cursor sits on a fresh `$ ` prompt; the panel shares the row, right of `│`.
+fn wait_ready(m: &Mux) {
+    m.wait_for("a prompt at the cursor", |s| {
+        let (row, _) = s.cursor_position();
+        let (_, cols) = s.size();
+        let text = s.contents_between(row, 0, row, cols.get());
+        text.split('│').next().unwrap_or("").trim_end() == "$"
+    });
+}
+
+/// The memory panel's `heap T = tabs X + own Y` line.
+fn heap_line(s: &vt100::Screen) -> Option<String> {
+    s.contents()
+        .lines()
+        .filter_map(|l| l.split_once('│').map(|(_, p)| p.trim().to_string()))
+        .find(|l| l.starts_with("heap ") && l.contains(" own "))
+}
+
+struct Soak {
+    m: Mux,
+    size: usize,
+    last_resize: Instant,
+    resizes: usize,
+}
+
+impl Soak {
+    /// A resize when the last one is 3 s old.
+    fn maybe_resize(&mut self) {
+        if self.last_resize.elapsed() >= Duration::from_secs(3) {
+            self.size = (self.size + 1) % SIZES.len();
+            let (r, c) = SIZES[self.size];
+            self.m.resize_outer(r, c);
+            self.last_resize = Instant::now();
+            self.resizes += 1;
+        }
+    }
+
+    /// Opens tab 17, runs a command in it, closes it.
+    fn cycle(&mut self, n: usize) {
+        let last = format!("{}:", TABS + 1);
+        self.m.prefix("c");
+        self.m
+            .wait_for("the extra tab", |s| tab_bar_of(s).contains(&last));
+        wait_ready(&self.m);
+        self.maybe_resize();
+        // Output built by printf, so the command's echo doesn't already show it.
+        self.m.line(&format!("printf 'cyc%s\\n' le-{n}-done"));
+        self.m.wait_text(&format!("cycle-{n}-done"));
+        self.m.prefix("x");
+        self.m.wait_text(&format!("close tab {}", TABS + 1));
+        self.m.send("y");
+        self.m
+            .wait_for("the extra tab to close", |s| !tab_bar_of(s).contains(&last));
+        self.maybe_resize();
+    }
+}
+
+#[test]
+#[ignore = "BUG: every closed tab is reported as leaking ~1.2 KiB (see \
+            one_closed_tab_leaves_its_account_at_zero); and long: a soak of a few minutes"]
+fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
+    let t_start = Instant::now();
+    let (rows, cols) = SIZES[0];
+    let m = Mux::start_with(Opts {
+        rows,
+        cols,
+        ..Opts::default()
+    });
+    let mut soak = Soak {
+        m,
+        size: 0,
+        last_resize: Instant::now(),
+        resizes: 0,
+    };
+    let pid = soak.m.pid();
+    soak.m.wait_prompt();
+    std::fs::write(
+        soak.m.home().join("big.txt"),
+        (1..=5000)
+            .map(|i| format!("line {i}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    // What each tab runs: floods in bursts, a colourful burst, vim, idle shells.
+    let work = |n: usize| -> Option<String> {
+        match n {
+            1 | 2 => Some(
+                "while :; do head -c 2M /dev/urandom | base64; sleep 2; done".to_string(),
+            ),
+            3 => Some(
+                "while :; do for i in $(seq 3000); do printf '\\e[3%dm%05d colour \\e[1mline\\e[m\\n' \
+                 $((i%8)) $i; done; sleep 1; done"
+                    .to_string(),
+            ),
+            4 => Some("while :; do seq 1 100000; sleep 3; done".to_string()),
+            5 => Some("vim -u NONE -N big.txt".to_string()),
+            _ => None,
+        }
+    };
+    for n in 1..=TABS {
+        if n > 1 {
+            soak.m.prefix("c");
+            let label = format!("{n}:");
+            soak.m
+                .wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
+            wait_ready(&soak.m);
+        }
+        if let Some(cmd) = work(n) {
+            soak.m.line(&cmd);
+        }
+    }
+    soak.m
+        .wait_for("the panel", |s| s.contents().contains("memmux RSS"));
+    let opened = t_start.elapsed();
+
+    // Warm-up: bursts fill the histories, a few cycles, a resize or two.
+    for n in 0..WARMUP_CYCLES {
+        soak.cycle(n);
+    }
+    while t_start.elapsed() < opened + Duration::from_secs(20) {
+        soak.maybe_resize();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Back to the first size for both measurements.
+    soak.m.resize_outer(SIZES[0].0, SIZES[0].1);
+    soak.size = 0;
+    std::thread::sleep(Duration::from_secs(2));
+    let rss0 = rss_median(pid);
+    let fds0 = fd_count(pid).unwrap();
+    let threads0 = thread_count(pid).unwrap();
+    let heap0 = soak.m.with_screen(heap_line).unwrap_or_default();
+    let warm = t_start.elapsed();
+    eprintln!(
+        "soak: {TABS} tabs open after {opened:.1?}, warm after {warm:.1?}: RSS {}, {fds0} fds, \
+         {threads0} threads; panel {heap0:?}",
+        mib(rss0)
+    );
+
+    let cycles = cycles();
+    let mut cycle_times = Vec::with_capacity(cycles);
+    for n in 0..cycles {
+        let t = Instant::now();
+        soak.cycle(WARMUP_CYCLES + n);
+        cycle_times.push(t.elapsed());
+        if n % 50 == 49 {
+            eprintln!(
+                "soak: after {} cycles RSS {}, {} fds, {} threads",
+                n + 1,
+                mib(rss_bytes(pid).unwrap_or(0)),
+                fd_count(pid).unwrap_or(0),
+                thread_count(pid).unwrap_or(0)
+            );
+        }
+        // Now and then, work vim (tab 5) a little.
+        if n % 20 == 10 {
+            soak.m.prefix("5");
+            soak.m.wait_text("line ");
+            soak.m.send("G");
+            soak.m.wait_text("line 5000");
+            soak.m.send("gg");
+            soak.m.wait_text("line 1");
+        }
+    }
+    let cycles_done = t_start.elapsed();
+    soak.m.resize_outer(SIZES[0].0, SIZES[0].1);
+    // Let closed tabs' threads finish and the sampler take a fresh look.
+    std::thread::sleep(Duration::from_secs(3));
+    let rss1 = rss_median(pid);
+    let settle = Instant::now();
+    let (fds1, threads1) = loop {
+        let (f, t) = (fd_count(pid).unwrap(), thread_count(pid).unwrap());
+        if (f == fds0 && t == threads0) || settle.elapsed() > Duration::from_secs(10) {
+            break (f, t);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let kids = children(pid);
+    let zombies: Vec<_> = kids.iter().filter(|(_, st)| *st == 'Z').collect();
+    soak.m.wait_for("the leak line", |s| leak_line(s).is_some());
+    // The sampler updates once a second: wait for a sample taken after the last close.
+    std::thread::sleep(Duration::from_millis(2500));
+    let leak = soak.m.with_screen(leak_line).unwrap_or_default();
+    let heap1 = soak.m.with_screen(heap_line).unwrap_or_default();
+
+    let p50 = common::percentile(&cycle_times, 50.0);
+    let max = common::percentile(&cycle_times, 100.0);
+    eprintln!(
+        "soak: {cycles} cycles in {:.1?} (per cycle p50 {p50:.2?}, max {max:.2?}), {} resizes, \
+         total {:.1?}",
+        cycles_done - warm,
+        soak.resizes,
+        t_start.elapsed()
+    );
+    eprintln!(
+        "soak: RSS after warm-up {}, after the soak {} ({:+.1}%); fds {fds0} -> {fds1}; threads \
+         {threads0} -> {threads1}; {} children, zombies {zombies:?}; panel: {heap1:?}, {leak:?}",
+        mib(rss0),
+        mib(rss1),
+        (rss1 as f64 / rss0 as f64 - 1.0) * 100.0,
+        kids.len()
+    );
+    assert!(common::alive(pid), "memmux died");
+    assert!(
+        (rss1 as f64 - rss0 as f64).abs() <= rss0 as f64 * RSS_TOLERANCE,
+        "RSS {} after warm-up, {} after the soak",
+        mib(rss0),
+        mib(rss1)
+    );
+    assert_eq!(fds1, fds0, "descriptors after the soak");
+    assert_eq!(threads1, threads0, "threads after the soak");
+    assert!(zombies.is_empty(), "zombie children: {zombies:?}");
+    assert_eq!(kids.len(), TABS, "children: {kids:?}");
+    assert!(
+        leak.starts_with("closed tabs leaked 0B"),
+        "closed tabs' accounts not at zero: {leak:?}"
+    );
+}
+
+/// The leak check of the soak, quick and alone: open one tab, close it, and the memory panel
+/// must say `closed tabs leaked 0B (0)`.
+#[test]
+#[ignore = "BUG: a closed tab's account is closed while its Arc<Shared> block (~1.2 KiB, \
+            allocated in that account) is still allocated, so every closed tab shows as a leak"]
+fn one_closed_tab_leaves_its_account_at_zero() {
+    let mut m = Mux::start_with(Opts {
+        rows: 45,
+        cols: 160,
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    m.wait_for("the leak line", |s| leak_line(s).is_some());
+    let before = m.with_screen(leak_line).unwrap_or_default();
+    for n in 0..3 {
+        m.prefix("c");
+        m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+        wait_ready(&m);
+        m.line(&format!("printf 'tab%s\\n' -{n}-ok"));
+        m.wait_text(&format!("tab-{n}-ok"));
+        m.prefix("x");
+        m.wait_text("close tab 2");
+        m.send("y");
+        m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
+    }
+    // The sampler updates the panel once a second.
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = m.with_screen(leak_line).unwrap_or_default();
+    eprintln!("leak line before {before:?}, after 3 tabs opened and closed {after:?}");
+    assert_eq!(before, "closed tabs leaked 0B (0)");
+    assert_eq!(after, "closed tabs leaked 0B (0)");
+}
