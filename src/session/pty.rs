@@ -349,7 +349,22 @@ pub fn spawn(
             pixel_width: 0,
             pixel_height: 0,
         })
-        .context("no pseudo-terminal available")?;
+        .map_err(|e| anyhow::anyhow!("cannot open a pseudo-terminal: {}", os_error_text(&e)))?;
+    let master = pair.master;
+    let master_fd = master
+        .as_raw_fd()
+        .context("the pty has no file descriptor")?;
+    // Everything that can fail for want of descriptors is done before the program starts, so
+    // a failure never leaves a started program behind.
+    // Non-blocking, so a program that never reads its input can't block the writer for ever;
+    // the flag is shared by the dups below (same open file description).
+    set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
+    let (stop_rx, stop_tx) = pipe().context("cannot create a pipe")?;
+    let read_fd = dup(master_fd).context("cannot duplicate the pty")?;
+    let read_stop = dup(stop_rx.as_raw_fd()).context("cannot duplicate a pipe")?;
+    let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
+    let direct_fd = dup(master_fd).context("cannot duplicate the pty")?;
+
     let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
     cmd.env("TERM", &spec.term);
     cmd.env("COLORTERM", "truecolor");
@@ -366,28 +381,26 @@ pub fn spawn(
         .with_context(|| format!("cannot start `{program}`"))?;
     // Our copy of the slave must close, or the reader would never see the program's end.
     drop(pair.slave);
-    let pid = child
-        .process_id()
-        .context("the started program has no process id")?;
     // portable-pty's child handle is not used: the waiter thread reaps with waitpid to learn the
     // signal number, which portable-pty only gives as a name.
+    let pid = child.process_id();
     drop(child);
-
-    let master = pair.master;
-    let master_fd = master
-        .as_raw_fd()
-        .context("the pty has no file descriptor")?;
-    // Non-blocking, so a program that never reads its input can't block the writer for ever;
-    // the flag is shared by the dups below (same open file description).
-    set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
-    let (stop_rx, stop_tx) = pipe().context("cannot create a pipe")?;
+    let pid = pid.context("the started program has no process id")?;
+    // From here a failure must not leave the program running unreaped.
+    let abandon = |e: anyhow::Error| {
+        // SAFETY: signalling and reaping our own child.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+        wait_for(pid);
+        e
+    };
 
     // Thread bookkeeping (names, handles) is memmux's, not the session's: it is freed only
     // after the thread has dropped the session's state, so charging it to the session would
     // show up as a leak when the tab closes. Each thread enters the session's account itself.
     let _memmux = alloc::enter(alloc::MEMMUX);
-    let read_fd = dup(master_fd).context("cannot duplicate the pty")?;
-    let read_stop = dup(stop_rx.as_raw_fd()).context("cannot duplicate a pipe")?;
+    shared.input.set_direct(direct_fd);
     let reader_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name(format!("pty-read-{label}"))
@@ -395,12 +408,8 @@ pub fn spawn(
             let _account = alloc::enter(reader_shared.account);
             reader(read_fd, read_stop, reader_shared)
         })
-        .context("cannot start the reader thread")?;
+        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the reader thread")))?;
 
-    shared
-        .input
-        .set_direct(dup(master_fd).context("cannot duplicate the pty")?);
-    let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
     let writer_shared = Arc::clone(&shared);
     std::thread::Builder::new()
         .name(format!("pty-write-{label}"))
@@ -408,7 +417,7 @@ pub fn spawn(
             let _account = alloc::enter(writer_shared.account);
             writer(write_fd, stop_rx, writer_shared)
         })
-        .context("cannot start the writer thread")?;
+        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the writer thread")))?;
 
     let waiter_shared = Arc::clone(&shared);
     std::thread::Builder::new()
@@ -420,13 +429,29 @@ pub fn spawn(
             on_exit(status);
             waiter_shared.mark_dirty();
         })
-        .context("cannot start the waiter thread")?;
+        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the waiter thread")))?;
 
     Ok(Pty {
         master,
         pid,
         stop: Some(stop_tx),
     })
+}
+
+/// portable-pty reports `openpty` failures with the `Debug` form of the OS error
+/// (`Os { code: 28, kind: StorageFull, .. }`); this gives the plain text ("No space left on
+/// device (os error 28)").
+fn os_error_text(e: &anyhow::Error) -> String {
+    let text = e.to_string();
+    let code = text
+        .split("code: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<i32>().ok());
+    match code {
+        Some(c) => io::Error::from_raw_os_error(c).to_string(),
+        None => text,
+    }
 }
 
 fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {

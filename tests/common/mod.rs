@@ -177,19 +177,10 @@ impl Mux {
         self.send(key);
     }
 
+    /// Resizes the outer terminal: the harness screen first, so a frame memmux draws at the
+    /// new size is never read at the old one.
     pub fn resize(&mut self, rows: u16, cols: u16) {
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize");
-        self.screen.lock().unwrap().set_size(
-            std::num::NonZeroU16::new(rows).expect("rows"),
-            std::num::NonZeroU16::new(cols).expect("cols"),
-        );
+        self.resize_outer(rows, cols);
     }
 
     /// Runs `f` on the screen as it is now.
