@@ -77,6 +77,11 @@ unsafe impl GlobalAlloc for CountingAlloc {
 pub trait Source {
     fn next_u64(&mut self) -> u64;
 
+    /// Whether every further choice will be 0 (a drained fuzzer input): plans end there.
+    fn drained(&self) -> bool {
+        false
+    }
+
     /// 0..n (0 when n is 0).
     fn below(&mut self, n: usize) -> usize {
         if n == 0 {
@@ -129,6 +134,10 @@ impl Source for Rng {
 pub struct Bytes<'a>(pub &'a [u8]);
 
 impl Source for Bytes<'_> {
+    fn drained(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn next_u64(&mut self) -> u64 {
         // Small choices dominate, so one byte per choice keeps mutations local; a byte
         // >= 0xf0 widens the choice to the next 4 bytes for the rare large value.
@@ -981,8 +990,8 @@ pub fn gen_plan(s: &mut impl Source, target: usize, allow_huge: bool) -> Plan {
             }
             85..=87 => ops.push(Op::Render {
                 t,
-                w: s.range(0, 320) as u16,
-                h: s.range(0, 120) as u16,
+                w: s.range(1, 320) as u16,
+                h: s.range(1, 120) as u16,
             }),
             88..=90 => ops.push(Op::ReadHistory {
                 t,
@@ -1007,8 +1016,8 @@ pub fn gen_plan(s: &mut impl Source, target: usize, allow_huge: bool) -> Plan {
                 });
             }
         }
-        // A drained fuzzer input gives 0 forever; stop rather than loop on empty feeds.
-        if ops.len() > 20_000 {
+        // A drained fuzzer input gives 0 forever: stop rather than pad with `a`s.
+        if s.drained() || ops.len() > 20_000 {
             break;
         }
     }
@@ -1070,11 +1079,8 @@ pub fn raw_plan(data: &[u8]) -> Plan {
             });
         }
     }
-    ops.push(Op::Render {
-        t: 0,
-        w: cols,
-        h: rows,
-    });
+    let (r, c) = clamp(rows, cols);
+    ops.push(Op::Render { t: 0, w: c, h: r });
     ops.push(Op::ReadHistory { t: 0, pick: h });
     Plan {
         terms: vec![TermSpec {
@@ -1435,6 +1441,10 @@ fn apply(op: &Op, slots: &mut [Slot], budget: &Arc<Budget>, stats: &mut Stats) -
         }
         Op::Render { t, w, h } => {
             let screen = slots[t].term.screen();
+            // `ui::Layout` never gives the pane less than 1x1 (`render_screen` indexes the
+            // buffer at the area's origin, so an empty area would panic in ratatui), nor,
+            // in practice, more than a screen plus some margin.
+            let (w, h) = (w.clamp(1, MAX_DIM + 20), h.clamp(1, MAX_DIM + 20));
             let area = Rect::new(0, 0, w, h);
             let mut buf = Buffer::empty(area);
             memmux::ui::pane::render_screen(screen, area, &mut buf);
