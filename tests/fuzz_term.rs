@@ -108,19 +108,21 @@ fn fuzz_term_deterministic() {
     assert!(total.scrolled_rows > 10_000, "{total:?}");
     assert!(total.searches > 100, "{total:?}");
     assert!(total.renders > 50, "{total:?}");
+    assert!(total.queries > 50, "{total:?}");
 }
 
 fn note(plans: u64, s: &Stats, took: Duration) {
     let secs = took.as_secs_f64().max(1e-9);
     eprintln!(
         "fuzz_term: {plans} plans, {} ops, {} bytes in {secs:.1} s ({:.0} ops/s, {:.2} MB/s); \
-         replies {} B, titles {}, rows scrolled {}, searches {}, renders {}, \
+         replies {} B, queries {}, titles {}, rows scrolled {}, searches {}, renders {}, \
          max history {} B, peak heap {} B (bound then {} B)",
         s.ops,
         s.bytes,
         s.ops as f64 / secs,
         s.bytes as f64 / secs / 1e6,
         s.reply_bytes,
+        s.queries,
         s.titles,
         s.scrolled_rows,
         s.searches,

@@ -880,7 +880,42 @@ pub enum Op {
         t: usize,
         pick: u64,
     },
+    /// Send `QUERIES[q]` after CAN (ground state from anywhere) and check the exact reply.
+    Query {
+        t: usize,
+        q: usize,
+    },
 }
+
+/// Queries and what memmux must answer; `None`: must not answer at all (they would echo
+/// program-controlled text, or memmux does not implement them).
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Fixed(&'static [u8]),
+    Cpr,
+    DecCpr,
+    Size,
+    None,
+}
+
+const QUERIES: &[(&[u8], Answer)] = &[
+    (b"\x1b[5n", Answer::Fixed(b"\x1b[0n")),
+    (b"\x1b[6n", Answer::Cpr),
+    (b"\x1b[?6n", Answer::DecCpr),
+    (b"\x1b[c", Answer::Fixed(b"\x1b[?62;22c")),
+    (b"\x1b[0c", Answer::Fixed(b"\x1b[?62;22c")),
+    (b"\x1b[>c", Answer::Fixed(b"\x1b[>1;10;0c")),
+    (b"\x1b[>0c", Answer::Fixed(b"\x1b[>1;10;0c")),
+    (b"\x1b[18t", Answer::Size),
+    (b"\x1b[21t", Answer::None),
+    (b"\x1b[20t", Answer::None),
+    (b"\x1b[14t", Answer::None),
+    (b"\x1bP$qm\x1b\\", Answer::None),
+    (b"\x1b]52;c;?\x07", Answer::None),
+    (b"\x1b]10;?\x07", Answer::None),
+    (b"\x1bZ", Answer::None),
+    (b"\x05", Answer::None),
+];
 
 #[derive(Clone, Debug)]
 pub struct TermSpec {
@@ -997,7 +1032,11 @@ pub fn gen_plan(s: &mut impl Source, target: usize, allow_huge: bool) -> Plan {
                 t,
                 pick: s.next_u64(),
             }),
-            91..=92 => ops.push(Op::EnforceBudget),
+            91 => ops.push(Op::Query {
+                t,
+                q: s.below(QUERIES.len()),
+            }),
+            92 => ops.push(Op::EnforceBudget),
             93 => ops.push(Op::SettleHistory { t }),
             94 => ops.push(Op::Rebuild { t }),
             95 => ops.push(Op::ClearHistory { t }),
@@ -1078,6 +1117,12 @@ pub fn raw_plan(data: &[u8]) -> Plan {
                 pick: s.next_u64(),
             });
         }
+        if s.one_in(8) {
+            ops.push(Op::Query {
+                t: 0,
+                q: s.below(QUERIES.len()),
+            });
+        }
     }
     let (r, c) = clamp(rows, cols);
     ops.push(Op::Render { t: 0, w: c, h: r });
@@ -1126,6 +1171,8 @@ pub struct Stats {
     pub peak_bound: isize,
     pub renders: usize,
     pub searches: usize,
+    /// Queries whose exact answer was checked.
+    pub queries: usize,
 }
 
 impl Stats {
@@ -1142,6 +1189,7 @@ impl Stats {
         }
         self.renders += o.renders;
         self.searches += o.searches;
+        self.queries += o.queries;
     }
 }
 
@@ -1458,6 +1506,43 @@ fn apply(op: &Op, slots: &mut [Slot], budget: &Arc<Budget>, stats: &mut Stats) -
         Op::ReadHistory { t, pick } => {
             read_history(&slots[t].term, pick, stats)?;
         }
+        Op::Query { t, q } => {
+            let slot = &mut slots[t];
+            // Earlier replies were checked and taken after the previous operation.
+            let (query, answer) = QUERIES[q % QUERIES.len()];
+            slot.feed(b"\x18");
+            slot.feed(query);
+            let screen = slot.term.screen();
+            let (rows, cols) = screen.size();
+            let (row, col) = screen.cursor_position();
+            // See `KNOWN_CPR_SLACK`: until fixed, the unclamped column is what comes back.
+            let col = if KNOWN_CPR_SLACK.with(Cell::get) > 0 {
+                col
+            } else {
+                col.min(cols.get() - 1)
+            };
+            let want: Vec<u8> = match answer {
+                Answer::Fixed(b) => b.to_vec(),
+                Answer::Cpr => format!("\x1b[{};{}R", row + 1, col + 1).into_bytes(),
+                Answer::DecCpr => format!("\x1b[?{};{}R", row + 1, col + 1).into_bytes(),
+                Answer::Size => format!("\x1b[8;{rows};{cols}t").into_bytes(),
+                Answer::None => Vec::new(),
+            };
+            let got = std::mem::take(&mut slot.term.events().replies);
+            stats.reply_bytes += got.len();
+            stats.queries += 1;
+            if got != want {
+                return Err((
+                    "reply",
+                    format!(
+                        "query {} answered {} instead of {}",
+                        show(query),
+                        show(&got),
+                        show(&want)
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -1539,7 +1624,8 @@ fn check(
         | Op::SettleHistory { t }
         | Op::Replace { t, .. }
         | Op::Render { t, .. }
-        | Op::ReadHistory { t, .. } => Some(t),
+        | Op::ReadHistory { t, .. }
+        | Op::Query { t, .. } => Some(t),
         Op::EnforceBudget => None,
     };
     if let Some(t) = t {
