@@ -82,6 +82,7 @@ fn fuzz_term_deterministic() {
     let mut total = Stats::default();
     let mut plans = 0u64;
     let mut last_note = Instant::now();
+    let mut slowest = (Duration::ZERO, 0, 0);
     loop {
         match deadline {
             Some(d) if Instant::now() >= d => break,
@@ -91,17 +92,23 @@ fn fuzz_term_deterministic() {
         let seed = start_seed.wrapping_add(plans);
         // Over-long strings cost ~0.1 s each in a debug build: long mode only.
         let plan = plan_for(seed, deadline.is_some());
+        let t = Instant::now();
         match run(&plan, OPTS) {
             Ok(stats) => total.add(&stats),
             Err(f) => report(seed, &plan, &f),
         }
+        // The slowest plan: output whose cost is far above its size (a stalled reader thread
+        // holds the terminal's lock) shows up here.
+        if t.elapsed() > slowest.0 {
+            slowest = (t.elapsed(), seed, plan.bytes());
+        }
         plans += 1;
         if deadline.is_some() && last_note.elapsed() > Duration::from_secs(30) {
             last_note = Instant::now();
-            note(plans, &total, started.elapsed());
+            note(plans, &total, started.elapsed(), slowest);
         }
     }
-    note(plans, &total, started.elapsed());
+    note(plans, &total, started.elapsed(), slowest);
     // The generator must reach what the checks look at, or they check nothing.
     assert!(total.reply_bytes > 1000, "{total:?}");
     assert!(total.titles > 50, "{total:?}");
@@ -111,12 +118,13 @@ fn fuzz_term_deterministic() {
     assert!(total.queries > 50, "{total:?}");
 }
 
-fn note(plans: u64, s: &Stats, took: Duration) {
+fn note(plans: u64, s: &Stats, took: Duration, slowest: (Duration, u64, usize)) {
     let secs = took.as_secs_f64().max(1e-9);
     eprintln!(
         "fuzz_term: {plans} plans, {} ops, {} bytes in {secs:.1} s ({:.0} ops/s, {:.2} MB/s); \
          replies {} B, queries {}, titles {}, rows scrolled {}, searches {}, renders {}, \
-         max history {} B, peak heap {} B (bound then {} B)",
+         max history {} B, peak heap {} B (bound then {} B); \
+         slowest plan {:.2} s (seed {:#x}, {} bytes)",
         s.ops,
         s.bytes,
         s.ops as f64 / secs,
@@ -130,6 +138,9 @@ fn note(plans: u64, s: &Stats, took: Duration) {
         s.max_history_bytes,
         s.peak_heap,
         s.peak_bound,
+        slowest.0.as_secs_f64(),
+        slowest.1,
+        slowest.2,
     );
 }
 
