@@ -320,7 +320,6 @@ fn panics(rows: u16, cols: u16, input: &str) -> Option<String> {
 /// xterm reports the last column. Fix: `col.min(cols - 1) + 1` in both CPR arms; then set
 /// `KNOWN_CPR_SLACK` in tests/fuzz/harness.rs to 0.
 #[test]
-#[ignore = "open bug: CPR reports column cols+1 in the pending-wrap state"]
 fn cpr_in_pending_wrap_reports_a_column_past_the_edge() {
     let mut t = term(24, 80);
     t.process(b"\x1b[1;80Hx\x1b[6n\x1b[?6n");
@@ -348,7 +347,6 @@ fn cpr_in_pending_wrap_reports_a_column_past_the_edge() {
 /// `unwrap`ped). Reachable with `printf '%79s❤️'` at the bottom of an 80-column pane; the
 /// reader catches the panic and rebuilds the parser, so the user loses the screen.
 #[test]
-#[ignore = "open bug: U+FE0F at the right margin leaves a wide cell in the last column (vt100 panics later)"]
 fn vs16_at_the_right_margin_leaves_a_wide_cell_in_the_last_column() {
     for (rows, cols, input) in [
         (24, 80, "\x1b[24;80H2\u{fe0f}\x1b[23;80Ha"),
@@ -378,7 +376,6 @@ fn vs16_at_the_right_margin_leaves_a_wide_cell_in_the_last_column() {
 /// the cursor ends at column 2 of a 1-column screen, and the next zero-width character then
 /// indexes past the row (`screen.rs:1110`).
 #[test]
-#[ignore = "open bug: U+FE0F on a one-column screen panics or puts the cursor off the screen"]
 fn vs16_on_a_one_column_screen() {
     assert_eq!(panics(24, 1, "2\u{fe0f}"), None);
     assert_eq!(panics(1, 1, "\u{2764}\u{fe0f}\u{200b}"), None);
@@ -397,7 +394,6 @@ fn vs16_on_a_one_column_screen() {
 /// harness renders into areas of at least 1x1 for that reason. Fix: return early when
 /// `area.is_empty()`.
 #[test]
-#[ignore = "open: render_screen panics on a zero-width area"]
 fn render_screen_with_a_zero_width_area() {
     use ratatui::{buffer::Buffer, layout::Rect};
     let t = term(5, 5);

@@ -91,12 +91,13 @@ impl App {
             },
             Action::ClearHistory => {
                 if let Some(tab) = self.state.focused() {
-                    let _account = tab.session.enter();
+                    let account = tab.session.enter();
                     let shared = &tab.session.shared;
                     let mut term = shared.lock_term();
                     term.clear_history();
                     shared.note_history(&term);
                     drop(term);
+                    drop(account);
                     self.state.say("history cleared");
                 }
             }
@@ -197,7 +198,8 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        let _account = tab.session.enter();
+        // Only reads the session's state (settling a flag allocates nothing): no account; the
+        // view itself is memmux's.
         let mut term = tab.session.shared.lock_term();
         term.settle_history();
         let mut view = crate::scroll::ScrollView::new(&term, height);

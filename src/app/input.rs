@@ -270,7 +270,6 @@ impl App {
             return false;
         };
         let shared = std::sync::Arc::clone(&tab.session.shared);
-        let _account = tab.session.enter();
         let term = shared.lock_term();
         view.note = None;
         if let Some((backward, mut input)) = view.prompt.take() {

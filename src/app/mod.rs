@@ -315,7 +315,9 @@ impl App {
                 let mut term = shared.lock_term();
                 let events = term.events();
                 if let Some(title) = events.title.take() {
-                    tab.title = Some(title);
+                    // A copy: the reader allocated `title` in the session's account, and the
+                    // tab (memmux's) may keep it after the session's state is gone.
+                    tab.title = Some(title.as_str().to_owned());
                 }
                 if std::mem::take(&mut events.bell) && !focused {
                     tab.bell = true;

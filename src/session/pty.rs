@@ -426,7 +426,12 @@ pub fn spawn(
             let _account = alloc::enter(waiter_shared.account);
             let status = wait_for(pid);
             hang_up_session(pid);
-            on_exit(status);
+            {
+                // The event it sends may allocate a block of the channel (about 1 KiB, every
+                // 32 messages) that the UI frees much later: memmux's, not the session's.
+                let _memmux = alloc::enter(alloc::MEMMUX);
+                on_exit(status);
+            }
             waiter_shared.mark_dirty();
         })
         .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the waiter thread")))?;

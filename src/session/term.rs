@@ -72,12 +72,21 @@ impl Callbacks {
     }
 }
 
+/// Bidirectional formatting characters: invisible, and able to make a title read backwards
+/// (spoofing another program's name in the tab bar).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Removes control characters and caps the length, so a title can't carry escapes into the
 /// outer terminal or grow without bound.
 pub fn clean_title(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut out = String::new();
-    for c in text.chars().filter(|c| !c.is_control()) {
+    for c in text
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+    {
         if out.len() + c.len_utf8() > MAX_TITLE_BYTES {
             break;
         }
@@ -120,11 +129,11 @@ impl vt100::Callbacks for Callbacks {
             // DSR: status, cursor position. Replies hold only numbers memmux computed.
             (None, 'n') if first == 5 => self.reply(format_args!("\x1b[0n")),
             (None, 'n') if first == 6 => {
-                let (row, col) = screen.cursor_position();
+                let (row, col) = report_position(screen);
                 self.reply(format_args!("\x1b[{};{}R", row + 1, col + 1));
             }
             (Some(b'?'), 'n') if first == 6 => {
-                let (row, col) = screen.cursor_position();
+                let (row, col) = report_position(screen);
                 self.reply(format_args!("\x1b[?{};{}R", row + 1, col + 1));
             }
             // Primary DA: a VT220 with ANSI colour, as tmux and many xterm setups answer.
@@ -178,6 +187,66 @@ mod test_hooks {
     }
 }
 
+/// The cursor as a position report gives it: vt100 leaves the column at `cols` after a
+/// character is printed in the last column (the pending wrap); xterm reports the last column.
+fn report_position(screen: &vt100::Screen) -> (u16, u16) {
+    let (row, col) = screen.cursor_position();
+    (row, col.min(screen.size().1.get() - 1))
+}
+
+const VS16: &[u8] = "\u{fe0f}".as_bytes();
+
+/// Feeds `chunk` to vt100, dropping U+FE0F (emoji presentation) while the cursor is in the
+/// pending-wrap column. vt100 0.18.1 widens the cell before the cursor for it even in the last
+/// column: at the bottom of the screen it then scrolls and leaves a wide cell in the last column
+/// of the row above (a later write there panics), and on a one-column screen it panics at once
+/// (found by fuzzing). xterm keeps such a cell narrow, as this does. A U+FE0F cut between two
+/// slices is held back (at most 2 bytes) until it is complete.
+fn process_guarded(parser: &mut vt100::Parser<Callbacks>, held: &mut usize, mut chunk: &[u8]) {
+    if *held > 0 {
+        let need = &VS16[*held..];
+        let n = need.len().min(chunk.len());
+        if chunk[..n] == need[..n] {
+            if n < need.len() {
+                *held += n;
+                return;
+            }
+            chunk = &chunk[n..];
+            *held = 0;
+            vs16(parser);
+        } else {
+            parser.process(&VS16[..*held]);
+            *held = 0;
+        }
+    }
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(VS16[0], &chunk[from..]) {
+        let at = from + k;
+        if chunk[at..].starts_with(VS16) {
+            parser.process(&chunk[..at]);
+            vs16(parser);
+            chunk = &chunk[at + 3..];
+            from = 0;
+        } else {
+            from = at + 1;
+        }
+    }
+    let tail = if chunk.ends_with(&VS16[..2]) {
+        2
+    } else {
+        usize::from(chunk.ends_with(&VS16[..1]))
+    };
+    parser.process(&chunk[..chunk.len() - tail]);
+    *held = tail;
+}
+
+fn vs16(parser: &mut vt100::Parser<Callbacks>) {
+    let screen = parser.screen();
+    if screen.cursor_position().1 < screen.size().1.get() {
+        parser.process(VS16);
+    }
+}
+
 /// Clamps a requested size to what a screen may be.
 pub fn clamp_dim(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n.clamp(1, MAX_DIM)).unwrap_or(NonZeroU16::MIN)
@@ -189,6 +258,8 @@ pub struct Term {
     /// Caps hostile sequences and translates line-drawing characters before vt100 sees them.
     filter: Filter,
     panics: u32,
+    /// Leading bytes of a U+FE0F at the end of the last slice, not yet given to the parser.
+    vs16_held: usize,
 }
 
 impl Term {
@@ -207,6 +278,7 @@ impl Term {
                 f
             },
             panics: 0,
+            vs16_held: 0,
         }
     }
 
@@ -215,7 +287,9 @@ impl Term {
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
         let parser = &mut self.parser;
-        self.filter.feed(bytes, &mut |chunk| parser.process(chunk));
+        let held = &mut self.vs16_held;
+        self.filter
+            .feed(bytes, &mut |chunk| process_guarded(parser, held, chunk));
     }
 
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
@@ -226,6 +300,7 @@ impl Term {
         let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new(empty));
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
+        self.vs16_held = 0;
         self.panics += 1;
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
@@ -325,6 +400,7 @@ mod tests {
     #[test]
     fn titles_are_cleaned_and_capped() {
         assert_eq!(clean_title(b"a\x1b[31mb\x07c"), "a[31mbc");
+        assert_eq!(clean_title("a\u{202E}txt.exe".as_bytes()), "atxt.exe");
         let long = vec![b'x'; 1000];
         assert_eq!(clean_title(&long).len(), MAX_TITLE_BYTES);
     }

@@ -77,6 +77,9 @@ fn is_blank(cell: &vt100::Cell) -> bool {
 /// whether only blanks were drawn in it (the compositor skips such rows).
 pub fn render_screen(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) -> Vec<bool> {
     let mut blank = vec![true; usize::from(area.height)];
+    if area.is_empty() {
+        return blank;
+    }
     let (rows, cols) = screen.size();
     let height = area.height.min(rows.get());
     let width = area.width.min(cols.get());

@@ -1222,7 +1222,7 @@ struct Slot {
 /// screen the parser panics at once or puts the cursor past the edge. While it is open,
 /// `Slot::feed` applies the fix proposed for `Term::process` (drop U+FE0F when the cursor is
 /// in the pending-wrap column), so the search goes on past it; set to `false` once fixed.
-pub const WORK_AROUND_VS16: bool = true;
+pub const WORK_AROUND_VS16: bool = false;
 
 const VS16: &[u8] = "\u{fe0f}".as_bytes();
 
@@ -1769,7 +1769,7 @@ fn match_reply(r: &[u8], rows: u16, cols: u16) -> Result<usize, String> {
 thread_local! {
     /// Extra column tolerated in cursor reports (see `match_reply`); a regression test sets
     /// it to 0 for its thread.
-    pub static KNOWN_CPR_SLACK: Cell<u64> = const { Cell::new(1) };
+    pub static KNOWN_CPR_SLACK: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A run of 1 to 5 ASCII digits without a leading zero, and its value.
