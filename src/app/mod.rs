@@ -215,7 +215,8 @@ impl App {
                 let tab = &mut self.state.tabs[i];
                 tab.mem.history.push(fig.sample);
                 let biggest = fig.biggest.clone();
-                panel_changed |= tab.mem.biggest != biggest;
+                panel_changed |= ui::memory::biggest_text(tab.mem.biggest.as_ref())
+                    != ui::memory::biggest_text(biggest.as_ref());
                 tab.mem.biggest = biggest;
                 let cols = ui::memory::chart_cols(self.config.panel_width);
                 let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
@@ -225,7 +226,8 @@ impl App {
             }
         }
         let totals = crate::ui::memory::Totals::from(snap);
-        panel_changed |= totals != self.state.totals;
+        panel_changed |=
+            ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
         let width = self.pane.width + self.panel_width();
         let visible = ui::panel_visible(width, &self.state, &self.config);
@@ -265,11 +267,19 @@ impl App {
     }
 
     fn refresh_names(&mut self) {
+        let mut changed = false;
         for tab in &mut self.state.tabs {
             let name = tab.session.foreground_name();
             if name.is_some() && name != tab.fg_name {
                 tab.fg_name = name;
-                self.needs_draw = true;
+                changed = true;
+            }
+        }
+        if changed {
+            self.needs_draw = true;
+            // A new command may have new processes: count them now, not at the next rescan.
+            if let Some(s) = &self.sampler {
+                s.rescan();
             }
         }
     }

@@ -58,6 +58,8 @@ struct Control {
     stop: bool,
     /// Sample now (a tab opened or closed) rather than at the next tick.
     poke: bool,
+    /// Rescan /proc at the next sample (a tab started a new command).
+    rescan: bool,
     interval: Duration,
 }
 
@@ -78,6 +80,7 @@ impl SamplerHandle {
                 roster: Vec::new(),
                 stop: false,
                 poke: false,
+                rescan: false,
                 interval,
             }),
             Condvar::new(),
@@ -111,6 +114,9 @@ impl SamplerHandle {
                                 .unwrap_or_else(|p| p.into_inner())
                                 .0;
                         }
+                        if std::mem::take(&mut ctl.rescan) {
+                            sampler.invalidate();
+                        }
                         ctl.roster.clone()
                     };
                     let snapshot = sample(&mut sampler, &roster);
@@ -138,6 +144,15 @@ impl SamplerHandle {
             ctl.poke = true;
             cv.notify_one();
         }
+    }
+
+    /// Rescans every tab's process tree at the next sample, and samples now.
+    pub fn rescan(&self) {
+        let (lock, cv) = &*self.control;
+        let mut ctl = lock.lock().unwrap_or_else(|p| p.into_inner());
+        ctl.rescan = true;
+        ctl.poke = true;
+        cv.notify_one();
     }
 
     pub fn set_interval(&self, interval: Duration) {

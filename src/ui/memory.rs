@@ -14,10 +14,9 @@ use crate::memory::sampler::Snapshot;
 use crate::state::{State, Tab};
 use crate::util::human_bytes;
 
-/// Samples one chart column covers at most: a 33-column chart then shows about 3 minutes at
-/// one sample a second. A young tab's chart uses one sample a column, so it fills from the
-/// right as samples come.
-const MAX_SAMPLES_PER_COLUMN: usize = 5;
+/// Seconds one chart column covers, on a fixed clock: a 33-column chart shows the last ~3
+/// minutes, and the chart of an idle tab changes (and is drawn) once per column, not per sample.
+const SECONDS_PER_COLUMN: u64 = 5;
 
 /// Rows a tab's block takes: full (two charts and two lines of figures), short (header and one
 /// chart), or a single header line when many tabs share little room.
@@ -59,16 +58,24 @@ pub fn short_bytes(b: u64) -> String {
 
 /// Per column, the largest value of the samples it covers, newest first.
 fn columns(history: &History, cols: usize, value: impl Fn(&Sample) -> u64) -> Vec<u64> {
-    let samples: Vec<u64> = history.iter().map(|s| value(&s)).collect();
-    let per = samples
-        .len()
-        .div_ceil(cols.max(1))
-        .clamp(1, MAX_SAMPLES_PER_COLUMN);
-    samples
-        .rchunks(per)
-        .take(cols)
-        .map(|c| c.iter().copied().max().unwrap_or(0))
-        .collect()
+    let mut out = vec![0u64; cols];
+    let Some(latest) = history.latest() else {
+        out.clear();
+        return out;
+    };
+    let bucket = |s: &Sample| s.unix_ms / 1000 / SECONDS_PER_COLUMN;
+    let newest = bucket(&latest);
+    let mut used = 0;
+    for s in history.iter() {
+        let age = newest.saturating_sub(bucket(&s));
+        if let Some(slot) = usize::try_from(age).ok().filter(|a| *a < cols) {
+            out[slot] = out[slot].max(value(&s));
+            used = used.max(slot + 1);
+        }
+    }
+    // Columns older than the tab's first sample stay off the chart.
+    out.truncate(used);
+    out
 }
 
 /// The tab's memory mark for the tab bar and the panel: above the warning threshold, or a
@@ -95,8 +102,23 @@ pub struct MemView {
     pub heap: Vec<u64>,
     pub peak: u64,
     /// Bytes per minute over the leak window.
-    pub growth: Option<f64>,
+    /// The growth as shown: ` +1.2M/min`, or empty when it is below what is worth showing.
+    pub growth: String,
     pub alarm: Option<Alarm>,
+}
+
+/// 64 KiB per minute: slower drift of a whole process tree is noise, and showing it would
+/// change (and redraw) the panel every second for nothing.
+const SHOWN_GROWTH: f64 = 64.0 * 1024.0;
+
+fn growth_text(per_min: Option<f64>) -> String {
+    match per_min {
+        Some(r) if r.abs() >= SHOWN_GROWTH => {
+            let sign = if r < 0.0 { "-" } else { "+" };
+            format!(" {sign}{}/min", short_bytes(r.abs() as u64))
+        }
+        _ => String::new(),
+    }
 }
 
 /// Recomputes a tab's view after a sample, for charts `cols` wide.
@@ -114,8 +136,24 @@ pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
         tree: columns(history, cols, |s| s.tree_bytes),
         heap: columns(history, cols, |s| s.heap_bytes),
         peak: history.peak_tree(),
-        growth: history.growth_per_min(config.leak_window),
+        growth: growth_text(
+            covered(history, config.leak_window)
+                .then(|| history.growth_per_min(config.leak_window))
+                .flatten(),
+        ),
         alarm,
+    }
+}
+
+/// Whether the history spans most (80%) of `window`: a rate over the last minute of a tab
+/// younger than that would mostly measure its start-up.
+fn covered(history: &History, window: std::time::Duration) -> bool {
+    match (history.iter().next(), history.latest()) {
+        (Some(first), Some(last)) => {
+            let span = last.unix_ms.saturating_sub(first.unix_ms);
+            span as u128 * 10 >= window.as_millis() * 8
+        }
+        _ => false,
     }
 }
 
@@ -239,24 +277,10 @@ fn block(
     let dim = base.add_modifier(Modifier::DIM);
     let procs = latest.map_or(0, |s| s.processes);
     let peak = short_bytes(view.peak);
-    let rate = view
-        .growth
-        .map(|r| {
-            let sign = if r < 0.0 { "-" } else { "+" };
-            format!(" {sign}{}/min", short_bytes(r.abs() as u64))
-        })
-        .unwrap_or_default();
+    let rate = &view.growth;
     let line = format!("{procs} proc · peak {peak}{rate}");
     put(buf, area.x, area.y + 4, &line, w, dim);
-    let top = match tab.mem.biggest.as_ref() {
-        Some(b) => format!(
-            "top {} ({}) {}",
-            b.name,
-            b.pid,
-            short_bytes(b.rss_minus_shared)
-        ),
-        None => "no process".to_string(),
-    };
+    let top = biggest_text(tab.mem.biggest.as_ref());
     put(buf, area.x, area.y + 5, &top, w, dim);
     let hist = format!(
         "history {} rows, {}",
@@ -354,52 +378,72 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     footer_lines(state, inner, footer, buf);
 }
 
+/// The footer's lines and whether each is bold, dim or plain: what the panel shows of memmux
+/// itself. Also what decides whether a new sample changed anything visible.
+pub fn footer_text(t: &Totals) -> Vec<(String, Modifier)> {
+    let rss = t.self_rss.map(short_bytes).unwrap_or_else(|| "?".into());
+    let mut lines = vec![(format!("memmux RSS {rss}"), Modifier::BOLD)];
+    if !t.heap_known {
+        lines.push(("heap accounting unavailable".to_string(), Modifier::DIM));
+        return lines;
+    }
+    let own = t.heap_memmux.max(0) as u64;
+    let tabs = (t.heap_total as u64).saturating_sub(own);
+    lines.push((
+        format!(
+            "heap {} = tabs {} + own {}",
+            short_bytes(t.heap_total as u64),
+            short_bytes(tabs),
+            short_bytes(own)
+        ),
+        Modifier::empty(),
+    ));
+    let unattributed = t.self_rss.map(|r| r.saturating_sub(t.heap_total as u64));
+    lines.push((
+        format!(
+            "unattributed {}",
+            unattributed.map(short_bytes).unwrap_or_else(|| "?".into())
+        ),
+        Modifier::DIM,
+    ));
+    let (leaked, tabs_leaking) = t.leaked;
+    let style = if leaked != 0 {
+        Modifier::BOLD
+    } else {
+        Modifier::DIM
+    };
+    lines.push((
+        format!(
+            "closed tabs leaked {} ({tabs_leaking})",
+            short_bytes(leaked.max(0) as u64)
+        ),
+        style,
+    ));
+    lines
+}
+
+/// What the panel shows of a tab's biggest process.
+pub fn biggest_text(b: Option<&crate::memory::procs::ProcessInfo>) -> String {
+    match b {
+        Some(b) => format!(
+            "top {} ({}) {}",
+            b.name,
+            b.pid,
+            short_bytes(b.rss_minus_shared)
+        ),
+        None => "no process".to_string(),
+    }
+}
+
 fn footer_lines(state: &State, inner: Rect, footer: u16, buf: &mut Buffer) {
     if footer == 0 {
         return;
     }
-    let t = &state.totals;
     let y0 = inner.bottom() - footer;
-    let bold = Style::new().add_modifier(Modifier::BOLD);
-    let dim = Style::new().add_modifier(Modifier::DIM);
-    let rss = t.self_rss.map(short_bytes).unwrap_or_else(|| "?".into());
-    let mut lines = vec![(format!("memmux RSS {rss}"), bold)];
-    if t.heap_known {
-        let own = t.heap_memmux.max(0) as u64;
-        let tabs = (t.heap_total as u64).saturating_sub(own);
-        lines.push((
-            format!(
-                "heap {} = tabs {} + own {}",
-                short_bytes(t.heap_total as u64),
-                short_bytes(tabs),
-                short_bytes(own)
-            ),
-            Style::new(),
-        ));
-        let unattributed = t.self_rss.map(|r| r.saturating_sub(t.heap_total as u64));
-        lines.push((
-            format!(
-                "unattributed {}",
-                unattributed.map(short_bytes).unwrap_or_else(|| "?".into())
-            ),
-            dim,
-        ));
-        let (leaked, tabs_leaking) = t.leaked;
-        let leak_style = if leaked != 0 {
-            Style::new().add_modifier(Modifier::BOLD)
-        } else {
-            dim
-        };
-        lines.push((
-            format!(
-                "closed tabs leaked {} ({tabs_leaking})",
-                short_bytes(leaked.max(0) as u64)
-            ),
-            leak_style,
-        ));
-    } else {
-        lines.push(("heap accounting unavailable".to_string(), dim));
-    }
+    let lines: Vec<(String, Style)> = footer_text(&state.totals)
+        .into_iter()
+        .map(|(t, m)| (t, Style::new().add_modifier(m)))
+        .collect();
     for (k, (text, style)) in lines.into_iter().take(usize::from(footer)).enumerate() {
         put(buf, inner.x, y0 + k as u16, &text, inner.width, style);
     }
