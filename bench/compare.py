@@ -202,6 +202,22 @@ def ticks_delta_s(a, b):
     return sum(v - a.get(p, 0) for p, v in b.items()) / HZ
 
 
+def sched_ns(pids):
+    """Time on CPU in ns (all threads, /proc/PID/task/TID/schedstat): far finer
+    than the 10 ms clock ticks of utime+stime."""
+    tot = 0
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            v = slurp(f"/proc/{p}/task/{t}/schedstat")
+            if v:
+                tot += int(v.split()[0])
+    return tot
+
+
 def memory_of(pids):
     tot = {"rss_kib": 0, "pss_kib": 0, "uss_kib": 0, "procs": []}
     for p in pids:
@@ -601,6 +617,7 @@ class Instance:
 
     def start(self):
         b = self.b
+        b.startups.setdefault(self.mux.name, [])
         text = self.mux.conf(b, self)
         if text is not None:
             with open(self.conf_path, "w") as f:
@@ -614,6 +631,8 @@ class Instance:
         b.spawned.add(self.proc.pid)
         t1 = self.term.wait(watch, b.a.startup_timeout, "startup marker (first prompt)")
         self.startup_ms = (t1 - t0) * 1000
+        if b.counting:
+            b.startups[self.mux.name].append(self.startup_ms)
         self.sessions = 1
         self.wait_shells(1)
         for k in self.mux.post_start_keys:
@@ -764,6 +783,8 @@ class Bench:
             os.makedirs(d, mode=0o700, exist_ok=True)
         self.deadline = time.monotonic() + a.max_minutes * 60
         self.spawned = set()
+        self.startups = {}         # every counted instance start, per multiplexer
+        self.counting = True
         self.instances = []
         self.recent_marks = {}
         tools = [os.path.abspath(os.path.expanduser(p)) for p in a.tools_dir]
@@ -993,14 +1014,15 @@ class Bench:
         inst.settle(self.a.settle_max)
         inst.term.pump_for(2.0)
         pids = inst.procs.mux()
-        c0, o0, t0 = cpu_ticks(pids), inst.term.total, time.perf_counter()
+        c0, n0, o0, t0 = cpu_ticks(pids), sched_ns(pids), inst.term.total, time.perf_counter()
         inst.term.pump_for(self.a.idle_seconds)
-        c1, o1, t1 = cpu_ticks(pids), inst.term.total, time.perf_counter()
+        c1, n1, o1, t1 = cpu_ticks(pids), sched_ns(pids), inst.term.total, time.perf_counter()
         r = {"sessions": inst.sessions, "seconds": t1 - t0, "cpu_s": ticks_delta_s(c0, c1),
-             "drawn_bytes": o1 - o0,
+             "sched_ms": (n1 - n0) / 1e6, "drawn_bytes": o1 - o0,
              "per_process": {str(p): (c1[p] - c0.get(p, 0)) / HZ for p in c1}}
         r["cpu_s_per_10s"] = r["cpu_s"] * 10 / r["seconds"]
-        self.log(f"  idle: {r['cpu_s']:.2f} s CPU in {r['seconds']:.1f} s with {inst.sessions} "
+        self.log(f"  idle: {r['cpu_s']:.2f} s CPU ({r['sched_ms']:.2f} ms on CPU by schedstat) "
+                 f"in {r['seconds']:.1f} s with {inst.sessions} "
                  f"sessions, {r['drawn_bytes']} bytes drawn")
         return r
 
@@ -1028,7 +1050,7 @@ class Bench:
                     self.log(f"  throughput {kind}: {r['mb_s']:.1f} MB/s ({r['seconds']:.2f} s; "
                              f"mux CPU {r['mux_cpu_s']:.2f} s, drew {r['drawn_bytes'] / 1e6:.1f} MB, "
                              f"shell done at {r['shell_done_s'] or float('nan'):.2f} s, "
-                             f"rest of machine {other:.2f} CPU s)")
+                             f"other CPU {other:.2f} s incl. cat and the kernel)")
         finally:
             inst.stop()
         return res
@@ -1146,6 +1168,7 @@ class Bench:
         return {"error": err, "screen": screen}
 
     def warmup(self):
+        self.counting = False
         for mux in self.muxes:
             inst = self.instance(mux)
             try:
@@ -1155,6 +1178,7 @@ class Bench:
                 self.log(f"warm-up start {mux.name} failed: {e}")
             finally:
                 inst.stop()
+        self.counting = True
 
     def run(self):
         a = self.a
@@ -1180,7 +1204,7 @@ class Bench:
                     self.log(f"rep {rep + 1}/{a.reps} {mux.name}: keystrokes while another tab floods")
                     runs[mux.name]["flood"].append(self.guarded(self.flood_run, mux, rep))
         finished = datetime.datetime.now().astimezone()
-        summary = {name: self.summarize(r) for name, r in runs.items()}
+        summary = {name: self.summarize(r, self.startups.get(name, [])) for name, r in runs.items()}
         targets = self.targets(summary)
         out = {
             "meta": {
@@ -1211,7 +1235,7 @@ class Bench:
         return m.group(1) if m else None
 
     # summary ----------------------------------------------------------------
-    def summarize(self, runs):
+    def summarize(self, runs, startups):
         a = self.a
         vals = {}
 
@@ -1222,8 +1246,9 @@ class Bench:
         perf = [r for r in runs["perf"] if "error" not in r]
         mem = [r for r in runs["mem"] if "error" not in r]
         flood = [r for r in runs["flood"] if "error" not in r]
+        for v in startups:                   # every instance of every test
+            add("startup_ms", v)
         for r in perf:
-            add("startup_ms", r.get("startup_ms"))
             if "latency" in r:
                 add("lat_median_ms", r["latency"]["median_ms"])
                 add("lat_p90_ms", r["latency"]["p90_ms"])
@@ -1233,6 +1258,8 @@ class Bench:
                     t = r[f"tp_{kind}"]
                     add(f"tp_{kind}_mb_s", t["mb_s"])
                     add(f"tp_{kind}_mux_cpu_s", t["mux_cpu_s"])
+                    if t["mux_cpu_s"] > 0:
+                        add(f"tp_{kind}_mb_per_cpu_s", t["file_bytes"] / 1e6 / t["mux_cpu_s"])
                     add(f"tp_{kind}_drawn_mb", t["drawn_bytes"] / 1e6)
                     add(f"tp_{kind}_shell_done_s", t["shell_done_s"])
         for r in mem:
@@ -1258,9 +1285,9 @@ class Bench:
                         (d["full1"][f"{k}_kib"] - d["idle1"][f"{k}_kib"]) * 1024 / a.scrollback)
             if "idle" in r:
                 add("idle_cpu_s", r["idle"]["cpu_s_per_10s"])
+                add("idle_sched_ms", r["idle"]["sched_ms"] * 10 / r["idle"]["seconds"])
                 add("idle_drawn_bytes", r["idle"]["drawn_bytes"] * 10 / r["idle"]["seconds"])
             add("fill_s", median(r["fill_s"]))
-            add("startup_ms_mem", r.get("startup_ms"))
         for r in flood:
             add("flood_quiet_median_ms", r["quiet_lat"]["median_ms"])
             add("flood_median_ms", r["flood_lat"]["median_ms"])
@@ -1326,6 +1353,8 @@ class Bench:
             ("throughput SGR", "tp_sgr_mb_s", "MB/s", "higher", 1),
             ("  mux CPU, plain", "tp_plain_mux_cpu_s", "s", "lower", 2),
             ("  mux CPU, SGR", "tp_sgr_mux_cpu_s", "s", "lower", 2),
+            ("  MB per mux CPU second, plain", "tp_plain_mb_per_cpu_s", "MB/s", "higher", 1),
+            ("  MB per mux CPU second, SGR", "tp_sgr_mb_per_cpu_s", "MB/s", "higher", 1),
             ("  bytes drawn, plain", "tp_plain_drawn_mb", "MB", "lower", 1),
             ("  bytes drawn, SGR", "tp_sgr_drawn_mb", "MB", "lower", 1),
             ("keystroke echo median", "lat_median_ms", "ms", "lower", 2),
@@ -1345,6 +1374,7 @@ class Bench:
             ("RSS per extra empty session", "rss_kib_per_empty_session", "KiB", "lower", 0),
             ("PSS per extra empty session", "pss_kib_per_empty_session", "KiB", "lower", 0),
             (f"idle CPU per 10 s ({self.a.idle_sessions} sess.)", "idle_cpu_s", "s", "lower", 2),
+            ("  on-CPU time while idle /10 s", "idle_sched_ms", "ms", "lower", 2),
             ("  bytes drawn while idle /10 s", "idle_drawn_bytes", "B", "lower", 0),
             ("echo median, other tab idle", "flood_quiet_median_ms", "ms", "lower", 2),
             ("echo median, other tab floods", "flood_median_ms", "ms", "lower", 2),
@@ -1377,7 +1407,7 @@ class Bench:
         print("\n".join(lines))
         ns = {n: summary[n]["n"] for n in names}
         spread = []
-        for label, key, unit, better, dec in rows[:9]:
+        for label, key, unit, better, dec in rows[:11]:
             parts = [f"{n} {summary[n]['min'][key]:.{dec}f}..{summary[n]['max'][key]:.{dec}f} "
                      f"(n={ns[n][key]})" for n in names if key in summary[n]["min"]]
             if parts:
