@@ -203,9 +203,9 @@ def ticks_delta_s(a, b):
 
 
 def sched_ns(pids):
-    """Time on CPU in ns (all threads, /proc/PID/task/TID/schedstat): far finer
+    """Time on CPU in ns per thread (/proc/PID/task/TID/schedstat): far finer
     than the 10 ms clock ticks of utime+stime."""
-    tot = 0
+    out = {}
     for p in pids:
         try:
             tids = os.listdir(f"/proc/{p}/task")
@@ -214,8 +214,14 @@ def sched_ns(pids):
         for t in tids:
             v = slurp(f"/proc/{p}/task/{t}/schedstat")
             if v:
-                tot += int(v.split()[0])
-    return tot
+                out[int(t)] = int(v.split()[0])
+    return out
+
+
+def sched_delta_ms(a, b):
+    """On-CPU ms between two sched_ns() snapshots; a thread that ended in
+    between is lost (not counted negative), a new one counts in full."""
+    return sum(max(0, v - a.get(t, 0)) for t, v in b.items()) / 1e6
 
 
 def memory_of(pids):
@@ -1018,7 +1024,7 @@ class Bench:
         inst.term.pump_for(self.a.idle_seconds)
         c1, n1, o1, t1 = cpu_ticks(pids), sched_ns(pids), inst.term.total, time.perf_counter()
         r = {"sessions": inst.sessions, "seconds": t1 - t0, "cpu_s": ticks_delta_s(c0, c1),
-             "sched_ms": (n1 - n0) / 1e6, "drawn_bytes": o1 - o0,
+             "sched_ms": sched_delta_ms(n0, n1), "drawn_bytes": o1 - o0,
              "per_process": {str(p): (c1[p] - c0.get(p, 0)) / HZ for p in c1}}
         r["cpu_s_per_10s"] = r["cpu_s"] * 10 / r["seconds"]
         self.log(f"  idle: {r['cpu_s']:.2f} s CPU ({r['sched_ms']:.2f} ms on CPU by schedstat) "
