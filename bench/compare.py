@@ -537,11 +537,16 @@ class Memmux(Mux):
     def version(self):
         v = super().version()
         try:
-            rev = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+            # the last commit that changed what the binary is built from
+            rev = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h", "--",
+                                  "src", "Cargo.toml", "Cargo.lock"],
                                  capture_output=True, text=True, timeout=10).stdout.strip()
+            dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--",
+                                    "src", "Cargo.toml", "Cargo.lock"],
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
-            rev = ""
-        return f"{v} ({rev})" if rev else v
+            rev = dirty = ""
+        return f"{v} (src at {rev}{', modified' if dirty else ''})" if rev else v
 
 
 class Tmux(Mux):
@@ -1191,7 +1196,8 @@ class Bench:
         self.make_data()
         started = datetime.datetime.now().astimezone()
         runs = {m.name: {"perf": [], "mem": [], "flood": []} for m in self.muxes}
-        self.log("multiplexers: " + ", ".join(f"{m.name} ({m.version()})" for m in self.muxes))
+        versions = {m.name: m.version() for m in self.muxes}
+        self.log("multiplexers: " + ", ".join(f"{m.name} ({versions[m.name]})" for m in self.muxes))
         if a.warmup:
             self.warmup()
         want = set(a.tests)
@@ -1221,7 +1227,7 @@ class Bench:
                          "python": platform.python_version(), "cpu": self.cpu_model(),
                          "loadavg_end": os.getloadavg()},
                 "outer": f"{a.cols}x{a.rows}",
-                "muxes": {m.name: {"binary": m.binary, "version": m.version(),
+                "muxes": {m.name: {"binary": m.binary, "version": versions[m.name],
                                    "scrollback": m.scrollback_note} for m in self.muxes},
                 "skipped": self.skipped,
                 "params": {k: v for k, v in vars(a).items()},
