@@ -814,7 +814,11 @@ class Bench:
             "XDG_CACHE_HOME": os.path.join(home, ".cache"),
             "XDG_RUNTIME_DIR": os.path.join(self.rundir, "xdg"),
         }
-        self.muxes = self.find_muxes()
+        try:
+            self.muxes = self.find_muxes()
+        except BenchError:
+            shutil.rmtree(self.rundir, ignore_errors=True)
+            raise
 
     # setup ---------------------------------------------------------------
     def log(self, *msg):
