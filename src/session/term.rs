@@ -4,6 +4,7 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
+use super::fastpath::FastPath;
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -32,14 +33,19 @@ pub struct Callbacks {
     pub events: TermEvents,
     /// Rows pushed off the top of the main screen.
     pub history: Scrollback,
-    capture: RowCapture,
+    pub(super) capture: RowCapture,
     /// Mirror of vt100's count of rows scrolled off the main screen that it would pull back if
     /// the screen grew. vt100 keeps no rows (capacity 0), so it inserts that many blank rows
     /// at the top instead.
-    unbounded: usize,
+    pub(super) unbounded: usize,
     /// Blank rows vt100 inserted at the top when the screen grew: their content is already in
     /// history, so when they scroll off again, blank, they are not stored a second time.
-    phantom: usize,
+    pub(super) phantom: usize,
+    /// Blank rows the fast path scrolls off only to keep vt100's count of scrolled rows
+    /// exact (their content went to history directly): counted, not stored. See `fastpath`.
+    pub(super) swallow: usize,
+    /// The last swallowed row goes through `RowCapture::absorb`.
+    pub(super) absorb: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
 }
@@ -52,6 +58,8 @@ impl Callbacks {
             capture: RowCapture::new(),
             unbounded: 0,
             phantom: 0,
+            swallow: 0,
+            absorb: false,
             osc52_max: None,
         }
     }
@@ -149,6 +157,13 @@ impl vt100::Callbacks for Callbacks {
             return;
         }
         self.unbounded += 1;
+        if self.swallow > 0 {
+            self.swallow -= 1;
+            if self.swallow == 0 && std::mem::take(&mut self.absorb) {
+                self.capture.absorb(contents);
+            }
+            return;
+        }
         let drop_blank = self.phantom > 0;
         self.phantom = self.phantom.saturating_sub(1);
         self.capture
@@ -187,8 +202,12 @@ pub fn clamp_dim(n: u16) -> NonZeroU16 {
 pub struct Term {
     pub parser: vt100::Parser<Callbacks>,
     /// Caps hostile sequences and translates line-drawing characters before vt100 sees them.
-    filter: Filter,
+    pub(super) filter: Filter,
     panics: u32,
+    /// Whether floods of plain lines take the fast path (`fastpath`); on unless a test
+    /// turns it off to compare.
+    fast_path: bool,
+    pub(super) fast: FastPath,
 }
 
 impl Term {
@@ -207,6 +226,8 @@ impl Term {
                 f
             },
             panics: 0,
+            fast_path: true,
+            fast: FastPath::default(),
         }
     }
 
@@ -214,8 +235,30 @@ impl Term {
     pub fn process(&mut self, bytes: &[u8]) {
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
+        if self.fast_path {
+            super::fastpath::process(self, bytes);
+        } else {
+            self.process_normal(bytes);
+        }
+    }
+
+    /// Feeds program output through the filter to the parser, byte by byte as it came.
+    pub(super) fn process_normal(&mut self, bytes: &[u8]) {
         let parser = &mut self.parser;
         self.filter.feed(bytes, &mut |chunk| parser.process(chunk));
+    }
+
+    /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
+    /// visible).
+    #[doc(hidden)]
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+    }
+
+    /// Runs the fast path took and the rows it stored directly, since the start.
+    #[doc(hidden)]
+    pub fn fast_path_stats(&self) -> (u64, u64) {
+        (self.fast.taken, self.fast.direct_rows)
     }
 
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
