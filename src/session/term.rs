@@ -4,7 +4,7 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use super::fastpath::FastPath;
+use super::fastpath::{FastPath, Utf8Seam};
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -208,6 +208,8 @@ pub struct Term {
     /// turns it off to compare.
     fast_path: bool,
     pub(super) fast: FastPath,
+    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
+    pub(super) seam: Utf8Seam,
 }
 
 impl Term {
@@ -228,6 +230,7 @@ impl Term {
             panics: 0,
             fast_path: true,
             fast: FastPath::default(),
+            seam: Utf8Seam::default(),
         }
     }
 
@@ -244,8 +247,8 @@ impl Term {
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.
     pub(super) fn process_normal(&mut self, bytes: &[u8]) {
-        let parser = &mut self.parser;
-        self.filter.feed(bytes, &mut |chunk| parser.process(chunk));
+        let (parser, seam) = (&mut self.parser, &mut self.seam);
+        self.filter.feed(bytes, &mut |chunk| seam.process(parser, chunk));
     }
 
     /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
@@ -269,6 +272,7 @@ impl Term {
         let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new(empty));
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
+        self.seam.clear();
         self.panics += 1;
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
