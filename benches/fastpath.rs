@@ -5,7 +5,7 @@
 //! lines, and the same lines coloured with SGR sequences the way `ls --color` and
 //! `git log --color` colour them. Medians of several runs in thread CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared; on and off alternate, so drift
-//! hits both alike.
+//! hits both alike. `FASTPATH_BENCH_ONLY=on` (or `off`) runs one side, for profiling.
 
 use memmux::session::scrollback::{Budget, Limits};
 use memmux::session::term::Term;
@@ -35,8 +35,25 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "error", "warn", "info", "debug", "request", "GET", "/api/v1/items", "200", "OK", "took",
-    "12ms", "user=42", "session", "0x7f3a9c", "[main]", "src/lib.rs:42", "the", "a", "value",
+    "error",
+    "warn",
+    "info",
+    "debug",
+    "request",
+    "GET",
+    "/api/v1/items",
+    "200",
+    "OK",
+    "took",
+    "12ms",
+    "user=42",
+    "session",
+    "0x7f3a9c",
+    "[main]",
+    "src/lib.rs:42",
+    "the",
+    "a",
+    "value",
 ];
 
 /// A line of 80..=100 printable characters.
@@ -121,7 +138,7 @@ fn run(input: &[u8], fast: bool) -> (Duration, u64, usize) {
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(Duration::MAX)
 }
 
 fn mb_s(bytes: usize, d: Duration) -> f64 {
@@ -130,7 +147,10 @@ fn mb_s(bytes: usize, d: Duration) -> f64 {
 
 fn main() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    let inputs = [("plain 80-100 chars", plain(&mut rng)), ("SGR-coloured", coloured(&mut rng))];
+    let inputs = [
+        ("plain 80-100 chars", plain(&mut rng)),
+        ("SGR-coloured", coloured(&mut rng)),
+    ];
     println!(
         "Term::process, {ROWS}x{COLS}, {} KiB chunks, 10,000-row history; medians of {RUNS} runs",
         CHUNK >> 10
@@ -139,16 +159,30 @@ fn main() {
         "{:<20} {:>12} {:>12} {:>8} {:>10}",
         "input", "off MB/s", "on MB/s", "on/off", "fast runs"
     );
+    let only = std::env::var("FASTPATH_BENCH_ONLY").ok();
+    let side = |on: bool| {
+        only.as_deref()
+            .is_none_or(|o| o == if on { "on" } else { "off" })
+    };
     for (name, input) in &inputs {
         let (mut on, mut off) = (Vec::new(), Vec::new());
         let mut taken = 0;
+        let (mut slow_len, mut fast_len) = (None, None);
         for _ in 0..RUNS {
-            let (t, _, slow_len) = run(input, false);
-            off.push(t);
-            let (t, n, fast_len) = run(input, true);
-            on.push(t);
-            taken = n;
-            assert_eq!(slow_len, fast_len, "history lengths differ");
+            if side(false) {
+                let (t, _, len) = run(input, false);
+                off.push(t);
+                slow_len = Some(len);
+            }
+            if side(true) {
+                let (t, n, len) = run(input, true);
+                on.push(t);
+                taken = n;
+                fast_len = Some(len);
+            }
+        }
+        if let (Some(a), Some(b)) = (slow_len, fast_len) {
+            assert_eq!(a, b, "history lengths differ");
         }
         let (on, off) = (median(on), median(off));
         println!(

@@ -94,7 +94,11 @@ impl Pair {
                 // test, on both sides: they must panic alike.
                 let fast = catch_silently(|| self.fast.process(b));
                 let slow = catch_silently(|| self.slow.process(b));
-                assert_eq!(fast, slow, "{} step {step}: only one side panicked", self.label);
+                assert_eq!(
+                    fast, slow,
+                    "{} step {step}: only one side panicked",
+                    self.label
+                );
                 if fast {
                     self.fast.rebuild();
                     self.slow.rebuild();
@@ -211,7 +215,9 @@ fn row_view(t: &Term, i: usize) -> RowView {
     let mut text = String::new();
     h.row_text(i, &mut text);
     let mut cells = Vec::new();
-    h.row_cells(i, |col, sym, w, style| cells.push((col, sym.to_string(), w, style)));
+    h.row_cells(i, |col, sym, w, style| {
+        cells.push((col, sym.to_string(), w, style))
+    });
     (text, cells, h.is_wrapped(i))
 }
 
@@ -243,7 +249,7 @@ fn history_diff(a: &Term, b: &Term, from: u64, settled: bool) -> Result<u64, Str
         ));
     }
     let first = from.saturating_sub(ha.evicted()) as usize;
-    let n = ha.len() - usize::from(!settled && ha.len() > 0);
+    let n = ha.len() - usize::from(!settled && !ha.is_empty());
     for i in first.min(n)..n {
         let (x, y) = (row_view(a, i), row_view(b, i));
         if x != y {
@@ -270,8 +276,26 @@ fn run_case(pair: &mut Pair, events: &[Event]) {
 // --- input generation -------------------------------------------------------------------------
 
 const WORDS: &[&str] = &[
-    "error", "warn", "info", "the", "quick", "brown", "fox", "0x7f3a", "GET", "/api/v1/items",
-    "200", "OK", "[main]", "src/lib.rs:42", "--", "=", "{}", "a", "memmux", "12:00:01.123",
+    "error",
+    "warn",
+    "info",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "0x7f3a",
+    "GET",
+    "/api/v1/items",
+    "200",
+    "OK",
+    "[main]",
+    "src/lib.rs:42",
+    "--",
+    "=",
+    "{}",
+    "a",
+    "memmux",
+    "12:00:01.123",
 ];
 
 fn plain_text(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
@@ -320,8 +344,18 @@ fn good_sgr(rng: &mut Rng, out: &mut Vec<u8>) {
             7 => format!("{}", 100 + rng.below(8)),
             8 => format!("38;5;{}", rng.below(256)),
             9 => format!("48;5;{}", rng.below(256)),
-            10 => format!("38;2;{};{};{}", rng.below(256), rng.below(256), rng.below(256)),
-            11 => format!("48;2;{};{};{}", rng.below(256), rng.below(256), rng.below(256)),
+            10 => format!(
+                "38;2;{};{};{}",
+                rng.below(256),
+                rng.below(256),
+                rng.below(256)
+            ),
+            11 => format!(
+                "48;2;{};{};{}",
+                rng.below(256),
+                rng.below(256),
+                rng.below(256)
+            ),
             12 => "".to_string(),
             _ => "00".to_string(),
         };
@@ -506,7 +540,10 @@ fn random_case(seed: u64) -> (Pair, Vec<Event>, usize) {
 /// `MEMMUX_FASTPATH_DUMP=SEED`: prints that case's events (to debug a failure).
 #[test]
 fn dump_case() {
-    let Some(seed) = std::env::var("MEMMUX_FASTPATH_DUMP").ok().and_then(|v| v.parse().ok()) else {
+    let Some(seed) = std::env::var("MEMMUX_FASTPATH_DUMP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    else {
         return;
     };
     let (_, events, _) = random_case(seed);
@@ -586,7 +623,14 @@ fn git_log_output() -> Vec<u8> {
             );
         }
         out.extend_from_slice(b"\nAuthor: A. Developer <dev@example.com>\n");
-        out.extend_from_slice(format!("Date:   Mon Mar {} 12:{:02}:00 2025 +0100\n\n", n % 28 + 1, n % 60).as_bytes());
+        out.extend_from_slice(
+            format!(
+                "Date:   Mon Mar {} 12:{:02}:00 2025 +0100\n\n",
+                n % 28 + 1,
+                n % 60
+            )
+            .as_bytes(),
+        );
         let mut msg = Vec::new();
         let n = rng.range(10, 160);
         plain_text(&mut rng, n, &mut msg);
@@ -596,7 +640,9 @@ fn git_log_output() -> Vec<u8> {
         if n % 3 == 0 {
             out.extend_from_slice(b"\x1b[1mdiff --git a/src/x.rs b/src/x.rs\x1b[m\n");
             out.extend_from_slice(b"\x1b[1mindex 3b18e51..a9c7d2f 100644\x1b[m\n\x1b[1m--- a/src/x.rs\x1b[m\n\x1b[1m+++ b/src/x.rs\x1b[m\n");
-            out.extend_from_slice(format!("\x1b[36m@@ -{n},7 +{n},9 @@\x1b[m fn main() {{\n").as_bytes());
+            out.extend_from_slice(
+                format!("\x1b[36m@@ -{n},7 +{n},9 @@\x1b[m fn main() {{\n").as_bytes(),
+            );
             for k in 0..rng.range(3, 30) {
                 let mut code = Vec::new();
                 let n = rng.range(0, 120);
@@ -655,7 +701,11 @@ fn recorded(name: &str, bytes: &[u8], sizes: &[(u16, u16)]) {
 
 #[test]
 fn seq_output_looks_the_same() {
-    recorded("seq 1 100000", &seq_output(), &[(50, 200), (24, 80), (7, 3)]);
+    recorded(
+        "seq 1 100000",
+        &seq_output(),
+        &[(50, 200), (24, 80), (7, 3)],
+    );
 }
 
 #[test]
@@ -666,7 +716,11 @@ fn ls_output_looks_the_same() {
 
 #[test]
 fn git_log_output_looks_the_same() {
-    recorded("git log -p", &git_log_output(), &[(50, 200), (24, 80), (13, 37)]);
+    recorded(
+        "git log -p",
+        &git_log_output(),
+        &[(50, 200), (24, 80), (13, 37)],
+    );
 }
 
 // --- targeted cases --------------------------------------------------------------------------
@@ -686,7 +740,10 @@ fn lines(n: usize, f: impl Fn(usize) -> String) -> Vec<u8> {
 #[test]
 fn the_fast_path_is_taken_and_stores_rows_directly() {
     let mut p = pair(10, 20);
-    run_case(&mut p, &[Event::Bytes(lines(100, |i| format!("line {i}\r\n")))]);
+    run_case(
+        &mut p,
+        &[Event::Bytes(lines(100, |i| format!("line {i}\r\n")))],
+    );
     let (taken, direct) = p.fast.fast_path_stats();
     assert_eq!(taken, 1);
     // The first 9 lines take the cursor to the last row (the normal path); of the other 91
@@ -713,7 +770,10 @@ fn rep_after_a_blank_suffix_repeats_the_last_printed_character() {
     let mut p = pair(5, 10);
     let mut input = lines(30, |i| format!("{i}\r\n"));
     input.extend_from_slice(&lines(8, |_| "\r\n".into()));
-    run_case(&mut p, &[Event::Bytes(input), Event::Bytes(b"\x1b[3b".to_vec())]);
+    run_case(
+        &mut p,
+        &[Event::Bytes(input), Event::Bytes(b"\x1b[3b".to_vec())],
+    );
     assert!(p.fast.fast_path_stats().0 > 0);
     assert_eq!(p.fast.screen().contents().trim(), "999");
 }
@@ -731,7 +791,13 @@ fn scroll_regions_keep_the_fast_path_off_until_reset() {
     events.push(Event::Bytes(flood.clone()));
     run_case(&mut p, &events);
     assert_eq!(p.fast.fast_path_stats().0, 0);
-    run_case(&mut p, &[Event::Bytes(b"\x1b[r\x1b[10;1H".to_vec()), Event::Bytes(flood)]);
+    run_case(
+        &mut p,
+        &[
+            Event::Bytes(b"\x1b[r\x1b[10;1H".to_vec()),
+            Event::Bytes(flood),
+        ],
+    );
     assert!(p.fast.fast_path_stats().0 > 0);
 }
 
@@ -750,5 +816,3 @@ fn growing_after_a_flood_pulls_in_as_many_blank_rows() {
     run_case(&mut p, &events);
     assert!(p.fast.fast_path_stats().0 >= 2);
 }
-
-

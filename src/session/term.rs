@@ -248,7 +248,8 @@ impl Term {
     /// Feeds program output through the filter to the parser, byte by byte as it came.
     pub(super) fn process_normal(&mut self, bytes: &[u8]) {
         let (parser, seam) = (&mut self.parser, &mut self.seam);
-        self.filter.feed(bytes, &mut |chunk| seam.process(parser, chunk));
+        self.filter
+            .feed(bytes, &mut |chunk| seam.process(parser, chunk));
     }
 
     /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
