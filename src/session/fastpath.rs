@@ -216,18 +216,26 @@ impl FastPath {
         let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
         // A run worth taking has a screen of direct rows plus `rows - 1` visible ones, each
         // row at least one byte: shorter input (typing, prompts) never pays for the checks.
-        if bytes.len() < 2 * rows {
+        // Full-screen programs (vim, less, htop) are not cut into lines either: they rarely
+        // leave the alternate screen for a flood within the same read.
+        if bytes.len() < 2 * rows || screen.alternate_screen() {
             return Err(bytes.len());
         }
         // A 1-row screen never sets wrap flags (vt100's `col_wrap`): not worth modelling.
         let eligible = rows >= 2
-            && !screen.alternate_screen()
             && screen.cursor_position() == (rows as u16 - 1, 0)
             && term.filter.is_transparent()
             && !term.filter.main_scroll_region()
             && term.parser.callbacks().phantom == 0;
         if !eligible {
             return Err(through_newline(bytes));
+        }
+        // A line of n bytes takes at most 1 + n / cols rows: if even that cannot add up to
+        // the `2 * rows - 1` rows a run needs, skip the scan. A Linux pty read returns at
+        // most 4 KiB, 45 lines of 90 characters: less than a 200x50 screen needs.
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        if lines + bytes.len() / cols < 2 * rows - 1 {
+            return Err(bytes.len());
         }
         let attrs = screen_style(screen);
         let run = self.scan(bytes, cols, rows, attrs);
