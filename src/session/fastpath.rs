@@ -8,7 +8,8 @@
 //! straight from the input into the store, and vt100 only sees what ends up on screen.
 //!
 //! It applies at a point of the input where (all checked, else the bytes go the normal way
-//! up to the next `\n` and it tries again there):
+//! up to the next `\n` and it tries again there; on the alternate screen, or when the input
+//! cannot hold enough lines, the whole input goes the normal way at once):
 //!
 //! * the filter is transparent (ground state, GL = ASCII) and the main screen has no scroll
 //!   region (`Filter::main_scroll_region`); the main screen is active; no phantom rows are
@@ -16,7 +17,7 @@
 //! * the cursor is at column 0 of the last row, and that row is all default cells, unwrapped;
 //! * what follows is a *run* of complete lines in a restricted grammar: printable ASCII, SGR
 //!   sequences with exactly the parameters vt100's `Screen::sgr` implements (see
-//!   [`apply_sgr`]), each line ended by `\r\n`; and the run's lines before its visible
+//!   `apply_sgr`), each line ended by `\r\n`; and the run's lines before its visible
 //!   suffix fill at least one screen (below that the fixed cost is not won back).
 //!
 //! With R the rows the run produces (a line of n characters takes `max(1, ceil(n / cols))`
@@ -33,17 +34,30 @@
 //!    with the attributes in effect, and nothing after them.
 //! 3. D more rows scrolled with `CSI n S` while `Callbacks::swallow` makes `on_scroll` count
 //!    and not store them: vt100's own count of scrolled rows (which decides how many blank
-//!    rows it inserts when the screen grows) and memmux's mirror of it stay exact. The
-//!    screen is then all default cells.
+//!    rows it inserts when the screen grows) and memmux's mirror of it stay exact. The last
+//!    of them holds one cell in the attributes of the last cell stored directly and goes
+//!    through `RowCapture::absorb`: the capture state then ends where it would have, which
+//!    matters because `write_formatted_basic` writes blank cells at the start of the next
+//!    captured row in the attributes the previous row ended with. The screen is then all
+//!    default cells. (This costs one row reset per direct row: 13% of the fast path's CPU
+//!    at 200x50.)
 //! 4. `CSI H`, the SGR state at the suffix's start, and the suffix itself: vt100 draws the
 //!    visible rows itself (scrolling off any excess over `rows - 1` through `on_scroll`), so
 //!    the screen, cursor, wrap flags and current attributes are vt100's own. If the suffix
 //!    prints nothing but the run did, the run's last character is printed and erased first,
 //!    so that REP (`CSI b`) repeats the same character as after the normal path.
 //!
+//! The normal path is cut at other places than before (after each `\n` it retries at, and
+//! around each run), which would show through a vte 0.15 bug with UTF-8 characters cut
+//! between two slices; `Utf8Seam` keeps vte from seeing such cuts at all.
+//!
 //! `tests/fastpath_differential.rs` feeds random and recorded output to a `Term` with and
 //! without the fast path and compares every cell, the cursor, the attributes and every
 //! stored history row after every chunk.
+//!
+//! Note: a Linux pty read returns at most the line discipline's 4 KiB, about 45 lines of
+//! 90 characters, fewer than a 50-row screen shows; the fast path pays off when the reader
+//! hands over more at once (it reads up to 64 KiB per call).
 
 use std::io::Write as _;
 
@@ -300,9 +314,10 @@ impl FastPath {
 
         // 4. The visible part, drawn by vt100 from the top of the now blank screen.
         self.seq.extend_from_slice(b"\x1b[H");
-        // (The marker printed for step 3 counts as a last character too.)
+        // REP repeats vt100's last printed character: the suffix sets it if it prints
+        // anything, else the run's last one is printed (over the marker's) and erased, in
+        // default attributes so the erased row is default cells again.
         if let (false, Some(c)) = (suffix_printed, run.last_char) {
-            // Default attributes, so the erased row is default cells again.
             self.seq.extend_from_slice(b"\x1b[0m");
             self.seq.extend_from_slice(&[c, b'\r']);
             self.seq.extend_from_slice(b"\x1b[K");
