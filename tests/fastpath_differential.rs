@@ -119,6 +119,20 @@ impl Pair {
     }
 
     fn compare(&mut self, step: usize, settled: bool) {
+        let events = |t: &mut Term| {
+            let e = t.events();
+            (
+                e.title.take(),
+                std::mem::take(&mut e.bell),
+                std::mem::take(&mut e.replies),
+            )
+        };
+        let (a, b) = (events(&mut self.fast), events(&mut self.slow));
+        assert_eq!(
+            a, b,
+            "{} step {step}: title/bell/replies differ",
+            self.label
+        );
         if let Some(d) = screen_diff(self.fast.screen(), self.slow.screen()) {
             panic!("{} step {step}: screens differ: {d}", self.label);
         }
@@ -414,7 +428,7 @@ fn flood(rng: &mut Rng, rows: usize, cols: usize, out: &mut Vec<u8>) {
 fn breaker(rng: &mut Rng, rows: usize, cols: usize, out: &mut Vec<u8>) {
     let r = rng.range(1, rows + 2);
     let c = rng.range(1, cols + 2);
-    let s: String = match rng.below(46) {
+    let s: String = match rng.below(47) {
         0 => "a\tb".into(),
         1 => "\t".into(),
         2 => "abc\rX".into(),
@@ -460,6 +474,7 @@ fn breaker(rng: &mut Rng, rows: usize, cols: usize, out: &mut Vec<u8>) {
         42 => "\x1b[?25l".into(),
         43 => "\x1b[1;31".into(), // cut short: the next byte completes or breaks it
         44 => "\x1b[3J".into(),
+        45 => "\x1b[6n".into(),
         _ => "\r".into(),
     };
     out.extend_from_slice(s.as_bytes());
@@ -537,23 +552,32 @@ fn random_case(seed: u64) -> (Pair, Vec<Event>, usize) {
     (pair, events, total)
 }
 
-/// `MEMMUX_FASTPATH_DUMP=SEED`: prints that case's events (to debug a failure).
+/// `MEMMUX_FASTPATH_SEED=N` runs random case N alone (to debug a failure), printing its
+/// events first if `MEMMUX_FASTPATH_DUMP` is set too.
 #[test]
-fn dump_case() {
-    let Some(seed) = std::env::var("MEMMUX_FASTPATH_DUMP")
+fn one_case() {
+    let Some(seed) = std::env::var("MEMMUX_FASTPATH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
     else {
         return;
     };
-    let (_, events, _) = random_case(seed);
-    for (i, e) in events.iter().enumerate() {
-        match e {
-            Event::Bytes(b) => eprintln!("{i}: {}", String::from_utf8_lossy(b).escape_debug()),
-            Event::Resize(r, c) => eprintln!("{i}: resize {r}x{c}"),
-            Event::Settle => eprintln!("{i}: settle"),
+    let (mut pair, events, _) = random_case(seed);
+    if std::env::var_os("MEMMUX_FASTPATH_DUMP").is_some() {
+        for (i, e) in events.iter().enumerate() {
+            match e {
+                Event::Bytes(b) => eprintln!("{i}: {}", String::from_utf8_lossy(b).escape_debug()),
+                Event::Resize(r, c) => eprintln!("{i}: resize {r}x{c}"),
+                Event::Settle => eprintln!("{i}: settle"),
+            }
         }
     }
+    run_case(&mut pair, &events);
+    eprintln!(
+        "seed {seed}: fast path {:?}, parser rebuilt {} times",
+        pair.fast.fast_path_stats(),
+        pair.fast.panics()
+    );
 }
 
 /// Runs random cases `first, first + step, ...` (two tests share them, to use two cores).

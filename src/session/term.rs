@@ -267,6 +267,10 @@ impl Term {
 
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
     pub fn rebuild(&mut self) {
+        // The newest row's wrapped flag (and trailing blanks) would otherwise stay unsettled
+        // for good: the new parser's capture starts afresh. (The fast path settles it when
+        // it runs, so without this the two paths would keep different rows.)
+        self.settle_history();
         let (rows, cols) = self.parser.screen().size();
         let budget = Arc::clone(self.history().budget());
         let empty = Scrollback::new(self.history().limits(), budget);
