@@ -696,6 +696,7 @@ fn git_log_output() -> Vec<u8> {
 /// Feeds recorded output at each size, in 64 KiB chunks and in random ones; the default run
 /// does the first size in 64 KiB chunks and the second in random ones, the long run all.
 fn recorded(name: &str, bytes: &[u8], sizes: &[(u16, u16)]) {
+    eprintln!("{name}: {} bytes", bytes.len());
     let long = long_factor() > 1;
     for (k, &(rows, cols)) in sizes.iter().enumerate() {
         for (split, seed) in [("64 KiB", 0u64), ("random", 1000 + k as u64)] {
