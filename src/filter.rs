@@ -338,6 +338,10 @@ pub struct Filter {
     /// DECSC slots, one per screen (main, alternate) like xterm and vt100's cursor.
     saved: [Charsets; 2],
     alt: bool,
+    /// A scroll region other than the whole screen is set (DECSTBM), per screen (main,
+    /// alternate) like vt100's grids; for the throughput fast path, which needs full-screen
+    /// scrolling (see `session::fastpath`).
+    region: [bool; 2],
     /// 0 until set: then `DEFAULT_COLS`/`DEFAULT_ROWS` apply.
     cols: u16,
     rows: u16,
@@ -354,12 +358,33 @@ impl Filter {
 
     /// Screen width, for clamping REP etc. Called on every resize. 1..=1000.
     pub fn set_width(&mut self, cols: u16) {
-        self.cols = cols.clamp(1, MAX_DIM);
+        let cols = cols.clamp(1, MAX_DIM);
+        if cols != self.cols {
+            // vt100's `Grid::set_size` resets both screens' scroll regions on a size change.
+            self.region = [false; 2];
+        }
+        self.cols = cols;
     }
 
     /// Screen height, for clamping the resize request. 1..=1000.
     pub fn set_height(&mut self, rows: u16) {
-        self.rows = rows.clamp(1, MAX_DIM);
+        let rows = rows.clamp(1, MAX_DIM);
+        if rows != self.rows {
+            self.region = [false; 2];
+        }
+        self.rows = rows;
+    }
+
+    /// In ground state with GL = ASCII and nothing withheld: printable ASCII and complete
+    /// SGR sequences would pass through unchanged, and vte is in its ground state too.
+    pub fn is_transparent(&self) -> bool {
+        self.state == State::Ground && self.gl == Charset::Ascii && self.buf.len == 0
+    }
+
+    /// Whether the main screen has a scroll region other than the whole screen (DECSTBM as
+    /// vt100 0.18.1 applies it; RIS and size changes reset it; vt100 ignores DECSTR).
+    pub fn main_scroll_region(&self) -> bool {
+        self.region[0]
     }
 
     /// Back to ground state, G0=G1=ASCII, GL=G0 (used when the parser is rebuilt after a
@@ -616,6 +641,7 @@ impl Filter {
                     b'c' => {
                         self.saved = Default::default();
                         self.alt = false;
+                        self.region = [false; 2];
                         self.set_charsets(Charsets::default());
                     }
                     _ => {}
@@ -729,10 +755,12 @@ impl Filter {
             }
             (_, b'?', b'h') => {
                 if p.modes & MODE_1049 != 0 {
-                    // DECSC on the main screen, then a cleared alternate screen.
+                    // DECSC on the main screen, then a cleared alternate screen (vt100's
+                    // `Grid::clear` also resets its scroll region).
                     self.saved[usize::from(self.alt)] = self.cs;
                     self.alt = true;
                     self.saved[1] = Charsets::default();
+                    self.region[1] = false;
                 }
                 if p.modes & MODE_47 != 0 {
                     self.alt = true;
@@ -749,6 +777,14 @@ impl Filter {
             }
             // DECSTR (soft reset) designates ASCII into G0..G3 and selects G0.
             (1, b'!', b'p') => self.set_charsets(Charsets::default()),
+            // DECSTBM, as vt100's `canonicalize_params_decstbm` + `Grid::set_scroll_region`:
+            // 0 or absent means 1 / the last row; `top >= bottom` resets to the whole screen.
+            (0, _, b'r') => {
+                let rows = self.rows();
+                let top = p.group(0).filter(|&v| v != 0).unwrap_or(1) - 1;
+                let bottom = (p.group(1).filter(|&v| v != 0).unwrap_or(rows) - 1).min(rows - 1);
+                self.region[usize::from(self.alt)] = top < bottom && (top, bottom) != (0, rows - 1);
+            }
             _ => {}
         }
     }
@@ -1034,9 +1070,9 @@ fn mask(block: &[u8], class: Class) -> u64 {
     m
 }
 
-/// CSI finals the filter may act on: REP, window ops, mode set/reset, DECSTR.
+/// CSI finals the filter may act on: REP, window ops, mode set/reset, DECSTR, DECSTBM.
 fn acts_on(fin: u8) -> bool {
-    matches!(fin, b'b' | b't' | b'h' | b'l' | b'p')
+    matches!(fin, b'b' | b't' | b'h' | b'l' | b'p' | b'r')
 }
 
 /// Length of the prefix of `s` made of CSI parameter bytes (0x30..=0x3f: digits, `:;<=>?`).

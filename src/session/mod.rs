@@ -1,5 +1,6 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
+pub mod fastpath;
 pub mod keys;
 pub mod pty;
 pub mod scrollback;

@@ -4,6 +4,7 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
+use super::fastpath::{FastPath, Utf8Seam};
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -32,14 +33,19 @@ pub struct Callbacks {
     pub events: TermEvents,
     /// Rows pushed off the top of the main screen.
     pub history: Scrollback,
-    capture: RowCapture,
+    pub(super) capture: RowCapture,
     /// Mirror of vt100's count of rows scrolled off the main screen that it would pull back if
     /// the screen grew. vt100 keeps no rows (capacity 0), so it inserts that many blank rows
     /// at the top instead.
-    unbounded: usize,
+    pub(super) unbounded: usize,
     /// Blank rows vt100 inserted at the top when the screen grew: their content is already in
     /// history, so when they scroll off again, blank, they are not stored a second time.
-    phantom: usize,
+    pub(super) phantom: usize,
+    /// Blank rows the fast path scrolls off only to keep vt100's count of scrolled rows
+    /// exact (their content went to history directly): counted, not stored. See `fastpath`.
+    pub(super) swallow: usize,
+    /// The last swallowed row goes through `RowCapture::absorb`.
+    pub(super) absorb: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
 }
@@ -52,6 +58,8 @@ impl Callbacks {
             capture: RowCapture::new(),
             unbounded: 0,
             phantom: 0,
+            swallow: 0,
+            absorb: false,
             osc52_max: None,
         }
     }
@@ -158,6 +166,13 @@ impl vt100::Callbacks for Callbacks {
             return;
         }
         self.unbounded += 1;
+        if self.swallow > 0 {
+            self.swallow -= 1;
+            if self.swallow == 0 && std::mem::take(&mut self.absorb) {
+                self.capture.absorb(contents);
+            }
+            return;
+        }
         let drop_blank = self.phantom > 0;
         self.phantom = self.phantom.saturating_sub(1);
         self.capture
@@ -196,54 +211,30 @@ fn report_position(screen: &vt100::Screen) -> (u16, u16) {
 
 const VS16: &[u8] = "\u{fe0f}".as_bytes();
 
-/// Feeds `chunk` to vt100, dropping U+FE0F (emoji presentation) while the cursor is in the
-/// pending-wrap column. vt100 0.18.1 widens the cell before the cursor for it even in the last
-/// column: at the bottom of the screen it then scrolls and leaves a wide cell in the last column
-/// of the row above (a later write there panics), and on a one-column screen it panics at once
-/// (found by fuzzing). xterm keeps such a cell narrow, as this does. A U+FE0F cut between two
-/// slices is held back (at most 2 bytes) until it is complete.
-fn process_guarded(parser: &mut vt100::Parser<Callbacks>, held: &mut usize, mut chunk: &[u8]) {
-    if *held > 0 {
-        let need = &VS16[*held..];
-        let n = need.len().min(chunk.len());
-        if chunk[..n] == need[..n] {
-            if n < need.len() {
-                *held += n;
-                return;
-            }
-            chunk = &chunk[n..];
-            *held = 0;
-            vs16(parser);
-        } else {
-            parser.process(&VS16[..*held]);
-            *held = 0;
-        }
-    }
+/// Hands complete UTF-8 text to vt100, dropping U+FE0F (emoji presentation) while the cursor
+/// is in the pending-wrap column. vt100 0.18.1 widens the cell before the cursor for it even
+/// in the last column: at the bottom of the screen it then scrolls and leaves a wide cell in
+/// the last column of the row above (a later write there panics), and on a one-column screen
+/// it panics at once (found by fuzzing). xterm keeps such a cell narrow, as this does. The
+/// caller (`Utf8Seam`) never cuts a character in two, so a U+FE0F is always whole here.
+pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
     let mut from = 0;
-    while let Some(k) = memchr::memchr(VS16[0], &chunk[from..]) {
+    while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
         let at = from + k;
-        if chunk[at..].starts_with(VS16) {
-            parser.process(&chunk[..at]);
-            vs16(parser);
-            chunk = &chunk[at + 3..];
+        if bytes[at..].starts_with(VS16) {
+            parser.process(&bytes[..at]);
+            let screen = parser.screen();
+            if screen.cursor_position().1 < screen.size().1.get() {
+                parser.process(VS16);
+            }
+            bytes = &bytes[at + VS16.len()..];
             from = 0;
         } else {
             from = at + 1;
         }
     }
-    let tail = if chunk.ends_with(&VS16[..2]) {
-        2
-    } else {
-        usize::from(chunk.ends_with(&VS16[..1]))
-    };
-    parser.process(&chunk[..chunk.len() - tail]);
-    *held = tail;
-}
-
-fn vs16(parser: &mut vt100::Parser<Callbacks>) {
-    let screen = parser.screen();
-    if screen.cursor_position().1 < screen.size().1.get() {
-        parser.process(VS16);
+    if !bytes.is_empty() {
+        parser.process(bytes);
     }
 }
 
@@ -256,10 +247,14 @@ pub fn clamp_dim(n: u16) -> NonZeroU16 {
 pub struct Term {
     pub parser: vt100::Parser<Callbacks>,
     /// Caps hostile sequences and translates line-drawing characters before vt100 sees them.
-    filter: Filter,
+    pub(super) filter: Filter,
     panics: u32,
-    /// Leading bytes of a U+FE0F at the end of the last slice, not yet given to the parser.
-    vs16_held: usize,
+    /// Whether floods of plain lines take the fast path (`fastpath`); on unless a test
+    /// turns it off to compare.
+    fast_path: bool,
+    pub(super) fast: FastPath,
+    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
+    pub(super) seam: Utf8Seam,
 }
 
 impl Term {
@@ -278,7 +273,9 @@ impl Term {
                 f
             },
             panics: 0,
-            vs16_held: 0,
+            fast_path: true,
+            fast: FastPath::default(),
+            seam: Utf8Seam::default(),
         }
     }
 
@@ -286,21 +283,46 @@ impl Term {
     pub fn process(&mut self, bytes: &[u8]) {
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
-        let parser = &mut self.parser;
-        let held = &mut self.vs16_held;
+        if self.fast_path {
+            super::fastpath::process(self, bytes);
+        } else {
+            self.process_normal(bytes);
+        }
+    }
+
+    /// Feeds program output through the filter to the parser, byte by byte as it came.
+    pub(super) fn process_normal(&mut self, bytes: &[u8]) {
+        let (parser, seam) = (&mut self.parser, &mut self.seam);
         self.filter
-            .feed(bytes, &mut |chunk| process_guarded(parser, held, chunk));
+            .feed(bytes, &mut |chunk| seam.process(parser, chunk));
+    }
+
+    /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
+    /// visible).
+    #[doc(hidden)]
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+    }
+
+    /// Runs the fast path took and the rows it stored directly, since the start.
+    #[doc(hidden)]
+    pub fn fast_path_stats(&self) -> (u64, u64) {
+        (self.fast.taken, self.fast.direct_rows)
     }
 
     /// Replaces the parser after it panicked, keeping the size, and tells the user in the pane.
     pub fn rebuild(&mut self) {
+        // The newest row's wrapped flag (and trailing blanks) would otherwise stay unsettled
+        // for good: the new parser's capture starts afresh. (The fast path settles it when
+        // it runs, so without this the two paths would keep different rows.)
+        self.settle_history();
         let (rows, cols) = self.parser.screen().size();
         let budget = Arc::clone(self.history().budget());
         let empty = Scrollback::new(self.history().limits(), budget);
         let old = std::mem::replace(self.parser.callbacks_mut(), Callbacks::new(empty));
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
-        self.vs16_held = 0;
+        self.seam.clear();
         self.panics += 1;
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \

@@ -1,7 +1,7 @@
 //! Turning vt100's scrolled-off rows into stored rows.
 
 use super::cells::columns;
-use super::store::NON_ASCII;
+use super::store::{NON_ASCII, WRAPPED};
 use super::style::push_run;
 use super::{Scrollback, Style};
 use std::fmt::Write as _;
@@ -94,6 +94,62 @@ impl RowCapture {
         };
         if let Some(pending) = newline_pending(&self.state) {
             store.set_wrapped_abs(last, !pending);
+        }
+    }
+
+    /// Settles the newest captured row's wrapped flag and forgets it, so rows can be stored
+    /// with [`push_direct`](Self::push_direct): the next captured row's leading newline then
+    /// describes the last *captured* row, not the last stored one, and must patch nothing.
+    /// The attribute state is kept: it still describes the last row written with `state`.
+    pub fn detach(&mut self, store: &mut Scrollback) {
+        self.settle(store);
+        self.last = None;
+    }
+
+    /// Stores a row that never went through vt100 (the throughput fast path), byte for byte
+    /// as [`capture`](Self::capture) would have stored the same cells: `runs` are (start
+    /// column, style) at each style change, the style before the first being the default.
+    /// Like a captured row it is appended untrimmed (so chunks fill up alike) and then has
+    /// its wrapped flag set, which drops trailing default-style spaces of a line's last row.
+    /// Call [`detach`](Self::detach) first.
+    pub fn push_direct(
+        &mut self,
+        store: &mut Scrollback,
+        text: &[u8],
+        runs: &[(u16, Style)],
+        wrapped: bool,
+    ) {
+        self.runs.clear();
+        let (mut col, mut current) = (0u16, Style::default());
+        for &(start, style) in runs {
+            if style != current {
+                push_run(&mut self.runs, start.saturating_sub(col), &style);
+                (col, current) = (start, style);
+            }
+        }
+        let header = if text.is_ascii() { 0 } else { NON_ASCII };
+        if wrapped {
+            // Same bytes as setting the flag afterwards; nothing is trimmed from a wrapped row.
+            store.push_encoded(header | WRAPPED, &self.runs, text);
+        } else if let Some(abs) = store.push_encoded(header, &self.runs, text) {
+            store.set_wrapped_abs(abs, false);
+        }
+    }
+
+    /// Writes a row to the capture state without storing it. `write_formatted_basic` writes
+    /// never-written cells between written ones as bare spaces, which take the attributes
+    /// the *previous* row ended with; after rows were stored with
+    /// [`push_direct`](Self::push_direct), the fast path scrolls off one row whose last
+    /// written cell has the attributes the last of them ended with, so later rows come out
+    /// as they would have.
+    pub fn absorb(&mut self, row: RowContents<'_>) {
+        self.buf.clear();
+        if row
+            .write_formatted_basic(&mut self.buf, &mut self.state)
+            .is_ok()
+        {
+            let body = self.buf.strip_prefix('\n').unwrap_or(&self.buf);
+            parse_row(body, &mut self.attrs, &mut self.text, &mut self.runs);
         }
     }
 

@@ -1,0 +1,724 @@
+//! Throughput fast path for floods of plain lines (`cat big.log`, `seq`, `ls -l`).
+//!
+//! For a batch of N complete lines on a screen of `rows` rows, only the last `rows - 1` rows
+//! end up visible; everything before scrolls off into history. Measured on the normal path
+//! (perf, release, 200x50): vt100's per-character work is about a third of the CPU and
+//! capturing each scrolled row through `write_formatted_basic` (then parsing its SGR output
+//! back in `RowCapture`) another third. Here the rows that would scroll off are encoded
+//! straight from the input into the store, and vt100 only sees what ends up on screen.
+//!
+//! It applies at a point of the input where (all checked, else the bytes go the normal way
+//! up to the next `\n` and it tries again there; on the alternate screen, or when the input
+//! cannot hold enough lines, the whole input goes the normal way at once):
+//!
+//! * the filter is transparent (ground state, GL = ASCII) and the main screen has no scroll
+//!   region (`Filter::main_scroll_region`); the main screen is active; no phantom rows are
+//!   pending (`Callbacks::phantom`);
+//! * the cursor is at column 0 of the last row, and that row is all default cells, unwrapped;
+//! * what follows is a *run* of complete lines in a restricted grammar: printable ASCII, SGR
+//!   sequences with exactly the parameters vt100's `Screen::sgr` implements (see
+//!   `apply_sgr`), each line ended by `\r\n`; and the run's lines before its visible
+//!   suffix fill at least one screen (below that the fixed cost is not won back).
+//!
+//! With R the rows the run produces (a line of n characters takes `max(1, ceil(n / cols))`
+//! rows: vt100 wraps only when a character arrives past the last column, so exactly `cols`
+//! characters then `\r\n` is one unwrapped row), S the rows of the shortest suffix of whole
+//! lines covering `rows - 1` rows, and D = R - S, the normal path would scroll R rows off:
+//! the screen's rows `0..rows-1`, then the run's first R - (rows - 1). The fast path does:
+//!
+//! 1. `CSI rows-1 S`: vt100 scrolls the screen's rows off through `on_scroll`, captured as
+//!    usual, first in history as they should be.
+//! 2. `RowCapture::detach`, then the run's first D rows are stored directly
+//!    (`RowCapture::push_direct`), encoded as the capture would have encoded vt100's cells:
+//!    each row starts in a fresh (default) row, so its cells are the characters written,
+//!    with the attributes in effect, and nothing after them.
+//! 3. D more rows scrolled with `CSI n S` while `Callbacks::swallow` makes `on_scroll` count
+//!    and not store them: vt100's own count of scrolled rows (which decides how many blank
+//!    rows it inserts when the screen grows) and memmux's mirror of it stay exact. The last
+//!    of them holds one cell in the attributes of the last cell stored directly and goes
+//!    through `RowCapture::absorb`: the capture state then ends where it would have, which
+//!    matters because `write_formatted_basic` writes blank cells at the start of the next
+//!    captured row in the attributes the previous row ended with. The screen is then all
+//!    default cells. (This costs one row reset per direct row: 13% of the fast path's CPU
+//!    at 200x50.)
+//! 4. `CSI H`, the SGR state at the suffix's start, and the suffix itself: vt100 draws the
+//!    visible rows itself (scrolling off any excess over `rows - 1` through `on_scroll`), so
+//!    the screen, cursor, wrap flags and current attributes are vt100's own. If the suffix
+//!    prints nothing but the run did, the run's last character is printed and erased first,
+//!    so that REP (`CSI b`) repeats the same character as after the normal path.
+//!
+//! The normal path is cut at other places than before (after each `\n` it retries at, and
+//! around each run), which would show through a vte 0.15 bug with UTF-8 characters cut
+//! between two slices; `Utf8Seam` keeps vte from seeing such cuts at all.
+//!
+//! `tests/fastpath_differential.rs` feeds random and recorded output to a `Term` with and
+//! without the fast path and compares every cell, the cursor, the attributes and every
+//! stored history row after every chunk.
+//!
+//! Note: a Linux pty read returns at most the line discipline's 4 KiB, about 45 lines of
+//! 90 characters, fewer than a 50-row screen shows; the fast path pays off when the reader
+//! hands over more at once (it reads up to 64 KiB per call).
+
+use std::io::Write as _;
+
+use super::scrollback::Style;
+use super::term::Term;
+use vt100::Color;
+
+/// Scratch buffers kept between calls, so the fast path allocates nothing once warm: at most
+/// `rows` line records, one row of text and runs, and a few dozen bytes of control sequences.
+#[derive(Debug, Default)]
+pub struct FastPath {
+    /// The last `rows` complete lines of the run scanned, as a ring indexed by line number.
+    ring: Vec<Line>,
+    text: Vec<u8>,
+    runs: Vec<(u16, Style)>,
+    seq: Vec<u8>,
+    /// Runs taken and rows stored directly, for tests and benches to see it at work.
+    pub(super) taken: u64,
+    pub(super) direct_rows: u64,
+}
+
+/// One complete line of a run.
+#[derive(Clone, Copy, Debug, Default)]
+struct Line {
+    /// Offset of its first byte.
+    start: usize,
+    /// Screen rows it takes.
+    rows: usize,
+    /// SGR state in effect at its first byte.
+    attrs: Style,
+    /// It prints at least one character.
+    printed: bool,
+}
+
+/// The run of complete lines at the start of some input.
+#[derive(Debug, Default)]
+struct Run {
+    /// Offset just past the last complete line's `\r\n`: 0 if there is none.
+    end: usize,
+    /// Lines and rows (R) in the run.
+    lines: usize,
+    rows: usize,
+    /// The last character the run prints, if any.
+    last_char: Option<u8>,
+}
+
+/// Joins UTF-8 sequences split between two slices handed to vte.
+///
+/// vte 0.15 mishandles a character split between two `advance` calls when what follows
+/// within 3 bytes does not decode (`advance_partial_utf8` returns `valid_bytes - old_bytes`,
+/// counting the characters after the completed one as consumed): `"x\u{e9} \u{1F642}"` cut
+/// between the two bytes of `é` loses the space. So vt100's output depended on where pty
+/// reads and the filter's 8 KiB windows happened to cut the text; the fast path, which
+/// starts the normal path's feeds at other offsets, would then differ from it. Holding back
+/// an incomplete sequence at the end of a slice and handing it on together with its
+/// continuation bytes only moves where the input is cut, which nothing else depends on.
+#[derive(Debug, Default)]
+pub struct Utf8Seam {
+    held: [u8; 4],
+    len: usize,
+}
+
+impl Utf8Seam {
+    /// Hands `chunk` to `parser`, keeping back an incomplete UTF-8 sequence at its end.
+    pub(super) fn process<C: vt100::Callbacks>(
+        &mut self,
+        parser: &mut vt100::Parser<C>,
+        mut chunk: &[u8],
+    ) {
+        if self.len > 0 {
+            let need = utf8_len(self.held[0]).saturating_sub(self.len);
+            let take = chunk
+                .iter()
+                .take(need)
+                .take_while(|&&b| b & 0xc0 == 0x80)
+                .count();
+            let (cont, rest) = chunk.split_at(take);
+            if let Some(dst) = self.held.get_mut(self.len..self.len + take) {
+                dst.copy_from_slice(cont);
+            }
+            self.len += take;
+            chunk = rest;
+            if take < need && chunk.is_empty() {
+                // Still incomplete: wait for more.
+                return;
+            }
+            self.flush(parser);
+        }
+        let tail = incomplete_utf8_tail(chunk);
+        let (now, later) = chunk.split_at(chunk.len() - tail);
+        if !now.is_empty() {
+            super::term::feed_vt100(parser, now);
+        }
+        if let Some(dst) = self.held.get_mut(..tail) {
+            dst.copy_from_slice(later);
+        }
+        self.len = tail;
+    }
+
+    /// Hands on what is held (before bytes that bypass `process`).
+    pub(super) fn flush<C: vt100::Callbacks>(&mut self, parser: &mut vt100::Parser<C>) {
+        if let Some(held) = self.held.get(..std::mem::take(&mut self.len)) {
+            if !held.is_empty() {
+                super::term::feed_vt100(parser, held);
+            }
+        }
+    }
+
+    /// Forgets what is held (the parser it was for is gone).
+    pub(super) fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// Bytes of the UTF-8 sequence a byte starts (1 for ASCII and for bytes that start none).
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => 1,
+    }
+}
+
+/// Length of the incomplete UTF-8 sequence `s` ends with (a lead byte and fewer continuation
+/// bytes than it announces), or 0.
+fn incomplete_utf8_tail(s: &[u8]) -> usize {
+    for back in 1..=s.len().min(3) {
+        let b = s[s.len() - back];
+        if b & 0xc0 != 0x80 {
+            return if utf8_len(b) > back { back } else { 0 };
+        }
+    }
+    0
+}
+
+/// Feeds `bytes` to `term`, taking the fast path wherever it applies.
+pub(super) fn process(term: &mut Term, bytes: &[u8]) {
+    let mut fast = std::mem::take(&mut term.fast);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = match fast.try_run(term, rest) {
+            Ok(n) => n,
+            Err(n) => {
+                term.process_normal(&rest[..n]);
+                n
+            }
+        };
+        rest = rest.get(n..).unwrap_or_default();
+    }
+    term.fast = fast;
+}
+
+/// Bytes up to and including the first `\n`, or all: where to try again after the normal
+/// path (a line ending at the bottom row leaves the cursor where the fast path can start).
+fn through_newline(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| i + 1)
+}
+
+impl FastPath {
+    /// Takes the fast path for the run at the start of `bytes` and returns `Ok(bytes
+    /// consumed)`, or returns `Err(n)`: the first `n` bytes (at least one) must go the
+    /// normal way.
+    fn try_run(&mut self, term: &mut Term, bytes: &[u8]) -> Result<usize, usize> {
+        let screen = term.parser.screen();
+        let (rows, cols) = screen.size();
+        let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
+        // A run worth taking has a screen of direct rows plus `rows - 1` visible ones, each
+        // row at least one byte: shorter input (typing, prompts) never pays for the checks.
+        // Full-screen programs (vim, less, htop) are not cut into lines either: they rarely
+        // leave the alternate screen for a flood within the same read.
+        if bytes.len() < 2 * rows || screen.alternate_screen() {
+            return Err(bytes.len());
+        }
+        // A 1-row screen never sets wrap flags (vt100's `col_wrap`): not worth modelling.
+        let eligible = rows >= 2
+            && screen.cursor_position() == (rows as u16 - 1, 0)
+            && term.filter.is_transparent()
+            && !term.filter.main_scroll_region()
+            && term.parser.callbacks().phantom == 0;
+        if !eligible {
+            return Err(through_newline(bytes));
+        }
+        // A line of n bytes takes at most 1 + n / cols rows: if even that cannot add up to
+        // the `2 * rows - 1` rows a run needs, skip the scan. A Linux pty read returns at
+        // most 4 KiB, 45 lines of 90 characters: less than a 200x50 screen needs.
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        if lines + bytes.len() / cols < 2 * rows - 1 {
+            return Err(bytes.len());
+        }
+        let attrs = screen_style(screen);
+        let run = self.scan(bytes, cols, rows, attrs);
+        // The suffix: the fewest last lines covering `rows - 1` rows (the ring holds the last
+        // `rows` lines, and `rows - 1` lines of at least one row each always suffice).
+        let mut first = run.lines;
+        let mut suffix_rows = 0;
+        while first > 0 && suffix_rows < rows - 1 && run.lines - first < self.ring.len() {
+            first -= 1;
+            suffix_rows += self.line(first, rows).rows;
+        }
+        let direct = run.rows.saturating_sub(suffix_rows);
+        if suffix_rows < rows - 1 || direct < rows {
+            return Err(if run.end > 0 {
+                run.end
+            } else {
+                through_newline(bytes)
+            });
+        }
+        // Last: the one check that reads a whole row. After a line ends at the bottom the
+        // row is fresh, so this fails at most once per flood.
+        if !bottom_row_is_blank(screen, rows, cols) {
+            return Err(through_newline(bytes));
+        }
+        let suffix = self.line(first, rows);
+        let suffix_printed = (first..run.lines).any(|l| self.line(l, rows).printed);
+        let (head, tail) = bytes.split_at(suffix.start);
+        let tail = tail.get(..run.end - suffix.start).unwrap_or_default();
+
+        // Bytes held back from the normal path go first, as they came first.
+        term.seam.flush(&mut term.parser);
+
+        // 1. The screen's rows above the cursor go to history the usual way.
+        self.seq.clear();
+        let _ = write!(self.seq, "\x1b[{}S", rows - 1);
+        term.parser.process(&self.seq);
+
+        // 2. The run's rows up to the suffix go straight to the store.
+        let cb = term.parser.callbacks_mut();
+        cb.capture.detach(&mut cb.history);
+        let last_cell = self.store(head, cols, attrs, |text, runs, wrapped| {
+            cb.capture.push_direct(&mut cb.history, text, runs, wrapped);
+        });
+
+        // 3. As many blank rows scrolled off, counted and not stored; the last one carries
+        // a cell in the attributes of the last cell stored, for `RowCapture::absorb`.
+        cb.swallow = direct;
+        cb.absorb = last_cell.is_some();
+        self.seq.clear();
+        let blank = direct - usize::from(last_cell.is_some());
+        for _ in 0..blank / rows {
+            let _ = write!(self.seq, "\x1b[{rows}S");
+        }
+        if blank % rows > 0 {
+            let _ = write!(self.seq, "\x1b[{}S", blank % rows);
+        }
+        if let Some(a) = last_cell {
+            self.seq.extend_from_slice(b"\x1b[H");
+            push_sgr(&mut self.seq, &a);
+            self.seq.extend_from_slice(b".\x1b[S");
+        }
+
+        // 4. The visible part, drawn by vt100 from the top of the now blank screen.
+        self.seq.extend_from_slice(b"\x1b[H");
+        // REP repeats vt100's last printed character: the suffix sets it if it prints
+        // anything, else the run's last one is printed (over the marker's) and erased, in
+        // default attributes so the erased row is default cells again.
+        if let (false, Some(c)) = (suffix_printed, run.last_char) {
+            self.seq.extend_from_slice(b"\x1b[0m");
+            self.seq.extend_from_slice(&[c, b'\r']);
+            self.seq.extend_from_slice(b"\x1b[K");
+        }
+        push_sgr(&mut self.seq, &suffix.attrs);
+        term.parser.process(&self.seq);
+        term.parser.process(tail);
+        let cb = term.parser.callbacks_mut();
+        debug_assert_eq!(cb.swallow, 0, "every swallowed row scrolled off");
+        cb.swallow = 0;
+        cb.absorb = false;
+        self.taken += 1;
+        self.direct_rows += direct as u64;
+        Ok(run.end)
+    }
+
+    fn line(&self, n: usize, rows: usize) -> Line {
+        self.ring.get(n % rows).copied().unwrap_or_default()
+    }
+
+    /// Finds the run of complete lines at the start of `bytes`, keeping the last `rows`
+    /// lines in the ring.
+    fn scan(&mut self, bytes: &[u8], cols: usize, rows: usize, mut attrs: Style) -> Run {
+        self.ring.clear();
+        self.ring.resize(rows, Line::default());
+        let mut run = Run::default();
+        let mut i = 0;
+        'lines: loop {
+            let line_attrs = attrs;
+            let mut chars = 0;
+            let mut last = None;
+            loop {
+                let rest = bytes.get(i..).unwrap_or_default();
+                let k = printable_prefix(rest);
+                if k > 0 {
+                    chars += k;
+                    last = rest.get(k - 1).copied();
+                    i += k;
+                }
+                match (bytes.get(i), bytes.get(i + 1)) {
+                    (Some(b'\r'), Some(b'\n')) => {
+                        let line = Line {
+                            start: run.end,
+                            rows: chars.div_ceil(cols).max(1),
+                            attrs: line_attrs,
+                            printed: last.is_some(),
+                        };
+                        if let Some(slot) = self.ring.get_mut(run.lines % rows) {
+                            *slot = line;
+                        }
+                        i += 2;
+                        run.end = i;
+                        run.lines += 1;
+                        run.rows += line.rows;
+                        run.last_char = last.or(run.last_char);
+                        continue 'lines;
+                    }
+                    (Some(0x1b), _) => match apply_sgr(bytes, i, &mut attrs) {
+                        Some(next) => i = next,
+                        None => break 'lines,
+                    },
+                    _ => break 'lines,
+                }
+            }
+        }
+        run
+    }
+
+    /// Encodes the rows of `bytes` (complete lines of the grammar, starting with the SGR
+    /// state `attrs`) as `RowCapture` would have, handing each to `push(text, runs, wrapped)`.
+    /// Returns the attributes of the last cell written, if any.
+    fn store(
+        &mut self,
+        bytes: &[u8],
+        cols: usize,
+        mut attrs: Style,
+        mut push: impl FnMut(&[u8], &[(u16, Style)], bool),
+    ) -> Option<Style> {
+        let mut last_cell = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = bytes.get(i..).unwrap_or_default();
+            let k = printable_prefix(rest);
+            if rest.get(k) == Some(&b'\r') {
+                // No SGR in the line: rows are slices of it, all in one style (a blank line
+                // writes no cell, so it has no style run).
+                let line = rest.get(..k).unwrap_or_default();
+                let one = [(0, attrs)];
+                let runs: &[(u16, Style)] = if attrs.is_default() { &[] } else { &one };
+                if line.is_empty() {
+                    push(&[], &[], false);
+                } else {
+                    last_cell = Some(attrs);
+                }
+                let mut chunks = line.chunks(cols).peekable();
+                while let Some(row) = chunks.next() {
+                    push(row, runs, chunks.peek().is_some());
+                }
+                i += k + 2;
+                continue;
+            }
+            // With SGRs: cell by cell. A row's style runs start from the default style, as
+            // `parse_row` compares them.
+            self.text.clear();
+            self.runs.clear();
+            let mut style = Style::default();
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    0x20..=0x7e => {
+                        if self.text.len() == cols {
+                            // The character past the last column wraps the row.
+                            push(&self.text, &self.runs, true);
+                            self.text.clear();
+                            self.runs.clear();
+                            style = Style::default();
+                        }
+                        if attrs != style {
+                            self.runs.push((self.text.len() as u16, attrs));
+                            style = attrs;
+                        }
+                        self.text.push(b);
+                        last_cell = Some(attrs);
+                        i += 1;
+                    }
+                    // `scan` accepted every sequence here; a failure can't happen, and
+                    // skipping the byte at least ends the loop.
+                    0x1b => i = apply_sgr(bytes, i, &mut attrs).unwrap_or(i + 1),
+                    // `\r\n`.
+                    _ => {
+                        push(&self.text, &self.runs, false);
+                        i += 2;
+                        break;
+                    }
+                }
+            }
+        }
+        last_cell
+    }
+}
+
+/// The SGR state vt100 draws new characters with.
+fn screen_style(s: &vt100::Screen) -> Style {
+    Style {
+        fg: s.fgcolor(),
+        bg: s.bgcolor(),
+        bold: s.bold(),
+        dim: s.dim(),
+        italic: s.italic(),
+        underline: s.underline(),
+        inverse: s.inverse(),
+    }
+}
+
+/// Whether the last row is what vt100 scrolls in: default cells (`Cell::DEFAULT` is not
+/// public: no text, not wide, default attributes), not wrapped.
+fn bottom_row_is_blank(s: &vt100::Screen, rows: usize, cols: usize) -> bool {
+    let row = rows as u16 - 1;
+    !s.row_wrapped(row)
+        && (0..cols as u16).all(|col| {
+            s.cell(row, col).is_some_and(|c| {
+                !c.has_contents()
+                    && !c.is_wide()
+                    && !c.is_wide_continuation()
+                    && c.fgcolor() == Color::Default
+                    && c.bgcolor() == Color::Default
+                    && !(c.bold() || c.dim() || c.italic() || c.underline() || c.inverse())
+            })
+        })
+}
+
+/// Appends an SGR sequence setting exactly `s` from any state.
+fn push_sgr(out: &mut Vec<u8>, s: &Style) {
+    out.extend_from_slice(b"\x1b[0");
+    for (on, code) in [
+        (s.bold, ";1"),
+        (s.dim, ";2"),
+        (s.italic, ";3"),
+        (s.underline, ";4"),
+        (s.inverse, ";7"),
+    ] {
+        if on {
+            out.extend_from_slice(code.as_bytes());
+        }
+    }
+    for (color, base) in [(s.fg, 38), (s.bg, 48)] {
+        let _ = match color {
+            Color::Default => Ok(()),
+            Color::Idx(i) => write!(out, ";{base};5;{i}"),
+            Color::Rgb(r, g, b) => write!(out, ";{base};2;{r};{g};{b}"),
+        };
+    }
+    out.push(b'm');
+}
+
+/// Length of the prefix of `s` made of printable ASCII (0x20..=0x7e). Eight bytes at a
+/// time: a byte below 0x20 borrows when 0x20 is subtracted and a byte of 0x7f or more has
+/// its top bit set once 1 is added; carries and borrows only travel towards later bytes,
+/// from bytes that are flagged themselves, so the first flagged byte is exact.
+fn printable_prefix(s: &[u8]) -> usize {
+    const LO: u64 = u64::from_le_bytes([0x01; 8]);
+    const HI: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let m = ((w.wrapping_sub(LO * 0x20) & !w) | w | w.wrapping_add(LO)) & HI;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| !(0x20..=0x7e).contains(&b))
+        .unwrap_or(s.len() - i)
+}
+
+/// 16: more parameters than any SGR the grammar accepts needs (two RGB colours and five
+/// modes are 15); longer ones end the run.
+const MAX_SGR_PARAMS: usize = 16;
+
+/// Applies the SGR sequence `ESC [ params m` at `bytes[at]` (an ESC) to `attrs` exactly as
+/// vt100 0.18.1's `Screen::sgr` would, and returns the offset after it; `None` (and `attrs`
+/// untouched) for anything outside the grammar: another sequence, one cut off by the end
+/// of the input, sub-parameters (`:`), or a parameter vt100 ignores or half-applies (it
+/// stops at an out-of-range colour, and reports unknown ones as unhandled).
+fn apply_sgr(bytes: &[u8], at: usize, attrs: &mut Style) -> Option<usize> {
+    if bytes.get(at + 1) != Some(&b'[') {
+        return None;
+    }
+    let mut params = [0u16; MAX_SGR_PARAMS];
+    let mut n = 0;
+    let mut cur: u16 = 0;
+    let mut i = at + 2;
+    loop {
+        let b = *bytes.get(i)?;
+        i += 1;
+        match b {
+            // vte saturates parameters at 65535.
+            b'0'..=b'9' => cur = cur.saturating_mul(10).saturating_add(u16::from(b - b'0')),
+            b';' | b'm' => {
+                *params.get_mut(n)? = cur;
+                n += 1;
+                cur = 0;
+                if b == b'm' {
+                    break;
+                }
+            }
+            _ => return None,
+        }
+    }
+    let mut a = *attrs;
+    let mut k = 0;
+    let params = params.get(..n)?;
+    let byte = |k: usize| params.get(k).and_then(|&v| u8::try_from(v).ok());
+    while let Some(&p) = params.get(k) {
+        k += 1;
+        match p {
+            0 => a = Style::default(),
+            1 => (a.bold, a.dim) = (true, false),
+            2 => (a.bold, a.dim) = (false, true),
+            3 => a.italic = true,
+            4 => a.underline = true,
+            7 => a.inverse = true,
+            22 => (a.bold, a.dim) = (false, false),
+            23 => a.italic = false,
+            24 => a.underline = false,
+            27 => a.inverse = false,
+            30..=37 => a.fg = Color::Idx((p - 30) as u8),
+            39 => a.fg = Color::Default,
+            40..=47 => a.bg = Color::Idx((p - 40) as u8),
+            49 => a.bg = Color::Default,
+            90..=97 => a.fg = Color::Idx((p - 82) as u8),
+            100..=107 => a.bg = Color::Idx((p - 92) as u8),
+            38 | 48 => {
+                let color = match params.get(k)? {
+                    5 => {
+                        k += 2;
+                        Color::Idx(byte(k - 1)?)
+                    }
+                    2 => {
+                        k += 4;
+                        Color::Rgb(byte(k - 3)?, byte(k - 2)?, byte(k - 1)?)
+                    }
+                    _ => return None,
+                };
+                if p == 38 {
+                    a.fg = color;
+                } else {
+                    a.bg = color;
+                }
+            }
+            _ => return None,
+        }
+    }
+    *attrs = a;
+    Some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_prefix_matches_a_plain_loop() {
+        let mut s: Vec<u8> = (0..=255u8).collect();
+        s.extend((0..=255u8).rev());
+        for start in 0..s.len() {
+            for len in [0, 1, 7, 8, 9, 17, 40] {
+                let Some(slice) = s.get(start..start + len) else {
+                    continue;
+                };
+                let want = slice
+                    .iter()
+                    .position(|&b| !(0x20..=0x7e).contains(&b))
+                    .unwrap_or(slice.len());
+                assert_eq!(printable_prefix(slice), want, "{slice:?}");
+            }
+        }
+        let text = b"hello world, a plain line of text!!\r\n";
+        assert_eq!(printable_prefix(text), text.len() - 2);
+    }
+
+    #[test]
+    fn utf8_cut_anywhere_reads_the_same() {
+        let s = "x\u{e9} \u{1F642}b\u{4e2d}!\u{e9}".as_bytes();
+        let size = |n| std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN);
+        let parser = || vt100::Parser::new(size(5), size(20), 0);
+        let mut whole = parser();
+        whole.process(s);
+        for a in 0..=s.len() {
+            for b in a..=s.len() {
+                let mut p = parser();
+                let mut seam = Utf8Seam::default();
+                for piece in [&s[..a], &s[a..b], &s[b..]] {
+                    seam.process(&mut p, piece);
+                }
+                seam.flush(&mut p);
+                assert_eq!(p.screen().contents(), whole.screen().contents(), "{a} {b}");
+            }
+        }
+        // Without the seam, vte 0.15 drops the space after a cut `é`.
+        let mut p = parser();
+        p.process(&s[..2]);
+        p.process(&s[2..]);
+        assert_ne!(p.screen().contents(), whole.screen().contents());
+    }
+
+    #[test]
+    fn sgr_grammar() {
+        let mut a = Style::default();
+        let s = b"\x1b[01;38;5;200;48;2;1;2;3;4mx";
+        assert_eq!(apply_sgr(s, 0, &mut a), Some(s.len() - 1));
+        assert_eq!(
+            a,
+            Style {
+                fg: Color::Idx(200),
+                bg: Color::Rgb(1, 2, 3),
+                bold: true,
+                underline: true,
+                ..Style::default()
+            }
+        );
+        let before = a;
+        for bad in [
+            &b"\x1b[5m"[..],
+            b"\x1b[38;5;256m",
+            b"\x1b[38;5m",
+            b"\x1b[38:5:1m",
+            b"\x1b[31",
+            b"\x1b[?31m",
+            b"\x1b[1K",
+            b"\x1b(B",
+        ] {
+            assert_eq!(apply_sgr(bad, 0, &mut a), None, "{bad:?}");
+            assert_eq!(a, before);
+        }
+        assert_eq!(apply_sgr(b"\x1b[m", 0, &mut a), Some(3));
+        assert!(a.is_default());
+    }
+
+    #[test]
+    fn sgr_round_trip() {
+        let s = Style {
+            fg: Color::Rgb(9, 8, 7),
+            bg: Color::Idx(3),
+            dim: true,
+            italic: true,
+            inverse: true,
+            ..Style::default()
+        };
+        let mut seq = Vec::new();
+        push_sgr(&mut seq, &s);
+        let mut a = Style {
+            bold: true,
+            ..Style::default()
+        };
+        assert_eq!(apply_sgr(&seq, 0, &mut a), Some(seq.len()));
+        assert_eq!(a, s);
+    }
+}
