@@ -478,7 +478,35 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
         if n == 0 {
             break;
         }
-        let bytes = &buf[..n as usize];
+        // A pty read returns at most 4 KiB (the line discipline's buffer). Under a flood, take
+        // what else is already there, up to 64 KiB, before parsing: one lock and one wake-up
+        // per 64 KiB rather than per 4 KiB, and runs long enough for the fast path to skip
+        // rows that would only scroll by. Returns at once when nothing more is pending, so an
+        // echo is not held back.
+        let mut n = n as usize;
+        let mut ended = false;
+        while n < buf.len() {
+            // SAFETY: reading into the unused rest of a buffer we own.
+            let more =
+                unsafe { libc::read(fd.as_raw_fd(), buf[n..].as_mut_ptr().cast(), buf.len() - n) };
+            match more {
+                m if m > 0 => n += m as usize,
+                0 => {
+                    ended = true;
+                    break;
+                }
+                _ => {
+                    let err = io::Error::last_os_error();
+                    match err.kind() {
+                        io::ErrorKind::Interrupted => continue,
+                        io::ErrorKind::WouldBlock => {}
+                        _ => ended = true,
+                    }
+                    break;
+                }
+            }
+        }
+        let bytes = &buf[..n];
         let (replies, attention, over_budget) = {
             let mut term = shared.lock_term();
             let parsed =
@@ -527,6 +555,9 @@ fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
         // A program that never reads can't make replies grow memory: the queue is bounded.
         let _ = shared.input.push(replies);
         shared.mark_dirty();
+        if ended {
+            break;
+        }
     }
     shared.eof.store(true, Ordering::Release);
     shared.mark_dirty();
