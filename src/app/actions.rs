@@ -277,6 +277,7 @@ impl App {
             t.session.shared.dirty.store(false, Ordering::Release);
         }
         self.redraw_now();
+        self.sync_roster();
     }
 
     /// Starts the focused tab's command again, in a fresh terminal.
@@ -296,6 +297,7 @@ impl App {
         }
         self.schedule_title_check();
         self.redraw_now();
+        self.sync_roster();
     }
 
     /// Writes every tab's in-memory history to a timestamped CSV in the data directory, on a

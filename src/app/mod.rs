@@ -175,6 +175,7 @@ impl App {
         self.state.set_focus(last);
         self.schedule_title_check();
         self.redraw_now();
+        self.sync_roster();
     }
 
     /// Samples kept per tab: `history` at one per `sample-interval`.
@@ -206,6 +207,8 @@ impl App {
 
     /// Takes in a memory sample.
     fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
+        // Once a sample, not per frame: titles and pids the sampler logs may lag a second.
+        self.sync_roster();
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.
         let mut panel_changed = false;
@@ -565,10 +568,9 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // 64 KiB: a whole frame of a large screen goes out in one write.
     let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
     let mut term = ui::Compositor::new(stdout, Rect::new(0, 0, w, h));
-    let size = ratatui::layout::Size::new(w, h);
     spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
 
-    let mut app = App::new(config, tx, wake, Rect::new(0, 0, size.width, size.height));
+    let mut app = App::new(config, tx, wake, Rect::new(0, 0, w, h));
     app.sampler = Some(sampler);
     app.config_source = options.config_source;
     app.open_tab(options.first, None);
@@ -607,7 +609,6 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                         term.resize(Rect::new(0, 0, w, h));
                     }
                 }
-                app.sync_roster();
                 app.draw(&mut term)?;
                 // Cursor shape, pointer mode and clipboard writes go after the frame.
                 let mut extra = app.outer_modes().into_bytes();
