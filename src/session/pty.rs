@@ -459,107 +459,176 @@ fn os_error_text(e: &anyhow::Error) -> String {
     }
 }
 
+/// Buffers of output a session may have queued for its parser thread while its reader goes
+/// on reading: the pty is drained while the previous 64 KiB is parsed, so the program writing
+/// is not stopped for the parse (the kernel keeps about 64 KiB of pty output, about a
+/// millisecond of a flood).
+const QUEUED_BUFFERS: usize = 2;
+
+/// Reads the program's output. Small output (an echo, a prompt) is parsed right here, with no
+/// hop to another thread; a full buffer (a flood) goes to a parser thread started for it, so
+/// reading and parsing overlap. Order is kept: the reader parses only when nothing is queued.
 fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
+    let label = std::thread::current()
+        .name()
+        .unwrap_or("pty-read")
+        .replace("pty-read", "pty-parse");
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(QUEUED_BUFFERS);
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let mut full_rx = Some(full_rx);
+    let mut parser: Option<std::thread::JoinHandle<()>> = None;
+    let mut buffers = 1;
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         if !wait_ready(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd()) {
             break;
         }
-        // SAFETY: reading into a buffer we own, at most its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
-                // EIO: every slave descriptor is closed; the program and its children are gone.
-                _ => break,
-            }
-        }
-        if n == 0 {
-            break;
-        }
-        // A pty read returns at most 4 KiB (the line discipline's buffer). Under a flood, take
-        // what else is already there, up to 64 KiB, before parsing: one lock and one wake-up
-        // per 64 KiB rather than per 4 KiB, and runs long enough for the fast path to skip
-        // rows that would only scroll by. Returns at once when nothing more is pending, so an
-        // echo is not held back.
-        let mut n = n as usize;
-        let mut ended = false;
-        while n < buf.len() {
-            // SAFETY: reading into the unused rest of a buffer we own.
-            let more =
-                unsafe { libc::read(fd.as_raw_fd(), buf[n..].as_mut_ptr().cast(), buf.len() - n) };
-            match more {
-                m if m > 0 => n += m as usize,
-                0 => {
-                    ended = true;
-                    break;
-                }
-                _ => {
-                    let err = io::Error::last_os_error();
-                    match err.kind() {
-                        io::ErrorKind::Interrupted => continue,
-                        io::ErrorKind::WouldBlock => {}
-                        _ => ended = true,
-                    }
-                    break;
-                }
-            }
-        }
-        let bytes = &buf[..n];
-        let (replies, attention, over_budget) = {
-            let mut term = shared.lock_term();
-            let parsed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
-            if parsed.is_err() {
-                // The parser's state can't be trusted after a panic: start it afresh (the
-                // scrollback is kept) and say so in the pane; the other tabs never notice.
-                term.rebuild();
-                let thread = std::thread::current()
-                    .name()
-                    .unwrap_or("pty-read")
-                    .to_string();
-                let what = super::take_panic(&thread).unwrap_or_else(|| "unknown panic".into());
-                let logged = crate::util::append_log(&format!("{thread}: parser panic: {what}"));
-                let note = match logged {
-                    Some(path) => format!(
-                        "the terminal parser failed and was restarted; logged to {}",
-                        path.display()
-                    ),
-                    None => {
-                        "the terminal parser failed and was restarted (no log: no data directory)"
-                            .to_string()
-                    }
-                };
-                *shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
-                term.events().bell = true;
-            }
-            shared.note_history(&term);
-            let over_budget = term.history().budget().is_exceeded();
-            let events = term.events();
-            (
-                std::mem::take(&mut events.replies),
-                events.bell || events.title.is_some() || events.clipboard.is_some(),
-                over_budget,
-            )
+        let (n, ended) = match read_pending(fd.as_raw_fd(), &mut buf) {
+            Ok(r) => r,
+            Err(()) => break,
         };
-        if over_budget {
-            shared.registry.enforce_budget();
+        if n > 0 {
+            if n < buf.len() && in_flight.load(Ordering::Acquire) == 0 {
+                ingest(&shared, &buf[..n]);
+            } else {
+                if parser.is_none() {
+                    let (rx, free, count) =
+                        (full_rx.take(), free_tx.clone(), Arc::clone(&in_flight));
+                    let s = Arc::clone(&shared);
+                    let spawned = rx.map(|rx| {
+                        std::thread::Builder::new()
+                            .name(label.clone())
+                            .spawn(move || {
+                                let _account = alloc::enter(s.account);
+                                while let Ok((b, len)) = rx.recv() {
+                                    ingest(&s, &b[..len]);
+                                    count.fetch_sub(1, Ordering::AcqRel);
+                                    // The reader may be gone; the buffer is then simply freed.
+                                    let _ = free.send(b);
+                                }
+                            })
+                    });
+                    match spawned {
+                        Some(Ok(handle)) => parser = Some(handle),
+                        // No thread to be had: parse here, as for small output.
+                        _ => {
+                            ingest(&shared, &buf[..n]);
+                            if ended {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                let next = match free_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if buffers <= QUEUED_BUFFERS => {
+                        buffers += 1;
+                        vec![0u8; READ_CHUNK]
+                    }
+                    Err(_) => match free_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    },
+                };
+                if full_tx
+                    .send((std::mem::replace(&mut buf, next), n))
+                    .is_err()
+                {
+                    break;
+                }
+            }
         }
-        shared
-            .output_bytes
-            .fetch_add(bytes.len(), Ordering::Relaxed);
-        if attention && !shared.attention.swap(true, Ordering::AcqRel) {
-            (shared.wake)();
-        }
-        // A program that never reads can't make replies grow memory: the queue is bounded.
-        let _ = shared.input.push(replies);
-        shared.mark_dirty();
         if ended {
             break;
         }
     }
+    // Let the parser finish what is queued before saying the output has ended.
+    drop(full_tx);
+    if let Some(p) = parser {
+        let _ = p.join();
+    }
     shared.eof.store(true, Ordering::Release);
+    shared.mark_dirty();
+}
+
+/// Reads what the pty has, up to `buf.len()`: a pty read returns at most 4 KiB (the line
+/// discipline's buffer), so under a flood this goes on while more is already there: one lock
+/// and one wake-up per 64 KiB rather than per 4 KiB, and runs long enough for the fast path to
+/// skip rows that would only scroll by. Returns at once when nothing more is pending, so an
+/// echo is not held back. `Ok((bytes, ended))`; `Err` when the pty is gone with nothing read.
+fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
+    let mut n = 0;
+    while n < buf.len() {
+        // SAFETY: reading into the unused rest of a buffer we own.
+        let got = unsafe { libc::read(fd, buf[n..].as_mut_ptr().cast(), buf.len() - n) };
+        match got {
+            m if m > 0 => n += m as usize,
+            0 => return if n == 0 { Err(()) } else { Ok((n, true)) },
+            _ => {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Ok((n, false)),
+                    // EIO: every slave descriptor is closed; the program and its children
+                    // are gone.
+                    _ => return if n == 0 { Err(()) } else { Ok((n, true)) },
+                }
+            }
+        }
+    }
+    Ok((n, false))
+}
+
+/// Parses one batch of output and tells the UI: replies to queries go back to the program,
+/// the history's size is published, the budget enforced, the UI woken once per burst.
+fn ingest(shared: &Shared, bytes: &[u8]) {
+    let (replies, attention, over_budget) = {
+        let mut term = shared.lock_term();
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
+        if parsed.is_err() {
+            // The parser's state can't be trusted after a panic: start it afresh (the
+            // scrollback is kept) and say so in the pane; the other tabs never notice.
+            term.rebuild();
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or("pty-read")
+                .to_string();
+            let what = super::take_panic(&thread).unwrap_or_else(|| "unknown panic".into());
+            let logged = crate::util::append_log(&format!("{thread}: parser panic: {what}"));
+            let note = match logged {
+                Some(path) => format!(
+                    "the terminal parser failed and was restarted; logged to {}",
+                    path.display()
+                ),
+                None => "the terminal parser failed and was restarted (no log: no data directory)"
+                    .to_string(),
+            };
+            *shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
+            term.events().bell = true;
+        }
+        shared.note_history(&term);
+        let over_budget = term.history().budget().is_exceeded();
+        let events = term.events();
+        (
+            std::mem::take(&mut events.replies),
+            events.bell || events.title.is_some() || events.clipboard.is_some(),
+            over_budget,
+        )
+    };
+    if over_budget {
+        shared.registry.enforce_budget();
+    }
+    shared
+        .output_bytes
+        .fetch_add(bytes.len(), Ordering::Relaxed);
+    if attention && !shared.attention.swap(true, Ordering::AcqRel) {
+        (shared.wake)();
+    }
+    // A program that never reads can't make replies grow memory: the queue is bounded.
+    let _ = shared.input.push(replies);
     shared.mark_dirty();
 }
 
