@@ -5,6 +5,17 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+/// Line `i` of the filler: colours, underline, 256-colour, and a varying length.
+fn filler_line(i: usize) -> String {
+    format!(
+        "\x1b[1;3{}m{:>6}\x1b[0m  some ordinary output text, \x1b[4munderlined\x1b[0m and \x1b[38;5;{}mcoloured\x1b[0m words {}\r\n",
+        i % 8,
+        i,
+        i % 256,
+        "x".repeat(i % 90)
+    )
+}
+
 fn filled_parser(rows: u16, cols: u16) -> vt100::Parser {
     let mut p = vt100::Parser::new(
         std::num::NonZeroU16::new(rows).unwrap(),
@@ -12,14 +23,7 @@ fn filled_parser(rows: u16, cols: u16) -> vt100::Parser {
         0,
     );
     for i in 0..200 {
-        let line = format!(
-            "\x1b[1;3{}m{:>6}\x1b[0m  some ordinary output text, \x1b[4munderlined\x1b[0m and \x1b[38;5;{}mcoloured\x1b[0m words {}\r\n",
-            i % 8,
-            i,
-            i % 256,
-            "x".repeat(i % 90)
-        );
-        p.process(line.as_bytes());
+        p.process(filler_line(i).as_bytes());
     }
     p
 }
@@ -36,29 +40,49 @@ fn bench(c: &mut Criterion) {
     });
 
     // A whole frame through memmux's compositor into a byte sink, with one cell changed per
-    // frame (a keystroke echo), on a full screen and on a shell screen (a few lines).
-    for (name, mut p) in [
-        ("frame_200x50_full_one_change", filled_parser(50, 200)),
-        ("frame_200x50_shell_one_change", {
-            let mut p = filled_parser(50, 200);
-            p.process(b"\x1b[H\x1b[2J$ ls\r\nCargo.toml  src\r\n$ ");
-            p
-        }),
+    // frame (a keystroke echo), on a full screen and on a shell screen (a few lines): with the
+    // pane drawn whole each frame, and as memmux draws it (only the rows the output changed).
+    let limits = memmux::session::scrollback::Limits {
+        lines: 1000,
+        bytes: 1 << 24,
+    };
+    let budget = memmux::session::scrollback::Budget::new(1 << 30);
+    for (screen, clear) in [
+        ("full", &b""[..]),
+        ("shell", b"\x1b[H\x1b[2J$ ls\r\nCargo.toml  src\r\n$ "),
     ] {
-        let mut out = memmux::ui::Compositor::new(std::io::sink(), area);
-        let mut n = 0u32;
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                n = n.wrapping_add(1);
-                p.process(if n % 2 == 0 { b"a\x08" } else { b"b\x08" });
-                out.draw(|f| {
-                    f.pane = f.area();
-                    f.pane_blank =
-                        memmux::ui::pane::render_screen(p.screen(), f.area(), f.buffer_mut());
+        for damaged_rows_only in [false, true] {
+            let mut t = memmux::session::term::Term::new(50, 200, limits, budget.clone());
+            for i in 0..200 {
+                t.process(filler_line(i).as_bytes());
+            }
+            t.process(clear);
+            let mut out = memmux::ui::Compositor::new(std::io::sink(), area);
+            let mut n = 0u32;
+            let how = if damaged_rows_only {
+                "changed_rows"
+            } else {
+                "whole_pane"
+            };
+            c.bench_function(&format!("frame_200x50_{screen}_one_change_{how}"), |b| {
+                b.iter(|| {
+                    n = n.wrapping_add(1);
+                    t.process(if n % 2 == 0 { b"a\x08" } else { b"b\x08" });
+                    let damage = t.take_damage();
+                    out.draw(|f| {
+                        let source = damaged_rows_only.then_some(1);
+                        f.pane_rows = if f.pane_reuse(area, source) {
+                            memmux::ui::pane::render_rows(t.screen(), area, f.buffer_mut(), |r| {
+                                damage.contains(r)
+                            })
+                        } else {
+                            memmux::ui::pane::render_all(t.screen(), area, f.buffer_mut())
+                        };
+                    })
+                    .unwrap();
                 })
-                .unwrap();
-            })
-        });
+            });
+        }
     }
 }
 
@@ -105,5 +129,51 @@ fn bench_scroll_view(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench, bench_scroll_view);
+criterion_group!(benches, bench, bench_scroll_view, bench_panel);
 criterion_main!(benches);
+
+/// The memory panel with 8 tabs whose charts are full (an hour of samples), drawn whole: what
+/// a frame costs once a sample when the panel changes (between samples it is kept).
+fn bench_panel(c: &mut Criterion) {
+    use memmux::memory::history::Sample;
+    use memmux::session::{CommandSpec, Context, Session};
+    use memmux::state::{State, Tab};
+    let config = memmux::config::Config::default();
+    let ctx = Context::new(
+        std::sync::Arc::new(|| {}),
+        memmux::session::scrollback::Limits {
+            lines: 1000,
+            bytes: 1 << 20,
+        },
+        1 << 24,
+    );
+    let mut state = State::default();
+    let cols = memmux::ui::memory::chart_cols(config.panel_width);
+    for id in 0..8u64 {
+        let spec = CommandSpec {
+            argv: vec!["sleep".into(), "60".into()],
+            cwd: None,
+            term: "xterm-256color".into(),
+        };
+        let session = Session::start(id, spec, 50, 160, &ctx, Box::new(|_| {}));
+        let mut tab = Tab::new(session, 3600);
+        for s in 0..3600u64 {
+            tab.mem.history.push(Sample {
+                unix_ms: 1_700_000_000_000 + s * 1000,
+                tree_bytes: (id + 1) * (20 << 20) + (s % 97) * 4096,
+                heap_bytes: (id + 1) * (1 << 20) + (s % 13) * 1024,
+                pss_bytes: None,
+                processes: 3,
+                scrollback_rows: s,
+                scrollback_bytes: s * 80,
+            });
+        }
+        tab.mem.view = memmux::ui::memory::refresh(&tab.mem.history, cols, &config);
+        state.tabs.push(tab);
+    }
+    let area = Rect::new(160, 1, config.panel_width, 48);
+    let mut buf = Buffer::empty(Rect::new(0, 0, 160 + config.panel_width, 50));
+    c.bench_function("memory_panel_8_tabs_render", |b| {
+        b.iter(|| memmux::ui::memory::render(&state, &config, area, &mut buf))
+    });
+}

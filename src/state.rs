@@ -195,6 +195,8 @@ pub struct State {
     pub panel_override: Option<bool>,
     /// memmux's own figures, from the last memory sample.
     pub totals: crate::ui::memory::Totals,
+    /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
+    pub panel_seq: u64,
 }
 
 impl State {

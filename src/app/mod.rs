@@ -211,6 +211,7 @@ impl App {
         self.sync_roster();
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.
+        self.state.panel_seq += 1;
         let mut panel_changed = false;
         let mut bar_changed = false;
         for fig in &snap.tabs {

@@ -121,6 +121,11 @@ pub struct Utf8Seam {
 }
 
 impl Utf8Seam {
+    /// Nothing is held back.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Hands `chunk` to `parser`, keeping back an incomplete UTF-8 sequence at its end.
     pub(super) fn process<C: vt100::Callbacks>(
         &mut self,

@@ -255,6 +255,71 @@ pub struct Term {
     pub(super) fast: FastPath,
     /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
     pub(super) seam: Utf8Seam,
+    /// Screen rows that may have changed since the UI last took this.
+    damage: Damage,
+}
+
+/// Which screen rows may have changed: all of them, or those in a range. The UI redraws only
+/// these rows of the pane when it can (an echo changes one row: the frame then skips reading
+/// the other rows of the screen, which after a pause between keys are out of the caches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Damage {
+    all: bool,
+    rows: Option<(u16, u16)>,
+}
+
+impl Damage {
+    pub const ALL: Damage = Damage {
+        all: true,
+        rows: None,
+    };
+    pub const NONE: Damage = Damage {
+        all: false,
+        rows: None,
+    };
+
+    pub fn contains(&self, row: u16) -> bool {
+        self.all || self.rows.is_some_and(|(a, b)| a <= row && row <= b)
+    }
+
+    fn add_row(&mut self, row: u16) {
+        self.rows = Some(match self.rows {
+            Some((a, b)) => (a.min(row), b.max(row)),
+            None => (row, row),
+        });
+    }
+}
+
+/// 256 bytes: longer output is not an echo; it is not scanned and counts as changing every row.
+const SMALL_OUTPUT: usize = 256;
+
+/// Whether `bytes`, fed in ground state, can change only the cursor's row: printable ASCII,
+/// BEL, BS, CR and erase-in-line (`CSI n K`), with the cursor never reaching the last column
+/// (where the next character would wrap, perhaps scrolling). Returns the columns printed.
+fn row_local(bytes: &[u8]) -> Option<usize> {
+    let mut printed = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x20..=0x7e => printed += 1,
+            0x07 | 0x08 | 0x0d => {}
+            0x1b => {
+                if bytes.get(i + 1) != Some(&b'[') {
+                    return None;
+                }
+                i += 2;
+                while bytes.get(i).is_some_and(|b| b.is_ascii_digit()) {
+                    i += 1;
+                }
+                if bytes.get(i) != Some(&b'K') {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    Some(printed)
 }
 
 impl Term {
@@ -276,11 +341,38 @@ impl Term {
             fast_path: true,
             fast: FastPath::default(),
             seam: Utf8Seam::default(),
+            damage: Damage::ALL,
         }
+    }
+
+    /// The rows that may have changed since the last call; from now on, none.
+    pub fn take_damage(&mut self) -> Damage {
+        std::mem::replace(&mut self.damage, Damage::NONE)
+    }
+
+    /// The row `bytes` can change when it is the cursor's row alone.
+    fn local_row(&self, bytes: &[u8]) -> Option<u16> {
+        if self.damage.all
+            || bytes.len() > SMALL_OUTPUT
+            || !self.filter.is_transparent()
+            || !self.seam.is_empty()
+        {
+            return None;
+        }
+        let printed = row_local(bytes)?;
+        let screen = self.parser.screen();
+        let (row, col) = screen.cursor_position();
+        // A cursor in the last column may have a wrap pending: then even one more
+        // character starts a new row.
+        (usize::from(col) + printed < usize::from(screen.size().1.get())).then_some(row)
     }
 
     /// Feeds program output to the parser.
     pub fn process(&mut self, bytes: &[u8]) {
+        match self.local_row(bytes) {
+            Some(row) => self.damage.add_row(row),
+            None => self.damage = Damage::ALL,
+        }
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
         if self.fast_path {
@@ -324,6 +416,7 @@ impl Term {
         self.filter.reset();
         self.seam.clear();
         self.panics += 1;
+        self.damage = Damage::ALL;
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
               scrollback kept; details in the log]\x1b[m\r\n",
@@ -346,6 +439,7 @@ impl Term {
             cb.phantom += pulled;
         }
         self.parser.set_size(rows, clamp_dim(cols));
+        self.damage = Damage::ALL;
         self.filter.set_width(cols);
         self.filter.set_height(rows.get());
     }
@@ -396,6 +490,47 @@ mod tests {
             },
             Budget::new(64 << 20),
         )
+    }
+
+    #[test]
+    fn an_echo_damages_only_the_cursor_row_and_anything_else_all_rows() {
+        let mut t = term(5, 10);
+        t.process(b"\x1b[3;1H$ ");
+        assert_eq!(
+            t.take_damage(),
+            Damage::ALL,
+            "a new terminal is drawn whole"
+        );
+        assert_eq!(t.take_damage(), Damage::NONE);
+        t.process(b"l");
+        t.process(b"s\x08 \x08\x1b[K\x07");
+        let d = t.take_damage();
+        assert!(d.contains(2) && !d.contains(1) && !d.contains(3), "{d:?}");
+        for bytes in [
+            &b"\r\n"[..],
+            b"\x1b[H",
+            b"\x1bM",
+            b"\x1b[2J",
+            b"\xc3\xa9",
+            b"\x1b]0;title\x07",
+        ] {
+            t.process(bytes);
+            assert_eq!(t.take_damage(), Damage::ALL, "{bytes:?}");
+        }
+        // Printing up to the last column is one row; one more character would wrap.
+        t.process(b"\x1b[5;1H");
+        t.take_damage();
+        t.process(b"123456789");
+        assert!(!t.take_damage().contains(3));
+        t.process(b"0");
+        assert_eq!(t.take_damage(), Damage::ALL, "reaches the last column");
+        // Mid-sequence at the start of a chunk: the bytes mean something else.
+        t.process(b"\x1b[");
+        t.take_damage();
+        t.process(b"2J");
+        assert_eq!(t.take_damage(), Damage::ALL);
+        t.resize(6, 10);
+        assert_eq!(t.take_damage(), Damage::ALL);
     }
 
     #[test]

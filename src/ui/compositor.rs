@@ -1,9 +1,22 @@
-//! Frames to the terminal: two ratatui buffers and a diff that skips what can't have changed.
+//! Frames to the terminal: a back buffer drawn into and a front buffer holding what the
+//! terminal shows, and a diff that skips what can't have changed.
 //!
-//! ratatui's `Terminal::draw` compares every cell of the frame: 10,000 comparisons for 200x50,
-//! about 100 µs, a third of memmux's CPU while typing. Here the pane reports which of its rows
-//! held only blanks, and rows blank in both frames are not compared at all; a shell screen is
-//! mostly such rows. The rest of the diff follows ratatui's rules for wide characters.
+//! ratatui's `Terminal::draw` resets and compares every cell of every frame: 10,000 cells of
+//! about 40 bytes for 200x50, two 400 KB buffers walked per keystroke's echo. Measured in the
+//! running app (caches cold after the pause between two keys), that was 240 µs a frame, the
+//! largest part of memmux's keystroke latency. Here three things are skipped:
+//! - pane rows the session's screen did not change since the last frame (an echo changes one):
+//!   not reset, not drawn, not compared ([`Canvas::pane_reuse`], `Term::take_damage`);
+//! - pane rows that held only blanks in this frame and the last (a shell screen is mostly such
+//!   rows): not compared;
+//! - areas whose drawer passes the same key as last frame ([`Canvas::keep`]; the memory panel,
+//!   which changes once a sample): not reset, not drawn, not compared;
+//! - after the diff, only the changed cells are copied to the front buffer, so the two stay
+//!   equal and everything skipped is known to be right on the terminal.
+//!
+//! When the areas change between frames (a resize, the panel toggled, an overlay), the frame
+//! is drawn again whole. The diff follows ratatui's rule for wide characters: writing over any
+//! column of one erases all of it, so those columns are sent again.
 
 use std::io::Write;
 
@@ -14,14 +27,24 @@ use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use unicode_width::UnicodeWidthStr;
 
+use super::pane::PaneRow;
+
 /// What the drawing code hands back besides the buffer.
 pub struct Canvas<'a> {
     area: Rect,
     buf: &'a mut Buffer,
     cursor: Option<(u16, u16)>,
-    /// The pane's place, and per pane row whether only blanks were drawn in it.
-    pub pane: Rect,
-    pub pane_blank: Vec<bool>,
+    /// Areas kept from the last frame may be reused (false while drawing a frame whole).
+    reuse: bool,
+    /// The keyed areas of the last frame, and those declared in this one (whether kept).
+    prev_keyed: &'a [(Rect, u64)],
+    keyed: Vec<(Rect, u64)>,
+    kept: Vec<Rect>,
+    prev_pane: (Rect, Option<u64>),
+    pane: Rect,
+    source: Option<u64>,
+    /// What was drawn in each row of the pane; empty when unknown (all rows are compared).
+    pub pane_rows: Vec<PaneRow>,
 }
 
 impl Canvas<'_> {
@@ -36,15 +59,51 @@ impl Canvas<'_> {
     pub fn set_cursor_position(&mut self, pos: (u16, u16)) {
         self.cursor = Some(pos);
     }
+
+    /// Declares `area` as drawn from inputs summed up by `key`. Returns true when the area
+    /// showed the same key last frame: it is then left as it is on the terminal and the caller
+    /// draws nothing into it. Otherwise the area is blank and the caller draws it.
+    pub fn keep(&mut self, area: Rect, key: u64) -> bool {
+        self.keyed.push((area, key));
+        let same = self.reuse && self.prev_keyed.contains(&(area, key));
+        if same {
+            self.kept.push(area);
+        } else if self.reuse && self.prev_keyed.iter().any(|(a, _)| *a == area) {
+            // Left as it was when the frame began, since it might have been kept.
+            reset_area(self.buf, area);
+        }
+        same
+    }
+
+    /// Declares the pane's place and the screen it shows (`None`: something draws over it).
+    /// Returns true when rows the screen did not change may be kept from the last frame
+    /// (`PaneRow::Kept`); otherwise the pane is blank and every row is drawn.
+    pub fn pane_reuse(&mut self, area: Rect, source: Option<u64>) -> bool {
+        self.pane = area;
+        self.source = source;
+        let same_place = self.reuse && self.prev_pane.0 == area;
+        if same_place && source.is_some() && self.prev_pane.1 == source {
+            return true;
+        }
+        if same_place {
+            // Left as it was when the frame began, since rows might have been kept.
+            reset_area(self.buf, area);
+        }
+        false
+    }
 }
 
 /// Draws frames on a writer (the terminal), sending only what changed.
 pub struct Compositor<W: Write> {
     backend: CrosstermBackend<W>,
-    prev: Buffer,
-    next: Buffer,
+    /// What the terminal shows.
+    front: Buffer,
+    /// The frame being drawn; equal to `front` between frames.
+    back: Buffer,
     prev_pane: Rect,
+    prev_source: Option<u64>,
     prev_blank: Vec<bool>,
+    prev_keyed: Vec<(Rect, u64)>,
     /// The screen's contents are unknown (start, resize): send everything next frame.
     full: bool,
     changes: Vec<(u16, u16)>,
@@ -54,23 +113,25 @@ impl<W: Write> Compositor<W> {
     pub fn new(writer: W, area: Rect) -> Compositor<W> {
         Compositor {
             backend: CrosstermBackend::new(writer),
-            prev: Buffer::empty(area),
-            next: Buffer::empty(area),
+            front: Buffer::empty(area),
+            back: Buffer::empty(area),
             prev_pane: Rect::default(),
+            prev_source: None,
             prev_blank: Vec::new(),
+            prev_keyed: Vec::new(),
             full: true,
             changes: Vec::new(),
         }
     }
 
     pub fn area(&self) -> Rect {
-        self.next.area
+        self.back.area
     }
 
     /// A new terminal size: the next frame is drawn whole, on a cleared screen.
     pub fn resize(&mut self, area: Rect) {
-        self.prev.resize(area);
-        self.next.resize(area);
+        self.front.resize(area);
+        self.back.resize(area);
         self.full = true;
     }
 
@@ -78,93 +139,200 @@ impl<W: Write> Compositor<W> {
         self.backend.writer_mut()
     }
 
-    /// Renders a frame with `render` and sends the difference to the terminal.
-    pub fn draw(&mut self, render: impl FnOnce(&mut Canvas<'_>)) -> std::io::Result<()> {
-        let area = self.next.area;
-        self.next.reset();
-        let mut canvas = Canvas {
-            area,
-            buf: &mut self.next,
-            cursor: None,
-            pane: Rect::default(),
-            pane_blank: Vec::new(),
+    /// Renders a frame with `render` and sends the difference to the terminal. `render` runs
+    /// twice when the frame's areas differ from the last frame's.
+    pub fn draw(&mut self, mut render: impl FnMut(&mut Canvas<'_>)) -> std::io::Result<()> {
+        let area = self.back.area;
+        let mut whole = self.full;
+        let (cursor, pane, source, rows, keyed, kept) = loop {
+            if whole {
+                self.back.reset();
+            } else {
+                // Everything but what may be reused: the pane and keyed areas are reset by
+                // `pane_reuse` and `keep` unless kept.
+                let mut skip: Vec<Rect> = self.prev_keyed.iter().map(|(a, _)| *a).collect();
+                skip.push(self.prev_pane);
+                let mut spans = Vec::new();
+                for y in area.top()..area.bottom() {
+                    spans_outside(y, area, &skip, &mut spans);
+                    for &(x0, x1) in &spans {
+                        let row = self.back.index_of(x0, y);
+                        for cell in &mut self.back.content[row..row + usize::from(x1 - x0)] {
+                            cell.reset();
+                        }
+                    }
+                }
+            }
+            let mut canvas = Canvas {
+                area,
+                buf: &mut self.back,
+                cursor: None,
+                reuse: !whole,
+                prev_keyed: &self.prev_keyed,
+                keyed: Vec::new(),
+                kept: Vec::new(),
+                prev_pane: (self.prev_pane, self.prev_source),
+                pane: Rect::default(),
+                source: None,
+                pane_rows: Vec::new(),
+            };
+            render(&mut canvas);
+            let Canvas {
+                cursor,
+                pane,
+                source,
+                pane_rows,
+                keyed,
+                kept,
+                ..
+            } = canvas;
+            let same_areas = pane == self.prev_pane
+                && keyed.len() == self.prev_keyed.len()
+                && keyed
+                    .iter()
+                    .zip(&self.prev_keyed)
+                    .all(|((a, _), (b, _))| a == b);
+            if whole || same_areas {
+                break (cursor, pane, source, pane_rows, keyed, kept);
+            }
+            whole = true;
         };
-        render(&mut canvas);
-        let cursor = canvas.cursor;
-        let pane = canvas.pane;
-        let blank = std::mem::take(&mut canvas.pane_blank);
 
         if self.full {
             self.backend.clear()?;
             // Compare against a blank screen: every non-blank cell is sent.
-            self.prev.reset();
+            self.front.reset();
         }
         self.changes.clear();
-        let width = area.width;
+        // Not compared: kept areas and pane rows, and pane rows blank in this frame and the
+        // last.
+        let mut skip = kept;
+        let unknown = rows.len() != usize::from(pane.height);
+        let mut blank = vec![false; usize::from(pane.height)];
+        if !unknown {
+            let mut same = vec![false; rows.len()];
+            for (r, row) in rows.iter().enumerate() {
+                let before = !whole && self.prev_blank.get(r).copied().unwrap_or(false);
+                (same[r], blank[r]) = match row {
+                    PaneRow::Kept => (true, before),
+                    PaneRow::Blank => (before, true),
+                    PaneRow::Drawn => (false, false),
+                };
+            }
+            skip.extend(row_rects(pane, &same));
+        }
+        let mut spans = Vec::new();
         for y in area.top()..area.bottom() {
-            let pane_row = y
-                .checked_sub(pane.y)
-                .filter(|r| *r < pane.height)
-                .map(usize::from);
-            let skip_pane = !self.full
-                && pane == self.prev_pane
-                && pane_row.is_some_and(|r| {
-                    blank.get(r).copied().unwrap_or(false)
-                        && self.prev_blank.get(r).copied().unwrap_or(false)
-                });
-            if skip_pane {
-                self.diff_span(y, area.left(), pane.left());
-                self.diff_span(y, pane.right(), area.left() + width);
-            } else {
-                self.diff_span(y, area.left(), area.left() + width);
+            spans_outside(y, area, &skip, &mut spans);
+            for &(x0, x1) in &spans {
+                self.diff_span(y, x0, x1);
             }
         }
-        let next = &self.next;
+        for &(x, y) in &self.changes {
+            let i = self.back.index_of(x, y);
+            self.front.content[i].clone_from(&self.back.content[i]);
+        }
+        let back = &self.back;
         self.backend
-            .draw(self.changes.iter().map(|&(x, y)| (x, y, &next[(x, y)])))?;
+            .draw(self.changes.iter().map(|&(x, y)| (x, y, &back[(x, y)])))?;
         let w = self.backend.writer_mut();
         match cursor {
             Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
             None => queue!(w, Hide)?,
         }
         Backend::flush(&mut self.backend)?;
-        std::mem::swap(&mut self.prev, &mut self.next);
         self.prev_pane = pane;
+        self.prev_source = source;
         self.prev_blank = blank;
+        self.prev_keyed = keyed;
         self.full = false;
         Ok(())
     }
 
     /// Records the cells of row `y` in `[x0, x1)` that differ from the last frame.
     fn diff_span(&mut self, y: u16, x0: u16, x1: u16) {
-        let area = self.next.area;
+        let area = self.back.area;
         let w = usize::from(area.width);
         let row = usize::from(y - area.y) * w;
         let (from, to) = (usize::from(x0 - area.x), usize::from(x1 - area.x));
-        let next = &self.next.content[row..row + w];
-        let prev = &self.prev.content[row..row + w];
+        let next = &self.back.content[row..row + w];
+        let prev = &self.front.content[row..row + w];
         let mut i = from;
+        // Columns a wide character covered on the terminal until here: stale even where the
+        // buffers agree, since writing over either half erases the whole character.
+        let mut stale_until = from;
         while i < to {
             let (n, p) = (&next[i], &prev[i]);
-            if n == p {
+            if n == p && i >= stale_until {
                 i += cell_width(n).max(1);
                 continue;
             }
             self.changes.push((area.x + i as u16, y));
-            let (nw, pw) = (cell_width(n), cell_width(p));
-            // A wide character replaced by a narrow one: the columns it covered are stale on
-            // the terminal even where the buffers agree.
-            if pw > nw {
-                let end = (i + pw).min(to);
-                for (k, cell) in next.iter().enumerate().take(end).skip(i + 1) {
-                    if cell_width(cell) <= 1 {
-                        self.changes.push((area.x + k as u16, y));
-                    }
-                }
-                i += pw;
-            } else {
-                i += nw.max(1);
+            let nw = cell_width(n).max(1);
+            // Every character the new one is written over, whole.
+            for (k, old) in prev.iter().enumerate().take((i + nw).min(w)).skip(i) {
+                stale_until = stale_until.max(k + cell_width(old));
             }
+            i += nw;
+        }
+    }
+}
+
+/// The pane rows marked in `blank`, as rectangles (consecutive rows merged).
+fn row_rects(pane: Rect, blank: &[bool]) -> Vec<Rect> {
+    let mut out = Vec::new();
+    let mut r = 0;
+    while r < blank.len().min(usize::from(pane.height)) {
+        if !blank[r] {
+            r += 1;
+            continue;
+        }
+        let start = r;
+        while r < blank.len().min(usize::from(pane.height)) && blank[r] {
+            r += 1;
+        }
+        out.push(Rect::new(
+            pane.x,
+            pane.y + start as u16,
+            pane.width,
+            (r - start) as u16,
+        ));
+    }
+    out
+}
+
+/// The spans `[x0, x1)` of row `y` of `area` that none of `skip` covers, into `out`.
+fn spans_outside(y: u16, area: Rect, skip: &[Rect], out: &mut Vec<(u16, u16)>) {
+    out.clear();
+    out.push((area.left(), area.right()));
+    for r in skip.iter().filter(|r| r.top() <= y && y < r.bottom()) {
+        let mut i = 0;
+        while i < out.len() {
+            let (a, b) = out[i];
+            let (c, d) = (r.left().max(a), r.right().min(b));
+            if c >= d {
+                i += 1;
+                continue;
+            }
+            out.remove(i);
+            if d < b {
+                out.insert(i, (d, b));
+            }
+            if a < c {
+                out.insert(i, (a, c));
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Blanks the cells of `area`.
+fn reset_area(buf: &mut Buffer, area: Rect) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        let row = buf.index_of(area.x, y);
+        for cell in &mut buf.content[row..row + usize::from(area.width)] {
+            cell.reset();
         }
     }
 }
@@ -187,11 +355,16 @@ mod tests {
     ) -> String {
         comp.writer_mut().clear();
         comp.draw(|c| {
+            if !pane.is_empty() {
+                c.pane_reuse(pane, None);
+                c.pane_rows = blank
+                    .iter()
+                    .map(|b| if *b { PaneRow::Blank } else { PaneRow::Drawn })
+                    .collect();
+            }
             for (x, y, s) in text {
                 c.buffer_mut().set_string(*x, *y, s, Style::new());
             }
-            c.pane = pane;
-            c.pane_blank = blank.clone();
         })
         .unwrap();
         String::from_utf8_lossy(comp.writer_mut()).to_string()
@@ -236,6 +409,87 @@ mod tests {
             out.contains("    ") || out.matches(' ').count() >= 4,
             "{out:?}"
         );
+    }
+
+    /// A frame with a kept-or-drawn area `panel` (text `label` under key `key`) and a pane
+    /// whose rows are `Kept` unless listed in `redraw` with their new text.
+    fn keyed_frame(
+        comp: &mut Compositor<Vec<u8>>,
+        key: u64,
+        label: &str,
+        redraw: &[(u16, &str)],
+    ) -> String {
+        comp.writer_mut().clear();
+        let (pane, panel) = (Rect::new(0, 0, 10, 3), Rect::new(10, 0, 6, 3));
+        comp.draw(|c| {
+            let reuse = c.pane_reuse(pane, Some(7));
+            c.pane_rows = (0..3)
+                .map(|r| match redraw.iter().find(|(row, _)| *row == r) {
+                    Some((_, text)) => {
+                        for x in 0..10 {
+                            c.buffer_mut()[(x, r)].reset();
+                        }
+                        c.buffer_mut().set_string(0, r, text, Style::new());
+                        PaneRow::Drawn
+                    }
+                    None if reuse => PaneRow::Kept,
+                    None => PaneRow::Blank,
+                })
+                .collect();
+            if !c.keep(panel, key) {
+                c.buffer_mut().set_string(10, 1, label, Style::new());
+            }
+        })
+        .unwrap();
+        String::from_utf8_lossy(comp.writer_mut()).to_string()
+    }
+
+    /// The screen a terminal shows after `bytes`.
+    fn screen_of(bytes: &[u8]) -> Vec<String> {
+        let dim = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        let mut p = vt100::Parser::new(dim(3), dim(16), 0);
+        p.process(bytes);
+        p.screen()
+            .rows(0, 16)
+            .map(|r| r.trim_end().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn kept_areas_and_rows_are_neither_drawn_nor_sent_yet_stay_on_screen() {
+        let mut c = Compositor::new(Vec::new(), Rect::new(0, 0, 16, 3));
+        let mut all = keyed_frame(&mut c, 1, "one", &[(0, "$ ls"), (1, "a b")]);
+        // The same key and no pane rows to redraw: nothing but the cursor goes out.
+        let out = keyed_frame(&mut c, 1, "two", &[]);
+        assert!(
+            !out.contains("ls") && !out.contains("one") && !out.contains("two"),
+            "{out:?}"
+        );
+        all.push_str(&out);
+        // A new key draws the area again; a redrawn row is sent, the others are not.
+        let out = keyed_frame(&mut c, 2, "three", &[(1, "a b c")]);
+        assert!(out.contains("three") && out.contains('c'), "{out:?}");
+        assert!(!out.contains("ls"), "{out:?}");
+        all.push_str(&out);
+        assert_eq!(
+            screen_of(all.as_bytes()),
+            vec!["$ ls", "a b c     three", ""]
+        );
+    }
+
+    #[test]
+    fn a_pane_without_a_source_is_drawn_whole() {
+        let mut c = Compositor::new(Vec::new(), Rect::new(0, 0, 16, 3));
+        let mut all = keyed_frame(&mut c, 1, "one", &[(0, "$ ls"), (1, "a b")]);
+        let out = frame(
+            &mut c,
+            &[(0, 0, "$ ls")],
+            Rect::new(0, 0, 10, 3),
+            vec![false; 3],
+        );
+        all.push_str(&out);
+        // The panel was not declared: the frame was drawn whole, and row 1 is gone.
+        assert_eq!(screen_of(all.as_bytes()), vec!["$ ls", "", ""]);
     }
 
     #[test]

@@ -82,19 +82,31 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     }
     let mut cursor = None;
     if let Some(tab) = state.focused() {
-        let term = tab.session.shared.lock_term();
+        let mut term = tab.session.shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
             cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
         } else {
-            frame.pane = layout.pane;
-            frame.pane_blank = pane::render_screen(term.screen(), layout.pane, frame.buffer_mut());
+            let damage = term.take_damage();
+            // The help overlay draws over the pane: then nothing is kept.
+            let source = (!matches!(state.mode, Mode::Help(_))).then(|| session_key(tab));
+            frame.pane_rows = if frame.pane_reuse(layout.pane, source) {
+                pane::render_rows(term.screen(), layout.pane, frame.buffer_mut(), |r| {
+                    damage.contains(r)
+                })
+            } else {
+                pane::render_all(term.screen(), layout.pane, frame.buffer_mut())
+            };
             if matches!(state.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }
         }
     }
     if let Some(area) = layout.panel {
-        memory::render(state, config, area, frame.buffer_mut());
+        // Under an overlay the panel is drawn each frame: the overlay covers part of it.
+        let overlay = matches!(state.mode, Mode::Help(_));
+        if overlay || !frame.keep(area, panel_key(state)) {
+            memory::render(state, config, area, frame.buffer_mut());
+        }
     }
     if let Some(area) = layout.status {
         if let Some(c) = status::render(state, config, area, frame.buffer_mut()) {
@@ -104,10 +116,32 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     if let Mode::Help(scroll) = state.mode {
         help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut());
         // The overlay covers pane rows: none of them can be skipped as blank.
-        frame.pane_blank.clear();
+        frame.pane_rows.clear();
         cursor = None;
     }
     if let Some((x, y)) = cursor {
         frame.set_cursor_position((x, y));
     }
+}
+
+/// Sums up what the memory panel shows besides the figures of the last sample (counted by
+/// `panel_seq`): the tabs, their names, the focus.
+fn panel_key(state: &State) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    state.panel_seq.hash(&mut h);
+    state.focus.hash(&mut h);
+    for tab in &state.tabs {
+        tab.session.id.hash(&mut h);
+        tab.label().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Names the session a pane shows, for the compositor to know rows it kept are of this screen.
+fn session_key(tab: &crate::state::Tab) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    tab.session.id.hash(&mut h);
+    h.finish()
 }

@@ -72,32 +72,84 @@ fn is_blank(cell: &vt100::Cell) -> bool {
         && !cell.underline()
 }
 
+/// What a frame did with one row of the pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaneRow {
+    /// Not drawn: it shows what it showed last frame.
+    Kept,
+    /// Drawn, with only blanks in it.
+    Blank,
+    /// Drawn, with something in it.
+    Drawn,
+}
+
 /// Draws `screen` into `area` of `buf` (which the caller has reset, as ratatui does for every
 /// frame), top-left aligned; cells outside the screen stay blank. Returns, per row of `area`,
 /// whether only blanks were drawn in it (the compositor skips such rows).
 pub fn render_screen(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) -> Vec<bool> {
-    let mut blank = vec![true; usize::from(area.height)];
+    render_all(screen, area, buf)
+        .into_iter()
+        .map(|r| r == PaneRow::Blank)
+        .collect()
+}
+
+/// [`render_screen`], saying per row what was drawn.
+pub fn render_all(screen: &vt100::Screen, area: Rect, buf: &mut Buffer) -> Vec<PaneRow> {
+    render(screen, area, buf, None)
+}
+
+/// Draws the rows of `area` for which `redraw` is true, blanking each first, and leaves the
+/// others as they are in `buf`.
+pub fn render_rows(
+    screen: &vt100::Screen,
+    area: Rect,
+    buf: &mut Buffer,
+    redraw: impl Fn(u16) -> bool,
+) -> Vec<PaneRow> {
+    render(screen, area, buf, Some(&redraw))
+}
+
+fn render(
+    screen: &vt100::Screen,
+    area: Rect,
+    buf: &mut Buffer,
+    redraw: Option<&dyn Fn(u16) -> bool>,
+) -> Vec<PaneRow> {
+    let mut out = vec![PaneRow::Blank; usize::from(area.height)];
     if area.is_empty() {
-        return blank;
+        return out;
     }
     let (rows, cols) = screen.size();
     let height = area.height.min(rows.get());
     let width = area.width.min(cols.get());
     let mut fallback: Vec<&vt100::Cell> = Vec::new();
-    for row in 0..height {
-        let cells: &[vt100::Cell] = match row_slice(screen, row, cols.get()) {
-            Some(s) => s,
+    for row in 0..area.height {
+        if let Some(redraw) = redraw {
+            if !redraw(row) {
+                out[usize::from(row)] = PaneRow::Kept;
+                continue;
+            }
+            let start = buf.index_of(area.x, area.y + row);
+            for cell in &mut buf.content[start..start + usize::from(area.width)] {
+                cell.reset();
+            }
+        }
+        if row >= height {
+            continue;
+        }
+        let drawn = match row_slice(screen, row, cols.get()) {
+            Some(cells) => render_row(cells.iter(), area, row, width, buf),
             None => {
                 fallback.clear();
                 fallback.extend((0..cols.get()).filter_map(|c| screen.cell(row, c)));
-                blank[usize::from(row)] =
-                    !render_row(fallback.iter().copied(), area, row, width, buf);
-                continue;
+                render_row(fallback.iter().copied(), area, row, width, buf)
             }
         };
-        blank[usize::from(row)] = !render_row(cells.iter(), area, row, width, buf);
+        if drawn {
+            out[usize::from(row)] = PaneRow::Drawn;
+        }
     }
-    blank
+    out
 }
 
 /// Draws one row; returns whether anything but blanks was drawn.
