@@ -482,3 +482,45 @@ fn a_parser_panic_is_contained_to_its_tab_and_logged() {
         log.display()
     );
 }
+
+/// Small output that changes one row is drawn by the tab's reader thread, without the UI
+/// thread: only the shown tab's, only while its screen is shown as is.
+#[test]
+fn echo_like_output_lands_only_in_its_own_shown_pane() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    // Tab 2 prints one-row output (no newline: the direct path) every 100 ms.
+    m.prefix("c");
+    m.wait_for("tab 2", |s| s.contents().contains("2:"));
+    m.wait_prompt();
+    m.line(
+        "clear; for i in $(seq 30); do sleep 0.1; printf 'HIDDEN%d ' $i; done; echo; echo DONE2",
+    );
+    m.wait_text("HIDDEN1 ");
+    m.prefix("1");
+    m.wait_gone("HIDDEN");
+    // Meanwhile, tab 1's own typing echoes at once.
+    m.send("echo shown-tab-text");
+    m.wait_text("shown-tab-text");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!m.contents().contains("HIDDEN"), "{}", m.dump());
+    // Nor is the help overlay drawn over by tab 1's output: the part of the row under the
+    // overlay stays the overlay's.
+    m.send("\x15");
+    m.line("clear; sleep 0.5; printf 'LATE%s' $(printf '#%.0s' $(seq 70))");
+    m.prefix("?");
+    m.wait_text("memmux keys");
+    m.wait_text("LATE");
+    std::thread::sleep(Duration::from_millis(300));
+    let contents = m.contents();
+    let late = contents
+        .lines()
+        .find(|l| l.contains("LATE"))
+        .unwrap_or_default();
+    let (_, under) = late.split_once('│').unwrap_or(("", late));
+    assert!(!under.contains('#'), "{}", m.dump());
+    m.send("q");
+    m.wait_text(&format!("LATE{}", "#".repeat(70)));
+    m.prefix("2");
+    m.wait_text("DONE2");
+}

@@ -414,6 +414,20 @@ impl App {
         Ok(())
     }
 
+    /// The pane a session's reader may draw its output into directly: the focused tab's,
+    /// while nothing but its screen is drawn there (normal mode).
+    pub fn direct_target(&self) -> Option<ui::direct::Target> {
+        if self.state.mode != Mode::Normal || self.resized {
+            return None;
+        }
+        let tab = self.state.focused()?;
+        Some(ui::direct::Target {
+            session: tab.session.id,
+            source: ui::session_key(tab),
+            pane: self.pane,
+        })
+    }
+
     /// Cursor shape and pointer-motion reporting for the outer terminal, as escape sequences to
     /// write after a frame (empty when nothing changed).
     pub fn outer_modes(&mut self) -> String {
@@ -568,10 +582,14 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
     // 64 KiB: a whole frame of a large screen goes out in one write.
     let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
-    let mut term = ui::Compositor::new(stdout, Rect::new(0, 0, w, h));
+    let screen = Arc::new(ui::direct::Shared::new(ui::Compositor::new(
+        stdout,
+        Rect::new(0, 0, w, h),
+    )));
     spawn_input_thread(tx.clone()).context("cannot start the input thread")?;
 
     let mut app = App::new(config, tx, wake, Rect::new(0, 0, w, h));
+    app.ctx.direct = Some(Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>);
     app.sampler = Some(sampler);
     app.config_source = options.config_source;
     app.open_tab(options.first, None);
@@ -603,6 +621,8 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 _ => now,
             };
             if due <= now {
+                let mut screen = screen.lock();
+                let term = &mut screen.comp;
                 if std::mem::take(&mut app.resized) {
                     let (w, h) =
                         crossterm::terminal::size().context("cannot read the terminal size")?;
@@ -610,7 +630,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                         term.resize(Rect::new(0, 0, w, h));
                     }
                 }
-                app.draw(&mut term)?;
+                app.draw(term)?;
                 // Cursor shape, pointer mode and clipboard writes go after the frame.
                 let mut extra = app.outer_modes().into_bytes();
                 extra.append(&mut app.outbox);
@@ -621,6 +641,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                         .context("cannot write to the terminal")?;
                     out.flush().context("cannot write to the terminal")?;
                 }
+                screen.target = app.direct_target();
                 last_frame = Some(now);
                 frame_at = None;
             } else {
@@ -637,6 +658,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             _ = sigwinch.recv() => {
                 app.resized = true;
                 app.redraw_now();
+                screen.lock().target = None;
             }
             Some(ev) = rx.recv() => {
                 let gone = matches!(ev, AppEvent::InputGone(_));
@@ -644,6 +666,9 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 if gone {
                     break Exit::TerminalGone;
                 }
+                // Whatever the event changed (mode, focus): the compositor checks the pane
+                // and the screen against its last frame before a reader draws.
+                screen.lock().target = app.direct_target();
             }
             _ = notify.notified() => app.collect_output(),
             _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
@@ -651,8 +676,10 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             }
         }
     };
+    // No reader draws from here on: the terminal is about to be given back.
+    screen.lock().target = None;
     app.shutdown();
-    drop(term);
+    drop(screen);
     drop(guard);
     Ok(exit)
 }

@@ -15,10 +15,23 @@ use scrollback::{Budget, Limits};
 pub use pty::{CommandSpec, ExitStatus, QueueFull, Shared};
 use term::Term;
 
+/// Puts rows of the focused pane on the terminal straight from a session's reader thread,
+/// without waking the UI thread: an echo reaches the user one thread hop sooner (tmux's server
+/// also draws from the thread that reads the pty).
+pub trait DirectDraw: Send + Sync {
+    /// Called with `term` locked after output that changed only some rows of its screen
+    /// (`Term::damage`). Returns true when those rows are on the terminal (and the damage
+    /// taken); false when the UI must draw them (another tab is shown, a frame is being
+    /// drawn, the UI is in a mode where output is not drawn as is).
+    fn draw_rows(&self, session: SessionId, term: &mut Term) -> bool;
+}
+
 /// What every session shares: how to wake the UI, the history limits and the global budget.
 #[derive(Clone)]
 pub struct Context {
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// Draws an echo without the UI thread, when the UI provides it.
+    pub direct: Option<Arc<dyn DirectDraw>>,
     /// OSC 52 policy for new sessions (see `term::Callbacks::osc52_max`).
     pub osc52_max: Option<usize>,
     pub limits: Limits,
@@ -30,6 +43,7 @@ impl Context {
     pub fn new(wake: Arc<dyn Fn() + Send + Sync>, limits: Limits, budget: usize) -> Context {
         Context {
             wake,
+            direct: None,
             osc52_max: None,
             limits,
             budget: Budget::new(budget),
@@ -118,7 +132,7 @@ impl Session {
         // references (the budget registry's) keep it allocated after the session is gone,
         // which would read as a leak in the session's account. What the terminal allocates
         // (screen rows, history) is the session's.
-        let shared = Arc::new(Shared::new(term, ctx, account));
+        let shared = Arc::new(Shared::new(id, term, ctx, account));
         ctx.registry.add(&shared);
         let _inside = crate::memory::alloc::enter(account);
         let label = id.to_string();

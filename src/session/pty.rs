@@ -124,6 +124,7 @@ impl InputQueue {
 
 /// State a session shares with its threads.
 pub struct Shared {
+    pub id: super::SessionId,
     pub term: Mutex<Term>,
     /// Set by the reader after parsing output; cleared by the UI when it looks.
     pub dirty: AtomicBool,
@@ -144,6 +145,7 @@ pub struct Shared {
     pub history_rows: Arc<AtomicUsize>,
     /// Wakes the UI; shared by every session.
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    direct: Option<Arc<dyn super::DirectDraw>>,
     registry: Arc<super::Registry>,
     /// The allocator account every byte of this session is charged to.
     pub account: AccountId,
@@ -167,8 +169,15 @@ impl Drop for AccountCloser {
 }
 
 impl Shared {
-    pub fn new(term: Term, ctx: &super::Context, account: AccountId) -> Shared {
+    pub fn new(
+        id: super::SessionId,
+        term: Term,
+        ctx: &super::Context,
+        account: AccountId,
+    ) -> Shared {
         Shared {
+            id,
+            direct: ctx.direct.clone(),
             account,
             _closer: AccountCloser(account),
             history_bytes: Arc::new(AtomicUsize::new(0)),
@@ -585,7 +594,7 @@ fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
 /// Parses one batch of output and tells the UI: replies to queries go back to the program,
 /// the history's size is published, the budget enforced, the UI woken once per burst.
 fn ingest(shared: &Shared, bytes: &[u8]) {
-    let (replies, attention, over_budget) = {
+    let (replies, attention, over_budget, drawn) = {
         let mut term = shared.lock_term();
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
         if parsed.is_err() {
@@ -611,11 +620,16 @@ fn ingest(shared: &Shared, bytes: &[u8]) {
         }
         shared.note_history(&term);
         let over_budget = term.history().budget().is_exceeded();
+        let drawn = shared
+            .direct
+            .as_ref()
+            .is_some_and(|d| d.draw_rows(shared.id, &mut term));
         let events = term.events();
         (
             std::mem::take(&mut events.replies),
             events.bell || events.title.is_some() || events.clipboard.is_some(),
             over_budget,
+            drawn,
         )
     };
     if over_budget {
@@ -629,7 +643,10 @@ fn ingest(shared: &Shared, bytes: &[u8]) {
     }
     // A program that never reads can't make replies grow memory: the queue is bounded.
     let _ = shared.input.push(replies);
-    shared.mark_dirty();
+    // Drawn already: the UI has nothing to do for this output.
+    if !drawn {
+        shared.mark_dirty();
+    }
 }
 
 fn writer(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {

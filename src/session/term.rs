@@ -278,6 +278,14 @@ impl Damage {
         rows: None,
     };
 
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+
+    pub fn is_none(&self) -> bool {
+        !self.all && self.rows.is_none()
+    }
+
     pub fn contains(&self, row: u16) -> bool {
         self.all || self.rows.is_some_and(|(a, b)| a <= row && row <= b)
     }
@@ -343,6 +351,11 @@ impl Term {
             seam: Utf8Seam::default(),
             damage: Damage::ALL,
         }
+    }
+
+    /// The rows that may have changed since the last `take_damage`.
+    pub fn damage(&self) -> Damage {
+        self.damage
     }
 
     /// The rows that may have changed since the last call; from now on, none.

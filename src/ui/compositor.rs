@@ -249,6 +249,56 @@ impl<W: Write> Compositor<W> {
         Ok(())
     }
 
+    /// Draws the rows of `pane` that `damage` names from `screen`, and the screen's cursor,
+    /// when the last frame showed this screen (`source`) in this place; touches nothing else.
+    /// Returns false, having done nothing, when that is not so (a full frame is needed).
+    pub fn draw_pane_rows(
+        &mut self,
+        pane: Rect,
+        source: u64,
+        screen: &vt100::Screen,
+        damage: crate::session::term::Damage,
+    ) -> std::io::Result<bool> {
+        if self.full
+            || pane != self.prev_pane
+            || self.prev_source != Some(source)
+            || self.prev_blank.len() != usize::from(pane.height)
+        {
+            return Ok(false);
+        }
+        let rows = super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
+        self.changes.clear();
+        for (r, row) in rows.iter().enumerate() {
+            let y = pane.y + r as u16;
+            match row {
+                PaneRow::Kept => {}
+                PaneRow::Blank if self.prev_blank[r] => {}
+                PaneRow::Blank => {
+                    self.diff_span(y, pane.left(), pane.right());
+                    self.prev_blank[r] = true;
+                }
+                PaneRow::Drawn => {
+                    self.diff_span(y, pane.left(), pane.right());
+                    self.prev_blank[r] = false;
+                }
+            }
+        }
+        for &(x, y) in &self.changes {
+            let i = self.back.index_of(x, y);
+            self.front.content[i].clone_from(&self.back.content[i]);
+        }
+        let back = &self.back;
+        self.backend
+            .draw(self.changes.iter().map(|&(x, y)| (x, y, &back[(x, y)])))?;
+        let w = self.backend.writer_mut();
+        match super::pane::cursor_position(screen, pane) {
+            Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
+            None => queue!(w, Hide)?,
+        }
+        Backend::flush(&mut self.backend)?;
+        Ok(true)
+    }
+
     /// Records the cells of row `y` in `[x0, x1)` that differ from the last frame.
     fn diff_span(&mut self, y: u16, x0: u16, x1: u16) {
         let area = self.back.area;

@@ -2,6 +2,7 @@
 //! at the bottom, overlays. Reads the state and the sessions' screens; does no I/O.
 
 pub mod compositor;
+pub mod direct;
 pub mod help;
 pub mod memory;
 pub mod pane;
@@ -139,7 +140,7 @@ fn panel_key(state: &State) -> u64 {
 }
 
 /// Names the session a pane shows, for the compositor to know rows it kept are of this screen.
-fn session_key(tab: &crate::state::Tab) -> u64 {
+pub fn session_key(tab: &crate::state::Tab) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     tab.session.id.hash(&mut h);
