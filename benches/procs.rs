@@ -121,6 +121,7 @@ fn main() {
     let mut steady = Sampler::new(SamplerConfig {
         rescan_every: never,
         pss_every: never,
+        full_every: never,
     });
     report(
         "steady state (statm of known pids only)",
@@ -129,14 +130,31 @@ fn main() {
     let mut rescan = Sampler::new(SamplerConfig {
         rescan_every: Duration::ZERO,
         pss_every: never,
+        full_every: Duration::ZERO,
     });
     report(
-        "rescan of /proc on every call (+ statm)",
+        "full rescan of /proc (every stat) on every call (+ statm)",
         &run(&mut rescan, &roots, 300, Duration::from_millis(1)),
+    );
+    let mut incremental = Sampler::new(SamplerConfig {
+        rescan_every: Duration::ZERO,
+        pss_every: never,
+        full_every: never,
+    });
+    report(
+        "rescan reading new pids only on every call (+ statm)",
+        &run(&mut incremental, &roots, 300, Duration::from_millis(1)),
+    );
+    println!(
+        "  ({} rescans, {} full, {} stat reads)",
+        incremental.stats().rescans,
+        incremental.stats().full_rescans,
+        incremental.stats().stat_reads
     );
     let mut pss = Sampler::new(SamplerConfig {
         rescan_every: never,
         pss_every: Duration::ZERO,
+        full_every: never,
     });
     report(
         "smaps_rollup PSS pass on every call (+ statm)",
@@ -145,12 +163,14 @@ fn main() {
     let mut default = Sampler::new(SamplerConfig::default());
     let r = run(&mut default, &roots, 600, Duration::from_secs(1));
     report(
-        "default cadence, 600 calls 1 s apart (rescan/3 s, PSS/10 s)",
+        "default cadence, 600 calls 1 s apart (rescan/5 s, full/60 s, PSS/10 s)",
         &r,
     );
     println!(
-        "  ({} rescans, {} statm reads, {} smaps_rollup reads)",
+        "  ({} rescans, {} full, {} stat reads, {} statm reads, {} smaps_rollup reads)",
         default.stats().rescans,
+        default.stats().full_rescans,
+        default.stats().stat_reads,
         default.stats().statm_reads,
         default.stats().pss_reads
     );
@@ -168,6 +188,7 @@ fn main() {
     let mut pss17 = Sampler::new(SamplerConfig {
         rescan_every: never,
         pss_every: Duration::ZERO,
+        full_every: never,
     });
     report(
         "PSS pass on every call, 17th tree = 1 GiB memhog",

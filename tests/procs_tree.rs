@@ -165,6 +165,7 @@ fn accuracy_256_mib_then_drop_after_kill() {
     let mut sampler = Sampler::new(SamplerConfig {
         rescan_every: Duration::from_secs(3),
         pss_every: Duration::ZERO,
+        full_every: Duration::from_secs(60),
     });
     assert!(sampler.pss_supported());
 
@@ -361,6 +362,7 @@ fn churning_session_never_errors() {
     let mut sampler = Sampler::new(SamplerConfig {
         rescan_every: Duration::ZERO,
         pss_every: Duration::ZERO,
+        full_every: Duration::from_secs(60),
     });
     let start = Instant::now();
     let mut n = 0;
@@ -394,4 +396,52 @@ fn forgotten_roots_and_multiple_trees() {
     let v = sampler.sample(&[rb], Instant::now());
     assert_eq!(v.len(), 1);
     assert!(sampler.members(ra).is_empty(), "a was forgotten");
+}
+
+/// Between full rescans only new pids are read: processes started since the last rescan are
+/// still found (and setsid children of members too), for a fraction of the reads.
+#[test]
+fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
+    // The script starts a second child (setsid: another session) after a while.
+    let sess = Session::sh("sleep 1000 & sleep 0.6; setsid sleep 1000 & wait");
+    let root = sess.root();
+    let mut sampler = Sampler::new(SamplerConfig {
+        rescan_every: Duration::ZERO,
+        pss_every: Duration::from_secs(1000),
+        full_every: Duration::from_secs(1000),
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let t = sample_one(&mut sampler, root);
+    assert_eq!(t.processes, 3, "sh, sleep 1000, sleep 0.6: {t:?}");
+    let before = sampler.members(root);
+    let full_reads = sampler.stats().stat_reads;
+    assert!(
+        full_reads > 20,
+        "the first rescan reads every process: {full_reads}"
+    );
+    sample_one(&mut sampler, root);
+    // The processes of the first scan that are still there are not read again (other tests
+    // in this binary start processes meanwhile: those are read).
+    let skips = sampler.stats().stat_skips;
+    assert!(
+        skips * 2 > full_reads,
+        "{skips} stat reads left out in a rescan after {full_reads}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        sample_one(&mut sampler, root);
+        let now = sampler.members(root);
+        if let Some(&new) = now.iter().find(|p| !before.contains(p)) {
+            // The setsid child is in no session of ours: it would outlive the test.
+            // SAFETY: kill(2) with a pid this test's tree just reported.
+            unsafe { libc::kill(new as i32, libc::SIGKILL) };
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the setsid child never showed: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(sampler.stats().full_rescans, 1);
 }
