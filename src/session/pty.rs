@@ -310,17 +310,6 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 
 /// Waits until `fd` is ready for `events` or `stop` is closed. Returns false on stop.
 fn wait_ready(fd: RawFd, events: libc::c_short, stop: RawFd) -> bool {
-    wait_ready_for(fd, events, stop, -1) == Some(true)
-}
-
-/// [`wait_ready`] for at most `timeout_ms` (-1: no limit): `Some(true)` ready, `Some(false)`
-/// timed out, `None` stopped or failed.
-fn wait_ready_for(
-    fd: RawFd,
-    events: libc::c_short,
-    stop: RawFd,
-    timeout_ms: libc::c_int,
-) -> Option<bool> {
     let mut fds = [
         libc::pollfd {
             fd,
@@ -335,21 +324,18 @@ fn wait_ready_for(
     ];
     loop {
         // SAFETY: `fds` is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
         if n < 0 {
             if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return None;
-        }
-        if n == 0 {
-            return Some(false);
+            return false;
         }
         if fds[1].revents != 0 {
-            return None;
+            return false;
         }
         if fds[0].revents != 0 {
-            return Some(true);
+            return true;
         }
     }
 }
@@ -482,204 +468,32 @@ fn os_error_text(e: &anyhow::Error) -> String {
     }
 }
 
-/// Buffers of output a session may have queued for its parser thread while its reader goes
-/// on reading: the pty is drained while the previous 64 KiB is parsed, so the program writing
-/// is not stopped for the parse (the kernel keeps about 64 KiB of pty output, about a
-/// millisecond of a flood).
-const QUEUED_BUFFERS: usize = 2;
-
-/// 500 ms without a full buffer: the flood is over; the parser thread ends and its buffers
-/// (192 KiB with the thread's stack) go back to the system. Kept, they were 22 bytes per
-/// scrollback line of RSS in the benchmark's 100,000-line fills.
-const PARSER_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// `Pipeline::queued` once the parser thread has decided to end: nothing more may be queued.
-const CLOSED: usize = usize::MAX;
-
-/// A parser thread and the channels to it, while a flood lasts.
-struct Pipeline {
-    full: std::sync::mpsc::SyncSender<(Vec<u8>, usize)>,
-    free: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// Buffers queued or being parsed; `CLOSED` once the thread ends.
-    queued: Arc<AtomicUsize>,
-    /// Buffers this pipeline allocated, besides the reader's own.
-    buffers: usize,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Pipeline {
-    fn start(label: &str, shared: &Arc<Shared>) -> io::Result<Pipeline> {
-        let (full, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(QUEUED_BUFFERS);
-        let (free_tx, free) = std::sync::mpsc::channel::<Vec<u8>>();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let (count, s) = (Arc::clone(&queued), Arc::clone(shared));
-        let thread = std::thread::Builder::new()
-            .name(label.to_string())
-            .spawn(move || {
-                let _account = alloc::enter(s.account);
-                loop {
-                    match full_rx.recv_timeout(PARSER_IDLE) {
-                        Ok((b, len)) => {
-                            ingest(&s, &b[..len]);
-                            count.fetch_sub(1, Ordering::AcqRel);
-                            // The reader may be gone; the buffer is then simply freed.
-                            let _ = free_tx.send(b);
-                        }
-                        // End only when nothing is queued, and say so first, so the reader
-                        // never hands this thread a buffer it would not parse.
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                            if count
-                                .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
-                                .is_ok()
-                            {
-                                return;
-                            }
-                        }
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
-                }
-            })?;
-        Ok(Pipeline {
-            full,
-            free,
-            queued,
-            buffers: 0,
-            thread,
-        })
-    }
-
-    /// Counts one more buffer in; false when the thread has ended (start another).
-    fn claim(&self) -> bool {
-        let mut n = self.queued.load(Ordering::Acquire);
-        loop {
-            if n == CLOSED {
-                return false;
-            }
-            match self
-                .queued
-                .compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return true,
-                Err(now) => n = now,
-            }
-        }
-    }
-
-    /// Nothing queued: output may be parsed on the reader without overtaking any.
-    fn idle(&self) -> bool {
-        matches!(self.queued.load(Ordering::Acquire), 0 | CLOSED)
-    }
-}
-
-/// Reads the program's output. Small output (an echo, a prompt) is parsed right here, with no
-/// hop to another thread; a full buffer (a flood) goes to a parser thread started for it, so
-/// reading and parsing overlap. Order is kept: the reader parses only when nothing is queued.
+/// Reads the program's output and parses it on this thread, a batch (up to 64 KiB) at a time.
+///
+/// A pipelined variant (a parser thread taking full buffers while this one reads on) reached
+/// 100 MB/s of SGR output against 46 here, but a flood then kept two threads busy and the
+/// flooding tab's terminal lock taken almost all the time: under the parallel test suite
+/// another tab's echo p99 went from 21 ms to 280-570 ms. Left out until the UI never waits for
+/// a busy tab's lock (see the closing note of the performance issue).
 fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
-    let label = std::thread::current()
-        .name()
-        .unwrap_or("pty-read")
-        .replace("pty-read", "pty-parse");
-    let mut pipe: Option<Pipeline> = None;
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        // While a parser thread runs, look now and then whether it has ended idle, to give
-        // its buffers back without waiting for more output.
-        let timeout = if pipe.is_some() {
-            PARSER_IDLE.as_millis() as libc::c_int
-        } else {
-            -1
-        };
-        match wait_ready_for(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd(), timeout) {
-            Some(true) => {}
-            Some(false) => {
-                if pipe
-                    .as_ref()
-                    .is_some_and(|p| p.queued.load(Ordering::Acquire) == CLOSED)
-                {
-                    retire(&mut pipe);
-                }
-                continue;
-            }
-            None => break,
+        if !wait_ready(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd()) {
+            break;
         }
         let (n, ended) = match read_pending(fd.as_raw_fd(), &mut buf) {
             Ok(r) => r,
             Err(()) => break,
         };
-        if n == 0 {
-            continue;
-        }
-        if n < buf.len() && pipe.as_ref().is_none_or(Pipeline::idle) {
-            ingest(&shared, &buf[..n]);
-        } else if !queue_for_parser(&mut pipe, &mut buf, n, &label, &shared) {
-            // No thread to be had: parse here, as for small output.
+        if n > 0 {
             ingest(&shared, &buf[..n]);
         }
         if ended {
             break;
         }
     }
-    // Let the parser finish what is queued before saying the output has ended.
-    if let Some(p) = pipe {
-        drop(p.full);
-        let _ = p.thread.join();
-    }
     shared.eof.store(true, Ordering::Release);
     shared.mark_dirty();
-}
-
-/// Joins a parser thread that ended idle; its buffers go with it, and the memory back to the
-/// system.
-fn retire(pipe: &mut Option<Pipeline>) {
-    if let Some(old) = pipe.take() {
-        let Pipeline {
-            full, free, thread, ..
-        } = old;
-        let _ = thread.join();
-        drop((full, free));
-        // SAFETY: malloc_trim has no preconditions.
-        unsafe { libc::malloc_trim(0) };
-    }
-}
-
-/// Hands `buf[..n]` to the parser thread (started, or started again after it ended idle),
-/// replacing `buf` with a free buffer. False, with `buf` untouched, when no thread can run.
-fn queue_for_parser(
-    pipe: &mut Option<Pipeline>,
-    buf: &mut Vec<u8>,
-    n: usize,
-    label: &str,
-    shared: &Arc<Shared>,
-) -> bool {
-    let claimed = loop {
-        match pipe {
-            Some(p) if p.claim() => break p,
-            Some(_) => retire(pipe),
-            None => match Pipeline::start(label, shared) {
-                Ok(p) => *pipe = Some(p),
-                Err(_) => return false,
-            },
-        }
-    };
-    let next = match claimed.free.try_recv() {
-        Ok(b) => b,
-        Err(_) if claimed.buffers < QUEUED_BUFFERS => {
-            claimed.buffers += 1;
-            vec![0u8; READ_CHUNK]
-        }
-        // Both queued buffers are being parsed: wait for one (the program waits too).
-        Err(_) => match claimed.free.recv() {
-            Ok(b) => b,
-            Err(_) => vec![0u8; READ_CHUNK],
-        },
-    };
-    let full = std::mem::replace(buf, next);
-    if let Err(std::sync::mpsc::SendError((full, len))) = claimed.full.send((full, n)) {
-        // The thread is gone (it can't be: it ends only when nothing is queued): parse here.
-        claimed.queued.fetch_sub(1, Ordering::AcqRel);
-        ingest(shared, &full[..len]);
-    }
-    true
 }
 
 /// Reads what the pty has, up to `buf.len()`: a pty read returns at most 4 KiB (the line
