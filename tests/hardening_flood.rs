@@ -88,10 +88,18 @@ fn echo_latencies(m: &mut Mux, keys: usize) -> Vec<Duration> {
     for i in 0..keys {
         if i > 0 && i % 20 == 0 {
             m.send("\r");
-            line.clear();
-            m.wait_for("a fresh line", |s| {
+            // `cat` prints the line back: wait for that, not just for the echo of Enter, or
+            // the next key's echo lands before cat's copy of the line (on 2 busy cores it
+            // did, and the row read "u" followed by the copy).
+            let typed = std::mem::take(&mut line);
+            m.wait_for("the line, cat's copy of it, then a fresh line", |s| {
                 let (row, _) = s.cursor_position();
-                s.contents_between(row, 0, row, s.size().1.get()).trim_end() == ""
+                let cols = s.size().1.get();
+                let text = |r: u16| s.contents_between(r, 0, r, cols);
+                row > 1
+                    && text(row).trim_end().is_empty()
+                    && text(row - 1).trim_end() == typed
+                    && text(row - 2).trim_end() == typed
             });
         }
         let c = (b'a' + (i % 26) as u8) as char;

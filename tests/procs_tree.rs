@@ -419,6 +419,10 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
         full_reads > 20,
         "the first rescan reads every process: {full_reads}"
     );
+    // A new process, so that the rescan is not left out altogether (see the next test).
+    std::process::Command::new("true")
+        .status()
+        .expect("run true");
     sample_one(&mut sampler, root);
     // The processes of the first scan that are still there are not read again (other tests
     // in this binary start processes meanwhile: those are read).
@@ -444,4 +448,41 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(sampler.stats().full_rescans, 1);
+}
+
+/// A periodic rescan is left out while no process was created since the last one (the
+/// kernel's last pid has not moved), and done as soon as one is.
+#[test]
+fn periodic_rescans_wait_for_a_new_process() {
+    let sess = Session::sh("sleep 1000");
+    let root = sess.root();
+    let mut sampler = Sampler::new(SamplerConfig {
+        rescan_every: Duration::ZERO,
+        pss_every: Duration::from_secs(1000),
+        full_every: Duration::from_secs(1000),
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    sample_one(&mut sampler, root);
+    // Other tests of this binary start processes now and then: a few tries 10 ms apart find
+    // a quiet moment.
+    let mut skipped = false;
+    for _ in 0..200 {
+        sample_one(&mut sampler, root);
+        if sampler.stats().rescans_skipped > 0 {
+            skipped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(skipped, "no rescan was left out: {:?}", sampler.stats());
+    let rescans = sampler.stats().rescans;
+    std::process::Command::new("true")
+        .status()
+        .expect("run true");
+    sample_one(&mut sampler, root);
+    assert_eq!(
+        sampler.stats().rescans,
+        rescans + 1,
+        "a new process makes the next periodic rescan happen"
+    );
 }

@@ -200,6 +200,7 @@ impl App {
                 account: t.session.shared.account,
                 history_rows: Arc::clone(&t.session.shared.history_rows),
                 history_bytes: Arc::clone(&t.session.shared.history_bytes),
+                activity: Arc::clone(&t.session.shared.activity),
             })
             .collect();
         sampler.set_roster(roster);
@@ -326,17 +327,17 @@ impl App {
                         at: std::time::Instant::now(),
                     });
                 }
-                let mut term = shared.lock_term();
-                let events = term.events();
-                if let Some(title) = events.title.take() {
+                // Never the terminal's lock here: a hidden tab may be parsing a flood.
+                let alerts = shared.take_alerts_for_ui();
+                if let Some(title) = alerts.title {
                     // A copy: the reader allocated `title` in the session's account, and the
                     // tab (memmux's) may keep it after the session's state is gone.
                     tab.title = Some(title.as_str().to_owned());
                 }
-                if std::mem::take(&mut events.bell) && !focused {
+                if alerts.bell && !focused {
                     tab.bell = true;
                 }
-                if let Some(data) = events.clipboard.take() {
+                if let Some(data) = alerts.clipboard {
                     self.outbox.extend_from_slice(b"\x1b]52;c;");
                     self.outbox.extend_from_slice(&data);
                     self.outbox.push(0x07);
@@ -590,6 +591,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
 
     let mut app = App::new(config, tx, wake, Rect::new(0, 0, w, h));
     app.ctx.direct = Some(Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>);
+    app.ctx.sampler_wake = sampler.waker();
     app.sampler = Some(sampler);
     app.config_source = options.config_source;
     app.open_tab(options.first, None);

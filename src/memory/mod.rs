@@ -1,5 +1,6 @@
 //! Memory accounting: the tagged allocator and /proc sampling.
 
+pub mod activity;
 pub mod alloc;
 pub mod history;
 pub mod procs;

@@ -126,6 +126,9 @@ pub struct SamplerStats {
     pub rescans: u64,
     /// Rescans that read every process's `stat`.
     pub full_rescans: u64,
+    /// Periodic rescans left out because no process was created since the last one (the
+    /// kernel's last pid, `/proc/loadavg`, had not moved).
+    pub rescans_skipped: u64,
     /// `stat` reads, all rescans together.
     pub stat_reads: u64,
     /// `stat` reads left out: pids known to be outside every tree.
@@ -192,6 +195,12 @@ pub struct Sampler {
     outsiders: HashSet<u32>,
     pss_supported: bool,
     stats: SamplerStats,
+    /// `/proc/loadavg`, kept open: its last field is the last pid the kernel handed out.
+    loadavg: Option<File>,
+    /// `/proc/self/statm`, kept open likewise.
+    self_statm: Option<File>,
+    /// That pid at the last rescan.
+    scanned_last_pid: Option<u32>,
     // Reused buffers: sampling allocates nothing in steady state.
     path: String,
     buf: Vec<u8>,
@@ -281,6 +290,16 @@ pub fn parse_stat(line: &[u8]) -> Option<StatFields> {
     })
 }
 
+/// The last field of `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`): the last pid created.
+pub fn parse_loadavg_last_pid(text: &[u8]) -> Option<u32> {
+    std::str::from_utf8(text)
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(4)?
+        .parse()
+        .ok()
+}
+
 /// Parses `/proc/PID/statm` into bytes of (resident - shared). `None` when the process has
 /// no address space (zombie, kernel thread: all fields 0) or the text is malformed.
 pub fn parse_statm(text: &[u8], page: u64) -> Option<u64> {
@@ -326,6 +345,9 @@ impl Sampler {
             outsiders: HashSet::new(),
             pss_supported,
             stats: SamplerStats::default(),
+            loadavg: File::open("/proc/loadavg").ok(),
+            self_statm: File::open("/proc/self/statm").ok(),
+            scanned_last_pid: None,
             path: String::with_capacity(64),
             buf,
         }
@@ -365,19 +387,76 @@ impl Sampler {
     /// tree. Roots not passed are forgotten. A root that no longer exists (and left no
     /// process in its session) gives an empty sample.
     pub fn sample(&mut self, roots: &[u32], now: Instant) -> Vec<TreeSample> {
+        self.sample_due(roots, |_| true, now)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// As [`Sampler::sample`], but only the roots for which `due(index)` holds are read
+    /// (`None` for the others); every root passed is kept.
+    pub fn sample_due(
+        &mut self,
+        roots: &[u32],
+        due: impl Fn(usize) -> bool,
+        now: Instant,
+    ) -> Vec<Option<TreeSample>> {
         self.trees.retain(|r, _| roots.contains(r));
-        let stale = match self.last_scan {
-            None => true,
-            Some(t) => now.saturating_duration_since(t) >= self.config.rescan_every,
-        };
-        if stale || self.force_rescan || roots.iter().any(|r| !self.trees.contains_key(r)) {
+        if self.force_rescan
+            || roots.iter().any(|r| !self.trees.contains_key(r))
+            || self.periodic_rescan_due(now)
+        {
             self.rescan(roots, now);
         }
         let mut out = Vec::with_capacity(roots.len());
-        for &root in roots {
-            out.push(self.sample_tree(root, now));
+        for (i, &root) in roots.iter().enumerate() {
+            out.push(due(i).then(|| self.sample_tree(root, now)));
         }
         out
+    }
+
+    /// Whether the periodic rescan is due: `rescan_every` passed and a process was created
+    /// since the last one (a tree gains members only by new processes, between full rescans;
+    /// see the module docs), or a full rescan is due. Skipping the listing of /proc when the
+    /// last pid has not moved is most of what keeps an idle memmux at ~0 CPU.
+    fn periodic_rescan_due(&mut self, now: Instant) -> bool {
+        let stale = self
+            .last_scan
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.rescan_every);
+        if !stale {
+            return false;
+        }
+        let full_due = self
+            .last_full_scan
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.full_every);
+        let last_pid = self.last_pid();
+        if !full_due && last_pid.is_some() && last_pid == self.scanned_last_pid {
+            self.stats.rescans_skipped += 1;
+            self.last_scan = Some(now);
+            return false;
+        }
+        true
+    }
+
+    /// memmux's own resident set, bytes (as [`self_rss`], from a file kept open).
+    pub fn own_rss(&mut self) -> Option<u64> {
+        let Some(f) = self.self_statm.as_ref() else {
+            return self_rss();
+        };
+        let mut text = [0u8; 128];
+        let n = std::os::unix::fs::FileExt::read_at(f, &mut text, 0).ok()?;
+        let text = std::str::from_utf8(&text[..n]).ok()?;
+        let resident: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
+        Some(resident * page_size())
+    }
+
+    /// The last pid the kernel handed out in memmux's pid namespace (`/proc/loadavg`).
+    fn last_pid(&mut self) -> Option<u32> {
+        let f = self.loadavg.as_ref()?;
+        // 128 bytes: five short fields.
+        let mut text = [0u8; 128];
+        let n = std::os::unix::fs::FileExt::read_at(f, &mut text, 0).ok()?;
+        parse_loadavg_last_pid(&text[..n])
     }
 
     /// A PSS pass over `root`'s tree now (rescanning first if the root is unknown); returns
@@ -574,6 +653,8 @@ impl Sampler {
         }
         self.last_scan = Some(now);
         self.force_rescan = false;
+        // Read before listing: a process created during the listing moves it again.
+        self.scanned_last_pid = self.last_pid();
         // A root's pid may be an outsider's, reused: a root is always read.
         for r in roots {
             self.outsiders.remove(r);
@@ -766,6 +847,17 @@ mod tests {
         assert_eq!(parse_stat(b"12 (abc"), None);
         assert_eq!(parse_stat(b"12 (abc) S 1"), None);
         assert_eq!(parse_stat(b"x (abc) S 1 2 3"), None);
+    }
+
+    #[test]
+    fn loadavg_last_pid() {
+        assert_eq!(
+            parse_loadavg_last_pid(b"0.00 0.01 0.05 1/123 4567\n"),
+            Some(4567)
+        );
+        assert_eq!(parse_loadavg_last_pid(b"0.00 0.01"), None);
+        let live = std::fs::read("/proc/loadavg").expect("read /proc/loadavg");
+        assert!(parse_loadavg_last_pid(&live).is_some_and(|p| p > 0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod fastpath;
 pub mod keys;
 pub mod pty;
+pub mod reader;
 pub mod scrollback;
 pub mod term;
 
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use scrollback::{Budget, Limits};
 
-pub use pty::{CommandSpec, ExitStatus, QueueFull, Shared};
+pub use pty::{Alerts, CommandSpec, ExitStatus, QueueFull, Shared, TermGuard};
 use term::Term;
 
 /// Puts rows of the focused pane on the terminal straight from a session's reader thread,
@@ -37,6 +38,8 @@ pub struct Context {
     pub limits: Limits,
     pub budget: Arc<Budget>,
     pub registry: Arc<Registry>,
+    /// Wakes the memory sampler when a quiet tab prints (see `memory::activity`).
+    pub sampler_wake: crate::memory::activity::Waker,
 }
 
 impl Context {
@@ -48,6 +51,7 @@ impl Context {
             limits,
             budget: Budget::new(budget),
             registry: Arc::new(Registry::default()),
+            sampler_wake: crate::memory::activity::Activity::no_waker(),
         }
     }
 }

@@ -15,8 +15,6 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use super::term::Term;
 use crate::memory::alloc::{self, AccountId};
 
-/// 64 KiB: bytes read and parsed per lock hold, so the UI never waits long for the screen.
-const READ_CHUNK: usize = 64 * 1024;
 /// 32 MiB: input queued for a program that is not reading; past it a paste is refused, and the
 /// user told so, rather than memmux's memory growing without bound.
 pub const MAX_QUEUED_INPUT: usize = 32 << 20;
@@ -126,6 +124,12 @@ impl InputQueue {
 pub struct Shared {
     pub id: super::SessionId,
     pub term: Mutex<Term>,
+    /// Threads waiting for `term` in `lock_term` (the UI, the budget): the parser lets them
+    /// have it between two batches (`yield_term`) instead of taking it straight back.
+    term_waiters: AtomicUsize,
+    /// Bells, titles and clipboard writes since the UI last looked, moved here from the
+    /// terminal after each batch: the UI takes them without waiting for a busy parser.
+    pub alerts: Mutex<Alerts>,
     /// Set by the reader after parsing output; cleared by the UI when it looks.
     pub dirty: AtomicBool,
     /// Output bytes parsed since the UI last looked: a few bytes (an echo) are drawn at once,
@@ -143,10 +147,12 @@ pub struct Shared {
     pub history_bytes: Arc<AtomicUsize>,
     /// Rows of history, likewise.
     pub history_rows: Arc<AtomicUsize>,
+    /// Output so far, for the memory sampler's pace.
+    pub activity: Arc<crate::memory::activity::Activity>,
     /// Wakes the UI; shared by every session.
     pub wake: Arc<dyn Fn() + Send + Sync>,
-    direct: Option<Arc<dyn super::DirectDraw>>,
-    registry: Arc<super::Registry>,
+    pub(super) direct: Option<Arc<dyn super::DirectDraw>>,
+    pub(super) registry: Arc<super::Registry>,
     /// The allocator account every byte of this session is charged to.
     pub account: AccountId,
     /// Last, so it runs after the fields above are freed: closes the account and records
@@ -182,9 +188,14 @@ impl Shared {
             _closer: AccountCloser(account),
             history_bytes: Arc::new(AtomicUsize::new(0)),
             history_rows: Arc::new(AtomicUsize::new(0)),
+            activity: Arc::new(crate::memory::activity::Activity::new(Arc::clone(
+                &ctx.sampler_wake,
+            ))),
             wake: Arc::clone(&ctx.wake),
             registry: Arc::clone(&ctx.registry),
             term: Mutex::new(term),
+            term_waiters: AtomicUsize::new(0),
+            alerts: Mutex::new(Alerts::default()),
             dirty: AtomicBool::new(false),
             attention: AtomicBool::new(false),
             notice: Mutex::new(None),
@@ -202,22 +213,87 @@ impl Shared {
             .store(term.history().len(), Ordering::Release);
     }
 
-    /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained
-    /// elsewhere; the screen is still worth showing).
-    pub fn lock_term(&self) -> std::sync::MutexGuard<'_, Term> {
+    /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained in
+    /// `reader::ingest`, which rebuilds the parser; the screen is still worth showing).
+    pub fn lock_term(&self) -> TermGuard<'_> {
+        match self.term.try_lock() {
+            Ok(t) => return t,
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                self.term.clear_poison();
+                return p.into_inner();
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        self.term_waiters.fetch_add(1, Ordering::AcqRel);
+        let t = self.lock_term_for_parse();
+        self.term_waiters.fetch_sub(1, Ordering::AcqRel);
+        t
+    }
+
+    /// Locks the terminal for parsing: as `lock_term`, without counting as a waiter.
+    pub(super) fn lock_term_for_parse(&self) -> TermGuard<'_> {
         self.term.lock().unwrap_or_else(|p| {
-            // A contained parser panic poisoned it; the term was rebuilt since.
             self.term.clear_poison();
             p.into_inner()
         })
     }
 
-    fn mark_dirty(&self) {
+    /// Called by the parser after a batch, with the lock released: while another thread
+    /// waits in `lock_term`, yields to it rather than locking again at once (std's lock is
+    /// not fair: the parser would win nearly every time). Bounded by `HANDOFF_MAX`.
+    pub(super) fn yield_term(&self) {
+        let start = std::time::Instant::now();
+        while self.term_waiters.load(Ordering::Acquire) > 0 && start.elapsed() < HANDOFF_MAX {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Moves the bell, title and clipboard events out of `term` into `alerts`; true when
+    /// there were any.
+    pub(super) fn take_alerts(&self, term: &mut Term) -> bool {
+        let events = term.events();
+        if !events.bell && events.title.is_none() && events.clipboard.is_none() {
+            return false;
+        }
+        let mut alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        alerts.bell |= std::mem::take(&mut events.bell);
+        if let Some(title) = events.title.take() {
+            alerts.title = Some(title);
+        }
+        if let Some(data) = events.clipboard.take() {
+            alerts.clipboard = Some(data);
+        }
+        true
+    }
+
+    /// The alerts since the last call.
+    pub fn take_alerts_for_ui(&self) -> Alerts {
+        std::mem::take(&mut *self.alerts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(super) fn mark_dirty(&self) {
         // One wake-up per burst: only the first output after the UI looked wakes it.
         if !self.dirty.swap(true, Ordering::AcqRel) {
             (self.wake)();
         }
     }
+}
+
+/// The terminal, locked.
+pub type TermGuard<'a> = std::sync::MutexGuard<'a, Term>;
+
+/// 2 ms: the longest the parser waits for a waiting thread to take the terminal (one that
+/// was woken but not yet run on a busy machine); a 64 KiB batch parses in about 1 ms.
+const HANDOFF_MAX: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// What a program asked the UI's attention for, between two looks.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    pub bell: bool,
+    /// The newest title (OSC 0/2), cleaned (`term::clean_title`).
+    pub title: Option<String>,
+    /// The newest OSC 52 clipboard write (base64), when allowed.
+    pub clipboard: Option<Vec<u8>>,
 }
 
 /// A running program in a pty, with the handles needed to resize and stop it.
@@ -308,8 +384,23 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Waits until `fd` is ready for `events` or `stop` is closed. Returns false on stop.
-fn wait_ready(fd: RawFd, events: libc::c_short, stop: RawFd) -> bool {
+/// What `wait_ready_for` saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ready {
+    Yes,
+    TimedOut,
+    /// `stop` closed, or poll failed.
+    Stopped,
+}
+
+/// Waits until `fd` is ready for `events`, `stop` is closed, or `timeout` passed (`None`:
+/// no timeout).
+pub fn wait_ready_for(
+    fd: RawFd,
+    events: libc::c_short,
+    stop: RawFd,
+    timeout: Option<std::time::Duration>,
+) -> Ready {
     let mut fds = [
         libc::pollfd {
             fd,
@@ -322,20 +413,24 @@ fn wait_ready(fd: RawFd, events: libc::c_short, stop: RawFd) -> bool {
             revents: 0,
         },
     ];
+    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
     loop {
         // SAFETY: `fds` is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
         if n < 0 {
             if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return false;
+            return Ready::Stopped;
+        }
+        if n == 0 {
+            return Ready::TimedOut;
         }
         if fds[1].revents != 0 {
-            return false;
+            return Ready::Stopped;
         }
         if fds[0].revents != 0 {
-            return true;
+            return Ready::Yes;
         }
     }
 }
@@ -415,7 +510,7 @@ pub fn spawn(
         .name(format!("pty-read-{label}"))
         .spawn(move || {
             let _account = alloc::enter(reader_shared.account);
-            reader(read_fd, read_stop, reader_shared)
+            super::reader::run(read_fd, read_stop, reader_shared)
         })
         .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the reader thread")))?;
 
@@ -468,125 +563,11 @@ fn os_error_text(e: &anyhow::Error) -> String {
     }
 }
 
-/// Reads the program's output and parses it on this thread, a batch (up to 64 KiB) at a time.
-///
-/// A pipelined variant (a parser thread taking full buffers while this one reads on) reached
-/// 100 MB/s of SGR output against 46 here, but a flood then kept two threads busy and the
-/// flooding tab's terminal lock taken almost all the time: under the parallel test suite
-/// another tab's echo p99 went from 21 ms to 280-570 ms. Left out until the UI never waits for
-/// a busy tab's lock (see the closing note of the performance issue).
-fn reader(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        if !wait_ready(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd()) {
-            break;
-        }
-        let (n, ended) = match read_pending(fd.as_raw_fd(), &mut buf) {
-            Ok(r) => r,
-            Err(()) => break,
-        };
-        if n > 0 {
-            ingest(&shared, &buf[..n]);
-        }
-        if ended {
-            break;
-        }
-    }
-    shared.eof.store(true, Ordering::Release);
-    shared.mark_dirty();
-}
-
-/// Reads what the pty has, up to `buf.len()`: a pty read returns at most 4 KiB (the line
-/// discipline's buffer), so under a flood this goes on while more is already there: one lock
-/// and one wake-up per 64 KiB rather than per 4 KiB, and runs long enough for the fast path to
-/// skip rows that would only scroll by. Returns at once when nothing more is pending, so an
-/// echo is not held back. `Ok((bytes, ended))`; `Err` when the pty is gone with nothing read.
-fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
-    let mut n = 0;
-    while n < buf.len() {
-        // SAFETY: reading into the unused rest of a buffer we own.
-        let got = unsafe { libc::read(fd, buf[n..].as_mut_ptr().cast(), buf.len() - n) };
-        match got {
-            m if m > 0 => n += m as usize,
-            0 => return if n == 0 { Err(()) } else { Ok((n, true)) },
-            _ => {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok((n, false)),
-                    // EIO: every slave descriptor is closed; the program and its children
-                    // are gone.
-                    _ => return if n == 0 { Err(()) } else { Ok((n, true)) },
-                }
-            }
-        }
-    }
-    Ok((n, false))
-}
-
-/// Parses one batch of output and tells the UI: replies to queries go back to the program,
-/// the history's size is published, the budget enforced, the UI woken once per burst.
-fn ingest(shared: &Shared, bytes: &[u8]) {
-    let (replies, attention, over_budget, drawn) = {
-        let mut term = shared.lock_term();
-        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
-        if parsed.is_err() {
-            // The parser's state can't be trusted after a panic: start it afresh (the
-            // scrollback is kept) and say so in the pane; the other tabs never notice.
-            term.rebuild();
-            let thread = std::thread::current()
-                .name()
-                .unwrap_or("pty-read")
-                .to_string();
-            let what = super::take_panic(&thread).unwrap_or_else(|| "unknown panic".into());
-            let logged = crate::util::append_log(&format!("{thread}: parser panic: {what}"));
-            let note = match logged {
-                Some(path) => format!(
-                    "the terminal parser failed and was restarted; logged to {}",
-                    path.display()
-                ),
-                None => "the terminal parser failed and was restarted (no log: no data directory)"
-                    .to_string(),
-            };
-            *shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
-            term.events().bell = true;
-        }
-        shared.note_history(&term);
-        let over_budget = term.history().budget().is_exceeded();
-        let drawn = shared
-            .direct
-            .as_ref()
-            .is_some_and(|d| d.draw_rows(shared.id, &mut term));
-        let events = term.events();
-        (
-            std::mem::take(&mut events.replies),
-            events.bell || events.title.is_some() || events.clipboard.is_some(),
-            over_budget,
-            drawn,
-        )
-    };
-    if over_budget {
-        shared.registry.enforce_budget();
-    }
-    shared
-        .output_bytes
-        .fetch_add(bytes.len(), Ordering::Relaxed);
-    if attention && !shared.attention.swap(true, Ordering::AcqRel) {
-        (shared.wake)();
-    }
-    // A program that never reads can't make replies grow memory: the queue is bounded.
-    let _ = shared.input.push(replies);
-    // Drawn already: the UI has nothing to do for this output.
-    if !drawn {
-        shared.mark_dirty();
-    }
-}
-
 fn writer(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
     while let Some(chunk) = shared.input.pop() {
         let mut rest = &chunk[..];
         while !rest.is_empty() {
-            if !wait_ready(fd.as_raw_fd(), libc::POLLOUT, stop.as_raw_fd()) {
+            if wait_ready_for(fd.as_raw_fd(), libc::POLLOUT, stop.as_raw_fd(), None) != Ready::Yes {
                 return;
             }
             // SAFETY: writing from a slice we own, at most its length.
