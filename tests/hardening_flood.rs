@@ -372,6 +372,17 @@ fn paste_into_cat(m: &mut Mux, text: &str, file: &Path, timeout: Duration) -> Du
     }
     let took = t0.elapsed();
     m.send("\x04");
+    // The prompt may land after part of a line: with the pty's output backed up, the kernel
+    // drops echo it has no room for (n_tty's echo buffer discards its tail), which happened
+    // once under the parallel flood tests. So: a prompt at the end of the row, then Enter for
+    // a fresh one.
+    m.wait_for("the prompt after cat", |s| {
+        let (row, _) = s.cursor_position();
+        s.contents_between(row, 0, row, s.size().1.get())
+            .trim_end()
+            .ends_with('$')
+    });
+    m.send("\r");
     m.wait_ready();
     took
 }

@@ -106,6 +106,7 @@ impl SamplerHandle {
                 let mut sampler = Sampler::new(SamplerConfig::default());
                 let mut pacer = Pacer::new(log.is_some());
                 let mut wake_at: Option<Instant> = None;
+                let not_before = Instant::now() + FIRST_SAMPLE_DELAY;
                 loop {
                     let (roster, all, interval) = {
                         let (lock, cv) = &*c;
@@ -114,11 +115,13 @@ impl SamplerHandle {
                             if ctl.stop {
                                 return;
                             }
-                            if ctl.poke || ctl.woken {
-                                break;
-                            }
                             let now = Instant::now();
-                            match wake_at {
+                            let wanted = if ctl.poke || ctl.woken {
+                                Some(now)
+                            } else {
+                                wake_at
+                            };
+                            match wanted.map(|t| t.max(not_before)) {
                                 Some(t) if t <= now => break,
                                 Some(t) => {
                                     ctl = cv
@@ -210,6 +213,11 @@ impl Drop for SamplerHandle {
         cv.notify_one();
     }
 }
+
+/// 200 ms: the first sample waits this long after start. It rescans all of /proc (about
+/// 1 ms of CPU) and, at once, competed with the first shell's start for the 2 cores: the
+/// shell's prompt came later.
+const FIRST_SAMPLE_DELAY: Duration = Duration::from_millis(200);
 
 /// 5 s, one chart column: how often a quiet tab is sampled.
 pub const QUIET_INTERVAL: Duration = Duration::from_secs(5);
