@@ -524,3 +524,35 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     m.prefix("2");
     m.wait_text("DONE2");
 }
+
+/// Plain keys may go from the input thread straight to the program (`app::fastkeys`); keys
+/// right behind the prefix or a mode change must still reach what they were typed for.
+#[test]
+fn keys_typed_in_one_burst_go_where_each_was_typed_for() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    // Prefix, `,` and a name in one write: the name goes to the rename prompt, not the shell.
+    m.send("\x02,abc\r");
+    m.wait_for("the tab renamed", |s| {
+        s.contents().lines().next().unwrap_or("").contains("1:abc")
+    });
+    // Prefix and `c` in one write, then typing at once: a new tab, and the text in it.
+    m.send("\x02cecho typed-in-$((6*7))\r");
+    m.wait_text("typed-in-42");
+    assert!(m.tab_bar().contains("2:"), "{}", m.tab_bar());
+    // A long burst of plain keys arrives whole and in order.
+    let text: String = (0..300).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    m.line(&format!("echo {text} | wc -c"));
+    m.wait_text("301");
+    // Back in tab 1, nothing of the above leaked into its shell.
+    m.prefix("1");
+    m.line("echo tab1-$((1+1))");
+    m.wait_text("tab1-2");
+    // The pane's rows only: the tab bar says `1:abc`.
+    let rows: String = m.with_screen(|s| s.contents().lines().skip(1).collect());
+    assert!(
+        !rows.contains("typed-in") && !rows.contains("abc"),
+        "keys leaked into tab 1:\n{}",
+        m.dump()
+    );
+}

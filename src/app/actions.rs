@@ -159,6 +159,7 @@ impl App {
         // Cursor shape and mouse mode are resent with the next frame.
         self.cursor_style = None;
         self.config = config;
+        self.keymap = Arc::new(self.config.keymap.clone());
         self.state.panel_seq += 1;
         self.redraw_now();
     }

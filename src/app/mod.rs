@@ -2,6 +2,7 @@
 //! Frames are requested, never forced: at most `fps` per second, and none while nothing changes.
 
 mod actions;
+pub mod fastkeys;
 mod input;
 
 use input::chord_to_key;
@@ -87,6 +88,10 @@ pub struct App {
     pub sampler: Option<crate::memory::sampler::SamplerHandle>,
     /// Where the configuration came from, for `reload-config`.
     pub config_source: Option<crate::config::ConfigSource>,
+    /// Input events handled so far, and the keymap as the input thread sees it (see
+    /// `fastkeys`).
+    pub inputs_handled: u64,
+    pub keymap: Arc<crate::keymap::Keymap>,
 }
 
 impl App {
@@ -103,6 +108,7 @@ impl App {
         };
         let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
         ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
+        let keymap = Arc::new(config.keymap.clone());
         App {
             state: State::default(),
             config,
@@ -124,6 +130,8 @@ impl App {
             outbox: Vec::new(),
             sampler: None,
             config_source: None,
+            inputs_handled: 0,
+            keymap,
         }
     }
 
@@ -365,7 +373,10 @@ impl App {
     /// Handles one event from another thread.
     pub fn handle_event(&mut self, ev: AppEvent) {
         match ev {
-            AppEvent::Input(ev) => self.handle_input(ev),
+            AppEvent::Input(ev) => {
+                self.inputs_handled += 1;
+                self.handle_input(ev);
+            }
             AppEvent::InputGone(why) => {
                 self.state.warn(why);
                 self.quit = true;
@@ -434,6 +445,23 @@ impl App {
         })
     }
 
+    /// Where the input thread may write plain keys itself: the focused, running program,
+    /// while keys have no other meaning (normal mode, no message a key would clear).
+    pub fn fast_target(&self) -> Option<fastkeys::Target> {
+        if self.state.mode != Mode::Normal || self.state.message.is_some() {
+            return None;
+        }
+        let tab = self.state.focused()?;
+        if !tab.session.is_running() {
+            return None;
+        }
+        Some(fastkeys::Target {
+            handled: self.inputs_handled,
+            session: Arc::clone(&tab.session.shared),
+            keymap: Arc::clone(&self.keymap),
+        })
+    }
+
     /// Cursor shape and pointer-motion reporting for the outer terminal, as escape sequences to
     /// write after a frame (empty when nothing changed).
     pub fn outer_modes(&mut self) -> String {
@@ -492,7 +520,10 @@ impl App {
 /// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793):
 /// the thread checks for hang-up before each read, and a hang-up that lands inside `read`
 /// comes with SIGHUP, on which memmux exits.
-fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
+fn spawn_input_thread(
+    tx: UnboundedSender<AppEvent>,
+    fast: Arc<fastkeys::FastKeys>,
+) -> io::Result<()> {
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
@@ -510,6 +541,9 @@ fn spawn_input_thread(tx: UnboundedSender<AppEvent>) -> io::Result<()> {
                 }
                 match crossterm::event::read() {
                     Ok(ev) => {
+                        if fast.route(&ev) {
+                            continue;
+                        }
                         if tx.send(AppEvent::Input(ev)).is_err() {
                             return;
                         }
@@ -607,7 +641,8 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // A resize before the SIGWINCH handler was in place would go unseen: the first frame
     // asks the size again.
     app.resized = true;
-    spawn_input_thread(tx).context("cannot start the input thread")?;
+    let fast = Arc::new(fastkeys::FastKeys::default());
+    spawn_input_thread(tx, Arc::clone(&fast)).context("cannot start the input thread")?;
     if let Some(w) = options.warning {
         app.state.warn(w);
     }
@@ -619,6 +654,8 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         if app.quit {
             break Exit::Quit;
         }
+        // Whatever the last event changed (mode, focus, a message): plain keys follow it.
+        fast.publish(app.fast_target());
         if app.needs_draw {
             let now = Instant::now();
             let due = match last_frame {
@@ -691,6 +728,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             }
         }
     };
+    fast.publish(None);
     // No reader draws from here on: the terminal is about to be given back.
     screen.lock().target = None;
     app.shutdown();
