@@ -93,6 +93,55 @@ impl Canvas<'_> {
     }
 }
 
+/// Sends `changes` of `buf`, placing the cursor again after any cell whose width the outer
+/// terminal may see otherwise than vt100 does (`unsure_width`): ratatui's backend moves the
+/// cursor only where the next cell is not the one after, so a character the terminal drew
+/// zero columns wide shifted the rest of the row (seen: U+0605 from `/dev/urandom` pushed the
+/// pane's last column over the panel's border).
+fn draw_cells<W: Write>(
+    backend: &mut CrosstermBackend<W>,
+    buf: &Buffer,
+    changes: &[(u16, u16)],
+) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, &(x, y)) in changes.iter().enumerate() {
+        if unsure_width(buf[(x, y)].symbol()) {
+            let part = &changes[start..=i];
+            backend.draw(part.iter().map(|&(x, y)| (x, y, &buf[(x, y)])))?;
+            start = i + 1;
+        }
+    }
+    let rest = &changes[start..];
+    if !rest.is_empty() || start == 0 {
+        backend.draw(rest.iter().map(|&(x, y)| (x, y, &buf[(x, y)])))?;
+    }
+    Ok(())
+}
+
+/// Whether terminals may disagree on how wide `symbol` is. Characters outside the ranges
+/// below (format characters such as U+0605 or U+200B, emoji, variation selectors, scripts
+/// whose width tables differ between libc versions) are unsure; wide CJK characters are
+/// placed after anyway (the next cell is two columns on, so the backend moves the cursor).
+fn unsure_width(symbol: &str) -> bool {
+    symbol.chars().any(|c| {
+        !matches!(u32::from(c),
+            0x20..=0x7e
+            | 0xa0..=0xac
+            | 0xae..=0x52f
+            | 0x2010..=0x2027
+            | 0x2030..=0x205e
+            | 0x20a0..=0x20c0
+            | 0x2190..=0x23ff
+            | 0x2500..=0x25ff
+            | 0x2800..=0x28ff
+            | 0x3000..=0x303e
+            | 0x3041..=0x30ff
+            | 0x4e00..=0x9fff
+            | 0xac00..=0xd7a3
+            | 0xff01..=0xff60)
+    })
+}
+
 /// Draws frames on a writer (the terminal), sending only what changed.
 pub struct Compositor<W: Write> {
     backend: CrosstermBackend<W>,
@@ -232,9 +281,7 @@ impl<W: Write> Compositor<W> {
             let i = self.back.index_of(x, y);
             self.front.content[i].clone_from(&self.back.content[i]);
         }
-        let back = &self.back;
-        self.backend
-            .draw(self.changes.iter().map(|&(x, y)| (x, y, &back[(x, y)])))?;
+        draw_cells(&mut self.backend, &self.back, &self.changes)?;
         let w = self.backend.writer_mut();
         match cursor {
             Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
@@ -287,9 +334,7 @@ impl<W: Write> Compositor<W> {
             let i = self.back.index_of(x, y);
             self.front.content[i].clone_from(&self.back.content[i]);
         }
-        let back = &self.back;
-        self.backend
-            .draw(self.changes.iter().map(|&(x, y)| (x, y, &back[(x, y)])))?;
+        draw_cells(&mut self.backend, &self.back, &self.changes)?;
         let w = self.backend.writer_mut();
         match super::pane::cursor_position(screen, pane) {
             Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
@@ -418,6 +463,32 @@ mod tests {
         })
         .unwrap();
         String::from_utf8_lossy(comp.writer_mut()).to_string()
+    }
+
+    #[test]
+    fn the_cursor_is_placed_again_after_a_character_of_unsure_width() {
+        let area = Rect::new(0, 0, 20, 1);
+        let mut c = Compositor::new(Vec::new(), area);
+        // U+0605: one column for vt100 (unicode-width), none for glibc's wcwidth (tmux). In
+        // its own cell, as vt100 keeps it (ratatui's set_string would join it to the `b`).
+        c.writer_mut().clear();
+        c.draw(|f| {
+            let b = f.buffer_mut();
+            b.set_string(0, 0, "a", Style::new());
+            b[(1, 0)].set_symbol("\u{605}");
+            b.set_string(2, 0, "bc", Style::new());
+        })
+        .unwrap();
+        let out = String::from_utf8_lossy(c.writer_mut()).to_string();
+        let after = out.split('\u{605}').nth(1).unwrap_or_default();
+        assert!(
+            after.contains("\x1b[1;3Hbc"),
+            "no cursor move before `b`: {out:?}"
+        );
+        // Plain text and the panel's own characters are sent as one run.
+        let out = frame(&mut c, &[(0, 0, "x█▁│é-yz")], Rect::default(), vec![]);
+        assert_eq!(out.matches('H').count(), 1, "{out:?}");
+        assert!(unsure_width("\u{200b}") && unsure_width("😀") && !unsure_width("漢"));
     }
 
     #[test]
