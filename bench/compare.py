@@ -1532,6 +1532,8 @@ def parse_args(argv=None):
     p.add_argument("--max-minutes", type=float, default=120)
     p.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "memmux-bench"))
     p.add_argument("--keep", action="store_true", help="keep the run directory")
+    p.add_argument("--show", metavar="JSON",
+                   help="print the table and targets of a run saved with --json, measure nothing")
     a = p.parse_args(argv)
     bad = [x for x in a.only if x not in MUXES]
     if bad:
@@ -1542,8 +1544,25 @@ def parse_args(argv=None):
     return a
 
 
+def show(path):
+    """Reprint a saved run: its own parameters, medians and targets, as the run printed them."""
+    with open(path) as f:
+        out = json.load(f)
+    meta = out["meta"]
+    b = Bench.__new__(Bench)          # report() needs only the run's parameters and skips
+    b.a = argparse.Namespace(**meta["params"])
+    b.skipped = meta.get("skipped", {})
+    print(f"{path}: {meta['command']}")
+    print(f"started {meta['started']}, finished {meta['finished']}; "
+          + "; ".join(f"{n} {m['version']}" for n, m in meta["muxes"].items()))
+    b.report(out["summary"], out["targets"], meta)
+    return 0
+
+
 def main(argv=None):
     a = parse_args(argv)
+    if a.show:
+        return show(a.show)
 
     def stop(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
