@@ -776,6 +776,24 @@ fn the_fast_path_is_taken_and_stores_rows_directly() {
     assert_eq!(direct, 82);
 }
 
+/// One read of lines the fast path declines (wide characters) and then plain lines: the
+/// declined ones go to vt100 line by line, and the plain run after them, in the same read,
+/// is still taken (the newline count that gates it follows what was consumed).
+#[test]
+fn plain_lines_after_declined_ones_in_the_same_read_take_the_fast_path() {
+    // 200 columns: the plain run's ~1 KB alone is far short of the 19 rows the gate wants,
+    // so only its 100 newlines let it through.
+    let mut p = pair(10, 200);
+    let mut read = lines(300, |i| format!("漢字{}語\r\n", i % 10));
+    read.extend(lines(100, |i| format!("line {i}\r\n")));
+    run_case(&mut p, &[Event::Bytes(read)]);
+    let (taken, direct) = p.fast.fast_path_stats();
+    assert_eq!(taken, 1);
+    // The cursor is on the last row after the wide lines; of the 100 plain rows, the last
+    // 9 stay visible.
+    assert_eq!(direct, 91);
+}
+
 #[test]
 fn edge_widths_wrap_like_vt100() {
     for cols in [1, 2, 5, 20] {
