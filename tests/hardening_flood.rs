@@ -280,7 +280,15 @@ fn flood_case(name: &str, flood: &str, names: &[&str], stop: impl Fn(&FloodRig))
     std::thread::sleep(Duration::from_millis(300));
     rig.m.send("\x03");
     rig.m.line("printf '\\ec'; stty sane");
-    rig.m.run("echo flood-tab-works");
+    // Up to a few hundred answers to the queries in random data can reach the shell before
+    // memmux starts dropping them (past 4 KiB of unread input); bash runs each as a command
+    // ("22;62c: command not found") before it gets to ours: 15 s was not always enough.
+    rig.m.line("printf '%s-%s\\n' flood-tab works");
+    rig.m.wait_for_within(
+        "the flooded tab's shell to answer",
+        Duration::from_secs(90),
+        |s| s.contents().contains("flood-tab-works"),
+    );
 }
 
 /// Kills every descendant of memmux named `name`.
