@@ -1,6 +1,7 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
 pub mod fastpath;
+pub mod fidelity;
 pub mod keys;
 pub mod pty;
 pub mod reader;

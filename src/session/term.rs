@@ -5,6 +5,7 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use super::fastpath::{FastPath, Utf8Seam};
+use super::fidelity::{Fidelity, Stage};
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -255,6 +256,8 @@ pub struct Term {
     pub(super) fast: FastPath,
     /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
     pub(super) seam: Utf8Seam,
+    /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
+    fid: Fidelity,
     /// Screen rows that may have changed since the UI last took this.
     damage: Damage,
 }
@@ -341,6 +344,7 @@ impl Term {
             ),
             filter: {
                 let mut f = Filter::new();
+                f.set_fidelity(true);
                 f.set_width(cols);
                 f.set_height(rows);
                 f
@@ -349,6 +353,7 @@ impl Term {
             fast_path: true,
             fast: FastPath::default(),
             seam: Utf8Seam::default(),
+            fid: Fidelity::default(),
             damage: Damage::ALL,
         }
     }
@@ -397,9 +402,12 @@ impl Term {
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.
     pub(super) fn process_normal(&mut self, bytes: &[u8]) {
-        let (parser, seam) = (&mut self.parser, &mut self.seam);
-        self.filter
-            .feed(bytes, &mut |chunk| seam.process(parser, chunk));
+        let mut stage = Stage {
+            parser: &mut self.parser,
+            seam: &mut self.seam,
+            fid: &mut self.fid,
+        };
+        self.filter.feed_sink(bytes, &mut stage);
     }
 
     /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
@@ -428,6 +436,7 @@ impl Term {
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
         self.seam.clear();
+        self.fid = Fidelity::default();
         self.panics += 1;
         self.damage = Damage::ALL;
         self.parser.process(
@@ -482,6 +491,11 @@ impl Term {
 
     pub fn screen(&self) -> &vt100::Screen {
         self.parser.screen()
+    }
+
+    /// The program asked for the whole screen in reverse video (DECSCNM, `CSI ? 5 h`).
+    pub fn reverse_video(&self) -> bool {
+        self.filter.reverse_video()
     }
 
     pub fn events(&mut self) -> &mut TermEvents {
