@@ -153,7 +153,8 @@ fn check(case: &Case, t: &Term) -> Vec<String> {
             if cell.is_wide_continuation() {
                 // The expectation writes a wide character once, followed by nothing.
             } else if cell.has_contents() {
-                text.push_str(cell.contents());
+                // As the renderer draws it.
+                text.push_str(&memmux::session::term::shown(cell.contents()));
             } else {
                 text.push(' ');
             }

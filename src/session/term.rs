@@ -211,22 +211,53 @@ fn report_position(screen: &vt100::Screen) -> (u16, u16) {
 }
 
 const VS16: &[u8] = "\u{fe0f}".as_bytes();
+const FFFD: &[u8] = "\u{fffd}".as_bytes();
 
-/// Hands complete UTF-8 text to vt100, dropping U+FE0F (emoji presentation) while the cursor
-/// is in the pending-wrap column. vt100 0.18.1 widens the cell before the cursor for it even
-/// in the last column: at the bottom of the screen it then scrolls and leaves a wide cell in
-/// the last column of the row above (a later write there panics), and on a one-column screen
-/// it panics at once (found by fuzzing). xterm keeps such a cell narrow, as this does. The
-/// caller (`Utf8Seam`) never cuts a character in two, so a U+FE0F is always whole here.
+/// Stands in for U+FFFD (REPLACEMENT CHARACTER) in vt100's cells: vt100 0.18.1 drops U+FFFD
+/// (it hands it to `Callbacks::unhandled_char`), xterm and tmux show it. A code point of the
+/// last private-use plane, one column wide like U+FFFD; `shown` turns it back.
+pub const FFFD_STAND_IN: char = '\u{10fffd}';
+
+/// What to draw for a cell's contents: U+FFFD for its stand-in, and an emoji ZWJ sequence
+/// without its joiners. vt100 gives each emoji of such a sequence its own cell (two columns
+/// each, as `wcwidth` counts them for programs); drawn with the joiners, the outer terminal
+/// may join them into one glyph two columns wide and then draw everything after it out of
+/// step with memmux's cells.
+pub fn shown(contents: &str) -> std::borrow::Cow<'_, str> {
+    // Both need at least 4 bytes: ASCII and most CJK cells skip the checks.
+    if contents.len() < 4 {
+        return contents.into();
+    }
+    if contents.starts_with(FFFD_STAND_IN) {
+        return contents.replacen(FFFD_STAND_IN, "\u{fffd}", 1).into();
+    }
+    if contents.contains('\u{200d}') {
+        return contents.replace('\u{200d}', "").into();
+    }
+    contents.into()
+}
+
+/// Hands complete UTF-8 text to vt100, with two fixes on the way (both start with byte
+/// 0xEF, so one `memchr` finds them):
+///
+/// * U+FE0F (emoji presentation) is dropped. After a narrow character vt100 0.18.1 widens
+///   the cell to two columns for it, while programs count `wcwidth` (one column, as tmux
+///   keeps it), so a shell's line editing went out of step; in the last column it even
+///   leaves a wide cell there (a later write panics; found by fuzzing). After a wide
+///   character it changes nothing.
+/// * U+FFFD becomes `FFFD_STAND_IN`, which vt100 keeps.
+///
+/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here.
 pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
     let mut from = 0;
     while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
         let at = from + k;
-        if bytes[at..].starts_with(VS16) {
+        let rest = &bytes[at..];
+        if rest.starts_with(VS16) || rest.starts_with(FFFD) {
             parser.process(&bytes[..at]);
-            let screen = parser.screen();
-            if screen.cursor_position().1 < screen.size().1.get() {
-                parser.process(VS16);
+            if rest.starts_with(FFFD) {
+                let mut stand_in = [0; 4];
+                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
             }
             bytes = &bytes[at + VS16.len()..];
             from = 0;

@@ -182,7 +182,7 @@ fn render_row<'a>(
         }
         let contents = cell.contents();
         if !contents.is_empty() && !cell.is_wide_continuation() {
-            target.set_symbol(contents);
+            target.set_symbol(&crate::session::term::shown(contents));
         }
         target.set_style(cell_style(cell));
         skip_next = cell.is_wide();
@@ -195,7 +195,10 @@ pub fn cursor_position(screen: &vt100::Screen, area: Rect) -> Option<(u16, u16)>
     if screen.hide_cursor() {
         return None;
     }
+    // After a character in the last column vt100 leaves the column at the width (a wrap
+    // is pending); xterm shows the cursor on the last column then.
     let (row, col) = screen.cursor_position();
+    let col = col.min(screen.size().1.get() - 1);
     (row < area.height && col < area.width).then(|| (area.x + col, area.y + row))
 }
 
@@ -254,6 +257,15 @@ mod tests {
         assert_eq!(cursor_position(p.screen(), area), Some((4, 2)));
         p.process(b"\x1b[?25l");
         assert_eq!(cursor_position(p.screen(), area), None);
+    }
+
+    #[test]
+    fn cursor_shows_on_the_last_column_with_a_wrap_pending() {
+        let mut p = vt100::Parser::new(clamp_dim(5), clamp_dim(10), 0);
+        p.process(b"0123456789");
+        assert_eq!(p.screen().cursor_position(), (0, 10), "vt100: wrap pending");
+        let area = Rect::new(3, 1, 10, 5);
+        assert_eq!(cursor_position(p.screen(), area), Some((12, 1)));
     }
 }
 
