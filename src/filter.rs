@@ -1567,8 +1567,7 @@ fn plain_prefix(block: &[u8], fid: bool) -> usize {
         }
         if fid && fin == b'm' {
             let start = start_before(k);
-            let p0 = start.trailing_zeros() as usize + 2;
-            if sgr_notable(block.get(p0..k as usize).unwrap_or_default()) {
+            if sgr_in_block_notable(block, start, k) {
                 stop |= start;
                 break;
             }
@@ -1684,13 +1683,21 @@ fn fmt_num(mut v: u16, digits: &mut [u8; 5]) -> &[u8] {
     &digits[i..]
 }
 
-/// SGR parameters the filter must look at with fidelity: any `4` (a background 4x, 48;
-/// underline styles `4:n`), `10` (backgrounds 100..107), `21`, `58` or a colon.
+/// `sgr_notable` for the CSI starting at bit `start` and ending at byte `k` of a block; out
+/// of line, so `plain_prefix` stays small enough to inline.
+#[inline(never)]
+fn sgr_in_block_notable(block: &[u8], start: u64, k: u32) -> bool {
+    let p0 = start.trailing_zeros() as usize + 2;
+    sgr_notable(block.get(p0..k as usize).unwrap_or_default())
+}
+
+/// SGR parameters the filter must look at with fidelity: a group `4x` (a background, 48),
+/// `10x` (backgrounds 100..107), `21`, `58`, or any colon (`4:n`, colon colours). Colour
+/// values of `38;5;n` are groups too: a `44` there is looked at for nothing, harmlessly.
 fn sgr_notable(params: &[u8]) -> bool {
-    params.iter().any(|&b| b == b'4' || b == b':')
-        || params
-            .windows(2)
-            .any(|w| matches!(w, b"10" | b"21" | b"58"))
+    params
+        .split(|&b| b == b';')
+        .any(|g| matches!(g, [b'4', _] | b"21" | b"58" | [b'1', b'0', _]) || g.contains(&b':'))
 }
 
 /// The glyph `b` stands for in character set `gl`, if it is not itself.
