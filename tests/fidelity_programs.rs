@@ -99,3 +99,20 @@ fn tput_smir_inserts() {
         s.contents().lines().any(|l| l == "XYZbcdef")
     });
 }
+
+#[test]
+fn default_background_set_by_osc_11_is_drawn_and_queries_answered() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\033]11;#203040\\007'; clear");
+    m.wait_for("the pane in the new background", |s| {
+        s.cell(3, 10).map(|c| c.bgcolor()) == Some(vt100::Color::Rgb(0x20, 0x30, 0x40))
+    });
+    m.line("printf '\\033]111\\007'; clear");
+    m.wait_for("the default background again", |s| {
+        s.cell(3, 10).map(|c| c.bgcolor()) == Some(vt100::Color::Default)
+    });
+    // The answer to a query arrives as input: the shell reads it up to the backslash of ST.
+    m.line("printf '\\033]4;1;?\\007'; read -rs -d '\\' -t 5 r; printf '%q\\n' \"$r\"");
+    m.wait_text("]4;1;rgb:cdcd/0000/0000");
+}

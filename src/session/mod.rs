@@ -3,6 +3,7 @@
 pub mod fastpath;
 pub mod fidelity;
 pub mod keys;
+pub mod palette;
 pub mod pty;
 pub mod reader;
 pub mod scrollback;

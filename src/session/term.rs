@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::fastpath::{FastPath, Utf8Seam};
 use super::fidelity::{Fidelity, Stage};
+use super::palette::Palette;
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -49,6 +50,8 @@ pub struct Callbacks {
     pub(super) absorb: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
+    /// Colours the program set (OSC 4/10/11), applied when the tab is drawn.
+    pub palette: Palette,
 }
 
 impl Callbacks {
@@ -62,6 +65,7 @@ impl Callbacks {
             swallow: 0,
             absorb: false,
             osc52_max: None,
+            palette: Palette::default(),
         }
     }
 
@@ -71,6 +75,7 @@ impl Callbacks {
         let mut c = Callbacks::new(self.history);
         c.events.title = self.events.title;
         c.osc52_max = self.osc52_max;
+        c.palette = self.palette;
         c
     }
 
@@ -120,6 +125,12 @@ impl vt100::Callbacks for Callbacks {
         if self.osc52_max.is_some_and(|max| data.len() <= max) {
             self.events.clipboard = Some(data.to_vec());
         }
+    }
+
+    // Palette and default colours (OSC 4/104/10/11/110/111): kept for the renderer; queries
+    // answered with numbers only.
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        self.palette.osc(params, &mut self.events.replies);
     }
 
     // Program resize requests (`CSI 8 ; h ; w t`) are ignored: the pane's size is the user's.
@@ -522,6 +533,11 @@ impl Term {
 
     pub fn screen(&self) -> &vt100::Screen {
         self.parser.screen()
+    }
+
+    /// Colours the program set for this tab (OSC 4/10/11).
+    pub fn palette(&self) -> &Palette {
+        &self.parser.callbacks().palette
     }
 
     /// The program asked for the whole screen in reverse video (DECSCNM, `CSI ? 5 h`).
