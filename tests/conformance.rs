@@ -250,3 +250,15 @@ fn conformance_cases() {
         "cases marked open now conform (remove `open`): {stale:?}"
     );
 }
+
+#[test]
+fn reverse_video_is_tracked_for_the_renderer() {
+    let mut t = term(2, 4);
+    assert!(!t.palette().reverse());
+    t.process(b"\x1b[?5h");
+    assert!(t.reverse_video() && t.palette().reverse());
+    t.process(b"\x1b[?5l");
+    assert!(!t.palette().reverse());
+    t.process(b"\x1b[?5h\x1bc");
+    assert!(!t.palette().reverse(), "RIS ends it");
+}

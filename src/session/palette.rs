@@ -23,6 +23,8 @@ pub struct Palette {
     idx: [Option<Rgb>; 256],
     fg: Option<Rgb>,
     bg: Option<Rgb>,
+    /// DECSCNM (`CSI ? 5 h`, tracked by the input filter): the screen in reverse video.
+    reverse: bool,
     /// Nothing is set: the renderer skips the pass.
     empty: bool,
 }
@@ -33,6 +35,7 @@ impl Default for Palette {
             idx: [None; 256],
             fg: None,
             bg: None,
+            reverse: false,
             empty: true,
         }
     }
@@ -56,8 +59,20 @@ impl Palette {
         self.bg
     }
 
+    pub fn reverse(&self) -> bool {
+        self.reverse
+    }
+
+    pub fn set_reverse(&mut self, on: bool) {
+        self.reverse = on;
+        self.refresh();
+    }
+
     fn refresh(&mut self) {
-        self.empty = self.fg.is_none() && self.bg.is_none() && self.idx.iter().all(Option::is_none);
+        self.empty = !self.reverse
+            && self.fg.is_none()
+            && self.bg.is_none()
+            && self.idx.iter().all(Option::is_none);
     }
 
     /// Acts on an OSC vt100 left unhandled: `params` as vte split them at `;`. Replies

@@ -440,6 +440,11 @@ impl Term {
         } else {
             self.process_normal(bytes);
         }
+        let reverse = self.filter.reverse_video();
+        let palette = &mut self.parser.callbacks_mut().palette;
+        if palette.reverse() != reverse {
+            palette.set_reverse(reverse);
+        }
     }
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.

@@ -192,7 +192,8 @@ fn render_row<'a>(
 
 /// Applies the colours a program set (OSC 4/10/11, which vt100 does not store) to the rows
 /// of `area` just drawn (not `Kept`): palette indexes it changed and the default colours
-/// become direct colours. With a default background set no row is blank on the screen.
+/// become direct colours; in reverse video (DECSCNM) every cell is drawn reversed. With a
+/// default background set or in reverse video no row is blank on the screen.
 pub fn apply_palette(
     palette: &crate::session::palette::Palette,
     area: Rect,
@@ -212,13 +213,16 @@ pub fn apply_palette(
         if *state == PaneRow::Kept {
             continue;
         }
-        if palette.background().is_some() {
+        if palette.background().is_some() || palette.reverse() {
             *state = PaneRow::Drawn;
         }
         let start = buf.index_of(area.x, area.y + r as u16);
         for cell in &mut buf.content[start..start + usize::from(area.width)] {
             cell.fg = map(cell.fg, palette.foreground());
             cell.bg = map(cell.bg, palette.background());
+            if palette.reverse() {
+                cell.modifier ^= Modifier::REVERSED;
+            }
         }
     }
 }
@@ -315,6 +319,15 @@ mod tests {
             "blank cells get the background"
         );
         assert_eq!(rows[1], PaneRow::Drawn, "not blank on the screen any more");
+        // Reverse video: every cell toggled, blank rows drawn.
+        let mut rev = Palette::default();
+        rev.set_reverse(true);
+        let mut buf3 = Buffer::empty(area);
+        let mut rows3 = render_all(p.screen(), area, &mut buf3);
+        apply_palette(&rev, area, &mut buf3, &mut rows3);
+        assert!(buf3[(0, 0)].modifier.contains(Modifier::REVERSED));
+        assert!(buf3[(3, 1)].modifier.contains(Modifier::REVERSED));
+        assert_eq!(rows3[1], PaneRow::Drawn);
         // Kept rows are left alone.
         let mut buf2 = Buffer::empty(area);
         let mut kept = vec![PaneRow::Kept; 2];
