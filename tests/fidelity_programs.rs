@@ -116,3 +116,65 @@ fn default_background_set_by_osc_11_is_drawn_and_queries_answered() {
     m.line("printf '\\033]4;1;?\\007'; read -rs -d '\\' -t 5 r; printf '%q\\n' \"$r\"");
     m.wait_text("]4;1;rgb:cdcd/0000/0000");
 }
+
+#[test]
+fn tmux_inside_memmux_keeps_its_pane_background() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    let sock = m.home().join("tmux.sock");
+    let conf = m.home().join("tmux.conf");
+    std::fs::write(
+        &conf,
+        "set -g window-style bg=colour25\nset -g status off\n",
+    )
+    .expect("write tmux.conf");
+    // Killed at the end whatever happens: tmux's server outlives the shell that started it.
+    struct Server(std::path::PathBuf);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("tmux")
+                .arg("-S")
+                .arg(&self.0)
+                .arg("kill-server")
+                .status();
+        }
+    }
+    let _server = Server(sock.clone());
+    m.line(&format!(
+        "tmux -S {} -f {} new-session",
+        sock.display(),
+        conf.display()
+    ));
+    m.wait_for("tmux's pane in colour 25", |s| {
+        s.cell(5, 5).map(|c| c.bgcolor()) == Some(vt100::Color::Idx(25))
+    });
+    // Scroll tmux's pane: tmux draws the lines it scrolls in relying on the terminal to
+    // erase them in the background (bce).
+    m.line("seq 1 200");
+    m.wait_for("the end of seq", |s| s.contents().contains("200"));
+    let (rows, cols) = m.with_screen(|s| (s.size().0.get(), s.size().1.get()));
+    let width = m.with_screen(|s| {
+        (0..cols)
+            .take_while(|&c| {
+                s.cell(5, c)
+                    .is_some_and(|cell| cell.bgcolor() == vt100::Color::Idx(25))
+            })
+            .count() as u16
+    });
+    assert!(width >= 40, "tmux pane width {width}");
+    let wrong = settle(&m, |s| {
+        (1..rows - 1)
+            .flat_map(|r| (0..width).map(move |c| (r, c)))
+            .filter(|&(r, c)| {
+                s.cell(r, c)
+                    .is_some_and(|cell| cell.bgcolor() != vt100::Color::Idx(25))
+            })
+            .count()
+    });
+    assert_eq!(
+        wrong,
+        0,
+        "cells without tmux's pane background; screen:\n{}",
+        m.dump()
+    );
+}
