@@ -565,10 +565,15 @@ impl Filter {
         true
     }
 
-    /// In ground state with GL = ASCII and nothing withheld: printable ASCII and complete
-    /// SGR sequences would pass through unchanged, and vte is in its ground state too.
+    /// In ground state with GL = ASCII and nothing withheld, not in insert mode nor with
+    /// autowrap off: printable ASCII and complete SGR sequences would pass through
+    /// unchanged, and vte is in its ground state too.
     pub fn is_transparent(&self) -> bool {
-        self.state == State::Ground && self.gl == Charset::Ascii && self.buf.len == 0
+        self.state == State::Ground
+            && self.gl == Charset::Ascii
+            && self.buf.len == 0
+            && !self.insert
+            && !self.no_autowrap
     }
 
     /// Whether the main screen has a scroll region other than the whole screen (DECSTBM as

@@ -928,3 +928,22 @@ fn scroll_region_tracking_follows_vt100() {
         assert_eq!(p.fast.fast_path_stats().0 > 0, fast, "resize to {size:?}");
     }
 }
+
+#[test]
+fn modes_the_fast_path_cannot_model_keep_it_off() {
+    // Insert mode and autowrap off change how each printed character lands; a line ending
+    // with a background set scrolls in a row of it. The fast path must leave all three to
+    // the normal path.
+    for mode in [&b"\x1b[4h"[..], b"\x1b[?7l", b"\x1b[44m"] {
+        let mut p = pair(5, 10);
+        let mut input = mode.to_vec();
+        input.extend(lines(40, |i| format!("line {i} is longer than ten\r\n")));
+        run_case(&mut p, &[Event::Bytes(input)]);
+        assert_eq!(
+            p.fast.fast_path_stats().0,
+            0,
+            "{}",
+            String::from_utf8_lossy(mode)
+        );
+    }
+}
