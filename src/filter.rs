@@ -28,6 +28,76 @@
 //! without dispatching and start a new escape", so the parser performs exactly one, rewritten,
 //! dispatch, and the output does not depend on where the input was split.
 
+/// Where the filter's output goes: bytes for vt100, and (with `Filter::set_fidelity`) the
+/// control functions vt100 0.18.1 lacks or gets wrong, for a stage that can read the screen
+/// (`session::fidelity`). `Filter::feed` takes a closure: a sink that gets only bytes.
+pub trait Sink {
+    fn bytes(&mut self, bytes: &[u8]);
+
+    /// A control function withheld from the byte stream (vte has been sent CAN, so it is
+    /// in its ground state). `m`: the active screen's margins as vt100 applies them.
+    fn op(&mut self, op: Op<'_>, m: Margins) {
+        let _ = (op, m);
+    }
+
+    /// Whether the current background is not the default: LF, VT and FF go to `op` while it
+    /// may be (background colour erase). Without a screen to ask: no.
+    fn background_set(&self) -> bool {
+        false
+    }
+}
+
+struct BytesOnly<F>(F);
+
+impl<F: FnMut(&[u8])> Sink for BytesOnly<F> {
+    fn bytes(&mut self, bytes: &[u8]) {
+        (self.0)(bytes)
+    }
+}
+
+/// Scroll margins (0-based rows, inclusive) and origin mode of the active screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Margins {
+    pub top: u16,
+    pub bottom: u16,
+    pub origin: bool,
+}
+
+/// The control functions `Filter::set_fidelity` hands to `Sink::op` instead of vt100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// LF, VT, FF or IND while the background may be set: down a row, scrolling at the
+    /// bottom margin.
+    Newline,
+    /// HT.
+    Tab,
+    /// CHT (`CSI n I`), count >= 1.
+    TabForward(u16),
+    /// CBT (`CSI n Z`), count >= 1.
+    TabBack(u16),
+    /// HTS (`ESC H`).
+    SetTabStop,
+    /// TBC (`CSI n g`) with its parameter.
+    ClearTabStops(u16),
+    /// RIS or DECSTR: a stop every 8 columns again.
+    ResetTabStops,
+    /// A CSI that leaves blank cells or lines (`@ L M P S T`) with its count (>= 1).
+    Blank(u8, u16),
+    /// REP (`CSI n b`), count >= 1, right after a printed character.
+    Repeat(u16),
+    /// DECALN (`ESC # 8`).
+    Align,
+    /// Printable text (complete or partial UTF-8) while insert mode is on or autowrap off.
+    Text {
+        bytes: &'a [u8],
+        insert: bool,
+        autowrap: bool,
+    },
+    /// `CSI ? 47 h/l` or `CSI ? 1047 h/l`: the alternate screen, with the cursor shared;
+    /// `clear`: 1047, which clears the alternate screen on leaving it.
+    AltScreen { enter: bool, clear: bool },
+}
+
 /// Longest OSC/DCS/SOS/PM/APC body passed on; 1 MiB, tmux's cap on OSC strings.
 pub const MAX_STRING: usize = 1 << 20;
 
@@ -47,6 +117,7 @@ const DEFAULT_ROWS: u16 = 24;
 const VTE_MAX_PARAMS: u8 = 32;
 
 const BEL: u8 = 0x07;
+const HT: u8 = 0x09;
 const SO: u8 = 0x0e;
 const SI: u8 = 0x0f;
 const CAN: u8 = 0x18;
@@ -117,8 +188,26 @@ enum CsiSub {
     Ignore,
 }
 
-const MODE_47: u8 = 1;
-const MODE_1049: u8 = 2;
+const MODE_47: u16 = 1;
+const MODE_1049: u16 = 2;
+const MODE_1047: u16 = 4;
+/// IRM without `?`; DECAWM with it.
+const MODE_4: u16 = 8;
+const MODE_5: u16 = 16;
+const MODE_6: u16 = 32;
+const MODE_7: u16 = 64;
+/// Parameter bytes kept for rewriting an SGR (`CsiParams::raw`): two colon-form direct
+/// colours with a colour space take 35.
+const RAW_CAP: usize = 64;
+
+#[derive(Clone, Copy, Debug)]
+struct Raw([u8; RAW_CAP]);
+
+impl Default for Raw {
+    fn default() -> Self {
+        Raw([0; RAW_CAP])
+    }
+}
 
 /// What vte's CSI states collect, reduced to what vt100 looks at for the sequences the filter
 /// acts on. Mirrors vte's `Params` push/extend rules, including saturation at 65535 and the
@@ -141,14 +230,21 @@ struct CsiParams {
     open_first: u16,
     ninter: u8,
     inter0: u8,
-    /// Single-value groups 47 / 1049 seen (the alternate screen modes vt100 implements).
-    modes: u8,
+    /// Single-value groups seen among the modes the filter tracks (`MODE_*`).
+    modes: u16,
+    /// The parameter bytes as they came, for rewriting an SGR; `raw_len > RAW_CAP`: too long.
+    raw: Raw,
+    raw_len: u8,
 }
 
 impl CsiParams {
     /// One byte of the sequence's body (never the final byte), as vte's
     /// `advance_csi_{entry,param,intermediate,ignore}` would handle it.
     fn step(&mut self, b: u8) {
+        if let Some(slot) = self.raw.0.get_mut(usize::from(self.raw_len)) {
+            *slot = b;
+        }
+        self.raw_len = self.raw_len.saturating_add(1);
         match (self.sub, b) {
             (CsiSub::Ignore, _) => {}
             (CsiSub::Entry | CsiSub::Param, b'0'..=b'9') => {
@@ -228,6 +324,11 @@ impl CsiParams {
         match v {
             47 => self.modes |= MODE_47,
             1049 => self.modes |= MODE_1049,
+            1047 => self.modes |= MODE_1047,
+            4 => self.modes |= MODE_4,
+            5 => self.modes |= MODE_5,
+            6 => self.modes |= MODE_6,
+            7 => self.modes |= MODE_7,
             _ => {}
         }
     }
@@ -310,9 +411,9 @@ impl Buf {
         self.push(&digits[i..]);
     }
 
-    fn flush(&mut self, out: &mut impl FnMut(&[u8])) {
+    fn flush(&mut self, out: &mut impl Sink) {
         if self.len > 0 {
-            out(&self.bytes[..self.len]);
+            out.bytes(&self.bytes[..self.len]);
             self.len = 0;
         }
     }
@@ -341,7 +442,28 @@ pub struct Filter {
     /// A scroll region other than the whole screen is set (DECSTBM), per screen (main,
     /// alternate) like vt100's grids; for the throughput fast path, which needs full-screen
     /// scrolling (see `session::fastpath`).
-    region: [bool; 2],
+    region: [Option<(u16, u16)>; 2],
+    /// Origin mode (DECOM) per screen like vt100's grids, and as DECSC saved it.
+    origin: [bool; 2],
+    saved_origin: [bool; 2],
+    /// Hand what vt100 lacks to `Sink::op` (`set_fidelity`); off: only the caps and the
+    /// character sets, as for a bare vt100.
+    fid: bool,
+    /// An SGR may have set a background: LF, VT and FF go to `Sink::op` (background colour
+    /// erase) until one finds the background default again.
+    watch: bool,
+    /// IRM (`CSI 4 h`) and autowrap off (`CSI ? 7 l`): text goes to `Sink::op`.
+    insert: bool,
+    no_autowrap: bool,
+    /// DECSCNM (`CSI ? 5 h`): the screen is drawn in reverse video.
+    reverse: bool,
+    /// The previous window ended in ground state after a printed character (REP repeats
+    /// only that); see `printed_before`.
+    printed: bool,
+    /// The current window began inside an escape or control sequence.
+    began_in_seq: bool,
+    /// What `printed_before` said when the current escape sequence started.
+    esc_printed: bool,
     /// 0 until set: then `DEFAULT_COLS`/`DEFAULT_ROWS` apply.
     cols: u16,
     rows: u16,
@@ -361,7 +483,7 @@ impl Filter {
         let cols = cols.clamp(1, MAX_DIM);
         if cols != self.cols {
             // vt100's `Grid::set_size` resets both screens' scroll regions on a size change.
-            self.region = [false; 2];
+            self.region = [None; 2];
         }
         self.cols = cols;
     }
@@ -370,32 +492,106 @@ impl Filter {
     pub fn set_height(&mut self, rows: u16) {
         let rows = rows.clamp(1, MAX_DIM);
         if rows != self.rows {
-            self.region = [false; 2];
+            self.region = [None; 2];
         }
         self.rows = rows;
     }
 
-    /// In ground state with GL = ASCII and nothing withheld: printable ASCII and complete
-    /// SGR sequences would pass through unchanged, and vte is in its ground state too.
+    /// Hands the control functions vt100 lacks to `Sink::op` (what `session::term` does);
+    /// off by default, so a bare vt100 behind the filter sees what it handles unchanged.
+    pub fn set_fidelity(&mut self, on: bool) {
+        self.fid = on;
+    }
+
+    /// DECSCNM: the program asked for the whole screen in reverse video.
+    pub fn reverse_video(&self) -> bool {
+        self.reverse
+    }
+
+    /// Output went to vt100 around the filter (the fast path's lines, each ending in CR
+    /// LF): REP after it repeats nothing.
+    pub fn forget_printed(&mut self) {
+        self.printed = false;
+    }
+
+    fn margins(&self) -> Margins {
+        let a = usize::from(self.alt);
+        let (top, bottom) = self.region[a].unwrap_or((0, self.rows() - 1));
+        Margins {
+            top,
+            bottom,
+            origin: self.origin[a],
+        }
+    }
+
+    /// Whether the ground-state byte before `input[j]` was a printed character: not a
+    /// control, not the end of an escape or control sequence. Looks back within `input`
+    /// (a CSI: parameters and `ESC [`; an escape: ESC and intermediates); at its start,
+    /// what the previous window ended with.
+    fn printed_before(&self, input: &[u8], j: usize) -> bool {
+        let Some(k) = j.checked_sub(1) else {
+            return self.printed;
+        };
+        let b = input[k];
+        if b >= 0x80 {
+            return true;
+        }
+        if b < 0x20 || b == 0x7f {
+            return false;
+        }
+        let mut m = k;
+        if (0x40..=0x7e).contains(&b) || (0x30..=0x3f).contains(&b) {
+            // CSI final (or escape final): parameters and intermediates before it.
+            while m > 0 && (0x20..=0x3f).contains(&input[m - 1]) {
+                m -= 1;
+            }
+            if m >= 2 && input[m - 1] == b'[' && input[m - 2] == ESC {
+                return false;
+            }
+        }
+        // An escape sequence: ESC, intermediates (0x20..=0x2f), final.
+        let mut e = k;
+        while e > 0 && (0x20..=0x2f).contains(&input[e - 1]) {
+            e -= 1;
+        }
+        if e > 0 && input[e - 1] == ESC {
+            return false;
+        }
+        if m == 0 || e == 0 {
+            // The lookback reached the window's start: those bytes end a sequence begun in
+            // the previous window, or they are text.
+            return !self.began_in_seq;
+        }
+        true
+    }
+
+    /// In ground state with GL = ASCII and nothing withheld, not in insert mode nor with
+    /// autowrap off: printable ASCII and complete SGR sequences would pass through
+    /// unchanged, and vte is in its ground state too.
     pub fn is_transparent(&self) -> bool {
-        self.state == State::Ground && self.gl == Charset::Ascii && self.buf.len == 0
+        self.state == State::Ground
+            && self.gl == Charset::Ascii
+            && self.buf.len == 0
+            && !self.insert
+            && !self.no_autowrap
     }
 
     /// Whether the main screen has a scroll region other than the whole screen (DECSTBM as
     /// vt100 0.18.1 applies it; RIS and size changes reset it; vt100 ignores DECSTR).
     pub fn main_scroll_region(&self) -> bool {
-        self.region[0]
+        self.region[0].is_some()
     }
 
     /// Back to ground state, G0=G1=ASCII, GL=G0 (used when the parser is rebuilt after a
     /// panic). The new parser has no saved cursor and is on the main screen, so those go too.
     pub fn reset(&mut self) {
-        let (cols, rows) = (self.cols, self.rows);
+        let (cols, rows, fid) = (self.cols, self.rows, self.fid);
         #[cfg(test)]
         let test_cap = self.test_cap;
         *self = Self::default();
         self.cols = cols;
         self.rows = rows;
+        self.fid = fid;
         #[cfg(test)]
         {
             self.test_cap = test_cap;
@@ -406,31 +602,39 @@ impl Filter {
     /// `input` wherever bytes pass unchanged, and from a small internal buffer where they are
     /// replaced. State carries across calls: a sequence may be split at any byte.
     pub fn feed(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) {
+        self.feed_sink(input, &mut BytesOnly(out));
+    }
+
+    /// `feed`, with the control functions `set_fidelity` picks out going to `out.op`.
+    pub fn feed_sink(&mut self, input: &[u8], out: &mut impl Sink) {
         // See WINDOW: keep what the parser reads next in L1.
         for window in input.chunks(WINDOW) {
             self.feed_window(window, out);
         }
     }
 
-    fn feed_window(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) {
+    fn feed_window(&mut self, input: &[u8], out: &mut impl Sink) {
         let mut run = 0; // input[run..i] is passed on but not yet handed to `out`
         let mut i = 0;
         self.csi_from = 0;
+        self.began_in_seq = self.state != State::Ground;
         while i < input.len() {
             i = match self.state {
                 State::Ground => {
-                    if self.gl == Charset::Ascii {
-                        self.ground_ascii(input, i)
+                    if self.watch || self.insert || self.no_autowrap {
+                        self.ground_slow(input, i, &mut run, out)
+                    } else if self.gl == Charset::Ascii {
+                        self.ground_ascii(input, i, &mut run, out)
                     } else {
                         self.ground_translate(input, i, &mut run, out)
                     }
                 }
                 State::Escape => {
-                    self.escape(input[i], i);
+                    self.escape(input, i, &mut run, out);
                     i + 1
                 }
                 State::EscInter => {
-                    self.esc_inter(input[i]);
+                    self.esc_inter(input, i, &mut run, out);
                     i + 1
                 }
                 State::Csi => self.csi(input, i, &mut run, out),
@@ -443,7 +647,7 @@ impl Filter {
                         // Not ST: the ESC starts a sequence, so vte must see it. The byte is
                         // then read again in the escape state.
                         self.flush(input, &mut run, i, out);
-                        out(&[ESC]);
+                        out.bytes(&[ESC]);
                         self.enter_escape();
                         i
                     }
@@ -459,6 +663,9 @@ impl Filter {
         }
         if self.state == State::Csi {
             self.replay_csi(&input[self.csi_from.min(input.len())..]);
+        }
+        if self.fid {
+            self.printed = self.state == State::Ground && self.printed_before(input, input.len());
         }
         self.flush(input, &mut run, input.len(), out);
     }
@@ -495,10 +702,10 @@ impl Filter {
 
     /// Hands on the internal buffer, then `input[run..i]`: the buffer only ever holds bytes
     /// that precede `input[run..]`.
-    fn flush(&mut self, input: &[u8], run: &mut usize, i: usize, out: &mut impl FnMut(&[u8])) {
+    fn flush(&mut self, input: &[u8], run: &mut usize, i: usize, out: &mut impl Sink) {
         self.buf.flush(out);
         if *run < i {
-            out(&input[*run..i]);
+            out.bytes(&input[*run..i]);
         }
         *run = i;
     }
@@ -526,6 +733,7 @@ impl Filter {
     fn enter_escape(&mut self) {
         self.state = State::Escape;
         self.esc_ninter = 0;
+        self.esc_printed = false;
     }
 
     fn enter_string(&mut self, state: State) {
@@ -540,10 +748,16 @@ impl Filter {
     /// general state machine, for which it would need no tracking anyway. Whole 64-byte
     /// blocks of such text go at once (`plain_prefix`); the per-sequence loop below handles
     /// what stops a block and the last 63 bytes.
-    fn ground_ascii(&mut self, input: &[u8], mut i: usize) -> usize {
+    fn ground_ascii(
+        &mut self,
+        input: &[u8],
+        mut i: usize,
+        run: &mut usize,
+        out: &mut impl Sink,
+    ) -> usize {
         loop {
             while let Some(block) = input.get(i..i + BLOCK) {
-                let n = plain_prefix(block);
+                let n = plain_prefix(block, self.fid);
                 i += n;
                 if n < BLOCK {
                     break;
@@ -553,20 +767,117 @@ impl Filter {
             match input.get(j) {
                 Some(&ESC) => {
                     if input.get(j + 1) == Some(&b'[') {
-                        let k = j + 2 + skip_params(&input[(j + 2).min(input.len())..]);
+                        let p0 = (j + 2).min(input.len());
+                        let k = p0 + skip_params(&input[p0..]);
                         if let Some(&fin) = input.get(k) {
-                            if (0x40..=0x7e).contains(&fin) && !acts_on(fin) {
+                            if (0x40..=0x7e).contains(&fin)
+                                && !acts_on(fin)
+                                && !(fin == b'm' && self.fid && sgr_notable(&input[p0..k]))
+                            {
                                 i = k + 1;
                                 continue;
                             }
                         }
                     }
-                    self.enter_escape();
+                    self.enter_escape_at(input, j);
+                }
+                Some(&b'\t') => {
+                    if self.fid {
+                        self.tab(input, j, run, out);
+                        return j + 1;
+                    }
+                    i = j + 1;
+                    continue;
                 }
                 Some(&b) => self.shift(b),
                 None => return j,
             }
             return j + 1;
+        }
+    }
+
+    /// HT at `input[j]`, for the stage that knows the tab stops and the cursor.
+    fn tab(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
+        self.flush(input, run, j, out);
+        out.op(Op::Tab, self.margins());
+        *run = j + 1;
+    }
+
+    /// An escape sequence starts at `input[j]` (ground state).
+    fn enter_escape_at(&mut self, input: &[u8], j: usize) {
+        self.enter_escape();
+        if self.fid {
+            self.esc_printed = self.printed_before(input, j);
+        }
+    }
+
+    /// Ground while LF must be watched (a background may be set: background colour erase)
+    /// or text needs the screen (insert mode, autowrap off): controls and text one by one.
+    fn ground_slow(
+        &mut self,
+        input: &[u8],
+        mut i: usize,
+        run: &mut usize,
+        out: &mut impl Sink,
+    ) -> usize {
+        let text_op = self.insert || self.no_autowrap;
+        while let Some(&b) = input.get(i) {
+            match b {
+                ESC => {
+                    self.enter_escape_at(input, i);
+                    return i + 1;
+                }
+                SO | SI => {
+                    self.shift(b);
+                    return i + 1;
+                }
+                b'\n' | 0x0b | 0x0c if self.watch => {
+                    self.flush(input, run, i, out);
+                    out.op(Op::Newline, self.margins());
+                    *run = i + 1;
+                    self.watch = out.background_set();
+                    return i + 1;
+                }
+                b'\t' => {
+                    self.tab(input, i, run, out);
+                    return i + 1;
+                }
+                0x00..=0x1f | 0x7f => i += 1,
+                _ => {
+                    if let Some(g) = glyph(self.gl, b) {
+                        self.flush(input, run, i, out);
+                        if text_op {
+                            out.op(self.text_op(g.as_bytes()), self.margins());
+                        } else {
+                            out.bytes(g.as_bytes());
+                        }
+                        i += 1;
+                        *run = i;
+                        continue;
+                    }
+                    if !text_op {
+                        i += 1;
+                        continue;
+                    }
+                    let k = i + input[i..]
+                        .iter()
+                        .position(|&c| c < 0x20 || c == 0x7f || glyph(self.gl, c).is_some())
+                        .unwrap_or(input.len() - i);
+                    self.flush(input, run, i, out);
+                    out.op(self.text_op(&input[i..k]), self.margins());
+                    i = k;
+                    *run = k;
+                }
+            }
+        }
+        i
+    }
+
+    fn text_op<'a>(&self, bytes: &'a [u8]) -> Op<'a> {
+        Op::Text {
+            bytes,
+            insert: self.insert,
+            autowrap: !self.no_autowrap,
         }
     }
 
@@ -578,17 +889,21 @@ impl Filter {
         input: &[u8],
         mut i: usize,
         run: &mut usize,
-        out: &mut impl FnMut(&[u8]),
+        out: &mut impl Sink,
     ) -> usize {
         while i < input.len() {
             let b = input[i];
             let glyph: &[u8] = match (self.gl, b) {
                 (_, ESC) => {
-                    self.enter_escape();
+                    self.enter_escape_at(input, i);
                     return i + 1;
                 }
                 (_, SO | SI) => {
                     self.shift(b);
+                    return i + 1;
+                }
+                (_, b'\t') if self.fid => {
+                    self.tab(input, i, run, out);
                     return i + 1;
                 }
                 (Charset::DecGraphics, 0x5f..=0x7e) => DEC_GLYPHS[usize::from(b - 0x5f)].as_bytes(),
@@ -614,7 +929,46 @@ impl Filter {
         i
     }
 
-    fn escape(&mut self, b: u8, i: usize) {
+    /// Withholds the final byte at `input[j]` of a sequence vte has started: what came
+    /// before is passed on, then CAN, which takes vte back to ground without a dispatch
+    /// (vt100 does nothing for CAN).
+    fn withhold(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
+        self.flush(input, run, j, out);
+        out.bytes(&[CAN]);
+        *run = j + 1;
+    }
+
+    /// Passes on everything through the final byte at `input[j]`.
+    fn pass_through(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
+        self.flush(input, run, j + 1, out);
+    }
+
+    /// LF for IND/NEL: an op while a background may be set.
+    fn newline(&mut self, out: &mut impl Sink) {
+        if self.watch {
+            out.op(Op::Newline, self.margins());
+            self.watch = out.background_set();
+        } else {
+            out.bytes(b"\n");
+        }
+    }
+
+    fn save_cursor(&mut self) {
+        let a = usize::from(self.alt);
+        self.saved[a] = self.cs;
+        self.saved_origin[a] = self.origin[a];
+    }
+
+    fn restore_cursor(&mut self) {
+        let a = usize::from(self.alt);
+        self.set_charsets(self.saved[a]);
+        self.origin[a] = self.saved_origin[a];
+        // The saved attributes may have a background.
+        self.watch = self.fid;
+    }
+
+    fn escape(&mut self, input: &[u8], i: usize, run: &mut usize, out: &mut impl Sink) {
+        let b = input[i];
         match b {
             CAN | SUB => self.state = State::Ground,
             ESC => {}
@@ -635,14 +989,36 @@ impl Filter {
             0x30..=0x7e => {
                 self.state = State::Ground;
                 match b {
-                    b'7' => self.saved[usize::from(self.alt)] = self.cs,
-                    b'8' => self.set_charsets(self.saved[usize::from(self.alt)]),
+                    b'7' => self.save_cursor(),
+                    b'8' => self.restore_cursor(),
                     // RIS: vt100 builds a new Screen (main screen, nothing saved).
                     b'c' => {
                         self.saved = Default::default();
                         self.alt = false;
-                        self.region = [false; 2];
+                        self.region = [None; 2];
+                        self.origin = [false; 2];
+                        self.saved_origin = [false; 2];
                         self.set_charsets(Charsets::default());
+                        self.insert = false;
+                        self.no_autowrap = false;
+                        self.reverse = false;
+                        self.watch = false;
+                        if self.fid {
+                            self.pass_through(input, i, run, out);
+                            out.op(Op::ResetTabStops, self.margins());
+                        }
+                    }
+                    // IND, NEL (vt100 ignores both), HTS.
+                    b'D' | b'E' | b'H' if self.fid => {
+                        self.withhold(input, i, run, out);
+                        match b {
+                            b'D' => self.newline(out),
+                            b'E' => {
+                                out.bytes(b"\r");
+                                self.newline(out);
+                            }
+                            _ => out.op(Op::SetTabStop, self.margins()),
+                        }
                     }
                     _ => {}
                 }
@@ -652,7 +1028,8 @@ impl Filter {
         }
     }
 
-    fn esc_inter(&mut self, b: u8) {
+    fn esc_inter(&mut self, input: &[u8], i: usize, run: &mut usize, out: &mut impl Sink) {
+        let b = input[i];
         match b {
             CAN | SUB => self.state = State::Ground,
             ESC => self.enter_escape(),
@@ -669,6 +1046,12 @@ impl Filter {
                 match self.esc_inter0 {
                     b'(' => self.set_charsets(Charsets { g0: set, ..self.cs }),
                     b')' => self.set_charsets(Charsets { g1: set, ..self.cs }),
+                    // DECALN: also resets the margins.
+                    b'#' if self.esc_ninter == 1 && b == b'8' && self.fid => {
+                        self.withhold(input, i, run, out);
+                        self.region[usize::from(self.alt)] = None;
+                        out.op(Op::Align, self.margins());
+                    }
                     _ => {}
                 }
             }
@@ -682,13 +1065,7 @@ impl Filter {
         }
     }
 
-    fn csi(
-        &mut self,
-        input: &[u8],
-        i: usize,
-        run: &mut usize,
-        out: &mut impl FnMut(&[u8]),
-    ) -> usize {
+    fn csi(&mut self, input: &[u8], i: usize, run: &mut usize, out: &mut impl Sink) -> usize {
         // Parameter and intermediate bytes, DEL and bytes >= 0x80 keep vte in its CSI states.
         let j = i + input[i..]
             .iter()
@@ -700,7 +1077,7 @@ impl Filter {
         match b {
             0x40..=0x7e => {
                 self.state = State::Ground;
-                if acts_on(b) {
+                if acts_on(b) || (b == b'm' && self.fid) {
                     self.replay_csi(&input[self.csi_from.min(j)..j]);
                     self.csi_from = j;
                     if self.csi.finish() {
@@ -716,24 +1093,55 @@ impl Filter {
     }
 
     /// Acts on a CSI vte is about to dispatch, whose final byte is `input[j]`.
-    fn csi_dispatch(
-        &mut self,
-        input: &[u8],
-        j: usize,
-        run: &mut usize,
-        out: &mut impl FnMut(&[u8]),
-    ) {
+    fn csi_dispatch(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
         let p = self.csi;
         let fin = input[j];
         match (p.ninter, p.inter0, fin) {
             // REP: vt100 prints the last character Ps times (0 means 1); past one screen
             // width every repetition only overwrites what the previous row of them showed.
+            // With fidelity, the next stage bounds it by what changes the screen, and it
+            // repeats only a character printed just before, as xterm and tmux do.
+            (0, _, b'b') if self.fid => {
+                self.withhold(input, j, run, out);
+                if self.esc_printed {
+                    let n = p.group(0).unwrap_or(0).max(1);
+                    out.op(Op::Repeat(n), self.margins());
+                }
+            }
             (0, _, b'b') => {
                 let n = p.group(0).unwrap_or(0);
                 let cols = self.cols();
                 if n > cols {
                     self.rewrite(input, j, run, out, &[cols], b'b');
                 }
+            }
+            (0, _, b'@' | b'L' | b'M' | b'P' | b'S' | b'T' | b'I' | b'Z' | b'g') if self.fid => {
+                self.withhold(input, j, run, out);
+                let v = p.group(0).unwrap_or(0);
+                let op = match fin {
+                    b'I' => Op::TabForward(v.max(1)),
+                    b'Z' => Op::TabBack(v.max(1)),
+                    b'g' => Op::ClearTabStops(v),
+                    _ => Op::Blank(fin, v.max(1)),
+                };
+                out.op(op, self.margins());
+            }
+            // SCOSC / SCORC: only without parameters (`CSI > 1 u` and the like are other
+            // protocols' sequences).
+            (0, _, b's' | b'u') if self.fid && p.raw_len == 0 => {
+                self.withhold(input, j, run, out);
+                if fin == b's' {
+                    self.save_cursor();
+                    out.bytes(b"\x1b7");
+                } else {
+                    self.restore_cursor();
+                    out.bytes(b"\x1b8");
+                }
+            }
+            (0, _, b'm') => self.sgr(input, j, run, out),
+            // IRM: vt100 ignores it; text then goes to the next stage.
+            (0, _, b'h' | b'l') if p.modes & MODE_4 != 0 && self.fid => {
+                self.insert = fin == b'h';
             }
             // Window resize request, handed to `Callbacks::resize` unchecked: keep it within
             // the sizes memmux supports; 0 ("use the display size" in xterm) becomes the
@@ -753,39 +1161,188 @@ impl Filter {
                     self.rewrite(input, j, run, out, &nums[..n], b't');
                 }
             }
-            (_, b'?', b'h') => {
-                if p.modes & MODE_1049 != 0 {
-                    // DECSC on the main screen, then a cleared alternate screen (vt100's
-                    // `Grid::clear` also resets its scroll region).
-                    self.saved[usize::from(self.alt)] = self.cs;
-                    self.alt = true;
-                    self.saved[1] = Charsets::default();
-                    self.region[1] = false;
-                }
-                if p.modes & MODE_47 != 0 {
-                    self.alt = true;
+            (_, b'?', b'h' | b'l') => self.dec_modes(input, j, run, out),
+            // DECSTR (soft reset) designates ASCII into G0..G3 and selects G0, turns insert
+            // mode off, and (xterm) sets the tab stops back.
+            (1, b'!', b'p') => {
+                self.set_charsets(Charsets::default());
+                if self.fid {
+                    self.insert = false;
+                    self.pass_through(input, j, run, out);
+                    out.op(Op::ResetTabStops, self.margins());
                 }
             }
-            (_, b'?', b'l') => {
-                if p.modes & MODE_47 != 0 {
-                    self.alt = false;
-                }
-                if p.modes & MODE_1049 != 0 {
-                    self.alt = false;
-                    self.set_charsets(self.saved[0]);
-                }
-            }
-            // DECSTR (soft reset) designates ASCII into G0..G3 and selects G0.
-            (1, b'!', b'p') => self.set_charsets(Charsets::default()),
             // DECSTBM, as vt100's `canonicalize_params_decstbm` + `Grid::set_scroll_region`:
             // 0 or absent means 1 / the last row; `top >= bottom` resets to the whole screen.
             (0, _, b'r') => {
                 let rows = self.rows();
                 let top = p.group(0).filter(|&v| v != 0).unwrap_or(1) - 1;
                 let bottom = (p.group(1).filter(|&v| v != 0).unwrap_or(rows) - 1).min(rows - 1);
-                self.region[usize::from(self.alt)] = top < bottom && (top, bottom) != (0, rows - 1);
+                self.region[usize::from(self.alt)] =
+                    (top < bottom && (top, bottom) != (0, rows - 1)).then_some((top, bottom));
+                // vt100 homes the cursor to the region's top row; xterm to the top-left
+                // corner (the region's, in origin mode), which `CSI H` does.
+                if self.fid {
+                    self.pass_through(input, j, run, out);
+                    out.bytes(b"\x1b[H");
+                }
             }
             _ => {}
+        }
+    }
+
+    /// `CSI ? Pm h/l`: the modes the filter tracks.
+    fn dec_modes(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
+        let p = self.csi;
+        let set = input[j] == b'h';
+        let a = usize::from(self.alt);
+        if self.fid {
+            if p.modes & MODE_7 != 0 {
+                self.no_autowrap = !set;
+            }
+            if p.modes & MODE_5 != 0 {
+                self.reverse = set;
+            }
+            // Alone, 47 and 1047 go to the next stage: vt100 gives the alternate screen a
+            // cursor of its own and does not know 1047.
+            let alt_mode = p.modes & (MODE_47 | MODE_1047);
+            if alt_mode != 0 && p.len == 1 {
+                self.withhold(input, j, run, out);
+                self.alt = set;
+                let clear = alt_mode == MODE_1047;
+                out.op(Op::AltScreen { enter: set, clear }, self.margins());
+                return;
+            }
+        }
+        if p.modes & MODE_6 != 0 {
+            self.origin[a] = set;
+        }
+        if set {
+            if p.modes & MODE_1049 != 0 {
+                // DECSC on the main screen, then a cleared alternate screen (vt100's
+                // `Grid::clear` also resets its scroll region and origin mode).
+                self.save_cursor();
+                self.alt = true;
+                self.saved[1] = Charsets::default();
+                self.region[1] = None;
+                self.origin[1] = false;
+                self.saved_origin[1] = false;
+            }
+            if p.modes & MODE_47 != 0 {
+                self.alt = true;
+            }
+        } else {
+            if p.modes & MODE_47 != 0 {
+                self.alt = false;
+            }
+            if p.modes & MODE_1049 != 0 {
+                self.alt = false;
+                self.restore_cursor();
+            }
+        }
+    }
+
+    /// SGR with fidelity: notes a background (for background colour erase) and rewrites
+    /// what vt100 0.18.1 misreads: underline styles `4:n` and `21` (double underline)
+    /// become underline (`4:0` none), colon direct colour with a colour space
+    /// (`38:2::r:g:b`) loses the space, and underline colour (`58`) is dropped, as vt100
+    /// would otherwise read its `5;n` as other attributes.
+    fn sgr(&mut self, input: &[u8], j: usize, run: &mut usize, out: &mut impl Sink) {
+        let p = self.csi;
+        let len = usize::from(p.raw_len);
+        let Some(raw) = p.raw.0.get(..len) else {
+            // Too long to rewrite: pass it on; it may set a background.
+            self.watch = true;
+            return;
+        };
+        let mut new = [0u8; RAW_CAP + 4];
+        let mut n = 0;
+        let mut changed = false;
+        let mut push = |bytes: &[u8], n: &mut usize| {
+            for &b in bytes {
+                if let Some(slot) = new.get_mut(*n) {
+                    *slot = b;
+                    *n += 1;
+                }
+            }
+        };
+        let mut groups = raw.split(|&b| b == b';').peekable();
+        while let Some(group) = groups.next() {
+            let mut items = group.split(|&b| b == b':').map(parse_num);
+            let first = items.next().flatten().unwrap_or(0);
+            let rest: [Option<u16>; 5] = std::array::from_fn(|_| items.next().flatten());
+            let subs = group.iter().filter(|&&b| b == b':').count();
+            if matches!(first, 40..=49 | 100..=107) {
+                self.watch = true;
+            }
+            let sep = if n > 0 { &b";"[..] } else { &b""[..] };
+            match (first, subs) {
+                (4, 1..) => {
+                    push(sep, &mut n);
+                    push(if rest[0] == Some(0) { b"24" } else { b"4" }, &mut n);
+                    changed = true;
+                }
+                (21, 0) => {
+                    push(sep, &mut n);
+                    push(b"4", &mut n);
+                    changed = true;
+                }
+                (38 | 48, 5) if rest[0] == Some(2) => {
+                    push(sep, &mut n);
+                    push(if first == 38 { b"38;2" } else { b"48;2" }, &mut n);
+                    for v in &rest[2..] {
+                        push(b";", &mut n);
+                        let mut digits = [0u8; 5];
+                        push(fmt_num(v.unwrap_or(0), &mut digits), &mut n);
+                    }
+                    changed = true;
+                }
+                (38 | 48, 0) => {
+                    // Semicolon form: the `5;n` or `2;r;g;b` that follow are colour values,
+                    // not attributes (`48;2;21;..` is not double underline).
+                    push(sep, &mut n);
+                    push(group, &mut n);
+                    let more = match groups.peek().and_then(|g| parse_num(g)) {
+                        Some(5) => 2,
+                        Some(2) => 4,
+                        _ => 0,
+                    };
+                    for _ in 0..more {
+                        if let Some(g) = groups.next() {
+                            push(b";", &mut n);
+                            push(g, &mut n);
+                        }
+                    }
+                }
+                (58, 0) => {
+                    // Semicolon form: `5;n` or `2;r;g;b` follow, which vt100 would read
+                    // as attributes of their own.
+                    let kind = groups.peek().and_then(|g| parse_num(g));
+                    let more = match kind {
+                        Some(5) => 2,
+                        Some(2) => 4,
+                        _ => 0,
+                    };
+                    for _ in 0..more {
+                        groups.next();
+                    }
+                    changed = true;
+                }
+                (58 | 59, _) => changed = true,
+                _ => {
+                    push(sep, &mut n);
+                    push(group, &mut n);
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+        self.withhold(input, j, run, out);
+        if n > 0 {
+            out.bytes(b"\x1b[");
+            out.bytes(new.get(..n).unwrap_or_default());
+            out.bytes(b"m");
         }
     }
 
@@ -796,7 +1353,7 @@ impl Filter {
         input: &[u8],
         j: usize,
         run: &mut usize,
-        out: &mut impl FnMut(&[u8]),
+        out: &mut impl Sink,
         nums: &[u16],
         fin: u8,
     ) {
@@ -819,7 +1376,7 @@ impl Filter {
         input: &[u8],
         mut i: usize,
         run: &mut usize,
-        out: &mut impl FnMut(&[u8]),
+        out: &mut impl Sink,
     ) -> usize {
         let cap = self.cap();
         while i < input.len() {
@@ -851,7 +1408,7 @@ impl Filter {
                             self.str_len += 1;
                         } else {
                             self.flush(input, run, i, out);
-                            out(if self.state == State::Osc {
+                            out.bytes(if self.state == State::Osc {
                                 CAP_OSC
                             } else {
                                 CAP_OTHER
@@ -937,15 +1494,16 @@ fn word(s: &[u8], i: usize) -> Word {
     Word::from_le_bytes(w)
 }
 
-/// Index of the first ESC, SO or SI in `s`, or `s.len()`: the only bytes that change what
-/// the filter does in ground with an ASCII GL.
+/// Index of the first ESC, SO, SI or HT in `s`, or `s.len()`: the only bytes that change
+/// what the filter does in ground with an ASCII GL.
 fn find_ground(s: &[u8]) -> usize {
     let mut i = 0;
     while i + STEP <= s.len() {
         let w = word(s, i);
         // SO and SI differ only in bit 0.
-        let m =
-            zero_bytes(w ^ (LO * Word::from(ESC))) | zero_bytes((w | LO) ^ (LO * Word::from(SI)));
+        let m = zero_bytes(w ^ (LO * Word::from(ESC)))
+            | zero_bytes((w | LO) ^ (LO * Word::from(SI)))
+            | zero_bytes(w ^ (LO * Word::from(HT)));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -953,7 +1511,7 @@ fn find_ground(s: &[u8]) -> usize {
     }
     i + s[i..]
         .iter()
-        .position(|&b| b == ESC || b | 1 == SI)
+        .position(|&b| b == ESC || b | 1 == SI || b == HT)
         .unwrap_or(s.len() - i)
 }
 
@@ -964,7 +1522,7 @@ const BLOCK: usize = 64;
 #[derive(Clone, Copy)]
 enum Class {
     Esc,
-    /// SO or SI.
+    /// SO, SI or HT.
     Shift,
     Bracket,
     /// CSI parameter bytes, 0x30..=0x3f.
@@ -977,7 +1535,8 @@ enum Class {
 /// addition: adding a bit at the first parameter position carries through the run of
 /// parameter bytes and stops at the first byte after it. This keeps each sequence from
 /// waiting on the search for the previous one, which is what the per-sequence loop costs.
-fn plain_prefix(block: &[u8]) -> usize {
+/// With `fid` (fidelity), SGRs `sgr_notable` picks out stop the block too.
+fn plain_prefix(block: &[u8], fid: bool) -> usize {
     let esc = mask(block, Class::Esc);
     let shift = mask(block, Class::Shift);
     if esc == 0 {
@@ -1010,6 +1569,13 @@ fn plain_prefix(block: &[u8]) -> usize {
         if !(0x40..=0x7e).contains(&fin) || acts_on(fin) {
             stop |= start_before(k);
             break;
+        }
+        if fid && fin == b'm' {
+            let start = start_before(k);
+            if sgr_in_block_notable(block, start, k) {
+                stop |= start;
+                break;
+            }
         }
         f &= f - 1;
     }
@@ -1046,7 +1612,10 @@ fn sse2_mask(block: &[u8], class: Class) -> u64 {
         let v = _mm_set_epi64x(half(q * 16 + 8), half(q * 16));
         let hits = match class {
             Class::Esc => _mm_cmpeq_epi8(v, splat(ESC)),
-            Class::Shift => _mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(SI)),
+            Class::Shift => _mm_or_si128(
+                _mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(SI)),
+                _mm_cmpeq_epi8(v, splat(HT)),
+            ),
             Class::Bracket => _mm_cmpeq_epi8(v, splat(b'[')),
             Class::Param => _mm_cmpeq_epi8(_mm_and_si128(v, splat(0xf0)), splat(0x30)),
         };
@@ -1061,7 +1630,7 @@ fn mask(block: &[u8], class: Class) -> u64 {
     for (k, &b) in block.iter().enumerate().take(BLOCK) {
         let hit = match class {
             Class::Esc => b == ESC,
-            Class::Shift => b | 1 == SI,
+            Class::Shift => b | 1 == SI || b == HT,
             Class::Bracket => b == b'[',
             Class::Param => b & 0xf0 == 0x30,
         };
@@ -1070,9 +1639,79 @@ fn mask(block: &[u8], class: Class) -> u64 {
     m
 }
 
-/// CSI finals the filter may act on: REP, window ops, mode set/reset, DECSTR, DECSTBM.
+/// CSI finals the filter may act on: REP, window ops, mode set/reset, DECSTR, DECSTBM; with
+/// fidelity also ICH, IL, DL, DCH, SU, SD (background colour erase), CHT, CBT, TBC, SCOSC,
+/// SCORC.
 fn acts_on(fin: u8) -> bool {
-    matches!(fin, b'b' | b't' | b'h' | b'l' | b'p' | b'r')
+    matches!(
+        fin,
+        b'b' | b't'
+            | b'h'
+            | b'l'
+            | b'p'
+            | b'r'
+            | b'@'
+            | b'L'
+            | b'M'
+            | b'P'
+            | b'S'
+            | b'T'
+            | b'I'
+            | b'Z'
+            | b'g'
+            | b's'
+            | b'u'
+    )
+}
+
+/// A CSI parameter as vte reads it: digits, saturating at 65535; empty is `None`.
+fn parse_num(s: &[u8]) -> Option<u16> {
+    if s.is_empty() {
+        return None;
+    }
+    Some(s.iter().fold(0u16, |v, &b| {
+        v.saturating_mul(10)
+            .saturating_add(u16::from(b.wrapping_sub(b'0').min(9)))
+    }))
+}
+
+fn fmt_num(mut v: u16, digits: &mut [u8; 5]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
+/// `sgr_notable` for the CSI starting at bit `start` and ending at byte `k` of a block; out
+/// of line, so `plain_prefix` stays small enough to inline.
+#[inline(never)]
+fn sgr_in_block_notable(block: &[u8], start: u64, k: u32) -> bool {
+    let p0 = start.trailing_zeros() as usize + 2;
+    sgr_notable(block.get(p0..k as usize).unwrap_or_default())
+}
+
+/// SGR parameters the filter must look at with fidelity: a group `4x` (a background, 48),
+/// `10x` (backgrounds 100..107), `21`, `58`, or any colon (`4:n`, colon colours). Colour
+/// values of `38;5;n` are groups too: a `44` there is looked at for nothing, harmlessly.
+fn sgr_notable(params: &[u8]) -> bool {
+    params
+        .split(|&b| b == b';')
+        .any(|g| matches!(g, [b'4', _] | b"21" | b"58" | [b'1', b'0', _]) || g.contains(&b':'))
+}
+
+/// The glyph `b` stands for in character set `gl`, if it is not itself.
+fn glyph(gl: Charset, b: u8) -> Option<&'static str> {
+    match (gl, b) {
+        (Charset::DecGraphics, 0x5f..=0x7e) => Some(DEC_GLYPHS[usize::from(b - 0x5f)]),
+        (Charset::Uk, b'#') => Some(POUND),
+        _ => None,
+    }
 }
 
 /// Length of the prefix of `s` made of CSI parameter bytes (0x30..=0x3f: digits, `:;<=>?`).
@@ -1525,9 +2164,10 @@ mod tests {
 
     #[test]
     fn memory_is_the_struct_itself() {
-        // No heap fields: everything the filter holds is in the struct.
+        // No heap fields: everything the filter holds is in the struct (the raw SGR
+        // parameters for rewriting one are 64 of these bytes).
         assert!(
-            std::mem::size_of::<Filter>() <= 192,
+            std::mem::size_of::<Filter>() <= 288,
             "{}",
             std::mem::size_of::<Filter>()
         );
@@ -1826,7 +2466,7 @@ mod tests {
     // --- scanners -------------------------------------------------------------------------
 
     /// The reference for `plain_prefix`: walk the block a sequence at a time.
-    fn plain_prefix_naive(b: &[u8]) -> usize {
+    fn plain_prefix_naive(b: &[u8], fid: bool) -> usize {
         let mut i = 0;
         while i < b.len() {
             match b[i] {
@@ -1839,11 +2479,12 @@ mod tests {
                         k += 1;
                     }
                     match b.get(k) {
+                        Some(&b'm') if fid && sgr_notable(&b[i + 2..k]) => return i,
                         Some(&f) if (0x40..=0x7e).contains(&f) && !acts_on(f) => i = k + 1,
                         _ => return i,
                     }
                 }
-                SO | SI => return i,
+                SO | SI | HT => return i,
                 _ => i += 1,
             }
         }
@@ -1885,6 +2526,9 @@ mod tests {
             b"\x1b[1\x1b[m",
             b"\x1b[1 q",
             b"\x1b[\x80m",
+            b"\x1b[44m",
+            b"\x1b[4:3m",
+            b"\t",
         ];
         let mut v = Vec::new();
         while v.len() < len {
@@ -1901,12 +2545,14 @@ mod tests {
         for round in 0..200_000 {
             let plain = rng.below(17);
             let block = gen_scan_input(&mut rng, BLOCK, plain);
-            assert_eq!(
-                plain_prefix(&block),
-                plain_prefix_naive(&block),
-                "round {round}: {}",
-                show(&block)
-            );
+            for fid in [false, true] {
+                assert_eq!(
+                    plain_prefix(&block, fid),
+                    plain_prefix_naive(&block, fid),
+                    "round {round}, fidelity {fid}: {}",
+                    show(&block)
+                );
+            }
         }
     }
 
@@ -1920,7 +2566,7 @@ mod tests {
             let ctx = || format!("round {round}: {}", show(&v));
             assert_eq!(
                 find_ground(&v),
-                first(&|b| b == ESC || b == SO || b == SI),
+                first(&|b| b == ESC || b == SO || b == SI || b == HT),
                 "{}",
                 ctx()
             );

@@ -352,6 +352,8 @@ impl FastPath {
         debug_assert_eq!(cb.swallow, 0, "every swallowed row scrolled off");
         cb.swallow = 0;
         cb.absorb = false;
+        // The run ended with CR LF: a REP now repeats nothing (`Filter::forget_printed`).
+        term.filter.forget_printed();
         self.taken += 1;
         self.direct_rows += direct as u64;
         Ok(run.end)
@@ -381,6 +383,9 @@ impl FastPath {
                     i += k;
                 }
                 match (bytes.get(i), bytes.get(i + 1)) {
+                    // A line ending with a background set scrolls in a row of it
+                    // (background colour erase, done by `fidelity`): the run ends before.
+                    (Some(b'\r'), Some(b'\n')) if attrs.bg != Color::Default => break 'lines,
                     (Some(b'\r'), Some(b'\n')) => {
                         let line = Line {
                             start: run.end,

@@ -1,7 +1,9 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
 pub mod fastpath;
+pub mod fidelity;
 pub mod keys;
+pub mod palette;
 pub mod pty;
 pub mod reader;
 pub mod scrollback;

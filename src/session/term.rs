@@ -5,6 +5,8 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use super::fastpath::{FastPath, Utf8Seam};
+use super::fidelity::{Fidelity, Stage};
+use super::palette::Palette;
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
 use crate::filter::Filter;
 
@@ -48,6 +50,8 @@ pub struct Callbacks {
     pub(super) absorb: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
+    /// Colours the program set (OSC 4/10/11), applied when the tab is drawn.
+    pub palette: Palette,
 }
 
 impl Callbacks {
@@ -61,6 +65,7 @@ impl Callbacks {
             swallow: 0,
             absorb: false,
             osc52_max: None,
+            palette: Palette::default(),
         }
     }
 
@@ -70,6 +75,7 @@ impl Callbacks {
         let mut c = Callbacks::new(self.history);
         c.events.title = self.events.title;
         c.osc52_max = self.osc52_max;
+        c.palette = self.palette;
         c
     }
 
@@ -119,6 +125,12 @@ impl vt100::Callbacks for Callbacks {
         if self.osc52_max.is_some_and(|max| data.len() <= max) {
             self.events.clipboard = Some(data.to_vec());
         }
+    }
+
+    // Palette and default colours (OSC 4/104/10/11/110/111): kept for the renderer; queries
+    // answered with numbers only.
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        self.palette.osc(params, &mut self.events.replies);
     }
 
     // Program resize requests (`CSI 8 ; h ; w t`) are ignored: the pane's size is the user's.
@@ -210,22 +222,53 @@ fn report_position(screen: &vt100::Screen) -> (u16, u16) {
 }
 
 const VS16: &[u8] = "\u{fe0f}".as_bytes();
+const FFFD: &[u8] = "\u{fffd}".as_bytes();
 
-/// Hands complete UTF-8 text to vt100, dropping U+FE0F (emoji presentation) while the cursor
-/// is in the pending-wrap column. vt100 0.18.1 widens the cell before the cursor for it even
-/// in the last column: at the bottom of the screen it then scrolls and leaves a wide cell in
-/// the last column of the row above (a later write there panics), and on a one-column screen
-/// it panics at once (found by fuzzing). xterm keeps such a cell narrow, as this does. The
-/// caller (`Utf8Seam`) never cuts a character in two, so a U+FE0F is always whole here.
+/// Stands in for U+FFFD (REPLACEMENT CHARACTER) in vt100's cells: vt100 0.18.1 drops U+FFFD
+/// (it hands it to `Callbacks::unhandled_char`), xterm and tmux show it. A code point of the
+/// last private-use plane, one column wide like U+FFFD; `shown` turns it back.
+pub const FFFD_STAND_IN: char = '\u{10fffd}';
+
+/// What to draw for a cell's contents: U+FFFD for its stand-in, and an emoji ZWJ sequence
+/// without its joiners. vt100 gives each emoji of such a sequence its own cell (two columns
+/// each, as `wcwidth` counts them for programs); drawn with the joiners, the outer terminal
+/// may join them into one glyph two columns wide and then draw everything after it out of
+/// step with memmux's cells.
+pub fn shown(contents: &str) -> std::borrow::Cow<'_, str> {
+    // Both need at least 4 bytes: ASCII and most CJK cells skip the checks.
+    if contents.len() < 4 {
+        return contents.into();
+    }
+    if contents.starts_with(FFFD_STAND_IN) {
+        return contents.replacen(FFFD_STAND_IN, "\u{fffd}", 1).into();
+    }
+    if contents.contains('\u{200d}') {
+        return contents.replace('\u{200d}', "").into();
+    }
+    contents.into()
+}
+
+/// Hands complete UTF-8 text to vt100, with two fixes on the way (both start with byte
+/// 0xEF, so one `memchr` finds them):
+///
+/// * U+FE0F (emoji presentation) is dropped. After a narrow character vt100 0.18.1 widens
+///   the cell to two columns for it, while programs count `wcwidth` (one column, as tmux
+///   keeps it), so a shell's line editing went out of step; in the last column it even
+///   leaves a wide cell there (a later write panics; found by fuzzing). After a wide
+///   character it changes nothing.
+/// * U+FFFD becomes `FFFD_STAND_IN`, which vt100 keeps.
+///
+/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here.
 pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
     let mut from = 0;
     while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
         let at = from + k;
-        if bytes[at..].starts_with(VS16) {
+        let rest = &bytes[at..];
+        if rest.starts_with(VS16) || rest.starts_with(FFFD) {
             parser.process(&bytes[..at]);
-            let screen = parser.screen();
-            if screen.cursor_position().1 < screen.size().1.get() {
-                parser.process(VS16);
+            if rest.starts_with(FFFD) {
+                let mut stand_in = [0; 4];
+                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
             }
             bytes = &bytes[at + VS16.len()..];
             from = 0;
@@ -255,6 +298,8 @@ pub struct Term {
     pub(super) fast: FastPath,
     /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
     pub(super) seam: Utf8Seam,
+    /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
+    fid: Fidelity,
     /// Screen rows that may have changed since the UI last took this.
     damage: Damage,
 }
@@ -341,6 +386,7 @@ impl Term {
             ),
             filter: {
                 let mut f = Filter::new();
+                f.set_fidelity(true);
                 f.set_width(cols);
                 f.set_height(rows);
                 f
@@ -349,6 +395,7 @@ impl Term {
             fast_path: true,
             fast: FastPath::default(),
             seam: Utf8Seam::default(),
+            fid: Fidelity::default(),
             damage: Damage::ALL,
         }
     }
@@ -393,13 +440,21 @@ impl Term {
         } else {
             self.process_normal(bytes);
         }
+        let reverse = self.filter.reverse_video();
+        let palette = &mut self.parser.callbacks_mut().palette;
+        if palette.reverse() != reverse {
+            palette.set_reverse(reverse);
+        }
     }
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.
     pub(super) fn process_normal(&mut self, bytes: &[u8]) {
-        let (parser, seam) = (&mut self.parser, &mut self.seam);
-        self.filter
-            .feed(bytes, &mut |chunk| seam.process(parser, chunk));
+        let mut stage = Stage {
+            parser: &mut self.parser,
+            seam: &mut self.seam,
+            fid: &mut self.fid,
+        };
+        self.filter.feed_sink(bytes, &mut stage);
     }
 
     /// Turns the throughput fast path on or off (tests compare the two; it changes nothing
@@ -428,6 +483,7 @@ impl Term {
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
         self.seam.clear();
+        self.fid = Fidelity::default();
         self.panics += 1;
         self.damage = Damage::ALL;
         self.parser.process(
@@ -482,6 +538,16 @@ impl Term {
 
     pub fn screen(&self) -> &vt100::Screen {
         self.parser.screen()
+    }
+
+    /// Colours the program set for this tab (OSC 4/10/11).
+    pub fn palette(&self) -> &Palette {
+        &self.parser.callbacks().palette
+    }
+
+    /// The program asked for the whole screen in reverse video (DECSCNM, `CSI ? 5 h`).
+    pub fn reverse_video(&self) -> bool {
+        self.filter.reverse_video()
     }
 
     pub fn events(&mut self) -> &mut TermEvents {

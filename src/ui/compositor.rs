@@ -304,6 +304,7 @@ impl<W: Write> Compositor<W> {
         pane: Rect,
         source: u64,
         screen: &vt100::Screen,
+        palette: &crate::session::palette::Palette,
         damage: crate::session::term::Damage,
     ) -> std::io::Result<bool> {
         if self.full
@@ -313,7 +314,9 @@ impl<W: Write> Compositor<W> {
         {
             return Ok(false);
         }
-        let rows = super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
+        let mut rows =
+            super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
+        super::pane::apply_palette(palette, pane, &mut self.back, &mut rows);
         self.changes.clear();
         for (r, row) in rows.iter().enumerate() {
             let y = pane.y + r as u16;

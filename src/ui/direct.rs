@@ -82,10 +82,13 @@ impl<W: Write + Send> DirectDraw for Shared<W> {
         }
         // The compositor's buffers are memmux's, not the session's (this is its reader).
         let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
-        match screen
-            .comp
-            .draw_pane_rows(target.pane, target.source, term.screen(), damage)
-        {
+        match screen.comp.draw_pane_rows(
+            target.pane,
+            target.source,
+            term.screen(),
+            term.palette(),
+            damage,
+        ) {
             Ok(true) => {
                 screen.last_direct = Some(now);
                 term.take_damage();

@@ -97,6 +97,9 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             } else {
                 pane::render_all(term.screen(), layout.pane, frame.buffer_mut())
             };
+            let mut rows = std::mem::take(&mut frame.pane_rows);
+            pane::apply_palette(term.palette(), layout.pane, frame.buffer_mut(), &mut rows);
+            frame.pane_rows = rows;
             if matches!(state.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }

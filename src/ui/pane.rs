@@ -182,7 +182,7 @@ fn render_row<'a>(
         }
         let contents = cell.contents();
         if !contents.is_empty() && !cell.is_wide_continuation() {
-            target.set_symbol(contents);
+            target.set_symbol(&crate::session::term::shown(contents));
         }
         target.set_style(cell_style(cell));
         skip_next = cell.is_wide();
@@ -190,12 +190,52 @@ fn render_row<'a>(
     drawn
 }
 
+/// Applies the colours a program set (OSC 4/10/11, which vt100 does not store) to the rows
+/// of `area` just drawn (not `Kept`): palette indexes it changed and the default colours
+/// become direct colours; in reverse video (DECSCNM) every cell is drawn reversed. With a
+/// default background set or in reverse video no row is blank on the screen.
+pub fn apply_palette(
+    palette: &crate::session::palette::Palette,
+    area: Rect,
+    buf: &mut Buffer,
+    rows: &mut [PaneRow],
+) {
+    if palette.is_empty() || area.is_empty() {
+        return;
+    }
+    let rgb = |(r, g, b): (u8, u8, u8)| Color::Rgb(r, g, b);
+    let map = |c: Color, default: Option<(u8, u8, u8)>| match c {
+        Color::Indexed(i) => palette.index(i).map_or(c, rgb),
+        Color::Reset => default.map_or(c, rgb),
+        _ => c,
+    };
+    for (r, state) in rows.iter_mut().enumerate().take(usize::from(area.height)) {
+        if *state == PaneRow::Kept {
+            continue;
+        }
+        if palette.background().is_some() || palette.reverse() {
+            *state = PaneRow::Drawn;
+        }
+        let start = buf.index_of(area.x, area.y + r as u16);
+        for cell in &mut buf.content[start..start + usize::from(area.width)] {
+            cell.fg = map(cell.fg, palette.foreground());
+            cell.bg = map(cell.bg, palette.background());
+            if palette.reverse() {
+                cell.modifier ^= Modifier::REVERSED;
+            }
+        }
+    }
+}
+
 /// Where the program's cursor is on the outer screen, when it is visible and inside `area`.
 pub fn cursor_position(screen: &vt100::Screen, area: Rect) -> Option<(u16, u16)> {
     if screen.hide_cursor() {
         return None;
     }
+    // After a character in the last column vt100 leaves the column at the width (a wrap
+    // is pending); xterm shows the cursor on the last column then.
     let (row, col) = screen.cursor_position();
+    let col = col.min(screen.size().1.get() - 1);
     (row < area.height && col < area.width).then(|| (area.x + col, area.y + row))
 }
 
@@ -254,6 +294,54 @@ mod tests {
         assert_eq!(cursor_position(p.screen(), area), Some((4, 2)));
         p.process(b"\x1b[?25l");
         assert_eq!(cursor_position(p.screen(), area), None);
+    }
+
+    #[test]
+    fn palette_and_default_colours_are_applied_to_drawn_rows() {
+        use crate::session::palette::Palette;
+        let mut p = vt100::Parser::new(clamp_dim(2), clamp_dim(4), 0);
+        p.process(b"\x1b[31mR\x1b[32mG\x1b[mD");
+        let area = Rect::new(0, 0, 4, 2);
+        let mut buf = Buffer::empty(area);
+        let mut rows = render_all(p.screen(), area, &mut buf);
+        assert_eq!(rows[1], PaneRow::Blank);
+        let mut pal = Palette::default();
+        let mut replies = Vec::new();
+        pal.osc(&[b"4", b"1", b"#102030"], &mut replies);
+        pal.osc(&[b"11", b"#000080"], &mut replies);
+        apply_palette(&pal, area, &mut buf, &mut rows);
+        assert_eq!(buf[(0, 0)].fg, Color::Rgb(0x10, 0x20, 0x30), "index 1 set");
+        assert_eq!(buf[(1, 0)].fg, Color::Indexed(2), "index 2 untouched");
+        assert_eq!(buf[(2, 0)].fg, Color::Reset, "no default foreground set");
+        assert_eq!(
+            buf[(3, 1)].bg,
+            Color::Rgb(0, 0, 0x80),
+            "blank cells get the background"
+        );
+        assert_eq!(rows[1], PaneRow::Drawn, "not blank on the screen any more");
+        // Reverse video: every cell toggled, blank rows drawn.
+        let mut rev = Palette::default();
+        rev.set_reverse(true);
+        let mut buf3 = Buffer::empty(area);
+        let mut rows3 = render_all(p.screen(), area, &mut buf3);
+        apply_palette(&rev, area, &mut buf3, &mut rows3);
+        assert!(buf3[(0, 0)].modifier.contains(Modifier::REVERSED));
+        assert!(buf3[(3, 1)].modifier.contains(Modifier::REVERSED));
+        assert_eq!(rows3[1], PaneRow::Drawn);
+        // Kept rows are left alone.
+        let mut buf2 = Buffer::empty(area);
+        let mut kept = vec![PaneRow::Kept; 2];
+        apply_palette(&pal, area, &mut buf2, &mut kept);
+        assert_eq!(buf2[(0, 0)].bg, Color::Reset);
+    }
+
+    #[test]
+    fn cursor_shows_on_the_last_column_with_a_wrap_pending() {
+        let mut p = vt100::Parser::new(clamp_dim(5), clamp_dim(10), 0);
+        p.process(b"0123456789");
+        assert_eq!(p.screen().cursor_position(), (0, 10), "vt100: wrap pending");
+        let area = Rect::new(3, 1, 10, 5);
+        assert_eq!(cursor_position(p.screen(), area), Some((12, 1)));
     }
 }
 

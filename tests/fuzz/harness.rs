@@ -888,10 +888,13 @@ pub enum Op {
 }
 
 /// Queries and what memmux must answer; `None`: must not answer at all (they would echo
-/// program-controlled text, or memmux does not implement them).
+/// program-controlled text, or memmux does not implement them); `Colour`: this prefix and
+/// a colour report (`check_replies` checks its shape; the colour depends on what the
+/// input set).
 #[derive(Clone, Copy, Debug)]
 enum Answer {
     Fixed(&'static [u8]),
+    Colour(&'static [u8]),
     Cpr,
     DecCpr,
     Size,
@@ -912,7 +915,9 @@ const QUERIES: &[(&[u8], Answer)] = &[
     (b"\x1b[14t", Answer::None),
     (b"\x1bP$qm\x1b\\", Answer::None),
     (b"\x1b]52;c;?\x07", Answer::None),
-    (b"\x1b]10;?\x07", Answer::None),
+    (b"\x1b]10;?\x07", Answer::Colour(b"\x1b]10;")),
+    (b"\x1b]11;?\x1b\\", Answer::Colour(b"\x1b]11;")),
+    (b"\x1b]4;7;?\x07", Answer::Colour(b"\x1b]4;7;")),
     (b"\x1bZ", Answer::None),
     (b"\x05", Answer::None),
 ];
@@ -1526,12 +1531,18 @@ fn apply(op: &Op, slots: &mut [Slot], budget: &Arc<Budget>, stats: &mut Stats) -
                 Answer::Cpr => format!("\x1b[{};{}R", row + 1, col + 1).into_bytes(),
                 Answer::DecCpr => format!("\x1b[?{};{}R", row + 1, col + 1).into_bytes(),
                 Answer::Size => format!("\x1b[8;{rows};{cols}t").into_bytes(),
-                Answer::None => Vec::new(),
+                Answer::None | Answer::Colour(_) => Vec::new(),
             };
             let got = std::mem::take(&mut slot.term.events().replies);
             stats.reply_bytes += got.len();
             stats.queries += 1;
-            if got != want {
+            let right = match answer {
+                Answer::Colour(prefix) => {
+                    got.starts_with(prefix) && colour_report(&got) == Some(got.len())
+                }
+                _ => got == want,
+            };
+            if !right {
                 return Err((
                     "reply",
                     format!(
@@ -1675,8 +1686,9 @@ fn check_term(slot: &mut Slot, fed: usize, stats: &mut Stats) -> Check {
 
     let replies = std::mem::take(&mut term.events().replies);
     stats.reply_bytes += replies.len();
-    // The biggest reply per query byte: `ESC [ c` (3 bytes) -> `ESC [ ? 62 ; 22 c` (9).
-    if replies.len() > 3 * fed + 16 {
+    // The biggest reply per query byte: a palette query's `;n;?` (4 bytes) -> its colour
+    // report (at most 30); the first one also ends the OSC, which may be all that came.
+    if replies.len() > 8 * fed + 32 {
         return Err((
             "reply",
             format!("{} reply bytes for {fed} input bytes", replies.len()),
@@ -1737,7 +1749,38 @@ pub fn check_replies(replies: &[u8], rows: u16, cols: u16) -> Result<(), String>
     Ok(())
 }
 
+/// Length of the colour report at the start of `r` (OSC 4/10/11, as `session::palette`
+/// writes them: `ESC ] 4;n | 10 | 11 ; rgb:` three 16-bit channels that are 8-bit values
+/// times 257, `ESC \`), if it is one.
+fn colour_report(r: &[u8]) -> Option<usize> {
+    let body = r.strip_prefix(b"\x1b]")?;
+    let (what, rest) = if let Some(rest) = body.strip_prefix(b"4;") {
+        let (n, k) = digits(rest)?;
+        if n > 255 {
+            return None;
+        }
+        (2 + k, &rest[k..])
+    } else if body.starts_with(b"10") || body.starts_with(b"11") {
+        (2, &body[2..])
+    } else {
+        return None;
+    };
+    let rest = rest.strip_prefix(b";rgb:")?;
+    let chan = |c: &[u8]| {
+        c.len() == 4 && c.iter().all(|b| b"0123456789abcdef".contains(b)) && c[..2] == c[2..]
+    };
+    let (a, rest) = rest.split_at_checked(4)?;
+    let rest = rest.strip_prefix(b"/")?;
+    let (b, rest) = rest.split_at_checked(4)?;
+    let rest = rest.strip_prefix(b"/")?;
+    let (c, rest) = rest.split_at_checked(4)?;
+    (chan(a) && chan(b) && chan(c) && rest.starts_with(b"\x1b\\")).then_some(2 + what + 5 + 14 + 2)
+}
+
 fn match_reply(r: &[u8], rows: u16, cols: u16) -> Result<usize, String> {
+    if let Some(n) = colour_report(r) {
+        return Ok(n);
+    }
     let body = r.strip_prefix(b"\x1b[").ok_or("not a CSI")?;
     let size = format!("8;{rows};{cols}t");
     for fixed in [&b"0n"[..], b"?62;22c", b">1;10;0c", size.as_bytes()] {

@@ -1,0 +1,180 @@
+//! Real programs relying on what `TERM=xterm-256color` promises, run in memmux and read off
+//! the outer screen: background colour erase (vim with a colorscheme that sets a background,
+//! scrolled), tab stops (`tabs`), insert mode (`tput smir`).
+
+mod common;
+
+use std::time::Instant;
+
+use common::{Mux, TIMEOUT};
+
+/// Polls `count` on the screen until it returns 0 or the timeout passes; returns the last
+/// count (so a failure can say how far off the screen was).
+fn settle(m: &Mux, count: impl Fn(&vt100::Screen) -> usize) -> usize {
+    let start = Instant::now();
+    loop {
+        let n = m.with_screen(&count);
+        if n == 0 || start.elapsed() > TIMEOUT {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn vim_colorscheme_background_survives_scrolling() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.run("seq -f 'line %g' 1 300 > f.txt");
+    m.line("vim -u NONE -N -i NONE -c 'colorscheme desert' f.txt");
+    m.wait_for("vim with a background", |s| {
+        s.contents().contains("line 20")
+            && s.cell(2, 30)
+                .is_some_and(|c| c.bgcolor() != vt100::Color::Default)
+    });
+    // The background vim paints (desert's Normal), and the pane's width: the cells of the
+    // second text row that have it, from the left.
+    let (bg, width) = m.with_screen(|s| {
+        let bg = s.cell(2, 30).map(|c| c.bgcolor()).unwrap_or_default();
+        let cols = s.size().1.get();
+        let width = (0..cols)
+            .take_while(|&c| s.cell(2, c).is_some_and(|cell| cell.bgcolor() == bg))
+            .count() as u16;
+        (bg, width)
+    });
+    assert!(width >= 40, "pane width {width}");
+    // 40 lines down, one Ctrl-E at a time: vim scrolls with LF at the bottom, delete-line
+    // and scroll-up, and relies on the terminal erasing in its background (`bce`).
+    for _ in 0..40 {
+        m.send("\x05");
+    }
+    m.wait_for("line 41 at the top", |s| {
+        s.contents_between(1, 0, 1, 20).trim_end() == "line 41"
+    });
+    let rows = m.with_screen(|s| s.size().0.get());
+    // The pane's text rows: below the tab bar, above vim's status and command lines (the
+    // last pane row is vim's command line, above the memmux status line).
+    let wrong = settle(&m, |s| {
+        (1..rows - 3)
+            .flat_map(|r| (0..width).map(move |c| (r, c)))
+            .filter(|&(r, c)| s.cell(r, c).is_some_and(|cell| cell.bgcolor() != bg))
+            .count()
+    });
+    assert_eq!(
+        wrong,
+        0,
+        "cells without vim's background {bg:?} after scrolling; screen:\n{}",
+        m.dump()
+    );
+    m.send(":q!\r");
+    m.wait_ready();
+}
+
+#[test]
+fn tabs_sets_the_stops_ht_honours() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.run("tabs 4,12,30");
+    m.line("printf 'a\\tb\\tc\\td\\n'");
+    let want = format!("a{}b{}c{}d", " ".repeat(2), " ".repeat(7), " ".repeat(17));
+    m.wait_for("the row laid out by the new stops", |s| {
+        s.contents().lines().any(|l| l == want)
+    });
+    // `tabs -8` (every 8 columns) puts them back.
+    m.run("tabs -8");
+    m.line("printf 'a\\tb\\n'");
+    let want = format!("a{}b", " ".repeat(7));
+    m.wait_for("the default stops", |s| {
+        s.contents().lines().any(|l| l == want)
+    });
+}
+
+#[test]
+fn tput_smir_inserts() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf 'abcdef\\r'; tput smir; printf XY; tput rmir; printf 'Z\\n'");
+    // Insert mode pushes `abcdef` right; after rmir, Z overwrites.
+    m.wait_for("the inserted text", |s| {
+        s.contents().lines().any(|l| l == "XYZbcdef")
+    });
+}
+
+#[test]
+fn default_background_set_by_osc_11_is_drawn_and_queries_answered() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("printf '\\033]11;#203040\\007'; clear");
+    m.wait_for("the pane in the new background", |s| {
+        s.cell(3, 10).map(|c| c.bgcolor()) == Some(vt100::Color::Rgb(0x20, 0x30, 0x40))
+    });
+    m.line("printf '\\033]111\\007'; clear");
+    m.wait_for("the default background again", |s| {
+        s.cell(3, 10).map(|c| c.bgcolor()) == Some(vt100::Color::Default)
+    });
+    // The answer to a query arrives as input: the shell reads it up to the backslash of ST.
+    m.line("printf '\\033]4;1;?\\007'; read -rs -d '\\' -t 5 r; printf '%q\\n' \"$r\"");
+    m.wait_text("]4;1;rgb:cdcd/0000/0000");
+}
+
+#[test]
+fn tmux_inside_memmux_keeps_its_pane_background() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    let sock = m.home().join("tmux.sock");
+    let conf = m.home().join("tmux.conf");
+    std::fs::write(
+        &conf,
+        "set -g window-style bg=colour25\nset -g status off\n",
+    )
+    .expect("write tmux.conf");
+    // Killed at the end whatever happens: tmux's server outlives the shell that started it.
+    struct Server(std::path::PathBuf);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("tmux")
+                .arg("-S")
+                .arg(&self.0)
+                .arg("kill-server")
+                .status();
+        }
+    }
+    let _server = Server(sock.clone());
+    m.line(&format!(
+        "tmux -S {} -f {} new-session",
+        sock.display(),
+        conf.display()
+    ));
+    m.wait_for("tmux's pane in colour 25", |s| {
+        s.cell(5, 5).map(|c| c.bgcolor()) == Some(vt100::Color::Idx(25))
+    });
+    // Scroll tmux's pane: tmux draws the lines it scrolls in relying on the terminal to
+    // erase them in the background (bce).
+    m.line("seq 1 200");
+    m.wait_for("the end of seq", |s| s.contents().contains("200"));
+    let (rows, cols) = m.with_screen(|s| (s.size().0.get(), s.size().1.get()));
+    let width = m.with_screen(|s| {
+        (0..cols)
+            .take_while(|&c| {
+                s.cell(5, c)
+                    .is_some_and(|cell| cell.bgcolor() == vt100::Color::Idx(25))
+            })
+            .count() as u16
+    });
+    assert!(width >= 40, "tmux pane width {width}");
+    let wrong = settle(&m, |s| {
+        (1..rows - 1)
+            .flat_map(|r| (0..width).map(move |c| (r, c)))
+            .filter(|&(r, c)| {
+                s.cell(r, c)
+                    .is_some_and(|cell| cell.bgcolor() != vt100::Color::Idx(25))
+            })
+            .count()
+    });
+    assert_eq!(
+        wrong,
+        0,
+        "cells without tmux's pane background; screen:\n{}",
+        m.dump()
+    );
+}
