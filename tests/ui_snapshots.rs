@@ -1,0 +1,204 @@
+//! Snapshot tests of the UI's parts (tab bar, status line, memory panel, help overlay) and of
+//! whole screens, drawn from a `State` built here: tabs without programs or ptys, memory
+//! samples with fixed times and sizes. Nothing here depends on the machine, so no figure needs
+//! masking except where a test says so.
+//!
+//! Review a changed snapshot with `cargo insta review` or by reading the `.snap.new` file next
+//! to the `.snap` one; accept it by renaming (or `INSTA_UPDATE=always`).
+
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use memmux::config::Config;
+use memmux::memory::history::Sample;
+use memmux::session::{CommandSpec, Context, ExitStatus, Session, Status};
+use memmux::state::{Mode, State, Tab};
+use memmux::ui;
+
+/// Wall clock of the newest sample: a fixed instant, so chart columns fall the same way.
+const NOW_MS: u64 = 1_800_000_000_000;
+
+fn context() -> Context {
+    Context::new(Arc::new(|| {}), Default::default(), 64 << 20)
+}
+
+/// A tab named `name`, its program in `status`, its screen showing `screen` (raw bytes).
+fn tab(ctx: &Context, id: u64, name: &str, status: Status, screen: &[u8]) -> Tab {
+    let spec = CommandSpec {
+        argv: vec![name.to_string()],
+        cwd: None,
+        term: "xterm-256color".to_string(),
+    };
+    let session = Session::without_program(id, spec, 22, 80, ctx, status);
+    session.shared.lock_term().process(screen);
+    let mut t = Tab::new(session, 3600);
+    t.name = Some(name.to_string());
+    t
+}
+
+/// Feeds a tab one sample a second for `secs` seconds ending at `NOW_MS`, its tree memory
+/// given by `tree(age in seconds)`, and recomputes what the panel shows.
+fn samples(t: &mut Tab, config: &Config, secs: u64, tree: impl Fn(u64) -> u64) {
+    for age in (0..secs).rev() {
+        t.mem.history.push(Sample {
+            unix_ms: NOW_MS - age * 1000,
+            tree_bytes: tree(age),
+            heap_bytes: 200 << 10,
+            pss_bytes: None,
+            processes: 2,
+            scrollback_rows: 120,
+            scrollback_bytes: 9 << 10,
+        });
+    }
+    let cols = ui::memory::chart_cols(config.panel_width);
+    t.mem.view = ui::memory::refresh(&t.mem.history, cols, config);
+}
+
+/// Four tabs: a shell, an editor, a build whose memory grows 20 MiB a minute, an ended one.
+fn four_tabs(ctx: &Context, config: &Config) -> State {
+    let mut state = State::default();
+    let mut shell = tab(
+        ctx,
+        1,
+        "bash",
+        Status::Running,
+        b"$ ls\r\nCargo.toml  src\r\n$ ",
+    );
+    samples(&mut shell, config, 120, |_| 540 << 10);
+    let mut editor = tab(ctx, 2, "vim", Status::Running, b"");
+    samples(&mut editor, config, 120, |_| 12 << 20);
+    let mut build = tab(ctx, 3, "build", Status::Running, b"compiling\r\n");
+    samples(&mut build, config, 120, |age| {
+        (1200 << 20) - age * ((20 << 20) / 60)
+    });
+    let ended = tab(
+        ctx,
+        4,
+        "make",
+        Status::Exited(ExitStatus::Code(2)),
+        b"make: *** [all] Error 2\r\n",
+    );
+    state.tabs = vec![shell, editor, build, ended];
+    state.totals = ui::memory::Totals {
+        self_rss: Some(6 << 20),
+        heap_total: 900 << 10,
+        heap_memmux: 100 << 10,
+        leaked: (0, 0),
+        heap_known: true,
+    };
+    state
+}
+
+/// Draws one part of the UI into a buffer `w` x 1 (bars) or `w` x `h` and returns its text.
+fn part(w: u16, h: u16, draw: impl FnOnce(Rect, &mut Buffer)) -> String {
+    let mut terminal = match Terminal::new(TestBackend::new(w, h)) {
+        Ok(t) => t,
+        Err(e) => panic!("test terminal: {e}"),
+    };
+    if let Err(e) = terminal.draw(|f| {
+        let area = f.area();
+        draw(area, f.buffer_mut());
+    }) {
+        panic!("draw: {e}");
+    }
+    terminal.backend().to_string()
+}
+
+/// The whole screen as the user's terminal shows it: memmux's frame sent through the
+/// compositor and read back by a terminal emulator.
+fn screen(state: &State, config: &Config, w: u16, h: u16) -> String {
+    let area = Rect::new(0, 0, w, h);
+    let mut comp = ui::Compositor::new(Vec::new(), area);
+    if let Err(e) = comp.draw(|c| ui::draw(c, state, config)) {
+        panic!("draw: {e}");
+    }
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(h).unwrap_or(std::num::NonZeroU16::MIN),
+        std::num::NonZeroU16::new(w).unwrap_or(std::num::NonZeroU16::MIN),
+        0,
+    );
+    parser.process(comp.writer_mut());
+    let s = parser.screen();
+    (0..h)
+        .map(|r| format!("{}|", s.contents_between(r, 0, r, w)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn tab_bar_80() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.focus = 1;
+    insta::assert_snapshot!(part(80, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
+}
+
+#[test]
+fn tab_bar_narrow_keeps_marks() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.focus = 2;
+    insta::assert_snapshot!(part(30, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
+}
+
+#[test]
+fn status_line_80() {
+    let ctx = context();
+    let config = Config::default();
+    let state = four_tabs(&ctx, &config);
+    insta::assert_snapshot!(part(80, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    }));
+}
+
+#[test]
+fn status_line_prefix() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.mode = Mode::Prefix;
+    insta::assert_snapshot!(part(80, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    }));
+}
+
+#[test]
+fn memory_panel() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.focus = 2;
+    insta::assert_snapshot!(part(config.panel_width, 40, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    }));
+}
+
+#[test]
+fn help_overlay() {
+    let config = Config::default();
+    insta::assert_snapshot!(part(80, 24, |a, b| {
+        ui::help::render(&config.keymap, 0, a, b)
+    }));
+}
+
+#[test]
+fn screen_80x24() {
+    let ctx = context();
+    let config = Config::default();
+    let state = four_tabs(&ctx, &config);
+    insta::assert_snapshot!(screen(&state, &config, 80, 24));
+}
+
+#[test]
+fn screen_160x45() {
+    let ctx = context();
+    let config = Config::default();
+    let state = four_tabs(&ctx, &config);
+    insta::assert_snapshot!(screen(&state, &config, 160, 45));
+}
