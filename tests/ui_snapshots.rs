@@ -148,6 +148,35 @@ fn tab_bar_narrow_keeps_marks() {
 }
 
 #[test]
+fn tab_bar_hidden_tab_mark_beside_arrow() {
+    let ctx = context();
+    let config = Config::default();
+    let state = four_tabs(&ctx, &config);
+    // Tab 3 (1.2G, above the threshold) is past the right edge: its mark shows by `>`.
+    insta::assert_snapshot!(part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
+}
+
+#[test]
+fn tab_bar_long_title_keeps_number_and_mark() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.tabs[2].name = Some("a-very-long-build-name-indeed".to_string());
+    state.focus = 2;
+    insta::assert_snapshot!(part(16, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
+}
+
+#[test]
+fn status_line_40_keeps_memory() {
+    let ctx = context();
+    let config = Config::default();
+    let state = four_tabs(&ctx, &config);
+    insta::assert_snapshot!(part(40, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    }));
+}
+
+#[test]
 fn status_line_80() {
     let ctx = context();
     let config = Config::default();

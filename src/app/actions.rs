@@ -103,8 +103,17 @@ impl App {
             }
             Action::ToggleMemoryPanel => {
                 let width = self.pane.width + self.panel_width();
-                let shown = ui::panel_visible(width, &self.state, &self.config);
+                let shown = ui::panel_visible(width, &self.state, &self.config)
+                    && ui::panel_fits(width, self.config.panel_width);
                 self.state.panel_override = Some(!shown);
+                if !shown && !ui::panel_fits(width, self.config.panel_width) {
+                    // Turned on, but it cannot show: say why rather than do nothing visible.
+                    self.state.warn(format!(
+                        "the memory panel needs {} columns, the terminal has {width}: \
+                         its figures are on the status line",
+                        ui::panel_needs(self.config.panel_width)
+                    ));
+                }
             }
             Action::ExportMemory => self.export_memory(),
             Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),

@@ -223,6 +223,7 @@ impl App {
         self.state.panel_seq += 1;
         let mut panel_changed = false;
         let mut bar_changed = false;
+        let figures = ui::status::memory_figures(&self.state);
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
@@ -243,8 +244,11 @@ impl App {
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
         let width = self.pane.width + self.panel_width();
-        let visible = ui::panel_visible(width, &self.state, &self.config);
-        if bar_changed || (visible && panel_changed) {
+        let visible = ui::panel_visible(width, &self.state, &self.config)
+            && ui::panel_fits(width, self.config.panel_width);
+        // With the panel hidden, the status line carries the figures.
+        let status_changed = !visible && figures != ui::status::memory_figures(&self.state);
+        if bar_changed || status_changed || (visible && panel_changed) {
             self.redraw();
         }
     }

@@ -47,7 +47,7 @@ impl Layout {
         let top = u16::from(tab_bar.is_some());
         let bottom = u16::from(status.is_some());
         let body_h = h - top - bottom;
-        let panel_w = panel.filter(|p| *p > 0 && w >= p.saturating_add(MIN_PANE_WIDTH));
+        let panel_w = panel.filter(|p| panel_fits(w, *p));
         let pane_w = w - panel_w.unwrap_or(0);
         let pane = Rect::new(area.x, area.y + top, pane_w, body_h);
         let panel = panel_w.map(|p| Rect::new(area.x + pane_w, area.y + top, p, body_h));
@@ -64,6 +64,16 @@ impl Layout {
         let show = panel_visible(area.width, state, config);
         Layout::new(area, show.then_some(config.panel_width))
     }
+}
+
+/// Whether a panel `panel` columns wide fits beside a pane on a terminal `width` columns wide.
+pub fn panel_fits(width: u16, panel: u16) -> bool {
+    panel > 0 && width >= panel.saturating_add(MIN_PANE_WIDTH)
+}
+
+/// Columns a terminal needs for a panel `panel` columns wide to show.
+pub fn panel_needs(panel: u16) -> u16 {
+    panel.saturating_add(MIN_PANE_WIDTH)
 }
 
 /// Whether the memory panel shows on a terminal `width` columns wide.

@@ -9,7 +9,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::action::Action;
 use crate::config::Config;
-use crate::state::{Confirm, Mode, State};
+use crate::state::{Confirm, Mode, State, Tab};
+use crate::ui::memory::{Alarm, short_bytes};
 use crate::util::human_bytes;
 
 /// Input still queued for a program past this many bytes is worth telling the user about.
@@ -163,12 +164,13 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             if let Some(m) = &state.message {
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 let text = format!(" {}", m.text);
-                if text.width() + 2 >= w.saturating_sub(summary(state, config).width()) {
+                if text.width() + 2 >= w.saturating_sub(summary(state, config, area.width).width())
+                {
                     buf.set_stringn(area.x, area.y, text, w, style);
                     return None;
                 }
             }
-            let right = summary(state, config);
+            let right = summary(state, config, area.width);
             let rw = right.width().min(w);
             let right_x = area.right() - rw as u16;
             buf.set_stringn(right_x, area.y, &right, rw, bar);
@@ -201,9 +203,16 @@ fn help_key(config: &Config) -> String {
         .unwrap_or_else(|| "?".to_string())
 }
 
-/// The right-hand summary: the focused tab's scrollback and the help key.
-fn summary(state: &State, config: &Config) -> String {
+/// The right-hand summary. With the memory panel hidden, the memory figures come first (the
+/// focused tab's, and the biggest tab's when that is another), so the figure memmux exists to
+/// show is always on screen; then the focused tab's scrollback and the help key, as room allows.
+fn summary(state: &State, config: &Config, width: u16) -> String {
     let mut parts = Vec::new();
+    if !(super::panel_visible(width, state, config) && super::panel_fits(width, config.panel_width))
+    {
+        parts.extend(memory_figures(state));
+    }
+    let must = parts.len();
     if let Some(tab) = state.focused() {
         let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
         let bytes = tab.session.shared.history_bytes.load(Ordering::Acquire);
@@ -213,5 +222,70 @@ fn summary(state: &State, config: &Config) -> String {
         ));
     }
     parts.push(help_hint(config));
-    format!("{} ", parts.join(" · "))
+    // Room for a few columns of message or note on the left: the optional parts go first
+    // (history, then the help key), the memory figures never.
+    let room = usize::from(width).saturating_sub(2);
+    let join = |p: &[String]| format!("{} ", p.join(" · "));
+    while parts.len() > must.max(1) && join(&parts).width() > room {
+        let drop = if parts.len() > must + 1 {
+            parts.len() - 2
+        } else {
+            parts.len() - 1
+        };
+        parts.remove(drop);
+    }
+    join(&parts)
+}
+
+/// The memory figures the status line shows while the panel is hidden: `mem 540K` for the
+/// focused tab (with its mark), and `biggest 3:build 1.2G ↗` when another tab uses more.
+pub fn memory_figures(state: &State) -> Vec<String> {
+    let latest = |t: &Tab| t.mem.history.latest().map(|s| s.tree_bytes);
+    let mark = |t: &Tab| match t.mem.view.alarm {
+        Some(Alarm::Above) => " ●",
+        Some(Alarm::Growing) => " ↗",
+        None => "",
+    };
+    let mut out = Vec::new();
+    let Some(focused) = state.focused() else {
+        return out;
+    };
+    let figure = latest(focused).map_or_else(|| "…".to_string(), short_bytes);
+    out.push(format!("mem {figure}{}", mark(focused)));
+    let biggest = state
+        .tabs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| latest(t).map(|b| (b, i)))
+        .max();
+    if let Some((bytes, i)) =
+        biggest.filter(|(b, i)| *i != state.focus && Some(*b) > latest(focused))
+    {
+        let t = &state.tabs[i];
+        out.push(format!(
+            "biggest {}:{} {}{}",
+            i + 1,
+            short_label(&t.label()),
+            short_bytes(bytes),
+            mark(t)
+        ));
+    }
+    out
+}
+
+/// 12 columns of a tab's label: the status line is shared with the other figures.
+fn short_label(label: &str) -> String {
+    const MAX: usize = 12;
+    if label.width() <= MAX {
+        return label.to_string();
+    }
+    let mut cut = String::new();
+    for c in label.chars() {
+        if cut.width() + 2 > MAX {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
 }
