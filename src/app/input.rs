@@ -349,6 +349,7 @@ pub fn complete_command(text: &str) -> (String, Option<String>) {
     }
     let mut names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
     names.push("select-tab".to_string());
+    names.push("move-tab".to_string());
     names.sort();
     names.dedup();
     let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(text)).collect();
