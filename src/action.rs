@@ -34,6 +34,8 @@ pub enum Action {
     ExportMemory,
     CommandPrompt,
     ReloadConfig,
+    /// The log of recent status-line messages, each whole (tmux's `show-messages`).
+    ShowMessages,
 }
 
 impl Action {
@@ -64,6 +66,7 @@ impl Action {
             Action::ExportMemory,
             Action::CommandPrompt,
             Action::ReloadConfig,
+            Action::ShowMessages,
         ]);
         v
     }
@@ -93,6 +96,7 @@ impl Action {
             Action::ExportMemory => "export-memory",
             Action::CommandPrompt => "command-prompt",
             Action::ReloadConfig => "reload-config",
+            Action::ShowMessages => "show-messages",
         };
         s.to_string()
     }
@@ -122,6 +126,7 @@ impl Action {
             Action::ExportMemory => "write memory history to a CSV file",
             Action::CommandPrompt => "command prompt",
             Action::ReloadConfig => "reload the config file",
+            Action::ShowMessages => "recent messages, each whole",
         };
         s.to_string()
     }

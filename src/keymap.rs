@@ -348,6 +348,7 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix M"], Action::ExportMemory),
         (vec!["prefix :"], Action::CommandPrompt),
         (vec!["prefix R"], Action::ReloadConfig),
+        (vec!["prefix ~"], Action::ShowMessages),
     ]);
     v
 }

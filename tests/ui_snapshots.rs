@@ -16,7 +16,7 @@ use ratatui::layout::Rect;
 use memmux::config::Config;
 use memmux::memory::history::Sample;
 use memmux::session::{CommandSpec, Context, ExitStatus, Session, Status};
-use memmux::state::{Mode, State, Tab};
+use memmux::state::{Confirm, Mode, State, Tab};
 use memmux::ui;
 
 /// Wall clock of the newest sample: a fixed instant, so chart columns fall the same way.
@@ -230,4 +230,74 @@ fn screen_160x45() {
     let config = Config::default();
     let state = four_tabs(&ctx, &config);
     insta::assert_snapshot!(screen(&state, &config, 160, 45));
+}
+
+#[test]
+fn confirmation_keeps_y_n_at_any_width() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.mode = Mode::Confirm(Confirm::CloseTab(3));
+    let wide = part(80, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    });
+    let narrow = part(30, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    });
+    assert!(narrow.contains("(y/n)"), "{narrow}");
+    insta::assert_snapshot!(format!("{wide}\n{narrow}"));
+}
+
+#[test]
+fn long_message_says_where_to_read_it_whole() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.warn(
+        "config ignored, defaults in use: /home/someone/.config/memmux/config.toml:12:9: \
+         unknown key `sample-intervall` (did you mean `sample-interval`?)",
+    );
+    insta::assert_snapshot!(part(80, 1, |a, b| {
+        ui::status::render(&state, &config, a, b);
+    }));
+}
+
+#[test]
+fn message_log_overlay() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.say("history cleared");
+    state.warn(
+        "config not reloaded: /home/someone/.config/memmux/config.toml:12:9: unknown key \
+         `sample-intervall` (did you mean `sample-interval`?)",
+    );
+    state.mode = Mode::Messages(0);
+    insta::assert_snapshot!(screen(&state, &config, 80, 24));
+}
+
+#[test]
+fn ended_tab_says_how_to_restart_or_close() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    state.focus = 3;
+    insta::assert_snapshot!(screen(&state, &config, 80, 24));
+}
+
+#[test]
+fn help_overlay_160x45() {
+    let config = Config::default();
+    insta::assert_snapshot!(part(160, 45, |a, b| {
+        ui::help::render(&config.keymap, 0, a, b)
+    }));
+}
+
+#[test]
+fn help_overlay_scrolled_to_the_legend() {
+    let config = Config::default();
+    let max = ui::help::max_scroll(&config.keymap, 24);
+    insta::assert_snapshot!(part(80, 24, |a, b| {
+        ui::help::render(&config.keymap, max, a, b)
+    }));
 }

@@ -67,6 +67,7 @@ impl App {
             }
             Action::Quit => self.state.mode = Mode::Confirm(Confirm::Quit),
             Action::Help => self.state.mode = Mode::Help(0),
+            Action::ShowMessages => self.state.mode = Mode::Messages(0),
             Action::SendPrefix => {
                 let p = self.config.keymap.prefix;
                 if let (Some(tab), Some(key)) = (self.state.focused(), chord_to_key(p)) {
@@ -108,8 +109,7 @@ impl App {
                 if !shown && !ui::panel_fits(width, self.config.panel_width) {
                     // Turned on, but it cannot show: say why rather than do nothing visible.
                     self.state.warn(format!(
-                        "the memory panel needs {} columns, the terminal has {width}: \
-                         its figures are on the status line",
+                        "panel needs {} columns, has {width}",
                         ui::panel_needs(self.config.panel_width)
                     ));
                 }

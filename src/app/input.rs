@@ -118,19 +118,19 @@ impl App {
             }
             Mode::Help(scroll) => {
                 self.redraw_now();
-                let max = (Action::all().len() as u16).saturating_sub(1);
-                let page = self.pane.height.saturating_sub(2).max(1);
-                let scroll = match key.code {
-                    KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter => return,
-                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
-                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
-                    KeyCode::PageUp => scroll.saturating_sub(page),
-                    KeyCode::Home | KeyCode::Char('g') => 0,
-                    KeyCode::End | KeyCode::Char('G') => max,
-                    _ => scroll,
-                };
-                self.state.mode = Mode::Help(scroll);
+                let max = ui::help::max_scroll(&self.config.keymap, self.pane.height);
+                if let Some(scroll) = overlay_scroll(&key, scroll, max, self.pane.height) {
+                    self.state.mode = Mode::Help(scroll);
+                }
+            }
+            Mode::Messages(back) => {
+                self.redraw_now();
+                // Scrolled up from the newest line: the keys' directions are reversed.
+                let max = u16::try_from(self.state.log.len() * 4).unwrap_or(u16::MAX);
+                let up = max.saturating_sub(back);
+                if let Some(up) = overlay_scroll(&key, up, max, self.pane.height) {
+                    self.state.mode = Mode::Messages(max.saturating_sub(up));
+                }
             }
         }
     }
@@ -149,9 +149,13 @@ impl App {
             return;
         };
         if !tab.session.is_running() {
-            // The program has ended: keys have nowhere to go, except `r` to start it again.
+            // The program has ended: keys have nowhere to go, except `r` to start it again and
+            // `x` to close the tab (the pane's note says so).
             if chord == Some(Chord::plain('r')) {
                 self.restart_focused();
+            } else if chord == Some(Chord::plain('x')) {
+                let id = tab.session.id;
+                self.close_tab(id);
             }
             return;
         }
@@ -378,6 +382,21 @@ pub fn complete_command(text: &str) -> (String, Option<String>) {
         }
     }
 }
+/// A key in a scrolling overlay (help, messages): the new scroll, `None` when it closes.
+fn overlay_scroll(key: &KeyEvent, scroll: u16, max: u16, height: u16) -> Option<u16> {
+    let page = height.saturating_sub(2).max(1);
+    Some(match key.code {
+        KeyCode::Esc | KeyCode::Char('q' | '?' | '~') | KeyCode::Enter => return None,
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
+        KeyCode::PageUp => scroll.saturating_sub(page),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => scroll,
+    })
+}
+
 /// Editing keys shared by the single-line prompts.
 pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -310,6 +310,7 @@ impl App {
     pub fn collect_output(&mut self) {
         let focus = self.state.focus;
         let mut any = false;
+        let mut notes = Vec::new();
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
             let shared = &tab.session.shared;
             let focused = i == focus;
@@ -338,11 +339,7 @@ impl App {
                     .unwrap_or_else(|p| p.into_inner())
                     .take()
                 {
-                    self.state.message = Some(crate::state::Message {
-                        text: format!("tab {}: {note}", i + 1),
-                        error: true,
-                        at: std::time::Instant::now(),
-                    });
+                    notes.push(format!("tab {}: {note}", i + 1));
                 }
                 // Never the terminal's lock here: a hidden tab may be parsing a flood.
                 let alerts = shared.take_alerts_for_ui();
@@ -367,6 +364,9 @@ impl App {
                     shared.dirty.store(true, Ordering::Release);
                 }
             }
+        }
+        for note in notes {
+            self.state.warn(note);
         }
         if any {
             self.redraw();

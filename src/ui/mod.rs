@@ -3,8 +3,10 @@
 
 pub mod compositor;
 pub mod direct;
+pub mod ended;
 pub mod help;
 pub mod memory;
+pub mod messages;
 pub mod pane;
 pub mod scroll;
 pub mod status;
@@ -92,14 +94,16 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         tabs::render(state, config, area, frame.buffer_mut());
     }
     let mut cursor = None;
+    let overlay = matches!(state.mode, Mode::Help(_) | Mode::Messages(_));
     if let Some(tab) = state.focused() {
         let mut term = tab.session.shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
             cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
         } else {
             let damage = term.take_damage();
-            // The help overlay draws over the pane: then nothing is kept.
-            let source = (!matches!(state.mode, Mode::Help(_))).then(|| session_key(tab));
+            // An overlay or an ended tab's note draws over the pane: then nothing is kept.
+            let ended = !tab.session.is_running();
+            let source = (!overlay && !ended).then(|| session_key(tab));
             frame.pane_rows = if frame.pane_reuse(layout.pane, source) {
                 pane::render_rows(term.screen(), layout.pane, frame.buffer_mut(), |r| {
                     damage.contains(r)
@@ -107,14 +111,17 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             } else {
                 pane::render_all(term.screen(), layout.pane, frame.buffer_mut())
             };
-            if matches!(state.mode, Mode::Normal | Mode::Prefix) {
+            if ended {
+                ended::render(tab, layout.pane, frame.buffer_mut(), &config.colors);
+                // The note covers a pane row: none of them can be skipped as blank.
+                frame.pane_rows.clear();
+            } else if matches!(state.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }
         }
     }
     if let Some(area) = layout.panel {
         // Under an overlay the panel is drawn each frame: the overlay covers part of it.
-        let overlay = matches!(state.mode, Mode::Help(_));
         if overlay || !frame.keep(area, panel_key(state)) {
             memory::render(state, config, area, frame.buffer_mut());
         }
@@ -124,8 +131,22 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             cursor = Some(c);
         }
     }
-    if let Mode::Help(scroll) = state.mode {
-        help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut());
+    match state.mode {
+        Mode::Help(scroll) => {
+            help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut())
+        }
+        Mode::Messages(scroll) => {
+            // The status line stays visible below the log.
+            let mut area = frame.area();
+            area.height = layout
+                .status
+                .map_or(area.height, |s| s.y.saturating_sub(area.y));
+            let now = std::time::Instant::now();
+            messages::render(&state.log, scroll, now, area, frame.buffer_mut());
+        }
+        _ => {}
+    }
+    if overlay {
         // The overlay covers pane rows: none of them can be skipped as blank.
         frame.pane_rows.clear();
         cursor = None;

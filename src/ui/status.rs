@@ -53,11 +53,8 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 w,
                 badge,
             );
-            let rest = format!(
-                " press a key ({} for help, Esc to cancel)",
-                help_key(config)
-            );
-            buf.set_stringn(x, area.y, rest, usize::from(area.right() - x), bar);
+            let room = usize::from(area.right() - x);
+            buf.set_stringn(x, area.y, prefix_hint(config, room), room, bar);
         }
         Mode::Rename(input) => {
             let label = format!(" rename tab {}: ", state.focus + 1);
@@ -94,18 +91,17 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         }
         Mode::Confirm(c) => {
             let q = match c {
-                Confirm::CloseTab(id) => {
-                    format!(" close {} while it runs? (y/n)", tab_name(state, *id))
-                }
-                Confirm::RestartTab(id) => {
-                    format!(" kill and restart {}? (y/n)", tab_name(state, *id))
-                }
+                Confirm::CloseTab(id) => format!(" close {} while it runs?", tab_name(state, *id)),
+                Confirm::RestartTab(id) => format!(" kill and restart {}?", tab_name(state, *id)),
                 Confirm::Quit => {
                     let running = state.tabs.iter().filter(|t| t.session.is_running()).count();
-                    format!(" quit memmux, hanging up {running} running tab(s)? (y/n)")
+                    format!(" quit memmux, hanging up {running} running tab(s)?")
                 }
             };
-            buf.set_stringn(area.x, area.y, q, w, warn);
+            // The answer keys stay whole at any width; the question is cut instead.
+            let answer = " (y/n)";
+            let q = cut(&q, w.saturating_sub(answer.width()));
+            buf.set_stringn(area.x, area.y, format!("{q}{answer}"), w, warn);
         }
         Mode::Scroll(view) => {
             if let Some((backward, input)) = &view.prompt {
@@ -158,6 +154,15 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 bar,
             );
         }
+        Mode::Messages(_) => {
+            buf.set_stringn(
+                area.x,
+                area.y,
+                " messages, newest last: Esc or q closes, Up/Down/PgUp/PgDn scroll",
+                w,
+                bar,
+            );
+        }
         Mode::Normal => {
             // A message gets the whole line when it needs it: a config error's place matters
             // more than the summary.
@@ -166,6 +171,14 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 let text = format!(" {}", m.text);
                 if text.width() + 2 >= w.saturating_sub(summary(state, config, area.width).width())
                 {
+                    // Too long for the line: its start, and where to read it whole.
+                    let text = match log_key(config) {
+                        Some(k) if text.width() > w => {
+                            let more = format!(" {k} shows all");
+                            format!("{}{more}", cut(&text, w.saturating_sub(more.width())))
+                        }
+                        _ => text,
+                    };
                     buf.set_stringn(area.x, area.y, text, w, style);
                     return None;
                 }
@@ -193,14 +206,78 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
     None
 }
 
-fn help_key(config: &Config) -> String {
+/// The key after the prefix that runs `action`, if it has one.
+fn prefixed_key(config: &Config, action: Action) -> Option<String> {
     config
         .keymap
-        .keys_for(Action::Help)
+        .keys_for(action)
         .iter()
         .find(|b| b.prefixed)
         .map(|b| b.chord.to_string())
-        .unwrap_or_else(|| "?".to_string())
+}
+
+/// How the log of messages is opened (`C-b ~`), if it is bound.
+fn log_key(config: &Config) -> Option<String> {
+    let keys = config.keymap.keys_for(Action::ShowMessages);
+    keys.first().map(|b| config.keymap.spell(b))
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + c.to_string().width() + 1 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// What the status line says after the prefix: the most used next keys, as many as fit in
+/// `room` columns, then where every key is listed (as zellij's bar does).
+pub fn prefix_hint(config: &Config, room: usize) -> String {
+    // In the order a newcomer needs them.
+    let wanted: [(&[Action], &str); 10] = [
+        (&[Action::NewTab], "new"),
+        (&[Action::NextTab, Action::PrevTab], "next/prev"),
+        (&[Action::SelectTab(1), Action::SelectTab(9)], "tab"),
+        (&[Action::ScrollMode], "scroll"),
+        (&[Action::CloseTab], "close"),
+        (&[Action::ToggleMemoryPanel], "memory"),
+        (&[Action::RenameTab], "rename"),
+        (&[Action::GotoTab], "tab N"),
+        (&[Action::CommandPrompt], "command"),
+        (&[Action::ShowMessages], "messages"),
+    ];
+    let end = match prefixed_key(config, Action::Help) {
+        Some(k) => format!(" · {k} all keys"),
+        None => String::new(),
+    };
+    let mut text = String::new();
+    for (actions, label) in wanted {
+        let keys: Option<Vec<String>> = actions.iter().map(|a| prefixed_key(config, *a)).collect();
+        let Some(keys) = keys else { continue };
+        // `1-9`, `n/p`.
+        let sep = if actions.first() == Some(&Action::SelectTab(1)) {
+            "-"
+        } else {
+            "/"
+        };
+        let item = format!(" {} {label}", keys.join(sep));
+        let sep = if text.is_empty() { "" } else { " ·" };
+        if text.width() + sep.width() + item.width() + end.width() > room {
+            break;
+        }
+        text.push_str(sep);
+        text.push_str(&item);
+    }
+    text.push_str(&end);
+    text
 }
 
 /// The right-hand summary. With the memory panel hidden, the memory figures come first (the
