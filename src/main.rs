@@ -92,6 +92,11 @@ fn main() -> ExitCode {
         eprintln!("memmux: {msg}");
         return ExitCode::from(2);
     }
+    let term = std::env::var("TERM").ok();
+    if let Err(msg) = terminal::check_term(term.as_deref()) {
+        eprintln!("memmux: {msg}");
+        return ExitCode::from(2);
+    }
     terminal::install_panic_hook();
     let options = app::Options {
         first: (!cli.command.is_empty()).then_some(cli.command),
