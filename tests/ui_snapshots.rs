@@ -301,3 +301,58 @@ fn help_overlay_scrolled_to_the_legend() {
         ui::help::render(&config.keymap, max, a, b)
     }));
 }
+
+/// `n` tabs, tab K using K MiB except the last, which uses 1.2 GiB: the smallest must still
+/// draw a bar beside the biggest.
+fn many_tabs(ctx: &Context, config: &Config, n: u64) -> State {
+    let mut state = State::default();
+    for k in 1..=n {
+        let mut t = tab(ctx, k, &format!("t{k}"), Status::Running, b"");
+        let bytes = if k == n { 1200 << 20 } else { k << 20 };
+        samples(&mut t, config, 120, |_| bytes);
+        state.tabs.push(t);
+    }
+    state
+}
+
+#[test]
+fn memory_panel_six_tabs_keeps_peak_and_rate() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = many_tabs(&ctx, &config, 6);
+    // Tab 1 grows 20 MiB a minute, steadily: its rate shows.
+    samples(&mut state.tabs[0], &config, 0, |_| 0);
+    let mut grow = tab(&ctx, 100, "grow", Status::Running, b"");
+    samples(&mut grow, &config, 120, |age| {
+        (300 << 20) - age * ((20 << 20) / 60)
+    });
+    state.tabs[0] = grow;
+    let text = part(config.panel_width, 43, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(text.contains("+20.0M/min"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn memory_panel_many_tabs_one_line_each_still_shows_levels() {
+    let ctx = context();
+    let config = Config::default();
+    let state = many_tabs(&ctx, &config, 20);
+    let text = part(config.panel_width, 30, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_flat_tab_with_one_jump_shows_no_rate() {
+    let ctx = context();
+    let config = Config::default();
+    let mut t = tab(&ctx, 1, "jump", Status::Running, b"");
+    // Flat, then a 200 MiB step 20 s ago: not a growth rate.
+    samples(&mut t, &config, 120, |age| {
+        if age < 20 { 300 << 20 } else { 100 << 20 }
+    });
+    assert_eq!(t.mem.view.growth, "");
+}

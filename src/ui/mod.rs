@@ -163,6 +163,14 @@ fn panel_key(state: &State) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     state.panel_seq.hash(&mut h);
     state.focus.hash(&mut h);
+    // The focused tab's history size, as the status line shows it: both move together.
+    if let Some(t) = state.focused() {
+        t.session
+            .shared
+            .history_rows
+            .load(std::sync::atomic::Ordering::Acquire)
+            .hash(&mut h);
+    }
     for tab in &state.tabs {
         tab.session.id.hash(&mut h);
         tab.label().hash(&mut h);
