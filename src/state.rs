@@ -206,6 +206,9 @@ pub struct State {
     pub totals: crate::ui::memory::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
+    /// Where the left button went down in a pane whose program does not take the mouse
+    /// (pane column, row): a drag from there opens the scroll view selecting, as in tmux.
+    pub press: Option<(u16, u16)>,
 }
 
 impl State {

@@ -203,7 +203,30 @@ impl App {
             MouseEventKind::ScrollDown => 3,
             _ => 0,
         };
+        let pane = self.pane;
+        // The pointer's pane cell, clamped to the pane as xterm clamps drags to the window.
+        let cell = (
+            m.column
+                .saturating_sub(pane.x)
+                .min(pane.width.saturating_sub(1)),
+            m.row
+                .saturating_sub(pane.y)
+                .min(pane.height.saturating_sub(1)),
+        );
         if let Mode::Scroll(view) = &mut self.state.mode {
+            if let Some(copy) = scroll_drag(view, &m, cell, pane.contains(pos)) {
+                let text = self.state.tabs.get(self.state.focus).and_then(|tab| {
+                    let term = tab.session.shared.lock_term();
+                    copy.then(|| view.selected_text(&term)).flatten()
+                });
+                if let Some(text) = text.filter(|t| !t.is_empty()) {
+                    // Copied on release, leaving the view, as tmux does with the mouse on.
+                    self.state.mode = Mode::Normal;
+                    self.copy(text);
+                }
+                self.redraw_now();
+                return;
+            }
             if wheel != 0 {
                 if let Some(tab) = self.state.tabs.get(self.state.focus) {
                     let term = tab.session.shared.lock_term();
@@ -224,16 +247,7 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        let pane = self.pane;
-        // Drags that leave the pane are clamped to its edge, as xterm clamps to the window.
-        let col = m
-            .column
-            .saturating_sub(pane.x)
-            .min(pane.width.saturating_sub(1));
-        let row = m
-            .row
-            .saturating_sub(pane.y)
-            .min(pane.height.saturating_sub(1));
+        let (col, row) = cell;
         let inside = pane.contains(pos);
         let modes = self.input_modes(tab);
         let mut out = Vec::new();
@@ -242,8 +256,11 @@ impl App {
             self.send_focused(out);
             return;
         }
+        let alternate = tab.session.shared.lock_term().screen().alternate_screen();
+        if self.mouse_select(&m, cell, inside) {
+            return;
+        }
         if inside && wheel != 0 {
-            let alternate = tab.session.shared.lock_term().screen().alternate_screen();
             if alternate {
                 // A full-screen program that takes no mouse (less, man): the wheel moves it by
                 // arrow keys, as xterm's alternateScroll does.
@@ -260,6 +277,37 @@ impl App {
             } else if wheel < 0 {
                 self.enter_scroll(wheel);
             }
+        }
+    }
+
+    /// A left-button press and drag in a pane whose program does not take the mouse: the
+    /// drag opens the scroll view with a selection from the press to the pointer. True when
+    /// the event was used.
+    fn mouse_select(&mut self, m: &MouseEvent, cell: (u16, u16), inside: bool) -> bool {
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if inside => {
+                self.state.press = Some(cell);
+                true
+            }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                let Some(from) = self.state.press.take() else {
+                    return false;
+                };
+                self.enter_scroll(0);
+                if let Mode::Scroll(view) = &mut self.state.mode {
+                    let at = |(c, r): (u16, u16)| crate::scroll::Point {
+                        row: view.top + u64::from(r),
+                        col: c,
+                    };
+                    view.anchor = Some(at(from));
+                    view.cursor = at(cell);
+                    view.shape = crate::scroll::Shape::Chars;
+                }
+                self.redraw_now();
+                true
+            }
+            MouseEventKind::Up(MouseButton::Left) => self.state.press.take().is_some(),
+            _ => false,
         }
     }
 
@@ -296,9 +344,17 @@ impl App {
             }
             return true;
         }
+        if let Some(jump) = view.jump.take() {
+            // The character after `f t F T`; anything else cancels the jump.
+            if let KeyCode::Char(c) = key.code {
+                view.jump_to(&term, jump, c);
+            }
+            return true;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let half = i64::from((h / 2).max(1));
         let page = i64::from(h);
+        use crate::scroll::{Jump, Shape, WordMotion};
         match key.code {
             KeyCode::Char('q') => return false,
             KeyCode::Esc if view.anchor.is_some() => view.anchor = None,
@@ -323,13 +379,19 @@ impl App {
             KeyCode::Char('?') => view.prompt = Some((true, LineInput::default())),
             KeyCode::Char('n') => view.search_next(&term, h, false),
             KeyCode::Char('N') => view.search_next(&term, h, true),
-            KeyCode::Char('v' | ' ') => {
-                view.anchor = if view.anchor.is_some() {
-                    None
-                } else {
-                    Some(view.cursor)
-                };
-            }
+            KeyCode::Char('v') if ctrl => view.toggle_rect(),
+            KeyCode::Char('r') => view.toggle_rect(),
+            KeyCode::Char('v' | ' ') => view.select(Shape::Chars),
+            KeyCode::Char('V') => view.select(Shape::Lines),
+            KeyCode::Char('w') => view.word(&term, h, WordMotion::NextStart),
+            KeyCode::Char('b') => view.word(&term, h, WordMotion::PrevStart),
+            KeyCode::Char('e') => view.word(&term, h, WordMotion::End),
+            KeyCode::Char('f') => view.jump = Some(Jump::To),
+            KeyCode::Char('t') => view.jump = Some(Jump::Till),
+            KeyCode::Char('F') => view.jump = Some(Jump::BackTo),
+            KeyCode::Char('T') => view.jump = Some(Jump::BackTill),
+            KeyCode::Char(';') => view.repeat_jump(&term, false),
+            KeyCode::Char(',') => view.repeat_jump(&term, true),
             KeyCode::Char('y') | KeyCode::Enter => {
                 let Some(text) = view.selected_text(&term) else {
                     view.note = Some("nothing selected: v starts a selection".to_string());
@@ -342,6 +404,38 @@ impl App {
             _ => {}
         }
         true
+    }
+}
+
+/// The left button in the scroll view: a press puts the cursor there and ends any selection,
+/// a drag selects from the press, a release ends the drag. `Some(true)`: copy the selection
+/// now; `Some(false)`: used; `None`: not a left-button event.
+fn scroll_drag(
+    view: &mut crate::scroll::ScrollView,
+    m: &MouseEvent,
+    (col, row): (u16, u16),
+    inside: bool,
+) -> Option<bool> {
+    let at = crate::scroll::Point {
+        row: view.top + u64::from(row),
+        col,
+    };
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) if inside => {
+            view.cursor = at;
+            view.anchor = None;
+            view.shape = crate::scroll::Shape::Chars;
+            Some(false)
+        }
+        MouseEventKind::Drag(MouseButton::Left) => {
+            if view.anchor.is_none() {
+                view.anchor = Some(view.cursor);
+            }
+            view.cursor = at;
+            Some(false)
+        }
+        MouseEventKind::Up(MouseButton::Left) => Some(view.anchor.is_some()),
+        _ => None,
     }
 }
 

@@ -136,10 +136,20 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     );
                 }
                 (None, None) => {
-                    let hint = if view.anchor.is_some() {
-                        " selecting: move, y copies, v or Esc cancels"
-                    } else {
-                        " q leaves · / ? search · n N next · v select · y copy · g G top bottom"
+                    use crate::scroll::Shape;
+                    let hint = match (view.anchor.is_some(), view.shape) {
+                        (true, Shape::Chars) => {
+                            " selecting: move, y copies, V lines, r rectangle, Esc cancels"
+                        }
+                        (true, Shape::Lines) => {
+                            " selecting lines: move, y copies, v characters, Esc cancels"
+                        }
+                        (true, Shape::Rect) => {
+                            " selecting a rectangle: move, y copies, r characters, Esc cancels"
+                        }
+                        (false, _) => {
+                            " q leaves · / ? search · n N next · v V C-v select · w b e f t move · y copy"
+                        }
                     };
                     buf.set_stringn(x, area.y, hint, rest, bar);
                 }
