@@ -83,10 +83,31 @@ pub fn lines(keymap: &Keymap) -> Vec<Line> {
     let mut v = vec![Line::Heading(
         "Keys (any action also by name at the : prompt)",
     )];
-    v.extend(Action::all().into_iter().map(|a| {
-        let keys: Vec<String> = keymap.keys_for(a).iter().map(|b| keymap.spell(b)).collect();
-        Line::Row(keys.join(", "), a.name(), a.describe())
-    }));
+    let spell =
+        |a: Action| -> Vec<String> { keymap.keys_for(a).iter().map(|b| keymap.spell(b)).collect() };
+    // The nine select-tab actions on one row while their keys follow one pattern (the
+    // default `C-b N`, `M-N`): nine rows of it would push the rest off an 80x24 screen.
+    let pattern = |k: u8| -> Vec<String> {
+        spell(Action::SelectTab(1))
+            .iter()
+            .map(|s| s.replace('1', &k.to_string()))
+            .collect()
+    };
+    let uniform = (1..=9).all(|k| spell(Action::SelectTab(k)) == pattern(k));
+    for a in Action::all() {
+        match a {
+            Action::SelectTab(1) if uniform => {
+                let keys: Vec<String> = spell(a).iter().map(|s| s.replace('1', "1..9")).collect();
+                v.push(Line::Row(
+                    keys.join(", "),
+                    "select-tab-N".to_string(),
+                    "go to tab N (1 to 9; C-b ' for any)".to_string(),
+                ));
+            }
+            Action::SelectTab(_) if uniform => {}
+            _ => v.push(Line::Row(spell(a).join(", "), a.name(), a.describe())),
+        }
+    }
     let fixed = |v: &mut Vec<Line>, heading, rows: &[(&str, &str)]| {
         v.push(Line::Heading(heading));
         v.extend(
@@ -195,8 +216,13 @@ mod tests {
             })
             .collect();
         for a in Action::all() {
-            assert!(text.iter().any(|l| l.contains(&a.name())), "{a}");
+            let name = match a {
+                Action::SelectTab(_) => "select-tab-N".to_string(),
+                _ => a.name(),
+            };
+            assert!(text.iter().any(|l| l.contains(&name)), "{a}");
         }
+        assert!(text.iter().any(|l| l.contains("C-b 1..9, M-1..9")));
         for needle in [
             "Scroll view",
             "Prompts",
