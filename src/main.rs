@@ -21,8 +21,9 @@ static ALLOC: TaggedAlloc = TaggedAlloc;
     version,
     about,
     after_help = "Keys: the prefix is Ctrl-b by default, as in tmux. Prefix c new tab, prefix n/p \
-next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix , rename, prefix x close, prefix [ \
-scroll view, prefix m memory panel, prefix Q quit, prefix ? every key.\n\n\
+next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix ' any tab by number, prefix , rename, \
+prefix x close, prefix [ scroll view, prefix m memory panel, prefix ~ messages, prefix Q quit, \
+prefix ? every key.\n\n\
 Config: ~/.config/memmux/config.toml (or $XDG_CONFIG_HOME/memmux/config.toml, $MEMMUX_CONFIG, \
 --config); `memmux --print-config` shows every setting."
 )]
