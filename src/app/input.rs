@@ -126,7 +126,8 @@ impl App {
             Mode::Messages(back) => {
                 self.redraw_now();
                 // Scrolled up from the newest line: the keys' directions are reversed.
-                let max = u16::try_from(self.state.log.len() * 4).unwrap_or(u16::MAX);
+                let (w, h) = (self.pane.width + self.panel_width(), self.pane.height + 2);
+                let max = ui::messages::max_scroll(&self.state.log, w, h);
                 let up = max.saturating_sub(back);
                 if let Some(up) = overlay_scroll(&key, up, max, self.pane.height) {
                     self.state.mode = Mode::Messages(max.saturating_sub(up));

@@ -54,6 +54,20 @@ fn lines<'a>(
     out
 }
 
+/// Inside width of the log's box on a terminal `width` columns wide (borders and a margin).
+fn text_width(width: u16) -> usize {
+    usize::from(width.saturating_sub(3))
+}
+
+/// How far the log scrolls up at most on a terminal `width` x `height`: its oldest line at
+/// the top of the box.
+pub fn max_scroll(log: &std::collections::VecDeque<Message>, width: u16, height: u16) -> u16 {
+    let n = lines(log.iter(), std::time::Instant::now(), text_width(width)).len();
+    // The box takes the screen but the status line, less its two borders.
+    let shown = usize::from(height.saturating_sub(3));
+    u16::try_from(n.saturating_sub(shown)).unwrap_or(u16::MAX)
+}
+
 /// Draws the log in `area`, scrolled up from its end by `scroll` lines.
 pub fn render(
     log: &std::collections::VecDeque<Message>,
@@ -64,7 +78,7 @@ pub fn render(
 ) {
     let title = " messages: ↑ ↓ scroll, q closes ";
     let inner = super::help::framed(title, area.width, area.height, area, buf);
-    let width = usize::from(inner.width.saturating_sub(1));
+    let width = text_width(area.width);
     let all = lines(log.iter(), now, width);
     if all.is_empty() {
         buf.set_stringn(
@@ -95,6 +109,29 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrolls_up_to_the_oldest_line_and_no_further() {
+        let mut log = std::collections::VecDeque::new();
+        for i in 0..30 {
+            log.push_back(Message {
+                text: format!("m{i}"),
+                error: false,
+                at: std::time::Instant::now(),
+            });
+        }
+        // 80x10: the box shows 7 lines; 30 one-line messages scroll 23 lines up.
+        assert_eq!(max_scroll(&log, 80, 10), 23);
+        // 20 columns: the 11-column stamp leaves at least 8 for text: still one line each.
+        assert_eq!(max_scroll(&log, 20, 10), 23);
+        log.push_back(Message {
+            text: "x".repeat(100),
+            error: true,
+            at: std::time::Instant::now(),
+        });
+        // 77 columns of text: the long one takes two lines.
+        assert_eq!(max_scroll(&log, 80, 10), 25);
+    }
 
     #[test]
     fn wrap_keeps_every_character() {
