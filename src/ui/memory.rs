@@ -111,7 +111,9 @@ pub struct MemView {
     /// Chart columns, newest first, for a chart `cols` wide.
     pub cols: usize,
     pub tree: Vec<u64>,
-    pub heap: Vec<u64>,
+    /// The heap figure as shown (the latest sample's): part of the view so a new value
+    /// redraws the panel.
+    pub heap: u64,
     pub peak: u64,
     /// Bytes per minute over the leak window.
     /// The growth as shown: ` +1.2M/min`, or empty when it is below what is worth showing.
@@ -146,7 +148,7 @@ pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
     MemView {
         cols,
         tree: columns(history, cols, |s| s.tree_bytes),
-        heap: columns(history, cols, |s| s.heap_bytes),
+        heap: history.latest().map_or(0, |s| s.heap_bytes),
         peak: history.peak_tree(),
         // A rate only where a straight line fits the window well (the leak mark's test, at the
         // shown threshold): a flat tab with one jump would otherwise read `+59.0M/min`.
@@ -333,7 +335,7 @@ fn block(
         .style(base.fg(c.chart_tree))
         .render(chart, buf);
     let dim = base.add_modifier(Modifier::DIM);
-    let heap = short_bytes(latest.map_or(0, |s| s.heap_bytes));
+    let heap = short_bytes(view.heap);
     let peak = format!("peak {}{}", short_bytes(view.peak), view.growth);
     if area.height < MEDIUM {
         return;
