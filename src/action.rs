@@ -11,8 +11,15 @@ pub enum Action {
     NextTab,
     PrevTab,
     LastTab,
-    /// Tabs are numbered from 1 as the user sees them; this holds that number (1..=9).
+    /// Tabs are numbered from 1 as the user sees them; this holds that number (1..=9, the
+    /// ones with keys; `select-tab N` at the prompt reaches any tab).
     SelectTab(u8),
+    /// Asks for a tab number and goes there (tmux's `'`).
+    GotoTab,
+    /// Moves the focused tab one place left / right in the bar (`move-tab N` at the prompt
+    /// moves it to place N).
+    MoveTabLeft,
+    MoveTabRight,
     RenameTab,
     CloseTab,
     RestartTab,
@@ -27,6 +34,8 @@ pub enum Action {
     ExportMemory,
     CommandPrompt,
     ReloadConfig,
+    /// The log of recent status-line messages, each whole (tmux's `show-messages`).
+    ShowMessages,
 }
 
 impl Action {
@@ -40,6 +49,9 @@ impl Action {
         ];
         v.extend((1..=9).map(Action::SelectTab));
         v.extend([
+            Action::GotoTab,
+            Action::MoveTabLeft,
+            Action::MoveTabRight,
             Action::RenameTab,
             Action::CloseTab,
             Action::RestartTab,
@@ -54,6 +66,7 @@ impl Action {
             Action::ExportMemory,
             Action::CommandPrompt,
             Action::ReloadConfig,
+            Action::ShowMessages,
         ]);
         v
     }
@@ -66,6 +79,9 @@ impl Action {
             Action::PrevTab => "prev-tab",
             Action::LastTab => "last-tab",
             Action::SelectTab(n) => return format!("select-tab-{n}"),
+            Action::GotoTab => "goto-tab",
+            Action::MoveTabLeft => "move-tab-left",
+            Action::MoveTabRight => "move-tab-right",
             Action::RenameTab => "rename-tab",
             Action::CloseTab => "close-tab",
             Action::RestartTab => "restart-tab",
@@ -80,6 +96,7 @@ impl Action {
             Action::ExportMemory => "export-memory",
             Action::CommandPrompt => "command-prompt",
             Action::ReloadConfig => "reload-config",
+            Action::ShowMessages => "show-messages",
         };
         s.to_string()
     }
@@ -92,6 +109,9 @@ impl Action {
             Action::PrevTab => "previous tab",
             Action::LastTab => "the tab focused before this one",
             Action::SelectTab(n) => return format!("go to tab {n}"),
+            Action::GotoTab => "go to a tab by number (asks; any number)",
+            Action::MoveTabLeft => "move the tab one place left",
+            Action::MoveTabRight => "move the tab one place right",
             Action::RenameTab => "rename the focused tab",
             Action::CloseTab => "close the focused tab (asks while it runs)",
             Action::RestartTab => "restart the focused tab's command",
@@ -106,6 +126,7 @@ impl Action {
             Action::ExportMemory => "write memory history to a CSV file",
             Action::CommandPrompt => "command prompt",
             Action::ReloadConfig => "reload the config file",
+            Action::ShowMessages => "recent messages, each whole",
         };
         s.to_string()
     }

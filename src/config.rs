@@ -1563,6 +1563,43 @@ pub struct Loaded {
     pub file: Option<PathBuf>,
 }
 
+/// Reads `path` if it is a regular file (or a link to one). A FIFO would block memmux's start
+/// until something wrote to it, a device could be endless (`/dev/zero`), a directory is a
+/// mistake: each is an error naming what the path is. The file is opened without blocking
+/// (a FIFO's open waits for a writer) and checked on the open descriptor, so nothing can
+/// swap the file between the check and the read.
+fn read_regular_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(what) = what {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads the configuration from `source`. For the default source a missing file gives the
 /// defaults; every other failure is an error, and the caller decides: refuse to start for an
 /// explicit source ([`ConfigSource::is_explicit`]), start with defaults and a warning for the
@@ -1576,7 +1613,7 @@ pub fn load(source: &ConfigSource) -> Result<Loaded, ConfigError> {
     let Some(path) = source.path() else {
         return Ok(defaults());
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_regular_file(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound && !source.is_explicit() => {
             return Ok(defaults());

@@ -331,6 +331,9 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         v.push((keys.to_vec(), Action::SelectTab(i as u8 + 1)));
     }
     v.extend([
+        (vec!["prefix '"], Action::GotoTab),
+        (vec!["prefix <"], Action::MoveTabLeft),
+        (vec!["prefix >"], Action::MoveTabRight),
         (vec!["prefix ,"], Action::RenameTab),
         (vec!["prefix x"], Action::CloseTab),
         (vec!["prefix r"], Action::RestartTab),
@@ -345,6 +348,7 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix M"], Action::ExportMemory),
         (vec!["prefix :"], Action::CommandPrompt),
         (vec!["prefix R"], Action::ReloadConfig),
+        (vec!["prefix ~"], Action::ShowMessages),
     ]);
     v
 }

@@ -13,5 +13,6 @@ pub mod scroll;
 pub mod session;
 pub mod state;
 pub mod terminal;
+pub mod terminfo;
 pub mod ui;
 pub mod util;

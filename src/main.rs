@@ -21,8 +21,9 @@ static ALLOC: TaggedAlloc = TaggedAlloc;
     version,
     about,
     after_help = "Keys: the prefix is Ctrl-b by default, as in tmux. Prefix c new tab, prefix n/p \
-next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix , rename, prefix x close, prefix [ \
-scroll view, prefix m memory panel, prefix Q quit, prefix ? every key.\n\n\
+next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix ' any tab by number, prefix , rename, \
+prefix x close, prefix [ scroll view, prefix m memory panel, prefix ~ messages, prefix Q quit, \
+prefix ? every key.\n\n\
 Config: ~/.config/memmux/config.toml (or $XDG_CONFIG_HOME/memmux/config.toml, $MEMMUX_CONFIG, \
 --config); `memmux --print-config` shows every setting."
 )]
@@ -89,6 +90,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Err(msg) = terminal::check_tty() {
+        eprintln!("memmux: {msg}");
+        return ExitCode::from(2);
+    }
+    let term = std::env::var("TERM").ok();
+    if let Err(msg) = terminal::check_term(term.as_deref()) {
         eprintln!("memmux: {msg}");
         return ExitCode::from(2);
     }

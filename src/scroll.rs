@@ -300,6 +300,39 @@ pub struct Search {
     pub backward: bool,
 }
 
+/// What a selection covers between its anchor and the cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// Characters in reading order (`v`).
+    #[default]
+    Chars,
+    /// Whole lines (`V`).
+    Lines,
+    /// The rectangle with the two as corners (`C-v` or `r`).
+    Rect,
+}
+
+/// A jump to a character on the cursor's line: `f` (to it), `t` (till, one before it), `F`
+/// and `T` the same backwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jump {
+    To,
+    Till,
+    BackTo,
+    BackTill,
+}
+
+impl Jump {
+    fn reversed(self) -> Jump {
+        match self {
+            Jump::To => Jump::BackTo,
+            Jump::Till => Jump::BackTill,
+            Jump::BackTo => Jump::To,
+            Jump::BackTill => Jump::Till,
+        }
+    }
+}
+
 /// The state of the scroll view of the focused tab.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScrollView {
@@ -308,6 +341,11 @@ pub struct ScrollView {
     pub cursor: Point,
     /// Where the selection started, while selecting.
     pub anchor: Option<Point>,
+    pub shape: Shape,
+    /// `f t F T` typed, waiting for the character.
+    pub jump: Option<Jump>,
+    /// The last jump and its character, for `;` and `,`.
+    pub last_jump: Option<(Jump, char)>,
     pub search: Option<Search>,
     /// The current match, highlighted apart from the others.
     pub found: Option<Found>,
@@ -330,6 +368,9 @@ impl ScrollView {
             top: rows.end().saturating_sub(u64::from(height)),
             cursor,
             anchor: None,
+            shape: Shape::Chars,
+            jump: None,
+            last_jump: None,
             search: None,
             found: None,
             prompt: None,
@@ -461,7 +502,29 @@ impl ScrollView {
         }
     }
 
-    /// The selection, ordered, `end` exclusive.
+    /// Starts a selection of `shape` at the cursor; the same shape again ends it; another
+    /// shape changes the selection's (as vi's `v`, `V`, `C-v`).
+    pub fn select(&mut self, shape: Shape) {
+        if self.anchor.is_some() && self.shape == shape {
+            self.anchor = None;
+        } else {
+            self.anchor.get_or_insert(self.cursor);
+            self.shape = shape;
+        }
+    }
+
+    /// Turns rectangle selection on or off (tmux's `r` / `C-v`), starting a selection if none.
+    pub fn toggle_rect(&mut self) {
+        match (self.anchor, self.shape) {
+            (None, _) => self.select(Shape::Rect),
+            (Some(_), Shape::Rect) => self.shape = Shape::Chars,
+            (Some(_), _) => self.shape = Shape::Rect,
+        }
+    }
+
+    /// The selection's extent in reading order, `end` exclusive (for lines: from column 0 of
+    /// the first row to the end of the last). A rectangle's rows are the same; its columns
+    /// come from [`ScrollView::rect_cols`].
     pub fn selection(&self) -> Option<(Point, Point)> {
         let a = self.anchor?;
         let (s, e) = if a <= self.cursor {
@@ -469,19 +532,263 @@ impl ScrollView {
         } else {
             (self.cursor, a)
         };
-        Some((
-            s,
-            Point {
-                row: e.row,
-                col: e.col.saturating_add(1),
-            },
-        ))
+        Some(match self.shape {
+            Shape::Chars | Shape::Rect => (
+                s,
+                Point {
+                    row: e.row,
+                    col: e.col.saturating_add(1),
+                },
+            ),
+            Shape::Lines => (
+                Point { row: s.row, col: 0 },
+                Point {
+                    row: e.row,
+                    col: u16::MAX,
+                },
+            ),
+        })
+    }
+
+    /// A rectangle selection's columns, `end` exclusive.
+    fn rect_cols(&self) -> Option<(u16, u16)> {
+        let a = self.anchor?;
+        let (l, r) = (a.col.min(self.cursor.col), a.col.max(self.cursor.col));
+        Some((l, r.saturating_add(1)))
+    }
+
+    /// Whether the cell at `p` is selected.
+    pub fn selected(&self, p: Point) -> bool {
+        let Some((s, e)) = self.selection() else {
+            return false;
+        };
+        match self.shape {
+            Shape::Rect => {
+                let (l, r) = self.rect_cols().unwrap_or((0, 0));
+                p.row >= s.row && p.row <= e.row && p.col >= l && p.col < r
+            }
+            _ => p >= s && p < e,
+        }
     }
 
     /// The selected text, if selecting.
     pub fn selected_text(&self, term: &Term) -> Option<String> {
         let (s, e) = self.selection()?;
-        Some(Rows::new(term).text_between(s, e))
+        let rows = Rows::new(term);
+        if self.shape != Shape::Rect {
+            return Some(rows.text_between(s, e));
+        }
+        let (l, r) = self.rect_cols()?;
+        let lines: Vec<String> = (s.row..=e.row)
+            .map(|row| {
+                let (text, cols) = rows.text(row);
+                let part: String = text
+                    .chars()
+                    .zip(cols)
+                    .filter(|(_, c)| *c >= l && *c < r)
+                    .map(|(ch, _)| ch)
+                    .collect();
+                part.trim_end().to_string()
+            })
+            .collect();
+        Some(lines.join("\n"))
+    }
+
+    /// Moves to the next word's start (`w`), the previous word's start (`b`) or the word's
+    /// end (`e`), crossing rows; a word is a run of letters, digits and `_`, or a run of other
+    /// non-blank characters, as in vi.
+    pub fn word(&mut self, term: &Term, height: u16, motion: WordMotion) {
+        let rows = Rows::new(term);
+        let mut c = Walker::new(&rows, self.cursor);
+        let moved = match motion {
+            WordMotion::NextStart => {
+                let k = c.class();
+                if k != 0 {
+                    while c.class() == k {
+                        if !c.forward() {
+                            return;
+                        }
+                    }
+                }
+                c.skip_blanks(true)
+            }
+            WordMotion::End => {
+                c.forward() && c.skip_blanks(true) && {
+                    c.run_edge(true);
+                    true
+                }
+            }
+            WordMotion::PrevStart => {
+                c.back() && c.skip_blanks(false) && {
+                    c.run_edge(false);
+                    true
+                }
+            }
+        };
+        if moved {
+            self.cursor = c.point();
+            self.follow(term, height);
+        }
+    }
+
+    /// `f t F T` with `ch`: moves on the cursor's row; stays put when `ch` is not there.
+    pub fn jump_to(&mut self, term: &Term, jump: Jump, ch: char) {
+        self.last_jump = Some((jump, ch));
+        self.do_jump(term, jump, ch);
+    }
+
+    /// `;` (the last jump again) or `,` (the other way).
+    pub fn repeat_jump(&mut self, term: &Term, reverse: bool) {
+        if let Some((jump, ch)) = self.last_jump {
+            self.do_jump(term, if reverse { jump.reversed() } else { jump }, ch);
+        }
+    }
+
+    fn do_jump(&mut self, term: &Term, jump: Jump, ch: char) {
+        let (text, cols) = Rows::new(term).text(self.cursor.row);
+        let chars: Vec<char> = text.chars().collect();
+        let at = cols
+            .iter()
+            .position(|c| *c >= self.cursor.col)
+            .unwrap_or(chars.len());
+        let target = match jump {
+            // `t` from just before a match would not move: look one further, as vi does.
+            Jump::To | Jump::Till => {
+                let from = at + 1 + usize::from(jump == Jump::Till);
+                (from..chars.len())
+                    .find(|i| chars[*i] == ch)
+                    .map(|i| if jump == Jump::Till { i - 1 } else { i })
+            }
+            Jump::BackTo | Jump::BackTill => {
+                let skip = usize::from(jump == Jump::BackTill);
+                (0..at.saturating_sub(skip))
+                    .rev()
+                    .find(|i| chars[*i] == ch)
+                    .map(|i| if jump == Jump::BackTill { i + 1 } else { i })
+            }
+        };
+        if let Some(i) = target {
+            self.cursor.col = cols[i];
+        }
+    }
+}
+
+/// The word motions of the scroll view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordMotion {
+    NextStart,
+    PrevStart,
+    End,
+}
+
+/// vi's character classes: blank, word (letters, digits, `_`), other.
+fn class(c: char) -> u8 {
+    if c.is_whitespace() {
+        0
+    } else if c.is_alphanumeric() || c == '_' {
+        1
+    } else {
+        2
+    }
+}
+
+/// Walks the view's characters in reading order, a row's end counting as a blank (so words
+/// never join across rows).
+struct Walker<'r, 'a> {
+    rows: &'r Rows<'a>,
+    row: u64,
+    /// Index into `chars`; `chars.len()` is the row's end.
+    i: usize,
+    chars: Vec<(char, u16)>,
+}
+
+impl<'r, 'a> Walker<'r, 'a> {
+    fn new(rows: &'r Rows<'a>, at: Point) -> Self {
+        let chars = Self::load(rows, at.row);
+        let i = chars
+            .iter()
+            .position(|(_, c)| *c >= at.col)
+            .unwrap_or(chars.len());
+        Walker {
+            rows,
+            row: at.row,
+            i,
+            chars,
+        }
+    }
+
+    fn load(rows: &Rows<'_>, row: u64) -> Vec<(char, u16)> {
+        let (text, cols) = rows.text(row);
+        let mut v: Vec<(char, u16)> = text.chars().zip(cols).collect();
+        // Trailing blanks are not characters the user sees.
+        while v.last().is_some_and(|(c, _)| c.is_whitespace()) {
+            v.pop();
+        }
+        v
+    }
+
+    fn class(&self) -> u8 {
+        self.chars.get(self.i).map_or(0, |(c, _)| class(*c))
+    }
+
+    fn point(&self) -> Point {
+        Point {
+            row: self.row,
+            col: self.chars.get(self.i).map_or(0, |(_, c)| *c),
+        }
+    }
+
+    fn forward(&mut self) -> bool {
+        if self.i < self.chars.len() {
+            self.i += 1;
+            return true;
+        }
+        if self.row + 1 >= self.rows.end() {
+            return false;
+        }
+        self.row += 1;
+        self.chars = Self::load(self.rows, self.row);
+        self.i = 0;
+        true
+    }
+
+    fn back(&mut self) -> bool {
+        if self.i > 0 {
+            self.i -= 1;
+            return true;
+        }
+        if self.row <= self.rows.first() {
+            return false;
+        }
+        self.row -= 1;
+        self.chars = Self::load(self.rows, self.row);
+        self.i = self.chars.len();
+        true
+    }
+
+    /// Moves over blanks; false when the view's end came first.
+    fn skip_blanks(&mut self, forward: bool) -> bool {
+        while self.class() == 0 {
+            let moved = if forward { self.forward() } else { self.back() };
+            if !moved {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Moves to the last (or first) character of the run of the current class on this row.
+    fn run_edge(&mut self, forward: bool) {
+        let k = self.class();
+        if forward {
+            while self.i + 1 < self.chars.len() && class(self.chars[self.i + 1].0) == k {
+                self.i += 1;
+            }
+        } else {
+            while self.i > 0 && class(self.chars[self.i - 1].0) == k {
+                self.i -= 1;
+            }
+        }
     }
 }
 
@@ -589,6 +896,85 @@ mod tests {
             .expect("found across a wrap");
         assert_eq!((m.start.col, m.end.col), (9, 6));
         assert_eq!(m.end.row, m.start.row + 1);
+    }
+
+    fn at(t: &Term, row_from_first: u64, col: u16) -> Point {
+        Point {
+            row: Rows::new(t).first() + row_from_first,
+            col,
+        }
+    }
+
+    #[test]
+    fn word_motions_cross_words_punctuation_and_rows() {
+        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
+        t.process(b"foo.bar  baz_1 x\r\n  next\r\n");
+        let mut v = ScrollView::new(&t, 5);
+        v.cursor = at(&t, 0, 0);
+        let mut cols = Vec::new();
+        for _ in 0..6 {
+            v.word(&t, 5, WordMotion::NextStart);
+            cols.push((v.cursor.row - Rows::new(&t).first(), v.cursor.col));
+        }
+        // foo . bar baz_1 x | next, then no further word: stays.
+        assert_eq!(cols, [(0, 3), (0, 4), (0, 9), (0, 15), (1, 2), (1, 2)]);
+        v.word(&t, 5, WordMotion::PrevStart);
+        assert_eq!(v.cursor, at(&t, 0, 15));
+        v.word(&t, 5, WordMotion::PrevStart);
+        assert_eq!(v.cursor, at(&t, 0, 9));
+        v.cursor = at(&t, 0, 0);
+        v.word(&t, 5, WordMotion::End);
+        assert_eq!(v.cursor, at(&t, 0, 2));
+        v.word(&t, 5, WordMotion::End);
+        assert_eq!(v.cursor, at(&t, 0, 3));
+        v.word(&t, 5, WordMotion::End);
+        assert_eq!(v.cursor, at(&t, 0, 6));
+    }
+
+    #[test]
+    fn jumps_find_characters_on_the_line_and_repeat() {
+        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
+        t.process(b"a,b,c,d\r\n");
+        let mut v = ScrollView::new(&t, 5);
+        v.cursor = at(&t, 0, 0);
+        v.jump_to(&t, Jump::To, ',');
+        assert_eq!(v.cursor.col, 1);
+        v.repeat_jump(&t, false);
+        assert_eq!(v.cursor.col, 3);
+        v.jump_to(&t, Jump::Till, ',');
+        assert_eq!(v.cursor.col, 4);
+        // `t` again from just before that comma looks past it: none further, so it stays.
+        v.repeat_jump(&t, false);
+        assert_eq!(v.cursor.col, 4);
+        v.jump_to(&t, Jump::BackTo, 'b');
+        assert_eq!(v.cursor.col, 2);
+        v.jump_to(&t, Jump::To, 'z');
+        assert_eq!(v.cursor.col, 2);
+        v.repeat_jump(&t, true);
+        assert_eq!(v.cursor.col, 2);
+    }
+
+    #[test]
+    fn line_and_rectangle_selections() {
+        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
+        t.process(b"alpha beta\r\ngamma delta\r\nepsilon\r\n");
+        let mut v = ScrollView::new(&t, 5);
+        v.cursor = at(&t, 0, 3);
+        v.select(Shape::Lines);
+        v.cursor = at(&t, 1, 1);
+        assert_eq!(
+            v.selected_text(&t).as_deref(),
+            Some("alpha beta\ngamma delta")
+        );
+        v.toggle_rect();
+        assert_eq!(v.shape, Shape::Rect);
+        // Columns 1 to 3 of both rows.
+        assert_eq!(v.selected_text(&t).as_deref(), Some("lph\namm"));
+        assert!(v.selected(at(&t, 1, 2)) && !v.selected(at(&t, 1, 4)));
+        v.toggle_rect();
+        assert_eq!(v.selected_text(&t).as_deref(), Some("ha beta\nga"));
+        v.select(Shape::Chars);
+        assert_eq!(v.anchor, None);
     }
 
     #[test]

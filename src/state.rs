@@ -167,6 +167,9 @@ pub enum Mode {
     Confirm(Confirm),
     /// The help overlay, scrolled by this many lines.
     Help(u16),
+    /// The message log overlay (every recent status-line message, whole), scrolled up from
+    /// the newest by this many lines.
+    Messages(u16),
     /// Moving over the focused tab's history: search, select, copy.
     Scroll(Box<crate::scroll::ScrollView>),
 }
@@ -182,6 +185,10 @@ pub struct Message {
 /// How long a message stays in the status line.
 pub const MESSAGE_TIME: Duration = Duration::from_secs(4);
 
+/// Messages kept for the log overlay (`C-b ~`): tmux keeps 1000; these are short lines the
+/// user may have missed, a screenful or two is what matters.
+pub const LOG_MESSAGES: usize = 100;
+
 /// Everything the UI draws from.
 #[derive(Default)]
 pub struct State {
@@ -191,12 +198,17 @@ pub struct State {
     pub last_focus: Option<SessionId>,
     pub mode: Mode,
     pub message: Option<Message>,
+    /// The last [`LOG_MESSAGES`] messages, oldest first, for the log overlay.
+    pub log: std::collections::VecDeque<Message>,
     /// The user's toggle of the memory panel, overriding the configured `show`.
     pub panel_override: Option<bool>,
     /// memmux's own figures, from the last memory sample.
     pub totals: crate::ui::memory::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
+    /// Where the left button went down in a pane whose program does not take the mouse
+    /// (pane column, row): a drag from there opens the scroll view selecting, as in tmux.
+    pub press: Option<(u16, u16)>,
 }
 
 impl State {
@@ -226,19 +238,25 @@ impl State {
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: false,
-            at: Instant::now(),
-        });
+        self.post(text.into(), false);
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: true,
+        self.post(text.into(), true);
+    }
+
+    /// Shows a message in the status line and keeps it in the log.
+    fn post(&mut self, text: String, error: bool) {
+        let m = Message {
+            text,
+            error,
             at: Instant::now(),
-        });
+        };
+        if self.log.len() >= LOG_MESSAGES {
+            self.log.pop_front();
+        }
+        self.log.push_back(m.clone());
+        self.message = Some(m);
     }
 
     /// Drops a message that has been shown long enough; true if one was dropped.
@@ -258,6 +276,22 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_logged_and_the_log_is_bounded() {
+        let mut s = State::default();
+        for i in 0..LOG_MESSAGES + 5 {
+            s.say(format!("m{i}"));
+        }
+        s.warn("last");
+        assert_eq!(s.log.len(), LOG_MESSAGES);
+        assert_eq!(
+            s.log.back().map(|m| (m.text.as_str(), m.error)),
+            Some(("last", true))
+        );
+        assert_eq!(s.log.front().map(|m| m.text.as_str()), Some("m6"));
+        assert_eq!(s.message.as_ref().map(|m| m.text.as_str()), Some("last"));
+    }
 
     #[test]
     fn line_input_edits_at_cursor() {

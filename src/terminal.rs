@@ -44,6 +44,31 @@ pub fn check_tty() -> Result<(), String> {
     Ok(())
 }
 
+/// Why memmux can't draw on a terminal of type `term` (`$TERM`), if it can't: it needs cursor
+/// addressing and an alternate screen. `dumb` (Emacs' shell, some CI logs) has neither; an
+/// entry without `smcup` lacks the alternate screen. A type with no terminfo entry here is
+/// taken as xterm-like (a remote terminal's entry is often not installed; its sequences are
+/// xterm's all the same).
+pub fn check_term(term: Option<&str>) -> Result<(), String> {
+    let fix = "set TERM to your terminal's type, e.g. TERM=xterm-256color";
+    match term {
+        None | Some("") => Err(format!(
+            "TERM is not set, so memmux cannot tell what the terminal can do; {fix}"
+        )),
+        Some("dumb") => Err(format!(
+            "TERM=dumb: this terminal cannot move the cursor or switch screens, which memmux \
+             needs to draw; {fix} if the terminal can"
+        )),
+        Some(t) => match crate::terminfo::lookup(t) {
+            crate::terminfo::Entry::AltScreen(false) => Err(format!(
+                "TERM={t}: its terminfo entry has no alternate screen (smcup), which memmux \
+                 draws on; {fix} if the terminal has one"
+            )),
+            _ => Ok(()),
+        },
+    }
+}
+
 /// Writes straight to fd 1, bypassing std's stdout lock (the panic hook may run while another
 /// thread holds it).
 pub fn write_raw(s: &str) {

@@ -258,11 +258,12 @@ fn help_lists_every_binding() {
     m.wait_text("memmux keys");
     let screen = m.contents();
     for action in memmux::action::Action::all() {
-        assert!(
-            screen.contains(&action.name()),
-            "help lacks {action}:\n{}",
-            m.dump()
-        );
+        // The nine default select-tab keys share one row.
+        let name = match action {
+            memmux::action::Action::SelectTab(_) => "select-tab-N".to_string(),
+            _ => action.name(),
+        };
+        assert!(screen.contains(&name), "help lacks {action}:\n{}", m.dump());
     }
     assert!(screen.contains("C-b c"), "{}", m.dump());
     m.send("q");

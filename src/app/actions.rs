@@ -29,14 +29,13 @@ impl App {
                 Some(i) => self.focus(i),
                 None => self.state.say("no previous tab"),
             },
-            Action::SelectTab(k) => {
-                let i = usize::from(k).saturating_sub(1);
-                if i < n {
-                    self.focus(i);
-                } else {
-                    self.state.warn(format!("there is no tab {k}"));
-                }
+            Action::SelectTab(k) => self.select_tab(usize::from(k)),
+            Action::GotoTab => {
+                self.state.mode = Mode::Command(LineInput::with_text("select-tab "));
             }
+            Action::MoveTabLeft if n > 0 => self.move_tab((self.state.focus + n - 1) % n),
+            Action::MoveTabRight if n > 0 => self.move_tab((self.state.focus + 1) % n),
+            Action::MoveTabLeft | Action::MoveTabRight => {}
             Action::RenameTab => {
                 let current = self
                     .state
@@ -68,6 +67,7 @@ impl App {
             }
             Action::Quit => self.state.mode = Mode::Confirm(Confirm::Quit),
             Action::Help => self.state.mode = Mode::Help(0),
+            Action::ShowMessages => self.state.mode = Mode::Messages(0),
             Action::SendPrefix => {
                 let p = self.config.keymap.prefix;
                 if let (Some(tab), Some(key)) = (self.state.focused(), chord_to_key(p)) {
@@ -103,8 +103,16 @@ impl App {
             }
             Action::ToggleMemoryPanel => {
                 let width = self.pane.width + self.panel_width();
-                let shown = ui::panel_visible(width, &self.state, &self.config);
+                let shown = ui::panel_visible(width, &self.state, &self.config)
+                    && ui::panel_fits(width, self.config.panel_width);
                 self.state.panel_override = Some(!shown);
+                if !shown && !ui::panel_fits(width, self.config.panel_width) {
+                    // Turned on, but it cannot show: say why rather than do nothing visible.
+                    self.state.warn(format!(
+                        "panel needs {} columns, has {width}",
+                        ui::panel_needs(self.config.panel_width)
+                    ));
+                }
             }
             Action::ExportMemory => self.export_memory(),
             Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),
@@ -178,20 +186,44 @@ impl App {
                 }
                 self.redraw_now();
             }
-            Ok(Action::SelectTab(_)) | Err(_) if name == "select-tab" => {
-                match rest
-                    .first()
-                    .and_then(|n| n.parse::<u8>().ok())
-                    .filter(|n| (1..=9).contains(n))
-                {
-                    Some(n) => self.run_action(Action::SelectTab(n)),
-                    None => self.state.warn("select-tab needs a tab number, 1 to 9"),
+            Err(_) if name == "select-tab" || name == "move-tab" => {
+                let n = self.state.tabs.len();
+                match tab_number(&rest, n) {
+                    Ok(k) if name == "select-tab" => self.select_tab(k),
+                    Ok(k) => self.move_tab(k - 1),
+                    Err(why) => self.state.warn(format!("{name}: {why}")),
                 }
             }
             Ok(action) if rest.is_empty() => self.run_action(action),
             Ok(action) => self.state.warn(format!("{action} takes no argument")),
             Err(e) => self.state.warn(e.to_string()),
         }
+    }
+
+    /// Focuses tab `number` (counted from 1, as the bar shows it).
+    pub(super) fn select_tab(&mut self, number: usize) {
+        match number.checked_sub(1).filter(|i| *i < self.state.tabs.len()) {
+            Some(i) => self.focus(i),
+            None => self.state.warn(format!(
+                "there is no tab {number} (tabs 1 to {})",
+                self.state.tabs.len()
+            )),
+        }
+    }
+
+    /// Moves the focused tab to place `to` (0-based), the others shifting over; focus stays
+    /// with the moved tab.
+    pub(super) fn move_tab(&mut self, to: usize) {
+        let from = self.state.focus;
+        if to >= self.state.tabs.len() || from >= self.state.tabs.len() || to == from {
+            return;
+        }
+        let tab = self.state.tabs.remove(from);
+        self.state.tabs.insert(to, tab);
+        self.state.focus = to;
+        self.redraw_now();
+        // The sampler's CSV log names tabs by number.
+        self.sync_roster();
     }
 
     /// Opens the scroll view of the focused tab, scrolled by `delta` rows.
@@ -330,5 +362,42 @@ impl App {
         if let Err(e) = spawned {
             self.state.warn(format!("cannot start the export: {e}"));
         }
+    }
+}
+
+/// The tab number in a prompt's arguments: one whole number from 1 to `tabs`.
+pub fn tab_number(args: &[&str], tabs: usize) -> Result<usize, String> {
+    match args {
+        [one] => match one.parse::<usize>() {
+            Ok(k) if (1..=tabs).contains(&k) => Ok(k),
+            Ok(k) => Err(format!("there is no tab {k} (tabs 1 to {tabs})")),
+            Err(_) => Err(format!("`{one}` is not a tab number (1 to {tabs})")),
+        },
+        [] => Err(format!("needs a tab number, 1 to {tabs}")),
+        _ => Err("takes one tab number".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tab_number;
+
+    #[test]
+    fn tab_numbers_past_nine() {
+        assert_eq!(tab_number(&["12"], 100), Ok(12));
+        assert_eq!(tab_number(&["1"], 1), Ok(1));
+        assert!(tab_number(&["0"], 5).unwrap_err().contains("no tab 0"));
+        assert!(tab_number(&["6"], 5).unwrap_err().contains("tabs 1 to 5"));
+        assert!(
+            tab_number(&["x"], 5)
+                .unwrap_err()
+                .contains("not a tab number")
+        );
+        assert!(
+            tab_number(&[], 5)
+                .unwrap_err()
+                .contains("needs a tab number")
+        );
+        assert!(tab_number(&["1", "2"], 5).is_err());
     }
 }

@@ -118,19 +118,20 @@ impl App {
             }
             Mode::Help(scroll) => {
                 self.redraw_now();
-                let max = (Action::all().len() as u16).saturating_sub(1);
-                let page = self.pane.height.saturating_sub(2).max(1);
-                let scroll = match key.code {
-                    KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter => return,
-                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
-                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
-                    KeyCode::PageUp => scroll.saturating_sub(page),
-                    KeyCode::Home | KeyCode::Char('g') => 0,
-                    KeyCode::End | KeyCode::Char('G') => max,
-                    _ => scroll,
-                };
-                self.state.mode = Mode::Help(scroll);
+                let max = ui::help::max_scroll(&self.config.keymap, self.pane.height);
+                if let Some(scroll) = overlay_scroll(&key, scroll, max, self.pane.height) {
+                    self.state.mode = Mode::Help(scroll);
+                }
+            }
+            Mode::Messages(back) => {
+                self.redraw_now();
+                // Scrolled up from the newest line: the keys' directions are reversed.
+                let (w, h) = (self.pane.width + self.panel_width(), self.pane.height + 2);
+                let max = ui::messages::max_scroll(&self.state.log, w, h);
+                let up = max.saturating_sub(back);
+                if let Some(up) = overlay_scroll(&key, up, max, self.pane.height) {
+                    self.state.mode = Mode::Messages(max.saturating_sub(up));
+                }
             }
         }
     }
@@ -149,9 +150,13 @@ impl App {
             return;
         };
         if !tab.session.is_running() {
-            // The program has ended: keys have nowhere to go, except `r` to start it again.
+            // The program has ended: keys have nowhere to go, except `r` to start it again and
+            // `x` to close the tab (the pane's note says so).
             if chord == Some(Chord::plain('r')) {
                 self.restart_focused();
+            } else if chord == Some(Chord::plain('x')) {
+                let id = tab.session.id;
+                self.close_tab(id);
             }
             return;
         }
@@ -199,7 +204,30 @@ impl App {
             MouseEventKind::ScrollDown => 3,
             _ => 0,
         };
+        let pane = self.pane;
+        // The pointer's pane cell, clamped to the pane as xterm clamps drags to the window.
+        let cell = (
+            m.column
+                .saturating_sub(pane.x)
+                .min(pane.width.saturating_sub(1)),
+            m.row
+                .saturating_sub(pane.y)
+                .min(pane.height.saturating_sub(1)),
+        );
         if let Mode::Scroll(view) = &mut self.state.mode {
+            if let Some(copy) = scroll_drag(view, &m, cell, pane.contains(pos)) {
+                let text = self.state.tabs.get(self.state.focus).and_then(|tab| {
+                    let term = tab.session.shared.lock_term();
+                    copy.then(|| view.selected_text(&term)).flatten()
+                });
+                if let Some(text) = text.filter(|t| !t.is_empty()) {
+                    // Copied on release, leaving the view, as tmux does with the mouse on.
+                    self.state.mode = Mode::Normal;
+                    self.copy(text);
+                }
+                self.redraw_now();
+                return;
+            }
             if wheel != 0 {
                 if let Some(tab) = self.state.tabs.get(self.state.focus) {
                     let term = tab.session.shared.lock_term();
@@ -220,16 +248,7 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        let pane = self.pane;
-        // Drags that leave the pane are clamped to its edge, as xterm clamps to the window.
-        let col = m
-            .column
-            .saturating_sub(pane.x)
-            .min(pane.width.saturating_sub(1));
-        let row = m
-            .row
-            .saturating_sub(pane.y)
-            .min(pane.height.saturating_sub(1));
+        let (col, row) = cell;
         let inside = pane.contains(pos);
         let modes = self.input_modes(tab);
         let mut out = Vec::new();
@@ -238,8 +257,11 @@ impl App {
             self.send_focused(out);
             return;
         }
+        let alternate = tab.session.shared.lock_term().screen().alternate_screen();
+        if self.mouse_select(&m, cell, inside) {
+            return;
+        }
         if inside && wheel != 0 {
-            let alternate = tab.session.shared.lock_term().screen().alternate_screen();
             if alternate {
                 // A full-screen program that takes no mouse (less, man): the wheel moves it by
                 // arrow keys, as xterm's alternateScroll does.
@@ -256,6 +278,37 @@ impl App {
             } else if wheel < 0 {
                 self.enter_scroll(wheel);
             }
+        }
+    }
+
+    /// A left-button press and drag in a pane whose program does not take the mouse: the
+    /// drag opens the scroll view with a selection from the press to the pointer. True when
+    /// the event was used.
+    fn mouse_select(&mut self, m: &MouseEvent, cell: (u16, u16), inside: bool) -> bool {
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if inside => {
+                self.state.press = Some(cell);
+                true
+            }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                let Some(from) = self.state.press.take() else {
+                    return false;
+                };
+                self.enter_scroll(0);
+                if let Mode::Scroll(view) = &mut self.state.mode {
+                    let at = |(c, r): (u16, u16)| crate::scroll::Point {
+                        row: view.top + u64::from(r),
+                        col: c,
+                    };
+                    view.anchor = Some(at(from));
+                    view.cursor = at(cell);
+                    view.shape = crate::scroll::Shape::Chars;
+                }
+                self.redraw_now();
+                true
+            }
+            MouseEventKind::Up(MouseButton::Left) => self.state.press.take().is_some(),
+            _ => false,
         }
     }
 
@@ -292,9 +345,17 @@ impl App {
             }
             return true;
         }
+        if let Some(jump) = view.jump.take() {
+            // The character after `f t F T`; anything else cancels the jump.
+            if let KeyCode::Char(c) = key.code {
+                view.jump_to(&term, jump, c);
+            }
+            return true;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let half = i64::from((h / 2).max(1));
         let page = i64::from(h);
+        use crate::scroll::{Jump, Shape, WordMotion};
         match key.code {
             KeyCode::Char('q') => return false,
             KeyCode::Esc if view.anchor.is_some() => view.anchor = None,
@@ -319,13 +380,19 @@ impl App {
             KeyCode::Char('?') => view.prompt = Some((true, LineInput::default())),
             KeyCode::Char('n') => view.search_next(&term, h, false),
             KeyCode::Char('N') => view.search_next(&term, h, true),
-            KeyCode::Char('v' | ' ') => {
-                view.anchor = if view.anchor.is_some() {
-                    None
-                } else {
-                    Some(view.cursor)
-                };
-            }
+            KeyCode::Char('v') if ctrl => view.toggle_rect(),
+            KeyCode::Char('r') => view.toggle_rect(),
+            KeyCode::Char('v' | ' ') => view.select(Shape::Chars),
+            KeyCode::Char('V') => view.select(Shape::Lines),
+            KeyCode::Char('w') => view.word(&term, h, WordMotion::NextStart),
+            KeyCode::Char('b') => view.word(&term, h, WordMotion::PrevStart),
+            KeyCode::Char('e') => view.word(&term, h, WordMotion::End),
+            KeyCode::Char('f') => view.jump = Some(Jump::To),
+            KeyCode::Char('t') => view.jump = Some(Jump::Till),
+            KeyCode::Char('F') => view.jump = Some(Jump::BackTo),
+            KeyCode::Char('T') => view.jump = Some(Jump::BackTill),
+            KeyCode::Char(';') => view.repeat_jump(&term, false),
+            KeyCode::Char(',') => view.repeat_jump(&term, true),
             KeyCode::Char('y') | KeyCode::Enter => {
                 let Some(text) = view.selected_text(&term) else {
                     view.note = Some("nothing selected: v starts a selection".to_string());
@@ -341,6 +408,38 @@ impl App {
     }
 }
 
+/// The left button in the scroll view: a press puts the cursor there and ends any selection,
+/// a drag selects from the press, a release ends the drag. `Some(true)`: copy the selection
+/// now; `Some(false)`: used; `None`: not a left-button event.
+fn scroll_drag(
+    view: &mut crate::scroll::ScrollView,
+    m: &MouseEvent,
+    (col, row): (u16, u16),
+    inside: bool,
+) -> Option<bool> {
+    let at = crate::scroll::Point {
+        row: view.top + u64::from(row),
+        col,
+    };
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) if inside => {
+            view.cursor = at;
+            view.anchor = None;
+            view.shape = crate::scroll::Shape::Chars;
+            Some(false)
+        }
+        MouseEventKind::Drag(MouseButton::Left) => {
+            if view.anchor.is_none() {
+                view.anchor = Some(view.cursor);
+            }
+            view.cursor = at;
+            Some(false)
+        }
+        MouseEventKind::Up(MouseButton::Left) => Some(view.anchor.is_some()),
+        _ => None,
+    }
+}
+
 /// Completes an action name at the `:` prompt: the longest common prefix of the names that
 /// match, and, when several do, a note listing them.
 pub fn complete_command(text: &str) -> (String, Option<String>) {
@@ -349,6 +448,7 @@ pub fn complete_command(text: &str) -> (String, Option<String>) {
     }
     let mut names: Vec<String> = Action::all().iter().map(|a| a.name()).collect();
     names.push("select-tab".to_string());
+    names.push("move-tab".to_string());
     names.sort();
     names.dedup();
     let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(text)).collect();
@@ -377,6 +477,21 @@ pub fn complete_command(text: &str) -> (String, Option<String>) {
         }
     }
 }
+/// A key in a scrolling overlay (help, messages): the new scroll, `None` when it closes.
+fn overlay_scroll(key: &KeyEvent, scroll: u16, max: u16, height: u16) -> Option<u16> {
+    let page = height.saturating_sub(2).max(1);
+    Some(match key.code {
+        KeyCode::Esc | KeyCode::Char('q' | '?' | '~') | KeyCode::Enter => return None,
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1).min(max),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page).min(max),
+        KeyCode::PageUp => scroll.saturating_sub(page),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => scroll,
+    })
+}
+
 /// Editing keys shared by the single-line prompts.
 pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -223,6 +223,7 @@ impl App {
         self.state.panel_seq += 1;
         let mut panel_changed = false;
         let mut bar_changed = false;
+        let figures = ui::status::memory_figures(&self.state);
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
@@ -243,8 +244,11 @@ impl App {
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
         let width = self.pane.width + self.panel_width();
-        let visible = ui::panel_visible(width, &self.state, &self.config);
-        if bar_changed || (visible && panel_changed) {
+        let visible = ui::panel_visible(width, &self.state, &self.config)
+            && ui::panel_fits(width, self.config.panel_width);
+        // With the panel hidden, the status line carries the figures.
+        let status_changed = !visible && figures != ui::status::memory_figures(&self.state);
+        if bar_changed || status_changed || (visible && panel_changed) {
             self.redraw();
         }
     }
@@ -306,6 +310,7 @@ impl App {
     pub fn collect_output(&mut self) {
         let focus = self.state.focus;
         let mut any = false;
+        let mut notes = Vec::new();
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
             let shared = &tab.session.shared;
             let focused = i == focus;
@@ -334,11 +339,7 @@ impl App {
                     .unwrap_or_else(|p| p.into_inner())
                     .take()
                 {
-                    self.state.message = Some(crate::state::Message {
-                        text: format!("tab {}: {note}", i + 1),
-                        error: true,
-                        at: std::time::Instant::now(),
-                    });
+                    notes.push(format!("tab {}: {note}", i + 1));
                 }
                 // Never the terminal's lock here: a hidden tab may be parsing a flood.
                 let alerts = shared.take_alerts_for_ui();
@@ -363,6 +364,9 @@ impl App {
                     shared.dirty.store(true, Ordering::Release);
                 }
             }
+        }
+        for note in notes {
+            self.state.warn(note);
         }
         if any {
             self.redraw();

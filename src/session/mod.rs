@@ -171,6 +171,30 @@ impl Session {
         }
     }
 
+    /// A session with a screen and no program or pty, in `status`: what the drawing code's
+    /// snapshot tests draw from (no process, so nothing on screen changes between runs).
+    #[doc(hidden)]
+    pub fn without_program(
+        id: SessionId,
+        spec: CommandSpec,
+        rows: u16,
+        cols: u16,
+        ctx: &Context,
+        status: Status,
+    ) -> Session {
+        let account = crate::memory::alloc::new_account();
+        let term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
+        let shared = Arc::new(Shared::new(id, term, ctx, account));
+        Session {
+            id,
+            spec,
+            shared,
+            status,
+            pty: None,
+            size: (rows, cols),
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.pty.as_ref().map(|p| p.pid)
     }

@@ -6,6 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{RenderDirection, Sparkline, Widget};
+use std::sync::atomic::Ordering;
+
 use unicode_width::UnicodeWidthStr;
 
 use crate::config::Config;
@@ -18,11 +20,21 @@ use crate::util::human_bytes;
 /// minutes, and the chart of an idle tab changes (and is drawn) once per column, not per sample.
 const SECONDS_PER_COLUMN: u64 = 5;
 
-/// Rows a tab's block takes: full (two charts and two lines of figures), short (header and one
-/// chart), or a single header line when many tabs share little room.
-const FULL: u16 = 7;
+/// Rows a tab's block takes, the largest that fits every tab: full (header, a two-row chart,
+/// three lines of figures), medium (header, a one-row chart, peak and rate: 5 to 8 tabs on a
+/// 45-row terminal), short (header and chart), or a single header line with a level glyph.
+const FULL: u16 = 6;
+const MEDIUM: u16 = 3;
 const SHORT: u16 = 2;
 const FOOTER: u16 = 4;
+/// The panel's title and legend.
+const HEADER: u16 = 2;
+
+/// What a tab's big figure and chart measure, said once for the title and the README's
+/// wording: the per-tab memory source decides it (a cgroup's figure would be named here).
+pub fn figure_measure(_state: &State) -> &'static str {
+    "process tree, RSS-shared"
+}
 
 /// What the panel knows about memmux itself, from the last sample.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,7 +111,9 @@ pub struct MemView {
     /// Chart columns, newest first, for a chart `cols` wide.
     pub cols: usize,
     pub tree: Vec<u64>,
-    pub heap: Vec<u64>,
+    /// The heap figure as shown (the latest sample's): part of the view so a new value
+    /// redraws the panel.
+    pub heap: u64,
     pub peak: u64,
     /// Bytes per minute over the leak window.
     /// The growth as shown: ` +1.2M/min`, or empty when it is below what is worth showing.
@@ -134,26 +148,17 @@ pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
     MemView {
         cols,
         tree: columns(history, cols, |s| s.tree_bytes),
-        heap: columns(history, cols, |s| s.heap_bytes),
+        heap: history.latest().map_or(0, |s| s.heap_bytes),
         peak: history.peak_tree(),
+        // A rate only where a straight line fits the window well (the leak mark's test, at the
+        // shown threshold): a flat tab with one jump would otherwise read `+59.0M/min`.
         growth: growth_text(
-            covered(history, config.leak_window)
+            history
+                .leak_suspect(config.leak_window, SHOWN_GROWTH)
                 .then(|| history.growth_per_min(config.leak_window))
                 .flatten(),
         ),
         alarm,
-    }
-}
-
-/// Whether the history spans most (80%) of `window`: a rate over the last minute of a tab
-/// younger than that would mostly measure its start-up.
-fn covered(history: &History, window: std::time::Duration) -> bool {
-    match (history.iter().next(), history.latest()) {
-        (Some(first), Some(last)) => {
-            let span = last.unix_ms.saturating_sub(first.unix_ms);
-            span as u128 * 10 >= window.as_millis() * 8
-        }
-        _ => false,
     }
 }
 
@@ -177,16 +182,81 @@ fn put_right(buf: &mut Buffer, right: u16, y: u16, text: &str, style: Style) {
 #[derive(Clone, Copy, Debug, Default)]
 struct Scale {
     tree: u64,
-    heap: u64,
 }
 
-fn visible(values: &[u64], max: u64) -> Vec<u64> {
-    // 16: a two-row chart has 16 levels; one level is max/16.
-    let floor = (max / 16).max(1);
+/// The values as drawn on a chart `rows` high: a non-zero value is raised to the lowest bar
+/// (one of the chart's `rows * 8` levels), so the smallest tab still shows beside a big one.
+fn visible(values: &[u64], max: u64, rows: u16) -> Vec<u64> {
+    let floor = max.div_ceil(u64::from(rows.max(1)) * 8).max(1);
     values
         .iter()
         .map(|&v| if v > 0 { v.max(floor) } else { 0 })
         .collect()
+}
+
+/// One glyph for `value` on `max`'s scale (the one-line layout's chart), never blank when
+/// the value is not zero.
+fn level_glyph(value: u64, max: u64) -> char {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if value == 0 || max == 0 {
+        return ' ';
+    }
+    let i = (value.saturating_mul(8) / max).clamp(1, 8) as usize;
+    LEVELS[i - 1]
+}
+
+/// `165` -> `2m45s`: a chart's time span.
+fn span_text(secs: u64) -> String {
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s:02}s"),
+    }
+}
+
+/// The panel's title (what the figures measure) and legend (the chart's colour, time span
+/// and top value; the heap figure's colour).
+fn header(state: &State, config: &Config, area: Rect, scale: Scale, buf: &mut Buffer) {
+    let c = &config.colors;
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let dim = Style::new().add_modifier(Modifier::DIM);
+    let x = put(buf, area.x, area.y, "Memory ", area.width, bold);
+    let rest = area.right().saturating_sub(x);
+    put(buf, x, area.y, figure_measure(state), rest, dim);
+    if area.height < 2 {
+        return;
+    }
+    let y = area.y + 1;
+    let span = span_text(area.width as u64 * SECONDS_PER_COLUMN);
+    let top = short_bytes(scale.tree);
+    let mut x = put(
+        buf,
+        area.x,
+        y,
+        "█",
+        area.width,
+        Style::new().fg(c.chart_tree),
+    );
+    // The chart's span and top (every tab's chart has the same scale), then the colour of
+    // the heap figure: what memmux itself holds for the tab.
+    let chart = format!(" {span}, top {top} ");
+    x = put(buf, x, y, &chart, area.right().saturating_sub(x), dim);
+    x = put(
+        buf,
+        x,
+        y,
+        "■",
+        area.right().saturating_sub(x),
+        Style::new().fg(c.chart_heap),
+    );
+    put(
+        buf,
+        x,
+        y,
+        " memmux heap",
+        area.right().saturating_sub(x),
+        dim,
+    );
 }
 
 fn block(
@@ -220,10 +290,17 @@ fn block(
         Some(Alarm::Growing) => "↗ ",
         None => "",
     };
-    let right = format!(" {mark}{value}");
+    // One line only: the chart shrinks to a glyph before the figure.
+    let glyph = if area.height < 2 {
+        let v = tab.mem.view.tree.first().copied().unwrap_or(0);
+        format!("{} ", level_glyph(v, scale.tree))
+    } else {
+        String::new()
+    };
+    let right = format!(" {mark}{glyph}{value}");
     let right_w = right.width() as u16;
     let label = format!("{number} {}", tab.label());
-    let x = put(
+    put(
         buf,
         area.x,
         area.y,
@@ -231,7 +308,6 @@ fn block(
         w.saturating_sub(right_w),
         title_style,
     );
-    let _ = x;
     let value_style = match alarm {
         Some(Alarm::Above) => base.fg(c.warn).add_modifier(Modifier::BOLD),
         Some(Alarm::Growing) => base.fg(c.accent).add_modifier(Modifier::BOLD),
@@ -243,10 +319,14 @@ fn block(
     }
     let cols = usize::from(w);
     let view = &tab.mem.view;
+    let chart_rows = if area.height >= FULL { 2 } else { 1 };
     // The view was computed for the configured width; a different width (a resize since)
     // takes the columns it has.
-    let tree = visible(&view.tree[..view.tree.len().min(cols)], scale.tree);
-    let chart_rows = if area.height >= FULL { 2 } else { 1 };
+    let tree = visible(
+        &view.tree[..view.tree.len().min(cols)],
+        scale.tree,
+        chart_rows,
+    );
     let chart = Rect::new(area.x, area.y + 1, w, chart_rows);
     Sparkline::default()
         .data(&tree)
@@ -254,40 +334,43 @@ fn block(
         .direction(RenderDirection::RightToLeft)
         .style(base.fg(c.chart_tree))
         .render(chart, buf);
-    if area.height < FULL {
+    let dim = base.add_modifier(Modifier::DIM);
+    let heap = short_bytes(view.heap);
+    let peak = format!("peak {}{}", short_bytes(view.peak), view.growth);
+    if area.height < MEDIUM {
         return;
     }
-    let heap = visible(&view.heap[..view.heap.len().min(cols)], scale.heap);
-    let heap_label = format!(" heap {}", short_bytes(latest.map_or(0, |s| s.heap_bytes)));
-    let hw = heap_label.width() as u16;
-    let heap_area = Rect::new(area.x, area.y + 3, w.saturating_sub(hw), 1);
-    Sparkline::default()
-        .data(&heap)
-        .max(scale.heap.max(1))
-        .direction(RenderDirection::RightToLeft)
-        .style(base.fg(c.chart_heap))
-        .render(heap_area, buf);
-    put_right(
+    let y = area.y + 1 + chart_rows;
+    if area.height < FULL {
+        let x = put(buf, area.x, y, &peak, w, dim);
+        let rest = area.right().saturating_sub(x);
+        put(
+            buf,
+            x,
+            y,
+            &format!(" · heap {heap}"),
+            rest,
+            base.fg(c.chart_heap),
+        );
+        return;
+    }
+    let procs = latest.map_or(0, |s| s.processes);
+    put(buf, area.x, y, &format!("{procs} proc · {peak}"), w, dim);
+    let top = biggest_text(tab.mem.biggest.as_ref());
+    put(buf, area.x, y + 1, &top, w, dim);
+    // The history's size as the status line shows it (the session's own counters, not the
+    // last sample's: the two would disagree for up to a sample's interval).
+    let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
+    let x = put(
         buf,
-        area.right(),
-        area.y + 3,
-        &heap_label,
+        area.x,
+        y + 2,
+        &format!("heap {heap}"),
+        w,
         base.fg(c.chart_heap),
     );
-    let dim = base.add_modifier(Modifier::DIM);
-    let procs = latest.map_or(0, |s| s.processes);
-    let peak = short_bytes(view.peak);
-    let rate = &view.growth;
-    let line = format!("{procs} proc · peak {peak}{rate}");
-    put(buf, area.x, area.y + 4, &line, w, dim);
-    let top = biggest_text(tab.mem.biggest.as_ref());
-    put(buf, area.x, area.y + 5, &top, w, dim);
-    let hist = format!(
-        "history {} rows, {}",
-        latest.map_or(0, |s| s.scrollback_rows),
-        short_bytes(latest.map_or(0, |s| s.scrollback_bytes))
-    );
-    put(buf, area.x, area.y + 6, &hist, w, dim);
+    let rest = area.right().saturating_sub(x);
+    put(buf, x, y + 2, &format!(" · history {rows} rows"), rest, dim);
 }
 
 /// Draws the panel into `area`.
@@ -312,17 +395,27 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         return;
     }
     let footer = FOOTER.min(inner.height.saturating_sub(1));
-    let body = Rect::new(inner.x, inner.y, inner.width, inner.height - footer);
-    let n = state.tabs.len().max(1) as u16;
-    // Largest block size that fits every tab (a blank row between blocks when full).
-    let per = if n * (FULL + 1) <= body.height {
-        FULL + 1
-    } else if n * (SHORT + 1) <= body.height {
-        SHORT + 1
+    // The title and legend give way first on a short panel, then the footer.
+    let head = if inner.height >= footer + HEADER + SHORT {
+        HEADER
     } else {
-        1
+        0
     };
-    let fits = (body.height / per).max(1) as usize;
+    let body = Rect::new(
+        inner.x,
+        inner.y + head,
+        inner.width,
+        inner.height - footer - head,
+    );
+    let n = state.tabs.len().max(1) as u16;
+    // Largest block size that fits every tab (a blank row between blocks).
+    let per = [FULL, MEDIUM, SHORT]
+        .into_iter()
+        .map(|rows| rows + 1)
+        .find(|per| n * per <= body.height + 1)
+        .unwrap_or(1);
+    // The last block needs no blank row after it.
+    let fits = ((body.height + u16::from(per > 1)) / per).max(1) as usize;
     // With more tabs than fit, show a window that contains the focused tab.
     let first = state
         .focus
@@ -336,9 +429,15 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         scale.tree = scale
             .tree
             .max(v.tree.iter().take(cols).copied().max().unwrap_or(0));
-        scale.heap = scale
-            .heap
-            .max(v.heap.iter().take(cols).copied().max().unwrap_or(0));
+    }
+    if head > 0 {
+        header(
+            state,
+            config,
+            Rect::new(inner.x, inner.y, inner.width, head),
+            scale,
+            buf,
+        );
     }
     for (slot, (i, tab)) in state
         .tabs

@@ -3,8 +3,10 @@
 
 pub mod compositor;
 pub mod direct;
+pub mod ended;
 pub mod help;
 pub mod memory;
+pub mod messages;
 pub mod pane;
 pub mod scroll;
 pub mod status;
@@ -47,7 +49,7 @@ impl Layout {
         let top = u16::from(tab_bar.is_some());
         let bottom = u16::from(status.is_some());
         let body_h = h - top - bottom;
-        let panel_w = panel.filter(|p| *p > 0 && w >= p.saturating_add(MIN_PANE_WIDTH));
+        let panel_w = panel.filter(|p| panel_fits(w, *p));
         let pane_w = w - panel_w.unwrap_or(0);
         let pane = Rect::new(area.x, area.y + top, pane_w, body_h);
         let panel = panel_w.map(|p| Rect::new(area.x + pane_w, area.y + top, p, body_h));
@@ -66,6 +68,16 @@ impl Layout {
     }
 }
 
+/// Whether a panel `panel` columns wide fits beside a pane on a terminal `width` columns wide.
+pub fn panel_fits(width: u16, panel: u16) -> bool {
+    panel > 0 && width >= panel.saturating_add(MIN_PANE_WIDTH)
+}
+
+/// Columns a terminal needs for a panel `panel` columns wide to show.
+pub fn panel_needs(panel: u16) -> u16 {
+    panel.saturating_add(MIN_PANE_WIDTH)
+}
+
 /// Whether the memory panel shows on a terminal `width` columns wide.
 pub fn panel_visible(width: u16, state: &State, config: &Config) -> bool {
     state.panel_override.unwrap_or(match config.panel_show {
@@ -82,14 +94,16 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         tabs::render(state, config, area, frame.buffer_mut());
     }
     let mut cursor = None;
+    let overlay = matches!(state.mode, Mode::Help(_) | Mode::Messages(_));
     if let Some(tab) = state.focused() {
         let mut term = tab.session.shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
             cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
         } else {
             let damage = term.take_damage();
-            // The help overlay draws over the pane: then nothing is kept.
-            let source = (!matches!(state.mode, Mode::Help(_))).then(|| session_key(tab));
+            // An overlay or an ended tab's note draws over the pane: then nothing is kept.
+            let ended = !tab.session.is_running();
+            let source = (!overlay && !ended).then(|| session_key(tab));
             frame.pane_rows = if frame.pane_reuse(layout.pane, source) {
                 pane::render_rows(term.screen(), layout.pane, frame.buffer_mut(), |r| {
                     damage.contains(r)
@@ -100,14 +114,17 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             let mut rows = std::mem::take(&mut frame.pane_rows);
             pane::apply_palette(term.palette(), layout.pane, frame.buffer_mut(), &mut rows);
             frame.pane_rows = rows;
-            if matches!(state.mode, Mode::Normal | Mode::Prefix) {
+            if ended {
+                ended::render(tab, layout.pane, frame.buffer_mut(), &config.colors);
+                // The note covers a pane row: none of them can be skipped as blank.
+                frame.pane_rows.clear();
+            } else if matches!(state.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), layout.pane);
             }
         }
     }
     if let Some(area) = layout.panel {
         // Under an overlay the panel is drawn each frame: the overlay covers part of it.
-        let overlay = matches!(state.mode, Mode::Help(_));
         if overlay || !frame.keep(area, panel_key(state)) {
             memory::render(state, config, area, frame.buffer_mut());
         }
@@ -117,8 +134,22 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             cursor = Some(c);
         }
     }
-    if let Mode::Help(scroll) = state.mode {
-        help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut());
+    match state.mode {
+        Mode::Help(scroll) => {
+            help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut())
+        }
+        Mode::Messages(scroll) => {
+            // The status line stays visible below the log.
+            let mut area = frame.area();
+            area.height = layout
+                .status
+                .map_or(area.height, |s| s.y.saturating_sub(area.y));
+            let now = std::time::Instant::now();
+            messages::render(&state.log, scroll, now, area, frame.buffer_mut());
+        }
+        _ => {}
+    }
+    if overlay {
         // The overlay covers pane rows: none of them can be skipped as blank.
         frame.pane_rows.clear();
         cursor = None;
@@ -135,6 +166,14 @@ fn panel_key(state: &State) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     state.panel_seq.hash(&mut h);
     state.focus.hash(&mut h);
+    // The focused tab's history size, as the status line shows it: both move together.
+    if let Some(t) = state.focused() {
+        t.session
+            .shared
+            .history_rows
+            .load(std::sync::atomic::Ordering::Acquire)
+            .hash(&mut h);
+    }
     for tab in &state.tabs {
         tab.session.id.hash(&mut h);
         tab.label().hash(&mut h);

@@ -89,7 +89,7 @@ pub fn render(
     colors: &Colors,
 ) -> Option<(u16, u16)> {
     let rows = Rows::new(term);
-    let selection = view.selection();
+    let selecting = view.anchor.is_some();
     let query = view.search.as_ref().map(|s| s.query.as_str()).unwrap_or("");
     let match_style = Style::new().fg(Color::Black).bg(colors.accent);
     let current_style = Style::new()
@@ -129,8 +129,7 @@ pub fn render(
                 let _ = f;
                 buf[(area.x + c, area.y + y)].set_style(current_style);
             }
-            if let Some((s, e)) = selection.filter(|(s, e)| inside(p, *s, *e)) {
-                let _ = (s, e);
+            if selecting && view.selected(p) {
                 let cell = &mut buf[(area.x + c, area.y + y)];
                 let m = cell.modifier;
                 cell.set_style(Style::new().add_modifier(Modifier::REVERSED));

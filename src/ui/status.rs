@@ -9,7 +9,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::action::Action;
 use crate::config::Config;
-use crate::state::{Confirm, Mode, State};
+use crate::state::{Confirm, Mode, State, Tab};
+use crate::ui::memory::{Alarm, short_bytes};
 use crate::util::human_bytes;
 
 /// Input still queued for a program past this many bytes is worth telling the user about.
@@ -52,11 +53,8 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 w,
                 badge,
             );
-            let rest = format!(
-                " press a key ({} for help, Esc to cancel)",
-                help_key(config)
-            );
-            buf.set_stringn(x, area.y, rest, usize::from(area.right() - x), bar);
+            let room = usize::from(area.right() - x);
+            buf.set_stringn(x, area.y, prefix_hint(config, room), room, bar);
         }
         Mode::Rename(input) => {
             let label = format!(" rename tab {}: ", state.focus + 1);
@@ -93,18 +91,17 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         }
         Mode::Confirm(c) => {
             let q = match c {
-                Confirm::CloseTab(id) => {
-                    format!(" close {} while it runs? (y/n)", tab_name(state, *id))
-                }
-                Confirm::RestartTab(id) => {
-                    format!(" kill and restart {}? (y/n)", tab_name(state, *id))
-                }
+                Confirm::CloseTab(id) => format!(" close {} while it runs?", tab_name(state, *id)),
+                Confirm::RestartTab(id) => format!(" kill and restart {}?", tab_name(state, *id)),
                 Confirm::Quit => {
                     let running = state.tabs.iter().filter(|t| t.session.is_running()).count();
-                    format!(" quit memmux, hanging up {running} running tab(s)? (y/n)")
+                    format!(" quit memmux, hanging up {running} running tab(s)?")
                 }
             };
-            buf.set_stringn(area.x, area.y, q, w, warn);
+            // The answer keys stay whole at any width; the question is cut instead.
+            let answer = " (y/n)";
+            let q = cut(&q, w.saturating_sub(answer.width()));
+            buf.set_stringn(area.x, area.y, format!("{q}{answer}"), w, warn);
         }
         Mode::Scroll(view) => {
             if let Some((backward, input)) = &view.prompt {
@@ -139,10 +136,20 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     );
                 }
                 (None, None) => {
-                    let hint = if view.anchor.is_some() {
-                        " selecting: move, y copies, v or Esc cancels"
-                    } else {
-                        " q leaves · / ? search · n N next · v select · y copy · g G top bottom"
+                    use crate::scroll::Shape;
+                    let hint = match (view.anchor.is_some(), view.shape) {
+                        (true, Shape::Chars) => {
+                            " selecting: move, y copies, V lines, r rectangle, Esc cancels"
+                        }
+                        (true, Shape::Lines) => {
+                            " selecting lines: move, y copies, v characters, Esc cancels"
+                        }
+                        (true, Shape::Rect) => {
+                            " selecting a rectangle: move, y copies, r characters, Esc cancels"
+                        }
+                        (false, _) => {
+                            " q leaves · / ? search · n N next · v V C-v select · w b e f t move · y copy"
+                        }
                     };
                     buf.set_stringn(x, area.y, hint, rest, bar);
                 }
@@ -157,18 +164,36 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 bar,
             );
         }
+        Mode::Messages(_) => {
+            buf.set_stringn(
+                area.x,
+                area.y,
+                " messages, newest last: Esc or q closes, Up/Down/PgUp/PgDn scroll",
+                w,
+                bar,
+            );
+        }
         Mode::Normal => {
             // A message gets the whole line when it needs it: a config error's place matters
             // more than the summary.
             if let Some(m) = &state.message {
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 let text = format!(" {}", m.text);
-                if text.width() + 2 >= w.saturating_sub(summary(state, config).width()) {
+                if text.width() + 2 >= w.saturating_sub(summary(state, config, area.width).width())
+                {
+                    // Too long for the line: its start, and where to read it whole.
+                    let text = match log_key(config) {
+                        Some(k) if text.width() > w => {
+                            let more = format!(" {k} shows all");
+                            format!("{}{more}", cut(&text, w.saturating_sub(more.width())))
+                        }
+                        _ => text,
+                    };
                     buf.set_stringn(area.x, area.y, text, w, style);
                     return None;
                 }
             }
-            let right = summary(state, config);
+            let right = summary(state, config, area.width);
             let rw = right.width().min(w);
             let right_x = area.right() - rw as u16;
             buf.set_stringn(right_x, area.y, &right, rw, bar);
@@ -191,19 +216,90 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
     None
 }
 
-fn help_key(config: &Config) -> String {
+/// The key after the prefix that runs `action`, if it has one.
+fn prefixed_key(config: &Config, action: Action) -> Option<String> {
     config
         .keymap
-        .keys_for(Action::Help)
+        .keys_for(action)
         .iter()
         .find(|b| b.prefixed)
         .map(|b| b.chord.to_string())
-        .unwrap_or_else(|| "?".to_string())
 }
 
-/// The right-hand summary: the focused tab's scrollback and the help key.
-fn summary(state: &State, config: &Config) -> String {
+/// How the log of messages is opened (`C-b ~`), if it is bound.
+fn log_key(config: &Config) -> Option<String> {
+    let keys = config.keymap.keys_for(Action::ShowMessages);
+    keys.first().map(|b| config.keymap.spell(b))
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + c.to_string().width() + 1 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// What the status line says after the prefix: the most used next keys, as many as fit in
+/// `room` columns, then where every key is listed (as zellij's bar does).
+pub fn prefix_hint(config: &Config, room: usize) -> String {
+    // In the order a newcomer needs them.
+    let wanted: [(&[Action], &str); 10] = [
+        (&[Action::NewTab], "new"),
+        (&[Action::NextTab, Action::PrevTab], "next/prev"),
+        (&[Action::SelectTab(1), Action::SelectTab(9)], "tab"),
+        (&[Action::ScrollMode], "scroll"),
+        (&[Action::CloseTab], "close"),
+        (&[Action::ToggleMemoryPanel], "memory"),
+        (&[Action::RenameTab], "rename"),
+        (&[Action::GotoTab], "tab N"),
+        (&[Action::CommandPrompt], "command"),
+        (&[Action::ShowMessages], "messages"),
+    ];
+    let end = match prefixed_key(config, Action::Help) {
+        Some(k) => format!(" · {k} all keys"),
+        None => String::new(),
+    };
+    let mut text = String::new();
+    for (actions, label) in wanted {
+        let keys: Option<Vec<String>> = actions.iter().map(|a| prefixed_key(config, *a)).collect();
+        let Some(keys) = keys else { continue };
+        // `1-9`, `n/p`.
+        let sep = if actions.first() == Some(&Action::SelectTab(1)) {
+            "-"
+        } else {
+            "/"
+        };
+        let item = format!(" {} {label}", keys.join(sep));
+        let sep = if text.is_empty() { "" } else { " ·" };
+        if text.width() + sep.width() + item.width() + end.width() > room {
+            break;
+        }
+        text.push_str(sep);
+        text.push_str(&item);
+    }
+    text.push_str(&end);
+    text
+}
+
+/// The right-hand summary. With the memory panel hidden, the memory figures come first (the
+/// focused tab's, and the biggest tab's when that is another), so the figure memmux exists to
+/// show is always on screen; then the focused tab's scrollback and the help key, as room allows.
+fn summary(state: &State, config: &Config, width: u16) -> String {
     let mut parts = Vec::new();
+    if !(super::panel_visible(width, state, config) && super::panel_fits(width, config.panel_width))
+    {
+        parts.extend(memory_figures(state));
+    }
+    let must = parts.len();
     if let Some(tab) = state.focused() {
         let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
         let bytes = tab.session.shared.history_bytes.load(Ordering::Acquire);
@@ -213,5 +309,70 @@ fn summary(state: &State, config: &Config) -> String {
         ));
     }
     parts.push(help_hint(config));
-    format!("{} ", parts.join(" · "))
+    // Room for a few columns of message or note on the left: the optional parts go first
+    // (history, then the help key), the memory figures never.
+    let room = usize::from(width).saturating_sub(2);
+    let join = |p: &[String]| format!("{} ", p.join(" · "));
+    while parts.len() > must.max(1) && join(&parts).width() > room {
+        let drop = if parts.len() > must + 1 {
+            parts.len() - 2
+        } else {
+            parts.len() - 1
+        };
+        parts.remove(drop);
+    }
+    join(&parts)
+}
+
+/// The memory figures the status line shows while the panel is hidden: `mem 540K` for the
+/// focused tab (with its mark), and `biggest 3:build 1.2G ↗` when another tab uses more.
+pub fn memory_figures(state: &State) -> Vec<String> {
+    let latest = |t: &Tab| t.mem.history.latest().map(|s| s.tree_bytes);
+    let mark = |t: &Tab| match t.mem.view.alarm {
+        Some(Alarm::Above) => " ●",
+        Some(Alarm::Growing) => " ↗",
+        None => "",
+    };
+    let mut out = Vec::new();
+    let Some(focused) = state.focused() else {
+        return out;
+    };
+    let figure = latest(focused).map_or_else(|| "…".to_string(), short_bytes);
+    out.push(format!("mem {figure}{}", mark(focused)));
+    let biggest = state
+        .tabs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| latest(t).map(|b| (b, i)))
+        .max();
+    if let Some((bytes, i)) =
+        biggest.filter(|(b, i)| *i != state.focus && Some(*b) > latest(focused))
+    {
+        let t = &state.tabs[i];
+        out.push(format!(
+            "biggest {}:{} {}{}",
+            i + 1,
+            short_label(&t.label()),
+            short_bytes(bytes),
+            mark(t)
+        ));
+    }
+    out
+}
+
+/// 12 columns of a tab's label: the status line is shared with the other figures.
+fn short_label(label: &str) -> String {
+    const MAX: usize = 12;
+    if label.width() <= MAX {
+        return label.to_string();
+    }
+    let mut cut = String::new();
+    for c in label.chars() {
+        if cut.width() + 2 > MAX {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
 }

@@ -13,7 +13,13 @@ use crate::state::{State, Tab};
 const MAX_LABEL: usize = 24;
 
 /// The pieces of one tab's entry, with their styles.
-fn entry(tab: &Tab, number: usize, focused: bool, config: &Config) -> Vec<(String, Style)> {
+fn entry(
+    tab: &Tab,
+    number: usize,
+    focused: bool,
+    max_label: usize,
+    config: &Config,
+) -> Vec<(String, Style)> {
     let colors = &config.colors;
     let base = if focused {
         Style::new()
@@ -24,10 +30,10 @@ fn entry(tab: &Tab, number: usize, focused: bool, config: &Config) -> Vec<(Strin
         Style::new().fg(colors.bar_fg).bg(colors.bar_bg)
     };
     let mut label = tab.label();
-    if label.width() > MAX_LABEL {
+    if label.width() > max_label {
         let mut cut = String::new();
         for c in label.chars() {
-            if cut.width() + 2 > MAX_LABEL {
+            if cut.width() + 2 > max_label {
                 break;
             }
             cut.push(c);
@@ -116,13 +122,45 @@ fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
     p
 }
 
-fn entries(state: &State, config: &Config) -> Vec<Vec<(String, Style)>> {
-    state
+/// Every tab's entry. The focused tab's title is cut short when its entry would not fit in
+/// `area`, so its number and marks stay on screen at any width.
+fn entries(state: &State, config: &Config, area: Rect) -> Vec<Vec<(String, Style)>> {
+    let mut v: Vec<Vec<(String, Style)>> = state
         .tabs
         .iter()
         .enumerate()
-        .map(|(i, t)| entry(t, i + 1, i == state.focus, config))
-        .collect()
+        .map(|(i, t)| entry(t, i + 1, i == state.focus, MAX_LABEL, config))
+        .collect();
+    // 2: the `<` and `>` columns.
+    let avail = area.width.saturating_sub(2);
+    if let (Some(t), Some(e)) = (state.focused(), v.get_mut(state.focus)) {
+        let over = usize::from(width(e).saturating_sub(avail));
+        if over > 0 {
+            let label = t.label().width().min(MAX_LABEL);
+            *e = entry(
+                t,
+                state.focus + 1,
+                true,
+                label.saturating_sub(over).max(1),
+                config,
+            );
+        }
+    }
+    v
+}
+
+/// The strongest memory mark among `tabs` (shown next to `<` or `>` for hidden tabs).
+fn hidden_mark<'a>(tabs: impl Iterator<Item = &'a Tab>, config: &Config) -> Option<&'static str> {
+    let marks: Vec<_> = tabs
+        .filter_map(|t| super::memory::alarm(t, config))
+        .collect();
+    if marks.contains(&super::memory::Alarm::Above) {
+        Some("●")
+    } else if marks.is_empty() {
+        None
+    } else {
+        Some("↗")
+    }
 }
 
 /// Draws the bar. When the tabs don't fit, the bar scrolls so the focused tab is visible and
@@ -134,32 +172,59 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         buf[(x, area.y)].reset();
     }
     buf.set_style(area, bar);
-    let entries = entries(state, config);
+    let entries = entries(state, config, area);
     let widths: Vec<u16> = entries.iter().map(|e| width(e)).collect();
     let p = place(&widths, state.focus, area);
-    if p.hidden_left {
-        buf.set_string(area.x, area.y, "<", bar.fg(colors.accent));
-    }
-    if p.hidden_right {
-        buf.set_string(
-            area.right().saturating_sub(1),
-            area.y,
-            ">",
-            bar.fg(colors.accent),
-        );
-    }
-    for (i, x0, _) in p.entries {
-        let mut x = x0;
-        for (text, style) in &entries[i] {
+    for (i, x0, _) in &p.entries {
+        let mut x = *x0;
+        for (text, style) in &entries[*i] {
             let (nx, _) = buf.set_stringn(x, area.y, text, usize::from(area.right() - x), *style);
             x = nx;
+        }
+    }
+    // A hidden tab's memory mark shows beside the arrow on its side, over the entry next to
+    // it if need be: a tab eating memory is never out of sight.
+    let warn = bar.fg(colors.warn).add_modifier(Modifier::BOLD);
+    let shown = |i: usize| p.entries.iter().any(|(j, _, _)| *j == i);
+    if p.hidden_left {
+        let mark = hidden_mark(
+            state
+                .tabs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !shown(*i) && *i < state.focus)
+                .map(|(_, t)| t),
+            config,
+        );
+        buf.set_string(area.x, area.y, "<", bar.fg(colors.accent));
+        if let Some(m) = mark {
+            buf.set_string(area.x + 1, area.y, m, warn);
+        }
+    }
+    if p.hidden_right {
+        let mark = hidden_mark(
+            state
+                .tabs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !shown(*i) && *i > state.focus)
+                .map(|(_, t)| t),
+            config,
+        );
+        let right = area.right().saturating_sub(1);
+        buf.set_string(right, area.y, ">", bar.fg(colors.accent));
+        if let Some(m) = mark {
+            buf.set_string(right.saturating_sub(1), area.y, m, warn);
         }
     }
 }
 
 /// Which tab (index) is drawn at column `x` of the bar, for mouse clicks.
 pub fn tab_at(state: &State, config: &Config, area: Rect, x: u16) -> Option<usize> {
-    let widths: Vec<u16> = entries(state, config).iter().map(|e| width(e)).collect();
+    let widths: Vec<u16> = entries(state, config, area)
+        .iter()
+        .map(|e| width(e))
+        .collect();
     place(&widths, state.focus, area)
         .entries
         .into_iter()
