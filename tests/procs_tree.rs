@@ -80,6 +80,7 @@ impl Drop for Session {
             kill(p);
         }
         // The leader's process group holds its plain children.
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
         unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -87,6 +88,7 @@ impl Drop for Session {
 }
 
 fn kill(pid: u32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
 }
 
