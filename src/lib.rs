@@ -11,6 +11,7 @@ pub mod action;
 pub mod app;
 pub mod config;
 pub mod filter;
+pub mod input;
 pub mod keymap;
 pub mod memory;
 pub mod scroll;

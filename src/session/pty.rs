@@ -435,14 +435,21 @@ pub fn wait_ready_for(
     }
 }
 
-/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it.
-/// `on_exit` is called on the waiter thread with the program's exit status.
+/// What the reader thread runs: the pty's read end, the stop pipe, the session's state. Passed
+/// in by the session (`reader::run`) so that this module does not import the reader, which
+/// imports it.
+pub type ReadLoop = fn(OwnedFd, OwnedFd, Arc<Shared>);
+
+/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it, the
+/// reader running `read_loop`. `on_exit` is called on the waiter thread with the program's
+/// exit status.
 pub fn spawn(
     spec: &CommandSpec,
     rows: u16,
     cols: u16,
     shared: Arc<Shared>,
     label: &str,
+    read_loop: ReadLoop,
     on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
 ) -> anyhow::Result<Pty> {
     let program = spec.argv.first().context("no command given")?;
@@ -510,7 +517,7 @@ pub fn spawn(
         .name(format!("pty-read-{label}"))
         .spawn(move || {
             let _account = alloc::enter(reader_shared.account);
-            super::reader::run(read_fd, read_stop, reader_shared)
+            read_loop(read_fd, read_stop, reader_shared)
         })
         .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the reader thread")))?;
 
