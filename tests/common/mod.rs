@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -24,6 +24,9 @@ pub struct Mux {
     pub home: tempfile::TempDir,
     /// Set once memmux's output ended (it exited).
     done: Arc<Mutex<bool>>,
+    /// Counts the chunks of output read; notified after each, so waits on the screen wake
+    /// when it changes instead of polling.
+    output: Arc<(Mutex<u64>, Condvar)>,
 }
 
 /// Options for starting memmux.
@@ -117,10 +120,16 @@ impl Mux {
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(Mutex::new(false));
+        let output = Arc::new((Mutex::new(0u64), Condvar::new()));
         {
             let screen = Arc::clone(&screen);
             let raw = Arc::clone(&raw);
             let done = Arc::clone(&done);
+            let output = Arc::clone(&output);
+            let chunk_read = move || {
+                *output.0.lock().unwrap() += 1;
+                output.1.notify_all();
+            };
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 loop {
@@ -134,10 +143,13 @@ impl Mux {
                                 r.drain(..4 << 20);
                             }
                             r.extend_from_slice(&buf[..n]);
+                            drop(r);
+                            chunk_read();
                         }
                     }
                 }
                 *done.lock().unwrap() = true;
+                chunk_read();
             });
         }
         Mux {
@@ -148,6 +160,7 @@ impl Mux {
             raw,
             home,
             done,
+            output,
         }
     }
 
@@ -170,10 +183,18 @@ impl Mux {
 
     /// The prefix key, then `key`.
     pub fn prefix(&mut self, key: &str) {
-        self.send("\x02");
+        self.prefix_with("\x02", key);
+    }
+
+    /// The prefix key `prefix` (when the config changed it), then `key`.
+    pub fn prefix_with(&mut self, prefix: &str, key: &str) {
+        let before = self.status_line();
+        self.send(prefix);
         // A separate write, as a person types; memmux must not depend on it, but it keeps
-        // the prefix from being read together with the key as one escape sequence.
-        std::thread::sleep(Duration::from_millis(30));
+        // the prefix from being read together with the key as one escape sequence. The
+        // status line shows the prefix mode; where it does not change (a mode that draws
+        // no status), a second is enough for the prefix to be read alone.
+        self.wait_change(Duration::from_secs(1), |s| status_line_of(s) != before);
         self.send(key);
     }
 
@@ -209,8 +230,7 @@ impl Mux {
 
     /// The status line (bottom row).
     pub fn status_line(&self) -> String {
-        let rows = self.with_screen(|s| s.size().0.get());
-        self.row(rows - 1)
+        self.with_screen(status_line_of)
     }
 
     /// Waits until `pred` holds for the screen; panics with the screen if it never does.
@@ -225,18 +245,34 @@ impl Mux {
         timeout: Duration,
         pred: impl Fn(&vt100::Screen) -> bool,
     ) {
-        let start = Instant::now();
+        if !self.wait_change(timeout, pred) {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                self.dump()
+            );
+        }
+    }
+
+    /// Waits until `pred` holds for the screen, checking it each time output arrives; false
+    /// if `timeout` passed first.
+    pub fn wait_change(&self, timeout: Duration, pred: impl Fn(&vt100::Screen) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
         loop {
+            // Read the count before the screen: output after this check wakes the wait below.
+            let seen = *self.output.0.lock().unwrap();
             if self.with_screen(&pred) {
-                return;
+                return true;
             }
-            if start.elapsed() > timeout {
-                panic!(
-                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
-                    self.dump()
-                );
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            let guard = self.output.0.lock().unwrap();
+            let _ = self
+                .output
+                .1
+                .wait_timeout_while(guard, deadline - now, |n| *n == seen)
+                .unwrap();
         }
     }
 
@@ -268,6 +304,19 @@ impl Mux {
         });
     }
 
+    /// Runs `cmd`, a program that reads the terminal (`cat -v`), after `setup` (which may be
+    /// empty or end in `;`), and waits until the screen shows a marker printed between the
+    /// two: by then memmux has parsed `setup`'s output (modes it turns on) and the shell has
+    /// given the terminal back (cooked mode), so keys sent next reach `cmd` as it will read them.
+    pub fn start_reader(&mut self, setup: &str, cmd: &str) {
+        let marker = format!("reading{}", rand_tag());
+        self.line(&format!(
+            "{setup} printf '%s%s\\n' read {}; {cmd}",
+            &marker[4..]
+        ));
+        self.wait_text(&marker);
+    }
+
     /// Runs a command in the focused tab and waits for a marker it prints afterwards.
     pub fn run(&mut self, cmd: &str) {
         let marker = format!("done{}", rand_tag());
@@ -288,16 +337,18 @@ impl Mux {
 
     /// Waits for memmux to exit; returns its exit code.
     pub fn wait_exit(&mut self) -> u32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.exit_code();
-            }
-            if start.elapsed() > TIMEOUT {
-                panic!("memmux did not exit; screen:\n{}", self.dump());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut code = None;
+        let child = &mut self.child;
+        let exited = poll_until(TIMEOUT, || {
+            code = child.try_wait().expect("try_wait").map(|s| s.exit_code());
+            code.is_some()
+        });
+        assert!(
+            exited.is_some(),
+            "memmux did not exit; screen:\n{}",
+            self.dump()
+        );
+        code.unwrap_or_default()
     }
 
     pub fn exited(&mut self) -> bool {
@@ -314,6 +365,36 @@ impl Drop for Mux {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The bottom row of `s` (trailing blanks trimmed).
+pub fn status_line_of(s: &vt100::Screen) -> String {
+    let (rows, cols) = s.size();
+    let row = rows.get() - 1;
+    s.contents_between(row, 0, row, cols.get())
+        .trim_end()
+        .to_string()
+}
+
+/// Checks `done` every 10 ms until it holds, for what no event announces (a process's state,
+/// a file); returns how long it took, or `None` after `timeout`.
+pub fn poll_until(timeout: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// [`poll_until`], panicking with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, done: impl FnMut() -> bool) -> Duration {
+    poll_until(timeout, done)
+        .unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
 }
 
 /// A short tag that differs between calls, for markers.
@@ -477,16 +558,7 @@ impl Drop for RssWatch {
 
 /// Waits until `path` exists (a marker file a command touches when it is done).
 pub fn wait_file(path: &Path, timeout: Duration) -> Duration {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    start.elapsed()
+    wait_until(&path.display().to_string(), timeout, || path.exists())
 }
 
 /// The `p`-th percentile (0..=100) of `samples`, nearest rank.
