@@ -502,8 +502,11 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     // Meanwhile, tab 1's own typing echoes at once.
     m.send("echo shown-tab-text");
     m.wait_text("shown-tab-text");
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(!m.contents().contains("HIDDEN"), "{}", m.dump());
+    // Fails as soon as a frame shows it (the hidden tab prints every 100 ms).
+    let shown = m.wait_change(Duration::from_millis(1500), |s| {
+        s.contents().contains("HIDDEN")
+    });
+    assert!(!shown, "{}", m.dump());
     // Nor is the help overlay drawn over by tab 1's output: the part of the row under the
     // overlay stays the overlay's.
     m.send("\x15");

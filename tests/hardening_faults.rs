@@ -15,6 +15,26 @@ fn tab_bar_of(s: &vt100::Screen) -> String {
     s.contents().lines().next().unwrap_or("").to_string()
 }
 
+/// Waits until the focused new tab has either started (its prompt at the cursor) or failed.
+fn wait_tab_settled(m: &Mux) {
+    m.wait_for("the new tab's prompt or its failure", |s| {
+        let (row, _) = s.cursor_position();
+        let (_, cols) = s.size();
+        tab_bar_of(s).contains("[failed]")
+            || s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+    });
+}
+
+/// Waits until memmux holds fewer descriptors than `before` (a closed tab's pty is given back).
+fn wait_fds_below(m: &Mux, before: usize) {
+    let pid = m.pid();
+    common::wait_until(
+        "the closed tab's descriptors to close",
+        common::TIMEOUT,
+        || common::fd_count(pid).is_some_and(|n| n < before),
+    );
+}
+
 fn shell_args() -> Vec<String> {
     Opts::default().args
 }
@@ -64,8 +84,9 @@ fn a_shell_that_exits_at_once_shows_exit_0() {
     m.wait_for("[exit 0]", |s| tab_bar_of(s).contains("[exit 0]"));
     eprintln!("tab bar of `memmux -- true`: {:?}", m.tab_bar().trim());
     // memmux stays, and works.
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(alive(m.pid()), "memmux ended with its only tab");
+    let pid = m.pid();
+    let ended = common::poll_until(Duration::from_millis(300), || !alive(pid));
+    assert!(ended.is_none(), "memmux ended with its only tab");
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_prompt();
@@ -148,12 +169,13 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_text("second-tab-still-works");
     m.prefix("x");
     m.wait_text("close tab 2");
+    let fds = common::fd_count(m.pid()).expect("fds");
     m.send("y");
     m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
-    std::thread::sleep(Duration::from_millis(300));
+    wait_fds_below(&m, fds);
     m.prefix("c");
     m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_tab_settled(&m);
     let bar = m.tab_bar();
     eprintln!("after closing tab 2, a new tab: {:?}", bar.trim());
     assert!(
@@ -205,9 +227,9 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         m.prefix("c");
         let label = format!("{n}:");
         m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
-        std::thread::sleep(Duration::from_millis(300));
+        wait_tab_settled(&m);
     }
-    std::thread::sleep(Duration::from_millis(500));
+    m.wait_text("memmux:");
     let msg = m
         .contents()
         .lines()
@@ -243,13 +265,14 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     });
     m.prefix("x");
     m.wait_text("close tab");
+    let fds = common::fd_count(m.pid()).expect("fds");
     m.send("y");
     let prev = format!("{}:", n - 1);
     m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_fds_below(&m, fds);
     m.prefix("c");
     m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_tab_settled(&m);
     assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
     m.wait_prompt();
     m.run("echo new-tab-after-freeing");
@@ -317,21 +340,16 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     let mut sizes = Vec::new();
     for n in 1..=3u8 {
         m.prefix(&n.to_string());
-        std::thread::sleep(Duration::from_millis(200));
-        m.line("clear; stty size");
+        // A marker per tab: the previous tab's answer may still be on the screen.
+        let tag = format!("size-of-tab-{n}:");
+        m.line(&format!("clear; echo \"{tag}$(stty size)\""));
         m.wait_for("stty size", |s| {
-            s.contents().lines().any(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
-            })
+            s.contents().lines().any(|l| l.starts_with(&tag))
         });
         let size = m
             .contents()
             .lines()
-            .find(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
-            })
+            .find_map(|l| l.strip_prefix(&tag))
             .unwrap_or_default()
             .trim()
             .to_string();
@@ -358,16 +376,12 @@ fn two_busy_tabs() -> (Mux, Vec<u32>) {
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.line("sleep 1002");
-    let start = Instant::now();
-    let pids = loop {
-        let d = descendants(m.pid());
-        // Two shells and two sleeps.
-        if d.len() >= 4 {
-            break d.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
-        }
-        assert!(start.elapsed() < common::TIMEOUT, "processes: {d:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid = m.pid();
+    // Two shells and two sleeps.
+    common::wait_until("two shells and two sleeps", common::TIMEOUT, || {
+        descendants(pid).len() >= 4
+    });
+    let pids = descendants(pid).into_iter().map(|(p, _)| p).collect();
     (m, pids)
 }
 
@@ -377,22 +391,12 @@ fn signal_case(sig: i32, name: &str) {
     let t0 = Instant::now();
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(m.pid() as i32, sig) };
-    let code = loop {
-        if let Some(status) = m.child.try_wait().expect("try_wait") {
-            break status.exit_code();
-        }
-        assert!(t0.elapsed() < common::TIMEOUT, "memmux ignored {name}");
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let code = m.wait_exit();
     let took = t0.elapsed();
     // The children had SIGHUP before memmux exited; give them a moment to go.
-    let start = Instant::now();
-    let mut left: Vec<u32> = pids.clone();
-    while !left.is_empty() && start.elapsed() < Duration::from_secs(1) {
-        left.retain(|p| alive(*p));
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let gone_after = start.elapsed();
+    let gone_after = common::poll_until(Duration::from_secs(1), || !pids.iter().any(|p| alive(*p)))
+        .unwrap_or(Duration::from_secs(1));
+    let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
     m.wait_for("the main screen", |s| {
         !s.alternate_screen() && !s.hide_cursor()
     });
@@ -563,23 +567,20 @@ impl OwnTerm {
     }
 
     fn wait_text(&self, text: &str) {
-        let start = Instant::now();
-        while !self
-            .screen
-            .lock()
-            .unwrap()
-            .screen()
-            .contents()
-            .contains(text)
-        {
-            assert!(
-                start.elapsed() < common::TIMEOUT,
-                "no {text:?}; memmux {:?}; screen:\n{}",
-                std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())),
-                self.screen.lock().unwrap().screen().contents()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let shown = || {
+            self.screen
+                .lock()
+                .unwrap()
+                .screen()
+                .contents()
+                .contains(text)
+        };
+        assert!(
+            common::poll_until(common::TIMEOUT, shown).is_some(),
+            "no {text:?}; memmux {:?}; screen:\n{}",
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())),
+            self.screen.lock().unwrap().screen().contents()
+        );
     }
 
     /// Closes every descriptor of the master: the terminal is gone.
@@ -607,7 +608,8 @@ impl Drop for OwnTerm {
 fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
     let mut t = OwnTerm::start(under_a_shell);
     t.wait_text("history 0 rows");
-    std::thread::sleep(Duration::from_millis(300));
+    // The shell's prompt, right under the tab bar.
+    t.wait_text("\n$");
     t.send(b"echo own-term-ok\r");
     t.wait_text("own-term-ok");
     let top = t.child.id();
@@ -631,20 +633,15 @@ fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
     }
     let t0 = Instant::now();
     t.close();
-    let mut exited = None;
-    while t0.elapsed() < Duration::from_secs(2) {
-        if !alive(pid) {
-            exited = Some(t0.elapsed());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let exited = common::poll_until(Duration::from_secs(2), || !alive(pid)).map(|_| t0.elapsed());
     let cpu = if exited.is_none() {
         cpu_share(pid, Duration::from_secs(2))
     } else {
         None
     };
-    std::thread::sleep(Duration::from_millis(300));
+    common::poll_until(Duration::from_millis(500), || {
+        !kids.iter().any(|p| alive(*p))
+    });
     let left: Vec<u32> = kids.iter().copied().filter(|p| alive(*p)).collect();
     eprintln!(
         "{name}: memmux {}; its programs left: {left:?}",
@@ -700,12 +697,11 @@ fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
 fn a_mebibyte_of_random_input_does_not_hurt() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("stty raw -echo; cat > /dev/null");
+    m.start_reader("stty raw -echo;", "cat > /dev/null");
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
-    m.line("stty raw -echo; cat > /dev/null");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("stty raw -echo;", "cat > /dev/null");
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut garbage = Vec::with_capacity(1 << 20);
     while garbage.len() < 1 << 20 {
@@ -722,8 +718,9 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
         m.send(chunk);
     }
     let sent = t0.elapsed();
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(alive(m.pid()), "memmux died of random input");
+    let pid = m.pid();
+    let died = common::poll_until(Duration::from_secs(1), || !alive(pid));
+    assert!(died.is_none(), "memmux died of random input");
     // Leave whatever mode the garbage opened (a prompt, the scroll view, help), end any
     // unfinished escape sequence, and use the UI.
     m.send("\x1b\x1b\x1b");

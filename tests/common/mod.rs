@@ -253,6 +253,13 @@ impl Mux {
         }
     }
 
+    /// Waits until `pred` holds for every byte memmux wrote so far (the last 4 MiB or more),
+    /// checking it each time output arrives; false if `timeout` passed first.
+    pub fn wait_raw(&self, timeout: Duration, pred: impl Fn(&[u8]) -> bool) -> bool {
+        let raw = Arc::clone(&self.raw);
+        self.wait_change(timeout, move |_| pred(&raw.lock().unwrap()))
+    }
+
     /// Waits until `pred` holds for the screen, checking it each time output arrives; false
     /// if `timeout` passed first.
     pub fn wait_change(&self, timeout: Duration, pred: impl Fn(&vt100::Screen) -> bool) -> bool {
