@@ -117,11 +117,11 @@ fn cat_of_a_binary_leaves_other_tabs_and_memmux_alone() {
     let took = wait_file(&done, Duration::from_secs(60));
     // Whatever the binary did to the modes, and whatever replies it provoked, the user
     // recovers with Ctrl-C and a reset.
+    // Replies to what the binary asked may still be on their way to the shell: let them land
+    // before Ctrl-C clears the line they make.
     std::thread::sleep(Duration::from_millis(300));
     m.send("\x03");
-    std::thread::sleep(Duration::from_millis(300));
-    m.line("printf '\\ec'; stty sane");
-    std::thread::sleep(Duration::from_millis(300));
+    m.run("printf '\\ec'; stty sane");
     m.send("\x03");
     m.run("echo recovered-one");
     eprintln!(

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use memmux::memory::procs::{Sampler, SamplerConfig};
 
+mod common;
+
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -54,8 +56,11 @@ fn sixteen_sessions_at_1_hz_cost_under_1_percent_of_a_core() {
             })
             .collect(),
     );
-    std::thread::sleep(Duration::from_millis(300));
     let roots: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
+    // Each shell has started its two sleeps.
+    common::wait_until("32 sleeps", common::TIMEOUT, || {
+        roots.iter().all(|r| common::children(*r).len() == 2)
+    });
 
     let mut s = Sampler::new(SamplerConfig::default());
     let mut now = Instant::now();

@@ -216,14 +216,10 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     // Let closed tabs' threads finish and the sampler take a fresh look.
     std::thread::sleep(Duration::from_secs(3));
     let rss1 = rss_median(pid);
-    let settle = Instant::now();
-    let (fds1, threads1) = loop {
-        let (f, t) = (fd_count(pid).unwrap(), thread_count(pid).unwrap());
-        if (f == fds0 && t == threads0) || settle.elapsed() > Duration::from_secs(10) {
-            break (f, t);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    common::poll_until(Duration::from_secs(10), || {
+        fd_count(pid) == Some(fds0) && thread_count(pid) == Some(threads0)
+    });
+    let (fds1, threads1) = (fd_count(pid).unwrap(), thread_count(pid).unwrap());
     let kids = children(pid);
     let zombies: Vec<_> = kids.iter().filter(|(_, st)| *st == 'Z').collect();
     soak.m.wait_for("the leak line", |s| leak_line(s).is_some());
