@@ -25,13 +25,26 @@ fn wait_tab_settled(m: &Mux) {
     });
 }
 
-/// Waits until memmux holds fewer descriptors than `before` (a closed tab's pty is given back).
-fn wait_fds_below(m: &Mux, before: usize) {
+/// What a tab holds: memmux's descriptors and children.
+fn holdings(m: &Mux) -> (usize, usize) {
+    let pid = m.pid();
+    (
+        common::fd_count(pid).expect("fds"),
+        common::children(pid).len(),
+    )
+}
+
+/// Waits until memmux holds fewer descriptors and children than `before` (from [`holdings`]):
+/// the closed tab's pty is free once memmux's ends and the program's are both closed.
+fn wait_released(m: &Mux, before: (usize, usize)) {
     let pid = m.pid();
     common::wait_until(
-        "the closed tab's descriptors to close",
+        "the closed tab's pty to be released",
         common::TIMEOUT,
-        || common::fd_count(pid).is_some_and(|n| n < before),
+        || {
+            common::fd_count(pid).is_some_and(|n| n < before.0)
+                && common::children(pid).len() < before.1
+        },
     );
 }
 
@@ -169,10 +182,10 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_text("second-tab-still-works");
     m.prefix("x");
     m.wait_text("close tab 2");
-    let fds = common::fd_count(m.pid()).expect("fds");
+    let held = holdings(&m);
     m.send("y");
     m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
-    wait_fds_below(&m, fds);
+    wait_released(&m, held);
     m.prefix("c");
     m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
     wait_tab_settled(&m);
@@ -265,11 +278,11 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     });
     m.prefix("x");
     m.wait_text("close tab");
-    let fds = common::fd_count(m.pid()).expect("fds");
+    let held = holdings(&m);
     m.send("y");
     let prev = format!("{}:", n - 1);
     m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
-    wait_fds_below(&m, fds);
+    wait_released(&m, held);
     m.prefix("c");
     m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
     wait_tab_settled(&m);
@@ -297,18 +310,13 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     // Tab 3 redraws on every SIGWINCH (a full-screen program).
     m.line("vim -u NONE");
     m.wait_text("VIM");
-    let mut x: u32 = 0x9e37_79b9;
+    let mut rng = common::rng::Rng::new(1);
     let t0 = Instant::now();
     for i in 0..1000u32 {
         let (rows, cols) = match i % 4 {
             0 => (1, 1),
             1 => (100, 300),
-            _ => {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                ((x % 100 + 1) as u16, ((x >> 8) % 300 + 1) as u16)
-            }
+            _ => (rng.range(1, 100) as u16, rng.range(1, 300) as u16),
         };
         m.resize_outer(rows, cols);
         // 2 ms apart: 1000 in about 2 s.
@@ -702,13 +710,10 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.start_reader("stty raw -echo;", "cat > /dev/null");
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rng = common::rng::Rng::new(2);
     let mut garbage = Vec::with_capacity(1 << 20);
     while garbage.len() < 1 << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let b = x as u8;
+        let b = rng.next() as u8;
         if b != 0x02 {
             garbage.push(b);
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod rng;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -422,30 +424,20 @@ pub fn children(pid: u32) -> Vec<(u32, char)> {
         let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let mut f = stat[close + 1..].split_whitespace();
-        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid: u32 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == pid {
-            out.push((p, state));
+        if let Some(st) = stat(p).filter(|st| st.ppid == pid) {
+            out.push((p, char::from(st.state)));
         }
     }
     out
 }
 
+/// `/proc/PID/stat` through memmux's own parser (names may hold spaces and `)`).
+pub fn stat(pid: u32) -> Option<memmux::memory::procs::StatFields> {
+    memmux::memory::procs::parse_stat(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rfind(')')
-                .and_then(|i| s[i + 1..].split_whitespace().next())
-                .is_some_and(|st| st != "Z")
-        })
-        .unwrap_or(false)
+    stat(pid).is_some_and(|st| st.state != b'Z')
 }
 
 // --- Process figures from /proc, for the hardening and soak tests. ---------------------------
