@@ -25,25 +25,27 @@ fn wait_tab_settled(m: &Mux) {
     });
 }
 
-/// What a tab holds: memmux's descriptors and children.
+/// What memmux's tabs hold: its threads (four a tab at most, each closing its own copies of
+/// the pty as it ends) and its children (the programs, which hold the other side). Not its
+/// descriptors: the memory sampler keeps some of its own open for a while.
 fn holdings(m: &Mux) -> (usize, usize) {
     let pid = m.pid();
     (
-        common::fd_count(pid).expect("fds"),
+        common::thread_count(pid).expect("threads"),
         common::children(pid).len(),
     )
 }
 
-/// Waits until memmux holds fewer descriptors and children than `before` (from [`holdings`]):
-/// the closed tab's pty is free once memmux's ends and the program's are both closed.
+/// Waits until memmux holds no more threads and children than `before` (from [`holdings`],
+/// taken before the closed tab was opened): then the tab's pty is closed on both sides.
 fn wait_released(m: &Mux, before: (usize, usize)) {
     let pid = m.pid();
     common::wait_until(
         "the closed tab's pty to be released",
         common::TIMEOUT,
         || {
-            common::fd_count(pid).is_some_and(|n| n < before.0)
-                && common::children(pid).len() < before.1
+            common::thread_count(pid).is_some_and(|n| n <= before.0)
+                && common::children(pid).len() <= before.1
         },
     );
 }
@@ -146,6 +148,7 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     let mut m = with_private_devpts(2, false);
     m.wait_prompt();
     m.run("echo first-tab-has-a-pty");
+    let one_tab = holdings(&m);
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
@@ -182,10 +185,9 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_text("second-tab-still-works");
     m.prefix("x");
     m.wait_text("close tab 2");
-    let held = holdings(&m);
     m.send("y");
     m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
-    wait_released(&m, held);
+    wait_released(&m, one_tab);
     m.prefix("c");
     m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
     wait_tab_settled(&m);
@@ -240,9 +242,9 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         m.prefix("c");
         let label = format!("{n}:");
         m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
-        wait_tab_settled(&m);
+        std::thread::sleep(Duration::from_millis(300));
     }
-    m.wait_text("memmux:");
+    std::thread::sleep(Duration::from_millis(500));
     let msg = m
         .contents()
         .lines()
@@ -278,14 +280,13 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     });
     m.prefix("x");
     m.wait_text("close tab");
-    let held = holdings(&m);
     m.send("y");
     let prev = format!("{}:", n - 1);
     m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
-    wait_released(&m, held);
+    std::thread::sleep(Duration::from_millis(500));
     m.prefix("c");
     m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
-    wait_tab_settled(&m);
+    std::thread::sleep(Duration::from_millis(500));
     assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
     m.wait_prompt();
     m.run("echo new-tab-after-freeing");

@@ -113,11 +113,13 @@ fn echo_latencies(m: &mut Mux, keys: usize) -> Vec<Duration> {
         line.push(c);
         let t0 = Instant::now();
         m.send(c.to_string());
-        // Checked on each chunk of memmux's output as it arrives.
-        m.wait_for(&format!("key {i} to echo"), |s| {
+        // Checked on each chunk of memmux's output as it arrives (not settled: this is the
+        // moment the echo showed).
+        let echoed = m.wait_change(common::TIMEOUT, |s| {
             let (row, _) = s.cursor_position();
             s.contents_between(row, 0, row, s.size().1.get()).trim_end() == line
         });
+        assert!(echoed, "key {i} never echoed; screen:\n{}", m.dump());
         times.push(t0.elapsed());
         // A fast typist: about 30 keys a second.
         std::thread::sleep(Duration::from_millis(30));
@@ -265,7 +267,9 @@ fn flood_case(name: &str, flood: &str, names: &[&str], stop: impl Fn(&FloodRig))
     );
     // And the flooded tab works.
     rig.m.prefix("1");
-    std::thread::sleep(Duration::from_millis(300));
+    rig.m.wait_for("tab 1 shown (tab 2's typing gone)", |s| {
+        !s.contents().contains("The quick brown fox")
+    });
     rig.m.send("\x03");
     rig.m.line("printf '\\ec'; stty sane");
     // Up to a few hundred answers to the queries in random data can reach the shell before

@@ -247,11 +247,40 @@ impl Mux {
         timeout: Duration,
         pred: impl Fn(&vt100::Screen) -> bool,
     ) {
-        if !self.wait_change(timeout, pred) {
-            panic!(
-                "timed out after {timeout:?} waiting for {what}; screen:\n{}",
-                self.dump()
-            );
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_change(left, &pred) {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                    self.dump()
+                );
+            }
+            // A frame arrives in several reads: let the rest of it land before the caller
+            // reads the screen, then make sure it still holds.
+            self.settle();
+            if self.with_screen(&pred) {
+                return;
+            }
+        }
+    }
+
+    /// Waits until memmux's output pauses for 5 ms (the rest of a frame has been read), at
+    /// most 100 ms (a flood never pauses).
+    pub fn settle(&self) {
+        let until = Instant::now() + Duration::from_millis(100);
+        let mut seen = *self.output.0.lock().unwrap();
+        while Instant::now() < until {
+            let guard = self.output.0.lock().unwrap();
+            let (n, _) = self
+                .output
+                .1
+                .wait_timeout_while(guard, Duration::from_millis(5), |n| *n == seen)
+                .unwrap();
+            if *n == seen {
+                return;
+            }
+            seen = *n;
         }
     }
 
