@@ -514,14 +514,18 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     m.prefix("?");
     m.wait_text("memmux keys");
     m.wait_text("LATE");
-    std::thread::sleep(Duration::from_millis(300));
-    let contents = m.contents();
-    let late = contents
-        .lines()
-        .find(|l| l.contains("LATE"))
-        .unwrap_or_default();
-    let (_, under) = late.split_once('│').unwrap_or(("", late));
-    assert!(!under.contains('#'), "{}", m.dump());
+    // Fails on the first frame that draws the output over the overlay.
+    let drawn_over = |s: &vt100::Screen| {
+        let contents = s.contents();
+        let late = contents
+            .lines()
+            .find(|l| l.contains("LATE"))
+            .unwrap_or_default();
+        let (_, under) = late.split_once('│').unwrap_or(("", late));
+        under.contains('#')
+    };
+    let over = m.wait_change(Duration::from_millis(300), drawn_over);
+    assert!(!over, "{}", m.dump());
     m.send("q");
     m.wait_text(&format!("LATE{}", "#".repeat(70)));
     m.prefix("2");
