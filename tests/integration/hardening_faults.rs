@@ -2,7 +2,7 @@
 //! terminal to be had, resize storms, signals, and the outer terminal going away. Each test
 //! prints what it measured; `docs/robustness.md` lists the criteria and the last figures.
 
-mod common;
+use crate::common;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};

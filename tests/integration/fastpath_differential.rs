@@ -20,9 +20,7 @@
 use memmux::session::scrollback::{Budget, Limits, Style};
 use memmux::session::term::Term;
 
-#[path = "common/rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::common::rng::Rng;
 
 fn long_factor() -> usize {
     std::env::var("MEMMUX_FASTPATH_LONG")
@@ -712,7 +710,7 @@ fn seq_output_looks_the_same() {
 
 #[test]
 fn ls_output_looks_the_same() {
-    let ls = crlf(include_bytes!("fastpath_ls_usr_bin.txt"));
+    let ls = crlf(include_bytes!("../fastpath_ls_usr_bin.txt"));
     recorded("ls -l /usr/bin", &ls, &[(50, 200), (24, 80), (13, 37)]);
 }
 

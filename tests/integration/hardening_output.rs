@@ -2,7 +2,7 @@
 //! parser panic containment, on the real binary in a pty. Each test prints what it measured;
 //! `docs/robustness.md` lists the criteria and the last figures.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! The core, driven as a user drives it: the real binary in a pty, its screen read back.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

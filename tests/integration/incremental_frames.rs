@@ -17,9 +17,7 @@ const ROWS: u16 = 12;
 const COLS: u16 = 30;
 const PANEL: u16 = 8;
 
-#[path = "common/rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::common::rng::Rng;
 
 /// Pieces of output: echo-like ones (which take the one-row damage path) and everything
 /// that must not (moves, scrolls, clears, wraps, regions, wide characters, colours).

@@ -18,9 +18,7 @@ impl vt100::Callbacks for Sink {
     }
 }
 
-#[path = "common/rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::common::rng::Rng;
 
 fn random_sgr(rng: &mut Rng, out: &mut String) {
     let mut params: Vec<String> = Vec::new();

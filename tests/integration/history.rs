@@ -1,6 +1,6 @@
 //! Scrollback as a user meets it: the scroll view, search, copy and paste, bounds.
 
-mod common;
+use crate::common;
 
 use common::{Mux, Opts};
 

@@ -1,6 +1,6 @@
 //! The configuration as the running binary uses it: files, errors, reload, the `:` prompt.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
