@@ -3,8 +3,9 @@
 //! PSS pass on every call, and at the default cadence (1 Hz calls, rescan every 3 s, PSS every
 //! 10 s) amortised; then the PSS pass with a 1 GiB process in one tree.
 //!
-//! Run: `cargo bench --bench procs`. Reports wall and thread CPU time (user + system, the
-//! /proc reads being mostly kernel time) per call, and the implied CPU % of one core at 1 Hz.
+//! Run: `cargo bench --features test-hooks --bench procs` (it runs the test-only memhog).
+//! Reports wall and thread CPU time (user + system, the /proc reads being mostly kernel time)
+//! per call, and the implied CPU % of one core at 1 Hz.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};

@@ -19,7 +19,7 @@
 //! value at 65535 and stores at most 32 (past that it sets an `ignore` flag, which vt100
 //! disregards, and dispatches the first 32). Of vt100 0.18.1's CSI handlers only REP loops
 //! on its parameter; ICH/DCH/ECH/IL/DL/SU/SD/CU*/CUP/DECSTBM all clamp to the screen, and
-//! none of them panics for any value (see `tests/filter_vt100.rs`).
+//! none of them panics for any value (see `tests/integration/filter_vt100.rs`).
 //!
 //! How rewrites are spliced in: bytes are passed on as soon as they are read, so by the time a
 //! CSI's final byte shows that it needs rewriting, the start of the sequence (possibly from an

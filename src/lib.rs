@@ -3,10 +3,15 @@
 //! The binary (`src/main.rs`) is a thin shell around [`app::run`]; everything else lives
 //! here so integration tests and benches can reach it.
 
+// A panic on a run-time path takes down every tab: errors go up with context instead.
+// (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod action;
 pub mod app;
 pub mod config;
 pub mod filter;
+pub mod input;
 pub mod keymap;
 pub mod memory;
 pub mod scroll;

@@ -1,5 +1,9 @@
 //! The memmux binary: command line, configuration, terminal checks, then the event loop.
 
+// A panic on a run-time path takes down every tab: errors go up with context instead.
+// (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+pub use crate::input::LineInput;
 use crate::session::{Session, SessionId, Status};
 
 /// One tab: a session plus what the tab bar needs to say about it.
@@ -27,7 +28,7 @@ pub struct TabMemory {
     /// The tab's biggest process at the last sample.
     pub biggest: Option<crate::memory::procs::ProcessInfo>,
     /// Charts and figures derived from `history` at the last sample.
-    pub view: crate::ui::memory::MemView,
+    pub view: crate::memory::summary::MemView,
 }
 
 impl Tab {
@@ -76,72 +77,6 @@ impl Tab {
             Status::Exited(s) => Some(s.to_string()),
             Status::Failed(_) => Some("failed".to_string()),
         }
-    }
-}
-
-/// A single-line text input (rename, command prompt).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LineInput {
-    pub text: String,
-    /// Cursor position in chars.
-    pub cursor: usize,
-}
-
-impl LineInput {
-    pub fn with_text(text: &str) -> LineInput {
-        LineInput {
-            text: text.to_string(),
-            cursor: text.chars().count(),
-        }
-    }
-
-    fn byte_at(&self, char_pos: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(char_pos)
-            .map_or(self.text.len(), |(i, _)| i)
-    }
-
-    pub fn insert(&mut self, c: char) {
-        let at = self.byte_at(self.cursor);
-        self.text.insert(at, c);
-        self.cursor += 1;
-    }
-
-    pub fn backspace(&mut self) {
-        if self.cursor > 0 {
-            self.cursor -= 1;
-            let at = self.byte_at(self.cursor);
-            self.text.remove(at);
-        }
-    }
-
-    pub fn delete(&mut self) {
-        if self.cursor < self.text.chars().count() {
-            let at = self.byte_at(self.cursor);
-            self.text.remove(at);
-        }
-    }
-
-    pub fn left(&mut self) {
-        self.cursor = self.cursor.saturating_sub(1);
-    }
-
-    pub fn right(&mut self) {
-        self.cursor = (self.cursor + 1).min(self.text.chars().count());
-    }
-
-    pub fn home(&mut self) {
-        self.cursor = 0;
-    }
-
-    pub fn end(&mut self) {
-        self.cursor = self.text.chars().count();
-    }
-
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.cursor = 0;
     }
 }
 
@@ -203,7 +138,7 @@ pub struct State {
     /// The user's toggle of the memory panel, overriding the configured `show`.
     pub panel_override: Option<bool>,
     /// memmux's own figures, from the last memory sample.
-    pub totals: crate::ui::memory::Totals,
+    pub totals: crate::memory::summary::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
     /// Where the left button went down in a pane whose program does not take the mouse
@@ -291,23 +226,5 @@ mod tests {
         );
         assert_eq!(s.log.front().map(|m| m.text.as_str()), Some("m6"));
         assert_eq!(s.message.as_ref().map(|m| m.text.as_str()), Some("last"));
-    }
-
-    #[test]
-    fn line_input_edits_at_cursor() {
-        let mut l = LineInput::with_text("héllo");
-        l.left();
-        l.left();
-        l.insert('X');
-        assert_eq!(l.text, "hélXlo");
-        l.backspace();
-        l.backspace();
-        assert_eq!(l.text, "héllo".replacen("l", "", 1));
-        l.home();
-        l.delete();
-        assert_eq!(l.text, "élo");
-        l.end();
-        l.insert('!');
-        assert_eq!(l.text, "élo!");
     }
 }

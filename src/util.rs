@@ -11,11 +11,22 @@ pub fn closest<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .map(|(_, c)| c.to_string())
 }
 
-/// Appends a timestamped line to `memmux.log` in the data directory; returns its path.
+/// Where [`append_log`] writes: set once by the app from the configuration's data directory,
+/// so the sessions that log (a parser panic) need not know the configuration.
+static LOG_DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// Sets the directory of `memmux.log` (`None`: no data directory, nothing is logged). The
+/// first call wins; later ones are ignored.
+pub fn set_log_dir(dir: Option<std::path::PathBuf>) {
+    let _ = LOG_DIR.set(dir);
+}
+
+/// Appends a timestamped line to `memmux.log` in the directory given to [`set_log_dir`];
+/// returns its path, or `None` when there is no such directory or the write failed.
 pub fn append_log(line: &str) -> Option<std::path::PathBuf> {
     use std::io::Write;
-    let dir = crate::config::data_dir()?;
-    std::fs::create_dir_all(&dir).ok()?;
+    let dir = LOG_DIR.get()?.as_ref()?;
+    std::fs::create_dir_all(dir).ok()?;
     let path = dir.join("memmux.log");
     let mut f = std::fs::OpenOptions::new()
         .create(true)

@@ -1,8 +1,10 @@
 //! The heap accounts with real sessions: filling one tab's scrollback moves that tab's account
 //! and no other; closing a tab brings its account back to zero.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memmux::memory::alloc::{self, TaggedAlloc};
 use memmux::session::scrollback::Limits;
@@ -11,15 +13,8 @@ use memmux::session::{CommandSpec, Context, Session};
 #[global_allocator]
 static A: TaggedAlloc = TaggedAlloc;
 
-fn wait(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait(what: &str, ok: impl FnMut() -> bool) {
+    common::wait_until(what, Duration::from_secs(20), ok);
 }
 
 fn spec(cmd: &str) -> CommandSpec {

@@ -38,6 +38,7 @@ fn locations_follow_the_environment() {
 
     // MEMMUX_CONFIG wins over the default path; --config wins over both.
     let named = root.path().join("named.toml");
+    // SAFETY: this test binary has one test and no other thread reads the environment.
     unsafe { std::env::set_var(CONFIG_ENV, &named) };
     assert_eq!(config::config_path(None), ConfigSource::Env(named.clone()));
     let cli = root.path().join("cli.toml");
@@ -50,6 +51,7 @@ fn locations_follow_the_environment() {
     assert!(config::load(&config::config_path(Some(&cli))).is_err());
 
     // Empty counts as unset.
+    // SAFETY: as above, no other thread reads the environment.
     unsafe { std::env::set_var(CONFIG_ENV, "") };
     assert_eq!(config::config_path(None), ConfigSource::Default(default));
 }

@@ -74,17 +74,12 @@ impl FloodRig {
     /// Starts the flood and waits until one of `names` runs under memmux.
     fn start(&self, names: &[&str]) {
         std::fs::write(&self.go, "").unwrap();
-        let start = Instant::now();
-        while !descendant_names(self.m.pid())
-            .iter()
-            .any(|(_, n)| names.contains(&n.as_str()))
-        {
-            assert!(
-                start.elapsed() < common::TIMEOUT,
-                "the flood ({names:?}) did not start"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let pid = self.m.pid();
+        common::wait_until(&format!("the flood ({names:?})"), common::TIMEOUT, || {
+            descendant_names(pid)
+                .iter()
+                .any(|(_, n)| names.contains(&n.as_str()))
+        });
     }
 
     fn flooding(&self) -> bool {
@@ -118,17 +113,13 @@ fn echo_latencies(m: &mut Mux, keys: usize) -> Vec<Duration> {
         line.push(c);
         let t0 = Instant::now();
         m.send(c.to_string());
-        loop {
-            if m.cursor_row() == line {
-                break;
-            }
-            assert!(
-                t0.elapsed() < common::TIMEOUT,
-                "key {i} never echoed; screen:\n{}",
-                m.dump()
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        // Checked on each chunk of memmux's output as it arrives (not settled: this is the
+        // moment the echo showed).
+        let echoed = m.wait_change(common::TIMEOUT, |s| {
+            let (row, _) = s.cursor_position();
+            s.contents_between(row, 0, row, s.size().1.get()).trim_end() == line
+        });
+        assert!(echoed, "key {i} never echoed; screen:\n{}", m.dump());
         times.push(t0.elapsed());
         // A fast typist: about 30 keys a second.
         std::thread::sleep(Duration::from_millis(30));
@@ -153,8 +144,7 @@ fn typed_text() -> (String, String) {
 
 /// Types `typed_text` into `cat > FILE` in the focused tab and returns what the file got.
 fn type_into_cat(m: &mut Mux, file: &Path) -> (String, String) {
-    m.line(&format!("cat > {}", file.display()));
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("", &format!("cat > {}", file.display()));
     let (typed, expected) = typed_text();
     let bytes = typed.as_bytes();
     let mut i = 0;
@@ -277,7 +267,9 @@ fn flood_case(name: &str, flood: &str, names: &[&str], stop: impl Fn(&FloodRig))
     );
     // And the flooded tab works.
     rig.m.prefix("1");
-    std::thread::sleep(Duration::from_millis(300));
+    rig.m.wait_for("tab 1 shown (tab 2's typing gone)", |s| {
+        !s.contents().contains("The quick brown fox")
+    });
     rig.m.send("\x03");
     rig.m.line("printf '\\ec'; stty sane");
     // Up to a few hundred answers to the queries in random data can reach the shell before
@@ -370,27 +362,22 @@ fn sha256(path: &Path) -> String {
 /// Pastes `text` (bracketed, as the outer terminal sends a paste) into `cat > FILE` in the
 /// focused tab; waits until the file has it all, then ends cat. Returns how long it took.
 fn paste_into_cat(m: &mut Mux, text: &str, file: &Path, timeout: Duration) -> Duration {
-    m.line(&format!("cat > {}", file.display()));
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("", &format!("cat > {}", file.display()));
     let t0 = Instant::now();
     let mut paste = Vec::with_capacity(text.len() + 12);
     paste.extend_from_slice(b"\x1b[200~");
     paste.extend_from_slice(text.as_bytes());
     paste.extend_from_slice(b"\x1b[201~");
     m.send(&paste);
-    loop {
-        let len = std::fs::metadata(file).map(|md| md.len()).unwrap_or(0);
-        if len >= text.len() as u64 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < timeout,
-            "after {timeout:?} the file has {len} of {} bytes; screen:\n{}",
-            text.len(),
-            m.dump()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let len = || std::fs::metadata(file).map(|md| md.len()).unwrap_or(0);
+    let arrived = common::poll_until(timeout, || len() >= text.len() as u64);
+    assert!(
+        arrived.is_some(),
+        "after {timeout:?} the file has {} of {} bytes; screen:\n{}",
+        len(),
+        text.len(),
+        m.dump()
+    );
     let took = t0.elapsed();
     m.send("\x04");
     // The prompt may land after part of a line: with the pty's output backed up, the kernel
@@ -476,17 +463,14 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     m.wait_gone("tab-two-here");
     let file = m.home().join("late.txt");
     m.line(&format!("sleep 1000; cat > {}", file.display()));
-    let start = Instant::now();
-    let sleeper = loop {
-        if let Some((p, _)) = descendant_names(m.pid())
+    let pid = m.pid();
+    let sleeper = || {
+        descendant_names(pid)
             .into_iter()
-            .find(|(_, n)| n == "sleep")
-        {
-            break p;
-        }
-        assert!(start.elapsed() < common::TIMEOUT, "sleep did not start");
-        std::thread::sleep(Duration::from_millis(10));
+            .find_map(|(p, n)| (n == "sleep").then_some(p))
     };
+    common::wait_until("sleep to start", common::TIMEOUT, || sleeper().is_some());
+    let sleeper = sleeper().expect("sleep");
     let text = base64_lines(1 << 20, 9);
     let mut paste = b"\x1b[200~".to_vec();
     paste.extend_from_slice(text.as_bytes());
@@ -517,21 +501,16 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     // Now a program reads: all of it arrives.
     // SAFETY: signalling a process under our memmux.
     unsafe { libc::kill(sleeper as i32, libc::SIGKILL) };
-    let t2 = Instant::now();
-    loop {
-        let len = std::fs::metadata(&file).map(|md| md.len()).unwrap_or(0);
-        if len >= text.len() as u64 {
-            break;
-        }
-        assert!(
-            t2.elapsed() < Duration::from_secs(60),
-            "only {len} of {} bytes arrived:\n{}",
+    let len = || std::fs::metadata(&file).map(|md| md.len()).unwrap_or(0);
+    let took = common::poll_until(Duration::from_secs(60), || len() >= text.len() as u64);
+    let Some(took) = took else {
+        panic!(
+            "only {} of {} bytes arrived:\n{}",
+            len(),
             text.len(),
             m.dump()
         );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let took = t2.elapsed();
+    };
     m.send("\x04");
     m.wait_ready();
     m.wait_for("the note to go", |s| {
@@ -551,8 +530,7 @@ fn a_paste_past_the_input_queue_is_refused_and_said_so() {
         ..Opts::default()
     });
     m.wait_prompt();
-    m.line("sleep 1000");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("", "sleep 1000");
     let text = base64_lines(33 << 20, 10);
     let mut paste = b"\x1b[200~".to_vec();
     paste.extend_from_slice(text.as_bytes());

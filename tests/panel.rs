@@ -71,8 +71,15 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
         panel_of(s).iter().any(|l| l.starts_with("2 memhog"))
     });
 
-    // The log: header, then rows whose numbers say the same.
-    std::thread::sleep(Duration::from_millis(1200));
+    // The log: header, then rows whose numbers say the same (once a sample with them is in).
+    let tree_of_tab2 = |csv: &str| -> Option<f64> {
+        let row = csv.lines().rfind(|l| l.split(',').nth(1) == Some("2"))?;
+        row.split(',').nth(4)?.parse().ok()
+    };
+    common::poll_until(common::TIMEOUT, || {
+        let csv = std::fs::read_to_string(log.path()).unwrap_or_default();
+        tree_of_tab2(&csv).is_some_and(|t| (t / 1048576.0 - 256.0).abs() < 256.0 * 0.05 + 8.0)
+    });
     let csv = std::fs::read_to_string(log.path()).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some(memmux::memory::history::CSV_HEADER));
@@ -104,9 +111,11 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
 fn the_panel_toggles_and_autohides_on_narrow_terminals() {
     let mut m = Mux::start();
     m.wait_prompt();
-    // 100 columns: hidden by default.
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(!m.contents().contains("memmux RSS"));
+    // 100 columns: hidden by default (and not drawn a moment later either).
+    let shown = m.wait_change(Duration::from_millis(500), |s| {
+        s.contents().contains("memmux RSS")
+    });
+    assert!(!shown, "{}", m.dump());
     m.prefix("m");
     m.wait_text("memmux RSS");
     m.prefix("m");
@@ -115,9 +124,15 @@ fn the_panel_toggles_and_autohides_on_narrow_terminals() {
 
 #[test]
 fn export_writes_the_history_to_the_data_dir() {
-    let mut m = Mux::start_with(wide());
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(Opts { args, ..wide() });
     m.wait_prompt();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Two samples in the history (the log gets a row per tab and sample, after its header).
+    common::wait_until("two memory samples", common::TIMEOUT, || {
+        std::fs::read_to_string(log.path()).is_ok_and(|csv| csv.lines().count() >= 3)
+    });
     m.prefix("M");
     m.wait_text("memory history written to");
     let dir = m.home().join("data").join("memmux");

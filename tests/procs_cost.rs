@@ -8,21 +8,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use memmux::memory::procs::{Sampler, SamplerConfig};
+use memmux::memory::sampler::thread_cpu;
 
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+mod common;
 
 struct Sessions(Vec<Child>);
 
 impl Drop for Sessions {
     fn drop(&mut self) {
         for c in &mut self.0 {
+            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
             unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
             let _ = c.kill();
             let _ = c.wait();
@@ -39,6 +34,7 @@ fn sixteen_sessions_at_1_hz_cost_under_1_percent_of_a_core() {
                 cmd.arg("-c")
                     .arg("sleep 1000 & sleep 1000 & wait")
                     .stdin(Stdio::null());
+                // SAFETY: the closure only calls setsid(2), which is async-signal-safe.
                 unsafe {
                     cmd.pre_exec(|| {
                         if libc::setsid() < 0 {
@@ -51,8 +47,11 @@ fn sixteen_sessions_at_1_hz_cost_under_1_percent_of_a_core() {
             })
             .collect(),
     );
-    std::thread::sleep(Duration::from_millis(300));
     let roots: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
+    // Each shell has started its two sleeps.
+    common::wait_until("32 sleeps", common::TIMEOUT, || {
+        roots.iter().all(|r| common::children(*r).len() == 2)
+    });
 
     let mut s = Sampler::new(SamplerConfig::default());
     let mut now = Instant::now();

@@ -2,6 +2,8 @@
 //! reading, membership (setsid'd children, orphaned grandchildren), and robustness (processes
 //! vanishing, odd comms, dead roots).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -80,6 +82,7 @@ impl Drop for Session {
             kill(p);
         }
         // The leader's process group holds its plain children.
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
         unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -87,6 +90,7 @@ impl Drop for Session {
 }
 
 fn kill(pid: u32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
 }
 
@@ -136,23 +140,31 @@ fn sample_one(s: &mut Sampler, root: u32) -> TreeSample {
     v[0].clone()
 }
 
-/// Samples up to `tries` times, 250 ms apart, until `ok`; returns the last sample.
+/// Samples until `ok`, for up to `tries` quarter seconds; returns the sample that was ok.
 fn sample_until(
     s: &mut Sampler,
     root: u32,
     tries: usize,
     ok: impl Fn(&TreeSample) -> bool,
 ) -> Option<TreeSample> {
-    for i in 0..tries {
-        if i > 0 {
-            std::thread::sleep(Duration::from_millis(250));
-        }
+    let mut last = None;
+    let timeout = Duration::from_millis(250) * tries as u32;
+    common::poll_until(timeout, || {
         let t = sample_one(s, root);
-        if ok(&t) {
-            return Some(t);
-        }
-    }
-    None
+        let done = ok(&t);
+        last = Some(t);
+        done
+    })?;
+    last
+}
+
+/// Waits until `root` has `n` children (zombies reaped: a shell's `wait` took them).
+fn wait_children(root: u32, n: usize) {
+    common::wait_until(
+        &format!("{n} children of {root}"),
+        Duration::from_secs(10),
+        || common::children(root).len() == n,
+    );
 }
 
 #[test]
@@ -257,16 +269,11 @@ fn orphaned_grandchild_in_the_session_is_counted() {
     let mut sess = Session::sh(&format!("({MEMHOG} 48 &); sh -c 'sleep 1000'"));
     let root = sess.root();
     let hog = sess.ready();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    common::wait_until("memhog to leave the shell", Duration::from_secs(10), || {
         let st = parse_stat(&std::fs::read(format!("/proc/{hog}/stat")).unwrap()).unwrap();
         assert_eq!(st.session, root);
-        if st.ppid != root {
-            break;
-        }
-        assert!(Instant::now() < deadline, "memhog never left the shell");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        st.ppid != root
+    });
     let mut sampler = Sampler::new(SamplerConfig::default());
     let t = sample_one(&mut sampler, root);
     assert!(
@@ -340,11 +347,12 @@ fn dead_root_gives_an_empty_sample() {
 fn processes_that_exit_between_scan_and_read() {
     let sess = Session::sh("sleep 0.3 & sleep 0.3 & sleep 1000 & wait");
     let root = sess.root();
-    std::thread::sleep(Duration::from_millis(100));
+    wait_children(root, 3);
     let mut sampler = Sampler::new(SamplerConfig::default());
     let t0 = sample_one(&mut sampler, root);
     assert_eq!(t0.processes, 4, "{:?}", sampler.members(root));
-    std::thread::sleep(Duration::from_millis(600));
+    // The two short sleeps end.
+    wait_children(root, 1);
     // Known pids are gone now: read from the fast path without error.
     let t1 = sample_one(&mut sampler, root);
     assert_eq!(t1.processes, 2);
@@ -410,7 +418,7 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
         pss_every: Duration::from_secs(1000),
         full_every: Duration::from_secs(1000),
     });
-    std::thread::sleep(Duration::from_millis(200));
+    wait_children(root, 2);
     let t = sample_one(&mut sampler, root);
     assert_eq!(t.processes, 3, "sh, sleep 1000, sleep 0.6: {t:?}");
     let before = sampler.members(root);
@@ -431,22 +439,22 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
         skips * 2 > full_reads,
         "{skips} stat reads left out in a rescan after {full_reads}"
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let found = common::poll_until(Duration::from_secs(10), || {
         sample_one(&mut sampler, root);
         let now = sampler.members(root);
-        if let Some(&new) = now.iter().find(|p| !before.contains(p)) {
-            // The setsid child is in no session of ours: it would outlive the test.
-            // SAFETY: kill(2) with a pid this test's tree just reported.
-            unsafe { libc::kill(new as i32, libc::SIGKILL) };
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the setsid child never showed: {now:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        let Some(&new) = now.iter().find(|p| !before.contains(p)) else {
+            return false;
+        };
+        // The setsid child is in no session of ours: it would outlive the test.
+        // SAFETY: kill(2) with a pid this test's tree just reported.
+        unsafe { libc::kill(new as i32, libc::SIGKILL) };
+        true
+    });
+    assert!(
+        found.is_some(),
+        "the setsid child never showed: {:?}",
+        sampler.members(root)
+    );
     assert_eq!(sampler.stats().full_rescans, 1);
 }
 
@@ -461,20 +469,23 @@ fn periodic_rescans_wait_for_a_new_process() {
         pss_every: Duration::from_secs(1000),
         full_every: Duration::from_secs(1000),
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // The shell has started its sleep (or become it).
+    common::wait_until("the sleep", Duration::from_secs(10), || {
+        let comm = std::fs::read_to_string(format!("/proc/{root}/comm")).unwrap_or_default();
+        comm.trim() == "sleep" || common::children(root).len() == 1
+    });
     sample_one(&mut sampler, root);
     // Other tests of this binary start processes now and then: a few tries 10 ms apart find
     // a quiet moment.
-    let mut skipped = false;
-    for _ in 0..200 {
+    let skipped = common::poll_until(Duration::from_secs(2), || {
         sample_one(&mut sampler, root);
-        if sampler.stats().rescans_skipped > 0 {
-            skipped = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(skipped, "no rescan was left out: {:?}", sampler.stats());
+        sampler.stats().rescans_skipped > 0
+    });
+    assert!(
+        skipped.is_some(),
+        "no rescan was left out: {:?}",
+        sampler.stats()
+    );
     let rescans = sampler.stats().rescans;
     std::process::Command::new("true")
         .status()

@@ -49,6 +49,24 @@ fn leak_line(s: &vt100::Screen) -> Option<String> {
         .find(|l| l.starts_with("closed tabs leaked"))
 }
 
+/// memmux's options with a memory log (`--mem-log`), whose rows tell when samples are taken.
+fn with_mem_log(opts: Opts<'static>, log: &tempfile::NamedTempFile) -> Opts<'static> {
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(opts.args);
+    Opts { args, ..opts }
+}
+
+/// Waits until the memory log has 4 more rows than now: a sample under way now writes at most
+/// one row per tab (two), the next one started after this call, and one more row means that
+/// sample was handed to the UI a second ago and the panel shows it.
+fn wait_fresh_sample(log: &tempfile::NamedTempFile) {
+    let rows = || std::fs::read_to_string(log.path()).map_or(0, |s| s.lines().count());
+    let now = rows();
+    common::wait_until("a memory sample after now", common::TIMEOUT, || {
+        rows() >= now + 4
+    });
+}
+
 /// Waits until the cursor sits on a fresh `$ ` prompt; the panel shares the row, right of `│`.
 fn wait_ready(m: &Mux) {
     m.wait_for("a prompt at the cursor", |s| {
@@ -111,11 +129,15 @@ impl Soak {
 fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     let t_start = Instant::now();
     let (rows, cols) = SIZES[0];
-    let m = Mux::start_with(Opts {
-        rows,
-        cols,
-        ..Opts::default()
-    });
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let m = Mux::start_with(with_mem_log(
+        Opts {
+            rows,
+            cols,
+            ..Opts::default()
+        },
+        &log,
+    ));
     let mut soak = Soak {
         m,
         size: 0,
@@ -216,19 +238,15 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     // Let closed tabs' threads finish and the sampler take a fresh look.
     std::thread::sleep(Duration::from_secs(3));
     let rss1 = rss_median(pid);
-    let settle = Instant::now();
-    let (fds1, threads1) = loop {
-        let (f, t) = (fd_count(pid).unwrap(), thread_count(pid).unwrap());
-        if (f == fds0 && t == threads0) || settle.elapsed() > Duration::from_secs(10) {
-            break (f, t);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    common::poll_until(Duration::from_secs(10), || {
+        fd_count(pid) == Some(fds0) && thread_count(pid) == Some(threads0)
+    });
+    let (fds1, threads1) = (fd_count(pid).unwrap(), thread_count(pid).unwrap());
     let kids = children(pid);
     let zombies: Vec<_> = kids.iter().filter(|(_, st)| *st == 'Z').collect();
     soak.m.wait_for("the leak line", |s| leak_line(s).is_some());
     // The sampler updates once a second: wait for a sample taken after the last close.
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_fresh_sample(&log);
     let leak = soak.m.with_screen(leak_line).unwrap_or_default();
     let heap1 = soak.m.with_screen(heap_line).unwrap_or_default();
 
@@ -270,11 +288,15 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
 /// must say `closed tabs leaked 0B (0)`.
 #[test]
 fn one_closed_tab_leaves_its_account_at_zero() {
-    let mut m = Mux::start_with(Opts {
-        rows: 45,
-        cols: 160,
-        ..Opts::default()
-    });
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut m = Mux::start_with(with_mem_log(
+        Opts {
+            rows: 45,
+            cols: 160,
+            ..Opts::default()
+        },
+        &log,
+    ));
     m.wait_prompt();
     m.wait_for("the leak line", |s| leak_line(s).is_some());
     let before = m.with_screen(leak_line).unwrap_or_default();
@@ -290,7 +312,7 @@ fn one_closed_tab_leaves_its_account_at_zero() {
         m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
     }
     // The sampler updates the panel once a second.
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_fresh_sample(&log);
     let after = m.with_screen(leak_line).unwrap_or_default();
     eprintln!("leak line before {before:?}, after 3 tabs opened and closed {after:?}");
     assert_eq!(before, "closed tabs leaked 0B (0)");

@@ -587,6 +587,7 @@ pub struct Options {
 
 /// Runs memmux on the user's terminal until the user quits or a signal ends it.
 pub fn run(config: Config, options: Options) -> anyhow::Result<Exit> {
+    crate::util::set_log_dir(crate::config::data_dir());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

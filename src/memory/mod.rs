@@ -5,6 +5,7 @@ pub mod alloc;
 pub mod history;
 pub mod procs;
 pub mod sampler;
+pub mod summary;
 
 use std::sync::Mutex;
 

@@ -375,7 +375,9 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn thread_cpu() -> Duration {
+/// CPU time the calling thread has used (user + system); also what the tests and benches
+/// time the sampler with.
+pub fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

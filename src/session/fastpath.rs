@@ -51,7 +51,7 @@
 //! around each run), which would show through a vte 0.15 bug with UTF-8 characters cut
 //! between two slices; `Utf8Seam` keeps vte from seeing such cuts at all.
 //!
-//! `tests/fastpath_differential.rs` feeds random and recorded output to a `Term` with and
+//! `tests/integration/fastpath_differential.rs` feeds random and recorded output to a `Term` with and
 //! without the fast path and compares every cell, the cursor, the attributes and every
 //! stored history row after every chunk.
 //!

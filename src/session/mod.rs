@@ -142,7 +142,15 @@ impl Session {
         ctx.registry.add(&shared);
         let _inside = crate::memory::alloc::enter(account);
         let label = id.to_string();
-        match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
+        match pty::spawn(
+            &spec,
+            rows,
+            cols,
+            Arc::clone(&shared),
+            &label,
+            reader::run,
+            on_exit,
+        ) {
             Ok(pty) => Session {
                 id,
                 spec,

@@ -435,14 +435,21 @@ pub fn wait_ready_for(
     }
 }
 
-/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it.
-/// `on_exit` is called on the waiter thread with the program's exit status.
+/// What the reader thread runs: the pty's read end, the stop pipe, the session's state. Passed
+/// in by the session (`reader::run`) so that this module does not import the reader, which
+/// imports it.
+pub type ReadLoop = fn(OwnedFd, OwnedFd, Arc<Shared>);
+
+/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it, the
+/// reader running `read_loop`. `on_exit` is called on the waiter thread with the program's
+/// exit status.
 pub fn spawn(
     spec: &CommandSpec,
     rows: u16,
     cols: u16,
     shared: Arc<Shared>,
     label: &str,
+    read_loop: ReadLoop,
     on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
 ) -> anyhow::Result<Pty> {
     let program = spec.argv.first().context("no command given")?;
@@ -510,7 +517,7 @@ pub fn spawn(
         .name(format!("pty-read-{label}"))
         .spawn(move || {
             let _account = alloc::enter(reader_shared.account);
-            super::reader::run(read_fd, read_stop, reader_shared)
+            read_loop(read_fd, read_stop, reader_shared)
         })
         .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the reader thread")))?;
 
@@ -642,32 +649,19 @@ pub fn session_members(sid: u32) -> Vec<u32> {
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            // The stat parser of the memory sampler: names may hold spaces and `)`.
+            std::fs::read(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|s| stat_session(&s))
+                .and_then(|s| crate::memory::procs::parse_stat(&s))
+                .map(|f| f.session)
                 == Some(sid)
         })
         .collect()
 }
 
-/// The session id (field 6) of a `/proc/PID/stat` line. The command name (field 2) may hold
-/// spaces and parentheses, so fields are counted from the last `)`.
-fn stat_session(stat: &str) -> Option<u32> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    // After the name: state, ppid, pgrp, session.
-    after.split_whitespace().nth(3)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_session_survives_odd_names() {
-        let line = "1234 (a) (b c) S 1 1234 999 0 -1 4194560";
-        assert_eq!(stat_session(line), Some(999));
-        assert_eq!(stat_session("garbage"), None);
-    }
 
     #[test]
     fn queue_is_bounded_and_says_so() {

@@ -39,31 +39,6 @@ pub fn cell_style(cell: &vt100::Cell) -> Style {
     }
 }
 
-/// The cells of screen row `row`, as one slice.
-///
-/// vt100 0.18 offers only `Screen::cell(row, col)`, which walks an iterator chain to find the
-/// row on every call: 40% of a 200x50 frame went there (259 µs per frame). vt100 (pinned to
-/// =0.18.1 in Cargo.toml) keeps each row as one `Vec<Cell>`, and `cell` returns `&cells[col]`;
-/// the row is read as a slice once the first and last cells are found exactly where one
-/// array would put them. Otherwise the caller falls back to `cell`.
-fn row_slice(screen: &vt100::Screen, row: u16, cols: u16) -> Option<&[vt100::Cell]> {
-    let first = screen.cell(row, 0)?;
-    let last = screen.cell(row, cols.checked_sub(1)?)?;
-    let stride = std::mem::size_of::<vt100::Cell>();
-    let (a, b) = (
-        first as *const vt100::Cell as usize,
-        last as *const vt100::Cell as usize,
-    );
-    if b.checked_sub(a) != Some(usize::from(cols - 1) * stride) {
-        return None;
-    }
-    // SAFETY: `first` and `last` borrow cells 0 and cols-1 of the same row, which vt100
-    // =0.18.1 stores in one `Vec<Cell>` (`Row::get` is `self.cells.get(col)`); they are exactly
-    // cols-1 elements apart, so the `cols` cells from `first` are that Vec's initialised
-    // elements, borrowed for as long as `screen` is.
-    Some(unsafe { std::slice::from_raw_parts(first, usize::from(cols)) })
-}
-
 fn is_blank(cell: &vt100::Cell) -> bool {
     !cell.has_contents()
         && cell.fgcolor() == vt100::Color::Default
@@ -122,7 +97,6 @@ fn render(
     let (rows, cols) = screen.size();
     let height = area.height.min(rows.get());
     let width = area.width.min(cols.get());
-    let mut fallback: Vec<&vt100::Cell> = Vec::new();
     for row in 0..area.height {
         if let Some(redraw) = redraw {
             if !redraw(row) {
@@ -137,15 +111,12 @@ fn render(
         if row >= height {
             continue;
         }
-        let drawn = match row_slice(screen, row, cols.get()) {
-            Some(cells) => render_row(cells.iter(), area, row, width, buf),
-            None => {
-                fallback.clear();
-                fallback.extend((0..cols.get()).filter_map(|c| screen.cell(row, c)));
-                render_row(fallback.iter().copied(), area, row, width, buf)
-            }
-        };
-        if drawn {
+        // `Screen::cell` is vt100's only public way to a cell and finds the row afresh on every
+        // call (an iterator chain over scrollback and screen rows): ~18 ns a cell, 180 µs for a
+        // whole 200x50 pane (benches/render.rs). Reading the row's storage directly was faster
+        // but needed a slice over vt100's private Vec, unsound and tied to one vt100 release.
+        let cells = (0..width).map_while(|col| screen.cell(row, col));
+        if render_row(cells, area, row, width, buf) {
             out[usize::from(row)] = PaneRow::Drawn;
         }
     }
@@ -342,23 +313,5 @@ mod tests {
         assert_eq!(p.screen().cursor_position(), (0, 10), "vt100: wrap pending");
         let area = Rect::new(3, 1, 10, 5);
         assert_eq!(cursor_position(p.screen(), area), Some((12, 1)));
-    }
-}
-
-#[cfg(test)]
-mod fast_path_tests {
-    use super::*;
-    use crate::session::term::clamp_dim;
-
-    #[test]
-    fn rows_are_read_as_slices_and_match_cell_by_cell() {
-        let mut p = vt100::Parser::new(clamp_dim(4), clamp_dim(30), 0);
-        p.process("ab\x1b[31mc漢\r\n\x1b[7mxyz".as_bytes());
-        for row in 0..4 {
-            let slice = row_slice(p.screen(), row, 30).expect("the fast path (vt100 changed?)");
-            for (c, cell) in slice.iter().enumerate() {
-                assert_eq!(Some(cell), p.screen().cell(row, c as u16));
-            }
-        }
     }
 }

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod rng;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -24,6 +26,9 @@ pub struct Mux {
     pub home: tempfile::TempDir,
     /// Set once memmux's output ended (it exited).
     done: Arc<Mutex<bool>>,
+    /// Counts the chunks of output read; notified after each, so waits on the screen wake
+    /// when it changes instead of polling.
+    output: Arc<(Mutex<u64>, Condvar)>,
 }
 
 /// Options for starting memmux.
@@ -117,10 +122,16 @@ impl Mux {
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(Mutex::new(false));
+        let output = Arc::new((Mutex::new(0u64), Condvar::new()));
         {
             let screen = Arc::clone(&screen);
             let raw = Arc::clone(&raw);
             let done = Arc::clone(&done);
+            let output = Arc::clone(&output);
+            let chunk_read = move || {
+                *output.0.lock().unwrap() += 1;
+                output.1.notify_all();
+            };
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 loop {
@@ -134,10 +145,13 @@ impl Mux {
                                 r.drain(..4 << 20);
                             }
                             r.extend_from_slice(&buf[..n]);
+                            drop(r);
+                            chunk_read();
                         }
                     }
                 }
                 *done.lock().unwrap() = true;
+                chunk_read();
             });
         }
         Mux {
@@ -148,6 +162,7 @@ impl Mux {
             raw,
             home,
             done,
+            output,
         }
     }
 
@@ -170,10 +185,18 @@ impl Mux {
 
     /// The prefix key, then `key`.
     pub fn prefix(&mut self, key: &str) {
-        self.send("\x02");
+        self.prefix_with("\x02", key);
+    }
+
+    /// The prefix key `prefix` (when the config changed it), then `key`.
+    pub fn prefix_with(&mut self, prefix: &str, key: &str) {
+        let before = self.status_line();
+        self.send(prefix);
         // A separate write, as a person types; memmux must not depend on it, but it keeps
-        // the prefix from being read together with the key as one escape sequence.
-        std::thread::sleep(Duration::from_millis(30));
+        // the prefix from being read together with the key as one escape sequence. The
+        // status line shows the prefix mode; where it does not change (a mode that draws
+        // no status), a second is enough for the prefix to be read alone.
+        self.wait_change(Duration::from_secs(1), |s| status_line_of(s) != before);
         self.send(key);
     }
 
@@ -209,8 +232,7 @@ impl Mux {
 
     /// The status line (bottom row).
     pub fn status_line(&self) -> String {
-        let rows = self.with_screen(|s| s.size().0.get());
-        self.row(rows - 1)
+        self.with_screen(status_line_of)
     }
 
     /// Waits until `pred` holds for the screen; panics with the screen if it never does.
@@ -225,18 +247,70 @@ impl Mux {
         timeout: Duration,
         pred: impl Fn(&vt100::Screen) -> bool,
     ) {
-        let start = Instant::now();
+        let deadline = Instant::now() + timeout;
         loop {
-            if self.with_screen(&pred) {
-                return;
-            }
-            if start.elapsed() > timeout {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_change(left, &pred) {
                 panic!(
                     "timed out after {timeout:?} waiting for {what}; screen:\n{}",
                     self.dump()
                 );
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // A frame arrives in several reads: let the rest of it land before the caller
+            // reads the screen, then make sure it still holds.
+            self.settle();
+            if self.with_screen(&pred) {
+                return;
+            }
+        }
+    }
+
+    /// Waits until memmux's output pauses for 5 ms (the rest of a frame has been read), at
+    /// most 100 ms (a flood never pauses).
+    pub fn settle(&self) {
+        let until = Instant::now() + Duration::from_millis(100);
+        let mut seen = *self.output.0.lock().unwrap();
+        while Instant::now() < until {
+            let guard = self.output.0.lock().unwrap();
+            let (n, _) = self
+                .output
+                .1
+                .wait_timeout_while(guard, Duration::from_millis(5), |n| *n == seen)
+                .unwrap();
+            if *n == seen {
+                return;
+            }
+            seen = *n;
+        }
+    }
+
+    /// Waits until `pred` holds for every byte memmux wrote so far (the last 4 MiB or more),
+    /// checking it each time output arrives; false if `timeout` passed first.
+    pub fn wait_raw(&self, timeout: Duration, pred: impl Fn(&[u8]) -> bool) -> bool {
+        let raw = Arc::clone(&self.raw);
+        self.wait_change(timeout, move |_| pred(&raw.lock().unwrap()))
+    }
+
+    /// Waits until `pred` holds for the screen, checking it each time output arrives; false
+    /// if `timeout` passed first.
+    pub fn wait_change(&self, timeout: Duration, pred: impl Fn(&vt100::Screen) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Read the count before the screen: output after this check wakes the wait below.
+            let seen = *self.output.0.lock().unwrap();
+            if self.with_screen(&pred) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let guard = self.output.0.lock().unwrap();
+            let _ = self
+                .output
+                .1
+                .wait_timeout_while(guard, deadline - now, |n| *n == seen)
+                .unwrap();
         }
     }
 
@@ -268,6 +342,19 @@ impl Mux {
         });
     }
 
+    /// Runs `cmd`, a program that reads the terminal (`cat -v`), after `setup` (which may be
+    /// empty or end in `;`), and waits until the screen shows a marker printed between the
+    /// two: by then memmux has parsed `setup`'s output (modes it turns on) and the shell has
+    /// given the terminal back (cooked mode), so keys sent next reach `cmd` as it will read them.
+    pub fn start_reader(&mut self, setup: &str, cmd: &str) {
+        let marker = format!("reading{}", rand_tag());
+        self.line(&format!(
+            "{setup} printf '%s%s\\n' read {}; {cmd}",
+            &marker[4..]
+        ));
+        self.wait_text(&marker);
+    }
+
     /// Runs a command in the focused tab and waits for a marker it prints afterwards.
     pub fn run(&mut self, cmd: &str) {
         let marker = format!("done{}", rand_tag());
@@ -288,16 +375,18 @@ impl Mux {
 
     /// Waits for memmux to exit; returns its exit code.
     pub fn wait_exit(&mut self) -> u32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.exit_code();
-            }
-            if start.elapsed() > TIMEOUT {
-                panic!("memmux did not exit; screen:\n{}", self.dump());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut code = None;
+        let child = &mut self.child;
+        let exited = poll_until(TIMEOUT, || {
+            code = child.try_wait().expect("try_wait").map(|s| s.exit_code());
+            code.is_some()
+        });
+        assert!(
+            exited.is_some(),
+            "memmux did not exit; screen:\n{}",
+            self.dump()
+        );
+        code.unwrap_or_default()
     }
 
     pub fn exited(&mut self) -> bool {
@@ -314,6 +403,36 @@ impl Drop for Mux {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The bottom row of `s` (trailing blanks trimmed).
+pub fn status_line_of(s: &vt100::Screen) -> String {
+    let (rows, cols) = s.size();
+    let row = rows.get() - 1;
+    s.contents_between(row, 0, row, cols.get())
+        .trim_end()
+        .to_string()
+}
+
+/// Checks `done` every 10 ms until it holds, for what no event announces (a process's state,
+/// a file); returns how long it took, or `None` after `timeout`.
+pub fn poll_until(timeout: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// [`poll_until`], panicking with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, done: impl FnMut() -> bool) -> Duration {
+    poll_until(timeout, done)
+        .unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
 }
 
 /// A short tag that differs between calls, for markers.
@@ -334,30 +453,20 @@ pub fn children(pid: u32) -> Vec<(u32, char)> {
         let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let mut f = stat[close + 1..].split_whitespace();
-        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid: u32 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == pid {
-            out.push((p, state));
+        if let Some(st) = stat(p).filter(|st| st.ppid == pid) {
+            out.push((p, char::from(st.state)));
         }
     }
     out
 }
 
+/// `/proc/PID/stat` through memmux's own parser (names may hold spaces and `)`).
+pub fn stat(pid: u32) -> Option<memmux::memory::procs::StatFields> {
+    memmux::memory::procs::parse_stat(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rfind(')')
-                .and_then(|i| s[i + 1..].split_whitespace().next())
-                .is_some_and(|st| st != "Z")
-        })
-        .unwrap_or(false)
+    stat(pid).is_some_and(|st| st.state != b'Z')
 }
 
 // --- Process figures from /proc, for the hardening and soak tests. ---------------------------
@@ -477,16 +586,7 @@ impl Drop for RssWatch {
 
 /// Waits until `path` exists (a marker file a command touches when it is done).
 pub fn wait_file(path: &Path, timeout: Duration) -> Duration {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    start.elapsed()
+    wait_until(&path.display().to_string(), timeout, || path.exists())
 }
 
 /// The `p`-th percentile (0..=100) of `samples`, nearest rank.

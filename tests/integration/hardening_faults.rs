@@ -2,7 +2,7 @@
 //! terminal to be had, resize storms, signals, and the outer terminal going away. Each test
 //! prints what it measured; `docs/robustness.md` lists the criteria and the last figures.
 
-mod common;
+use crate::common;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +13,41 @@ use common::{Mux, Opts, alive, cpu_share, descendants};
 
 fn tab_bar_of(s: &vt100::Screen) -> String {
     s.contents().lines().next().unwrap_or("").to_string()
+}
+
+/// Waits until the focused new tab has either started (its prompt at the cursor) or failed.
+fn wait_tab_settled(m: &Mux) {
+    m.wait_for("the new tab's prompt or its failure", |s| {
+        let (row, _) = s.cursor_position();
+        let (_, cols) = s.size();
+        tab_bar_of(s).contains("[failed]")
+            || s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+    });
+}
+
+/// What memmux's tabs hold: its threads (four a tab at most, each closing its own copies of
+/// the pty as it ends) and its children (the programs, which hold the other side). Not its
+/// descriptors: the memory sampler keeps some of its own open for a while.
+fn holdings(m: &Mux) -> (usize, usize) {
+    let pid = m.pid();
+    (
+        common::thread_count(pid).expect("threads"),
+        common::children(pid).len(),
+    )
+}
+
+/// Waits until memmux holds no more threads and children than `before` (from [`holdings`],
+/// taken before the closed tab was opened): then the tab's pty is closed on both sides.
+fn wait_released(m: &Mux, before: (usize, usize)) {
+    let pid = m.pid();
+    common::wait_until(
+        "the closed tab's pty to be released",
+        common::TIMEOUT,
+        || {
+            common::thread_count(pid).is_some_and(|n| n <= before.0)
+                && common::children(pid).len() <= before.1
+        },
+    );
 }
 
 fn shell_args() -> Vec<String> {
@@ -64,8 +99,9 @@ fn a_shell_that_exits_at_once_shows_exit_0() {
     m.wait_for("[exit 0]", |s| tab_bar_of(s).contains("[exit 0]"));
     eprintln!("tab bar of `memmux -- true`: {:?}", m.tab_bar().trim());
     // memmux stays, and works.
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(alive(m.pid()), "memmux ended with its only tab");
+    let pid = m.pid();
+    let ended = common::poll_until(Duration::from_millis(300), || !alive(pid));
+    assert!(ended.is_none(), "memmux ended with its only tab");
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_prompt();
@@ -112,6 +148,7 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     let mut m = with_private_devpts(2, false);
     m.wait_prompt();
     m.run("echo first-tab-has-a-pty");
+    let one_tab = holdings(&m);
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
@@ -150,10 +187,10 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_text("close tab 2");
     m.send("y");
     m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
-    std::thread::sleep(Duration::from_millis(300));
+    wait_released(&m, one_tab);
     m.prefix("c");
     m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_tab_settled(&m);
     let bar = m.tab_bar();
     eprintln!("after closing tab 2, a new tab: {:?}", bar.trim());
     assert!(
@@ -274,18 +311,13 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     // Tab 3 redraws on every SIGWINCH (a full-screen program).
     m.line("vim -u NONE");
     m.wait_text("VIM");
-    let mut x: u32 = 0x9e37_79b9;
+    let mut rng = common::rng::Rng::new(1);
     let t0 = Instant::now();
     for i in 0..1000u32 {
         let (rows, cols) = match i % 4 {
             0 => (1, 1),
             1 => (100, 300),
-            _ => {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                ((x % 100 + 1) as u16, ((x >> 8) % 300 + 1) as u16)
-            }
+            _ => (rng.range(1, 100) as u16, rng.range(1, 300) as u16),
         };
         m.resize_outer(rows, cols);
         // 2 ms apart: 1000 in about 2 s.
@@ -317,21 +349,16 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     let mut sizes = Vec::new();
     for n in 1..=3u8 {
         m.prefix(&n.to_string());
-        std::thread::sleep(Duration::from_millis(200));
-        m.line("clear; stty size");
+        // A marker per tab: the previous tab's answer may still be on the screen.
+        let tag = format!("size-of-tab-{n}:");
+        m.line(&format!("clear; echo \"{tag}$(stty size)\""));
         m.wait_for("stty size", |s| {
-            s.contents().lines().any(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
-            })
+            s.contents().lines().any(|l| l.starts_with(&tag))
         });
         let size = m
             .contents()
             .lines()
-            .find(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                w.len() == 2 && w.iter().all(|x| x.parse::<u16>().is_ok())
-            })
+            .find_map(|l| l.strip_prefix(&tag))
             .unwrap_or_default()
             .trim()
             .to_string();
@@ -358,16 +385,12 @@ fn two_busy_tabs() -> (Mux, Vec<u32>) {
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.line("sleep 1002");
-    let start = Instant::now();
-    let pids = loop {
-        let d = descendants(m.pid());
-        // Two shells and two sleeps.
-        if d.len() >= 4 {
-            break d.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
-        }
-        assert!(start.elapsed() < common::TIMEOUT, "processes: {d:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid = m.pid();
+    // Two shells and two sleeps.
+    common::wait_until("two shells and two sleeps", common::TIMEOUT, || {
+        descendants(pid).len() >= 4
+    });
+    let pids = descendants(pid).into_iter().map(|(p, _)| p).collect();
     (m, pids)
 }
 
@@ -377,22 +400,12 @@ fn signal_case(sig: i32, name: &str) {
     let t0 = Instant::now();
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(m.pid() as i32, sig) };
-    let code = loop {
-        if let Some(status) = m.child.try_wait().expect("try_wait") {
-            break status.exit_code();
-        }
-        assert!(t0.elapsed() < common::TIMEOUT, "memmux ignored {name}");
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let code = m.wait_exit();
     let took = t0.elapsed();
     // The children had SIGHUP before memmux exited; give them a moment to go.
-    let start = Instant::now();
-    let mut left: Vec<u32> = pids.clone();
-    while !left.is_empty() && start.elapsed() < Duration::from_secs(1) {
-        left.retain(|p| alive(*p));
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let gone_after = start.elapsed();
+    let gone_after = common::poll_until(Duration::from_secs(1), || !pids.iter().any(|p| alive(*p)))
+        .unwrap_or(Duration::from_secs(1));
+    let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
     m.wait_for("the main screen", |s| {
         !s.alternate_screen() && !s.hide_cursor()
     });
@@ -563,23 +576,20 @@ impl OwnTerm {
     }
 
     fn wait_text(&self, text: &str) {
-        let start = Instant::now();
-        while !self
-            .screen
-            .lock()
-            .unwrap()
-            .screen()
-            .contents()
-            .contains(text)
-        {
-            assert!(
-                start.elapsed() < common::TIMEOUT,
-                "no {text:?}; memmux {:?}; screen:\n{}",
-                std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())),
-                self.screen.lock().unwrap().screen().contents()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let shown = || {
+            self.screen
+                .lock()
+                .unwrap()
+                .screen()
+                .contents()
+                .contains(text)
+        };
+        assert!(
+            common::poll_until(common::TIMEOUT, shown).is_some(),
+            "no {text:?}; memmux {:?}; screen:\n{}",
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())),
+            self.screen.lock().unwrap().screen().contents()
+        );
     }
 
     /// Closes every descriptor of the master: the terminal is gone.
@@ -607,7 +617,8 @@ impl Drop for OwnTerm {
 fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
     let mut t = OwnTerm::start(under_a_shell);
     t.wait_text("history 0 rows");
-    std::thread::sleep(Duration::from_millis(300));
+    // The shell's prompt, right under the tab bar.
+    t.wait_text("\n$");
     t.send(b"echo own-term-ok\r");
     t.wait_text("own-term-ok");
     let top = t.child.id();
@@ -631,20 +642,15 @@ fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
     }
     let t0 = Instant::now();
     t.close();
-    let mut exited = None;
-    while t0.elapsed() < Duration::from_secs(2) {
-        if !alive(pid) {
-            exited = Some(t0.elapsed());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let exited = common::poll_until(Duration::from_secs(2), || !alive(pid)).map(|_| t0.elapsed());
     let cpu = if exited.is_none() {
         cpu_share(pid, Duration::from_secs(2))
     } else {
         None
     };
-    std::thread::sleep(Duration::from_millis(300));
+    common::poll_until(Duration::from_millis(500), || {
+        !kids.iter().any(|p| alive(*p))
+    });
     let left: Vec<u32> = kids.iter().copied().filter(|p| alive(*p)).collect();
     eprintln!(
         "{name}: memmux {}; its programs left: {left:?}",
@@ -700,19 +706,15 @@ fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
 fn a_mebibyte_of_random_input_does_not_hurt() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("stty raw -echo; cat > /dev/null");
+    m.start_reader("stty raw -echo;", "cat > /dev/null");
     m.prefix("c");
     m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
     m.wait_ready();
-    m.line("stty raw -echo; cat > /dev/null");
-    std::thread::sleep(Duration::from_millis(300));
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    m.start_reader("stty raw -echo;", "cat > /dev/null");
+    let mut rng = common::rng::Rng::new(2);
     let mut garbage = Vec::with_capacity(1 << 20);
     while garbage.len() < 1 << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let b = x as u8;
+        let b = rng.next() as u8;
         if b != 0x02 {
             garbage.push(b);
         }
@@ -722,8 +724,9 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
         m.send(chunk);
     }
     let sent = t0.elapsed();
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(alive(m.pid()), "memmux died of random input");
+    let pid = m.pid();
+    let died = common::poll_until(Duration::from_secs(1), || !alive(pid));
+    assert!(died.is_none(), "memmux died of random input");
     // Leave whatever mode the garbage opened (a prompt, the scroll view, help), end any
     // unfinished escape sequence, and use the UI.
     m.send("\x1b\x1b\x1b");

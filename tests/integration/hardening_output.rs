@@ -2,7 +2,7 @@
 //! parser panic containment, on the real binary in a pty. Each test prints what it measured;
 //! `docs/robustness.md` lists the criteria and the last figures.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -117,11 +117,11 @@ fn cat_of_a_binary_leaves_other_tabs_and_memmux_alone() {
     let took = wait_file(&done, Duration::from_secs(60));
     // Whatever the binary did to the modes, and whatever replies it provoked, the user
     // recovers with Ctrl-C and a reset.
+    // Replies to what the binary asked may still be on their way to the shell: let them land
+    // before Ctrl-C clears the line they make.
     std::thread::sleep(Duration::from_millis(300));
     m.send("\x03");
-    std::thread::sleep(Duration::from_millis(300));
-    m.line("printf '\\ec'; stty sane");
-    std::thread::sleep(Duration::from_millis(300));
+    m.run("printf '\\ec'; stty sane");
     m.send("\x03");
     m.run("echo recovered-one");
     eprintln!(
@@ -207,9 +207,10 @@ fn program_clipboard_writes_do_not_reach_the_outer_terminal() {
     m.run("printf '\\e]52;c;aGVsbG8=\\a\\e]52;p;aGVsbG8=\\e\\\\'");
     // A frame after it, so anything queued for the outer terminal has been written.
     m.run("echo after-clipboard");
-    std::thread::sleep(Duration::from_millis(300));
+    let found = m.wait_raw(Duration::from_millis(300), |raw| {
+        raw.windows(4).any(|w| w == b"\x1b]52")
+    });
     let raw = m.raw.lock().unwrap().clone();
-    let found = raw.windows(4).any(|w| w == b"\x1b]52");
     eprintln!("outer stream: {} bytes, OSC 52 present: {found}", raw.len());
     assert!(!found, "OSC 52 forwarded to the outer terminal");
 }
@@ -243,22 +244,17 @@ fn titles_are_stripped_of_controls_and_capped() {
         );
     }
     // The CSV carries the whole label: wait for a sample that has it.
-    let start = Instant::now();
-    let title = loop {
-        let csv = std::fs::read_to_string(log.path()).unwrap_or_default();
-        if let Some(t) = csv
-            .lines()
+    let csv = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    let title_in = |csv: &str| {
+        csv.lines()
             .filter_map(|l| l.split('"').nth(1))
             .rfind(|t| t.starts_with('T'))
-        {
-            break t.to_string();
-        }
-        assert!(
-            start.elapsed() < common::TIMEOUT,
-            "no sample with the title in the CSV:\n{csv}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
+            .map(str::to_string)
     };
+    common::poll_until(common::TIMEOUT, || title_in(&csv()).is_some());
+    let csv = csv();
+    let title =
+        title_in(&csv).unwrap_or_else(|| panic!("no sample with the title in the CSV:\n{csv}"));
     eprintln!(
         "title as memmux keeps it: {} bytes, starts {:?}",
         title.len(),
@@ -333,21 +329,17 @@ fn a_parser_panic_is_contained_to_its_tab_and_logged() {
     m.wait_text("tab-two-ok");
     m.run("echo tab-two-after-panic");
     let dir = m.home().join("data").join("memmux");
-    let start = Instant::now();
-    let logs = loop {
-        let logs: Vec<_> = std::fs::read_dir(&dir)
+    let logs = || -> Vec<_> {
+        std::fs::read_dir(&dir)
             .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        if !logs.is_empty() {
-            break logs;
-        }
-        assert!(
-            start.elapsed() < common::TIMEOUT,
-            "no log file in {}",
-            dir.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
+            .unwrap_or_default()
     };
+    common::wait_until(
+        &format!("a log file in {}", dir.display()),
+        common::TIMEOUT,
+        || !logs().is_empty(),
+    );
+    let logs = logs();
     eprintln!("panic log: {logs:?}");
     let text: String = logs
         .iter()

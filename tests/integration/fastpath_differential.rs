@@ -20,32 +20,7 @@
 use memmux::session::scrollback::{Budget, Limits, Style};
 use memmux::session::term::Term;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
-}
+use crate::common::rng::Rng;
 
 fn long_factor() -> usize {
     std::env::var("MEMMUX_FASTPATH_LONG")
@@ -735,7 +710,7 @@ fn seq_output_looks_the_same() {
 
 #[test]
 fn ls_output_looks_the_same() {
-    let ls = crlf(include_bytes!("fastpath_ls_usr_bin.txt"));
+    let ls = crlf(include_bytes!("../fastpath_ls_usr_bin.txt"));
     recorded("ls -l /usr/bin", &ls, &[(50, 200), (24, 80), (13, 37)]);
 }
 

@@ -17,21 +17,7 @@ const ROWS: u16 = 12;
 const COLS: u16 = 30;
 const PANEL: u16 = 8;
 
-/// xorshift64*: reproducible without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::common::rng::Rng;
 
 /// Pieces of output: echo-like ones (which take the one-row damage path) and everything
 /// that must not (moves, scrolls, clears, wraps, regions, wide characters, colours).

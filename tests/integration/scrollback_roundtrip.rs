@@ -18,23 +18,7 @@ impl vt100::Callbacks for Sink {
     }
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+use crate::common::rng::Rng;
 
 fn random_sgr(rng: &mut Rng, out: &mut String) {
     let mut params: Vec<String> = Vec::new();
@@ -145,7 +129,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
     // Feed in uneven pieces, on char boundaries, as a pty would.
     let mut rest = input.as_str();
     while !rest.is_empty() {
-        let mut cut = (rng.below(700) as usize + 1).min(rest.len());
+        let mut cut = (rng.below(700) + 1).min(rest.len());
         while !rest.is_char_boundary(cut) {
             cut += 1;
         }

@@ -1,6 +1,6 @@
 //! The core, driven as a user drives it: the real binary in a pty, its screen read back.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -60,10 +60,11 @@ fn new_tab_starts_in_the_focused_tabs_directory() {
     m.wait_prompt();
     let dir = m.home().join("somewhere");
     std::fs::create_dir_all(&dir).unwrap();
-    m.line(&format!("cd {}", dir.display()));
+    // Done before the new tab opens: its directory is the shell's at that moment.
+    m.run(&format!("cd {}", dir.display()));
     m.prefix("c");
     m.wait_text("2:");
-    std::thread::sleep(Duration::from_millis(300));
+    m.wait_ready();
     m.line("echo \"cwd=$PWD\"");
     m.wait_text(&format!("cwd={}", dir.display()));
 }
@@ -182,15 +183,13 @@ fn resizing_reaches_the_program() {
 fn arrows_follow_application_cursor_mode() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("printf '\\e[?1h'; cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("printf '\\e[?1h';", "cat -v");
     m.send("\x1b[A");
     m.send("\r");
     m.wait_text("^[OA");
     m.send("\x03");
     m.wait_ready();
-    m.line("printf '\\e[?1l'; cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("printf '\\e[?1l';", "cat -v");
     m.send("\x1b[B\r");
     m.wait_text("^[[B");
 }
@@ -199,15 +198,13 @@ fn arrows_follow_application_cursor_mode() {
 fn paste_is_bracketed_only_when_the_program_asks() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("printf '\\e[?2004h'; cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("printf '\\e[?2004h';", "cat -v");
     m.send("\x1b[200~pasted-one\x1b[201~");
     m.send("\r");
     m.wait_text("^[[200~pasted-one^[[201~");
     m.send("\x03");
     m.wait_ready();
-    m.line("printf '\\e[?2004l'; cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("printf '\\e[?2004l';", "cat -v");
     m.send("\x1b[200~pasted-two\x1b[201~");
     m.send("\r");
     m.wait_for("the plain paste", |s| {
@@ -227,8 +224,7 @@ fn cursor_position_query_is_answered() {
 fn prefix_twice_sends_a_literal_prefix() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("", "cat -v");
     m.prefix("\x02");
     m.send("\r");
     m.wait_text("^B");
@@ -238,8 +234,7 @@ fn prefix_twice_sends_a_literal_prefix() {
 fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
     let mut m = Mux::start();
     m.wait_prompt();
-    m.line("printf '\\e[?1000h\\e[?1006h'; cat -v");
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("printf '\\e[?1000h\\e[?1006h';", "cat -v");
     // Left press at screen column 10, row 5 (1-based): pane row 4, as the tab bar takes row 1.
     m.send("\x1b[<0;10;5M\x1b[<0;10;5m");
     m.send("\r");
@@ -328,10 +323,13 @@ fn sigterm_restores_the_terminal_and_hangs_up_children() {
     m.wait_for("the main screen", |s| {
         !s.alternate_screen() && !s.hide_cursor()
     });
-    std::thread::sleep(Duration::from_millis(300));
-    for p in shells {
-        assert!(!alive(p), "shell {p} still running after memmux exited");
-    }
+    // memmux hangs its children up on the way out; the kernel may take a moment to reap.
+    let ended = common::poll_until(Duration::from_secs(2), || shells.iter().all(|p| !alive(*p)));
+    let left: Vec<_> = shells.iter().filter(|p| alive(**p)).collect();
+    assert!(
+        ended.is_some(),
+        "shells {left:?} still running after memmux exited"
+    );
 }
 
 #[test]
@@ -344,14 +342,19 @@ fn closed_tabs_leave_no_zombies() {
     m.wait_text("4:");
     // A background child that outlives its shell.
     m.line("sleep 1000 &");
-    std::thread::sleep(Duration::from_millis(200));
+    // Four shells and the background sleep.
+    let pid = m.pid();
+    common::wait_until("the background sleep", common::TIMEOUT, || {
+        common::descendants(pid).len() >= 5
+    });
     for _ in 0..3 {
         m.prefix("x");
         m.wait_text("close tab");
         m.send("y");
         m.wait_gone("close tab");
     }
-    std::thread::sleep(Duration::from_millis(500));
+    let settled = |kids: &[(u32, char)]| kids.len() == 1 && kids.iter().all(|(_, st)| *st != 'Z');
+    common::poll_until(common::TIMEOUT, || settled(&children(pid)));
     let kids = children(m.pid());
     assert_eq!(kids.len(), 1, "one shell left: {kids:?}");
     assert!(kids.iter().all(|(_, st)| *st != 'Z'), "zombies: {kids:?}");
@@ -441,14 +444,11 @@ fn the_cursor_hides_and_changes_shape_as_the_program_asks() {
     m.wait_prompt();
     m.line("printf '\\e[?25l\\e[5 q'; sleep 30");
     m.wait_for("a hidden cursor", |s| s.hide_cursor());
-    let start = std::time::Instant::now();
-    while !m.raw.lock().unwrap().windows(5).any(|w| w == b"\x1b[5 q") {
-        assert!(
-            start.elapsed() < common::TIMEOUT,
-            "DECSCUSR 5 not passed on to the terminal"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until(
+        "DECSCUSR 5 passed on to the terminal",
+        common::TIMEOUT,
+        || m.raw.lock().unwrap().windows(5).any(|w| w == b"\x1b[5 q"),
+    );
     m.send("\x03");
     m.line("printf '\\e[?25h'");
     m.wait_for("a visible cursor", |s| !s.hide_cursor());
@@ -503,8 +503,11 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     // Meanwhile, tab 1's own typing echoes at once.
     m.send("echo shown-tab-text");
     m.wait_text("shown-tab-text");
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(!m.contents().contains("HIDDEN"), "{}", m.dump());
+    // Fails as soon as a frame shows it (the hidden tab prints every 100 ms).
+    let shown = m.wait_change(Duration::from_millis(1500), |s| {
+        s.contents().contains("HIDDEN")
+    });
+    assert!(!shown, "{}", m.dump());
     // Nor is the help overlay drawn over by tab 1's output: the part of the row under the
     // overlay stays the overlay's.
     m.send("\x15");
@@ -512,14 +515,18 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     m.prefix("?");
     m.wait_text("memmux keys");
     m.wait_text("LATE");
-    std::thread::sleep(Duration::from_millis(300));
-    let contents = m.contents();
-    let late = contents
-        .lines()
-        .find(|l| l.contains("LATE"))
-        .unwrap_or_default();
-    let (_, under) = late.split_once('│').unwrap_or(("", late));
-    assert!(!under.contains('#'), "{}", m.dump());
+    // Fails on the first frame that draws the output over the overlay.
+    let drawn_over = |s: &vt100::Screen| {
+        let contents = s.contents();
+        let late = contents
+            .lines()
+            .find(|l| l.contains("LATE"))
+            .unwrap_or_default();
+        let (_, under) = late.split_once('│').unwrap_or(("", late));
+        under.contains('#')
+    };
+    let over = m.wait_change(Duration::from_millis(300), drawn_over);
+    assert!(!over, "{}", m.dump());
     m.send("q");
     m.wait_text(&format!("LATE{}", "#".repeat(70)));
     m.prefix("2");

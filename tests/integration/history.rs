@@ -1,8 +1,6 @@
 //! Scrollback as a user meets it: the scroll view, search, copy and paste, bounds.
 
-mod common;
-
-use std::time::Duration;
+use crate::common;
 
 use common::{Mux, Opts};
 
@@ -76,10 +74,13 @@ fn the_view_stays_put_while_output_arrives() {
     m.send("\x1b[5~");
     m.wait_for("a page up", |s| !s.contents().contains("[0/"));
     let before = pane_rows(&m)[1..6].to_vec();
-    std::thread::sleep(Duration::from_millis(1500));
-    m.wait_for("the late output in history", |s| {
-        !s.contents().contains("[0/")
-    });
+    // The scroll view's `[row/rows]` mark (top right); the late output changes the count.
+    let mark = |s: &vt100::Screen| {
+        let top = s.contents().lines().nth(1).unwrap_or("").to_string();
+        top.rfind('[').map(|i| top[i..].to_string())
+    };
+    let before_mark = m.with_screen(mark);
+    m.wait_for("the late output in history", |s| mark(s) != before_mark);
     assert_eq!(
         pane_rows(&m)[1..6].to_vec(),
         before,
@@ -136,10 +137,13 @@ fn copy_then_paste_reproduces_the_selection() {
     m.send("y");
     m.wait_text("copied");
     let out = m.home().join("pasted.txt");
-    m.line(&format!("cat > {}", out.display()));
-    std::thread::sleep(Duration::from_millis(300));
+    m.start_reader("", &format!("cat > {}", out.display()));
     m.prefix("]");
-    std::thread::sleep(Duration::from_millis(300));
+    // The tty echoes the paste: Enter and EOF come after all of it, never between.
+    m.wait_for("the paste's echo", |s| {
+        let (row, _) = s.cursor_position();
+        s.contents_between(row, 0, row, s.size().1.get()).trim_end() == "152"
+    });
     m.send("\r\x04");
     m.wait_ready();
     let text = std::fs::read_to_string(&out).unwrap();
@@ -161,7 +165,9 @@ fn full_screen_programs_add_nothing_to_history() {
         m.send("\x06");
     }
     m.send("G");
-    std::thread::sleep(Duration::from_millis(300));
+    m.wait_for("vim at the last line", |s| {
+        s.contents().lines().any(|l| l.trim_end() == "2000")
+    });
     m.send(":q!\r");
     m.wait_ready();
     let after = history_rows(&m);

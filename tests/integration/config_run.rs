@@ -1,6 +1,6 @@
 //! The configuration as the running binary uses it: files, errors, reload, the `:` prompt.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -29,23 +29,18 @@ fn prefix_and_scrollback_from_the_config_take_effect() {
     m.run("seq 1 1000");
     m.wait_text("history 100 rows");
     // C-a is the prefix now: C-a c opens a tab; C-b reaches the program.
-    m.send("\x01");
-    std::thread::sleep(std::time::Duration::from_millis(30));
-    m.send("c");
+    m.prefix_with("\x01", "c");
     m.wait_for("tab 2", |s| {
         s.contents().lines().next().unwrap_or("").contains("2:")
     });
     m.wait_prompt();
-    m.line("cat -v");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.start_reader("", "cat -v");
     m.send("\x02\r");
     m.wait_text("^B");
     // The help shows the new prefix.
     m.send("\x03");
     m.wait_ready();
-    m.send("\x01");
-    std::thread::sleep(std::time::Duration::from_millis(30));
-    m.send("?");
+    m.prefix_with("\x01", "?");
     m.wait_text("C-a c");
 }
 
@@ -177,9 +172,10 @@ fn osc52_copies_pass_only_when_allowed() {
         m.wait_prompt();
         // "hello" in base64.
         m.run("printf '\\e]52;c;aGVsbG8=\\a'");
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let raw = m.raw.lock().unwrap().clone();
-        let passed = raw.windows(16).any(|w| w == b"\x1b]52;c;aGVsbG8=\x07");
+        // Passed on by the UI thread after the frame that showed the marker, if at all.
+        let passed = m.wait_raw(std::time::Duration::from_millis(300), |raw| {
+            raw.windows(16).any(|w| w == b"\x1b]52;c;aGVsbG8=\x07")
+        });
         assert_eq!(passed, allowed, "osc52-copy = {allowed}");
     }
 }
