@@ -27,6 +27,11 @@ pub enum Action {
     ExportMemory,
     CommandPrompt,
     ReloadConfig,
+    /// With no argument (from a key): the prompt, filled with `set-memory-limit `.
+    SetMemoryLimit,
+    FreezeTab,
+    ThawTab,
+    ToggleMemoryDetail,
 }
 
 impl Action {
@@ -54,6 +59,10 @@ impl Action {
             Action::ExportMemory,
             Action::CommandPrompt,
             Action::ReloadConfig,
+            Action::SetMemoryLimit,
+            Action::FreezeTab,
+            Action::ThawTab,
+            Action::ToggleMemoryDetail,
         ]);
         v
     }
@@ -80,6 +89,10 @@ impl Action {
             Action::ExportMemory => "export-memory",
             Action::CommandPrompt => "command-prompt",
             Action::ReloadConfig => "reload-config",
+            Action::SetMemoryLimit => "set-memory-limit",
+            Action::FreezeTab => "freeze-tab",
+            Action::ThawTab => "thaw-tab",
+            Action::ToggleMemoryDetail => "toggle-memory-detail",
         };
         s.to_string()
     }
@@ -106,6 +119,10 @@ impl Action {
             Action::ExportMemory => "write memory history to a CSV file",
             Action::CommandPrompt => "command prompt",
             Action::ReloadConfig => "reload the config file",
+            Action::SetMemoryLimit => "set the focused tab's memory limit (SIZE or none)",
+            Action::FreezeTab => "freeze every process of the focused tab",
+            Action::ThawTab => "thaw the focused tab",
+            Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
         };
         s.to_string()
     }

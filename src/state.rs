@@ -28,6 +28,8 @@ pub struct TabMemory {
     pub biggest: Option<crate::memory::procs::ProcessInfo>,
     /// Charts and figures derived from `history` at the last sample.
     pub view: crate::ui::memory::MemView,
+    /// Source, breakdown, limit, OOM kills and freeze state at the last sample.
+    pub detail: crate::memory::sampler::Detail,
 }
 
 impl Tab {
@@ -43,6 +45,7 @@ impl Tab {
                 history: crate::memory::history::History::new(history_capacity),
                 biggest: None,
                 view: Default::default(),
+                detail: Default::default(),
             },
         }
     }
@@ -151,6 +154,8 @@ pub enum Confirm {
     CloseTab(SessionId),
     RestartTab(SessionId),
     Quit,
+    /// A memory limit below what the tab uses now (bytes asked, bytes in use).
+    MemoryLimit(SessionId, u64, u64),
 }
 
 /// How keys are interpreted right now.
@@ -197,6 +202,8 @@ pub struct State {
     pub totals: crate::ui::memory::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
+    /// The memory panel shows the focused tab's breakdown (`toggle-memory-detail`).
+    pub mem_detail: bool,
 }
 
 impl State {

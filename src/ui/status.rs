@@ -99,6 +99,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 Confirm::RestartTab(id) => {
                     format!(" kill and restart {}? (y/n)", tab_name(state, *id))
                 }
+                Confirm::MemoryLimit(id, limit, used) => format!(
+                    " {} uses {}: a limit of {} makes the kernel reclaim or kill now. Set it? (y/n)",
+                    tab_name(state, *id),
+                    crate::util::human_bytes(*used),
+                    crate::util::human_bytes(*limit)
+                ),
                 Confirm::Quit => {
                     let running = state.tabs.iter().filter(|t| t.session.is_running()).count();
                     format!(" quit memmux, hanging up {running} running tab(s)? (y/n)")

@@ -1,0 +1,187 @@
+//! One tab's sample from its cgroup: the figures, the processes (count, biggest, the old
+//! `statm` sum for the CSV), and the program an out-of-memory kill took.
+
+use std::collections::HashMap;
+use std::io;
+
+use super::TabCgroup;
+use super::stat::CgroupFigures;
+use crate::memory::procs::{ProcessInfo, page_size, parse_statm};
+
+/// One tab, one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CgroupSample {
+    pub figures: CgroupFigures,
+    pub processes: u32,
+    /// Sum of `statm` resident minus shared over the processes (the old headline, kept for
+    /// the CSV's `tree_rss_bytes`).
+    pub rss_minus_shared: u64,
+    pub biggest: Option<ProcessInfo>,
+    /// The newest out-of-memory kill noticed in this sample: pid and name of the program.
+    pub oom_victim: Option<(u32, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Watch {
+    oom_kills: u64,
+    /// The processes at the last sample with their `statm` bytes, and the biggest's name.
+    members: Vec<(u32, u64)>,
+    biggest: Option<(u32, String)>,
+}
+
+/// Per-tab state across samples (keyed by the tab's id).
+#[derive(Debug, Default)]
+pub struct CgroupSampler {
+    watches: HashMap<u64, Watch>,
+    buf: String,
+    bytes: Vec<u8>,
+}
+
+impl CgroupSampler {
+    /// Forgets tabs not in `ids`.
+    pub fn retain(&mut self, ids: &[u64]) {
+        self.watches.retain(|id, _| ids.contains(id));
+    }
+
+    /// Reads tab `id`'s cgroup. `NotFound`: the cgroup was removed under memmux's feet.
+    pub fn read(&mut self, id: u64, cg: &TabCgroup) -> io::Result<CgroupSample> {
+        let reading = cg.read(&mut self.buf)?;
+        let page = page_size();
+        let mut members = Vec::with_capacity(reading.pids.len());
+        for &pid in &reading.pids {
+            let bytes = self.statm(pid, page).unwrap_or(0);
+            members.push((pid, bytes));
+        }
+        let big = members.iter().max_by_key(|(_, b)| *b).copied();
+        let w = self.watches.entry(id).or_default();
+        let biggest = big.map(|(pid, bytes)| {
+            let name = match &w.biggest {
+                Some((p, n)) if *p == pid => n.clone(),
+                _ => comm(pid),
+            };
+            ProcessInfo {
+                pid,
+                name,
+                rss_minus_shared: bytes,
+                pss: None,
+            }
+        });
+        // The kernel's OOM killer takes the process with the most memory (oom_score), so
+        // the victim is the biggest of those that vanished since the last sample.
+        let oom_victim = (reading.figures.oom_kills > w.oom_kills)
+            .then(|| {
+                if let Some(v) = kmsg_victim(cg.name()) {
+                    return Some(v);
+                }
+                let gone = w
+                    .members
+                    .iter()
+                    .filter(|(p, _)| !reading.pids.contains(p))
+                    .max_by_key(|(_, b)| *b)?;
+                let name = match &w.biggest {
+                    Some((p, n)) if *p == gone.0 => n.clone(),
+                    _ => "?".to_string(),
+                };
+                Some((gone.0, name))
+            })
+            .map(|v| v.unwrap_or((0, "a program".to_string())));
+        w.oom_kills = reading.figures.oom_kills;
+        w.biggest = biggest.as_ref().map(|b| (b.pid, b.name.clone()));
+        let sample = CgroupSample {
+            figures: reading.figures,
+            processes: members.len() as u32,
+            rss_minus_shared: members.iter().map(|(_, b)| b).sum(),
+            biggest,
+            oom_victim,
+        };
+        w.members = members;
+        Ok(sample)
+    }
+
+    fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
+        use std::io::Read;
+        self.bytes.clear();
+        std::fs::File::open(format!("/proc/{pid}/statm"))
+            .ok()?
+            .read_to_end(&mut self.bytes)
+            .ok()?;
+        parse_statm(&self.bytes, page)
+    }
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+/// The newest kernel log record of an OOM kill in the cgroup named `name`
+/// (`oom-kill:constraint=CONSTRAINT_MEMCG,...,oom_memcg=/.../NAME,...,task=NAME,pid=N,...`):
+/// its program and pid. Reads `/dev/kmsg` without blocking (root or `dmesg_restrict = 0`);
+/// `None` when it cannot be read or holds no such record.
+pub fn kmsg_victim(name: &str) -> Option<(u32, String)> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .ok()?;
+    let mut found = None;
+    // One record per read; 8 KiB is the kernel's record limit. The ring holds a few
+    // thousand records at most, so this ends (EAGAIN at its end).
+    let mut rec = vec![0u8; 8192];
+    for _ in 0..100_000 {
+        let n = match f.read(&mut rec) {
+            Ok(0) => break,
+            Ok(n) => n,
+            // EPIPE: records overwritten while reading; go on with the next.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(_) => break,
+        };
+        if let Some(v) = parse_oom_record(&String::from_utf8_lossy(&rec[..n]), name) {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// The victim named by one kmsg record, if it is an OOM kill in cgroup `name`.
+pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
+    let text = record.split_once(';').map_or(record, |(_, t)| t);
+    let rest = text.trim().strip_prefix("oom-kill:")?;
+    let mut memcg_hit = false;
+    let mut task = None;
+    let mut pid = None;
+    for kv in rest.split(',') {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        match k {
+            "oom_memcg" => memcg_hit = v.rsplit('/').next() == Some(name),
+            "task" => task = Some(v.to_string()),
+            "pid" => pid = v.parse().ok(),
+            _ => {}
+        }
+    }
+    memcg_hit.then_some(())?;
+    Some((pid?, task?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_records_of_the_tab_only() {
+        let rec = "6,1234,5678,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),\
+                   cpuset=/,mems_allowed=0,oom_memcg=/a/memmux-9/tab-9-2,task_memcg=/a/memmux-9/tab-9-2,\
+                   task=memhog,pid=4321,uid=0";
+        assert_eq!(
+            parse_oom_record(rec, "tab-9-2"),
+            Some((4321, "memhog".to_string()))
+        );
+        assert_eq!(parse_oom_record(rec, "tab-9-22"), None);
+        assert_eq!(parse_oom_record("6,1,2,-;some other line", "tab-9-2"), None);
+    }
+}

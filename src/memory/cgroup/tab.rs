@@ -1,0 +1,333 @@
+//! One tab's cgroup: made before the tab's program starts, read by the sampler, limited,
+//! frozen, and removed once the tab is closed and its processes are gone.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::stat::{self, CgroupFigures};
+use super::{Hierarchy, Version};
+
+/// How a tab was frozen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreezeMethod {
+    /// v2 `cgroup.freeze`.
+    CgroupV2,
+    /// v1 freezer hierarchy.
+    Freezer,
+    /// SIGSTOP / SIGCONT to each process (no freezer here).
+    Signals,
+}
+
+#[derive(Debug, Default)]
+struct TabState {
+    /// Set by the join thread when the program could not be moved in.
+    join_error: Option<String>,
+    joined: bool,
+    limit: Option<u64>,
+    frozen: Option<FreezeMethod>,
+}
+
+/// A tab's cgroup. Dropping it removes the cgroup, or keeps it on the left-behind list while
+/// processes remain in it.
+#[derive(Debug)]
+pub struct TabCgroup {
+    pub version: Version,
+    name: String,
+    dir: PathBuf,
+    home: PathBuf,
+    /// v1 freezer counterpart of `dir`, and of `home`.
+    freezer: Option<(PathBuf, PathBuf)>,
+    state: Mutex<TabState>,
+}
+
+/// What memmux knows of a tab's cgroup from its figures, for the panel and the CSV.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading {
+    pub figures: CgroupFigures,
+    pub pids: Vec<u32>,
+}
+
+impl TabCgroup {
+    /// Makes `<base>/<name>` (and its freezer counterpart, where there is one).
+    pub fn create(h: &Hierarchy, name: &str) -> io::Result<TabCgroup> {
+        let dir = h.base.join(name);
+        std::fs::create_dir(&dir)?;
+        let freezer = h.freezer.as_ref().and_then(|(fbase, fhome)| {
+            let d = fbase.join(name);
+            std::fs::create_dir(&d).ok()?;
+            Some((d, fhome.clone()))
+        });
+        Ok(TabCgroup {
+            version: h.version,
+            name: name.to_string(),
+            dir,
+            home: h.home.clone(),
+            freezer,
+            state: Mutex::new(TabState::default()),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TabState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves `pid` (the whole process) into the tab's cgroup, and its freezer cgroup.
+    pub fn add(&self, pid: u32) -> io::Result<()> {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())?;
+        if let Some((f, _)) = &self.freezer {
+            // A process the freezer did not get is still measured and limited; freezing it
+            // falls back to signals (see `freeze`).
+            let _ = std::fs::write(f.join("cgroup.procs"), pid.to_string());
+        }
+        Ok(())
+    }
+
+    /// Called by the join thread: the program is in (or could not be moved, and why).
+    pub(crate) fn set_joined(&self, result: Result<(), String>) {
+        let mut s = self.state();
+        match result {
+            Ok(()) => s.joined = true,
+            Err(e) => s.join_error = Some(e),
+        }
+    }
+
+    /// Whether the program was moved in; `Err` with the reason if it could not be.
+    pub fn joined(&self) -> Result<bool, String> {
+        let s = self.state();
+        match &s.join_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(s.joined),
+        }
+    }
+
+    /// The processes in the cgroup.
+    pub fn pids(&self, buf: &mut String) -> io::Result<Vec<u32>> {
+        read_into(&self.dir.join("cgroup.procs"), buf)?;
+        Ok(stat::pids(buf))
+    }
+
+    /// Reads the figures and the processes. `NotFound`: the cgroup was removed under
+    /// memmux's feet.
+    pub fn read(&self, buf: &mut String) -> io::Result<Reading> {
+        let d = &self.dir;
+        let mut figures = match self.version {
+            Version::V1 => {
+                read_into(&d.join("memory.usage_in_bytes"), buf)?;
+                let usage = stat::number(buf).unwrap_or(0);
+                read_into(&d.join("memory.stat"), buf)?;
+                let mut f = stat::v1(usage, buf);
+                f.peak = read_number(&d.join("memory.max_usage_in_bytes"), buf);
+                f.kernel = read_number(&d.join("memory.kmem.usage_in_bytes"), buf);
+                f.sock = read_number(&d.join("memory.kmem.tcp.usage_in_bytes"), buf);
+                if read_into(&d.join("memory.oom_control"), buf).is_ok() {
+                    f.oom_kills = stat::v1_oom_kills(buf);
+                }
+                f
+            }
+            Version::V2 => {
+                read_into(&d.join("memory.current"), buf)?;
+                let current = stat::number(buf).unwrap_or(0);
+                read_into(&d.join("memory.stat"), buf)?;
+                let mut f = stat::v2(current, buf);
+                f.peak = read_number(&d.join("memory.peak"), buf);
+                if read_into(&d.join("memory.events"), buf).is_ok() {
+                    f.oom_kills = stat::v2_oom_kills(buf);
+                }
+                if read_into(&d.join("memory.pressure"), buf).is_ok() {
+                    f.pressure = stat::pressure_some_avg10(buf);
+                }
+                f
+            }
+        };
+        let pids = self.pids(buf)?;
+        if figures.peak.is_none() {
+            figures.peak = Some(figures.usage);
+        }
+        Ok(Reading { figures, pids })
+    }
+
+    /// The limit memmux set (`None`: no limit).
+    pub fn limit(&self) -> Option<u64> {
+        self.state().limit
+    }
+
+    /// Sets the ceiling (`None` removes it). v2: `memory.max`, and `memory.high` at
+    /// `high_fraction` of it so the tab is throttled before it is killed; v1:
+    /// `memory.limit_in_bytes` (the kernel rounds it to whole pages).
+    pub fn set_limit(&self, limit: Option<u64>, high_fraction: f64) -> io::Result<()> {
+        match self.version {
+            Version::V1 => {
+                let v = limit.map_or("-1".to_string(), |l| l.to_string());
+                std::fs::write(self.dir.join("memory.limit_in_bytes"), v)?;
+            }
+            Version::V2 => {
+                let (max, high) = match limit {
+                    Some(l) => (
+                        l.to_string(),
+                        ((l as f64 * high_fraction) as u64).max(1).to_string(),
+                    ),
+                    None => ("max".to_string(), "max".to_string()),
+                };
+                // Order: never a moment with high above max; the kernel accepts either, but
+                // a lower max first would kill where the new high would only throttle.
+                if limit.is_some() {
+                    std::fs::write(self.dir.join("memory.high"), &high)?;
+                    std::fs::write(self.dir.join("memory.max"), &max)?;
+                } else {
+                    std::fs::write(self.dir.join("memory.max"), &max)?;
+                    std::fs::write(self.dir.join("memory.high"), &high)?;
+                }
+            }
+        }
+        self.state().limit = limit;
+        Ok(())
+    }
+
+    /// How the tab is frozen, if it is.
+    pub fn frozen(&self) -> Option<FreezeMethod> {
+        self.state().frozen
+    }
+
+    /// Freezes (or thaws) every process of the tab.
+    pub fn freeze(&self, on: bool) -> io::Result<FreezeMethod> {
+        let method = match (self.version, &self.freezer) {
+            (Version::V2, _) => {
+                std::fs::write(self.dir.join("cgroup.freeze"), if on { "1" } else { "0" })?;
+                FreezeMethod::CgroupV2
+            }
+            (Version::V1, Some((f, _))) => {
+                let state = if on { "FROZEN" } else { "THAWED" };
+                std::fs::write(f.join("freezer.state"), state)?;
+                FreezeMethod::Freezer
+            }
+            (Version::V1, None) => {
+                let mut buf = String::new();
+                signal_all(&self.pids(&mut buf)?, on);
+                FreezeMethod::Signals
+            }
+        };
+        self.state().frozen = on.then_some(method);
+        Ok(method)
+    }
+}
+
+/// SIGSTOP (or SIGCONT) to each of `pids`; a pid that is gone is skipped.
+pub fn signal_all(pids: &[u32], stop: bool) {
+    let sig = if stop { libc::SIGSTOP } else { libc::SIGCONT };
+    for &p in pids {
+        // SAFETY: kill(2) on a pid; harmless when it is gone.
+        unsafe {
+            libc::kill(p as libc::pid_t, sig);
+        }
+    }
+}
+
+fn read_into(path: &Path, buf: &mut String) -> io::Result<()> {
+    buf.clear();
+    std::fs::File::open(path)?.read_to_string(buf)?;
+    Ok(())
+}
+
+fn read_number(path: &Path, buf: &mut String) -> Option<u64> {
+    read_into(path, buf).ok()?;
+    stat::number(buf)
+}
+
+impl Drop for TabCgroup {
+    fn drop(&mut self) {
+        let remains = Remains {
+            dir: self.dir.clone(),
+            home: self.home.clone(),
+            freezer: self.freezer.clone(),
+        };
+        if self.frozen().is_some() {
+            // Frozen processes would never see the hang-up and so never leave.
+            let _ = self.freeze(false);
+        }
+        if !remains.try_remove() {
+            super::leave_behind(remains);
+        }
+    }
+}
+
+/// A closed tab's cgroup that still held processes.
+#[derive(Debug)]
+pub struct Remains {
+    dir: PathBuf,
+    home: PathBuf,
+    freezer: Option<(PathBuf, PathBuf)>,
+}
+
+impl Remains {
+    /// A tab cgroup at `dir` (its processes go to `home` at exit).
+    pub fn at(dir: PathBuf, home: PathBuf, freezer: Option<(PathBuf, PathBuf)>) -> Remains {
+        Remains { dir, home, freezer }
+    }
+
+    /// Removes the cgroup if it is empty; true when it is gone.
+    pub fn try_remove(&self) -> bool {
+        if super::remove_dir(&self.dir).is_err() {
+            return false;
+        }
+        if let Some((f, _)) = &self.freezer {
+            let _ = super::remove_dir(f);
+        }
+        true
+    }
+
+    /// Processes left and their working set (0 when unreadable).
+    pub fn usage(&self) -> (usize, u64) {
+        let mut buf = String::new();
+        let n = read_into(&self.dir.join("cgroup.procs"), &mut buf)
+            .map(|_| stat::pids(&buf).len())
+            .unwrap_or(0);
+        let bytes = read_number(&self.dir.join("memory.usage_in_bytes"), &mut buf)
+            .or_else(|| read_number(&self.dir.join("memory.current"), &mut buf))
+            .unwrap_or(0);
+        (n, bytes)
+    }
+
+    /// Moves every process out to memmux's own cgroup, then removes the cgroup.
+    pub fn evict_and_remove(&self) -> Result<(), String> {
+        let mut buf = String::new();
+        if let Some((f, _)) = &self.freezer {
+            let _ = std::fs::write(f.join("freezer.state"), "THAWED");
+        }
+        let _ = std::fs::write(self.dir.join("cgroup.freeze"), "0");
+        for round in 0..10 {
+            match read_into(&self.dir.join("cgroup.procs"), &mut buf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(format!("cannot read {}: {e}", self.dir.display())),
+            }
+            let pids = stat::pids(&buf);
+            for p in &pids {
+                let _ = std::fs::write(self.home.join("cgroup.procs"), p.to_string());
+                if let Some((_, fhome)) = &self.freezer {
+                    let _ = std::fs::write(fhome.join("cgroup.procs"), p.to_string());
+                }
+            }
+            if self.try_remove() {
+                return Ok(());
+            }
+            // A process forked while being moved: another round. 10 rounds and still
+            // busy means something keeps forking faster than it can be moved.
+            if round == 9 {
+                break;
+            }
+        }
+        Err(format!(
+            "cannot remove {}: processes keep appearing in it",
+            self.dir.display()
+        ))
+    }
+}
