@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::time::{Duration, Instant};
 
 use super::TabCgroup;
 use super::stat::CgroupFigures;
@@ -27,14 +28,33 @@ struct Watch {
     /// The processes at the last sample with their `statm` bytes, and the biggest's name.
     members: Vec<(u32, u64)>,
     biggest: Option<(u32, String)>,
+    /// The last full sample, the usage it was read at, and when: an unchanged usage gives
+    /// the same sample without reading anything else (a new process or an exit charges or
+    /// frees pages), for up to [`FULL_EVERY`].
+    last: Option<(u64, Instant, CgroupSample)>,
+    /// Likewise, the last sample that read the processes.
+    procs: Option<(u64, Instant, CgroupSample)>,
 }
+
+/// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
+/// cgroup in batches of 64 pages per CPU, so a small new process can leave the usage where
+/// it was; its count and the biggest process show up within this.
+const FULL_EVERY: Duration = Duration::from_secs(5);
+
+/// 256: `statm` files kept open at most (the /proc sampler keeps as many).
+const MAX_OPEN_STATM: usize = 256;
 
 /// Per-tab state across samples (keyed by the tab's id).
 #[derive(Debug, Default)]
 pub struct CgroupSampler {
     watches: HashMap<u64, Watch>,
     buf: String,
-    bytes: Vec<u8>,
+    /// `/proc/PID/statm` kept open, by pid: bound to that process, so a reused pid reads as
+    /// gone rather than as another process.
+    statm: HashMap<u32, std::fs::File>,
+    /// Reads the figures at every sample, as for a tab whose memory moves all the time
+    /// (cost tests).
+    pub assume_moving: bool,
 }
 
 impl CgroupSampler {
@@ -45,13 +65,52 @@ impl CgroupSampler {
 
     /// Reads tab `id`'s cgroup. `NotFound`: the cgroup was removed under memmux's feet.
     pub fn read(&mut self, id: u64, cg: &TabCgroup) -> io::Result<CgroupSample> {
-        let reading = cg.read(&mut self.buf)?;
+        let usage = cg.usage(&mut self.buf)?;
+        let now = Instant::now();
+        if let Some(w) = self.watches.get(&id).filter(|_| !self.assume_moving) {
+            if let Some((u, at, last)) = &w.last {
+                if *u == usage && now.saturating_duration_since(*at) < FULL_EVERY {
+                    let mut s = last.clone();
+                    s.oom_victim = None;
+                    return Ok(s);
+                }
+            }
+        }
+        let figures = cg.figures(usage, &mut self.buf)?;
+        // The processes (a fresh open of cgroup.procs on v1, about 13 us, and a statm per
+        // process) at most every FULL_EVERY while the memory moves a little, and at once
+        // after a big move or an OOM kill, whose victim they name.
+        if let Some(w) = self.watches.get_mut(&id) {
+            if let Some((u, at, last)) = &w.procs {
+                // A move of more than an eighth (at least 16 MiB) is worth naming the
+                // process that made it.
+                let small = usage.abs_diff(*u) <= (*u / 8).max(16 << 20);
+                if now.saturating_duration_since(*at) < FULL_EVERY
+                    && figures.oom_kills == w.oom_kills
+                    && small
+                {
+                    let mut s = last.clone();
+                    s.figures = figures;
+                    s.oom_victim = None;
+                    w.last = Some((usage, now, s.clone()));
+                    return Ok(s);
+                }
+            }
+        }
+        let pids = cg.pids(&mut self.buf)?;
         let page = page_size();
-        let mut members = Vec::with_capacity(reading.pids.len());
-        for &pid in &reading.pids {
+        let mut members = Vec::with_capacity(pids.len());
+        for &pid in &pids {
             let bytes = self.statm(pid, page).unwrap_or(0);
             members.push((pid, bytes));
         }
+        let live: Vec<u32> = self
+            .watches
+            .values()
+            .flat_map(|w| w.members.iter().map(|m| m.0))
+            .chain(pids.iter().copied())
+            .collect();
+        self.statm.retain(|p, _| live.contains(p));
         let big = members.iter().max_by_key(|(_, b)| *b).copied();
         let w = self.watches.entry(id).or_default();
         let biggest = big.map(|(pid, bytes)| {
@@ -67,8 +126,8 @@ impl CgroupSampler {
             }
         });
         // The kernel's OOM killer takes the process with the most memory (oom_score), so
-        // the victim is the biggest of those that vanished since the last sample.
-        let oom_victim = (reading.figures.oom_kills > w.oom_kills)
+        // without the kernel log the victim is the biggest of those that vanished.
+        let oom_victim = (figures.oom_kills > w.oom_kills)
             .then(|| {
                 if let Some(v) = kmsg_victim(cg.name()) {
                     return Some(v);
@@ -76,7 +135,7 @@ impl CgroupSampler {
                 let gone = w
                     .members
                     .iter()
-                    .filter(|(p, _)| !reading.pids.contains(p))
+                    .filter(|(p, _)| !pids.contains(p))
                     .max_by_key(|(_, b)| *b)?;
                 let name = match &w.biggest {
                     Some((p, n)) if *p == gone.0 => n.clone(),
@@ -85,27 +144,41 @@ impl CgroupSampler {
                 Some((gone.0, name))
             })
             .map(|v| v.unwrap_or((0, "a program".to_string())));
-        w.oom_kills = reading.figures.oom_kills;
+        w.oom_kills = figures.oom_kills;
         w.biggest = biggest.as_ref().map(|b| (b.pid, b.name.clone()));
         let sample = CgroupSample {
-            figures: reading.figures,
+            figures,
             processes: members.len() as u32,
             rss_minus_shared: members.iter().map(|(_, b)| b).sum(),
             biggest,
             oom_victim,
         };
         w.members = members;
+        w.last = Some((usage, now, sample.clone()));
+        w.procs = Some((usage, now, sample.clone()));
         Ok(sample)
     }
 
     fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
-        use std::io::Read;
-        self.bytes.clear();
-        std::fs::File::open(format!("/proc/{pid}/statm"))
-            .ok()?
-            .read_to_end(&mut self.bytes)
-            .ok()?;
-        parse_statm(&self.bytes, page)
+        use std::os::unix::fs::FileExt;
+        if !self.statm.contains_key(&pid) {
+            let f = std::fs::File::open(format!("/proc/{pid}/statm")).ok()?;
+            if self.statm.len() >= MAX_OPEN_STATM {
+                let mut text = [0u8; 128];
+                let n = f.read_at(&mut text, 0).ok()?;
+                return parse_statm(&text[..n], page);
+            }
+            self.statm.insert(pid, f);
+        }
+        let f = self.statm.get(&pid)?;
+        let mut text = [0u8; 128];
+        match f.read_at(&mut text, 0) {
+            Ok(n) if n > 0 => parse_statm(&text[..n], page),
+            _ => {
+                self.statm.remove(&pid);
+                None
+            }
+        }
     }
 }
 
