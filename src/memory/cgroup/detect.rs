@@ -41,7 +41,8 @@ impl Probe {
             mounts: read("/proc/self/mounts"),
             pid: std::process::id(),
             under_systemd: Path::new("/run/systemd/system").is_dir(),
-            systemd_run: find_on_path("systemd-run"),
+            // Looked up only under systemd: PATH can be long, and start-up is timed.
+            systemd_run: None,
             scoped: std::env::var_os(SCOPED_ENV).is_some(),
         }
     }
@@ -105,7 +106,11 @@ pub fn choose(probe: &Probe, settings: &Settings, args: &[OsString]) -> Plan {
         }
     };
     if want_scope && probe.under_systemd && !probe.scoped {
-        if let Some(run) = &probe.systemd_run {
+        let found = probe
+            .systemd_run
+            .clone()
+            .or_else(|| find_on_path("systemd-run"));
+        if let Some(run) = &found {
             return Plan::Reexec {
                 argv: scope_argv(run, args),
                 fallback,
@@ -262,7 +267,7 @@ fn setup_v1(probe: &Probe) -> Result<Hierarchy, String> {
         own_path(&probe.proc_cgroup, "memory").ok_or("no memory line in /proc/self/cgroup")?;
     let home = join_under(&mount, &own);
     let base = home.join(format!("memmux-{}", probe.pid));
-    remove_stale(&home);
+    clean_up_later(home.clone());
     std::fs::create_dir(&base).map_err(|e| {
         format!(
             "cgroup v1 memory controller at {} is not writable: {e}",
@@ -272,7 +277,7 @@ fn setup_v1(probe: &Probe) -> Result<Hierarchy, String> {
     let freezer = mount_point(&probe.mounts, "cgroup", Some("freezer")).and_then(|m| {
         let fhome = join_under(&m, &own_path(&probe.proc_cgroup, "freezer")?);
         let fbase = fhome.join(format!("memmux-{}", probe.pid));
-        remove_stale(&fhome);
+        clean_up_later(fhome.clone());
         std::fs::create_dir(&fbase).ok()?;
         Some((fbase, fhome))
     });
@@ -283,6 +288,14 @@ fn setup_v1(probe: &Probe) -> Result<Hierarchy, String> {
         freezer,
         made: vec![base],
     })
+}
+
+/// [`remove_stale`] on a thread of its own: removing a memory cgroup can take milliseconds
+/// (the kernel offlines it), which the first tab's start must not wait for.
+fn clean_up_later(home: PathBuf) {
+    let _ = std::thread::Builder::new()
+        .name("cgroup-clean".into())
+        .spawn(move || remove_stale(&home));
 }
 
 /// Empty `memmux-<pid>` cgroups of memmux instances that are gone (killed before they
