@@ -410,3 +410,57 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
         );
     }
 }
+
+#[test]
+fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
+    if !v1_here("freeze") {
+        return;
+    }
+    let mut m = Mux::start_with(wide(Opts::default().args));
+    m.wait_prompt();
+    let mpid = m.pid();
+    let home = tempfile::tempdir().unwrap();
+    let counter = home.path().join("counter");
+    m.line(&format!(
+        "(i=0; while :; do i=$((i+1)); echo $i > {}; sleep 0.02; done) &",
+        counter.display()
+    ));
+    let read = || std::fs::read_to_string(&counter).unwrap_or_default();
+    wait_until("the counter runs", Duration::from_secs(10), || {
+        !read().is_empty()
+    });
+    m.prefix("F");
+    m.wait_text("frozen");
+    assert!(m.tab_bar().contains('❄'), "tab bar: {}", m.tab_bar());
+    let before = read();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(read(), before, "the counter moved while frozen");
+    m.prefix("T");
+    m.wait_text("thawed");
+    wait_until("the counter again", Duration::from_secs(10), || {
+        read() != before
+    });
+
+    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir.
+    let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    let own = base_dir(mpid).parent().unwrap().to_path_buf();
+    wait_until(
+        "the tab's cgroup emptied and removed",
+        Duration::from_secs(10),
+        || {
+            let pids = std::fs::read_to_string(tab.join("cgroup.procs")).unwrap_or_default();
+            for p in pids.split_whitespace() {
+                let _ = std::fs::write(own.join("cgroup.procs"), p);
+            }
+            std::fs::remove_dir(&tab).is_ok()
+        },
+    );
+    // Output makes the tab busy, so it is sampled at once.
+    m.line("echo poke");
+    m.wait_text("was removed; measured by PSS");
+    let tag = rand_tag();
+    m.line(&format!("echo still-{tag}"));
+    m.wait_text(&format!("still-{tag}"));
+    assert!(!m.exited());
+    m.line("kill %1");
+}

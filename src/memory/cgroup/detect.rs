@@ -326,3 +326,219 @@ fn remove_stale(home: &Path) {
         let _ = std::fs::remove_dir(e.path());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The choice against fake cgroup trees in a temporary directory: plain directories and
+    //! files standing for cgroupfs (what memmux writes is read back from them).
+
+    use super::*;
+
+    fn write(p: &Path, text: &str) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A v2 tree at `<tmp>/unified` with memmux in `/user.slice/app.scope`.
+    fn v2_tree(controllers: &str) -> (tempfile::TempDir, Probe, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mount = tmp.path().join("unified");
+        let scope = mount.join("user.slice/app.scope");
+        write(&scope.join("cgroup.controllers"), controllers);
+        write(&scope.join("cgroup.subtree_control"), "");
+        let pid = std::process::id();
+        write(&scope.join("cgroup.procs"), &format!("{pid}\n"));
+        let probe = Probe {
+            proc_cgroup: "0::/user.slice/app.scope\n".into(),
+            mounts: format!("cgroup2 {} cgroup2 rw,nosuid 0 0\n", mount.display()),
+            pid,
+            ..Probe::default()
+        };
+        (tmp, probe, scope)
+    }
+
+    #[test]
+    fn v2_delegated_moves_memmux_into_a_leaf_then_enables_memory() {
+        let (_tmp, probe, scope) = v2_tree("cpu memory pids\n");
+        let Plan::Use(Mechanism::Cgroup(h)) = choose(&probe, &Settings::default(), &[]) else {
+            panic!("v2 not chosen");
+        };
+        let leaf = scope.join(format!("memmux-{}", probe.pid));
+        assert_eq!(h.version, Version::V2);
+        assert_eq!(h.base, scope);
+        assert_eq!(h.home, leaf);
+        // The order the no-internal-processes rule needs: into the leaf, then +memory.
+        assert_eq!(
+            std::fs::read_to_string(leaf.join("cgroup.procs")).unwrap(),
+            probe.pid.to_string()
+        );
+        assert_eq!(
+            std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(),
+            "+memory"
+        );
+        assert_eq!(h.made, vec![leaf]);
+        assert!(Mechanism::Cgroup(h).describe().starts_with("cgroup-v2 at "));
+    }
+
+    #[test]
+    fn v2_without_memory_under_systemd_asks_for_a_delegated_scope() {
+        let (_tmp, mut probe, _) = v2_tree("cpu pids\n");
+        let Plan::Use(Mechanism::None(why)) = choose(&probe, &Settings::default(), &[]) else {
+            panic!("no mechanism expected without systemd");
+        };
+        assert!(why.contains("has no memory controller"), "{why}");
+        assert!(why.contains("no cgroup v1 memory controller"), "{why}");
+
+        // Memory is there but the scope is not delegated (cgroup.procs unreadable here:
+        // a directory), under systemd: re-execute in a scope with Delegate=yes.
+        let (_tmp2, mut p2, scope) = v2_tree("memory\n");
+        std::fs::remove_file(scope.join("cgroup.procs")).unwrap();
+        std::fs::create_dir(scope.join("cgroup.procs")).unwrap();
+        p2.under_systemd = true;
+        p2.systemd_run = Some(PathBuf::from("/usr/bin/systemd-run"));
+        let args = vec![OsString::from("/bin/memmux"), OsString::from("-c")];
+        match choose(&p2, &Settings::default(), &args) {
+            Plan::Reexec { argv, fallback } => {
+                let argv: Vec<String> = argv
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                assert_eq!(
+                    argv,
+                    [
+                        "/usr/bin/systemd-run",
+                        "--user",
+                        "--scope",
+                        "-p",
+                        "Delegate=yes",
+                        "--quiet",
+                        "--collect",
+                        "--",
+                        "/bin/memmux",
+                        "-c"
+                    ]
+                );
+                assert!(matches!(fallback, Mechanism::None(_)));
+            }
+            other => panic!("expected a re-exec, got {other:?}"),
+        }
+        // Already re-executed once: no loop, the reason instead.
+        p2.scoped = true;
+        assert!(matches!(
+            choose(&p2, &Settings::default(), &args),
+            Plan::Use(Mechanism::None(_))
+        ));
+        probe.under_systemd = true;
+        probe.systemd_run = Some(PathBuf::from("/usr/bin/systemd-run"));
+        // No memory controller at all: a scope would not help.
+        assert!(matches!(
+            choose(&probe, &Settings::default(), &args),
+            Plan::Use(Mechanism::None(_))
+        ));
+    }
+
+    #[test]
+    fn a_named_cgroup_root_is_used_or_its_problem_said() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("delegated");
+        write(&root.join("cgroup.controllers"), "memory io\n");
+        write(&root.join("cgroup.procs"), "");
+        write(&root.join("cgroup.subtree_control"), "memory\n");
+        let probe = Probe {
+            pid: std::process::id(),
+            ..Probe::default()
+        };
+        let settings = Settings {
+            root: Some(root.clone()),
+            ..Settings::default()
+        };
+        let Plan::Use(Mechanism::Cgroup(h)) = choose(&probe, &settings, &[]) else {
+            panic!("cgroup-root not used");
+        };
+        // memmux is not inside it, and memory is already enabled: nothing to move or write.
+        assert!(h.made.is_empty());
+        assert_eq!(
+            std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap(),
+            "memory\n"
+        );
+
+        write(&root.join("cgroup.controllers"), "io\n");
+        let Plan::Use(Mechanism::None(why)) = choose(&probe, &settings, &[]) else {
+            panic!("a root without memory must not be used");
+        };
+        assert!(
+            why.contains("cgroup-root") && why.contains("no memory controller"),
+            "{why}"
+        );
+
+        // Enabling the controller fails (EISDIR standing for EBUSY/EACCES): said, and the
+        // leaf memmux made is removed again.
+        write(&root.join("cgroup.controllers"), "memory\n");
+        std::fs::remove_file(root.join("cgroup.subtree_control")).unwrap();
+        std::fs::create_dir(root.join("cgroup.subtree_control")).unwrap();
+        write(&root.join("cgroup.procs"), &probe.pid.to_string());
+        let Plan::Use(Mechanism::None(why)) = choose(&probe, &settings, &[]) else {
+            panic!("expected no mechanism");
+        };
+        assert!(why.contains("cannot enable the memory controller"), "{why}");
+    }
+
+    #[test]
+    fn v1_writable_or_the_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mem = tmp.path().join("memory");
+        let frz = tmp.path().join("freezer");
+        std::fs::create_dir_all(mem.join("a/b")).unwrap();
+        std::fs::create_dir_all(&frz).unwrap();
+        let pid = std::process::id();
+        let probe = Probe {
+            proc_cgroup: "6:freezer:/\n4:memory:/a/b\n0::/\n".into(),
+            mounts: format!(
+                "cgroup {} cgroup rw,relatime,memory 0 0\ncgroup {} cgroup rw,freezer 0 0\n",
+                mem.display(),
+                frz.display()
+            ),
+            pid,
+            ..Probe::default()
+        };
+        let Plan::Use(Mechanism::Cgroup(h)) = choose(&probe, &Settings::default(), &[]) else {
+            panic!("v1 not chosen");
+        };
+        assert_eq!(h.version, Version::V1);
+        assert_eq!(h.base, mem.join(format!("a/b/memmux-{pid}")));
+        assert_eq!(h.home, mem.join("a/b"));
+        assert!(h.base.is_dir());
+        let (fbase, fhome) = h.freezer.clone().unwrap();
+        assert_eq!(
+            (fbase.clone(), fhome),
+            (frz.join(format!("memmux-{pid}")), frz.clone())
+        );
+        assert!(super::super::release_hierarchy(&h).is_empty());
+        assert!(!h.base.exists() && !fbase.exists());
+
+        // Not writable (a file where the cgroup should be).
+        std::fs::remove_dir_all(mem.join("a/b")).unwrap();
+        std::fs::write(mem.join("a/b"), "").unwrap();
+        let Plan::Use(Mechanism::None(why)) = choose(&probe, &Settings::default(), &[]) else {
+            panic!("expected no mechanism");
+        };
+        assert!(
+            why.contains("cgroup v1 memory controller at") && why.contains("not writable"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn mount_points_with_spaces_and_own_paths() {
+        let mounts = "cgroup /sys/fs/cgroup/my\\040mem cgroup rw,memory 0 0\n";
+        assert_eq!(
+            mount_point(mounts, "cgroup", Some("memory")),
+            Some(PathBuf::from("/sys/fs/cgroup/my mem"))
+        );
+        assert_eq!(mount_point(mounts, "cgroup", Some("freezer")), None);
+        let pc = "9:name=systemd:/\n4:memory:/x/y\n1:cpu,cpuacct:/z\n0::/u\n";
+        assert_eq!(own_path(pc, "memory").as_deref(), Some("/x/y"));
+        assert_eq!(own_path(pc, "cpuacct").as_deref(), Some("/z"));
+        assert_eq!(own_path(pc, "").as_deref(), Some("/u"));
+    }
+}

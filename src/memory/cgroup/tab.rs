@@ -416,3 +416,95 @@ impl Remains {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A v2 tab cgroup in a fake tree: the files memmux writes, the figures it reads, and a
+    //! cgroup removed under its feet.
+
+    use super::*;
+
+    fn hierarchy(base: &Path) -> Hierarchy {
+        Hierarchy {
+            version: Version::V2,
+            base: base.to_path_buf(),
+            home: base.join("memmux-1"),
+            freezer: None,
+            made: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn v2_limit_freeze_and_figures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cg = TabCgroup::create(&hierarchy(tmp.path()), "tab-1-1").unwrap();
+        let d = tmp.path().join("tab-1-1");
+        cg.set_limit(Some(100 << 20), 0.9).unwrap();
+        let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        assert_eq!(read("memory.max"), (100u64 << 20).to_string());
+        let high = ((100u64 << 20) as f64 * 0.9) as u64;
+        assert_eq!(read("memory.high"), high.to_string());
+        assert_eq!(cg.limit(), Some(100 << 20));
+        cg.set_limit(None, 0.9).unwrap();
+        assert_eq!(
+            (read("memory.max"), read("memory.high")),
+            ("max".into(), "max".into())
+        );
+        assert_eq!(cg.freeze(true).unwrap(), FreezeMethod::CgroupV2);
+        assert_eq!(read("cgroup.freeze"), "1");
+        assert!(cg.frozen().is_some());
+        cg.freeze(false).unwrap();
+        assert_eq!(read("cgroup.freeze"), "0");
+
+        std::fs::write(d.join("memory.current"), "10485760\n").unwrap();
+        std::fs::write(
+            d.join("memory.stat"),
+            "anon 6291456\nfile 4194304\nkernel 262144\nsock 0\nshmem 1048576\ninactive_file 2097152\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("memory.peak"), "20971520\n").unwrap();
+        std::fs::write(
+            d.join("memory.events"),
+            "low 0\nhigh 4\nmax 1\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("memory.pressure"),
+            "some avg10=2.50 avg60=0 avg300=0 total=9\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("cgroup.procs"), "42\n43\n").unwrap();
+        let r = cg.read(&mut String::new()).unwrap();
+        assert_eq!(r.pids, vec![42, 43]);
+        let f = r.figures;
+        assert_eq!(f.working_set, 10485760 - 2097152);
+        assert_eq!(
+            (f.anon, f.file, f.shmem),
+            (Some(6291456), Some(3145728), Some(1048576))
+        );
+        assert_eq!(
+            (f.peak, f.oom_kills, f.pressure),
+            (Some(20971520), 1, Some(2.5))
+        );
+
+        // Removed under memmux's feet: NotFound, not a panic; the drop copes too. (Here the
+        // cgroup's files were never opened: an unlinked plain file stays readable, where
+        // cgroupfs answers ENODEV; tests/cgroup_v1.rs removes a real one.)
+        let cg2 = TabCgroup::create(&hierarchy(tmp.path()), "tab-1-3").unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(tmp.path().join("tab-1-3")).unwrap();
+        let e = cg2.read(&mut String::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(cg.set_limit(Some(64 << 20), 0.9).is_err());
+        drop(cg);
+        drop(cg2);
+    }
+
+    #[test]
+    fn a_cgroup_that_cannot_be_made_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("gone");
+        let e = TabCgroup::create(&hierarchy(&missing), "tab-1-2").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+}
