@@ -6,16 +6,18 @@ use crate::config::OverLimit;
 use crate::memory::sampler::{FALLBACK_LIMITS, FROZEN_BY_SIGNAL, Snapshot};
 use crate::util::human_bytes;
 
-/// Samples a tab without a cgroup stays above its limit before memmux acts: one sample over
-/// is often a short peak the program gives back.
-const OVER_FOR: u32 = 3;
+/// How long a tab without a cgroup stays above its limit (seen in two samples at least this
+/// far apart) before memmux acts: one sample over is often a short peak the program gives
+/// back. A quiet tab is sampled every 5 s, so action comes 3 to 5 s after the crossing.
+const OVER_FOR: Duration = Duration::from_secs(3);
 /// SIGTERM, then this long before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// Per tab (without a cgroup): samples over its limit in a row, and a pending SIGKILL.
 #[derive(Default)]
 pub(super) struct Enforcer {
-    over: Vec<(SessionId, u32)>,
+    /// Since when each tab has been over its limit; `None` once acted on.
+    over: Vec<(SessionId, Option<Instant>)>,
     kill_at: Vec<(u32, Instant)>,
 }
 
@@ -132,6 +134,19 @@ impl App {
     pub(super) fn enforce_limits(&mut self, snap: &Snapshot) {
         let action = self.config.tab_memory.over_limit;
         let now = Instant::now();
+        // Closed tabs leave nothing behind here.
+        let state = &self.state;
+        self.enforcer
+            .over
+            .retain(|(id, _)| state.index_of(*id).is_some());
+        FALLBACK_LIMITS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(id, _)| state.index_of(*id).is_some());
+        FROZEN_BY_SIGNAL
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|id| state.index_of(*id).is_some());
         self.enforcer.kill_at.retain(|(pid, at)| {
             if *at <= now {
                 // SAFETY: kill(2) on a pid; harmless when it is gone.
@@ -147,18 +162,24 @@ impl App {
                 continue;
             };
             let over = fig.sample.tree_bytes > limit;
-            let entry = match self.enforcer.over.iter_mut().find(|(id, _)| *id == fig.id) {
-                Some(e) => e,
+            let i = match self.enforcer.over.iter().position(|(id, _)| *id == fig.id) {
+                Some(i) => i,
                 None => {
-                    self.enforcer.over.push((fig.id, 0));
-                    let last = self.enforcer.over.len() - 1;
-                    &mut self.enforcer.over[last]
+                    self.enforcer.over.push((fig.id, None));
+                    self.enforcer.over.len() - 1
                 }
             };
-            entry.1 = if over { entry.1 + 1 } else { 0 };
-            if entry.1 != OVER_FOR {
+            if !over {
+                self.enforcer.over[i].1 = None;
                 continue;
             }
+            let since = *self.enforcer.over[i].1.get_or_insert(now);
+            if now.saturating_duration_since(since) < OVER_FOR {
+                continue;
+            }
+            // Acted on: the clock starts again, so a tab that stays over is acted on again
+            // (a stopped or killed program's successor) no more often than OVER_FOR.
+            self.enforcer.over[i].1 = Some(now);
             let n = self.state.index_of(fig.id).map_or(0, |i| i + 1);
             let used = human_bytes(fig.sample.tree_bytes);
             let lim = human_bytes(limit);
