@@ -276,6 +276,27 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     m.prefix(":");
     m.line("set-memory-limit lots");
     m.wait_text("accepted:");
+    // A limit below what the tab uses asks first; `n` leaves it unlimited.
+    m.line(&format!("{} 48", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_text("ready pid=");
+    m.wait_for("tab 2 above 40 MiB in the panel", |s| {
+        s.contents().lines().any(|l| {
+            l.split('│').nth(1).is_some_and(|p| {
+                p.trim_start().starts_with("2 ")
+                    && p.split_whitespace()
+                        .last()
+                        .and_then(|v| v.strip_suffix('M')?.parse::<f64>().ok())
+                        .is_some_and(|v| v > 40.0)
+            })
+        })
+    });
+    m.prefix(":");
+    m.line("set-memory-limit 16M");
+    m.wait_text("Set it? (y/n)");
+    m.send("n");
+    m.wait_gone("Set it? (y/n)");
+    m.send("\x03");
+    wait_ready(&m);
     m.prefix(":");
     m.line("set-memory-limit 128M");
     m.wait_text("memory limit 128 MiB");
