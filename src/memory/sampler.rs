@@ -526,7 +526,7 @@ pub fn sample(
         let rss = tree.map_or(0, |t| t.rss_minus_shared);
         // PSS counts a page shared by n processes 1/n in each: copy-on-write children
         // once in all. Members not yet measured count with their statm figure.
-        let headline = tree.and_then(|t| t.pss).unwrap_or(rss);
+        let headline = tree.and_then(|t| t.pss_now).unwrap_or(rss);
         let frozen = r.cgroup.as_ref().is_some_and(|c| c.frozen().is_some())
             || FROZEN_BY_SIGNAL
                 .lock()

@@ -376,8 +376,27 @@ mod tests {
             std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(),
             "+memory"
         );
-        assert_eq!(h.made, vec![leaf]);
-        assert!(Mechanism::Cgroup(h).describe().starts_with("cgroup-v2 at "));
+        assert_eq!(h.made, vec![leaf.clone()]);
+        assert!(
+            Mechanism::Cgroup(h.clone())
+                .describe()
+                .starts_with("cgroup-v2 at ")
+        );
+        // At exit: memory off for the children, memmux back up, the leaf removed (here
+        // its stand-in files keep it; cgroupfs has none to remove).
+        let problems = crate::memory::cgroup::release_hierarchy(&h);
+        assert_eq!(
+            std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(),
+            "-memory"
+        );
+        assert_eq!(
+            std::fs::read_to_string(scope.join("cgroup.procs")).unwrap(),
+            probe.pid.to_string()
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("cannot remove")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -258,8 +258,21 @@ fn tab_dirs(h: &Hierarchy) -> Vec<tab::Remains> {
 /// Removes the directories memmux made for itself (after moving memmux back home on v2).
 pub fn release_hierarchy(h: &Hierarchy) -> Vec<String> {
     let mut problems = Vec::new();
-    if h.version == Version::V2 && h.made.iter().any(|d| d != &h.base) {
-        let _ = std::fs::write(h.home.join("cgroup.procs"), "0");
+    if h.version == Version::V2 && h.made.contains(&h.home) {
+        // memmux's leaf can go only once memmux is out of it, and memmux may go back to
+        // the root only once the root no longer enables memory for its children (no
+        // internal processes): so, the tabs being gone, disable it, then move every
+        // process of the leaf (memmux and what closed tabs left behind) up.
+        let _ = std::fs::write(h.base.join("cgroup.subtree_control"), "-memory");
+        let procs = std::fs::read_to_string(h.home.join("cgroup.procs")).unwrap_or_default();
+        for pid in stat::pids(&procs) {
+            if let Err(e) = std::fs::write(h.base.join("cgroup.procs"), pid.to_string()) {
+                problems.push(format!(
+                    "cannot move {pid} out of {}: {e}",
+                    h.home.display()
+                ));
+            }
+        }
     }
     let mut dirs: Vec<&PathBuf> = h.made.iter().collect();
     if let Some((f, _)) = &h.freezer {
