@@ -254,7 +254,14 @@ impl App {
                     ));
                     bar_changed = true;
                 }
+                // The panel keeps naming the last program the kernel killed in the tab.
+                let victim = fig
+                    .detail
+                    .oom_victim
+                    .clone()
+                    .or_else(|| tab.mem.detail.oom_victim.take());
                 tab.mem.detail = fig.detail.clone();
+                tab.mem.detail.oom_victim = victim;
                 let cols = ui::memory::chart_cols(self.config.panel_width);
                 let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
                 bar_changed |= view.alarm != tab.mem.view.alarm;

@@ -58,7 +58,8 @@ pub struct Detail {
     pub rss_minus_shared: u64,
     pub limit: Option<u64>,
     pub oom_kills: u64,
-    /// An out-of-memory kill noticed in this sample: the program's pid and name.
+    /// An out-of-memory kill noticed in this sample: the program's pid and name. (The
+    /// app keeps the last one in the tab's copy, for the panel.)
     pub oom_victim: Option<(u32, String)>,
     pub frozen: bool,
     /// Why a tab that had a cgroup is measured by PSS now (removed under memmux's feet, or

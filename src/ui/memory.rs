@@ -367,9 +367,13 @@ pub fn detail_lines(tab: &Tab) -> Vec<String> {
                 opt(c.peak)
             ),
             format!(
-                "{} · oom {}{}",
+                "{} · oom {}{}{}",
                 d.source,
                 d.oom_kills,
+                d.oom_victim
+                    .as_ref()
+                    .map(|(pid, name)| format!(" {name}({pid})"))
+                    .unwrap_or_default(),
                 c.pressure
                     .filter(|p| *p > 0.0)
                     .map(|p| format!(" · psi {p:.1}%"))

@@ -151,6 +151,9 @@ impl Placement {
         let Some(Mechanism::Cgroup(h)) = mechanism() else {
             return None;
         };
+        // memmux's bookkeeping, not the tab's: the cgroup outlives the tab's account (the
+        // sampler holds it a moment longer), which would read as a leak of the closed tab.
+        let _memmux = super::alloc::enter(super::alloc::MEMMUX);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         match TabCgroup::create(h, &format!("tab-{}-{n}", std::process::id())) {
             Ok(cgroup) => Some(Placement {
@@ -173,6 +176,7 @@ impl Placement {
     /// Joins the started program (off the calling thread: see [`join::start`]) and returns
     /// the tab's cgroup.
     pub fn join(self, pid: u32) -> Arc<TabCgroup> {
+        let _memmux = super::alloc::enter(super::alloc::MEMMUX);
         join::start(Arc::clone(&self.cgroup), pid);
         self.cgroup
     }

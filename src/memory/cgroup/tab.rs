@@ -329,6 +329,7 @@ fn read_number(path: &Path, buf: &mut String) -> Option<u64> {
 
 impl Drop for TabCgroup {
     fn drop(&mut self) {
+        let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
         let remains = Remains {
             dir: self.dir.clone(),
             home: self.home.clone(),
