@@ -36,6 +36,11 @@ pub enum Action {
     ReloadConfig,
     /// The log of recent status-line messages, each whole (tmux's `show-messages`).
     ShowMessages,
+    /// With no argument (from a key): the prompt, filled with `set-memory-limit `.
+    SetMemoryLimit,
+    FreezeTab,
+    ThawTab,
+    ToggleMemoryDetail,
 }
 
 impl Action {
@@ -67,6 +72,10 @@ impl Action {
             Action::CommandPrompt,
             Action::ReloadConfig,
             Action::ShowMessages,
+            Action::SetMemoryLimit,
+            Action::FreezeTab,
+            Action::ThawTab,
+            Action::ToggleMemoryDetail,
         ]);
         v
     }
@@ -97,6 +106,10 @@ impl Action {
             Action::CommandPrompt => "command-prompt",
             Action::ReloadConfig => "reload-config",
             Action::ShowMessages => "show-messages",
+            Action::SetMemoryLimit => "set-memory-limit",
+            Action::FreezeTab => "freeze-tab",
+            Action::ThawTab => "thaw-tab",
+            Action::ToggleMemoryDetail => "toggle-memory-detail",
         };
         s.to_string()
     }
@@ -127,6 +140,10 @@ impl Action {
             Action::CommandPrompt => "command prompt",
             Action::ReloadConfig => "reload the config file",
             Action::ShowMessages => "recent messages, each whole",
+            Action::SetMemoryLimit => "set the focused tab's memory limit (SIZE or none)",
+            Action::FreezeTab => "freeze every process of the focused tab",
+            Action::ThawTab => "thaw the focused tab",
+            Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
         };
         s.to_string()
     }

@@ -103,6 +103,58 @@ pub struct Config {
     pub exit_on_last_tab_close: bool,
     pub colors: Colors,
     pub keymap: Keymap,
+    /// `[tab-memory]`: cgroups, ceilings.
+    pub tab_memory: TabMemory,
+}
+
+/// What memmux does when a tab without a cgroup stays above its limit (the kernel enforces
+/// the limit of a tab with one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OverLimit {
+    /// Say so in the status line and mark the tab.
+    #[default]
+    Warn,
+    /// SIGSTOP the tab's biggest process.
+    Stop,
+    /// SIGTERM the tab's biggest process, then SIGKILL if it is still there.
+    Kill,
+}
+
+impl OverLimit {
+    pub fn name(self) -> &'static str {
+        match self {
+            OverLimit::Warn => "warn",
+            OverLimit::Stop => "stop",
+            OverLimit::Kill => "kill",
+        }
+    }
+}
+
+/// `[tab-memory]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TabMemory {
+    /// Put each tab in its own memory cgroup when the machine allows it.
+    pub cgroups: bool,
+    /// A delegated cgroup v2 directory to make the tabs' cgroups in.
+    pub cgroup_root: Option<PathBuf>,
+    /// The ceiling every new tab starts with.
+    pub limit: Option<u64>,
+    /// v2: `memory.high` at this fraction of `memory.max`.
+    pub high_fraction: f64,
+    /// Without cgroups: what memmux does to a tab over its limit.
+    pub over_limit: OverLimit,
+}
+
+impl Default for TabMemory {
+    fn default() -> Self {
+        TabMemory {
+            cgroups: true,
+            cgroup_root: None,
+            limit: None,
+            high_fraction: 0.9,
+            over_limit: OverLimit::Warn,
+        }
+    }
 }
 
 /// The terminal width from which `show = "auto"` shows the memory panel.
@@ -129,6 +181,7 @@ impl Default for Config {
             exit_on_last_tab_close: true,
             colors: Colors::default(),
             keymap: Keymap::default(),
+            tab_memory: TabMemory::default(),
         }
     }
 }
@@ -194,6 +247,16 @@ impl Config {
         set(o, "history", duration(self.history));
         set(o, "leak-window", duration(self.leak_window));
         set(o, "warn-above", size(self.warn_above));
+
+        o.push_str("\n[tab-memory]\n");
+        let t = &self.tab_memory;
+        set(o, "cgroups", t.cgroups.to_string());
+        let root = t.cgroup_root.as_ref().map(|p| p.display().to_string());
+        set(o, "cgroup-root", quote(root.as_deref().unwrap_or("")));
+        let limit = t.limit.map_or("none".to_string(), format_size);
+        set(o, "tab-memory-limit", quote(&limit));
+        set(o, "high-fraction", t.high_fraction.to_string());
+        set(o, "over-limit-action", quote(t.over_limit.name()));
 
         o.push_str("\n[colors]\n");
         let c = &self.colors;
@@ -504,8 +567,16 @@ const ROOT_KEYS: &[&str] = &[
     "osc52-max-bytes",
     "exit-on-last-tab-close",
     "memory-panel",
+    "tab-memory",
     "colors",
     "keys",
+];
+const TAB_MEMORY_KEYS: &[&str] = &[
+    "cgroups",
+    "cgroup-root",
+    "tab-memory-limit",
+    "high-fraction",
+    "over-limit-action",
 ];
 const PANEL_KEYS: &[&str] = &[
     "show",
@@ -526,9 +597,10 @@ const COLOR_KEYS: &[&str] = &[
     "chart-heap",
 ];
 /// Tables with fixed keys, for "did you mean" across tables.
-const TABLES: [(Option<&str>, &[&str]); 3] = [
+const TABLES: [(Option<&str>, &[&str]); 4] = [
     (None, ROOT_KEYS),
     (Some("memory-panel"), PANEL_KEYS),
+    (Some("tab-memory"), TAB_MEMORY_KEYS),
     (Some("colors"), COLOR_KEYS),
 ];
 
@@ -946,6 +1018,11 @@ fn read_document(src: &str) -> Result<Config, Vec<Problem>> {
                     read_panel(&mut r, t, &mut cfg);
                 }
             }
+            "tab-memory" => {
+                if let Some(t) = r.table(name, v) {
+                    read_tab_memory(&mut r, t, &mut cfg.tab_memory);
+                }
+            }
             "colors" => {
                 if let Some(t) = r.table(name, v) {
                     read_colors(&mut r, t, &mut cfg.colors);
@@ -1043,6 +1120,98 @@ fn read_panel(r: &mut Reader<'_>, t: &DeTable<'_>, cfg: &mut Config) {
                 }
             }
             _ => r.unknown_key(Some("memory-panel"), k),
+        }
+    }
+}
+
+/// 4 MiB: below it a shell cannot start; 16 TiB is beyond any machine's memory.
+pub const TAB_MEMORY_LIMIT: (u64, u64) = (4 << 20, 16 << 40);
+
+/// A tab's ceiling as typed (`set-memory-limit`) or written in the file: a size, or `none`.
+pub fn parse_limit(text: &str) -> Result<Option<u64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let forms =
+        "accepted: a size such as \"512 MiB\", \"2G\", \"1.5 GiB\", a number of bytes, or \"none\"";
+    let n = parse_size(t).map_err(|e| format!("{e}; {forms}"))?;
+    let (min, max) = TAB_MEMORY_LIMIT;
+    if !(min..=max).contains(&n) {
+        return Err(format!(
+            "a limit must be from {} to {}; {forms}",
+            format_size(min),
+            format_size(max)
+        ));
+    }
+    Ok(Some(n))
+}
+
+fn read_tab_memory(r: &mut Reader<'_>, t: &DeTable<'_>, tm: &mut TabMemory) {
+    for (k, v) in t {
+        match &**k.get_ref() {
+            "cgroups" => {
+                if let Some(b) = r.boolean("tab-memory.cgroups", v) {
+                    tm.cgroups = b;
+                }
+            }
+            "cgroup-root" => {
+                let key = "tab-memory.cgroup-root";
+                let expected = "expected a cgroup v2 directory, or \"\" to let memmux choose";
+                if let Some(s) = r.string(key, v, expected) {
+                    if s.is_empty() {
+                        tm.cgroup_root = None;
+                    } else if !s.starts_with('/') {
+                        r.invalid(key, v.span(), "expected an absolute path");
+                    } else {
+                        tm.cgroup_root = Some(PathBuf::from(s));
+                    }
+                }
+            }
+            "tab-memory-limit" => {
+                let key = "tab-memory.tab-memory-limit";
+                let limit = match v.get_ref() {
+                    DeValue::String(s) => parse_limit(s),
+                    DeValue::Integer(_) => match integer(v.get_ref()) {
+                        Some(n) => parse_limit(&n.to_string()),
+                        None => Err(SIZE_EXPECTED.to_string()),
+                    },
+                    _ => {
+                        r.wrong_type(key, v, "expected a size or \"none\"");
+                        continue;
+                    }
+                };
+                match limit {
+                    Ok(l) => tm.limit = l,
+                    Err(e) => r.invalid(key, v.span(), &e),
+                }
+            }
+            "high-fraction" => {
+                let key = "tab-memory.high-fraction";
+                let expected = "expected a fraction from 0.5 to 1.0";
+                let f = match v.get_ref() {
+                    DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+                    DeValue::Integer(_) => integer(v.get_ref()).map(|i| i as f64),
+                    _ => None,
+                };
+                match f {
+                    Some(f) if (0.5..=1.0).contains(&f) => tm.high_fraction = f,
+                    _ => r.invalid(key, v.span(), expected),
+                }
+            }
+            "over-limit-action" => {
+                let key = "tab-memory.over-limit-action";
+                let expected = "expected \"warn\", \"stop\" or \"kill\"";
+                if let Some(s) = r.string(key, v, expected) {
+                    match s.as_str() {
+                        "warn" => tm.over_limit = OverLimit::Warn,
+                        "stop" => tm.over_limit = OverLimit::Stop,
+                        "kill" => tm.over_limit = OverLimit::Kill,
+                        _ => r.invalid(key, v.span(), expected),
+                    }
+                }
+            }
+            _ => r.unknown_key(Some("tab-memory"), k),
         }
     }
 }

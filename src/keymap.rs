@@ -349,6 +349,10 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix :"], Action::CommandPrompt),
         (vec!["prefix R"], Action::ReloadConfig),
         (vec!["prefix ~"], Action::ShowMessages),
+        (vec!["prefix L"], Action::SetMemoryLimit),
+        (vec!["prefix F"], Action::FreezeTab),
+        (vec!["prefix T"], Action::ThawTab),
+        (vec!["prefix D"], Action::ToggleMemoryDetail),
     ]);
     v
 }

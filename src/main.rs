@@ -11,6 +11,7 @@ use clap::Parser;
 
 use memmux::app::{self, Exit};
 use memmux::config::{self, ConfigSource};
+use memmux::memory;
 use memmux::memory::alloc::TaggedAlloc;
 use memmux::terminal;
 
@@ -86,13 +87,19 @@ fn main() -> ExitCode {
         .as_ref()
         .map(|l| l.config.clone())
         .unwrap_or_default();
+    let mechanism = memory_mechanism(&config);
     if cli.print_config.as_deref() == Some("effective") {
         if let Some(w) = &warning {
             eprintln!("memmux: {w}");
         }
         print!("{}", config.effective_toml());
+        println!("\n# tab memory: {}", mechanism.describe());
+        if let memory::cgroup::Mechanism::Cgroup(h) = &mechanism {
+            memory::cgroup::release_hierarchy(h);
+        }
         return ExitCode::SUCCESS;
     }
+    memory::cgroup::init(mechanism, &cgroup_settings(&config));
     if let Err(msg) = terminal::check_tty() {
         eprintln!("memmux: {msg}");
         return ExitCode::from(2);
@@ -109,7 +116,11 @@ fn main() -> ExitCode {
         warning,
         config_source: Some(source).filter(|s| !matches!(s, ConfigSource::BuiltIn)),
     };
-    match app::run(config, options) {
+    let result = app::run(config, options);
+    for problem in memory::cgroup::release_at_exit() {
+        eprintln!("memmux: {problem}");
+    }
+    match result {
         Ok(Exit::Quit) => ExitCode::SUCCESS,
         // The conventional status of a process ended by a signal, though memmux cleaned up first.
         Ok(Exit::Signal(sig)) => ExitCode::from(128u8.saturating_add(sig as u8)),
@@ -118,6 +129,47 @@ fn main() -> ExitCode {
             terminal::restore();
             eprintln!("memmux: {err:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+fn cgroup_settings(config: &config::Config) -> memory::cgroup::Settings {
+    let t = &config.tab_memory;
+    memory::cgroup::Settings {
+        enabled: t.cgroups,
+        root: t.cgroup_root.clone(),
+        high_fraction: t.high_fraction,
+    }
+}
+
+/// Chooses how tabs' memory is measured, once. Under systemd without a delegated cgroup,
+/// re-executes memmux in a transient scope with `Delegate=yes`; if that cannot start, goes on
+/// with what is left.
+fn memory_mechanism(config: &config::Config) -> memory::cgroup::Mechanism {
+    use memory::cgroup::detect;
+    let args: Vec<std::ffi::OsString> = std::env::current_exe()
+        .map(|exe| exe.into_os_string())
+        .into_iter()
+        .chain(std::env::args_os().skip(1))
+        .collect();
+    match detect::choose(
+        &detect::Probe::of_this_process(),
+        &cgroup_settings(config),
+        &args,
+    ) {
+        detect::Plan::Use(m) => m,
+        detect::Plan::Reexec { argv, fallback } => {
+            use std::os::unix::process::CommandExt;
+            let err = std::process::Command::new(&argv[0])
+                .args(&argv[1..])
+                .env(detect::SCOPED_ENV, "1")
+                .exec();
+            match fallback {
+                memory::cgroup::Mechanism::None(why) => memory::cgroup::Mechanism::None(format!(
+                    "{why}; systemd-run --user --scope failed: {err}"
+                )),
+                m => m,
+            }
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct TabMemory {
     pub biggest: Option<crate::memory::procs::ProcessInfo>,
     /// Charts and figures derived from `history` at the last sample.
     pub view: crate::memory::summary::MemView,
+
+    /// Source, breakdown, limit, OOM kills and freeze state at the last sample.
+    pub detail: crate::memory::sampler::Detail,
 }
 
 impl Tab {
@@ -44,6 +47,7 @@ impl Tab {
                 history: crate::memory::history::History::new(history_capacity),
                 biggest: None,
                 view: Default::default(),
+                detail: Default::default(),
             },
         }
     }
@@ -86,6 +90,8 @@ pub enum Confirm {
     CloseTab(SessionId),
     RestartTab(SessionId),
     Quit,
+    /// A memory limit below what the tab uses now (bytes asked, bytes in use).
+    MemoryLimit(SessionId, u64, u64),
 }
 
 /// How keys are interpreted right now.
@@ -144,6 +150,8 @@ pub struct State {
     /// Where the left button went down in a pane whose program does not take the mouse
     /// (pane column, row): a drag from there opens the scroll view selecting, as in tmux.
     pub press: Option<(u16, u16)>,
+    /// The memory panel shows the focused tab's breakdown (`toggle-memory-detail`).
+    pub mem_detail: bool,
 }
 
 impl State {

@@ -87,12 +87,21 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
         .rfind(|l| l.split(',').nth(1) == Some("2"))
         .expect("rows for tab 2");
     let fields: Vec<&str> = last_tab2.split(',').collect();
-    assert_eq!(fields.len(), 9, "{last_tab2}");
-    let tree: f64 = fields[4].parse().unwrap();
+    assert_eq!(fields.len(), 17, "{last_tab2}");
+    // The old statm column and the new headline (memory_bytes) both see the 256 MiB.
+    for column in [4, 9] {
+        let bytes: f64 = fields[column].parse().unwrap();
+        assert!(
+            (bytes / 1048576.0 - 256.0).abs() < 256.0 * 0.05 + 8.0,
+            "column {column}: {last_tab2}"
+        );
+    }
+    let source = fields[10];
     assert!(
-        (tree / 1048576.0 - 256.0).abs() < 256.0 * 0.05 + 8.0,
+        ["cgroup-v1", "cgroup-v2", "pss"].contains(&source),
         "{last_tab2}"
     );
+    println!("memory_source of the hungry tab: {source}");
 
     // Ending the helper brings the figure back down; closing the tab removes its block.
     m.send("\x03");

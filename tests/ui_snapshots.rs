@@ -89,6 +89,12 @@ fn four_tabs(ctx: &Context, config: &Config) -> State {
         heap_memmux: 100 << 10,
         leaked: (0, 0),
         heap_known: true,
+        system: memmux::memory::sampler::System {
+            total: Some(16 << 30),
+            available: Some(11 << 30),
+            pressure: Some(0.0),
+        },
+        left_behind: (0, 0),
     };
     state
 }

@@ -117,6 +117,15 @@ impl App {
             Action::ExportMemory => self.export_memory(),
             Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),
             Action::ReloadConfig => self.reload_config(),
+            Action::SetMemoryLimit => {
+                self.state.mode = Mode::Command(LineInput::with_text("set-memory-limit "));
+            }
+            Action::FreezeTab => self.freeze_focused(true),
+            Action::ThawTab => self.freeze_focused(false),
+            Action::ToggleMemoryDetail => {
+                self.state.mem_detail = !self.state.mem_detail;
+                self.state.panel_seq += 1;
+            }
         }
     }
 
@@ -194,6 +203,15 @@ impl App {
                     Err(why) => self.state.warn(format!("{name}: {why}")),
                 }
             }
+            Ok(Action::SetMemoryLimit) if !rest.is_empty() => {
+                match crate::config::parse_limit(&rest.join(" ")) {
+                    Ok(limit) => self.ask_memory_limit(limit),
+                    Err(e) => self.state.warn(format!("set-memory-limit: {e}")),
+                }
+            }
+            Ok(Action::SetMemoryLimit) => self
+                .state
+                .warn("set-memory-limit needs a size (\"512 MiB\", \"2G\") or \"none\""),
             Ok(action) if rest.is_empty() => self.run_action(action),
             Ok(action) => self.state.warn(format!("{action} takes no argument")),
             Err(e) => self.state.warn(e.to_string()),
@@ -276,6 +294,11 @@ impl App {
                 }
             }
             Confirm::Quit => self.quit = true,
+            Confirm::MemoryLimit(id, limit, _) => {
+                if let Some(i) = self.state.index_of(id) {
+                    self.apply_memory_limit(i, Some(limit));
+                }
+            }
         }
     }
 
@@ -345,7 +368,13 @@ impl App {
         let mut csv = String::from(crate::memory::history::CSV_HEADER);
         csv.push('\n');
         for (i, t) in self.state.tabs.iter().enumerate() {
-            t.mem.history.to_csv_rows(i + 1, &t.label(), &mut csv);
+            let d = &t.mem.detail;
+            let source = if d.source.is_empty() { "" } else { d.source };
+            let limit = d.limit.map(|l| l.to_string()).unwrap_or_default();
+            let tail = format!(",{source},,,,,{limit},{}", d.oom_kills);
+            t.mem
+                .history
+                .to_csv_rows(i + 1, &t.label(), &tail, &mut csv);
         }
         let stamp = crate::util::timestamp();
         let events = self.events.clone();

@@ -4,6 +4,7 @@
 mod actions;
 pub mod fastkeys;
 mod input;
+mod memory;
 
 use input::chord_to_key;
 pub use input::{complete_command, edit_line};
@@ -86,6 +87,8 @@ pub struct App {
     pub outbox: Vec<u8>,
     /// The memory sampling thread, when running.
     pub sampler: Option<crate::memory::sampler::SamplerHandle>,
+    /// Limits of tabs without a cgroup, enforced by memmux.
+    enforcer: memory::Enforcer,
     /// Where the configuration came from, for `reload-config`.
     pub config_source: Option<crate::config::ConfigSource>,
     /// Input events handled so far, and the keymap as the input thread sees it (see
@@ -129,6 +132,7 @@ impl App {
             paste_buffer: None,
             outbox: Vec::new(),
             sampler: None,
+            enforcer: Default::default(),
             config_source: None,
             inputs_handled: 0,
             keymap,
@@ -163,14 +167,16 @@ impl App {
             // The loop may be gone when memmux is shutting down; nothing to tell then.
             let _ = events.send(AppEvent::Exited { id, status });
         });
-        Session::start(
+        let session = Session::start(
             id,
             spec,
             self.pane.height,
             self.pane.width,
             &self.ctx,
             on_exit,
-        )
+        );
+        self.apply_default_limit(&session);
+        session
     }
 
     /// Opens a tab after the last one and focuses it.
@@ -209,6 +215,7 @@ impl App {
                 history_rows: Arc::clone(&t.session.shared.history_rows),
                 history_bytes: Arc::clone(&t.session.shared.history_bytes),
                 activity: Arc::clone(&t.session.shared.activity),
+                cgroup: t.session.cgroup.clone(),
             })
             .collect();
         sampler.set_roster(roster);
@@ -224,6 +231,7 @@ impl App {
         let mut panel_changed = false;
         let mut bar_changed = false;
         let figures = ui::status::memory_figures(&self.state);
+        let mut oom = Vec::new();
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
@@ -232,6 +240,29 @@ impl App {
                 panel_changed |= ui::memory::biggest_text(tab.mem.biggest.as_ref())
                     != ui::memory::biggest_text(biggest.as_ref());
                 tab.mem.biggest = biggest;
+                panel_changed |= fig.detail != tab.mem.detail;
+                bar_changed |= (fig.detail.frozen, fig.detail.oom_kills)
+                    != (tab.mem.detail.frozen, tab.mem.detail.oom_kills);
+                if let Some((pid, name)) = &fig.detail.oom_victim {
+                    let limit = fig
+                        .detail
+                        .limit
+                        .map(|l| format!(" at its limit of {}", crate::util::human_bytes(l)))
+                        .unwrap_or_default();
+                    oom.push(format!(
+                        "tab {}: out of memory: the kernel killed {name} (pid {pid}){limit}",
+                        i + 1
+                    ));
+                    bar_changed = true;
+                }
+                // The panel keeps naming the last program the kernel killed in the tab.
+                let victim = fig
+                    .detail
+                    .oom_victim
+                    .clone()
+                    .or_else(|| tab.mem.detail.oom_victim.take());
+                tab.mem.detail = fig.detail.clone();
+                tab.mem.detail.oom_victim = victim;
                 let cols = ui::memory::chart_cols(self.config.panel_width);
                 let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
                 bar_changed |= view.alarm != tab.mem.view.alarm;
@@ -239,6 +270,27 @@ impl App {
                 tab.mem.view = view;
             }
         }
+        for text in oom {
+            self.state.warn(text);
+        }
+        for n in &snap.notices {
+            self.state.warn(n.clone());
+            bar_changed = true;
+        }
+        match &snap.log_state {
+            Some(Err(why)) => {
+                self.state.warn(format!(
+                    "memory log stopped: {why} (resumes when it can write)"
+                ));
+                bar_changed = true;
+            }
+            Some(Ok(())) => {
+                self.state.say("memory log resumed");
+                bar_changed = true;
+            }
+            None => {}
+        }
+        self.enforce_limits(snap);
         let totals = crate::ui::memory::Totals::from(snap);
         panel_changed |=
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);

@@ -11,7 +11,10 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 /// CSV header matching [`History::to_csv_rows`].
-pub const CSV_HEADER: &str = "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes";
+/// The last eight columns came with cgroups: `memory_bytes` is the headline figure (the
+/// cgroup's working set, or the PSS sum without one), `memory_source` says which
+/// (`cgroup-v2`, `cgroup-v1`, `pss`); unknown values are empty fields.
+pub const CSV_HEADER: &str = "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills";
 
 /// Default capacity: one hour at one sample per second.
 pub const DEFAULT_CAPACITY: usize = 3600;
@@ -322,14 +325,18 @@ impl History {
     /// Appends one CSV row per sample (oldest first), columns as [`CSV_HEADER`]. The title
     /// is always quoted (`"` doubled), so commas, quotes and newlines in it are safe; an
     /// unknown PSS is an empty field.
-    pub fn to_csv_rows(&self, tab: usize, title: &str, out: &mut String) {
+    ///
+    /// The history keeps one memory figure per sample (the headline): it fills both
+    /// `tree_rss_bytes` and `memory_bytes`; `tail` is the rest of each row as of now (source,
+    /// the breakdown left empty, limit, OOM kills), starting with a comma.
+    pub fn to_csv_rows(&self, tab: usize, title: &str, tail: &str, out: &mut String) {
         use std::fmt::Write as _;
         let quoted = format!("\"{}\"", title.replace('"', "\"\""));
         for s in self.iter() {
             let pss = s.pss_bytes.map(|p| p.to_string()).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}{tail}",
                 s.unix_ms,
                 tab,
                 quoted,
@@ -338,7 +345,8 @@ impl History {
                 pss,
                 s.heap_bytes,
                 s.scrollback_rows,
-                s.scrollback_bytes
+                s.scrollback_bytes,
+                s.tree_bytes
             );
         }
     }

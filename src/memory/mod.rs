@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod alloc;
+pub mod cgroup;
 pub mod history;
 pub mod procs;
 pub mod sampler;

@@ -78,6 +78,11 @@ pub struct TreeSample {
     pub pss: Option<u64>,
     /// When the latest PSS pass over this tree ran (how stale `pss` may be).
     pub pss_at: Option<Instant>,
+    /// `pss` brought up to date between passes: each member's PSS moved by how much its
+    /// `statm` (resident minus shared) moved since that PSS was read. Private pages a
+    /// process touches or frees count 1:1 in both; without this, a program caught half-way
+    /// through an allocation kept its half figure until the next pass, 10 s on.
+    pub pss_now: Option<u64>,
     /// The member with the largest `rss_minus_shared`.
     pub biggest: Option<ProcessInfo>,
 }
@@ -91,6 +96,7 @@ impl TreeSample {
             rss_minus_shared: 0,
             pss: None,
             pss_at: None,
+            pss_now: None,
             biggest: None,
         }
     }
@@ -180,6 +186,8 @@ struct Tree {
     pss_at: Option<Instant>,
     /// When every member's PSS was last measured, changed or not.
     pss_all_at: Option<Instant>,
+    /// Members at the last PSS pass.
+    pss_count: usize,
 }
 
 /// Samples sessions' process trees. Not a thread: the caller runs it on its own thread
@@ -507,6 +515,7 @@ impl Sampler {
                 rss_minus_shared: tree.members.iter().map(|m| m.rss).sum(),
                 pss: tree_pss(&tree).filter(|_| self.pss_supported),
                 pss_at: tree.pss_at.filter(|_| self.pss_supported),
+                pss_now: tree_pss_now(&tree).filter(|_| self.pss_supported),
                 biggest,
             }
         };
@@ -599,7 +608,11 @@ impl Sampler {
         if !self.pss_supported {
             return;
         }
+        // A member that came or went changes how the pages it shares divide among the
+        // others (a server forking workers halves its own PSS with its first child), so
+        // then every member is measured again, changed or not.
         let all = all
+            || tree.members.len() != tree.pss_count
             || tree
                 .pss_all_at
                 .is_none_or(|t| now.saturating_duration_since(t) >= PSS_MAX_AGE);
@@ -637,6 +650,7 @@ impl Sampler {
                 }
             }
         });
+        tree.pss_count = members.len();
         tree.members = members;
     }
 
@@ -802,6 +816,18 @@ impl Sampler {
 }
 
 /// A tree's PSS: each member's last PSS, or its statm figure when not (yet) measurable.
+fn tree_pss_now(tree: &Tree) -> Option<u64> {
+    if tree.members.is_empty() || tree.pss_at.is_none() {
+        return None;
+    }
+    let now = |m: &Member| match (m.pss, m.pss_rss) {
+        (Some(p), Some(at)) => (p + m.rss).saturating_sub(at),
+        (Some(p), None) => p,
+        (None, _) => m.rss,
+    };
+    Some(tree.members.iter().map(now).sum())
+}
+
 fn tree_pss(tree: &Tree) -> Option<u64> {
     if tree.members.is_empty() || tree.pss_at.is_none() {
         return None;

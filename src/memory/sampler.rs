@@ -11,6 +11,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::alloc::{self, AccountId};
+use super::cgroup::TabCgroup;
+use super::cgroup::sample::CgroupSampler;
+use super::cgroup::stat::CgroupFigures;
 use super::history::{CSV_HEADER, Sample};
 use super::procs::{ProcessInfo, Sampler, SamplerConfig};
 
@@ -29,14 +32,48 @@ pub struct RosterEntry {
     pub history_bytes: Arc<AtomicUsize>,
     /// The session's output, for the pace of its samples.
     pub activity: Arc<super::activity::Activity>,
+    /// The tab's memory cgroup, when it has one.
+    pub cgroup: Option<Arc<TabCgroup>>,
 }
 
 /// One tab's figures at one instant.
 #[derive(Clone, Debug)]
 pub struct TabFigures {
     pub id: u64,
+    /// `tree_bytes` is the headline figure: the cgroup's working set, or the PSS sum.
     pub sample: Sample,
     pub biggest: Option<ProcessInfo>,
+    pub detail: Detail,
+}
+
+/// Where a tab's headline figure came from, and what else its cgroup says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detail {
+    /// `cgroup-v2`, `cgroup-v1` or `pss`.
+    pub source: &'static str,
+    /// The cgroup's figures (breakdown, peak, OOM kills, pressure); `None` without one.
+    pub cgroup: Option<CgroupFigures>,
+    /// Sum of `statm` resident minus shared over the tab's processes (the CSV's
+    /// `tree_rss_bytes`).
+    pub rss_minus_shared: u64,
+    pub limit: Option<u64>,
+    pub oom_kills: u64,
+    /// An out-of-memory kill noticed in this sample: the program's pid and name. (The
+    /// app keeps the last one in the tab's copy, for the panel.)
+    pub oom_victim: Option<(u32, String)>,
+    pub frozen: bool,
+    /// Why a tab that had a cgroup is measured by PSS now (removed under memmux's feet, or
+    /// its program could not be moved in).
+    pub note: Option<String>,
+}
+
+/// The machine's memory, for the panel's footer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct System {
+    pub total: Option<u64>,
+    pub available: Option<u64>,
+    /// `/proc/pressure/memory` `some avg10` (percent).
+    pub pressure: Option<f32>,
 }
 
 /// Everything sampled at one instant.
@@ -54,6 +91,13 @@ pub struct Snapshot {
     pub heap_known: bool,
     /// CPU time the sampler itself used for this sample.
     pub cost: Duration,
+    pub system: System,
+    /// Processes closed tabs left in their cgroups, and their memory.
+    pub left_behind: (usize, u64),
+    /// Messages for the status line (a cgroup that could not be made, ...).
+    pub notices: Vec<String>,
+    /// Logging to `--mem-log` stopped (and why), or resumed (`Ok`), in this sample.
+    pub log_state: Option<Result<(), String>>,
 }
 
 struct Control {
@@ -104,6 +148,7 @@ impl SamplerHandle {
             .name("mem-sampler".into())
             .spawn(move || {
                 let mut sampler = Sampler::new(SamplerConfig::default());
+                let mut cgroups = CgroupSampler::default();
                 let mut pacer = Pacer::new(log.is_some());
                 let mut wake_at: Option<Instant> = None;
                 let not_before = Instant::now() + FIRST_SAMPLE_DELAY;
@@ -147,10 +192,10 @@ impl SamplerHandle {
                     let unix = unix_ms();
                     let due = pacer.due(&roster, now, all);
                     if due.iter().any(|d| *d) {
-                        let snapshot = sample(&mut sampler, &roster, &due);
+                        let mut snapshot = sample(&mut sampler, &mut cgroups, &roster, &due);
                         pacer.sampled(&roster, &due, &snapshot, now, unix);
                         if let Some(l) = &mut log {
-                            l.write(&roster, &snapshot);
+                            snapshot.log_state = l.write(&roster, &due, &snapshot);
                         }
                         deliver(snapshot);
                     }
@@ -166,11 +211,9 @@ impl SamplerHandle {
         let (lock, cv) = &*self.control;
         let mut ctl = lock.lock().unwrap_or_else(|p| p.into_inner());
         let changed = ctl.roster.len() != roster.len()
-            || ctl
-                .roster
-                .iter()
-                .zip(&roster)
-                .any(|(a, b)| a.id != b.id || a.pid != b.pid);
+            || ctl.roster.iter().zip(&roster).any(|(a, b)| {
+                a.id != b.id || a.pid != b.pid || a.cgroup.is_some() != b.cgroup.is_some()
+            });
         ctl.roster = roster;
         if changed {
             ctl.poke = true;
@@ -416,38 +459,107 @@ impl Cadence {
     }
 }
 
-/// Samples the tabs of `roster` marked in `due` (every tab: `&[true; n]`).
-pub fn sample(sampler: &mut Sampler, roster: &[RosterEntry], due: &[bool]) -> Snapshot {
+/// Samples the tabs of `roster` marked in `due` (every tab: `&[true; n]`): from the tab's
+/// cgroup when it has one that its program joined, else from its /proc tree (PSS sum).
+pub fn sample(
+    sampler: &mut Sampler,
+    cgroups: &mut CgroupSampler,
+    roster: &[RosterEntry],
+    due: &[bool],
+) -> Snapshot {
     let cpu0 = thread_cpu();
-    let roots: Vec<u32> = roster.iter().map(|r| r.pid.unwrap_or(0)).collect();
+    let ids: Vec<u64> = roster.iter().map(|r| r.id).collect();
+    cgroups.retain(&ids);
+    let now = unix_ms();
+    // Cgroup tabs first: a tab whose cgroup fails falls back to its tree in the same sample.
+    let mut from_cgroup: Vec<Option<TabFigures>> = Vec::with_capacity(roster.len());
+    let mut notes: Vec<Option<String>> = vec![None; roster.len()];
+    for (i, r) in roster.iter().enumerate() {
+        let due_here = due.get(i).copied().unwrap_or(false);
+        let figures = match (&r.cgroup, due_here) {
+            (Some(cg), true) => match cg.joined() {
+                Ok(true) => match cgroups.read(r.id, cg) {
+                    Ok(c) => Some(cgroup_figures(r, cg, c, now)),
+                    Err(e) => {
+                        let text = if e.kind() == std::io::ErrorKind::NotFound {
+                            format!("cgroup {} was removed; measured by PSS", cg.name())
+                        } else {
+                            format!("cannot read cgroup {} ({e}); measured by PSS", cg.name())
+                        };
+                        super::cgroup::notice_once(format!("tab {}: {text}", r.number));
+                        notes[i] = Some(text);
+                        None
+                    }
+                },
+                // Not yet joined (the first 10-15 ms of the tab): the tree, this once.
+                Ok(false) => None,
+                Err(e) => {
+                    notes[i] = Some(e);
+                    None
+                }
+            },
+            _ => None,
+        };
+        from_cgroup.push(figures);
+    }
+    let roots: Vec<u32> = roster
+        .iter()
+        .zip(&from_cgroup)
+        .map(|(r, c)| if c.is_some() { 0 } else { r.pid.unwrap_or(0) })
+        .collect();
     let trees = sampler.sample_due(
         &roots,
-        |i| due.get(i).copied().unwrap_or(false) && roster[i].pid.is_some(),
+        |i| {
+            due.get(i).copied().unwrap_or(false)
+                && roster[i].pid.is_some()
+                && from_cgroup[i].is_none()
+        },
         Instant::now(),
     );
-    let now = unix_ms();
-    let tabs = roster
-        .iter()
-        .zip(&trees)
-        .zip(due)
-        .filter(|(_, d)| **d)
-        .map(|((r, tree), _)| {
-            let tree = tree.as_ref();
-            TabFigures {
-                id: r.id,
-                sample: Sample {
-                    unix_ms: now,
-                    tree_bytes: tree.map_or(0, |t| t.rss_minus_shared),
-                    heap_bytes: alloc::live_bytes(r.account).max(0) as u64,
-                    pss_bytes: tree.and_then(|t| t.pss),
-                    processes: tree.map_or(0, |t| t.processes as u32),
-                    scrollback_rows: r.history_rows.load(Ordering::Acquire) as u64,
-                    scrollback_bytes: r.history_bytes.load(Ordering::Acquire) as u64,
-                },
-                biggest: tree.and_then(|t| t.biggest.clone()),
-            }
-        })
-        .collect();
+    let mut tabs = Vec::new();
+    for (i, ((r, tree), cg)) in roster.iter().zip(&trees).zip(from_cgroup).enumerate() {
+        if !due.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if let Some(f) = cg {
+            tabs.push(f);
+            continue;
+        }
+        let tree = tree.as_ref();
+        let rss = tree.map_or(0, |t| t.rss_minus_shared);
+        // PSS counts a page shared by n processes 1/n in each: copy-on-write children
+        // once in all. Members not yet measured count with their statm figure.
+        let headline = tree.and_then(|t| t.pss_now).unwrap_or(rss);
+        let frozen = r.cgroup.as_ref().is_some_and(|c| c.frozen().is_some())
+            || FROZEN_BY_SIGNAL
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&r.id);
+        tabs.push(TabFigures {
+            id: r.id,
+            sample: Sample {
+                unix_ms: now,
+                tree_bytes: headline,
+                heap_bytes: alloc::live_bytes(r.account).max(0) as u64,
+                pss_bytes: tree.and_then(|t| t.pss),
+                processes: tree.map_or(0, |t| t.processes as u32),
+                scrollback_rows: r.history_rows.load(Ordering::Acquire) as u64,
+                scrollback_bytes: r.history_bytes.load(Ordering::Acquire) as u64,
+            },
+            biggest: tree.and_then(|t| t.biggest.clone()),
+            detail: Detail {
+                source: super::cgroup::FALLBACK_SOURCE,
+                cgroup: None,
+                rss_minus_shared: rss,
+                limit: fallback_limit(r.id),
+                oom_kills: 0,
+                oom_victim: None,
+                frozen,
+                note: notes[i].take(),
+            },
+        });
+    }
+    let any = !tabs.is_empty();
     Snapshot {
         tabs,
         self_rss: sampler.own_rss(),
@@ -456,17 +568,96 @@ pub fn sample(sampler: &mut Sampler, roster: &[RosterEntry], due: &[bool]) -> Sn
         leaked: super::leaks(),
         heap_known: alloc::is_active(),
         cost: thread_cpu().saturating_sub(cpu0),
+        system: if any { system() } else { System::default() },
+        left_behind: super::cgroup::left_behind(),
+        notices: super::cgroup::take_notices(),
+        log_state: None,
     }
 }
 
-/// `--mem-log`: every sample appended as CSV, header first.
-struct CsvLog {
+/// Tabs without a cgroup frozen with SIGSTOP (ids), so that their figure is marked frozen.
+pub static FROZEN_BY_SIGNAL: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// Limits of tabs without a cgroup (enforced by memmux: see `memory::enforce`).
+pub static FALLBACK_LIMITS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn fallback_limit(id: u64) -> Option<u64> {
+    FALLBACK_LIMITS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, l)| *l)
+}
+
+fn cgroup_figures(
+    r: &RosterEntry,
+    cg: &TabCgroup,
+    c: super::cgroup::sample::CgroupSample,
+    now: u64,
+) -> TabFigures {
+    TabFigures {
+        id: r.id,
+        sample: Sample {
+            unix_ms: now,
+            tree_bytes: c.figures.working_set,
+            heap_bytes: alloc::live_bytes(r.account).max(0) as u64,
+            pss_bytes: None,
+            processes: c.processes,
+            scrollback_rows: r.history_rows.load(Ordering::Acquire) as u64,
+            scrollback_bytes: r.history_bytes.load(Ordering::Acquire) as u64,
+        },
+        biggest: c.biggest,
+        detail: Detail {
+            source: cg.version.source(),
+            rss_minus_shared: c.rss_minus_shared,
+            limit: cg.limit(),
+            oom_kills: c.figures.oom_kills,
+            oom_victim: c.oom_victim,
+            frozen: cg.frozen().is_some(),
+            cgroup: Some(c.figures),
+            note: None,
+        },
+    }
+}
+
+/// `/proc/meminfo` and `/proc/pressure/memory`.
+fn system() -> System {
+    let mut out = System::default();
+    if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
+        let kb = |key: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix(key)?
+                        .split_ascii_whitespace()
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .map(|k| k * 1024)
+        };
+        out.total = kb("MemTotal:");
+        out.available = kb("MemAvailable:");
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/pressure/memory") {
+        out.pressure = super::cgroup::stat::pressure_some_avg10(&text);
+    }
+    out
+}
+
+/// `--mem-log`: every sample appended as CSV, header first. Whole rows only: a write that
+/// fails part-way (disk full) is cut back to the last whole row, logging stops with the
+/// reason in the status line, and resumes (said too) at the first sample that writes again.
+pub struct CsvLog {
     file: File,
     line: String,
+    /// Bytes of whole rows in the file.
+    len: u64,
+    stopped: Option<String>,
 }
 
 impl CsvLog {
-    fn open(path: PathBuf) -> std::io::Result<CsvLog> {
+    pub fn open(path: PathBuf) -> std::io::Result<CsvLog> {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -474,33 +665,75 @@ impl CsvLog {
         if file.metadata()?.len() == 0 {
             writeln!(file, "{CSV_HEADER}")?;
         }
+        let len = file.metadata()?.len();
         Ok(CsvLog {
             file,
             line: String::new(),
+            len,
+            stopped: None,
         })
     }
 
-    fn write(&mut self, roster: &[RosterEntry], snap: &Snapshot) {
+    /// Appends the rows of `snap`; returns a change of state (stopped, with the reason, or
+    /// resumed) when there is one.
+    pub fn write(
+        &mut self,
+        roster: &[RosterEntry],
+        due: &[bool],
+        snap: &Snapshot,
+    ) -> Option<Result<(), String>> {
         use std::fmt::Write as _;
         self.line.clear();
-        for (r, t) in roster.iter().zip(&snap.tabs) {
+        for (r, _) in roster.iter().zip(due).filter(|(_, d)| **d) {
+            let Some(t) = snap.tabs.iter().find(|t| t.id == r.id) else {
+                continue;
+            };
             let s = &t.sample;
+            let d = &t.detail;
+            let c = d.cgroup.as_ref();
+            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
             let _ = writeln!(
                 self.line,
-                "{},{},\"{}\",{},{},{},{},{},{}",
+                "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.unix_ms,
                 r.number,
                 r.title.replace('"', "\"\""),
                 s.processes,
-                s.tree_bytes,
-                s.pss_bytes.map(|p| p.to_string()).unwrap_or_default(),
+                d.rss_minus_shared,
+                opt(s.pss_bytes),
                 s.heap_bytes,
                 s.scrollback_rows,
-                s.scrollback_bytes
+                s.scrollback_bytes,
+                s.tree_bytes,
+                d.source,
+                opt(c.and_then(|c| c.anon)),
+                opt(c.and_then(|c| c.file)),
+                opt(c.and_then(|c| c.shmem)),
+                opt(c.and_then(|c| c.kernel)),
+                opt(d.limit),
+                d.oom_kills,
             );
         }
-        // A full disk loses log lines, never the session: nothing else to do about it here.
-        let _ = self.file.write_all(self.line.as_bytes());
+        if self.line.is_empty() {
+            return None;
+        }
+        match self.file.write_all(self.line.as_bytes()) {
+            Ok(()) => {
+                self.len += self.line.len() as u64;
+                self.stopped.take().map(|_| Ok(()))
+            }
+            Err(e) => {
+                // Cut a torn row back off; if even that fails the next whole write starts
+                // after it, and the reason below is what the user sees.
+                let _ = self.file.set_len(self.len);
+                let reason = e.to_string();
+                if self.stopped.as_ref() == Some(&reason) {
+                    return None;
+                }
+                self.stopped = Some(reason.clone());
+                Some(Err(reason))
+            }
+        }
     }
 }
 
@@ -519,6 +752,7 @@ mod tests {
             history_rows: Arc::new(AtomicUsize::new(0)),
             history_bytes: Arc::new(AtomicUsize::new(0)),
             activity: Arc::new(Activity::new(Activity::no_waker())),
+            cgroup: None,
         }
     }
 
@@ -535,6 +769,7 @@ mod tests {
                         ..Sample::default()
                     },
                     biggest: None,
+                    detail: Detail::default(),
                 })
                 .collect(),
             self_rss: None,
@@ -543,6 +778,10 @@ mod tests {
             leaked: (0, 0),
             heap_known: false,
             cost: Duration::ZERO,
+            system: System::default(),
+            left_behind: (0, 0),
+            notices: Vec::new(),
+            log_state: None,
         }
     }
 

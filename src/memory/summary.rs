@@ -4,13 +4,16 @@
 use super::sampler::Snapshot;
 
 /// What the panel knows about memmux itself, from the last sample.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
     pub self_rss: Option<u64>,
     pub heap_total: usize,
     pub heap_memmux: isize,
     pub leaked: (isize, usize),
     pub heap_known: bool,
+    pub system: super::sampler::System,
+    /// Processes closed tabs left in their cgroups, and their memory.
+    pub left_behind: (usize, u64),
 }
 
 impl From<&Snapshot> for Totals {
@@ -21,6 +24,8 @@ impl From<&Snapshot> for Totals {
             heap_memmux: s.heap_memmux,
             leaked: s.leaked,
             heap_known: s.heap_known,
+            system: s.system,
+            left_behind: s.left_behind,
         }
     }
 }

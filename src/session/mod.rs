@@ -115,6 +115,8 @@ pub struct Session {
     pub status: Status,
     pty: Option<pty::Pty>,
     size: (u16, u16),
+    /// The tab's memory cgroup; kept after the program ends, dropped (removed) with the tab.
+    pub cgroup: Option<Arc<crate::memory::cgroup::TabCgroup>>,
 }
 
 impl Session {
@@ -156,6 +158,7 @@ impl Session {
                 spec,
                 shared,
                 status: Status::Running,
+                cgroup: pty.cgroup.clone(),
                 pty: Some(pty),
                 size: (rows, cols),
             },
@@ -174,6 +177,7 @@ impl Session {
                     status: Status::Failed(reason),
                     pty: None,
                     size: (rows, cols),
+                    cgroup: None,
                 }
             }
         }
@@ -200,6 +204,7 @@ impl Session {
             status,
             pty: None,
             size: (rows, cols),
+            cgroup: None,
         }
     }
 

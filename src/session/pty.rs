@@ -300,6 +300,8 @@ pub struct Alerts {
 pub struct Pty {
     pub master: Box<dyn MasterPty + Send>,
     pub pid: u32,
+    /// The program's memory cgroup, when there is one.
+    pub cgroup: Option<Arc<crate::memory::cgroup::TabCgroup>>,
     /// Dropping this wakes the reader and writer threads, which then exit.
     stop: Option<OwnedFd>,
 }
@@ -486,6 +488,12 @@ pub fn spawn(
     if let Some(cwd) = &spec.cwd {
         cmd.cwd(cwd);
     }
+    // The tab's memory cgroup (None without cgroups); the program joins it right after it
+    // starts, off this thread (memory::cgroup::join).
+    let placement = crate::memory::cgroup::Placement::new();
+    if let Some(p) = &placement {
+        cmd.env(crate::memory::cgroup::TOKEN_ENV, p.token());
+    }
     let child = pair
         .slave
         .spawn_command(cmd)
@@ -497,6 +505,7 @@ pub fn spawn(
     let pid = child.process_id();
     drop(child);
     let pid = pid.context("the started program has no process id")?;
+    let cgroup = placement.map(|p| p.join(pid));
     // From here a failure must not leave the program running unreaped.
     let abandon = |e: anyhow::Error| {
         // SAFETY: signalling and reaping our own child.
@@ -551,6 +560,7 @@ pub fn spawn(
         master,
         pid,
         stop: Some(stop_tx),
+        cgroup,
     })
 }
 

@@ -69,6 +69,12 @@ const MARKS: &[(&str, &str)] = &[
     ("↗", "memory keeps growing (a steady rise over leak-window)"),
     ("●", "memory above warn-above (default 1 GiB)"),
     (
+        "☠N",
+        "the kernel killed N programs for the tab's memory limit",
+    ),
+    ("❄", "the tab is frozen (thaw-tab, C-b T)"),
+    ("≈", "figure is a PSS estimate (no cgroup for the tab)"),
+    (
         "[exit N]",
         "the program ended: r restarts it, x closes the tab",
     ),

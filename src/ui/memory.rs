@@ -26,14 +26,24 @@ const SECONDS_PER_COLUMN: u64 = 5;
 const FULL: u16 = 6;
 const MEDIUM: u16 = 3;
 const SHORT: u16 = 2;
-const FOOTER: u16 = 4;
+const FOOTER: u16 = 6;
 /// The panel's title and legend.
 const HEADER: u16 = 2;
 
-/// What a tab's big figure and chart measure, said once for the title and the README's
-/// wording: the per-tab memory source decides it (a cgroup's figure would be named here).
-pub fn figure_measure(_state: &State) -> &'static str {
-    "process tree, RSS-shared"
+/// What a tab's big figure and chart measure, said once for the title: the per-tab memory
+/// source decides it (the focused tab's, else the first tab's; all tabs share one mechanism
+/// unless a cgroup could not be made for one).
+pub fn figure_measure(state: &State) -> &'static str {
+    let source = state
+        .focused()
+        .or_else(|| state.tabs.first())
+        .map_or("", |t| t.mem.detail.source);
+    match source {
+        "cgroup-v1" => "working set, cgroup v1",
+        "cgroup-v2" => "working set, cgroup v2",
+        s if s == crate::memory::cgroup::FALLBACK_SOURCE => "≈ PSS of the tab's processes",
+        _ => "per tab",
+    }
 }
 
 /// A compact size: `512K`, `12.5M`, `1.2G` (the panel is narrow).
@@ -211,15 +221,24 @@ fn header(state: &State, config: &Config, area: Rect, scale: Scale, buf: &mut Bu
     );
 }
 
+/// Whether a block is the focused tab's, and shows its breakdown (`toggle-memory-detail`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    No,
+    Yes,
+    Detail,
+}
+
 fn block(
     tab: &Tab,
     number: usize,
-    focused: bool,
+    focused: Focus,
     area: Rect,
     buf: &mut Buffer,
     config: &Config,
     scale: Scale,
 ) {
+    let (focused, detail) = (focused != Focus::No, focused == Focus::Detail);
     let c = &config.colors;
     let base = if focused {
         Style::new().bg(c.bar_bg)
@@ -242,6 +261,19 @@ fn block(
         Some(Alarm::Growing) => "↗ ",
         None => "",
     };
+    let d = &tab.mem.detail;
+    let frozen = if d.frozen { "❄ " } else { "" };
+    let oom = if d.oom_kills > 0 {
+        format!("☠{} ", d.oom_kills)
+    } else {
+        String::new()
+    };
+    // A PSS sum is an estimate (refreshed every 10 s, statm between); a cgroup's is exact.
+    let approx = if d.source == crate::memory::cgroup::FALLBACK_SOURCE {
+        "≈"
+    } else {
+        ""
+    };
     // One line only: the chart shrinks to a glyph before the figure.
     let glyph = if area.height < 2 {
         let v = tab.mem.view.tree.first().copied().unwrap_or(0);
@@ -249,7 +281,7 @@ fn block(
     } else {
         String::new()
     };
-    let right = format!(" {mark}{glyph}{value}");
+    let right = format!(" {frozen}{oom}{mark}{glyph}{approx}{value}");
     let right_w = right.width() as u16;
     let label = format!("{number} {}", tab.label());
     put(
@@ -306,6 +338,12 @@ fn block(
         );
         return;
     }
+    if detail {
+        for (k, line) in detail_lines(tab).iter().enumerate().take(3) {
+            put(buf, area.x, y + k as u16, line, w, dim);
+        }
+        return;
+    }
     let procs = latest.map_or(0, |s| s.processes);
     put(buf, area.x, y, &format!("{procs} proc · {peak}"), w, dim);
     let top = biggest_text(tab.mem.biggest.as_ref());
@@ -321,8 +359,75 @@ fn block(
         w,
         base.fg(c.chart_heap),
     );
-    let rest = area.right().saturating_sub(x);
-    put(buf, x, y + 2, &format!(" · history {rows} rows"), rest, dim);
+    match d.limit {
+        // With a ceiling, the row shows how close the tab is to it.
+        Some(limit) => {
+            let used = latest.map_or(0, |s| s.tree_bytes);
+            let (text, ratio) = limit_text(used, limit, w);
+            let style = if ratio >= 0.9 {
+                base.fg(c.warn).add_modifier(Modifier::BOLD)
+            } else {
+                dim
+            };
+            put(buf, area.x, y + 2, &text, w, style);
+        }
+        None => {
+            let rest = area.right().saturating_sub(x);
+            put(buf, x, y + 2, &format!(" · history {rows} rows"), rest, dim);
+        }
+    }
+}
+
+/// `used/limit ▕█████░░░░▏` fitted to `width` columns, and used / limit.
+pub fn limit_text(used: u64, limit: u64, width: u16) -> (String, f64) {
+    let ratio = used as f64 / limit.max(1) as f64;
+    let head = format!("{}/{} ", short_bytes(used), short_bytes(limit));
+    let bar_w = usize::from(width).saturating_sub(head.width() + 2).min(20);
+    let full = ((ratio.min(1.0) * bar_w as f64).round() as usize).min(bar_w);
+    let bar = format!("▕{}{}▏", "█".repeat(full), "░".repeat(bar_w - full));
+    (format!("{head}{bar}"), ratio)
+}
+
+/// The focused tab's breakdown (`toggle-memory-detail`): three lines.
+pub fn detail_lines(tab: &Tab) -> Vec<String> {
+    let d = &tab.mem.detail;
+    let opt = |v: Option<u64>| v.map(short_bytes).unwrap_or_else(|| "?".into());
+    match &d.cgroup {
+        Some(c) => vec![
+            format!(
+                "anon {} file {} shm {}",
+                opt(c.anon),
+                opt(c.file),
+                opt(c.shmem)
+            ),
+            format!(
+                "kern {} sock {} peak {}",
+                opt(c.kernel),
+                opt(c.sock),
+                opt(c.peak)
+            ),
+            format!(
+                "{} · oom {}{}{}",
+                d.source,
+                d.oom_kills,
+                d.oom_victim
+                    .as_ref()
+                    .map(|(pid, name)| format!(" {name}({pid})"))
+                    .unwrap_or_default(),
+                c.pressure
+                    .filter(|p| *p > 0.0)
+                    .map(|p| format!(" · psi {p:.1}%"))
+                    .unwrap_or_default()
+            ),
+        ],
+        None => vec![
+            format!("≈ PSS sum ({})", d.source),
+            d.note
+                .clone()
+                .unwrap_or_else(|| "no cgroup: no breakdown".to_string()),
+            format!("statm sum {}", short_bytes(d.rss_minus_shared)),
+        ],
+    }
 }
 
 /// Draws the panel into `area`.
@@ -404,7 +509,11 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         block(
             tab,
             i + 1,
-            i == state.focus,
+            match (i == state.focus, state.mem_detail) {
+                (false, _) => Focus::No,
+                (true, false) => Focus::Yes,
+                (true, true) => Focus::Detail,
+            },
             Rect::new(body.x, y, body.width, h),
             buf,
             config,
@@ -433,7 +542,8 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
 /// itself. Also what decides whether a new sample changed anything visible.
 pub fn footer_text(t: &Totals) -> Vec<(String, Modifier)> {
     let rss = t.self_rss.map(short_bytes).unwrap_or_else(|| "?".into());
-    let mut lines = vec![(format!("memmux RSS {rss}"), Modifier::BOLD)];
+    let mut lines = system_lines(t);
+    lines.push((format!("memmux RSS {rss}"), Modifier::BOLD));
     if !t.heap_known {
         lines.push(("heap accounting unavailable".to_string(), Modifier::DIM));
         return lines;
@@ -471,6 +581,44 @@ pub fn footer_text(t: &Totals) -> Vec<(String, Modifier)> {
         style,
     ));
     lines
+}
+
+/// The machine and the mechanism: `system 5.1G/23G · avail 18G · psi 0.0%`, and
+/// `tabs: cgroup-v1` (or why not), with what closed tabs left behind.
+fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
+    let s = &t.system;
+    let mut sys = match (s.total, s.available) {
+        (Some(total), Some(avail)) => format!(
+            "system {}/{} avail {}",
+            short_bytes(total.saturating_sub(avail)),
+            short_bytes(total),
+            short_bytes(avail)
+        ),
+        _ => "system ?".to_string(),
+    };
+    if let Some(p) = s.pressure {
+        sys.push_str(&format!(" psi {p:.1}%"));
+    }
+    let source = match crate::memory::cgroup::mechanism() {
+        Some(crate::memory::cgroup::Mechanism::Cgroup(h)) => {
+            format!("tabs: {}", h.version.source())
+        }
+        Some(crate::memory::cgroup::Mechanism::None(_)) | None => {
+            "tabs: ≈ PSS (no cgroups)".to_string()
+        }
+    };
+    let (n, bytes) = t.left_behind;
+    let mech = if n > 0 {
+        format!("{source} · left behind {n} ({})", short_bytes(bytes))
+    } else {
+        source
+    };
+    let bold = if s.pressure.is_some_and(|p| p >= 10.0) {
+        Modifier::BOLD
+    } else {
+        Modifier::empty()
+    };
+    vec![(sys, bold), (mech, Modifier::DIM)]
 }
 
 /// What the panel shows of a tab's biggest process.

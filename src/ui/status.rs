@@ -93,6 +93,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             let q = match c {
                 Confirm::CloseTab(id) => format!(" close {} while it runs?", tab_name(state, *id)),
                 Confirm::RestartTab(id) => format!(" kill and restart {}?", tab_name(state, *id)),
+                Confirm::MemoryLimit(id, limit, used) => format!(
+                    " {} uses {}: a limit of {} makes the kernel reclaim or kill now. Set it?",
+                    tab_name(state, *id),
+                    crate::util::human_bytes(*used),
+                    crate::util::human_bytes(*limit)
+                ),
                 Confirm::Quit => {
                     let running = state.tabs.iter().filter(|t| t.session.is_running()).count();
                     format!(" quit memmux, hanging up {running} running tab(s)?")

@@ -65,6 +65,14 @@ fn entry(
         }
         None => {}
     }
+    // Memory: frozen, and out-of-memory kills by the tab's limit.
+    if tab.mem.detail.frozen {
+        parts.push(("❄".to_string(), base.fg(colors.accent)));
+    }
+    if tab.mem.detail.oom_kills > 0 {
+        let text = format!("☠{}", tab.mem.detail.oom_kills);
+        parts.push((text, base.fg(colors.warn).add_modifier(Modifier::BOLD)));
+    }
     if let Some(note) = tab.end_note() {
         let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
         let style = if ok { base } else { base.fg(colors.warn) };

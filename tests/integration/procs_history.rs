@@ -175,15 +175,16 @@ fn csv_rows() {
     let mut out = String::new();
     out.push_str(CSV_HEADER);
     out.push('\n');
-    h.to_csv_rows(2, "vim \"a,b\"\nc", &mut out);
+    h.to_csv_rows(2, "vim \"a,b\"\nc", ",cgroup-v1,,,,,134217728,1", &mut out);
     assert_eq!(
         out,
-        "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes\n\
-         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960\n\
-         2000,2,\"vim \"\"a,b\"\"\nc\",4,4096,3000,78,13,1040\n"
+        "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,\
+         memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills\n\
+         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960,2048,cgroup-v1,,,,,134217728,1\n\
+         2000,2,\"vim \"\"a,b\"\"\nc\",4,4096,3000,78,13,1040,4096,cgroup-v1,,,,,134217728,1\n"
     );
     let mut empty = String::new();
-    History::new(5).to_csv_rows(0, "x", &mut empty);
+    History::new(5).to_csv_rows(0, "x", "", &mut empty);
     assert!(empty.is_empty());
 }
 

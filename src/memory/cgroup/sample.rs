@@ -1,0 +1,260 @@
+//! One tab's sample from its cgroup: the figures, the processes (count, biggest, the old
+//! `statm` sum for the CSV), and the program an out-of-memory kill took.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::TabCgroup;
+use super::stat::CgroupFigures;
+use crate::memory::procs::{ProcessInfo, page_size, parse_statm};
+
+/// One tab, one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CgroupSample {
+    pub figures: CgroupFigures,
+    pub processes: u32,
+    /// Sum of `statm` resident minus shared over the processes (the old headline, kept for
+    /// the CSV's `tree_rss_bytes`).
+    pub rss_minus_shared: u64,
+    pub biggest: Option<ProcessInfo>,
+    /// The newest out-of-memory kill noticed in this sample: pid and name of the program.
+    pub oom_victim: Option<(u32, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Watch {
+    oom_kills: u64,
+    /// The processes at the last sample with their `statm` bytes, and the biggest's name.
+    members: Vec<(u32, u64)>,
+    biggest: Option<(u32, String)>,
+    /// The last full sample, the usage it was read at, and when: an unchanged usage gives
+    /// the same sample without reading anything else (a new process or an exit charges or
+    /// frees pages), for up to [`FULL_EVERY`].
+    last: Option<(u64, Instant, CgroupSample)>,
+    /// Likewise, the last sample that read the processes.
+    procs: Option<(u64, Instant, CgroupSample)>,
+}
+
+/// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
+/// cgroup in batches of 64 pages per CPU, so a small new process can leave the usage where
+/// it was; its count and the biggest process show up within this.
+const FULL_EVERY: Duration = Duration::from_secs(5);
+
+/// 256: `statm` files kept open at most (the /proc sampler keeps as many).
+const MAX_OPEN_STATM: usize = 256;
+
+/// Per-tab state across samples (keyed by the tab's id).
+#[derive(Debug, Default)]
+pub struct CgroupSampler {
+    watches: HashMap<u64, Watch>,
+    buf: String,
+    /// `/proc/PID/statm` kept open, by pid: bound to that process, so a reused pid reads as
+    /// gone rather than as another process.
+    statm: HashMap<u32, std::fs::File>,
+    /// Reads the figures at every sample, as for a tab whose memory moves all the time
+    /// (cost tests).
+    pub assume_moving: bool,
+}
+
+impl CgroupSampler {
+    /// Forgets tabs not in `ids`.
+    pub fn retain(&mut self, ids: &[u64]) {
+        self.watches.retain(|id, _| ids.contains(id));
+    }
+
+    /// Reads tab `id`'s cgroup. `NotFound`: the cgroup was removed under memmux's feet.
+    pub fn read(&mut self, id: u64, cg: &TabCgroup) -> io::Result<CgroupSample> {
+        let usage = cg.usage(&mut self.buf)?;
+        let now = Instant::now();
+        if let Some(w) = self.watches.get(&id).filter(|_| !self.assume_moving) {
+            if let Some((u, at, last)) = &w.last {
+                if *u == usage && now.saturating_duration_since(*at) < FULL_EVERY {
+                    let mut s = last.clone();
+                    s.oom_victim = None;
+                    return Ok(s);
+                }
+            }
+        }
+        let figures = cg.figures(usage, &mut self.buf)?;
+        // The processes (a fresh open of cgroup.procs on v1, about 13 us, and a statm per
+        // process) at most every FULL_EVERY while the memory moves a little, and at once
+        // after a big move or an OOM kill, whose victim they name.
+        if let Some(w) = self.watches.get_mut(&id) {
+            if let Some((u, at, last)) = &w.procs {
+                // A move of more than an eighth (at least 16 MiB) is worth naming the
+                // process that made it.
+                let small = usage.abs_diff(*u) <= (*u / 8).max(16 << 20);
+                if now.saturating_duration_since(*at) < FULL_EVERY
+                    && figures.oom_kills == w.oom_kills
+                    && small
+                {
+                    let mut s = last.clone();
+                    s.figures = figures;
+                    s.oom_victim = None;
+                    w.last = Some((usage, now, s.clone()));
+                    return Ok(s);
+                }
+            }
+        }
+        let pids = cg.pids(&mut self.buf)?;
+        let page = page_size();
+        let mut members = Vec::with_capacity(pids.len());
+        for &pid in &pids {
+            let bytes = self.statm(pid, page).unwrap_or(0);
+            members.push((pid, bytes));
+        }
+        let live: Vec<u32> = self
+            .watches
+            .values()
+            .flat_map(|w| w.members.iter().map(|m| m.0))
+            .chain(pids.iter().copied())
+            .collect();
+        self.statm.retain(|p, _| live.contains(p));
+        let big = members.iter().max_by_key(|(_, b)| *b).copied();
+        let w = self.watches.entry(id).or_default();
+        let biggest = big.map(|(pid, bytes)| {
+            let name = match &w.biggest {
+                Some((p, n)) if *p == pid => n.clone(),
+                _ => comm(pid),
+            };
+            ProcessInfo {
+                pid,
+                name,
+                rss_minus_shared: bytes,
+                pss: None,
+            }
+        });
+        // The kernel's OOM killer takes the process with the most memory (oom_score), so
+        // without the kernel log the victim is the biggest of those that vanished.
+        let oom_victim = (figures.oom_kills > w.oom_kills)
+            .then(|| {
+                if let Some(v) = kmsg_victim(cg.name()) {
+                    return Some(v);
+                }
+                let gone = w
+                    .members
+                    .iter()
+                    .filter(|(p, _)| !pids.contains(p))
+                    .max_by_key(|(_, b)| *b)?;
+                let name = match &w.biggest {
+                    Some((p, n)) if *p == gone.0 => n.clone(),
+                    _ => "?".to_string(),
+                };
+                Some((gone.0, name))
+            })
+            .map(|v| v.unwrap_or((0, "a program".to_string())));
+        w.oom_kills = figures.oom_kills;
+        w.biggest = biggest.as_ref().map(|b| (b.pid, b.name.clone()));
+        let sample = CgroupSample {
+            figures,
+            processes: members.len() as u32,
+            rss_minus_shared: members.iter().map(|(_, b)| b).sum(),
+            biggest,
+            oom_victim,
+        };
+        w.members = members;
+        w.last = Some((usage, now, sample.clone()));
+        w.procs = Some((usage, now, sample.clone()));
+        Ok(sample)
+    }
+
+    fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        if !self.statm.contains_key(&pid) {
+            let f = std::fs::File::open(format!("/proc/{pid}/statm")).ok()?;
+            if self.statm.len() >= MAX_OPEN_STATM {
+                let mut text = [0u8; 128];
+                let n = f.read_at(&mut text, 0).ok()?;
+                return parse_statm(&text[..n], page);
+            }
+            self.statm.insert(pid, f);
+        }
+        let f = self.statm.get(&pid)?;
+        let mut text = [0u8; 128];
+        match f.read_at(&mut text, 0) {
+            Ok(n) if n > 0 => parse_statm(&text[..n], page),
+            _ => {
+                self.statm.remove(&pid);
+                None
+            }
+        }
+    }
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+/// The newest kernel log record of an OOM kill in the cgroup named `name`
+/// (`oom-kill:constraint=CONSTRAINT_MEMCG,...,oom_memcg=/.../NAME,...,task=NAME,pid=N,...`):
+/// its program and pid. Reads `/dev/kmsg` without blocking (root or `dmesg_restrict = 0`);
+/// `None` when it cannot be read or holds no such record.
+pub fn kmsg_victim(name: &str) -> Option<(u32, String)> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .ok()?;
+    let mut found = None;
+    // One record per read; 8 KiB is the kernel's record limit. The ring holds a few
+    // thousand records at most, so this ends (EAGAIN at its end).
+    let mut rec = vec![0u8; 8192];
+    for _ in 0..100_000 {
+        let n = match f.read(&mut rec) {
+            Ok(0) => break,
+            Ok(n) => n,
+            // EPIPE: records overwritten while reading; go on with the next.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(_) => break,
+        };
+        if let Some(v) = parse_oom_record(&String::from_utf8_lossy(&rec[..n]), name) {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// The victim named by one kmsg record, if it is an OOM kill in cgroup `name`.
+pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
+    let text = record.split_once(';').map_or(record, |(_, t)| t);
+    let rest = text.trim().strip_prefix("oom-kill:")?;
+    let mut memcg_hit = false;
+    let mut task = None;
+    let mut pid = None;
+    for kv in rest.split(',') {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        match k {
+            "oom_memcg" => memcg_hit = v.rsplit('/').next() == Some(name),
+            "task" => task = Some(v.to_string()),
+            "pid" => pid = v.parse().ok(),
+            _ => {}
+        }
+    }
+    memcg_hit.then_some(())?;
+    Some((pid?, task?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_records_of_the_tab_only() {
+        let rec = "6,1234,5678,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),\
+                   cpuset=/,mems_allowed=0,oom_memcg=/a/memmux-9/tab-9-2,task_memcg=/a/memmux-9/tab-9-2,\
+                   task=memhog,pid=4321,uid=0";
+        assert_eq!(
+            parse_oom_record(rec, "tab-9-2"),
+            Some((4321, "memhog".to_string()))
+        );
+        assert_eq!(parse_oom_record(rec, "tab-9-22"), None);
+        assert_eq!(parse_oom_record("6,1,2,-;some other line", "tab-9-2"), None);
+    }
+}

@@ -1,0 +1,511 @@
+//! One tab's cgroup: made before the tab's program starts, read by the sampler, limited,
+//! frozen, and removed once the tab is closed and its processes are gone.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::stat::{self, CgroupFigures};
+use super::{Hierarchy, Version};
+
+/// How a tab was frozen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreezeMethod {
+    /// v2 `cgroup.freeze`.
+    CgroupV2,
+    /// v1 freezer hierarchy.
+    Freezer,
+    /// SIGSTOP / SIGCONT to each process (no freezer here).
+    Signals,
+}
+
+#[derive(Debug, Default)]
+struct TabState {
+    /// Set by the join thread when the program could not be moved in.
+    join_error: Option<String>,
+    joined: bool,
+    limit: Option<u64>,
+    frozen: Option<FreezeMethod>,
+}
+
+/// A tab's cgroup. Dropping it removes the cgroup, or keeps it on the left-behind list while
+/// processes remain in it.
+#[derive(Debug)]
+pub struct TabCgroup {
+    pub version: Version,
+    name: String,
+    dir: PathBuf,
+    home: PathBuf,
+    /// v1 freezer counterpart of `dir`, and of `home`.
+    freezer: Option<(PathBuf, PathBuf)>,
+    state: Mutex<TabState>,
+    /// `Hot` files, opened on first read: six descriptors per tab.
+    hot: Mutex<[Option<std::fs::File>; 6]>,
+}
+
+/// The files a sample reads (the last four only when the usage moved).
+#[derive(Clone, Copy)]
+enum Hot {
+    Usage = 0,
+    Stat = 1,
+    Procs = 2,
+    Peak = 3,
+    Oom = 4,
+    /// v1 kernel memory, v2 pressure.
+    Extra = 5,
+}
+
+/// What memmux knows of a tab's cgroup from its figures, for the panel and the CSV.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading {
+    pub figures: CgroupFigures,
+    pub pids: Vec<u32>,
+}
+
+impl TabCgroup {
+    /// Makes `<base>/<name>` (and its freezer counterpart, where there is one).
+    pub fn create(h: &Hierarchy, name: &str) -> io::Result<TabCgroup> {
+        let dir = h.base.join(name);
+        std::fs::create_dir(&dir)?;
+        let freezer = h.freezer.as_ref().and_then(|(fbase, fhome)| {
+            let d = fbase.join(name);
+            std::fs::create_dir(&d).ok()?;
+            Some((d, fhome.clone()))
+        });
+        Ok(TabCgroup {
+            version: h.version,
+            name: name.to_string(),
+            dir,
+            home: h.home.clone(),
+            freezer,
+            state: Mutex::new(TabState::default()),
+            hot: Mutex::new(Default::default()),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TabState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves `pid` (the whole process) into the tab's cgroup, and its freezer cgroup.
+    pub fn add(&self, pid: u32) -> io::Result<()> {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())?;
+        if let Some((f, _)) = &self.freezer {
+            // A process the freezer did not get is still measured and limited; freezing it
+            // falls back to signals (see `freeze`).
+            let _ = std::fs::write(f.join("cgroup.procs"), pid.to_string());
+        }
+        Ok(())
+    }
+
+    /// Called by the join thread: the program is in (or could not be moved, and why).
+    pub(crate) fn set_joined(&self, result: Result<(), String>) {
+        let mut s = self.state();
+        match result {
+            Ok(()) => s.joined = true,
+            Err(e) => s.join_error = Some(e),
+        }
+    }
+
+    /// Whether the program was moved in; `Err` with the reason if it could not be.
+    pub fn joined(&self) -> Result<bool, String> {
+        let s = self.state();
+        match &s.join_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(s.joined),
+        }
+    }
+
+    /// The processes in the cgroup.
+    pub fn pids(&self, buf: &mut String) -> io::Result<Vec<u32>> {
+        match self.version {
+            // v1 keeps a pid list per open file and rebuilds it only after it has gone
+            // unread for a second: a descriptor kept open reads a stale list.
+            Version::V1 => read_into(&self.dir.join("cgroup.procs"), buf)?,
+            Version::V2 => self.read_hot(Hot::Procs, buf)?,
+        }
+        Ok(stat::pids(buf))
+    }
+
+    /// Usage including page cache (v1 `usage_in_bytes`, v2 `memory.current`): the cheap
+    /// read (about 1 us from a descriptor kept open) that decides whether the rest is read.
+    /// `NotFound`: the cgroup was removed under memmux's feet.
+    pub fn usage(&self, buf: &mut String) -> io::Result<u64> {
+        self.read_hot(Hot::Usage, buf)?;
+        Ok(stat::number(buf).unwrap_or(0))
+    }
+
+    /// Everything else, given `usage`: `memory.stat` (about 7 us on v1), peak, kernel
+    /// memory (v1) or pressure (v2), OOM kills. v1 socket memory (`kmem.tcp`) is left
+    /// unknown: v1 accounts it only for cgroups with a TCP limit.
+    pub fn figures(&self, usage: u64, buf: &mut String) -> io::Result<CgroupFigures> {
+        self.read_hot(Hot::Stat, buf)?;
+        let mut f = match self.version {
+            Version::V1 => stat::v1(usage, buf),
+            Version::V2 => stat::v2(usage, buf),
+        };
+        f.peak = self
+            .read_hot(Hot::Peak, buf)
+            .ok()
+            .and_then(|_| stat::number(buf));
+        if self.read_hot(Hot::Oom, buf).is_ok() {
+            f.oom_kills = match self.version {
+                Version::V1 => stat::v1_oom_kills(buf),
+                Version::V2 => stat::v2_oom_kills(buf),
+            };
+        }
+        if self.read_hot(Hot::Extra, buf).is_ok() {
+            match self.version {
+                Version::V1 => f.kernel = stat::number(buf),
+                Version::V2 => f.pressure = stat::pressure_some_avg10(buf),
+            }
+        }
+        if f.peak.is_none() {
+            f.peak = Some(f.usage);
+        }
+        Ok(f)
+    }
+
+    /// Reads the figures and the processes, all of them.
+    pub fn read(&self, buf: &mut String) -> io::Result<Reading> {
+        let usage = self.usage(buf)?;
+        let figures = self.figures(usage, buf)?;
+        let pids = self.pids(buf)?;
+        Ok(Reading { figures, pids })
+    }
+
+    /// Reads one of the files read at every sample through a descriptor kept open (an open
+    /// costs about 12 us, a read from offset 0 of an open one about 1 us).
+    fn read_hot(&self, which: Hot, buf: &mut String) -> io::Result<()> {
+        let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut hot[which as usize];
+        if slot.is_none() {
+            let name = match (which, self.version) {
+                (Hot::Usage, Version::V1) => "memory.usage_in_bytes",
+                (Hot::Usage, Version::V2) => "memory.current",
+                (Hot::Stat, _) => "memory.stat",
+                (Hot::Procs, _) => "cgroup.procs",
+                (Hot::Peak, Version::V1) => "memory.max_usage_in_bytes",
+                (Hot::Peak, Version::V2) => "memory.peak",
+                (Hot::Oom, Version::V1) => "memory.oom_control",
+                (Hot::Oom, Version::V2) => "memory.events",
+                (Hot::Extra, Version::V1) => "memory.kmem.usage_in_bytes",
+                (Hot::Extra, Version::V2) => "memory.pressure",
+            };
+            *slot = Some(std::fs::File::open(self.dir.join(name))?);
+        }
+        let Some(f) = slot.as_ref() else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let r = read_at_start(f, buf);
+        if r.is_err() {
+            // A removed cgroup reads ENODEV from an open descriptor: say NotFound, and
+            // open again next time.
+            *slot = None;
+            if !self.dir.exists() {
+                return Err(io::ErrorKind::NotFound.into());
+            }
+        }
+        r
+    }
+
+    /// The limit memmux set (`None`: no limit).
+    pub fn limit(&self) -> Option<u64> {
+        self.state().limit
+    }
+
+    /// Sets the ceiling (`None` removes it). v2: `memory.max`, and `memory.high` at
+    /// `high_fraction` of it so the tab is throttled before it is killed; v1:
+    /// `memory.limit_in_bytes` (the kernel rounds it to whole pages).
+    pub fn set_limit(&self, limit: Option<u64>, high_fraction: f64) -> io::Result<()> {
+        match self.version {
+            Version::V1 => {
+                let v = limit.map_or("-1".to_string(), |l| l.to_string());
+                std::fs::write(self.dir.join("memory.limit_in_bytes"), v)?;
+            }
+            Version::V2 => {
+                let (max, high) = match limit {
+                    Some(l) => (
+                        l.to_string(),
+                        ((l as f64 * high_fraction) as u64).max(1).to_string(),
+                    ),
+                    None => ("max".to_string(), "max".to_string()),
+                };
+                // Order: never a moment with high above max; the kernel accepts either, but
+                // a lower max first would kill where the new high would only throttle.
+                if limit.is_some() {
+                    std::fs::write(self.dir.join("memory.high"), &high)?;
+                    std::fs::write(self.dir.join("memory.max"), &max)?;
+                } else {
+                    std::fs::write(self.dir.join("memory.max"), &max)?;
+                    std::fs::write(self.dir.join("memory.high"), &high)?;
+                }
+            }
+        }
+        self.state().limit = limit;
+        Ok(())
+    }
+
+    /// How the tab is frozen, if it is.
+    pub fn frozen(&self) -> Option<FreezeMethod> {
+        self.state().frozen
+    }
+
+    /// Freezes (or thaws) every process of the tab.
+    pub fn freeze(&self, on: bool) -> io::Result<FreezeMethod> {
+        let method = match (self.version, &self.freezer) {
+            (Version::V2, _) => {
+                std::fs::write(self.dir.join("cgroup.freeze"), if on { "1" } else { "0" })?;
+                FreezeMethod::CgroupV2
+            }
+            (Version::V1, Some((f, _))) => {
+                let state = if on { "FROZEN" } else { "THAWED" };
+                std::fs::write(f.join("freezer.state"), state)?;
+                FreezeMethod::Freezer
+            }
+            (Version::V1, None) => {
+                let mut buf = String::new();
+                signal_all(&self.pids(&mut buf)?, on);
+                FreezeMethod::Signals
+            }
+        };
+        self.state().frozen = on.then_some(method);
+        Ok(method)
+    }
+}
+
+/// SIGSTOP (or SIGCONT) to each of `pids`; a pid that is gone is skipped.
+pub fn signal_all(pids: &[u32], stop: bool) {
+    let sig = if stop { libc::SIGSTOP } else { libc::SIGCONT };
+    for &p in pids {
+        // SAFETY: kill(2) on a pid; harmless when it is gone.
+        unsafe {
+            libc::kill(p as libc::pid_t, sig);
+        }
+    }
+}
+
+/// The whole text of a kernfs file from offset 0 of an open descriptor (a read returns at
+/// most a page of a seq_file: loop to the end).
+fn read_at_start(f: &std::fs::File, buf: &mut String) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = std::mem::take(buf).into_bytes();
+    bytes.clear();
+    let mut chunk = [0u8; 4096];
+    let mut at = 0u64;
+    let result = loop {
+        match f.read_at(&mut chunk, at) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                at += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    *buf = String::from_utf8(bytes).unwrap_or_default();
+    result
+}
+
+fn read_into(path: &Path, buf: &mut String) -> io::Result<()> {
+    buf.clear();
+    std::fs::File::open(path)?.read_to_string(buf)?;
+    Ok(())
+}
+
+fn read_number(path: &Path, buf: &mut String) -> Option<u64> {
+    read_into(path, buf).ok()?;
+    stat::number(buf)
+}
+
+impl Drop for TabCgroup {
+    fn drop(&mut self) {
+        let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
+        let remains = Remains {
+            dir: self.dir.clone(),
+            home: self.home.clone(),
+            freezer: self.freezer.clone(),
+        };
+        if self.frozen().is_some() {
+            // Frozen processes would never see the hang-up and so never leave.
+            let _ = self.freeze(false);
+        }
+        if !remains.try_remove() {
+            super::leave_behind(remains);
+        }
+    }
+}
+
+/// A closed tab's cgroup that still held processes.
+#[derive(Debug)]
+pub struct Remains {
+    dir: PathBuf,
+    home: PathBuf,
+    freezer: Option<(PathBuf, PathBuf)>,
+}
+
+impl Remains {
+    /// A tab cgroup at `dir` (its processes go to `home` at exit).
+    pub fn at(dir: PathBuf, home: PathBuf, freezer: Option<(PathBuf, PathBuf)>) -> Remains {
+        Remains { dir, home, freezer }
+    }
+
+    /// Removes the cgroup if it is empty; true when it is gone.
+    pub fn try_remove(&self) -> bool {
+        if super::remove_dir(&self.dir).is_err() {
+            return false;
+        }
+        if let Some((f, _)) = &self.freezer {
+            let _ = super::remove_dir(f);
+        }
+        true
+    }
+
+    /// Processes left and their working set (0 when unreadable).
+    pub fn usage(&self) -> (usize, u64) {
+        let mut buf = String::new();
+        let n = read_into(&self.dir.join("cgroup.procs"), &mut buf)
+            .map(|_| stat::pids(&buf).len())
+            .unwrap_or(0);
+        let bytes = read_number(&self.dir.join("memory.usage_in_bytes"), &mut buf)
+            .or_else(|| read_number(&self.dir.join("memory.current"), &mut buf))
+            .unwrap_or(0);
+        (n, bytes)
+    }
+
+    /// Moves every process out to memmux's own cgroup, then removes the cgroup.
+    pub fn evict_and_remove(&self) -> Result<(), String> {
+        let mut buf = String::new();
+        if let Some((f, _)) = &self.freezer {
+            let _ = std::fs::write(f.join("freezer.state"), "THAWED");
+        }
+        let _ = std::fs::write(self.dir.join("cgroup.freeze"), "0");
+        for round in 0..10 {
+            match read_into(&self.dir.join("cgroup.procs"), &mut buf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(format!("cannot read {}: {e}", self.dir.display())),
+            }
+            let pids = stat::pids(&buf);
+            for p in &pids {
+                let _ = std::fs::write(self.home.join("cgroup.procs"), p.to_string());
+                if let Some((_, fhome)) = &self.freezer {
+                    let _ = std::fs::write(fhome.join("cgroup.procs"), p.to_string());
+                }
+            }
+            if self.try_remove() {
+                return Ok(());
+            }
+            // A process forked while being moved: another round. 10 rounds and still
+            // busy means something keeps forking faster than it can be moved.
+            if round == 9 {
+                break;
+            }
+        }
+        Err(format!(
+            "cannot remove {}: processes keep appearing in it",
+            self.dir.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A v2 tab cgroup in a fake tree: the files memmux writes, the figures it reads, and a
+    //! cgroup removed under its feet.
+
+    use super::*;
+
+    fn hierarchy(base: &Path) -> Hierarchy {
+        Hierarchy {
+            version: Version::V2,
+            base: base.to_path_buf(),
+            home: base.join("memmux-1"),
+            freezer: None,
+            made: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn v2_limit_freeze_and_figures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cg = TabCgroup::create(&hierarchy(tmp.path()), "tab-1-1").unwrap();
+        let d = tmp.path().join("tab-1-1");
+        cg.set_limit(Some(100 << 20), 0.9).unwrap();
+        let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        assert_eq!(read("memory.max"), (100u64 << 20).to_string());
+        let high = ((100u64 << 20) as f64 * 0.9) as u64;
+        assert_eq!(read("memory.high"), high.to_string());
+        assert_eq!(cg.limit(), Some(100 << 20));
+        cg.set_limit(None, 0.9).unwrap();
+        assert_eq!(
+            (read("memory.max"), read("memory.high")),
+            ("max".into(), "max".into())
+        );
+        assert_eq!(cg.freeze(true).unwrap(), FreezeMethod::CgroupV2);
+        assert_eq!(read("cgroup.freeze"), "1");
+        assert!(cg.frozen().is_some());
+        cg.freeze(false).unwrap();
+        assert_eq!(read("cgroup.freeze"), "0");
+
+        std::fs::write(d.join("memory.current"), "10485760\n").unwrap();
+        std::fs::write(
+            d.join("memory.stat"),
+            "anon 6291456\nfile 4194304\nkernel 262144\nsock 0\nshmem 1048576\ninactive_file 2097152\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("memory.peak"), "20971520\n").unwrap();
+        std::fs::write(
+            d.join("memory.events"),
+            "low 0\nhigh 4\nmax 1\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("memory.pressure"),
+            "some avg10=2.50 avg60=0 avg300=0 total=9\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("cgroup.procs"), "42\n43\n").unwrap();
+        let r = cg.read(&mut String::new()).unwrap();
+        assert_eq!(r.pids, vec![42, 43]);
+        let f = r.figures;
+        assert_eq!(f.working_set, 10485760 - 2097152);
+        assert_eq!(
+            (f.anon, f.file, f.shmem),
+            (Some(6291456), Some(3145728), Some(1048576))
+        );
+        assert_eq!(
+            (f.peak, f.oom_kills, f.pressure),
+            (Some(20971520), 1, Some(2.5))
+        );
+
+        // Removed under memmux's feet: NotFound, not a panic; the drop copes too. (Here the
+        // cgroup's files were never opened: an unlinked plain file stays readable, where
+        // cgroupfs answers ENODEV; tests/cgroup_v1.rs removes a real one.)
+        let cg2 = TabCgroup::create(&hierarchy(tmp.path()), "tab-1-3").unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(tmp.path().join("tab-1-3")).unwrap();
+        let e = cg2.read(&mut String::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(cg.set_limit(Some(64 << 20), 0.9).is_err());
+        drop(cg);
+        drop(cg2);
+    }
+
+    #[test]
+    fn a_cgroup_that_cannot_be_made_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("gone");
+        let e = TabCgroup::create(&hierarchy(&missing), "tab-1-2").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+}

@@ -1,0 +1,487 @@
+//! Tabs in memory cgroups on this machine's real cgroup v1 controller: programs an rc file
+//! forks away at once are caught, a tab's limit OOM-kills one program and nothing else,
+//! cleanup at exit, and the figures against an independent PSS reading.
+//!
+//! Each test first asks memmux which mechanism it would use; where it is not cgroup v1, the
+//! test says so in its output (run with `--nocapture` to see it) and does not pretend to pass
+//! for a reason it did not check.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Mux, Opts, rand_tag};
+
+/// The `# tab memory:` line of `memmux --print-config=effective`.
+fn mechanism() -> String {
+    let out = std::process::Command::new(common::bin())
+        .arg("--print-config=effective")
+        .env("HOME", std::env::temp_dir())
+        .env_remove("MEMMUX_CONFIG")
+        .output()
+        .expect("run memmux --print-config");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("# tab memory: "))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// True when memmux would use cgroup v1 here; otherwise prints why the test does not run.
+fn v1_here(test: &str) -> bool {
+    let m = mechanism();
+    println!("{test}: mechanism in force: {m}");
+    if m.starts_with("cgroup-v1") {
+        true
+    } else {
+        println!("{test}: NOT RUN: needs a writable cgroup v1 memory controller");
+        false
+    }
+}
+
+/// Waits for a fresh `$ ` prompt at the cursor, in the pane (left of the panel).
+fn wait_ready(m: &Mux) {
+    m.wait_for("a prompt at the cursor", |s| {
+        let (row, _) = s.cursor_position();
+        let (_, cols) = s.size();
+        let line = s.contents_between(row, 0, row, cols.get());
+        line.split('│').next().unwrap_or("").trim_end() == "$"
+    });
+}
+
+fn wide(args: Vec<String>) -> Opts<'static> {
+    Opts {
+        rows: 45,
+        cols: 160,
+        args,
+        ..Opts::default()
+    }
+}
+
+/// The memory cgroup path of `pid` (`/proc/PID/cgroup`, `memory:` line).
+fn memory_cgroup(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines().find_map(|l| {
+        let mut it = l.splitn(3, ':');
+        let (_, c, p) = (it.next()?, it.next()?, it.next()?);
+        c.split(',').any(|c| c == "memory").then(|| p.to_string())
+    })
+}
+
+/// Pids whose command line contains `needle`.
+fn pids_with(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let c: Vec<u8> = c.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+            if String::from_utf8_lossy(&c).contains(needle) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Sum of `Pss` (smaps_rollup) over `pids`, bytes.
+fn pss(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .filter_map(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("Pss:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+        })
+        .sum::<u64>()
+        * 1024
+}
+
+fn kill_all(pids: &[u32]) {
+    for &p in pids {
+        // SAFETY: kill(2) on a test's own helper processes.
+        unsafe { libc::kill(p as libc::pid_t, libc::SIGKILL) };
+    }
+}
+
+/// As [`wait_until`], returning whether `f` came true rather than panicking.
+fn wait_while(_what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while !f() {
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The cgroup base memmux `pid` made (`<own memory cgroup>/memmux-PID`).
+fn base_dir(pid: u32) -> PathBuf {
+    let own = memory_cgroup(std::process::id()).expect("own memory cgroup");
+    Path::new("/sys/fs/cgroup/memory")
+        .join(own.trim_start_matches('/'))
+        .join(format!("memmux-{pid}"))
+}
+
+#[test]
+fn an_rc_file_that_forks_at_once_cannot_escape_the_tab() {
+    if !v1_here("rc_forks") {
+        return;
+    }
+    // A number unique to this run: `sleep 301.<num>` is a valid duration to find by.
+    let num = rand_tag().replace('x', "");
+    let home = tempfile::tempdir().unwrap();
+    let rc = home.path().join("rc");
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    // Forks before the shell draws its first prompt: a background job, a subshell's
+    // orphan, setsid, a double fork whose middle exits, a daemon of memhog's own.
+    std::fs::write(
+        &rc,
+        format!(
+            "PS1='$ '\n\
+             sleep 301.{num} &\n\
+             ( sleep 302.{num} & )\n\
+             setsid sleep 303.{num} &\n\
+             ( setsid sh -c 'sleep 304.{num} & exit' & )\n\
+             {hog} 1 --daemon --tag d.{num} >/dev/null\n"
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        "--".to_string(),
+        "bash".into(),
+        "--rcfile".into(),
+        rc.display().to_string(),
+        "-i".into(),
+    ];
+    let mut m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    let mpid = m.pid();
+    let needles = [
+        format!("sleep 301.{num}"),
+        format!("sleep 302.{num}"),
+        format!("sleep 303.{num}"),
+        format!("sleep 304.{num}"),
+        format!("d.{num}"),
+    ];
+    let want = format!("/memmux-{mpid}/tab-{mpid}-1");
+    let mut found = Vec::new();
+    // The join and its sweep run beside the shell's start-up: give them a moment.
+    let ok = wait_while(
+        "every rc process in the tab's cgroup",
+        Duration::from_secs(10),
+        || {
+            found = needles
+                .iter()
+                .map(|n| {
+                    let pids = pids_with(n);
+                    let cg = pids.first().and_then(|p| memory_cgroup(*p));
+                    (n.clone(), pids, cg)
+                })
+                .collect::<Vec<_>>();
+            found.iter().all(|(_, p, cg)| {
+                !p.is_empty() && cg.as_deref().is_some_and(|c| c.ends_with(&want))
+            })
+        },
+    );
+    for (n, p, cg) in &found {
+        println!("{n}: pids {p:?} in {}", cg.as_deref().unwrap_or("?"));
+    }
+    assert!(
+        ok,
+        "not every process the rc file started is in {want}:\n{}",
+        m.dump()
+    );
+    // Quit: the tab closes, the setsid'd ones ignore nothing but are not in the session
+    // (no SIGHUP reaches them): they are left behind, moved out at exit, no cgroup remains.
+    m.prefix("Q");
+    m.wait_text("quit memmux");
+    m.send("y");
+    m.wait_exit();
+    let base = base_dir(mpid);
+    wait_until("memmux's cgroups removed", Duration::from_secs(5), || {
+        !base.exists()
+    });
+    let own = memory_cgroup(std::process::id()).unwrap();
+    for (n, pids, _) in &found {
+        for p in pids {
+            // Those in the session got the hang-up and may be gone or zombies (whose
+            // cgroup reads as `/`).
+            let zombie = std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .map(|s| {
+                    s.rsplit_once(')')
+                        .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(true);
+            if let (Some(cg), false) = (memory_cgroup(*p), zombie) {
+                println!("{n} (pid {p}) after exit: {cg}");
+                assert_eq!(cg, own, "{n} (pid {p}) should have been moved home at exit");
+            }
+        }
+    }
+    kill_all(
+        &found
+            .iter()
+            .flat_map(|(_, p, _)| p.clone())
+            .collect::<Vec<_>>(),
+    );
+}
+
+/// The CSV rows of tab `tab`: (memory_bytes, memory_source, tree_rss_bytes).
+fn log_rows(log: &Path, tab: usize) -> Vec<(u64, String, u64)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() != 17 || f[1] != tab.to_string() {
+                return None;
+            }
+            Some((f[9].parse().ok()?, f[10].to_string(), f[4].parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
+    if !v1_here("oom") {
+        return;
+    }
+    let mut m = Mux::start_with(wide(Opts::default().args));
+    m.wait_prompt();
+    m.prefix("c");
+    m.wait_for("tab 2", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("2:"))
+    });
+    wait_ready(&m);
+    // A bad size says which forms are accepted, and changes nothing.
+    m.prefix(":");
+    m.line("set-memory-limit lots");
+    m.wait_text("accepted:");
+    // A limit below what the tab uses asks first; `n` leaves it unlimited.
+    m.line(&format!("{} 48", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_text("ready pid=");
+    m.wait_for("tab 2 above 40 MiB in the panel", |s| {
+        s.contents().lines().any(|l| {
+            l.split('│').nth(1).is_some_and(|p| {
+                p.trim_start().starts_with("2 ")
+                    && p.split_whitespace()
+                        .last()
+                        .and_then(|v| v.strip_suffix('M')?.parse::<f64>().ok())
+                        .is_some_and(|v| v > 40.0)
+            })
+        })
+    });
+    m.prefix(":");
+    m.line("set-memory-limit 16M");
+    m.wait_text("Set it? (y/n)");
+    m.send("n");
+    m.wait_gone("Set it? (y/n)");
+    m.send("\x03");
+    wait_ready(&m);
+    m.prefix(":");
+    m.line("set-memory-limit 128M");
+    m.wait_text("memory limit 128 MiB");
+    m.line(&format!("{} 400", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_for("the OOM kill said in the status line", |s| {
+        s.contents().contains("out of memory") && s.contents().contains("memhog")
+    });
+    println!("status: {}", m.status_line());
+    assert!(m.tab_bar().contains("☠1"), "tab bar: {}", m.tab_bar());
+    // The shell of that tab lives on, as does the other tab and memmux.
+    wait_ready(&m);
+    let tag = rand_tag();
+    m.line(&format!("echo alive-{tag}"));
+    m.wait_text(&format!("alive-{tag}"));
+    m.prefix("1");
+    wait_ready(&m);
+    m.line(&format!("echo one-{tag}"));
+    m.wait_text(&format!("one-{tag}"));
+    assert!(!m.exited());
+}
+
+/// One workload's figures: memmux's new figure (cgroup working set above the tab's idle
+/// baseline), the old statm sum, and an independent PSS reading of the workload's processes.
+struct Row {
+    name: &'static str,
+    new: f64,
+    statm: f64,
+    pss: f64,
+}
+
+#[test]
+fn each_workload_is_counted_once_within_ten_percent_of_pss() {
+    if !v1_here("accuracy") {
+        return;
+    }
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    let mib = 1048576.0;
+    let mut rows = Vec::new();
+    let workloads: [(&'static str, String); 4] = [
+        (
+            "server, 20 CoW workers of 200 MiB",
+            "200 --fork 20".to_string(),
+        ),
+        ("/dev/shm file of 200 MiB", "1 --shm 200".to_string()),
+        (
+            "daemon (double fork, setsid), 100 MiB",
+            "100 --daemon".to_string(),
+        ),
+        ("build: 8/s, each 1 s with 50 MiB", String::new()),
+    ];
+    for (k, (name, hog_args)) in workloads.iter().enumerate() {
+        let tab = k + 1;
+        if tab > 1 {
+            m.prefix("c");
+        }
+        wait_ready(&m);
+        std::thread::sleep(Duration::from_millis(2500));
+        let base = |log: &Path| {
+            let r = log_rows(log, tab);
+            r.iter().rev().take(2).map(|x| x.0 as f64).sum::<f64>() / 2.0
+        };
+        wait_until("baseline samples", Duration::from_secs(10), || {
+            log_rows(log.path(), tab).len() >= 2
+        });
+        let baseline = base(log.path());
+        let tag = format!("w{}", rand_tag());
+        let cmd = if hog_args.is_empty() {
+            format!(
+                "for i in $(seq 96); do {hog} 50 --exit-after 1000 --tag {tag} >/dev/null & sleep 0.125; done"
+            )
+        } else {
+            format!("{hog} {hog_args} --tag {tag}")
+        };
+        m.line(&cmd);
+        // Steady state, then read both over the same seconds.
+        std::thread::sleep(Duration::from_secs(4));
+        let from = log_rows(log.path(), tab).len();
+        let mut pss_readings = Vec::new();
+        for _ in 0..8 {
+            pss_readings.push(pss(&pids_with(&tag)) as f64);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let after = log_rows(log.path(), tab);
+        let window = &after[from.min(after.len())..];
+        assert!(!window.is_empty(), "no samples of tab {tab}");
+        let new = window.iter().map(|r| r.0 as f64).sum::<f64>() / window.len() as f64 - baseline;
+        let statm = window.iter().map(|r| r.2 as f64).sum::<f64>() / window.len() as f64;
+        let p = pss_readings.iter().sum::<f64>() / pss_readings.len() as f64;
+        assert!(window.iter().all(|r| r.1 == "cgroup-v1"), "{window:?}");
+        rows.push(Row {
+            name,
+            new: new / mib,
+            statm: statm / mib,
+            pss: p / mib,
+        });
+        // Ends the workload (the daemon and the workers by tag; the shm file by name).
+        m.send("\x03");
+        kill_all(&pids_with(&tag));
+        for p in pids_with(&tag) {
+            let _ = std::fs::remove_file(format!("/dev/shm/memhog-{p}"));
+        }
+    }
+    for f in std::fs::read_dir("/dev/shm").unwrap().flatten() {
+        let name = f.file_name().to_string_lossy().to_string();
+        if let Some(pid) = name.strip_prefix("memhog-") {
+            let pid: u32 = pid.parse().unwrap_or(0);
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+    println!("| workload in one tab | statm sum (old formula) | memmux now (cgroup v1) | PSS |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {:.0} MiB | {:.0} MiB | {:.0} MiB |",
+            r.name, r.statm, r.new, r.pss
+        );
+    }
+    for r in &rows {
+        assert!(
+            (r.new - r.pss).abs() <= r.pss * 0.10,
+            "{}: memmux {:.1} MiB vs PSS {:.1} MiB",
+            r.name,
+            r.new,
+            r.pss
+        );
+    }
+}
+
+#[test]
+fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
+    if !v1_here("freeze") {
+        return;
+    }
+    let mut m = Mux::start_with(wide(Opts::default().args));
+    m.wait_prompt();
+    let mpid = m.pid();
+    let home = tempfile::tempdir().unwrap();
+    let counter = home.path().join("counter");
+    m.line(&format!(
+        "(i=0; while :; do i=$((i+1)); echo $i > {}; sleep 0.02; done) &",
+        counter.display()
+    ));
+    let read = || std::fs::read_to_string(&counter).unwrap_or_default();
+    wait_until("the counter runs", Duration::from_secs(10), || {
+        !read().is_empty()
+    });
+    m.prefix("F");
+    m.wait_text("frozen");
+    assert!(m.tab_bar().contains('❄'), "tab bar: {}", m.tab_bar());
+    let before = read();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(read(), before, "the counter moved while frozen");
+    m.prefix("T");
+    m.wait_text("thawed");
+    wait_until("the counter again", Duration::from_secs(10), || {
+        read() != before
+    });
+
+    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir.
+    let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    let own = base_dir(mpid).parent().unwrap().to_path_buf();
+    wait_until(
+        "the tab's cgroup emptied and removed",
+        Duration::from_secs(10),
+        || {
+            let pids = std::fs::read_to_string(tab.join("cgroup.procs")).unwrap_or_default();
+            for p in pids.split_whitespace() {
+                let _ = std::fs::write(own.join("cgroup.procs"), p);
+            }
+            std::fs::remove_dir(&tab).is_ok()
+        },
+    );
+    // Output makes the tab busy, so it is sampled at once.
+    m.line("echo poke");
+    m.wait_text("was removed; measured by PSS");
+    let tag = rand_tag();
+    m.line(&format!("echo still-{tag}"));
+    m.wait_text(&format!("still-{tag}"));
+    assert!(!m.exited());
+    m.line("kill %1");
+}
