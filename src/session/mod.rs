@@ -1,6 +1,8 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
 pub mod fastpath;
+pub mod fd_limit;
+pub mod io_loop;
 pub mod keys;
 pub mod pty;
 pub mod reader;
@@ -150,7 +152,7 @@ impl Session {
                 size: (rows, cols),
             },
             Err(err) => {
-                let reason = format!("{err:#}");
+                let reason = format!("{:#}", pty::explain_fds(err));
                 let message = format!(
                     "\x1b[1;31mmemmux: {}\x1b[m\r\n\r\nPress Ctrl-b r to retry or Ctrl-b x to close this tab.\r\n",
                     reason.replace('\n', "\r\n")

@@ -1,5 +1,5 @@
-//! Spawning a program in a pseudo-terminal, and the threads that serve it: one reads and parses
-//! its output, one writes its input, one waits for it to exit.
+//! Spawning a program in a pseudo-terminal and handing it to the event loop (`io_loop`) that
+//! reads and parses its output, writes its input and waits for it to exit.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -7,11 +7,12 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+use super::io_loop::{self, IoHandle, NewTab, Waker};
 use super::term::Term;
 use crate::memory::alloc::{self, AccountId};
 
@@ -31,18 +32,22 @@ pub struct CommandSpec {
 #[derive(Default)]
 pub struct InputQueue {
     inner: Mutex<QueueInner>,
-    ready: Condvar,
-    /// Bytes accepted but not yet written (queued plus the chunk being written).
+    /// Bytes accepted but not yet written.
     pending: AtomicUsize,
 }
 
 #[derive(Default)]
 struct QueueInner {
     chunks: VecDeque<Vec<u8>>,
+    /// Bytes of the first chunk already written.
+    written: usize,
     closed: bool,
     /// The pty, for writing straight from the caller's thread when nothing is queued: a
-    /// keystroke then skips the hop to the writer thread (about 0.1 ms on 2 busy cores).
-    direct: Option<OwnedFd>,
+    /// keystroke then skips the hop to the event loop (about 0.1 ms on 2 busy cores). The
+    /// loop holds the same descriptor.
+    direct: Option<Arc<OwnedFd>>,
+    /// Tells the event loop that input is queued.
+    waker: Option<Waker>,
 }
 
 /// The queue refused input because the program has not read what it already has.
@@ -66,8 +71,8 @@ impl InputQueue {
             return Ok(());
         }
         let mut bytes = bytes;
-        // Nothing queued and nothing in flight: write now, under the lock, so the order of
-        // input is kept; what the pty doesn't take goes to the writer thread.
+        // Nothing queued: write now, under the lock, so the order of input is kept; what the
+        // pty doesn't take waits for the event loop to see the pty writable.
         if inner.chunks.is_empty() && self.pending.load(Ordering::Acquire) == 0 {
             if let Some(fd) = &inner.direct {
                 // SAFETY: writing from a slice we own to a descriptor we hold (non-blocking).
@@ -81,18 +86,65 @@ impl InputQueue {
             }
         }
         self.pending.fetch_add(bytes.len(), Ordering::AcqRel);
+        let first = inner.chunks.is_empty();
         inner.chunks.push_back(bytes);
-        self.ready.notify_one();
+        if first {
+            if let Some(w) = &inner.waker {
+                w.wake();
+            }
+        }
         Ok(())
     }
 
-    /// Gives the queue a descriptor of the pty for direct writes.
-    fn set_direct(&self, fd: OwnedFd) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).direct = Some(fd);
+    /// Gives the queue the pty for direct writes and the event loop's waker.
+    fn set_direct(&self, fd: Arc<OwnedFd>, waker: Waker) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.direct = Some(fd);
+        inner.waker = Some(waker);
     }
 
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
+    }
+
+    /// Input is waiting for the pty to take it.
+    pub(super) fn has_queued(&self) -> bool {
+        !self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .chunks
+            .is_empty()
+    }
+
+    /// Writes queued input to `fd` (non-blocking) until the pty takes no more or the queue is
+    /// empty. An error other than a full pty closes the queue: the program is gone.
+    pub(super) fn write_queued(&self, fd: RawFd) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(chunk) = inner.chunks.front() {
+            let rest = chunk.get(inner.written..).unwrap_or_default();
+            // SAFETY: writing from a slice we own, at most its length.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                match io::Error::last_os_error().kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return,
+                    _ => {
+                        drop(inner);
+                        self.close();
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            self.pending.fetch_sub(n, Ordering::AcqRel);
+            if n >= rest.len() {
+                inner.chunks.pop_front();
+                inner.written = 0;
+            } else {
+                inner.written += n;
+            }
+        }
     }
 
     /// Drops what is queued and the queue's descriptor of the pty; later input is ignored.
@@ -100,23 +152,10 @@ impl InputQueue {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.closed = true;
         inner.chunks.clear();
+        inner.written = 0;
         inner.direct = None;
+        inner.waker = None;
         self.pending.store(0, Ordering::Release);
-        self.ready.notify_all();
-    }
-
-    /// Blocks until a chunk is available; `None` once closed.
-    fn pop(&self) -> Option<Vec<u8>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if inner.closed {
-                return None;
-            }
-            if let Some(c) = inner.chunks.pop_front() {
-                return Some(c);
-            }
-            inner = self.ready.wait(inner).unwrap_or_else(|p| p.into_inner());
-        }
     }
 }
 
@@ -300,8 +339,10 @@ pub struct Alerts {
 pub struct Pty {
     pub master: Box<dyn MasterPty + Send>,
     pub pid: u32,
-    /// Dropping this wakes the reader and writer threads, which then exit.
-    stop: Option<OwnedFd>,
+    /// Dropping this stops the event loop's reads and writes of the pty.
+    io: Option<IoHandle>,
+    /// The tab's share of the descriptor limit.
+    _fds: super::fd_limit::TabFds,
 }
 
 impl Pty {
@@ -325,9 +366,10 @@ impl Pty {
             .and_then(|p| u32::try_from(p).ok())
     }
 
-    /// Stops the reader and writer threads; the master is closed when `self` drops.
+    /// Stops reading and writing the pty (the program is still reaped when it ends); the
+    /// master is closed when `self` drops.
     pub fn stop_threads(&mut self) {
-        self.stop.take();
+        self.io.take();
     }
 }
 
@@ -353,16 +395,6 @@ impl std::fmt::Display for ExitStatus {
     }
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 fn dup(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC on a descriptor we hold open returns a new descriptor or -1.
     let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
@@ -384,59 +416,8 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// What `wait_ready_for` saw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ready {
-    Yes,
-    TimedOut,
-    /// `stop` closed, or poll failed.
-    Stopped,
-}
-
-/// Waits until `fd` is ready for `events`, `stop` is closed, or `timeout` passed (`None`:
-/// no timeout).
-pub fn wait_ready_for(
-    fd: RawFd,
-    events: libc::c_short,
-    stop: RawFd,
-    timeout: Option<std::time::Duration>,
-) -> Ready {
-    let mut fds = [
-        libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: stop,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
-    loop {
-        // SAFETY: `fds` is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Ready::Stopped;
-        }
-        if n == 0 {
-            return Ready::TimedOut;
-        }
-        if fds[1].revents != 0 {
-            return Ready::Stopped;
-        }
-        if fds[0].revents != 0 {
-            return Ready::Yes;
-        }
-    }
-}
-
-/// Starts `spec` in a new pty of `rows` x `cols` and the three threads that serve it.
-/// `on_exit` is called on the waiter thread with the program's exit status.
+/// Starts `spec` in a new pty of `rows` x `cols` and hands it to the event loop.
+/// `on_exit` is called on the loop's thread with the program's exit status.
 pub fn spawn(
     spec: &CommandSpec,
     rows: u16,
@@ -446,6 +427,7 @@ pub fn spawn(
     on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
 ) -> anyhow::Result<Pty> {
     let program = spec.argv.first().context("no command given")?;
+    let fds = super::fd_limit::reserve_tab();
     let pair = native_pty_system()
         .openpty(PtySize {
             rows,
@@ -460,14 +442,13 @@ pub fn spawn(
         .context("the pty has no file descriptor")?;
     // Everything that can fail for want of descriptors is done before the program starts, so
     // a failure never leaves a started program behind.
-    // Non-blocking, so a program that never reads its input can't block the writer for ever;
-    // the flag is shared by the dups below (same open file description).
+    // Non-blocking, so a program that never reads its input can't block the event loop; the
+    // flag is shared by the dup below (same open file description).
     set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
-    let (stop_rx, stop_tx) = pipe().context("cannot create a pipe")?;
-    let read_fd = dup(master_fd).context("cannot duplicate the pty")?;
-    let read_stop = dup(stop_rx.as_raw_fd()).context("cannot duplicate a pipe")?;
-    let write_fd = dup(master_fd).context("cannot duplicate the pty")?;
-    let direct_fd = dup(master_fd).context("cannot duplicate the pty")?;
+    // One copy for the event loop and the input queue's direct writes: with the master and the
+    // pidfd, 3 descriptors per tab.
+    let io_fd = Arc::new(dup(master_fd).context("cannot duplicate the pty")?);
+    let waker = io_loop::reserve()?;
 
     let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
     cmd.env("TERM", &spec.term);
@@ -485,66 +466,42 @@ pub fn spawn(
         .with_context(|| format!("cannot start `{program}`"))?;
     // Our copy of the slave must close, or the reader would never see the program's end.
     drop(pair.slave);
-    // portable-pty's child handle is not used: the waiter thread reaps with waitpid to learn the
+    // portable-pty's child handle is not used: the event loop reaps with waitpid to learn the
     // signal number, which portable-pty only gives as a name.
     let pid = child.process_id();
     drop(child);
     let pid = pid.context("the started program has no process id")?;
-    // From here a failure must not leave the program running unreaped.
-    let abandon = |e: anyhow::Error| {
-        // SAFETY: signalling and reaping our own child.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGKILL);
-        }
-        wait_for(pid);
-        e
-    };
+    // Readable once the program has ended; without one (Linux before 5.3) a thread waits.
+    let pidfd = io_loop::pidfd_open(pid);
 
-    // Thread bookkeeping (names, handles) is memmux's, not the session's: it is freed only
-    // after the thread has dropped the session's state, so charging it to the session would
-    // show up as a leak when the tab closes. Each thread enters the session's account itself.
+    // The loop's bookkeeping is memmux's, not the session's: it is freed only after the loop
+    // has dropped the session's state, so charging it to the session would show up as a leak
+    // when the tab closes. The loop enters the session's account for the session's work.
     let _memmux = alloc::enter(alloc::MEMMUX);
-    shared.input.set_direct(direct_fd);
-    let reader_shared = Arc::clone(&shared);
-    std::thread::Builder::new()
-        .name(format!("pty-read-{label}"))
-        .spawn(move || {
-            let _account = alloc::enter(reader_shared.account);
-            super::reader::run(read_fd, read_stop, reader_shared)
-        })
-        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the reader thread")))?;
-
-    let writer_shared = Arc::clone(&shared);
-    std::thread::Builder::new()
-        .name(format!("pty-write-{label}"))
-        .spawn(move || {
-            let _account = alloc::enter(writer_shared.account);
-            writer(write_fd, stop_rx, writer_shared)
-        })
-        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the writer thread")))?;
-
-    let waiter_shared = Arc::clone(&shared);
-    std::thread::Builder::new()
-        .name(format!("pty-wait-{label}"))
-        .spawn(move || {
-            let _account = alloc::enter(waiter_shared.account);
-            let status = wait_for(pid);
-            hang_up_session(pid);
-            {
-                // The event it sends may allocate a block of the channel (about 1 KiB, every
-                // 32 messages) that the UI frees much later: memmux's, not the session's.
-                let _memmux = alloc::enter(alloc::MEMMUX);
-                on_exit(status);
-            }
-            waiter_shared.mark_dirty();
-        })
-        .map_err(|e| abandon(anyhow::Error::new(e).context("cannot start the waiter thread")))?;
+    shared.input.set_direct(Arc::clone(&io_fd), waker.clone());
+    let io = io_loop::register(
+        &waker,
+        NewTab {
+            shared,
+            pty: io_fd,
+            pidfd,
+            pid,
+            on_exit,
+            label: format!("pty-parse-{label}"),
+        },
+    );
 
     Ok(Pty {
         master,
         pid,
-        stop: Some(stop_tx),
+        io: Some(io),
+        _fds: fds,
     })
+}
+
+/// Says what the descriptor limit is when `err` ran out of descriptors.
+pub fn explain_fds(err: anyhow::Error) -> anyhow::Error {
+    super::fd_limit::explain(err)
 }
 
 /// portable-pty reports `openpty` failures with the `Debug` form of the OS error
@@ -563,32 +520,6 @@ fn os_error_text(e: &anyhow::Error) -> String {
     }
 }
 
-fn writer(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
-    while let Some(chunk) = shared.input.pop() {
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            if wait_ready_for(fd.as_raw_fd(), libc::POLLOUT, stop.as_raw_fd(), None) != Ready::Yes {
-                return;
-            }
-            // SAFETY: writing from a slice we own, at most its length.
-            let n = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
-                    _ => {
-                        shared.input.close();
-                        return;
-                    }
-                }
-            }
-            let n = n as usize;
-            rest = &rest[n..];
-            shared.input.pending.fetch_sub(n, Ordering::AcqRel);
-        }
-    }
-}
-
 impl Drop for Shared {
     fn drop(&mut self) {
         self.input.close();
@@ -596,7 +527,7 @@ impl Drop for Shared {
 }
 
 /// Waits for `pid` to end and reaps it.
-fn wait_for(pid: u32) -> ExitStatus {
+pub(super) fn wait_for(pid: u32) -> ExitStatus {
     let mut status = 0;
     loop {
         // SAFETY: waitpid on our own child with a valid status pointer.
