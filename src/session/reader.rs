@@ -39,12 +39,14 @@ const QUEUED_BUFFERS: usize = 2;
 /// go back to the system (kept, they cost 22 B per scrollback line of RSS in the benchmark's
 /// 100,000-line fills: 130.9 against 103.1 B).
 pub const PARSER_IDLE: Duration = Duration::from_millis(500);
-/// Output read at once up to this size is parsed on the I/O loop (an echo, a prompt, a
-/// listing); a full buffer means more is coming: it goes to the tab's parser thread, so
-/// reading and parsing overlap. (Tried: 16 KiB, to spare the other tabs a longer parse on
-/// the loop; it starts parser threads far more often, and the soak test's RSS grew 10.3% over
-/// 100 tab cycles, against its 10% bound; -1.5% with this, one run each.)
-pub const INLINE_MAX: usize = READ_CHUNK - 1;
+/// 16 KiB: output read at once up to this size is parsed on the I/O loop (an echo, a prompt,
+/// a short listing: at most about 0.5 ms of vt100); more goes to the tab's parser thread, and
+/// so does all of a tab's output while its parser thread lives (a flood): the loop, which
+/// serves every tab, then only reads and copies. Parsing every read under 64 KiB on the loop,
+/// as each tab's own reader thread did before, let a `yes` in one tab slow another tab's
+/// echo by 3.87 and 4.22 ms (medians, two reps of bench/compare.py; 1.15 and 1.89 ms with a
+/// reader thread per tab).
+pub const INLINE_MAX: usize = 16 * 1024;
 /// 8: parser threads at once, over all tabs; past it a flood is parsed on the I/O loop. With
 /// the loop, the UI, input, signal and sampler threads, memmux stays under 16 threads however
 /// many tabs flood at once.
@@ -237,8 +239,8 @@ pub(super) fn retire(pipe: &mut Option<Pipeline>) {
     }
 }
 
-/// Parses `bytes` on the calling thread (the I/O loop) when they are few and the parser
-/// thread has nothing in hand (output goes in order), else hands them to the parser thread.
+/// Parses `bytes` on the calling thread (the I/O loop) when they are few and the tab has no
+/// parser thread (output goes in order), else hands them to the parser thread.
 /// Call inside the session's allocator account.
 pub(super) fn deliver(
     pipe: &mut Option<Pipeline>,
@@ -247,9 +249,8 @@ pub(super) fn deliver(
     shared: &Arc<Shared>,
     waker: &Waker,
 ) {
-    let parser_busy = pipe.as_ref().is_some_and(|p| !p.idle());
-    if (bytes.len() <= INLINE_MAX && !parser_busy) || !hand_over(pipe, bytes, label, shared, waker)
-    {
+    let flooding = pipe.as_ref().is_some_and(|p| !p.closed());
+    if (bytes.len() <= INLINE_MAX && !flooding) || !hand_over(pipe, bytes, label, shared, waker) {
         ingest(shared, bytes);
     }
 }
