@@ -5,8 +5,9 @@ Every multiplexer runs inside an outer pseudo-terminal (200x50 by default) that
 this script creates and reads all the time, in the same run, measured the same
 way:
 
-  throughput  `cat` of a ~50 MB file of plain lines and of SGR-coloured lines,
-              typed at a cleared prompt: Enter -> end marker visible (MB/s)
+  throughput  `cat` of a ~50 MB file of plain lines, of SGR-coloured lines and
+              of UTF-8 text (CJK, Hangul, accented, some emoji), typed at a
+              cleared prompt: Enter -> end marker visible (MB/s)
   latency     key byte written to the outer pty -> that character visible in
               the output, escapes stripped (median and p90 ms, >= 200 keys)
   startup     spawn -> startup marker of the first shell visible (ms)
@@ -15,6 +16,11 @@ way:
               100,000 lines (scrollback limit 10,000), plus empty sessions
   idle        CPU (utime+stime) of those processes over 10 s, 4 sessions open
   flood       keystroke latency in one tab while another tab runs `yes`
+  tabs        many tabs: time to open N, RSS, fds, threads, idle CPU (N = 100,
+              1000; memmux and tmux)
+
+"none" is no multiplexer at all: the pane shell alone in the outer pty, the
+physical limit for throughput, latency and startup.
 
 Standard library only (Python 3.11).  See bench/README.md.
 """
@@ -549,6 +555,34 @@ class Memmux(Mux):
         return f"{v} (src at {rev}{', modified' if dirty else ''})" if rev else v
 
 
+class MemmuxBase(Memmux):
+    """A second memmux binary (`--memmux-base`), e.g. the build before a change, measured
+    in the same run as the one under test."""
+    name = "memmux-base"
+
+    def version(self):
+        return f"{Mux.version(self)} ({self.binary})"
+
+
+class NoMux(Mux):
+    """No multiplexer: the pane shell alone in the outer pty (one session, no tabs). Its
+    processes are all "inner", so it has no multiplexer CPU or memory figures."""
+    name = "none"
+    new_tab_keys = None
+    scrollback_note = "no multiplexer: the shell alone in the outer pty"
+
+    def argv(self, b, inst):
+        return [b.wrapper]
+
+    def version(self):
+        try:
+            r = subprocess.run([self.binary, "--version"], capture_output=True, text=True,
+                               timeout=10, stdin=subprocess.DEVNULL)
+            return "no multiplexer; " + r.stdout.splitlines()[0]
+        except (OSError, subprocess.TimeoutExpired, IndexError):
+            return "no multiplexer"
+
+
 class Tmux(Mux):
     name = "tmux"
     conf_name = "tmux.conf"
@@ -604,7 +638,10 @@ class Mprocs(Mux):
         return [self.binary, "--config", inst.conf_path]
 
 
-MUXES = {"memmux": Memmux, "tmux": Tmux, "zellij": Zellij, "mprocs": Mprocs}
+MUXES = {"memmux": Memmux, "memmux-base": MemmuxBase, "tmux": Tmux, "zellij": Zellij,
+         "mprocs": Mprocs, "none": NoMux}
+# Multiplexers the targets compare memmux with ("best peer"): not a second memmux, not "none".
+PEERS = ("tmux", "zellij", "mprocs")
 
 
 class Instance:
@@ -827,11 +864,16 @@ class Bench:
     def find_muxes(self):
         out, self.skipped = [], {}
         for name in self.a.only:
-            if name == "memmux":
-                path = os.path.abspath(self.a.memmux)
+            if name in ("memmux", "memmux-base"):
+                path = os.path.abspath(self.a.memmux if name == "memmux" else self.a.memmux_base or "")
+                if name == "memmux-base" and not self.a.memmux_base:
+                    self.skipped[name] = "no --memmux-base binary given"
+                    continue
                 if not os.access(path, os.X_OK):
                     raise BenchError(f"memmux binary {path} not found: run `cargo build --release` "
                                      "or pass --memmux PATH")
+            elif name == "none":
+                path = shutil.which("bash") or "/bin/bash"
             else:
                 path = shutil.which(name, path=self.path)
                 if not path:
@@ -908,13 +950,13 @@ class Bench:
             self.log(f"writing {path}")
             bodies = [body(rnd.randint(71, 91)) for _ in range(4000)]   # + 9-char number
             tmp = path + ".part"
-            with open(tmp, "w") as f:
+            with open(tmp, "w", encoding="utf-8") as f:
                 size = i = 0
                 buf = []
                 while (nbytes is None or size < nbytes) and (nlines is None or i < nlines):
                     line = f"{number(i)}{bodies[(i * 7919) % len(bodies)]}\n"
                     buf.append(line)
-                    size += len(line)
+                    size += len(line.encode())
                     i += 1
                     if len(buf) == 20000:
                         f.write("".join(buf))
@@ -923,7 +965,23 @@ class Bench:
             os.rename(tmp, path)
             return path
 
+        # Chinese, Japanese, Hangul and accented Latin, a space now and then and an emoji in
+        # one character of 50: 30-45 characters, most of them 2 columns and 3 bytes wide.
+        cjk = ("的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着"
+               "去之过家学对可里后日本語のテキストです한국어텍스트éàüößçñ")
+        emoji = "\u2705\u26a1\U0001F600\U0001F680"
+
+        def utf8_body(n):
+            chars = rnd.randint(30, 45)
+            out = []
+            for _ in range(chars):
+                r = rnd.random()
+                out.append(" " if r < 0.08 else rnd.choice(emoji) if r < 0.10 else rnd.choice(cjk))
+            return "".join(out)
+
         mb = a.tp_mb
+        self.utf8 = build(os.path.join(self.datadir, f"utf8-{mb}MB.txt"), utf8_body,
+                          lambda i: f"{i:08d}", nbytes=mb * 10 ** 6)
         self.plain = build(os.path.join(self.datadir, f"plain-{mb}MB.txt"), plain_body,
                            lambda i: f"{i:08d}", nbytes=mb * 10 ** 6)
         self.sgr = build(os.path.join(self.datadir, f"sgr-{mb}MB.txt"), sgr_body,
@@ -1058,7 +1116,7 @@ class Bench:
                 self.log(f"  latency median {lat['median_ms']:.2f} ms, p90 {lat['p90_ms']:.2f} ms"
                          f" ({lat['n']} keys, {lat['timeouts']} timeouts)")
             if "throughput" in a.tests:
-                for kind, path in (("plain", self.plain), ("sgr", self.sgr)):
+                for kind, path in (("plain", self.plain), ("sgr", self.sgr), ("utf8", self.utf8)):
                     r = self.throughput(inst, path)
                     res[f"tp_{kind}"] = r
                     other = max(0.0, r["machine_cpu_s"] - r["mux_cpu_s"] - r["harness_cpu_s"])
@@ -1166,6 +1224,69 @@ class Bench:
             inst.stop()
         return res
 
+    def tabs_run(self, mux, rep):
+        """Many tabs in one instance: the new-session keys for N tabs written back to back,
+        then the time until N shells run, the multiplexer's RSS, descriptors and threads,
+        and its CPU over --idle-seconds (memmux's panel shown), for each N of --tabs in turn.
+        The multiplexer starts with a soft descriptor limit of --tabs-nofile (the common
+        1,024): raising it, if it needs more, is its own business."""
+        a = self.a
+        res = {"quiet": self.quiet_machine(), "points": []}
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(a.tabs_nofile, hard), hard))
+        inst = self.instance(mux)
+        try:
+            res["startup_ms"] = inst.start()
+            inst.run("clear")
+            t0 = time.perf_counter()
+            keys = b"".join(mux.new_tab_keys)
+            for n in sorted(set(a.tabs)):
+                want = n - inst.sessions
+                for _ in range(want):
+                    inst.term.write(keys)
+                    inst.term.pump(0)
+                inst.sessions = n
+                end = time.perf_counter() + a.tabs_timeout
+                while True:
+                    have = len(inst.procs.shells())
+                    if have >= n:
+                        break
+                    if time.perf_counter() > end or inst.term.eof:
+                        # The points measured so far stay in the results.
+                        res["error"] = f"only {have} of {n} tabs opened within {a.tabs_timeout:.0f} s"
+                        res["stopped_at"] = have
+                        self.log(f"  ERROR ({mux.name}, tabs): {res['error']}")
+                        return res
+                    inst.term.pump_for(0.2)
+                opened = time.perf_counter() - t0
+                inst.settle(a.settle_max)
+                pids = inst.procs.mux()
+                m = memory_of(pids)
+                fds = sum(len(os.listdir(f"/proc/{p}/fd")) for p in pids
+                          if os.path.isdir(f"/proc/{p}/fd"))
+                threads = 0
+                for p in pids:
+                    t = re.search(r"^Threads:\s+(\d+)", slurp(f"/proc/{p}/status") or "", re.M)
+                    threads += int(t.group(1)) if t else 0
+                inst.term.pump_for(2.0)
+                c0, n0 = cpu_ticks(pids), sched_ns(pids)
+                w0 = time.perf_counter()
+                inst.term.pump_for(a.idle_seconds)
+                c1, n1 = cpu_ticks(pids), sched_ns(pids)
+                secs = time.perf_counter() - w0
+                pt = {"tabs": n, "open_s": opened, "rss_kib": m["rss_kib"], "pss_kib": m["pss_kib"],
+                      "fds": fds, "threads": threads,
+                      "idle_cpu_s": ticks_delta_s(c0, c1) * 10 / secs,
+                      "idle_sched_ms": sched_delta_ms(n0, n1) * 10 / secs}
+                res["points"].append(pt)
+                self.log(f"  {n} tabs: opened in {opened:.1f} s; RSS {pt['rss_kib']} KiB, "
+                         f"{fds} fds, {threads} threads; idle {pt['idle_cpu_s']:.2f} s CPU "
+                         f"({pt['idle_sched_ms']:.1f} ms on CPU) per 10 s")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            inst.stop()
+        return res
+
     def guarded(self, fn, mux, rep):
         try:
             return fn(mux, rep)
@@ -1199,7 +1320,7 @@ class Bench:
         a = self.a
         self.make_data()
         started = datetime.datetime.now().astimezone()
-        runs = {m.name: {"perf": [], "mem": [], "flood": []} for m in self.muxes}
+        runs = {m.name: {"perf": [], "mem": [], "flood": [], "tabs": []} for m in self.muxes}
         versions = {m.name: m.version() for m in self.muxes}
         self.log("multiplexers: " + ", ".join(f"{m.name} ({versions[m.name]})" for m in self.muxes))
         if a.warmup:
@@ -1212,13 +1333,18 @@ class Bench:
                     self.log(f"rep {rep + 1}/{a.reps} {mux.name}: startup/latency/throughput")
                     runs[mux.name]["perf"].append(self.guarded(self.perf_run, mux, rep))
             for mux in self.muxes:
-                if want & {"memory", "idle"}:
+                if want & {"memory", "idle"} and mux.new_tab_keys:
                     self.log(f"rep {rep + 1}/{a.reps} {mux.name}: memory/idle CPU")
                     runs[mux.name]["mem"].append(self.guarded(self.mem_run, mux, rep))
             for mux in self.muxes:
                 if "flood" in want and mux.name in a.flood_for:
                     self.log(f"rep {rep + 1}/{a.reps} {mux.name}: keystrokes while another tab floods")
                     runs[mux.name]["flood"].append(self.guarded(self.flood_run, mux, rep))
+            for mux in self.muxes:
+                # One rep: opening a thousand tabs takes a while, and its figures move little.
+                if "tabs" in want and mux.name in a.tabs_for and rep == 0:
+                    self.log(f"{mux.name}: many tabs ({', '.join(map(str, a.tabs))})")
+                    runs[mux.name]["tabs"].append(self.guarded(self.tabs_run, mux, rep))
         finished = datetime.datetime.now().astimezone()
         summary = {name: self.summarize(r, self.startups.get(name, [])) for name, r in runs.items()}
         targets = self.targets(summary)
@@ -1262,6 +1388,7 @@ class Bench:
         perf = [r for r in runs["perf"] if "error" not in r]
         mem = [r for r in runs["mem"] if "error" not in r]
         flood = [r for r in runs["flood"] if "error" not in r]
+        tabs = [r for r in runs.get("tabs", []) if "points" in r]
         for v in startups:                   # every instance of every test
             add("startup_ms", v)
         for r in perf:
@@ -1269,7 +1396,7 @@ class Bench:
                 add("lat_median_ms", r["latency"]["median_ms"])
                 add("lat_p90_ms", r["latency"]["p90_ms"])
                 add("lat_timeouts", r["latency"]["timeouts"])
-            for kind in ("plain", "sgr"):
+            for kind in ("plain", "sgr", "utf8"):
                 if f"tp_{kind}" in r:
                     t = r[f"tp_{kind}"]
                     add(f"tp_{kind}_mb_s", t["mb_s"])
@@ -1310,7 +1437,15 @@ class Bench:
             add("flood_p90_ms", r["flood_lat"]["p90_ms"])
             add("flood_delta_ms", r["delta_ms"])
             add("flood_timeouts", r["flood_lat"]["timeouts"] + r["quiet_lat"]["timeouts"])
-        errors = [r["error"] for k in ("perf", "mem", "flood") for r in runs[k] if "error" in r]
+        for r in tabs:
+            for pt in r["points"]:
+                for k in ("open_s", "rss_kib", "fds", "threads", "idle_cpu_s", "idle_sched_ms"):
+                    add(f"tabs{pt['tabs']}_{k}", pt[k])
+        errors = [r["error"] for k in ("perf", "mem", "flood", "tabs") for r in runs.get(k, [])
+                  if "error" in r]
+        for r in tabs:
+            if "stopped_at" in r:
+                add("tabs_stopped_at", r["stopped_at"])
         return {"median": {k: median(v) for k, v in vals.items()},
                 "min": {k: min(v) for k, v in vals.items()},
                 "max": {k: max(v) for k, v in vals.items()},
@@ -1319,7 +1454,8 @@ class Bench:
 
     def targets(self, summary):
         mm = summary.get("memmux", {}).get("median", {})
-        peers = {n: s["median"] for n, s in summary.items() if n != "memmux"}
+        peers = {n: s["median"] for n, s in summary.items() if n in PEERS}
+        none = summary.get("none", {}).get("median", {})
         out = []
 
         def rel(name, key, better, factor, text, limit_peers=None):
@@ -1348,6 +1484,16 @@ class Bench:
 
         rel("plain throughput", "tp_plain_mb_s", "higher", 1.2, "plain throughput >= 1.2x best peer")
         rel("sgr throughput", "tp_sgr_mb_s", "higher", 1.2, "SGR throughput >= 1.2x best peer")
+        rel("utf8 throughput", "tp_utf8_mb_s", "higher", 1.2,
+            "UTF-8 (CJK) throughput >= 1.2x best peer")
+        v, base = mm.get("tp_utf8_mb_s"), none.get("tp_utf8_mb_s")
+        if v is not None and base:
+            out.append({"target": "UTF-8 (CJK) throughput >= 0.6x no multiplexer",
+                        "result": "PASS" if v / base >= 0.6 else "FAIL", "ratio": v / base,
+                        "memmux": v, "peer": "none", "peer_value": base, "needed": 0.6})
+        else:
+            out.append({"target": "UTF-8 (CJK) throughput >= 0.6x no multiplexer", "result": "n/a",
+                        "why": "no memmux or no-multiplexer figure"})
         rel("latency", "lat_median_ms", "lower", 1.0, "keystroke latency median <= tmux's",
             limit_peers={"tmux"})
         rel("startup", "startup_ms", "lower", 1.0, "startup <= fastest peer")
@@ -1359,6 +1505,16 @@ class Bench:
                  f"panel {self.a.memmux_panel}", "s", exact_zero=True)
         absolute("flood_delta_ms", 1.0, "flooding tab slows keystroke echo in another tab "
                  "by <= 1 ms (median)", "ms")
+        if 1000 in self.a.tabs:
+            absolute("tabs1000_open_s", 10.0, "1,000 tabs open in < 10 s", "s")
+            absolute("tabs1000_rss_kib", 100 * 1024, "RSS with 1,000 idle tabs < 100 MiB", "KiB")
+            absolute("tabs1000_threads", 16, "threads with 1,000 tabs <= 16", "")
+            # memmux's own, whatever the tabs: 256 cached /proc/PID/statm files of the memory
+            # sampler and 64 more.
+            absolute("tabs1000_fds", 3 * 1000 + 320, "descriptors with 1,000 tabs <= 3 per tab "
+                     "(+ 320 of its own)", "")
+            absolute("tabs1000_idle_cpu_s", 0.0, "idle CPU with 1,000 tabs 0.00 s per 10 s", "s",
+                     exact_zero=True)
         return out
 
     def report(self, summary, targets, meta):
@@ -1367,12 +1523,16 @@ class Bench:
         rows = [
             ("throughput plain", "tp_plain_mb_s", "MB/s", "higher", 1),
             ("throughput SGR", "tp_sgr_mb_s", "MB/s", "higher", 1),
+            ("throughput UTF-8 (CJK)", "tp_utf8_mb_s", "MB/s", "higher", 1),
             ("  mux CPU, plain", "tp_plain_mux_cpu_s", "s", "lower", 2),
             ("  mux CPU, SGR", "tp_sgr_mux_cpu_s", "s", "lower", 2),
+            ("  mux CPU, UTF-8", "tp_utf8_mux_cpu_s", "s", "lower", 2),
             ("  MB per mux CPU second, plain", "tp_plain_mb_per_cpu_s", "MB/s", "higher", 1),
             ("  MB per mux CPU second, SGR", "tp_sgr_mb_per_cpu_s", "MB/s", "higher", 1),
+            ("  MB per mux CPU second, UTF-8", "tp_utf8_mb_per_cpu_s", "MB/s", "higher", 1),
             ("  bytes drawn, plain", "tp_plain_drawn_mb", "MB", "lower", 1),
             ("  bytes drawn, SGR", "tp_sgr_drawn_mb", "MB", "lower", 1),
+            ("  bytes drawn, UTF-8", "tp_utf8_drawn_mb", "MB", "lower", 1),
             ("keystroke echo median", "lat_median_ms", "ms", "lower", 2),
             ("keystroke echo p90", "lat_p90_ms", "ms", "lower", 2),
             ("startup", "startup_ms", "ms", "lower", 1),
@@ -1397,6 +1557,15 @@ class Bench:
             ("echo p90, other tab floods", "flood_p90_ms", "ms", "lower", 2),
             ("slowdown by the flood", "flood_delta_ms", "ms", "lower", 2),
         ]
+        for n in sorted(set(getattr(self.a, "tabs", []))):
+            rows += [
+                (f"{n} tabs: time to open", f"tabs{n}_open_s", "s", "lower", 2),
+                (f"{n} tabs: RSS", f"tabs{n}_rss_kib", "KiB", "lower", 0),
+                (f"{n} tabs: descriptors", f"tabs{n}_fds", "", "lower", 0),
+                (f"{n} tabs: threads", f"tabs{n}_threads", "", "lower", 0),
+                (f"{n} tabs: idle CPU /10 s", f"tabs{n}_idle_cpu_s", "s", "lower", 2),
+                (f"{n} tabs: on-CPU while idle /10 s", f"tabs{n}_idle_sched_ms", "ms", "lower", 1),
+            ]
         w0 = 34
         head = f"{'figure':{w0}} {'unit':5} {'better':6} " + " ".join(f"{n:>10}" for n in names)
         head += "".join(f" {'mm/' + p[:7]:>10}" for p in peers)
@@ -1423,7 +1592,7 @@ class Bench:
         print("\n".join(lines))
         ns = {n: summary[n]["n"] for n in names}
         spread = []
-        for label, key, unit, better, dec in rows[:11]:
+        for label, key, unit, better, dec in rows[:15]:
             parts = [f"{n} {summary[n]['min'][key]:.{dec}f}..{summary[n]['max'][key]:.{dec}f} "
                      f"(n={ns[n][key]})" for n in names if key in summary[n]["min"]]
             if parts:
@@ -1493,15 +1662,19 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     csv = lambda s: [x for x in s.split(",") if x]                      # noqa: E731
-    p.add_argument("--only", type=csv, default=["memmux", "tmux", "zellij", "mprocs"],
-                   help="multiplexers to run, comma separated (default: all that are installed)")
+    p.add_argument("--only", type=csv,
+                   default=["memmux", "memmux-base", "tmux", "zellij", "mprocs", "none"],
+                   help="multiplexers to run, comma separated (default: all that are installed; "
+                   "memmux-base only with --memmux-base; none = no multiplexer)")
     p.add_argument("--tests", type=csv, default=["startup", "latency", "throughput", "memory",
-                                                 "idle", "flood"],
-                   help="startup,latency,throughput,memory,idle,flood (default: all)")
+                                                 "idle", "flood", "tabs"],
+                   help="startup,latency,throughput,memory,idle,flood,tabs (default: all)")
     p.add_argument("--reps", type=int, default=3, help="fresh instances per test (medians reported)")
     p.add_argument("--warmup", type=int, default=1, help="1: start and stop each multiplexer once first")
     p.add_argument("--memmux", default=os.path.join(REPO, "target", "release", "memmux"),
                    help="memmux binary (default: target/release/memmux of this repository)")
+    p.add_argument("--memmux-base", help="a second memmux binary measured beside --memmux in "
+                   "the same run (column memmux-base), e.g. the build before a change")
     p.add_argument("--memmux-panel", default="always", choices=["always", "never", "auto"],
                    help="memmux [memory-panel] show (default always)")
     p.add_argument("--tools-dir", action="append",
@@ -1522,7 +1695,14 @@ def parse_args(argv=None):
     p.add_argument("--flood-keys", type=int, default=200, help="keystrokes per half of the flood test")
     p.add_argument("--flood", default="yes", help="flooding command (default `yes`; e.g. "
                    "'cat /dev/urandom | base64')")
-    p.add_argument("--flood-for", type=csv, default=["memmux", "tmux"])
+    p.add_argument("--flood-for", type=csv, default=["memmux", "memmux-base", "tmux"])
+    p.add_argument("--tabs", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000],
+                   help="tab counts of the many-tabs test, opened in turn in one instance")
+    p.add_argument("--tabs-for", type=csv, default=["memmux", "memmux-base", "tmux"])
+    p.add_argument("--tabs-nofile", type=int, default=1024,
+                   help="soft descriptor limit the many-tabs test starts the multiplexer with")
+    p.add_argument("--tabs-timeout", type=float, default=180,
+                   help="seconds allowed for each step of the many-tabs test")
     p.add_argument("--pause-ms", type=lambda s: [float(x) for x in s.split(",")], default=[20, 60])
     p.add_argument("--settle-max", type=float, default=10)
     p.add_argument("--startup-timeout", type=float, default=30)
@@ -1538,7 +1718,8 @@ def parse_args(argv=None):
     bad = [x for x in a.only if x not in MUXES]
     if bad:
         p.error(f"unknown multiplexer(s) {bad}; known: {', '.join(MUXES)}")
-    bad = [x for x in a.tests if x not in ("startup", "latency", "throughput", "memory", "idle", "flood")]
+    bad = [x for x in a.tests if x not in ("startup", "latency", "throughput", "memory", "idle",
+                                           "flood", "tabs")]
     if bad:
         p.error(f"unknown test(s) {bad}")
     return a

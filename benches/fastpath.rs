@@ -112,6 +112,33 @@ fn coloured(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
+/// An 8-digit line number and 30-45 characters of Chinese, Japanese, Hangul and accented
+/// Latin with the odd space and emoji: `bench/compare.py`'s UTF-8 text.
+fn utf8_text(rng: &mut Rng) -> Vec<u8> {
+    let text: Vec<char> =
+        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
+                           日本語のテキストです한국어텍스트éàüößçñ"
+            .chars()
+            .collect();
+    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
+    let mut out = Vec::with_capacity(INPUT + 256);
+    let mut n = 0;
+    while out.len() < INPUT {
+        let mut line = format!("{n:08}");
+        for _ in 0..30 + rng.below(16) {
+            line.push(match rng.below(50) {
+                0..=3 => ' ',
+                4 => EMOJI[rng.below(EMOJI.len() as u64) as usize],
+                _ => text[rng.below(text.len() as u64) as usize],
+            });
+        }
+        line.push_str("\r\n");
+        out.extend_from_slice(line.as_bytes());
+        n += 1;
+    }
+    out
+}
+
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -153,6 +180,7 @@ fn main() {
     let inputs = [
         ("plain 80-100 chars", plain(&mut rng)),
         ("SGR-coloured", coloured(&mut rng)),
+        ("UTF-8 (CJK) text", utf8_text(&mut rng)),
     ];
     println!("Term::process, {ROWS}x{COLS}, 10,000-row history; medians of {RUNS} runs");
     println!(

@@ -1,8 +1,8 @@
 //! The whole output path of a session, as its reader runs it: `Term::process` = the hostile-
 //! output filter, the plain-text fast path, vt100, and the scrollback store, on a 50x200
-//! screen with a 10,000-row history, fed 64 KiB at a time (the reader's buffer). Four
+//! screen with a 10,000-row history, fed 64 KiB at a time (the reader's buffer). Five
 //! workloads: plain text lines, SGR-heavy lines (`ls --color` style), CJK lines (wide
-//! characters), and full-screen redraws on the alternate screen (what htop or vim send).
+//! characters), mixed UTF-8 text (`bench/compare.py`'s), and full-screen redraws on the alternate screen (what htop or vim send).
 
 use std::hint::black_box;
 
@@ -87,6 +87,34 @@ fn cjk(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
+/// The benchmark's UTF-8 text (`bench/compare.py`): an 8-digit line number, then 30 to 45
+/// characters of Chinese, Japanese, Hangul and accented Latin, with a space now and then and
+/// an emoji in one character of 50.
+fn utf8_mixed(rng: &mut Rng) -> Vec<u8> {
+    let text: Vec<char> =
+        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
+                           日本語のテキストです한국어텍스트éàüößçñ"
+            .chars()
+            .collect();
+    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
+    let mut out = Vec::with_capacity(SIZE + 400);
+    let mut n = 0;
+    while out.len() < SIZE {
+        let mut line = format!("{n:08}");
+        for _ in 0..30 + rng.below(16) {
+            line.push(match rng.below(50) {
+                0..=3 => ' ',
+                4 => EMOJI[rng.below(EMOJI.len() as u64) as usize],
+                _ => text[rng.below(text.len() as u64) as usize],
+            });
+        }
+        line.push_str("\r\n");
+        out.extend_from_slice(line.as_bytes());
+        n += 1;
+    }
+    out
+}
+
 /// Whole screens redrawn in place on the alternate screen: home, then every row with colours
 /// and an erase to its end, as full-screen programs repaint.
 fn redraw(rng: &mut Rng) -> Vec<u8> {
@@ -114,6 +142,7 @@ fn bench(c: &mut Criterion) {
         ("plain", plain(&mut rng)),
         ("sgr", sgr(&mut rng)),
         ("cjk", cjk(&mut rng)),
+        ("utf8_mixed", utf8_mixed(&mut rng)),
         ("full_screen_redraw", redraw(&mut rng)),
     ];
     let budget = Budget::new(1 << 30);

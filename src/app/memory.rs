@@ -106,7 +106,7 @@ impl App {
         let result = match &tab.session.cgroup {
             Some(cg) if cg.joined().is_ok() => cg.freeze(on).map(|m| format!("{m:?}")),
             _ => {
-                let pids = crate::session::pty::session_members(tab.session.pid().unwrap_or(0));
+                let pids = crate::session::process::session_members(tab.session.pid().unwrap_or(0));
                 crate::memory::cgroup::tab::signal_all(&pids, on);
                 let mut f = FROZEN_BY_SIGNAL.lock().unwrap_or_else(|p| p.into_inner());
                 f.retain(|x| *x != id);

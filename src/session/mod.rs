@@ -1,13 +1,18 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
 pub mod fastpath;
+pub mod fd_limit;
 pub mod fidelity;
+pub mod io_loop;
 pub mod keys;
 pub mod palette;
+pub mod process;
 pub mod pty;
 pub mod reader;
 pub mod scrollback;
+pub mod shared;
 pub mod term;
+pub mod wake;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -15,7 +20,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use scrollback::{Budget, Limits};
 
-pub use pty::{Alerts, CommandSpec, ExitStatus, QueueFull, Shared, TermGuard};
+pub use process::ExitStatus;
+pub use pty::CommandSpec;
+pub use shared::{Alerts, QueueFull, Shared, TermGuard};
 use term::Term;
 
 /// Puts rows of the focused pane on the terminal straight from a session's reader thread,
@@ -144,15 +151,7 @@ impl Session {
         ctx.registry.add(&shared);
         let _inside = crate::memory::alloc::enter(account);
         let label = id.to_string();
-        match pty::spawn(
-            &spec,
-            rows,
-            cols,
-            Arc::clone(&shared),
-            &label,
-            reader::run,
-            on_exit,
-        ) {
+        match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
             Ok(pty) => Session {
                 id,
                 spec,
@@ -163,7 +162,7 @@ impl Session {
                 size: (rows, cols),
             },
             Err(err) => {
-                let reason = format!("{err:#}");
+                let reason = format!("{:#}", pty::explain_fds(err));
                 let message = format!(
                     "\x1b[1;31mmemmux: {}\x1b[m\r\n\r\nPress Ctrl-b r to retry or Ctrl-b x to close this tab.\r\n",
                     reason.replace('\n', "\r\n")
@@ -280,7 +279,7 @@ impl Session {
         let _account = self.enter();
         if let Some(mut pty) = self.pty.take() {
             if self.is_running() {
-                pty::hang_up_session(pty.pid);
+                process::hang_up_session(pty.pid);
             }
             pty.stop_threads();
             // The queue's own descriptor too, so the pty closes once the threads are gone.

@@ -1,6 +1,7 @@
-//! A session's output side: the reader thread drains the pty; small output (an echo, a prompt)
-//! is parsed right there, with no hop to another thread; a flood goes to a parser thread
-//! started for it, so reading and parsing overlap.
+//! A session's output side: the I/O loop (`io_loop`) drains the pty; small output (an echo, a
+//! prompt) is parsed right there, with no hop to another thread; a flood goes to a parser
+//! thread started for it, so reading and parsing overlap, and the loop stays free for the
+//! other tabs.
 //!
 //! Why two threads for a flood: a pty read returns at most the line discipline's 4 KiB, and
 //! the kernel refills that buffer from its own queue on a worker thread. A reader that parses
@@ -18,14 +19,15 @@
 //! bytes ring the bell every 256 bytes or so).
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::pty::{Ready, Shared, wait_ready_for};
+use super::shared::Shared;
+use super::wake::Waker;
 
 /// 64 KiB: bytes read and parsed per lock hold, so the UI never waits long for the screen;
 /// also enough lines for the fast path to skip rows that would only scroll by.
@@ -36,104 +38,124 @@ const QUEUED_BUFFERS: usize = 2;
 /// 500 ms without a full buffer: the flood is over; the parser thread ends and its buffers
 /// go back to the system (kept, they cost 22 B per scrollback line of RSS in the benchmark's
 /// 100,000-line fills: 130.9 against 103.1 B).
-const PARSER_IDLE: Duration = Duration::from_millis(500);
+pub const PARSER_IDLE: Duration = Duration::from_millis(500);
+/// 16 KiB: output read at once up to this size is parsed on the I/O loop (an echo, a prompt,
+/// a short listing: at most about 0.5 ms of vt100); more goes to the tab's parser thread, and
+/// so does all of a tab's output while its parser thread lives (a flood): the loop, which
+/// serves every tab, then only reads and copies. Parsing every read under 64 KiB on the loop,
+/// as each tab's own reader thread did before, let a `yes` in one tab slow another tab's
+/// echo by 3.87 and 4.22 ms (medians, two reps of bench/compare.py; 1.15 and 1.89 ms with a
+/// reader thread per tab).
+pub const INLINE_MAX: usize = 16 * 1024;
+/// 8: parser threads at once, over all tabs; past it a flood is parsed on the I/O loop. With
+/// the loop, the UI, input, signal and sampler threads, memmux stays under 16 threads however
+/// many tabs flood at once.
+const MAX_PARSERS: usize = 8;
+/// Parser threads running.
+static PARSERS: AtomicUsize = AtomicUsize::new(0);
 /// 4 KiB of input not yet taken by the program: past it, replies to its queries are dropped.
 const STALE_REPLIES: usize = 4096;
 /// `Pipeline::queued` once the parser thread has decided to end: nothing more may be sent.
 const CLOSED: usize = usize::MAX;
 
-/// The reader thread's body: reads until the program's side closes or `stop` does.
-pub fn run(fd: OwnedFd, stop: OwnedFd, shared: Arc<Shared>) {
-    let label = std::thread::current()
-        .name()
-        .unwrap_or("pty-read")
-        .replacen("pty-read", "pty-parse", 1);
-    let mut pipe: Option<Pipeline> = None;
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        // While a parser thread lives, look now and then whether it ended idle, to give its
-        // buffers back without waiting for more output.
-        let timeout = pipe.as_ref().map(|_| PARSER_IDLE);
-        match wait_ready_for(fd.as_raw_fd(), libc::POLLIN, stop.as_raw_fd(), timeout) {
-            Ready::Yes => {}
-            Ready::TimedOut => {
-                if pipe.as_ref().is_some_and(Pipeline::closed) {
-                    retire(&mut pipe);
-                }
-                continue;
-            }
-            Ready::Stopped => break,
-        }
-        let (n, ended) = match read_pending(fd.as_raw_fd(), &mut buf) {
-            Ok(r) => r,
-            Err(()) => break,
-        };
-        if n == 0 {
-            continue;
-        }
-        // Output goes in order: here only while the parser has nothing in hand.
-        let parser_busy = pipe.as_ref().is_some_and(|p| !p.idle());
-        if (n < buf.len() && !parser_busy) || !hand_over(&mut pipe, &mut buf, n, &label, &shared) {
-            ingest(&shared, &buf[..n]);
-        }
-        if ended {
-            break;
-        }
-    }
-    // The parser finishes what it has before the output is said to have ended.
-    if let Some(p) = pipe.take() {
-        drop(p.full);
-        let _ = p.thread.join();
-    }
-    shared.eof.store(true, Ordering::Release);
-    shared.mark_dirty();
-}
-
 /// A parser thread and the buffers going to and from it.
-struct Pipeline {
+pub(super) struct Pipeline {
     full: SyncSender<(Vec<u8>, usize)>,
     free: Receiver<Vec<u8>>,
+    /// A free buffer taken from `free` while checking for room.
+    spare: Option<Vec<u8>>,
     /// Buffers sent and not yet parsed; `CLOSED` once the thread ended idle.
     queued: Arc<AtomicUsize>,
-    /// Buffers made for this pipeline (besides the reader's own).
+    /// The loop stopped reading this tab for want of a free buffer: the parser wakes it when
+    /// it gives one back.
+    throttled: Arc<AtomicBool>,
+    /// Buffers made for this pipeline.
     buffers: usize,
     thread: JoinHandle<()>,
 }
 
+/// Counts a parser thread for `MAX_PARSERS` while it lives.
+struct ParserSlot;
+
+impl ParserSlot {
+    fn take() -> Option<ParserSlot> {
+        PARSERS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_PARSERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ParserSlot)
+    }
+}
+
+impl Drop for ParserSlot {
+    fn drop(&mut self) {
+        PARSERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Pipeline {
-    fn start(label: &str, shared: &Arc<Shared>) -> io::Result<Pipeline> {
+    fn start(label: &str, shared: &Arc<Shared>, waker: &Waker) -> io::Result<Pipeline> {
+        let slot =
+            ParserSlot::take().ok_or_else(|| io::Error::other("every parser thread is busy"))?;
         let (full, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(QUEUED_BUFFERS);
         let (free_tx, free) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BUFFERS + 1);
         let queued = Arc::new(AtomicUsize::new(0));
+        let throttled = Arc::new(AtomicBool::new(false));
         let thread = {
             let queued = Arc::clone(&queued);
+            let throttled = Arc::clone(&throttled);
             let shared = Arc::clone(shared);
+            let waker = waker.clone();
             // Thread bookkeeping is memmux's (see `pty::spawn`); the thread enters the
             // session's account itself.
             let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
             std::thread::Builder::new()
                 .name(label.to_string())
                 .spawn(move || {
+                    let _slot = slot;
                     lower_priority();
                     let _account = crate::memory::alloc::enter(shared.account);
-                    parse_loop(&full_rx, &free_tx, &queued, &shared);
+                    parse_loop(&full_rx, &free_tx, &queued, &shared, &throttled, &waker);
                 })?
         };
         Ok(Pipeline {
             full,
             free,
+            spare: None,
             queued,
+            throttled,
             buffers: 0,
             thread,
         })
     }
 
+    /// A buffer can be had without waiting.
+    pub fn has_room(&mut self) -> bool {
+        if self.spare.is_none() {
+            self.spare = self.free.try_recv().ok();
+        }
+        self.spare.is_some() || self.buffers < QUEUED_BUFFERS
+    }
+
+    /// Asks the parser to wake the loop when it gives a buffer back; false (and not asked)
+    /// when one came back meanwhile.
+    pub fn throttle(&mut self) -> bool {
+        self.throttled.store(true, Ordering::Release);
+        if self.has_room() {
+            self.throttled.store(false, Ordering::Release);
+            return false;
+        }
+        true
+    }
+
     /// Nothing is queued or being parsed.
-    fn idle(&self) -> bool {
+    pub fn idle(&self) -> bool {
         matches!(self.queued.load(Ordering::Acquire), 0 | CLOSED)
     }
 
-    fn closed(&self) -> bool {
+    /// The thread ended idle: `retire` it.
+    pub fn closed(&self) -> bool {
         self.queued.load(Ordering::Acquire) == CLOSED
     }
 
@@ -166,16 +188,21 @@ fn parse_loop(
     free: &SyncSender<Vec<u8>>,
     queued: &AtomicUsize,
     shared: &Shared,
+    throttled: &AtomicBool,
+    waker: &Waker,
 ) {
     loop {
         match full.recv_timeout(PARSER_IDLE) {
             Ok((buf, n)) => {
                 ingest(shared, &buf[..n]);
-                // After the parse: the reader parses small output itself only once this is 0,
+                // After the parse: the loop parses small output itself only once this is 0,
                 // so nothing overtakes what is being parsed here.
                 queued.fetch_sub(1, Ordering::AcqRel);
-                // The reader may have ended meanwhile; then the buffer just goes.
+                // The tab may have ended meanwhile; then the buffer just goes.
                 let _ = free.try_send(buf);
+                if throttled.swap(false, Ordering::AcqRel) {
+                    waker.wake();
+                }
             }
             Err(RecvTimeoutError::Timeout) => {
                 // Only with nothing claimed: a claim that won the race is sent, and received
@@ -192,52 +219,74 @@ fn parse_loop(
     }
 }
 
-/// Joins a parser thread that ended idle; its buffers go with it, and the memory back to the
-/// system.
-fn retire(pipe: &mut Option<Pipeline>) {
+/// Joins a parser thread (that ended idle, or after it parsed what it has); its buffers go with
+/// it, and the memory back to the system.
+pub(super) fn retire(pipe: &mut Option<Pipeline>) {
     if let Some(old) = pipe.take() {
         let Pipeline {
-            full, free, thread, ..
+            full,
+            free,
+            spare,
+            thread,
+            ..
         } = old;
         drop(full);
         let _ = thread.join();
         drop(free);
+        drop(spare);
         // SAFETY: malloc_trim has no preconditions.
         unsafe { libc::malloc_trim(0) };
     }
 }
 
-/// Sends `buf[..n]` to the parser thread (started, or started again after it ended idle) and
-/// gives the reader a free buffer in its place. False, with `buf` untouched, when no thread
-/// can be started: the caller parses it then.
-fn hand_over(
+/// Parses `bytes` on the calling thread (the I/O loop) when they are few and the tab has no
+/// parser thread (output goes in order), else hands them to the parser thread.
+/// Call inside the session's allocator account.
+pub(super) fn deliver(
     pipe: &mut Option<Pipeline>,
-    buf: &mut Vec<u8>,
-    n: usize,
+    bytes: &[u8],
     label: &str,
     shared: &Arc<Shared>,
+    waker: &Waker,
+) {
+    let flooding = pipe.as_ref().is_some_and(|p| !p.closed());
+    if (bytes.len() <= INLINE_MAX && !flooding) || !hand_over(pipe, bytes, label, shared, waker) {
+        ingest(shared, bytes);
+    }
+}
+
+/// Copies `bytes` into a buffer of the parser thread (started, or started again after it ended
+/// idle) and sends it. False when no thread can be had: the caller parses them then.
+fn hand_over(
+    pipe: &mut Option<Pipeline>,
+    bytes: &[u8],
+    label: &str,
+    shared: &Arc<Shared>,
+    waker: &Waker,
 ) -> bool {
     let p = loop {
         match pipe {
             Some(p) if p.claim() => break p,
             Some(_) => retire(pipe),
-            None => match Pipeline::start(label, shared) {
+            None => match Pipeline::start(label, shared, waker) {
                 Ok(p) => *pipe = Some(p),
                 Err(_) => return false,
             },
         }
     };
-    let next = match p.free.try_recv() {
-        Ok(b) => b,
-        Err(_) if p.buffers < QUEUED_BUFFERS => {
+    let mut buf = match p.spare.take().or_else(|| p.free.try_recv().ok()) {
+        Some(b) => b,
+        None if p.buffers < QUEUED_BUFFERS => {
             p.buffers += 1;
             vec![0u8; READ_CHUNK]
         }
-        // Both buffers are with the parser: wait for one (the program waits on the pty too).
-        Err(_) => p.free.recv().unwrap_or_else(|_| vec![0u8; READ_CHUNK]),
+        // Both buffers are out: the loop checks `has_room` before it reads, so this is only
+        // the moment between the parser's count going to 0 and its buffer coming back.
+        None => p.free.recv().unwrap_or_else(|_| vec![0u8; READ_CHUNK]),
     };
-    let full = std::mem::replace(buf, next);
-    if let Err(mpsc::SendError((full, len))) = p.full.send((full, n)) {
+    let n = bytes.len().min(buf.len());
+    buf[..n].copy_from_slice(&bytes[..n]);
+    if let Err(mpsc::SendError((full, len))) = p.full.send((buf, n)) {
         // The thread is gone, which it can't be while a claim is held: parse here.
         p.queued.fetch_sub(1, Ordering::AcqRel);
         ingest(shared, &full[..len]);
@@ -250,7 +299,7 @@ fn hand_over(
 /// and one wake-up per 64 KiB rather than per 4 KiB. Returns at once when nothing more is
 /// pending, so an echo is not held back. `Ok((bytes, ended))`; `Err` when the pty is gone
 /// with nothing read.
-fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
+pub(super) fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
     let mut n = 0;
     while n < buf.len() {
         // SAFETY: reading into the unused rest of a buffer we own.

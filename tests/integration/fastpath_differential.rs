@@ -385,14 +385,91 @@ fn plain_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Text that is not ASCII: wide (CJK, Hangul, fullwidth, emoji), narrow (accented Latin,
+/// Greek, Cyrillic, box drawing), and now and then what the fast path must leave to vt100
+/// (combining marks, U+FE0F, ZWJ sequences, C1 controls, a broken sequence).
+const UTF8_PIECES: &[&str] = &[
+    "漢字",
+    "中文字符",
+    "日本語のテキスト",
+    "한국어",
+    "텍스트",
+    "ＡＢＣ",
+    "😀",
+    "🚀",
+    "✅",
+    "⚡",
+    "café",
+    "naïve",
+    "Ωμέγα",
+    "Привет",
+    "─┼─",
+    "ß",
+    "€",
+    " ",
+    "x",
+    "ok",
+];
+const UTF8_BREAKERS: &[&str] = &[
+    "e\u{301}",
+    "\u{2764}\u{FE0F}",
+    "👨\u{200D}👩",
+    "\u{85}",
+    "\u{ad}",
+    "\u{200B}",
+];
+
+fn utf8_text(rng: &mut Rng, columns: usize, out: &mut Vec<u8>) {
+    let mut n = 0;
+    while n < columns {
+        let piece = if rng.chance(2) {
+            rng.pick(UTF8_BREAKERS)
+        } else {
+            rng.pick(UTF8_PIECES)
+        };
+        if rng.chance(1) {
+            // A lead byte without its continuation: vte prints U+FFFD.
+            out.push(0xe4);
+        }
+        out.extend_from_slice(piece.as_bytes());
+        n += piece.chars().count().max(1);
+    }
+}
+
+fn utf8_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
+    let len = line_len(rng, cols);
+    let mut written = 0;
+    while written < len {
+        if rng.chance(15) {
+            good_sgr(rng, out);
+        }
+        let n = rng.range(1, 12).min(len - written);
+        if rng.chance(70) {
+            utf8_text(rng, n, out);
+        } else {
+            let mut piece = Vec::new();
+            plain_text(rng, n, &mut piece);
+            out.extend_from_slice(&piece);
+        }
+        written += n;
+    }
+    if rng.chance(20) {
+        out.extend_from_slice(b"\x1b[m");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Many lines: what the fast path is for.
 fn flood(rng: &mut Rng, rows: usize, cols: usize, out: &mut Vec<u8>) {
     let screens = rng.pick(&[1, 2, 4, 8]);
     let n = rng.range(1, rows * screens + 2);
-    let sgr = rng.below(3);
+    let kind = rng.below(5);
     for _ in 0..n {
-        match (sgr, rng.below(10)) {
+        match (kind, rng.below(10)) {
             (0, _) | (1, 0..=6) => plain_line(rng, cols, out),
+            (3, 0..=8) => utf8_line(rng, cols, out),
+            (4, 0..=2) => plain_line(rng, cols, out),
+            (4, 3..=5) => utf8_line(rng, cols, out),
             (_, 9) => out.extend_from_slice(b"\r\n"),
             _ => sgr_line(rng, cols, out),
         }
@@ -751,7 +828,7 @@ fn the_fast_path_is_taken_and_stores_rows_directly() {
     assert_eq!(direct, 82);
 }
 
-/// One read of lines the fast path declines (wide characters) and then plain lines: the
+/// One read of lines the fast path declines (combining marks) and then plain lines: the
 /// declined ones go to vt100 line by line, and the plain run after them, in the same read,
 /// is still taken (the newline count that gates it follows what was consumed).
 #[test]
@@ -759,7 +836,7 @@ fn plain_lines_after_declined_ones_in_the_same_read_take_the_fast_path() {
     // 200 columns: the plain run's ~1 KB alone is far short of the 19 rows the gate wants,
     // so only its 100 newlines let it through.
     let mut p = pair(10, 200);
-    let mut read = lines(300, |i| format!("漢字{}語\r\n", i % 10));
+    let mut read = lines(300, |i| format!("漢e\u{301}{}語\r\n", i % 10));
     read.extend(lines(100, |i| format!("line {i}\r\n")));
     run_case(&mut p, &[Event::Bytes(read)]);
     let (taken, direct) = p.fast.fast_path_stats();
@@ -781,6 +858,54 @@ fn edge_widths_wrap_like_vt100() {
         run_case(&mut p, &[Event::Bytes(input)]);
         assert!(p.fast.fast_path_stats().0 > 0, "{cols}");
     }
+}
+
+/// Wide characters where they meet the right edge: a row with one column left for a wide
+/// character ends unwrapped with that column empty; odd and even widths, with colours
+/// changing on wide cells, and a screen too narrow for any (vt100 drops them there).
+#[test]
+fn wide_characters_wrap_like_vt100() {
+    for cols in [1, 2, 3, 7, 20, 21] {
+        let mut p = pair(4, cols);
+        let c = usize::from(cols);
+        let input = lines(80, |i| {
+            let lead = "x".repeat([0, 1, c.saturating_sub(1), c, c + 1][i % 5]);
+            let wide = "漢한😀".repeat(i % 4 + c / 2);
+            format!("{lead}\x1b[3{}m{wide}é\x1b[m ok\r\n", i % 8)
+        });
+        run_case(&mut p, &[Event::Bytes(input)]);
+        // One column: every line has a wide character vt100 drops, which the fast path
+        // leaves to it.
+        assert_eq!(p.fast.fast_path_stats().0 > 0, cols > 1, "{cols}");
+    }
+}
+
+/// Lines of CJK text alone (the benchmark's workload) take the fast path, stored directly.
+#[test]
+fn cjk_lines_take_the_fast_path() {
+    let mut p = pair(10, 80);
+    let read = lines(200, |i| {
+        format!("{i:08}的一是不了人我在有他这中大 한국어텍스트 éàü 🚀\r\n")
+    });
+    run_case(&mut p, &[Event::Bytes(read)]);
+    let (taken, direct) = p.fast.fast_path_stats();
+    assert_eq!(taken, 1);
+    // 9 lines reach the last row the normal way; of the other 191, 9 stay visible.
+    assert_eq!(direct, 182);
+}
+
+/// REP after a run whose last character is wide repeats that character.
+#[test]
+fn rep_after_a_blank_suffix_repeats_a_wide_last_character() {
+    let mut p = pair(5, 10);
+    let mut input = lines(30, |i| format!("{i}漢\r\n"));
+    input.extend_from_slice(&lines(8, |_| "\r\n".into()));
+    run_case(
+        &mut p,
+        &[Event::Bytes(input), Event::Bytes(b"\x1b[2b".to_vec())],
+    );
+    assert!(p.fast.fast_path_stats().0 > 0);
+    assert_eq!(p.fast.screen().contents().trim(), "漢漢");
 }
 
 #[test]

@@ -1,0 +1,78 @@
+//! File descriptors: a tab costs 3 (the pty, the event loop's copy of it, a pidfd), so the
+//! common soft limit of 1,024 holds about 320 tabs. memmux raises its soft limit up to the
+//! hard one as tabs need it, and when even the hard limit is too low, says so in the tab that
+//! did not fit. Programs started in tabs inherit the raised soft limit.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Descriptors per tab, held for its life.
+const PER_TAB: u64 = 3;
+/// memmux's own: the memory sampler's cache of open `/proc/PID/statm` files (256 at most),
+/// and 64 for the terminal, the event loop's epoll and eventfd, logs, other /proc reads, and
+/// the 2 more a tab holds while it starts (the pty's slave, the child's pipe).
+const OWN: u64 = 256 + 64;
+
+/// Tabs holding descriptors.
+static TABS: AtomicUsize = AtomicUsize::new(0);
+
+/// A tab's share of the descriptor limit, for as long as it lives.
+#[derive(Debug)]
+pub struct TabFds(());
+
+impl Drop for TabFds {
+    fn drop(&mut self) {
+        TABS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Counts one more tab, first raising the soft descriptor limit (up to the hard one) if it
+/// would not hold it. Never refuses: when even the hard limit is too low, the call that runs
+/// out fails with EMFILE, and `explain` says why.
+pub fn reserve_tab() -> TabFds {
+    let tabs = TABS.fetch_add(1, Ordering::AcqRel) as u64 + 1;
+    let need = OWN + PER_TAB * tabs;
+    if let Some(mut lim) = limits() {
+        if need > lim.rlim_cur && lim.rlim_cur < lim.rlim_max {
+            // Doubling: a few calls for a thousand tabs, not one per tab.
+            lim.rlim_cur = need.max(lim.rlim_cur.saturating_mul(2)).min(lim.rlim_max);
+            // SAFETY: setrlimit with a soft limit between the old one and the hard one.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+        }
+    }
+    TabFds(())
+}
+
+fn limits() -> Option<libc::rlimit> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim)
+}
+
+/// Adds the descriptor limit to an error that ran out of descriptors, with what to do.
+pub fn explain(err: anyhow::Error) -> anyhow::Error {
+    let emfile = err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::EMFILE))
+    }) || format!("{err:#}").contains("os error 24");
+    let Some(lim) = limits().filter(|_| emfile) else {
+        return err;
+    };
+    let tabs = TABS.load(Ordering::Acquire);
+    let what = if lim.rlim_cur >= lim.rlim_max {
+        format!(
+            "the hard limit is too low for {tabs} tabs ({} descriptors, `ulimit -Hn`; a tab \
+             needs {PER_TAB}): raise it (`nofile` in /etc/security/limits.conf) and start memmux \
+             again",
+            lim.rlim_max
+        )
+    } else {
+        format!(
+            "{tabs} tabs with a limit of {} descriptors (hard limit {})",
+            lim.rlim_cur, lim.rlim_max
+        )
+    };
+    err.context(format!("no file descriptor left for a new tab: {what}"))
+}

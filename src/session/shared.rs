@@ -1,0 +1,344 @@
+//! What a session shares between the app and the event loop: the terminal behind its lock
+//! (with the hand-off to waiting threads), the bounded input queue, alerts for the UI.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::term::Term;
+use super::wake::Waker;
+use crate::memory::alloc::{self, AccountId};
+
+/// 32 MiB: input queued for a program that is not reading; past it a paste is refused, and the
+/// user told so, rather than memmux's memory growing without bound.
+pub const MAX_QUEUED_INPUT: usize = 32 << 20;
+
+/// Input waiting to be written to a program, bounded in bytes.
+#[derive(Default)]
+pub struct InputQueue {
+    inner: Mutex<QueueInner>,
+    /// Bytes accepted but not yet written.
+    pending: AtomicUsize,
+}
+
+#[derive(Default)]
+struct QueueInner {
+    chunks: VecDeque<Vec<u8>>,
+    /// Bytes of the first chunk already written.
+    written: usize,
+    closed: bool,
+    /// The pty, for writing straight from the caller's thread when nothing is queued: a
+    /// keystroke then skips the hop to the event loop (about 0.1 ms on 2 busy cores). The
+    /// loop holds the same descriptor.
+    direct: Option<Arc<OwnedFd>>,
+    /// Tells the event loop that input is queued.
+    waker: Option<Waker>,
+}
+
+/// The queue refused input because the program has not read what it already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{pending} bytes of input are still waiting for the program to read them")]
+pub struct QueueFull {
+    pub pending: usize,
+}
+
+impl InputQueue {
+    pub fn push(&self, bytes: Vec<u8>) -> Result<(), QueueFull> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let pending = self.pending.load(Ordering::Acquire);
+        if pending + bytes.len() > MAX_QUEUED_INPUT {
+            return Err(QueueFull { pending });
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.closed {
+            return Ok(());
+        }
+        let mut bytes = bytes;
+        // Nothing queued: write now, under the lock, so the order of input is kept; what the
+        // pty doesn't take waits for the event loop to see the pty writable.
+        if inner.chunks.is_empty() && self.pending.load(Ordering::Acquire) == 0 {
+            if let Some(fd) = &inner.direct {
+                // SAFETY: writing from a slice we own to a descriptor we hold (non-blocking).
+                let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+                if n > 0 {
+                    bytes.drain(..n as usize);
+                }
+                if bytes.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        self.pending.fetch_add(bytes.len(), Ordering::AcqRel);
+        let first = inner.chunks.is_empty();
+        inner.chunks.push_back(bytes);
+        if first {
+            if let Some(w) = &inner.waker {
+                w.wake();
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the queue the pty for direct writes and the event loop's waker.
+    pub(super) fn set_direct(&self, fd: Arc<OwnedFd>, waker: Waker) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.direct = Some(fd);
+        inner.waker = Some(waker);
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Input is waiting for the pty to take it.
+    pub(super) fn has_queued(&self) -> bool {
+        !self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .chunks
+            .is_empty()
+    }
+
+    /// Writes queued input to `fd` (non-blocking) until the pty takes no more or the queue is
+    /// empty. An error other than a full pty closes the queue: the program is gone.
+    pub(super) fn write_queued(&self, fd: RawFd) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(chunk) = inner.chunks.front() {
+            let rest = chunk.get(inner.written..).unwrap_or_default();
+            // SAFETY: writing from a slice we own, at most its length.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                match io::Error::last_os_error().kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return,
+                    _ => {
+                        drop(inner);
+                        self.close();
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            self.pending.fetch_sub(n, Ordering::AcqRel);
+            if n >= rest.len() {
+                inner.chunks.pop_front();
+                inner.written = 0;
+            } else {
+                inner.written += n;
+            }
+        }
+    }
+
+    /// Drops what is queued and the queue's descriptor of the pty; later input is ignored.
+    pub fn close(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.closed = true;
+        inner.chunks.clear();
+        inner.written = 0;
+        inner.direct = None;
+        inner.waker = None;
+        self.pending.store(0, Ordering::Release);
+    }
+}
+
+/// State a session shares with its threads.
+pub struct Shared {
+    pub id: super::SessionId,
+    pub term: Mutex<Term>,
+    /// Threads waiting for `term` in `lock_term` (the UI, the budget): the parser lets them
+    /// have it between two batches (`yield_term`) instead of taking it straight back.
+    term_waiters: AtomicUsize,
+    /// Bells, titles and clipboard writes since the UI last looked, moved here from the
+    /// terminal after each batch: the UI takes them without waiting for a busy parser.
+    pub alerts: Mutex<Alerts>,
+    /// Set by the reader after parsing output; cleared by the UI when it looks.
+    pub dirty: AtomicBool,
+    /// Output bytes parsed since the UI last looked: a few bytes (an echo) are drawn at once,
+    /// a flood at the frame rate.
+    pub output_bytes: AtomicUsize,
+    /// Something the user must be told about this tab (a contained parser failure).
+    pub notice: Mutex<Option<String>>,
+    /// A bell rang or the title changed: worth a look even for a hidden tab already marked busy.
+    pub attention: AtomicBool,
+    /// The program's side of the pty is closed: no more output will come.
+    pub eof: AtomicBool,
+    pub input: InputQueue,
+    /// Heap bytes of this session's history, as of the last change (read without the lock by
+    /// the budget and the memory panel).
+    pub history_bytes: Arc<AtomicUsize>,
+    /// Rows of history, likewise.
+    pub history_rows: Arc<AtomicUsize>,
+    /// Output so far, for the memory sampler's pace.
+    pub activity: Arc<crate::memory::activity::Activity>,
+    /// Wakes the UI; shared by every session.
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+    pub(super) direct: Option<Arc<dyn super::DirectDraw>>,
+    pub(super) registry: Arc<super::Registry>,
+    /// The allocator account every byte of this session is charged to.
+    pub account: AccountId,
+    /// Last, so it runs after the fields above are freed: closes the account and records
+    /// anything left in it as a leak.
+    _closer: AccountCloser,
+}
+
+/// Closes a session's allocator account when the session's state is finally dropped.
+struct AccountCloser(AccountId);
+
+impl Drop for AccountCloser {
+    fn drop(&mut self) {
+        // The leak record belongs to memmux, not to the account being closed.
+        let _memmux = alloc::enter(alloc::MEMMUX);
+        let left = alloc::close_account(self.0);
+        if left != 0 {
+            crate::memory::note_leak(self.0, left);
+        }
+    }
+}
+
+impl Shared {
+    pub fn new(
+        id: super::SessionId,
+        term: Term,
+        ctx: &super::Context,
+        account: AccountId,
+    ) -> Shared {
+        Shared {
+            id,
+            direct: ctx.direct.clone(),
+            account,
+            _closer: AccountCloser(account),
+            history_bytes: Arc::new(AtomicUsize::new(0)),
+            history_rows: Arc::new(AtomicUsize::new(0)),
+            activity: Arc::new(crate::memory::activity::Activity::new(Arc::clone(
+                &ctx.sampler_wake,
+            ))),
+            wake: Arc::clone(&ctx.wake),
+            registry: Arc::clone(&ctx.registry),
+            term: Mutex::new(term),
+            term_waiters: AtomicUsize::new(0),
+            alerts: Mutex::new(Alerts::default()),
+            dirty: AtomicBool::new(false),
+            attention: AtomicBool::new(false),
+            notice: Mutex::new(None),
+            output_bytes: AtomicUsize::new(0),
+            eof: AtomicBool::new(false),
+            input: InputQueue::default(),
+        }
+    }
+
+    /// Publishes the history's size after a change to it (call with the term locked).
+    pub fn note_history(&self, term: &Term) {
+        self.history_bytes
+            .store(term.history().bytes(), Ordering::Release);
+        self.history_rows
+            .store(term.history().len(), Ordering::Release);
+    }
+
+    /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained in
+    /// `reader::ingest`, which rebuilds the parser; the screen is still worth showing).
+    pub fn lock_term(&self) -> TermGuard<'_> {
+        match self.term.try_lock() {
+            Ok(t) => return t,
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                self.term.clear_poison();
+                return p.into_inner();
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        self.term_waiters.fetch_add(1, Ordering::AcqRel);
+        let t = self.lock_term_for_parse();
+        self.term_waiters.fetch_sub(1, Ordering::AcqRel);
+        t
+    }
+
+    /// Locks the terminal for parsing: as `lock_term`, without counting as a waiter.
+    pub(super) fn lock_term_for_parse(&self) -> TermGuard<'_> {
+        self.term.lock().unwrap_or_else(|p| {
+            self.term.clear_poison();
+            p.into_inner()
+        })
+    }
+
+    /// Called by the parser after a batch, with the lock released: while another thread
+    /// waits in `lock_term`, yields to it rather than locking again at once (std's lock is
+    /// not fair: the parser would win nearly every time). Bounded by `HANDOFF_MAX`.
+    pub(super) fn yield_term(&self) {
+        let start = std::time::Instant::now();
+        while self.term_waiters.load(Ordering::Acquire) > 0 && start.elapsed() < HANDOFF_MAX {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Moves the bell, title and clipboard events out of `term` into `alerts`; true when
+    /// there were any.
+    pub(super) fn take_alerts(&self, term: &mut Term) -> bool {
+        let events = term.events();
+        if !events.bell && events.title.is_none() && events.clipboard.is_none() {
+            return false;
+        }
+        let mut alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        alerts.bell |= std::mem::take(&mut events.bell);
+        if let Some(title) = events.title.take() {
+            alerts.title = Some(title);
+        }
+        if let Some(data) = events.clipboard.take() {
+            alerts.clipboard = Some(data);
+        }
+        true
+    }
+
+    /// The alerts since the last call.
+    pub fn take_alerts_for_ui(&self) -> Alerts {
+        std::mem::take(&mut *self.alerts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(super) fn mark_dirty(&self) {
+        // One wake-up per burst: only the first output after the UI looked wakes it.
+        if !self.dirty.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+    }
+}
+
+/// The terminal, locked.
+pub type TermGuard<'a> = std::sync::MutexGuard<'a, Term>;
+
+/// 2 ms: the longest the parser waits for a waiting thread to take the terminal (one that
+/// was woken but not yet run on a busy machine); a 64 KiB batch parses in about 1 ms.
+const HANDOFF_MAX: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// What a program asked the UI's attention for, between two looks.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    pub bell: bool,
+    /// The newest title (OSC 0/2), cleaned (`term::clean_title`).
+    pub title: Option<String>,
+    /// The newest OSC 52 clipboard write (base64), when allowed.
+    pub clipboard: Option<Vec<u8>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.input.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_is_bounded_and_says_so() {
+        let q = InputQueue::default();
+        assert!(q.push(vec![0; MAX_QUEUED_INPUT - 10]).is_ok());
+        let err = q.push(vec![0; 11]).unwrap_err();
+        assert_eq!(err.pending, MAX_QUEUED_INPUT - 10);
+        assert!(q.push(vec![0; 10]).is_ok());
+        assert_eq!(q.pending(), MAX_QUEUED_INPUT);
+    }
+}
