@@ -6,6 +6,7 @@ pub mod keys;
 pub mod palette;
 pub mod pty;
 pub mod reader;
+mod reflow;
 pub mod scrollback;
 pub mod term;
 
@@ -206,7 +207,12 @@ impl Session {
         let _account = self.enter();
         self.size = (rows, cols);
         // Screen first, then the pty: the program redraws on SIGWINCH into a screen of the new size.
-        self.shared.lock_term().resize(rows, cols);
+        {
+            let mut term = self.shared.lock_term();
+            term.resize(rows, cols);
+            // A width change re-lays the history: its size changed.
+            self.shared.note_history(&term);
+        }
         if let Some(p) = &self.pty {
             // A pty whose program is gone may refuse; nothing to resize then.
             let _ = p.resize(rows, cols);
