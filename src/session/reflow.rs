@@ -375,5 +375,63 @@ mod tests {
         assert!(after.len() > 4_900, "{}", after.len());
         assert_eq!(after[1..], before[before.len() + 1 - after.len()..]);
         eprintln!("re-wrap of 10,000 rows at 200x50: to 120 columns {narrower:?}, back {wider:?}");
+        // Worst case: every row wrapped (lines of 390 columns), all cells re-laid.
+        let mut t = term(50, 200);
+        for i in 0..5_000 {
+            let words = "word ".repeat(77);
+            t.process(format!("\x1b[32m{i:5}\x1b[m {}\r\n", words.trim_end()).as_bytes());
+        }
+        let start = std::time::Instant::now();
+        t.resize(50, 199);
+        let all = start.elapsed();
+        assert!(t.history().len() > 9_900);
+        eprintln!("re-wrap of 10,000 wrapped rows, 200 to 199 columns: {all:?}");
+    }
+
+    #[test]
+    fn logical_lines_survive_any_sequence_of_widths() {
+        // xorshift: the same lines every run.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut t = term(6, 23);
+        for _ in 0..60 {
+            let len = next(90);
+            let mut line = String::new();
+            for i in 0..len {
+                if next(7) == 0 {
+                    line.push_str(&format!("\x1b[{}m", 31 + next(6)));
+                }
+                // No trailing space: history drops a line's trailing blanks, the screen not.
+                let c = if next(9) == 0 && i + 1 < len {
+                    ' '
+                } else {
+                    'a'
+                };
+                line.push(char::from(c as u8 + (next(26) as u8) * u8::from(c == 'a')));
+                if next(13) == 0 {
+                    line.push('\u{301}');
+                }
+            }
+            t.process(format!("{line}\x1b[m\r\n").as_bytes());
+        }
+        t.process(b"$ ");
+        let before = logical(&mut t);
+        for (rows, cols) in [(6, 7), (9, 33), (3, 80), (6, 13), (6, 1), (4, 120), (6, 23)] {
+            t.resize(rows, cols);
+            assert_eq!(logical(&mut t), before, "at {rows}x{cols}");
+            let (row, col) = t.screen().cursor_position();
+            // One column: "$" and " " on rows of their own, the cursor after the space.
+            let want = if cols == 1 { " " } else { "$ " };
+            assert_eq!(
+                t.screen().contents_between(row, 0, row, col),
+                want,
+                "at {rows}x{cols}"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::ops::ControlFlow;
 
 use super::cells::columns;
 use super::store::RawRow;
+use super::style::Runs;
 use super::{Scrollback, Style};
 
 /// The cells of one logical line, for the caller to re-lay elsewhere (the screen).
@@ -57,6 +58,8 @@ struct Layout {
     style: Style,
     /// A line is being laid (its first row may still be empty).
     open: bool,
+    /// The runs of the row being read, decoded (scratch).
+    row_runs: Vec<(u32, Style)>,
 }
 
 impl Layout {
@@ -68,6 +71,7 @@ impl Layout {
             col: 0,
             style: Style::default(),
             open: false,
+            row_runs: Vec::new(),
         }
     }
 
@@ -76,13 +80,55 @@ impl Layout {
         if self.col > 0 && self.col + u32::from(width) > self.cols {
             self.end_row(store, true);
         }
+        self.set_style(style);
+        self.text.push_str(symbol);
+        self.col += u32::from(width);
+    }
+
+    /// Lays a pure-ASCII row (one byte per cell) by slices: no per-cell work.
+    fn ascii_row(&mut self, store: &mut Scrollback, row: &RawRow<'_>) {
+        self.open = true;
+        self.row_runs.clear();
+        self.row_runs.extend(Runs::new(row.runs));
+        let text = row.text_str();
+        let (mut at, mut k, mut style) = (0usize, 0usize, Style::default());
+        while at < text.len() {
+            if self.col >= self.cols {
+                self.end_row(store, true);
+            }
+            let end = at + ((self.cols - self.col) as usize).min(text.len() - at);
+            let mut from = at;
+            loop {
+                // Runs starting at or before `from` set the style of the slice from there.
+                while let Some(&(start, s)) = self.row_runs.get(k) {
+                    if start as usize > from {
+                        break;
+                    }
+                    style = s;
+                    k += 1;
+                }
+                self.set_style(style);
+                let to = self
+                    .row_runs
+                    .get(k)
+                    .map_or(end, |&(start, _)| (start as usize).min(end));
+                self.text.push_str(text.get(from..to).unwrap_or_default());
+                self.col += (to - from) as u32;
+                from = to;
+                if from >= end {
+                    break;
+                }
+            }
+            at = end;
+        }
+    }
+
+    fn set_style(&mut self, style: Style) {
         if style != self.style {
             let col = u16::try_from(self.col).unwrap_or(u16::MAX);
             self.runs.push((col, style));
             self.style = style;
         }
-        self.text.push_str(symbol);
-        self.col += u32::from(width);
     }
 
     fn end_row(&mut self, store: &mut Scrollback, wrapped: bool) {
@@ -132,7 +178,11 @@ impl Scrollback {
                 // A one-row line that still fits: the same bytes.
                 out.push_encoded(row.header, row.runs, row.text);
             } else {
-                row.cells(|_, sym, width, style| layout.cell(&mut out, sym, width, style));
+                if row.ascii() {
+                    layout.ascii_row(&mut out, &row);
+                } else {
+                    row.cells(|_, sym, width, style| layout.cell(&mut out, sym, width, style));
+                }
                 layout.open = true;
                 if !row.wrapped() {
                     layout.end_line(&mut out);
@@ -177,5 +227,66 @@ impl Scrollback {
             ControlFlow::Continue(())
         });
         split
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Budget, Limits};
+    use super::*;
+
+    /// Every cell of the store, in order, with its style; `None` ends a logical line.
+    fn cells(s: &Scrollback) -> Vec<Option<(String, Style)>> {
+        let mut out = Vec::new();
+        for i in 0..s.len() {
+            s.row_cells(i, |_, sym, _, style| {
+                out.push(Some((sym.to_string(), style)))
+            });
+            if !s.is_wrapped(i) {
+                out.push(None);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn cells_and_styles_are_kept_at_any_width() {
+        let mut s = Scrollback::new(Limits::default(), Budget::new(1 << 30));
+        let red = Style {
+            fg: vt100::Color::Idx(1),
+            ..Style::default()
+        };
+        let blue_bg = Style {
+            bg: vt100::Color::Idx(4),
+            bold: true,
+            ..Style::default()
+        };
+        // An ASCII line over three rows with runs crossing row ends, a non-ASCII line with
+        // a wide character, an empty line, a line that fits.
+        s.push_row("abcdefgh", &[(2, red), (7, blue_bg)], true);
+        s.push_row("ijklmnop", &[(0, blue_bg), (3, Style::default())], true);
+        s.push_row("qr", &[(1, red)], false);
+        s.push_row("x中yé", &[(1, red)], false);
+        s.push_row("", &[], false);
+        s.push_row("fits", &[], false);
+        let want = cells(&s);
+        for cols in [1, 2, 3, 5, 8, 13, 40] {
+            let (out, tail) = s.rewrapped(cols, 0);
+            assert!(tail.is_empty());
+            assert_eq!(cells(&out), want, "at {cols} columns");
+            for i in 0..out.len() {
+                let mut width = 0;
+                out.row_cells(i, |_, _, w, _| width += u16::from(w));
+                assert!(width <= cols.max(2), "row {i} at {cols} columns: {width}");
+            }
+        }
+        // The newest line, wrapped, and the two lines before it ("" and "fits") are taken out for the
+        // screen when 3 rows are to be pulled back at 40 columns.
+        s.push_row("tail", &[], true);
+        let (out, tail) = s.rewrapped(40, 3);
+        // The first line in one row at 40 columns, then "x中yé".
+        assert_eq!(out.len(), 2);
+        assert_eq!(tail.len(), 3);
+        assert_eq!(tail[2].cells().map(|c| c.0).collect::<String>(), "tail");
     }
 }
