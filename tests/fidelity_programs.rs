@@ -178,3 +178,51 @@ fn tmux_inside_memmux_keeps_its_pane_background() {
         m.dump()
     );
 }
+
+/// The pane's rows (between the tab bar and the status line) joined without separators,
+/// each trimmed: a line wrapped over full-width rows reads whole.
+fn pane_text(s: &vt100::Screen) -> String {
+    pane_rows(s).concat()
+}
+
+fn pane_rows(s: &vt100::Screen) -> Vec<String> {
+    let (rows, cols) = s.size();
+    (1..rows.get() - 1)
+        .map(|r| {
+            let row = s.contents_between(r, 0, r, cols.get());
+            // The memory panel, shown on a wide enough terminal, starts at its border.
+            let pane = row.split('│').next().unwrap_or_default();
+            pane.trim_end().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn resizing_rewraps_a_long_line_instead_of_cutting_it() {
+    let mut m = Mux::start_with(common::Opts {
+        rows: 20,
+        cols: 80,
+        ..common::Opts::default()
+    });
+    m.wait_prompt();
+    // 300 digits: four rows at 80 columns, eight at 40.
+    let long: String = (100..200).map(|n| n.to_string()).collect();
+    m.run("seq -s '' 100 199");
+    assert!(m.with_screen(pane_text).contains(&long), "{}", m.dump());
+    m.resize(20, 40);
+    m.wait_for("the line re-wrapped at 40 columns", |s| {
+        pane_text(s).contains(&long) && pane_rows(s).contains(&long[..40].to_string())
+    });
+    // Wider than at the start: at 120 columns the memory panel opens beside the pane,
+    // which is then 84 columns wide.
+    m.resize(20, 120);
+    m.wait_for("the line re-wrapped wider than 80 columns", |s| {
+        pane_text(s).contains(&long)
+            && pane_rows(s)
+                .iter()
+                .any(|r| r.len() > 80 && long.starts_with(r.as_str()))
+    });
+    // The shell still edits its line where the prompt is.
+    m.run("echo done-$((6*7))");
+    m.wait_text("done-42");
+}

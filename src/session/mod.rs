@@ -9,6 +9,7 @@ pub mod palette;
 pub mod process;
 pub mod pty;
 pub mod reader;
+mod reflow;
 pub mod scrollback;
 pub mod shared;
 pub mod term;
@@ -242,7 +243,12 @@ impl Session {
         let _account = self.enter();
         self.size = (rows, cols);
         // Screen first, then the pty: the program redraws on SIGWINCH into a screen of the new size.
-        self.shared.lock_term().resize(rows, cols);
+        {
+            let mut term = self.shared.lock_term();
+            term.resize(rows, cols);
+            // A width change re-lays the history: its size changed.
+            self.shared.note_history(&term);
+        }
         if let Some(p) = &self.pty {
             // A pty whose program is gone may refuse; nothing to resize then.
             let _ = p.resize(rows, cols);

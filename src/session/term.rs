@@ -48,6 +48,9 @@ pub struct Callbacks {
     pub(super) swallow: usize,
     /// The last swallowed row goes through `RowCapture::absorb`.
     pub(super) absorb: bool,
+    /// Rows vt100 pushes off while the screen is re-wrapped (`reflow`): their text is
+    /// printed again into the resized screen, so they are counted, not stored.
+    discard: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
     /// Colours the program set (OSC 4/10/11), applied when the tab is drawn.
@@ -64,6 +67,7 @@ impl Callbacks {
             phantom: 0,
             swallow: 0,
             absorb: false,
+            discard: false,
             osc52_max: None,
             palette: Palette::default(),
         }
@@ -178,6 +182,9 @@ impl vt100::Callbacks for Callbacks {
             return;
         }
         self.unbounded += 1;
+        if self.discard {
+            return;
+        }
         if self.swallow > 0 {
             self.swallow -= 1;
             if self.swallow == 0 && std::mem::take(&mut self.absorb) {
@@ -497,9 +504,15 @@ impl Term {
         self.panics
     }
 
+    /// Resizes the screen. A width change on the main screen re-wraps its text and the
+    /// history's (see `reflow`); the alternate screen is cut, and redrawn by its program.
     pub fn resize(&mut self, rows: u16, cols: u16) {
-        let (old_rows, _) = self.parser.screen().size();
+        let (old_rows, old_cols) = self.parser.screen().size();
         let rows = clamp_dim(rows);
+        if clamp_dim(cols) != old_cols && !self.parser.screen().alternate_screen() {
+            self.rewrap(rows, clamp_dim(cols));
+            return;
+        }
         if rows > old_rows {
             // vt100 fills the top with as many blank rows as it would have pulled back.
             let cb = self.parser.callbacks_mut();
@@ -510,6 +523,47 @@ impl Term {
         self.parser.set_size(rows, clamp_dim(cols));
         self.damage = Damage::ALL;
         self.filter.set_width(cols);
+        self.filter.set_height(rows.get());
+    }
+
+    /// Resizes the main screen to a new width, re-laying the history and the screen's text
+    /// at it. The newest history line is printed again with the screen when it goes on
+    /// there, and when the text filled the screen (output flowing off the top) enough
+    /// history comes back to fill it again, as tmux does.
+    fn rewrap(&mut self, rows: NonZeroU16, cols: NonZeroU16) {
+        self.settle_history();
+        let text = super::reflow::capture(self.parser.screen());
+        let attrs = self.parser.screen().attributes_formatted();
+        let pull = if text.full {
+            usize::from(rows.get())
+        } else {
+            0
+        };
+        let join = self
+            .history()
+            .len()
+            .checked_sub(1)
+            .is_some_and(|last| self.history().is_wrapped(last));
+        let (history, before) = self.history().rewrapped(cols.get(), pull);
+        let (old_rows, _) = self.parser.screen().size();
+        let cb = self.parser.callbacks_mut();
+        cb.history = history;
+        cb.capture.reset();
+        cb.phantom = 0;
+        if rows > old_rows {
+            // vt100 pulls back (as blank rows) what it counts as scrolled off; mirrored.
+            let pulled = cb.unbounded.min(usize::from(rows.get() - old_rows.get()));
+            cb.unbounded -= pulled;
+        }
+        cb.discard = true;
+        self.parser.set_size(rows, cols);
+        self.parser.callbacks_mut().discard = false;
+        super::reflow::replay(&mut self.parser, &before, join, &text, &attrs, |p| {
+            p.callbacks().unbounded
+        });
+        self.filter.forget_printed();
+        self.damage = Damage::ALL;
+        self.filter.set_width(cols.get());
         self.filter.set_height(rows.get());
     }
 

@@ -31,11 +31,13 @@
 
 mod capture;
 mod cells;
+mod rewrap;
 mod search;
 mod store;
 mod style;
 
 pub use capture::RowCapture;
+pub use rewrap::LogicalLine;
 pub use store::Scrollback;
 
 use std::sync::Arc;

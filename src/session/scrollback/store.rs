@@ -150,7 +150,7 @@ fn write_varint(out: &mut [u8; 5], v: u32) -> usize {
 
 /// Calls `f(col, symbol, width, style)` for `cells`, styled by the encoded `runs`.
 #[inline]
-fn emit_cells<'t>(
+pub(super) fn emit_cells<'t>(
     cells: impl Iterator<Item = (&'t str, u8)>,
     runs: &[u8],
     f: &mut impl FnMut(u16, &str, u8, Style),
@@ -381,9 +381,24 @@ impl Scrollback {
     /// spaces at the end of a row that ends its line (dropped when its wrapped
     /// flag becomes known; a wrapped row keeps them as part of the line).
     pub fn row_cells(&self, index: usize, mut f: impl FnMut(u16, &str, u8, Style)) {
-        let Some(row) = self.raw(index) else {
-            return;
-        };
+        if let Some(row) = self.raw(index) {
+            row.cells(&mut f);
+        }
+    }
+
+    /// An empty store with this one's bounds, budget and row numbering (its first row gets
+    /// the number this one's first row has).
+    pub(super) fn empty_like(&self) -> Scrollback {
+        let mut s = Scrollback::new(self.limits, Arc::clone(&self.budget));
+        s.evicted = self.evicted;
+        s
+    }
+}
+
+impl RawRow<'_> {
+    /// Decodes the row into cells: `f(col, symbol, width, style)`; see `row_cells`.
+    pub(super) fn cells(&self, mut f: impl FnMut(u16, &str, u8, Style)) {
+        let row = self;
         let text = row.text_str();
         if row.ascii() {
             // Pure ASCII: one byte per cell, no width lookups.
@@ -393,7 +408,9 @@ impl Scrollback {
             emit_cells(Cells::new(text).map(|(_, s, w)| (s, w)), row.runs, &mut f);
         }
     }
+}
 
+impl Scrollback {
     /// Appends the plain text of row `index` to `out`.
     pub fn row_text(&self, index: usize, out: &mut String) {
         if let Some(row) = self.raw(index) {
