@@ -11,13 +11,18 @@ use common::{Mux, Opts, thread_count};
 /// Descriptors of `pid` other than `/proc` files (the memory sampler keeps up to 256 `statm`
 /// files open, one per process it watches: its own fixed cache, not a tab's cost).
 fn pty_side_fds(pid: u32) -> usize {
+    fds_where(pid, |l| {
+        !l.starts_with("/proc/") && !l.starts_with("/sys/fs/cgroup/")
+    })
+}
+
+/// Descriptors of `pid` whose target satisfies `keep`. The memory sampler's two bounded
+/// caches (`/proc/PID/statm` files, and the tab cgroups' files kept open) are not a tab's.
+fn fds_where(pid: u32, keep: impl Fn(&str) -> bool) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| {
             d.filter_map(|e| e.ok())
-                .filter(|e| {
-                    std::fs::read_link(e.path())
-                        .is_ok_and(|l| !l.to_string_lossy().starts_with("/proc/"))
-                })
+                .filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| keep(&l.to_string_lossy())))
                 .count()
         })
         .unwrap_or(0)
@@ -79,6 +84,11 @@ fn forty_tabs_take_three_descriptors_each_and_no_threads() {
         fds40 - fds2 <= 3 * 38,
         "38 more tabs took {} descriptors",
         fds40 - fds2
+    );
+    let cgroup_fds = fds_where(pid, |l| l.starts_with("/sys/fs/cgroup/"));
+    assert!(
+        cgroup_fds <= memmux::memory::cgroup::tab::HOT_MAX,
+        "{cgroup_fds} cgroup files kept open"
     );
     // Every tab still works: the shell of the fortieth exits and its tab says so.
     m.line("exit 7");

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Descriptors per tab, held for its life.
 const PER_TAB: u64 = 3;
 /// memmux's own: the memory sampler's cache of open `/proc/PID/statm` files (256 at most),
-/// and 64 for the terminal, the event loop's epoll and eventfd, logs, other /proc reads, and
+/// the tab cgroups' kept-open files (`memory::cgroup::HOT_MAX`, 192), and 64 for the terminal, the event loop's epoll and eventfd, logs, other /proc reads, and
 /// the 2 more a tab holds while it starts (the pty's slave, the child's pipe).
-const OWN: u64 = 256 + 64;
+const OWN: u64 = 256 + crate::memory::cgroup::tab::HOT_MAX as u64 + 64;
 
 /// Tabs holding descriptors.
 static TABS: AtomicUsize = AtomicUsize::new(0);
