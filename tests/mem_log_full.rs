@@ -60,7 +60,12 @@ fn a_full_disk_stops_the_log_cleanly_and_it_resumes() {
     m.line(&format!(
         "echo fields: $(awk -F, '{{print NF}}' {d}/log.csv | sort -u) rows: $(wc -l < {d}/log.csv) {tag}"
     ));
-    m.wait_text(&tag);
+    // The typed command holds the tag too: wait for the output line, not the echo.
+    m.wait_for("the field counts", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.starts_with("fields:") && l.contains(&tag))
+    });
     let line = m
         .contents()
         .lines()

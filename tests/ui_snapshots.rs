@@ -181,6 +181,26 @@ fn tab_bar_hidden_tab_mark_beside_arrow() {
 }
 
 #[test]
+fn tab_bar_hidden_oom_and_frozen_marks_beside_arrow() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    // A hidden tab whose program the kernel killed outranks the threshold mark.
+    state.tabs[3].mem.detail.oom_kills = 1;
+    let bar = part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b));
+    assert!(bar.contains('☠'), "{bar}");
+    // A frozen tab alone shows as frozen.
+    let mut state = four_tabs(&ctx, &config);
+    for t in &mut state.tabs {
+        t.mem.history = memmux::memory::history::History::default();
+        t.mem.view = Default::default();
+    }
+    state.tabs[3].mem.detail.frozen = true;
+    let bar = part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b));
+    assert!(bar.contains('❄'), "{bar}");
+}
+
+#[test]
 fn tab_bar_long_title_keeps_number_and_mark() {
     let ctx = context();
     let config = Config::default();

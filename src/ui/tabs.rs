@@ -159,15 +159,23 @@ fn entries(state: &State, config: &Config, area: Rect) -> Vec<Vec<(String, Style
 
 /// The strongest memory mark among `tabs` (shown next to `<` or `>` for hidden tabs).
 fn hidden_mark<'a>(tabs: impl Iterator<Item = &'a Tab>, config: &Config) -> Option<&'static str> {
+    let tabs: Vec<&Tab> = tabs.collect();
+    // The gravest first: a program killed for its limit, above the threshold, growing, frozen.
+    if tabs.iter().any(|t| t.mem.detail.oom_kills > 0) {
+        return Some("☠");
+    }
     let marks: Vec<_> = tabs
+        .iter()
         .filter_map(|t| super::memory::alarm(t, config))
         .collect();
     if marks.contains(&super::memory::Alarm::Above) {
         Some("●")
-    } else if marks.is_empty() {
-        None
-    } else {
+    } else if !marks.is_empty() {
         Some("↗")
+    } else if tabs.iter().any(|t| t.mem.detail.frozen) {
+        Some("❄")
+    } else {
+        None
     }
 }
 
