@@ -1,8 +1,13 @@
 //! What a tab's cgroup costs its start: memmux's start to the first prompt, and a new tab's
 //! key press to its prompt, with cgroups and without (`[tab-memory] cgroups = false`),
-//! interleaved in one run. The join runs off the UI thread beside the shell's start-up, so
-//! the prompt must not come more than 2 ms later (lower quartiles; see the slack below).
+//! interleaved in one run. The join runs off the UI thread beside the shell's start-up; the
+//! target is a prompt no more than 2 ms later (lower quartiles). Run with
+//! `cargo bench --features test-hooks --bench cgroup_start`. This was a test until a loaded
+//! CI machine moved the quartiles by more than its 5 ms slack; the behaviour it guarded (no
+//! prompt waits for the join) is now tested without a clock in
+//! tests/cgroup_v1.rs `prompts_do_not_wait_for_the_cgroup_join`.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -40,8 +45,7 @@ fn median(v: &mut [Duration]) -> Duration {
     v[v.len() / 2]
 }
 
-#[test]
-fn a_tab_in_a_cgroup_starts_within_2_ms_of_one_without() {
+fn main() {
     let home = tempfile::tempdir().unwrap();
     let off = home.path().join("off.toml");
     let on = home.path().join("on.toml");
@@ -102,11 +106,13 @@ fn a_tab_in_a_cgroup_starts_within_2_ms_of_one_without() {
         ms(n_off),
         ms(median(&mut new_tab[1])),
     );
-    // The target is 2 ms. On this shared 2-core machine the lower quartiles moved by up to
-    // 2.5 ms between runs of the same build (+2.1 ms in one full-suite run, -0.4 ms in the
-    // next alone), so the test fails only past 5 ms: a join on the UI thread (10-14 ms)
-    // would fail it.
-    let slack = Duration::from_millis(5);
-    assert!(n_on <= n_off + slack, "new tab: {n_on:?} vs {n_off:?}");
-    assert!(s_on <= s_off + slack, "start: {s_on:?} vs {s_off:?}");
+    let verdict = |on: Duration, off: Duration| {
+        if on <= off + Duration::from_millis(2) {
+            "within the 2 ms target"
+        } else {
+            "OVER the 2 ms target"
+        }
+    };
+    println!("new tab: {}", verdict(n_on, n_off));
+    println!("start: {}", verdict(s_on, s_off));
 }
