@@ -4,6 +4,8 @@
 //! trees, with statm between PSS passes). Needs a writable cgroup v1 (or delegated v2)
 //! memory controller; says so and stops where there is none.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -134,14 +136,10 @@ fn sixteen_tabs_from_cgroups_cost_no_more_than_from_proc() {
             .collect(),
     );
     let pids: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
-    let start = std::time::Instant::now();
-    while pids.iter().any(|p| children(*p).len() < 2) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "sessions did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let started = common::poll_until(Duration::from_secs(10), || {
+        pids.iter().all(|p| children(*p).len() >= 2)
+    });
+    assert!(started.is_some(), "sessions did not start");
     let mut cgs = Vec::new();
     for (i, &pid) in pids.iter().enumerate() {
         let cg = Arc::new(

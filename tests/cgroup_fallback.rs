@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Mux, Opts};
 
@@ -76,18 +76,12 @@ fn copy_on_write_workers_count_once_by_pss_and_are_marked_approximate() {
     m.line(&format!("{} 200 --fork 20", env!("CARGO_BIN_EXE_memhog")));
     m.wait_text("ready pid=");
     // PSS is refreshed every 10 s; members seen between passes count their statm meanwhile.
-    let start = Instant::now();
     let mut last = None;
-    while start.elapsed() < Duration::from_secs(30) {
+    common::poll_until(Duration::from_secs(30), || {
         last = last_row(&log, 1);
-        if let Some((b, _)) = &last {
-            let mib = *b as f64 / 1048576.0;
-            if (190.0..=230.0).contains(&mib) {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        last.as_ref()
+            .is_some_and(|(b, _)| (190.0..=230.0).contains(&(*b as f64 / 1048576.0)))
+    });
     let (bytes, source) = last.expect("rows for tab 1");
     println!(
         "fallback figure for 20 CoW workers of 200 MiB: {} MiB ({source})",
@@ -128,18 +122,12 @@ fn memmux_kills_the_biggest_process_of_a_tab_over_its_limit() {
         .nth(1)
         .and_then(|r| r.split_whitespace().next()?.parse().ok())
         .expect("memhog's pid");
-    let start = Instant::now();
-    while std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z"))
-            .unwrap_or(false)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "memhog still alive"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let gone = common::poll_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
+    });
+    assert!(gone.is_some(), "memhog still alive");
     m.wait_prompt();
     assert!(!m.exited());
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Mux, Opts, rand_tag};
 
@@ -111,23 +111,15 @@ fn kill_all(pids: &[u32]) {
 }
 
 /// As [`wait_until`], returning whether `f` came true rather than panicking.
-fn wait_while(_what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while !f() {
-        if start.elapsed() > timeout {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    true
+fn wait_while(_what: &str, timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    common::poll_until(timeout, f).is_some()
 }
 
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_until(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    assert!(
+        common::poll_until(timeout, f).is_some(),
+        "timed out waiting for {what}"
+    );
 }
 
 /// The cgroup base memmux `pid` made (`<own memory cgroup>/memmux-PID`).

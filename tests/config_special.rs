@@ -4,12 +4,13 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Mux, Opts};
 
 /// Runs memmux with `--config path`; returns its status code and stderr. Fails the test if
-/// memmux takes longer than a second (it would block on a FIFO's open or read forever).
+/// memmux is still running after 10 s (it would block on a FIFO's open or read forever; it
+/// answers in milliseconds, and 10 s leaves a loaded CI machine room).
 fn run_with_config(path: &std::path::Path) -> (Option<i32>, String) {
     let mut child = Command::new(common::bin())
         .arg("--config")
@@ -19,29 +20,28 @@ fn run_with_config(path: &std::path::Path) -> (Option<i32>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn memmux");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            let out = child.wait_with_output().expect("stderr");
-            return (
-                status.code(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if start.elapsed() > Duration::from_secs(1) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "memmux still running after 1 s with --config {}",
-                path.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut status = None;
+    common::poll_until(Duration::from_secs(10), || {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "memmux still running after 10 s with --config {}",
+            path.display()
+        );
+    };
+    let out = child.wait_with_output().expect("stderr");
+    (
+        status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
-fn a_fifo_directory_or_device_as_config_is_an_error_within_a_second() {
+fn a_fifo_directory_or_device_as_config_is_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("config.fifo");
     let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();

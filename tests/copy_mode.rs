@@ -4,15 +4,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use base64::Engine;
 use common::{Mux, Opts, TIMEOUT};
 
 /// Waits for the `n`th OSC 52 copy memmux sends and returns its text.
 fn wait_copy(m: &Mux, n: usize) -> String {
-    let start = Instant::now();
-    loop {
+    let mut text = None;
+    common::poll_until(TIMEOUT, || {
         let raw = m.raw.lock().unwrap().clone();
         let copies: Vec<&[u8]> = raw
             .windows(7)
@@ -20,19 +18,19 @@ fn wait_copy(m: &Mux, n: usize) -> String {
             .filter(|(_, w)| *w == b"\x1b]52;c;")
             .map(|(i, _)| &raw[i + 7..])
             .collect();
-        if let Some(rest) = copies.get(n - 1) {
-            if let Some(end) = rest.iter().position(|b| *b == 0x07) {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(&rest[..end])
-                    .expect("base64");
-                return String::from_utf8(bytes).expect("utf-8");
-            }
-        }
-        if start.elapsed() > TIMEOUT {
-            panic!("no copy number {n}; screen:\n{}", m.dump());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        let Some(rest) = copies.get(n - 1) else {
+            return false;
+        };
+        let Some(end) = rest.iter().position(|b| *b == 0x07) else {
+            return false;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&rest[..end])
+            .expect("base64");
+        text = Some(String::from_utf8(bytes).expect("utf-8"));
+        true
+    });
+    text.unwrap_or_else(|| panic!("no copy number {n}; screen:\n{}", m.dump()))
 }
 
 /// Opens the scroll view and types `keys` there.

@@ -4,21 +4,17 @@
 
 mod common;
 
-use std::time::Instant;
-
 use common::{Mux, TIMEOUT};
 
 /// Polls `count` on the screen until it returns 0 or the timeout passes; returns the last
 /// count (so a failure can say how far off the screen was).
 fn settle(m: &Mux, count: impl Fn(&vt100::Screen) -> usize) -> usize {
-    let start = Instant::now();
-    loop {
-        let n = m.with_screen(&count);
-        if n == 0 || start.elapsed() > TIMEOUT {
-            return n;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut n = usize::MAX;
+    common::poll_until(TIMEOUT, || {
+        n = m.with_screen(&count);
+        n == 0
+    });
+    n
 }
 
 #[test]

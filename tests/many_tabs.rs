@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Mux, Opts, thread_count};
 
@@ -44,14 +44,12 @@ fn open_tabs(m: &mut Mux, from: usize, n: usize) {
 
 /// Threads once those that come and go (a parser thread for a burst of output) have gone.
 fn settled_threads(pid: u32, at_most: usize) -> usize {
-    let start = Instant::now();
-    loop {
-        let t = thread_count(pid).unwrap_or(0);
-        if t <= at_most || start.elapsed() > Duration::from_secs(10) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut t = 0;
+    common::poll_until(Duration::from_secs(10), || {
+        t = thread_count(pid).unwrap_or(0);
+        t <= at_most
+    });
+    t
 }
 
 #[test]

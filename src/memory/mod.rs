@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod alloc;
 pub mod cgroup;
+pub mod fd_budget;
 pub mod history;
 pub mod procs;
 pub mod sampler;

@@ -539,8 +539,12 @@ impl Sampler {
             .filter(|m| m.statm.is_some())
             .count();
         let mut members = std::mem::take(&mut tree.members);
+        let scarce = super::fd_budget::scarce();
         members.retain_mut(|m| {
             self.stats.statm_reads += 1;
+            if scarce && m.statm.take().is_some() {
+                open -= 1;
+            }
             let mut opened = None;
             if m.statm.is_none() {
                 self.path.clear();
@@ -548,7 +552,7 @@ impl Sampler {
                 match File::open(&self.path) {
                     // Kept only while few are: a file descriptor per process must not run
                     // memmux out of them (soft limit often 1,024).
-                    Ok(f) if open < MAX_OPEN_STATM => {
+                    Ok(f) if open < MAX_OPEN_STATM && !scarce => {
                         m.statm = Some(f);
                         open += 1;
                     }

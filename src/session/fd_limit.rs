@@ -38,6 +38,9 @@ pub fn reserve_tab() -> TabFds {
             // SAFETY: setrlimit with a soft limit between the old one and the hard one.
             unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
         }
+        // The samplers' kept-open files are part of `OWN`: without room for them, each
+        // read opens and closes its file, and the tabs get the descriptors.
+        crate::memory::fd_budget::set_scarce(need > lim.rlim_max);
     }
     TabFds(())
 }

@@ -242,9 +242,12 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         m.prefix("c");
         let label = format!("{n}:");
         m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
-        std::thread::sleep(Duration::from_millis(300));
+        // Its shell drew a prompt (it holds its descriptors now), or it failed.
+        m.wait_for("the new tab's prompt or its failure", |s| {
+            tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
+        });
     }
-    std::thread::sleep(Duration::from_millis(500));
+    m.wait_text("Too many open files");
     let msg = m
         .contents()
         .lines()
@@ -258,6 +261,10 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         kids.len(),
         n - 1
     );
+    // 64 descriptors hold memmux's own 20-odd and 3 per tab: at least 10 tabs. The samplers
+    // keep no files open under so low a limit (they took freed descriptors, and 7 to 9
+    // tabs fit, depending on when they sampled).
+    assert!(n > 10, "only {} tabs fit in 64 descriptors", n - 1);
     // The message may wrap: look at the whole pane.
     assert!(
         m.contents()
@@ -283,10 +290,17 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     m.send("y");
     let prev = format!("{}:", n - 1);
     m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
-    std::thread::sleep(Duration::from_millis(500));
+    // The closed tab's shell gets the hang-up and is reaped, and its descriptors closed, by
+    // memmux's event loop, not at once; the failed tab held none.
+    let reaped = common::poll_until(Duration::from_secs(10), || {
+        common::children(m.pid()).len() == n - 2
+    });
+    assert!(reaped.is_some(), "the closed tab's shell was never reaped");
     m.prefix("c");
     m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
-    std::thread::sleep(Duration::from_millis(500));
+    m.wait_for("the new tab's prompt or its failure", |s| {
+        tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
+    });
     assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
     m.wait_prompt();
     m.run("echo new-tab-after-freeing");
@@ -637,8 +651,12 @@ fn close_outer_case(under_a_shell: bool, flood: bool, name: &str) {
         t.send(b"yes\r");
         t.wait_text("y\ny\ny");
     } else {
-        // Idle for a moment: the input thread is blocked reading the terminal.
-        std::thread::sleep(Duration::from_millis(500));
+        // Idle: the input thread is blocked reading the terminal.
+        let idle = common::poll_until(Duration::from_secs(10), || input_thread_waits(pid));
+        assert!(
+            idle.is_some(),
+            "memmux's input thread never waited for input"
+        );
     }
     let t0 = Instant::now();
     t.close();
@@ -759,4 +777,27 @@ fn closing_the_outer_terminal_during_a_flood_leaves_no_cpu_burn() {
         true,
         "outer master closed during a flood, under a wrapper sh",
     );
+}
+
+/// A `$` prompt on the cursor's row (left of the memory panel).
+fn prompt_at_cursor(s: &vt100::Screen) -> bool {
+    let (row, _) = s.cursor_position();
+    let (_, cols) = s.size();
+    let line = s.contents_between(row, 0, row, cols.get());
+    line.split('│').next().unwrap_or("").trim_end() == "$"
+}
+
+/// Whether `pid`'s thread named `input` is asleep (state `S`: blocked in its read or poll).
+fn input_thread_waits(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        comm.trim() == "input"
+            && stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+    })
 }

@@ -196,6 +196,10 @@ impl TabCgroup {
     fn read_hot(&self, which: Hot, buf: &mut String) -> io::Result<()> {
         let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
         let slot = &mut hot[which as usize];
+        let scarce = crate::memory::fd_budget::scarce();
+        if scarce && slot.take().is_some() {
+            HOT_OPEN.fetch_sub(1, Ordering::AcqRel);
+        }
         if slot.is_none() {
             let name = match (which, self.version) {
                 (Hot::Usage, Version::V1) => "memory.usage_in_bytes",
@@ -210,6 +214,9 @@ impl TabCgroup {
                 (Hot::Extra, Version::V2) => "memory.pressure",
             };
             let path = self.dir.join(name);
+            if scarce {
+                return read_into(&path, buf);
+            }
             if HOT_OPEN.fetch_add(1, Ordering::AcqRel) >= HOT_MAX {
                 HOT_OPEN.fetch_sub(1, Ordering::AcqRel);
                 return read_into(&path, buf);
