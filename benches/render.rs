@@ -89,9 +89,9 @@ fn bench(c: &mut Criterion) {
 /// One frame of the scroll view, 5,000 rows up, over histories of 10,000 and 100,000 rows: the
 /// cost follows the rows shown, not the size of the store.
 fn bench_scroll_view(c: &mut Criterion) {
-    use memmux::scroll::ScrollView;
     use memmux::session::scrollback::{Budget, Limits};
     use memmux::session::term::Term;
+    use memmux::state::copy_mode::ScrollView;
     for stored in [10_000usize, 100_000] {
         let mut t = Term::new(
             50,

@@ -14,7 +14,6 @@ pub mod filter;
 pub mod input;
 pub mod keymap;
 pub mod memory;
-pub mod scroll;
 pub mod session;
 pub mod state;
 pub mod terminal;

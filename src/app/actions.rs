@@ -254,7 +254,7 @@ impl App {
         // view itself is memmux's.
         let mut term = tab.session.shared.lock_term();
         term.settle_history();
-        let mut view = crate::scroll::ScrollView::new(&term, height);
+        let mut view = crate::state::copy_mode::ScrollView::new(&term, height);
         if delta != 0 {
             view.scroll(&term, height, delta);
         }

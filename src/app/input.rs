@@ -296,13 +296,13 @@ impl App {
                 };
                 self.enter_scroll(0);
                 if let Mode::Scroll(view) = &mut self.state.mode {
-                    let at = |(c, r): (u16, u16)| crate::scroll::Point {
+                    let at = |(c, r): (u16, u16)| crate::state::copy_mode::Point {
                         row: view.top + u64::from(r),
                         col: c,
                     };
                     view.anchor = Some(at(from));
                     view.cursor = at(cell);
-                    view.shape = crate::scroll::Shape::Chars;
+                    view.shape = crate::state::copy_mode::Shape::Chars;
                 }
                 self.redraw_now();
                 true
@@ -315,7 +315,7 @@ impl App {
     /// One key in the scroll view; false when the view closes.
     pub(super) fn key_scroll(
         &mut self,
-        view: &mut crate::scroll::ScrollView,
+        view: &mut crate::state::copy_mode::ScrollView,
         key: &KeyEvent,
     ) -> bool {
         let h = self.pane.height.max(1);
@@ -329,7 +329,7 @@ impl App {
             match key.code {
                 KeyCode::Enter => {
                     if !input.text.is_empty() {
-                        view.search = Some(crate::scroll::Search {
+                        view.search = Some(crate::state::copy_mode::Search {
                             query: input.text,
                             backward,
                         });
@@ -355,7 +355,7 @@ impl App {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let half = i64::from((h / 2).max(1));
         let page = i64::from(h);
-        use crate::scroll::{Jump, Shape, WordMotion};
+        use crate::state::copy_mode::{Jump, Shape, WordMotion};
         match key.code {
             KeyCode::Char('q') => return false,
             KeyCode::Esc if view.anchor.is_some() => view.anchor = None,
@@ -412,12 +412,12 @@ impl App {
 /// a drag selects from the press, a release ends the drag. `Some(true)`: copy the selection
 /// now; `Some(false)`: used; `None`: not a left-button event.
 fn scroll_drag(
-    view: &mut crate::scroll::ScrollView,
+    view: &mut crate::state::copy_mode::ScrollView,
     m: &MouseEvent,
     (col, row): (u16, u16),
     inside: bool,
 ) -> Option<bool> {
-    let at = crate::scroll::Point {
+    let at = crate::state::copy_mode::Point {
         row: view.top + u64::from(row),
         col,
     };
@@ -425,7 +425,7 @@ fn scroll_drag(
         MouseEventKind::Down(MouseButton::Left) if inside => {
             view.cursor = at;
             view.anchor = None;
-            view.shape = crate::scroll::Shape::Chars;
+            view.shape = crate::state::copy_mode::Shape::Chars;
             Some(false)
         }
         MouseEventKind::Drag(MouseButton::Left) => {

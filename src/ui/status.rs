@@ -142,7 +142,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     );
                 }
                 (None, None) => {
-                    use crate::scroll::Shape;
+                    use crate::state::copy_mode::Shape;
                     let hint = match (view.anchor.is_some(), view.shape) {
                         (true, Shape::Chars) => {
                             " selecting: move, y copies, V lines, r rectangle, Esc cancels"

@@ -1,5 +1,7 @@
 //! What the UI shows: the tabs, which one has focus, the input mode, a message. No I/O here.
 
+pub mod copy_mode;
+
 use std::time::{Duration, Instant};
 
 pub use crate::input::LineInput;
@@ -112,7 +114,7 @@ pub enum Mode {
     /// the newest by this many lines.
     Messages(u16),
     /// Moving over the focused tab's history: search, select, copy.
-    Scroll(Box<crate::scroll::ScrollView>),
+    Scroll(Box<crate::state::copy_mode::ScrollView>),
 }
 
 /// A line for the status bar.
