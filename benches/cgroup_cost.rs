@@ -4,6 +4,7 @@
 //! trees, with statm between PSS passes). Needs a writable cgroup v1 (or delegated v2)
 //! memory controller; says so and stops where there is none.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::os::unix::process::CommandExt;
@@ -100,8 +101,7 @@ fn per_sample_us(r: &[RosterEntry], calls: u32, full: bool) -> f64 {
     (thread_cpu() - t0).as_secs_f64() * 1e6 / f64::from(calls)
 }
 
-#[test]
-fn sixteen_tabs_from_cgroups_cost_no_more_than_from_proc() {
+fn main() {
     let args: Vec<std::ffi::OsString> = Vec::new();
     let h = match detect::choose(&Probe::of_this_process(), &Settings::default(), &args) {
         Plan::Use(Mechanism::Cgroup(h)) => h,
@@ -207,12 +207,10 @@ fn sixteen_tabs_from_cgroups_cost_no_more_than_from_proc() {
     drop(cgs);
     memmux::memory::cgroup::left_behind();
     release_hierarchy(&h);
-    assert!(
-        c <= p * 1.1,
-        "memory unchanged: cgroups {c:.0} us > /proc {p:.0} us"
-    );
-    assert!(
-        cf <= p_1hz * 1.1,
-        "memory moving: cgroups {cf:.0} us > /proc {p_1hz:.0} us"
+    let verdict = |ok: bool| if ok { "within" } else { "OVER" };
+    println!(
+        "memory unchanged: cgroups {} /proc's cost (+10%); memory moving: cgroups {} it",
+        verdict(c <= p * 1.1),
+        verdict(cf <= p_1hz * 1.1)
     );
 }
