@@ -47,8 +47,15 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+mod files;
+mod scan;
+
+pub use files::{
+    StatFields, foreground_name, page_size, parse_loadavg_last_pid, parse_smaps_rollup_pss,
+    parse_stat, parse_statm, self_rss, smaps_field_kb,
+};
 
 /// One process of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,103 +246,6 @@ fn read_proc_file(path: &str, buf: &mut Vec<u8>) -> Result<(), ReadFail> {
         return Err(ReadFail::Gone { denied: false });
     }
     Ok(())
-}
-
-/// Page size in bytes (4096 on x86-64; 16 KiB or 64 KiB on some arm64 kernels).
-pub fn page_size() -> u64 {
-    static PAGE: OnceLock<u64> = OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if v > 0 { v as u64 } else { 4096 }
-    })
-}
-
-/// The fields of `/proc/PID/stat` that sampling needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatFields {
-    pub pid: u32,
-    pub name: String,
-    /// Field 3: R, S, D, Z, T, ...
-    pub state: u8,
-    /// Field 4.
-    pub ppid: u32,
-    /// Field 6.
-    pub session: u32,
-    /// Field 22, clock ticks since boot.
-    pub starttime: u64,
-}
-
-/// Parses `/proc/PID/stat`. `comm` may contain anything, including `)`, spaces and
-/// newlines, so the line is split at the **last** `)`.
-pub fn parse_stat(line: &[u8]) -> Option<StatFields> {
-    let open = line.iter().position(|&b| b == b'(')?;
-    let close = line.iter().rposition(|&b| b == b')')?;
-    if close < open {
-        return None;
-    }
-    let pid = std::str::from_utf8(&line[..open])
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let name = String::from_utf8_lossy(&line[open + 1..close]).into_owned();
-    let rest = std::str::from_utf8(&line[close + 1..]).ok()?;
-    // rest[0] is field 3 (state), rest[1] field 4, ... rest[19] field 22.
-    let mut it = rest.split_ascii_whitespace();
-    let state = *it.next()?.as_bytes().first()?;
-    let ppid = it.next()?.parse().ok()?;
-    let _pgrp = it.next()?;
-    let session = it.next()?.parse().ok()?;
-    let starttime = it.nth(15)?.parse().ok()?;
-    Some(StatFields {
-        pid,
-        name,
-        state,
-        ppid,
-        session,
-        starttime,
-    })
-}
-
-/// The last field of `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`): the last pid created.
-pub fn parse_loadavg_last_pid(text: &[u8]) -> Option<u32> {
-    std::str::from_utf8(text)
-        .ok()?
-        .split_ascii_whitespace()
-        .nth(4)?
-        .parse()
-        .ok()
-}
-
-/// Parses `/proc/PID/statm` into bytes of (resident - shared). `None` when the process has
-/// no address space (zombie, kernel thread: all fields 0) or the text is malformed.
-pub fn parse_statm(text: &[u8], page: u64) -> Option<u64> {
-    let text = std::str::from_utf8(text).ok()?;
-    let mut it = text.split_ascii_whitespace();
-    let size: u64 = it.next()?.parse().ok()?;
-    let resident: u64 = it.next()?.parse().ok()?;
-    let shared: u64 = it.next()?.parse().ok()?;
-    if size == 0 {
-        return None;
-    }
-    // The kernel's per-CPU RSS counters are read approximately, so resident can briefly be
-    // below shared.
-    Some(resident.saturating_sub(shared) * page)
-}
-
-/// Parses the `Pss:` line of `/proc/PID/smaps_rollup` (kB) into bytes.
-pub fn parse_smaps_rollup_pss(text: &[u8]) -> Option<u64> {
-    smaps_field_kb(text, "Pss:").map(|kb| kb * 1024)
-}
-
-/// The value in kB of one `Name:   123 kB` line of a smaps-like file.
-pub fn smaps_field_kb(text: &[u8], field: &str) -> Option<u64> {
-    let text = std::str::from_utf8(text).ok()?;
-    text.lines().find_map(|l| {
-        let rest = l.strip_prefix(field)?;
-        rest.split_ascii_whitespace().next()?.parse().ok()
-    })
 }
 
 impl Sampler {
@@ -657,166 +567,6 @@ impl Sampler {
         tree.pss_count = members.len();
         tree.members = members;
     }
-
-    /// Lists /proc, reads every stat, and rebuilds the membership of every root.
-    fn rescan(&mut self, roots: &[u32], now: Instant) {
-        self.stats.rescans += 1;
-        let full = self.force_rescan
-            || self
-                .last_full_scan
-                .is_none_or(|t| now.saturating_duration_since(t) >= self.config.full_every);
-        if full {
-            self.stats.full_rescans += 1;
-            self.last_full_scan = Some(now);
-        }
-        self.last_scan = Some(now);
-        self.force_rescan = false;
-        // Read before listing: a process created during the listing moves it again.
-        self.scanned_last_pid = self.last_pid();
-        // A root's pid may be an outsider's, reused: a root is always read.
-        for r in roots {
-            self.outsiders.remove(r);
-        }
-        let (procs, skipped) = self.list_processes(full);
-
-        let mut children: HashMap<u32, Vec<usize>> = HashMap::with_capacity(procs.len());
-        let mut by_session: HashMap<u32, Vec<usize>> = HashMap::new();
-        let mut by_pid: HashMap<u32, usize> = HashMap::with_capacity(procs.len());
-        for (i, p) in procs.iter().enumerate() {
-            children.entry(p.ppid).or_default().push(i);
-            by_session.entry(p.session).or_default().push(i);
-            by_pid.insert(p.pid, i);
-        }
-
-        for &root in roots {
-            if root == 0 {
-                // Session id 0 is the kernel's threads; pid 0 is never a session shell.
-                self.trees.entry(root).or_default();
-                continue;
-            }
-            let tree = self.trees.entry(root).or_default();
-            // Is the process now at `root` the one first seen there?
-            let root_idx = by_pid.get(&root).copied();
-            match (root_idx, tree.root_start) {
-                (Some(i), None) if !tree.root_reused => tree.root_start = Some(procs[i].starttime),
-                (Some(i), Some(s)) if procs[i].starttime != s => tree.root_reused = true,
-                // Shell gone (or never seen): should its pid be reused, it is someone else's.
-                (None, _) => tree.root_reused = true,
-                _ => {}
-            }
-
-            // Seeds: the root (unless its pid now belongs to another process), and every
-            // process in its session. The kernel keeps a pid out of reuse while any
-            // process still has it as session id, so the session match is always safe.
-            let mut seen: HashSet<usize> = HashSet::new();
-            let mut stack: Vec<usize> = Vec::new();
-            if let (Some(i), false) = (root_idx, tree.root_reused) {
-                stack.push(i);
-            }
-            if let Some(v) = by_session.get(&root) {
-                stack.extend(v.iter().copied());
-            }
-            // Then the parent-pid subtree of every seed (children that called setsid).
-            while let Some(i) = stack.pop() {
-                if !seen.insert(i) {
-                    continue;
-                }
-                if let Some(c) = children.get(&procs[i].pid) {
-                    stack.extend(c.iter().copied());
-                }
-            }
-
-            let mut old = std::mem::take(&mut tree.members);
-            let mut members: Vec<Member> = seen
-                .into_iter()
-                .map(|i| {
-                    let p = &procs[i];
-                    // Keep the last PSS and the open statm of processes already known (same
-                    // pid; the rescan interval is far shorter than pid reuse on a 32768-pid
-                    // space, and a statm opened for a process that died reads as gone).
-                    let known = old.binary_search_by_key(&p.pid, |m| m.pid).ok();
-                    let (statm, pss, pss_rss) = match known {
-                        Some(j) => (old[j].statm.take(), old[j].pss, old[j].pss_rss),
-                        None => (None, None, None),
-                    };
-                    Member {
-                        pid: p.pid,
-                        name: p.name.clone(),
-                        statm,
-                        rss: 0,
-                        pss,
-                        pss_rss,
-                    }
-                })
-                .collect();
-            members.sort_unstable_by_key(|m| m.pid);
-            tree.members = members;
-        }
-        let members: HashSet<u32> = self
-            .trees
-            .values()
-            .flat_map(|t| t.members.iter().map(|m| m.pid))
-            .collect();
-        self.outsiders = skipped;
-        self.outsiders.extend(
-            procs
-                .iter()
-                .map(|p| p.pid)
-                .filter(|pid| !members.contains(pid)),
-        );
-    }
-
-    /// The stat fields of every live process (zombies and kernel threads excluded), but, unless
-    /// `full`, of those known to be outside every tree, which are returned as pids only.
-    fn list_processes(&mut self, full: bool) -> (Vec<StatFields>, HashSet<u32>) {
-        let mut skipped = HashSet::new();
-        let dir = match std::fs::read_dir("/proc") {
-            Ok(d) => d,
-            Err(e) => {
-                self.note_error("/proc", e);
-                return (Vec::new(), skipped);
-            }
-        };
-        let mut out = Vec::with_capacity(256);
-        for entry in dir {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    self.note_error("/proc", e);
-                    break;
-                }
-            };
-            let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if !full && self.outsiders.contains(&pid) {
-                self.stats.stat_skips += 1;
-                skipped.insert(pid);
-                continue;
-            }
-            self.stats.stat_reads += 1;
-            self.path.clear();
-            let _ = write!(self.path, "/proc/{pid}/stat");
-            match read_proc_file(&self.path, &mut self.buf) {
-                Ok(()) => {
-                    if let Some(s) = parse_stat(&self.buf) {
-                        // Z: zombie, X: dead. Kernel threads have session 0 and descend
-                        // from kthreadd (pid 2), so no root ever reaches them.
-                        if s.state != b'Z' && s.state != b'X' {
-                            out.push(s);
-                        }
-                    }
-                }
-                Err(ReadFail::Gone { .. }) => self.stats.vanished += 1,
-                Err(ReadFail::Other(e)) => {
-                    let p = self.path.clone();
-                    self.note_error(&p, e);
-                }
-            }
-        }
-        (out, skipped)
-    }
 }
 
 /// A tree's PSS: each member's last PSS, or its statm figure when not (yet) measurable.
@@ -837,22 +587,6 @@ fn tree_pss(tree: &Tree) -> Option<u64> {
         return None;
     }
     Some(tree.members.iter().map(|m| m.pss.unwrap_or(m.rss)).sum())
-}
-
-/// memmux's own RSS in bytes (resident, shared pages included), from `/proc/self/statm`.
-pub fn self_rss() -> Option<u64> {
-    let text = std::fs::read("/proc/self/statm").ok()?;
-    let text = std::str::from_utf8(&text).ok()?;
-    let resident: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-    Some(resident * page_size())
-}
-
-/// `/proc/PID/comm`, trimmed: the name of e.g. a terminal's foreground process (pass the
-/// pid from `tcgetpgrp`). `None` when the process is gone or the name is empty.
-pub fn foreground_name(pid: u32) -> Option<String> {
-    let text = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
-    let name = String::from_utf8_lossy(&text).trim().to_owned();
-    if name.is_empty() { None } else { Some(name) }
 }
 
 #[cfg(test)]
