@@ -9,12 +9,14 @@
 
 pub mod action;
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod filter;
 pub mod input;
 pub mod keymap;
 pub mod memory;
 pub mod scroll;
+pub mod server;
 pub mod session;
 pub mod state;
 pub mod terminal;

@@ -29,6 +29,9 @@ pub struct Mux {
     /// Counts the chunks of output read; notified after each, so waits on the screen wake
     /// when it changes instead of polling.
     output: Arc<(Mutex<u64>, Condvar)>,
+    /// The server's socket directory, when this memmux runs through a server it owns: the
+    /// server is ended with the test.
+    server_dir: Option<PathBuf>,
 }
 
 /// Options for starting memmux.
@@ -42,6 +45,10 @@ pub struct Opts<'a> {
     /// A command that runs memmux (e.g. `unshare -m sh -c '... exec "$0" "$@"'`): memmux's
     /// path and `args` are appended to it. Empty (the default): memmux runs directly.
     pub wrapper: Vec<String>,
+    /// Through the server (a client attached to a session), in a runtime directory of the
+    /// test's own, or (the default) alone in the terminal (`MEMMUX_NO_SERVER=1`), so memmux's
+    /// pid is the app's and its tabs are its children.
+    pub server: bool,
 }
 
 impl Default for Opts<'_> {
@@ -56,6 +63,7 @@ impl Default for Opts<'_> {
             env: Vec::new(),
             cwd: None,
             wrapper: Vec::new(),
+            server: false,
         }
     }
 }
@@ -103,6 +111,14 @@ impl Mux {
         cmd.env("PS1", "$ ");
         cmd.env("LANG", "C.UTF-8");
         cmd.env_remove("PROMPT_COMMAND");
+        // Never the user's server, and never nested (a test run from inside memmux).
+        cmd.env("XDG_RUNTIME_DIR", home.path().join("run"));
+        cmd.env_remove("MEMMUX");
+        if !opts.server {
+            cmd.env("MEMMUX_NO_SERVER", "1");
+        }
+        let own_server = opts.server && !opts.env.iter().any(|(k, _)| *k == "XDG_RUNTIME_DIR");
+        let server_dir = own_server.then(|| home.path().join("run").join("memmux"));
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -163,6 +179,7 @@ impl Mux {
             home,
             done,
             output,
+            server_dir,
         }
     }
 
@@ -402,7 +419,20 @@ impl Drop for Mux {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.server_dir {
+            kill_server(dir);
+        }
     }
+}
+
+/// Ends the server whose socket is in `dir` (`XDG_RUNTIME_DIR/memmux`) and its sessions.
+pub fn kill_server(dir: &Path) {
+    let Some(run) = dir.parent() else { return };
+    let _ = std::process::Command::new(bin())
+        .arg("kill-server")
+        .env("XDG_RUNTIME_DIR", run)
+        .env_remove("MEMMUX_NO_SERVER")
+        .output();
 }
 
 /// The bottom row of `s` (trailing blanks trimmed).
