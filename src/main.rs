@@ -205,7 +205,8 @@ fn client_command(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::KillSession { target }) => return one_shot(&Msg::KillSession(target), false),
         Some(Cmd::KillServer) => return one_shot(&Msg::KillServer, false),
     };
-    if attach.is_none() && !detached && std::env::var_os(memmux::server::socket::ENV).is_some() {
+    let inside = std::env::var_os(memmux::server::socket::ENV).is_some_and(|v| !v.is_empty());
+    if attach.is_none() && !detached && inside {
         eprintln!(
             "memmux: this is a memmux tab already (MEMMUX is set); a session here would nest \
              inside it. Start one in the background with `memmux new -d`, attach to one with \

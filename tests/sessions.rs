@@ -4,57 +4,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Output;
-
-use common::{Mux, Opts};
-
-/// A client starting a new session (and the server), as `memmux` with no command does.
-fn first_client() -> Mux {
-    let m = Mux::start_with(Opts {
-        server: true,
-        ..Opts::default()
-    });
-    m.wait_ready();
-    m
-}
-
-/// The runtime directory of `m`'s server, for other clients of it.
-fn run_dir(m: &Mux) -> PathBuf {
-    m.home().join("run")
-}
-
-/// Another client of `m`'s server: `memmux ARGS` in a terminal of its own.
-fn client(m: &Mux, args: &[&str], rows: u16, cols: u16) -> Mux {
-    Mux::start_with(Opts {
-        server: true,
-        rows,
-        cols,
-        args: args.iter().map(|s| s.to_string()).collect(),
-        env: vec![("XDG_RUNTIME_DIR", run_dir(m).display().to_string())],
-        ..Opts::default()
-    })
-}
-
-/// `memmux ARGS` without a terminal, against `m`'s server.
-fn command(m: &Mux, args: &[&str]) -> Output {
-    std::process::Command::new(common::bin())
-        .args(args)
-        .env("XDG_RUNTIME_DIR", run_dir(m))
-        .env("HOME", m.home())
-        .env_remove("MEMMUX_NO_SERVER")
-        .env_remove("MEMMUX")
-        .output()
-        .expect("run memmux")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::Mux;
+use common::server::{client, command, first_client, run_dir, stderr, stdout};
 
 #[test]
 fn detach_and_attach_keep_the_screen_and_the_scrollback() {

@@ -46,8 +46,13 @@ pub fn connect() -> Result<UnixStream, ConnectError> {
     let hello = Msg::Hello {
         version: VERSION.to_string(),
     };
-    let answer =
-        protocol::write_msg(&mut stream, &hello).and_then(|()| protocol::read_msg(&mut stream));
+    // Read even when the write failed: a server that refuses us may have closed already,
+    // its refusal waiting to be read.
+    let wrote = protocol::write_msg(&mut stream, &hello);
+    let answer = match protocol::read_msg(&mut stream) {
+        Ok(None) => wrote.map(|()| None),
+        other => other,
+    };
     match answer {
         Ok(Some(Msg::Hello { .. })) => Ok(stream),
         Ok(Some(Msg::Refuse(why))) => Err(ConnectError::Refused(why)),

@@ -139,6 +139,10 @@ fn connection(hub: &Arc<Hub>, mut stream: UnixStream, path: &Path) {
         Ok(uid) if uid == me => {}
         Ok(uid) => {
             crate::util::append_log(&format!("refused a connection from uid {uid}"));
+            // Its hello is read (bounded, 1 s at most) before the answer: closing a socket
+            // with unread data resets it, and the refusal would be lost.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+            let _ = protocol::read_msg(&mut stream);
             let _ = protocol::write_msg(
                 &mut stream,
                 &Msg::Refuse(format!(

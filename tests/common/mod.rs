@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod rng;
+pub mod server;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -661,6 +662,18 @@ impl Mux {
                 .trim_end()
                 .to_string()
         })
+    }
+
+    /// Whether the terminal is in cooked mode (canonical input and echo on), as a shell leaves
+    /// it; raw mode (memmux running) has both off. Read from the pty's master side.
+    pub fn cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("the pty's descriptor");
+        // SAFETY: termios is a plain C struct: all zeroes is a valid value.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: tcgetattr on an open pty master, into a termios we own.
+        let r = unsafe { libc::tcgetattr(fd, &mut t) };
+        assert_eq!(r, 0, "tcgetattr");
+        t.c_lflag & (libc::ICANON | libc::ECHO) == (libc::ICANON | libc::ECHO)
     }
 
     /// Whether memmux's output has ended (it exited or closed the terminal).
