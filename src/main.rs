@@ -223,7 +223,7 @@ fn client_command(cli: Cli) -> anyhow::Result<u8> {
                     return Ok(code);
                 }
             }
-            client::new_session(new(name, detached, command))
+            client::new_session(new(name, detached, command), cli.config.as_deref())
         }
     }
 }
@@ -273,8 +273,7 @@ fn one_shot(msg: &memmux::server::protocol::Msg, print: bool) -> anyhow::Result<
 }
 
 fn window_size(config: &config::Config) -> memmux::server::hub::WindowSize {
-    let _ = config;
-    memmux::server::hub::WindowSize::Smallest
+    config.window_size
 }
 
 /// Runs the app in this terminal: as one of the server's sessions (`--session-fd`), or alone

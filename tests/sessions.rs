@@ -143,3 +143,72 @@ fn attach_without_a_server_says_so_and_exits_1() {
         stderr(&out)
     );
 }
+
+/// The size of the pane, from `stty size` in it: (rows, cols).
+fn pane_size(m: &mut Mux) -> (u16, u16) {
+    let tag = common::rand_tag();
+    m.line(&format!("echo size{tag} $(stty size)"));
+    let key = format!("size{tag} ");
+    m.wait_for("stty's answer", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.starts_with(&key) && l.split_whitespace().count() == 3)
+    });
+    let line = m
+        .contents()
+        .lines()
+        .find(|l| l.starts_with(&key))
+        .map(str::to_string)
+        .unwrap();
+    let v: Vec<u16> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (v[0], v[1])
+}
+
+#[test]
+fn the_session_takes_the_smallest_attached_clients_size() {
+    let mut a = first_client();
+    let alone = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 20, 60);
+    b.wait_ready();
+    let both = pane_size(&mut b);
+    assert!(
+        both.0 < 20 && both.1 <= 60,
+        "alone {alone:?}, with a 20x60 client {both:?}"
+    );
+    b.prefix("d");
+    b.wait_exit();
+    common::wait_until("the session to grow back", common::TIMEOUT, || {
+        pane_size(&mut a) == alone
+    });
+}
+
+#[test]
+fn window_size_largest_follows_the_largest_client() {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("memmux")).unwrap();
+    std::fs::write(
+        config.path().join("memmux/config.toml"),
+        "window-size = \"largest\"\n",
+    )
+    .unwrap();
+    let mut a = Mux::start_with(common::Opts {
+        server: true,
+        rows: 20,
+        cols: 60,
+        env: vec![("XDG_CONFIG_HOME", config.path().display().to_string())],
+        ..common::Opts::default()
+    });
+    a.wait_ready();
+    let alone = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    let both = pane_size(&mut b);
+    assert!(
+        both.0 > alone.0 && both.1 > alone.1,
+        "alone {alone:?}, both {both:?}"
+    );
+}

@@ -66,8 +66,9 @@ pub fn connect() -> Result<UnixStream, ConnectError> {
     }
 }
 
-/// Connects, starting a server first when none runs.
-pub fn connect_or_start() -> anyhow::Result<UnixStream> {
+/// Connects, starting a server first when none runs (with `config`, or the default
+/// configuration file: it reads `window-size`).
+pub fn connect_or_start(config: Option<&std::path::Path>) -> anyhow::Result<UnixStream> {
     match connect() {
         Ok(s) => return Ok(s),
         Err(ConnectError::NoServer) => {}
@@ -76,8 +77,11 @@ pub fn connect_or_start() -> anyhow::Result<UnixStream> {
     }
     let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
     let mut cmd = Command::new(exe);
-    cmd.arg("--server")
-        .stdin(Stdio::null())
+    cmd.arg("--server");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .env_remove(socket::ENV);
     // SAFETY: setsid is async-signal-safe; the server leaves this terminal's session.
@@ -135,8 +139,8 @@ fn terminal_size() -> (u16, u16) {
 }
 
 /// Asks for a new session (attached unless `req.detached`). Returns the exit code.
-pub fn new_session(mut req: NewSession) -> anyhow::Result<u8> {
-    let mut stream = connect_or_start()?;
+pub fn new_session(mut req: NewSession, config: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let mut stream = connect_or_start(config)?;
     (req.rows, req.cols) = terminal_size();
     if req.detached {
         return match request(&mut stream, &Msg::New(req))? {

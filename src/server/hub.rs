@@ -24,13 +24,7 @@ use super::spawn;
 /// a while ever reaches it.
 const CLIENT_QUEUE: usize = 64;
 
-/// How the session's size follows its clients' sizes (`window-size`, as in tmux).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WindowSize {
-    Smallest,
-    Largest,
-    Latest,
-}
+pub use crate::config::WindowSize;
 
 pub struct Client {
     id: u64,
