@@ -261,3 +261,27 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
         s.alternate_screen() && s.contents().contains("alive-after-ctrl-c")
     });
 }
+
+#[test]
+fn a_client_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again() {
+    let a = first_client();
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    // SIGSTOP, not SIGTSTP: the client cannot notice; it simply stops reading its socket.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(a.pid() as i32, libc::SIGSTOP) };
+    // memmux sends frames, not the program's output: 5 s of random text is some 60 frames a
+    // second of about 3 KiB each, more than the stopped client's socket and queue hold, so a
+    // server that waited for it would stall here.
+    b.run("timeout 5 base64 /dev/urandom");
+    b.line("echo flood-over");
+    b.wait_text("flood-over");
+    // SAFETY: as above.
+    unsafe { libc::kill(a.pid() as i32, libc::SIGCONT) };
+    a.wait_for("the stopped client's screen mended", |s| {
+        s.contents().contains("flood-over")
+    });
+    // The server dropped output for it rather than wait (its log says so).
+    let log = std::fs::read_to_string(a.home().join("data/memmux/memmux.log")).unwrap_or_default();
+    assert!(log.contains("fell behind"), "{log}");
+}

@@ -381,7 +381,13 @@ impl Session {
             }
             match c.tx.try_send(Msg::Output(data.to_vec())) {
                 Ok(()) => {}
-                Err(TrySendError::Full(_)) => c.lagged.store(true, Ordering::Release),
+                Err(TrySendError::Full(_)) => {
+                    c.lagged.store(true, Ordering::Release);
+                    crate::util::append_log(&format!(
+                        "client {} fell behind: its output is dropped until it drains, then redrawn",
+                        c.id
+                    ));
+                }
                 Err(TrySendError::Disconnected(_)) => {}
             }
         }
