@@ -534,7 +534,28 @@ class Memmux(Mux):
                 f"show = \"{b.a.memmux_panel}\"\n")
 
     def argv(self, b, inst):
-        return [self.binary, "--config", inst.conf_path, "--", b.wrapper]
+        return self.in_own_runtime_dir(b, inst) + [self.binary, "--config", inst.conf_path,
+                                                    "--", b.wrapper]
+
+    # A memmux with sessions (issue 17) runs through a per-user server: each instance gets a
+    # server of its own (its own XDG_RUNTIME_DIR), ended with `kill-server` when it stops.
+    def in_own_runtime_dir(self, b, inst):
+        return ["env", f"XDG_RUNTIME_DIR={os.path.join(b.rundir, f'xdg-{inst.n}')}"]
+
+    def has_server(self):
+        if not hasattr(self, "_has_server"):
+            try:
+                self._has_server = subprocess.run(
+                    [self.binary, "kill-server", "--help"], capture_output=True, timeout=10,
+                    stdin=subprocess.DEVNULL).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                self._has_server = False
+        return self._has_server
+
+    def stop_argv(self, b, inst):
+        if not self.has_server():
+            return None
+        return self.in_own_runtime_dir(b, inst) + [self.binary, "kill-server"]
 
     @property
     def scrollback_note(self):
