@@ -264,14 +264,22 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
 
 #[test]
 fn a_client_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again() {
-    let a = first_client();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    // Large screens: large frames.
+    let a = Mux::start_with(common::Opts {
+        server: true,
+        rows: 50,
+        cols: 200,
+        ..common::Opts::default()
+    });
+    // The memory panel shares the prompt's row at this width.
+    a.wait_prompt();
+    let mut b = client(&a, &["attach"], 50, 200);
+    b.wait_prompt();
     // SIGSTOP, not SIGTSTP: the client cannot notice; it simply stops reading its socket.
     // SAFETY: signalling the test's own child.
     unsafe { libc::kill(a.pid() as i32, libc::SIGSTOP) };
     // memmux sends frames, not the program's output: 5 s of random text is some 60 frames a
-    // second of about 3 KiB each, more than the stopped client's socket and queue hold, so a
+    // second of about 10 KiB each, more than the stopped client's socket and queue hold, so a
     // server that waited for it would stall here.
     b.run("timeout 5 base64 /dev/urandom");
     b.line("echo flood-over");

@@ -204,12 +204,19 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     send(&Msg::Resize { rows, cols });
     spawn_keys(send.clone())?;
     spawn_signals(send.clone(), name.clone())?;
-    let mut out = io::stdout().lock();
+    // Unbuffered, straight to the terminal: std's stdout is line-buffered and would split a
+    // frame into a write per line. The socket is read through 64 KiB: a frame in one call.
+    // SAFETY: descriptor 1 stays open for the whole life of the client; ManuallyDrop never
+    // closes it.
+    let mut out = std::mem::ManuallyDrop::new(unsafe {
+        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
+    });
+    let mut stream = io::BufReader::with_capacity(64 << 10, stream);
     let why = loop {
         match protocol::read_msg(&mut stream) {
             Ok(Some(Msg::Output(data))) => {
                 // The terminal may be gone (hung up): the signal thread ends the client then.
-                let _ = out.write_all(&data).and_then(|()| out.flush());
+                let _ = out.write_all(&data);
             }
             Ok(Some(Msg::Exit(why))) => break Some(why),
             Ok(Some(Msg::Suspend)) => suspend(&send),

@@ -1,40 +1,28 @@
 //! The server's sessions and their clients: one thread per session reads its pty and hands
-//! each attached client a copy of the output through a bounded queue; one thread per client
-//! writes that queue to its socket, another reads its keys and sizes.
-//!
-//! A client that stops reading (a stalled network, XOFF) fills its queue; further output for it
-//! is dropped, not waited for, so the session and the other clients never slow down. When its
-//! queue has drained, the client gets a CAN (ends any escape sequence cut in half) and the
-//! session is asked to draw everything again (SIGUSR1), which mends its screen.
+//! each attached client the output (`outbox`: written at once when the socket takes it, else
+//! bounded and left to the client's writer thread); one thread per client reads its keys and
+//! sizes. A client that stops reading has its output dropped and is redrawn once it reads
+//! again (SIGUSR1 to the session), so it never slows the session or the other clients.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use super::outbox::Outbox;
 use super::protocol::{self, CHUNK, Msg, NewSession};
 use super::spawn;
-
-/// 64 chunks of at most 64 KiB (4 MiB) queued per client before its output is dropped: a
-/// whole screen redraw is far less than one chunk, so only a client that stopped reading for
-/// a while ever reaches it.
-const CLIENT_QUEUE: usize = 64;
 
 pub use crate::config::WindowSize;
 
 pub struct Client {
     id: u64,
-    tx: SyncSender<Msg>,
+    out: Arc<Outbox>,
     rows: u16,
     cols: u16,
-    /// Output was dropped for this client: redraw once its queue drains.
-    lagged: Arc<AtomicBool>,
-    /// Why the client is being sent away, written before its queue is closed.
-    reason: Arc<Mutex<Option<String>>>,
 }
 
 pub struct Session {
@@ -264,29 +252,23 @@ impl Hub {
 
     /// Attaches the client on `stream` to `session` and serves it until it leaves.
     pub fn serve_client(&self, session: &Arc<Session>, stream: UnixStream) {
-        let Ok(mut writer) = stream.try_clone() else {
+        let Ok(writer) = stream.try_clone() else {
             return;
         };
         let id = self.next_client.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = sync_channel(CLIENT_QUEUE);
-        let lagged = Arc::new(AtomicBool::new(false));
-        let reason = Arc::new(Mutex::new(None));
+        let out = Arc::new(Outbox::new(writer));
         let name = lock(&session.name).clone();
-        if protocol::write_msg(&mut writer, &Msg::Attached(name)).is_err() {
+        if !out.send(&Msg::Attached(name)) {
             return;
         }
         {
-            let (lagged, reason, s) = (
-                Arc::clone(&lagged),
-                Arc::clone(&reason),
-                Arc::clone(session),
-            );
+            let (o, s) = (Arc::clone(&out), Arc::clone(session));
             let writers = Arc::clone(&self.writers);
             writers.fetch_add(1, Ordering::AcqRel);
             let started = std::thread::Builder::new()
                 .name(format!("client-out-{id}"))
                 .spawn(move || {
-                    write_client(writer, &rx, &lagged, &reason, &s);
+                    o.run_writer(|| s.redraw());
                     writers.fetch_sub(1, Ordering::AcqRel);
                 });
             if started.is_err() {
@@ -296,15 +278,14 @@ impl Hub {
         }
         lock(&session.clients).push(Client {
             id,
-            tx,
+            out,
             rows: 0,
             cols: 0,
-            lagged,
-            reason,
         });
         session.latest.store(id, Ordering::Release);
         *lock(&session.last_used) = Instant::now();
-        let mut reader = stream;
+        // 64 KiB: a paste arrives in one read, a key in one system call, not two.
+        let mut reader = std::io::BufReader::with_capacity(64 << 10, stream);
         while let Ok(Some(msg)) = protocol::read_msg(&mut reader) {
             match msg {
                 Msg::Input(bytes) => {
@@ -375,21 +356,13 @@ impl Session {
 
     fn broadcast(&self, data: &[u8]) {
         let clients = lock(&self.clients);
+        if clients.is_empty() {
+            return;
+        }
+        // The same frame for every client: encoded once.
+        let frame = protocol::encode(&Msg::Output(data.to_vec()));
         for c in clients.iter() {
-            if c.lagged.load(Ordering::Acquire) {
-                continue;
-            }
-            match c.tx.try_send(Msg::Output(data.to_vec())) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    c.lagged.store(true, Ordering::Release);
-                    crate::util::append_log(&format!(
-                        "client {} fell behind: its output is dropped until it drains, then redrawn",
-                        c.id
-                    ));
-                }
-                Err(TrySendError::Disconnected(_)) => {}
-            }
+            c.out.push(&frame);
         }
     }
 
@@ -401,7 +374,7 @@ impl Session {
             .find(|c| c.id == who)
             .or_else(|| clients.last())
         {
-            let _ = c.tx.try_send(msg);
+            c.out.send(&msg);
         }
     }
 
@@ -410,8 +383,8 @@ impl Session {
         let mut clients = lock(&self.clients);
         clients.retain(|c| {
             let go = who.is_none_or(|w| w == c.id);
-            if go && !why.is_empty() {
-                *lock(&c.reason) = Some(why.to_string());
+            if go {
+                c.out.close(why);
             }
             !go
         });
@@ -444,40 +417,4 @@ impl Session {
             spawn::set_size(self.master_fd, size.0, size.1);
         }
     }
-}
-
-/// Writes a client's queue to its socket; when the queue closes, says why and hangs up.
-fn write_client(
-    mut out: UnixStream,
-    rx: &Receiver<Msg>,
-    lagged: &AtomicBool,
-    reason: &Mutex<Option<String>>,
-    session: &Session,
-) {
-    loop {
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(TryRecvError::Empty) => {
-                if lagged.swap(false, Ordering::AcqRel) {
-                    if protocol::write_msg(&mut out, &Msg::Output(vec![0x18])).is_err() {
-                        break;
-                    }
-                    session.redraw();
-                }
-                match rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        if protocol::write_msg(&mut out, &msg).is_err() {
-            break;
-        }
-    }
-    if let Some(why) = lock(reason).take() {
-        let _ = protocol::write_msg(&mut out, &Msg::Exit(why));
-    }
-    // Ends the client's reader too (its read returns end of file).
-    let _ = out.shutdown(std::net::Shutdown::Both);
 }

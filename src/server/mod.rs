@@ -6,6 +6,7 @@
 pub mod child;
 pub mod daemon;
 pub mod hub;
+mod outbox;
 pub mod protocol;
 pub mod socket;
 mod spawn;
