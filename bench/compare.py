@@ -534,7 +534,28 @@ class Memmux(Mux):
                 f"show = \"{b.a.memmux_panel}\"\n")
 
     def argv(self, b, inst):
-        return [self.binary, "--config", inst.conf_path, "--", b.wrapper]
+        return self.in_own_runtime_dir(b, inst) + [self.binary, "--config", inst.conf_path,
+                                                    "--", b.wrapper]
+
+    # A memmux with sessions (issue 17) runs through a per-user server: each instance gets a
+    # server of its own (its own XDG_RUNTIME_DIR), ended with `kill-server` when it stops.
+    def in_own_runtime_dir(self, b, inst):
+        return ["env", f"XDG_RUNTIME_DIR={os.path.join(b.rundir, f'xdg-{inst.n}')}"]
+
+    def has_server(self):
+        if not hasattr(self, "_has_server"):
+            try:
+                self._has_server = subprocess.run(
+                    [self.binary, "kill-server", "--help"], capture_output=True, timeout=10,
+                    stdin=subprocess.DEVNULL).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                self._has_server = False
+        return self._has_server
+
+    def stop_argv(self, b, inst):
+        if not self.has_server():
+            return None
+        return self.in_own_runtime_dir(b, inst) + [self.binary, "kill-server"]
 
     @property
     def scrollback_note(self):
@@ -1771,5 +1792,65 @@ def main(argv=None):
     return 0
 
 
+def attach_times(argv=None):
+    """`compare.py attach-times [--memmux PATH] [--reps N]`: time from `attach` to a drawn
+    screen, memmux vs tmux (issue 17). A detached session prints a marker and waits; each rep
+    starts a client in a fresh outer pty, times until the marker shows, then detaches (prefix
+    d) and waits for the client to exit."""
+    p = argparse.ArgumentParser(prog="compare.py attach-times")
+    p.add_argument("--memmux", default=os.path.join(REPO, "target", "release", "memmux"))
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--rows", type=int, default=50)
+    p.add_argument("--cols", type=int, default=200)
+    a = p.parse_args(argv)
+    import tempfile
+    marker = b"QZXATTACHEDQZX"
+    shown = "printf '" + "".join(f"\\{c:03o}" for c in marker) + "\\n'; exec sleep 100000"
+    root = tempfile.mkdtemp(prefix="memmux-attach-")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root, "TERM": "xterm-256color",
+           "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": root, "TMUX_TMPDIR": root,
+           "XDG_DATA_HOME": os.path.join(root, "data"), "XDG_CONFIG_HOME": os.path.join(root, "c")}
+    tmux = shutil.which("tmux")
+    muxes = {
+        "memmux": ([a.memmux, "new", "-d", "-s", "b", "--", "sh", "-c", shown],
+                   [a.memmux, "attach", "-t", "b"], [a.memmux, "kill-server"]),
+    }
+    if tmux:
+        muxes["tmux"] = ([tmux, "-L", "att", "-f", "/dev/null", "new-session", "-d", "-s", "b",
+                          "-x", str(a.cols), "-y", str(a.rows), "sh", "-c", shown],
+                         [tmux, "-L", "att", "-f", "/dev/null", "attach", "-t", "b"],
+                         [tmux, "-L", "att", "kill-server"])
+    results = {}
+    try:
+        for name, (start, attach, stop) in muxes.items():
+            subprocess.run(start, env=env, cwd=root, check=True, stdin=subprocess.DEVNULL)
+            times = []
+            for _ in range(a.reps):
+                term = Term(a.rows, a.cols, time.monotonic() + 120)
+                watch = MarkerWatch(term, marker, from_start=True)
+                term.watch = watch
+                t0 = time.perf_counter()
+                proc = term.spawn(attach, env, root)
+                t1 = term.wait(watch, 15.0, f"{name}'s attached screen")
+                times.append((t1 - t0) * 1000)
+                term.pump_for(0.1)
+                term.write(b"\x02")
+                term.pump_for(0.1)
+                term.write(b"d")
+                proc.wait(timeout=10)
+                term.close()
+            subprocess.run(stop, env=env, cwd=root, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.sort()
+            results[name] = times
+            print(f"{name:7} attach to drawn screen: median {median(times):.1f} ms, "
+                  f"p90 {pct(times, 0.9):.1f} ms ({len(times)} attaches)", flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["attach-times"]:
+        sys.exit(attach_times(sys.argv[2:]))
     sys.exit(main())

@@ -41,6 +41,10 @@ pub enum Action {
     FreezeTab,
     ThawTab,
     ToggleMemoryDetail,
+    /// Detaches this client from the server; the session goes on.
+    Detach,
+    /// Stops this client, as SIGTSTP would (the shell's `fg` resumes it).
+    SuspendClient,
 }
 
 impl Action {
@@ -76,6 +80,8 @@ impl Action {
             Action::FreezeTab,
             Action::ThawTab,
             Action::ToggleMemoryDetail,
+            Action::Detach,
+            Action::SuspendClient,
         ]);
         v
     }
@@ -110,6 +116,8 @@ impl Action {
             Action::FreezeTab => "freeze-tab",
             Action::ThawTab => "thaw-tab",
             Action::ToggleMemoryDetail => "toggle-memory-detail",
+            Action::Detach => "detach-client",
+            Action::SuspendClient => "suspend-client",
         };
         s.to_string()
     }
@@ -144,6 +152,8 @@ impl Action {
             Action::FreezeTab => "freeze every process of the focused tab",
             Action::ThawTab => "thaw the focused tab",
             Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
+            Action::Detach => "detach: the session goes on (memmux attach)",
+            Action::SuspendClient => "suspend memmux's client (fg resumes it)",
         };
         s.to_string()
     }

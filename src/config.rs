@@ -102,9 +102,31 @@ pub struct Config {
     pub osc52_max_bytes: usize,
     pub exit_on_last_tab_close: bool,
     pub colors: Colors,
+    /// How a session's size follows its attached clients' (read by the server at start).
+    pub window_size: WindowSize,
     pub keymap: Keymap,
     /// `[tab-memory]`: cgroups, ceilings.
     pub tab_memory: TabMemory,
+}
+
+/// How a session's size follows the sizes of the clients attached to it (`window-size`, as
+/// in tmux): the smallest (every client sees all of it), the largest, or the latest client's
+/// (the one that attached or typed last).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowSize {
+    Smallest,
+    Largest,
+    Latest,
+}
+
+impl WindowSize {
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowSize::Smallest => "smallest",
+            WindowSize::Largest => "largest",
+            WindowSize::Latest => "latest",
+        }
+    }
 }
 
 /// What memmux does when a tab without a cgroup stays above its limit (the kernel enforces
@@ -180,6 +202,7 @@ impl Default for Config {
             osc52_max_bytes: 1 << 20,
             exit_on_last_tab_close: true,
             colors: Colors::default(),
+            window_size: WindowSize::Smallest,
             keymap: Keymap::default(),
             tab_memory: TabMemory::default(),
         }
@@ -234,6 +257,7 @@ impl Config {
         set(o, "osc52-max-bytes", size(self.osc52_max_bytes as u64));
         let exit = self.exit_on_last_tab_close.to_string();
         set(o, "exit-on-last-tab-close", exit);
+        set(o, "window-size", quote(self.window_size.name()));
 
         o.push_str("\n[memory-panel]\n");
         let show = match self.panel_show {
@@ -566,6 +590,7 @@ const ROOT_KEYS: &[&str] = &[
     "osc52-copy",
     "osc52-max-bytes",
     "exit-on-last-tab-close",
+    "window-size",
     "memory-panel",
     "tab-memory",
     "colors",
@@ -1011,6 +1036,17 @@ fn read_document(src: &str) -> Result<Config, Vec<Problem>> {
             "exit-on-last-tab-close" => {
                 if let Some(b) = r.boolean(name, v) {
                     cfg.exit_on_last_tab_close = b;
+                }
+            }
+            "window-size" => {
+                let expected = "expected \"smallest\", \"largest\" or \"latest\"";
+                if let Some(s) = r.string(name, v, expected) {
+                    match s.as_str() {
+                        "smallest" => cfg.window_size = WindowSize::Smallest,
+                        "largest" => cfg.window_size = WindowSize::Largest,
+                        "latest" => cfg.window_size = WindowSize::Latest,
+                        _ => r.invalid(name, v.span(), expected),
+                    }
                 }
             }
             "memory-panel" => {

@@ -353,6 +353,8 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix F"], Action::FreezeTab),
         (vec!["prefix T"], Action::ThawTab),
         (vec!["prefix D"], Action::ToggleMemoryDetail),
+        (vec!["prefix d"], Action::Detach),
+        (vec!["prefix C-z"], Action::SuspendClient),
     ]);
     v
 }

@@ -9,11 +9,13 @@
 
 pub mod action;
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod filter;
 pub mod input;
 pub mod keymap;
 pub mod memory;
+pub mod server;
 pub mod session;
 pub mod state;
 pub mod terminal;

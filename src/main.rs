@@ -27,14 +27,17 @@ static ALLOC: TaggedAlloc = TaggedAlloc;
     about,
     after_help = "Keys: the prefix is Ctrl-b by default, as in tmux. Prefix c new tab, prefix n/p \
 next/previous, prefix 1..9 or Alt-1..9 go to a tab, prefix ' any tab by number, prefix , rename, \
-prefix x close, prefix [ scroll view, prefix m memory panel, prefix ~ messages, prefix Q quit, \
-prefix ? every key.\n\n\
+prefix x close, prefix [ scroll view, prefix m memory panel, prefix ~ messages, prefix d detach, \
+prefix Q quit, prefix ? every key.\n\n\
+Sessions outlive the terminal: `memmux` starts a per-user server if none runs and attaches a new \
+session; `memmux attach` comes back to it. MEMMUX_NO_SERVER=1 runs memmux in this terminal \
+alone (no server; tabs end with it).\n\n\
 Config: ~/.config/memmux/config.toml (or $XDG_CONFIG_HOME/memmux/config.toml, $MEMMUX_CONFIG, \
 --config); `memmux --print-config` shows every setting."
 )]
 struct Cli {
     /// Read the configuration from this file (an error if it is missing or broken).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     config: Option<PathBuf>,
 
     /// Print the default configuration (commented), or with `=effective` the configuration
@@ -44,12 +47,55 @@ struct Cli {
     print_config: Option<String>,
 
     /// Append every memory sample (every tab, every `sample-interval`) to this CSV file.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     mem_log: Option<PathBuf>,
 
     /// Run this command in the first tab instead of the shell, e.g. `memmux -- htop`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
+
+    /// Internal: run as the server (started by a client when none runs).
+    #[arg(long, hide = true)]
+    server: bool,
+
+    /// Internal: run as one of the server's sessions, its control socket on this descriptor.
+    #[arg(long, hide = true, value_name = "FD")]
+    session_fd: Option<i32>,
+
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Cmd {
+    /// Start a new session (and attach to it, unless -d).
+    New {
+        /// The session's name (by default the smallest free number).
+        #[arg(short = 's', value_name = "NAME")]
+        name: Option<String>,
+        /// Do not attach: the session starts in the background.
+        #[arg(short = 'd')]
+        detached: bool,
+        /// Run this command in the first tab instead of the shell.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Attach to a session (the most recently used one without -t).
+    #[command(visible_alias = "a")]
+    Attach {
+        #[arg(short = 't', value_name = "NAME")]
+        target: Option<String>,
+    },
+    /// List the sessions: name, tabs, clients attached, memory.
+    #[command(visible_alias = "list-sessions")]
+    Ls,
+    /// End a session and everything running in it.
+    KillSession {
+        #[arg(short = 't', value_name = "NAME")]
+        target: String,
+    },
+    /// End the server and every session.
+    KillServer,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +133,157 @@ fn main() -> ExitCode {
         .as_ref()
         .map(|l| l.config.clone())
         .unwrap_or_default();
+    if cli.server {
+        return match memmux::server::daemon::start(window_size(&config)) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("memmux: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let direct = cli.session_fd.is_some()
+        || cli.print_config.is_some()
+        || std::env::var_os("MEMMUX_NO_SERVER").is_some_and(|v| !v.is_empty());
+    if direct {
+        if cli.cmd.is_some() {
+            eprintln!("memmux: session commands need the server; MEMMUX_NO_SERVER is set");
+            return ExitCode::from(2);
+        }
+        return run_app(cli, config, warning, source);
+    }
+    match client_command(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            terminal::restore();
+            eprintln!("memmux: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `memmux` as a client of the server: a new session, attach, or a command.
+fn client_command(cli: Cli) -> anyhow::Result<u8> {
+    use memmux::client;
+    use memmux::server::protocol::{Msg, NewSession};
+    let own_args = |command: Vec<String>| {
+        let mut args = Vec::new();
+        if let Some(c) = &cli.config {
+            args.push("--config".to_string());
+            args.push(c.display().to_string());
+        }
+        if let Some(m) = &cli.mem_log {
+            args.push("--mem-log".to_string());
+            args.push(m.display().to_string());
+        }
+        if !command.is_empty() {
+            args.push("--".to_string());
+            args.extend(command);
+        }
+        args
+    };
+    let new = |name, detached, command| NewSession {
+        name,
+        detached,
+        args: own_args(command),
+        cwd: std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "/".to_string()),
+        env: client::environment(),
+        rows: 0,
+        cols: 0,
+    };
+    let (name, detached, command, attach) = match cli.cmd {
+        None => (None, false, cli.command.clone(), None),
+        Some(Cmd::New {
+            name,
+            detached,
+            ref command,
+        }) => (name, detached, command.clone(), None),
+        Some(Cmd::Attach { target }) => (None, false, Vec::new(), Some(target)),
+        Some(Cmd::Ls) => return one_shot(&Msg::List, true),
+        Some(Cmd::KillSession { target }) => return one_shot(&Msg::KillSession(target), false),
+        Some(Cmd::KillServer) => return one_shot(&Msg::KillServer, false),
+    };
+    let inside = std::env::var_os(memmux::server::socket::ENV).is_some_and(|v| !v.is_empty());
+    if attach.is_none() && !detached && inside {
+        eprintln!(
+            "memmux: this is a memmux tab already (MEMMUX is set); a session here would nest \
+             inside it. Start one in the background with `memmux new -d`, attach to one with \
+             `memmux attach -t NAME`, or nest anyway with `MEMMUX= memmux`."
+        );
+        return Ok(1);
+    }
+    match attach {
+        // Whether the session exists is said first; the terminal is checked once attached.
+        Some(target) => client::attach(target, check_terminal),
+        None => {
+            if !detached {
+                if let Err(code) = check_terminal() {
+                    return Ok(code);
+                }
+            }
+            client::new_session(new(name, detached, command), cli.config.as_deref())
+        }
+    }
+}
+
+/// A client needs a terminal it can draw on: says why not (exit code 2), and sets up the
+/// restoring panic hook when it can.
+fn check_terminal() -> Result<(), u8> {
+    if let Err(msg) = terminal::check_tty() {
+        eprintln!("memmux: {msg}");
+        return Err(2);
+    }
+    let term = std::env::var("TERM").ok();
+    if let Err(msg) = terminal::check_term(term.as_deref()) {
+        eprintln!("memmux: {msg}");
+        return Err(2);
+    }
+    terminal::install_panic_hook();
+    Ok(())
+}
+
+/// Sends `msg` to the server and prints its answer: `ls`, `kill-session`, `kill-server`.
+fn one_shot(msg: &memmux::server::protocol::Msg, print: bool) -> anyhow::Result<u8> {
+    use memmux::client::{self, ConnectError};
+    use memmux::server::protocol::Msg;
+    let mut stream = match client::connect() {
+        Ok(s) => s,
+        Err(ConnectError::NoServer) => {
+            eprintln!("memmux: {}", client::no_server_message());
+            return Ok(1);
+        }
+        Err(ConnectError::Refused(why)) => anyhow::bail!("{why}"),
+        Err(ConnectError::Other(e)) => return Err(e),
+    };
+    match client::request(&mut stream, msg)? {
+        Msg::Done(text) => {
+            if print {
+                print!("{text}");
+            }
+            Ok(0)
+        }
+        Msg::Error(e) => {
+            eprintln!("memmux: {e}");
+            Ok(1)
+        }
+        other => anyhow::bail!("unexpected answer {other:?}"),
+    }
+}
+
+fn window_size(config: &config::Config) -> memmux::server::hub::WindowSize {
+    config.window_size
+}
+
+/// Runs the app in this terminal: as one of the server's sessions (`--session-fd`), or alone
+/// (`MEMMUX_NO_SERVER`).
+fn run_app(
+    cli: Cli,
+    config: config::Config,
+    warning: Option<String>,
+    source: ConfigSource,
+) -> ExitCode {
     let mechanism = memory_mechanism(&config);
     if cli.print_config.as_deref() == Some("effective") {
         if let Some(w) = &warning {
@@ -98,6 +295,12 @@ fn main() -> ExitCode {
             memory::cgroup::release_hierarchy(h);
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(fd) = cli.session_fd {
+        if let Err(e) = memmux::server::child::init(fd) {
+            eprintln!("memmux: {e:#}");
+            return ExitCode::from(2);
+        }
     }
     memory::cgroup::init(mechanism, &cgroup_settings(&config));
     if let Err(msg) = terminal::check_tty() {

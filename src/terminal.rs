@@ -95,6 +95,20 @@ pub fn restore() {
     }
 }
 
+/// Raw mode only, for the client: the modes come from the session's own output. `restore`
+/// (on detach, SIGTSTP, exit, panic) undoes them and raw mode together.
+pub fn take_raw() -> io::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// The sequences that put a terminal in memmux's modes (and clear it), for a session that
+/// draws again on a client's fresh terminal.
+pub fn modes_on() -> &'static str {
+    ENTER
+}
+
 /// Holds the terminal in memmux's modes; restores it when dropped.
 pub struct TerminalGuard(());
 

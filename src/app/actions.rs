@@ -126,6 +126,13 @@ impl App {
                 self.state.mem_detail = !self.state.mem_detail;
                 self.state.panel_seq += 1;
             }
+            Action::Detach if !crate::server::child::detach() => self.state.warn(
+                "nothing to detach from: memmux runs without a server here (MEMMUX_NO_SERVER)",
+            ),
+            Action::SuspendClient if !crate::server::child::suspend() => self
+                .state
+                .warn("no client to suspend: memmux runs without a server here (MEMMUX_NO_SERVER)"),
+            Action::Detach | Action::SuspendClient => {}
         }
     }
 

@@ -303,6 +303,11 @@ impl App {
         if bar_changed || status_changed || (visible && panel_changed) {
             self.redraw();
         }
+        let tabs_memory: u64 = snap.tabs.iter().map(|t| t.sample.tree_bytes).sum();
+        crate::server::child::publish_status(
+            self.state.tabs.len() as u32,
+            tabs_memory + snap.self_rss.unwrap_or(0),
+        );
     }
 
     /// The shortest time between frames for output that streams (`fps`).
@@ -557,6 +562,25 @@ impl App {
         out
     }
 
+    /// Sends the terminal's modes and a whole frame again: a client attached to this session
+    /// (run by the server) has a blank terminal in its own modes.
+    fn redraw_everything<W: io::Write>(&mut self, screen: &ui::direct::Shared<W>) {
+        let mut s = screen.lock();
+        // Ahead of the frame, in the same buffer: ordered with the frame's bytes.
+        let _ = s
+            .comp
+            .writer_mut()
+            .write_all(terminal::modes_on().as_bytes());
+        let area = s.comp.area();
+        s.comp.resize(area);
+        s.target = None;
+        drop(s);
+        self.cursor_style = None;
+        self.outer_any_motion = false;
+        self.resized = true;
+        self.redraw_now();
+    }
+
     /// Hangs up every session.
     pub fn shutdown(&mut self) {
         for tab in &mut self.state.tabs {
@@ -693,6 +717,9 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
     let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
+    // From the server: a client attached or lost its screen (see `server::hub`).
+    let mut sigusr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
+    crate::server::child::ready();
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
     screen.lock().comp.resize(area);
     // A resize before the SIGWINCH handler was in place would go unseen: the first frame
@@ -769,6 +796,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 app.redraw_now();
                 screen.lock().target = None;
             }
+            _ = sigusr1.recv() => app.redraw_everything(&screen),
             Some(ev) = rx.recv() => {
                 let gone = matches!(ev, AppEvent::InputGone(_));
                 app.handle_event(ev);

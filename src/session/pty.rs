@@ -127,7 +127,11 @@ pub fn spawn(
     let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
     cmd.env("TERM", &spec.term);
     cmd.env("COLORTERM", "truecolor");
-    cmd.env("MEMMUX", std::process::id().to_string());
+    // Run by the server, memmux has `MEMMUX=SOCKET,SERVER_PID,SESSION` (see `server::socket`)
+    // and its tabs keep it; alone, its own pid says the same: this is inside memmux.
+    if std::env::var_os("MEMMUX").is_none_or(|v| v.is_empty()) {
+        cmd.env("MEMMUX", std::process::id().to_string());
+    }
     for var in ["COLUMNS", "LINES", "TMUX", "TMUX_PANE"] {
         cmd.env_remove(var);
     }

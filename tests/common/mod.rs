@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod rng;
+pub mod server;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,9 @@ pub struct Mux {
     /// Counts the chunks of output read; notified after each, so waits on the screen wake
     /// when it changes instead of polling.
     output: Arc<(Mutex<u64>, Condvar)>,
+    /// The server's socket directory, when this memmux runs through a server it owns: the
+    /// server is ended with the test.
+    server_dir: Option<PathBuf>,
 }
 
 /// Options for starting memmux.
@@ -42,6 +46,10 @@ pub struct Opts<'a> {
     /// A command that runs memmux (e.g. `unshare -m sh -c '... exec "$0" "$@"'`): memmux's
     /// path and `args` are appended to it. Empty (the default): memmux runs directly.
     pub wrapper: Vec<String>,
+    /// Through the server (a client attached to a session), in a runtime directory of the
+    /// test's own, or (the default) alone in the terminal (`MEMMUX_NO_SERVER=1`), so memmux's
+    /// pid is the app's and its tabs are its children.
+    pub server: bool,
 }
 
 impl Default for Opts<'_> {
@@ -56,6 +64,7 @@ impl Default for Opts<'_> {
             env: Vec::new(),
             cwd: None,
             wrapper: Vec::new(),
+            server: false,
         }
     }
 }
@@ -103,6 +112,14 @@ impl Mux {
         cmd.env("PS1", "$ ");
         cmd.env("LANG", "C.UTF-8");
         cmd.env_remove("PROMPT_COMMAND");
+        // Never the user's server, and never nested (a test run from inside memmux).
+        cmd.env("XDG_RUNTIME_DIR", home.path().join("run"));
+        cmd.env_remove("MEMMUX");
+        if !opts.server {
+            cmd.env("MEMMUX_NO_SERVER", "1");
+        }
+        let own_server = opts.server && !opts.env.iter().any(|(k, _)| *k == "XDG_RUNTIME_DIR");
+        let server_dir = own_server.then(|| home.path().join("run").join("memmux"));
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -163,6 +180,7 @@ impl Mux {
             home,
             done,
             output,
+            server_dir,
         }
     }
 
@@ -402,7 +420,20 @@ impl Drop for Mux {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.server_dir {
+            kill_server(dir);
+        }
     }
+}
+
+/// Ends the server whose socket is in `dir` (`XDG_RUNTIME_DIR/memmux`) and its sessions.
+pub fn kill_server(dir: &Path) {
+    let Some(run) = dir.parent() else { return };
+    let _ = std::process::Command::new(bin())
+        .arg("kill-server")
+        .env("XDG_RUNTIME_DIR", run)
+        .env_remove("MEMMUX_NO_SERVER")
+        .output();
 }
 
 /// The bottom row of `s` (trailing blanks trimmed).
@@ -631,6 +662,18 @@ impl Mux {
                 .trim_end()
                 .to_string()
         })
+    }
+
+    /// Whether the terminal is in cooked mode (canonical input and echo on), as a shell leaves
+    /// it; raw mode (memmux running) has both off. Read from the pty's master side.
+    pub fn cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("the pty's descriptor");
+        // SAFETY: termios is a plain C struct: all zeroes is a valid value.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: tcgetattr on an open pty master, into a termios we own.
+        let r = unsafe { libc::tcgetattr(fd, &mut t) };
+        assert_eq!(r, 0, "tcgetattr");
+        t.c_lflag & (libc::ICANON | libc::ECHO) == (libc::ICANON | libc::ECHO)
     }
 
     /// Whether memmux's output has ended (it exited or closed the terminal).

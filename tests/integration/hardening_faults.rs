@@ -513,6 +513,8 @@ impl OwnTerm {
             std::process::Command::new(common::bin())
         };
         cmd.args(shell_args())
+            .env("MEMMUX_NO_SERVER", "1")
+            .env_remove("MEMMUX")
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_DATA_HOME", home.path().join("data"))

@@ -1,0 +1,316 @@
+//! The client: the user's terminal, connected to the server. It puts the terminal in raw mode,
+//! relays keys and sizes to the server and the session's output back, and gives the terminal
+//! back (cooked mode, main screen, mouse off) when it detaches, is stopped or ends. Closing
+//! the terminal, SIGHUP, SIGTERM or SIGKILL end only the client: the session goes on.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+
+use crate::server::protocol::{self, Msg, NewSession, VERSION};
+use crate::server::socket;
+use crate::terminal;
+
+/// Why a connection could not be made.
+pub enum ConnectError {
+    /// No server runs (no socket, or nobody listens on it).
+    NoServer,
+    /// The server refused us (another version, another user); its words.
+    Refused(String),
+    Other(anyhow::Error),
+}
+
+/// Connects to the server and says hello.
+pub fn connect() -> Result<UnixStream, ConnectError> {
+    let path = socket::path();
+    let mut stream = match UnixStream::connect(&path) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ConnectError::NoServer);
+        }
+        Err(e) => {
+            return Err(ConnectError::Other(
+                anyhow::Error::new(e).context(format!("cannot connect to {}", path.display())),
+            ));
+        }
+    };
+    let hello = Msg::Hello {
+        version: VERSION.to_string(),
+    };
+    // Read even when the write failed: a server that refuses us may have closed already,
+    // its refusal waiting to be read.
+    let wrote = protocol::write_msg(&mut stream, &hello);
+    let answer = match protocol::read_msg(&mut stream) {
+        Ok(None) => wrote.map(|()| None),
+        other => other,
+    };
+    match answer {
+        Ok(Some(Msg::Hello { .. })) => Ok(stream),
+        Ok(Some(Msg::Refuse(why))) => Err(ConnectError::Refused(why)),
+        Ok(other) => Err(ConnectError::Other(anyhow::anyhow!(
+            "the server at {} answered {other:?} to hello",
+            path.display()
+        ))),
+        Err(e) => Err(ConnectError::Other(
+            anyhow::Error::new(e).context(format!("cannot talk to {}", path.display())),
+        )),
+    }
+}
+
+/// Connects, starting a server first when none runs (with `config`, or the default
+/// configuration file: it reads `window-size`).
+pub fn connect_or_start(config: Option<&std::path::Path>) -> anyhow::Result<UnixStream> {
+    match connect() {
+        Ok(s) => return Ok(s),
+        Err(ConnectError::NoServer) => {}
+        Err(ConnectError::Refused(why)) => bail!("{why}"),
+        Err(ConnectError::Other(e)) => return Err(e),
+    }
+    let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--server");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .env_remove(socket::ENV);
+    // SAFETY: setsid is async-signal-safe; the server leaves this terminal's session.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    // The server's first process returns once the socket listens (its child serves).
+    let status = cmd.status().context("cannot start the memmux server")?;
+    if !status.success() {
+        bail!("the memmux server did not start ({status})");
+    }
+    match connect() {
+        Ok(s) => Ok(s),
+        Err(ConnectError::NoServer) => bail!(
+            "the memmux server started but does not answer at {}",
+            socket::path().display()
+        ),
+        Err(ConnectError::Refused(why)) => bail!("{why}"),
+        Err(ConnectError::Other(e)) => Err(e),
+    }
+}
+
+/// Sends one request and returns the server's answer.
+pub fn request(stream: &mut UnixStream, msg: &Msg) -> anyhow::Result<Msg> {
+    protocol::write_msg(stream, msg).context("cannot send to the server")?;
+    protocol::read_msg(stream)
+        .context("cannot read the server's answer")?
+        .context("the server closed the connection")
+}
+
+/// The message for commands that need a running server.
+pub fn no_server_message() -> String {
+    format!(
+        "no memmux server is running (no server answers at {})",
+        socket::path().display()
+    )
+}
+
+/// This process's environment, for a new session (what its tabs will see).
+pub fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k != socket::ENV && k != "MEMMUX_NO_SERVER")
+        .collect()
+}
+
+fn terminal_size() -> (u16, u16) {
+    match crossterm::terminal::size() {
+        Ok((cols, rows)) if cols > 0 && rows > 0 => (rows, cols),
+        _ => (24, 80),
+    }
+}
+
+/// Asks for a new session (attached unless `req.detached`). Returns the exit code.
+pub fn new_session(mut req: NewSession, config: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let mut stream = connect_or_start(config)?;
+    (req.rows, req.cols) = terminal_size();
+    if req.detached {
+        return match request(&mut stream, &Msg::New(req))? {
+            Msg::Done(_) => Ok(0),
+            Msg::Error(e) => {
+                eprintln!("memmux: {e}");
+                Ok(1)
+            }
+            other => bail!("unexpected answer {other:?}"),
+        };
+    }
+    protocol::write_msg(&mut stream, &Msg::New(req)).context("cannot send to the server")?;
+    attached(stream, || Ok(()))
+}
+
+/// Attaches to the session `name` (the most recent one when `None`). Returns the exit code.
+/// `check` says whether this terminal can be used (else the exit code), once the session is
+/// known to exist.
+pub fn attach(name: Option<String>, check: fn() -> Result<(), u8>) -> anyhow::Result<u8> {
+    let mut stream = match connect() {
+        Ok(s) => s,
+        Err(ConnectError::NoServer) => {
+            eprintln!("memmux: {}", no_server_message());
+            return Ok(1);
+        }
+        Err(ConnectError::Refused(why)) => bail!("{why}"),
+        Err(ConnectError::Other(e)) => return Err(e),
+    };
+    let (rows, cols) = terminal_size();
+    protocol::write_msg(&mut stream, &Msg::Attach { name, rows, cols })
+        .context("cannot send to the server")?;
+    attached(stream, check)
+}
+
+/// Waits for `Attached`, then relays until the client is sent away or its terminal goes.
+fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> anyhow::Result<u8> {
+    let name = match protocol::read_msg(&mut stream).context("cannot read the server's answer")? {
+        Some(Msg::Attached(name)) => name,
+        Some(Msg::Error(e)) => {
+            eprintln!("memmux: {e}");
+            return Ok(1);
+        }
+        Some(other) => bail!("unexpected answer {other:?}"),
+        None => bail!("the server closed the connection"),
+    };
+    if let Err(code) = check() {
+        return Ok(code);
+    }
+    let writer = Arc::new(Mutex::new(
+        stream.try_clone().context("cannot share the socket")?,
+    ));
+    terminal::take_raw().context("cannot put the terminal in raw mode")?;
+    let send = {
+        let writer = Arc::clone(&writer);
+        move |msg: &Msg| {
+            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+            protocol::write_msg(&mut *w, msg).is_ok()
+        }
+    };
+    let (rows, cols) = terminal_size();
+    send(&Msg::Resize { rows, cols });
+    spawn_keys(send.clone())?;
+    spawn_signals(send.clone(), name.clone())?;
+    // Unbuffered, straight to the terminal: std's stdout is line-buffered and would split a
+    // frame into a write per line. The socket is read through 64 KiB: a frame in one call.
+    // SAFETY: descriptor 1 stays open for the whole life of the client; ManuallyDrop never
+    // closes it.
+    let mut out = std::mem::ManuallyDrop::new(unsafe {
+        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
+    });
+    let mut stream = io::BufReader::with_capacity(64 << 10, stream);
+    let why = loop {
+        match protocol::read_msg(&mut stream) {
+            Ok(Some(Msg::Output(data))) => {
+                // The terminal may be gone (hung up): the signal thread ends the client then.
+                let _ = out.write_all(&data);
+            }
+            Ok(Some(Msg::Exit(why))) => break Some(why),
+            Ok(Some(Msg::Suspend)) => suspend(&send),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break None,
+        }
+    };
+    terminal::restore();
+    match why {
+        Some(why) => {
+            println!("[{why}]");
+            Ok(0)
+        }
+        None => {
+            println!("[the memmux server went away; session {name} may have ended with it]");
+            Ok(1)
+        }
+    }
+}
+
+/// Relays the user's keys to the server until the terminal goes.
+fn spawn_keys(send: impl Fn(&Msg) -> bool + Send + 'static) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("keys".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 16 << 10];
+            let mut stdin = io::stdin().lock();
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if !send(&Msg::Input(buf[..n].to_vec())) {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            // The terminal is gone (hung up, closed): detach; the session goes on.
+            terminal::restore();
+            std::process::exit(0);
+        })
+        .context("cannot start the key thread")?;
+    Ok(())
+}
+
+/// Size changes go to the server; a hang-up or SIGTERM ends the client (the session goes on);
+/// SIGTSTP gives the terminal back before stopping, SIGCONT takes it again and redraws.
+fn spawn_signals(send: impl Fn(&Msg) -> bool + Send + 'static, name: String) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGWINCH};
+    let mut signals = signal_hook::iterator::Signals::new([
+        SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, SIGCONT,
+    ])
+    .context("cannot handle signals")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                match sig {
+                    SIGWINCH => {
+                        let (rows, cols) = terminal_size();
+                        send(&Msg::Resize { rows, cols });
+                    }
+                    SIGTSTP => suspend(&send),
+                    SIGCONT => resume(&send),
+                    SIGHUP => {
+                        // The terminal is gone: nothing to restore or print there.
+                        std::process::exit(128 + SIGHUP);
+                    }
+                    _ => {
+                        terminal::restore();
+                        println!("[memmux client ended by a signal; session {name} goes on]");
+                        std::process::exit(128 + sig);
+                    }
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
+}
+
+/// Gives the terminal back and stops; `resume` (SIGCONT) takes it again.
+fn suspend(_send: &impl Fn(&Msg) -> bool) {
+    terminal::restore();
+    // SAFETY: stopping ourselves; SIGSTOP cannot be caught, the shell's `fg` sends SIGCONT.
+    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+}
+
+fn resume(send: &impl Fn(&Msg) -> bool) {
+    if terminal::take_raw().is_err() {
+        return;
+    }
+    let (rows, cols) = terminal_size();
+    send(&Msg::Resize { rows, cols });
+    send(&Msg::Redraw);
+}

@@ -1,0 +1,219 @@
+//! The server process: started by a client (`memmux --server`), it binds the socket, forks
+//! away from the client's session and terminal, and serves until its last session ends or
+//! `kill-server`.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::hub::{Hub, WindowSize};
+use super::protocol::{self, Msg, VERSION};
+use super::socket;
+
+/// 10 s for a new connection to say hello and what it wants: a connection that says nothing
+/// holds one thread no longer than that.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// `memmux --server`: binds the socket (replacing a dead server's), then forks; the parent
+/// returns once the socket accepts connections, the child serves. Returns `Ok(false)` when
+/// another server already answers.
+pub fn start(window_size: WindowSize) -> anyhow::Result<bool> {
+    let dir = socket::dir();
+    socket::ensure_dir(&dir)?;
+    let path = socket::path();
+    let listener = {
+        // Two clients starting a server at once: the second waits here, then finds the
+        // first's socket alive.
+        let lock = std::fs::File::create(dir.join("server.lock"))
+            .with_context(|| format!("cannot create a lock file in {}", dir.display()))?;
+        // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if path.exists() {
+            if socket::alive(&path) {
+                return Ok(false);
+            }
+            // A server that died (crash, SIGKILL) left its socket: nobody listens on it.
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+        }
+        // SAFETY: umask only changes this process's file creation mask; no other thread runs.
+        let old = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(&path);
+        // SAFETY: as above.
+        unsafe { libc::umask(old) };
+        bound.with_context(|| format!("cannot listen on {}", path.display()))?
+    };
+    // SAFETY: fork in a process with one thread (nothing was started yet).
+    match unsafe { libc::fork() } {
+        -1 => Err(std::io::Error::last_os_error()).context("cannot start the server (fork)"),
+        0 => {
+            detach_from_terminal();
+            serve(listener, path, window_size);
+            std::process::exit(0)
+        }
+        _ => Ok(true),
+    }
+}
+
+/// A new session without a terminal, stdio on /dev/null, in `/` (so no directory stays busy).
+fn detach_from_terminal() {
+    // SAFETY: setsid, open, dup2 and close on our own descriptors; chdir to a valid path.
+    unsafe {
+        libc::setsid();
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+        libc::chdir(c"/".as_ptr());
+        // A hang-up of the terminal the server was started from is none of its business.
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+    }
+}
+
+fn serve(listener: UnixListener, path: PathBuf, window_size: WindowSize) {
+    crate::util::set_log_dir(crate::config::data_dir());
+    crate::util::append_log(&format!("server started on {} ({VERSION})", path.display()));
+    let on_empty = {
+        let path = path.clone();
+        Box::new(move || {
+            remove_socket(&path);
+            crate::util::append_log("server exits: no sessions left");
+            std::process::exit(0);
+        })
+    };
+    let hub = Arc::new(Hub::new(window_size, path.display().to_string(), on_empty));
+    {
+        let (hub, path) = (Arc::clone(&hub), path.clone());
+        let signals = signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGINT]);
+        if let Ok(mut signals) = signals {
+            let _ = std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    if signals.forever().next().is_some() {
+                        shut_down(&hub, &path);
+                    }
+                });
+        }
+    }
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let hub = Arc::clone(&hub);
+        let path = path.clone();
+        let _ = std::thread::Builder::new()
+            .name("client".into())
+            .spawn(move || connection(&hub, stream, &path));
+    }
+}
+
+fn remove_socket(path: &Path) {
+    let _ = std::fs::remove_file(path);
+}
+
+/// Ends every session, waits up to 5 s for them to go, and exits.
+fn shut_down(hub: &Hub, path: &Path) {
+    crate::util::append_log("server shutting down");
+    remove_socket(path);
+    hub.kill_all();
+    for _ in 0..500 {
+        if hub.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    hub.wait_writers();
+    std::process::exit(0);
+}
+
+fn connection(hub: &Arc<Hub>, mut stream: UnixStream, path: &Path) {
+    let me = socket::uid();
+    match socket::peer_uid(&stream) {
+        Ok(uid) if uid == me => {}
+        Ok(uid) => {
+            crate::util::append_log(&format!("refused a connection from uid {uid}"));
+            // Its hello is read (bounded, 1 s at most) before the answer: closing a socket
+            // with unread data resets it, and the refusal would be lost.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+            let _ = protocol::read_msg(&mut stream);
+            let _ = protocol::write_msg(
+                &mut stream,
+                &Msg::Refuse(format!(
+                    "this memmux server belongs to uid {me}; uid {uid} may not use it"
+                )),
+            );
+            return;
+        }
+        Err(_) => return,
+    }
+    let _ = stream.set_read_timeout(Some(HANDSHAKE));
+    match protocol::read_msg(&mut stream) {
+        Ok(Some(Msg::Hello { version })) if version == VERSION => {}
+        Ok(Some(Msg::Hello { version })) => {
+            let _ = protocol::write_msg(
+                &mut stream,
+                &Msg::Refuse(format!(
+                    "the running server is {VERSION}, this client is {version}: use the \
+                     matching memmux, or end the server (its sessions end too) with the \
+                     server's own binary: memmux kill-server"
+                )),
+            );
+            return;
+        }
+        _ => return,
+    }
+    if protocol::write_msg(
+        &mut stream,
+        &Msg::Hello {
+            version: VERSION.to_string(),
+        },
+    )
+    .is_err()
+    {
+        return;
+    }
+    let request = match protocol::read_msg(&mut stream) {
+        Ok(Some(m)) => m,
+        _ => return,
+    };
+    let _ = stream.set_read_timeout(None);
+    let reply = match request {
+        Msg::List => Msg::Done(hub.listing()),
+        Msg::KillSession(name) => match hub.find(Some(&name)) {
+            Ok(s) => {
+                s.signal(libc::SIGTERM);
+                Msg::Done(String::new())
+            }
+            Err(e) => Msg::Error(e),
+        },
+        Msg::KillServer => {
+            let _ = protocol::write_msg(&mut stream, &Msg::Done(String::new()));
+            shut_down(hub, path);
+            return;
+        }
+        Msg::New(req) => match hub.create(&req) {
+            Ok(s) if req.detached => Msg::Done(s.name_now()),
+            Ok(s) => {
+                hub.serve_client(&s, stream);
+                return;
+            }
+            Err(e) => Msg::Error(e),
+        },
+        Msg::Attach { name, .. } => match hub.find(name.as_deref()) {
+            Ok(s) => {
+                hub.serve_client(&s, stream);
+                return;
+            }
+            Err(e) => Msg::Error(e),
+        },
+        other => Msg::Error(format!("unexpected request {other:?}")),
+    };
+    let _ = protocol::write_msg(&mut stream, &reply);
+}

@@ -1,0 +1,420 @@
+//! The server's sessions and their clients: one thread per session reads its pty and hands
+//! each attached client the output (`outbox`: written at once when the socket takes it, else
+//! bounded and left to the client's writer thread); one thread per client reads its keys and
+//! sizes. A client that stops reading has its output dropped and is redrawn once it reads
+//! again (SIGUSR1 to the session), so it never slows the session or the other clients.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::outbox::Outbox;
+use super::protocol::{self, CHUNK, Msg, NewSession};
+use super::spawn;
+
+pub use crate::config::WindowSize;
+
+pub struct Client {
+    id: u64,
+    out: Arc<Outbox>,
+    rows: u16,
+    cols: u16,
+}
+
+pub struct Session {
+    pub name: Mutex<String>,
+    pub pid: libc::pid_t,
+    master: Mutex<File>,
+    master_fd: i32,
+    clients: Mutex<Vec<Client>>,
+    /// Tabs and memory, as the session last said.
+    status: Mutex<Option<(u32, u64)>>,
+    last_used: Mutex<Instant>,
+    /// The client that last typed or attached: the one `C-b d` and `C-b C-z` act on, and the
+    /// one whose size `latest` follows.
+    latest: AtomicU64,
+    size: Mutex<(u16, u16)>,
+    /// The session handles SIGUSR1 (it said `Ready`): until then the signal would kill it.
+    ready: AtomicBool,
+}
+
+pub struct Hub {
+    sessions: Mutex<Vec<Arc<Session>>>,
+    next_client: AtomicU64,
+    pub window_size: WindowSize,
+    /// Set once the server is going away: no new sessions.
+    pub stopping: AtomicBool,
+    /// Called when the last session ended: the server exits.
+    on_empty: Box<dyn Fn() + Send + Sync>,
+    socket: String,
+    /// Client writer threads still running: the server waits for them (a bounded time) before
+    /// it exits, so each client gets its last words ("session 0 ended").
+    writers: Arc<AtomicUsize>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A session name the user can type back: not empty, at most 64 characters, no control
+/// characters, and no `,` (it separates the fields of `MEMMUX`).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err("a session name has 1 to 64 characters".into());
+    }
+    if name.chars().any(|c| c.is_control() || c == ',') {
+        return Err(format!(
+            "{name:?}: a session name cannot hold control characters or `,`"
+        ));
+    }
+    Ok(())
+}
+
+impl Hub {
+    pub fn new(
+        window_size: WindowSize,
+        socket: String,
+        on_empty: Box<dyn Fn() + Send + Sync>,
+    ) -> Hub {
+        Hub {
+            sessions: Mutex::new(Vec::new()),
+            next_client: AtomicU64::new(1),
+            window_size,
+            stopping: AtomicBool::new(false),
+            on_empty,
+            socket,
+            writers: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Waits (at most 2 s: a client that stopped reading gets no more) until every client has
+    /// been told why it was sent away.
+    pub fn wait_writers(&self) {
+        for _ in 0..200 {
+            if self.writers.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    pub fn find(&self, name: Option<&str>) -> Result<Arc<Session>, String> {
+        let sessions = lock(&self.sessions);
+        match name {
+            None => sessions
+                .iter()
+                .max_by_key(|s| *lock(&s.last_used))
+                .cloned()
+                .ok_or_else(|| "no sessions".to_string()),
+            Some(n) => sessions
+                .iter()
+                .find(|s| *lock(&s.name) == n)
+                .cloned()
+                .ok_or_else(|| {
+                    let names: Vec<String> =
+                        sessions.iter().map(|s| lock(&s.name).clone()).collect();
+                    format!("no session named {n:?}; sessions: {}", names.join(", "))
+                }),
+        }
+    }
+
+    /// One line per session, for `ls`.
+    pub fn listing(&self) -> String {
+        let sessions = lock(&self.sessions);
+        let mut out = String::new();
+        for s in sessions.iter() {
+            let clients = lock(&s.clients).len();
+            let (tabs, mem) = match *lock(&s.status) {
+                Some((tabs, mem)) => (
+                    format!("{tabs} tab{}", if tabs == 1 { "" } else { "s" }),
+                    crate::util::human_bytes(mem),
+                ),
+                None => ("starting".to_string(), "memory not sampled yet".to_string()),
+            };
+            let attached = match clients {
+                0 => "detached".to_string(),
+                1 => "1 client attached".to_string(),
+                n => format!("{n} clients attached"),
+            };
+            out.push_str(&format!("{}: {tabs}, {attached}, {mem}\n", lock(&s.name)));
+        }
+        out
+    }
+
+    /// Starts a session for `req`; returns it.
+    pub fn create(self: &Arc<Self>, req: &NewSession) -> Result<Arc<Session>, String> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err("the server is shutting down".into());
+        }
+        let mut sessions = lock(&self.sessions);
+        let name = match &req.name {
+            Some(n) => {
+                check_name(n)?;
+                if sessions.iter().any(|s| *lock(&s.name) == *n) {
+                    return Err(format!("a session named {n:?} already exists"));
+                }
+                n.clone()
+            }
+            // The smallest number not in use, as tmux names sessions.
+            None => (0u32..)
+                .map(|n| n.to_string())
+                .find(|n| !sessions.iter().any(|s| *lock(&s.name) == *n))
+                .unwrap_or_default(),
+        };
+        let env_value = format!("{},{},{}", self.socket, std::process::id(), name);
+        let spawned = spawn::session(req, &env_value).map_err(|e| format!("{e:#}"))?;
+        let master_fd = spawned.master.as_raw_fd();
+        let reader = spawned
+            .master
+            .try_clone()
+            .map_err(|e| format!("cannot share the pty: {e}"))?;
+        let session = Arc::new(Session {
+            name: Mutex::new(name.clone()),
+            pid: spawned.pid,
+            master: Mutex::new(spawned.master),
+            master_fd,
+            clients: Mutex::new(Vec::new()),
+            status: Mutex::new(None),
+            last_used: Mutex::new(Instant::now()),
+            latest: AtomicU64::new(0),
+            size: Mutex::new((req.rows, req.cols)),
+            ready: AtomicBool::new(false),
+        });
+        sessions.push(Arc::clone(&session));
+        drop(sessions);
+        let (hub, s) = (Arc::clone(self), Arc::clone(&session));
+        let spawned_ok = std::thread::Builder::new()
+            .name(format!("session-{name}"))
+            .spawn(move || hub.pump(&s, reader))
+            .is_ok();
+        let (hub, s, control) = (Arc::clone(self), Arc::clone(&session), spawned.control);
+        let control_ok = std::thread::Builder::new()
+            .name(format!("control-{name}"))
+            .spawn(move || hub.control(&s, control))
+            .is_ok();
+        if !spawned_ok || !control_ok {
+            session.signal(libc::SIGTERM);
+            return Err("cannot start the session's threads".into());
+        }
+        crate::util::append_log(&format!("session {name} started, pid {}", session.pid));
+        Ok(session)
+    }
+
+    /// Relays the session's output to its clients until the program ends.
+    fn pump(&self, session: &Arc<Session>, mut master: File) {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match master.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => session.broadcast(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EIO: every slave descriptor closed (the session and its tabs are gone).
+                Err(_) => break,
+            }
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child; blocks until it has exited (its pty is closed).
+        unsafe { libc::waitpid(session.pid, &mut status, 0) };
+        let name = lock(&session.name).clone();
+        crate::util::append_log(&format!("session {name} ended (wait status {status})"));
+        session.send_away(None, &format!("session {name} ended"));
+        let empty = {
+            let mut sessions = lock(&self.sessions);
+            sessions.retain(|s| !Arc::ptr_eq(s, session));
+            sessions.is_empty()
+        };
+        if empty {
+            self.wait_writers();
+            (self.on_empty)();
+        }
+    }
+
+    /// Reads what the session tells the server on its control socket.
+    fn control(&self, session: &Arc<Session>, mut control: UnixStream) {
+        while let Ok(Some(msg)) = protocol::read_msg(&mut control) {
+            match msg {
+                Msg::Status { tabs, memory } => *lock(&session.status) = Some((tabs, memory)),
+                Msg::DetachClients => {
+                    let name = lock(&session.name).clone();
+                    let who = session.latest.load(Ordering::Acquire);
+                    session.send_away(Some(who), &format!("detached (from session {name})"));
+                }
+                Msg::Suspend => session.to_latest(Msg::Suspend),
+                Msg::Ready => session.ready.store(true, Ordering::Release),
+                _ => break,
+            }
+        }
+    }
+
+    /// Attaches the client on `stream` to `session` and serves it until it leaves.
+    pub fn serve_client(&self, session: &Arc<Session>, stream: UnixStream) {
+        let Ok(writer) = stream.try_clone() else {
+            return;
+        };
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        let out = Arc::new(Outbox::new(writer));
+        let name = lock(&session.name).clone();
+        if !out.send(&Msg::Attached(name)) {
+            return;
+        }
+        {
+            let (o, s) = (Arc::clone(&out), Arc::clone(session));
+            let writers = Arc::clone(&self.writers);
+            writers.fetch_add(1, Ordering::AcqRel);
+            let started = std::thread::Builder::new()
+                .name(format!("client-out-{id}"))
+                .spawn(move || {
+                    o.run_writer(|| s.redraw());
+                    writers.fetch_sub(1, Ordering::AcqRel);
+                });
+            if started.is_err() {
+                self.writers.fetch_sub(1, Ordering::AcqRel);
+                return;
+            }
+        }
+        lock(&session.clients).push(Client {
+            id,
+            out,
+            rows: 0,
+            cols: 0,
+        });
+        session.latest.store(id, Ordering::Release);
+        *lock(&session.last_used) = Instant::now();
+        // 64 KiB: a paste arrives in one read, a key in one system call, not two.
+        let mut reader = std::io::BufReader::with_capacity(64 << 10, stream);
+        while let Ok(Some(msg)) = protocol::read_msg(&mut reader) {
+            match msg {
+                Msg::Input(bytes) => {
+                    session.latest.store(id, Ordering::Release);
+                    // A session that stops reading its input blocks this client only.
+                    if lock(&session.master).write_all(&bytes).is_err() {
+                        break;
+                    }
+                }
+                Msg::Resize { rows, cols } => {
+                    let first = {
+                        let mut clients = lock(&session.clients);
+                        let Some(c) = clients.iter_mut().find(|c| c.id == id) else {
+                            break;
+                        };
+                        let first = c.rows == 0;
+                        (c.rows, c.cols) = (rows.clamp(1, 1000), cols.clamp(1, 1000));
+                        first
+                    };
+                    session.resize(self.window_size);
+                    if first {
+                        // A newly attached client has nothing on its screen: everything, with
+                        // the terminal's modes.
+                        session.redraw();
+                    }
+                }
+                Msg::Redraw => session.redraw(),
+                // Anything else from an attached client is a protocol error: it is closed.
+                _ => break,
+            }
+        }
+        session.send_away(Some(id), "");
+        *lock(&session.last_used) = Instant::now();
+        session.resize(self.window_size);
+    }
+
+    /// Asks every session to end (SIGTERM: the app hangs up its tabs and exits).
+    pub fn kill_all(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for s in lock(&self.sessions).iter() {
+            s.signal(libc::SIGTERM);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        lock(&self.sessions).is_empty()
+    }
+}
+
+impl Session {
+    pub fn name_now(&self) -> String {
+        lock(&self.name).clone()
+    }
+
+    /// Asks the session to draw everything again, with the terminal's modes (SIGUSR1), once
+    /// it can take the signal; before that its first frame is whole anyway.
+    pub fn redraw(&self) {
+        if self.ready.load(Ordering::Acquire) {
+            self.signal(libc::SIGUSR1);
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: signalling our own child by pid; it is reaped only by `pump`, after its pty
+        // closed, so the pid is still ours.
+        unsafe { libc::kill(self.pid, sig) };
+    }
+
+    fn broadcast(&self, data: &[u8]) {
+        let clients = lock(&self.clients);
+        if clients.is_empty() {
+            return;
+        }
+        // The same frame for every client: encoded once.
+        let frame = protocol::encode(&Msg::Output(data.to_vec()));
+        for c in clients.iter() {
+            c.out.push(&frame);
+        }
+    }
+
+    fn to_latest(&self, msg: Msg) {
+        let who = self.latest.load(Ordering::Acquire);
+        let clients = lock(&self.clients);
+        if let Some(c) = clients
+            .iter()
+            .find(|c| c.id == who)
+            .or_else(|| clients.last())
+        {
+            c.out.send(&msg);
+        }
+    }
+
+    /// Detaches client `who` (every client when `None`), telling it `why` (nothing when empty).
+    fn send_away(&self, who: Option<u64>, why: &str) {
+        let mut clients = lock(&self.clients);
+        clients.retain(|c| {
+            let go = who.is_none_or(|w| w == c.id);
+            if go {
+                c.out.close(why);
+            }
+            !go
+        });
+    }
+
+    /// Sets the pty's size from the attached clients' (`policy`); unchanged while none is.
+    fn resize(&self, policy: WindowSize) {
+        let size = {
+            let clients = lock(&self.clients);
+            let sized = clients.iter().filter(|c| c.rows > 0);
+            match policy {
+                WindowSize::Smallest => sized.fold(None, |acc: Option<(u16, u16)>, c| {
+                    Some(acc.map_or((c.rows, c.cols), |(r, k)| (r.min(c.rows), k.min(c.cols))))
+                }),
+                WindowSize::Largest => sized.fold(None, |acc: Option<(u16, u16)>, c| {
+                    Some(acc.map_or((c.rows, c.cols), |(r, k)| (r.max(c.rows), k.max(c.cols))))
+                }),
+                WindowSize::Latest => {
+                    let who = self.latest.load(Ordering::Acquire);
+                    let mut sized: Vec<&Client> = sized.collect();
+                    sized.sort_by_key(|c| c.id != who);
+                    sized.first().map(|c| (c.rows, c.cols))
+                }
+            }
+        };
+        let Some(size) = size else { return };
+        let mut current = lock(&self.size);
+        if *current != size {
+            *current = size;
+            spawn::set_size(self.master_fd, size.0, size.1);
+        }
+    }
+}

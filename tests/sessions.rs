@@ -1,0 +1,241 @@
+//! Sessions that outlive their terminal: memmux run as a user runs it (through the server),
+//! detached and attached again, its client killed, two clients on one session, the session
+//! commands. Each test has a server of its own (its own `XDG_RUNTIME_DIR`), ended with it.
+
+mod common;
+
+use common::Mux;
+use common::server::{client, command, first_client, run_dir, stderr, stdout};
+
+#[test]
+fn detach_and_attach_keep_the_screen_and_the_scrollback() {
+    let mut m = first_client();
+    m.line("echo early-line; seq 1 100; echo before-detach");
+    m.wait_text("before-detach");
+    m.wait_ready();
+    m.prefix("d");
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+    // The client gave the terminal back (main screen) and said what happened.
+    m.wait_text("[detached (from session 0)]");
+    let mut c = client(&m, &["attach"], 30, 100);
+    c.wait_text("before-detach");
+    c.wait_ready();
+    // The scroll view still holds what scrolled off before the detach.
+    c.prefix("[");
+    c.wait_text("SCROLL");
+    c.send("g");
+    c.wait_text("early-line");
+    c.send("q");
+    c.wait_gone("SCROLL");
+    c.line("echo after-attach");
+    c.wait_text("after-attach");
+}
+
+#[test]
+fn a_killed_or_hung_up_client_leaves_the_program_running() {
+    let mut m = first_client();
+    m.line("n=0; while :; do n=$((n+1)); echo tick-$n; sleep 0.1; done");
+    m.wait_text("tick-3");
+    // SIGKILL: the client gets no chance to clean up; the session goes on.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
+    m.wait_exit();
+    let c = client(&m, &["attach"], 30, 100);
+    c.wait_text("tick-");
+    let seen = |c: &Mux| {
+        c.contents()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    let first = seen(&c);
+    c.wait_for("the loop to go on", |s| {
+        s.contents()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
+            .any(|n| n > first + 2)
+    });
+    // SIGHUP (the terminal window closed): the same.
+    // SAFETY: as above.
+    unsafe { libc::kill(c.pid() as i32, libc::SIGHUP) };
+    let mut c = c;
+    c.wait_exit();
+    let again = client(&m, &["attach"], 30, 100);
+    let before = seen(&c);
+    again.wait_for("the loop still going", |s| {
+        s.contents()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
+            .any(|n| n > before + 2)
+    });
+}
+
+#[test]
+fn two_clients_type_into_one_session() {
+    let mut a = first_client();
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    a.line("echo from-a");
+    b.wait_text("from-a");
+    b.line("echo from-b");
+    a.wait_text("from-b");
+    assert!(a.contents().contains("from-a") && b.contents().contains("from-b"));
+}
+
+#[test]
+fn ls_kill_session_and_kill_server() {
+    let m = first_client();
+    let out = command(&m, &["new", "-d", "-s", "work", "--", "sleep", "1000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = command(&m, &["ls"]);
+    let text = stdout(&ls);
+    assert!(
+        text.contains("0: ") && text.contains("1 client attached"),
+        "{text}"
+    );
+    assert!(
+        text.contains("work: ") && text.contains("detached"),
+        "{text}"
+    );
+    // A name already taken, and an unknown one, say so.
+    let dup = command(&m, &["new", "-d", "-s", "work"]);
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+    let unknown = command(&m, &["attach", "-t", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let err = stderr(&unknown);
+    assert!(err.contains("nope") && err.contains("0, work"), "{err}");
+    let killed = command(&m, &["kill-session", "-t", "work"]);
+    assert!(killed.status.success(), "{}", stderr(&killed));
+    common::wait_until("the session to go", common::TIMEOUT, || {
+        !stdout(&command(&m, &["ls"])).contains("work")
+    });
+    let out = command(&m, &["kill-server"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut m = m;
+    assert_eq!(m.wait_exit(), 0);
+    m.wait_text("[session 0 ended]");
+    let ls = command(&m, &["ls"]);
+    assert_eq!(ls.status.code(), Some(1));
+    assert!(
+        stderr(&ls).contains("no memmux server is running"),
+        "{}",
+        stderr(&ls)
+    );
+    assert!(!run_dir(&m).join("memmux/default").exists());
+}
+
+#[test]
+fn attach_without_a_server_says_so_and_exits_1() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("attach")
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env_remove("MEMMUX_NO_SERVER")
+        .env_remove("MEMMUX")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no memmux server is running"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The size of the pane, from `stty size` in it: (rows, cols).
+fn pane_size(m: &mut Mux) -> (u16, u16) {
+    let tag = common::rand_tag();
+    m.line(&format!("echo size{tag} $(stty size)"));
+    let key = format!("size{tag} ");
+    m.wait_for("stty's answer", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.starts_with(&key) && l.split_whitespace().count() == 3)
+    });
+    let line = m
+        .contents()
+        .lines()
+        .find(|l| l.starts_with(&key))
+        .map(str::to_string)
+        .unwrap();
+    let v: Vec<u16> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (v[0], v[1])
+}
+
+#[test]
+fn the_session_takes_the_smallest_attached_clients_size() {
+    let mut a = first_client();
+    let alone = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 20, 60);
+    b.wait_ready();
+    let both = pane_size(&mut b);
+    assert!(
+        both.0 < 20 && both.1 <= 60,
+        "alone {alone:?}, with a 20x60 client {both:?}"
+    );
+    b.prefix("d");
+    b.wait_exit();
+    common::wait_until("the session to grow back", common::TIMEOUT, || {
+        pane_size(&mut a) == alone
+    });
+}
+
+#[test]
+fn window_size_largest_follows_the_largest_client() {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("memmux")).unwrap();
+    std::fs::write(
+        config.path().join("memmux/config.toml"),
+        "window-size = \"largest\"\n",
+    )
+    .unwrap();
+    let mut a = Mux::start_with(common::Opts {
+        server: true,
+        rows: 20,
+        cols: 60,
+        env: vec![("XDG_CONFIG_HOME", config.path().display().to_string())],
+        ..common::Opts::default()
+    });
+    a.wait_ready();
+    let alone = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    let both = pane_size(&mut b);
+    assert!(
+        both.0 > alone.0 && both.1 > alone.1,
+        "alone {alone:?}, both {both:?}"
+    );
+}
+
+#[test]
+fn the_client_stays_small() {
+    let mut m = first_client();
+    m.run("seq 1 20000");
+    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", m.pid())).unwrap();
+    let kib = |field: &str| -> u64 {
+        rollup
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap()
+    };
+    let (rss, shared) = (kib("Rss:"), kib("Shared_Clean:") + kib("Shared_Dirty:"));
+    eprintln!(
+        "client RSS {rss} KiB, of it shared {shared} KiB, own {} KiB",
+        rss - shared
+    );
+    // Most of the RSS is memmux's binary and libc, shared with the server and the session;
+    // what the client itself holds (resident minus shared, as the panel counts a tab) is a
+    // few hundred KiB: measured 320 KiB of 4096.
+    assert!(
+        rss - shared < 1024,
+        "client's own memory {} KiB",
+        rss - shared
+    );
+}

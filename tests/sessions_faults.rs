@@ -1,0 +1,295 @@
+//! The server against faults and strangers: its private directory, another user, a peer of
+//! another version, malformed and oversized messages, clients killed at random moments, a
+//! server killed outright; and a client stopped and resumed from outside.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use common::server::{client, command, first_client, run_dir, socket, stderr, stdout};
+use common::{Mux, TIMEOUT};
+use memmux::server::protocol::{self, Msg, VERSION};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A raw connection to `m`'s server that has said hello.
+fn hello(m: &Mux) -> UnixStream {
+    let mut s = UnixStream::connect(socket(m)).unwrap();
+    protocol::write_msg(
+        &mut s,
+        &Msg::Hello {
+            version: VERSION.into(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        protocol::read_msg(&mut s).unwrap(),
+        Some(Msg::Hello { .. })
+    ));
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    s
+}
+
+/// Whether the server closed `s` (reads end of file, or a reset).
+fn closed(s: &mut UnixStream) -> bool {
+    let mut buf = [0u8; 64];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn the_socket_is_private_and_another_uid_is_refused() {
+    let m = first_client();
+    let dir = run_dir(&m).join("memmux");
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&socket(&m)), 0o600);
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+            .arg(common::bin())
+            .args(args)
+            .env("XDG_RUNTIME_DIR", run_dir(&m))
+            .env_remove("MEMMUX_NO_SERVER")
+            .env_remove("MEMMUX")
+            .output()
+            .unwrap()
+    };
+    // Behind the 0700 directory, another user cannot even reach the socket.
+    let out = as_nobody(&["ls"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ermission denied"),
+        "{}",
+        stderr(&out)
+    );
+    // Opened up by hand, the server itself still refuses: it checks the peer's uid.
+    for (path, m) in [
+        (m.home().to_path_buf(), 0o755),
+        (run_dir(&m), 0o755),
+        (dir.clone(), 0o711),
+        (socket(&m), 0o666),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let out = as_nobody(&["ls"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uid 65534 may not use it"),
+        "{}",
+        stderr(&out)
+    );
+    // The next server start makes the directory private again.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(stdout(&command(&m, &["ls"])).contains("0: "));
+}
+
+#[test]
+fn another_version_malformed_and_oversized_messages_close_only_that_connection() {
+    let mut m = first_client();
+    // Another version: refused, with both versions named.
+    let mut s = UnixStream::connect(socket(&m)).unwrap();
+    protocol::write_msg(
+        &mut s,
+        &Msg::Hello {
+            version: "memmux 0.0.1 protocol 0".into(),
+        },
+    )
+    .unwrap();
+    match protocol::read_msg(&mut s).unwrap() {
+        Some(Msg::Refuse(why)) => {
+            assert!(
+                why.contains("memmux 0.0.1") && why.contains(VERSION),
+                "{why}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A length over the bound, before any request.
+    let mut s = hello(&m);
+    s.write_all(&(64u32 << 20).to_le_bytes()).unwrap();
+    assert!(closed(&mut s));
+    // An unknown message type from an attached client.
+    let mut s = hello(&m);
+    protocol::write_msg(
+        &mut s,
+        &Msg::Attach {
+            name: None,
+            rows: 24,
+            cols: 80,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        protocol::read_msg(&mut s).unwrap(),
+        Some(Msg::Attached(_))
+    ));
+    s.write_all(&[1, 0, 0, 0, 250]).unwrap();
+    assert!(closed(&mut s));
+    // A truncated frame, then the connection dropped.
+    let mut s = hello(&m);
+    s.write_all(&[100, 0, 0, 0, 11, 1]).unwrap();
+    drop(s);
+    // The server and the first client go on.
+    m.line("echo still-serving");
+    m.wait_text("still-serving");
+    assert!(stdout(&command(&m, &["ls"])).contains("0: "));
+}
+
+#[test]
+fn clients_killed_at_random_moments_never_take_the_server_down() {
+    let mut m = first_client();
+    let mut rng = common::rng::Rng::new(17);
+    for i in 0..12 {
+        let (rows, cols) = (20 + (i % 5) as u16, 60 + (i % 7) as u16 * 5);
+        let mut c = client(&m, &["attach"], rows, cols);
+        // Somewhere in the attach, its first frame, a resize or the detach.
+        std::thread::sleep(Duration::from_millis(rng.below(40) as u64));
+        if i % 3 == 0 {
+            c.resize(rows + 3, cols - 10);
+        }
+        if i % 4 == 1 {
+            c.prefix("d");
+        }
+        // SAFETY: signalling the test's own child.
+        unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
+        c.wait_exit();
+    }
+    m.line("echo survived");
+    m.wait_text("survived");
+    // Each killed client is noticed (its socket closes) and leaves the count.
+    common::wait_until("only the first client attached", TIMEOUT, || {
+        stdout(&command(&m, &["ls"])).contains("0: 1 tab, 1 client attached")
+    });
+}
+
+#[test]
+fn a_killed_server_leaves_no_socket_that_blocks_the_next_one() {
+    let mut m = first_client();
+    m.line("echo ${MEMMUX#*,} | cut -d, -f1 > server.pid");
+    let pid_file = m.home().join("server.pid");
+    common::wait_file(&pid_file, TIMEOUT);
+    let mut pid = 0i32;
+    common::wait_until(
+        "the server's pid",
+        TIMEOUT,
+        || match std::fs::read_to_string(&pid_file).map(|t| t.trim().parse()) {
+            Ok(Ok(p)) => {
+                pid = p;
+                true
+            }
+            _ => false,
+        },
+    );
+    // SAFETY: killing the test's own server.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(m.wait_exit(), 1);
+    m.wait_text("server went away");
+    assert!(socket(&m).exists(), "the dead server's socket stays");
+    let out = command(&m, &["new", "-d", "-s", "after"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&command(&m, &["ls"])).contains("after: "));
+}
+
+#[test]
+fn inside_a_tab_memmux_says_it_would_nest() {
+    let mut m = first_client();
+    m.line("echo \"[$MEMMUX]\"");
+    let sock = socket(&m).display().to_string();
+    m.wait_text(&format!("[{sock},"));
+    let bin = common::bin();
+    m.line(&format!("{bin}; echo status=$?"));
+    m.wait_text("status=1");
+    m.wait_text("would nest");
+    // `new -d` from a tab is what the message suggests, and works.
+    m.line(&format!("{bin} new -d -s inner; echo made=$?"));
+    m.wait_text("made=0");
+    assert!(stdout(&command(&m, &["ls"])).contains("inner: "));
+}
+
+#[test]
+fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
+    let mut m = first_client();
+    m.line("echo in-session");
+    m.wait_text("in-session");
+    assert!(!m.cooked());
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGTSTP) };
+    common::wait_until("the client to stop", TIMEOUT, || {
+        common::stat(m.pid()).is_some_and(|s| s.state == b'T')
+    });
+    assert!(m.cooked(), "the terminal is back in cooked mode");
+    m.wait_for("the main screen", |s| !s.alternate_screen());
+    // SAFETY: as above.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
+    m.wait_for("the session drawn again", |s| {
+        s.alternate_screen() && s.contents().contains("in-session")
+    });
+    assert!(!m.cooked(), "raw mode again");
+    // Ctrl-C reaches the program as a key, it does not end the client.
+    m.line("sleep 100");
+    // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
+    m.wait_for("sleep in the foreground", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("sleep"))
+    });
+    m.send("\x03");
+    m.wait_ready();
+    m.line("echo alive-after-ctrl-c");
+    m.wait_text("alive-after-ctrl-c");
+    // C-b C-z stops the client the same way.
+    m.prefix("\x1a");
+    common::wait_until("the client to stop", TIMEOUT, || {
+        common::stat(m.pid()).is_some_and(|s| s.state == b'T')
+    });
+    assert!(m.cooked());
+    // SAFETY: as above.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
+    m.wait_for("the session drawn again", |s| {
+        s.alternate_screen() && s.contents().contains("alive-after-ctrl-c")
+    });
+}
+
+#[test]
+fn a_client_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again() {
+    // Large screens: large frames.
+    let a = Mux::start_with(common::Opts {
+        server: true,
+        rows: 50,
+        cols: 200,
+        ..common::Opts::default()
+    });
+    // The memory panel shares the prompt's row at this width.
+    a.wait_prompt();
+    let mut b = client(&a, &["attach"], 50, 200);
+    b.wait_prompt();
+    // SIGSTOP, not SIGTSTP: the client cannot notice; it simply stops reading its socket.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(a.pid() as i32, libc::SIGSTOP) };
+    // memmux sends frames, not the program's output: 5 s of random text is some 60 frames a
+    // second of about 10 KiB each, more than the stopped client's socket and queue hold, so a
+    // server that waited for it would stall here.
+    b.run("timeout 5 base64 /dev/urandom");
+    b.line("echo flood-over");
+    b.wait_text("flood-over");
+    // SAFETY: as above.
+    unsafe { libc::kill(a.pid() as i32, libc::SIGCONT) };
+    a.wait_for("the stopped client's screen mended", |s| {
+        s.contents().contains("flood-over")
+    });
+    // The server dropped output for it rather than wait (its log says so).
+    let log = std::fs::read_to_string(a.home().join("data/memmux/memmux.log")).unwrap_or_default();
+    assert!(log.contains("fell behind"), "{log}");
+}
