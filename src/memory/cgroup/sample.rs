@@ -161,9 +161,13 @@ impl CgroupSampler {
 
     fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
         use std::os::unix::fs::FileExt;
+        let scarce = crate::memory::fd_budget::scarce();
+        if scarce {
+            self.statm.remove(&pid);
+        }
         if !self.statm.contains_key(&pid) {
             let f = std::fs::File::open(format!("/proc/{pid}/statm")).ok()?;
-            if self.statm.len() >= MAX_OPEN_STATM {
+            if scarce || self.statm.len() >= MAX_OPEN_STATM {
                 let mut text = [0u8; 128];
                 let n = f.read_at(&mut text, 0).ok()?;
                 return parse_statm(&text[..n], page);
