@@ -144,6 +144,17 @@ impl SamplerHandle {
             None => None,
         };
         let c = Arc::clone(&control);
+        // An OOM kill in a tab samples every tab at once (the killed one fully).
+        super::cgroup::oom_watch::set_waker({
+            let control = Arc::downgrade(&control);
+            Arc::new(move || {
+                if let Some(control) = control.upgrade() {
+                    let (lock, cv) = &*control;
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).poke = true;
+                    cv.notify_one();
+                }
+            })
+        });
         std::thread::Builder::new()
             .name("mem-sampler".into())
             .spawn(move || {

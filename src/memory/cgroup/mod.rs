@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod join;
+pub mod oom_watch;
 pub mod sample;
 pub mod stat;
 pub mod tab;
@@ -156,9 +157,11 @@ impl Placement {
         let _memmux = super::alloc::enter(super::alloc::MEMMUX);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         match TabCgroup::create(h, &format!("tab-{}-{n}", std::process::id())) {
-            Ok(cgroup) => Some(Placement {
-                cgroup: Arc::new(cgroup),
-            }),
+            Ok(cgroup) => {
+                let cgroup = Arc::new(cgroup);
+                oom_watch::watch(&cgroup);
+                Some(Placement { cgroup })
+            }
             Err(e) => {
                 notice_once(format!(
                     "no memory cgroup for new tabs ({e}); they are measured by PSS"

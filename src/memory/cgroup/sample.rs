@@ -67,7 +67,16 @@ impl CgroupSampler {
     pub fn read(&mut self, id: u64, cg: &TabCgroup) -> io::Result<CgroupSample> {
         let usage = cg.usage(&mut self.buf)?;
         let now = Instant::now();
-        if let Some(w) = self.watches.get(&id).filter(|_| !self.assume_moving) {
+        // The OOM watcher saw a kill this sampler has not: read everything now.
+        let killed = self
+            .watches
+            .get(&id)
+            .is_some_and(|w| cg.oom_noticed() > w.oom_kills);
+        if let Some(w) = self
+            .watches
+            .get(&id)
+            .filter(|_| !self.assume_moving && !killed)
+        {
             if let Some((u, at, last)) = &w.last {
                 if *u == usage && now.saturating_duration_since(*at) < FULL_EVERY {
                     let mut s = last.clone();
@@ -136,7 +145,12 @@ impl CgroupSampler {
                     .members
                     .iter()
                     .filter(|(p, _)| !pids.contains(p))
-                    .max_by_key(|(_, b)| *b)?;
+                    .max_by_key(|(_, b)| *b);
+                // Noticed at once (the OOM watcher), the victim may not have exited yet:
+                // then it is the biggest at the last sample.
+                let Some(gone) = gone else {
+                    return w.biggest.clone();
+                };
                 let name = match &w.biggest {
                     Some((p, n)) if *p == gone.0 => n.clone(),
                     _ => "?".to_string(),

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::stat::{self, CgroupFigures};
 use super::{Hierarchy, Version};
@@ -42,6 +42,9 @@ pub struct TabCgroup {
     state: Mutex<TabState>,
     /// `Hot` files, opened on first read: six descriptors per tab.
     hot: Mutex<[Option<std::fs::File>; 6]>,
+    /// The OOM-kill counter as the watcher last read it ([`super::oom_watch`]): ahead of
+    /// the sampler's, it makes the sampler read the tab at once.
+    oom_noticed: AtomicU64,
 }
 
 /// 192: hot files kept open across all tabs, 32 tabs' worth. Past it a tab's files are opened
@@ -89,6 +92,7 @@ impl TabCgroup {
             freezer,
             state: Mutex::new(TabState::default()),
             hot: Mutex::new(Default::default()),
+            oom_noticed: AtomicU64::new(0),
         })
     }
 
@@ -181,6 +185,25 @@ impl TabCgroup {
             f.peak = Some(f.usage);
         }
         Ok(f)
+    }
+
+    /// The OOM-kill counter (v2 `memory.events`, v1 `memory.oom_control` `oom_kill`).
+    pub fn read_oom_kills(&self) -> Option<u64> {
+        let mut buf = String::new();
+        self.read_hot(Hot::Oom, &mut buf).ok()?;
+        Some(match self.version {
+            Version::V1 => stat::v1_oom_kills(&buf),
+            Version::V2 => stat::v2_oom_kills(&buf),
+        })
+    }
+
+    /// The OOM-kill counter as the watcher last saw it.
+    pub fn oom_noticed(&self) -> u64 {
+        self.oom_noticed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_oom_noticed(&self, kills: u64) {
+        self.oom_noticed.fetch_max(kills, Ordering::AcqRel);
     }
 
     /// Reads the figures and the processes, all of them.
