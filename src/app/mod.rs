@@ -291,7 +291,8 @@ impl App {
             None => {}
         }
         self.enforce_limits(snap);
-        let totals = crate::ui::memory::Totals::from(snap);
+        let mut totals = crate::ui::memory::Totals::from(snap);
+        totals.tab_pressure = ui::memory::tab_pressures(&self.state);
         panel_changed |=
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
