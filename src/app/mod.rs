@@ -235,7 +235,7 @@ impl App {
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
-                tab.mem.history.push(fig.sample);
+                tab.mem.history.push_with(fig.sample, fig.detail.parts());
                 let biggest = fig.biggest.clone();
                 panel_changed |= ui::memory::biggest_text(tab.mem.biggest.as_ref())
                     != ui::memory::biggest_text(biggest.as_ref());

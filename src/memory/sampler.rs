@@ -67,6 +67,23 @@ pub struct Detail {
     pub note: Option<String>,
 }
 
+impl Detail {
+    /// What the history keeps of this with each sample (for `C-b M`).
+    pub fn parts(&self) -> super::history::Parts {
+        let c = self.cgroup.as_ref();
+        super::history::Parts {
+            source: self.source,
+            rss_minus_shared: self.rss_minus_shared,
+            anon: c.and_then(|c| c.anon),
+            file: c.and_then(|c| c.file),
+            shmem: c.and_then(|c| c.shmem),
+            kernel: c.and_then(|c| c.kernel),
+            limit: self.limit,
+            oom_kills: self.oom_kills,
+        }
+    }
+}
+
 /// The machine's memory, for the panel's footer.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct System {
