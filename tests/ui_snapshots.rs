@@ -279,6 +279,26 @@ fn memory_panel_footer_names_tabs_under_pressure() {
     );
 }
 
+/// A tab whose program the kernel killed for its limit: `☠1` in its header, the program and
+/// pid in its block, used / limit with a bar.
+#[test]
+fn memory_panel_names_the_program_an_oom_kill_took() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    let d = &mut state.tabs[1].mem.detail;
+    d.source = "cgroup-v1";
+    d.oom_kills = 1;
+    d.oom_victim = Some((4321, "memhog".to_string()));
+    d.limit = Some(128 << 20);
+    let panel = part(config.panel_width, 40, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(panel.contains("☠1 12.0M"), "{panel}");
+    assert!(panel.contains("☠ memhog (4321) · "), "{panel}");
+    assert!(panel.contains("12.0M/128M"), "{panel}");
+}
+
 #[test]
 fn help_overlay() {
     let config = Config::default();

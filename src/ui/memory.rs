@@ -347,8 +347,20 @@ fn block(
     }
     let procs = latest.map_or(0, |s| s.processes);
     put(buf, area.x, y, &format!("{procs} proc · {peak}"), w, dim);
-    let top = biggest_text(tab.mem.biggest.as_ref());
-    put(buf, area.x, y + 1, &top, w, dim);
+    // The last program the kernel killed for the tab's limit stays named first.
+    let top = match &d.oom_victim {
+        Some((pid, name)) => format!(
+            "☠ {name} ({pid}) · {}",
+            biggest_text(tab.mem.biggest.as_ref())
+        ),
+        None => biggest_text(tab.mem.biggest.as_ref()),
+    };
+    let top_style = if d.oom_victim.is_some() {
+        base.fg(c.warn)
+    } else {
+        dim
+    };
+    put(buf, area.x, y + 1, &top, w, top_style);
     // The history's size as the status line shows it (the session's own counters, not the
     // last sample's: the two would disagree for up to a sample's interval).
     let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
