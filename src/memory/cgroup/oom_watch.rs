@@ -79,9 +79,9 @@ pub fn watch(cg: &Arc<TabCgroup>) {
     });
     let Some(w) = watcher else { return };
     if let Err(e) = w.watch(cg) {
+        // Said once, not per tab (a full inotify watch table refuses every tab alike).
         super::notice_once(format!(
-            "out-of-memory kills in {} are noticed at the next sample only ({e})",
-            cg.name()
+            "out-of-memory kills in some tabs are noticed at the next sample only ({e})"
         ));
     }
 }
