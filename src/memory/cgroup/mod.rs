@@ -157,11 +157,9 @@ impl Placement {
         let _memmux = super::alloc::enter(super::alloc::MEMMUX);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         match TabCgroup::create(h, &format!("tab-{}-{n}", std::process::id())) {
-            Ok(cgroup) => {
-                let cgroup = Arc::new(cgroup);
-                oom_watch::watch(&cgroup);
-                Some(Placement { cgroup })
-            }
+            Ok(cgroup) => Some(Placement {
+                cgroup: Arc::new(cgroup),
+            }),
             Err(e) => {
                 notice_once(format!(
                     "no memory cgroup for new tabs ({e}); they are measured by PSS"
