@@ -153,4 +153,20 @@ fn export_writes_the_history_to_the_data_dir() {
     let csv = std::fs::read_to_string(file.path()).unwrap();
     assert!(csv.starts_with(memmux::memory::history::CSV_HEADER));
     assert!(csv.lines().count() >= 3, "{csv}");
+    // Every exported row is the row the log wrote for that sample: the breakdown, source,
+    // limit and kills included (the log may hold newer samples than the export).
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    for row in csv.lines().skip(1) {
+        assert!(
+            logged.lines().any(|l| l == row),
+            "exported row not in the log: {row}\nlog:\n{logged}"
+        );
+    }
+    // With cgroups, the breakdown is filled (`anon_bytes`, the 12th column).
+    let last = csv.lines().last().unwrap_or_default();
+    let cols: Vec<&str> = last.rsplitn(8, ',').collect();
+    if cols.get(6).is_some_and(|s| s.starts_with("cgroup")) {
+        assert!(!cols[5].is_empty(), "no anon_bytes: {last}");
+    }
+    println!("last exported row: {last}");
 }

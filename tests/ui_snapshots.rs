@@ -95,6 +95,7 @@ fn four_tabs(ctx: &Context, config: &Config) -> State {
             pressure: Some(0.0),
         },
         left_behind: (0, 0),
+        tab_pressure: Vec::new(),
     };
     state
 }
@@ -250,6 +251,52 @@ fn memory_panel() {
     insta::assert_snapshot!(part(config.panel_width, 40, |a, b| {
         ui::memory::render(&state, &config, a, b)
     }));
+}
+
+/// cgroup v2: the tabs that wait for memory themselves are named in the footer, highest
+/// first; a tab at 0.0% is not.
+#[test]
+fn memory_panel_footer_names_tabs_under_pressure() {
+    use memmux::memory::cgroup::stat::CgroupFigures;
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    for (i, p) in [(0, 0.0), (1, 1.25), (2, 23.5)] {
+        state.tabs[i].mem.detail.source = "cgroup-v2";
+        state.tabs[i].mem.detail.cgroup = Some(CgroupFigures {
+            pressure: Some(p),
+            ..CgroupFigures::default()
+        });
+    }
+    state.totals.tab_pressure = ui::memory::tab_pressures(&state);
+    assert_eq!(state.totals.tab_pressure, vec![(3, 23.5), (2, 1.25)]);
+    let panel = part(config.panel_width, 40, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(
+        panel.contains("tab psi 3:23.5% 2:1.2%") || panel.contains("tab psi 3:23.5% 2:1.3%"),
+        "{panel}"
+    );
+}
+
+/// A tab whose program the kernel killed for its limit: `☠1` in its header, the program and
+/// pid in its block, used / limit with a bar.
+#[test]
+fn memory_panel_names_the_program_an_oom_kill_took() {
+    let ctx = context();
+    let config = Config::default();
+    let mut state = four_tabs(&ctx, &config);
+    let d = &mut state.tabs[1].mem.detail;
+    d.source = "cgroup-v1";
+    d.oom_kills = 1;
+    d.oom_victim = Some((4321, "memhog".to_string()));
+    d.limit = Some(128 << 20);
+    let panel = part(config.panel_width, 40, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(panel.contains("☠1 12.0M"), "{panel}");
+    assert!(panel.contains("☠ memhog (4321) · "), "{panel}");
+    assert!(panel.contains("12.0M/128M"), "{panel}");
 }
 
 #[test]

@@ -375,13 +375,7 @@ impl App {
         let mut csv = String::from(crate::memory::history::CSV_HEADER);
         csv.push('\n');
         for (i, t) in self.state.tabs.iter().enumerate() {
-            let d = &t.mem.detail;
-            let source = if d.source.is_empty() { "" } else { d.source };
-            let limit = d.limit.map(|l| l.to_string()).unwrap_or_default();
-            let tail = format!(",{source},,,,,{limit},{}", d.oom_kills);
-            t.mem
-                .history
-                .to_csv_rows(i + 1, &t.label(), &tail, &mut csv);
+            t.mem.history.to_csv_rows(i + 1, &t.label(), &mut csv);
         }
         let stamp = crate::util::timestamp();
         let events = self.events.clone();

@@ -235,7 +235,7 @@ impl App {
         for fig in &snap.tabs {
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
-                tab.mem.history.push(fig.sample);
+                tab.mem.history.push_with(fig.sample, fig.detail.parts());
                 let biggest = fig.biggest.clone();
                 panel_changed |= ui::memory::biggest_text(tab.mem.biggest.as_ref())
                     != ui::memory::biggest_text(biggest.as_ref());
@@ -291,7 +291,8 @@ impl App {
             None => {}
         }
         self.enforce_limits(snap);
-        let totals = crate::ui::memory::Totals::from(snap);
+        let mut totals = crate::ui::memory::Totals::from(snap);
+        totals.tab_pressure = ui::memory::tab_pressures(&self.state);
         panel_changed |=
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;

@@ -35,6 +35,134 @@ pub struct Sample {
     pub scrollback_bytes: u64,
 }
 
+/// What a sample's memory was made of, for the CSV: where the headline figure came from,
+/// the cgroup's breakdown, the old `statm` sum, the tab's ceiling and OOM kills. Kept per
+/// sample beside it, as deltas: a sample whose parts did not change costs no byte more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Parts {
+    /// `cgroup-v2`, `cgroup-v1`, `pss`, or empty (not known: pushed without parts).
+    pub source: &'static str,
+    /// Sum of `statm` resident minus shared over the tab's processes (`tree_rss_bytes`).
+    pub rss_minus_shared: u64,
+    pub anon: Option<u64>,
+    pub file: Option<u64>,
+    pub shmem: Option<u64>,
+    pub kernel: Option<u64>,
+    pub limit: Option<u64>,
+    pub oom_kills: u64,
+}
+
+/// The sources a [`Parts`] can name, by their code in the encoding.
+const SOURCES: [&str; 4] = ["", "cgroup-v1", "cgroup-v2", "pss"];
+
+const P_SOURCE: u8 = 1 << 0;
+const P_RSS: u8 = 1 << 1;
+const P_ANON: u8 = 1 << 2;
+const P_FILE: u8 = 1 << 3;
+const P_SHMEM: u8 = 1 << 4;
+const P_KERNEL: u8 = 1 << 5;
+const P_LIMIT: u8 = 1 << 6;
+const P_OOM: u8 = 1 << 7;
+
+/// An optional figure: 0 for none, else 1 and the zigzag delta from the previous value.
+fn put_opt(out: &mut VecDeque<u8>, prev: Option<u64>, cur: Option<u64>) {
+    match cur {
+        None => out.push_back(0),
+        Some(c) => {
+            out.push_back(1);
+            put_varint(out, zigzag(c.wrapping_sub(prev.unwrap_or(0))));
+        }
+    }
+}
+
+fn get_opt(it: &mut impl Iterator<Item = u8>, prev: Option<u64>) -> Option<u64> {
+    match it.next()? {
+        0 => None,
+        _ => Some(prev.unwrap_or(0).wrapping_add(unzigzag(get_varint(it)))),
+    }
+}
+
+/// Appends the parts that changed from `prev` to `cur` (a flags byte, then each field).
+fn encode_parts(out: &mut VecDeque<u8>, prev: &Parts, cur: &Parts) {
+    let mut flags = 0u8;
+    flags |= if cur.source != prev.source {
+        P_SOURCE
+    } else {
+        0
+    };
+    flags |= if cur.rss_minus_shared != prev.rss_minus_shared {
+        P_RSS
+    } else {
+        0
+    };
+    flags |= if cur.anon != prev.anon { P_ANON } else { 0 };
+    flags |= if cur.file != prev.file { P_FILE } else { 0 };
+    flags |= if cur.shmem != prev.shmem { P_SHMEM } else { 0 };
+    flags |= if cur.kernel != prev.kernel {
+        P_KERNEL
+    } else {
+        0
+    };
+    flags |= if cur.limit != prev.limit { P_LIMIT } else { 0 };
+    flags |= if cur.oom_kills != prev.oom_kills {
+        P_OOM
+    } else {
+        0
+    };
+    out.push_back(flags);
+    if flags & P_SOURCE != 0 {
+        let code = SOURCES.iter().position(|s| *s == cur.source).unwrap_or(0);
+        put_varint(out, code as u64);
+    }
+    if flags & P_RSS != 0 {
+        put_varint(
+            out,
+            zigzag(cur.rss_minus_shared.wrapping_sub(prev.rss_minus_shared)),
+        );
+    }
+    let opts = [
+        (P_ANON, prev.anon, cur.anon),
+        (P_FILE, prev.file, cur.file),
+        (P_SHMEM, prev.shmem, cur.shmem),
+        (P_KERNEL, prev.kernel, cur.kernel),
+        (P_LIMIT, prev.limit, cur.limit),
+    ];
+    for (bit, p, c) in opts {
+        if flags & bit != 0 {
+            put_opt(out, p, c);
+        }
+    }
+    if flags & P_OOM != 0 {
+        put_varint(out, zigzag(cur.oom_kills.wrapping_sub(prev.oom_kills)));
+    }
+}
+
+fn decode_parts(it: &mut impl Iterator<Item = u8>, prev: &Parts) -> Option<Parts> {
+    let flags = it.next()?;
+    let mut p = *prev;
+    if flags & P_SOURCE != 0 {
+        p.source = SOURCES.get(get_varint(it) as usize).copied().unwrap_or("");
+    }
+    if flags & P_RSS != 0 {
+        p.rss_minus_shared = prev.rss_minus_shared.wrapping_add(unzigzag(get_varint(it)));
+    }
+    for (bit, field) in [
+        (P_ANON, &mut p.anon),
+        (P_FILE, &mut p.file),
+        (P_SHMEM, &mut p.shmem),
+        (P_KERNEL, &mut p.kernel),
+        (P_LIMIT, &mut p.limit),
+    ] {
+        if flags & bit != 0 {
+            *field = get_opt(it, *field);
+        }
+    }
+    if flags & P_OOM != 0 {
+        p.oom_kills = prev.oom_kills.wrapping_add(unzigzag(get_varint(it)));
+    }
+    Some(p)
+}
+
 const F_TREE: u8 = 1 << 0;
 const F_HEAP: u8 = 1 << 1;
 const F_PSS: u8 = 1 << 2;
@@ -42,6 +170,8 @@ const F_PSS_NONE: u8 = 1 << 3;
 const F_PROCS: u8 = 1 << 4;
 const F_ROWS: u8 = 1 << 5;
 const F_SB: u8 = 1 << 6;
+/// The sample's [`Parts`] changed: their encoding follows the sample's.
+const F_PARTS: u8 = 1 << 7;
 
 fn zigzag(d: u64) -> u64 {
     let d = d as i64;
@@ -75,9 +205,13 @@ fn get_varint(it: &mut impl Iterator<Item = u8>) -> u64 {
     v
 }
 
-/// Appends the encoding of `cur` relative to `prev`.
-fn encode(out: &mut VecDeque<u8>, prev: &Sample, cur: &Sample) {
+/// Appends the encoding of `cur` (and its parts) relative to `prev`.
+fn encode(out: &mut VecDeque<u8>, prev: (&Sample, &Parts), cur: (&Sample, &Parts)) {
+    let ((prev, prev_parts), (cur, cur_parts)) = (prev, cur);
     let mut flags = 0u8;
+    if cur_parts != prev_parts {
+        flags |= F_PARTS;
+    }
     if cur.tree_bytes != prev.tree_bytes {
         flags |= F_TREE;
     }
@@ -127,10 +261,16 @@ fn encode(out: &mut VecDeque<u8>, prev: &Sample, cur: &Sample) {
             zigzag(cur.scrollback_bytes.wrapping_sub(prev.scrollback_bytes)),
         );
     }
+    if flags & F_PARTS != 0 {
+        encode_parts(out, prev_parts, cur_parts);
+    }
 }
 
-/// Decodes the next sample after `prev` from `it`; `None` at the end.
-fn decode(it: &mut impl Iterator<Item = u8>, prev: &Sample) -> Option<Sample> {
+/// Decodes the next sample (and its parts) after `prev` from `it`; `None` at the end.
+fn decode(
+    it: &mut impl Iterator<Item = u8>,
+    (prev, prev_parts): (&Sample, &Parts),
+) -> Option<(Sample, Parts)> {
     let flags = it.next()?;
     let mut s = *prev;
     s.unix_ms = prev.unix_ms.wrapping_add(unzigzag(get_varint(it)));
@@ -156,7 +296,12 @@ fn decode(it: &mut impl Iterator<Item = u8>, prev: &Sample) -> Option<Sample> {
     if flags & F_SB != 0 {
         s.scrollback_bytes = prev.scrollback_bytes.wrapping_add(unzigzag(get_varint(it)));
     }
-    Some(s)
+    let parts = if flags & F_PARTS != 0 {
+        decode_parts(it, prev_parts)?
+    } else {
+        *prev_parts
+    };
+    Some((s, parts))
 }
 
 /// One session's samples, oldest first, at most `capacity` of them.
@@ -168,6 +313,8 @@ pub struct History {
     oldest: Sample,
     /// Valid when `len > 0`.
     newest: Sample,
+    oldest_parts: Parts,
+    newest_parts: Parts,
     /// Samples 2..=len, each encoded against its predecessor.
     deltas: VecDeque<u8>,
     peak_ever: u64,
@@ -187,6 +334,8 @@ impl History {
             len: 0,
             oldest: Sample::default(),
             newest: Sample::default(),
+            oldest_parts: Parts::default(),
+            newest_parts: Parts::default(),
             deltas: VecDeque::new(),
             peak_ever: 0,
         }
@@ -196,28 +345,36 @@ impl History {
         self.capacity
     }
 
+    /// Appends a sample; its parts are those of the sample before.
     pub fn push(&mut self, s: Sample) {
+        self.push_with(s, self.newest_parts);
+    }
+
+    /// Appends a sample with its parts.
+    pub fn push_with(&mut self, s: Sample, parts: Parts) {
         self.peak_ever = self.peak_ever.max(s.tree_bytes);
-        if self.len == 0 {
+        if self.len == 0 || self.capacity == 1 {
             self.oldest = s;
             self.newest = s;
+            self.oldest_parts = parts;
+            self.newest_parts = parts;
             self.len = 1;
             return;
         }
-        if self.capacity == 1 {
-            self.oldest = s;
-            self.newest = s;
-            return;
-        }
-        let prev = self.newest;
-        encode(&mut self.deltas, &prev, &s);
+        encode(
+            &mut self.deltas,
+            (&self.newest, &self.newest_parts),
+            (&s, &parts),
+        );
         self.newest = s;
+        self.newest_parts = parts;
         self.len += 1;
         if self.len > self.capacity {
             // Drop the oldest: the first delta turns into the new oldest sample.
             let mut it = std::iter::from_fn(|| self.deltas.pop_front());
-            if let Some(next) = decode(&mut it, &self.oldest) {
+            if let Some((next, parts)) = decode(&mut it, (&self.oldest, &self.oldest_parts)) {
                 self.oldest = next;
+                self.oldest_parts = parts;
             }
             self.len -= 1;
         }
@@ -243,17 +400,22 @@ impl History {
 
     /// Oldest first.
     pub fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
+        self.iter_with_parts().map(|(s, _)| s)
+    }
+
+    /// Oldest first, each sample with its parts.
+    pub fn iter_with_parts(&self) -> impl Iterator<Item = (Sample, Parts)> + '_ {
         let mut bytes = self.deltas.iter().copied();
-        let mut cur: Option<Sample> = None;
+        let mut cur: Option<(Sample, Parts)> = None;
         let mut left = self.len;
         std::iter::from_fn(move || {
             if left == 0 {
                 return None;
             }
             left -= 1;
-            let next = match cur {
-                None => self.oldest,
-                Some(prev) => decode(&mut bytes, &prev)?,
+            let next = match &cur {
+                None => (self.oldest, self.oldest_parts),
+                Some((prev, parts)) => decode(&mut bytes, (prev, parts))?,
             };
             cur = Some(next);
             Some(next)
@@ -322,31 +484,41 @@ impl History {
         f.slope > min_slope_per_min && f.r2 >= LEAK_MIN_R2 && f.sse < best_step_sse(&pts)
     }
 
-    /// Appends one CSV row per sample (oldest first), columns as [`CSV_HEADER`]. The title
-    /// is always quoted (`"` doubled), so commas, quotes and newlines in it are safe; an
-    /// unknown PSS is an empty field.
-    ///
-    /// The history keeps one memory figure per sample (the headline): it fills both
-    /// `tree_rss_bytes` and `memory_bytes`; `tail` is the rest of each row as of now (source,
-    /// the breakdown left empty, limit, OOM kills), starting with a comma.
-    pub fn to_csv_rows(&self, tab: usize, title: &str, tail: &str, out: &mut String) {
+    /// Appends one CSV row per sample (oldest first), columns as [`CSV_HEADER`], the same
+    /// as the `--mem-log` rows of those samples. The title is always quoted (`"` doubled),
+    /// so commas, quotes and newlines in it are safe; unknown figures are empty fields.
+    /// Samples pushed without parts give the headline figure as `tree_rss_bytes` and leave
+    /// the source and breakdown empty.
+    pub fn to_csv_rows(&self, tab: usize, title: &str, out: &mut String) {
         use std::fmt::Write as _;
         let quoted = format!("\"{}\"", title.replace('"', "\"\""));
-        for s in self.iter() {
-            let pss = s.pss_bytes.map(|p| p.to_string()).unwrap_or_default();
+        let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        for (s, p) in self.iter_with_parts() {
+            let rss = if p.source.is_empty() {
+                s.tree_bytes
+            } else {
+                p.rss_minus_shared
+            };
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{}{tail}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.unix_ms,
                 tab,
                 quoted,
                 s.processes,
-                s.tree_bytes,
-                pss,
+                rss,
+                opt(s.pss_bytes),
                 s.heap_bytes,
                 s.scrollback_rows,
                 s.scrollback_bytes,
-                s.tree_bytes
+                s.tree_bytes,
+                p.source,
+                opt(p.anon),
+                opt(p.file),
+                opt(p.shmem),
+                opt(p.kernel),
+                opt(p.limit),
+                p.oom_kills,
             );
         }
     }

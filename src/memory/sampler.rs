@@ -67,6 +67,23 @@ pub struct Detail {
     pub note: Option<String>,
 }
 
+impl Detail {
+    /// What the history keeps of this with each sample (for `C-b M`).
+    pub fn parts(&self) -> super::history::Parts {
+        let c = self.cgroup.as_ref();
+        super::history::Parts {
+            source: self.source,
+            rss_minus_shared: self.rss_minus_shared,
+            anon: c.and_then(|c| c.anon),
+            file: c.and_then(|c| c.file),
+            shmem: c.and_then(|c| c.shmem),
+            kernel: c.and_then(|c| c.kernel),
+            limit: self.limit,
+            oom_kills: self.oom_kills,
+        }
+    }
+}
+
 /// The machine's memory, for the panel's footer.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct System {
@@ -144,6 +161,17 @@ impl SamplerHandle {
             None => None,
         };
         let c = Arc::clone(&control);
+        // An OOM kill in a tab samples every tab at once (the killed one fully).
+        super::cgroup::oom_watch::set_waker({
+            let control = Arc::downgrade(&control);
+            Arc::new(move || {
+                if let Some(control) = control.upgrade() {
+                    let (lock, cv) = &*control;
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).poke = true;
+                    cv.notify_one();
+                }
+            })
+        });
         std::thread::Builder::new()
             .name("mem-sampler".into())
             .spawn(move || {

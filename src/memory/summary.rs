@@ -14,6 +14,10 @@ pub struct Totals {
     pub system: super::sampler::System,
     /// Processes closed tabs left in their cgroups, and their memory.
     pub left_behind: (usize, u64),
+    /// v2: the tabs whose own memory pressure (`memory.pressure` `some avg10`, percent) is
+    /// above zero, as (tab number, percent), highest first. Filled from every tab's last
+    /// sample, not only those of this snapshot.
+    pub tab_pressure: Vec<(usize, f32)>,
 }
 
 impl From<&Snapshot> for Totals {
@@ -26,6 +30,7 @@ impl From<&Snapshot> for Totals {
             heap_known: s.heap_known,
             system: s.system,
             left_behind: s.left_behind,
+            tab_pressure: Vec::new(),
         }
     }
 }

@@ -26,6 +26,7 @@ const SECONDS_PER_COLUMN: u64 = 5;
 const FULL: u16 = 6;
 const MEDIUM: u16 = 3;
 const SHORT: u16 = 2;
+/// The footer's rows at least; one more while a tab is under memory pressure (v2).
 const FOOTER: u16 = 6;
 /// The panel's title and legend.
 const HEADER: u16 = 2;
@@ -346,8 +347,20 @@ fn block(
     }
     let procs = latest.map_or(0, |s| s.processes);
     put(buf, area.x, y, &format!("{procs} proc · {peak}"), w, dim);
-    let top = biggest_text(tab.mem.biggest.as_ref());
-    put(buf, area.x, y + 1, &top, w, dim);
+    // The last program the kernel killed for the tab's limit stays named first.
+    let top = match &d.oom_victim {
+        Some((pid, name)) => format!(
+            "☠ {name} ({pid}) · {}",
+            biggest_text(tab.mem.biggest.as_ref())
+        ),
+        None => biggest_text(tab.mem.biggest.as_ref()),
+    };
+    let top_style = if d.oom_victim.is_some() {
+        base.fg(c.warn)
+    } else {
+        dim
+    };
+    put(buf, area.x, y + 1, &top, w, top_style);
     // The history's size as the status line shows it (the session's own counters, not the
     // last sample's: the two would disagree for up to a sample's interval).
     let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
@@ -451,7 +464,10 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     if inner.width < 8 || inner.height < 2 {
         return;
     }
-    let footer = FOOTER.min(inner.height.saturating_sub(1));
+    let footer_lines_text = footer_text(&state.totals);
+    let footer = (footer_lines_text.len() as u16)
+        .max(FOOTER)
+        .min(inner.height.saturating_sub(1));
     // The title and legend give way first on a short panel, then the footer.
     let head = if inner.height >= footer + HEADER + SHORT {
         HEADER
@@ -535,7 +551,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
             Style::new().add_modifier(Modifier::DIM),
         );
     }
-    footer_lines(state, inner, footer, buf);
+    footer_lines(footer_lines_text, inner, footer, buf);
 }
 
 /// The footer's lines and whether each is bold, dim or plain: what the panel shows of memmux
@@ -613,12 +629,49 @@ fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
     } else {
         source
     };
-    let bold = if s.pressure.is_some_and(|p| p >= 10.0) {
+    let short = |p: f32| p >= SHORT_PRESSURE;
+    let bold = if s.pressure.is_some_and(short) {
         Modifier::BOLD
     } else {
         Modifier::empty()
     };
-    vec![(sys, bold), (mech, Modifier::DIM)]
+    let mut lines = vec![(sys, bold), (mech, Modifier::DIM)];
+    // The tabs that wait for memory themselves (v2), highest first, on a line of their own
+    // while there are any: `tab psi 2:3.1% 4:0.5%`.
+    if !t.tab_pressure.is_empty() {
+        let mut text = "tab psi".to_string();
+        for (tab, p) in t.tab_pressure.iter().take(4) {
+            text.push_str(&format!(" {tab}:{p:.1}%"));
+        }
+        let style = if t.tab_pressure.iter().any(|(_, p)| short(*p)) {
+            Modifier::BOLD
+        } else {
+            Modifier::DIM
+        };
+        lines.push((text, style));
+    }
+    lines
+}
+
+/// 10%: memory pressure (`some avg10`) from which the footer shows it bold: a tenth of the
+/// time some task waited for memory.
+const SHORT_PRESSURE: f32 = 10.0;
+
+/// The tabs whose own memory pressure is above zero (v2), as (tab number, percent), highest
+/// first: for the footer.
+pub fn tab_pressures(state: &State) -> Vec<(usize, f32)> {
+    let mut v: Vec<(usize, f32)> = state
+        .tabs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let p = t.mem.detail.cgroup.as_ref()?.pressure?;
+            // `avg10=0.00` prints as zero; anything that rounds to 0.0 is not shown.
+            (p >= 0.05).then_some((i + 1, p))
+        })
+        .collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v
 }
 
 /// What the panel shows of a tab's biggest process.
@@ -634,12 +687,12 @@ pub fn biggest_text(b: Option<&crate::memory::procs::ProcessInfo>) -> String {
     }
 }
 
-fn footer_lines(state: &State, inner: Rect, footer: u16, buf: &mut Buffer) {
+fn footer_lines(text: Vec<(String, Modifier)>, inner: Rect, footer: u16, buf: &mut Buffer) {
     if footer == 0 {
         return;
     }
     let y0 = inner.bottom() - footer;
-    let lines: Vec<(String, Style)> = footer_text(&state.totals)
+    let lines: Vec<(String, Style)> = text
         .into_iter()
         .map(|(t, m)| (t, Style::new().add_modifier(m)))
         .collect();
@@ -651,6 +704,23 @@ fn footer_lines(state: &State, inner: Rect, footer: u16, buf: &mut Buffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_footer_names_the_tabs_under_pressure_highest_first() {
+        let mut t = Totals {
+            tab_pressure: vec![(3, 12.5), (1, 0.4)],
+            ..Totals::default()
+        };
+        let lines = footer_text(&t);
+        assert_eq!(lines[2].0, "tab psi 3:12.5% 1:0.4%");
+        assert_eq!(lines[2].1, Modifier::BOLD);
+        let plain = footer_text(&Totals::default()).len();
+        assert_eq!(lines.len(), plain + 1);
+        t.tab_pressure = vec![(2, 0.4)];
+        assert_eq!(footer_text(&t)[2].1, Modifier::DIM);
+        t.tab_pressure.clear();
+        assert_eq!(footer_text(&t).len(), plain);
+    }
 
     #[test]
     fn short_units() {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use memmux::memory::history::{CSV_HEADER, History, Sample};
+use memmux::memory::history::{CSV_HEADER, History, Parts, Sample};
 
 const MIB: u64 = 1 << 20;
 const T0: u64 = 1_700_000_000_000;
@@ -163,29 +163,89 @@ fn csv_rows() {
         scrollback_rows: 12,
         scrollback_bytes: 960,
     });
-    h.push(Sample {
-        unix_ms: 2000,
-        tree_bytes: 4096,
-        heap_bytes: 78,
-        pss_bytes: Some(3000),
-        processes: 4,
-        scrollback_rows: 13,
-        scrollback_bytes: 1040,
-    });
+    // With parts: the cgroup's breakdown, the statm sum, the limit and the kills, each
+    // sample its own (the first kill came with the third sample).
+    let parts = |anon: u64, kills: u64| Parts {
+        source: "cgroup-v1",
+        rss_minus_shared: 1500,
+        anon: Some(anon),
+        file: Some(1024),
+        shmem: Some(0),
+        kernel: None,
+        limit: Some(134217728),
+        oom_kills: kills,
+    };
+    h.push_with(
+        Sample {
+            unix_ms: 2000,
+            tree_bytes: 4096,
+            heap_bytes: 78,
+            pss_bytes: Some(3000),
+            processes: 4,
+            scrollback_rows: 13,
+            scrollback_bytes: 1040,
+        },
+        parts(3072, 0),
+    );
+    h.push_with(
+        Sample {
+            unix_ms: 3000,
+            tree_bytes: 1024,
+            heap_bytes: 78,
+            pss_bytes: Some(3000),
+            processes: 1,
+            scrollback_rows: 14,
+            scrollback_bytes: 1120,
+        },
+        parts(0, 1),
+    );
     let mut out = String::new();
     out.push_str(CSV_HEADER);
     out.push('\n');
-    h.to_csv_rows(2, "vim \"a,b\"\nc", ",cgroup-v1,,,,,134217728,1", &mut out);
+    h.to_csv_rows(2, "vim \"a,b\"\nc", &mut out);
     assert_eq!(
         out,
         "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,\
          memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills\n\
-         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960,2048,cgroup-v1,,,,,134217728,1\n\
-         2000,2,\"vim \"\"a,b\"\"\nc\",4,4096,3000,78,13,1040,4096,cgroup-v1,,,,,134217728,1\n"
+         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960,2048,,,,,,,0\n\
+         2000,2,\"vim \"\"a,b\"\"\nc\",4,1500,3000,78,13,1040,4096,cgroup-v1,3072,1024,0,,134217728,0\n\
+         3000,2,\"vim \"\"a,b\"\"\nc\",1,1500,3000,78,14,1120,1024,cgroup-v1,0,1024,0,,134217728,1\n"
     );
     let mut empty = String::new();
-    History::new(5).to_csv_rows(0, "x", "", &mut empty);
+    History::new(5).to_csv_rows(0, "x", &mut empty);
     assert!(empty.is_empty());
+}
+
+#[test]
+fn parts_survive_the_ring_and_cost_nothing_while_unchanged() {
+    let mut h = History::new(100);
+    let p = |k: u64| Parts {
+        source: if k % 2 == 0 { "cgroup-v2" } else { "pss" },
+        rss_minus_shared: k * 4096,
+        anon: (k % 3 != 0).then_some(k << 20),
+        file: Some(u64::MAX - k),
+        shmem: None,
+        kernel: Some(k),
+        limit: (k > 50).then_some(1 << 30),
+        oom_kills: k / 10,
+    };
+    for k in 0..300u64 {
+        h.push_with(s(k, k << 20), p(k));
+    }
+    let kept: Vec<(Sample, Parts)> = h.iter_with_parts().collect();
+    assert_eq!(kept.len(), 100);
+    for (i, (sample, parts)) in kept.iter().enumerate() {
+        let k = 200 + i as u64;
+        assert_eq!((sample.tree_bytes, *parts), (k << 20, p(k)));
+    }
+    // Unchanged parts add nothing to a sample's encoding.
+    let mut same = History::new(100);
+    let mut bare = History::new(100);
+    for k in 0..100 {
+        same.push_with(s(k, 7), p(4));
+        bare.push(s(k, 7));
+    }
+    assert_eq!(same.encoded_bytes(), bare.encoded_bytes());
 }
 
 #[test]

@@ -79,6 +79,8 @@ pub fn choose(probe: &Probe, settings: &Settings, args: &[OsString]) -> Plan {
             Err(e) => reasons.push(format!("cgroup-root {}: {e}", root.display())),
         }
     }
+    // v2 before v1. A controller is bound to one hierarchy at a time, so memory is never
+    // usable through both: the order decides only which reason is given first.
     let v2 = v2_own_dir(probe);
     let mut want_scope = false;
     match &v2 {

@@ -57,7 +57,7 @@ pub fn start(cg: Arc<TabCgroup>, pid: u32) {
 }
 
 /// Moves `pid`, then sweeps. Returns the processes the sweep moved.
-pub fn run(cg: &TabCgroup, pid: u32) -> usize {
+pub fn run(cg: &Arc<TabCgroup>, pid: u32) -> usize {
     let start = starttime(pid);
     #[cfg(feature = "test-hooks")]
     test_delay();
@@ -68,6 +68,10 @@ pub fn run(cg: &TabCgroup, pid: u32) -> usize {
         return 0;
     }
     cg.set_joined(Ok(()));
+    // Here rather than where the cgroup is made: the registration (about 30 us, and the
+    // watcher's thread with the first tab) stays off the new tab's start; and before the
+    // sweep's idle priority, which the watcher's thread would otherwise inherit.
+    super::oom_watch::watch(cg);
     let Some(start) = start else { return 0 };
     // The sweep reads /proc (about 0.5 ms of CPU) while the shell and memmux start on
     // the same cores: it waits for idle CPU rather than delaying the first prompt.

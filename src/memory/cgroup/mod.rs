@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod join;
+pub mod oom_watch;
 pub mod sample;
 pub mod stat;
 pub mod tab;

@@ -67,7 +67,16 @@ impl CgroupSampler {
     pub fn read(&mut self, id: u64, cg: &TabCgroup) -> io::Result<CgroupSample> {
         let usage = cg.usage(&mut self.buf)?;
         let now = Instant::now();
-        if let Some(w) = self.watches.get(&id).filter(|_| !self.assume_moving) {
+        // The OOM watcher saw a kill this sampler has not: read everything now.
+        let killed = self
+            .watches
+            .get(&id)
+            .is_some_and(|w| cg.oom_noticed() > w.oom_kills);
+        if let Some(w) = self
+            .watches
+            .get(&id)
+            .filter(|_| !self.assume_moving && !killed)
+        {
             if let Some((u, at, last)) = &w.last {
                 if *u == usage && now.saturating_duration_since(*at) < FULL_EVERY {
                     let mut s = last.clone();
@@ -136,7 +145,12 @@ impl CgroupSampler {
                     .members
                     .iter()
                     .filter(|(p, _)| !pids.contains(p))
-                    .max_by_key(|(_, b)| *b)?;
+                    .max_by_key(|(_, b)| *b);
+                // Noticed at once (the OOM watcher), the victim may not have exited yet:
+                // then it is the biggest at the last sample.
+                let Some(gone) = gone else {
+                    return w.biggest.clone();
+                };
                 let name = match &w.biggest {
                     Some((p, n)) if *p == gone.0 => n.clone(),
                     _ => "?".to_string(),
@@ -248,6 +262,51 @@ pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::cgroup::{Hierarchy, Version};
+
+    /// A kill the OOM watcher saw is read at once, though the usage did not move (which
+    /// otherwise reuses the last sample for up to 5 s), and names the biggest process when
+    /// the victim has not exited yet and the kernel log does not say.
+    #[test]
+    fn a_kill_the_watcher_saw_is_read_at_once_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let h = Hierarchy {
+            version: Version::V2,
+            base: tmp.path().to_path_buf(),
+            home: tmp.path().join("memmux-1"),
+            freezer: None,
+            made: Vec::new(),
+        };
+        let cg = TabCgroup::create(&h, "tab-1-7").unwrap();
+        let d = cg.dir().to_path_buf();
+        let me = std::process::id();
+        std::fs::write(d.join("memory.current"), "10485760\n").unwrap();
+        std::fs::write(
+            d.join("memory.stat"),
+            "anon 8388608\nfile 0\ninactive_file 0\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("memory.events"), "oom 0\noom_kill 0\n").unwrap();
+        std::fs::write(d.join("cgroup.procs"), format!("{me}\n")).unwrap();
+        let mut s = CgroupSampler::default();
+        let first = s.read(1, &cg).unwrap();
+        assert_eq!((first.processes, first.figures.oom_kills), (1, 0));
+        let biggest = first.biggest.clone().map(|b| (b.pid, b.name));
+        assert_eq!(biggest.as_ref().map(|b| b.0), Some(me));
+        // The kernel counts a kill; the usage reads the same.
+        std::fs::write(d.join("memory.events"), "oom 1\noom_kill 1\n").unwrap();
+        let unseen = s.read(1, &cg).unwrap();
+        assert_eq!(
+            unseen.figures.oom_kills, 0,
+            "the same usage reuses the sample"
+        );
+        cg.set_oom_noticed(1);
+        let seen = s.read(1, &cg).unwrap();
+        assert_eq!(seen.figures.oom_kills, 1);
+        assert_eq!(seen.oom_victim, biggest);
+        // Said once: the next sample names no new victim.
+        assert_eq!(s.read(1, &cg).unwrap().oom_victim, None);
+    }
 
     #[test]
     fn oom_records_of_the_tab_only() {
