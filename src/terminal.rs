@@ -10,11 +10,14 @@ const ENTER: &str =
     "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J";
 /// Everything memmux (or a program's cursor shape) may have changed, undone.
 const LEAVE: &str = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1004l\
-\x1b[0 q\x1b[m\x1b[?25h\x1b[?1049l";
+\x1b[0 q\x1b[m\x1b[?25h\x1b>\x1b[?1049l";
 /// Mouse motion without a button pressed: only asked of the outer terminal while the focused
 /// program wants it, so idle pointer movement costs nothing otherwise.
 pub const ANY_MOTION_ON: &str = "\x1b[?1003h";
 pub const ANY_MOTION_OFF: &str = "\x1b[?1003l";
+/// DECKPAM / DECKPNM, set while the focused program has the keypad in application mode.
+pub const KEYPAD_APPLICATION: &str = "\x1b=";
+pub const KEYPAD_NUMERIC: &str = "\x1b>";
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 

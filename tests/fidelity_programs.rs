@@ -226,3 +226,61 @@ fn resizing_rewraps_a_long_line_instead_of_cutting_it() {
     m.run("echo done-$((6*7))");
     m.wait_text("done-42");
 }
+
+/// Shift-F3 is `CSI 1 ; 2 R`, the form of a cursor position report: crossterm's reader took it
+/// for one and dropped it. memmux reads the tty itself now; the program gets the key as xterm
+/// sends it, and so every other modified function key.
+#[test]
+fn modified_function_keys_reach_the_program() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("", "cat -v");
+    m.send("\x1b[1;2R");
+    m.send("\x1b[1;5P\x1b[1;3Q\x1b[1;6S");
+    m.send("\x1b[15;2~\x1b[24;5~");
+    m.send("\r");
+    m.wait_text("^[[1;2R^[[1;5P^[[1;3Q^[[1;6S^[[15;2~^[[24;5~");
+}
+
+/// DECKPAM: memmux puts the outer terminal's keypad in application mode while the focused
+/// program has it so (as tmux does), reads `SS3 p` .. as keypad keys and sends the program
+/// what it asked for; back in numeric mode the same keys are digits and operators.
+#[test]
+fn application_keypad_mode_sends_the_keypad_sequences() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("printf '\\e=';", "cat -v");
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| raw.windows(2).any(|w| w == b"\x1b=")),
+        "memmux did not put the outer keypad in application mode"
+    );
+    // Keypad 0, 5, +, -, Enter as a terminal in application keypad mode sends them.
+    m.send("\x1bOp\x1bOu\x1bOk\x1bOm\x1bOM");
+    m.send("\r");
+    m.wait_text("^[Op^[Ou^[Ok^[Om^[OM");
+    m.send("\x03");
+    m.wait_ready();
+    m.start_reader("printf '\\e>';", "cat -v");
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            let set = raw.windows(2).rposition(|w| w == b"\x1b=");
+            let unset = raw.windows(2).rposition(|w| w == b"\x1b>");
+            unset > set
+        }),
+        "memmux did not put the outer keypad back in numeric mode"
+    );
+    m.send("\x1bOp\x1bOu\x1bOk\x1bOm\r");
+    m.wait_for("the keypad as digits and operators", |s| {
+        s.contents().lines().any(|l| l.trim_end() == "05+-")
+    });
+}
+
+/// Escape twice, an Alt chord and a modified arrow in one read: each byte reaches the program.
+#[test]
+fn escape_and_alt_reach_the_program() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("", "cat -v");
+    m.send("\x1b\x1bx\x1bq\x1b[1;2A\r");
+    m.wait_text("^[^[x^[q^[[1;2A");
+}
