@@ -196,6 +196,8 @@ const MODE_4: u16 = 8;
 const MODE_5: u16 = 16;
 const MODE_6: u16 = 32;
 const MODE_7: u16 = 64;
+/// DECCOLM.
+const MODE_3: u16 = 128;
 /// Parameter bytes kept for rewriting an SGR (`CsiParams::raw`): two colon-form direct
 /// colours with a colour space take 35.
 const RAW_CAP: usize = 64;
@@ -329,6 +331,7 @@ impl CsiParams {
             5 => self.modes |= MODE_5,
             6 => self.modes |= MODE_6,
             7 => self.modes |= MODE_7,
+            3 => self.modes |= MODE_3,
             _ => {}
         }
     }
@@ -1216,6 +1219,14 @@ impl Filter {
         }
         if p.modes & MODE_6 != 0 {
             self.origin[a] = set;
+        }
+        // DECCOLM (80/132 columns): the width stays the pane's, but as on a VT100 (and in
+        // xterm when it honours the mode, and tmux) the screen is erased, the margins reset
+        // and the cursor homed; vttest's menu 1 relies on it. vt100 ignores the mode.
+        if self.fid && p.modes & MODE_3 != 0 {
+            self.pass_through(input, j, run, out);
+            self.region[a] = None;
+            out.bytes(b"\x1b[r\x1b[H\x1b[2J");
         }
         if set {
             if p.modes & MODE_1049 != 0 {

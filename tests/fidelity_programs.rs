@@ -284,3 +284,57 @@ fn escape_and_alt_reach_the_program() {
     m.send("\x1b\x1bx\x1bq\x1b[1;2A\r");
     m.wait_text("^[^[x^[q^[[1;2A");
 }
+
+/// vttest's menus 1 (cursor movements), 2 (screen features) and 8 (VT102 insert/delete),
+/// screen by screen, in memmux and in tmux 3.3a (`tests/vttest/compare.sh`). Every screen's
+/// text is the same except two, where tmux is the one that differs from what vttest asks for:
+/// * the origin-mode screen of menu 2: vttest sets a region of rows 23-24 with origin mode
+///   on and asks for its two lines at the bottom; tmux puts one of them on row 2;
+/// * the DEC line-drawing screen of menu 2: `capture-pane` prints tmux's line-drawing cells
+///   as the ASCII letters they were written with (`qqq`), memmux's as the glyphs (`───`).
+#[test]
+fn vttest_menus_1_2_and_8_match_tmux() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vttest/compare.sh"
+        ))
+        .arg(common::bin())
+        .arg(out.path())
+        .output()
+        .expect("run tests/vttest/compare.sh");
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        report.contains("screens: 39,"),
+        "vttest did not go through its 39 screens:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let differ: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("text differs") || l.contains("did not settle"))
+        .filter(|l| !l.starts_with("screens:"))
+        .collect();
+    let known = |l: &&str| {
+        let screen =
+            |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+        let step = l.split(':').next().unwrap_or("");
+        let mux = screen(&format!("{step}.mux.txt"));
+        // memmux's is as vttest asks: that line on the bottom row, the other above it.
+        (mux.lines()
+            .nth(23)
+            .is_some_and(|r| r.starts_with("Origin mode test"))
+            && mux
+                .lines()
+                .nth(22)
+                .is_some_and(|r| r.starts_with("This line should be the one above"))
+            && l.contains("text differs"))
+            || (mux.contains("diamonds:  ◆◆◆") && l.contains("text differs"))
+    };
+    let unknown: Vec<&&str> = differ.iter().filter(|l| !known(l)).collect();
+    assert!(
+        unknown.is_empty(),
+        "screens that differ from tmux: {unknown:?}\n{report}"
+    );
+    assert_eq!(differ.len(), 2, "{report}");
+}
