@@ -338,3 +338,34 @@ fn vttest_menus_1_2_and_8_match_tmux() {
     );
     assert_eq!(differ.len(), 2, "{report}");
 }
+
+/// A program asking for the default colours its tab did not set gets the outer terminal's:
+/// memmux asks them at start and keeps the replies. Until they come, the documented
+/// light-on-dark assumption.
+#[test]
+fn default_colour_queries_answer_the_outer_terminals_colours() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            raw.windows(7).any(|w| w == b"\x1b]10;?\x1b")
+                && raw.windows(7).any(|w| w == b"\x1b]11;?\x1b")
+        }),
+        "memmux did not ask the outer terminal for its colours"
+    );
+    let query = |which: u8| {
+        format!("printf '\\033]{which};?\\007'; read -rs -d '\\' -t 5 r; printf '%q\\n' \"$r\"")
+    };
+    m.line(&query(11));
+    m.wait_text("]11;rgb:0000/0000/0000");
+    // The outer terminal (this test) answers: dark text on a light background.
+    m.send("\x1b]11;rgb:ffff/ffff/f0f0\x1b\\\x1b]10;rgb:1010/2020/3030\x07");
+    m.line(&query(11));
+    m.wait_text("]11;rgb:ffff/ffff/f0f0");
+    m.line(&query(10));
+    m.wait_text("]10;rgb:1010/2020/3030");
+    // What the tab sets itself still wins.
+    m.line("printf '\\033]11;#102030\\007'");
+    m.line(&query(11));
+    m.wait_text("]11;rgb:1010/2020/3030");
+}

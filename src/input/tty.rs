@@ -19,6 +19,8 @@
 
 use std::time::Duration;
 
+use crate::session::palette::{Rgb, parse_spec};
+
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
     MouseEventKind,
@@ -49,6 +51,8 @@ enum Step {
     Partial,
     /// The start of a bracketed paste, this many bytes.
     PasteStart(usize),
+    /// The outer terminal's reply to `OSC 10 ; ?` or `OSC 11 ; ?`, this many bytes.
+    Colour(u8, Rgb, usize),
 }
 
 /// The incremental decoder; holds an unfinished sequence or paste between reads.
@@ -57,6 +61,9 @@ pub struct TtyParser {
     pending: Vec<u8>,
     /// Inside a bracketed paste: the text so far.
     paste: Option<Vec<u8>>,
+    /// The outer terminal's default colours it reported (OSC 10 / 11 and the colour), for
+    /// the reader to hand on (`session::palette::OUTER`).
+    pub colours: Vec<(u8, Rgb)>,
 }
 
 impl TtyParser {
@@ -93,6 +100,10 @@ impl TtyParser {
                 }
                 Step::PasteStart(used) => {
                     self.paste = Some(Vec::new());
+                    at += used;
+                }
+                Step::Colour(which, rgb, used) => {
+                    self.colours.push((which, rgb));
                     at += used;
                 }
                 // A lone ESC ending the read is the Escape key (see the module comment).
@@ -223,7 +234,9 @@ fn decode(s: &[u8]) -> Step {
                 Step::Done(ev, used) => Step::Done(ev.map(with_alt), used + 1),
                 Step::Partial => Step::Partial,
                 // A paste after a lone ESC: the ESC is the Escape key.
-                Step::PasteStart(_) => Step::Done(Some(key(KeyCode::Esc, KeyModifiers::NONE)), 1),
+                Step::PasteStart(_) | Step::Colour(..) => {
+                    Step::Done(Some(key(KeyCode::Esc, KeyModifiers::NONE)), 1)
+                }
             },
             _ => Step::Done(Some(key(KeyCode::Esc, KeyModifiers::ALT)), 2),
         },
@@ -617,14 +630,23 @@ fn x10_mouse(cb: u8, cx: u8, cy: u8) -> Option<Event> {
     )
 }
 
-/// An OSC string up to BEL or ST, skipped.
+/// An OSC string up to BEL or ST: a default colour report, or else skipped.
 fn string(s: &[u8]) -> Step {
+    let done = |body: &[u8], used: usize| {
+        let colour = [(10, &b"10;"[..]), (11, b"11;")]
+            .into_iter()
+            .find_map(|(which, head)| Some((which, parse_spec(body.strip_prefix(head)?)?)));
+        match colour {
+            Some((which, rgb)) => Step::Colour(which, rgb, used),
+            None => Step::Done(None, used),
+        }
+    };
     for i in 2..s.len() {
         if s[i] == 0x07 {
-            return Step::Done(None, i + 1);
+            return done(&s[2..i], i + 1);
         }
         if s[i] == ESC && s.get(i + 1) == Some(&b'\\') {
-            return Step::Done(None, i + 2);
+            return done(&s[2..i], i + 2);
         }
         if s[i] == ESC && i + 1 < s.len() {
             // Broken off: drop what was read, the ESC starts afresh.
@@ -989,6 +1011,31 @@ mod tests {
         assert_eq!(one(b"\x1b[M !!"), m(Down(Left), 0, 0, NONE));
         assert_eq!(one(b"\x1b[M#!!"), m(Up(Left), 0, 0, NONE));
         assert_eq!(one(b"\x1b[32;10;5M"), m(Down(Left), 9, 4, NONE));
+    }
+
+    #[test]
+    fn default_colour_reports_are_kept() {
+        let mut p = TtyParser::default();
+        let mut out = Vec::new();
+        p.feed(
+            b"\x1b]11;rgb:ffff/ffff/dddd\x1b\\\x1b]10;rgb:00/00/00\x07x",
+            &mut out,
+        );
+        p.feed(b"\x1b]11;rgb:1212/3434/5656", &mut out);
+        p.feed(b"\x1b\\", &mut out);
+        assert_eq!(out, vec![k(KeyCode::Char('x'), NONE)]);
+        assert_eq!(
+            p.colours,
+            vec![
+                (11, (255, 255, 0xdd)),
+                (10, (0, 0, 0)),
+                (11, (0x12, 0x34, 0x56))
+            ]
+        );
+        // Another OSC, or a colour it cannot read, is only skipped.
+        p.colours.clear();
+        p.feed(b"\x1b]11;red\x07\x1b]4;1;rgb:00/00/00\x07", &mut out);
+        assert!(p.colours.is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! renderer applies them when it draws the tab (`ui::pane::apply_palette`).
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// An sRGB colour, 8 bits per channel.
 pub type Rgb = (u8, u8, u8);
@@ -12,10 +13,61 @@ pub type Rgb = (u8, u8, u8);
 /// a sequence asking for more cannot make the replies grow past 256 * 30 bytes.
 const MAX_ANSWERS: usize = 256;
 
-/// What memmux answers for a default colour nobody set: it cannot know the outer
-/// terminal's, and assumes a light-on-dark one (xterm's `-rv` colours).
+/// What memmux answers for a default colour nobody set when the outer terminal did not say
+/// its own (it did not answer memmux's queries, or not yet): a light-on-dark one (xterm's
+/// `-rv` colours).
 const ASSUMED_FG: Rgb = (0xe5, 0xe5, 0xe5);
 const ASSUMED_BG: Rgb = (0, 0, 0);
+
+/// The outer terminal's default foreground and background as it reported them: memmux asks
+/// at start (`OSC 10 ; ?`, `OSC 11 ; ?`, see `terminal.rs`) and the input thread hands the
+/// replies here (`input::tty`). A program asking for a default colour its tab did not set
+/// gets these: they are what its text is drawn in, and programs choose light or dark
+/// colour schemes by them (vim's `background`).
+pub struct OuterDefaults {
+    /// 0: not known; else 0x01rrggbb.
+    fg: AtomicU32,
+    bg: AtomicU32,
+}
+
+/// The one outer terminal of this process.
+pub static OUTER: OuterDefaults = OuterDefaults::new();
+
+impl OuterDefaults {
+    pub const fn new() -> Self {
+        OuterDefaults {
+            fg: AtomicU32::new(0),
+            bg: AtomicU32::new(0),
+        }
+    }
+
+    fn slot(&self, which: u8) -> Option<&AtomicU32> {
+        match which {
+            10 => Some(&self.fg),
+            11 => Some(&self.bg),
+            _ => None,
+        }
+    }
+
+    /// Records the colour for OSC `which` (10 foreground, 11 background; others ignored).
+    pub fn set(&self, which: u8, (r, g, b): Rgb) {
+        if let Some(slot) = self.slot(which) {
+            let v = 1 << 24 | u32::from(r) << 16 | u32::from(g) << 8 | u32::from(b);
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self, which: u8) -> Option<Rgb> {
+        let v = self.slot(which)?.load(Ordering::Relaxed);
+        (v != 0).then_some(((v >> 16) as u8, (v >> 8) as u8, v as u8))
+    }
+}
+
+impl Default for OuterDefaults {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The colours a program set; `None`: as the outer terminal draws it.
 #[derive(Clone, Debug)]
@@ -122,7 +174,12 @@ impl Palette {
                     };
                     if *spec == b"?" {
                         let assumed = if which == 10 { ASSUMED_FG } else { ASSUMED_BG };
-                        report(replies, format_args!("{which}"), slot.unwrap_or(assumed));
+                        let outer = OUTER.get(which as u8);
+                        report(
+                            replies,
+                            format_args!("{which}"),
+                            slot.or(outer).unwrap_or(assumed),
+                        );
                     } else if let Some(c) = parse_spec(spec) {
                         *slot = Some(c);
                     }
@@ -286,6 +343,18 @@ mod tests {
         let q: String = (0..2000).map(|i| format!(";{}", i % 256) + ";?").collect();
         let out = run(&mut p, &format!("4{q}"));
         assert_eq!(out.matches("rgb:").count(), MAX_ANSWERS);
+    }
+
+    #[test]
+    fn outer_defaults_are_kept_per_colour() {
+        let o = OuterDefaults::new();
+        assert_eq!(o.get(10), None);
+        o.set(11, (0, 0, 0));
+        o.set(10, (0xff, 0xfe, 0xfd));
+        o.set(12, (1, 2, 3));
+        assert_eq!(o.get(11), Some((0, 0, 0)));
+        assert_eq!(o.get(10), Some((0xff, 0xfe, 0xfd)));
+        assert_eq!(o.get(12), None);
     }
 
     #[test]
