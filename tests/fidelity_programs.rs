@@ -337,6 +337,23 @@ fn vttest_menus_1_2_and_8_match_tmux() {
         "screens that differ from tmux: {unknown:?}\n{report}"
     );
     assert_eq!(differ.len(), 2, "{report}");
+    // Attributes: only the four "light background" screens of menu 2, drawn in reverse
+    // video (DECSCNM): tmux passes the mode to its outer terminal, memmux reverses each
+    // cell (the same look); on two of them also where the reset codes fall after a line's
+    // last character (memmux writes the rest of the row as spaces).
+    let attrs: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("attributes differ") && !l.starts_with("screens:"))
+        .filter(|l| {
+            let step = l.split(':').next().unwrap_or("");
+            let txt = std::fs::read_to_string(out.path().join(format!("{step}.mux.txt")));
+            !txt.is_ok_and(|t| t.contains("light background") || t.contains("Graphic rendition"))
+        })
+        .collect();
+    assert!(
+        attrs.is_empty(),
+        "attributes differ from tmux: {attrs:?}\n{report}"
+    );
 }
 
 /// A program asking for the default colours its tab did not set gets the outer terminal's:
@@ -368,4 +385,24 @@ fn default_colour_queries_answer_the_outer_terminals_colours() {
     m.line("printf '\\033]11;#102030\\007'");
     m.line(&query(11));
     m.wait_text("]11;rgb:1010/2020/3030");
+}
+
+/// Strikethrough, blink, hidden and underline colour (which vt100 cannot store) reach the
+/// outer terminal: memmux draws them (SGR 9, 5, 8 and 58 in its output).
+#[test]
+fn strikethrough_blink_hidden_and_underline_colour_are_drawn() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("clear; printf '\\033[9mstruck\\033[m \\033[5mblinks\\033[m \\033[8mhid\\033[m \\033[4;58;5;1mcurl\\033[m\\n'");
+    m.wait_text("struck blinks");
+    let found = |raw: &[u8], what: &[u8]| raw.windows(what.len()).any(|w| w == what);
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            found(raw, b"\x1b[9m")
+                && found(raw, b"\x1b[5m")
+                && found(raw, b"\x1b[8m")
+                && found(raw, b"\x1b[58;5;1m")
+        }),
+        "memmux's output lacks SGR 9, 5, 8 or 58"
+    );
 }

@@ -77,6 +77,9 @@ pub struct Palette {
     bg: Option<Rgb>,
     /// DECSCNM (`CSI ? 5 h`, tracked by the input filter): the screen in reverse video.
     reverse: bool,
+    /// Attributes vt100 cannot store, carried in tagged foreground colours (`Tags`); a copy
+    /// of the stage's table for the renderer.
+    pub tags: Tags,
     /// Nothing is set: the renderer skips the pass.
     empty: bool,
 }
@@ -88,8 +91,78 @@ impl Default for Palette {
             fg: None,
             bg: None,
             reverse: false,
+            tags: Tags::default(),
             empty: true,
         }
+    }
+}
+
+/// SGR attributes vt100 0.18.1 has no room for (`Extra::bits`).
+pub const STRIKE: u8 = 1;
+pub const BLINK: u8 = 2;
+pub const HIDDEN: u8 = 4;
+pub const OVERLINE: u8 = 8;
+
+/// What a tagged foreground colour stands for: the program's foreground, the attributes
+/// vt100 cannot store, and the underline colour (SGR 58; `Default`: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extra {
+    pub fg: vt100::Color,
+    pub bits: u8,
+    pub underline: vt100::Color,
+}
+
+/// The first two channels of a tag colour; the third is the tag's index. A program's own
+/// direct colour rgb(1, 2, n) would be read as a tag once that tag exists: a near-black
+/// nobody picks on purpose, and drawn then with the tag's attributes, nothing worse.
+const TAG_RG: (u8, u8) = (1, 2);
+
+/// Attributes vt100 cannot store ride in the foreground colour, which vt100 carries with
+/// every cell wherever cells go (printing, scrolling, insert and delete, DECSC / DECRC,
+/// the alternate screen, history, re-wrap): the stage sets the foreground to a tag colour
+/// standing for (foreground, attributes), and the renderer draws the cell with what the tag
+/// stands for. 256 tags per tab; once all are taken a new combination keeps only its
+/// foreground (the attributes are lost, as before). Tags are never reused: history rows
+/// may still hold them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tags {
+    table: Vec<Extra>,
+}
+
+impl Tags {
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// What `c` stands for, if it is a tag.
+    pub fn get(&self, c: vt100::Color) -> Option<Extra> {
+        match c {
+            vt100::Color::Rgb(r, g, i) if (r, g) == TAG_RG => {
+                self.table.get(usize::from(i)).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// The colour to give vt100 for `e`: its foreground when it has no extras, else its tag
+    /// (a new one if need be; `None` when the table is full).
+    pub fn colour_for(&mut self, e: Extra) -> Option<vt100::Color> {
+        if e.bits == 0 && e.underline == vt100::Color::Default {
+            return Some(e.fg);
+        }
+        let i = match self.table.iter().position(|t| *t == e) {
+            Some(i) => i,
+            None if self.table.len() < 256 => {
+                self.table.push(e);
+                self.table.len() - 1
+            }
+            None => return None,
+        };
+        Some(vt100::Color::Rgb(TAG_RG.0, TAG_RG.1, u8::try_from(i).ok()?))
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
     }
 }
 
@@ -120,8 +193,17 @@ impl Palette {
         self.refresh();
     }
 
+    /// Takes the stage's tag table (when it grew).
+    pub fn set_tags(&mut self, tags: &Tags) {
+        if self.tags.len() != tags.len() {
+            self.tags = tags.clone();
+            self.refresh();
+        }
+    }
+
     fn refresh(&mut self) {
         self.empty = !self.reverse
+            && self.tags.is_empty()
             && self.fg.is_none()
             && self.bg.is_none()
             && self.idx.iter().all(Option::is_none);

@@ -476,6 +476,7 @@ impl Term {
         if palette.reverse() != reverse {
             palette.set_reverse(reverse);
         }
+        palette.set_tags(&self.fid.tags);
     }
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.
@@ -514,7 +515,10 @@ impl Term {
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
         self.seam.clear();
+        // History rows may hold tag colours: the table stays.
+        let tags = std::mem::take(&mut self.fid.tags);
         self.fid = Fidelity::default();
+        self.fid.tags = tags;
         self.panics += 1;
         self.damage = Damage::ALL;
         self.parser.process(
