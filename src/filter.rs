@@ -96,6 +96,11 @@ pub enum Op<'a> {
     /// `CSI ? 47 h/l` or `CSI ? 1047 h/l`: the alternate screen, with the cursor shared;
     /// `clear`: 1047, which clears the alternate screen on leaving it.
     AltScreen { enter: bool, clear: bool },
+    /// An SGR with attributes vt100 cannot store (strikethrough, blink, hidden, overline,
+    /// underline colour), or any SGR once such attributes were used: `sgr` is the sequence
+    /// for vt100 (those attributes taken out where vt100 would misread them), `params` the
+    /// parameters as the program sent them.
+    Sgr { sgr: &'a [u8], params: &'a [u8] },
 }
 
 /// Longest OSC/DCS/SOS/PM/APC body passed on; 1 MiB, tmux's cap on OSC strings.
@@ -196,6 +201,8 @@ const MODE_4: u16 = 8;
 const MODE_5: u16 = 16;
 const MODE_6: u16 = 32;
 const MODE_7: u16 = 64;
+/// DECCOLM.
+const MODE_3: u16 = 128;
 /// Parameter bytes kept for rewriting an SGR (`CsiParams::raw`): two colon-form direct
 /// colours with a colour space take 35.
 const RAW_CAP: usize = 64;
@@ -329,6 +336,7 @@ impl CsiParams {
             5 => self.modes |= MODE_5,
             6 => self.modes |= MODE_6,
             7 => self.modes |= MODE_7,
+            3 => self.modes |= MODE_3,
             _ => {}
         }
     }
@@ -452,6 +460,9 @@ pub struct Filter {
     /// An SGR may have set a background: LF, VT and FF go to `Sink::op` (background colour
     /// erase) until one finds the background default again.
     watch: bool,
+    /// A program used attributes vt100 cannot store (`Op::Sgr`): from then on every SGR goes
+    /// to `Sink::op`, as a colour change must keep them (they ride in the foreground colour).
+    extras: bool,
     /// IRM (`CSI 4 h`) and autowrap off (`CSI ? 7 l`): text goes to `Sink::op`.
     insert: bool,
     no_autowrap: bool,
@@ -757,7 +768,7 @@ impl Filter {
     ) -> usize {
         loop {
             while let Some(block) = input.get(i..i + BLOCK) {
-                let n = plain_prefix(block, self.fid);
+                let n = plain_prefix(block, self.fid, self.extras);
                 i += n;
                 if n < BLOCK {
                     break;
@@ -772,7 +783,9 @@ impl Filter {
                         if let Some(&fin) = input.get(k) {
                             if (0x40..=0x7e).contains(&fin)
                                 && !acts_on(fin)
-                                && !(fin == b'm' && self.fid && sgr_notable(&input[p0..k]))
+                                && !(fin == b'm'
+                                    && self.fid
+                                    && (self.extras || sgr_notable(&input[p0..k])))
                             {
                                 i = k + 1;
                                 continue;
@@ -1003,6 +1016,7 @@ impl Filter {
                         self.no_autowrap = false;
                         self.reverse = false;
                         self.watch = false;
+                        self.extras = false;
                         if self.fid {
                             self.pass_through(input, i, run, out);
                             out.op(Op::ResetTabStops, self.margins());
@@ -1217,6 +1231,14 @@ impl Filter {
         if p.modes & MODE_6 != 0 {
             self.origin[a] = set;
         }
+        // DECCOLM (80/132 columns): the width stays the pane's, but as on a VT100 (and in
+        // xterm when it honours the mode, and tmux) the screen is erased, the margins reset
+        // and the cursor homed; vttest's menu 1 relies on it. vt100 ignores the mode.
+        if self.fid && p.modes & MODE_3 != 0 {
+            self.pass_through(input, j, run, out);
+            self.region[a] = None;
+            out.bytes(b"\x1b[r\x1b[H\x1b[2J");
+        }
         if set {
             if p.modes & MODE_1049 != 0 {
                 // DECSC on the main screen, then a cleared alternate screen (vt100's
@@ -1335,13 +1357,35 @@ impl Filter {
                 }
             }
         }
-        if !changed {
+        let extras = self.extras || sgr_has_extras(raw);
+        if !changed && !extras {
             return;
         }
         self.withhold(input, j, run, out);
-        if n > 0 {
+        let params = if changed {
+            new.get(..n).unwrap_or_default()
+        } else {
+            raw
+        };
+        if extras {
+            self.extras = true;
+            let mut sgr = [0u8; RAW_CAP + 7];
+            let len = params.len() + 3;
+            if let Some(dst) = sgr.get_mut(..len) {
+                dst[..2].copy_from_slice(b"\x1b[");
+                dst[2..len - 1].copy_from_slice(params);
+                dst[len - 1] = b'm';
+            }
+            // An SGR left with no parameters by the rewrite sets nothing: none for vt100.
+            let sgr = if changed && n == 0 {
+                &[][..]
+            } else {
+                sgr.get(..len).unwrap_or_default()
+            };
+            out.op(Op::Sgr { sgr, params: raw }, self.margins());
+        } else if n > 0 {
             out.bytes(b"\x1b[");
-            out.bytes(new.get(..n).unwrap_or_default());
+            out.bytes(params);
             out.bytes(b"m");
         }
     }
@@ -1535,8 +1579,9 @@ enum Class {
 /// addition: adding a bit at the first parameter position carries through the run of
 /// parameter bytes and stops at the first byte after it. This keeps each sequence from
 /// waiting on the search for the previous one, which is what the per-sequence loop costs.
-/// With `fid` (fidelity), SGRs `sgr_notable` picks out stop the block too.
-fn plain_prefix(block: &[u8], fid: bool) -> usize {
+/// With `fid` (fidelity), SGRs `sgr_notable` picks out stop the block too; with `all_sgr`
+/// every SGR does.
+fn plain_prefix(block: &[u8], fid: bool, all_sgr: bool) -> usize {
     let esc = mask(block, Class::Esc);
     let shift = mask(block, Class::Shift);
     if esc == 0 {
@@ -1572,7 +1617,7 @@ fn plain_prefix(block: &[u8], fid: bool) -> usize {
         }
         if fid && fin == b'm' {
             let start = start_before(k);
-            if sgr_in_block_notable(block, start, k) {
+            if all_sgr || sgr_in_block_notable(block, start, k) {
                 stop |= start;
                 break;
             }
@@ -1697,12 +1742,57 @@ fn sgr_in_block_notable(block: &[u8], start: u64, k: u32) -> bool {
 }
 
 /// SGR parameters the filter must look at with fidelity: a group `4x` (a background, 48),
-/// `10x` (backgrounds 100..107), `21`, `58`, or any colon (`4:n`, colon colours). Colour
-/// values of `38;5;n` are groups too: a `44` there is looked at for nothing, harmlessly.
+/// `10x` (backgrounds 100..107), `21`, any colon (`4:n`, colon colours), and the attributes
+/// vt100 cannot store: strikethrough, blink, hidden, overline, underline colour (`9 5 6 8
+/// 53 58` and their resets `29 25 28 55 59`). The values of `38;5;n` and `38;2;r;g;b` are
+/// skipped (a `5` there is no blink); those of `48;...` need not be, a background is looked
+/// at anyway.
 fn sgr_notable(params: &[u8]) -> bool {
-    params
-        .split(|&b| b == b';')
-        .any(|g| matches!(g, [b'4', _] | b"21" | b"58" | [b'1', b'0', _]) || g.contains(&b':'))
+    let mut groups = params.split(|&b| b == b';');
+    while let Some(g) = groups.next() {
+        match g {
+            [b'4', _] | b"21" | [b'1', b'0', _] => return true,
+            b"9" | b"5" | b"6" | b"8" | b"53" | b"58" | b"29" | b"25" | b"28" | b"55" | b"59" => {
+                return true;
+            }
+            b"38" => match groups.next() {
+                Some(b"5") => {
+                    groups.next();
+                }
+                Some(b"2") => {
+                    groups.nth(2);
+                }
+                Some(v) if v.contains(&b':') => return true,
+                _ => {}
+            },
+            _ if g.contains(&b':') => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether an SGR's parameters set or reset an attribute vt100 cannot store (see
+/// `sgr_notable`), colour values skipped.
+fn sgr_has_extras(params: &[u8]) -> bool {
+    let mut groups = params.split(|&b| b == b';');
+    while let Some(g) = groups.next() {
+        let first = g.split(|&b| b == b':').next().and_then(parse_num);
+        match first {
+            Some(9 | 5 | 6 | 8 | 53 | 58 | 29 | 25 | 28 | 55 | 59) => return true,
+            Some(38 | 48) if !g.contains(&b':') => match groups.next().and_then(parse_num) {
+                Some(5) => {
+                    groups.next();
+                }
+                Some(2) => {
+                    groups.nth(2);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The glyph `b` stands for in character set `gl`, if it is not itself.
@@ -2547,7 +2637,7 @@ mod tests {
             let block = gen_scan_input(&mut rng, BLOCK, plain);
             for fid in [false, true] {
                 assert_eq!(
-                    plain_prefix(&block, fid),
+                    plain_prefix(&block, fid, false),
                     plain_prefix_naive(&block, fid),
                     "round {round}, fidelity {fid}: {}",
                     show(&block)

@@ -5,16 +5,21 @@ use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Modes memmux turns on: alternate screen, SGR mouse with button motion, bracketed paste,
-/// focus reports.
-const ENTER: &str =
-    "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J";
+/// focus reports. Then it asks the default foreground and background colours (OSC 10 / 11),
+/// to answer programs that ask for them (`session::palette::OUTER`); a terminal that does
+/// not know the query ignores it.
+const ENTER: &str = "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J\
+\x1b]10;?\x1b\\\x1b]11;?\x1b\\";
 /// Everything memmux (or a program's cursor shape) may have changed, undone.
 const LEAVE: &str = "\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1004l\
-\x1b[0 q\x1b[m\x1b[?25h\x1b[?1049l";
+\x1b[0 q\x1b[m\x1b[?25h\x1b>\x1b[?1049l";
 /// Mouse motion without a button pressed: only asked of the outer terminal while the focused
 /// program wants it, so idle pointer movement costs nothing otherwise.
 pub const ANY_MOTION_ON: &str = "\x1b[?1003h";
 pub const ANY_MOTION_OFF: &str = "\x1b[?1003l";
+/// DECKPAM / DECKPNM, set while the focused program has the keypad in application mode.
+pub const KEYPAD_APPLICATION: &str = "\x1b=";
+pub const KEYPAD_NUMERIC: &str = "\x1b>";
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 

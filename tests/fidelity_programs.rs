@@ -222,3 +222,183 @@ fn resizing_rewraps_a_long_line_instead_of_cutting_it() {
     m.run("echo done-$((6*7))");
     m.wait_text("done-42");
 }
+
+/// Shift-F3 is `CSI 1 ; 2 R`, the form of a cursor position report: crossterm's reader took it
+/// for one and dropped it. memmux reads the tty itself now; the program gets the key as xterm
+/// sends it, and so every other modified function key.
+#[test]
+fn modified_function_keys_reach_the_program() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("", "cat -v");
+    m.send("\x1b[1;2R");
+    m.send("\x1b[1;5P\x1b[1;3Q\x1b[1;6S");
+    m.send("\x1b[15;2~\x1b[24;5~");
+    m.send("\r");
+    m.wait_text("^[[1;2R^[[1;5P^[[1;3Q^[[1;6S^[[15;2~^[[24;5~");
+}
+
+/// DECKPAM: memmux puts the outer terminal's keypad in application mode while the focused
+/// program has it so (as tmux does), reads `SS3 p` .. as keypad keys and sends the program
+/// what it asked for; back in numeric mode the same keys are digits and operators.
+#[test]
+fn application_keypad_mode_sends_the_keypad_sequences() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("printf '\\e=';", "cat -v");
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| raw.windows(2).any(|w| w == b"\x1b=")),
+        "memmux did not put the outer keypad in application mode"
+    );
+    // Keypad 0, 5, +, -, Enter as a terminal in application keypad mode sends them.
+    m.send("\x1bOp\x1bOu\x1bOk\x1bOm\x1bOM");
+    m.send("\r");
+    m.wait_text("^[Op^[Ou^[Ok^[Om^[OM");
+    m.send("\x03");
+    m.wait_ready();
+    m.start_reader("printf '\\e>';", "cat -v");
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            let set = raw.windows(2).rposition(|w| w == b"\x1b=");
+            let unset = raw.windows(2).rposition(|w| w == b"\x1b>");
+            unset > set
+        }),
+        "memmux did not put the outer keypad back in numeric mode"
+    );
+    m.send("\x1bOp\x1bOu\x1bOk\x1bOm\r");
+    m.wait_for("the keypad as digits and operators", |s| {
+        s.contents().lines().any(|l| l.trim_end() == "05+-")
+    });
+}
+
+/// Escape twice, an Alt chord and a modified arrow in one read: each byte reaches the program.
+#[test]
+fn escape_and_alt_reach_the_program() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.start_reader("", "cat -v");
+    m.send("\x1b\x1bx\x1bq\x1b[1;2A\r");
+    m.wait_text("^[^[x^[q^[[1;2A");
+}
+
+/// vttest's menus 1 (cursor movements), 2 (screen features) and 8 (VT102 insert/delete),
+/// screen by screen, in memmux and in tmux 3.3a (`tests/vttest/compare.sh`). Every screen's
+/// text is the same except two, where tmux is the one that differs from what vttest asks for:
+/// * the origin-mode screen of menu 2: vttest sets a region of rows 23-24 with origin mode
+///   on and asks for its two lines at the bottom; tmux puts one of them on row 2;
+/// * the DEC line-drawing screen of menu 2: `capture-pane` prints tmux's line-drawing cells
+///   as the ASCII letters they were written with (`qqq`), memmux's as the glyphs (`───`).
+#[test]
+fn vttest_menus_1_2_and_8_match_tmux() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vttest/compare.sh"
+        ))
+        .arg(common::bin())
+        .arg(out.path())
+        .output()
+        .expect("run tests/vttest/compare.sh");
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        report.contains("screens: 39,"),
+        "vttest did not go through its 39 screens:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let differ: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("text differs") || l.contains("did not settle"))
+        .filter(|l| !l.starts_with("screens:"))
+        .collect();
+    let known = |l: &&str| {
+        let screen =
+            |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+        let step = l.split(':').next().unwrap_or("");
+        let mux = screen(&format!("{step}.mux.txt"));
+        // memmux's is as vttest asks: that line on the bottom row, the other above it.
+        (mux.lines()
+            .nth(23)
+            .is_some_and(|r| r.starts_with("Origin mode test"))
+            && mux
+                .lines()
+                .nth(22)
+                .is_some_and(|r| r.starts_with("This line should be the one above"))
+            && l.contains("text differs"))
+            || (mux.contains("diamonds:  ◆◆◆") && l.contains("text differs"))
+    };
+    let unknown: Vec<&&str> = differ.iter().filter(|l| !known(l)).collect();
+    assert!(
+        unknown.is_empty(),
+        "screens that differ from tmux: {unknown:?}\n{report}"
+    );
+    assert_eq!(differ.len(), 2, "{report}");
+    // Attributes: only the four "light background" screens of menu 2, drawn in reverse
+    // video (DECSCNM): tmux passes the mode to its outer terminal, memmux reverses each
+    // cell (the same look); on two of them also where the reset codes fall after a line's
+    // last character (memmux writes the rest of the row as spaces).
+    let attrs: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("attributes differ") && !l.starts_with("screens:"))
+        .filter(|l| {
+            let step = l.split(':').next().unwrap_or("");
+            let txt = std::fs::read_to_string(out.path().join(format!("{step}.mux.txt")));
+            !txt.is_ok_and(|t| t.contains("light background") || t.contains("Graphic rendition"))
+        })
+        .collect();
+    assert!(
+        attrs.is_empty(),
+        "attributes differ from tmux: {attrs:?}\n{report}"
+    );
+}
+
+/// A program asking for the default colours its tab did not set gets the outer terminal's:
+/// memmux asks them at start and keeps the replies. Until they come, the documented
+/// light-on-dark assumption.
+#[test]
+fn default_colour_queries_answer_the_outer_terminals_colours() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            raw.windows(7).any(|w| w == b"\x1b]10;?\x1b")
+                && raw.windows(7).any(|w| w == b"\x1b]11;?\x1b")
+        }),
+        "memmux did not ask the outer terminal for its colours"
+    );
+    let query = |which: u8| {
+        format!("printf '\\033]{which};?\\007'; read -rs -d '\\' -t 5 r; printf '%q\\n' \"$r\"")
+    };
+    m.line(&query(11));
+    m.wait_text("]11;rgb:0000/0000/0000");
+    // The outer terminal (this test) answers: dark text on a light background.
+    m.send("\x1b]11;rgb:ffff/ffff/f0f0\x1b\\\x1b]10;rgb:1010/2020/3030\x07");
+    m.line(&query(11));
+    m.wait_text("]11;rgb:ffff/ffff/f0f0");
+    m.line(&query(10));
+    m.wait_text("]10;rgb:1010/2020/3030");
+    // What the tab sets itself still wins.
+    m.line("printf '\\033]11;#102030\\007'");
+    m.line(&query(11));
+    m.wait_text("]11;rgb:1010/2020/3030");
+}
+
+/// Strikethrough, blink, hidden and underline colour (which vt100 cannot store) reach the
+/// outer terminal: memmux draws them (SGR 9, 5, 8 and 58 in its output).
+#[test]
+fn strikethrough_blink_hidden_and_underline_colour_are_drawn() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line("clear; printf '\\033[9mstruck\\033[m \\033[5mblinks\\033[m \\033[8mhid\\033[m \\033[4;58;5;1mcurl\\033[m\\n'");
+    m.wait_text("struck blinks");
+    let found = |raw: &[u8], what: &[u8]| raw.windows(what.len()).any(|w| w == what);
+    assert!(
+        m.wait_raw(common::TIMEOUT, |raw| {
+            found(raw, b"\x1b[9m")
+                && found(raw, b"\x1b[5m")
+                && found(raw, b"\x1b[8m")
+                && found(raw, b"\x1b[58;5;1m")
+        }),
+        "memmux's output lacks SGR 9, 5, 8 or 58"
+    );
+}

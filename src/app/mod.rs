@@ -81,6 +81,9 @@ pub struct App {
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
+    /// Whether the user's terminal was put in application keypad mode (DECKPAM), following
+    /// the focused program's: its keypad then sends `SS3` sequences memmux can tell apart.
+    outer_keypad: bool,
     /// Text copied in the scroll view, for `paste-buffer`.
     pub paste_buffer: Option<String>,
     /// Bytes for the outer terminal itself (OSC 52 clipboard), written after the next frame.
@@ -129,6 +132,7 @@ impl App {
             title_check: None,
             cursor_style: None,
             outer_any_motion: false,
+            outer_keypad: false,
             paste_buffer: None,
             outbox: Vec::new(),
             sampler: None,
@@ -528,16 +532,17 @@ impl App {
     /// write after a frame (empty when nothing changed).
     pub fn outer_modes(&mut self) -> String {
         let mut out = String::new();
-        let (style, any_motion) = match self.state.focused() {
+        let (style, any_motion, keypad) = match self.state.focused() {
             Some(tab) => {
                 let term = tab.session.shared.lock_term();
                 let s = term.screen();
                 (
                     s.cursor_style(),
                     s.mouse_protocol_mode() == vt100::MouseProtocolMode::AnyMotion,
+                    s.application_keypad(),
                 )
             }
-            None => (vt100::CursorStyle::Default, false),
+            None => (vt100::CursorStyle::Default, false, false),
         };
         if self.cursor_style != Some(style) {
             self.cursor_style = Some(style);
@@ -558,6 +563,16 @@ impl App {
                 terminal::ANY_MOTION_ON
             } else {
                 terminal::ANY_MOTION_OFF
+            });
+        }
+        // As tmux does: the keypad keys then arrive as `SS3 p` .. `SS3 y` (`input::tty`
+        // marks them as keypad keys) and go to the program the way it asked for them.
+        if keypad != self.outer_keypad {
+            self.outer_keypad = keypad;
+            out.push_str(if keypad {
+                terminal::KEYPAD_APPLICATION
+            } else {
+                terminal::KEYPAD_NUMERIC
             });
         }
         out
@@ -592,15 +607,16 @@ impl App {
 
 /// Reads the user's terminal on its own thread and forwards events to the loop.
 ///
-/// crossterm is built with `use-dev-tty`: its default mio source is edge-triggered and loses a
-/// pending keystroke when a resize signal arrives in the same wake-up (keys then sit unread
-/// until the next key); the poll(2) source does not. Its blocking `read` is the only safe way
-/// to drain it: `poll` with a zero timeout skips events it already parsed, and any short
-/// timeout busy-waits (measured: a 1 ms spin per key, which delayed the echo on 2 cores).
+/// memmux decodes the bytes itself (`input::tty`): crossterm's reader drops modified F3
+/// (`CSI 1 ; 2 R`, taken for a cursor report) and knows no application keypad. The thread
+/// blocks in poll(2) on the tty, then reads what is there: a key costs one wake-up, as with
+/// crossterm's blocking `read` before (a short poll timeout would busy-wait; measured, a 1 ms
+/// spin per key delayed the echo on 2 cores). poll(2) is level-triggered, so a keystroke
+/// arriving together with a resize signal is not lost (crossterm's default mio source lost
+/// it). A sequence split between reads waits at most `tty::SEQUENCE_WAIT` for its rest.
 ///
-/// crossterm 0.29 spins at 100% CPU inside `read` once the terminal is gone (crossterm #793):
-/// the thread checks for hang-up before each read, and a hang-up that lands inside `read`
-/// comes with SIGHUP, on which memmux exits.
+/// Hang-up, an error, or end of file on the tty ends the thread with `InputGone`; a hang-up
+/// also brings SIGHUP, on which memmux exits.
 fn spawn_input_thread(
     tx: UnboundedSender<AppEvent>,
     fast: Arc<fastkeys::FastKeys>,
@@ -608,31 +624,60 @@ fn spawn_input_thread(
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
+            let gone = |why: String| {
+                let _ = tx.send(AppEvent::InputGone(why));
+            };
+            let mut parser = crate::input::tty::TtyParser::default();
+            let mut buf = [0u8; 4096];
+            let mut events = Vec::new();
             loop {
                 let mut fds = [libc::pollfd {
                     fd: 0,
                     events: libc::POLLIN,
                     revents: 0,
                 }];
-                // SAFETY: one valid pollfd; a zero timeout never blocks.
-                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
-                if n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                    let _ = tx.send(AppEvent::InputGone("the terminal went away".into()));
-                    return;
+                let timeout = parser
+                    .wait()
+                    .map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
+                // SAFETY: one valid pollfd.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout) };
+                if n < 0 {
+                    let err = io::Error::last_os_error();
+                    if err.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return gone(format!("cannot read the terminal: {err}"));
                 }
-                match crossterm::event::read() {
-                    Ok(ev) => {
-                        if fast.route(&ev) {
+                if n == 0 {
+                    parser.flush(&mut events);
+                } else if fds[0].revents & libc::POLLIN != 0 {
+                    // SAFETY: reading into a valid buffer of its own length.
+                    let got = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+                    if got < 0 {
+                        let err = io::Error::last_os_error();
+                        if matches!(
+                            err.kind(),
+                            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                        ) {
                             continue;
                         }
-                        if tx.send(AppEvent::Input(ev)).is_err() {
-                            return;
-                        }
+                        return gone(format!("cannot read the terminal: {err}"));
                     }
-                    Err(e) => {
-                        let _ = tx.send(AppEvent::InputGone(format!(
-                            "cannot read the terminal: {e}"
-                        )));
+                    if got == 0 {
+                        return gone("the terminal went away".into());
+                    }
+                    parser.feed(&buf[..got as usize], &mut events);
+                    for (which, rgb) in parser.colours.drain(..) {
+                        crate::session::palette::OUTER.set(which, rgb);
+                    }
+                } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                    return gone("the terminal went away".into());
+                }
+                for ev in events.drain(..) {
+                    if fast.route(&ev) {
+                        continue;
+                    }
+                    if tx.send(AppEvent::Input(ev)).is_err() {
                         return;
                     }
                 }

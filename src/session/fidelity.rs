@@ -10,6 +10,8 @@
 //! * insert mode is ICH before each character; autowrap off is CHA back to the last column;
 //! * REP is bounded by what changes the screen; DECALN is drawn; `?47` / `?1047` keep the
 //!   cursor where it was, as xterm shares it between the screens.
+//! * strikethrough, blink, hidden, overline and underline colour ride in the foreground
+//!   colour as a tag (`palette::Tags`), which the renderer resolves.
 //!
 //! Nothing here runs for plain text or SGRs without a background: the filter hands those
 //! on as bytes.
@@ -19,6 +21,7 @@ use std::io::Write as _;
 use vt100::Color;
 
 use super::fastpath::Utf8Seam;
+use super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE, Tags};
 use crate::filter::{Margins, Op, Sink};
 
 /// memmux's largest screen width (`term::MAX_DIM`) fits in these bits.
@@ -34,6 +37,8 @@ pub struct Fidelity {
     partial_len: usize,
     /// Scratch for the sequences handed to vt100.
     seq: Vec<u8>,
+    /// Attributes vt100 cannot store, carried in tagged foreground colours.
+    pub tags: Tags,
 }
 
 impl Default for Fidelity {
@@ -43,6 +48,7 @@ impl Default for Fidelity {
             partial: [0; 4],
             partial_len: 0,
             seq: Vec::new(),
+            tags: Tags::default(),
         }
     }
 }
@@ -131,6 +137,7 @@ impl<C: vt100::Callbacks> Sink for Stage<'_, C> {
                 autowrap,
             } => self.text(bytes, insert, autowrap),
             Op::AltScreen { enter, clear } => self.alt_screen(enter, clear),
+            Op::Sgr { sgr, params } => self.sgr(sgr, params),
         }
     }
 
@@ -393,5 +400,244 @@ fn utf8_len(lead: u8) -> usize {
         0xe0..=0xef => 3,
         0xf0..=0xf4 => 4,
         _ => 1,
+    }
+}
+
+/// SGR attributes vt100 cannot store ride in the foreground colour (`palette::Tags`).
+impl<C: vt100::Callbacks> Stage<'_, C> {
+    /// Applies an SGR (`Op::Sgr`): vt100 takes what it knows, then the foreground becomes
+    /// the tag for (foreground, extra attributes), or the plain foreground when none is left.
+    fn sgr(&mut self, sgr: &[u8], params: &[u8]) {
+        let before = self.parser.screen().fgcolor();
+        let mut extra = self.fid.tags.get(before).unwrap_or(Extra {
+            fg: before,
+            bits: 0,
+            underline: Color::Default,
+        });
+        self.parser.process(sgr);
+        let after = self.parser.screen().fgcolor();
+        if after != before {
+            // The SGR set the foreground (or reset everything).
+            extra.fg = after;
+        }
+        apply_extras(params, &mut extra);
+        let want = self.fid.tags.colour_for(extra).unwrap_or(extra.fg);
+        if want != after {
+            match want {
+                Color::Default => self.seq(format_args!("\x1b[39m")),
+                Color::Idx(i) => self.seq(format_args!("\x1b[38;5;{i}m")),
+                Color::Rgb(r, g, b) => self.seq(format_args!("\x1b[38;2;{r};{g};{b}m")),
+            }
+            self.run_seq();
+        }
+    }
+}
+
+/// Applies the extra attributes an SGR's parameters set or reset, in order (`0` or no
+/// parameter resets them all).
+fn apply_extras(params: &[u8], e: &mut Extra) {
+    if params.is_empty() {
+        e.bits = 0;
+        e.underline = Color::Default;
+        return;
+    }
+    let num = |g: &[u8]| -> Option<u16> { std::str::from_utf8(g).ok()?.parse().ok() };
+    let mut groups = params.split(|&b| b == b';');
+    while let Some(g) = groups.next() {
+        let mut items = g.split(|&b| b == b':');
+        let first = items
+            .next()
+            .and_then(|f| if f.is_empty() { Some(0) } else { num(f) });
+        let colon = g.contains(&b':');
+        match first {
+            Some(0) => {
+                e.bits = 0;
+                e.underline = Color::Default;
+            }
+            Some(9) => e.bits |= STRIKE,
+            Some(29) => e.bits &= !STRIKE,
+            Some(5 | 6) => e.bits |= BLINK,
+            Some(25) => e.bits &= !BLINK,
+            Some(8) => e.bits |= HIDDEN,
+            Some(28) => e.bits &= !HIDDEN,
+            Some(53) => e.bits |= OVERLINE,
+            Some(55) => e.bits &= !OVERLINE,
+            Some(59) => e.underline = Color::Default,
+            Some(n @ (38 | 48 | 58)) => {
+                // The colour's values: after colons in the same group, else the groups that
+                // follow (`5;n`, `2;r;g;b`).
+                let values: Vec<Option<u16>> = if colon {
+                    items.map(num).collect()
+                } else {
+                    let kind = groups.next().and_then(num);
+                    let more = match kind {
+                        Some(5) => 1,
+                        Some(2) => 3,
+                        _ => 0,
+                    };
+                    std::iter::once(kind)
+                        .chain((0..more).map(|_| groups.next().and_then(num)))
+                        .collect()
+                };
+                if n == 58 {
+                    if let Some(c) = colour_of(&values) {
+                        e.underline = c;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `5, n` or `2, [space,] r, g, b` as a colour.
+fn colour_of(v: &[Option<u16>]) -> Option<Color> {
+    let byte = |x: Option<u16>| x.and_then(|x| u8::try_from(x).ok());
+    match v {
+        [Some(5), n, ..] => Some(Color::Idx(byte(*n)?)),
+        [Some(2), _, r, g, b] => Some(Color::Rgb(byte(*r)?, byte(*g)?, byte(*b)?)),
+        [Some(2), r, g, b] => Some(Color::Rgb(byte(*r)?, byte(*g)?, byte(*b)?)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE};
+    use super::super::scrollback::{Budget, Limits};
+    use super::super::term::Term;
+    use vt100::Color;
+
+    fn term(input: &[u8]) -> Term {
+        let mut t = Term::new(
+            4,
+            20,
+            Limits {
+                lines: 100,
+                bytes: 1 << 20,
+            },
+            Budget::new(1 << 30),
+        );
+        t.process(input);
+        t
+    }
+
+    /// What cell (row, col) carries: its foreground and extra attributes.
+    fn extra(t: &Term, row: u16, col: u16) -> Extra {
+        let fg = t
+            .screen()
+            .cell(row, col)
+            .map(|c| c.fgcolor())
+            .unwrap_or_default();
+        t.palette().tags.get(fg).unwrap_or(Extra {
+            fg,
+            bits: 0,
+            underline: Color::Default,
+        })
+    }
+
+    fn e(fg: Color, bits: u8, underline: Color) -> Extra {
+        Extra {
+            fg,
+            bits,
+            underline,
+        }
+    }
+
+    #[test]
+    fn strikethrough_blink_hidden_overline_ride_with_the_cells() {
+        let t = term(b"\x1b[9;31ma\x1b[5mb\x1b[29mc\x1b[25;8md\x1b[28;53me\x1b[me");
+        assert_eq!(extra(&t, 0, 0), e(Color::Idx(1), STRIKE, Color::Default));
+        assert_eq!(
+            extra(&t, 0, 1),
+            e(Color::Idx(1), STRIKE | BLINK, Color::Default)
+        );
+        assert_eq!(extra(&t, 0, 2), e(Color::Idx(1), BLINK, Color::Default));
+        assert_eq!(extra(&t, 0, 3), e(Color::Idx(1), HIDDEN, Color::Default));
+        assert_eq!(extra(&t, 0, 4), e(Color::Idx(1), OVERLINE, Color::Default));
+        // Reset: a plain default cell, no tag.
+        assert_eq!(
+            t.screen().cell(0, 5).map(|c| c.fgcolor()),
+            Some(Color::Default)
+        );
+    }
+
+    #[test]
+    fn a_colour_change_keeps_the_attributes_and_the_colour() {
+        let t = term(b"\x1b[9mx\x1b[32my\x1b[38;2;10;20;30mz\x1b[39mw\x1b[1mv");
+        assert_eq!(extra(&t, 0, 0), e(Color::Default, STRIKE, Color::Default));
+        assert_eq!(extra(&t, 0, 1), e(Color::Idx(2), STRIKE, Color::Default));
+        assert_eq!(
+            extra(&t, 0, 2),
+            e(Color::Rgb(10, 20, 30), STRIKE, Color::Default)
+        );
+        assert_eq!(extra(&t, 0, 3), e(Color::Default, STRIKE, Color::Default));
+        assert_eq!(extra(&t, 0, 4), e(Color::Default, STRIKE, Color::Default));
+        assert!(t.screen().cell(0, 4).is_some_and(|c| c.bold()));
+    }
+
+    #[test]
+    fn underline_colour_in_every_form() {
+        let t = term(
+            b"\x1b[4;58;5;3ma\x1b[58:2::1:2:3mb\x1b[58;2;4;5;6mc\x1b[58:5:9md\x1b[59me\x1b[4:3;58:5:1mf",
+        );
+        assert_eq!(extra(&t, 0, 0), e(Color::Default, 0, Color::Idx(3)));
+        assert_eq!(extra(&t, 0, 1), e(Color::Default, 0, Color::Rgb(1, 2, 3)));
+        assert_eq!(extra(&t, 0, 2), e(Color::Default, 0, Color::Rgb(4, 5, 6)));
+        assert_eq!(extra(&t, 0, 3), e(Color::Default, 0, Color::Idx(9)));
+        assert_eq!(extra(&t, 0, 4), e(Color::Default, 0, Color::Default));
+        assert_eq!(extra(&t, 0, 5), e(Color::Default, 0, Color::Idx(1)));
+        for col in 0..6 {
+            assert!(
+                t.screen().cell(0, col).is_some_and(|c| c.underline()),
+                "{col}"
+            );
+        }
+    }
+
+    #[test]
+    fn colour_values_are_not_attributes() {
+        // `38;5;9` is colour 9, not strikethrough; `38;2;5;8;53` not blink, hidden, overline.
+        let t = term(b"\x1b[38;5;9ma\x1b[38;2;5;8;53mb");
+        assert_eq!(extra(&t, 0, 0), e(Color::Idx(9), 0, Color::Default));
+        assert_eq!(extra(&t, 0, 1), e(Color::Rgb(5, 8, 53), 0, Color::Default));
+        assert!(t.palette().tags.is_empty());
+    }
+
+    #[test]
+    fn saved_cursor_and_scrolling_keep_the_attributes() {
+        let t = term(b"\x1b[9;33m\x1b7\x1b[m\x1b8x\r\n\n\ny\n");
+        // `x` and `y` were printed after DECRC brought the struck yellow back; the last LF
+        // scrolled `y` up a row (and `x` off into the history).
+        assert_eq!(extra(&t, 2, 0), e(Color::Idx(3), STRIKE, Color::Default));
+        assert_eq!(
+            t.screen()
+                .cell(2, 0)
+                .map(|c| c.contents().to_string())
+                .as_deref(),
+            Some("y")
+        );
+    }
+
+    #[test]
+    fn later_functions_do_not_replay_the_attributes() {
+        // An IL with a background (background colour erase goes through the stage) after
+        // blink was set and reset: the line inserted and what follows are plain.
+        let t = term(b"\x1b[5ma\x1b[m\x1b[44m\x1b[L\x1b[49mb");
+        assert_eq!(extra(&t, 0, 0), e(Color::Default, 0, Color::Default));
+        assert_eq!(t.screen().fgcolor(), Color::Default);
+    }
+
+    #[test]
+    fn split_anywhere_reads_the_same() {
+        let input: &[u8] = b"\x1b[9;31ma\x1b[32mb\x1b[58:5:4;4mc\x1b[0md";
+        let whole = term(input);
+        let want: Vec<Extra> = (0..4).map(|c| extra(&whole, 0, c)).collect();
+        for cut in 1..input.len() {
+            let mut t = term(&input[..cut]);
+            t.process(&input[cut..]);
+            let got: Vec<Extra> = (0..4).map(|c| extra(&t, 0, c)).collect();
+            assert_eq!(got, want, "cut at {cut}");
+        }
     }
 }

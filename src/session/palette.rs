@@ -4,6 +4,7 @@
 //! renderer applies them when it draws the tab (`ui::pane::apply_palette`).
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// An sRGB colour, 8 bits per channel.
 pub type Rgb = (u8, u8, u8);
@@ -12,10 +13,61 @@ pub type Rgb = (u8, u8, u8);
 /// a sequence asking for more cannot make the replies grow past 256 * 30 bytes.
 const MAX_ANSWERS: usize = 256;
 
-/// What memmux answers for a default colour nobody set: it cannot know the outer
-/// terminal's, and assumes a light-on-dark one (xterm's `-rv` colours).
+/// What memmux answers for a default colour nobody set when the outer terminal did not say
+/// its own (it did not answer memmux's queries, or not yet): a light-on-dark one (xterm's
+/// `-rv` colours).
 const ASSUMED_FG: Rgb = (0xe5, 0xe5, 0xe5);
 const ASSUMED_BG: Rgb = (0, 0, 0);
+
+/// The outer terminal's default foreground and background as it reported them: memmux asks
+/// at start (`OSC 10 ; ?`, `OSC 11 ; ?`, see `terminal.rs`) and the input thread hands the
+/// replies here (`input::tty`). A program asking for a default colour its tab did not set
+/// gets these: they are what its text is drawn in, and programs choose light or dark
+/// colour schemes by them (vim's `background`).
+pub struct OuterDefaults {
+    /// 0: not known; else 0x01rrggbb.
+    fg: AtomicU32,
+    bg: AtomicU32,
+}
+
+/// The one outer terminal of this process.
+pub static OUTER: OuterDefaults = OuterDefaults::new();
+
+impl OuterDefaults {
+    pub const fn new() -> Self {
+        OuterDefaults {
+            fg: AtomicU32::new(0),
+            bg: AtomicU32::new(0),
+        }
+    }
+
+    fn slot(&self, which: u8) -> Option<&AtomicU32> {
+        match which {
+            10 => Some(&self.fg),
+            11 => Some(&self.bg),
+            _ => None,
+        }
+    }
+
+    /// Records the colour for OSC `which` (10 foreground, 11 background; others ignored).
+    pub fn set(&self, which: u8, (r, g, b): Rgb) {
+        if let Some(slot) = self.slot(which) {
+            let v = 1 << 24 | u32::from(r) << 16 | u32::from(g) << 8 | u32::from(b);
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self, which: u8) -> Option<Rgb> {
+        let v = self.slot(which)?.load(Ordering::Relaxed);
+        (v != 0).then_some(((v >> 16) as u8, (v >> 8) as u8, v as u8))
+    }
+}
+
+impl Default for OuterDefaults {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The colours a program set; `None`: as the outer terminal draws it.
 #[derive(Clone, Debug)]
@@ -25,6 +77,9 @@ pub struct Palette {
     bg: Option<Rgb>,
     /// DECSCNM (`CSI ? 5 h`, tracked by the input filter): the screen in reverse video.
     reverse: bool,
+    /// Attributes vt100 cannot store, carried in tagged foreground colours (`Tags`); a copy
+    /// of the stage's table for the renderer.
+    pub tags: Tags,
     /// Nothing is set: the renderer skips the pass.
     empty: bool,
 }
@@ -36,8 +91,78 @@ impl Default for Palette {
             fg: None,
             bg: None,
             reverse: false,
+            tags: Tags::default(),
             empty: true,
         }
+    }
+}
+
+/// SGR attributes vt100 0.18.1 has no room for (`Extra::bits`).
+pub const STRIKE: u8 = 1;
+pub const BLINK: u8 = 2;
+pub const HIDDEN: u8 = 4;
+pub const OVERLINE: u8 = 8;
+
+/// What a tagged foreground colour stands for: the program's foreground, the attributes
+/// vt100 cannot store, and the underline colour (SGR 58; `Default`: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extra {
+    pub fg: vt100::Color,
+    pub bits: u8,
+    pub underline: vt100::Color,
+}
+
+/// The first two channels of a tag colour; the third is the tag's index. A program's own
+/// direct colour rgb(1, 2, n) would be read as a tag once that tag exists: a near-black
+/// nobody picks on purpose, and drawn then with the tag's attributes, nothing worse.
+const TAG_RG: (u8, u8) = (1, 2);
+
+/// Attributes vt100 cannot store ride in the foreground colour, which vt100 carries with
+/// every cell wherever cells go (printing, scrolling, insert and delete, DECSC / DECRC,
+/// the alternate screen, history, re-wrap): the stage sets the foreground to a tag colour
+/// standing for (foreground, attributes), and the renderer draws the cell with what the tag
+/// stands for. 256 tags per tab; once all are taken a new combination keeps only its
+/// foreground (the attributes are lost, as before). Tags are never reused: history rows
+/// may still hold them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tags {
+    table: Vec<Extra>,
+}
+
+impl Tags {
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// What `c` stands for, if it is a tag.
+    pub fn get(&self, c: vt100::Color) -> Option<Extra> {
+        match c {
+            vt100::Color::Rgb(r, g, i) if (r, g) == TAG_RG => {
+                self.table.get(usize::from(i)).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// The colour to give vt100 for `e`: its foreground when it has no extras, else its tag
+    /// (a new one if need be; `None` when the table is full).
+    pub fn colour_for(&mut self, e: Extra) -> Option<vt100::Color> {
+        if e.bits == 0 && e.underline == vt100::Color::Default {
+            return Some(e.fg);
+        }
+        let i = match self.table.iter().position(|t| *t == e) {
+            Some(i) => i,
+            None if self.table.len() < 256 => {
+                self.table.push(e);
+                self.table.len() - 1
+            }
+            None => return None,
+        };
+        Some(vt100::Color::Rgb(TAG_RG.0, TAG_RG.1, u8::try_from(i).ok()?))
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
     }
 }
 
@@ -68,8 +193,17 @@ impl Palette {
         self.refresh();
     }
 
+    /// Takes the stage's tag table (when it grew).
+    pub fn set_tags(&mut self, tags: &Tags) {
+        if self.tags.len() != tags.len() {
+            self.tags = tags.clone();
+            self.refresh();
+        }
+    }
+
     fn refresh(&mut self) {
         self.empty = !self.reverse
+            && self.tags.is_empty()
             && self.fg.is_none()
             && self.bg.is_none()
             && self.idx.iter().all(Option::is_none);
@@ -122,7 +256,12 @@ impl Palette {
                     };
                     if *spec == b"?" {
                         let assumed = if which == 10 { ASSUMED_FG } else { ASSUMED_BG };
-                        report(replies, format_args!("{which}"), slot.unwrap_or(assumed));
+                        let outer = OUTER.get(which as u8);
+                        report(
+                            replies,
+                            format_args!("{which}"),
+                            slot.or(outer).unwrap_or(assumed),
+                        );
                     } else if let Some(c) = parse_spec(spec) {
                         *slot = Some(c);
                     }
@@ -286,6 +425,18 @@ mod tests {
         let q: String = (0..2000).map(|i| format!(";{}", i % 256) + ";?").collect();
         let out = run(&mut p, &format!("4{q}"));
         assert_eq!(out.matches("rgb:").count(), MAX_ANSWERS);
+    }
+
+    #[test]
+    fn outer_defaults_are_kept_per_colour() {
+        let o = OuterDefaults::new();
+        assert_eq!(o.get(10), None);
+        o.set(11, (0, 0, 0));
+        o.set(10, (0xff, 0xfe, 0xfd));
+        o.set(12, (1, 2, 3));
+        assert_eq!(o.get(11), Some((0, 0, 0)));
+        assert_eq!(o.get(10), Some((0xff, 0xfe, 0xfd)));
+        assert_eq!(o.get(12), None);
     }
 
     #[test]

@@ -264,9 +264,33 @@ pub fn shown(contents: &str) -> std::borrow::Cow<'_, str> {
 ///   leaves a wide cell there (a later write panics; found by fuzzing). After a wide
 ///   character it changes nothing.
 /// * U+FFFD becomes `FFFD_STAND_IN`, which vt100 keeps.
+/// * Invalid UTF-8 (which vte turns into U+FFFD, and vt100 then drops) becomes the stand-in
+///   too, one per maximal invalid subsequence (Unicode's recommended practice, as
+///   `str::from_utf8` reports them): xterm and tmux show a replacement character there.
+///   Valid text costs one validation pass (the standard library's, word at a time on ASCII).
 ///
-/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here.
+/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here;
+/// an incomplete sequence here is one `Utf8Seam::flush` handed on before other bytes, and is
+/// invalid as it stands.
 pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return feed_valid(parser, bytes),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                feed_valid(parser, valid);
+                let mut stand_in = [0; 4];
+                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
+                bytes = rest
+                    .get(e.error_len().unwrap_or(rest.len())..)
+                    .unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// `feed_vt100` for valid UTF-8.
+fn feed_valid<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
     let mut from = 0;
     while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
         let at = from + k;
@@ -452,6 +476,7 @@ impl Term {
         if palette.reverse() != reverse {
             palette.set_reverse(reverse);
         }
+        palette.set_tags(&self.fid.tags);
     }
 
     /// Feeds program output through the filter to the parser, byte by byte as it came.
@@ -490,7 +515,10 @@ impl Term {
         self.parser = vt100::Parser::new_with_callbacks(rows, cols, 0, old.survivor());
         self.filter.reset();
         self.seam.clear();
+        // History rows may hold tag colours: the table stays.
+        let tags = std::mem::take(&mut self.fid.tags);
         self.fid = Fidelity::default();
+        self.fid.tags = tags;
         self.panics += 1;
         self.damage = Damage::ALL;
         self.parser.process(

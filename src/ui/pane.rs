@@ -174,6 +174,7 @@ pub fn apply_palette(
     if palette.is_empty() || area.is_empty() {
         return;
     }
+    let tags = &palette.tags;
     let rgb = |(r, g, b): (u8, u8, u8)| Color::Rgb(r, g, b);
     let map = |c: Color, default: Option<(u8, u8, u8)>| match c {
         Color::Indexed(i) => palette.index(i).map_or(c, rgb),
@@ -189,12 +190,36 @@ pub fn apply_palette(
         }
         let start = buf.index_of(area.x, area.y + r as u16);
         for cell in &mut buf.content[start..start + usize::from(area.width)] {
+            resolve_tag(tags, cell);
             cell.fg = map(cell.fg, palette.foreground());
             cell.bg = map(cell.bg, palette.background());
             if palette.reverse() {
                 cell.modifier ^= Modifier::REVERSED;
             }
         }
+    }
+}
+
+/// A cell whose foreground is a tag (`palette::Tags`): drawn in the program's foreground
+/// with the attributes vt100 could not store. Overline has no ratatui modifier: not drawn.
+pub fn resolve_tag(tags: &crate::session::palette::Tags, cell: &mut ratatui::buffer::Cell) {
+    use crate::session::palette::{BLINK, HIDDEN, STRIKE};
+    let Color::Rgb(r, g, b) = cell.fg else { return };
+    let Some(extra) = tags.get(vt100::Color::Rgb(r, g, b)) else {
+        return;
+    };
+    cell.fg = color(extra.fg);
+    for (bit, m) in [
+        (STRIKE, Modifier::CROSSED_OUT),
+        (BLINK, Modifier::SLOW_BLINK),
+        (HIDDEN, Modifier::HIDDEN),
+    ] {
+        if extra.bits & bit != 0 {
+            cell.modifier |= m;
+        }
+    }
+    if extra.underline != vt100::Color::Default {
+        cell.underline_color = color(extra.underline);
     }
 }
 
@@ -304,6 +329,35 @@ mod tests {
         let mut kept = vec![PaneRow::Kept; 2];
         apply_palette(&pal, area, &mut buf2, &mut kept);
         assert_eq!(buf2[(0, 0)].bg, Color::Reset);
+    }
+
+    #[test]
+    fn attributes_vt100_cannot_store_are_drawn() {
+        use crate::session::scrollback::{Budget, Limits};
+        let limits = Limits {
+            lines: 10,
+            bytes: 1 << 20,
+        };
+        let mut t = crate::session::term::Term::new(2, 6, limits, Budget::new(1 << 30));
+        t.process(b"\x1b[9;31ma\x1b[29;5mb\x1b[25;8mc\x1b[28;4;58;5;2md\x1b[me");
+        let area = Rect::new(0, 0, 6, 2);
+        let mut buf = Buffer::empty(area);
+        let mut rows = render_all(t.screen(), area, &mut buf);
+        apply_palette(t.palette(), area, &mut buf, &mut rows);
+        let cell = |x: u16| &buf[(x, 0)];
+        assert!(cell(0).modifier.contains(Modifier::CROSSED_OUT));
+        assert_eq!(
+            cell(0).fg,
+            Color::Indexed(1),
+            "the program's colour, not the tag"
+        );
+        assert!(cell(1).modifier.contains(Modifier::SLOW_BLINK));
+        assert!(!cell(1).modifier.contains(Modifier::CROSSED_OUT));
+        assert!(cell(2).modifier.contains(Modifier::HIDDEN));
+        assert!(cell(3).modifier.contains(Modifier::UNDERLINED));
+        assert_eq!(cell(3).underline_color, Color::Indexed(2));
+        assert_eq!(cell(4).modifier, Modifier::empty());
+        assert_eq!(cell(4).fg, Color::Reset);
     }
 
     #[test]

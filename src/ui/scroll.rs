@@ -114,6 +114,7 @@ pub fn render(
                 CellLook::Stored(s) => stored_style(s),
                 CellLook::Screen(c) => cell_style(c),
             });
+            super::pane::resolve_tag(&term.palette().tags, cell);
         });
         if !query.is_empty() {
             let (text, cols) = rows.text(abs);
