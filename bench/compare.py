@@ -1143,6 +1143,9 @@ class Bench:
                 inst.new_tab()
                 inst.run("clear")
             if a.empty_sessions:
+                # Idle means quiet for a while: memmux parks a hidden tab after 2 s without
+                # output (session/park.rs); tmux, zellij and mprocs are not affected.
+                inst.term.pump_for(a.park_wait)
                 res["samples"].append(self.mem_sample(inst, f"idle1+empty{a.empty_sessions}"))
         finally:
             inst.stop()
@@ -1695,6 +1698,9 @@ def parse_args(argv=None):
     p.add_argument("--flood-keys", type=int, default=200, help="keystrokes per half of the flood test")
     p.add_argument("--flood", default="yes", help="flooding command (default `yes`; e.g. "
                    "'cat /dev/urandom | base64')")
+    p.add_argument("--park-wait", type=float, default=4.0,
+                   help="seconds the empty sessions stay quiet before their RSS is sampled "
+                   "(memmux parks a hidden tab after 2 s without output)")
     p.add_argument("--flood-for", type=csv, default=["memmux", "memmux-base", "tmux"])
     p.add_argument("--tabs", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000],
                    help="tab counts of the many-tabs test, opened in turn in one instance")
