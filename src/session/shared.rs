@@ -152,6 +152,8 @@ pub struct Shared {
     pub term: Mutex<Term>,
     /// When the program last printed (`now_ms`): a hidden tab quiet long enough is parked.
     last_output: std::sync::atomic::AtomicU64,
+    /// `last_output` when parking was last declined (`u64::MAX`: never).
+    park_declined: std::sync::atomic::AtomicU64,
     /// Threads waiting for `term` in `lock_term` (the UI, the budget): the parser lets them
     /// have it between two batches (`yield_term`) instead of taking it straight back.
     term_waiters: AtomicUsize,
@@ -223,6 +225,7 @@ impl Shared {
             registry: Arc::clone(&ctx.registry),
             term: Mutex::new(term),
             last_output: std::sync::atomic::AtomicU64::new(now_ms()),
+            park_declined: std::sync::atomic::AtomicU64::new(u64::MAX),
             term_waiters: AtomicUsize::new(0),
             alerts: Mutex::new(Alerts::default()),
             dirty: AtomicBool::new(false),
@@ -288,8 +291,23 @@ impl Shared {
     /// Parks the terminal (`park`) unless another thread holds it; true when it was live and
     /// is parked now.
     pub fn try_park(&self) -> bool {
+        // A screen that could not be parked is not tried again until it changes (each try
+        // rebuilds it once: 0.5 ms for 200x50, every sample for every such tab).
+        let output = self.last_output.load(Ordering::Acquire);
+        if self.park_declined.load(Ordering::Acquire) == output {
+            return false;
+        }
         match self.term.try_lock() {
-            Ok(mut t) => !t.is_parked() && t.park(),
+            Ok(mut t) => {
+                if t.is_parked() {
+                    return false;
+                }
+                let parked = t.park();
+                if !parked {
+                    self.park_declined.store(output, Ordering::Release);
+                }
+                parked
+            }
             Err(_) => false,
         }
     }
