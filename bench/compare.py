@@ -1263,6 +1263,8 @@ class Bench:
                     inst.term.pump_for(0.2)
                 opened = time.perf_counter() - t0
                 inst.settle(a.settle_max)
+                # Idle tabs, as for the empty sessions of the memory test (memmux parks them).
+                inst.term.pump_for(a.park_wait)
                 pids = inst.procs.mux()
                 m = memory_of(pids)
                 fds = sum(len(os.listdir(f"/proc/{p}/fd")) for p in pids
