@@ -1164,6 +1164,9 @@ class Bench:
                 inst.new_tab()
                 inst.run("clear")
             if a.empty_sessions:
+                # Idle means quiet for a while: memmux parks a hidden tab after 2 s without
+                # output (session/park.rs); tmux, zellij and mprocs are not affected.
+                inst.term.pump_for(a.park_wait)
                 res["samples"].append(self.mem_sample(inst, f"idle1+empty{a.empty_sessions}"))
         finally:
             inst.stop()
@@ -1281,6 +1284,8 @@ class Bench:
                     inst.term.pump_for(0.2)
                 opened = time.perf_counter() - t0
                 inst.settle(a.settle_max)
+                # Idle tabs, as for the empty sessions of the memory test (memmux parks them).
+                inst.term.pump_for(a.park_wait)
                 pids = inst.procs.mux()
                 m = memory_of(pids)
                 fds = sum(len(os.listdir(f"/proc/{p}/fd")) for p in pids
@@ -1716,6 +1721,9 @@ def parse_args(argv=None):
     p.add_argument("--flood-keys", type=int, default=200, help="keystrokes per half of the flood test")
     p.add_argument("--flood", default="yes", help="flooding command (default `yes`; e.g. "
                    "'cat /dev/urandom | base64')")
+    p.add_argument("--park-wait", type=float, default=4.0,
+                   help="seconds the empty sessions stay quiet before their RSS is sampled "
+                   "(memmux parks a hidden tab after 2 s without output)")
     p.add_argument("--flood-for", type=csv, default=["memmux", "memmux-base", "tmux"])
     p.add_argument("--tabs", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000],
                    help="tab counts of the many-tabs test, opened in turn in one instance")

@@ -97,3 +97,52 @@ fn forty_tabs_take_three_descriptors_each_and_no_threads() {
             .is_some_and(|bar| bar.contains("[exit 7]"))
     });
 }
+
+/// The row holding `text`, with each cell's text, colour and boldness.
+fn styled_row(s: &vt100::Screen, text: &str) -> Option<Vec<(String, vt100::Color, bool)>> {
+    let (rows, cols) = (s.size().0.get(), s.size().1.get());
+    let row = (0..rows).find(|&r| s.contents_between(r, 0, r, cols).contains(text))?;
+    Some(
+        (0..cols)
+            .filter_map(|c| s.cell(row, c))
+            .map(|cell| (cell.contents().to_string(), cell.fgcolor(), cell.bold()))
+            .collect(),
+    )
+}
+
+#[test]
+fn hidden_quiet_tabs_give_their_screen_back_and_show_it_the_same_when_focused() {
+    // 50 rows: parking 8 tabs frees 8 screens of 50 x 100 cells of 32 bytes (1.2 MiB).
+    let mut m = Mux::start_with(Opts {
+        rows: 50,
+        ..Opts::default()
+    });
+    m.wait_prompt();
+    let pid = m.pid();
+    m.run("printf '\\033[1;31mparked-red\\033[m \\346\\227\\245\\346\\234\\254 tail\\n'");
+    m.wait_text("parked-red 日本 tail");
+    let before = m.with_screen(|s| styled_row(s, "parked-red"));
+    assert!(before.is_some());
+    open_tabs(&mut m, 1, 9);
+    m.wait_ready();
+    let opened = common::rss_bytes(pid).unwrap_or(0);
+    // Tabs 1-8 are hidden; once quiet for 2 s they are parked at a memory sample.
+    let took = common::wait_until(
+        "hidden tabs parked (RSS down 1 MiB)",
+        Duration::from_secs(30),
+        || common::rss_bytes(pid).is_some_and(|now| now + (1 << 20) <= opened),
+    );
+    eprintln!(
+        "RSS {} with 9 tabs open, {} {took:?} later",
+        common::mib(opened),
+        common::mib(common::rss_bytes(pid).unwrap_or(0))
+    );
+    m.prefix("1");
+    m.wait_for("tab 1 shown with its text", |s| {
+        styled_row(s, "parked-red").is_some()
+    });
+    assert_eq!(m.with_screen(|s| styled_row(s, "parked-red")), before);
+    // It still works: output, and a key's echo.
+    m.run("echo after-the-wake");
+    m.wait_text("after-the-wake");
+}

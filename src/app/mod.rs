@@ -229,6 +229,15 @@ impl App {
     fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
         // Once a sample, not per frame: titles and pids the sampler logs may lag a second.
         self.sync_roster();
+        // Hidden tabs quiet for a while give their screen back (session::park).
+        let focused = self.state.focused().map(|t| t.session.id);
+        crate::session::park::park_idle(
+            self.state
+                .tabs
+                .iter()
+                .filter(|t| Some(t.session.id) != focused)
+                .map(|t| &*t.session.shared),
+        );
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.
         self.state.panel_seq += 1;

@@ -6,6 +6,7 @@ pub mod fidelity;
 pub mod io_loop;
 pub mod keys;
 pub mod palette;
+pub mod park;
 pub mod process;
 pub mod pty;
 pub mod reader;

@@ -369,6 +369,7 @@ pub fn ingest(shared: &Shared, bytes: &[u8]) {
     shared
         .output_bytes
         .fetch_add(bytes.len(), Ordering::Relaxed);
+    shared.note_output();
     shared.activity.note_output(bytes.len());
     if alerted && !shared.attention.swap(true, Ordering::AcqRel) {
         (shared.wake)();

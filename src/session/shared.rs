@@ -150,6 +150,10 @@ impl InputQueue {
 pub struct Shared {
     pub id: super::SessionId,
     pub term: Mutex<Term>,
+    /// When the program last printed (`now_ms`): a hidden tab quiet long enough is parked.
+    last_output: std::sync::atomic::AtomicU64,
+    /// `last_output` when parking was last declined (`u64::MAX`: never).
+    park_declined: std::sync::atomic::AtomicU64,
     /// Threads waiting for `term` in `lock_term` (the UI, the budget): the parser lets them
     /// have it between two batches (`yield_term`) instead of taking it straight back.
     term_waiters: AtomicUsize,
@@ -220,6 +224,8 @@ impl Shared {
             wake: Arc::clone(&ctx.wake),
             registry: Arc::clone(&ctx.registry),
             term: Mutex::new(term),
+            last_output: std::sync::atomic::AtomicU64::new(now_ms()),
+            park_declined: std::sync::atomic::AtomicU64::new(u64::MAX),
             term_waiters: AtomicUsize::new(0),
             alerts: Mutex::new(Alerts::default()),
             dirty: AtomicBool::new(false),
@@ -243,10 +249,15 @@ impl Shared {
     /// `reader::ingest`, which rebuilds the parser; the screen is still worth showing).
     pub fn lock_term(&self) -> TermGuard<'_> {
         match self.term.try_lock() {
-            Ok(t) => return t,
+            Ok(mut t) => {
+                t.wake();
+                return t;
+            }
             Err(std::sync::TryLockError::Poisoned(p)) => {
                 self.term.clear_poison();
-                return p.into_inner();
+                let mut t = p.into_inner();
+                t.wake();
+                return t;
             }
             Err(std::sync::TryLockError::WouldBlock) => {}
         }
@@ -258,10 +269,47 @@ impl Shared {
 
     /// Locks the terminal for parsing: as `lock_term`, without counting as a waiter.
     pub(super) fn lock_term_for_parse(&self) -> TermGuard<'_> {
-        self.term.lock().unwrap_or_else(|p| {
+        let mut t = self.term.lock().unwrap_or_else(|p| {
             self.term.clear_poison();
             p.into_inner()
-        })
+        });
+        // Every reader and writer of the screen comes through here or `lock_term`.
+        t.wake();
+        t
+    }
+
+    /// Milliseconds since this tab's program last printed anything.
+    pub fn quiet_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.last_output.load(Ordering::Acquire))
+    }
+
+    /// Notes output now (for `quiet_ms`).
+    pub(super) fn note_output(&self) {
+        self.last_output.store(now_ms(), Ordering::Release);
+    }
+
+    /// Parks the terminal (`park`) unless another thread holds it; true when it was live and
+    /// is parked now.
+    pub fn try_park(&self) -> bool {
+        // A screen that could not be parked is not tried again until it changes (each try
+        // rebuilds it once: 0.5 ms for 200x50, every sample for every such tab).
+        let output = self.last_output.load(Ordering::Acquire);
+        if self.park_declined.load(Ordering::Acquire) == output {
+            return false;
+        }
+        match self.term.try_lock() {
+            Ok(mut t) => {
+                if t.is_parked() {
+                    return false;
+                }
+                let parked = t.park();
+                if !parked {
+                    self.park_declined.store(output, Ordering::Release);
+                }
+                parked
+            }
+            Err(_) => false,
+        }
     }
 
     /// Called by the parser after a batch, with the lock released: while another thread
@@ -306,6 +354,15 @@ impl Shared {
 }
 
 /// The terminal, locked.
+/// Milliseconds on a monotonic clock (since the first call).
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 pub type TermGuard<'a> = std::sync::MutexGuard<'a, Term>;
 
 /// 2 ms: the longest the parser waits for a waiting thread to take the terminal (one that

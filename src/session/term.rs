@@ -49,8 +49,9 @@ pub struct Callbacks {
     /// The last swallowed row goes through `RowCapture::absorb`.
     pub(super) absorb: bool,
     /// Rows vt100 pushes off while the screen is re-wrapped (`reflow`): their text is
-    /// printed again into the resized screen, so they are counted, not stored.
-    discard: bool,
+    /// printed again into the resized screen, so they are counted, not stored. (Also while a
+    /// parked screen is drawn again: `park`.)
+    pub(super) discard: bool,
     /// Largest OSC 52 clipboard write passed on, in base64 bytes; `None`: none are.
     pub osc52_max: Option<usize>,
     /// Colours the program set (OSC 4/10/11), applied when the tab is drawn.
@@ -58,7 +59,7 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-    fn new(history: Scrollback) -> Self {
+    pub(super) fn new(history: Scrollback) -> Self {
         Callbacks {
             events: TermEvents::default(),
             history,
@@ -333,6 +334,19 @@ pub struct Term {
     fid: Fidelity,
     /// Screen rows that may have changed since the UI last took this.
     damage: Damage,
+    /// The screen while the tab is parked (`park`); `parser` then holds a 1x1 screen.
+    pub(super) parked: Option<Parked>,
+}
+
+/// A parked screen (`park`): the escapes that draw it again on a fresh parser of its size.
+pub struct Parked {
+    pub(super) state: Box<[u8]>,
+    pub(super) rows: NonZeroU16,
+    pub(super) cols: NonZeroU16,
+    /// vt100's count of rows scrolled off the main screen, capped at `MAX_DIM`: it only
+    /// decides how many blank rows a growing screen gets at the top (at most the growth, and
+    /// a screen never exceeds `MAX_DIM` rows), so the cap changes nothing visible.
+    pub(super) scrolled: usize,
 }
 
 /// Which screen rows may have changed: all of them, or those in a range. The UI redraws only
@@ -428,6 +442,7 @@ impl Term {
             seam: Utf8Seam::default(),
             fid: Fidelity::default(),
             damage: Damage::ALL,
+            parked: None,
         }
     }
 
