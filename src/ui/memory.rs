@@ -599,11 +599,11 @@ pub fn footer_text(t: &Totals) -> Vec<(String, Modifier)> {
     lines
 }
 
-/// The machine and the mechanism: `system 5.1G/23G · avail 18G · psi 0.0%`, and
-/// `tabs: cgroup-v1` (or why not), with what closed tabs left behind.
+/// The machine and the mechanism: `system 5.1G/23G avail 18G`, `memory pressure 0.0% (psi)`
+/// and `tabs: cgroup-v1` (or why not), with what closed tabs left behind.
 fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
     let s = &t.system;
-    let mut sys = match (s.total, s.available) {
+    let sys = match (s.total, s.available) {
         (Some(total), Some(avail)) => format!(
             "system {}/{} avail {}",
             short_bytes(total.saturating_sub(avail)),
@@ -612,9 +612,6 @@ fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
         ),
         _ => "system ?".to_string(),
     };
-    if let Some(p) = s.pressure {
-        sys.push_str(&format!(" psi {p:.1}%"));
-    }
     let source = match crate::memory::cgroup::mechanism() {
         Some(crate::memory::cgroup::Mechanism::Cgroup(h)) => {
             format!("tabs: {}", h.version.source())
@@ -635,7 +632,13 @@ fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
     } else {
         Modifier::empty()
     };
-    let mut lines = vec![(sys, bold), (mech, Modifier::DIM)];
+    // The pressure has a line of its own: after the system figures it was cut at the
+    // default panel width (36 columns inside the border).
+    let mut lines = vec![(sys, bold)];
+    if let Some(p) = s.pressure {
+        lines.push((format!("memory pressure {p:.1}% (psi)"), bold));
+    }
+    lines.push((mech, Modifier::DIM));
     // The tabs that wait for memory themselves (v2), highest first, on a line of their own
     // while there are any: `tab psi 2:3.1% 4:0.5%`.
     if !t.tab_pressure.is_empty() {
