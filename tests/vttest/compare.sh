@@ -25,7 +25,9 @@ trap cleanup EXIT
 mkdir -p "$out"
 
 t -f /dev/null new-session -d -s v -n ref -x 80 -y 24 "vttest"
-t new-window -d -t v -n mux "env HOME=$home TERM=xterm-256color $bin -- vttest"
+# MEMMUX_NO_SERVER: memmux alone in the window, as the other tests run it (through a server
+# the session would outlive the window and the test).
+t new-window -d -t v -n mux "env HOME=$home TERM=xterm-256color MEMMUX_NO_SERVER=1 $bin -- vttest"
 t resize-window -t v:mux -x 80 -y 26 2>/dev/null || true
 
 # The pane's screen: all of `ref`, rows 1-24 of `mux`. $2 adds -e for attributes.
