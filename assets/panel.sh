@@ -23,7 +23,7 @@ trap cleanup EXIT
 mkdir -p "$tmp/config/memmux"
 : >"$tmp/config/memmux/config.toml"
 tmux -L "$sock" -f /dev/null new-session -d -x 160 -y 45 -s shot \
-  "env XDG_CONFIG_HOME=$tmp/config PS1='\$ ' TERM=xterm-256color $bin -- bash --norc --noprofile"
+  "env MEMMUX_NO_SERVER=1 XDG_CONFIG_HOME=$tmp/config PS1='\$ ' TERM=xterm-256color $bin -- bash --norc --noprofile"
 
 keys() { tmux -L "$sock" send-keys -t shot "$@"; }
 # Waits until the pane shows $1 (10 s at most).
