@@ -54,10 +54,17 @@ fn the_socket_is_private_and_another_uid_is_refused() {
     let dir = run_dir(&m).join("memmux");
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&socket(&m)), 0o600);
+    // A copy of the binary that nobody can run wherever the checkout is (CI may clone under
+    // a 0700 home).
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = bin_dir.path().join("memmux");
+    std::fs::copy(common::bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = |args: &[&str]| {
         std::process::Command::new("setpriv")
             .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
-            .arg(common::bin())
+            .arg(&bin)
             .args(args)
             .env("XDG_RUNTIME_DIR", run_dir(&m))
             .env_remove("MEMMUX_NO_SERVER")
