@@ -207,19 +207,10 @@ pub(super) fn replay<C: vt100::Callbacks>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::scrollback::{Budget, Limits};
     use super::super::term::Term;
 
     fn term(rows: u16, cols: u16) -> Term {
-        Term::new(
-            rows,
-            cols,
-            Limits {
-                lines: 10_000,
-                bytes: 16 << 20,
-            },
-            Budget::new(64 << 20),
-        )
+        Term::for_tests(rows, cols)
     }
 
     /// History then screen, rows joined by their wrapped flags; trailing blank lines cut.

@@ -421,6 +421,22 @@ fn row_local(bytes: &[u8]) -> Option<usize> {
 }
 
 impl Term {
+    /// A terminal with 10,000 lines / 16 MiB of history in a 64 MiB budget: the one the
+    /// engine's unit tests (term, reflow, park) build.
+    #[cfg(test)]
+    pub(crate) fn for_tests(rows: u16, cols: u16) -> Term {
+        use super::scrollback::{Budget, Limits};
+        Term::new(
+            rows,
+            cols,
+            Limits {
+                lines: 10_000,
+                bytes: 16 << 20,
+            },
+            Budget::new(64 << 20),
+        )
+    }
+
     pub fn new(rows: u16, cols: u16, limits: Limits, budget: Arc<Budget>) -> Term {
         Term {
             parser: vt100::Parser::new_with_callbacks(
@@ -657,15 +673,7 @@ mod tests {
     use super::*;
 
     fn term(rows: u16, cols: u16) -> Term {
-        Term::new(
-            rows,
-            cols,
-            Limits {
-                lines: 10_000,
-                bytes: 16 << 20,
-            },
-            Budget::new(64 << 20),
-        )
+        Term::for_tests(rows, cols)
     }
 
     #[test]

@@ -265,13 +265,7 @@ mod tests {
     #[test]
     fn v2_a_kill_wakes_at_once_and_other_events_do_not() {
         let tmp = tempfile::tempdir().unwrap();
-        let h = Hierarchy {
-            version: Version::V2,
-            base: tmp.path().to_path_buf(),
-            home: tmp.path().join("memmux-1"),
-            freezer: None,
-            made: Vec::new(),
-        };
+        let h = super::super::tab::fake_v2_hierarchy(tmp.path());
         let cg = Arc::new(TabCgroup::create(&h, "tab-1-1").unwrap());
         let events = cg.dir().join("memory.events");
         std::fs::write(&events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n").unwrap();

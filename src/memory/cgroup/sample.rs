@@ -262,7 +262,6 @@ pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::cgroup::{Hierarchy, Version};
 
     /// A kill the OOM watcher saw is read at once, though the usage did not move (which
     /// otherwise reuses the last sample for up to 5 s), and names the biggest process when
@@ -270,13 +269,7 @@ mod tests {
     #[test]
     fn a_kill_the_watcher_saw_is_read_at_once_and_named() {
         let tmp = tempfile::tempdir().unwrap();
-        let h = Hierarchy {
-            version: Version::V2,
-            base: tmp.path().to_path_buf(),
-            home: tmp.path().join("memmux-1"),
-            freezer: None,
-            made: Vec::new(),
-        };
+        let h = super::super::tab::fake_v2_hierarchy(tmp.path());
         let cg = TabCgroup::create(&h, "tab-1-7").unwrap();
         let d = cg.dir().to_path_buf();
         let me = std::process::id();

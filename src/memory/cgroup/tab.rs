@@ -525,6 +525,19 @@ impl Remains {
     }
 }
 
+/// A v2 hierarchy rooted at `base` (a temporary directory): the fake tree the unit tests of
+/// tab, sample and oom_watch build.
+#[cfg(test)]
+pub(crate) fn fake_v2_hierarchy(base: &Path) -> Hierarchy {
+    Hierarchy {
+        version: Version::V2,
+        base: base.to_path_buf(),
+        home: base.join("memmux-1"),
+        freezer: None,
+        made: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! A v2 tab cgroup in a fake tree: the files memmux writes, the figures it reads, and a
@@ -533,13 +546,7 @@ mod tests {
     use super::*;
 
     fn hierarchy(base: &Path) -> Hierarchy {
-        Hierarchy {
-            version: Version::V2,
-            base: base.to_path_buf(),
-            home: base.join("memmux-1"),
-            freezer: None,
-            made: Vec::new(),
-        }
+        fake_v2_hierarchy(base)
     }
 
     #[test]

@@ -1,16 +1,7 @@
 use super::*;
-use crate::session::scrollback::{Budget, Limits};
 
 fn term(rows: u16, cols: u16) -> Term {
-    Term::new(
-        rows,
-        cols,
-        Limits {
-            lines: 10_000,
-            bytes: 16 << 20,
-        },
-        Budget::new(64 << 20),
-    )
+    Term::for_tests(rows, cols)
 }
 
 /// Everything vt100 holds for the screen (but bytes of a cell past its length, which nothing
