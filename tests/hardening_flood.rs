@@ -272,9 +272,9 @@ fn flood_case(name: &str, flood: &str, names: &[&str], stop: impl Fn(&FloodRig))
     });
     rig.m.send("\x03");
     rig.m.line("printf '\\ec'; stty sane");
-    // Up to a few hundred answers to the queries in random data can reach the shell before
-    // memmux starts dropping them (past 4 KiB of unread input); bash runs each as a command
-    // ("22;62c: command not found") before it gets to ours: 15 s was not always enough.
+    // Random data asks a few hundred queries; while the terminal is in line mode only 4 are
+    // answered (`InputQueue::push_reply`), and bash runs each answer that reaches it as a
+    // command ("22c62: command not found") before it gets to ours.
     rig.m.line("printf '%s-%s\\n' flood-tab works");
     rig.m.wait_for_within(
         "the flooded tab's shell to answer",

@@ -53,8 +53,6 @@ pub const INLINE_MAX: usize = 16 * 1024;
 const MAX_PARSERS: usize = 8;
 /// Parser threads running.
 static PARSERS: AtomicUsize = AtomicUsize::new(0);
-/// 4 KiB of input not yet taken by the program: past it, replies to its queries are dropped.
-const STALE_REPLIES: usize = 4096;
 /// `Pipeline::queued` once the parser thread has decided to end: nothing more may be sent.
 const CLOSED: usize = usize::MAX;
 
@@ -374,13 +372,7 @@ pub fn ingest(shared: &Shared, bytes: &[u8]) {
     if alerted && !shared.attention.swap(true, Ordering::AcqRel) {
         (shared.wake)();
     }
-    // Answers go only to a program that reads its input: one that asks without reading
-    // (`head -c 1G /dev/urandom` asks a few hundred times, by chance) would otherwise leave
-    // them all queued for whatever reads the pty next, usually the shell, which then ran a
-    // few hundred `62;22c` "commands" in the hardening test. Keystrokes are never dropped.
-    if shared.input.pending() <= STALE_REPLIES {
-        let _ = shared.input.push(replies);
-    }
+    shared.input.push_reply(replies);
     // Drawn already: the UI has nothing to do for this output.
     if !drawn {
         shared.mark_dirty();

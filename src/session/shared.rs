@@ -15,12 +15,23 @@ use crate::memory::alloc::{self, AccountId};
 /// user told so, rather than memmux's memory growing without bound.
 pub const MAX_QUEUED_INPUT: usize = 32 << 20;
 
+/// 4 KiB of input not yet taken by the program: past it, answers to its queries are dropped.
+const STALE_REPLIES: usize = 4096;
+/// 4: answers in a row to a program whose terminal is in line (canonical) mode. A program
+/// that reads an answer turns line mode off before it asks (bash's `read -d R`, readline, vim),
+/// or just after: the first few are for it. One that only prints (`head -c 1G /dev/urandom`
+/// asks a few hundred times by chance) would leave them all for the shell, which reads them
+/// as typed commands once it exits: CI saw bash still running `22c62` "commands" 90 s later.
+const LINE_MODE_REPLIES: usize = 4;
+
 /// Input waiting to be written to a program, bounded in bytes.
 #[derive(Default)]
 pub struct InputQueue {
     inner: Mutex<QueueInner>,
     /// Bytes accepted but not yet written.
     pending: AtomicUsize,
+    /// Answers sent in a row while the terminal was in line mode.
+    line_mode_replies: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -81,6 +92,47 @@ impl InputQueue {
             }
         }
         Ok(())
+    }
+
+    /// Queues answers to the program's queries (cursor position, device attributes) unless
+    /// nothing reads them: keystrokes are never dropped, answers may be. `bytes` holds whole
+    /// answers, each starting with ESC (an ESC inside one only starts its ST, `ESC \\`).
+    pub fn push_reply(&self, mut bytes: Vec<u8>) {
+        if bytes.is_empty() || self.pending() > STALE_REPLIES {
+            return;
+        }
+        if self.line_mode() {
+            let starts = || {
+                bytes
+                    .windows(2)
+                    .enumerate()
+                    .filter(|(_, w)| w[0] == 0x1b && w[1] != b'\\')
+                    .map(|(i, _)| i)
+            };
+            let count = starts().count();
+            let before = self.line_mode_replies.fetch_add(count, Ordering::AcqRel);
+            let allowed = LINE_MODE_REPLIES.saturating_sub(before);
+            if let Some(cut) = starts().nth(allowed) {
+                bytes.truncate(cut);
+            }
+        } else {
+            self.line_mode_replies.store(0, Ordering::Release);
+        }
+        let _ = self.push(bytes);
+    }
+
+    /// The program's terminal is in line (canonical) mode; false when unknown.
+    fn line_mode(&self) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(fd) = &inner.direct else {
+            return false;
+        };
+        // SAFETY: an all-zero termios is a valid value to be overwritten; the descriptor is held.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: tcgetattr writes into the termios we own; on a pty master Linux reports the
+        // pair's settings, which the program sets on its side.
+        let read = unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut termios) } == 0;
+        read && termios.c_lflag & libc::ICANON != 0
     }
 
     /// Gives the queue the pty for direct writes and the event loop's waker.

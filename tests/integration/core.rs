@@ -220,6 +220,36 @@ fn cursor_position_query_is_answered() {
     m.wait_text("got:[1;3");
 }
 
+/// A program that prints queries without reading (random data does, by chance) gets only the
+/// first few answered while the terminal is in line mode: the rest would reach the shell as
+/// typed commands once it exits.
+#[test]
+fn queries_from_a_program_in_line_mode_get_only_a_few_answers() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    m.line(
+        "clear; printf '\\e[5n%.0s' {1..50}; printf 'END\\n'; IFS= read -r line; \
+         echo \"answers=$(grep -o 0n <<<\"$line\" | wc -l)\"",
+    );
+    // The kernel echoes each answer as `^[[0n` while `read` waits for its line.
+    m.wait_for("END and four answers echoed", |s| {
+        let text = s.contents();
+        text.contains("END") && text.matches("^[[0n").count() >= 4
+    });
+    m.send("\r");
+    m.wait_for("the count of answers read", |s| {
+        s.contents().lines().any(|l| {
+            l.strip_prefix("answers=")
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    });
+    assert!(
+        m.contents().lines().any(|l| l.trim_end() == "answers=4"),
+        "{}",
+        m.dump()
+    );
+}
+
 #[test]
 fn prefix_twice_sends_a_literal_prefix() {
     let mut m = Mux::start();
