@@ -22,21 +22,6 @@ const CHUNKS: [usize; 2] = [64 << 10, 4 << 10];
 const INPUT: usize = 16 << 20;
 const RUNS: usize = 7;
 
-/// xorshift64*: deterministic input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const WORDS: &[&str] = &[
     "error",
     "warn",
@@ -60,17 +45,17 @@ const WORDS: &[&str] = &[
 ];
 
 /// A line of 80..=100 printable characters.
-fn words(rng: &mut Rng, out: &mut Vec<u8>) {
-    let len = 80 + rng.below(21) as usize;
+fn words(rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+    let len = 80 + rng.u64(..21) as usize;
     let start = out.len();
     while out.len() - start < len {
-        out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
+        out.extend_from_slice(WORDS[rng.u64(..WORDS.len() as u64) as usize].as_bytes());
         out.push(b' ');
     }
     out.truncate(start + len);
 }
 
-fn plain(rng: &mut Rng) -> Vec<u8> {
+fn plain(rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = Vec::with_capacity(INPUT + 128);
     while out.len() < INPUT {
         words(rng, &mut out);
@@ -81,7 +66,7 @@ fn plain(rng: &mut Rng) -> Vec<u8> {
 
 /// Lines with 2-4 coloured spans: a timestamp, a level, a path, as loggers, `ls` and `git`
 /// colour them.
-fn coloured(rng: &mut Rng) -> Vec<u8> {
+fn coloured(rng: &mut fastrand::Rng) -> Vec<u8> {
     const SGR: &[&str] = &[
         "\x1b[33m",
         "\x1b[1;31m",
@@ -95,14 +80,14 @@ fn coloured(rng: &mut Rng) -> Vec<u8> {
     while out.len() < INPUT {
         let mut line = Vec::new();
         words(rng, &mut line);
-        let spans = 2 + rng.below(3) as usize;
+        let spans = 2 + rng.u64(..3) as usize;
         let mut at = 0;
         for _ in 0..spans {
-            let end = (at + 8 + rng.below(16) as usize).min(line.len());
-            out.extend_from_slice(SGR[rng.below(SGR.len() as u64) as usize].as_bytes());
+            let end = (at + 8 + rng.u64(..16) as usize).min(line.len());
+            out.extend_from_slice(SGR[rng.u64(..SGR.len() as u64) as usize].as_bytes());
             out.extend_from_slice(&line[at..end]);
             out.extend_from_slice(b"\x1b[m");
-            let next = (end + 4 + rng.below(12) as usize).min(line.len());
+            let next = (end + 4 + rng.u64(..12) as usize).min(line.len());
             out.extend_from_slice(&line[end..next]);
             at = next;
         }
@@ -114,7 +99,7 @@ fn coloured(rng: &mut Rng) -> Vec<u8> {
 
 /// An 8-digit line number and 30-45 characters of Chinese, Japanese, Hangul and accented
 /// Latin with the odd space and emoji: `bench/compare.py`'s UTF-8 text.
-fn utf8_text(rng: &mut Rng) -> Vec<u8> {
+fn utf8_text(rng: &mut fastrand::Rng) -> Vec<u8> {
     let text: Vec<char> =
         "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
                            日本語のテキストです한국어텍스트éàüößçñ"
@@ -125,11 +110,11 @@ fn utf8_text(rng: &mut Rng) -> Vec<u8> {
     let mut n = 0;
     while out.len() < INPUT {
         let mut line = format!("{n:08}");
-        for _ in 0..30 + rng.below(16) {
-            line.push(match rng.below(50) {
+        for _ in 0..30 + rng.u64(..16) {
+            line.push(match rng.u64(..50) {
                 0..=3 => ' ',
-                4 => EMOJI[rng.below(EMOJI.len() as u64) as usize],
-                _ => text[rng.below(text.len() as u64) as usize],
+                4 => EMOJI[rng.u64(..EMOJI.len() as u64) as usize],
+                _ => text[rng.u64(..text.len() as u64) as usize],
             });
         }
         line.push_str("\r\n");
@@ -176,7 +161,7 @@ fn mb_s(bytes: usize, d: Duration) -> f64 {
 }
 
 fn main() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = fastrand::Rng::with_seed(0x1234_5678_9abc_def1);
     let inputs = [
         ("plain 80-100 chars", plain(&mut rng)),
         ("SGR-coloured", coloured(&mut rng)),

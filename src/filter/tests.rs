@@ -439,31 +439,21 @@ fn memory_is_the_struct_itself() {
 
 // --- randomized -----------------------------------------------------------------------
 
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
+fn pick<T: Copy>(rng: &mut fastrand::Rng, xs: &[T]) -> T {
+    xs[rng.usize(..xs.len())]
 }
 
 /// Filter output for `input` fed in pieces cut at random places.
-fn feed_random_splits(setup: &impl Fn(&mut Filter), input: &[u8], rng: &mut Rng) -> Vec<u8> {
+fn feed_random_splits(
+    setup: &impl Fn(&mut Filter),
+    input: &[u8],
+    rng: &mut fastrand::Rng,
+) -> Vec<u8> {
     let mut f = filter_with(setup);
     let mut v = Vec::new();
     let mut rest = input;
     while !rest.is_empty() {
-        let n = 1 + rng.below(rest.len().min(40));
+        let n = 1 + rng.usize(..rest.len().min(40));
         f.feed(&rest[..n], &mut |s| v.extend_from_slice(s));
         rest = &rest[n..];
     }
@@ -473,67 +463,73 @@ fn feed_random_splits(setup: &impl Fn(&mut Filter), input: &[u8], rng: &mut Rng)
 /// Text, C0 controls, and CSI/OSC/DCS/SOS/PM/APC/ESC sequences that the filter must not
 /// change: no over-long strings, REP and resize requests within bounds, no charset
 /// switching (SO, SI, `ESC (`, `ESC )`).
-fn gen_benign(rng: &mut Rng, out: &mut Vec<u8>) {
-    let body = |rng: &mut Rng, out: &mut Vec<u8>, avoid: &[u8]| {
-        for _ in 0..rng.below(60) {
-            let b = (rng.next() & 0xff) as u8;
+fn gen_benign(rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+    let body = |rng: &mut fastrand::Rng, out: &mut Vec<u8>, avoid: &[u8]| {
+        for _ in 0..rng.usize(..60) {
+            let b = (rng.u64(..) & 0xff) as u8;
             if !avoid.contains(&b) {
                 out.push(b);
             }
         }
     };
-    let params = |rng: &mut Rng, out: &mut Vec<u8>| {
-        for k in 0..rng.below(40) {
+    let params = |rng: &mut fastrand::Rng, out: &mut Vec<u8>| {
+        for k in 0..rng.usize(..40) {
             if k > 0 {
-                out.push(rng.pick(b";;;:"));
+                out.push(pick(rng, b";;;:"));
             }
-            for _ in 0..rng.below(8) {
-                out.push(b'0' + rng.below(10) as u8);
+            for _ in 0..rng.usize(..8) {
+                out.push(b'0' + rng.usize(..10) as u8);
             }
         }
     };
-    match rng.below(12) {
+    match rng.usize(..12) {
         0..=2 => {
-            for _ in 0..rng.below(30) {
-                out.push(rng.pick(b"abcdefghijklmnopqrstuvwxyz    #_`~{|}0123456789"));
+            for _ in 0..rng.usize(..30) {
+                out.push(pick(
+                    rng,
+                    b"abcdefghijklmnopqrstuvwxyz    #_`~{|}0123456789",
+                ));
             }
         }
         3 => out.extend_from_slice(
-            rng.pick(&["\u{e9}", "\u{2500}", "\u{1f600}", "\u{a0}", "\u{9c}"])
-                .as_bytes(),
+            pick(
+                rng,
+                &["\u{e9}", "\u{2500}", "\u{1f600}", "\u{a0}", "\u{9c}"],
+            )
+            .as_bytes(),
         ),
         4 => {
-            let b = (0x80 + rng.below(0x80)) as u8;
+            let b = (0x80 + rng.usize(..0x80)) as u8;
             out.push(b);
         }
         5 => {
-            let b = rng.below(0x20) as u8;
+            let b = rng.usize(..0x20) as u8;
             if !matches!(b, ESC | SO | SI) {
                 out.push(b);
             }
         }
         6 => {
             out.extend_from_slice(b"\x1b[");
-            if rng.below(3) == 0 {
-                out.push(rng.pick(b"<=>?"));
+            if rng.usize(..3) == 0 {
+                out.push(pick(rng, b"<=>?"));
             }
             params(rng, out);
-            if rng.below(4) == 0 {
-                out.push(rng.pick(b"\x00\x07\x08\r\n\x7f\x85\xff"));
+            if rng.usize(..4) == 0 {
+                out.push(pick(rng, b"\x00\x07\x08\r\n\x7f\x85\xff"));
                 params(rng, out);
             }
-            for _ in 0..rng.below(3) {
-                out.push(rng.pick(b" !\"#$%&'*+,-./"));
+            for _ in 0..rng.usize(..3) {
+                out.push(pick(rng, b" !\"#$%&'*+,-./"));
             }
-            let fin = rng.pick(b"@ABCDEFGHJKLMPSTXZ`acdefghlmnpqrsuvwxyz{|}~");
+            let fin = pick(rng, b"@ABCDEFGHJKLMPSTXZ`acdefghlmnpqrsuvwxyz{|}~");
             out.push(fin);
         }
         7 => {
             let seq = format!(
                 "\x1b[{}b\x1b[8;{};{}t",
-                rng.below(81),
-                1 + rng.below(1000),
-                1 + rng.below(1000)
+                rng.usize(..81),
+                1 + rng.usize(..1000),
+                1 + rng.usize(..1000)
             );
             out.extend_from_slice(seq.as_bytes());
         }
@@ -542,37 +538,37 @@ fn gen_benign(rng: &mut Rng, out: &mut Vec<u8>) {
             params(rng, out);
             out.push(b';');
             body(rng, out, &[BEL, CAN, SUB, ESC]);
-            out.extend_from_slice(rng.pick(&[&b"\x07"[..], b"\x1b\\"]));
+            out.extend_from_slice(pick(rng, &[&b"\x07"[..], b"\x1b\\"]));
         }
         9 => {
             out.extend_from_slice(b"\x1bP");
             params(rng, out);
-            out.push(rng.pick(b"pqz|{"));
+            out.push(pick(rng, b"pqz|{"));
             body(rng, out, &[CAN, SUB, ESC, ST_C1]);
-            out.extend_from_slice(rng.pick(&[&b"\x9c"[..], b"\x1b\\"]));
+            out.extend_from_slice(pick(rng, &[&b"\x9c"[..], b"\x1b\\"]));
         }
         10 => {
             out.push(ESC);
-            out.push(rng.pick(b"X^_"));
+            out.push(pick(rng, b"X^_"));
             body(rng, out, &[CAN, SUB, ESC]);
             out.extend_from_slice(b"\x1b\\");
         }
         _ => {
             out.push(ESC);
-            if rng.below(2) == 0 {
-                out.push(rng.pick(b" #%*+-./"));
+            if rng.usize(..2) == 0 {
+                out.push(pick(rng, b" #%*+-./"));
             }
-            out.push(rng.pick(b"0789=>ABDEFHMNOZ\\cgnoz~"));
+            out.push(pick(rng, b"0789=>ABDEFHMNOZ\\cgnoz~"));
         }
     }
 }
 
 #[test]
 fn differential_benign_input_passes_byte_for_byte() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     for round in 0..3000 {
         let mut input = Vec::new();
-        for _ in 0..rng.below(40) {
+        for _ in 0..rng.usize(..40) {
             gen_benign(&mut rng, &mut input);
         }
         let whole = feed_chunks(&mut Filter::new(), &[&input]);
@@ -590,16 +586,16 @@ fn differential_benign_input_passes_byte_for_byte() {
 /// Arbitrary byte soup: one representative of every byte range vte 0.15's tables
 /// distinguish, plus the introducers, so that any path through the state machine is
 /// likely within a few bytes.
-fn gen_junk(rng: &mut Rng, len: usize) -> Vec<u8> {
+fn gen_junk(rng: &mut fastrand::Rng, len: usize) -> Vec<u8> {
     const BYTES: &[u8] = b"\x00\x07\x0e\x0f\x18\x1a\x1b\x1b\x1b /0159:;<=?@ABPX[\\]^_`bchlpqt~\
                            \x7f\x80\x90\x9b\x9c\x9c\x9d\xc3\xa9\xe2\xff78!()%#\n";
     const INTRO: &[&[u8]] = &[b"\x1b[", b"\x1b]", b"\x1bP", b"\x1b_", b"\x1b(", b"\x1b)"];
     let mut v = Vec::new();
     while v.len() < len {
-        if rng.below(5) == 0 {
-            v.extend_from_slice(rng.pick(INTRO));
+        if rng.usize(..5) == 0 {
+            v.extend_from_slice(pick(rng, INTRO));
         } else {
-            v.push(rng.pick(BYTES));
+            v.push(pick(rng, BYTES));
         }
     }
     v
@@ -637,7 +633,7 @@ fn probe(setup: &impl Fn(&mut Filter), input: &[u8]) -> (bool, bool, Charset, St
 /// it believes is in GL must be what shows. Outputs must not depend on splits.
 #[test]
 fn filter_state_tracks_vte_on_random_input() {
-    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let mut rng = fastrand::Rng::with_seed(0x0123_4567_89ab_cdef);
     let setup = |f: &mut Filter| {
         cap8(f);
         f.set_width(12);
@@ -645,7 +641,7 @@ fn filter_state_tracks_vte_on_random_input() {
     };
     let (mut probes, mut grounds) = (0, 0);
     for round in 0..3000 {
-        let len = rng.below(48);
+        let len = rng.usize(..48);
         let input = gen_junk(&mut rng, len);
         for k in 0..=input.len() {
             let (ground, printed, gl, shown) = probe(&setup, &input[..k]);
@@ -735,7 +731,7 @@ fn plain_prefix_naive(b: &[u8], fid: bool) -> usize {
 
 /// Random bytes built from the pieces that matter to the scanners. `plain` in 16 pieces
 /// are text or CSIs that `plain_prefix` passes, so blocks often get to their last bytes.
-fn gen_scan_input(rng: &mut Rng, len: usize, plain: usize) -> Vec<u8> {
+fn gen_scan_input(rng: &mut fastrand::Rng, len: usize, plain: usize) -> Vec<u8> {
     const PLAIN: &[&[u8]] = &[
         b"\x1b[38;5;1m",
         b"\x1b[0m",
@@ -774,8 +770,12 @@ fn gen_scan_input(rng: &mut Rng, len: usize, plain: usize) -> Vec<u8> {
     ];
     let mut v = Vec::new();
     while v.len() < len {
-        let pieces = if rng.below(16) < plain { PLAIN } else { OTHER };
-        v.extend_from_slice(rng.pick(pieces));
+        let pieces = if rng.usize(..16) < plain {
+            PLAIN
+        } else {
+            OTHER
+        };
+        v.extend_from_slice(pick(rng, pieces));
     }
     v.truncate(len);
     v
@@ -783,9 +783,9 @@ fn gen_scan_input(rng: &mut Rng, len: usize, plain: usize) -> Vec<u8> {
 
 #[test]
 fn plain_prefix_matches_reference() {
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     for round in 0..200_000 {
-        let plain = rng.below(17);
+        let plain = rng.usize(..17);
         let block = gen_scan_input(&mut rng, BLOCK, plain);
         for fid in [false, true] {
             assert_eq!(
@@ -800,9 +800,9 @@ fn plain_prefix_matches_reference() {
 
 #[test]
 fn scanners_match_reference() {
-    let mut rng = Rng(7);
+    let mut rng = fastrand::Rng::with_seed(7);
     for round in 0..20_000 {
-        let len = rng.below(80);
+        let len = rng.usize(..80);
         let v = gen_scan_input(&mut rng, len, 8);
         let first = |p: &dyn Fn(u8) -> bool| v.iter().position(|&b| p(b)).unwrap_or(v.len());
         let ctx = || format!("round {round}: {}", show(&v));
@@ -836,7 +836,7 @@ fn scanners_match_reference() {
 #[test]
 fn long_inputs_pass_byte_for_byte_at_every_offset() {
     // The block path sees sequences at every position relative to its 64-byte blocks.
-    let mut rng = Rng(99);
+    let mut rng = fastrand::Rng::with_seed(99);
     for round in 0..2000 {
         let mut input = Vec::new();
         while input.len() < 300 {
