@@ -15,6 +15,9 @@ use memmux::session::term::Term;
 use std::hint::black_box;
 use std::time::Duration;
 
+mod support;
+use support::{thread_cpu, utf8_text};
+
 const ROWS: u16 = 50;
 const COLS: u16 = 200;
 const CHUNKS: [usize; 2] = [64 << 10, 4 << 10];
@@ -97,43 +100,6 @@ fn coloured(rng: &mut fastrand::Rng) -> Vec<u8> {
     out
 }
 
-/// An 8-digit line number and 30-45 characters of Chinese, Japanese, Hangul and accented
-/// Latin with the odd space and emoji: `bench/compare.py`'s UTF-8 text.
-fn utf8_text(rng: &mut fastrand::Rng) -> Vec<u8> {
-    let text: Vec<char> =
-        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
-                           日本語のテキストです한국어텍스트éàüößçñ"
-            .chars()
-            .collect();
-    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
-    let mut out = Vec::with_capacity(INPUT + 256);
-    let mut n = 0;
-    while out.len() < INPUT {
-        let mut line = format!("{n:08}");
-        for _ in 0..30 + rng.u64(..16) {
-            line.push(match rng.u64(..50) {
-                0..=3 => ' ',
-                4 => EMOJI[rng.u64(..EMOJI.len() as u64) as usize],
-                _ => text[rng.u64(..text.len() as u64) as usize],
-            });
-        }
-        line.push_str("\r\n");
-        out.extend_from_slice(line.as_bytes());
-        n += 1;
-    }
-    out
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// One run: a fresh terminal fed `input` in 64 KiB chunks. Returns the CPU time and the
 /// runs the fast path took.
 fn run(input: &[u8], chunk: usize, fast: bool) -> (Duration, u64, usize) {
@@ -165,7 +131,7 @@ fn main() {
     let inputs = [
         ("plain 80-100 chars", plain(&mut rng)),
         ("SGR-coloured", coloured(&mut rng)),
-        ("UTF-8 (CJK) text", utf8_text(&mut rng)),
+        ("UTF-8 (CJK) text", utf8_text(&mut rng, INPUT)),
     ];
     println!("Term::process, {ROWS}x{COLS}, 10,000-row history; medians of {RUNS} runs");
     println!(

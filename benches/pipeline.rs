@@ -10,6 +10,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use memmux::session::scrollback::{Budget, Limits};
 use memmux::session::term::Term;
 
+mod support;
+use support::utf8_text;
+
 const WORDS: &[&str] = &[
     "alpha", "memory", "session", "terminal", "scroll", "the", "of", "buffer", "parser", "tab",
     "render", "frame", "queue", "kernel", "pty", "output",
@@ -71,34 +74,6 @@ fn cjk(rng: &mut fastrand::Rng) -> Vec<u8> {
     out
 }
 
-/// The benchmark's UTF-8 text (`bench/compare.py`): an 8-digit line number, then 30 to 45
-/// characters of Chinese, Japanese, Hangul and accented Latin, with a space now and then and
-/// an emoji in one character of 50.
-fn utf8_mixed(rng: &mut fastrand::Rng) -> Vec<u8> {
-    let text: Vec<char> =
-        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
-                           日本語のテキストです한국어텍스트éàüößçñ"
-            .chars()
-            .collect();
-    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
-    let mut out = Vec::with_capacity(SIZE + 400);
-    let mut n = 0;
-    while out.len() < SIZE {
-        let mut line = format!("{n:08}");
-        for _ in 0..30 + rng.u64(..16) {
-            line.push(match rng.u64(..50) {
-                0..=3 => ' ',
-                4 => EMOJI[rng.u64(..EMOJI.len() as u64) as usize],
-                _ => text[rng.u64(..text.len() as u64) as usize],
-            });
-        }
-        line.push_str("\r\n");
-        out.extend_from_slice(line.as_bytes());
-        n += 1;
-    }
-    out
-}
-
 /// Whole screens redrawn in place on the alternate screen: home, then every row with colours
 /// and an erase to its end, as full-screen programs repaint.
 fn redraw(rng: &mut fastrand::Rng) -> Vec<u8> {
@@ -126,7 +101,7 @@ fn bench(c: &mut Criterion) {
         ("plain", plain(&mut rng)),
         ("sgr", sgr(&mut rng)),
         ("cjk", cjk(&mut rng)),
-        ("utf8_mixed", utf8_mixed(&mut rng)),
+        ("utf8_mixed", utf8_text(&mut rng, SIZE)),
         ("full_screen_redraw", redraw(&mut rng)),
     ];
     let budget = Budget::new(1 << 30);
