@@ -18,8 +18,7 @@ use memmux::memory::cgroup::{Mechanism, Settings, TabCgroup, join, release_hiera
 use memmux::memory::procs::{Sampler, SamplerConfig};
 use memmux::memory::sampler::{RosterEntry, sample};
 
-mod support;
-use support::thread_cpu;
+use memmux::memory::sampler::thread_cpu;
 
 struct Sessions(Vec<Child>);
 

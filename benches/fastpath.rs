@@ -16,7 +16,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 mod support;
-use support::{thread_cpu, utf8_text};
+use memmux::memory::sampler::thread_cpu;
+use support::utf8_text;
 
 const ROWS: u16 = 50;
 const COLS: u16 = 200;

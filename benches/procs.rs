@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use memmux::memory::procs::{Sampler, SamplerConfig};
 
-mod support;
-use support::thread_cpu;
+use memmux::memory::sampler::thread_cpu;
 
 fn spawn_session(cmd: &mut Command) -> Child {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped());

@@ -5,6 +5,7 @@
 //! allocator rounding is included. Timings are medians of several runs, in
 //! thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared.
 
+use memmux::session::scrollback::CaptureSink;
 use memmux::session::scrollback::{Budget, Limits, Pos, RowCapture, Scrollback};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -172,19 +173,6 @@ fn input(kind: Kind, lines: usize, seed: u64) -> String {
     out
 }
 
-struct Sink {
-    capture: RowCapture,
-    store: Scrollback,
-}
-
-impl vt100::Callbacks for Sink {
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate: bool) {
-        if !alternate {
-            self.capture.capture(row, &mut self.store);
-        }
-    }
-}
-
 /// Only vt100's own formatting: every row through `write_formatted_basic`.
 struct FormatOnly {
     state: vt100::capture::BasicFormattedCaptureState,
@@ -223,7 +211,7 @@ fn build(kind: Kind, rows: usize, cols: u16, budget: &Arc<Budget>) -> Scrollback
         nz(SCREEN_ROWS),
         nz(cols),
         0,
-        Sink {
+        CaptureSink {
             capture: RowCapture::new(),
             store: Scrollback::new(limits, budget.clone()),
         },
@@ -254,7 +242,7 @@ fn memory_case(name: &'static str, kind: Kind, cols: u16, budget: &Arc<Budget>) 
             nz(SCREEN_ROWS),
             nz(cols),
             0,
-            Sink {
+            CaptureSink {
                 capture: RowCapture::new(),
                 store: Scrollback::new(limits, budget.clone()),
             },
@@ -407,7 +395,7 @@ fn main() {
             nz(SCREEN_ROWS),
             nz(200),
             0,
-            Sink {
+            CaptureSink {
                 capture: RowCapture::new(),
                 store: Scrollback::new(Limits::default(), budget.clone()),
             },

@@ -1,21 +1,4 @@
-//! What several benches measure with or feed in: a thread's CPU clock and
-//! `bench/compare.py`'s UTF-8 text. Each bench is its own crate and uses a part of it.
-
-#![allow(dead_code)]
-
-use std::time::Duration;
-
-/// CPU time of the calling thread: what a bench charges to the code under test, whatever
-/// else the shared machine runs.
-pub fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+//! Input several benches feed in: `bench/compare.py`'s UTF-8 text.
 
 /// `bench/compare.py`'s UTF-8 text, `size` bytes and a little more: an 8-digit line number,
 /// then 30 to 45 characters of Chinese, Japanese, Hangul and accented Latin, with a space now
