@@ -1,3 +1,5 @@
+use super::csi::{acts_on, sgr_notable};
+use super::scan::{BLOCK, find_ground, find_string_end, plain_prefix, skip_params};
 use super::*;
 
 /// Output of one filter over `chunks`, fed in order.
