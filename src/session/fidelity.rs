@@ -20,8 +20,8 @@ use std::io::Write as _;
 
 use vt100::Color;
 
-use super::fastpath::Utf8Seam;
 use super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE, Tags};
+use super::utf8_seam::{Utf8Seam, utf8_len};
 use crate::filter::{Margins, Op, Sink};
 
 /// memmux's largest screen width (`term::MAX_DIM`) fits in these bits.
@@ -390,16 +390,6 @@ impl<C: vt100::Callbacks> Stage<'_, C> {
                 self.run_seq();
             }
         }
-    }
-}
-
-/// Bytes of the UTF-8 sequence `lead` starts (1 for a byte that starts none).
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xc2..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf4 => 4,
-        _ => 1,
     }
 }
 

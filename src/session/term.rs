@@ -4,10 +4,11 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use super::fastpath::{FastPath, Utf8Seam};
+use super::fastpath::FastPath;
 use super::fidelity::{Fidelity, Stage};
 use super::palette::Palette;
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
+use super::utf8_seam::Utf8Seam;
 use crate::filter::Filter;
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
@@ -328,7 +329,7 @@ pub struct Term {
     /// turns it off to compare.
     fast_path: bool,
     pub(super) fast: FastPath,
-    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
+    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `utf8_seam::Utf8Seam`).
     pub(super) seam: Utf8Seam,
     /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
     fid: Fidelity,
