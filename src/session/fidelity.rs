@@ -21,7 +21,7 @@ use std::io::Write as _;
 use vt100::Color;
 
 use super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE, Tags};
-use super::utf8_seam::{Utf8Seam, utf8_len};
+use super::vt100_input::{Utf8Seam, feed_vt100, utf8_len};
 use crate::filter::{Margins, Op, Sink};
 
 /// memmux's largest screen width (`term::MAX_DIM`) fits in these bits.
@@ -380,7 +380,7 @@ impl<C: vt100::Callbacks> Stage<'_, C> {
         }
         self.run_seq();
         // Through the guard against vt100's U+FE0F panic in the pending-wrap column.
-        super::term::feed_vt100(self.parser, ch);
+        feed_vt100(self.parser, ch);
         if !autowrap {
             let (_, col) = self.cursor();
             let cols = self.cols();

@@ -14,7 +14,7 @@ mod reflow;
 pub mod scrollback;
 pub mod shared;
 pub mod term;
-mod utf8_seam;
+mod vt100_input;
 pub mod wake;
 
 use std::path::PathBuf;

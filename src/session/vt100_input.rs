@@ -1,5 +1,6 @@
-//! The seam between reads: a UTF-8 character cut in two by a pty read or a filter window is
-//! handed to vte whole.
+//! The text handed to vt100: a UTF-8 character cut in two by a pty read or a filter window
+//! is handed on whole (`Utf8Seam`), U+FFFD and invalid UTF-8 kept as a stand-in vt100 stores,
+//! U+FE0F dropped (`feed_vt100`).
 
 /// Joins UTF-8 sequences split between two slices handed to vte.
 ///
@@ -51,7 +52,7 @@ impl Utf8Seam {
         let tail = incomplete_utf8_tail(chunk);
         let (now, later) = chunk.split_at(chunk.len() - tail);
         if !now.is_empty() {
-            super::term::feed_vt100(parser, now);
+            feed_vt100(parser, now);
         }
         if let Some(dst) = self.held.get_mut(..tail) {
             dst.copy_from_slice(later);
@@ -63,7 +64,7 @@ impl Utf8Seam {
     pub(super) fn flush<C: vt100::Callbacks>(&mut self, parser: &mut vt100::Parser<C>) {
         if let Some(held) = self.held.get(..std::mem::take(&mut self.len)) {
             if !held.is_empty() {
-                super::term::feed_vt100(parser, held);
+                feed_vt100(parser, held);
             }
         }
     }
@@ -94,6 +95,71 @@ fn incomplete_utf8_tail(s: &[u8]) -> usize {
         }
     }
     0
+}
+
+const VS16: &[u8] = "\u{fe0f}".as_bytes();
+const FFFD: &[u8] = "\u{fffd}".as_bytes();
+
+/// Stands in for U+FFFD (REPLACEMENT CHARACTER) in vt100's cells: vt100 0.18.1 drops U+FFFD
+/// (it hands it to `Callbacks::unhandled_char`), xterm and tmux show it. A code point of the
+/// last private-use plane, one column wide like U+FFFD; `shown` turns it back.
+pub const FFFD_STAND_IN: char = '\u{10fffd}';
+
+/// Hands complete UTF-8 text to vt100, with two fixes on the way (both start with byte
+/// 0xEF, so one `memchr` finds them):
+///
+/// * U+FE0F (emoji presentation) is dropped. After a narrow character vt100 0.18.1 widens
+///   the cell to two columns for it, while programs count `wcwidth` (one column, as tmux
+///   keeps it), so a shell's line editing went out of step; in the last column it even
+///   leaves a wide cell there (a later write panics; found by fuzzing). After a wide
+///   character it changes nothing.
+/// * U+FFFD becomes `FFFD_STAND_IN`, which vt100 keeps.
+/// * Invalid UTF-8 (which vte turns into U+FFFD, and vt100 then drops) becomes the stand-in
+///   too, one per maximal invalid subsequence (Unicode's recommended practice, as
+///   `str::from_utf8` reports them): xterm and tmux show a replacement character there.
+///   Valid text costs one validation pass (the standard library's, word at a time on ASCII).
+///
+/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here;
+/// an incomplete sequence here is one `Utf8Seam::flush` handed on before other bytes, and is
+/// invalid as it stands.
+pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return feed_valid(parser, bytes),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                feed_valid(parser, valid);
+                let mut stand_in = [0; 4];
+                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
+                bytes = rest
+                    .get(e.error_len().unwrap_or(rest.len())..)
+                    .unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// `feed_vt100` for valid UTF-8.
+fn feed_valid<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
+        let at = from + k;
+        let rest = &bytes[at..];
+        if rest.starts_with(VS16) || rest.starts_with(FFFD) {
+            parser.process(&bytes[..at]);
+            if rest.starts_with(FFFD) {
+                let mut stand_in = [0; 4];
+                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
+            }
+            bytes = &bytes[at + VS16.len()..];
+            from = 0;
+        } else {
+            from = at + 1;
+        }
+    }
+    if !bytes.is_empty() {
+        parser.process(bytes);
+    }
 }
 
 #[cfg(test)]
