@@ -28,6 +28,18 @@ fn fds_where(pid: u32, keep: impl Fn(&str) -> bool) -> usize {
         .unwrap_or(0)
 }
 
+/// What each descriptor of `pid` points at, for a failure's message.
+fn fd_targets(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|l| l.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Opens tabs until `n` are open (the new one is focused and named `n:` in the tab bar).
 fn open_tabs(m: &mut Mux, from: usize, n: usize) {
     for k in from + 1..=n {
@@ -74,14 +86,26 @@ fn forty_tabs_take_three_descriptors_each_and_no_threads() {
     m.wait_ready();
     m.run("echo typed-into-the-fortieth");
     let threads40 = settled_threads(pid, threads2);
-    let fds40 = pty_side_fds(pid);
+    // Descriptors that come and go (a spawn's pipes, a join's files) once they have gone: a
+    // single count saw one more than 3 per tab now and then.
+    let mut fds40 = 0;
+    common::poll_until(Duration::from_secs(10), || {
+        fds40 = pty_side_fds(pid);
+        fds40 - fds2 <= 3 * 38
+    });
     eprintln!("2 tabs: {fds2} fds, {threads2} threads; 40 tabs: {fds40} fds, {threads40} threads");
-    assert_eq!(threads40, threads2, "threads grew with the tabs");
+    // At most as many: a thread that comes and goes (a parser for a burst) may have been
+    // counted with 2 tabs.
+    assert!(
+        threads40 <= threads2,
+        "threads grew with the tabs: {threads2} -> {threads40}"
+    );
     assert!(threads40 <= 16, "{threads40} threads");
     assert!(
         fds40 - fds2 <= 3 * 38,
-        "38 more tabs took {} descriptors",
-        fds40 - fds2
+        "38 more tabs took {} descriptors: {:?}",
+        fds40 - fds2,
+        fd_targets(pid)
     );
     let cgroup_fds = fds_where(pid, |l| l.starts_with("/sys/fs/cgroup/"));
     assert!(
