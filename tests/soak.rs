@@ -20,7 +20,8 @@ fn cycles() -> usize {
         .unwrap_or(CYCLES)
 }
 const WARMUP_CYCLES: usize = 30;
-/// RSS after the soak may differ from its level after warm-up by this share.
+/// RSS after the soak may exceed its level after warm-up by this share. Less is no leak: a
+/// run where the allocator gave back more after the soak (-11.4%) failed a two-sided bound.
 const RSS_TOLERANCE: f64 = 0.10;
 /// Sizes the outer terminal alternates between; both wide enough for the memory panel.
 const SIZES: [(u16, u16); 2] = [(45, 160), (40, 130)];
@@ -269,7 +270,7 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     );
     assert!(common::alive(pid), "memmux died");
     assert!(
-        (rss1 as f64 - rss0 as f64).abs() <= rss0 as f64 * RSS_TOLERANCE,
+        rss1 as f64 <= rss0 as f64 * (1.0 + RSS_TOLERANCE),
         "RSS {} after warm-up, {} after the soak",
         mib(rss0),
         mib(rss1)
