@@ -318,6 +318,12 @@ pub struct History {
     /// Samples 2..=len, each encoded against its predecessor.
     deltas: VecDeque<u8>,
     peak_ever: u64,
+    /// The newest samples, counted back from the newest, whose `tree_bytes` equal the
+    /// newest's (at most `len`): when it is `len`, every sample held has the same figure, and
+    /// the panel's view can be had without decoding them (`ui::memory::refresh_after`).
+    same_run: usize,
+    /// `unix_ms` of the sample before the newest (0 with fewer than 2).
+    previous_ms: u64,
 }
 
 impl Default for History {
@@ -338,6 +344,8 @@ impl History {
             newest_parts: Parts::default(),
             deltas: VecDeque::new(),
             peak_ever: 0,
+            same_run: 0,
+            previous_ms: 0,
         }
     }
 
@@ -353,7 +361,14 @@ impl History {
     /// Appends a sample with its parts.
     pub fn push_with(&mut self, s: Sample, parts: Parts) {
         self.peak_ever = self.peak_ever.max(s.tree_bytes);
+        self.same_run = if self.len > 0 && s.tree_bytes == self.newest.tree_bytes {
+            self.same_run + 1
+        } else {
+            1
+        };
+        self.previous_ms = if self.len > 0 { self.newest.unix_ms } else { 0 };
         if self.len == 0 || self.capacity == 1 {
+            self.same_run = 1;
             self.oldest = s;
             self.newest = s;
             self.oldest_parts = parts;
@@ -378,6 +393,22 @@ impl History {
             }
             self.len -= 1;
         }
+        self.same_run = self.same_run.min(self.len);
+    }
+
+    /// Every sample held has the newest's `tree_bytes`.
+    pub fn all_same_tree(&self) -> bool {
+        self.len > 0 && self.same_run == self.len
+    }
+
+    /// `unix_ms` of the sample before the newest (`None` with fewer than 2).
+    pub fn previous_unix_ms(&self) -> Option<u64> {
+        (self.len > 1).then_some(self.previous_ms)
+    }
+
+    /// The oldest sample held.
+    pub fn oldest(&self) -> Option<Sample> {
+        (self.len > 0).then_some(self.oldest)
     }
 
     pub fn len(&self) -> usize {
