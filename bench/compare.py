@@ -872,6 +872,10 @@ class Bench:
             "XDG_CACHE_HOME": os.path.join(home, ".cache"),
             "XDG_RUNTIME_DIR": os.path.join(self.rundir, "xdg"),
         }
+        # MEMMUX_NO_SERVER=1 in the bench's environment: memmux runs in its terminal, without
+        # the server and session processes (the environment above is built from scratch).
+        if os.environ.get("MEMMUX_NO_SERVER"):
+            self.base_env["MEMMUX_NO_SERVER"] = os.environ["MEMMUX_NO_SERVER"]
         try:
             self.muxes = self.find_muxes()
         except BenchError:

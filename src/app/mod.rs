@@ -277,7 +277,8 @@ impl App {
                 tab.mem.detail = fig.detail.clone();
                 tab.mem.detail.oom_victim = victim;
                 let cols = ui::memory::chart_cols(self.config.panel_width);
-                let view = ui::memory::refresh(&tab.mem.history, cols, &self.config);
+                let view =
+                    ui::memory::refresh_after(&tab.mem.view, &tab.mem.history, cols, &self.config);
                 bar_changed |= view.alarm != tab.mem.view.alarm;
                 panel_changed |= view != tab.mem.view;
                 tab.mem.view = view;

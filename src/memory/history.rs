@@ -318,6 +318,19 @@ pub struct History {
     /// Samples 2..=len, each encoded against its predecessor.
     deltas: VecDeque<u8>,
     peak_ever: u64,
+    /// The newest samples, counted back from the newest, whose `tree_bytes` equal the
+    /// newest's (at most `len`): when it is `len`, every sample held has the same figure, and
+    /// the panel's view can be had without decoding them (`ui::memory::refresh_after`).
+    same_run: usize,
+    /// `unix_ms` of the oldest sample of that run.
+    same_run_ms: u64,
+    /// `unix_ms` of the sample before the newest (0 with fewer than 2).
+    previous_ms: u64,
+    /// `unix_ms` of the sample the last push dropped from the ring.
+    dropped_ms: Option<u64>,
+    /// Highest `tree_bytes` held, kept as samples come and go (decoded again only when the
+    /// sample dropped held it): `peak_tree` in O(1).
+    peak_held: u64,
 }
 
 impl Default for History {
@@ -338,6 +351,11 @@ impl History {
             newest_parts: Parts::default(),
             deltas: VecDeque::new(),
             peak_ever: 0,
+            same_run: 0,
+            same_run_ms: 0,
+            previous_ms: 0,
+            dropped_ms: None,
+            peak_held: 0,
         }
     }
 
@@ -353,7 +371,21 @@ impl History {
     /// Appends a sample with its parts.
     pub fn push_with(&mut self, s: Sample, parts: Parts) {
         self.peak_ever = self.peak_ever.max(s.tree_bytes);
+        if self.len > 0 && s.tree_bytes == self.newest.tree_bytes {
+            self.same_run += 1;
+        } else {
+            self.same_run = 1;
+            self.same_run_ms = s.unix_ms;
+        }
+        self.previous_ms = if self.len > 0 { self.newest.unix_ms } else { 0 };
+        self.dropped_ms = None;
         if self.len == 0 || self.capacity == 1 {
+            if self.len > 0 {
+                self.dropped_ms = Some(self.newest.unix_ms);
+            }
+            self.same_run = 1;
+            self.same_run_ms = s.unix_ms;
+            self.peak_held = s.tree_bytes;
             self.oldest = s;
             self.newest = s;
             self.oldest_parts = parts;
@@ -369,7 +401,10 @@ impl History {
         self.newest = s;
         self.newest_parts = parts;
         self.len += 1;
+        self.peak_held = self.peak_held.max(s.tree_bytes);
         if self.len > self.capacity {
+            let dropped = self.oldest.tree_bytes;
+            self.dropped_ms = Some(self.oldest.unix_ms);
             // Drop the oldest: the first delta turns into the new oldest sample.
             let mut it = std::iter::from_fn(|| self.deltas.pop_front());
             if let Some((next, parts)) = decode(&mut it, (&self.oldest, &self.oldest_parts)) {
@@ -377,7 +412,40 @@ impl History {
                 self.oldest_parts = parts;
             }
             self.len -= 1;
+            if dropped == self.peak_held {
+                self.peak_held = self.iter().map(|s| s.tree_bytes).max().unwrap_or(0);
+            }
         }
+        if self.same_run >= self.len {
+            self.same_run = self.len;
+            self.same_run_ms = self.oldest.unix_ms;
+        }
+    }
+
+    /// `unix_ms` of the oldest sample in the run of newest samples with the newest's
+    /// `tree_bytes` (`None` when empty).
+    pub fn same_tree_since_ms(&self) -> Option<u64> {
+        (self.len > 0).then_some(self.same_run_ms)
+    }
+
+    /// `unix_ms` of the sample the last push dropped from the ring, if it dropped one.
+    pub fn dropped_unix_ms(&self) -> Option<u64> {
+        self.dropped_ms
+    }
+
+    /// Every sample held has the newest's `tree_bytes`.
+    pub fn all_same_tree(&self) -> bool {
+        self.len > 0 && self.same_run == self.len
+    }
+
+    /// `unix_ms` of the sample before the newest (`None` with fewer than 2).
+    pub fn previous_unix_ms(&self) -> Option<u64> {
+        (self.len > 1).then_some(self.previous_ms)
+    }
+
+    /// The oldest sample held.
+    pub fn oldest(&self) -> Option<Sample> {
+        (self.len > 0).then_some(self.oldest)
     }
 
     pub fn len(&self) -> usize {
@@ -428,7 +496,7 @@ impl History {
 
     /// Highest `tree_bytes` among the samples held.
     pub fn peak_tree(&self) -> u64 {
-        self.iter().map(|s| s.tree_bytes).max().unwrap_or(0)
+        if self.len == 0 { 0 } else { self.peak_held }
     }
 
     /// Highest `tree_bytes` ever pushed, including samples since dropped from the ring.

@@ -1,7 +1,7 @@
 //! A session's output side: the I/O loop (`io_loop`) drains the pty; small output (an echo, a
 //! prompt) is parsed right there, with no hop to another thread; a flood goes to a parser
-//! thread started for it, so reading and parsing overlap, and the loop stays free for the
-//! other tabs.
+//! thread started for it, its pty read by the flood loop into the parser's own buffers, so
+//! reading and parsing overlap, and the loop that reads the other tabs stays free for them.
 //!
 //! Why two threads for a flood: a pty read returns at most the line discipline's 4 KiB, and
 //! the kernel refills that buffer from its own queue on a worker thread. A reader that parses
@@ -93,7 +93,9 @@ impl Drop for ParserSlot {
 }
 
 impl Pipeline {
-    fn start(label: &str, shared: &Arc<Shared>, waker: &Waker) -> io::Result<Pipeline> {
+    /// Starts a parser thread; `waker` is told when a buffer comes back to a throttled reader.
+    /// Fails when `MAX_PARSERS` are running (the caller parses on its own thread then).
+    pub fn start(label: &str, shared: &Arc<Shared>, waker: &Waker) -> io::Result<Pipeline> {
         let slot =
             ParserSlot::take().ok_or_else(|| io::Error::other("every parser thread is busy"))?;
         let (full, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(QUEUED_BUFFERS);
@@ -165,6 +167,42 @@ impl Pipeline {
             })
             .is_ok()
     }
+
+    /// A free buffer to read into: one given back, or a new one while fewer than
+    /// `QUEUED_BUFFERS` exist. With `wait` (the pty hung up: the output must be drained), waits
+    /// for the parser to give one back.
+    pub fn buffer(&mut self, wait: bool) -> Option<Vec<u8>> {
+        if let Some(b) = self.spare.take().or_else(|| self.free.try_recv().ok()) {
+            return Some(b);
+        }
+        if self.buffers < QUEUED_BUFFERS {
+            self.buffers += 1;
+            return Some(vec![0u8; READ_CHUNK]);
+        }
+        if wait {
+            return self.free.recv().ok();
+        }
+        None
+    }
+
+    /// Keeps a buffer that was not filled for the next read.
+    pub fn put_back(&mut self, buf: Vec<u8>) {
+        self.spare = Some(buf);
+    }
+
+    /// Sends `buf[..n]` to the parser thread; gives it back when the thread ended idle
+    /// meanwhile (everything sent before is parsed then: the caller may parse it itself).
+    pub fn send(&mut self, buf: Vec<u8>, n: usize) -> Result<(), Vec<u8>> {
+        if !self.claim() {
+            return Err(buf);
+        }
+        if let Err(mpsc::SendError((full, _))) = self.full.send((buf, n)) {
+            // The thread is gone, which it can't be while a claim is held.
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(full);
+        }
+        Ok(())
+    }
 }
 
 /// 5: the parser thread's nice value. A flood is bulk work; keys, echoes and frames of every
@@ -173,7 +211,7 @@ impl Pipeline {
 /// large paste at once): without it, another tab's echo now and then waited 190-290 ms.
 const PARSER_NICE: libc::c_int = 5;
 
-fn lower_priority() {
+pub(super) fn lower_priority() {
     // SAFETY: gettid and setpriority on this thread only; failure leaves the priority as is.
     unsafe {
         let tid = libc::gettid();
@@ -235,61 +273,6 @@ pub(super) fn retire(pipe: &mut Option<Pipeline>) {
         // SAFETY: malloc_trim has no preconditions.
         unsafe { libc::malloc_trim(0) };
     }
-}
-
-/// Parses `bytes` on the calling thread (the I/O loop) when they are few and the tab has no
-/// parser thread (output goes in order), else hands them to the parser thread.
-/// Call inside the session's allocator account.
-pub(super) fn deliver(
-    pipe: &mut Option<Pipeline>,
-    bytes: &[u8],
-    label: &str,
-    shared: &Arc<Shared>,
-    waker: &Waker,
-) {
-    let flooding = pipe.as_ref().is_some_and(|p| !p.closed());
-    if (bytes.len() <= INLINE_MAX && !flooding) || !hand_over(pipe, bytes, label, shared, waker) {
-        ingest(shared, bytes);
-    }
-}
-
-/// Copies `bytes` into a buffer of the parser thread (started, or started again after it ended
-/// idle) and sends it. False when no thread can be had: the caller parses them then.
-fn hand_over(
-    pipe: &mut Option<Pipeline>,
-    bytes: &[u8],
-    label: &str,
-    shared: &Arc<Shared>,
-    waker: &Waker,
-) -> bool {
-    let p = loop {
-        match pipe {
-            Some(p) if p.claim() => break p,
-            Some(_) => retire(pipe),
-            None => match Pipeline::start(label, shared, waker) {
-                Ok(p) => *pipe = Some(p),
-                Err(_) => return false,
-            },
-        }
-    };
-    let mut buf = match p.spare.take().or_else(|| p.free.try_recv().ok()) {
-        Some(b) => b,
-        None if p.buffers < QUEUED_BUFFERS => {
-            p.buffers += 1;
-            vec![0u8; READ_CHUNK]
-        }
-        // Both buffers are out: the loop checks `has_room` before it reads, so this is only
-        // the moment between the parser's count going to 0 and its buffer coming back.
-        None => p.free.recv().unwrap_or_else(|_| vec![0u8; READ_CHUNK]),
-    };
-    let n = bytes.len().min(buf.len());
-    buf[..n].copy_from_slice(&bytes[..n]);
-    if let Err(mpsc::SendError((full, len))) = p.full.send((buf, n)) {
-        // The thread is gone, which it can't be while a claim is held: parse here.
-        p.queued.fetch_sub(1, Ordering::AcqRel);
-        ingest(shared, &full[..len]);
-    }
-    true
 }
 
 /// Reads what the pty has, up to `buf.len()`: a pty read returns at most 4 KiB (the line
