@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::outbox::Outbox;
-use super::protocol::{self, CHUNK, Msg, NewSession};
+use super::protocol::{self, CHUNK, Msg, NewSession, SessionInfo};
 use super::spawn;
 
 pub use crate::config::WindowSize;
@@ -23,6 +23,9 @@ pub struct Client {
     out: Arc<Outbox>,
     rows: u16,
     cols: u16,
+    /// The session the client is attached to now: `C-b s` moves it. Locked before the
+    /// sessions' client lists, whoever takes both (the client's own thread, a switch).
+    at: Arc<Mutex<Arc<Session>>>,
 }
 
 pub struct Session {
@@ -122,27 +125,87 @@ impl Hub {
         }
     }
 
+    /// Every session, for `ls` and the chooser; `asking` is marked current.
+    pub fn sessions(&self, asking: Option<&Arc<Session>>) -> Vec<SessionInfo> {
+        lock(&self.sessions)
+            .iter()
+            .map(|s| SessionInfo {
+                name: lock(&s.name).clone(),
+                status: *lock(&s.status),
+                clients: lock(&s.clients).len() as u32,
+                current: asking.is_some_and(|a| Arc::ptr_eq(a, s)),
+            })
+            .collect()
+    }
+
     /// One line per session, for `ls`.
     pub fn listing(&self) -> String {
-        let sessions = lock(&self.sessions);
-        let mut out = String::new();
-        for s in sessions.iter() {
-            let clients = lock(&s.clients).len();
-            let (tabs, mem) = match *lock(&s.status) {
-                Some((tabs, mem)) => (
-                    format!("{tabs} tab{}", if tabs == 1 { "" } else { "s" }),
-                    crate::util::human_bytes(mem),
-                ),
-                None => ("starting".to_string(), "memory not sampled yet".to_string()),
-            };
-            let attached = match clients {
-                0 => "detached".to_string(),
-                1 => "1 client attached".to_string(),
-                n => format!("{n} clients attached"),
-            };
-            out.push_str(&format!("{}: {tabs}, {attached}, {mem}\n", lock(&s.name)));
+        self.sessions(None)
+            .iter()
+            .map(|s| s.describe() + "\n")
+            .collect()
+    }
+
+    /// Renames `session` (`C-b $`): refused when the name is not allowed or another session
+    /// has it. Its clients learn the new name (they print it when they leave).
+    fn rename(&self, session: &Arc<Session>, name: &str) -> Result<String, String> {
+        check_name(name)?;
+        {
+            let sessions = lock(&self.sessions);
+            if sessions
+                .iter()
+                .any(|s| !Arc::ptr_eq(s, session) && *lock(&s.name) == name)
+            {
+                return Err(format!("a session named {name:?} already exists"));
+            }
+            let old = std::mem::replace(&mut *lock(&session.name), name.to_string());
+            crate::util::append_log(&format!("session {old} renamed {name}"));
         }
-        out
+        for c in lock(&session.clients).iter() {
+            c.out.send(&Msg::Attached(name.to_string()));
+        }
+        Ok(format!("session renamed {name}"))
+    }
+
+    /// Moves the client of `from` that typed last to the session named `to` (`C-b s`): it
+    /// leaves `from`'s clients and joins `to`'s, keeping its connection, and `to` draws
+    /// everything for it.
+    fn switch(&self, from: &Arc<Session>, to: &str) -> Result<String, String> {
+        let target = self.find(Some(to))?;
+        if Arc::ptr_eq(&target, from) {
+            return Ok(format!("already in session {to}"));
+        }
+        let who = from.latest.load(Ordering::Acquire);
+        let at = {
+            let clients = lock(&from.clients);
+            clients
+                .iter()
+                .find(|c| c.id == who)
+                .or_else(|| clients.last())
+                .map(|c| Arc::clone(&c.at))
+        };
+        let at = at.ok_or_else(|| "no client is attached to this session".to_string())?;
+        let mut here = lock(&at);
+        let client = {
+            let mut clients = lock(&from.clients);
+            let Some(i) = clients.iter().position(|c| Arc::ptr_eq(&c.at, &at)) else {
+                return Err("the client left".into());
+            };
+            clients.remove(i)
+        };
+        let id = client.id;
+        client.out.send(&Msg::Attached(target.name_now()));
+        lock(&target.clients).push(client);
+        *here = Arc::clone(&target);
+        drop(here);
+        target.latest.store(id, Ordering::Release);
+        *lock(&target.last_used) = Instant::now();
+        *lock(&from.last_used) = Instant::now();
+        from.resize(self.window_size);
+        target.resize(self.window_size);
+        // The client's screen shows the other session: everything, with the terminal's modes.
+        target.redraw();
+        Ok(format!("switched to session {to}"))
     }
 
     /// Starts a session for `req`; returns it.
@@ -245,6 +308,24 @@ impl Hub {
                 }
                 Msg::Suspend => session.to_latest(Msg::Suspend),
                 Msg::Ready => session.ready.store(true, Ordering::Release),
+                Msg::ListSessions => {
+                    let list = Msg::Sessions(self.sessions(Some(session)));
+                    if protocol::write_msg(&mut control, &list).is_err() {
+                        break;
+                    }
+                }
+                Msg::RenameSession(name) => {
+                    let reply = answer(self.rename(session, &name));
+                    if protocol::write_msg(&mut control, &reply).is_err() {
+                        break;
+                    }
+                }
+                Msg::SwitchClient(name) => {
+                    let reply = answer(self.switch(session, &name));
+                    if protocol::write_msg(&mut control, &reply).is_err() {
+                        break;
+                    }
+                }
                 _ => break,
             }
         }
@@ -261,14 +342,15 @@ impl Hub {
         if !out.send(&Msg::Attached(name)) {
             return;
         }
+        let at = Arc::new(Mutex::new(Arc::clone(session)));
         {
-            let (o, s) = (Arc::clone(&out), Arc::clone(session));
+            let (o, at) = (Arc::clone(&out), Arc::clone(&at));
             let writers = Arc::clone(&self.writers);
             writers.fetch_add(1, Ordering::AcqRel);
             let started = std::thread::Builder::new()
                 .name(format!("client-out-{id}"))
                 .spawn(move || {
-                    o.run_writer(|| s.redraw());
+                    o.run_writer(|| lock(&at).redraw());
                     writers.fetch_sub(1, Ordering::AcqRel);
                 });
             if started.is_err() {
@@ -281,12 +363,15 @@ impl Hub {
             out,
             rows: 0,
             cols: 0,
+            at: Arc::clone(&at),
         });
         session.latest.store(id, Ordering::Release);
         *lock(&session.last_used) = Instant::now();
         // 64 KiB: a paste arrives in one read, a key in one system call, not two.
         let mut reader = std::io::BufReader::with_capacity(64 << 10, stream);
         while let Ok(Some(msg)) = protocol::read_msg(&mut reader) {
+            // Where the client is now: `C-b s` may have moved it since the last message.
+            let session = &lock(&at).clone();
             match msg {
                 Msg::Input(bytes) => {
                     session.latest.store(id, Ordering::Release);
@@ -296,14 +381,18 @@ impl Hub {
                     }
                 }
                 Msg::Resize { rows, cols } => {
-                    let first = {
+                    let (session, first) = {
+                        // Held so that a switch does not move the client meanwhile.
+                        let here = lock(&at);
+                        let session = Arc::clone(&*here);
                         let mut clients = lock(&session.clients);
                         let Some(c) = clients.iter_mut().find(|c| c.id == id) else {
                             break;
                         };
                         let first = c.rows == 0;
                         (c.rows, c.cols) = (rows.clamp(1, 1000), cols.clamp(1, 1000));
-                        first
+                        drop(clients);
+                        (session, first)
                     };
                     session.resize(self.window_size);
                     if first {
@@ -317,6 +406,7 @@ impl Hub {
                 _ => break,
             }
         }
+        let session = lock(&at).clone();
         session.send_away(Some(id), "");
         *lock(&session.last_used) = Instant::now();
         session.resize(self.window_size);
@@ -332,6 +422,13 @@ impl Hub {
 
     pub fn is_empty(&self) -> bool {
         lock(&self.sessions).is_empty()
+    }
+}
+
+fn answer(r: Result<String, String>) -> Msg {
+    match r {
+        Ok(s) => Msg::Done(s),
+        Err(e) => Msg::Error(e),
     }
 }
 

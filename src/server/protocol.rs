@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 
 /// What a client and a server must agree on: the same build of memmux speaks the same
 /// messages. A mismatch is refused with both versions named.
-pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 1");
+pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 2");
 
 /// 1 MiB: more than a whole environment (Linux caps one at ~2 MiB, typical ones are a few KiB)
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
@@ -67,6 +67,46 @@ pub enum Msg {
     /// From a session to the server: it handles SIGUSR1 (a full redraw) from now on; before,
     /// the signal would end it.
     Ready,
+    /// From a session to the server (`C-b s`): every session, answered with `Sessions`.
+    ListSessions,
+    /// The answer to `ListSessions`, in the order `ls` prints them.
+    Sessions(Vec<SessionInfo>),
+    /// From a session to the server: move the client that typed last to the named session
+    /// (`C-b s`); answered with `Done` or `Error`.
+    SwitchClient(String),
+    /// From a session to the server: its new name (`C-b $`); answered with `Done` or `Error`
+    /// (a name taken or not allowed). From the server to a client: nothing.
+    RenameSession(String),
+}
+
+/// One session as `ls` and the session chooser show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub name: String,
+    /// Tabs and memory as the session last said; `None` until its first sample.
+    pub status: Option<(u32, u64)>,
+    pub clients: u32,
+    /// The session that asked.
+    pub current: bool,
+}
+
+impl SessionInfo {
+    /// `NAME: 2 tabs, 1 client attached, 12.0 MiB`: one line of `ls`.
+    pub fn describe(&self) -> String {
+        let (tabs, mem) = match self.status {
+            Some((tabs, mem)) => (
+                format!("{tabs} tab{}", if tabs == 1 { "" } else { "s" }),
+                crate::util::human_bytes(mem),
+            ),
+            None => ("starting".to_string(), "memory not sampled yet".to_string()),
+        };
+        let attached = match self.clients {
+            0 => "detached".to_string(),
+            1 => "1 client attached".to_string(),
+            n => format!("{n} clients attached"),
+        };
+        format!("{}: {tabs}, {attached}, {mem}", self.name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +228,32 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
         Msg::DetachClients => b.push(17),
         Msg::Suspend => b.push(18),
         Msg::Ready => b.push(19),
+        Msg::ListSessions => b.push(20),
+        Msg::Sessions(list) => {
+            b.push(21);
+            put_u32(&mut b, list.len() as u32);
+            for s in list {
+                put_str(&mut b, &s.name);
+                match s.status {
+                    None => b.push(0),
+                    Some((tabs, mem)) => {
+                        b.push(1);
+                        put_u32(&mut b, tabs);
+                        b.extend_from_slice(&mem.to_le_bytes());
+                    }
+                }
+                put_u32(&mut b, s.clients);
+                b.push(u8::from(s.current));
+            }
+        }
+        Msg::SwitchClient(s) => {
+            b.push(22);
+            put_str(&mut b, s);
+        }
+        Msg::RenameSession(s) => {
+            b.push(23);
+            put_str(&mut b, s);
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -337,6 +403,31 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         17 => Msg::DetachClients,
         18 => Msg::Suspend,
         19 => Msg::Ready,
+        20 => Msg::ListSessions,
+        21 => {
+            // Each entry takes at least 10 bytes: a name's length, a status tag, a client
+            // count and the current flag.
+            let n = f.count(10)?;
+            let list = (0..n)
+                .map(|_| {
+                    let name = f.string()?;
+                    let status = match f.u8()? {
+                        0 => None,
+                        1 => Some((f.u32()?, f.u64()?)),
+                        t => return Err(invalid(format!("a status tag of {t}"))),
+                    };
+                    Ok(SessionInfo {
+                        name,
+                        status,
+                        clients: f.u32()?,
+                        current: f.u8()? != 0,
+                    })
+                })
+                .collect::<io::Result<_>>()?;
+            Msg::Sessions(list)
+        }
+        22 => Msg::SwitchClient(f.string()?),
+        23 => Msg::RenameSession(f.string()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -383,6 +474,32 @@ mod tests {
             memory: u64::MAX,
         });
         roundtrip(Msg::Suspend);
+        roundtrip(Msg::ListSessions);
+        roundtrip(Msg::Sessions(vec![
+            SessionInfo {
+                name: "work".into(),
+                status: Some((2, 12 << 20)),
+                clients: 1,
+                current: true,
+            },
+            SessionInfo {
+                name: "0".into(),
+                status: None,
+                clients: 0,
+                current: false,
+            },
+        ]));
+        roundtrip(Msg::SwitchClient("work".into()));
+        roundtrip(Msg::RenameSession("new name".into()));
+    }
+
+    #[test]
+    fn a_session_list_that_claims_more_than_it_holds_is_refused() {
+        let mut lie = vec![0, 0, 0, 0, 21];
+        lie.extend_from_slice(&1000u32.to_le_bytes());
+        let len = (lie.len() - 4) as u32;
+        lie[..4].copy_from_slice(&len.to_le_bytes());
+        assert!(read_msg(&mut &lie[..]).is_err());
     }
 
     #[test]
