@@ -42,6 +42,8 @@ fn choose_a_session_and_see_its_screen_then_come_back() {
     m.wait_text("other: 1 tab, detached");
     let overlay = m.contents();
     assert!(overlay.contains("0: 1 tab, 1 client attached"), "{overlay}");
+    // Under each session, its tabs.
+    assert!(overlay.contains("1:bash"), "{overlay}");
     // The first line (this session) is selected; Down, Enter: the other session.
     m.send("\x1b[B");
     m.send("\r");

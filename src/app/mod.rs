@@ -321,6 +321,7 @@ impl App {
         crate::server::child::publish_status(
             self.state.tabs.len() as u32,
             tabs_memory + snap.self_rss.unwrap_or(0),
+            self.state.tabs.iter().map(|t| t.label()),
         );
     }
 

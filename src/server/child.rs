@@ -13,7 +13,7 @@ use super::protocol::{self, Msg, SessionInfo};
 struct Control {
     stream: UnixStream,
     /// The last status sent, so an unchanged one is not sent again.
-    last: Option<(u32, u64)>,
+    last: Option<(u32, u64, Vec<String>)>,
     /// A request went unanswered: a late answer could be taken for the next request's, so
     /// no more are made.
     lost: bool,
@@ -76,15 +76,26 @@ pub fn suspend() -> bool {
     send(&Msg::Suspend)
 }
 
-/// Tells the server the session's tab count and memory, when they changed.
-pub fn publish_status(tabs: u32, memory: u64) {
+/// Tells the server the session's tab count, memory and tab names (the first
+/// `MAX_TAB_NAMES`, cut to `MAX_TAB_NAME` characters), when they changed.
+pub fn publish_status(tabs: u32, memory: u64, names: impl Iterator<Item = String>) {
     let Some(c) = CONTROL.get() else { return };
+    let names: Vec<String> = names
+        .take(protocol::MAX_TAB_NAMES)
+        .map(|n| n.chars().take(protocol::MAX_TAB_NAME).collect())
+        .collect();
     let mut c = c.lock().unwrap_or_else(|p| p.into_inner());
-    if c.last == Some((tabs, memory)) {
+    let now = (tabs, memory, names);
+    if c.last.as_ref() == Some(&now) {
         return;
     }
-    c.last = Some((tabs, memory));
-    let _ = protocol::write_msg(&mut c.stream, &Msg::Status { tabs, memory });
+    let msg = Msg::Status {
+        tabs,
+        memory,
+        names: now.2.clone(),
+    };
+    c.last = Some(now);
+    let _ = protocol::write_msg(&mut c.stream, &msg);
 }
 
 /// Sends a request and waits for the server's answer.

@@ -36,6 +36,8 @@ pub struct Session {
     clients: Mutex<Vec<Client>>,
     /// Tabs and memory, as the session last said.
     status: Mutex<Option<(u32, u64)>>,
+    /// Its first tabs' names, as the session last said.
+    tab_names: Mutex<Vec<String>>,
     last_used: Mutex<Instant>,
     /// The client that last typed or attached: the one `C-b d` and `C-b C-z` act on, and the
     /// one whose size `latest` follows.
@@ -132,6 +134,7 @@ impl Hub {
             .map(|s| SessionInfo {
                 name: lock(&s.name).clone(),
                 status: *lock(&s.status),
+                tab_names: lock(&s.tab_names).clone(),
                 clients: lock(&s.clients).len() as u32,
                 current: asking.is_some_and(|a| Arc::ptr_eq(a, s)),
             })
@@ -242,6 +245,7 @@ impl Hub {
             master_fd,
             clients: Mutex::new(Vec::new()),
             status: Mutex::new(None),
+            tab_names: Mutex::new(Vec::new()),
             last_used: Mutex::new(Instant::now()),
             latest: AtomicU64::new(0),
             size: Mutex::new((req.rows, req.cols)),
@@ -300,7 +304,14 @@ impl Hub {
     fn control(&self, session: &Arc<Session>, mut control: UnixStream) {
         while let Ok(Some(msg)) = protocol::read_msg(&mut control) {
             match msg {
-                Msg::Status { tabs, memory } => *lock(&session.status) = Some((tabs, memory)),
+                Msg::Status {
+                    tabs,
+                    memory,
+                    names,
+                } => {
+                    *lock(&session.status) = Some((tabs, memory));
+                    *lock(&session.tab_names) = names;
+                }
                 Msg::DetachClients => {
                     let name = lock(&session.name).clone();
                     let who = session.latest.load(Ordering::Acquire);

@@ -13,6 +13,11 @@ pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protoc
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
 pub const MAX_MESSAGE: usize = 1 << 20;
 
+/// The chooser shows a session's first 32 tab names, cut to 32 characters: one line of them
+/// fills any screen already; a status message stays under 5 KiB however many tabs there are.
+pub const MAX_TAB_NAMES: usize = 32;
+pub const MAX_TAB_NAME: usize = 32;
+
 /// Output is relayed in chunks of at most this size (a pty read).
 pub const CHUNK: usize = 64 << 10;
 
@@ -54,10 +59,12 @@ pub enum Msg {
     Redraw,
     /// The client is no longer attached, and why ("detached", "session ended", ...).
     Exit(String),
-    /// From a session to the server: its tab count and memory, for `ls`.
+    /// From a session to the server: its tab count and memory, for `ls`, and its first tabs'
+    /// names (at most `MAX_TAB_NAMES` of `MAX_TAB_NAME` characters each) for the chooser.
     Status {
         tabs: u32,
         memory: u64,
+        names: Vec<String>,
     },
     /// From a session to the server: detach every client of this session (`C-b d`).
     DetachClients,
@@ -85,6 +92,8 @@ pub struct SessionInfo {
     pub name: String,
     /// Tabs and memory as the session last said; `None` until its first sample.
     pub status: Option<(u32, u64)>,
+    /// Its first tabs' names, as the session last said.
+    pub tab_names: Vec<String>,
     pub clients: u32,
     /// The session that asked.
     pub current: bool,
@@ -220,10 +229,15 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.push(15);
             put_str(&mut b, s);
         }
-        Msg::Status { tabs, memory } => {
+        Msg::Status {
+            tabs,
+            memory,
+            names,
+        } => {
             b.push(16);
             put_u32(&mut b, *tabs);
             b.extend_from_slice(&memory.to_le_bytes());
+            put_names(&mut b, names);
         }
         Msg::DetachClients => b.push(17),
         Msg::Suspend => b.push(18),
@@ -244,6 +258,7 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
                 }
                 put_u32(&mut b, s.clients);
                 b.push(u8::from(s.current));
+                put_names(&mut b, &s.tab_names);
             }
         }
         Msg::SwitchClient(s) => {
@@ -280,6 +295,13 @@ fn put_opt(b: &mut Vec<u8>, s: Option<&str>) {
             b.push(1);
             put_str(b, s);
         }
+    }
+}
+
+fn put_names(b: &mut Vec<u8>, names: &[String]) {
+    put_u32(b, names.len() as u32);
+    for n in names {
+        put_str(b, n);
     }
 }
 
@@ -336,6 +358,11 @@ impl<'a> Fields<'a> {
             1 => self.string().map(Some),
             n => Err(invalid(format!("an option tag of {n}"))),
         }
+    }
+
+    fn names(&mut self) -> io::Result<Vec<String>> {
+        let n = self.count(4)?;
+        (0..n).map(|_| self.string()).collect()
     }
 
     /// A count of items that each take at least `min` bytes: a count the body cannot hold is
@@ -399,15 +426,16 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         16 => Msg::Status {
             tabs: f.u32()?,
             memory: f.u64()?,
+            names: f.names()?,
         },
         17 => Msg::DetachClients,
         18 => Msg::Suspend,
         19 => Msg::Ready,
         20 => Msg::ListSessions,
         21 => {
-            // Each entry takes at least 10 bytes: a name's length, a status tag, a client
-            // count and the current flag.
-            let n = f.count(10)?;
+            // Each entry takes at least 14 bytes: a name's length, a status tag, a client
+            // count, the current flag and a count of tab names.
+            let n = f.count(14)?;
             let list = (0..n)
                 .map(|_| {
                     let name = f.string()?;
@@ -421,6 +449,7 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
                         status,
                         clients: f.u32()?,
                         current: f.u8()? != 0,
+                        tab_names: f.names()?,
                     })
                 })
                 .collect::<io::Result<_>>()?;
@@ -472,6 +501,7 @@ mod tests {
         roundtrip(Msg::Status {
             tabs: 3,
             memory: u64::MAX,
+            names: vec!["bash".into(), "htop".into()],
         });
         roundtrip(Msg::Suspend);
         roundtrip(Msg::ListSessions);
@@ -481,12 +511,14 @@ mod tests {
                 status: Some((2, 12 << 20)),
                 clients: 1,
                 current: true,
+                tab_names: vec!["bash".into(), "vim".into()],
             },
             SessionInfo {
                 name: "0".into(),
                 status: None,
                 clients: 0,
                 current: false,
+                tab_names: Vec::new(),
             },
         ]));
         roundtrip(Msg::SwitchClient("work".into()));

@@ -7,6 +7,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::server::protocol::SessionInfo;
 
 /// What a key does in the chooser.
@@ -52,28 +54,57 @@ fn line(i: usize, s: &SessionInfo) -> String {
     format!(" {number}  {}{mark} ", s.describe())
 }
 
-/// Draws the chooser centred in `area`, line `selected` highlighted.
+/// The line under it: its tabs, numbered as its tab bar numbers them.
+fn tabs_line(s: &SessionInfo) -> String {
+    let mut text = String::from("      ");
+    for (i, name) in s.tab_names.iter().enumerate() {
+        text.push_str(&format!("{}:{name}  ", i + 1));
+    }
+    let total = s.status.map_or(0, |(tabs, _)| tabs as usize);
+    if total > s.tab_names.len() {
+        text.push_str(&format!("(+{} more)", total - s.tab_names.len()));
+    }
+    text
+}
+
+/// Each session takes two rows: its figures, then its tabs.
+const ROWS: usize = 2;
+
+/// Draws the chooser centred in `area`, session `selected` highlighted.
 pub fn render(list: &[SessionInfo], selected: usize, area: Rect, buf: &mut Buffer) {
     let title = " sessions: ↑ ↓ select, Enter switches, q closes ";
-    let lines: Vec<String> = list.iter().enumerate().map(|(i, s)| line(i, s)).collect();
+    let lines: Vec<(String, String)> = list
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (line(i, s), tabs_line(s)))
+        .collect();
+    // Tab names may run long: the box is as wide as the figures need, the names are cut.
     let widest = lines
         .iter()
-        .map(|l| l.chars().count())
-        .chain([title.chars().count()])
+        .map(|(l, _)| l.width())
+        .chain([title.width()])
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(60);
     let want_w = u16::try_from(widest + 2).unwrap_or(u16::MAX);
-    let want_h = u16::try_from(lines.len().max(1) + 2).unwrap_or(u16::MAX);
+    let want_h = u16::try_from(lines.len().max(1) * ROWS + 2).unwrap_or(u16::MAX);
     let inner = super::help::framed(title, want_w, want_h, area, buf);
     let width = usize::from(inner.width);
     if lines.is_empty() {
         buf.set_stringn(inner.x, inner.y, " no sessions", width, Style::new());
         return;
     }
-    let rows = usize::from(inner.height);
-    // The selected line stays in view: the list scrolls by whole pages.
-    let first = selected / rows.max(1) * rows.max(1);
-    for (row, (i, text)) in lines.iter().enumerate().skip(first).take(rows).enumerate() {
+    // The selected session stays in view: the list scrolls by whole pages.
+    let per_page = (usize::from(inner.height) / ROWS).max(1);
+    let first = selected / per_page * per_page;
+    let dim = Style::new().add_modifier(Modifier::DIM);
+    for (n, (i, (text, tabs))) in lines
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(per_page)
+        .enumerate()
+    {
         let style = if i == selected {
             Style::new().add_modifier(Modifier::REVERSED)
         } else if list[i].current {
@@ -81,9 +112,12 @@ pub fn render(list: &[SessionInfo], selected: usize, area: Rect, buf: &mut Buffe
         } else {
             Style::new()
         };
-        let y = inner.y + row as u16;
+        let y = inner.y + (n * ROWS) as u16;
         buf.set_style(Rect::new(inner.x, y, inner.width, 1), style);
         buf.set_stringn(inner.x, y, text, width, style);
+        if y + 1 < inner.bottom() {
+            buf.set_stringn(inner.x, y + 1, tabs, width, dim);
+        }
     }
 }
 
@@ -101,6 +135,7 @@ mod tests {
             status: Some((2, 3 << 20)),
             clients: u32::from(current),
             current,
+            tab_names: vec!["bash".into()],
         }
     }
 
@@ -121,7 +156,7 @@ mod tests {
     #[test]
     fn each_session_is_drawn_with_its_figures_and_the_selection_stays_in_view() {
         let list: Vec<SessionInfo> = (0..12).map(|i| session(&format!("s{i}"), i == 0)).collect();
-        let area = Rect::new(0, 0, 80, 8);
+        let area = Rect::new(0, 0, 80, 10);
         let mut buf = Buffer::empty(area);
         render(&list, 10, area, &mut buf);
         let text: String = (0..area.height)
@@ -133,6 +168,8 @@ mod tests {
             })
             .collect();
         assert!(text.contains("s10: 2 tabs, detached, 3.0 MiB"), "{text}");
+        // Two tabs, one name known: the other is counted.
+        assert!(text.contains("1:bash  (+1 more)"), "{text}");
         assert!(!text.contains("s0:"), "{text}");
         let mut buf = Buffer::empty(area);
         render(&list, 0, area, &mut buf);
