@@ -151,3 +151,41 @@ fn rename_the_session_refusing_empty_and_taken_names() {
     assert_eq!(m.wait_exit(), 0, "{}", m.dump());
     m.wait_text("[detached (from session work)]");
 }
+
+#[test]
+fn a_session_gone_before_the_choice_is_said_and_one_gone_after_ends_the_client() {
+    let mut m = first_client();
+    m.line("echo home-session");
+    m.wait_text("home-session");
+    for name in ["doomed", "later"] {
+        let out = command(&m, &["new", "-d", "-s", name, "--", "sleep", "1000"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    m.prefix("s");
+    m.wait_text("doomed: ");
+    // Ended while the list is open: choosing it says so; the client stays where it was.
+    let out = command(&m, &["kill-session", "-t", "doomed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    common::wait_until("doomed to go", common::TIMEOUT, || {
+        !ls(&m).contains("doomed")
+    });
+    m.send("2");
+    m.wait_for("the refusal", |s| {
+        common::status_line_of(s).contains("cannot switch to session doomed")
+    });
+    m.line("echo still-home");
+    m.wait_text("still-home");
+    // Switched, then that session ends: the client is told and leaves, as on its own session.
+    m.prefix("s");
+    m.wait_text("later: ");
+    m.send("2");
+    common::wait_until("the client in session later", common::TIMEOUT, || {
+        ls(&m).contains("later: 1 tab, 1 client attached")
+    });
+    let out = command(&m, &["kill-session", "-t", "later"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+    m.wait_text("[session later ended]");
+    // The session the client left goes on, detached.
+    assert!(ls(&m).contains("0: 1 tab, detached"), "{}", ls(&m));
+}

@@ -45,6 +45,8 @@ pub struct Session {
     size: Mutex<(u16, u16)>,
     /// The session handles SIGUSR1 (it said `Ready`): until then the signal would kill it.
     ready: AtomicBool,
+    /// Its program ended: a client switched to it meanwhile is sent away, not left waiting.
+    ended: AtomicBool,
 }
 
 pub struct Hub {
@@ -201,6 +203,11 @@ impl Hub {
         lock(&target.clients).push(client);
         *here = Arc::clone(&target);
         drop(here);
+        // Ended between the look-up and the push: its goodbye to its clients missed this one.
+        if target.ended.load(Ordering::SeqCst) {
+            target.send_away(Some(id), &format!("session {to} ended"));
+            return Ok(String::new());
+        }
         target.latest.store(id, Ordering::Release);
         *lock(&target.last_used) = Instant::now();
         *lock(&from.last_used) = Instant::now();
@@ -250,6 +257,7 @@ impl Hub {
             latest: AtomicU64::new(0),
             size: Mutex::new((req.rows, req.cols)),
             ready: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
         });
         sessions.push(Arc::clone(&session));
         drop(sessions);
@@ -288,6 +296,7 @@ impl Hub {
         unsafe { libc::waitpid(session.pid, &mut status, 0) };
         let name = lock(&session.name).clone();
         crate::util::append_log(&format!("session {name} ended (wait status {status})"));
+        session.ended.store(true, Ordering::SeqCst);
         session.send_away(None, &format!("session {name} ended"));
         let empty = {
             let mut sessions = lock(&self.sessions);
