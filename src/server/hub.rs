@@ -394,7 +394,12 @@ impl Hub {
             let session = &lock(&at).clone();
             match msg {
                 Msg::Input(bytes) => {
-                    session.latest.store(id, Ordering::Release);
+                    let before = session.latest.swap(id, Ordering::AcqRel);
+                    if before != id && self.window_size == WindowSize::Latest {
+                        // `latest` follows the client that typed last, as tmux's follows the
+                        // most recently active one: before its keys reach the program.
+                        session.resize(self.window_size);
+                    }
                     // A session that stops reading its input blocks this client only.
                     if lock(&session.master).write_all(&bytes).is_err() {
                         break;
