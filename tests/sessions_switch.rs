@@ -189,3 +189,41 @@ fn a_session_gone_before_the_choice_is_said_and_one_gone_after_ends_the_client()
     // The session the client left goes on, detached.
     assert!(ls(&m).contains("0: 1 tab, detached"), "{}", ls(&m));
 }
+
+#[test]
+fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_client() {
+    let mut m = first_client();
+    let out = command(&m, &["new", "-d", "-s", "other", "--", "sleep", "1000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut rng = common::rng::Rng::new(23);
+    for _ in 0..8 {
+        let mut c = client(&m, &["attach", "-t", "0"], 24, 80);
+        // Drawn (a chooser a killed client opened may cover the cursor's row).
+        c.wait_prompt();
+        // The chooser, then line 2 (other), then SIGKILL somewhere before, in or after the
+        // switch.
+        c.prefix("s");
+        c.send("2");
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(30) as u64));
+        // SAFETY: signalling the test's own child.
+        unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
+        c.wait_exit();
+    }
+    // The first client never typed, so no choice was its: it stayed in session 0 (a killed
+    // client's keys still on their way to the app are refused: their client left). Each
+    // killed client left the count.
+    let done = common::poll_until(common::TIMEOUT, || {
+        let l = ls(&m);
+        l.contains("0: 1 tab, 1 client attached") && l.contains("other: 1 tab, detached")
+    });
+    assert!(done.is_some(), "ls: {}\n{}", ls(&m), m.dump());
+    assert!(!m.exited(), "{}", m.dump());
+    // The server still serves: a new client of the other session sees it.
+    let o = client(&m, &["attach", "-t", "other"], 24, 80);
+    o.wait_for("the other session's tab", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("sleep"))
+    });
+}

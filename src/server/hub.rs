@@ -180,16 +180,17 @@ impl Hub {
         if Arc::ptr_eq(&target, from) {
             return Ok(format!("already in session {to}"));
         }
+        // The client that typed the choice; gone (killed, detached) meanwhile, nobody moves:
+        // another client of this session did not ask to.
         let who = from.latest.load(Ordering::Acquire);
         let at = {
             let clients = lock(&from.clients);
             clients
                 .iter()
                 .find(|c| c.id == who)
-                .or_else(|| clients.last())
                 .map(|c| Arc::clone(&c.at))
         };
-        let at = at.ok_or_else(|| "no client is attached to this session".to_string())?;
+        let at = at.ok_or_else(|| "the client that chose is no longer attached".to_string())?;
         let mut here = lock(&at);
         let client = {
             let mut clients = lock(&from.clients);
