@@ -45,6 +45,10 @@ pub enum Action {
     Detach,
     /// Stops this client, as SIGTSTP would (the shell's `fg` resumes it).
     SuspendClient,
+    /// The server's sessions, to switch this client to one (tmux's `choose-session`).
+    ChooseSession,
+    /// Renames this session (asks; `rename-session NAME` at the prompt).
+    RenameSession,
 }
 
 impl Action {
@@ -82,6 +86,8 @@ impl Action {
             Action::ToggleMemoryDetail,
             Action::Detach,
             Action::SuspendClient,
+            Action::ChooseSession,
+            Action::RenameSession,
         ]);
         v
     }
@@ -118,6 +124,8 @@ impl Action {
             Action::ToggleMemoryDetail => "toggle-memory-detail",
             Action::Detach => "detach-client",
             Action::SuspendClient => "suspend-client",
+            Action::ChooseSession => "choose-session",
+            Action::RenameSession => "rename-session",
         };
         s.to_string()
     }
@@ -154,6 +162,8 @@ impl Action {
             Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
             Action::Detach => "detach: the session goes on (memmux attach)",
             Action::SuspendClient => "suspend memmux's client (fg resumes it)",
+            Action::ChooseSession => "choose a session (with its memory) to switch to",
+            Action::RenameSession => "rename this session",
         };
         s.to_string()
     }

@@ -355,6 +355,8 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix D"], Action::ToggleMemoryDetail),
         (vec!["prefix d"], Action::Detach),
         (vec!["prefix C-z"], Action::SuspendClient),
+        (vec!["prefix s"], Action::ChooseSession),
+        (vec!["prefix $"], Action::RenameSession),
     ]);
     v
 }

@@ -103,9 +103,22 @@ pub fn restore() {
 /// Raw mode only, for the client: the modes come from the session's own output. `restore`
 /// (on detach, SIGTSTP, exit, panic) undoes them and raw mode together.
 pub fn take_raw() -> io::Result<()> {
+    // Taken afresh: after a stop (SIGSTOP, which nothing can see coming) the shell may have
+    // set the terminal back to cooked mode, while crossterm still holds it raw and would do
+    // nothing. Its saved mode is put back first (nothing when it holds none).
+    let _ = crossterm::terminal::disable_raw_mode();
     crossterm::terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::Release);
     Ok(())
+}
+
+/// Gives the terminal back (cooked mode, main screen, mouse off) and stops this process, as
+/// SIGTSTP's default action would have without the giving back; the shell's `fg` (SIGCONT)
+/// continues it, and the caller takes the terminal again (`take_raw`, then a whole frame).
+pub fn stop_self() {
+    restore();
+    // SAFETY: stopping ourselves; SIGSTOP cannot be caught.
+    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
 }
 
 /// The sequences that put a terminal in memmux's modes (and clear it), for a session that

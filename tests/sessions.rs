@@ -239,3 +239,35 @@ fn the_client_stays_small() {
         rss - shared
     );
 }
+
+#[test]
+fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("memmux")).unwrap();
+    std::fs::write(
+        config.path().join("memmux/config.toml"),
+        "window-size = \"latest\"\n",
+    )
+    .unwrap();
+    let mut a = Mux::start_with(common::Opts {
+        server: true,
+        rows: 20,
+        cols: 60,
+        env: vec![("XDG_CONFIG_HOME", config.path().display().to_string())],
+        ..common::Opts::default()
+    });
+    a.wait_ready();
+    let small = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    // b attached and types last: its size. The tab's pty follows once the app has seen the
+    // SIGWINCH, which may come after the keys: asked until it shows.
+    let mut large = small;
+    common::wait_until("b's size", common::TIMEOUT, || {
+        large = pane_size(&mut b);
+        large.0 > small.0 && large.1 > small.1
+    });
+    // a types: a's size again; b types: b's.
+    common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
+    common::wait_until("b's size", common::TIMEOUT, || pane_size(&mut b) == large);
+}

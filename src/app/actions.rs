@@ -133,6 +133,43 @@ impl App {
                 .state
                 .warn("no client to suspend: memmux runs without a server here (MEMMUX_NO_SERVER)"),
             Action::Detach | Action::SuspendClient => {}
+            Action::ChooseSession => match crate::server::child::sessions() {
+                Ok(list) => {
+                    let selected = list.iter().position(|s| s.current).unwrap_or(0);
+                    self.state.mode = Mode::Sessions { list, selected };
+                }
+                Err(e) => self.state.warn(e),
+            },
+            Action::RenameSession => match crate::server::child::sessions() {
+                Ok(list) => {
+                    let name = list
+                        .iter()
+                        .find(|s| s.current)
+                        .map_or("", |s| s.name.as_str());
+                    self.state.mode =
+                        Mode::Command(LineInput::with_text(&format!("rename-session {name}")));
+                }
+                Err(e) => self.state.warn(e),
+            },
+        }
+    }
+
+    /// Switches the client that chose (`C-b s`) to `to`; staying here closes the chooser.
+    pub(super) fn switch_session(&mut self, to: &crate::server::protocol::SessionInfo) {
+        if to.current {
+            return;
+        }
+        if let Err(e) = crate::server::child::switch_to(&to.name) {
+            self.state
+                .warn(format!("cannot switch to session {}: {e}", to.name));
+        }
+    }
+
+    /// `rename-session NAME`: the server refuses a name in use or not allowed, and says why.
+    fn rename_session(&mut self, name: &str) {
+        match crate::server::child::rename(name) {
+            Ok(done) => self.state.say(done),
+            Err(e) => self.state.warn(format!("rename-session: {e}")),
         }
     }
 
@@ -216,6 +253,10 @@ impl App {
                     Err(e) => self.state.warn(format!("set-memory-limit: {e}")),
                 }
             }
+            Ok(Action::RenameSession) if !rest.is_empty() => self.rename_session(&rest.join(" ")),
+            Ok(Action::RenameSession) => self
+                .state
+                .warn("rename-session needs a name (a session name cannot be empty)"),
             Ok(Action::SetMemoryLimit) => self
                 .state
                 .warn("set-memory-limit needs a size (\"512 MiB\", \"2G\") or \"none\""),

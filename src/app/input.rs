@@ -123,6 +123,16 @@ impl App {
                     self.state.mode = Mode::Help(scroll);
                 }
             }
+            Mode::Sessions { list, selected } => {
+                self.redraw_now();
+                match ui::sessions::key(&key, selected, list.len()) {
+                    ui::sessions::Pick::Select(selected) => {
+                        self.state.mode = Mode::Sessions { list, selected }
+                    }
+                    ui::sessions::Pick::Choose(i) => self.switch_session(&list[i]),
+                    ui::sessions::Pick::Cancel => {}
+                }
+            }
             Mode::Messages(back) => {
                 self.redraw_now();
                 // Scrolled up from the newest line: the keys' directions are reversed.

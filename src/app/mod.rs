@@ -322,6 +322,7 @@ impl App {
         crate::server::child::publish_status(
             self.state.tabs.len() as u32,
             tabs_memory + snap.self_rss.unwrap_or(0),
+            self.state.tabs.iter().map(|t| t.label()),
         );
     }
 
@@ -775,6 +776,20 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
     // From the server: a client attached or lost its screen (see `server::hub`).
     let mut sigusr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
+    // Stopped from outside (SIGTSTP: `kill -TSTP`, a job-control shell): the terminal is given
+    // back first, else the shell is left in raw mode and, after `fg`, memmux in cooked mode
+    // where one Ctrl-C (SIGINT) ended every tab. A session of the server has no user terminal
+    // (its client does this), and its orphaned process group is never stopped by SIGTSTP.
+    let mut sigtstp = match crate::server::child::in_server() {
+        false => {
+            Some(signal(SignalKind::from_raw(libc::SIGTSTP)).context("cannot handle SIGTSTP")?)
+        }
+        true => None,
+    };
+    // Continued (after SIGTSTP, or a SIGSTOP that could not be seen): raw mode and a whole
+    // frame again, whatever the shell did to the terminal meanwhile.
+    let mut sigcont =
+        signal(SignalKind::from_raw(libc::SIGCONT)).context("cannot handle SIGCONT")?;
     crate::server::child::ready();
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
     screen.lock().comp.resize(area);
@@ -853,6 +868,19 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 screen.lock().target = None;
             }
             _ = sigusr1.recv() => app.redraw_everything(&screen),
+            Some(()) = async { sigtstp.as_mut()?.recv().await } => {
+                let mut s = screen.lock();
+                // No reader draws on the given-back terminal.
+                s.target = None;
+                terminal::stop_self();
+                drop(s);
+            }
+            _ = sigcont.recv() => {
+                if !crate::server::child::in_server() {
+                    let _ = terminal::take_raw();
+                }
+                app.redraw_everything(&screen);
+            }
             Some(ev) = rx.recv() => {
                 let gone = matches!(ev, AppEvent::InputGone(_));
                 app.handle_event(ev);

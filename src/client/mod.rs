@@ -189,6 +189,8 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     if let Err(code) = check() {
         return Ok(code);
     }
+    // `C-b s` moves the client to another session, `C-b $` renames it: the server says so.
+    let name = Arc::new(Mutex::new(name));
     let writer = Arc::new(Mutex::new(
         stream.try_clone().context("cannot share the socket")?,
     ));
@@ -203,7 +205,7 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     let (rows, cols) = terminal_size();
     send(&Msg::Resize { rows, cols });
     spawn_keys(send.clone())?;
-    spawn_signals(send.clone(), name.clone())?;
+    spawn_signals(send.clone(), Arc::clone(&name))?;
     // Unbuffered, straight to the terminal: std's stdout is line-buffered and would split a
     // frame into a write per line. The socket is read through 64 KiB: a frame in one call.
     // SAFETY: descriptor 1 stays open for the whole life of the client; ManuallyDrop never
@@ -220,6 +222,7 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
             }
             Ok(Some(Msg::Exit(why))) => break Some(why),
             Ok(Some(Msg::Suspend)) => suspend(&send),
+            Ok(Some(Msg::Attached(now))) => *name.lock().unwrap_or_else(|p| p.into_inner()) = now,
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => break None,
         }
@@ -231,6 +234,7 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
             Ok(0)
         }
         None => {
+            let name = name.lock().unwrap_or_else(|p| p.into_inner()).clone();
             println!("[the memmux server went away; session {name} may have ended with it]");
             Ok(1)
         }
@@ -266,7 +270,10 @@ fn spawn_keys(send: impl Fn(&Msg) -> bool + Send + 'static) -> anyhow::Result<()
 
 /// Size changes go to the server; a hang-up or SIGTERM ends the client (the session goes on);
 /// SIGTSTP gives the terminal back before stopping, SIGCONT takes it again and redraws.
-fn spawn_signals(send: impl Fn(&Msg) -> bool + Send + 'static, name: String) -> anyhow::Result<()> {
+fn spawn_signals(
+    send: impl Fn(&Msg) -> bool + Send + 'static,
+    name: Arc<Mutex<String>>,
+) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGWINCH};
     let mut signals = signal_hook::iterator::Signals::new([
         SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, SIGCONT,
@@ -289,6 +296,7 @@ fn spawn_signals(send: impl Fn(&Msg) -> bool + Send + 'static, name: String) -> 
                     }
                     _ => {
                         terminal::restore();
+                        let name = name.lock().unwrap_or_else(|p| p.into_inner()).clone();
                         println!("[memmux client ended by a signal; session {name} goes on]");
                         std::process::exit(128 + sig);
                     }

@@ -1,19 +1,29 @@
 //! The session's side of the server: when memmux runs as a session of the server
 //! (`--session-fd N`), what it tells the server over its private control socket — that it is
-//! ready for redraw signals, its tab count and memory for `ls`, `C-b d` and `C-b C-z`.
+//! ready for redraw signals, its tab count and memory for `ls`, `C-b d`, `C-b C-z`; and what
+//! it asks of it: the sessions for `C-b s`, a switch to one, a new name (`C-b $`).
 //! Without a server (`MEMMUX_NO_SERVER=1`, the tests' default) every call here does nothing.
 
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, OnceLock};
 
-use super::protocol::{self, Msg};
+use super::protocol::{self, Msg, SessionInfo};
 
 struct Control {
     stream: UnixStream,
     /// The last status sent, so an unchanged one is not sent again.
-    last: Option<(u32, u64)>,
+    last: Option<(u32, u64, Vec<String>)>,
+    /// A request went unanswered: a late answer could be taken for the next request's, so
+    /// no more are made.
+    lost: bool,
 }
+
+/// 2 s for the server's answer: it answers from memory at once (measured well under 1 ms);
+/// only a wedged server takes longer, and the app's loop must not hang on it.
+const ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+
+const NO_SERVER: &str = "memmux runs without a server here (MEMMUX_NO_SERVER): no sessions";
 
 static CONTROL: OnceLock<Mutex<Control>> = OnceLock::new();
 
@@ -28,7 +38,12 @@ pub fn init(fd: RawFd) -> anyhow::Result<()> {
     }
     // SAFETY: the server handed us this descriptor for our sole use.
     let stream = unsafe { UnixStream::from_raw_fd(fd) };
-    let _ = CONTROL.set(Mutex::new(Control { stream, last: None }));
+    let _ = stream.set_read_timeout(Some(ANSWER));
+    let _ = CONTROL.set(Mutex::new(Control {
+        stream,
+        last: None,
+        lost: false,
+    }));
     Ok(())
 }
 
@@ -61,13 +76,69 @@ pub fn suspend() -> bool {
     send(&Msg::Suspend)
 }
 
-/// Tells the server the session's tab count and memory, when they changed.
-pub fn publish_status(tabs: u32, memory: u64) {
+/// Tells the server the session's tab count, memory and tab names (the first
+/// `MAX_TAB_NAMES`, cut to `MAX_TAB_NAME` characters), when they changed.
+pub fn publish_status(tabs: u32, memory: u64, names: impl Iterator<Item = String>) {
     let Some(c) = CONTROL.get() else { return };
+    let names: Vec<String> = names
+        .take(protocol::MAX_TAB_NAMES)
+        .map(|n| n.chars().take(protocol::MAX_TAB_NAME).collect())
+        .collect();
     let mut c = c.lock().unwrap_or_else(|p| p.into_inner());
-    if c.last == Some((tabs, memory)) {
+    let now = (tabs, memory, names);
+    if c.last.as_ref() == Some(&now) {
         return;
     }
-    c.last = Some((tabs, memory));
-    let _ = protocol::write_msg(&mut c.stream, &Msg::Status { tabs, memory });
+    let msg = Msg::Status {
+        tabs,
+        memory,
+        names: now.2.clone(),
+    };
+    c.last = Some(now);
+    let _ = protocol::write_msg(&mut c.stream, &msg);
+}
+
+/// Sends a request and waits for the server's answer.
+fn request(msg: &Msg) -> Result<Msg, String> {
+    let c = CONTROL.get().ok_or(NO_SERVER)?;
+    let mut c = c.lock().unwrap_or_else(|p| p.into_inner());
+    if c.lost {
+        return Err("the memmux server stopped answering this session".into());
+    }
+    protocol::write_msg(&mut c.stream, msg)
+        .map_err(|e| format!("cannot reach the memmux server: {e}"))?;
+    match protocol::read_msg(&mut c.stream) {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err("the memmux server closed this session's connection".into()),
+        Err(e) => {
+            c.lost = true;
+            Err(format!("the memmux server did not answer: {e}"))
+        }
+    }
+}
+
+/// Every session of the server, this one marked `current`.
+pub fn sessions() -> Result<Vec<SessionInfo>, String> {
+    match request(&Msg::ListSessions)? {
+        Msg::Sessions(list) => Ok(list),
+        other => Err(format!("unexpected answer from the server: {other:?}")),
+    }
+}
+
+/// Moves the client that typed last to session `name`; what happened, for the status line.
+pub fn switch_to(name: &str) -> Result<String, String> {
+    done(request(&Msg::SwitchClient(name.to_string()))?)
+}
+
+/// Renames this session; refused (with why) when the name is taken or not allowed.
+pub fn rename(name: &str) -> Result<String, String> {
+    done(request(&Msg::RenameSession(name.to_string()))?)
+}
+
+fn done(answer: Msg) -> Result<String, String> {
+    match answer {
+        Msg::Done(s) => Ok(s),
+        Msg::Error(e) => Err(e),
+        other => Err(format!("unexpected answer from the server: {other:?}")),
+    }
 }

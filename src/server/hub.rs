@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::outbox::Outbox;
-use super::protocol::{self, CHUNK, Msg, NewSession};
+use super::protocol::{self, CHUNK, Msg, NewSession, SessionInfo};
 use super::spawn;
 
 pub use crate::config::WindowSize;
@@ -23,6 +23,9 @@ pub struct Client {
     out: Arc<Outbox>,
     rows: u16,
     cols: u16,
+    /// The session the client is attached to now: `C-b s` moves it. Locked before the
+    /// sessions' client lists, whoever takes both (the client's own thread, a switch).
+    at: Arc<Mutex<Arc<Session>>>,
 }
 
 pub struct Session {
@@ -33,6 +36,8 @@ pub struct Session {
     clients: Mutex<Vec<Client>>,
     /// Tabs and memory, as the session last said.
     status: Mutex<Option<(u32, u64)>>,
+    /// Its first tabs' names, as the session last said.
+    tab_names: Mutex<Vec<String>>,
     last_used: Mutex<Instant>,
     /// The client that last typed or attached: the one `C-b d` and `C-b C-z` act on, and the
     /// one whose size `latest` follows.
@@ -40,6 +45,8 @@ pub struct Session {
     size: Mutex<(u16, u16)>,
     /// The session handles SIGUSR1 (it said `Ready`): until then the signal would kill it.
     ready: AtomicBool,
+    /// Its program ended: a client switched to it meanwhile is sent away, not left waiting.
+    ended: AtomicBool,
 }
 
 pub struct Hub {
@@ -122,27 +129,94 @@ impl Hub {
         }
     }
 
+    /// Every session, for `ls` and the chooser; `asking` is marked current.
+    pub fn sessions(&self, asking: Option<&Arc<Session>>) -> Vec<SessionInfo> {
+        lock(&self.sessions)
+            .iter()
+            .map(|s| SessionInfo {
+                name: lock(&s.name).clone(),
+                status: *lock(&s.status),
+                tab_names: lock(&s.tab_names).clone(),
+                clients: lock(&s.clients).len() as u32,
+                current: asking.is_some_and(|a| Arc::ptr_eq(a, s)),
+            })
+            .collect()
+    }
+
     /// One line per session, for `ls`.
     pub fn listing(&self) -> String {
-        let sessions = lock(&self.sessions);
-        let mut out = String::new();
-        for s in sessions.iter() {
-            let clients = lock(&s.clients).len();
-            let (tabs, mem) = match *lock(&s.status) {
-                Some((tabs, mem)) => (
-                    format!("{tabs} tab{}", if tabs == 1 { "" } else { "s" }),
-                    crate::util::human_bytes(mem),
-                ),
-                None => ("starting".to_string(), "memory not sampled yet".to_string()),
-            };
-            let attached = match clients {
-                0 => "detached".to_string(),
-                1 => "1 client attached".to_string(),
-                n => format!("{n} clients attached"),
-            };
-            out.push_str(&format!("{}: {tabs}, {attached}, {mem}\n", lock(&s.name)));
+        self.sessions(None)
+            .iter()
+            .map(|s| s.describe() + "\n")
+            .collect()
+    }
+
+    /// Renames `session` (`C-b $`): refused when the name is not allowed or another session
+    /// has it. Its clients learn the new name (they print it when they leave).
+    fn rename(&self, session: &Arc<Session>, name: &str) -> Result<String, String> {
+        check_name(name)?;
+        {
+            let sessions = lock(&self.sessions);
+            if sessions
+                .iter()
+                .any(|s| !Arc::ptr_eq(s, session) && *lock(&s.name) == name)
+            {
+                return Err(format!("a session named {name:?} already exists"));
+            }
+            let old = std::mem::replace(&mut *lock(&session.name), name.to_string());
+            crate::util::append_log(&format!("session {old} renamed {name}"));
         }
-        out
+        for c in lock(&session.clients).iter() {
+            c.out.send(&Msg::Attached(name.to_string()));
+        }
+        Ok(format!("session renamed {name}"))
+    }
+
+    /// Moves the client of `from` that typed last to the session named `to` (`C-b s`): it
+    /// leaves `from`'s clients and joins `to`'s, keeping its connection, and `to` draws
+    /// everything for it.
+    fn switch(&self, from: &Arc<Session>, to: &str) -> Result<String, String> {
+        let target = self.find(Some(to))?;
+        if Arc::ptr_eq(&target, from) {
+            return Ok(format!("already in session {to}"));
+        }
+        // The client that typed the choice; gone (killed, detached) meanwhile, nobody moves:
+        // another client of this session did not ask to.
+        let who = from.latest.load(Ordering::Acquire);
+        let at = {
+            let clients = lock(&from.clients);
+            clients
+                .iter()
+                .find(|c| c.id == who)
+                .map(|c| Arc::clone(&c.at))
+        };
+        let at = at.ok_or_else(|| "the client that chose is no longer attached".to_string())?;
+        let mut here = lock(&at);
+        let client = {
+            let mut clients = lock(&from.clients);
+            let Some(i) = clients.iter().position(|c| Arc::ptr_eq(&c.at, &at)) else {
+                return Err("the client left".into());
+            };
+            clients.remove(i)
+        };
+        let id = client.id;
+        client.out.send(&Msg::Attached(target.name_now()));
+        lock(&target.clients).push(client);
+        *here = Arc::clone(&target);
+        drop(here);
+        // Ended between the look-up and the push: its goodbye to its clients missed this one.
+        if target.ended.load(Ordering::SeqCst) {
+            target.send_away(Some(id), &format!("session {to} ended"));
+            return Ok(String::new());
+        }
+        target.latest.store(id, Ordering::Release);
+        *lock(&target.last_used) = Instant::now();
+        *lock(&from.last_used) = Instant::now();
+        from.resize(self.window_size);
+        target.resize(self.window_size);
+        // The client's screen shows the other session: everything, with the terminal's modes.
+        target.redraw();
+        Ok(format!("switched to session {to}"))
     }
 
     /// Starts a session for `req`; returns it.
@@ -179,10 +253,12 @@ impl Hub {
             master_fd,
             clients: Mutex::new(Vec::new()),
             status: Mutex::new(None),
+            tab_names: Mutex::new(Vec::new()),
             last_used: Mutex::new(Instant::now()),
             latest: AtomicU64::new(0),
             size: Mutex::new((req.rows, req.cols)),
             ready: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
         });
         sessions.push(Arc::clone(&session));
         drop(sessions);
@@ -221,6 +297,7 @@ impl Hub {
         unsafe { libc::waitpid(session.pid, &mut status, 0) };
         let name = lock(&session.name).clone();
         crate::util::append_log(&format!("session {name} ended (wait status {status})"));
+        session.ended.store(true, Ordering::SeqCst);
         session.send_away(None, &format!("session {name} ended"));
         let empty = {
             let mut sessions = lock(&self.sessions);
@@ -237,7 +314,14 @@ impl Hub {
     fn control(&self, session: &Arc<Session>, mut control: UnixStream) {
         while let Ok(Some(msg)) = protocol::read_msg(&mut control) {
             match msg {
-                Msg::Status { tabs, memory } => *lock(&session.status) = Some((tabs, memory)),
+                Msg::Status {
+                    tabs,
+                    memory,
+                    names,
+                } => {
+                    *lock(&session.status) = Some((tabs, memory));
+                    *lock(&session.tab_names) = names;
+                }
                 Msg::DetachClients => {
                     let name = lock(&session.name).clone();
                     let who = session.latest.load(Ordering::Acquire);
@@ -245,6 +329,24 @@ impl Hub {
                 }
                 Msg::Suspend => session.to_latest(Msg::Suspend),
                 Msg::Ready => session.ready.store(true, Ordering::Release),
+                Msg::ListSessions => {
+                    let list = Msg::Sessions(self.sessions(Some(session)));
+                    if protocol::write_msg(&mut control, &list).is_err() {
+                        break;
+                    }
+                }
+                Msg::RenameSession(name) => {
+                    let reply = answer(self.rename(session, &name));
+                    if protocol::write_msg(&mut control, &reply).is_err() {
+                        break;
+                    }
+                }
+                Msg::SwitchClient(name) => {
+                    let reply = answer(self.switch(session, &name));
+                    if protocol::write_msg(&mut control, &reply).is_err() {
+                        break;
+                    }
+                }
                 _ => break,
             }
         }
@@ -261,14 +363,15 @@ impl Hub {
         if !out.send(&Msg::Attached(name)) {
             return;
         }
+        let at = Arc::new(Mutex::new(Arc::clone(session)));
         {
-            let (o, s) = (Arc::clone(&out), Arc::clone(session));
+            let (o, at) = (Arc::clone(&out), Arc::clone(&at));
             let writers = Arc::clone(&self.writers);
             writers.fetch_add(1, Ordering::AcqRel);
             let started = std::thread::Builder::new()
                 .name(format!("client-out-{id}"))
                 .spawn(move || {
-                    o.run_writer(|| s.redraw());
+                    o.run_writer(|| lock(&at).redraw());
                     writers.fetch_sub(1, Ordering::AcqRel);
                 });
             if started.is_err() {
@@ -281,29 +384,41 @@ impl Hub {
             out,
             rows: 0,
             cols: 0,
+            at: Arc::clone(&at),
         });
         session.latest.store(id, Ordering::Release);
         *lock(&session.last_used) = Instant::now();
         // 64 KiB: a paste arrives in one read, a key in one system call, not two.
         let mut reader = std::io::BufReader::with_capacity(64 << 10, stream);
         while let Ok(Some(msg)) = protocol::read_msg(&mut reader) {
+            // Where the client is now: `C-b s` may have moved it since the last message.
+            let session = &lock(&at).clone();
             match msg {
                 Msg::Input(bytes) => {
-                    session.latest.store(id, Ordering::Release);
+                    let before = session.latest.swap(id, Ordering::AcqRel);
+                    if before != id && self.window_size == WindowSize::Latest {
+                        // `latest` follows the client that typed last, as tmux's follows the
+                        // most recently active one: before its keys reach the program.
+                        session.resize(self.window_size);
+                    }
                     // A session that stops reading its input blocks this client only.
                     if lock(&session.master).write_all(&bytes).is_err() {
                         break;
                     }
                 }
                 Msg::Resize { rows, cols } => {
-                    let first = {
+                    let (session, first) = {
+                        // Held so that a switch does not move the client meanwhile.
+                        let here = lock(&at);
+                        let session = Arc::clone(&*here);
                         let mut clients = lock(&session.clients);
                         let Some(c) = clients.iter_mut().find(|c| c.id == id) else {
                             break;
                         };
                         let first = c.rows == 0;
                         (c.rows, c.cols) = (rows.clamp(1, 1000), cols.clamp(1, 1000));
-                        first
+                        drop(clients);
+                        (session, first)
                     };
                     session.resize(self.window_size);
                     if first {
@@ -317,6 +432,7 @@ impl Hub {
                 _ => break,
             }
         }
+        let session = lock(&at).clone();
         session.send_away(Some(id), "");
         *lock(&session.last_used) = Instant::now();
         session.resize(self.window_size);
@@ -332,6 +448,13 @@ impl Hub {
 
     pub fn is_empty(&self) -> bool {
         lock(&self.sessions).is_empty()
+    }
+}
+
+fn answer(r: Result<String, String>) -> Msg {
+    match r {
+        Ok(s) => Msg::Done(s),
+        Err(e) => Msg::Error(e),
     }
 }
 

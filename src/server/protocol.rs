@@ -7,11 +7,16 @@ use std::io::{self, Read, Write};
 
 /// What a client and a server must agree on: the same build of memmux speaks the same
 /// messages. A mismatch is refused with both versions named.
-pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 1");
+pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 2");
 
 /// 1 MiB: more than a whole environment (Linux caps one at ~2 MiB, typical ones are a few KiB)
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
 pub const MAX_MESSAGE: usize = 1 << 20;
+
+/// The chooser shows a session's first 32 tab names, cut to 32 characters: one line of them
+/// fills any screen already; a status message stays under 5 KiB however many tabs there are.
+pub const MAX_TAB_NAMES: usize = 32;
+pub const MAX_TAB_NAME: usize = 32;
 
 /// Output is relayed in chunks of at most this size (a pty read).
 pub const CHUNK: usize = 64 << 10;
@@ -54,10 +59,12 @@ pub enum Msg {
     Redraw,
     /// The client is no longer attached, and why ("detached", "session ended", ...).
     Exit(String),
-    /// From a session to the server: its tab count and memory, for `ls`.
+    /// From a session to the server: its tab count and memory, for `ls`, and its first tabs'
+    /// names (at most `MAX_TAB_NAMES` of `MAX_TAB_NAME` characters each) for the chooser.
     Status {
         tabs: u32,
         memory: u64,
+        names: Vec<String>,
     },
     /// From a session to the server: detach every client of this session (`C-b d`).
     DetachClients,
@@ -67,6 +74,48 @@ pub enum Msg {
     /// From a session to the server: it handles SIGUSR1 (a full redraw) from now on; before,
     /// the signal would end it.
     Ready,
+    /// From a session to the server (`C-b s`): every session, answered with `Sessions`.
+    ListSessions,
+    /// The answer to `ListSessions`, in the order `ls` prints them.
+    Sessions(Vec<SessionInfo>),
+    /// From a session to the server: move the client that typed last to the named session
+    /// (`C-b s`); answered with `Done` or `Error`.
+    SwitchClient(String),
+    /// From a session to the server: its new name (`C-b $`); answered with `Done` or `Error`
+    /// (a name taken or not allowed). From the server to a client: nothing.
+    RenameSession(String),
+}
+
+/// One session as `ls` and the session chooser show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub name: String,
+    /// Tabs and memory as the session last said; `None` until its first sample.
+    pub status: Option<(u32, u64)>,
+    /// Its first tabs' names, as the session last said.
+    pub tab_names: Vec<String>,
+    pub clients: u32,
+    /// The session that asked.
+    pub current: bool,
+}
+
+impl SessionInfo {
+    /// `NAME: 2 tabs, 1 client attached, 12.0 MiB`: one line of `ls`.
+    pub fn describe(&self) -> String {
+        let (tabs, mem) = match self.status {
+            Some((tabs, mem)) => (
+                format!("{tabs} tab{}", if tabs == 1 { "" } else { "s" }),
+                crate::util::human_bytes(mem),
+            ),
+            None => ("starting".to_string(), "memory not sampled yet".to_string()),
+        };
+        let attached = match self.clients {
+            0 => "detached".to_string(),
+            1 => "1 client attached".to_string(),
+            n => format!("{n} clients attached"),
+        };
+        format!("{}: {tabs}, {attached}, {mem}", self.name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,14 +229,46 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.push(15);
             put_str(&mut b, s);
         }
-        Msg::Status { tabs, memory } => {
+        Msg::Status {
+            tabs,
+            memory,
+            names,
+        } => {
             b.push(16);
             put_u32(&mut b, *tabs);
             b.extend_from_slice(&memory.to_le_bytes());
+            put_names(&mut b, names);
         }
         Msg::DetachClients => b.push(17),
         Msg::Suspend => b.push(18),
         Msg::Ready => b.push(19),
+        Msg::ListSessions => b.push(20),
+        Msg::Sessions(list) => {
+            b.push(21);
+            put_u32(&mut b, list.len() as u32);
+            for s in list {
+                put_str(&mut b, &s.name);
+                match s.status {
+                    None => b.push(0),
+                    Some((tabs, mem)) => {
+                        b.push(1);
+                        put_u32(&mut b, tabs);
+                        b.extend_from_slice(&mem.to_le_bytes());
+                    }
+                }
+                put_u32(&mut b, s.clients);
+                b.push(u8::from(s.current));
+                put_names(&mut b, &s.tab_names);
+            }
+        }
+        Msg::SwitchClient(s) => {
+            b.push(22);
+            put_str(&mut b, s);
+        }
+        Msg::RenameSession(s) => {
+            b.push(23);
+            put_str(&mut b, s);
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -214,6 +295,13 @@ fn put_opt(b: &mut Vec<u8>, s: Option<&str>) {
             b.push(1);
             put_str(b, s);
         }
+    }
+}
+
+fn put_names(b: &mut Vec<u8>, names: &[String]) {
+    put_u32(b, names.len() as u32);
+    for n in names {
+        put_str(b, n);
     }
 }
 
@@ -270,6 +358,11 @@ impl<'a> Fields<'a> {
             1 => self.string().map(Some),
             n => Err(invalid(format!("an option tag of {n}"))),
         }
+    }
+
+    fn names(&mut self) -> io::Result<Vec<String>> {
+        let n = self.count(4)?;
+        (0..n).map(|_| self.string()).collect()
     }
 
     /// A count of items that each take at least `min` bytes: a count the body cannot hold is
@@ -333,10 +426,37 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         16 => Msg::Status {
             tabs: f.u32()?,
             memory: f.u64()?,
+            names: f.names()?,
         },
         17 => Msg::DetachClients,
         18 => Msg::Suspend,
         19 => Msg::Ready,
+        20 => Msg::ListSessions,
+        21 => {
+            // Each entry takes at least 14 bytes: a name's length, a status tag, a client
+            // count, the current flag and a count of tab names.
+            let n = f.count(14)?;
+            let list = (0..n)
+                .map(|_| {
+                    let name = f.string()?;
+                    let status = match f.u8()? {
+                        0 => None,
+                        1 => Some((f.u32()?, f.u64()?)),
+                        t => return Err(invalid(format!("a status tag of {t}"))),
+                    };
+                    Ok(SessionInfo {
+                        name,
+                        status,
+                        clients: f.u32()?,
+                        current: f.u8()? != 0,
+                        tab_names: f.names()?,
+                    })
+                })
+                .collect::<io::Result<_>>()?;
+            Msg::Sessions(list)
+        }
+        22 => Msg::SwitchClient(f.string()?),
+        23 => Msg::RenameSession(f.string()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -381,8 +501,37 @@ mod tests {
         roundtrip(Msg::Status {
             tabs: 3,
             memory: u64::MAX,
+            names: vec!["bash".into(), "htop".into()],
         });
         roundtrip(Msg::Suspend);
+        roundtrip(Msg::ListSessions);
+        roundtrip(Msg::Sessions(vec![
+            SessionInfo {
+                name: "work".into(),
+                status: Some((2, 12 << 20)),
+                clients: 1,
+                current: true,
+                tab_names: vec!["bash".into(), "vim".into()],
+            },
+            SessionInfo {
+                name: "0".into(),
+                status: None,
+                clients: 0,
+                current: false,
+                tab_names: Vec::new(),
+            },
+        ]));
+        roundtrip(Msg::SwitchClient("work".into()));
+        roundtrip(Msg::RenameSession("new name".into()));
+    }
+
+    #[test]
+    fn a_session_list_that_claims_more_than_it_holds_is_refused() {
+        let mut lie = vec![0, 0, 0, 0, 21];
+        lie.extend_from_slice(&1000u32.to_le_bytes());
+        let len = (lie.len() - 4) as u32;
+        lie[..4].copy_from_slice(&len.to_le_bytes());
+        assert!(read_msg(&mut &lie[..]).is_err());
     }
 
     #[test]

@@ -115,6 +115,11 @@ pub enum Mode {
     Messages(u16),
     /// Moving over the focused tab's history: search, select, copy.
     Scroll(Box<crate::state::copy_mode::ScrollView>),
+    /// The session chooser (`C-b s`): the server's sessions, line `selected` highlighted.
+    Sessions {
+        list: Vec<crate::server::protocol::SessionInfo>,
+        selected: usize,
+    },
 }
 
 /// A line for the status bar.

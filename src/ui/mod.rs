@@ -9,6 +9,7 @@ pub mod memory;
 pub mod messages;
 pub mod pane;
 pub mod scroll;
+pub mod sessions;
 pub mod status;
 pub mod tabs;
 
@@ -94,7 +95,10 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         tabs::render(state, config, area, frame.buffer_mut());
     }
     let mut cursor = None;
-    let overlay = matches!(state.mode, Mode::Help(_) | Mode::Messages(_));
+    let overlay = matches!(
+        state.mode,
+        Mode::Help(_) | Mode::Messages(_) | Mode::Sessions { .. }
+    );
     if let Some(tab) = state.focused() {
         let mut term = tab.session.shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
@@ -134,9 +138,12 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             cursor = Some(c);
         }
     }
-    match state.mode {
+    match &state.mode {
+        Mode::Sessions { list, selected } => {
+            sessions::render(list, *selected, frame.area(), frame.buffer_mut())
+        }
         Mode::Help(scroll) => {
-            help::render(&config.keymap, scroll, frame.area(), frame.buffer_mut())
+            help::render(&config.keymap, *scroll, frame.area(), frame.buffer_mut())
         }
         Mode::Messages(scroll) => {
             // The status line stays visible below the log.
@@ -145,7 +152,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
                 .status
                 .map_or(area.height, |s| s.y.saturating_sub(area.y));
             let now = std::time::Instant::now();
-            messages::render(&state.log, scroll, now, area, frame.buffer_mut());
+            messages::render(&state.log, *scroll, now, area, frame.buffer_mut());
         }
         _ => {}
     }

@@ -170,6 +170,15 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 bar,
             );
         }
+        Mode::Sessions { .. } => {
+            buf.set_stringn(
+                area.x,
+                area.y,
+                " sessions: Up/Down select, Enter or 1-9 switches this client, Esc or q closes",
+                w,
+                bar,
+            );
+        }
         Mode::Messages(_) => {
             buf.set_stringn(
                 area.x,

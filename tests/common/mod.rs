@@ -676,6 +676,23 @@ impl Mux {
         t.c_lflag & (libc::ICANON | libc::ECHO) == (libc::ICANON | libc::ECHO)
     }
 
+    /// Puts the terminal in cooked mode from outside, as a job-control shell does when the
+    /// program in the foreground stops.
+    pub fn set_cooked(&self) {
+        let fd = self.master.as_raw_fd().expect("the pty's descriptor");
+        // SAFETY: as in `cooked`.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: as in `cooked`.
+        let r = unsafe { libc::tcgetattr(fd, &mut t) };
+        assert_eq!(r, 0, "tcgetattr");
+        t.c_lflag |= libc::ICANON | libc::ECHO | libc::ISIG | libc::IEXTEN;
+        t.c_iflag |= libc::ICRNL | libc::IXON;
+        t.c_oflag |= libc::OPOST;
+        // SAFETY: tcsetattr on an open pty master, from a termios we filled.
+        let r = unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
+        assert_eq!(r, 0, "tcsetattr");
+    }
+
     /// Whether memmux's output has ended (it exited or closed the terminal).
     pub fn output_ended(&self) -> bool {
         *self.done.lock().unwrap()

@@ -1,0 +1,67 @@
+//! memmux without a server (`MEMMUX_NO_SERVER=1`) stopped from outside: SIGTSTP gives the
+//! terminal back before memmux stops, SIGCONT takes it again and draws everything; a Ctrl-C
+//! after that reaches the program as a key, as before the stop (it used to find the terminal
+//! in cooked mode, become SIGINT and end every tab).
+
+mod common;
+
+use common::{Mux, TIMEOUT};
+
+fn stopped(m: &Mux) -> bool {
+    common::stat(m.pid()).is_some_and(|s| s.state == b'T')
+}
+
+fn ctrl_c_reaches_the_program(m: &mut Mux) {
+    m.line("sleep 100");
+    // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
+    m.wait_for("sleep in the foreground", |s| {
+        s.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("sleep"))
+    });
+    m.send("\x03");
+    m.wait_ready();
+    let tag = common::rand_tag();
+    m.line(&format!("echo alive-{tag}"));
+    m.wait_text(&format!("alive-{tag}"));
+}
+
+#[test]
+fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
+    let mut m = Mux::start();
+    m.wait_ready();
+    m.line("echo before-stop");
+    m.wait_text("before-stop");
+    assert!(!m.cooked());
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGTSTP) };
+    common::wait_until("memmux to stop", TIMEOUT, || stopped(&m));
+    assert!(m.cooked(), "the terminal is back in cooked mode");
+    m.wait_for("the main screen", |s| !s.alternate_screen());
+    // SAFETY: as above.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
+    m.wait_for("everything drawn again", |s| {
+        s.alternate_screen() && s.contents().contains("before-stop")
+    });
+    assert!(!m.cooked(), "raw mode again");
+    ctrl_c_reaches_the_program(&mut m);
+}
+
+#[test]
+fn after_sigstop_and_a_shell_that_set_cooked_mode_sigcont_takes_raw_mode_again() {
+    let mut m = Mux::start();
+    m.wait_ready();
+    m.line("echo before-stop");
+    m.wait_text("before-stop");
+    // SIGSTOP cannot be seen; a job-control shell then puts its own (cooked) modes back.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGSTOP) };
+    common::wait_until("memmux to stop", TIMEOUT, || stopped(&m));
+    m.set_cooked();
+    assert!(m.cooked());
+    // SAFETY: as above.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
+    common::wait_until("raw mode again", TIMEOUT, || !m.cooked());
+    ctrl_c_reaches_the_program(&mut m);
+}
