@@ -1,6 +1,7 @@
 //! What the UI shows: the tabs, which one has focus, the input mode, a message. No I/O here.
 
 pub mod copy_mode;
+pub mod layout;
 
 use std::time::{Duration, Instant};
 
