@@ -45,6 +45,23 @@ pub enum Action {
     Detach,
     /// Stops this client, as SIGTSTP would (the shell's `fg` resumes it).
     SuspendClient,
+    /// Splits the focused pane left | right (tmux's `%`).
+    SplitRight,
+    /// Splits the focused pane top / bottom (tmux's `"`).
+    SplitDown,
+    FocusPaneLeft,
+    FocusPaneRight,
+    FocusPaneUp,
+    FocusPaneDown,
+    NextPane,
+    ZoomPane,
+    ResizePaneLeft,
+    ResizePaneRight,
+    ResizePaneUp,
+    ResizePaneDown,
+    EvenLayout,
+    SwapPanePrev,
+    SwapPaneNext,
 }
 
 impl Action {
@@ -82,6 +99,21 @@ impl Action {
             Action::ToggleMemoryDetail,
             Action::Detach,
             Action::SuspendClient,
+            Action::SplitRight,
+            Action::SplitDown,
+            Action::FocusPaneLeft,
+            Action::FocusPaneRight,
+            Action::FocusPaneUp,
+            Action::FocusPaneDown,
+            Action::NextPane,
+            Action::ZoomPane,
+            Action::ResizePaneLeft,
+            Action::ResizePaneRight,
+            Action::ResizePaneUp,
+            Action::ResizePaneDown,
+            Action::EvenLayout,
+            Action::SwapPanePrev,
+            Action::SwapPaneNext,
         ]);
         v
     }
@@ -118,6 +150,21 @@ impl Action {
             Action::ToggleMemoryDetail => "toggle-memory-detail",
             Action::Detach => "detach-client",
             Action::SuspendClient => "suspend-client",
+            Action::SplitRight => "split-right",
+            Action::SplitDown => "split-down",
+            Action::FocusPaneLeft => "focus-pane-left",
+            Action::FocusPaneRight => "focus-pane-right",
+            Action::FocusPaneUp => "focus-pane-up",
+            Action::FocusPaneDown => "focus-pane-down",
+            Action::NextPane => "next-pane",
+            Action::ZoomPane => "zoom-pane",
+            Action::ResizePaneLeft => "resize-pane-left",
+            Action::ResizePaneRight => "resize-pane-right",
+            Action::ResizePaneUp => "resize-pane-up",
+            Action::ResizePaneDown => "resize-pane-down",
+            Action::EvenLayout => "even-layout",
+            Action::SwapPanePrev => "swap-pane-prev",
+            Action::SwapPaneNext => "swap-pane-next",
         };
         s.to_string()
     }
@@ -134,7 +181,7 @@ impl Action {
             Action::MoveTabLeft => "move the tab one place left",
             Action::MoveTabRight => "move the tab one place right",
             Action::RenameTab => "rename the focused tab",
-            Action::CloseTab => "close the focused tab (asks while it runs)",
+            Action::CloseTab => "close the pane; the last one closes the tab (asks)",
             Action::RestartTab => "restart the focused tab's command",
             Action::Quit => "quit memmux (asks)",
             Action::Help => "this help",
@@ -154,6 +201,21 @@ impl Action {
             Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
             Action::Detach => "detach: the session goes on (memmux attach)",
             Action::SuspendClient => "suspend memmux's client (fg resumes it)",
+            Action::SplitRight => "split the pane: a new shell on the right",
+            Action::SplitDown => "split the pane: a new shell below",
+            Action::FocusPaneLeft => "focus the pane to the left",
+            Action::FocusPaneRight => "focus the pane to the right",
+            Action::FocusPaneUp => "focus the pane above",
+            Action::FocusPaneDown => "focus the pane below",
+            Action::NextPane => "focus the next pane",
+            Action::ZoomPane => "zoom the pane to the whole tab, or back",
+            Action::ResizePaneLeft => "move the pane's border left one cell",
+            Action::ResizePaneRight => "move the pane's border right one cell",
+            Action::ResizePaneUp => "move the pane's border up one cell",
+            Action::ResizePaneDown => "move the pane's border down one cell",
+            Action::EvenLayout => "next even layout: side by side, stacked, tiled",
+            Action::SwapPanePrev => "swap the pane with the previous one",
+            Action::SwapPaneNext => "swap the pane with the next one",
         };
         s.to_string()
     }

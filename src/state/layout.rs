@@ -335,6 +335,16 @@ impl Layout {
         which
     }
 
+    /// Pane `old` is now called `new` (its session was restarted), keeping its place and focus.
+    pub fn rename(&mut self, old: PaneId, new: PaneId) {
+        if let Some(leaf) = find_leaf(&mut self.root, old) {
+            *leaf = Node::Leaf(new);
+        }
+        if self.focus == old {
+            self.focus = new;
+        }
+    }
+
     fn geometry_unzoomed(&self, area: Rect) -> Geometry {
         let mut g = Geometry::default();
         place(&self.root, area, &mut g);

@@ -363,7 +363,7 @@ fn block(
     put(buf, area.x, y + 1, &top, w, top_style);
     // The history's size as the status line shows it (the session's own counters, not the
     // last sample's: the two would disagree for up to a sample's interval).
-    let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
+    let rows = tab.session().shared.history_rows.load(Ordering::Acquire);
     let x = put(
         buf,
         area.x,

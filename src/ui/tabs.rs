@@ -74,7 +74,7 @@ fn entry(
         parts.push((text, base.fg(colors.warn).add_modifier(Modifier::BOLD)));
     }
     if let Some(note) = tab.end_note() {
-        let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
+        let ok = tab.session().status == Status::Exited(ExitStatus::Code(0));
         let style = if ok { base } else { base.fg(colors.warn) };
         parts.push((format!(" [{note}]"), style));
     }
