@@ -557,7 +557,8 @@ impl App {
     /// The pane a session's reader may draw its output into directly: the focused tab's,
     /// while nothing but its screen is drawn there (normal mode).
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
-        if self.state.mode != Mode::Normal || self.resized {
+        // A focused pane hidden by a window too small for the layout has nothing to draw.
+        if self.state.mode != Mode::Normal || self.resized || self.pane.is_empty() {
             return None;
         }
         let tab = self.state.focused()?;

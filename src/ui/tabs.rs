@@ -42,6 +42,10 @@ fn entry(
         label = cut;
     }
     let mut parts = vec![(format!(" {number}:{label}"), base)];
+    // A zoomed tab hides its other panes: marked as tmux marks it.
+    if tab.layout.is_zoomed() {
+        parts.push(("Z".to_string(), base.fg(colors.accent)));
+    }
     if tab.bell {
         parts.push((
             "!".to_string(),
