@@ -176,9 +176,9 @@ impl App {
         self.ctx.limits = limits;
         self.ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         self.ctx.budget.set_limit(config.memory_budget);
-        for tab in &self.state.tabs {
-            let _account = tab.session().enter();
-            let shared = &tab.session().shared;
+        for pane in self.state.tabs.iter().flat_map(|t| &t.panes) {
+            let _account = pane.session.enter();
+            let shared = &pane.session.shared;
             let mut term = shared.lock_term();
             term.history_mut().set_limits(limits);
             term.parser.callbacks_mut().osc52_max = self.ctx.osc52_max;

@@ -111,7 +111,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     let running = state
                         .tabs
                         .iter()
-                        .filter(|t| t.session().is_running())
+                        .filter(|t| t.panes.iter().any(|p| p.session.is_running()))
                         .count();
                     format!(" quit memmux, hanging up {running} running tab(s)?")
                 }

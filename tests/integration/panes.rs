@@ -186,13 +186,16 @@ fn a_pane_too_small_is_not_split_and_a_tiny_window_does_not_crash() {
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
     ready(&m);
-    m.prefix("\"");
-    ready(&m);
     // 5 rows: a tab bar, 3 rows of body, a status line: a split into 1 + border + 1 fits,
     // but not again.
     m.resize(5, 40);
+    // Once the right pane's pty has the small size, memmux has laid the panes out for it.
+    let right = 40 - 1 - (40 - 1) / 2;
+    m.wait_for("the small layout", |s| s.contents().contains('│'));
+    let (size, _) = stty(&mut m, "small");
+    assert_eq!(size, (3, right), "{}", m.dump());
     m.prefix("\"");
-    ready(&m);
+    m.wait_for("a horizontal border", |s| s.contents().contains('─'));
     m.prefix("\"");
     m.wait_text("too small");
     // Smaller than the layout needs: panes are hidden, nothing crashes.
@@ -208,4 +211,22 @@ fn a_pane_too_small_is_not_split_and_a_tiny_window_does_not_crash() {
     });
     let (size, _) = stty(&mut m, "back");
     assert!(size.0 >= 1 && size.1 >= 2, "{size:?}: {}", m.dump());
+}
+
+#[test]
+fn a_tabs_memory_figure_counts_every_panes_processes() {
+    let mut m = crate::common::Mux::start_with(crate::common::Opts {
+        rows: 40,
+        cols: 160,
+        ..Default::default()
+    });
+    m.wait_prompt();
+    m.wait_text("1 proc ·");
+    m.prefix("%");
+    ready(&m);
+    // Two more processes in the new pane: the tab's figure is both panes' trees, 4 processes
+    // (each pane's shell and the two sleeps), not the focused pane's 3.
+    m.line("sleep 1000 & sleep 1001 &");
+    m.prefix("\x1b[D");
+    m.wait_text("4 proc ·");
 }
