@@ -230,3 +230,24 @@ fn a_tabs_memory_figure_counts_every_panes_processes() {
     m.prefix("\x1b[D");
     m.wait_text("4 proc ·");
 }
+
+#[test]
+fn panes_survive_detach_and_a_client_of_another_size_re_lays_them() {
+    use crate::common::server::{client, first_client};
+    let mut m = first_client();
+    m.wait_prompt();
+    m.prefix("%");
+    ready(&m);
+    m.line("echo right-$((2+3))");
+    m.wait_text("right-5");
+    m.prefix("d");
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+    let mut c = client(&m, &["attach"], 24, 80);
+    c.wait_text("right-5");
+    c.wait_for("the border", |s| s.contents().contains('│'));
+    // The right pane still has the focus, its share of 80 columns (no panel at 80), and the
+    // 22 rows between the bars.
+    let (size, col) = stty(&mut c, "attached");
+    assert_eq!(size, (22, 80 - 1 - (80 - 1) / 2), "{}", c.dump());
+    assert!(col > (80 - 1) / 2, "{}", c.dump());
+}
