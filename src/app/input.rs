@@ -203,6 +203,9 @@ impl App {
             MouseEventKind::ScrollDown => 3,
             _ => 0,
         };
+        if matches!(self.state.mode, Mode::Normal) && self.drag_border(&m) {
+            return;
+        }
         // A press on another pane of the tab focuses it first (then goes to it as usual).
         if matches!(self.state.mode, Mode::Normal)
             && matches!(m.kind, MouseEventKind::Down(_))

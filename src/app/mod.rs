@@ -70,6 +70,8 @@ pub struct App {
     body: Rect,
     /// The whole terminal as of the last layout.
     area: Rect,
+    /// A pane border being dragged with the mouse (its split).
+    border_drag: Option<crate::state::layout::SplitPath>,
     tab_bar: Option<Rect>,
     panel: Option<Rect>,
     pub quit: bool,
@@ -129,6 +131,7 @@ impl App {
             pane: layout.pane,
             body: layout.pane,
             area,
+            border_drag: None,
             tab_bar: layout.tab_bar,
             panel: layout.panel,
             quit: false,

@@ -175,6 +175,32 @@ impl App {
         }
     }
 
+    /// A press on a border starts dragging it, a drag moves it, the release ends it. True when
+    /// the event was used so.
+    pub(super) fn drag_border(&mut self, m: &MouseEvent) -> bool {
+        let body = self.body;
+        let Some(tab) = self.state.focused_mut() else {
+            return false;
+        };
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.border_drag = tab.layout.border_at(body, m.column, m.row);
+                self.border_drag.is_some()
+            }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                let Some(path) = &self.border_drag else {
+                    return false;
+                };
+                if tab.layout.drag_border(body, path, m.column, m.row) {
+                    self.panes_changed();
+                }
+                true
+            }
+            MouseEventKind::Up(_) => self.border_drag.take().is_some(),
+            _ => false,
+        }
+    }
+
     /// After any change to the panes: every pane gets its size now (not at the next frame),
     /// and the frame is drawn at once.
     fn panes_changed(&mut self) {

@@ -5,10 +5,13 @@
 //! Sizes are kept as a ratio of the split's area, so a resized window re-lays the panes
 //! proportionally; a change by one cell sets the ratio from the new cell count.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 
 /// Names a pane within its tab: the id of the session it runs (never reused).
 pub type PaneId = u64;
+
+/// Names a split by the way to it from the root: `false` the first part, `true` the second.
+pub type SplitPath = Vec<bool>;
 
 /// Smallest content a pane may be split down to: 2 columns, 1 row (tmux allows 1x1; one column
 /// cannot show a wide character).
@@ -284,7 +287,7 @@ impl Layout {
     pub fn pane_at(&self, area: Rect, x: u16, y: u16) -> Option<PaneId> {
         let g = self.geometry(area);
         g.visible()
-            .find(|(_, r)| r.contains(ratatui::layout::Position::new(x, y)))
+            .find(|(_, r)| r.contains(Position::new(x, y)))
             .map(|(p, _)| p)
     }
 
@@ -333,6 +336,57 @@ impl Layout {
         };
         self.zoomed = false;
         which
+    }
+
+    /// The split whose border is at column `x`, row `y` (none while zoomed: no borders show).
+    pub fn border_at(&self, area: Rect, x: u16, y: u16) -> Option<SplitPath> {
+        if self.zoomed {
+            return None;
+        }
+        let mut path = Vec::new();
+        find_border(&self.root, area, Position::new(x, y), &mut path).then_some(path)
+    }
+
+    /// Moves the border of the split at `path` to column `x` (a split side by side) or row
+    /// `y` (stacked), as far as each side keeps a cell. True when it moved.
+    pub fn drag_border(&mut self, area: Rect, path: &[bool], x: u16, y: u16) -> bool {
+        let mut node = &mut self.root;
+        let mut area = area;
+        for &second in path {
+            let Node::Split {
+                axis,
+                ratio,
+                first,
+                second: other,
+            } = node
+            else {
+                return false;
+            };
+            let (a, _, b) = divide(area, *axis, *ratio);
+            (node, area) = if second {
+                (&mut **other, b)
+            } else {
+                (&mut **first, a)
+            };
+        }
+        let Node::Split { axis, ratio, .. } = node else {
+            return false;
+        };
+        let total = extent(area, *axis);
+        let Some(now) = first_cells(total, *ratio) else {
+            return false;
+        };
+        let want = match axis {
+            Axis::Columns => x.saturating_sub(area.x),
+            Axis::Rows => y.saturating_sub(area.y),
+        };
+        let avail = total - 1;
+        let want = want.clamp(1, avail - 1);
+        if want == now {
+            return false;
+        }
+        *ratio = f64::from(want) / f64::from(avail);
+        true
     }
 
     /// Pane `old` is now called `new` (its session was restarted), keeping its place and focus.
@@ -428,6 +482,33 @@ fn place(node: &Node, area: Rect, g: &mut Geometry) {
             place(second, b, g);
         }
     }
+}
+
+/// Whether the border at `at` is in `node`; `path` is then the way to its split.
+fn find_border(node: &Node, area: Rect, at: Position, path: &mut Vec<bool>) -> bool {
+    let Node::Split {
+        axis,
+        ratio,
+        first,
+        second,
+    } = node
+    else {
+        return false;
+    };
+    let (a, border, b) = divide(area, *axis, *ratio);
+    if border.contains(at) {
+        return true;
+    }
+    for (part, area, is_second) in [(first, a, false), (second, b, true)] {
+        if area.contains(at) {
+            path.push(is_second);
+            if find_border(part, area, at, path) {
+                return true;
+            }
+            path.pop();
+        }
+    }
+    false
 }
 
 fn find_leaf(node: &mut Node, id: PaneId) -> Option<&mut Node> {

@@ -243,3 +243,29 @@ fn even_layouts_share_the_area_equally() {
     assert_eq!(l.panes(), vec![1, 2, 3, 4]);
     assert_eq!(l.cycle_even(), Even::Horizontal);
 }
+
+#[test]
+fn a_border_is_found_and_dragged() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    // The vertical border at column 39; the horizontal one at row 11 in the right part.
+    let v = l.border_at(AREA, 39, 5).unwrap();
+    assert_eq!(v, Vec::<bool>::new());
+    let h = l.border_at(AREA, 60, 11).unwrap();
+    assert_eq!(h, vec![true]);
+    assert_eq!(l.border_at(AREA, 10, 5), None);
+    assert!(l.drag_border(AREA, &v, 30, 5));
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 30, 22)));
+    // The right part's border, dragged within the right part (rows 1..23).
+    let h = l.border_at(AREA, 60, 11).unwrap();
+    assert!(l.drag_border(AREA, &h, 60, 5));
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(31, 1, 49, 4)));
+    // Past the edge: each side keeps a cell.
+    assert!(l.drag_border(AREA, &v, 0, 5));
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 1, 22)));
+    assert!(!l.drag_border(AREA, &v, 0, 5));
+    // Zoomed: no borders to drag.
+    l.toggle_zoom();
+    assert_eq!(l.border_at(AREA, 1, 5), None);
+}

@@ -251,3 +251,19 @@ fn panes_survive_detach_and_a_client_of_another_size_re_lays_them() {
     assert_eq!(size, (22, 80 - 1 - (80 - 1) / 2), "{}", c.dump());
     assert!(col > (80 - 1) / 2, "{}", c.dump());
 }
+
+#[test]
+fn dragging_a_border_resizes_the_panes_beside_it() {
+    let mut m = Mux::start();
+    let (rows, cols) = whole(&mut m);
+    m.prefix("%");
+    ready(&m);
+    // SGR mouse, 1-based: press on the border, drag to column 31, release there.
+    let border = (cols - 1) / 2 + 1;
+    m.send(format!(
+        "\x1b[<0;{border};5M\x1b[<32;20;5M\x1b[<32;31;5M\x1b[<0;31;5m"
+    ));
+    // The left pane is 30 columns now; the right one (still focused) has the rest.
+    let (size, _) = stty(&mut m, "dragged");
+    assert_eq!(size, (rows, cols - 1 - 30), "{}", m.dump());
+}
