@@ -158,14 +158,6 @@ impl Layout {
         v
     }
 
-    pub fn len(&self) -> usize {
-        self.panes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Focuses `id`, leaving zoom (as tmux does when another pane is selected). False when
     /// `id` is not a pane of this tab.
     pub fn set_focus(&mut self, id: PaneId) -> bool {
