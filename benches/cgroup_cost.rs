@@ -18,15 +18,7 @@ use memmux::memory::cgroup::{Mechanism, Settings, TabCgroup, join, release_hiera
 use memmux::memory::procs::{Sampler, SamplerConfig};
 use memmux::memory::sampler::{RosterEntry, sample};
 
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime with a valid clock id and timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+use memmux::memory::sampler::thread_cpu;
 
 struct Sessions(Vec<Child>);
 

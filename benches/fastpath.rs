@@ -15,27 +15,16 @@ use memmux::session::term::Term;
 use std::hint::black_box;
 use std::time::Duration;
 
+mod support;
+use memmux::memory::sampler::thread_cpu;
+use support::utf8_text;
+
 const ROWS: u16 = 50;
 const COLS: u16 = 200;
 const CHUNKS: [usize; 2] = [64 << 10, 4 << 10];
 /// 16 MiB per run: ~180,000 lines, so the 10,000-row history is full for most of it.
 const INPUT: usize = 16 << 20;
 const RUNS: usize = 7;
-
-/// xorshift64*: deterministic input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const WORDS: &[&str] = &[
     "error",
@@ -60,17 +49,17 @@ const WORDS: &[&str] = &[
 ];
 
 /// A line of 80..=100 printable characters.
-fn words(rng: &mut Rng, out: &mut Vec<u8>) {
-    let len = 80 + rng.below(21) as usize;
+fn words(rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+    let len = 80 + rng.u64(..21) as usize;
     let start = out.len();
     while out.len() - start < len {
-        out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
+        out.extend_from_slice(WORDS[rng.u64(..WORDS.len() as u64) as usize].as_bytes());
         out.push(b' ');
     }
     out.truncate(start + len);
 }
 
-fn plain(rng: &mut Rng) -> Vec<u8> {
+fn plain(rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = Vec::with_capacity(INPUT + 128);
     while out.len() < INPUT {
         words(rng, &mut out);
@@ -81,7 +70,7 @@ fn plain(rng: &mut Rng) -> Vec<u8> {
 
 /// Lines with 2-4 coloured spans: a timestamp, a level, a path, as loggers, `ls` and `git`
 /// colour them.
-fn coloured(rng: &mut Rng) -> Vec<u8> {
+fn coloured(rng: &mut fastrand::Rng) -> Vec<u8> {
     const SGR: &[&str] = &[
         "\x1b[33m",
         "\x1b[1;31m",
@@ -95,14 +84,14 @@ fn coloured(rng: &mut Rng) -> Vec<u8> {
     while out.len() < INPUT {
         let mut line = Vec::new();
         words(rng, &mut line);
-        let spans = 2 + rng.below(3) as usize;
+        let spans = 2 + rng.u64(..3) as usize;
         let mut at = 0;
         for _ in 0..spans {
-            let end = (at + 8 + rng.below(16) as usize).min(line.len());
-            out.extend_from_slice(SGR[rng.below(SGR.len() as u64) as usize].as_bytes());
+            let end = (at + 8 + rng.u64(..16) as usize).min(line.len());
+            out.extend_from_slice(SGR[rng.u64(..SGR.len() as u64) as usize].as_bytes());
             out.extend_from_slice(&line[at..end]);
             out.extend_from_slice(b"\x1b[m");
-            let next = (end + 4 + rng.below(12) as usize).min(line.len());
+            let next = (end + 4 + rng.u64(..12) as usize).min(line.len());
             out.extend_from_slice(&line[end..next]);
             at = next;
         }
@@ -110,43 +99,6 @@ fn coloured(rng: &mut Rng) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out
-}
-
-/// An 8-digit line number and 30-45 characters of Chinese, Japanese, Hangul and accented
-/// Latin with the odd space and emoji: `bench/compare.py`'s UTF-8 text.
-fn utf8_text(rng: &mut Rng) -> Vec<u8> {
-    let text: Vec<char> =
-        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
-                           日本語のテキストです한국어텍스트éàüößçñ"
-            .chars()
-            .collect();
-    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
-    let mut out = Vec::with_capacity(INPUT + 256);
-    let mut n = 0;
-    while out.len() < INPUT {
-        let mut line = format!("{n:08}");
-        for _ in 0..30 + rng.below(16) {
-            line.push(match rng.below(50) {
-                0..=3 => ' ',
-                4 => EMOJI[rng.below(EMOJI.len() as u64) as usize],
-                _ => text[rng.below(text.len() as u64) as usize],
-            });
-        }
-        line.push_str("\r\n");
-        out.extend_from_slice(line.as_bytes());
-        n += 1;
-    }
-    out
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// One run: a fresh terminal fed `input` in 64 KiB chunks. Returns the CPU time and the
@@ -176,11 +128,11 @@ fn mb_s(bytes: usize, d: Duration) -> f64 {
 }
 
 fn main() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = fastrand::Rng::with_seed(0x1234_5678_9abc_def1);
     let inputs = [
         ("plain 80-100 chars", plain(&mut rng)),
         ("SGR-coloured", coloured(&mut rng)),
-        ("UTF-8 (CJK) text", utf8_text(&mut rng)),
+        ("UTF-8 (CJK) text", utf8_text(&mut rng, INPUT)),
     ];
     println!("Term::process, {ROWS}x{COLS}, 10,000-row history; medians of {RUNS} runs");
     println!(

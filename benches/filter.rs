@@ -12,37 +12,25 @@ use std::time::Duration;
 const TOTAL: usize = 4 << 20;
 const CHUNK: usize = 64 << 10;
 
-/// xorshift64*, fixed seed: the same text every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
-
 fn text(sgr: bool) -> Vec<u8> {
-    let mut rng = Rng(0x5eed);
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
     let mut out = Vec::with_capacity(TOTAL + 256);
     while out.len() < TOTAL {
-        let width = 80 + rng.below(21) as usize;
+        let width = 80 + rng.u64(..21) as usize;
         let mut col = 0;
         while col < width {
-            let len = 2 + rng.below(8) as usize;
+            let len = 2 + rng.u64(..8) as usize;
             if sgr {
-                let seq = if rng.below(2) == 0 {
-                    format!("\x1b[38;5;{}m", rng.below(256))
+                let seq = if rng.u64(..2) == 0 {
+                    format!("\x1b[38;5;{}m", rng.u64(..256))
                 } else {
-                    let (r, g, b) = (rng.below(256), rng.below(256), rng.below(256));
+                    let (r, g, b) = (rng.u64(..256), rng.u64(..256), rng.u64(..256));
                     format!("\x1b[38;2;{r};{g};{b}m")
                 };
                 out.extend_from_slice(seq.as_bytes());
             }
             for _ in 0..len.min(width - col) {
-                out.push(b'a' + rng.below(26) as u8);
+                out.push(b'a' + rng.u64(..26) as u8);
             }
             col += len + 1;
             if col < width {

@@ -10,21 +10,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use memmux::session::scrollback::{Budget, Limits};
 use memmux::session::term::Term;
 
-/// xorshift64*: the same input every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+mod support;
+use support::utf8_text;
 
 const WORDS: &[&str] = &[
     "alpha", "memory", "session", "terminal", "scroll", "the", "of", "buffer", "parser", "tab",
@@ -34,13 +21,13 @@ const WORDS: &[&str] = &[
 /// 1 MiB of each workload.
 const SIZE: usize = 1 << 20;
 
-fn plain(rng: &mut Rng) -> Vec<u8> {
+fn plain(rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = Vec::with_capacity(SIZE + 200);
     while out.len() < SIZE {
-        let target = 80 + rng.below(21) as usize;
+        let target = 80 + rng.u64(..21) as usize;
         let start = out.len();
         while out.len() - start < target {
-            out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
+            out.extend_from_slice(WORDS[rng.u64(..WORDS.len() as u64) as usize].as_bytes());
             out.push(b' ');
         }
         out.extend_from_slice(b"\r\n");
@@ -48,19 +35,19 @@ fn plain(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-fn sgr(rng: &mut Rng) -> Vec<u8> {
+fn sgr(rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = Vec::with_capacity(SIZE + 400);
     while out.len() < SIZE {
         for _ in 0..8 {
-            let w = WORDS[rng.below(WORDS.len() as u64) as usize];
-            let style = match rng.below(4) {
-                0 => format!("\x1b[1;3{}m", rng.below(8)),
-                1 => format!("\x1b[38;5;{}m", rng.below(256)),
+            let w = WORDS[rng.u64(..WORDS.len() as u64) as usize];
+            let style = match rng.u64(..4) {
+                0 => format!("\x1b[1;3{}m", rng.u64(..8)),
+                1 => format!("\x1b[38;5;{}m", rng.u64(..256)),
                 2 => format!(
                     "\x1b[38;2;{};{};{}m",
-                    rng.below(256),
-                    rng.below(256),
-                    rng.below(256)
+                    rng.u64(..256),
+                    rng.u64(..256),
+                    rng.u64(..256)
                 ),
                 _ => "\x1b[4;44m".to_string(),
             };
@@ -73,13 +60,13 @@ fn sgr(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-fn cjk(rng: &mut Rng) -> Vec<u8> {
+fn cjk(rng: &mut fastrand::Rng) -> Vec<u8> {
     const HAN: &[char] = &['漢', '字', '語', '文', '書', '中', '日', '本', '記', '憶'];
     let mut out = Vec::with_capacity(SIZE + 400);
     while out.len() < SIZE {
         let mut line = String::new();
-        for _ in 0..35 + rng.below(10) {
-            line.push(HAN[rng.below(HAN.len() as u64) as usize]);
+        for _ in 0..35 + rng.u64(..10) {
+            line.push(HAN[rng.u64(..HAN.len() as u64) as usize]);
         }
         line.push_str(" ok\r\n");
         out.extend_from_slice(line.as_bytes());
@@ -87,48 +74,20 @@ fn cjk(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-/// The benchmark's UTF-8 text (`bench/compare.py`): an 8-digit line number, then 30 to 45
-/// characters of Chinese, Japanese, Hangul and accented Latin, with a space now and then and
-/// an emoji in one character of 50.
-fn utf8_mixed(rng: &mut Rng) -> Vec<u8> {
-    let text: Vec<char> =
-        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着\
-                           日本語のテキストです한국어텍스트éàüößçñ"
-            .chars()
-            .collect();
-    const EMOJI: &[char] = &['\u{2705}', '\u{26a1}', '\u{1F600}', '\u{1F680}'];
-    let mut out = Vec::with_capacity(SIZE + 400);
-    let mut n = 0;
-    while out.len() < SIZE {
-        let mut line = format!("{n:08}");
-        for _ in 0..30 + rng.below(16) {
-            line.push(match rng.below(50) {
-                0..=3 => ' ',
-                4 => EMOJI[rng.below(EMOJI.len() as u64) as usize],
-                _ => text[rng.below(text.len() as u64) as usize],
-            });
-        }
-        line.push_str("\r\n");
-        out.extend_from_slice(line.as_bytes());
-        n += 1;
-    }
-    out
-}
-
 /// Whole screens redrawn in place on the alternate screen: home, then every row with colours
 /// and an erase to its end, as full-screen programs repaint.
-fn redraw(rng: &mut Rng) -> Vec<u8> {
+fn redraw(rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = b"\x1b[?1049h".to_vec();
     while out.len() < SIZE {
         out.extend_from_slice(b"\x1b[H");
         for row in 1..=50 {
-            let cpu = rng.below(100);
+            let cpu = rng.u64(..100);
             let line = format!(
                 "\x1b[{row};1H\x1b[1;32m{:>6}\x1b[0m root  20   0 \x1b[36m{:>7}\x1b[0m {:>5.1} {}\x1b[K",
-                rng.below(40_000),
-                rng.below(9_999_999),
+                rng.u64(..40_000),
+                rng.u64(..9_999_999),
                 cpu as f64 / 3.0,
-                WORDS[rng.below(WORDS.len() as u64) as usize]
+                WORDS[rng.u64(..WORDS.len() as u64) as usize]
             );
             out.extend_from_slice(line.as_bytes());
         }
@@ -137,12 +96,12 @@ fn redraw(rng: &mut Rng) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let workloads = [
         ("plain", plain(&mut rng)),
         ("sgr", sgr(&mut rng)),
         ("cjk", cjk(&mut rng)),
-        ("utf8_mixed", utf8_mixed(&mut rng)),
+        ("utf8_mixed", utf8_text(&mut rng, SIZE)),
         ("full_screen_redraw", redraw(&mut rng)),
     ];
     let budget = Budget::new(1 << 30);

@@ -5,6 +5,7 @@
 //! allocator rounding is included. Timings are medians of several runs, in
 //! thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared.
 
+use memmux::session::scrollback::CaptureSink;
 use memmux::session::scrollback::{Budget, Limits, Pos, RowCapture, Scrollback};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -71,21 +72,6 @@ fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// xorshift64*: deterministic input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 const WORDS: &[&str] = &[
     "error",
     "warning",
@@ -118,24 +104,24 @@ const WORDS: &[&str] = &[
 ];
 
 /// A line of exactly `chars` ASCII characters made of words.
-fn plain_line(rng: &mut Rng, chars: usize, out: &mut String) {
+fn plain_line(rng: &mut fastrand::Rng, chars: usize, out: &mut String) {
     let start = out.len();
     while out.len() - start < chars {
-        out.push_str(WORDS[rng.below(WORDS.len())]);
+        out.push_str(WORDS[rng.usize(..WORDS.len())]);
         out.push(' ');
     }
     out.truncate(start + chars);
 }
 
 /// `ls --color` style: 5 coloured names of ~12 characters, two spaces apart.
-fn sgr_line(rng: &mut Rng, out: &mut String) {
+fn sgr_line(rng: &mut fastrand::Rng, out: &mut String) {
     const COLORS: &[&str] = &["01;34", "01;32", "01;36", "00", "01;31", "40;33;01", "35"];
     for i in 0..5 {
         if i > 0 {
             out.push_str("  ");
         }
         out.push_str("\x1b[");
-        out.push_str(COLORS[rng.below(COLORS.len())]);
+        out.push_str(COLORS[rng.usize(..COLORS.len())]);
         out.push('m');
         let mut name = String::new();
         plain_line(rng, 12, &mut name);
@@ -144,9 +130,9 @@ fn sgr_line(rng: &mut Rng, out: &mut String) {
     }
 }
 
-fn cjk_line(rng: &mut Rng, out: &mut String) {
+fn cjk_line(rng: &mut fastrand::Rng, out: &mut String) {
     for _ in 0..35 {
-        out.push(char::from_u32(0x4E00 + rng.below(0x5000) as u32).unwrap_or('中'));
+        out.push(char::from_u32(0x4E00 + rng.usize(..0x5000) as u32).unwrap_or('中'));
     }
 }
 
@@ -161,7 +147,7 @@ enum Kind {
 }
 
 fn input(kind: Kind, lines: usize, seed: u64) -> String {
-    let mut rng = Rng(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut out = String::new();
     for _ in 0..lines {
         match kind {
@@ -169,15 +155,15 @@ fn input(kind: Kind, lines: usize, seed: u64) -> String {
             Kind::Sgr => sgr_line(&mut rng, &mut out),
             Kind::Cjk => cjk_line(&mut rng, &mut out),
             Kind::Empty => {}
-            Kind::Mixed => match rng.below(10) {
+            Kind::Mixed => match rng.usize(..10) {
                 0..=1 => sgr_line(&mut rng, &mut out),
                 2 => {
-                    let n = 260 + rng.below(200);
+                    let n = 260 + rng.usize(..200);
                     plain_line(&mut rng, n, &mut out);
                 }
                 3 => {}
                 _ => {
-                    let n = 40 + rng.below(150);
+                    let n = 40 + rng.usize(..150);
                     plain_line(&mut rng, n, &mut out);
                 }
             },
@@ -185,19 +171,6 @@ fn input(kind: Kind, lines: usize, seed: u64) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-struct Sink {
-    capture: RowCapture,
-    store: Scrollback,
-}
-
-impl vt100::Callbacks for Sink {
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate: bool) {
-        if !alternate {
-            self.capture.capture(row, &mut self.store);
-        }
-    }
 }
 
 /// Only vt100's own formatting: every row through `write_formatted_basic`.
@@ -238,7 +211,7 @@ fn build(kind: Kind, rows: usize, cols: u16, budget: &Arc<Budget>) -> Scrollback
         nz(SCREEN_ROWS),
         nz(cols),
         0,
-        Sink {
+        CaptureSink {
             capture: RowCapture::new(),
             store: Scrollback::new(limits, budget.clone()),
         },
@@ -269,7 +242,7 @@ fn memory_case(name: &'static str, kind: Kind, cols: u16, budget: &Arc<Budget>) 
             nz(SCREEN_ROWS),
             nz(cols),
             0,
-            Sink {
+            CaptureSink {
                 capture: RowCapture::new(),
                 store: Scrollback::new(limits, budget.clone()),
             },
@@ -422,7 +395,7 @@ fn main() {
             nz(SCREEN_ROWS),
             nz(200),
             0,
-            Sink {
+            CaptureSink {
                 capture: RowCapture::new(),
                 store: Scrollback::new(Limits::default(), budget.clone()),
             },

@@ -20,8 +20,8 @@ use std::io::Write as _;
 
 use vt100::Color;
 
-use super::fastpath::Utf8Seam;
 use super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE, Tags};
+use super::vt100_input::{Utf8Seam, feed_vt100, utf8_len};
 use crate::filter::{Margins, Op, Sink};
 
 /// memmux's largest screen width (`term::MAX_DIM`) fits in these bits.
@@ -380,7 +380,7 @@ impl<C: vt100::Callbacks> Stage<'_, C> {
         }
         self.run_seq();
         // Through the guard against vt100's U+FE0F panic in the pending-wrap column.
-        super::term::feed_vt100(self.parser, ch);
+        feed_vt100(self.parser, ch);
         if !autowrap {
             let (_, col) = self.cursor();
             let cols = self.cols();
@@ -390,16 +390,6 @@ impl<C: vt100::Callbacks> Stage<'_, C> {
                 self.run_seq();
             }
         }
-    }
-}
-
-/// Bytes of the UTF-8 sequence `lead` starts (1 for a byte that starts none).
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xc2..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf4 => 4,
-        _ => 1,
     }
 }
 

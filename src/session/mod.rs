@@ -14,6 +14,7 @@ mod reflow;
 pub mod scrollback;
 pub mod shared;
 pub mod term;
+mod vt100_input;
 pub mod wake;
 
 use std::path::PathBuf;

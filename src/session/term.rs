@@ -4,10 +4,11 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use super::fastpath::{FastPath, Utf8Seam};
+use super::fastpath::FastPath;
 use super::fidelity::{Fidelity, Stage};
 use super::palette::Palette;
 use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
+use super::vt100_input::{FFFD_STAND_IN, Utf8Seam};
 use crate::filter::Filter;
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
@@ -229,14 +230,6 @@ fn report_position(screen: &vt100::Screen) -> (u16, u16) {
     (row, col.min(screen.size().1.get() - 1))
 }
 
-const VS16: &[u8] = "\u{fe0f}".as_bytes();
-const FFFD: &[u8] = "\u{fffd}".as_bytes();
-
-/// Stands in for U+FFFD (REPLACEMENT CHARACTER) in vt100's cells: vt100 0.18.1 drops U+FFFD
-/// (it hands it to `Callbacks::unhandled_char`), xterm and tmux show it. A code point of the
-/// last private-use plane, one column wide like U+FFFD; `shown` turns it back.
-pub const FFFD_STAND_IN: char = '\u{10fffd}';
-
 /// What to draw for a cell's contents: U+FFFD for its stand-in, and an emoji ZWJ sequence
 /// without its joiners. vt100 gives each emoji of such a sequence its own cell (two columns
 /// each, as `wcwidth` counts them for programs); drawn with the joiners, the outer terminal
@@ -256,63 +249,6 @@ pub fn shown(contents: &str) -> std::borrow::Cow<'_, str> {
     contents.into()
 }
 
-/// Hands complete UTF-8 text to vt100, with two fixes on the way (both start with byte
-/// 0xEF, so one `memchr` finds them):
-///
-/// * U+FE0F (emoji presentation) is dropped. After a narrow character vt100 0.18.1 widens
-///   the cell to two columns for it, while programs count `wcwidth` (one column, as tmux
-///   keeps it), so a shell's line editing went out of step; in the last column it even
-///   leaves a wide cell there (a later write panics; found by fuzzing). After a wide
-///   character it changes nothing.
-/// * U+FFFD becomes `FFFD_STAND_IN`, which vt100 keeps.
-/// * Invalid UTF-8 (which vte turns into U+FFFD, and vt100 then drops) becomes the stand-in
-///   too, one per maximal invalid subsequence (Unicode's recommended practice, as
-///   `str::from_utf8` reports them): xterm and tmux show a replacement character there.
-///   Valid text costs one validation pass (the standard library's, word at a time on ASCII).
-///
-/// The caller (`Utf8Seam`) never cuts a character in two, so these are always whole here;
-/// an incomplete sequence here is one `Utf8Seam::flush` handed on before other bytes, and is
-/// invalid as it stands.
-pub(super) fn feed_vt100<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(_) => return feed_valid(parser, bytes),
-            Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                feed_valid(parser, valid);
-                let mut stand_in = [0; 4];
-                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
-                bytes = rest
-                    .get(e.error_len().unwrap_or(rest.len())..)
-                    .unwrap_or_default();
-            }
-        }
-    }
-}
-
-/// `feed_vt100` for valid UTF-8.
-fn feed_valid<C: vt100::Callbacks>(parser: &mut vt100::Parser<C>, mut bytes: &[u8]) {
-    let mut from = 0;
-    while let Some(k) = memchr::memchr(VS16[0], &bytes[from..]) {
-        let at = from + k;
-        let rest = &bytes[at..];
-        if rest.starts_with(VS16) || rest.starts_with(FFFD) {
-            parser.process(&bytes[..at]);
-            if rest.starts_with(FFFD) {
-                let mut stand_in = [0; 4];
-                parser.process(FFFD_STAND_IN.encode_utf8(&mut stand_in).as_bytes());
-            }
-            bytes = &bytes[at + VS16.len()..];
-            from = 0;
-        } else {
-            from = at + 1;
-        }
-    }
-    if !bytes.is_empty() {
-        parser.process(bytes);
-    }
-}
-
 /// Clamps a requested size to what a screen may be.
 pub fn clamp_dim(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n.clamp(1, MAX_DIM)).unwrap_or(NonZeroU16::MIN)
@@ -328,7 +264,7 @@ pub struct Term {
     /// turns it off to compare.
     fast_path: bool,
     pub(super) fast: FastPath,
-    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `fastpath::Utf8Seam`).
+    /// Keeps vte from seeing a UTF-8 sequence cut in two (see `vt100_input::Utf8Seam`).
     pub(super) seam: Utf8Seam,
     /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
     fid: Fidelity,

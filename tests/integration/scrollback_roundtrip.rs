@@ -5,20 +5,8 @@ use memmux::session::scrollback::{Budget, Limits, RowCapture, Scrollback, Style}
 use std::num::NonZeroU16;
 use vt100::Color;
 
-struct Sink {
-    capture: RowCapture,
-    store: Scrollback,
-}
-
-impl vt100::Callbacks for Sink {
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate: bool) {
-        if !alternate {
-            self.capture.capture(row, &mut self.store);
-        }
-    }
-}
-
 use crate::common::rng::Rng;
+use memmux::session::scrollback::CaptureSink;
 
 fn random_sgr(rng: &mut Rng, out: &mut String) {
     let mut params: Vec<String> = Vec::new();
@@ -120,7 +108,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
         nr,
         nc,
         0,
-        Sink {
+        CaptureSink {
             capture: RowCapture::new(),
             store: Scrollback::new(limits, Budget::new(Budget::DEFAULT_LIMIT)),
         },

@@ -33,11 +33,13 @@ mod capture;
 mod cells;
 mod rewrap;
 mod search;
+mod sink;
 mod store;
 mod style;
 
 pub use capture::RowCapture;
 pub use rewrap::LogicalLine;
+pub use sink::CaptureSink;
 pub use store::Scrollback;
 
 use std::sync::Arc;

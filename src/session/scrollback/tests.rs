@@ -1,3 +1,4 @@
+use super::CaptureSink;
 use super::*;
 use std::num::NonZeroU16;
 use vt100::Color;
@@ -12,33 +13,19 @@ fn text(store: &Scrollback, i: usize) -> String {
     s
 }
 
-/// Forwards primary-screen rows to a capture, like the session layer does.
-struct Sink {
-    capture: RowCapture,
-    store: Scrollback,
-}
-
-impl vt100::Callbacks for Sink {
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate: bool) {
-        if !alternate {
-            self.capture.capture(row, &mut self.store);
-        }
-    }
-}
-
-fn parser(rows: u16, cols: u16, limits: Limits) -> vt100::Parser<Sink> {
+fn parser(rows: u16, cols: u16, limits: Limits) -> vt100::Parser<CaptureSink> {
     vt100::Parser::new_with_callbacks(
         NonZeroU16::new(rows).unwrap(),
         NonZeroU16::new(cols).unwrap(),
         0,
-        Sink {
+        CaptureSink {
             capture: RowCapture::new(),
             store: Scrollback::new(limits, budget()),
         },
     )
 }
 
-fn settled(p: &mut vt100::Parser<Sink>) -> &Scrollback {
+fn settled(p: &mut vt100::Parser<CaptureSink>) -> &Scrollback {
     let sink = p.callbacks_mut();
     sink.capture.settle(&mut sink.store);
     &p.callbacks().store
