@@ -49,6 +49,23 @@ pub enum Action {
     ChooseSession,
     /// Renames this session (asks; `rename-session NAME` at the prompt).
     RenameSession,
+    /// Splits the focused pane left | right (tmux's `%`).
+    SplitRight,
+    /// Splits the focused pane top / bottom (tmux's `"`).
+    SplitDown,
+    FocusPaneLeft,
+    FocusPaneRight,
+    FocusPaneUp,
+    FocusPaneDown,
+    NextPane,
+    ZoomPane,
+    ResizePaneLeft,
+    ResizePaneRight,
+    ResizePaneUp,
+    ResizePaneDown,
+    EvenLayout,
+    SwapPanePrev,
+    SwapPaneNext,
 }
 
 impl Action {
@@ -88,6 +105,21 @@ impl Action {
             Action::SuspendClient,
             Action::ChooseSession,
             Action::RenameSession,
+            Action::SplitRight,
+            Action::SplitDown,
+            Action::FocusPaneLeft,
+            Action::FocusPaneRight,
+            Action::FocusPaneUp,
+            Action::FocusPaneDown,
+            Action::NextPane,
+            Action::ZoomPane,
+            Action::ResizePaneLeft,
+            Action::ResizePaneRight,
+            Action::ResizePaneUp,
+            Action::ResizePaneDown,
+            Action::EvenLayout,
+            Action::SwapPanePrev,
+            Action::SwapPaneNext,
         ]);
         v
     }
@@ -126,6 +158,21 @@ impl Action {
             Action::SuspendClient => "suspend-client",
             Action::ChooseSession => "choose-session",
             Action::RenameSession => "rename-session",
+            Action::SplitRight => "split-right",
+            Action::SplitDown => "split-down",
+            Action::FocusPaneLeft => "focus-pane-left",
+            Action::FocusPaneRight => "focus-pane-right",
+            Action::FocusPaneUp => "focus-pane-up",
+            Action::FocusPaneDown => "focus-pane-down",
+            Action::NextPane => "next-pane",
+            Action::ZoomPane => "zoom-pane",
+            Action::ResizePaneLeft => "resize-pane-left",
+            Action::ResizePaneRight => "resize-pane-right",
+            Action::ResizePaneUp => "resize-pane-up",
+            Action::ResizePaneDown => "resize-pane-down",
+            Action::EvenLayout => "even-layout",
+            Action::SwapPanePrev => "swap-pane-prev",
+            Action::SwapPaneNext => "swap-pane-next",
         };
         s.to_string()
     }
@@ -142,7 +189,7 @@ impl Action {
             Action::MoveTabLeft => "move the tab one place left",
             Action::MoveTabRight => "move the tab one place right",
             Action::RenameTab => "rename the focused tab",
-            Action::CloseTab => "close the focused tab (asks while it runs)",
+            Action::CloseTab => "close the pane; the last one closes the tab (asks)",
             Action::RestartTab => "restart the focused tab's command",
             Action::Quit => "quit memmux (asks)",
             Action::Help => "this help",
@@ -164,6 +211,21 @@ impl Action {
             Action::SuspendClient => "suspend memmux's client (fg resumes it)",
             Action::ChooseSession => "choose a session (with its memory) to switch to",
             Action::RenameSession => "rename this session",
+            Action::SplitRight => "split the pane: a new shell on the right",
+            Action::SplitDown => "split the pane: a new shell below",
+            Action::FocusPaneLeft => "focus the pane to the left",
+            Action::FocusPaneRight => "focus the pane to the right",
+            Action::FocusPaneUp => "focus the pane above",
+            Action::FocusPaneDown => "focus the pane below",
+            Action::NextPane => "focus the next pane",
+            Action::ZoomPane => "zoom the pane to the whole tab, or back",
+            Action::ResizePaneLeft => "move the pane's border left one cell",
+            Action::ResizePaneRight => "move the pane's border right one cell",
+            Action::ResizePaneUp => "move the pane's border up one cell",
+            Action::ResizePaneDown => "move the pane's border down one cell",
+            Action::EvenLayout => "next even layout: side by side, stacked, tiled",
+            Action::SwapPanePrev => "swap the pane with the previous one",
+            Action::SwapPaneNext => "swap the pane with the next one",
         };
         s.to_string()
     }

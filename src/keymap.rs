@@ -357,6 +357,21 @@ pub fn default_bindings() -> Vec<(Vec<&'static str>, Action)> {
         (vec!["prefix C-z"], Action::SuspendClient),
         (vec!["prefix s"], Action::ChooseSession),
         (vec!["prefix $"], Action::RenameSession),
+        (vec!["prefix %"], Action::SplitRight),
+        (vec!["prefix \""], Action::SplitDown),
+        (vec!["prefix Left"], Action::FocusPaneLeft),
+        (vec!["prefix Right"], Action::FocusPaneRight),
+        (vec!["prefix Up"], Action::FocusPaneUp),
+        (vec!["prefix Down"], Action::FocusPaneDown),
+        (vec!["prefix o"], Action::NextPane),
+        (vec!["prefix z"], Action::ZoomPane),
+        (vec!["prefix C-Left"], Action::ResizePaneLeft),
+        (vec!["prefix C-Right"], Action::ResizePaneRight),
+        (vec!["prefix C-Up"], Action::ResizePaneUp),
+        (vec!["prefix C-Down"], Action::ResizePaneDown),
+        (vec!["prefix Space"], Action::EvenLayout),
+        (vec!["prefix {"], Action::SwapPanePrev),
+        (vec!["prefix }"], Action::SwapPaneNext),
     ]);
     v
 }

@@ -447,3 +447,89 @@ fn a_flat_tab_with_one_jump_shows_no_rate() {
     });
     assert_eq!(t.mem.view.growth, "");
 }
+
+/// A tab of three panes at 80x24 (no panel): 1 on the left, 2 above 3 on the right, 3 focused.
+/// Returns the state and the terminal's screen after one frame.
+fn three_panes(ctx: &Context, config: &Config) -> (State, vt100::Parser) {
+    use memmux::state::Pane;
+    use memmux::state::layout::Axis;
+    let body = Rect::new(0, 1, 80, 22);
+    let mut t = tab(ctx, 1, "panes", Status::Running, b"$ left\r\n$ ");
+    t.layout.split(Axis::Columns, 2, body).unwrap();
+    t.layout.split(Axis::Rows, 3, body).unwrap();
+    let g = t.layout.geometry(body);
+    for (id, text) in [(2, &b"$ top"[..]), (3, &b"$ bottom"[..])] {
+        let r = g.rect_of(id).unwrap();
+        let spec = CommandSpec {
+            argv: vec!["bash".to_string()],
+            cwd: None,
+            term: "xterm-256color".to_string(),
+        };
+        let s = Session::without_program(id, spec, r.height, r.width, ctx, Status::Running);
+        s.shared.lock_term().process(text);
+        t.panes.push(Pane::new(s));
+    }
+    t.panes[0].session.resize(22, 39);
+    let mut state = State::default();
+    state.tabs.push(t);
+    let area = Rect::new(0, 0, 80, 24);
+    let mut comp = ui::Compositor::new(Vec::new(), area);
+    if let Err(e) = comp.draw(|c| ui::draw(c, &state, config)) {
+        panic!("draw: {e}");
+    }
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap_or(std::num::NonZeroU16::MIN),
+        std::num::NonZeroU16::new(80).unwrap_or(std::num::NonZeroU16::MIN),
+        0,
+    );
+    parser.process(comp.writer_mut());
+    (state, parser)
+}
+
+#[test]
+fn panes_borders_cursor_and_focus() {
+    let ctx = context();
+    let config = Config::default();
+    let (_, parser) = three_panes(&ctx, &config);
+    let s = parser.screen();
+    let text: String = (0..24)
+        .map(|r| format!("{}|\n", s.contents_between(r, 0, r, 80)))
+        .collect();
+    insta::assert_snapshot!(text);
+    // Pane 1 is 39 columns, the border at column 39; 2 has rows 1-10, the border row 11.
+    assert_eq!(s.cell(1, 39).map(|c| c.contents()), Some("│"));
+    assert_eq!(s.cell(11, 39).map(|c| c.contents()), Some("├"));
+    assert_eq!(s.cell(11, 60).map(|c| c.contents()), Some("─"));
+    // The focused pane's edges (3: the horizontal border, the vertical one beside it) in the
+    // accent colour; the border beside pane 2 alone is not.
+    let accent = vt100::Color::Idx(220);
+    assert_eq!(s.cell(11, 60).map(|c| c.fgcolor()), Some(accent));
+    assert_eq!(s.cell(15, 39).map(|c| c.fgcolor()), Some(accent));
+    assert_ne!(s.cell(3, 39).map(|c| c.fgcolor()), Some(accent));
+    // The cursor after `$ bottom` in pane 3 (row 12, column 40).
+    assert_eq!(s.cursor_position(), (12, 40 + 8));
+    // Every pane's text, in its place.
+    assert!(s.contents_between(1, 0, 1, 39).starts_with("$ left"));
+    assert!(s.contents_between(1, 40, 1, 80).starts_with("$ top"));
+    assert!(s.contents_between(12, 40, 12, 80).starts_with("$ bottom"));
+}
+
+#[test]
+fn a_zoomed_pane_has_the_whole_tab_and_the_bar_says_so() {
+    let ctx = context();
+    let config = Config::default();
+    let (mut state, _) = three_panes(&ctx, &config);
+    assert!(state.tabs[0].layout.toggle_zoom());
+    let text = screen(&state, &config, 80, 24);
+    assert!(!text.contains('│') && !text.contains('─'), "{text}");
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("$ bottom")),
+        "{text}"
+    );
+    assert!(
+        text.lines().next().is_some_and(|l| l.contains("1:panesZ")),
+        "{text}"
+    );
+}

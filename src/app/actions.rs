@@ -1,6 +1,7 @@
 //! Actions: what the bindings, the prompts and the command line ask for.
 
 use super::*;
+use crate::state::layout::{Axis, Direction};
 
 impl App {
     pub(super) fn focus(&mut self, index: usize) {
@@ -8,7 +9,9 @@ impl App {
             self.state.set_focus(index);
             // Its output while hidden was not drawn: draw it now.
             if let Some(t) = self.state.focused() {
-                t.session.shared.dirty.store(false, Ordering::Release);
+                for p in &t.panes {
+                    p.session.shared.dirty.store(false, Ordering::Release);
+                }
             }
             self.redraw_now();
         }
@@ -20,7 +23,7 @@ impl App {
         let n = self.state.tabs.len();
         match action {
             Action::NewTab => {
-                let cwd = self.state.focused().and_then(|t| t.session.cwd());
+                let cwd = self.state.focused().and_then(|t| t.session().cwd());
                 self.open_tab(None, cwd);
             }
             Action::NextTab if n > 0 => self.focus((self.state.focus + 1) % n),
@@ -44,23 +47,13 @@ impl App {
                     .unwrap_or_default();
                 self.state.mode = Mode::Rename(LineInput::with_text(&current));
             }
-            Action::CloseTab => {
-                let Some(tab) = self.state.focused() else {
-                    return;
-                };
-                if tab.session.is_running() {
-                    self.state.mode = Mode::Confirm(Confirm::CloseTab(tab.session.id));
-                } else {
-                    let id = tab.session.id;
-                    self.close_tab(id);
-                }
-            }
+            Action::CloseTab => self.close_focused(),
             Action::RestartTab => {
                 let Some(tab) = self.state.focused() else {
                     return;
                 };
-                if tab.session.is_running() {
-                    self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.session.id));
+                if tab.session().is_running() {
+                    self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.id));
                 } else {
                     self.restart_focused();
                 }
@@ -91,8 +84,8 @@ impl App {
             },
             Action::ClearHistory => {
                 if let Some(tab) = self.state.focused() {
-                    let account = tab.session.enter();
-                    let shared = &tab.session.shared;
+                    let account = tab.session().enter();
+                    let shared = &tab.session().shared;
                     let mut term = shared.lock_term();
                     term.clear_history();
                     shared.note_history(&term);
@@ -102,7 +95,7 @@ impl App {
                 }
             }
             Action::ToggleMemoryPanel => {
-                let width = self.pane.width + self.panel_width();
+                let width = self.body.width + self.panel_width();
                 let shown = ui::panel_visible(width, &self.state, &self.config)
                     && ui::panel_fits(width, self.config.panel_width);
                 self.state.panel_override = Some(!shown);
@@ -133,6 +126,21 @@ impl App {
                 .state
                 .warn("no client to suspend: memmux runs without a server here (MEMMUX_NO_SERVER)"),
             Action::Detach | Action::SuspendClient => {}
+            Action::SplitRight => self.split_pane(Axis::Columns),
+            Action::SplitDown => self.split_pane(Axis::Rows),
+            Action::FocusPaneLeft => self.focus_direction(Direction::Left),
+            Action::FocusPaneRight => self.focus_direction(Direction::Right),
+            Action::FocusPaneUp => self.focus_direction(Direction::Up),
+            Action::FocusPaneDown => self.focus_direction(Direction::Down),
+            Action::NextPane => self.cycle_pane(1),
+            Action::ZoomPane => self.toggle_zoom(),
+            Action::ResizePaneLeft => self.resize_pane(Direction::Left),
+            Action::ResizePaneRight => self.resize_pane(Direction::Right),
+            Action::ResizePaneUp => self.resize_pane(Direction::Up),
+            Action::ResizePaneDown => self.resize_pane(Direction::Down),
+            Action::EvenLayout => self.even_layout(),
+            Action::SwapPanePrev => self.swap_pane(-1),
+            Action::SwapPaneNext => self.swap_pane(1),
             Action::ChooseSession => match crate::server::child::sessions() {
                 Ok(list) => {
                     let selected = list.iter().position(|s| s.current).unwrap_or(0);
@@ -205,9 +213,9 @@ impl App {
         self.ctx.limits = limits;
         self.ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         self.ctx.budget.set_limit(config.memory_budget);
-        for tab in &self.state.tabs {
-            let _account = tab.session.enter();
-            let shared = &tab.session.shared;
+        for pane in self.state.tabs.iter().flat_map(|t| &t.panes) {
+            let _account = pane.session.enter();
+            let shared = &pane.session.shared;
             let mut term = shared.lock_term();
             term.history_mut().set_limits(limits);
             term.parser.callbacks_mut().osc52_max = self.ctx.osc52_max;
@@ -300,7 +308,7 @@ impl App {
         };
         // Only reads the session's state (settling a flag allocates nothing): no account; the
         // view itself is memmux's.
-        let mut term = tab.session.shared.lock_term();
+        let mut term = tab.session().shared.lock_term();
         term.settle_history();
         let mut view = crate::state::copy_mode::ScrollView::new(&term, height);
         if delta != 0 {
@@ -335,6 +343,7 @@ impl App {
     pub(super) fn confirmed(&mut self, what: Confirm) {
         match what {
             Confirm::CloseTab(id) => self.close_tab(id),
+            Confirm::ClosePane(id) => self.close_pane(id),
             Confirm::RestartTab(id) => {
                 if let Some(i) = self.state.index_of(id) {
                     self.state.set_focus(i);
@@ -357,10 +366,13 @@ impl App {
             return;
         };
         let mut tab = self.state.tabs.remove(i);
-        let account = tab.session.enter();
-        tab.session.hang_up();
+        for mut pane in tab.panes.drain(..) {
+            let account = pane.session.enter();
+            pane.session.hang_up();
+            drop(pane);
+            drop(account);
+        }
         drop(tab);
-        drop(account);
         if self.state.tabs.is_empty() {
             if self.config.exit_on_last_tab_close {
                 self.quit = true;
@@ -379,7 +391,9 @@ impl App {
         self.state
             .set_focus(new_focus.min(self.state.tabs.len() - 1));
         if let Some(t) = self.state.focused() {
-            t.session.shared.dirty.store(false, Ordering::Release);
+            for p in &t.panes {
+                p.session.shared.dirty.store(false, Ordering::Release);
+            }
         }
         self.redraw_now();
         self.sync_roster();
@@ -390,15 +404,18 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        let spec = tab.session.spec.clone();
+        let spec = tab.session().spec.clone();
         let id = self.next_id;
         self.next_id += 1;
         let session = self.start_spec(id, spec);
         if let Some(tab) = self.state.focused_mut() {
-            let mut old = std::mem::replace(&mut tab.session, session);
+            // The new session takes the pane's place in the layout under its own id.
+            tab.layout.rename(tab.layout.focus(), id);
+            let pane = tab.pane_mut();
+            let mut old = std::mem::replace(&mut pane.session, session);
             old.hang_up();
-            tab.title = None;
-            tab.fg_name = None;
+            pane.title = None;
+            pane.fg_name = None;
         }
         self.schedule_title_check();
         self.redraw_now();

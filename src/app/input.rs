@@ -28,7 +28,7 @@ impl App {
     }
 
     pub(super) fn input_modes(&self, tab: &Tab) -> InputModes {
-        let mut term = tab.session.shared.lock_term();
+        let mut term = tab.session().shared.lock_term();
         let focus = term.events().focus_reporting;
         InputModes::from_screen(term.screen(), focus)
     }
@@ -37,7 +37,7 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        if let Err(err) = tab.session.send(bytes) {
+        if let Err(err) = tab.session().send(bytes) {
             let n = self.state.focus + 1;
             self.state.warn(format!("tab {n}: input not sent: {err}"));
             self.redraw_now();
@@ -118,8 +118,8 @@ impl App {
             }
             Mode::Help(scroll) => {
                 self.redraw_now();
-                let max = ui::help::max_scroll(&self.config.keymap, self.pane.height);
-                if let Some(scroll) = overlay_scroll(&key, scroll, max, self.pane.height) {
+                let max = ui::help::max_scroll(&self.config.keymap, self.body.height);
+                if let Some(scroll) = overlay_scroll(&key, scroll, max, self.body.height) {
                     self.state.mode = Mode::Help(scroll);
                 }
             }
@@ -136,10 +136,10 @@ impl App {
             Mode::Messages(back) => {
                 self.redraw_now();
                 // Scrolled up from the newest line: the keys' directions are reversed.
-                let (w, h) = (self.pane.width + self.panel_width(), self.pane.height + 2);
+                let (w, h) = (self.body.width + self.panel_width(), self.body.height + 2);
                 let max = ui::messages::max_scroll(&self.state.log, w, h);
                 let up = max.saturating_sub(back);
-                if let Some(up) = overlay_scroll(&key, up, max, self.pane.height) {
+                if let Some(up) = overlay_scroll(&key, up, max, self.body.height) {
                     self.state.mode = Mode::Messages(max.saturating_sub(up));
                 }
             }
@@ -159,14 +159,13 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return;
         };
-        if !tab.session.is_running() {
+        if !tab.session().is_running() {
             // The program has ended: keys have nowhere to go, except `r` to start it again and
             // `x` to close the tab (the pane's note says so).
             if chord == Some(Chord::plain('r')) {
                 self.restart_focused();
             } else if chord == Some(Chord::plain('x')) {
-                let id = tab.session.id;
-                self.close_tab(id);
+                self.close_focused();
             }
             return;
         }
@@ -214,6 +213,16 @@ impl App {
             MouseEventKind::ScrollDown => 3,
             _ => 0,
         };
+        if matches!(self.state.mode, Mode::Normal) && self.drag_border(&m) {
+            return;
+        }
+        // A press on another pane of the tab focuses it first (then goes to it as usual).
+        if matches!(self.state.mode, Mode::Normal)
+            && matches!(m.kind, MouseEventKind::Down(_))
+            && self.click_focus(m.column, m.row)
+        {
+            self.redraw_now();
+        }
         let pane = self.pane;
         // The pointer's pane cell, clamped to the pane as xterm clamps drags to the window.
         let cell = (
@@ -227,7 +236,7 @@ impl App {
         if let Mode::Scroll(view) = &mut self.state.mode {
             if let Some(copy) = scroll_drag(view, &m, cell, pane.contains(pos)) {
                 let text = self.state.tabs.get(self.state.focus).and_then(|tab| {
-                    let term = tab.session.shared.lock_term();
+                    let term = tab.session().shared.lock_term();
                     copy.then(|| view.selected_text(&term)).flatten()
                 });
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
@@ -240,7 +249,7 @@ impl App {
             }
             if wheel != 0 {
                 if let Some(tab) = self.state.tabs.get(self.state.focus) {
-                    let term = tab.session.shared.lock_term();
+                    let term = tab.session().shared.lock_term();
                     view.scroll(&term, self.pane.height, wheel);
                     // Wheeling back to the bottom leaves the view, as in tmux.
                     if wheel > 0 && view.at_bottom(&term, self.pane.height) {
@@ -267,7 +276,7 @@ impl App {
             self.send_focused(out);
             return;
         }
-        let alternate = tab.session.shared.lock_term().screen().alternate_screen();
+        let alternate = tab.session().shared.lock_term().screen().alternate_screen();
         if self.mouse_select(&m, cell, inside) {
             return;
         }
@@ -332,7 +341,7 @@ impl App {
         let Some(tab) = self.state.focused() else {
             return false;
         };
-        let shared = std::sync::Arc::clone(&tab.session.shared);
+        let shared = std::sync::Arc::clone(&tab.session().shared);
         let term = shared.lock_term();
         view.note = None;
         if let Some((backward, mut input)) = view.prompt.take() {

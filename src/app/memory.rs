@@ -46,7 +46,7 @@ impl App {
         let used = tab.mem.history.latest().map_or(0, |s| s.tree_bytes);
         match limit {
             Some(l) if l < used => {
-                self.state.mode = Mode::Confirm(Confirm::MemoryLimit(tab.session.id, l, used));
+                self.state.mode = Mode::Confirm(Confirm::MemoryLimit(tab.id, l, used));
             }
             _ => {
                 let i = self.state.focus;
@@ -61,7 +61,7 @@ impl App {
             return;
         };
         let what = limit.map_or("no limit".to_string(), human_bytes);
-        let result = match &tab.session.cgroup {
+        let result = match &tab.session().cgroup {
             Some(cg) if cg.joined().is_ok() => cg.set_limit(limit, high).map_err(|e| {
                 match e.raw_os_error() {
                     // v1 refuses a limit it cannot reclaim down to.
@@ -72,19 +72,25 @@ impl App {
                 }
             }),
             _ => {
-                set_fallback_limit(tab.session.id, limit);
+                set_fallback_limit(tab.session().id, limit);
                 Ok(())
             }
         };
         tab.mem.detail.limit = limit;
         match result {
             Ok(()) => {
-                let how = match &tab.session.cgroup {
+                let how = match &tab.session().cgroup {
                     Some(cg) if cg.joined().is_ok() => "",
                     _ => " (enforced by memmux: no cgroup)",
                 };
+                // Each pane is a cgroup of its own for now: the limit is the focused pane's.
+                let pane = if tab.panes.len() > 1 {
+                    ", focused pane"
+                } else {
+                    ""
+                };
                 self.state
-                    .say(format!("tab {}: memory limit {what}{how}", i + 1));
+                    .say(format!("tab {}{pane}: memory limit {what}{how}", i + 1));
             }
             Err(e) => self.state.warn(format!(
                 "tab {}: cannot set the memory limit {what}: {e}",
@@ -102,20 +108,28 @@ impl App {
         let Some(tab) = self.state.focused_mut() else {
             return;
         };
-        let id = tab.session.id;
-        let result = match &tab.session.cgroup {
-            Some(cg) if cg.joined().is_ok() => cg.freeze(on).map(|m| format!("{m:?}")),
-            _ => {
-                let pids = crate::session::process::session_members(tab.session.pid().unwrap_or(0));
-                crate::memory::cgroup::tab::signal_all(&pids, on);
-                let mut f = FROZEN_BY_SIGNAL.lock().unwrap_or_else(|p| p.into_inner());
-                f.retain(|x| *x != id);
-                if on {
-                    f.push(id);
+        // Every pane of the tab: each is a session with its own processes (and cgroup).
+        let mut result = Ok(());
+        for pane in &tab.panes {
+            let s = &pane.session;
+            let id = s.id;
+            let r = match &s.cgroup {
+                Some(cg) if cg.joined().is_ok() => cg.freeze(on).map(|_| ()),
+                _ => {
+                    let pids = crate::session::process::session_members(s.pid().unwrap_or(0));
+                    crate::memory::cgroup::tab::signal_all(&pids, on);
+                    let mut f = FROZEN_BY_SIGNAL.lock().unwrap_or_else(|p| p.into_inner());
+                    f.retain(|x| *x != id);
+                    if on {
+                        f.push(id);
+                    }
+                    Ok(())
                 }
-                Ok("signals".to_string())
+            };
+            if result.is_ok() {
+                result = r;
             }
-        };
+        }
         tab.mem.detail.frozen = on;
         let n = self.state.focus + 1;
         match result {
@@ -138,15 +152,15 @@ impl App {
         let state = &self.state;
         self.enforcer
             .over
-            .retain(|(id, _)| state.index_of(*id).is_some());
+            .retain(|(id, _)| state.tab_of(*id).is_some());
         FALLBACK_LIMITS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|(id, _)| state.index_of(*id).is_some());
+            .retain(|(id, _)| state.tab_of(*id).is_some());
         FROZEN_BY_SIGNAL
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|id| state.index_of(*id).is_some());
+            .retain(|id| state.tab_of(*id).is_some());
         self.enforcer.kill_at.retain(|(pid, at)| {
             if *at <= now {
                 // SAFETY: kill(2) on a pid; harmless when it is gone.
@@ -180,7 +194,7 @@ impl App {
             // Acted on: the clock starts again, so a tab that stays over is acted on again
             // (a stopped or killed program's successor) no more often than OVER_FOR.
             self.enforcer.over[i].1 = Some(now);
-            let n = self.state.index_of(fig.id).map_or(0, |i| i + 1);
+            let n = self.state.tab_of(fig.id).map_or(0, |i| i + 1);
             let used = human_bytes(fig.sample.tree_bytes);
             let lim = human_bytes(limit);
             let Some(big) = &fig.biggest else { continue };

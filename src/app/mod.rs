@@ -5,6 +5,7 @@ mod actions;
 pub mod fastkeys;
 mod input;
 mod memory;
+mod panes;
 
 use input::chord_to_key;
 pub use input::{complete_command, edit_line};
@@ -63,8 +64,14 @@ pub struct App {
     next_id: SessionId,
     events: UnboundedSender<AppEvent>,
     ctx: crate::session::Context,
-    /// The pane's place on screen as of the last layout.
+    /// The focused pane's place on screen as of the last layout.
     pane: Rect,
+    /// The place of the focused tab's panes and borders as of the last layout.
+    body: Rect,
+    /// The whole terminal as of the last layout.
+    area: Rect,
+    /// A pane border being dragged with the mouse (its split).
+    border_drag: Option<crate::state::layout::SplitPath>,
     tab_bar: Option<Rect>,
     panel: Option<Rect>,
     pub quit: bool,
@@ -122,6 +129,9 @@ impl App {
             events,
             ctx,
             pane: layout.pane,
+            body: layout.pane,
+            area,
+            border_drag: None,
             tab_bar: layout.tab_bar,
             panel: layout.panel,
             quit: false,
@@ -166,25 +176,31 @@ impl App {
     }
 
     fn start_spec(&mut self, id: SessionId, spec: CommandSpec) -> Session {
+        let size = (self.pane.height, self.pane.width);
+        self.start_sized(id, spec, size)
+    }
+
+    /// Starts `spec` in a pty of `rows` x `cols`.
+    fn start_sized(
+        &mut self,
+        id: SessionId,
+        spec: CommandSpec,
+        (rows, cols): (u16, u16),
+    ) -> Session {
         let events = self.events.clone();
         let on_exit = Box::new(move |status| {
             // The loop may be gone when memmux is shutting down; nothing to tell then.
             let _ = events.send(AppEvent::Exited { id, status });
         });
-        let session = Session::start(
-            id,
-            spec,
-            self.pane.height,
-            self.pane.width,
-            &self.ctx,
-            on_exit,
-        );
+        let session = Session::start(id, spec, rows.max(1), cols.max(1), &self.ctx, on_exit);
         self.apply_default_limit(&session);
         session
     }
 
     /// Opens a tab after the last one and focuses it.
     pub fn open_tab(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) {
+        // A new tab's one pane has the whole body, whatever the focused tab's panes have.
+        self.pane = self.body;
         let session = self.start_session(argv, cwd);
         self.state
             .tabs
@@ -205,21 +221,29 @@ impl App {
     /// Tells the sampler which tabs exist (numbers, titles, pids, accounts).
     pub fn sync_roster(&self) {
         let Some(sampler) = &self.sampler else { return };
+        // One entry per pane: each pane is a session with its own process tree (and cgroup);
+        // `take_snapshot` sums a tab's panes.
         let roster = self
             .state
             .tabs
             .iter()
             .enumerate()
-            .map(|(i, t)| crate::memory::sampler::RosterEntry {
-                id: t.session.id,
-                number: i + 1,
-                title: t.label(),
-                pid: t.session.pid().filter(|_| t.session.is_running()),
-                account: t.session.shared.account,
-                history_rows: Arc::clone(&t.session.shared.history_rows),
-                history_bytes: Arc::clone(&t.session.shared.history_bytes),
-                activity: Arc::clone(&t.session.shared.activity),
-                cgroup: t.session.cgroup.clone(),
+            .flat_map(|(i, t)| {
+                let title = t.label();
+                t.panes.iter().map(move |p| {
+                    let s = &p.session;
+                    crate::memory::sampler::RosterEntry {
+                        id: s.id,
+                        number: i + 1,
+                        title: title.clone(),
+                        pid: s.pid().filter(|_| s.is_running()),
+                        account: s.shared.account,
+                        history_rows: Arc::clone(&s.shared.history_rows),
+                        history_bytes: Arc::clone(&s.shared.history_bytes),
+                        activity: Arc::clone(&s.shared.activity),
+                        cgroup: s.cgroup.clone(),
+                    }
+                })
             })
             .collect();
         sampler.set_roster(roster);
@@ -230,13 +254,13 @@ impl App {
         // Once a sample, not per frame: titles and pids the sampler logs may lag a second.
         self.sync_roster();
         // Hidden tabs quiet for a while give their screen back (session::park).
-        let focused = self.state.focused().map(|t| t.session.id);
+        let focused = self.state.focused().map(|t| t.id);
         crate::session::park::park_idle(
             self.state
                 .tabs
                 .iter()
-                .filter(|t| Some(t.session.id) != focused)
-                .map(|t| &*t.session.shared),
+                .filter(|t| Some(t.id) != focused)
+                .flat_map(|t| t.panes.iter().map(|p| &*p.session.shared)),
         );
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.
@@ -245,7 +269,8 @@ impl App {
         let mut bar_changed = false;
         let figures = ui::status::memory_figures(&self.state);
         let mut oom = Vec::new();
-        for fig in &snap.tabs {
+        for fig in panes::tab_figures(&mut self.state, &snap.tabs) {
+            let fig = &fig;
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
                 tab.mem.history.push_with(fig.sample, fig.detail.parts());
@@ -310,7 +335,7 @@ impl App {
         panel_changed |=
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
-        let width = self.pane.width + self.panel_width();
+        let width = self.body.width + self.panel_width();
         let visible = ui::panel_visible(width, &self.state, &self.config)
             && ui::panel_fits(width, self.config.panel_width);
         // With the panel hidden, the status line carries the figures.
@@ -363,10 +388,10 @@ impl App {
 
     fn refresh_names(&mut self) {
         let mut changed = false;
-        for tab in &mut self.state.tabs {
-            let name = tab.session.foreground_name();
-            if name.is_some() && name != tab.fg_name {
-                tab.fg_name = name;
+        for pane in self.state.tabs.iter_mut().flat_map(|t| &mut t.panes) {
+            let name = pane.session.foreground_name();
+            if name.is_some() && name != pane.fg_name {
+                pane.fg_name = name;
                 changed = true;
             }
         }
@@ -385,57 +410,64 @@ impl App {
         let mut any = false;
         let mut notes = Vec::new();
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
-            let shared = &tab.session.shared;
+            // Every pane of the focused tab is on screen; the focused pane's echo is what the
+            // interactive frame pacing is for.
             let focused = i == focus;
-            // A hidden tab already marked active keeps its dirty flag set, so its further output
-            // wakes nobody: a flood in a hidden tab costs the UI nothing.
-            if !focused && tab.activity && !shared.attention.load(Ordering::Acquire) {
-                continue;
-            }
-            let was_dirty = shared.dirty.swap(false, Ordering::AcqRel);
-            let attention = shared.attention.swap(false, Ordering::AcqRel);
-            if !was_dirty && !attention {
-                continue;
-            }
-            any = true;
-            if focused {
-                let bytes = shared.output_bytes.swap(0, Ordering::Relaxed);
-                // 4 KiB: an echo, a prompt, a status line redraw; more is a stream.
-                if bytes < 4096 {
-                    self.interactive = true;
+            let focus_pane = tab.layout.focus();
+            let mut output = false;
+            for pane in &mut tab.panes {
+                let shared = &pane.session.shared;
+                // A hidden tab already marked active keeps its dirty flags set, so further
+                // output wakes nobody: a flood in a hidden tab costs the UI nothing.
+                if !focused && tab.activity && !shared.attention.load(Ordering::Acquire) {
+                    continue;
                 }
-            }
-            if attention {
-                if let Some(note) = shared
-                    .notice
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                {
-                    notes.push(format!("tab {}: {note}", i + 1));
+                let was_dirty = shared.dirty.swap(false, Ordering::AcqRel);
+                let attention = shared.attention.swap(false, Ordering::AcqRel);
+                if !was_dirty && !attention {
+                    continue;
                 }
-                // Never the terminal's lock here: a hidden tab may be parsing a flood.
-                let alerts = shared.take_alerts_for_ui();
-                if let Some(title) = alerts.title {
-                    // A copy: the reader allocated `title` in the session's account, and the
-                    // tab (memmux's) may keep it after the session's state is gone.
-                    tab.title = Some(title.as_str().to_owned());
+                any = true;
+                output = true;
+                if focused && pane.session.id == focus_pane {
+                    let bytes = shared.output_bytes.swap(0, Ordering::Relaxed);
+                    // 4 KiB: an echo, a prompt, a status line redraw; more is a stream.
+                    if bytes < 4096 {
+                        self.interactive = true;
+                    }
                 }
-                if alerts.bell && !focused {
-                    tab.bell = true;
+                if attention {
+                    if let Some(note) = shared
+                        .notice
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take()
+                    {
+                        notes.push(format!("tab {}: {note}", i + 1));
+                    }
+                    // Never the terminal's lock here: a hidden tab may be parsing a flood.
+                    let alerts = shared.take_alerts_for_ui();
+                    if let Some(title) = alerts.title {
+                        // A copy: the reader allocated `title` in the session's account, and
+                        // the pane (memmux's) may keep it after the session's state is gone.
+                        pane.title = Some(title.as_str().to_owned());
+                    }
+                    if alerts.bell && !focused {
+                        tab.bell = true;
+                    }
+                    if let Some(data) = alerts.clipboard {
+                        self.outbox.extend_from_slice(b"\x1b]52;c;");
+                        self.outbox.extend_from_slice(&data);
+                        self.outbox.push(0x07);
+                    }
                 }
-                if let Some(data) = alerts.clipboard {
-                    self.outbox.extend_from_slice(b"\x1b]52;c;");
-                    self.outbox.extend_from_slice(&data);
-                    self.outbox.push(0x07);
-                }
-            }
-            if !focused {
-                tab.activity = true;
-                if !was_dirty {
-                    // Keep the flag that suppresses wake-ups for this tab.
+                if !focused && !was_dirty {
+                    // Keep the flag that suppresses wake-ups for this pane.
                     shared.dirty.store(true, Ordering::Release);
                 }
+            }
+            if !focused && output {
+                tab.activity = true;
             }
         }
         for note in notes {
@@ -469,8 +501,14 @@ impl App {
                 self.redraw();
             }
             AppEvent::Exited { id, status } => {
-                if let Some(i) = self.state.index_of(id) {
-                    self.state.tabs[i].session.status = Status::Exited(status);
+                let pane = self
+                    .state
+                    .tabs
+                    .iter_mut()
+                    .flat_map(|t| &mut t.panes)
+                    .find(|p| p.session.id == id);
+                if let Some(p) = pane {
+                    p.session.status = Status::Exited(status);
                     self.redraw();
                 }
             }
@@ -479,12 +517,25 @@ impl App {
 
     /// Lays the screen out for `area` and resizes every session's pane to match.
     pub fn apply_layout(&mut self, area: Rect) {
+        self.area = area;
         let layout = Layout::for_state(area, &self.state, &self.config);
-        self.pane = layout.pane;
+        self.body = layout.pane;
         self.tab_bar = layout.tab_bar;
         self.panel = layout.panel;
-        for tab in &mut self.state.tabs {
-            tab.session.resize(layout.pane.height, layout.pane.width);
+        let focus = self.state.focus;
+        for (i, tab) in self.state.tabs.iter_mut().enumerate() {
+            let g = tab.layout.geometry(layout.pane);
+            for pane in &mut tab.panes {
+                // A hidden pane (no room) keeps a 1x1 screen until it has room again.
+                let r = g.rect_of(pane.session.id).unwrap_or_default();
+                pane.session.resize(r.height, r.width);
+            }
+            if i == focus {
+                self.pane = g.rect_of(tab.layout.focus()).unwrap_or_default();
+            }
+        }
+        if self.state.tabs.is_empty() {
+            self.pane = layout.pane;
         }
     }
 
@@ -498,7 +549,7 @@ impl App {
             (&mut self.state.mode, self.state.tabs.get(self.state.focus))
         {
             // History may have been evicted under the view since the last frame.
-            view.clamp(&tab.session.shared.lock_term(), height);
+            view.clamp(&tab.session().shared.lock_term(), height);
         }
         out.draw(|f| ui::draw(f, &self.state, &self.config))
             .context("cannot write to the terminal")?;
@@ -511,12 +562,13 @@ impl App {
     /// The pane a session's reader may draw its output into directly: the focused tab's,
     /// while nothing but its screen is drawn there (normal mode).
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
-        if self.state.mode != Mode::Normal || self.resized {
+        // A focused pane hidden by a window too small for the layout has nothing to draw.
+        if self.state.mode != Mode::Normal || self.resized || self.pane.is_empty() {
             return None;
         }
         let tab = self.state.focused()?;
         Some(ui::direct::Target {
-            session: tab.session.id,
+            session: tab.session().id,
             source: ui::session_key(tab),
             pane: self.pane,
         })
@@ -529,12 +581,12 @@ impl App {
             return None;
         }
         let tab = self.state.focused()?;
-        if !tab.session.is_running() {
+        if !tab.session().is_running() {
             return None;
         }
         Some(fastkeys::Target {
             handled: self.inputs_handled,
-            session: Arc::clone(&tab.session.shared),
+            session: Arc::clone(&tab.session().shared),
             keymap: Arc::clone(&self.keymap),
         })
     }
@@ -545,7 +597,7 @@ impl App {
         let mut out = String::new();
         let (style, any_motion, keypad) = match self.state.focused() {
             Some(tab) => {
-                let term = tab.session.shared.lock_term();
+                let term = tab.session().shared.lock_term();
                 let s = term.screen();
                 (
                     s.cursor_style(),
@@ -610,8 +662,8 @@ impl App {
 
     /// Hangs up every session.
     pub fn shutdown(&mut self) {
-        for tab in &mut self.state.tabs {
-            tab.session.hang_up();
+        for pane in self.state.tabs.iter_mut().flat_map(|t| &mut t.panes) {
+            pane.session.hang_up();
         }
     }
 }

@@ -1,21 +1,43 @@
 //! What the UI shows: the tabs, which one has focus, the input mode, a message. No I/O here.
 
 pub mod copy_mode;
+pub mod layout;
 
 use std::time::{Duration, Instant};
 
 pub use crate::input::LineInput;
 use crate::session::{Session, SessionId, Status};
 
-/// One tab: a session plus what the tab bar needs to say about it.
-pub struct Tab {
+/// One pane of a tab: a session and what the tab bar says of it while it has the focus.
+pub struct Pane {
     pub session: Session,
-    /// Set by the user (rename); wins over everything else.
-    pub name: Option<String>,
     /// Set by the program (OSC 0/2).
     pub title: Option<String>,
     /// The foreground command's name, refreshed now and then.
     pub fg_name: Option<String>,
+}
+
+impl Pane {
+    pub fn new(session: Session) -> Pane {
+        Pane {
+            session,
+            title: None,
+            fg_name: None,
+        }
+    }
+}
+
+/// One tab: its panes (one session each) laid out by `layout`, plus what the tab bar needs.
+pub struct Tab {
+    /// Names the tab while it lives: the id of the session it was opened with (ids are never
+    /// reused, so this stays unique after that pane closes or restarts).
+    pub id: SessionId,
+    /// Never empty: closing the last pane closes the tab. In no particular order; `layout`
+    /// places them by their session ids.
+    pub panes: Vec<Pane>,
+    pub layout: layout::Layout,
+    /// Set by the user (rename); wins over everything else.
+    pub name: Option<String>,
     /// Output arrived while the tab was hidden.
     pub activity: bool,
     /// A bell rang while the tab was hidden.
@@ -34,15 +56,18 @@ pub struct TabMemory {
 
     /// Source, breakdown, limit, OOM kills and freeze state at the last sample.
     pub detail: crate::memory::sampler::Detail,
+
+    /// With several panes: each pane's latest figures, summed into the tab's.
+    pub pane_figures: Vec<crate::memory::sampler::TabFigures>,
 }
 
 impl Tab {
     pub fn new(session: Session, history_capacity: usize) -> Tab {
         Tab {
-            session,
+            id: session.id,
+            layout: layout::Layout::new(session.id),
+            panes: vec![Pane::new(session)],
             name: None,
-            title: None,
-            fg_name: None,
             activity: false,
             bell: false,
             mem: TabMemory {
@@ -50,23 +75,59 @@ impl Tab {
                 biggest: None,
                 view: Default::default(),
                 detail: Default::default(),
+                pane_figures: Vec::new(),
             },
         }
     }
 
-    /// The tab's title as the tab bar shows it: the user's name, else the program's title,
-    /// else the foreground command, else the command memmux started.
+    /// The focused pane.
+    pub fn pane(&self) -> &Pane {
+        let focus = self.layout.focus();
+        // `panes` is never empty and holds the focused pane (see `panes`).
+        self.panes
+            .iter()
+            .find(|p| p.session.id == focus)
+            .unwrap_or(&self.panes[0])
+    }
+
+    pub fn pane_mut(&mut self) -> &mut Pane {
+        let focus = self.layout.focus();
+        let i = self
+            .panes
+            .iter()
+            .position(|p| p.session.id == focus)
+            .unwrap_or(0);
+        &mut self.panes[i]
+    }
+
+    /// The focused pane's session: where keys go.
+    pub fn session(&self) -> &Session {
+        &self.pane().session
+    }
+
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.pane_mut().session
+    }
+
+    /// The pane running session `id`.
+    pub fn pane_by_id(&self, id: SessionId) -> Option<&Pane> {
+        self.panes.iter().find(|p| p.session.id == id)
+    }
+
+    /// The tab's title as the tab bar shows it: the user's name, else the focused pane's
+    /// program's title, else its foreground command, else the command memmux started.
     pub fn label(&self) -> String {
         if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
             return n.clone();
         }
-        if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty()) {
+        let pane = self.pane();
+        if let Some(t) = pane.title.as_ref().filter(|t| !t.is_empty()) {
             return t.clone();
         }
-        if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
+        if let Some(f) = pane.fg_name.as_ref().filter(|f| !f.is_empty()) {
             return f.clone();
         }
-        let argv0 = self
+        let argv0 = pane
             .session
             .spec
             .argv
@@ -76,13 +137,18 @@ impl Tab {
         argv0.rsplit('/').next().unwrap_or(argv0).to_string()
     }
 
-    /// `exit N`, `signal N` or `failed` once the program has ended.
+    /// `exit N`, `signal N` or `failed` once the focused pane's program has ended.
     pub fn end_note(&self) -> Option<String> {
-        match &self.session.status {
-            Status::Running => None,
-            Status::Exited(s) => Some(s.to_string()),
-            Status::Failed(_) => Some("failed".to_string()),
-        }
+        end_note(self.session())
+    }
+}
+
+/// `exit N`, `signal N` or `failed` once `session`'s program has ended.
+pub fn end_note(session: &Session) -> Option<String> {
+    match &session.status {
+        Status::Running => None,
+        Status::Exited(s) => Some(s.to_string()),
+        Status::Failed(_) => Some("failed".to_string()),
     }
 }
 
@@ -91,6 +157,8 @@ impl Tab {
 pub enum Confirm {
     CloseTab(SessionId),
     RestartTab(SessionId),
+    /// Closing one pane of a tab with several (the pane's session id).
+    ClosePane(SessionId),
     Quit,
     /// A memory limit below what the tab uses now (bytes asked, bytes in use).
     MemoryLimit(SessionId, u64, u64),
@@ -171,7 +239,12 @@ impl State {
     }
 
     pub fn index_of(&self, id: SessionId) -> Option<usize> {
-        self.tabs.iter().position(|t| t.session.id == id)
+        self.tabs.iter().position(|t| t.id == id)
+    }
+
+    /// The tab with a pane running session `id`.
+    pub fn tab_of(&self, id: SessionId) -> Option<usize> {
+        self.tabs.iter().position(|t| t.pane_by_id(id).is_some())
     }
 
     /// Moves the focus, remembering the previous tab and clearing the new one's marks.
@@ -179,7 +252,7 @@ impl State {
         if index >= self.tabs.len() || index == self.focus && self.focused().is_some() {
             return;
         }
-        self.last_focus = self.focused().map(|t| t.session.id);
+        self.last_focus = self.focused().map(|t| t.id);
         self.focus = index;
         if let Some(t) = self.tabs.get_mut(index) {
             t.activity = false;

@@ -5,13 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
 use crate::config::Colors;
-use crate::session::{ExitStatus, Status};
-use crate::state::Tab;
+use crate::session::{ExitStatus, Session, Status};
 
 /// The note's text: `[exit 2] r restart · x close` (a program that could not start: `retry`).
-pub fn text(tab: &Tab) -> Option<String> {
-    let note = tab.end_note()?;
-    let again = if matches!(tab.session.status, Status::Failed(_)) {
+pub fn text(session: &Session) -> Option<String> {
+    let note = crate::state::end_note(session)?;
+    let again = if matches!(session.status, Status::Failed(_)) {
         "retry"
     } else {
         "restart"
@@ -21,14 +20,14 @@ pub fn text(tab: &Tab) -> Option<String> {
 }
 
 /// Draws the note on the pane's last row, over whatever the program left there.
-pub fn render(tab: &Tab, pane: Rect, buf: &mut Buffer, colors: &Colors) {
-    let Some(text) = text(tab) else {
+pub fn render(session: &Session, pane: Rect, buf: &mut Buffer, colors: &Colors) {
+    let Some(text) = text(session) else {
         return;
     };
     if pane.height == 0 || pane.width == 0 {
         return;
     }
-    let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
+    let ok = session.status == Status::Exited(ExitStatus::Code(0));
     let style = Style::new()
         .fg(colors.bar_bg)
         .bg(if ok { colors.accent } else { colors.warn })

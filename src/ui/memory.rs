@@ -426,7 +426,12 @@ fn block(
     put(buf, area.x, y + 1, &top, w, top_style);
     // The history's size as the status line shows it (the session's own counters, not the
     // last sample's: the two would disagree for up to a sample's interval).
-    let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
+    // The tab's: every pane's history.
+    let rows: usize = tab
+        .panes
+        .iter()
+        .map(|p| p.session.shared.history_rows.load(Ordering::Acquire))
+        .sum();
     let x = put(
         buf,
         area.x,

@@ -1,12 +1,14 @@
 //! Drawing: tab bar on top, the focused pane, the memory panel on the right, the status line
 //! at the bottom, overlays. Reads the state and the sessions' screens; does no I/O.
 
+pub mod borders;
 pub mod compositor;
 pub mod direct;
 pub mod ended;
 pub mod help;
 pub mod memory;
 pub mod messages;
+pub mod others;
 pub mod pane;
 pub mod scroll;
 pub mod sessions;
@@ -100,30 +102,37 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         Mode::Help(_) | Mode::Messages(_) | Mode::Sessions { .. }
     );
     if let Some(tab) = state.focused() {
-        let mut term = tab.session.shared.lock_term();
+        let g = tab.layout.geometry(layout.pane);
+        let focus = tab.layout.focus();
+        // Hidden when the window is too small for it (see `state::layout`).
+        let pane_area = g.rect_of(focus).filter(|r| !r.is_empty());
+        others::render(tab, &g, frame.buffer_mut(), config);
+        borders::render(&g, pane_area, frame.buffer_mut(), &config.colors);
+        let pane_area = pane_area.unwrap_or_default();
+        let mut term = tab.session().shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
-            cursor = scroll::render(view, &term, layout.pane, frame.buffer_mut(), &config.colors);
-        } else {
+            cursor = scroll::render(view, &term, pane_area, frame.buffer_mut(), &config.colors);
+        } else if !pane_area.is_empty() {
             let damage = term.take_damage();
             // An overlay or an ended tab's note draws over the pane: then nothing is kept.
-            let ended = !tab.session.is_running();
+            let ended = !tab.session().is_running();
             let source = (!overlay && !ended).then(|| session_key(tab));
-            frame.pane_rows = if frame.pane_reuse(layout.pane, source) {
-                pane::render_rows(term.screen(), layout.pane, frame.buffer_mut(), |r| {
+            frame.pane_rows = if frame.pane_reuse(pane_area, source) {
+                pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
                     damage.contains(r)
                 })
             } else {
-                pane::render_all(term.screen(), layout.pane, frame.buffer_mut())
+                pane::render_all(term.screen(), pane_area, frame.buffer_mut())
             };
             let mut rows = std::mem::take(&mut frame.pane_rows);
-            pane::apply_palette(term.palette(), layout.pane, frame.buffer_mut(), &mut rows);
+            pane::apply_palette(term.palette(), pane_area, frame.buffer_mut(), &mut rows);
             frame.pane_rows = rows;
             if ended {
-                ended::render(tab, layout.pane, frame.buffer_mut(), &config.colors);
+                ended::render(tab.session(), pane_area, frame.buffer_mut(), &config.colors);
                 // The note covers a pane row: none of them can be skipped as blank.
                 frame.pane_rows.clear();
             } else if matches!(state.mode, Mode::Normal | Mode::Prefix) {
-                cursor = pane::cursor_position(term.screen(), layout.pane);
+                cursor = pane::cursor_position(term.screen(), pane_area);
             }
         }
     }
@@ -175,23 +184,24 @@ fn panel_key(state: &State) -> u64 {
     state.focus.hash(&mut h);
     // The focused tab's history size, as the status line shows it: both move together.
     if let Some(t) = state.focused() {
-        t.session
+        t.session()
             .shared
             .history_rows
             .load(std::sync::atomic::Ordering::Acquire)
             .hash(&mut h);
     }
     for tab in &state.tabs {
-        tab.session.id.hash(&mut h);
+        tab.id.hash(&mut h);
         tab.label().hash(&mut h);
     }
     h.finish()
 }
 
-/// Names the session a pane shows, for the compositor to know rows it kept are of this screen.
+/// Names the session the focused pane shows, for the compositor to know rows it kept are of
+/// this screen.
 pub fn session_key(tab: &crate::state::Tab) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    tab.session.id.hash(&mut h);
+    tab.session().id.hash(&mut h);
     h.finish()
 }

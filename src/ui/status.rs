@@ -92,6 +92,14 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         Mode::Confirm(c) => {
             let q = match c {
                 Confirm::CloseTab(id) => format!(" close {} while it runs?", tab_name(state, *id)),
+                Confirm::ClosePane(id) => {
+                    let what = state
+                        .tab_of(*id)
+                        .and_then(|i| state.tabs[i].pane_by_id(*id))
+                        .and_then(|p| p.fg_name.clone())
+                        .unwrap_or_else(|| "its program".to_string());
+                    format!(" close this pane while {what} runs?")
+                }
                 Confirm::RestartTab(id) => format!(" kill and restart {}?", tab_name(state, *id)),
                 Confirm::MemoryLimit(id, limit, used) => format!(
                     " {} uses {}: a limit of {} makes the kernel reclaim or kill now. Set it?",
@@ -100,7 +108,11 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     crate::util::human_bytes(*limit)
                 ),
                 Confirm::Quit => {
-                    let running = state.tabs.iter().filter(|t| t.session.is_running()).count();
+                    let running = state
+                        .tabs
+                        .iter()
+                        .filter(|t| t.panes.iter().any(|p| p.session.is_running()))
+                        .count();
                     format!(" quit memmux, hanging up {running} running tab(s)?")
                 }
             };
@@ -217,7 +229,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 buf.set_stringn(area.x, area.y, format!(" {}", m.text), left_w, style);
             } else if let Some(tab) = state.focused() {
-                let pending = tab.session.shared.input.pending();
+                let pending = tab.session().shared.input.pending();
                 if pending >= SHOW_PENDING_INPUT {
                     let text = format!(
                         " {} of input waiting: the program is not reading",
@@ -316,8 +328,8 @@ fn summary(state: &State, config: &Config, width: u16) -> String {
     }
     let must = parts.len();
     if let Some(tab) = state.focused() {
-        let rows = tab.session.shared.history_rows.load(Ordering::Acquire);
-        let bytes = tab.session.shared.history_bytes.load(Ordering::Acquire);
+        let rows = tab.session().shared.history_rows.load(Ordering::Acquire);
+        let bytes = tab.session().shared.history_bytes.load(Ordering::Acquire);
         parts.push(format!(
             "history {rows} rows, {}",
             human_bytes(bytes as u64)

@@ -42,6 +42,10 @@ fn entry(
         label = cut;
     }
     let mut parts = vec![(format!(" {number}:{label}"), base)];
+    // A zoomed tab hides its other panes: marked as tmux marks it.
+    if tab.layout.is_zoomed() {
+        parts.push(("Z".to_string(), base.fg(colors.accent)));
+    }
     if tab.bell {
         parts.push((
             "!".to_string(),
@@ -74,7 +78,7 @@ fn entry(
         parts.push((text, base.fg(colors.warn).add_modifier(Modifier::BOLD)));
     }
     if let Some(note) = tab.end_note() {
-        let ok = tab.session.status == Status::Exited(ExitStatus::Code(0));
+        let ok = tab.session().status == Status::Exited(ExitStatus::Code(0));
         let style = if ok { base } else { base.fg(colors.warn) };
         parts.push((format!(" [{note}]"), style));
     }

@@ -266,7 +266,7 @@ fn chords_round_trip_through_the_file() {
     ] {
         // Free the defaults some of these chords would collide with.
         let text = format!(
-            "[keys]\nselect-tab-1 = \"prefix 1\"\nscroll-page-up = []\ngoto-tab = []\nnew-tab = {}\n",
+            "[keys]\nselect-tab-1 = \"prefix 1\"\nscroll-page-up = []\ngoto-tab = []\nsplit-down = []\neven-layout = []\nnew-tab = {}\n",
             toml::Value::from(written)
         );
         let c = parse(&text).unwrap_or_else(|e| panic!("{written}:\n{e}"));

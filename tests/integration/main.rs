@@ -18,5 +18,6 @@ mod hardening_output;
 mod history;
 mod incremental_frames;
 mod layering;
+mod panes;
 mod procs_history;
 mod scrollback_roundtrip;

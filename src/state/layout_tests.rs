@@ -1,0 +1,271 @@
+use super::*;
+
+const AREA: Rect = Rect {
+    x: 0,
+    y: 1,
+    width: 80,
+    height: 22,
+};
+
+fn rects(l: &Layout, area: Rect) -> Vec<(PaneId, (u16, u16, u16, u16))> {
+    l.geometry(area)
+        .panes
+        .into_iter()
+        .map(|(p, r)| (p, (r.x, r.y, r.width, r.height)))
+        .collect()
+}
+
+#[test]
+fn one_pane_fills_the_area() {
+    let l = Layout::new(1);
+    assert_eq!(rects(&l, AREA), vec![(1, (0, 1, 80, 22))]);
+    assert!(l.geometry(AREA).borders.is_empty());
+}
+
+#[test]
+fn splits_leave_a_one_cell_border_and_focus_the_new_pane() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    assert_eq!(l.focus(), 2);
+    // 79 cells after the border, half rounded down: 39 | 40.
+    assert_eq!(
+        rects(&l, AREA),
+        vec![(1, (0, 1, 39, 22)), (2, (40, 1, 40, 22))]
+    );
+    let g = l.geometry(AREA);
+    assert_eq!(
+        g.borders,
+        vec![Border {
+            rect: Rect::new(39, 1, 1, 22),
+            axis: Axis::Columns
+        }]
+    );
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    assert_eq!(l.focus(), 3);
+    // 21 rows after the border: 10 above, 11 below.
+    assert_eq!(
+        rects(&l, AREA),
+        vec![
+            (1, (0, 1, 39, 22)),
+            (2, (40, 1, 40, 10)),
+            (3, (40, 12, 40, 11))
+        ]
+    );
+    assert_eq!(l.panes(), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_pane_too_small_is_not_split() {
+    let mut l = Layout::new(1);
+    // 5 columns: 2 + border + 2 fits; 4 does not.
+    assert!(l.split(Axis::Columns, 2, Rect::new(0, 0, 5, 3)).is_ok());
+    let before = l.clone();
+    let err = l
+        .split(Axis::Columns, 3, Rect::new(0, 0, 5, 3))
+        .unwrap_err();
+    assert!(err.to_string().contains("too small"), "{err}");
+    assert_eq!(l, before);
+    // 3 rows: 1 + border + 1.
+    let mut l = Layout::new(1);
+    assert!(l.split(Axis::Rows, 2, Rect::new(0, 0, 10, 2)).is_err());
+    assert!(l.split(Axis::Rows, 2, Rect::new(0, 0, 10, 3)).is_ok());
+}
+
+#[test]
+fn closing_gives_the_space_and_focus_to_the_neighbour() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    // 3 was below 2: 2 takes its space and the focus.
+    assert_eq!(l.remove(3), Some(2));
+    assert_eq!(
+        rects(&l, AREA),
+        vec![(1, (0, 1, 39, 22)), (2, (40, 1, 40, 22))]
+    );
+    // Removing an unfocused pane keeps the focus.
+    assert_eq!(l.remove(1), Some(2));
+    assert_eq!(rects(&l, AREA), vec![(2, (0, 1, 80, 22))]);
+    // The last pane is not removed: the tab closes instead.
+    assert_eq!(l.remove(2), None);
+    assert_eq!(l.remove(9), None);
+}
+
+#[test]
+fn closing_the_first_part_focuses_the_nearest_pane_of_the_second() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    l.set_focus(1);
+    assert_eq!(l.remove(1), Some(2));
+}
+
+#[test]
+fn neighbours_by_direction() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    assert_eq!(l.neighbour(Direction::Left, AREA), Some(1));
+    assert_eq!(l.neighbour(Direction::Up, AREA), Some(2));
+    assert_eq!(l.neighbour(Direction::Down, AREA), None);
+    assert_eq!(l.neighbour(Direction::Right, AREA), None);
+    l.set_focus(1);
+    // Both 2 and 3 touch 1's right edge; 2 shares 10 rows, 3 shares 11.
+    assert_eq!(l.neighbour(Direction::Right, AREA), Some(3));
+}
+
+#[test]
+fn cycle_wraps_in_tree_order() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    assert_eq!(l.cycle(1), 1);
+    assert_eq!(l.cycle(-1), 2);
+}
+
+#[test]
+fn resize_moves_the_nearest_border_on_that_axis_by_one_cell() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    // From 3 (right, bottom): left moves the vertical border left, 2 and 3 grow.
+    assert!(l.resize(Direction::Left, AREA));
+    assert_eq!(
+        rects(&l, AREA),
+        vec![
+            (1, (0, 1, 38, 22)),
+            (2, (39, 1, 41, 10)),
+            (3, (39, 12, 41, 11))
+        ]
+    );
+    // Up moves the horizontal border between 2 and 3 up.
+    assert!(l.resize(Direction::Up, AREA));
+    assert_eq!(l.geometry(AREA).rect_of(3), Some(Rect::new(39, 11, 41, 12)));
+    // A pane of one cell stops the border.
+    for _ in 0..100 {
+        l.resize(Direction::Up, AREA);
+    }
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(39, 1, 41, 1)));
+    assert!(!l.resize(Direction::Up, AREA));
+    // No split along the axis: nothing to move.
+    let mut one = Layout::new(1);
+    assert!(!one.resize(Direction::Left, AREA));
+}
+
+#[test]
+fn ratios_follow_a_window_resize() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    let wide = Rect::new(0, 0, 161, 10);
+    assert_eq!(l.geometry(wide).rect_of(1), Some(Rect::new(0, 0, 80, 10)));
+    assert_eq!(l.geometry(wide).rect_of(2), Some(Rect::new(81, 0, 80, 10)));
+}
+
+#[test]
+fn a_window_too_small_hides_panes_and_brings_them_back() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Columns, 3, AREA).unwrap();
+    for w in 0..6 {
+        let g = l.geometry(Rect::new(0, 0, w, 1));
+        // Nothing outside the area, nothing overlapping.
+        let mut used = 0;
+        for (_, r) in g.visible() {
+            assert!(r.right() <= w, "{w}: {r:?}");
+            used += r.width;
+        }
+        used += g.borders.iter().map(|b| b.rect.width).sum::<u16>();
+        assert!(used <= w, "{w}: {used}");
+    }
+    let g = l.geometry(Rect::new(0, 0, 2, 1));
+    assert_eq!(g.visible().count(), 1);
+    assert_eq!(l.geometry(AREA).visible().count(), 3);
+}
+
+#[test]
+fn zoom_gives_the_focused_pane_the_area_and_hides_the_rest() {
+    let mut l = Layout::new(1);
+    assert!(!l.toggle_zoom());
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    assert!(l.toggle_zoom());
+    let g = l.geometry(AREA);
+    assert_eq!(g.visible().collect::<Vec<_>>(), vec![(2, AREA)]);
+    assert!(g.borders.is_empty());
+    // The hidden pane keeps its size.
+    assert_eq!(g.rect_of(1), Some(Rect::new(0, 1, 39, 22)));
+    // Focusing another pane leaves zoom.
+    l.set_focus(1);
+    assert!(!l.is_zoomed());
+    assert!(l.toggle_zoom());
+    assert!(l.toggle_zoom());
+    assert!(!l.is_zoomed());
+}
+
+#[test]
+fn swap_moves_the_focused_pane_and_keeps_its_focus() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    assert!(l.swap(-1));
+    assert_eq!(l.panes(), vec![2, 1]);
+    assert_eq!(l.focus(), 2);
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(0, 1, 39, 22)));
+    let mut one = Layout::new(1);
+    assert!(!one.swap(1));
+}
+
+#[test]
+fn even_layouts_share_the_area_equally() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    l.split(Axis::Rows, 4, AREA).unwrap();
+    let area = Rect::new(0, 0, 83, 43);
+    assert_eq!(l.cycle_even(), Even::Horizontal);
+    let widths: Vec<u16> = l
+        .geometry(area)
+        .panes
+        .iter()
+        .map(|(_, r)| r.width)
+        .collect();
+    // 83 columns, 3 borders: 80 in 4 of 20.
+    assert_eq!(widths, vec![20, 20, 20, 20]);
+    assert_eq!(l.cycle_even(), Even::Vertical);
+    let heights: Vec<u16> = l
+        .geometry(area)
+        .panes
+        .iter()
+        .map(|(_, r)| r.height)
+        .collect();
+    assert_eq!(heights, vec![10, 10, 10, 10]);
+    assert_eq!(l.cycle_even(), Even::Tiled);
+    let g = l.geometry(area);
+    assert_eq!(g.rect_of(1), Some(Rect::new(0, 0, 41, 21)));
+    assert_eq!(g.rect_of(4), Some(Rect::new(42, 22, 41, 21)));
+    assert_eq!(l.panes(), vec![1, 2, 3, 4]);
+    assert_eq!(l.cycle_even(), Even::Horizontal);
+}
+
+#[test]
+fn a_border_is_found_and_dragged() {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, AREA).unwrap();
+    l.split(Axis::Rows, 3, AREA).unwrap();
+    // The vertical border at column 39; the horizontal one at row 11 in the right part.
+    let v = l.border_at(AREA, 39, 5).unwrap();
+    assert_eq!(v, Vec::<bool>::new());
+    let h = l.border_at(AREA, 60, 11).unwrap();
+    assert_eq!(h, vec![true]);
+    assert_eq!(l.border_at(AREA, 10, 5), None);
+    assert!(l.drag_border(AREA, &v, 30, 5));
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 30, 22)));
+    // The right part's border, dragged within the right part (rows 1..23).
+    let h = l.border_at(AREA, 60, 11).unwrap();
+    assert!(l.drag_border(AREA, &h, 60, 5));
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(31, 1, 49, 4)));
+    // Past the edge: each side keeps a cell.
+    assert!(l.drag_border(AREA, &v, 0, 5));
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 1, 22)));
+    assert!(!l.drag_border(AREA, &v, 0, 5));
+    // Zoomed: no borders to drag.
+    l.toggle_zoom();
+    assert_eq!(l.border_at(AREA, 1, 5), None);
+}
