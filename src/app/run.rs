@@ -1,0 +1,309 @@
+//! Running on the user's terminal: the input thread that reads it, and the loop that takes
+//! terminal input, session events, signals and timers on one thread and draws frames.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use ratatui::layout::Rect;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::config::Config;
+use crate::terminal;
+use crate::ui;
+
+use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};
+
+/// Reads the user's terminal on its own thread and forwards events to the loop.
+///
+/// memmux decodes the bytes itself (`input::tty`): crossterm's reader drops modified F3
+/// (`CSI 1 ; 2 R`, taken for a cursor report) and knows no application keypad. The thread
+/// blocks in poll(2) on the tty, then reads what is there: a key costs one wake-up, as with
+/// crossterm's blocking `read` before (a short poll timeout would busy-wait; measured, a 1 ms
+/// spin per key delayed the echo on 2 cores). poll(2) is level-triggered, so a keystroke
+/// arriving together with a resize signal is not lost (crossterm's default mio source lost
+/// it). A sequence split between reads waits at most `tty::SEQUENCE_WAIT` for its rest.
+///
+/// Hang-up, an error, or end of file on the tty ends the thread with `InputGone`; a hang-up
+/// also brings SIGHUP, on which memmux exits.
+fn spawn_input_thread(
+    tx: UnboundedSender<AppEvent>,
+    fast: Arc<fastkeys::FastKeys>,
+) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            let gone = |why: String| {
+                let _ = tx.send(AppEvent::InputGone(why));
+            };
+            let mut parser = crate::input::tty::TtyParser::default();
+            let mut buf = [0u8; 4096];
+            let mut events = Vec::new();
+            loop {
+                let mut fds = [libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                }];
+                let timeout = parser
+                    .wait()
+                    .map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
+                // SAFETY: one valid pollfd.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout) };
+                if n < 0 {
+                    let err = io::Error::last_os_error();
+                    if err.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return gone(format!("cannot read the terminal: {err}"));
+                }
+                if n == 0 {
+                    parser.flush(&mut events);
+                } else if fds[0].revents & libc::POLLIN != 0 {
+                    // SAFETY: reading into a valid buffer of its own length.
+                    let got = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+                    if got < 0 {
+                        let err = io::Error::last_os_error();
+                        if matches!(
+                            err.kind(),
+                            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                        ) {
+                            continue;
+                        }
+                        return gone(format!("cannot read the terminal: {err}"));
+                    }
+                    if got == 0 {
+                        return gone("the terminal went away".into());
+                    }
+                    parser.feed(&buf[..got as usize], &mut events);
+                    for (which, rgb) in parser.colours.drain(..) {
+                        crate::session::palette::OUTER.set(which, rgb);
+                    }
+                } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                    return gone("the terminal went away".into());
+                }
+                for ev in events.drain(..) {
+                    if fast.route(&ev) {
+                        continue;
+                    }
+                    if tx.send(AppEvent::Input(ev)).is_err() {
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+    TerminalGone,
+}
+
+/// How memmux was asked to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The command of the first tab (the shell when `None`).
+    pub first: Option<Vec<String>>,
+    /// Append every memory sample to this CSV file.
+    pub mem_log: Option<PathBuf>,
+    /// Shown in the status line at start (e.g. a broken config file at the default path).
+    pub warning: Option<String>,
+    /// Where the configuration came from, for `reload-config`.
+    pub config_source: Option<crate::config::ConfigSource>,
+}
+
+/// Runs memmux on the user's terminal until the user quits or a signal ends it.
+pub fn run(config: Config, options: Options) -> anyhow::Result<Exit> {
+    crate::util::set_log_dir(crate::config::data_dir());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the event loop")?;
+    rt.block_on(run_loop(config, options))
+}
+
+async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
+    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) =
+        unbounded_channel();
+    let notify = Arc::new(Notify::new());
+    let wake: Arc<dyn Fn() + Send + Sync> = {
+        let n = Arc::clone(&notify);
+        Arc::new(move || n.notify_one())
+    };
+    // The first shell starts before anything else is set up: the rest (signals, raw mode,
+    // the frame buffers, the input thread) happens while it starts. Measured from main():
+    // the spawn began at 0.8 ms, now at about 0.3 ms; it returns when the program has been
+    // exec'ed (0.7-1.5 ms: the fork, then the child's set-up).
+    let sampler = {
+        let tx = tx.clone();
+        let deliver = Box::new(move |snap| {
+            let _ = tx.send(AppEvent::Memory(Box::new(snap)));
+        });
+        let log = options.mem_log.clone();
+        crate::memory::sampler::SamplerHandle::start(config.sample_interval, log, deliver)
+            .with_context(|| match &options.mem_log {
+                Some(p) => format!("cannot open the memory log {}", p.display()),
+                None => "cannot start the memory sampler".to_string(),
+            })?
+    };
+    // The size is asked on SIGWINCH only, not per frame (each ask opens /dev/tty twice).
+    let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
+    let area = Rect::new(0, 0, w, h);
+    // 64 KiB: a whole frame of a large screen goes out in one write. The compositor starts
+    // empty (0x0, no buffers) and gets its size once the shell is on its way.
+    let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
+    let screen = Arc::new(ui::direct::Shared::new(ui::Compositor::new(
+        stdout,
+        Rect::default(),
+    )));
+    let mut app = App::new(config, tx.clone(), wake, area);
+    app.ctx.direct = Some(Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>);
+    app.ctx.sampler_wake = sampler.waker();
+    app.sampler = Some(sampler);
+    app.config_source = options.config_source;
+    app.open_tab(options.first, None);
+
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
+    let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
+    // From the server: a client attached or lost its screen (see `server::hub`).
+    let mut sigusr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
+    // Stopped from outside (SIGTSTP: `kill -TSTP`, a job-control shell): the terminal is given
+    // back first, else the shell is left in raw mode and, after `fg`, memmux in cooked mode
+    // where one Ctrl-C (SIGINT) ended every tab. A session of the server has no user terminal
+    // (its client does this), and its orphaned process group is never stopped by SIGTSTP.
+    let mut sigtstp = match crate::server::child::in_server() {
+        false => {
+            Some(signal(SignalKind::from_raw(libc::SIGTSTP)).context("cannot handle SIGTSTP")?)
+        }
+        true => None,
+    };
+    // Continued (after SIGTSTP, or a SIGSTOP that could not be seen): raw mode and a whole
+    // frame again, whatever the shell did to the terminal meanwhile.
+    let mut sigcont =
+        signal(SignalKind::from_raw(libc::SIGCONT)).context("cannot handle SIGCONT")?;
+    crate::server::child::ready();
+    let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
+    screen.lock().comp.resize(area);
+    // A resize before the SIGWINCH handler was in place would go unseen: the first frame
+    // asks the size again.
+    app.resized = true;
+    let fast = Arc::new(fastkeys::FastKeys::default());
+    spawn_input_thread(tx, Arc::clone(&fast)).context("cannot start the input thread")?;
+    if let Some(w) = options.warning {
+        app.state.warn(w);
+    }
+
+    let mut last_frame: Option<Instant> = None;
+    let mut before_last_frame: Option<Instant> = None;
+    let mut frame_at: Option<Instant> = None;
+    let exit = loop {
+        if app.quit {
+            break Exit::Quit;
+        }
+        // Whatever the last event changed (mode, focus, a message): plain keys follow it.
+        fast.publish(app.fast_target());
+        if app.needs_draw {
+            let now = Instant::now();
+            let due = match last_frame {
+                _ if app.urgent => now,
+                // Small output: at most 250 frames/s on average, but two may come back to
+                // back, so the shell's first prompt (or an echo right after a memory sample's
+                // frame) is drawn at once rather than up to 4 ms (plus the timer's 1 ms
+                // granularity) later: measured, the first prompt showed 3.3 ms after it was
+                // read, now within 0.3 ms.
+                Some(_) if app.interactive => before_last_frame
+                    .map_or(now, |t| t + 2 * INTERACTIVE_FRAME.min(app.frame_interval())),
+                // Read each time: a reloaded config may have another fps.
+                Some(t) => t + app.frame_interval(),
+                None => now,
+            };
+            if due <= now {
+                let mut screen = screen.lock();
+                let term = &mut screen.comp;
+                if std::mem::take(&mut app.resized) {
+                    let (w, h) =
+                        crossterm::terminal::size().context("cannot read the terminal size")?;
+                    if term.area() != Rect::new(0, 0, w, h) {
+                        term.resize(Rect::new(0, 0, w, h));
+                    }
+                }
+                app.draw(term)?;
+                // Cursor shape, pointer mode and clipboard writes go after the frame.
+                let mut extra = app.outer_modes().into_bytes();
+                extra.append(&mut app.outbox);
+                if !extra.is_empty() {
+                    use std::io::Write;
+                    let out = term.writer_mut();
+                    out.write_all(&extra)
+                        .context("cannot write to the terminal")?;
+                    out.flush().context("cannot write to the terminal")?;
+                }
+                screen.target = app.direct_target();
+                before_last_frame = last_frame;
+                last_frame = Some(now);
+                frame_at = None;
+            } else {
+                frame_at = Some(due);
+            }
+        }
+        let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
+        tokio::select! {
+            biased;
+            _ = sigterm.recv() => break Exit::Signal(libc::SIGTERM),
+            _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
+            _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
+            _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
+            _ = sigwinch.recv() => {
+                app.resized = true;
+                app.redraw_now();
+                screen.lock().target = None;
+            }
+            _ = sigusr1.recv() => app.redraw_everything(&screen),
+            Some(()) = async { sigtstp.as_mut()?.recv().await } => {
+                let mut s = screen.lock();
+                // No reader draws on the given-back terminal.
+                s.target = None;
+                terminal::stop_self();
+                drop(s);
+            }
+            _ = sigcont.recv() => {
+                if !crate::server::child::in_server() {
+                    let _ = terminal::take_raw();
+                }
+                app.redraw_everything(&screen);
+            }
+            Some(ev) = rx.recv() => {
+                let gone = matches!(ev, AppEvent::InputGone(_));
+                app.handle_event(ev);
+                if gone {
+                    break Exit::TerminalGone;
+                }
+                // Whatever the event changed (mode, focus): the compositor checks the pane
+                // and the screen against its last frame before a reader draws.
+                screen.lock().target = app.direct_target();
+            }
+            _ = notify.notified() => app.collect_output(),
+            _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
+                app.on_timer(Instant::now());
+            }
+        }
+    };
+    fast.publish(None);
+    // No reader draws from here on: the terminal is about to be given back.
+    screen.lock().target = None;
+    app.shutdown();
+    drop(screen);
+    drop(guard);
+    Ok(exit)
+}
