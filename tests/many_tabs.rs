@@ -150,11 +150,14 @@ fn hidden_quiet_tabs_give_their_screen_back_and_show_it_the_same_when_focused() 
     open_tabs(&mut m, 1, 9);
     m.wait_ready();
     let opened = common::rss_bytes(pid).unwrap_or(0);
-    // Tabs 1-8 are hidden; once quiet for 2 s they are parked at a memory sample.
+    // Tabs 1-8 are hidden; once quiet for 2 s they are parked at a memory sample. RSS fell
+    // by 1.03-1.05 MiB here alone (of the 1.2 MiB of screens, the rest kept by the
+    // allocator), and stayed above a 1 MiB drop for 30 s once in a loaded full-suite run:
+    // half a MiB still tells parked screens from none (nothing else shrinks while idle).
     let took = common::wait_until(
-        "hidden tabs parked (RSS down 1 MiB)",
+        "hidden tabs parked (RSS down 512 KiB)",
         Duration::from_secs(30),
-        || common::rss_bytes(pid).is_some_and(|now| now + (1 << 20) <= opened),
+        || common::rss_bytes(pid).is_some_and(|now| now + (512 << 10) <= opened),
     );
     eprintln!(
         "RSS {} with 9 tabs open, {} {took:?} later",
