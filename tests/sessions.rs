@@ -186,22 +186,29 @@ fn the_session_takes_the_smallest_attached_clients_size() {
     });
 }
 
-#[test]
-fn window_size_largest_follows_the_largest_client() {
+/// A server session, 60x20, whose config sets `window-size`; the config's directory lives as
+/// long as the returned guard.
+fn server_with_window_size(mode: &str) -> (tempfile::TempDir, Mux) {
     let config = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(config.path().join("memmux")).unwrap();
     std::fs::write(
         config.path().join("memmux/config.toml"),
-        "window-size = \"largest\"\n",
+        format!("window-size = \"{mode}\"\n"),
     )
     .unwrap();
-    let mut a = Mux::start_with(common::Opts {
+    let m = Mux::start_with(common::Opts {
         server: true,
         rows: 20,
         cols: 60,
         env: vec![("XDG_CONFIG_HOME", config.path().display().to_string())],
         ..common::Opts::default()
     });
+    (config, m)
+}
+
+#[test]
+fn window_size_largest_follows_the_largest_client() {
+    let (_config, mut a) = server_with_window_size("largest");
     a.wait_ready();
     let alone = pane_size(&mut a);
     let mut b = client(&a, &["attach"], 30, 100);
@@ -242,20 +249,7 @@ fn the_client_stays_small() {
 
 #[test]
 fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
-    let config = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(config.path().join("memmux")).unwrap();
-    std::fs::write(
-        config.path().join("memmux/config.toml"),
-        "window-size = \"latest\"\n",
-    )
-    .unwrap();
-    let mut a = Mux::start_with(common::Opts {
-        server: true,
-        rows: 20,
-        cols: 60,
-        env: vec![("XDG_CONFIG_HOME", config.path().display().to_string())],
-        ..common::Opts::default()
-    });
+    let (_config, mut a) = server_with_window_size("latest");
     a.wait_ready();
     let small = pane_size(&mut a);
     let mut b = client(&a, &["attach"], 30, 100);

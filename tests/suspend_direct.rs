@@ -11,22 +11,6 @@ fn stopped(m: &Mux) -> bool {
     common::stat(m.pid()).is_some_and(|s| s.state == b'T')
 }
 
-fn ctrl_c_reaches_the_program(m: &mut Mux) {
-    m.line("sleep 100");
-    // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
-    m.wait_for("sleep in the foreground", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("sleep"))
-    });
-    m.send("\x03");
-    m.wait_ready();
-    let tag = common::rand_tag();
-    m.line(&format!("echo alive-{tag}"));
-    m.wait_text(&format!("alive-{tag}"));
-}
-
 #[test]
 fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     let mut m = Mux::start();
@@ -45,7 +29,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
         s.alternate_screen() && s.contents().contains("before-stop")
     });
     assert!(!m.cooked(), "raw mode again");
-    ctrl_c_reaches_the_program(&mut m);
+    m.ctrl_c_reaches_the_program();
 }
 
 #[test]
@@ -63,5 +47,5 @@ fn after_sigstop_and_a_shell_that_set_cooked_mode_sigcont_takes_raw_mode_again()
     // SAFETY: as above.
     unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
     common::wait_until("raw mode again", TIMEOUT, || !m.cooked());
-    ctrl_c_reaches_the_program(&mut m);
+    m.ctrl_c_reaches_the_program();
 }

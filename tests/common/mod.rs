@@ -632,6 +632,24 @@ pub fn percentile(samples: &[Duration], p: f64) -> Duration {
 }
 
 impl Mux {
+    /// Runs `sleep 100` and presses Ctrl-C once it is in the foreground: the key must reach
+    /// the program (the shell answers again), not end memmux as a SIGINT in cooked mode would.
+    pub fn ctrl_c_reaches_the_program(&mut self) {
+        self.line("sleep 100");
+        // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
+        self.wait_for("sleep in the foreground", |s| {
+            s.contents()
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("sleep"))
+        });
+        self.send("\x03");
+        self.wait_ready();
+        let tag = rand_tag();
+        self.line(&format!("echo alive-{tag}"));
+        self.wait_text(&format!("alive-{tag}"));
+    }
+
     /// Resizes the outer terminal like `resize`, but sizes the harness's own screen *before*
     /// the pty. `resize` does it after, which races with memmux: a frame drawn for the new size
     /// and read before the harness's screen is resized lands in the old size (wrapped,
