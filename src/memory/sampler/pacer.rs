@@ -1,0 +1,207 @@
+//! When each tab is sampled: the full cadence while it is busy, once per chart column while quiet.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{RosterEntry, Snapshot};
+use crate::memory::history::Sample;
+
+/// 200 ms: the first sample waits this long after start. It rescans all of /proc (about
+/// 1 ms of CPU) and, at once, competed with the first shell's start for the 2 cores: the
+/// shell's prompt came later.
+pub(super) const FIRST_SAMPLE_DELAY: Duration = Duration::from_millis(200);
+
+/// 5 s, one chart column: how often a quiet tab is sampled.
+pub const QUIET_INTERVAL: Duration = Duration::from_secs(5);
+/// 3 s: a tab stays on the full cadence this long after its last output or figure change.
+pub const BUSY_FOR: Duration = Duration::from_secs(3);
+/// 250 ms past a column's start: where quiet samples land, so that each column gets one
+/// sample (a plain 5 s period drifts and now and then leaves a column empty).
+const QUIET_PHASE_MS: u64 = 250;
+
+/// What decides that a tab is busy: any change in these between two samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Figures {
+    tree: u64,
+    heap: u64,
+    processes: u32,
+    rows: u64,
+    bytes: u64,
+}
+
+impl From<&Sample> for Figures {
+    fn from(s: &Sample) -> Figures {
+        Figures {
+            tree: s.tree_bytes,
+            heap: s.heap_bytes,
+            processes: s.processes,
+            rows: s.scrollback_rows,
+            bytes: s.scrollback_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Pace {
+    last_at: Option<Instant>,
+    last_unix_ms: u64,
+    last: Option<Figures>,
+    output: u64,
+    busy_until: Option<Instant>,
+}
+
+/// When each tab is sampled. A busy tab (output, or figures that moved, in the last
+/// [`BUSY_FOR`]) every `interval`; a quiet one once per chart column, and at once when it
+/// prints again. Measured, idle memmux with 4 tabs and the panel shown: 3.25 ms of CPU per
+/// 10 s with every tab sampled every second (of which the sampler 2.1, the UI taking the
+/// samples 1.15); see `docs/performance.md` for the figure with this.
+pub struct Pacer {
+    pub cadence: Cadence,
+    paces: HashMap<u64, Pace>,
+}
+
+/// The sampling rates.
+#[derive(Clone, Copy, Debug)]
+pub struct Cadence {
+    /// `sample-interval`: the rate of busy tabs.
+    pub interval: Duration,
+    /// Every tab at every interval (`--mem-log`).
+    pub every_tab: bool,
+}
+
+impl Pacer {
+    pub fn new(every_tab: bool) -> Pacer {
+        Pacer {
+            cadence: Cadence {
+                interval: Duration::from_secs(1),
+                every_tab,
+            },
+            paces: HashMap::new(),
+        }
+    }
+
+    /// Forgets what is known of these tabs' pace: they are due at once (new tabs, or a new
+    /// program in them).
+    pub fn forget(&mut self, ids: &[u64]) {
+        for id in ids {
+            self.paces.remove(id);
+        }
+    }
+
+    /// Which tabs of `roster` to sample at `now` (all of them when `all`).
+    pub fn due(&mut self, roster: &[RosterEntry], now: Instant, all: bool) -> Vec<bool> {
+        // A set, not a scan of the roster per pace: 1,000 tabs made that a million
+        // comparisons per wake-up.
+        let ids: std::collections::HashSet<u64> = roster.iter().map(|r| r.id).collect();
+        self.paces.retain(|id, _| ids.contains(id));
+        let cadence = self.cadence;
+        let mut due = Vec::with_capacity(roster.len());
+        for r in roster {
+            let p = self.paces.entry(r.id).or_default();
+            let output = r.activity.output();
+            if output != p.output {
+                p.output = output;
+                p.busy_until = Some(now + BUSY_FOR);
+                r.activity.mark_busy();
+            }
+            due.push(match p.last_at {
+                None => true,
+                Some(_) if all => true,
+                Some(_) => cadence.due_at(p, now).is_some_and(|t| t <= now),
+            });
+        }
+        due
+    }
+
+    /// Records a sample of the tabs marked in `due`: a tab whose figures moved is busy.
+    pub fn sampled(
+        &mut self,
+        roster: &[RosterEntry],
+        due: &[bool],
+        snap: &Snapshot,
+        now: Instant,
+        unix_ms: u64,
+    ) {
+        let mut figures = snap.tabs.iter();
+        for (r, &d) in roster.iter().zip(due) {
+            let Some(p) = self.paces.get_mut(&r.id) else {
+                continue;
+            };
+            if d {
+                let Some(f) = figures.next() else { break };
+                let new = Figures::from(&f.sample);
+                if p.last.is_some_and(|old| old != new) {
+                    p.busy_until = Some(now + BUSY_FOR);
+                    r.activity.mark_busy();
+                }
+                p.last = Some(new);
+                p.last_at = Some(now);
+                p.last_unix_ms = unix_ms;
+            }
+        }
+    }
+
+    /// Marks the tabs that are no longer busy as quiet, so that their next output wakes the
+    /// sampler.
+    pub fn settle(&mut self, roster: &[RosterEntry], now: Instant) {
+        for r in roster {
+            let Some(p) = self.paces.get_mut(&r.id) else {
+                continue;
+            };
+            if !self.cadence.busy(p, now) && !r.activity.is_quiet() {
+                // Output that raced with the mark is seen here, if it did not wake us.
+                let output = r.activity.mark_quiet();
+                if output != p.output {
+                    p.output = output;
+                    p.busy_until = Some(now + BUSY_FOR);
+                    r.activity.mark_busy();
+                }
+            }
+        }
+    }
+
+    /// When the sampler must look again (`None`: only when woken). A busy tab is looked at
+    /// after `interval` even if it went quiet meanwhile: then it is marked quiet.
+    pub fn next_wake(&self, roster: &[RosterEntry], now: Instant) -> Option<Instant> {
+        roster
+            .iter()
+            .filter_map(|r| self.cadence.due_at(self.paces.get(&r.id)?, now))
+            .min()
+    }
+}
+
+pub(super) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Cadence {
+    fn quiet_interval(&self) -> Duration {
+        QUIET_INTERVAL.max(self.interval)
+    }
+
+    fn busy(&self, p: &Pace, now: Instant) -> bool {
+        self.every_tab || p.busy_until.is_some_and(|t| now < t)
+    }
+
+    /// When `p` is next due, as seen at `now`.
+    fn due_at(&self, p: &Pace, now: Instant) -> Option<Instant> {
+        let last = p.last_at?;
+        if self.busy(p, now) {
+            return Some(last + self.interval);
+        }
+        let quiet = self.quiet_interval();
+        let period = quiet.as_millis().max(1) as u64;
+        if quiet > QUIET_INTERVAL {
+            return Some(last + quiet);
+        }
+        // The next column's start plus the phase, measured from the last sample.
+        let next = (p.last_unix_ms / period + 1) * period + QUIET_PHASE_MS;
+        let wait = next
+            .saturating_sub(p.last_unix_ms)
+            .min(period + QUIET_PHASE_MS);
+        Some(last + Duration::from_millis(wait))
+    }
+}

@@ -1,0 +1,210 @@
+//! One sampling round: each due tab's figures from its cgroup or its /proc tree, and the system's.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::pacer::unix_ms;
+use super::{Detail, RosterEntry, Snapshot, System, TabFigures};
+use crate::memory::alloc::{self};
+use crate::memory::cgroup::TabCgroup;
+use crate::memory::cgroup::sample::CgroupSampler;
+use crate::memory::history::Sample;
+use crate::memory::procs::Sampler;
+
+/// CPU time the calling thread has used (user + system); also what the tests and benches
+/// time the sampler with.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime with a valid clock id and a valid timespec pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Samples the tabs of `roster` marked in `due` (every tab: `&[true; n]`): from the tab's
+/// cgroup when it has one that its program joined, else from its /proc tree (PSS sum).
+pub fn sample(
+    sampler: &mut Sampler,
+    cgroups: &mut CgroupSampler,
+    roster: &[RosterEntry],
+    due: &[bool],
+) -> Snapshot {
+    let cpu0 = thread_cpu();
+    let ids: Vec<u64> = roster.iter().map(|r| r.id).collect();
+    cgroups.retain(&ids);
+    let now = unix_ms();
+    // Cgroup tabs first: a tab whose cgroup fails falls back to its tree in the same sample.
+    let mut from_cgroup: Vec<Option<TabFigures>> = Vec::with_capacity(roster.len());
+    let mut notes: Vec<Option<String>> = vec![None; roster.len()];
+    for (i, r) in roster.iter().enumerate() {
+        let due_here = due.get(i).copied().unwrap_or(false);
+        let figures = match (&r.cgroup, due_here) {
+            (Some(cg), true) => match cg.joined() {
+                Ok(true) => match cgroups.read(r.id, cg) {
+                    Ok(c) => Some(cgroup_figures(r, cg, c, now)),
+                    Err(e) => {
+                        let text = if e.kind() == std::io::ErrorKind::NotFound {
+                            format!("cgroup {} was removed; measured by PSS", cg.name())
+                        } else {
+                            format!("cannot read cgroup {} ({e}); measured by PSS", cg.name())
+                        };
+                        crate::memory::cgroup::notice_once(format!("tab {}: {text}", r.number));
+                        notes[i] = Some(text);
+                        None
+                    }
+                },
+                // Not yet joined (the first 10-15 ms of the tab): the tree, this once.
+                Ok(false) => None,
+                Err(e) => {
+                    notes[i] = Some(e);
+                    None
+                }
+            },
+            _ => None,
+        };
+        from_cgroup.push(figures);
+    }
+    let roots: Vec<u32> = roster
+        .iter()
+        .zip(&from_cgroup)
+        .map(|(r, c)| if c.is_some() { 0 } else { r.pid.unwrap_or(0) })
+        .collect();
+    let trees = sampler.sample_due(
+        &roots,
+        |i| {
+            due.get(i).copied().unwrap_or(false)
+                && roster[i].pid.is_some()
+                && from_cgroup[i].is_none()
+        },
+        Instant::now(),
+    );
+    let mut tabs = Vec::new();
+    for (i, ((r, tree), cg)) in roster.iter().zip(&trees).zip(from_cgroup).enumerate() {
+        if !due.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if let Some(f) = cg {
+            tabs.push(f);
+            continue;
+        }
+        let tree = tree.as_ref();
+        let rss = tree.map_or(0, |t| t.rss_minus_shared);
+        // PSS counts a page shared by n processes 1/n in each: copy-on-write children
+        // once in all. Members not yet measured count with their statm figure.
+        let headline = tree.and_then(|t| t.pss_now).unwrap_or(rss);
+        let frozen = r.cgroup.as_ref().is_some_and(|c| c.frozen().is_some())
+            || FROZEN_BY_SIGNAL
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&r.id);
+        tabs.push(TabFigures {
+            id: r.id,
+            sample: Sample {
+                unix_ms: now,
+                tree_bytes: headline,
+                heap_bytes: alloc::live_bytes(r.account).max(0) as u64,
+                pss_bytes: tree.and_then(|t| t.pss),
+                processes: tree.map_or(0, |t| t.processes as u32),
+                scrollback_rows: r.history_rows.load(Ordering::Acquire) as u64,
+                scrollback_bytes: r.history_bytes.load(Ordering::Acquire) as u64,
+            },
+            biggest: tree.and_then(|t| t.biggest.clone()),
+            detail: Detail {
+                source: crate::memory::cgroup::FALLBACK_SOURCE,
+                cgroup: None,
+                rss_minus_shared: rss,
+                limit: fallback_limit(r.id),
+                oom_kills: 0,
+                oom_victim: None,
+                frozen,
+                note: notes[i].take(),
+            },
+        });
+    }
+    let any = !tabs.is_empty();
+    Snapshot {
+        tabs,
+        self_rss: sampler.own_rss(),
+        heap_total: alloc::total_live(),
+        heap_memmux: alloc::live_bytes(alloc::MEMMUX),
+        leaked: crate::memory::leaks(),
+        heap_known: alloc::is_active(),
+        cost: thread_cpu().saturating_sub(cpu0),
+        system: if any { system() } else { System::default() },
+        left_behind: crate::memory::cgroup::left_behind(),
+        notices: crate::memory::cgroup::take_notices(),
+        log_state: None,
+    }
+}
+
+/// Tabs without a cgroup frozen with SIGSTOP (ids), so that their figure is marked frozen.
+pub static FROZEN_BY_SIGNAL: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// Limits of tabs without a cgroup (enforced by memmux: see `memory::enforce`).
+pub static FALLBACK_LIMITS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn fallback_limit(id: u64) -> Option<u64> {
+    FALLBACK_LIMITS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, l)| *l)
+}
+
+fn cgroup_figures(
+    r: &RosterEntry,
+    cg: &TabCgroup,
+    c: crate::memory::cgroup::sample::CgroupSample,
+    now: u64,
+) -> TabFigures {
+    TabFigures {
+        id: r.id,
+        sample: Sample {
+            unix_ms: now,
+            tree_bytes: c.figures.working_set,
+            heap_bytes: alloc::live_bytes(r.account).max(0) as u64,
+            pss_bytes: None,
+            processes: c.processes,
+            scrollback_rows: r.history_rows.load(Ordering::Acquire) as u64,
+            scrollback_bytes: r.history_bytes.load(Ordering::Acquire) as u64,
+        },
+        biggest: c.biggest,
+        detail: Detail {
+            source: cg.version.source(),
+            rss_minus_shared: c.rss_minus_shared,
+            limit: cg.limit(),
+            oom_kills: c.figures.oom_kills,
+            oom_victim: c.oom_victim,
+            frozen: cg.frozen().is_some(),
+            cgroup: Some(c.figures),
+            note: None,
+        },
+    }
+}
+
+/// `/proc/meminfo` and `/proc/pressure/memory`.
+fn system() -> System {
+    let mut out = System::default();
+    if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
+        let kb = |key: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix(key)?
+                        .split_ascii_whitespace()
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .map(|k| k * 1024)
+        };
+        out.total = kb("MemTotal:");
+        out.available = kb("MemAvailable:");
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/pressure/memory") {
+        out.pressure = crate::memory::cgroup::stat::pressure_some_avg10(&text);
+    }
+    out
+}
