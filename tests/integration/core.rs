@@ -150,11 +150,7 @@ fn exit_status_shows_in_the_tab_bar_and_r_restarts() {
 
 #[test]
 fn resizing_reaches_the_program() {
-    let mut m = Mux::start_with(Opts {
-        rows: 30,
-        cols: 100,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(30, 100);
     m.wait_prompt();
     m.run("stty size");
     // Tab bar and status line take two rows.
@@ -273,11 +269,7 @@ fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut m = Mux::start_with(Opts {
-        rows: 50,
-        cols: 120,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(50, 120);
     m.wait_prompt();
     m.prefix("?");
     m.wait_text("memmux keys");
