@@ -14,7 +14,7 @@ use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
 
 use crate::keymap::{Chord, Keymap};
 use crate::session::Shared;
-use crate::session::keys::{self, InputModes};
+use crate::term::keys::{self, InputModes};
 
 /// Where plain keys may go, as of `handled` input events.
 pub struct Target {

@@ -30,9 +30,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::action::Action;
 use crate::config::Config;
 use crate::keymap::Chord;
-use crate::session::keys::{self, InputModes};
 use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
+use crate::term::keys::{self, InputModes};
 use crate::terminal;
 use crate::ui::{self, Layout};
 
@@ -117,7 +117,7 @@ impl App {
         area: Rect,
     ) -> App {
         let layout = Layout::for_state(area, &State::default(), &config);
-        let limits = crate::session::scrollback::Limits {
+        let limits = crate::term::scrollback::Limits {
             lines: config.scrollback_lines,
             bytes: config.scrollback_bytes,
         };

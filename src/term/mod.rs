@@ -4,14 +4,25 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use super::damage::Changes;
-pub use super::damage::Damage;
-use super::fastpath::FastPath;
-use super::fidelity::{Fidelity, Stage};
-use super::palette::Palette;
-use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
-use super::vt100_input::{FFFD_STAND_IN, Utf8Seam};
-use crate::filter::Filter;
+mod damage;
+pub mod fastpath;
+pub mod fidelity;
+pub mod filter;
+pub mod keys;
+pub mod palette;
+pub mod park;
+mod reflow;
+pub mod scrollback;
+mod vt100_input;
+
+use damage::Changes;
+pub use damage::Damage;
+use fastpath::FastPath;
+use fidelity::{Fidelity, Stage};
+use filter::Filter;
+use palette::Palette;
+use scrollback::{Budget, Limits, RowCapture, Scrollback};
+use vt100_input::{FFFD_STAND_IN, Utf8Seam};
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
 pub const MAX_DIM: u16 = 1000;
@@ -326,7 +337,7 @@ impl Term {
     /// engine's unit tests (term, reflow, park) build.
     #[cfg(test)]
     pub(crate) fn for_tests(rows: u16, cols: u16) -> Term {
-        use super::scrollback::{Budget, Limits};
+        use scrollback::{Budget, Limits};
         Term::new(
             rows,
             cols,
@@ -408,7 +419,7 @@ impl Term {
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
         if self.fast_path {
-            super::fastpath::process(self, bytes);
+            fastpath::process(self, bytes);
         } else {
             self.process_normal(bytes);
         }
@@ -501,7 +512,7 @@ impl Term {
     /// history comes back to fill it again, as tmux does.
     fn rewrap(&mut self, rows: NonZeroU16, cols: NonZeroU16) {
         self.settle_history();
-        let text = super::reflow::capture(self.parser.screen());
+        let text = reflow::capture(self.parser.screen());
         let attrs = self.parser.screen().attributes_formatted();
         let pull = if text.full {
             usize::from(rows.get())
@@ -527,7 +538,7 @@ impl Term {
         cb.discard = true;
         self.parser.set_size(rows, cols);
         self.parser.callbacks_mut().discard = false;
-        super::reflow::replay(&mut self.parser, &before, join, &text, &attrs, |p| {
+        reflow::replay(&mut self.parser, &before, join, &text, &attrs, |p| {
             p.callbacks().unbounded
         });
         self.filter.forget_printed();
