@@ -7,12 +7,10 @@
 // (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod action;
 pub mod app;
 pub mod client;
 pub mod config;
 pub mod input;
-pub mod keymap;
 pub mod memory;
 pub mod server;
 pub mod session;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::keymap::{Chord, Keymap};
+use crate::input::keymap::{Chord, Keymap};
 use crate::session::Shared;
 use crate::term::keys::{self, InputModes};
 

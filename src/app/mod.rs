@@ -27,9 +27,9 @@ use crossterm::event::{
 use ratatui::layout::{Position, Rect};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::action::Action;
 use crate::config::Config;
-use crate::keymap::Chord;
+use crate::input::action::Action;
+use crate::input::keymap::Chord;
 use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
 use crate::term::keys::{self, InputModes};
@@ -106,7 +106,7 @@ pub struct App {
     /// Input events handled so far, and the keymap as the input thread sees it (see
     /// `fastkeys`).
     pub inputs_handled: u64,
-    pub keymap: Arc<crate::keymap::Keymap>,
+    pub keymap: Arc<crate::input::keymap::Keymap>,
 }
 
 impl App {

@@ -274,10 +274,10 @@ fn help_lists_every_binding() {
     m.prefix("?");
     m.wait_text("memmux keys");
     let screen = m.contents();
-    for action in memmux::action::Action::all() {
+    for action in memmux::input::action::Action::all() {
         // The nine default select-tab keys share one row.
         let name = match action {
-            memmux::action::Action::SelectTab(_) => "select-tab-N".to_string(),
+            memmux::input::action::Action::SelectTab(_) => "select-tab-N".to_string(),
             _ => action.name(),
         };
         assert!(screen.contains(&name), "help lacks {action}:\n{}", m.dump());
