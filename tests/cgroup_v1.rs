@@ -188,7 +188,7 @@ fn forks_at_once(test: &str, daemons: usize) {
         format!("sleep 304.{num}"),
     ];
     needles.extend((0..daemons).map(|i| format!("d{i}.{num}")));
-    let want = format!("/memmux-{mpid}/tab-{mpid}-1");
+    let want = format!("/memmux-{mpid}/tab-{mpid}-1/pane-1");
     let mut found = Vec::new();
     // The join and its sweep run beside the shell's start-up: give them a moment.
     let ok = wait_while(
@@ -479,18 +479,20 @@ fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
         read() != before
     });
 
-    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir.
+    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir (the
+    // pane's cgroup, then the tab's).
     let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    let pane = tab.join("pane-1");
     let own = base_dir(mpid).parent().unwrap().to_path_buf();
     wait_until(
         "the tab's cgroup emptied and removed",
         Duration::from_secs(10),
         || {
-            let pids = std::fs::read_to_string(tab.join("cgroup.procs")).unwrap_or_default();
+            let pids = std::fs::read_to_string(pane.join("cgroup.procs")).unwrap_or_default();
             for p in pids.split_whitespace() {
                 let _ = std::fs::write(own.join("cgroup.procs"), p);
             }
-            std::fs::remove_dir(&tab).is_ok()
+            std::fs::remove_dir(&pane).is_ok() && std::fs::remove_dir(&tab).is_ok()
         },
     );
     // Output makes the tab busy, so it is sampled at once.
@@ -556,8 +558,13 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
         Duration::from_secs(30),
         || {
             shells.iter().enumerate().all(|(i, p)| {
-                memory_cgroup(*p)
-                    .is_some_and(|cg| cg.ends_with(&format!("/memmux-{mpid}/tab-{mpid}-{}", i + 1)))
+                memory_cgroup(*p).is_some_and(|cg| {
+                    cg.ends_with(&format!(
+                        "/memmux-{mpid}/tab-{mpid}-{}/pane-{}",
+                        i + 1,
+                        i + 1
+                    ))
+                })
             })
         },
     );
