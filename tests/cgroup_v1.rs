@@ -258,7 +258,7 @@ fn log_rows(log: &Path, tab: usize) -> Vec<(u64, String, u64)> {
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            if f.len() != 17 || f[1] != tab.to_string() {
+            if f.len() != 18 || f[1] != tab.to_string() {
                 return None;
             }
             Some((f[9].parse().ok()?, f[10].to_string(), f[4].parse().ok()?))

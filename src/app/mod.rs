@@ -254,6 +254,7 @@ impl App {
                         id: s.id,
                         number: i + 1,
                         title: title.clone(),
+                        pane: t.pane_number(s.id).unwrap_or(1),
                         pid: s.pid().filter(|_| s.is_running()),
                         account: s.shared.account,
                         history_rows: Arc::clone(&s.shared.history_rows),
