@@ -63,6 +63,7 @@ fn roster(pids: &[u32], cgroups: &[Option<Arc<TabCgroup>>]) -> Vec<RosterEntry> 
             id: i as u64 + 1,
             number: i + 1,
             title: String::new(),
+            pane: 1,
             pid: Some(pid),
             account: alloc::MEMMUX,
             history_rows: Arc::new(AtomicUsize::new(0)),

@@ -54,7 +54,7 @@ fn last_row(log: &std::path::Path, tab: usize) -> Option<(u64, String)> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines().rev().find_map(|l| {
         let f: Vec<&str> = l.split(',').collect();
-        (f.len() == 17 && f[1] == tab.to_string())
+        (f.len() == 18 && f[1] == tab.to_string())
             .then(|| (f[9].parse().ok(), f[10].to_string()))?
             .0
             .map(|b| (b, f[10].to_string()))

@@ -188,7 +188,7 @@ fn forks_at_once(test: &str, daemons: usize) {
         format!("sleep 304.{num}"),
     ];
     needles.extend((0..daemons).map(|i| format!("d{i}.{num}")));
-    let want = format!("/memmux-{mpid}/tab-{mpid}-1");
+    let want = format!("/memmux-{mpid}/tab-{mpid}-1/pane-1");
     let mut found = Vec::new();
     // The join and its sweep run beside the shell's start-up: give them a moment.
     let ok = wait_while(
@@ -258,7 +258,7 @@ fn log_rows(log: &Path, tab: usize) -> Vec<(u64, String, u64)> {
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            if f.len() != 17 || f[1] != tab.to_string() {
+            if f.len() != 18 || f[1] != tab.to_string() {
                 return None;
             }
             Some((f[9].parse().ok()?, f[10].to_string(), f[4].parse().ok()?))
@@ -479,18 +479,20 @@ fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
         read() != before
     });
 
-    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir.
+    // Removed from outside: its processes moved to memmux's own cgroup, then rmdir (the
+    // pane's cgroup, then the tab's).
     let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    let pane = tab.join("pane-1");
     let own = base_dir(mpid).parent().unwrap().to_path_buf();
     wait_until(
         "the tab's cgroup emptied and removed",
         Duration::from_secs(10),
         || {
-            let pids = std::fs::read_to_string(tab.join("cgroup.procs")).unwrap_or_default();
+            let pids = std::fs::read_to_string(pane.join("cgroup.procs")).unwrap_or_default();
             for p in pids.split_whitespace() {
                 let _ = std::fs::write(own.join("cgroup.procs"), p);
             }
-            std::fs::remove_dir(&tab).is_ok()
+            std::fs::remove_dir(&pane).is_ok() && std::fs::remove_dir(&tab).is_ok()
         },
     );
     // Output makes the tab busy, so it is sampled at once.
@@ -556,9 +558,214 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
         Duration::from_secs(30),
         || {
             shells.iter().enumerate().all(|(i, p)| {
-                memory_cgroup(*p)
-                    .is_some_and(|cg| cg.ends_with(&format!("/memmux-{mpid}/tab-{mpid}-{}", i + 1)))
+                memory_cgroup(*p).is_some_and(|cg| {
+                    cg.ends_with(&format!(
+                        "/memmux-{mpid}/tab-{mpid}-{}/pane-{}",
+                        i + 1,
+                        i + 1
+                    ))
+                })
             })
         },
     );
+}
+
+/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane (a pane beside
+/// another shares its row with it).
+fn pane_ready(m: &Mux) {
+    m.wait_for("a prompt at the cursor in the pane", |s| {
+        let (row, col) = s.cursor_position();
+        col >= 2
+            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
+            && s.cell(row, col)
+                .is_some_and(|c| c.contents().trim().is_empty())
+    });
+}
+
+/// Waits until memmux `mpid`'s `n` shells are in their panes' cgroups: the join runs beside
+/// the shell's start-up, and what a program touched before it stays charged outside (no
+/// charge moving on Linux 6.13 and later).
+fn wait_joined(mpid: u32, n: usize) {
+    wait_until(
+        &format!("{n} shells in their panes' cgroups"),
+        Duration::from_secs(10),
+        || {
+            let shells = children_of(mpid);
+            shells.len() == n
+                && shells.iter().all(|p| {
+                    memory_cgroup(*p).is_some_and(|c| {
+                        c.contains(&format!("/tab-{mpid}-")) && c.contains("/pane-")
+                    })
+                })
+        },
+    );
+}
+
+/// The pids of memhog processes started with `--tag TAG` that are alive (not zombies).
+fn hogs(tag: &str) -> Vec<u32> {
+    pids_with(&format!("--tag {tag}"))
+        .into_iter()
+        .filter(|p| common::alive(*p))
+        .collect()
+}
+
+/// A number from a cgroup file (`-1`-like huge values read as `None`: no limit).
+fn cg_number(dir: &Path, file: &str) -> Option<u64> {
+    std::fs::read_to_string(dir.join(file))
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v < 1 << 60)
+}
+
+/// A tab limited to 160 MiB, two panes each running a 100 MiB memhog: each alone fits, both
+/// together do not, so the kernel kills one of them (the tab's cgroup caps its panes'
+/// together) and memmux names the tab and the pane. The panes are cgroups inside the tab's,
+/// limited by it only; the memory log has a row per pane.
+#[test]
+fn a_tab_limit_caps_its_panes_together() {
+    if !v1_here("tab_caps_panes") {
+        return;
+    }
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    let mpid = m.pid();
+    m.prefix(":");
+    m.line("set-memory-limit 160M");
+    m.wait_text("tab 1: memory limit 160 MiB");
+    let tag = rand_tag();
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    wait_joined(mpid, 1);
+    m.line(&format!("{hog} 100 --tag {tag}"));
+    m.wait_text("ready pid=");
+    m.prefix("%");
+    m.wait_for("two panes", |s| {
+        s.contents()
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.matches('│').count() >= 2)
+    });
+    pane_ready(&m);
+    wait_joined(mpid, 2);
+    let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    assert_eq!(cg_number(&tab, "memory.limit_in_bytes"), Some(160 << 20));
+    assert_eq!(
+        cg_number(&tab.join("pane-1"), "memory.limit_in_bytes"),
+        None
+    );
+    assert_eq!(
+        cg_number(&tab.join("pane-2"), "memory.limit_in_bytes"),
+        None
+    );
+    let first = hogs(&tag);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        memory_cgroup(first[0]).is_some_and(|c| c.ends_with(&format!("/tab-{mpid}-1/pane-1"))),
+        "{:?}",
+        memory_cgroup(first[0])
+    );
+    // The tab's usage is its panes' (v1 is hierarchical).
+    let usage = cg_number(&tab, "memory.usage_in_bytes").unwrap_or(0);
+    assert!(usage >= 100 << 20, "tab usage {usage}");
+    m.line(&format!("{hog} 100 --tag {tag}"));
+    m.wait_for("the OOM kill named with its pane", |s| {
+        let c = s.contents();
+        c.contains("out of memory") && c.contains("tab 1, pane ")
+    });
+    let status = m.status_line();
+    println!("status: {status}");
+    assert!(
+        status.contains("killed memhog") && status.contains("at the tab's limit of 160 MiB"),
+        "{status}"
+    );
+    wait_until("one memhog left", Duration::from_secs(10), || {
+        hogs(&tag).len() == 1
+    });
+    assert!(m.tab_bar().contains("☠1"), "tab bar: {}", m.tab_bar());
+    // A row per pane of tab 1 in the log: `pane` (the last column) 1 and 2.
+    wait_until("rows for both panes", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+        let panes: Vec<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.len() == 18 && f[1] == "1")
+            .map(|f| f[17].to_string())
+            .collect();
+        panes.iter().any(|p| p == "1") && panes.iter().any(|p| p == "2")
+    });
+    kill_all(&hogs(&tag));
+    assert!(!m.exited());
+}
+
+/// `set-memory-limit -p` limits the focused pane inside its tab: a 100 MiB memhog in a pane
+/// limited to 64 MiB is killed, the message names the pane and its limit, and the memhog
+/// of the other pane (40 MiB) lives on. The pane's limit is written to the pane's cgroup,
+/// not the tab's.
+#[test]
+fn a_pane_limit_kills_in_that_pane_only() {
+    if !v1_here("pane_limit") {
+        return;
+    }
+    let mut m = Mux::start_with(wide(Opts::default().args));
+    m.wait_prompt();
+    let mpid = m.pid();
+    let tag = rand_tag();
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    wait_joined(mpid, 1);
+    m.line(&format!("{hog} 40 --tag {tag}"));
+    m.wait_text("ready pid=");
+    m.prefix("%");
+    m.wait_for("two panes", |s| {
+        s.contents()
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.matches('│').count() >= 2)
+    });
+    pane_ready(&m);
+    wait_joined(mpid, 2);
+    m.prefix(":");
+    m.line("set-memory-limit -p");
+    m.wait_text("set-memory-limit needs a size");
+    m.prefix(":");
+    m.line("set-memory-limit -p 64M");
+    m.wait_text("tab 1, pane 2: memory limit 64.0 MiB");
+    let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
+    assert_eq!(
+        cg_number(&tab.join("pane-2"), "memory.limit_in_bytes"),
+        Some(64 << 20)
+    );
+    assert_eq!(cg_number(&tab, "memory.limit_in_bytes"), None);
+    m.line(&format!("{hog} 100 --tag {tag}"));
+    m.wait_for("the OOM kill named with its pane", |s| {
+        s.contents().contains("tab 1, pane 2: out of memory")
+    });
+    let status = m.status_line();
+    println!("status: {status}");
+    assert!(
+        status.contains("at the pane's limit of 64.0 MiB"),
+        "{status}"
+    );
+    let left = hogs(&tag);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        memory_cgroup(left[0]).is_some_and(|c| c.ends_with("/pane-1")),
+        "{:?}",
+        memory_cgroup(left[0])
+    );
+    // Closing the pane removes its cgroup; the tab's stays for the pane left.
+    pane_ready(&m);
+    m.prefix("x");
+    m.wait_text("close this pane");
+    m.send("y");
+    wait_until("pane 2's cgroup removed", Duration::from_secs(10), || {
+        !tab.join("pane-2").exists()
+    });
+    assert!(tab.join("pane-1").exists());
+    kill_all(&left);
+    assert!(!m.exited());
 }

@@ -87,7 +87,9 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
         .rfind(|l| l.split(',').nth(1) == Some("2"))
         .expect("rows for tab 2");
     let fields: Vec<&str> = last_tab2.split(',').collect();
-    assert_eq!(fields.len(), 17, "{last_tab2}");
+    assert_eq!(fields.len(), 18, "{last_tab2}");
+    // A tab of one pane: its row is pane 1's.
+    assert_eq!(fields[17], "1", "{last_tab2}");
     // The old statm column and the new headline (memory_bytes) both see the 256 MiB.
     for column in [4, 9] {
         let bytes: f64 = fields[column].parse().unwrap();
@@ -154,19 +156,25 @@ fn export_writes_the_history_to_the_data_dir() {
     assert!(csv.starts_with(memmux::memory::history::CSV_HEADER));
     assert!(csv.lines().count() >= 3, "{csv}");
     // Every exported row is the row the log wrote for that sample: the breakdown, source,
-    // limit and kills included (the log may hold newer samples than the export).
+    // limit and kills included (the log may hold newer samples than the export); but the
+    // export is the tab's (`pane` empty) where the log's row is its one pane's (`pane` 1).
     let logged = std::fs::read_to_string(log.path()).unwrap();
     for row in csv.lines().skip(1) {
+        let tab_row = row
+            .strip_suffix(',')
+            .unwrap_or_else(|| panic!("pane not empty: {row}"));
         assert!(
-            logged.lines().any(|l| l == row),
+            logged
+                .lines()
+                .any(|l| l.strip_suffix(",1") == Some(tab_row)),
             "exported row not in the log: {row}\nlog:\n{logged}"
         );
     }
     // With cgroups, the breakdown is filled (`anon_bytes`, the 12th column).
     let last = csv.lines().last().unwrap_or_default();
-    let cols: Vec<&str> = last.rsplitn(8, ',').collect();
-    if cols.get(6).is_some_and(|s| s.starts_with("cgroup")) {
-        assert!(!cols[5].is_empty(), "no anon_bytes: {last}");
+    let cols: Vec<&str> = last.rsplitn(9, ',').collect();
+    if cols.get(7).is_some_and(|s| s.starts_with("cgroup")) {
+        assert!(!cols[6].is_empty(), "no anon_bytes: {last}");
     }
     println!("last exported row: {last}");
 }

@@ -533,3 +533,120 @@ fn a_zoomed_pane_has_the_whole_tab_and_the_bar_says_so() {
         "{text}"
     );
 }
+
+/// Feeds every pane of `state`'s tabs one sample a second for `secs` seconds ending at
+/// `NOW_MS` through the app's path (`pane_memory::tab_figures`: the tab's figure is the sum
+/// of its panes'), pane `id` using `bytes(id)` with its biggest process, then recomputes
+/// the views the panel draws.
+fn pane_samples(state: &mut State, config: &Config, secs: u64, bytes: impl Fn(u64) -> u64) {
+    use memmux::memory::procs::ProcessInfo;
+    use memmux::memory::sampler::TabFigures;
+    let cols = ui::memory::chart_cols(config.panel_width);
+    let ids: Vec<u64> = state
+        .tabs
+        .iter()
+        .flat_map(|t| t.panes.iter().map(|p| p.session.id))
+        .collect();
+    for age in (0..secs).rev() {
+        let figs: Vec<TabFigures> = ids
+            .iter()
+            .map(|&id| {
+                let mut f = TabFigures {
+                    id,
+                    sample: Sample {
+                        unix_ms: NOW_MS - age * 1000,
+                        tree_bytes: bytes(id),
+                        heap_bytes: 100 << 10,
+                        pss_bytes: None,
+                        processes: 2,
+                        scrollback_rows: 10,
+                        scrollback_bytes: 1 << 10,
+                    },
+                    biggest: Some(ProcessInfo {
+                        pid: 4000 + id as u32,
+                        name: if bytes(id) > 8 << 20 {
+                            "memhog"
+                        } else {
+                            "bash"
+                        }
+                        .to_string(),
+                        rss_minus_shared: bytes(id) - (300 << 10),
+                        pss: None,
+                    }),
+                    detail: Default::default(),
+                };
+                f.detail.source = "cgroup-v1";
+                // Pane 3's own ceiling (`set-memory-limit -p 64M`).
+                f.detail.limit = (id == 3).then_some(64 << 20);
+                f
+            })
+            .collect();
+        for f in memmux::state::pane_memory::tab_figures(state, &figs) {
+            if let Some(t) = state.tabs.iter_mut().find(|t| t.id == f.id) {
+                t.mem.history.push_with(f.sample, f.detail.parts());
+                t.mem.detail = f.detail.clone();
+                t.mem.biggest = f.biggest.clone();
+            }
+        }
+    }
+    for t in &mut state.tabs {
+        t.mem.view = ui::memory::refresh(&t.mem.history, cols, config);
+        for m in &mut t.mem.panes {
+            m.view = ui::memory::refresh(&m.history, cols, config);
+        }
+    }
+}
+
+/// A tab of three panes in the panel: the tab's figure is the sum, and beneath it each pane
+/// in the layout's order with its chart line, figure (pane 3's own limit beside it) and
+/// biggest process; a tab of one pane has no pane rows. On a short panel each pane keeps
+/// one line (chart and figure).
+#[test]
+fn memory_panel_shows_each_pane_beneath_its_tab() {
+    let ctx = context();
+    let config = Config::default();
+    let (mut state, _) = three_panes(&ctx, &config);
+    state.tabs.push(tab(&ctx, 9, "vim", Status::Running, b""));
+    let mib = |id: u64| match id {
+        1 => 40 << 20,
+        2 => 300 << 10,
+        3 => 12 << 20,
+        _ => 5 << 20,
+    };
+    pane_samples(&mut state, &config, 90, mib);
+    assert_eq!(
+        state.tabs[0].mem.history.latest().map(|s| s.tree_bytes),
+        Some((52 << 20) + (300 << 10))
+    );
+    assert!(state.tabs[1].mem.panes.is_empty());
+    let tall = part(config.panel_width, 40, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    insta::assert_snapshot!(tall);
+    for want in [
+        "52.3M",
+        "├1 panes",
+        "top memhog (4001) 39.7M",
+        "├2 bash",
+        "└3 bash",
+        "12.0M/64.0M",
+        "top memhog (4003) 11.7M",
+    ] {
+        assert!(tall.contains(want), "no {want:?}:\n{tall}");
+    }
+    assert_eq!(tall.matches("top bash (4009)").count(), 1, "{tall}");
+    // 80x24: the panel is 22 rows; the tabs' blocks shrink before the panes' rows.
+    let p80 = part(config.panel_width, 22, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(p80.contains("top memhog (4003)"), "{p80}");
+    assert!(p80.contains("2 vim"), "{p80}");
+    // Shorter: one line per pane (chart and figure), both tabs still shown.
+    let short = part(config.panel_width, 16, |a, b| {
+        ui::memory::render(&state, &config, a, b)
+    });
+    assert!(short.contains("└3 bash"), "{short}");
+    assert!(short.contains("12.0M/64.0M"), "{short}");
+    assert!(!short.contains("top memhog (4003)"), "{short}");
+    assert!(short.contains("2 vim"), "{short}");
+}

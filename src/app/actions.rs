@@ -255,9 +255,11 @@ impl App {
                     Err(why) => self.state.warn(format!("{name}: {why}")),
                 }
             }
-            Ok(Action::SetMemoryLimit) if !rest.is_empty() => {
-                match crate::config::parse_limit(&rest.join(" ")) {
-                    Ok(limit) => self.ask_memory_limit(limit),
+            // `-p`: the focused pane's own limit, inside its tab's.
+            Ok(Action::SetMemoryLimit) if rest.len() > usize::from(rest.first() == Some(&"-p")) => {
+                let pane = rest.first() == Some(&"-p");
+                match crate::config::parse_limit(&rest[usize::from(pane)..].join(" ")) {
+                    Ok(limit) => self.ask_memory_limit(limit, pane),
                     Err(e) => self.state.warn(format!("set-memory-limit: {e}")),
                 }
             }
@@ -267,7 +269,7 @@ impl App {
                 .warn("rename-session needs a name (a session name cannot be empty)"),
             Ok(Action::SetMemoryLimit) => self
                 .state
-                .warn("set-memory-limit needs a size (\"512 MiB\", \"2G\") or \"none\""),
+                .warn("set-memory-limit needs a size (\"512 MiB\", \"2G\") or \"none\"; -p first for the focused pane's"),
             Ok(action) if rest.is_empty() => self.run_action(action),
             Ok(action) => self.state.warn(format!("{action} takes no argument")),
             Err(e) => self.state.warn(e.to_string()),
@@ -356,6 +358,7 @@ impl App {
                     self.apply_memory_limit(i, Some(limit));
                 }
             }
+            Confirm::PaneMemoryLimit(id, limit, _) => self.apply_pane_memory_limit(id, Some(limit)),
         }
     }
 
@@ -405,9 +408,10 @@ impl App {
             return;
         };
         let spec = tab.session().spec.clone();
+        let group = tab.mem.limit.group.clone();
         let id = self.next_id;
         self.next_id += 1;
-        let session = self.start_spec(id, spec);
+        let session = self.start_spec(id, spec, group);
         if let Some(tab) = self.state.focused_mut() {
             // The new session takes the pane's place in the layout under its own id.
             tab.layout.rename(tab.layout.focus(), id);

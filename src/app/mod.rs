@@ -164,8 +164,14 @@ impl App {
         self.urgent = true;
     }
 
-    /// Starts a session for `argv` (the configured shell when `None`) in `cwd`.
-    fn start_session(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) -> Session {
+    /// Starts a session for `argv` (the configured shell when `None`) in `cwd`, as a pane of
+    /// the tab whose memory cgroup is `group`.
+    fn start_session(
+        &mut self,
+        argv: Option<Vec<String>>,
+        cwd: Option<PathBuf>,
+        group: Option<Arc<crate::memory::cgroup::TabCgroup>>,
+    ) -> Session {
         let id = self.next_id;
         self.next_id += 1;
         let spec = CommandSpec {
@@ -174,28 +180,36 @@ impl App {
             cwd: cwd.or_else(|| std::env::current_dir().ok()),
             term: self.config.term.clone(),
         };
-        self.start_spec(id, spec)
+        self.start_spec(id, spec, group)
     }
 
-    fn start_spec(&mut self, id: SessionId, spec: CommandSpec) -> Session {
+    fn start_spec(
+        &mut self,
+        id: SessionId,
+        spec: CommandSpec,
+        group: Option<Arc<crate::memory::cgroup::TabCgroup>>,
+    ) -> Session {
         let size = (self.pane.height, self.pane.width);
-        self.start_sized(id, spec, size)
+        self.start_sized(id, spec, size, group)
     }
 
-    /// Starts `spec` in a pty of `rows` x `cols`.
+    /// Starts `spec` in a pty of `rows` x `cols`; its program joins a pane cgroup inside
+    /// `group` (the tab's), or one of its own without.
     fn start_sized(
         &mut self,
         id: SessionId,
         spec: CommandSpec,
         (rows, cols): (u16, u16),
+        group: Option<Arc<crate::memory::cgroup::TabCgroup>>,
     ) -> Session {
         let events = self.events.clone();
         let on_exit = Box::new(move |status| {
             // The loop may be gone when memmux is shutting down; nothing to tell then.
             let _ = events.send(AppEvent::Exited { id, status });
         });
+        let placing = crate::memory::cgroup::placing_in(group);
         let session = Session::start(id, spec, rows.max(1), cols.max(1), &self.ctx, on_exit);
-        self.apply_default_limit(&session);
+        drop(placing);
         session
     }
 
@@ -203,10 +217,12 @@ impl App {
     pub fn open_tab(&mut self, argv: Option<Vec<String>>, cwd: Option<PathBuf>) {
         // A new tab's one pane has the whole body, whatever the focused tab's panes have.
         self.pane = self.body;
-        let session = self.start_session(argv, cwd);
-        self.state
-            .tabs
-            .push(Tab::new(session, self.history_capacity()));
+        let group = crate::memory::cgroup::new_tab_group();
+        let session = self.start_session(argv, cwd, group.clone());
+        let mut tab = Tab::new(session, self.history_capacity());
+        tab.mem.limit.group = group;
+        self.apply_default_limit(&mut tab);
+        self.state.tabs.push(tab);
         let last = self.state.tabs.len() - 1;
         self.state.set_focus(last);
         self.schedule_title_check();
@@ -238,6 +254,7 @@ impl App {
                         id: s.id,
                         number: i + 1,
                         title: title.clone(),
+                        pane: t.pane_number(s.id).unwrap_or(1),
                         pid: s.pid().filter(|_| s.is_running()),
                         account: s.shared.account,
                         history_rows: Arc::clone(&s.shared.history_rows),
@@ -270,8 +287,31 @@ impl App {
         let mut panel_changed = false;
         let mut bar_changed = false;
         let figures = ui::status::memory_figures(&self.state);
-        let mut oom = Vec::new();
-        for fig in panes::tab_figures(&mut self.state, &snap.tabs) {
+        let oom: Vec<String> = snap
+            .tabs
+            .iter()
+            .filter_map(|f| memory::oom_message(&self.state, f))
+            .collect();
+        bar_changed |= !oom.is_empty();
+        let cols = ui::memory::chart_cols(self.config.panel_width);
+        let tab_figures = crate::state::pane_memory::tab_figures(&mut self.state, &snap.tabs);
+        // Each pane's chart line, for the panes just measured.
+        for f in &snap.tabs {
+            let Some(i) = self.state.tab_of(f.id) else {
+                continue;
+            };
+            if let Some(m) = self.state.tabs[i]
+                .mem
+                .panes
+                .iter_mut()
+                .find(|m| m.id == f.id)
+            {
+                let view = ui::memory::refresh_after(&m.view, &m.history, cols, &self.config);
+                panel_changed |= view != m.view;
+                m.view = view;
+            }
+        }
+        for fig in tab_figures {
             let fig = &fig;
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
@@ -283,18 +323,6 @@ impl App {
                 panel_changed |= fig.detail != tab.mem.detail;
                 bar_changed |= (fig.detail.frozen, fig.detail.oom_kills)
                     != (tab.mem.detail.frozen, tab.mem.detail.oom_kills);
-                if let Some((pid, name)) = &fig.detail.oom_victim {
-                    let limit = fig
-                        .detail
-                        .limit
-                        .map(|l| format!(" at its limit of {}", crate::util::human_bytes(l)))
-                        .unwrap_or_default();
-                    oom.push(format!(
-                        "tab {}: out of memory: the kernel killed {name} (pid {pid}){limit}",
-                        i + 1
-                    ));
-                    bar_changed = true;
-                }
                 // The panel keeps naming the last program the kernel killed in the tab.
                 let victim = fig
                     .detail
@@ -303,7 +331,6 @@ impl App {
                     .or_else(|| tab.mem.detail.oom_victim.take());
                 tab.mem.detail = fig.detail.clone();
                 tab.mem.detail.oom_victim = victim;
-                let cols = ui::memory::chart_cols(self.config.panel_width);
                 let view =
                     ui::memory::refresh_after(&tab.mem.view, &tab.mem.history, cols, &self.config);
                 bar_changed |= view.alarm != tab.mem.view.alarm;

@@ -1,9 +1,8 @@
-//! The focused tab's panes: splitting, closing, focus, sizes, zoom, and a tab's memory figure
-//! as the sum of its panes'. The geometry is `state::layout`'s; this starts and stops the
+//! The focused tab's panes: splitting, closing, focus, sizes, zoom (a tab's memory figure as
+//! the sum of its panes' is `state::pane_memory`'s). The geometry is `state::layout`'s; this starts and stops the
 //! sessions and gives every pane its size at once after each change.
 
 use super::*;
-use crate::memory::sampler::TabFigures;
 use crate::state::Pane;
 use crate::state::layout::{Axis, Direction, PaneId};
 
@@ -22,9 +21,10 @@ impl App {
             return;
         }
         let cwd = tab.session().cwd();
+        let group = tab.mem.limit.group.clone();
         // Started at the size it gets: its first prompt is drawn for the right width.
         self.pane = layout.geometry(body).rect_of(id).unwrap_or_default();
-        let session = self.start_session(None, cwd);
+        let session = self.start_session(None, cwd, group);
         if let Some(tab) = self.state.focused_mut() {
             tab.layout = layout;
             tab.panes.push(Pane::new(session));
@@ -216,117 +216,5 @@ fn direction_word(dir: Direction, to: &str) -> String {
         Direction::Right => format!("{to} right"),
         Direction::Up => "above".to_string(),
         Direction::Down => "below".to_string(),
-    }
-}
-
-/// The snapshot's figures per tab: the sampler measures each pane (each is a session with its
-/// own processes); a tab of several panes gets the sum of its panes' latest figures, under the
-/// tab's id, once per snapshot in which any of them was measured.
-pub(super) fn tab_figures(state: &mut State, figs: &[TabFigures]) -> Vec<TabFigures> {
-    let mut out = Vec::new();
-    let mut touched: Vec<usize> = Vec::new();
-    for fig in figs {
-        let Some(i) = state.tab_of(fig.id) else {
-            continue;
-        };
-        let tab = &mut state.tabs[i];
-        if tab.panes.len() == 1 {
-            tab.mem.pane_figures.clear();
-            out.push(TabFigures {
-                id: tab.id,
-                ..fig.clone()
-            });
-            continue;
-        }
-        let panes = &tab.panes;
-        tab.mem
-            .pane_figures
-            .retain(|f| f.id != fig.id && panes.iter().any(|p| p.session.id == f.id));
-        tab.mem.pane_figures.push(fig.clone());
-        if !touched.contains(&i) {
-            touched.push(i);
-        }
-    }
-    for i in touched {
-        let tab = &state.tabs[i];
-        if let Some(sum) = sum_figures(tab.id, tab.layout.focus(), &tab.mem.pane_figures) {
-            out.push(sum);
-        }
-    }
-    out
-}
-
-/// The sum of panes' figures: bytes, processes and history added up; the biggest process of
-/// all; the focused pane's source, limit and cgroup details.
-fn sum_figures(id: SessionId, focus: SessionId, figs: &[TabFigures]) -> Option<TabFigures> {
-    let first = figs.iter().find(|f| f.id == focus).or(figs.first())?;
-    let mut sum = TabFigures {
-        id,
-        ..first.clone()
-    };
-    let s = &mut sum.sample;
-    s.unix_ms = figs
-        .iter()
-        .map(|f| f.sample.unix_ms)
-        .max()
-        .unwrap_or(s.unix_ms);
-    s.tree_bytes = figs.iter().map(|f| f.sample.tree_bytes).sum();
-    s.heap_bytes = figs.iter().map(|f| f.sample.heap_bytes).sum();
-    s.pss_bytes = figs
-        .iter()
-        .map(|f| f.sample.pss_bytes)
-        .try_fold(0u64, |acc, p| p.map(|p| acc + p));
-    s.processes = figs.iter().map(|f| f.sample.processes).sum();
-    s.scrollback_rows = figs.iter().map(|f| f.sample.scrollback_rows).sum();
-    s.scrollback_bytes = figs.iter().map(|f| f.sample.scrollback_bytes).sum();
-    sum.biggest = figs
-        .iter()
-        .filter_map(|f| f.biggest.clone())
-        .max_by_key(|b| b.rss_minus_shared);
-    let d = &mut sum.detail;
-    d.rss_minus_shared = figs.iter().map(|f| f.detail.rss_minus_shared).sum();
-    d.oom_kills = figs.iter().map(|f| f.detail.oom_kills).sum();
-    d.oom_victim = figs.iter().find_map(|f| f.detail.oom_victim.clone());
-    d.frozen = figs.iter().any(|f| f.detail.frozen);
-    Some(sum)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::memory::history::Sample;
-
-    fn fig(id: u64, tree: u64, procs: u32) -> TabFigures {
-        TabFigures {
-            id,
-            sample: Sample {
-                unix_ms: id,
-                tree_bytes: tree,
-                heap_bytes: 10,
-                pss_bytes: Some(tree),
-                processes: procs,
-                scrollback_rows: 1,
-                scrollback_bytes: 2,
-            },
-            biggest: None,
-            detail: Default::default(),
-        }
-    }
-
-    #[test]
-    fn a_tab_of_panes_is_the_sum_of_its_panes() {
-        let sum = sum_figures(7, 2, &[fig(1, 100, 1), fig(2, 50, 3)]).unwrap();
-        assert_eq!(sum.id, 7);
-        assert_eq!(sum.sample.tree_bytes, 150);
-        assert_eq!(sum.sample.pss_bytes, Some(150));
-        assert_eq!(sum.sample.processes, 4);
-        assert_eq!(sum.sample.heap_bytes, 20);
-        assert_eq!(sum.sample.unix_ms, 2);
-        // A pane whose PSS is not known leaves the sum unknown, not short.
-        let mut b = fig(2, 50, 3);
-        b.sample.pss_bytes = None;
-        let sum = sum_figures(7, 2, &[fig(1, 100, 1), b]).unwrap();
-        assert_eq!(sum.sample.pss_bytes, None);
-        assert!(sum_figures(7, 2, &[]).is_none());
     }
 }

@@ -14,7 +14,12 @@ use std::time::Duration;
 /// The last eight columns came with cgroups: `memory_bytes` is the headline figure (the
 /// cgroup's working set, or the PSS sum without one), `memory_source` says which
 /// (`cgroup-v2`, `cgroup-v1`, `pss`); unknown values are empty fields.
-pub const CSV_HEADER: &str = "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills";
+/// `pane` came with split panes, last so that every column before keeps its place: the
+/// pane's number in its tab (1-based, left to right, top to bottom); `--mem-log` writes a row
+/// per pane (a tab of one pane: pane 1), the other columns then the pane's (`tab` and `title`
+/// its tab's); an export of the in-memory history (`C-b M`) writes the tab's sum, `pane`
+/// empty.
+pub const CSV_HEADER: &str = "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills,pane";
 
 /// Default capacity: one hour at one sample per second.
 pub const DEFAULT_CAPACITY: usize = 3600;
@@ -569,7 +574,8 @@ impl History {
             };
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                // The tab's sum: no pane (see CSV_HEADER).
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},",
                 s.unix_ms,
                 tab,
                 quoted,

@@ -2,6 +2,7 @@
 
 pub mod copy_mode;
 pub mod layout;
+pub mod pane_memory;
 
 use std::time::{Duration, Instant};
 
@@ -57,8 +58,10 @@ pub struct TabMemory {
     /// Source, breakdown, limit, OOM kills and freeze state at the last sample.
     pub detail: crate::memory::sampler::Detail,
 
-    /// With several panes: each pane's latest figures, summed into the tab's.
-    pub pane_figures: Vec<crate::memory::sampler::TabFigures>,
+    /// With several panes: each pane's figures and chart line; the tab's are their sum.
+    pub panes: Vec<pane_memory::PaneMemory>,
+    /// The tab's own ceiling (its cgroup, or memmux's enforcement without one).
+    pub limit: pane_memory::TabLimit,
 }
 
 impl Tab {
@@ -75,7 +78,8 @@ impl Tab {
                 biggest: None,
                 view: Default::default(),
                 detail: Default::default(),
-                pane_figures: Vec::new(),
+                panes: Vec::new(),
+                limit: Default::default(),
             },
         }
     }
@@ -162,6 +166,9 @@ pub enum Confirm {
     Quit,
     /// A memory limit below what the tab uses now (bytes asked, bytes in use).
     MemoryLimit(SessionId, u64, u64),
+    /// A memory limit below what a pane uses now (the pane's session id, bytes asked,
+    /// bytes in use): `set-memory-limit -p`.
+    PaneMemoryLimit(SessionId, u64, u64),
 }
 
 /// How keys are interpreted right now.

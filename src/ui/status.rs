@@ -107,6 +107,20 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     crate::util::human_bytes(*used),
                     crate::util::human_bytes(*limit)
                 ),
+                Confirm::PaneMemoryLimit(id, limit, used) => {
+                    let pane = state
+                        .tab_of(*id)
+                        .and_then(|i| {
+                            let p = state.tabs[i].pane_number(*id)?;
+                            Some(format!("tab {}, pane {p}", i + 1))
+                        })
+                        .unwrap_or_else(|| "this pane".to_string());
+                    format!(
+                        " {pane} uses {}: a limit of {} makes the kernel reclaim or kill now. Set it?",
+                        crate::util::human_bytes(*used),
+                        crate::util::human_bytes(*limit)
+                    )
+                }
                 Confirm::Quit => {
                     let running = state
                         .tabs

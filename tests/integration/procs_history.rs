@@ -206,10 +206,10 @@ fn csv_rows() {
     assert_eq!(
         out,
         "unix_ms,tab,title,pid_count,tree_rss_bytes,tree_pss_bytes,heap_bytes,scrollback_rows,scrollback_bytes,\
-         memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills\n\
-         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960,2048,,,,,,,0\n\
-         2000,2,\"vim \"\"a,b\"\"\nc\",4,1500,3000,78,13,1040,4096,cgroup-v1,3072,1024,0,,134217728,0\n\
-         3000,2,\"vim \"\"a,b\"\"\nc\",1,1500,3000,78,14,1120,1024,cgroup-v1,0,1024,0,,134217728,1\n"
+         memory_bytes,memory_source,anon_bytes,file_bytes,shmem_bytes,kernel_bytes,limit_bytes,oom_kills,pane\n\
+         1000,2,\"vim \"\"a,b\"\"\nc\",3,2048,,77,12,960,2048,,,,,,,0,\n\
+         2000,2,\"vim \"\"a,b\"\"\nc\",4,1500,3000,78,13,1040,4096,cgroup-v1,3072,1024,0,,134217728,0,\n\
+         3000,2,\"vim \"\"a,b\"\"\nc\",1,1500,3000,78,14,1120,1024,cgroup-v1,0,1024,0,,134217728,1,\n"
     );
     let mut empty = String::new();
     History::new(5).to_csv_rows(0, "x", &mut empty);

@@ -318,15 +318,24 @@ fn remove_stale(home: &Path) {
         if Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        if let Ok(tabs) = std::fs::read_dir(e.path()) {
-            for t in tabs.flatten() {
-                if t.path().is_dir() {
-                    let _ = std::fs::remove_dir(t.path());
+        remove_tree(&e.path(), 2);
+    }
+}
+
+/// Removes the empty cgroup `dir` and, first, the cgroups inside it down to `depth` levels
+/// (a `memmux-<pid>` holds tabs, a tab holds panes). A cgroup's own files are not
+/// directories and go with it.
+fn remove_tree(dir: &Path, depth: usize) {
+    if depth > 0 {
+        if let Ok(inner) = std::fs::read_dir(dir) {
+            for t in inner.flatten() {
+                if t.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove_tree(&t.path(), depth - 1);
                 }
             }
         }
-        let _ = std::fs::remove_dir(e.path());
     }
+    let _ = std::fs::remove_dir(dir);
 }
 
 #[cfg(test)]

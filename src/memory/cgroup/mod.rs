@@ -114,6 +114,8 @@ static MECHANISM: OnceLock<Mechanism> = OnceLock::new();
 static HIGH_FRACTION: Mutex<f64> = Mutex::new(0.9);
 /// Numbers the tabs' cgroups (names never reused within one memmux).
 static NEXT: AtomicU64 = AtomicU64::new(1);
+/// Numbers the panes' cgroups, apart from the tabs': the first tab is still `tab-<pid>-1`.
+static NEXT_PANE: AtomicU64 = AtomicU64::new(1);
 
 /// Publishes the mechanism chosen at start. Later calls are ignored (the choice is made once).
 pub fn init(mechanism: Mechanism, settings: &Settings) {
@@ -140,14 +142,63 @@ pub fn high_fraction() -> f64 {
 /// The environment variable that marks every process a tab started (see [`join`]).
 pub const TOKEN_ENV: &str = "MEMMUX_TAB_CGROUP";
 
-/// A tab's cgroup, made before its program starts; [`Placement::join`] puts the program in.
+/// Makes the cgroup of a new tab, which its panes' cgroups go into (see [`placing_in`]).
+/// `None` without cgroups, or when it cannot be made (the reason is queued once for the
+/// status line: see [`take_notices`]; the tab's panes then get cgroups of their own at the
+/// top, each with its own limit, as before panes had a tab).
+pub fn new_tab_group() -> Option<Arc<TabCgroup>> {
+    let Some(Mechanism::Cgroup(h)) = mechanism() else {
+        return None;
+    };
+    let _memmux = super::alloc::enter(super::alloc::MEMMUX);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    match TabCgroup::create_group(h, &format!("tab-{}-{n}", std::process::id())) {
+        Ok(cg) => Some(Arc::new(cg)),
+        Err(e) => {
+            notice_once(format!(
+                "no memory cgroup for new tabs ({e}); their panes are limited one by one"
+            ));
+            None
+        }
+    }
+}
+
+thread_local! {
+    /// The tab whose pane is being started on this thread (see [`placing_in`]).
+    static PLACING_IN: std::cell::RefCell<Option<Arc<TabCgroup>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Until the guard drops, programs started on this thread ([`Placement::new`]) get a pane
+/// cgroup inside `tab`. The spawn path (`session::pty`) knows nothing of tabs or panes, and
+/// stays so: the app, which does, says where the next pane goes around `Session::start`.
+pub fn placing_in(tab: Option<Arc<TabCgroup>>) -> PlacingGuard {
+    let before = PLACING_IN.with(|p| p.replace(tab));
+    PlacingGuard { before }
+}
+
+/// Restores the placement before [`placing_in`].
+pub struct PlacingGuard {
+    before: Option<Arc<TabCgroup>>,
+}
+
+impl Drop for PlacingGuard {
+    fn drop(&mut self) {
+        let before = self.before.take();
+        PLACING_IN.with(|p| *p.borrow_mut() = before);
+    }
+}
+
+/// A pane's (or a tab's) cgroup, made before its program starts; [`Placement::join`] puts
+/// the program in.
 pub struct Placement {
     cgroup: Arc<TabCgroup>,
 }
 
 impl Placement {
-    /// Makes a cgroup for a new tab. `None` without cgroups, or when it cannot be made (the
-    /// reason is queued once for the status line: see [`take_notices`]).
+    /// Makes a cgroup for a new pane: inside its tab's cgroup when [`placing_in`] named one,
+    /// else one of its own at the top (`tab-<pid>-<n>`). `None` without cgroups, or when it
+    /// cannot be made (the reason is queued once for the status line: see [`take_notices`]).
     pub fn new() -> Option<Placement> {
         let Some(Mechanism::Cgroup(h)) = mechanism() else {
             return None;
@@ -155,8 +206,18 @@ impl Placement {
         // memmux's bookkeeping, not the tab's: the cgroup outlives the tab's account (the
         // sampler holds it a moment longer), which would read as a leak of the closed tab.
         let _memmux = super::alloc::enter(super::alloc::MEMMUX);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        match TabCgroup::create(h, &format!("tab-{}-{n}", std::process::id())) {
+        let tab = PLACING_IN.with(|p| p.borrow().clone());
+        let made = match &tab {
+            Some(tab) => {
+                let m = NEXT_PANE.fetch_add(1, Ordering::Relaxed);
+                TabCgroup::create_pane(tab, &format!("pane-{m}"))
+            }
+            None => {
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                TabCgroup::create(h, &format!("tab-{}-{n}", std::process::id()))
+            }
+        };
+        match made {
             Ok(cgroup) => Some(Placement {
                 cgroup: Arc::new(cgroup),
             }),

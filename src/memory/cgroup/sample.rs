@@ -237,7 +237,8 @@ pub fn kmsg_victim(name: &str) -> Option<(u32, String)> {
     found
 }
 
-/// The victim named by one kmsg record, if it is an OOM kill in cgroup `name`.
+/// The victim named by one kmsg record, if it is an OOM kill of a program in cgroup `name`
+/// (`tab-<pid>-<n>` or `tab-<pid>-<n>/pane-<m>`).
 pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
     let text = record.split_once(';').map_or(record, |(_, t)| t);
     let rest = text.trim().strip_prefix("oom-kill:")?;
@@ -249,7 +250,9 @@ pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
             continue;
         };
         match k {
-            "oom_memcg" => memcg_hit = v.rsplit('/').next() == Some(name),
+            // The victim's cgroup: a pane's, whether its own limit or its tab's was hit
+            // (`oom_memcg` is the one at its limit, the tab's then).
+            "task_memcg" => memcg_hit = v.strip_suffix(name).is_some_and(|d| d.ends_with('/')),
             "task" => task = Some(v.to_string()),
             "pid" => pid = v.parse().ok(),
             _ => {}
@@ -311,6 +314,15 @@ mod tests {
             Some((4321, "memhog".to_string()))
         );
         assert_eq!(parse_oom_record(rec, "tab-9-22"), None);
+        // A pane killed by its tab's limit: the record names the pane as the victim's cgroup.
+        let pane = "6,1,2,-;oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a/memmux-9/tab-9-2,\
+                    task_memcg=/a/memmux-9/tab-9-2/pane-3,task=memhog,pid=77,uid=0";
+        assert_eq!(
+            parse_oom_record(pane, "tab-9-2/pane-3"),
+            Some((77, "memhog".to_string()))
+        );
+        assert_eq!(parse_oom_record(pane, "tab-9-2/pane-4"), None);
+        assert_eq!(parse_oom_record(pane, "tab-9-2"), None);
         assert_eq!(parse_oom_record("6,1,2,-;some other line", "tab-9-2"), None);
     }
 }

@@ -30,12 +30,22 @@ struct TabState {
     frozen: Option<FreezeMethod>,
 }
 
-/// A tab's cgroup. Dropping it removes the cgroup, or keeps it on the left-behind list while
-/// processes remain in it.
+/// A tab's cgroup, or a pane's inside its tab's. Dropping it removes the cgroup, or keeps it
+/// on the left-behind list while processes (or, for a tab, its panes' cgroups) remain in it.
+///
+/// A tab's cgroup holds no process: its panes' cgroups do, so that the tab's limit caps all
+/// its panes together (the kernel charges a pane's pages to the tab too: v1 is hierarchical
+/// on every kernel since 5.11, v2 always) and a pane may have a ceiling of its own.
 #[derive(Debug)]
 pub struct TabCgroup {
     pub version: Version,
+    /// `tab-<pid>-<n>`, or `tab-<pid>-<n>/pane-<m>` for a pane: unique within one memmux
+    /// (the join sweep's token), and the path under the hierarchy's base.
     name: String,
+    /// A pane's tab: kept alive (and so not removed) while one of its panes' cgroups is.
+    parent: Option<std::sync::Arc<TabCgroup>>,
+    /// A tab's cgroup with its panes' inside (holds no process itself).
+    group: bool,
     dir: PathBuf,
     home: PathBuf,
     /// v1 freezer counterpart of `dir`, and of `home`.
@@ -92,8 +102,54 @@ pub struct Reading {
 }
 
 impl TabCgroup {
-    /// Makes `<base>/<name>` (and its freezer counterpart, where there is one).
+    /// Makes `<base>/<name>` (and its freezer counterpart, where there is one): a cgroup
+    /// whose programs join it directly (one per tab without panes, the tests' use).
     pub fn create(h: &Hierarchy, name: &str) -> io::Result<TabCgroup> {
+        TabCgroup::make(h, name, None)
+    }
+
+    /// Makes a tab's cgroup, `<base>/<name>`, for its panes' cgroups ([`Self::create_pane`]).
+    /// v2: memory is enabled for its children (`+memory` in `cgroup.subtree_control`), which
+    /// the no-internal-processes rule allows because the tab's cgroup holds no process.
+    pub fn create_group(h: &Hierarchy, name: &str) -> io::Result<TabCgroup> {
+        let mut cg = TabCgroup::make(h, name, None)?;
+        cg.group = true;
+        if h.version == Version::V2 {
+            if let Err(e) = std::fs::write(cg.dir.join("cgroup.subtree_control"), "+memory") {
+                let _ = super::remove_dir(&cg.dir);
+                if let Some((f, _)) = &cg.freezer {
+                    let _ = super::remove_dir(f);
+                }
+                // Not removed again by the drop.
+                cg.dir = PathBuf::new();
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot enable memory for the panes of {name}: {e}"),
+                ));
+            }
+        }
+        Ok(cg)
+    }
+
+    /// Makes pane cgroup `pane` (`pane-<m>`) inside the tab's cgroup `tab`.
+    pub fn create_pane(tab: &std::sync::Arc<TabCgroup>, pane: &str) -> io::Result<TabCgroup> {
+        let inner = Hierarchy {
+            version: tab.version,
+            base: tab.dir.clone(),
+            home: tab.home.clone(),
+            freezer: tab.freezer.clone(),
+            made: Vec::new(),
+        };
+        let mut cg = TabCgroup::make(&inner, pane, Some(std::sync::Arc::clone(tab)))?;
+        cg.name = format!("{}/{pane}", tab.name);
+        Ok(cg)
+    }
+
+    fn make(
+        h: &Hierarchy,
+        name: &str,
+        parent: Option<std::sync::Arc<TabCgroup>>,
+    ) -> io::Result<TabCgroup> {
         let dir = h.base.join(name);
         std::fs::create_dir(&dir)?;
         if h.version == Version::V1 {
@@ -112,6 +168,8 @@ impl TabCgroup {
         Ok(TabCgroup {
             version: h.version,
             name: name.to_string(),
+            parent,
+            group: false,
             dir,
             home: h.home.clone(),
             freezer,
@@ -128,6 +186,11 @@ impl TabCgroup {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A pane's tab cgroup.
+    pub fn parent(&self) -> Option<&std::sync::Arc<TabCgroup>> {
+        self.parent.as_ref()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, TabState> {
@@ -437,10 +500,14 @@ impl Drop for TabCgroup {
             let open = hot.iter_mut().filter_map(Option::take).count();
             HOT_OPEN.fetch_sub(open, Ordering::AcqRel);
         }
+        if self.dir.as_os_str().is_empty() {
+            return;
+        }
         let remains = Remains {
             dir: self.dir.clone(),
             home: self.home.clone(),
             freezer: self.freezer.clone(),
+            group: self.group,
         };
         if self.frozen().is_some() {
             // Frozen processes would never see the hang-up and so never leave.
@@ -452,18 +519,43 @@ impl Drop for TabCgroup {
     }
 }
 
-/// A closed tab's cgroup that still held processes.
+/// A closed tab's (or pane's) cgroup that still held processes (or, a tab's, panes' cgroups
+/// that did).
 #[derive(Debug)]
 pub struct Remains {
     dir: PathBuf,
     home: PathBuf,
     freezer: Option<(PathBuf, PathBuf)>,
+    /// A tab's cgroup of panes: its processes are its panes' (counted there, not again).
+    group: bool,
 }
 
 impl Remains {
     /// A tab cgroup at `dir` (its processes go to `home` at exit).
     pub fn at(dir: PathBuf, home: PathBuf, freezer: Option<(PathBuf, PathBuf)>) -> Remains {
-        Remains { dir, home, freezer }
+        Remains {
+            dir,
+            home,
+            freezer,
+            group: false,
+        }
+    }
+
+    /// The cgroups inside this one (a tab's panes'), with their freezer counterparts.
+    fn children(&self) -> Vec<Remains> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| {
+                let freezer = self
+                    .freezer
+                    .as_ref()
+                    .map(|(f, fhome)| (f.join(e.file_name()), fhome.clone()));
+                Remains::at(e.path(), self.home.clone(), freezer)
+            })
+            .collect()
     }
 
     /// Removes the cgroup if it is empty; true when it is gone.
@@ -477,8 +569,12 @@ impl Remains {
         true
     }
 
-    /// Processes left and their working set (0 when unreadable).
+    /// Processes left and their working set (0 when unreadable; 0 for a tab's cgroup of
+    /// panes, whose panes' cgroups count theirs).
     pub fn usage(&self) -> (usize, u64) {
+        if self.group {
+            return (0, 0);
+        }
         let mut buf = String::new();
         let n = read_into(&self.dir.join("cgroup.procs"), &mut buf)
             .map(|_| stat::pids(&buf).len())
@@ -489,8 +585,12 @@ impl Remains {
         (n, bytes)
     }
 
-    /// Moves every process out to memmux's own cgroup, then removes the cgroup.
+    /// Moves every process out to memmux's own cgroup, then removes the cgroup (the cgroups
+    /// inside it first: a tab's panes').
     pub fn evict_and_remove(&self) -> Result<(), String> {
+        for child in self.children() {
+            child.evict_and_remove()?;
+        }
         let mut buf = String::new();
         if let Some((f, _)) = &self.freezer {
             let _ = std::fs::write(f.join("freezer.state"), "THAWED");
@@ -613,6 +713,69 @@ mod tests {
         assert!(cg.set_limit(Some(64 << 20), 0.9).is_err());
         drop(cg);
         drop(cg2);
+    }
+
+    /// A tab of two panes on v2: the tab's cgroup enables memory for its children and holds
+    /// no process, each pane is a cgroup inside it with a limit of its own, the tab's limit
+    /// is written to the tab's; names are unique paths under the base; dropping a pane
+    /// removes its cgroup, and the tab's goes with the last reference to it (a pane left
+    /// behind keeps it on the left-behind list until the pane's is removed).
+    #[test]
+    fn v2_panes_nest_in_their_tab() {
+        let tmp = tempfile::tempdir().unwrap();
+        let h = hierarchy(tmp.path());
+        let tab = std::sync::Arc::new(TabCgroup::create_group(&h, "tab-1-7").unwrap());
+        let td = tmp.path().join("tab-1-7");
+        let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        assert_eq!(read(&td, "cgroup.subtree_control"), "+memory");
+        let a = TabCgroup::create_pane(&tab, "pane-1").unwrap();
+        let b = TabCgroup::create_pane(&tab, "pane-2").unwrap();
+        assert_eq!(a.name(), "tab-1-7/pane-1");
+        assert_eq!(b.dir(), td.join("pane-2"));
+        assert!(std::sync::Arc::ptr_eq(a.parent().unwrap(), &tab));
+        tab.set_limit(Some(256 << 20), 0.9).unwrap();
+        a.set_limit(Some(64 << 20), 0.5).unwrap();
+        assert_eq!(read(&td, "memory.max"), (256u64 << 20).to_string());
+        assert_eq!(
+            read(&td.join("pane-1"), "memory.max"),
+            (64u64 << 20).to_string()
+        );
+        assert_eq!(
+            read(&td.join("pane-1"), "memory.high"),
+            (32u64 << 20).to_string()
+        );
+        assert!(!td.join("pane-2").join("memory.max").exists());
+        // Programs join the pane's cgroup, never the tab's.
+        a.add(4242).unwrap();
+        assert_eq!(read(&td.join("pane-1"), "cgroup.procs"), "4242");
+        assert!(!td.join("cgroup.procs").exists());
+
+        // The fake tree's directories hold plain files, which cgroupfs would not: empty
+        // them so that rmdir stands for the kernel's removal of an empty cgroup.
+        let empty = |d: &Path| {
+            for e in std::fs::read_dir(d).unwrap().flatten() {
+                if e.file_type().unwrap().is_file() {
+                    std::fs::remove_file(e.path()).unwrap();
+                }
+            }
+        };
+        empty(&td.join("pane-2"));
+        drop(b);
+        assert!(
+            !td.join("pane-2").exists(),
+            "a closed pane's cgroup is removed"
+        );
+        empty(&td);
+        // Pane 1 still holds "processes" (its files): left behind, and the tab's cgroup with
+        // it, on the list in that order (the pane's removed first).
+        drop(tab);
+        assert!(td.exists(), "the tab's cgroup lives while a pane's does");
+        drop(a);
+        assert!(td.join("pane-1").exists());
+        empty(&td.join("pane-1"));
+        // The list is the process's (other tests' cgroups may be on it): look at the tree.
+        super::super::left_behind();
+        assert!(!td.exists(), "the tab's cgroup removed once its panes' are");
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl CsvLog {
             let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
             let _ = writeln!(
                 self.line,
-                "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.unix_ms,
                 r.number,
                 r.title.replace('"', "\"\""),
@@ -74,6 +74,7 @@ impl CsvLog {
                 opt(c.and_then(|c| c.kernel)),
                 opt(d.limit),
                 d.oom_kills,
+                r.pane,
             );
         }
         if self.line.is_empty() {

@@ -34,6 +34,8 @@ pub struct RosterEntry {
     /// Tab number as shown (1-based) and title, for the CSV log.
     pub number: usize,
     pub title: String,
+    /// The pane's number in its tab (1-based, in the layout's order), for the CSV log.
+    pub pane: usize,
     /// The program's pid while it runs.
     pub pid: Option<u32>,
     pub account: AccountId,

@@ -7,6 +7,7 @@ fn entry(id: u64) -> RosterEntry {
         id,
         number: id as usize,
         title: String::new(),
+        pane: 1,
         pid: None,
         account: alloc::MEMMUX,
         history_rows: Arc::new(AtomicUsize::new(0)),

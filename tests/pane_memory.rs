@@ -1,0 +1,204 @@
+//! Memory per pane on the real binary, whatever the mechanism (cgroups or PSS): the panel
+//! lists each pane of a split tab beneath it with its own figure, the tab's figure is their
+//! sum, `--mem-log` writes a row per pane; without cgroups memmux enforces a tab's limit on
+//! the sum of its panes.
+
+mod common;
+
+use common::{Mux, Opts, rand_tag};
+
+fn wide(args: Vec<String>) -> Opts<'static> {
+    Opts {
+        rows: 45,
+        cols: 160,
+        args,
+        ..Opts::default()
+    }
+}
+
+/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane.
+fn pane_ready(m: &Mux) {
+    m.wait_for("a prompt at the cursor in the pane", |s| {
+        let (row, col) = s.cursor_position();
+        col >= 2
+            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
+            && s.cell(row, col)
+                .is_some_and(|c| c.contents().trim().is_empty())
+    });
+}
+
+/// The panel's text (right of its border, the last `│` of the row), row by row.
+fn panel_of(s: &vt100::Screen) -> Vec<String> {
+    s.contents()
+        .lines()
+        .filter_map(|l| l.rsplit_once('│').map(|(_, p)| p.trim().to_string()))
+        .collect()
+}
+
+/// `61.2M` -> MiB; a figure with its limit (`12.0M/64.0M`) gives the figure.
+fn mib(value: &str) -> Option<f64> {
+    let value = value.split('/').next()?.trim_start_matches('≈');
+    let (num, mult) = if let Some(v) = value.strip_suffix('G') {
+        (v, 1024.0)
+    } else if let Some(v) = value.strip_suffix('M') {
+        (v, 1.0)
+    } else if let Some(v) = value.strip_suffix('K') {
+        (v, 1.0 / 1024.0)
+    } else {
+        (value.strip_suffix('B')?, 1.0 / 1048576.0)
+    };
+    num.parse::<f64>().ok().map(|v| v * mult)
+}
+
+/// The figure at the end of the panel line starting with `start`, in MiB.
+fn figure(s: &vt100::Screen, start: &str) -> Option<f64> {
+    let lines = panel_of(s);
+    let line = lines.iter().find(|l| l.starts_with(start))?;
+    mib(line.split_whitespace().last()?)
+}
+
+/// The `memory_source` memmux's tabs get here (`--print-config=effective`'s last line).
+fn source() -> String {
+    let out = std::process::Command::new(common::bin())
+        .arg("--print-config=effective")
+        .env("HOME", std::env::temp_dir())
+        .env_remove("MEMMUX_CONFIG")
+        .output()
+        .expect("run memmux --print-config");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let m = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# tab memory: "))
+        .unwrap_or("none");
+    match m.split_whitespace().next() {
+        Some(s @ ("cgroup-v1" | "cgroup-v2")) => s.to_string(),
+        _ => "pss".to_string(),
+    }
+}
+
+/// The log's rows of tab 1: (pane, memory_source, memory_bytes in MiB).
+fn log_rows(log: &std::path::Path) -> Vec<(String, String, f64)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() != 18 || f[1] != "1" {
+                return None;
+            }
+            let bytes = f[9].parse::<f64>().ok()? / 1048576.0;
+            Some((f[17].to_string(), f[10].to_string(), bytes))
+        })
+        .collect()
+}
+
+/// Waits until pane `pane` of tab 1 is measured from its own cgroup (or by PSS without
+/// cgroups): its shell has joined, so what it starts is charged to the pane. (The join runs
+/// beside the shell's start-up; pages a program touched before it, on kernels without charge
+/// moving, stay with memmux's cgroup.)
+fn joined(log: &std::path::Path, pane: &str, source: &str) {
+    common::wait_until(
+        &format!("pane {pane} in its cgroup"),
+        common::TIMEOUT,
+        || {
+            log_rows(log)
+                .iter()
+                .any(|(p, s, _)| p == pane && s == source)
+        },
+    );
+}
+
+/// Two panes of one tab, 64 and 16 MiB helpers: each pane's row shows its own, the tab's
+/// header their sum, the biggest process per pane; the log has rows for pane 1 and pane 2
+/// of tab 1 with those figures.
+#[test]
+fn each_pane_has_its_figure_in_the_panel_and_the_log() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    let source = source();
+    let tag = rand_tag();
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    joined(log.path(), "1", &source);
+    m.line(&format!("{hog} 64 --tag {tag}"));
+    m.wait_text("ready pid=");
+    m.prefix("%");
+    pane_ready(&m);
+    joined(log.path(), "2", &source);
+    m.line(&format!("{hog} 16 --tag {tag}"));
+    m.wait_for("the second helper ready", |s| {
+        s.contents().matches("ready pid=").count() == 2
+    });
+    let near = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < want * 0.1 + 6.0);
+    m.wait_for("pane rows with 64 and 16 MiB, the tab their sum", |s| {
+        near(figure(s, "├1 "), 64.0) && near(figure(s, "└2 "), 16.0) && near(figure(s, "1 "), 80.0)
+    });
+    let panel = m.with_screen(panel_of);
+    // The line under pane 1's (its `│ ` stem is cut with the panel's border).
+    let under = panel
+        .iter()
+        .position(|l| l.starts_with("├1 "))
+        .and_then(|i| panel.get(i + 1));
+    assert!(
+        under.is_some_and(|l| l.starts_with("top memhog (")),
+        "no biggest process under pane 1:\n{}",
+        m.dump()
+    );
+    // The log: `pane` last; `memory_bytes` (column 10) is the pane's.
+    let last = |rows: &[(String, String, f64)], pane: &str| {
+        rows.iter().rev().find(|(p, _, _)| p == pane).map(|r| r.2)
+    };
+    common::wait_until("log rows of both panes", common::TIMEOUT, || {
+        let r = log_rows(log.path());
+        near(last(&r, "1"), 64.0) && near(last(&r, "2"), 16.0)
+    });
+    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+    assert_eq!(
+        text.lines().next(),
+        Some(memmux::memory::history::CSV_HEADER)
+    );
+    assert!(memmux::memory::history::CSV_HEADER.ends_with(",oom_kills,pane"));
+    // Closing pane 2 leaves a tab of one pane: no pane rows, its figure pane 1's.
+    m.prefix("x");
+    m.wait_text("close this pane");
+    m.send("y");
+    m.wait_for("no pane rows, the tab at 64 MiB", |s| {
+        figure(s, "├1 ").is_none() && near(figure(s, "1 "), 64.0)
+    });
+    m.send("\x03");
+    assert!(!m.exited());
+}
+
+/// Without cgroups, a tab's limit is enforced by memmux on the sum of its panes: two 60 MiB
+/// helpers in two panes of a tab limited to 100 MiB (each alone below it) get the biggest
+/// process a SIGTERM, said for the tab.
+#[test]
+fn without_cgroups_a_tab_limit_counts_all_its_panes() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("memmux.toml");
+    std::fs::write(
+        &cfg,
+        "[memory-panel]\nshow = \"always\"\n[tab-memory]\ncgroups = false\nover-limit-action = \"kill\"\n",
+    )
+    .unwrap();
+    let mut args = vec!["--config".to_string(), cfg.display().to_string()];
+    args.extend(Opts::default().args);
+    let mut m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    m.prefix(":");
+    m.line("set-memory-limit 100M");
+    m.wait_text("tab 1: memory limit 100 MiB (enforced by memmux");
+    let hog = env!("CARGO_BIN_EXE_memhog");
+    m.line(&format!("{hog} 60"));
+    m.wait_text("ready pid=");
+    m.prefix("%");
+    pane_ready(&m);
+    m.line(&format!("{hog} 60"));
+    m.wait_for("tab 1 over its limit, said", |s| {
+        s.contents()
+            .contains("tab 1 over its limit of 100 MiB: sent SIGTERM to memhog")
+    });
+    assert!(!m.exited());
+}
