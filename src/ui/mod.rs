@@ -108,6 +108,8 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         let pane_area = g.rect_of(focus).filter(|r| !r.is_empty());
         others::render(tab, &g, frame.buffer_mut(), config);
         borders::render(&g, pane_area, frame.buffer_mut(), &config.colors);
+        let label = |id| tab.pane_by_id(id).map(crate::state::Pane::label);
+        borders::render_titles(&g, focus, label, frame.buffer_mut(), &config.colors);
         let pane_area = pane_area.unwrap_or_default();
         let mut term = tab.session().shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
