@@ -26,6 +26,25 @@ impl Pane {
             fg_name: None,
         }
     }
+
+    /// What the pane's border (and its tab's entry, while it has the focus) calls it: the
+    /// program's title, else the foreground command, else the command memmux started.
+    pub fn label(&self) -> String {
+        if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty()) {
+            return t.clone();
+        }
+        if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
+            return f.clone();
+        }
+        let argv0 = self
+            .session
+            .spec
+            .argv
+            .first()
+            .map(String::as_str)
+            .unwrap_or("?");
+        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
+    }
 }
 
 /// One tab: its panes (one session each) laid out by `layout`, plus what the tab bar needs.
@@ -119,26 +138,12 @@ impl Tab {
     }
 
     /// The tab's title as the tab bar shows it: the user's name, else the focused pane's
-    /// program's title, else its foreground command, else the command memmux started.
+    /// (`Pane::label`).
     pub fn label(&self) -> String {
         if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
             return n.clone();
         }
-        let pane = self.pane();
-        if let Some(t) = pane.title.as_ref().filter(|t| !t.is_empty()) {
-            return t.clone();
-        }
-        if let Some(f) = pane.fg_name.as_ref().filter(|f| !f.is_empty()) {
-            return f.clone();
-        }
-        let argv0 = pane
-            .session
-            .spec
-            .argv
-            .first()
-            .map(String::as_str)
-            .unwrap_or("?");
-        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
+        self.pane().label()
     }
 
     /// `exit N`, `signal N` or `failed` once the focused pane's program has ended.

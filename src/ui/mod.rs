@@ -106,8 +106,10 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         let focus = tab.layout.focus();
         // Hidden when the window is too small for it (see `state::layout`).
         let pane_area = g.rect_of(focus).filter(|r| !r.is_empty());
-        others::render(tab, &g, frame.buffer_mut(), config);
+        others::render(tab, &g, frame, config, overlay);
         borders::render(&g, pane_area, frame.buffer_mut(), &config.colors);
+        let label = |id| tab.pane_by_id(id).map(crate::state::Pane::label);
+        borders::render_titles(&g, focus, label, frame.buffer_mut(), &config.colors);
         let pane_area = pane_area.unwrap_or_default();
         let mut term = tab.session().shared.lock_term();
         if let Mode::Scroll(view) = &state.mode {
@@ -116,7 +118,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             let damage = term.take_damage();
             // An overlay or an ended tab's note draws over the pane: then nothing is kept.
             let ended = !tab.session().is_running();
-            let source = (!overlay && !ended).then(|| session_key(tab));
+            let source = (!overlay && !ended).then(|| pane_key(tab.session()));
             frame.pane_rows = if frame.pane_reuse(pane_area, source) {
                 pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
                     damage.contains(r)
@@ -167,7 +169,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     }
     if overlay {
         // The overlay covers pane rows: none of them can be skipped as blank.
-        frame.pane_rows.clear();
+        frame.forget_pane_rows();
         cursor = None;
     }
     if let Some((x, y)) = cursor {
@@ -200,8 +202,14 @@ fn panel_key(state: &State) -> u64 {
 /// Names the session the focused pane shows, for the compositor to know rows it kept are of
 /// this screen.
 pub fn session_key(tab: &crate::state::Tab) -> u64 {
+    pane_key(tab.session())
+}
+
+/// Names the screen a pane shows (its session), for the compositor to know rows it kept are
+/// of this screen.
+pub fn pane_key(session: &crate::session::Session) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    tab.session().id.hash(&mut h);
+    session.id.hash(&mut h);
     h.finish()
 }
