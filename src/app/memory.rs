@@ -46,10 +46,10 @@ impl App {
         let used = tab.mem.history.latest().map_or(0, |s| s.tree_bytes);
         match limit {
             Some(l) if l < used => {
-                self.state.mode = Mode::Confirm(Confirm::MemoryLimit(tab.id, l, used));
+                self.state.view.mode = Mode::Confirm(Confirm::MemoryLimit(tab.id, l, used));
             }
             _ => {
-                let i = self.state.focus;
+                let i = self.state.view.focus;
                 self.apply_memory_limit(i, limit);
             }
         }
@@ -131,7 +131,7 @@ impl App {
             }
         }
         tab.mem.detail.frozen = on;
-        let n = self.state.focus + 1;
+        let n = self.state.view.focus + 1;
         match result {
             Ok(_) if on => self.state.say(format!(
                 "tab {n} frozen: its programs are stopped until thawed"

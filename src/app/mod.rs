@@ -408,7 +408,7 @@ impl App {
 
     /// Called when a session woke the loop: notes output, bells and titles.
     pub fn collect_output(&mut self) {
-        let focus = self.state.focus;
+        let focus = self.state.view.focus;
         let mut any = false;
         let mut notes = Vec::new();
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
@@ -524,7 +524,7 @@ impl App {
         self.body = layout.pane;
         self.tab_bar = layout.tab_bar;
         self.panel = layout.panel;
-        let focus = self.state.focus;
+        let focus = self.state.view.focus;
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
             let g = tab.layout.geometry(layout.pane);
             for pane in &mut tab.panes {
@@ -547,9 +547,10 @@ impl App {
         let area = out.area();
         self.apply_layout(area);
         let height = self.pane.height;
-        if let (Mode::Scroll(view), Some(tab)) =
-            (&mut self.state.mode, self.state.tabs.get(self.state.focus))
-        {
+        if let (Mode::Scroll(view), Some(tab)) = (
+            &mut self.state.view.mode,
+            self.state.tabs.get(self.state.view.focus),
+        ) {
             // History may have been evicted under the view since the last frame.
             view.clamp(&tab.session().shared.lock_term(), height);
         }
@@ -565,7 +566,7 @@ impl App {
     /// while nothing but its screen is drawn there (normal mode).
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
         // A focused pane hidden by a window too small for the layout has nothing to draw.
-        if self.state.mode != Mode::Normal || self.resized || self.pane.is_empty() {
+        if self.state.view.mode != Mode::Normal || self.resized || self.pane.is_empty() {
             return None;
         }
         let tab = self.state.focused()?;
@@ -579,7 +580,7 @@ impl App {
     /// Where the input thread may write plain keys itself: the focused, running program,
     /// while keys have no other meaning (normal mode, no message a key would clear).
     pub fn fast_target(&self) -> Option<fastkeys::Target> {
-        if self.state.mode != Mode::Normal || self.state.message.is_some() {
+        if self.state.view.mode != Mode::Normal || self.state.message.is_some() {
             return None;
         }
         let tab = self.state.focused()?;

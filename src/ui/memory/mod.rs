@@ -430,6 +430,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     let fits = ((body.height + u16::from(per > 1)) / per).max(1) as usize;
     // With more tabs than fit, show a window that contains the focused tab.
     let first = state
+        .view
         .focus
         .saturating_sub(fits - 1)
         .min(state.tabs.len().saturating_sub(fits));
@@ -464,7 +465,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         block(
             tab,
             i + 1,
-            match (i == state.focus, state.mem_detail) {
+            match (i == state.view.focus, state.view.mem_detail) {
                 (false, _) => Focus::No,
                 (true, false) => Focus::Yes,
                 (true, true) => Focus::Detail,
