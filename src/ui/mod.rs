@@ -119,7 +119,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             let damage = term.take_damage();
             // An overlay or an ended tab's note draws over the pane: then nothing is kept.
             let ended = !tab.session().is_running();
-            let source = (!overlay && !ended).then(|| session_key(tab));
+            let source = (!overlay && !ended && state.other_views == 0).then(|| session_key(tab));
             frame.pane_rows = if frame.pane_reuse(pane_area, source) {
                 pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
                     damage.contains(r)
