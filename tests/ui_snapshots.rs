@@ -159,7 +159,7 @@ fn tab_bar_80() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 1;
+    state.view.focus = 1;
     insta::assert_snapshot!(part(80, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -168,7 +168,7 @@ fn tab_bar_narrow_keeps_marks() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(30, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -207,7 +207,7 @@ fn tab_bar_long_title_keeps_number_and_mark() {
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
     state.tabs[2].name = Some("a-very-long-build-name-indeed".to_string());
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(16, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -236,7 +236,7 @@ fn status_line_prefix() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.mode = Mode::Prefix;
+    state.view.mode = Mode::Prefix;
     insta::assert_snapshot!(part(80, 1, |a, b| {
         ui::status::render(&state, &config, a, b);
     }));
@@ -247,7 +247,7 @@ fn memory_panel() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(config.panel_width, 40, |a, b| {
         ui::memory::render(&state, &config, a, b)
     }));
@@ -328,7 +328,7 @@ fn confirmation_keeps_y_n_at_any_width() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.mode = Mode::Confirm(Confirm::CloseTab(3));
+    state.view.mode = Mode::Confirm(Confirm::CloseTab(3));
     let wide = part(80, 1, |a, b| {
         ui::status::render(&state, &config, a, b);
     });
@@ -363,7 +363,7 @@ fn message_log_overlay() {
         "config not reloaded: /home/someone/.config/memmux/config.toml:12:9: unknown key \
          `sample-intervall` (did you mean `sample-interval`?)",
     );
-    state.mode = Mode::Messages(0);
+    state.view.mode = Mode::Messages(0);
     insta::assert_snapshot!(mask_ages(&screen(&state, &config, 80, 24)));
 }
 
@@ -372,7 +372,7 @@ fn ended_tab_says_how_to_restart_or_close() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 3;
+    state.view.focus = 3;
     insta::assert_snapshot!(screen(&state, &config, 80, 24));
 }
 

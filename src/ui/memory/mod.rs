@@ -444,12 +444,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     let mut y = body.y;
     for (i, tab) in state.tabs.iter().enumerate().skip(first).take(fits) {
         let h = if per > 1 { per - 1 } else { 1 };
-        let focused = i == state.focus;
+        let focused = i == state.view.focus;
         let area = Rect::new(body.x, y, body.width, h).intersection(body);
         block(
             tab,
             i + 1,
-            match (focused, state.mem_detail) {
+            match (focused, state.view.mem_detail) {
                 (false, _) => Focus::No,
                 (true, false) => Focus::Yes,
                 (true, true) => Focus::Detail,
@@ -459,7 +459,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
             config,
             scale,
         );
-        let level = plan.level(i, state.focus);
+        let level = plan.level(i, state.view.focus);
         let rows = panes::rows(tab, level);
         let pane_area = Rect::new(body.x, y + h, body.width, rows).intersection(body);
         panes::render(tab, focused, level, pane_area, buf, config, scale.tree);
@@ -516,7 +516,7 @@ fn plan(state: &State, height: u16) -> Plan {
         tabs.iter()
             .enumerate()
             .map(|(i, t)| {
-                let l = if i == state.focus {
+                let l = if i == state.view.focus {
                     level.max(focused)
                 } else {
                     level
@@ -547,7 +547,7 @@ fn plan(state: &State, height: u16) -> Plan {
     }
     // A window of one-line tabs containing the focused one, the tabs before it first (the
     // focused tab near the bottom, as the window moves with it).
-    let focus = state.focus.min(tabs.len().saturating_sub(1));
+    let focus = state.view.focus.min(tabs.len().saturating_sub(1));
     let own = |i: usize, focused: u16| {
         let l = if i == focus { focused } else { 0 };
         1 + tabs.get(i).map_or(0, |t| panes::rows(t, l))
