@@ -13,6 +13,7 @@ pub mod reader;
 mod reflow;
 pub mod scrollback;
 pub mod shared;
+mod spawn;
 pub mod term;
 mod vt100_input;
 pub mod wake;
