@@ -252,6 +252,14 @@ impl App {
                 }
                 self.redraw_now();
             }
+            // `select-tab NAME`: a tab by (part of) its name, for when there are too many to
+            // know their numbers.
+            Err(_)
+                if name == "select-tab"
+                    && rest.first().is_some_and(|w| w.parse::<usize>().is_err()) =>
+            {
+                self.select_tab_named(&rest.join(" "));
+            }
             Err(_) if name == "select-tab" || name == "move-tab" => {
                 let n = self.state.tabs.len();
                 match tab_number(&rest, n) {
@@ -289,6 +297,17 @@ impl App {
                 "there is no tab {number} (tabs 1 to {})",
                 self.state.tabs.len()
             )),
+        }
+    }
+
+    /// Focuses the next tab after the focused one whose label contains `text`.
+    pub(super) fn select_tab_named(&mut self, text: &str) {
+        let labels: Vec<String> = self.state.tabs.iter().map(|t| t.label()).collect();
+        match next_named(&labels, self.state.view.focus, text) {
+            Some(i) => self.focus(i),
+            None => self
+                .state
+                .warn(format!("select-tab: no tab named like `{text}`")),
         }
     }
 
@@ -475,9 +494,33 @@ pub fn tab_number(args: &[&str], tabs: usize) -> Result<usize, String> {
     }
 }
 
+/// The first tab after `from` (going round) whose label contains `text`, case ignored;
+/// `from` itself last, so that repeating the command steps through every match.
+pub fn next_named(labels: &[String], from: usize, text: &str) -> Option<usize> {
+    let text = text.to_lowercase();
+    let n = labels.len();
+    (1..=n)
+        .map(|k| (from + k) % n)
+        .find(|&i| labels[i].to_lowercase().contains(&text))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::tab_number;
+    use super::{next_named, tab_number};
+
+    #[test]
+    fn a_tab_by_part_of_its_name_the_next_match_first() {
+        let labels: Vec<String> = ["bash", "Build-server", "vim", "build-client"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(next_named(&labels, 0, "build"), Some(1));
+        assert_eq!(next_named(&labels, 1, "build"), Some(3));
+        assert_eq!(next_named(&labels, 3, "BUILD"), Some(1));
+        assert_eq!(next_named(&labels, 2, "vim"), Some(2));
+        assert_eq!(next_named(&labels, 0, "emacs"), None);
+        assert_eq!(next_named(&[], 0, "x"), None);
+    }
 
     #[test]
     fn tab_numbers_past_nine() {
