@@ -13,24 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::{Mux, Opts, rand_tag};
 
-/// The `# tab memory:` line of `memmux --print-config=effective`.
-fn mechanism() -> String {
-    let out = std::process::Command::new(common::bin())
-        .arg("--print-config=effective")
-        .env("HOME", std::env::temp_dir())
-        .env_remove("MEMMUX_CONFIG")
-        .output()
-        .expect("run memmux --print-config");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("# tab memory: "))
-        .unwrap_or("unknown")
-        .to_string()
-}
-
 /// True when memmux would use cgroup v1 here; otherwise prints why the test does not run.
 fn v1_here(test: &str) -> bool {
-    let m = mechanism();
+    let m = common::tab_memory_mechanism();
     println!("{test}: mechanism in force: {m}");
     if m.starts_with("cgroup-v1") {
         true
@@ -570,6 +555,20 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
     );
 }
 
+/// Splits the tab left | right and waits for the new pane's shell to start and join its
+/// cgroup (the tab's second).
+fn split_second_pane(m: &mut Mux, mpid: u32) {
+    m.prefix("%");
+    m.wait_for("two panes", |s| {
+        s.contents()
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.matches('│').count() >= 2)
+    });
+    pane_ready(m);
+    wait_joined(mpid, 2);
+}
+
 /// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane (a pane beside
 /// another shares its row with it).
 fn pane_ready(m: &Mux) {
@@ -642,15 +641,7 @@ fn a_tab_limit_caps_its_panes_together() {
     wait_joined(mpid, 1);
     m.line(&format!("{hog} 100 --tag {tag}"));
     m.wait_text("ready pid=");
-    m.prefix("%");
-    m.wait_for("two panes", |s| {
-        s.contents()
-            .lines()
-            .nth(2)
-            .is_some_and(|l| l.matches('│').count() >= 2)
-    });
-    pane_ready(&m);
-    wait_joined(mpid, 2);
+    split_second_pane(&mut m, mpid);
     let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
     assert_eq!(cg_number(&tab, "memory.limit_in_bytes"), Some(160 << 20));
     assert_eq!(
@@ -719,15 +710,7 @@ fn a_pane_limit_kills_in_that_pane_only() {
     wait_joined(mpid, 1);
     m.line(&format!("{hog} 40 --tag {tag}"));
     m.wait_text("ready pid=");
-    m.prefix("%");
-    m.wait_for("two panes", |s| {
-        s.contents()
-            .lines()
-            .nth(2)
-            .is_some_and(|l| l.matches('│').count() >= 2)
-    });
-    pane_ready(&m);
-    wait_joined(mpid, 2);
+    split_second_pane(&mut m, mpid);
     m.prefix(":");
     m.line("set-memory-limit -p");
     m.wait_text("set-memory-limit needs a size");

@@ -35,41 +35,16 @@ fn panel_of(s: &vt100::Screen) -> Vec<String> {
         .collect()
 }
 
-/// `61.2M` -> MiB; a figure with its limit (`12.0M/64.0M`) gives the figure.
-fn mib(value: &str) -> Option<f64> {
-    let value = value.split('/').next()?.trim_start_matches('≈');
-    let (num, mult) = if let Some(v) = value.strip_suffix('G') {
-        (v, 1024.0)
-    } else if let Some(v) = value.strip_suffix('M') {
-        (v, 1.0)
-    } else if let Some(v) = value.strip_suffix('K') {
-        (v, 1.0 / 1024.0)
-    } else {
-        (value.strip_suffix('B')?, 1.0 / 1048576.0)
-    };
-    num.parse::<f64>().ok().map(|v| v * mult)
-}
-
 /// The figure at the end of the panel line starting with `start`, in MiB.
 fn figure(s: &vt100::Screen, start: &str) -> Option<f64> {
     let lines = panel_of(s);
     let line = lines.iter().find(|l| l.starts_with(start))?;
-    mib(line.split_whitespace().last()?)
+    common::panel_mib(line.split_whitespace().last()?)
 }
 
 /// The `memory_source` memmux's tabs get here (`--print-config=effective`'s last line).
 fn source() -> String {
-    let out = std::process::Command::new(common::bin())
-        .arg("--print-config=effective")
-        .env("HOME", std::env::temp_dir())
-        .env_remove("MEMMUX_CONFIG")
-        .output()
-        .expect("run memmux --print-config");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let m = text
-        .lines()
-        .find_map(|l| l.strip_prefix("# tab memory: "))
-        .unwrap_or("none");
+    let m = common::tab_memory_mechanism();
     match m.split_whitespace().next() {
         Some(s @ ("cgroup-v1" | "cgroup-v2")) => s.to_string(),
         _ => "pss".to_string(),

@@ -31,17 +31,7 @@ fn tab_value_mib(m: &Mux, n: usize) -> Option<f64> {
 fn value_of(s: &vt100::Screen, n: usize) -> Option<f64> {
     let lines = panel_of(s);
     let header = lines.iter().find(|l| l.starts_with(&format!("{n} ")))?;
-    let value = header.split_whitespace().last()?;
-    let (num, mult) = if let Some(v) = value.strip_suffix('G') {
-        (v, 1024.0)
-    } else if let Some(v) = value.strip_suffix('M') {
-        (v, 1.0)
-    } else if let Some(v) = value.strip_suffix('K') {
-        (v, 1.0 / 1024.0)
-    } else {
-        (value.strip_suffix('B')?, 1.0 / 1048576.0)
-    };
-    num.parse::<f64>().ok().map(|v| v * mult)
+    common::panel_mib(header.split_whitespace().last()?)
 }
 
 #[test]

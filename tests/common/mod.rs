@@ -725,3 +725,36 @@ impl Mux {
         *self.done.lock().unwrap()
     }
 }
+
+/// The mechanism memmux would measure tabs with here: the `# tab memory:` line of
+/// `memmux --print-config=effective` ("cgroup-v1 ...", "cgroup-v2 ...", "pss ..."), or
+/// "unknown" when it has none.
+pub fn tab_memory_mechanism() -> String {
+    let out = std::process::Command::new(bin())
+        .arg("--print-config=effective")
+        .env("HOME", std::env::temp_dir())
+        .env_remove("MEMMUX_CONFIG")
+        .output()
+        .expect("run memmux --print-config");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("# tab memory: "))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// A figure as the panel prints it (`61.2M`, `300K`, `1.5G`, `0B`; `≈` and a `/limit` after
+/// it allowed), in MiB.
+pub fn panel_mib(value: &str) -> Option<f64> {
+    let value = value.split('/').next()?.trim_start_matches('≈');
+    let (num, mult) = if let Some(v) = value.strip_suffix('G') {
+        (v, 1024.0)
+    } else if let Some(v) = value.strip_suffix('M') {
+        (v, 1.0)
+    } else if let Some(v) = value.strip_suffix('K') {
+        (v, 1.0 / 1024.0)
+    } else {
+        (value.strip_suffix('B')?, 1.0 / 1048576.0)
+    };
+    num.parse::<f64>().ok().map(|v| v * mult)
+}

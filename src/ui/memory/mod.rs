@@ -176,12 +176,7 @@ fn block(
 ) {
     let (focused, detail) = (focused != Focus::No, focused == Focus::Detail);
     let c = &config.colors;
-    let base = if focused {
-        Style::new().bg(c.bar_bg)
-    } else {
-        Style::new()
-    };
-    buf.set_style(area, base);
+    let base = block_background(focused, c, area, buf);
     let w = area.width;
     let latest = tab.mem.history.latest();
     let alarm = alarm(tab, config);
@@ -723,6 +718,23 @@ fn footer_lines(text: Vec<(String, Modifier)>, inner: Rect, footer: u16, buf: &m
     for (k, (text, style)) in lines.into_iter().take(usize::from(footer)).enumerate() {
         put(buf, inner.x, y0 + k as u16, &text, inner.width, style);
     }
+}
+
+/// Paints a tab's block (its panes' rows too) and returns its base style: the focused tab's
+/// block has the tab bar's background, so the eye finds it in a long list.
+fn block_background(
+    focused: bool,
+    c: &crate::config::Colors,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Style {
+    let base = if focused {
+        Style::new().bg(c.bar_bg)
+    } else {
+        Style::new()
+    };
+    buf.set_style(area, base);
+    base
 }
 
 #[cfg(test)]

@@ -11,14 +11,14 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::widgets::{RenderDirection, Sparkline, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::{biggest_text, put, put_right, short_bytes, visible};
 use crate::config::Config;
 use crate::state::pane_memory::PaneMemory;
-use crate::state::{Pane, Tab};
+use crate::state::Tab;
 
 /// 8 columns: a pane's name in its row; the chart takes what is left of the figure.
 const NAME_W: usize = 8;
@@ -30,24 +30,6 @@ pub fn rows(tab: &Tab, level: u16) -> u16 {
         return 0;
     }
     (tab.panes.len() as u16).saturating_mul(level)
-}
-
-/// A pane's name: its program's title, else its foreground command, else what was started.
-fn name(pane: &Pane) -> String {
-    if let Some(t) = pane.title.as_ref().filter(|t| !t.is_empty()) {
-        return t.clone();
-    }
-    if let Some(f) = pane.fg_name.as_ref().filter(|f| !f.is_empty()) {
-        return f.clone();
-    }
-    let argv0 = pane
-        .session
-        .spec
-        .argv
-        .first()
-        .map(String::as_str)
-        .unwrap_or("?");
-    argv0.rsplit('/').next().unwrap_or(argv0).to_string()
 }
 
 /// Draws the panes of `tab` into `area` (`level` rows each, as [`rows`] counted), in the
@@ -66,12 +48,7 @@ pub fn render(
         return;
     }
     let c = &config.colors;
-    let base = if focused {
-        Style::new().bg(c.bar_bg)
-    } else {
-        Style::new()
-    };
-    buf.set_style(area, base);
+    let base = super::block_background(focused, c, area, buf);
     let dim = base.add_modifier(Modifier::DIM);
     let order = tab.layout.panes();
     let focus = tab.layout.focus();
@@ -105,7 +82,7 @@ pub fn render(
         };
         let right = format!(" {oom}{approx}{value}{limit}");
         let branch = if last { "└" } else { "├" };
-        let mut label: String = format!("{branch}{} {}", k + 1, name(pane))
+        let mut label: String = format!("{branch}{} {}", k + 1, pane.label())
             .chars()
             .take(NAME_W + 3)
             .collect();
