@@ -5,7 +5,6 @@ use super::store::{NON_ASCII, WRAPPED};
 use super::style::push_run;
 use super::{Scrollback, Style};
 use std::fmt::Write as _;
-use vt100::Color;
 use vt100::capture::{BasicFormattedCaptureState, RowContents};
 
 /// 64 KiB: scratch buffers grown past this by one huge row are shrunk back
@@ -233,67 +232,12 @@ fn apply_sgr(bytes: &[u8], at: usize, attrs: &mut Style) -> usize {
             _ => return i,
         }
     }
-    apply_params(&params[..n], attrs);
-    i
-}
-
-fn apply_params(params: &[u16], attrs: &mut Style) {
-    let mut k = 0;
-    while let Some(&p) = params.get(k) {
-        k += 1;
-        match p {
-            0 => *attrs = Style::default(),
-            1 => {
-                attrs.bold = true;
-                attrs.dim = false;
-            }
-            2 => {
-                attrs.dim = true;
-                attrs.bold = false;
-            }
-            22 => {
-                attrs.bold = false;
-                attrs.dim = false;
-            }
-            3 => attrs.italic = true,
-            23 => attrs.italic = false,
-            4 => attrs.underline = true,
-            24 => attrs.underline = false,
-            7 => attrs.inverse = true,
-            27 => attrs.inverse = false,
-            30..=37 => attrs.fg = Color::Idx((p - 30) as u8),
-            39 => attrs.fg = Color::Default,
-            40..=47 => attrs.bg = Color::Idx((p - 40) as u8),
-            49 => attrs.bg = Color::Default,
-            90..=97 => attrs.fg = Color::Idx((p - 82) as u8),
-            100..=107 => attrs.bg = Color::Idx((p - 92) as u8),
-            38 | 48 => {
-                let color = match params.get(k) {
-                    Some(5) => {
-                        let c = params.get(k + 1).map(|&i| Color::Idx(i as u8));
-                        k += 2;
-                        c
-                    }
-                    Some(2) => {
-                        let c = params
-                            .get(k + 1..k + 4)
-                            .map(|c| Color::Rgb(c[0] as u8, c[1] as u8, c[2] as u8));
-                        k += 4;
-                        c
-                    }
-                    _ => None,
-                };
-                if let Some(c) = color {
-                    if p == 38 {
-                        attrs.fg = c;
-                    } else {
-                        attrs.bg = c;
-                    }
-                }
-            }
-            _ => {}
-        }
+    // vt100 writes only what the shared parser knows; were it ever to write more, the
+    // attributes stay as they were rather than half-applied.
+    if let Some(a) = super::style::apply_sgr_params(&params[..n], *attrs) {
+        *attrs = a;
     }
+    i
 }
 
 /// `newline_pending` of the opaque capture state, read from its `Debug` output:
@@ -335,6 +279,7 @@ impl std::fmt::Write for StackBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vt100::Color;
 
     fn parse(body: &str, attrs: &mut Style) -> (String, Vec<(u32, Style)>) {
         let mut text = Vec::new();

@@ -35,7 +35,7 @@ mod rewrap;
 mod search;
 mod sink;
 mod store;
-mod style;
+pub(crate) mod style;
 
 pub use capture::RowCapture;
 pub use rewrap::LogicalLine;

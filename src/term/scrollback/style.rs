@@ -184,6 +184,56 @@ impl Iterator for Runs<'_> {
     }
 }
 
+/// `attrs` after the SGR parameters `params` (`ESC [ params m`), as vt100 0.18.1's
+/// `Screen::sgr` applies them; `None` for a parameter outside that grammar (vt100 ignores
+/// or half-applies those: the fast path then leaves the sequence to vt100 itself). Shared by
+/// the fast path (program output) and the scrollback capture (vt100's own formatted rows).
+pub fn apply_sgr_params(params: &[u16], mut a: Style) -> Option<Style> {
+    let byte = |k: usize| params.get(k).and_then(|&v| u8::try_from(v).ok());
+    let mut k = 0;
+    while let Some(&p) = params.get(k) {
+        k += 1;
+        match p {
+            0 => a = Style::default(),
+            1 => (a.bold, a.dim) = (true, false),
+            2 => (a.bold, a.dim) = (false, true),
+            3 => a.italic = true,
+            4 => a.underline = true,
+            7 => a.inverse = true,
+            22 => (a.bold, a.dim) = (false, false),
+            23 => a.italic = false,
+            24 => a.underline = false,
+            27 => a.inverse = false,
+            30..=37 => a.fg = Color::Idx((p - 30) as u8),
+            39 => a.fg = Color::Default,
+            40..=47 => a.bg = Color::Idx((p - 40) as u8),
+            49 => a.bg = Color::Default,
+            90..=97 => a.fg = Color::Idx((p - 82) as u8),
+            100..=107 => a.bg = Color::Idx((p - 92) as u8),
+            38 | 48 => {
+                let color = match params.get(k)? {
+                    5 => {
+                        k += 2;
+                        Color::Idx(byte(k - 1)?)
+                    }
+                    2 => {
+                        k += 4;
+                        Color::Rgb(byte(k - 3)?, byte(k - 2)?, byte(k - 1)?)
+                    }
+                    _ => return None,
+                };
+                if p == 38 {
+                    a.fg = color;
+                } else {
+                    a.bg = color;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

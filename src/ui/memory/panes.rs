@@ -17,8 +17,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{biggest_text, put, put_right, short_bytes, visible};
 use crate::config::Config;
-use crate::state::pane_memory::PaneMemory;
 use crate::state::Tab;
+use crate::state::pane_memory::PaneMemory;
 
 /// 8 columns: a pane's name in its row; the chart takes what is left of the figure.
 const NAME_W: usize = 8;
