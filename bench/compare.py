@@ -1962,8 +1962,8 @@ def pane_memory_run(b, mux, rep):
 
 
 def panes_bench(argv=None):
-    """`compare.py panes [--reps N] [--memmux PATH] [--flood-keys N] ...` (any option of the
-    main run): split panes against tmux (issue 19). A 4-pane tab whose pane 1 floods
+    """`compare.py panes [--reps N] [--memmux PATH] [--flood-keys N] [--tests flood,memory]
+    ...` (any option of the main run): split panes against tmux (issue 19). A 4-pane tab whose pane 1 floods
     (`--flood`) while keys are typed in pane 4, against the same tab idle; and the RSS an
     extra idle pane adds against an extra idle tab. Interleaved reps; medians printed."""
     a = parse_args(["--only", "memmux,tmux"] + list(argv or []))
@@ -1973,10 +1973,14 @@ def panes_bench(argv=None):
     try:
         for rep in range(a.reps):
             for mux in b.muxes:
+                if "flood" not in a.tests:
+                    break
                 b.log(f"rep {rep + 1}/{a.reps} {mux.name}: keys in pane 4 while pane 1 floods")
                 runs[mux.name]["flood"].append(b.guarded(lambda m, r: pane_flood_run(b, m, r),
                                                          mux, rep))
             for mux in b.muxes:
+                if "memory" not in a.tests:
+                    break
                 b.log(f"rep {rep + 1}/{a.reps} {mux.name}: memory of an extra pane and tab")
                 runs[mux.name]["mem"].append(b.guarded(lambda m, r: pane_memory_run(b, m, r),
                                                        mux, rep))

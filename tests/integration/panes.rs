@@ -307,3 +307,25 @@ fn each_pane_is_titled_on_the_line_above_it() {
     });
     assert_eq!(colour_at(&m, "sleep"), Some(accent), "{}", m.dump());
 }
+
+#[test]
+fn a_flood_beside_the_focused_pane_is_drawn_to_its_end_and_keys_still_echo() {
+    let mut m = Mux::start();
+    let (_, cols) = whole(&mut m);
+    let border = (cols - 1) / 2;
+    m.prefix("%");
+    ready(&m);
+    m.prefix("\x1b[D");
+    ready(&m);
+    // The left pane floods; the right one gets the focus and the keys meanwhile.
+    m.line("yes | head -n 300000; echo flood-$((40+2))");
+    m.prefix("o");
+    m.line("echo typed-$((6*7))");
+    m.wait_text("typed-42");
+    let at = m.with_screen(|s| find_text(s, "typed-42"));
+    assert!(at.is_some_and(|c| c > border), "{}", m.dump());
+    // The neighbour's frames are paced, not dropped: its last screen shows.
+    m.wait_text("flood-42");
+    let at = m.with_screen(|s| find_text(s, "flood-42"));
+    assert!(at.is_some_and(|c| c < border), "{}", m.dump());
+}
