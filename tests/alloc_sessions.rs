@@ -25,17 +25,22 @@ fn spec(cmd: &str) -> CommandSpec {
     }
 }
 
-#[test]
-fn a_tabs_scrollback_is_charged_to_it_alone_and_freed_on_close() {
-    assert!(alloc::is_active());
-    let ctx = Context::new(
+/// 10,000 lines or 16 MiB of history per tab, 64 MiB for all.
+fn context() -> Context {
+    Context::new(
         Arc::new(|| {}),
         Limits {
             lines: 10_000,
             bytes: 16 << 20,
         },
         64 << 20,
-    );
+    )
+}
+
+#[test]
+fn a_tabs_scrollback_is_charged_to_it_alone_and_freed_on_close() {
+    assert!(alloc::is_active());
+    let ctx = context();
     let quiet = Session::start(1, spec("sleep 60"), 24, 80, &ctx, Box::new(|_| {}));
     let busy = Session::start(
         2,
@@ -97,14 +102,7 @@ fn a_tabs_scrollback_is_charged_to_it_alone_and_freed_on_close() {
 #[test]
 fn a_tab_closed_as_its_flood_ends_leaves_nothing_in_its_account() {
     assert!(alloc::is_active());
-    let ctx = Context::new(
-        Arc::new(|| {}),
-        Limits {
-            lines: 10_000,
-            bytes: 16 << 20,
-        },
-        64 << 20,
-    );
+    let ctx = context();
     let before = memmux::memory::leaks();
     for step in 0..10u64 {
         let busy = Session::start(

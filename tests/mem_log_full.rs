@@ -34,14 +34,7 @@ fn a_full_disk_stops_the_log_cleanly_and_it_resumes() {
         rows: 30,
         cols: 140,
         args,
-        wrapper: vec![
-            "unshare".into(),
-            "-m".into(),
-            "--".into(),
-            "sh".into(),
-            "-c".into(),
-            script,
-        ],
+        wrapper: common::in_mount_namespace(script),
         ..Opts::default()
     });
     m.wait_prompt();

@@ -758,3 +758,13 @@ pub fn panel_mib(value: &str) -> Option<f64> {
     };
     num.parse::<f64>().ok().map(|v| v * mult)
 }
+
+/// The wrapper that runs memmux in a mount namespace of its own after `script` (a `sh -c`
+/// script that ends with `exec "$0" "$@"`), e.g. to give it a devpts or /proc of its own.
+pub fn in_mount_namespace(script: String) -> Vec<String> {
+    ["unshare", "-m", "--", "sh", "-c"]
+        .into_iter()
+        .map(String::from)
+        .chain([script])
+        .collect()
+}

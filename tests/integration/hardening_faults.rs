@@ -129,14 +129,7 @@ fn with_private_devpts(max: u32, hold: bool) -> Mux {
          mount --bind /dev/pts/ptmx /dev/ptmx && {hold}exec \"$0\" \"$@\""
     );
     Mux::start_with(Opts {
-        wrapper: vec![
-            "unshare".into(),
-            "-m".into(),
-            "--".into(),
-            "sh".into(),
-            "-c".into(),
-            script,
-        ],
+        wrapper: common::in_mount_namespace(script),
         ..Opts::default()
     })
 }
