@@ -531,28 +531,12 @@ fn bottom_row_is_blank(s: &vt100::Screen, rows: usize, cols: usize) -> bool {
         })
 }
 
-/// Appends an SGR sequence setting exactly `s` from any state.
+/// Appends an SGR sequence setting exactly `s` from any state. Once per run of plain lines
+/// (up to 64 KiB of output): the small string it goes through costs nothing measurable.
 fn push_sgr(out: &mut Vec<u8>, s: &Style) {
-    out.extend_from_slice(b"\x1b[0");
-    for (on, code) in [
-        (s.bold, ";1"),
-        (s.dim, ";2"),
-        (s.italic, ";3"),
-        (s.underline, ";4"),
-        (s.inverse, ";7"),
-    ] {
-        if on {
-            out.extend_from_slice(code.as_bytes());
-        }
-    }
-    for (color, base) in [(s.fg, 38), (s.bg, 48)] {
-        let _ = match color {
-            Color::Default => Ok(()),
-            Color::Idx(i) => write!(out, ";{base};5;{i}"),
-            Color::Rgb(r, g, b) => write!(out, ";{base};2;{r};{g};{b}"),
-        };
-    }
-    out.push(b'm');
+    let mut seq = String::with_capacity(32);
+    super::scrollback::style::write_sgr(&mut seq, s);
+    out.extend_from_slice(seq.as_bytes());
 }
 
 /// Length of the prefix of `s` made of printable ASCII (0x20..=0x7e). Eight bytes at a

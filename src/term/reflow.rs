@@ -4,8 +4,6 @@
 //! Rows that no longer fit scroll into the history through the usual capture; the history's
 //! own rows are re-laid by `Scrollback::rewrapped`.
 
-use std::fmt::Write as _;
-
 use super::scrollback::{LogicalLine, Style};
 
 /// The main screen's text, by logical line, with where the cursor was in it.
@@ -105,30 +103,6 @@ pub(super) fn capture(screen: &vt100::Screen) -> ScreenText {
     }
 }
 
-/// SGR setting `style` from any state.
-fn write_sgr(out: &mut String, s: &Style) {
-    out.push_str("\x1b[0");
-    for (on, code) in [
-        (s.bold, ";1"),
-        (s.dim, ";2"),
-        (s.italic, ";3"),
-        (s.underline, ";4"),
-        (s.inverse, ";7"),
-    ] {
-        if on {
-            out.push_str(code);
-        }
-    }
-    for (color, base) in [(s.fg, 38), (s.bg, 48)] {
-        let _ = match color {
-            vt100::Color::Default => Ok(()),
-            vt100::Color::Idx(i) => write!(out, ";{base};5;{i}"),
-            vt100::Color::Rgb(r, g, b) => write!(out, ";{base};2;{r};{g};{b}"),
-        };
-    }
-    out.push('m');
-}
-
 /// Prints `before` (lines taken back from the history; the last goes on as the screen's
 /// first line when `join`) and then the screen's lines into
 /// `parser`, whose screen has just been resized, then puts the cursor where its cell went
@@ -173,7 +147,7 @@ pub(super) fn replay<C: vt100::Callbacks>(
                 mark(&mut out, parser);
             }
             if s != style {
-                write_sgr(&mut out, &s);
+                super::scrollback::style::write_sgr(&mut out, &s);
                 style = s;
             }
             out.push_str(sym);
@@ -182,7 +156,7 @@ pub(super) fn replay<C: vt100::Callbacks>(
             mark(&mut out, parser);
         }
         if let Some(bg) = fill {
-            write_sgr(
+            super::scrollback::style::write_sgr(
                 &mut out,
                 &Style {
                     bg,

@@ -10,6 +10,8 @@
 //!
 //! So a 16-colour foreground costs 2 bytes and bold + colour 3 bytes.
 
+use std::fmt::Write as _;
+
 use super::Style;
 use vt100::Color;
 
@@ -232,6 +234,30 @@ pub fn apply_sgr_params(params: &[u16], mut a: Style) -> Option<Style> {
         }
     }
     Some(a)
+}
+
+/// The SGR sequence setting `s` from any state (what `apply_sgr_params` reads back).
+pub fn write_sgr(out: &mut String, s: &Style) {
+    out.push_str("\x1b[0");
+    for (on, code) in [
+        (s.bold, ";1"),
+        (s.dim, ";2"),
+        (s.italic, ";3"),
+        (s.underline, ";4"),
+        (s.inverse, ";7"),
+    ] {
+        if on {
+            out.push_str(code);
+        }
+    }
+    for (color, base) in [(s.fg, 38), (s.bg, 48)] {
+        let _ = match color {
+            Color::Default => Ok(()),
+            Color::Idx(i) => write!(out, ";{base};5;{i}"),
+            Color::Rgb(r, g, b) => write!(out, ";{base};2;{r};{g};{b}"),
+        };
+    }
+    out.push('m');
 }
 
 #[cfg(test)]
