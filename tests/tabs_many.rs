@@ -79,7 +79,7 @@ fn select_tab_by_name_reaches_the_next_tab_whose_name_matches() {
         m.prefix(&k.to_string());
         m.wait_text(&format!("here-{k}"));
         m.prefix(":");
-        m.send(&format!("rename-tab {name}\r"));
+        m.send(format!("rename-tab {name}\r"));
         m.wait_for("the new name in the bar", |s| {
             s.contents().lines().next().unwrap_or("").contains(name)
         });
