@@ -12,6 +12,13 @@ const PER_TAB: u64 = 3;
 /// the 2 more a tab holds while it starts (the pty's slave, the child's pipe).
 const OWN: u64 = 256 + crate::memory::cgroup::tab::HOT_MAX as u64 + 64;
 
+/// Descriptors held for a moment while tabs start, beyond [`OWN`] and [`PER_TAB`]: each new
+/// tab's cgroup-join thread reads /proc and its cgroup for 300 ms or more, and tabs opened in
+/// a burst (1,000 keys written at once, on a loaded machine) had 300 of those threads alive
+/// at once. Raising the soft limit only when the tabs' own need passed it let them take the
+/// last descriptors: 540 of 1,000 tabs failed with EMFILE at the doubled limit of 2,048.
+const HEADROOM: u64 = 1024;
+
 /// Tabs holding descriptors.
 static TABS: AtomicUsize = AtomicUsize::new(0);
 
@@ -32,9 +39,11 @@ pub fn reserve_tab() -> TabFds {
     let tabs = TABS.fetch_add(1, Ordering::AcqRel) as u64 + 1;
     let need = OWN + PER_TAB * tabs;
     if let Some(mut lim) = limits() {
-        if need > lim.rlim_cur && lim.rlim_cur < lim.rlim_max {
+        if need + HEADROOM > lim.rlim_cur && lim.rlim_cur < lim.rlim_max {
             // Doubling: a few calls for a thousand tabs, not one per tab.
-            lim.rlim_cur = need.max(lim.rlim_cur.saturating_mul(2)).min(lim.rlim_max);
+            lim.rlim_cur = (need + HEADROOM)
+                .max(lim.rlim_cur.saturating_mul(2))
+                .min(lim.rlim_max);
             // SAFETY: setrlimit with a soft limit between the old one and the hard one.
             unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
         }
