@@ -1169,7 +1169,7 @@ class Bench:
                 inst.run("clear")
             if a.empty_sessions:
                 # Idle means quiet for a while: memmux parks a hidden tab after 2 s without
-                # output (session/park.rs); tmux, zellij and mprocs are not affected.
+                # output (term/park.rs); tmux, zellij and mprocs are not affected.
                 inst.term.pump_for(a.park_wait)
                 res["samples"].append(self.mem_sample(inst, f"idle1+empty{a.empty_sessions}"))
         finally:

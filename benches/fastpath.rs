@@ -10,8 +10,8 @@
 //! (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared; on and off alternate, so drift
 //! hits both alike. `FASTPATH_BENCH_ONLY=on` (or `off`) runs one side, for profiling.
 
-use memmux::session::scrollback::{Budget, Limits};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -1,10 +1,10 @@
-//! Parse throughput with and without `memmux::filter::Filter` in front of vt100.
+//! Parse throughput with and without `memmux::term::filter::Filter` in front of vt100.
 //!
 //! Input: 4 MiB of 80-100 column lines of lowercase words, either plain or with a 256-colour /
 //! truecolour SGR before every word, fed to a 50x200 parser in 64 KiB chunks (a pty read size).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use memmux::filter::Filter;
+use memmux::term::filter::Filter;
 use std::hint::black_box;
 use std::num::NonZeroU16;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use memmux::session::scrollback::{Budget, Limits};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits};
 
 fn shell_screen() -> Term {
     let mut t = Term::new(

@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use memmux::session::scrollback::{Budget, Limits};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits};
 
 mod support;
 use support::utf8_text;

@@ -42,17 +42,17 @@ fn bench(c: &mut Criterion) {
     // A whole frame through memmux's compositor into a byte sink, with one cell changed per
     // frame (a keystroke echo), on a full screen and on a shell screen (a few lines): with the
     // pane drawn whole each frame, and as memmux draws it (only the rows the output changed).
-    let limits = memmux::session::scrollback::Limits {
+    let limits = memmux::term::scrollback::Limits {
         lines: 1000,
         bytes: 1 << 24,
     };
-    let budget = memmux::session::scrollback::Budget::new(1 << 30);
+    let budget = memmux::term::scrollback::Budget::new(1 << 30);
     for (screen, clear) in [
         ("full", &b""[..]),
         ("shell", b"\x1b[H\x1b[2J$ ls\r\nCargo.toml  src\r\n$ "),
     ] {
         for damaged_rows_only in [false, true] {
-            let mut t = memmux::session::term::Term::new(50, 200, limits, budget.clone());
+            let mut t = memmux::term::Term::new(50, 200, limits, budget.clone());
             for i in 0..200 {
                 t.process(filler_line(i).as_bytes());
             }
@@ -89,9 +89,9 @@ fn bench(c: &mut Criterion) {
 /// One frame of the scroll view, 5,000 rows up, over histories of 10,000 and 100,000 rows: the
 /// cost follows the rows shown, not the size of the store.
 fn bench_scroll_view(c: &mut Criterion) {
-    use memmux::session::scrollback::{Budget, Limits};
-    use memmux::session::term::Term;
     use memmux::state::copy_mode::ScrollView;
+    use memmux::term::Term;
+    use memmux::term::scrollback::{Budget, Limits};
     for stored in [10_000usize, 100_000] {
         let mut t = Term::new(
             50,
@@ -141,7 +141,7 @@ fn bench_panel(c: &mut Criterion) {
     let config = memmux::config::Config::default();
     let ctx = Context::new(
         std::sync::Arc::new(|| {}),
-        memmux::session::scrollback::Limits {
+        memmux::term::scrollback::Limits {
             lines: 1000,
             bytes: 1 << 20,
         },

@@ -5,8 +5,8 @@
 //! allocator rounding is included. Timings are medians of several runs, in
 //! thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), since the cores are shared.
 
-use memmux::session::scrollback::CaptureSink;
-use memmux::session::scrollback::{Budget, Limits, Pos, RowCapture, Scrollback};
+use memmux::term::scrollback::CaptureSink;
+use memmux::term::scrollback::{Budget, Limits, Pos, RowCapture, Scrollback};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::num::NonZeroU16;

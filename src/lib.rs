@@ -7,17 +7,15 @@
 // (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod action;
 pub mod app;
 pub mod client;
 pub mod config;
-pub mod filter;
 pub mod input;
-pub mod keymap;
 pub mod memory;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod term;
 pub mod terminal;
 pub mod terminfo;
 pub mod ui;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Modes memmux turns on: alternate screen, SGR mouse with button motion, bracketed paste,
 /// focus reports. Then it asks the default foreground and background colours (OSC 10 / 11),
-/// to answer programs that ask for them (`session::palette::OUTER`); a terminal that does
+/// to answer programs that ask for them (`term::palette::OUTER`); a terminal that does
 /// not know the query ignores it.
 const ENTER: &str = "\x1b[?1049h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?2004h\x1b[?1004h\x1b[H\x1b[2J\
 \x1b]10;?\x1b\\\x1b]11;?\x1b\\";

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use memmux::memory::alloc::{self, TaggedAlloc};
-use memmux::session::scrollback::Limits;
 use memmux::session::{CommandSpec, Context, Session};
+use memmux::term::scrollback::Limits;
 
 #[global_allocator]
 static A: TaggedAlloc = TaggedAlloc;

@@ -21,8 +21,8 @@
 //! Every case runs twice: the input whole, and one byte at a time (a sequence may be cut
 //! anywhere by a pty read).
 
-use memmux::session::scrollback::{Budget, Limits};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits};
 
 #[derive(Debug, Default)]
 struct Case {
@@ -154,7 +154,7 @@ fn check(case: &Case, t: &Term) -> Vec<String> {
                 // The expectation writes a wide character once, followed by nothing.
             } else if cell.has_contents() {
                 // As the renderer draws it.
-                text.push_str(&memmux::session::term::shown(cell.contents()));
+                text.push_str(&memmux::term::shown(cell.contents()));
             } else {
                 text.push(' ');
             }

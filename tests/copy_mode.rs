@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Mux, Opts, TIMEOUT};
+use common::{Mux, TIMEOUT};
 
 /// Waits for the `n`th OSC 52 copy memmux sends and returns its text.
 fn wait_copy(m: &Mux, n: usize) -> String {
@@ -41,11 +41,7 @@ fn scroll_keys(m: &mut Mux, keys: &str) {
 }
 
 fn start() -> Mux {
-    let mut m = Mux::start_with(Opts {
-        rows: 24,
-        cols: 80,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(24, 80);
     m.wait_ready();
     m.line("echo 'alpha beta-gamma delta'; printf 'abcd\\nefgh\\n'");
     m.wait_text("efgh");

@@ -3,15 +3,11 @@
 
 mod common;
 
-use common::{Mux, Opts};
+use common::Mux;
 
 #[test]
 fn the_prefix_shows_the_next_keys_until_the_next_key() {
-    let mut m = Mux::start_with(Opts {
-        rows: 24,
-        cols: 80,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(24, 80);
     m.wait_prompt();
     m.send("\x02");
     m.wait_for("the prefix hint", |s| {
@@ -24,11 +20,7 @@ fn the_prefix_shows_the_next_keys_until_the_next_key() {
 
 #[test]
 fn an_ended_tab_says_r_and_x_and_x_closes_it() {
-    let mut m = Mux::start_with(Opts {
-        rows: 24,
-        cols: 80,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(24, 80);
     m.wait_prompt();
     m.prefix("c");
     m.wait_text("2:");
@@ -43,11 +35,7 @@ fn an_ended_tab_says_r_and_x_and_x_closes_it() {
 
 #[test]
 fn a_long_message_is_read_whole_in_the_log() {
-    let mut m = Mux::start_with(Opts {
-        rows: 24,
-        cols: 60,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(24, 60);
     m.wait_prompt();
     let long = "no-such-action-with-a-long-name-that-does-not-fit-the-status-line";
     m.prefix(":");
@@ -63,11 +51,7 @@ fn a_long_message_is_read_whole_in_the_log() {
 
 #[test]
 fn without_the_panel_the_status_line_shows_memory_and_c_b_m_says_why() {
-    let mut m = Mux::start_with(Opts {
-        rows: 24,
-        cols: 40,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(24, 40);
     m.wait_prompt();
     m.wait_for("the tab's memory on the status line", |s| {
         let last = s.contents().lines().last().unwrap_or("").to_string();

@@ -1,7 +1,7 @@
 //! Heap held by the parser after a huge OSC, with and without the filter. One test in this
 //! binary: the counting allocator sees every thread.
 
-use memmux::filter::{Filter, MAX_STRING};
+use memmux::term::filter::{Filter, MAX_STRING};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicIsize, Ordering};

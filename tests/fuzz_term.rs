@@ -18,7 +18,7 @@ mod harness;
 use harness::{
     Failure, OnPanic, Op, Plan, Rng, RunOpts, Stats, TermSpec, gen_plan, minimize, plan_source, run,
 };
-use memmux::session::scrollback::Limits;
+use memmux::term::scrollback::Limits;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -276,12 +276,12 @@ fn fuzz_reply_checker() {
 
 // --- regressions: bugs the fuzzer found ---------------------------------------------------------
 
-fn term(rows: u16, cols: u16) -> memmux::session::term::Term {
-    memmux::session::term::Term::new(
+fn term(rows: u16, cols: u16) -> memmux::term::Term {
+    memmux::term::Term::new(
         rows,
         cols,
         Limits::default(),
-        memmux::session::scrollback::Budget::new(1 << 20),
+        memmux::term::scrollback::Budget::new(1 << 20),
     )
 }
 
@@ -316,7 +316,7 @@ fn panics(rows: u16, cols: u16, input: &str) -> Option<String> {
 
 /// BUG (open): a cursor position report in the pending-wrap state says column `cols + 1`.
 /// vt100 leaves the cursor at column `cols` (0-based) after a character is printed in the
-/// last column, and `Callbacks::unhandled_csi` (src/session/term.rs) replies `col + 1`;
+/// last column, and `Callbacks::unhandled_csi` (src/term/mod.rs) replies `col + 1`;
 /// xterm reports the last column. Fix: `col.min(cols - 1) + 1` in both CPR arms; then set
 /// `KNOWN_CPR_SLACK` in tests/fuzz/harness.rs to 0.
 #[test]

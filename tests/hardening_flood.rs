@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Mux, Opts, RssWatch, cpu_share, descendants, mib, percentile, rss_bytes, wait_file};
+use common::{Mux, RssWatch, cpu_share, descendants, mib, percentile, rss_bytes, wait_file};
 
 /// RSS may grow by at most this much over its level before the flood.
 const RSS_SLACK: u64 = 64 << 20;
@@ -524,11 +524,7 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
 #[test]
 fn a_paste_past_the_input_queue_is_refused_and_said_so() {
     let _heavy = heavy();
-    let mut m = Mux::start_with(Opts {
-        rows: 30,
-        cols: 100,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(30, 100);
     m.wait_prompt();
     m.start_reader("", "sleep 1000");
     let text = base64_lines(33 << 20, 10);

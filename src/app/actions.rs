@@ -206,7 +206,7 @@ impl App {
 
     /// Puts a new configuration into effect for every tab.
     pub fn apply_config(&mut self, config: Config) {
-        let limits = crate::session::scrollback::Limits {
+        let limits = crate::term::scrollback::Limits {
             lines: config.scrollback_lines,
             bytes: config.scrollback_bytes,
         };

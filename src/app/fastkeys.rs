@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::keymap::{Chord, Keymap};
+use crate::input::keymap::{Chord, Keymap};
 use crate::session::Shared;
-use crate::session::keys::{self, InputModes};
+use crate::term::keys::{self, InputModes};
 
 /// Where plain keys may go, as of `handled` input events.
 pub struct Target {

@@ -530,7 +530,7 @@ pub fn edit_line(input: &mut LineInput, key: &KeyEvent) {
 }
 /// The key event a chord stands for (to send the prefix itself to a program).
 pub(super) fn chord_to_key(c: Chord) -> Option<KeyEvent> {
-    use crate::keymap::ChordKey as K;
+    use crate::input::keymap::ChordKey as K;
     let code = match c.code {
         K::Char(ch) => KeyCode::Char(ch),
         K::F(n) => KeyCode::F(n),

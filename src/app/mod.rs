@@ -27,12 +27,12 @@ use crossterm::event::{
 use ratatui::layout::{Position, Rect};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::action::Action;
 use crate::config::Config;
-use crate::keymap::Chord;
-use crate::session::keys::{self, InputModes};
+use crate::input::action::Action;
+use crate::input::keymap::Chord;
 use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
+use crate::term::keys::{self, InputModes};
 use crate::terminal;
 use crate::ui::{self, Layout};
 
@@ -106,7 +106,7 @@ pub struct App {
     /// Input events handled so far, and the keymap as the input thread sees it (see
     /// `fastkeys`).
     pub inputs_handled: u64,
-    pub keymap: Arc<crate::keymap::Keymap>,
+    pub keymap: Arc<crate::input::keymap::Keymap>,
 }
 
 impl App {
@@ -117,7 +117,7 @@ impl App {
         area: Rect,
     ) -> App {
         let layout = Layout::for_state(area, &State::default(), &config);
-        let limits = crate::session::scrollback::Limits {
+        let limits = crate::term::scrollback::Limits {
             lines: config.scrollback_lines,
             bytes: config.scrollback_bytes,
         };

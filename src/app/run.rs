@@ -81,7 +81,7 @@ fn spawn_input_thread(
                     }
                     parser.feed(&buf[..got as usize], &mut events);
                     for (which, rgb) in parser.colours.drain(..) {
-                        crate::session::palette::OUTER.set(which, rgb);
+                        crate::term::palette::OUTER.set(which, rgb);
                     }
                 } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
                     return gone("the terminal went away".into());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::keymap::Chord;
+use crate::input::keymap::Chord;
 use crate::memory::history::LEAK_MIN_SAMPLES;
 
 use super::keys::read_keys;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::action::Action;
-use crate::keymap::{Binding, Chord};
+use crate::input::action::Action;
+use crate::input::keymap::{Binding, Chord};
 
 use super::values::{format_color, format_duration, format_size};
 use super::{Config, PanelShow};

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::action::Action;
-use crate::keymap::{Binding, Chord, ChordKey, Keymap, default_bindings};
+use crate::input::action::Action;
+use crate::input::keymap::{Binding, Chord, ChordKey, Keymap, default_bindings};
 
 use super::reader::{Reader, Span, Value};
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use ratatui::style::Color;
 
-use crate::keymap::Keymap;
+use crate::input::keymap::Keymap;
 
 mod diagnostic;
 mod document;

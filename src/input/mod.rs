@@ -1,7 +1,9 @@
-//! What the user types, before it becomes an action: the line editor of the prompts,
-//! and the decoder of the bytes the user's terminal sends (`tty`).
-//! (The action table and the key bindings belong here too.)
+//! What the user types, before and as it becomes an action: the decoder of the bytes the
+//! user's terminal sends (`tty`), the line editor of the prompts (`line`), the key bindings
+//! (`keymap`) and the action table they point into (`action`).
 
+pub mod action;
+pub mod keymap;
 pub mod line;
 pub mod tty;
 

@@ -8,7 +8,7 @@
 //! for another row (`CSI r ; c R`, r > 1) is dropped. termina's parser (a crossterm fork)
 //! shares both gaps, and termwiz brings a large dependency tree for one parser.
 //!
-//! Events keep crossterm's types, so the rest of memmux (key bindings, `session::keys`, the
+//! Events keep crossterm's types, so the rest of memmux (key bindings, `term::keys`, the
 //! fast path) is unchanged. The decoding follows xterm's documented input sequences
 //! (ctlseqs: "PC-Style Function Keys", "VT220-Style Function Keys", "Mouse Tracking").
 //!
@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use crate::session::palette::{Rgb, parse_spec};
+use crate::term::palette::{Rgb, parse_spec};
 
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
@@ -62,7 +62,7 @@ pub struct TtyParser {
     /// Inside a bracketed paste: the text so far.
     paste: Option<Vec<u8>>,
     /// The outer terminal's default colours it reported (OSC 10 / 11 and the colour), for
-    /// the reader to hand on (`session::palette::OUTER`).
+    /// the reader to hand on (`term::palette::OUTER`).
     pub colours: Vec<(u8, Rgb)>,
 }
 
@@ -663,7 +663,7 @@ fn string(s: &[u8]) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::keys::{InputModes, encode_key};
+    use crate::term::keys::{InputModes, encode_key};
 
     const NONE: KeyModifiers = KeyModifiers::NONE;
     const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
@@ -758,7 +758,7 @@ mod tests {
         assert_eq!(parse(b"\x1b[99~"), vec![]);
     }
 
-    /// Every key `session::keys` can send, read back as the same bytes: what the outer
+    /// Every key `term::keys` can send, read back as the same bytes: what the outer
     /// terminal sends for a key reaches the program unchanged.
     #[test]
     fn what_the_encoder_sends_decodes_to_the_same_bytes() {

@@ -1,32 +1,24 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
-pub mod fastpath;
 pub mod fd_limit;
-pub mod fidelity;
 pub mod io_loop;
-pub mod keys;
-pub mod palette;
 pub mod park;
 pub mod process;
 pub mod pty;
 pub mod reader;
-mod reflow;
-pub mod scrollback;
 pub mod shared;
-pub mod term;
-mod vt100_input;
 pub mod wake;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 
-use scrollback::{Budget, Limits};
+use crate::term::scrollback::{Budget, Limits};
 
+use crate::term::{self, Term};
 pub use process::ExitStatus;
 pub use pty::CommandSpec;
 pub use shared::{Alerts, QueueFull, Shared, TermGuard};
-use term::Term;
 
 /// Puts rows of the focused pane on the terminal straight from a session's reader thread,
 /// without waking the UI thread: an echo reaches the user one thread hop sooner (tmux's server

@@ -7,9 +7,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::term::Term;
 use super::wake::Waker;
 use crate::memory::alloc::{self, AccountId};
+use crate::term::Term;
 
 /// 32 MiB: input queued for a program that is not reading; past it a paste is refused, and the
 /// user told so, rather than memmux's memory growing without bound.

@@ -304,8 +304,8 @@ impl<W: Write> Compositor<W> {
         pane: Rect,
         source: u64,
         screen: &vt100::Screen,
-        palette: &crate::session::palette::Palette,
-        damage: crate::session::term::Damage,
+        palette: &crate::term::palette::Palette,
+        damage: crate::term::Damage,
     ) -> std::io::Result<bool> {
         if self.full
             || pane != self.prev_pane

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use ratatui::layout::Rect;
 
 use super::Compositor;
-use crate::session::term::Term;
 use crate::session::{DirectDraw, SessionId};
+use crate::term::Term;
 
 /// 4 ms: a reader draws at most one frame this often (250 a second, as the UI draws small
 /// output); faster output (a progress bar redrawn in a loop) goes through the UI's frames.

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
-use crate::action::Action;
-use crate::keymap::Keymap;
+use crate::input::action::Action;
+use crate::input::keymap::Keymap;
 
 /// One line of the help: a section heading, or keys, a name (an action's, for the prompt and
 /// the config file; empty for fixed keys) and what they do.

@@ -153,7 +153,7 @@ fn render_row<'a>(
         }
         let contents = cell.contents();
         if !contents.is_empty() && !cell.is_wide_continuation() {
-            target.set_symbol(&crate::session::term::shown(contents));
+            target.set_symbol(&crate::term::shown(contents));
         }
         target.set_style(cell_style(cell));
         skip_next = cell.is_wide();
@@ -166,7 +166,7 @@ fn render_row<'a>(
 /// become direct colours; in reverse video (DECSCNM) every cell is drawn reversed. With a
 /// default background set or in reverse video no row is blank on the screen.
 pub fn apply_palette(
-    palette: &crate::session::palette::Palette,
+    palette: &crate::term::palette::Palette,
     area: Rect,
     buf: &mut Buffer,
     rows: &mut [PaneRow],
@@ -202,8 +202,8 @@ pub fn apply_palette(
 
 /// A cell whose foreground is a tag (`palette::Tags`): drawn in the program's foreground
 /// with the attributes vt100 could not store. Overline has no ratatui modifier: not drawn.
-pub fn resolve_tag(tags: &crate::session::palette::Tags, cell: &mut ratatui::buffer::Cell) {
-    use crate::session::palette::{BLINK, HIDDEN, STRIKE};
+pub fn resolve_tag(tags: &crate::term::palette::Tags, cell: &mut ratatui::buffer::Cell) {
+    use crate::term::palette::{BLINK, HIDDEN, STRIKE};
     let Color::Rgb(r, g, b) = cell.fg else { return };
     let Some(extra) = tags.get(vt100::Color::Rgb(r, g, b)) else {
         return;
@@ -238,7 +238,7 @@ pub fn cursor_position(screen: &vt100::Screen, area: Rect) -> Option<(u16, u16)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::term::clamp_dim;
+    use crate::term::clamp_dim;
 
     fn render(input: &[u8], w: u16, h: u16) -> Buffer {
         let mut p = vt100::Parser::new(clamp_dim(h), clamp_dim(w), 0);
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn palette_and_default_colours_are_applied_to_drawn_rows() {
-        use crate::session::palette::Palette;
+        use crate::term::palette::Palette;
         let mut p = vt100::Parser::new(clamp_dim(2), clamp_dim(4), 0);
         p.process(b"\x1b[31mR\x1b[32mG\x1b[mD");
         let area = Rect::new(0, 0, 4, 2);
@@ -333,12 +333,12 @@ mod tests {
 
     #[test]
     fn attributes_vt100_cannot_store_are_drawn() {
-        use crate::session::scrollback::{Budget, Limits};
+        use crate::term::scrollback::{Budget, Limits};
         let limits = Limits {
             lines: 10,
             bytes: 1 << 20,
         };
-        let mut t = crate::session::term::Term::new(2, 6, limits, Budget::new(1 << 30));
+        let mut t = crate::term::Term::new(2, 6, limits, Budget::new(1 << 30));
         t.process(b"\x1b[9;31ma\x1b[29;5mb\x1b[25;8mc\x1b[28;4;58;5;2md\x1b[me");
         let area = Rect::new(0, 0, 6, 2);
         let mut buf = Buffer::empty(area);

@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::config::Colors;
-use crate::session::scrollback;
-use crate::session::term::Term;
 use crate::state::copy_mode::{CellLook, Point, Rows, ScrollView};
+use crate::term::Term;
+use crate::term::scrollback;
 
 use super::pane::{cell_style, color};
 

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::action::Action;
 use crate::config::Config;
+use crate::input::action::Action;
 use crate::state::{Confirm, Mode, State, Tab};
 use crate::ui::memory::{Alarm, short_bytes};
 use crate::util::human_bytes;

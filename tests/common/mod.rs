@@ -78,6 +78,15 @@ impl Mux {
         Mux::start_with(Opts::default())
     }
 
+    /// The default program at a window of `rows` x `cols`.
+    pub fn start_sized(rows: u16, cols: u16) -> Mux {
+        Mux::start_with(Opts {
+            rows,
+            cols,
+            ..Opts::default()
+        })
+    }
+
     pub fn start_with(opts: Opts<'_>) -> Mux {
         let home = tempfile::tempdir().expect("temp dir");
         let pair = native_pty_system()

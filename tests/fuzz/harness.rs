@@ -21,8 +21,8 @@ use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use memmux::session::scrollback::{Budget, Limits, Pos};
-use memmux::session::term::{MAX_DIM, MAX_TITLE_BYTES, Term};
+use memmux::term::scrollback::{Budget, Limits, Pos};
+use memmux::term::{MAX_DIM, MAX_TITLE_BYTES, Term};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -787,7 +787,7 @@ fn junk(s: &mut impl Source, out: &mut Vec<u8>) {
 /// A rare, expensive piece: a string or text past the filter's 1 MiB cap, or a huge line.
 fn huge(s: &mut impl Source, out: &mut Vec<u8>) {
     let n = if s.one_in(2) {
-        memmux::filter::MAX_STRING + s.below(4096)
+        memmux::term::filter::MAX_STRING + s.below(4096)
     } else {
         s.range(64 << 10, 256 << 10)
     };
@@ -1749,7 +1749,7 @@ pub fn check_replies(replies: &[u8], rows: u16, cols: u16) -> Result<(), String>
     Ok(())
 }
 
-/// Length of the colour report at the start of `r` (OSC 4/10/11, as `session::palette`
+/// Length of the colour report at the start of `r` (OSC 4/10/11, as `term::palette`
 /// writes them: `ESC ] 4;n | 10 | 11 ; rgb:` three 16-bit channels that are 8-bit values
 /// times 257, `ESC \`), if it is one.
 fn colour_report(r: &[u8]) -> Option<usize> {

@@ -9,9 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use memmux::action::Action;
 use memmux::config::{self, Config, ConfigSource, DEFAULT_TOML, PanelShow};
-use memmux::keymap::{Binding, Chord};
+use memmux::input::action::Action;
+use memmux::input::keymap::{Binding, Chord};
 use ratatui::style::Color;
 
 fn dir(kind: &str) -> PathBuf {

@@ -5,12 +5,12 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use memmux::action::Action;
 use memmux::config::{
     self, Config, ConfigError, ConfigSource, format_color, format_duration, format_size,
     parse_color, parse_duration, parse_size,
 };
-use memmux::keymap::{Binding, Chord};
+use memmux::input::action::Action;
+use memmux::input::keymap::{Binding, Chord};
 use ratatui::style::Color;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {

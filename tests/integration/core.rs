@@ -150,11 +150,7 @@ fn exit_status_shows_in_the_tab_bar_and_r_restarts() {
 
 #[test]
 fn resizing_reaches_the_program() {
-    let mut m = Mux::start_with(Opts {
-        rows: 30,
-        cols: 100,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(30, 100);
     m.wait_prompt();
     m.run("stty size");
     // Tab bar and status line take two rows.
@@ -273,19 +269,15 @@ fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut m = Mux::start_with(Opts {
-        rows: 50,
-        cols: 120,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(50, 120);
     m.wait_prompt();
     m.prefix("?");
     m.wait_text("memmux keys");
     let screen = m.contents();
-    for action in memmux::action::Action::all() {
+    for action in memmux::input::action::Action::all() {
         // The nine default select-tab keys share one row.
         let name = match action {
-            memmux::action::Action::SelectTab(_) => "select-tab-N".to_string(),
+            memmux::input::action::Action::SelectTab(_) => "select-tab-N".to_string(),
             _ => action.name(),
         };
         assert!(screen.contains(&name), "help lacks {action}:\n{}", m.dump());

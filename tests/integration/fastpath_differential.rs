@@ -1,4 +1,4 @@
-//! Differential test of the throughput fast path (`memmux::session::fastpath`): the same
+//! Differential test of the throughput fast path (`memmux::term::fastpath`): the same
 //! output, cut into the same chunks, goes to a `Term` with the fast path and to one without
 //! it; after every chunk everything a user can see must be equal: every screen cell (text,
 //! width, colours, modes), wrap flags, the cursor, the current SGR attributes, the
@@ -17,8 +17,8 @@
 //! `MEMMUX_FASTPATH_LONG=N` runs N times as many random cases (the default run takes a few
 //! seconds in a debug build).
 
-use memmux::session::scrollback::{Budget, Limits, Style};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits, Style};
 
 use crate::common::rng::Rng;
 
@@ -229,7 +229,7 @@ fn describe(row: &RowView) -> String {
 /// where the next comparison can start.
 fn history_diff(a: &Term, b: &Term, from: u64, settled: bool) -> Result<u64, String> {
     let (ha, hb) = (a.history(), b.history());
-    let counts = |h: &memmux::session::scrollback::Scrollback| (h.len(), h.evicted(), h.bytes());
+    let counts = |h: &memmux::term::scrollback::Scrollback| (h.len(), h.evicted(), h.bytes());
     if counts(ha) != counts(hb) {
         return Err(format!(
             "len/evicted/bytes {:?} vs {:?}",

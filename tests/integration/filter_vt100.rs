@@ -1,6 +1,6 @@
-//! End-to-end: `memmux::filter::Filter` in front of `vt100::Parser`.
+//! End-to-end: `memmux::term::filter::Filter` in front of `vt100::Parser`.
 
-use memmux::filter::{Filter, MAX_STRING};
+use memmux::term::filter::{Filter, MAX_STRING};
 use std::num::NonZeroU16;
 
 fn size(n: u16) -> NonZeroU16 {

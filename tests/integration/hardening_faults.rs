@@ -757,12 +757,12 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
     assert!(died.is_none(), "memmux died of random input");
     // Leave whatever mode the garbage opened (a prompt, the scroll view, help), end any
     // unfinished escape sequence, and use the UI.
-    m.send("\x1b\x1b\x1b");
-    std::thread::sleep(Duration::from_millis(100));
-    m.send("\x1b[0m\x1b\x1b");
-    std::thread::sleep(Duration::from_millis(200));
-    m.send("\x1b");
-    std::thread::sleep(Duration::from_millis(200));
+    // A lone ESC is a key only once nothing follows it for a while: the pauses between
+    // these are the point of them, not a wait for memmux.
+    for keys in ["\x1b\x1b\x1b", "\x1b[0m\x1b\x1b", "\x1b"] {
+        m.send(keys);
+        std::thread::sleep(Duration::from_millis(200));
+    }
     m.prefix("c");
     m.wait_for("tab 3", |s| tab_bar_of(s).contains("3:"));
     m.wait_prompt();

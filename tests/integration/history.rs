@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{Mux, Opts};
+use common::Mux;
 
 /// History rows the status line reports for the focused tab.
 fn history_rows(m: &Mux) -> usize {
@@ -209,11 +209,7 @@ fn shift_pageup_and_the_wheel_open_the_view() {
 
 #[test]
 fn scrollback_bound_is_exact_in_lines() {
-    let mut m = Mux::start_with(Opts {
-        rows: 20,
-        cols: 80,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_sized(20, 80);
     m.wait_prompt();
     m.run("seq 1 12345");
     m.wait_text("history 10000 rows");

@@ -6,8 +6,8 @@
 
 use std::num::NonZeroU16;
 
-use memmux::session::scrollback::{Budget, Limits};
-use memmux::session::term::Term;
+use memmux::term::Term;
+use memmux::term::scrollback::{Budget, Limits};
 use memmux::ui::Compositor;
 use memmux::ui::pane;
 use ratatui::layout::Rect;

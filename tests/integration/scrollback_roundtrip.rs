@@ -1,12 +1,12 @@
 //! Style round-trip: cells decoded from the store equal the cells vt100 had,
 //! checked against a second parser that keeps its own (cell-based) scrollback.
 
-use memmux::session::scrollback::{Budget, Limits, RowCapture, Scrollback, Style};
+use memmux::term::scrollback::{Budget, Limits, RowCapture, Scrollback, Style};
 use std::num::NonZeroU16;
 use vt100::Color;
 
 use crate::common::rng::Rng;
-use memmux::session::scrollback::CaptureSink;
+use memmux::term::scrollback::CaptureSink;
 
 fn random_sgr(rng: &mut Rng, out: &mut String) {
     let mut params: Vec<String> = Vec::new();

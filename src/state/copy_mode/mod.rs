@@ -2,7 +2,7 @@
 //! a selection and search. Rows are numbered absolutely (a history row keeps its number as
 //! rows arrive and old ones are evicted), so new output never moves what the user reads.
 
-use crate::session::term::Term;
+use crate::term::Term;
 
 mod rows;
 mod words;
@@ -394,7 +394,7 @@ impl ScrollView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::scrollback::{Budget, Limits};
+    use crate::term::scrollback::{Budget, Limits};
 
     fn term_with(lines: usize, rows: u16, cols: u16) -> Term {
         let mut t = Term::new(

@@ -4,8 +4,8 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::session::scrollback::{Pos, Style};
-use crate::session::term::Term;
+use crate::term::Term;
+use crate::term::scrollback::{Pos, Style};
 
 /// A point in the scroll view: absolute row, cell column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -40,7 +40,7 @@ use csi::CsiParams;
 
 /// Where the filter's output goes: bytes for vt100, and (with `Filter::set_fidelity`) the
 /// control functions vt100 0.18.1 lacks or gets wrong, for a stage that can read the screen
-/// (`session::fidelity`). `Filter::feed` takes a closure: a sink that gets only bytes.
+/// (`term::fidelity`). `Filter::feed` takes a closure: a sink that gets only bytes.
 pub trait Sink {
     fn bytes(&mut self, bytes: &[u8]);
 
@@ -242,7 +242,7 @@ pub struct Filter {
     alt: bool,
     /// A scroll region other than the whole screen is set (DECSTBM), per screen (main,
     /// alternate) like vt100's grids; for the throughput fast path, which needs full-screen
-    /// scrolling (see `session::fastpath`).
+    /// scrolling (see `term::fastpath`).
     region: [Option<(u16, u16)>; 2],
     /// Origin mode (DECOM) per screen like vt100's grids, and as DECSC saved it.
     origin: [bool; 2],
@@ -301,7 +301,7 @@ impl Filter {
         self.rows = rows;
     }
 
-    /// Hands the control functions vt100 lacks to `Sink::op` (what `session::term` does);
+    /// Hands the control functions vt100 lacks to `Sink::op` (what `term` does);
     /// off by default, so a bare vt100 behind the filter sees what it handles unchanged.
     pub fn set_fidelity(&mut self, on: bool) {
         self.fid = on;

@@ -4,12 +4,25 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use super::fastpath::FastPath;
-use super::fidelity::{Fidelity, Stage};
-use super::palette::Palette;
-use super::scrollback::{Budget, Limits, RowCapture, Scrollback};
-use super::vt100_input::{FFFD_STAND_IN, Utf8Seam};
-use crate::filter::Filter;
+mod damage;
+pub mod fastpath;
+pub mod fidelity;
+pub mod filter;
+pub mod keys;
+pub mod palette;
+pub mod park;
+mod reflow;
+pub mod scrollback;
+mod vt100_input;
+
+use damage::Changes;
+pub use damage::Damage;
+use fastpath::FastPath;
+use fidelity::{Fidelity, Stage};
+use filter::Filter;
+use palette::Palette;
+use scrollback::{Budget, Limits, RowCapture, Scrollback};
+use vt100_input::{FFFD_STAND_IN, Utf8Seam};
 
 /// Largest size memmux gives a screen in either direction; programs can't ask for more.
 pub const MAX_DIM: u16 = 1000;
@@ -268,8 +281,10 @@ pub struct Term {
     pub(super) seam: Utf8Seam,
     /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
     fid: Fidelity,
-    /// Screen rows that may have changed since the UI last took this.
-    damage: Damage,
+    /// Which screen rows changed, for every reader (`damage`).
+    changes: Changes,
+    /// What `take_damage` has handed out: the change number its caller saw last.
+    taken: u64,
     /// The screen while the tab is parked (`park`); `parser` then holds a 1x1 screen.
     pub(super) parked: Option<Parked>,
 }
@@ -283,45 +298,6 @@ pub struct Parked {
     /// decides how many blank rows a growing screen gets at the top (at most the growth, and
     /// a screen never exceeds `MAX_DIM` rows), so the cap changes nothing visible.
     pub(super) scrolled: usize,
-}
-
-/// Which screen rows may have changed: all of them, or those in a range. The UI redraws only
-/// these rows of the pane when it can (an echo changes one row: the frame then skips reading
-/// the other rows of the screen, which after a pause between keys are out of the caches).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Damage {
-    all: bool,
-    rows: Option<(u16, u16)>,
-}
-
-impl Damage {
-    pub const ALL: Damage = Damage {
-        all: true,
-        rows: None,
-    };
-    pub const NONE: Damage = Damage {
-        all: false,
-        rows: None,
-    };
-
-    pub fn is_all(&self) -> bool {
-        self.all
-    }
-
-    pub fn is_none(&self) -> bool {
-        !self.all && self.rows.is_none()
-    }
-
-    pub fn contains(&self, row: u16) -> bool {
-        self.all || self.rows.is_some_and(|(a, b)| a <= row && row <= b)
-    }
-
-    fn add_row(&mut self, row: u16) {
-        self.rows = Some(match self.rows {
-            Some((a, b)) => (a.min(row), b.max(row)),
-            None => (row, row),
-        });
-    }
 }
 
 /// 256 bytes: longer output is not an echo; it is not scanned and counts as changing every row.
@@ -361,7 +337,7 @@ impl Term {
     /// engine's unit tests (term, reflow, park) build.
     #[cfg(test)]
     pub(crate) fn for_tests(rows: u16, cols: u16) -> Term {
-        use super::scrollback::{Budget, Limits};
+        use scrollback::{Budget, Limits};
         Term::new(
             rows,
             cols,
@@ -393,24 +369,33 @@ impl Term {
             fast: FastPath::default(),
             seam: Utf8Seam::default(),
             fid: Fidelity::default(),
-            damage: Damage::ALL,
+            changes: Changes::default(),
+            taken: 0,
             parked: None,
         }
     }
 
     /// The rows that may have changed since the last `take_damage`.
     pub fn damage(&self) -> Damage {
-        self.damage
+        self.changes.since(self.taken)
     }
 
-    /// The rows that may have changed since the last call; from now on, none.
+    /// The rows that may have changed since the last call; from now on, none. One reader's
+    /// view (the focused pane's frame); other readers keep their own number ([`Term::changes`]).
     pub fn take_damage(&mut self) -> Damage {
-        std::mem::replace(&mut self.damage, Damage::NONE)
+        let d = self.changes.since(self.taken);
+        self.taken = self.changes.seq();
+        d
+    }
+
+    /// The change log itself, for a reader that keeps its own place in it.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// The row `bytes` can change when it is the cursor's row alone.
     fn local_row(&self, bytes: &[u8]) -> Option<u16> {
-        if self.damage.all
+        if self.changes.all_pending(self.taken)
             || bytes.len() > SMALL_OUTPUT
             || !self.filter.is_transparent()
             || !self.seam.is_empty()
@@ -428,13 +413,13 @@ impl Term {
     /// Feeds program output to the parser.
     pub fn process(&mut self, bytes: &[u8]) {
         match self.local_row(bytes) {
-            Some(row) => self.damage.add_row(row),
-            None => self.damage = Damage::ALL,
+            Some(row) => self.changes.row(row),
+            None => self.changes.all(),
         }
         #[cfg(feature = "test-hooks")]
         test_hooks::maybe_panic(bytes);
         if self.fast_path {
-            super::fastpath::process(self, bytes);
+            fastpath::process(self, bytes);
         } else {
             self.process_normal(bytes);
         }
@@ -487,7 +472,7 @@ impl Term {
         self.fid = Fidelity::default();
         self.fid.tags = tags;
         self.panics += 1;
-        self.damage = Damage::ALL;
+        self.changes.all();
         self.parser.process(
             b"\r\n\x1b[1;31m[memmux: the terminal parser failed on this output and was restarted; \
               scrollback kept; details in the log]\x1b[m\r\n",
@@ -516,7 +501,7 @@ impl Term {
             cb.phantom += pulled;
         }
         self.parser.set_size(rows, clamp_dim(cols));
-        self.damage = Damage::ALL;
+        self.changes.all();
         self.filter.set_width(cols);
         self.filter.set_height(rows.get());
     }
@@ -527,7 +512,7 @@ impl Term {
     /// history comes back to fill it again, as tmux does.
     fn rewrap(&mut self, rows: NonZeroU16, cols: NonZeroU16) {
         self.settle_history();
-        let text = super::reflow::capture(self.parser.screen());
+        let text = reflow::capture(self.parser.screen());
         let attrs = self.parser.screen().attributes_formatted();
         let pull = if text.full {
             usize::from(rows.get())
@@ -553,11 +538,11 @@ impl Term {
         cb.discard = true;
         self.parser.set_size(rows, cols);
         self.parser.callbacks_mut().discard = false;
-        super::reflow::replay(&mut self.parser, &before, join, &text, &attrs, |p| {
+        reflow::replay(&mut self.parser, &before, join, &text, &attrs, |p| {
             p.callbacks().unbounded
         });
         self.filter.forget_printed();
-        self.damage = Damage::ALL;
+        self.changes.all();
         self.filter.set_width(cols.get());
         self.filter.set_height(rows.get());
     }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::action::Action;
+use crate::input::action::Action;
 
 /// One key with its modifiers, normalised so that equal keys compare equal: a character carries its
 /// own case (`Q`, not Shift+q), and only Ctrl, Alt and Shift count.

@@ -207,7 +207,7 @@ pub(super) fn replay<C: vt100::Callbacks>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::term::Term;
+    use super::super::Term;
 
     fn term(rows: u16, cols: u16) -> Term {
         Term::for_tests(rows, cols)

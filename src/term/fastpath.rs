@@ -64,8 +64,8 @@
 
 use std::io::Write as _;
 
+use super::Term;
 use super::scrollback::Style;
-use super::term::Term;
 use vt100::Color;
 
 /// Scratch buffers kept between calls, so the fast path allocates nothing once warm: at most

@@ -20,9 +20,9 @@ use std::io::Write as _;
 
 use vt100::Color;
 
+use super::filter::{Margins, Op, Sink};
 use super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE, Tags};
 use super::vt100_input::{Utf8Seam, feed_vt100, utf8_len};
-use crate::filter::{Margins, Op, Sink};
 
 /// memmux's largest screen width (`term::MAX_DIM`) fits in these bits.
 const STOP_WORDS: usize = 16;
@@ -493,9 +493,9 @@ fn colour_of(v: &[Option<u16>]) -> Option<Color> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Term;
     use super::super::palette::{BLINK, Extra, HIDDEN, OVERLINE, STRIKE};
     use super::super::scrollback::{Budget, Limits};
-    use super::super::term::Term;
     use vt100::Color;
 
     fn term(input: &[u8]) -> Term {
