@@ -1862,7 +1862,156 @@ def attach_times(argv=None):
     return 0
 
 
+def split_pane(inst, keys):
+    """Splits the focused pane with `keys` (tmux and memmux: prefix % or prefix "), waits
+    for the new pane's shell and its startup marker."""
+    watch = MarkerWatch(inst.term, inst.ready)
+    inst.term.watch = watch
+    for k in keys:
+        inst.term.write(k)
+        inst.term.pump_for(0.15)
+    inst.sessions += 1
+    inst.wait_shells(inst.sessions)
+    inst.term.wait(watch, 15.0, f"startup marker of pane {inst.sessions}")
+    inst.term.pump_for(0.2)
+
+
+SPLIT_RIGHT, SPLIT_DOWN = [b"\x02", b"%"], [b"\x02", b'"']
+
+
+def pane_flood_run(b, mux, rep):
+    """Keystroke latency in pane 4 of a 4-pane tab (pane 1 left, panes 2-4 stacked on the
+    right), first with pane 1 idle, then while pane 1 runs the flood command (started by
+    a file trigger, so the focus never moves)."""
+    a = b.a
+    res = {"quiet": b.quiet_machine(), "flood_cmd": a.flood}
+    inst = b.instance(mux)
+    go = os.path.join(b.rundir, f"go-{inst.n}")
+    try:
+        inst.start()
+        inst.run("clear")
+        inst.term.write(f"clear; while [ ! -e {go} ]; do sleep 0.3; done; {a.flood}\r".encode())
+        inst.term.pump_for(0.5)
+        for keys in (SPLIT_RIGHT, SPLIT_DOWN, SPLIT_DOWN):
+            split_pane(inst, keys)
+        inst.run("clear")
+        inst.settle(5)
+        res["quiet_lat"] = b.latency(inst, a.flood_keys, seed=1000 + rep)
+        with open(go, "w"):
+            pass
+        end = time.perf_counter() + 10
+        flooders = []
+        while not flooders:
+            if time.perf_counter() > end:
+                raise Timeout("the flood command did not start in pane 1")
+            inst.term.pump(0.1)
+            m = inst.procs.scan()
+            flooders = [p for p, i in m.items() if i["inner"] and i["comm"] not in SHELLS
+                        and i["comm"] != "sleep"]
+        inst.term.pump_for(1.0)
+        pids = inst.procs.mux()
+        c0, f0 = cpu_ticks(pids), cpu_ticks(flooders)
+        t0 = time.perf_counter()
+        res["flood_lat"] = b.latency(inst, a.flood_keys, seed=2000 + rep)
+        secs = time.perf_counter() - t0
+        c1, f1 = cpu_ticks(pids), cpu_ticks(flooders)
+        res["mux_cpu_share"] = ticks_delta_s(c0, c1) / secs
+        res["flooder_cpu_share"] = ticks_delta_s(f0, f1) / secs
+        q, f = res["quiet_lat"]["median_ms"], res["flood_lat"]["median_ms"]
+        res["delta_ms"] = f - q if f is not None and q is not None else None
+        b.log(f"  pane flood: median {q:.3f} ms quiet -> {f:.3f} ms flooding "
+              f"(+{res['delta_ms']:.3f} ms; {res['flood_lat']['timeouts']} timeouts; "
+              f"mux {res['mux_cpu_share']:.0%} of a core, flooder {res['flooder_cpu_share']:.0%})")
+    finally:
+        inst.stop()
+    return res
+
+
+def pane_memory_run(b, mux, rep):
+    """RSS of the multiplexer's own processes (never the shells) with 1 idle pane, with 3
+    more idle tabs (hidden, so memmux parks them), then with the last tab split into 4 idle
+    panes (shown): an extra tab's and an extra pane's cost, as a user gets them. Each figure
+    after --park-wait quiet seconds (memmux parks hidden tabs after 2 s without output)."""
+    a = b.a
+    res = {"quiet": b.quiet_machine()}
+    inst = b.instance(mux)
+    try:
+        inst.start()
+        inst.run("clear")
+
+        def sample(what):
+            inst.settle(a.settle_max)
+            inst.term.pump_for(a.park_wait)
+            res[what] = memory_of(inst.procs.mux())["rss_kib"]
+
+        sample("one_pane_kib")
+        for _ in range(3):
+            inst.new_tab()
+        sample("four_tabs_kib")
+        for keys in (SPLIT_RIGHT, SPLIT_DOWN, SPLIT_DOWN):
+            split_pane(inst, keys)
+        sample("four_panes_kib")
+        res["per_tab_kib"] = (res["four_tabs_kib"] - res["one_pane_kib"]) / 3
+        res["per_pane_kib"] = (res["four_panes_kib"] - res["four_tabs_kib"]) / 3
+        b.log(f"  pane memory: RSS {res['one_pane_kib']} KiB with 1 pane, "
+              f"{res['four_tabs_kib']} with 3 more tabs, {res['four_panes_kib']} with the last "
+              f"split in 4: {res['per_tab_kib']:.0f} KiB a tab, {res['per_pane_kib']:.0f} KiB a pane")
+    finally:
+        inst.stop()
+    return res
+
+
+def panes_bench(argv=None):
+    """`compare.py panes [--reps N] [--memmux PATH] [--flood-keys N] ...` (any option of the
+    main run): split panes against tmux (issue 19). A 4-pane tab whose pane 1 floods
+    (`--flood`) while keys are typed in pane 4, against the same tab idle; and the RSS an
+    extra idle pane adds against an extra idle tab. Interleaved reps; medians printed."""
+    a = parse_args(["--only", "memmux,tmux"] + list(argv or []))
+    become_subreaper()
+    b = Bench(a)
+    runs = {m.name: {"flood": [], "mem": []} for m in b.muxes}
+    try:
+        for rep in range(a.reps):
+            for mux in b.muxes:
+                b.log(f"rep {rep + 1}/{a.reps} {mux.name}: keys in pane 4 while pane 1 floods")
+                runs[mux.name]["flood"].append(b.guarded(lambda m, r: pane_flood_run(b, m, r),
+                                                         mux, rep))
+            for mux in b.muxes:
+                b.log(f"rep {rep + 1}/{a.reps} {mux.name}: memory of an extra pane and tab")
+                runs[mux.name]["mem"].append(b.guarded(lambda m, r: pane_memory_run(b, m, r),
+                                                       mux, rep))
+    finally:
+        b.cleanup()
+    rows = [("echo median, neighbour pane idle (ms)", "flood", lambda r: r["quiet_lat"]["median_ms"]),
+            ("echo median, neighbour pane floods (ms)", "flood", lambda r: r["flood_lat"]["median_ms"]),
+            ("echo p90, neighbour pane floods (ms)", "flood", lambda r: r["flood_lat"]["p90_ms"]),
+            ("slowdown by the flood (ms)", "flood", lambda r: r["delta_ms"]),
+            ("multiplexer CPU while flooding (cores)", "flood", lambda r: r["mux_cpu_share"]),
+            ("RSS, 1 pane (KiB)", "mem", lambda r: r["one_pane_kib"]),
+            ("RSS, 4 tabs (KiB)", "mem", lambda r: r["four_tabs_kib"]),
+            ("RSS, 4 tabs, the last in 4 panes (KiB)", "mem", lambda r: r["four_panes_kib"]),
+            ("RSS of an extra pane (KiB)", "mem", lambda r: r["per_pane_kib"]),
+            ("RSS of an extra tab (KiB)", "mem", lambda r: r["per_tab_kib"])]
+    names = [m.name for m in b.muxes]
+    print(f"\n{'median of ' + str(a.reps) + ' reps':42}" + "".join(f"{n:>12}" for n in names))
+    summary = {}
+    for label, kind, get in rows:
+        line = f"{label:42}"
+        for n in names:
+            vals = sorted(get(r) for r in runs[n][kind] if "error" not in r and get(r) is not None)
+            v = median(vals) if vals else None
+            summary.setdefault(n, {})[label] = v
+            line += f"{v:>12.3f}" if v is not None else f"{'-':>12}"
+        print(line)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"summary": summary, "runs": runs}, f, indent=1, default=str)
+    return 0
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["attach-times"]:
         sys.exit(attach_times(sys.argv[2:]))
+    if sys.argv[1:2] == ["panes"]:
+        sys.exit(panes_bench(sys.argv[2:]))
     sys.exit(main())

@@ -265,3 +265,93 @@ fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
     common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
     common::wait_until("b's size", common::TIMEOUT, || pane_size(&mut b) == large);
 }
+
+/// Which tab `m`'s tab bar marks as focused: the text of the first tab bar segment drawn
+/// reversed or in the focus colour is not portable to read, so each test types a tag into its
+/// tab and looks for it on screen instead.
+fn shows(m: &Mux, text: &str) -> bool {
+    m.contents().contains(text)
+}
+
+#[test]
+fn two_clients_each_have_their_own_focus() {
+    let mut a = first_client();
+    a.line("echo tab-one-here");
+    a.wait_text("tab-one-here");
+    a.prefix("c");
+    a.wait_for("a second tab", |s| !s.contents().contains("tab-one-here"));
+    a.wait_prompt();
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    // b starts on a's tab (the second), then goes back to the first on its own.
+    b.prefix("1");
+    b.wait_text("tab-one-here");
+    a.line("echo typed-by-a");
+    a.wait_text("typed-by-a");
+    b.line("echo typed-by-b");
+    b.wait_text("typed-by-b");
+    // Each client's keys reached the program of the tab it shows, and only that one.
+    a.settle();
+    b.settle();
+    assert!(!shows(&a, "typed-by-b"), "a: {}", a.dump());
+    assert!(!shows(&b, "typed-by-a"), "b: {}", b.dump());
+    assert!(!shows(&a, "tab-one-here"), "a: {}", a.dump());
+    // b leaves: a keeps its tab and keeps typing into it.
+    b.prefix("d");
+    assert_eq!(b.wait_exit(), 0, "{}", b.dump());
+    a.line("echo after-b-left");
+    a.wait_text("after-b-left");
+    assert!(
+        shows(&a, "typed-by-a") && !shows(&a, "tab-one-here"),
+        "{}",
+        a.dump()
+    );
+}
+
+#[test]
+fn one_client_reads_the_help_while_the_other_types() {
+    let mut a = first_client();
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    a.prefix("?");
+    a.wait_text("new tab in the focused tab's directory");
+    // b is not in a's help: its keys go to the shell, and it sees the answer.
+    b.line("echo typed-under-help");
+    b.wait_text("typed-under-help");
+    assert!(
+        !shows(&b, "new tab in the focused tab's directory"),
+        "b: {}",
+        b.dump()
+    );
+    // b opens the command prompt while a still reads the help; a's help is unchanged.
+    b.prefix(":");
+    b.wait_for("b's prompt", |s| {
+        common::status_line_of(s).trim_start().starts_with(':')
+    });
+    a.settle();
+    assert!(
+        shows(&a, "new tab in the focused tab's directory"),
+        "a: {}",
+        a.dump()
+    );
+    assert!(
+        !a.status_line().trim_start().starts_with(':'),
+        "a: {}",
+        a.dump()
+    );
+    // b detaches with its prompt open: a's help stays, and leaving it shows the shell's line.
+    b.send("\x1b");
+    b.wait_for("b's prompt closed", |s| {
+        !common::status_line_of(s).trim_start().starts_with(':')
+    });
+    b.prefix("d");
+    b.wait_exit();
+    a.settle();
+    assert!(
+        shows(&a, "new tab in the focused tab's directory"),
+        "a: {}",
+        a.dump()
+    );
+    a.send("q");
+    a.wait_text("typed-under-help");
+}

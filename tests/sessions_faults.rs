@@ -156,6 +156,17 @@ fn another_version_malformed_and_oversized_messages_close_only_that_connection()
 #[test]
 fn clients_killed_at_random_moments_never_take_the_server_down() {
     let mut m = first_client();
+    let session = session_pid(&m);
+    // A second client has a view of its own in the session: its terminal and input thread.
+    {
+        let mut c = client(&m, &["attach"], 24, 80);
+        c.wait_ready();
+        common::wait_until("the second client's view", TIMEOUT, || {
+            views_open(session) == (1, 1)
+        });
+        c.prefix("d");
+        c.wait_exit();
+    }
     let mut rng = common::rng::Rng::new(17);
     for i in 0..12 {
         let (rows, cols) = (20 + (i % 5) as u16, 60 + (i % 7) as u16 * 5);
@@ -178,6 +189,56 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
     common::wait_until("only the first client attached", TIMEOUT, || {
         stdout(&command(&m, &["ls"])).contains("0: 1 tab, 1 client attached")
     });
+    // Each further client had a view of its own in the session (a pty, an input thread):
+    // all of them are gone again.
+    common::wait_until("the session's views closed", TIMEOUT, || {
+        views_open(session) == (0, 0)
+    });
+}
+
+/// The further views a session holds: terminals other than its own (pty slaves the server
+/// handed it, each held three times: its size, its frames, its input thread) and view input
+/// threads.
+fn views_open(session: u32) -> (usize, usize) {
+    let links = |dir: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(format!("/proc/{session}/{dir}"))
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let own = std::fs::read_link(format!("/proc/{session}/fd/0")).ok();
+    let ttys: std::collections::HashSet<_> = links("fd")
+        .into_iter()
+        .filter(|l| l.starts_with("/dev/pts/") && Some(l) != own.as_ref())
+        .collect();
+    let inputs = std::fs::read_dir(format!("/proc/{session}/task"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+                .filter(|n| n.starts_with("input-"))
+                .count()
+        })
+        .unwrap_or_default();
+    (ttys.len(), inputs)
+}
+
+/// The pid of `m`'s session (session 0), from the server's log.
+fn session_pid(m: &Mux) -> u32 {
+    let log = m.home().join("data/memmux/memmux.log");
+    let mut pid = None;
+    common::wait_until("the session in the log", TIMEOUT, || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        pid = text.lines().find_map(|l| {
+            l.split("session 0 started, pid ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        });
+        pid.is_some()
+    });
+    pid.unwrap_or_default()
 }
 
 #[test]

@@ -68,3 +68,32 @@ fn move_tab_puts_the_focused_tab_in_another_place() {
     m.prefix("2");
     m.wait_text("here-2");
 }
+
+/// `select-tab NAME` reaches a tab by part of its name (case ignored), the next match after
+/// the focused tab first; a name no tab has says so and leaves the focus where it was.
+#[test]
+fn select_tab_by_name_reaches_the_next_tab_whose_name_matches() {
+    let mut m = Mux::start();
+    open_tabs(&mut m, 4);
+    for (k, name) in [(2, "build-server"), (4, "build-client")] {
+        m.prefix(&k.to_string());
+        m.wait_text(&format!("here-{k}"));
+        m.prefix(":");
+        m.send(format!("rename-tab {name}\r"));
+        m.wait_for("the new name in the bar", |s| {
+            s.contents().lines().next().unwrap_or("").contains(name)
+        });
+    }
+    m.prefix("1");
+    m.wait_text("here-1");
+    m.prefix(":");
+    m.send("select-tab BUILD\r");
+    m.wait_text("here-2");
+    m.prefix(":");
+    m.send("select-tab build\r");
+    m.wait_text("here-4");
+    m.prefix(":");
+    m.send("select-tab no-such-name\r");
+    m.wait_text("no tab named like `no-such-name`");
+    assert!(m.contents().contains("here-4"), "{}", m.dump());
+}

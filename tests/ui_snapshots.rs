@@ -159,7 +159,7 @@ fn tab_bar_80() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 1;
+    state.view.focus = 1;
     insta::assert_snapshot!(part(80, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -168,7 +168,7 @@ fn tab_bar_narrow_keeps_marks() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(30, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -207,7 +207,7 @@ fn tab_bar_long_title_keeps_number_and_mark() {
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
     state.tabs[2].name = Some("a-very-long-build-name-indeed".to_string());
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(16, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
 }
 
@@ -236,7 +236,7 @@ fn status_line_prefix() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.mode = Mode::Prefix;
+    state.view.mode = Mode::Prefix;
     insta::assert_snapshot!(part(80, 1, |a, b| {
         ui::status::render(&state, &config, a, b);
     }));
@@ -247,7 +247,7 @@ fn memory_panel() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 2;
+    state.view.focus = 2;
     insta::assert_snapshot!(part(config.panel_width, 40, |a, b| {
         ui::memory::render(&state, &config, a, b)
     }));
@@ -328,7 +328,7 @@ fn confirmation_keeps_y_n_at_any_width() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.mode = Mode::Confirm(Confirm::CloseTab(3));
+    state.view.mode = Mode::Confirm(Confirm::CloseTab(3));
     let wide = part(80, 1, |a, b| {
         ui::status::render(&state, &config, a, b);
     });
@@ -363,7 +363,7 @@ fn message_log_overlay() {
         "config not reloaded: /home/someone/.config/memmux/config.toml:12:9: unknown key \
          `sample-intervall` (did you mean `sample-interval`?)",
     );
-    state.mode = Mode::Messages(0);
+    state.view.mode = Mode::Messages(0);
     insta::assert_snapshot!(mask_ages(&screen(&state, &config, 80, 24)));
 }
 
@@ -372,7 +372,7 @@ fn ended_tab_says_how_to_restart_or_close() {
     let ctx = context();
     let config = Config::default();
     let mut state = four_tabs(&ctx, &config);
-    state.focus = 3;
+    state.view.focus = 3;
     insta::assert_snapshot!(screen(&state, &config, 80, 24));
 }
 
@@ -448,8 +448,8 @@ fn a_flat_tab_with_one_jump_shows_no_rate() {
     assert_eq!(t.mem.view.growth, "");
 }
 
-/// A tab of three panes at 80x24 (no panel): 1 on the left, 2 above 3 on the right, 3 focused.
-/// Returns the state and the terminal's screen after one frame.
+/// A tab of three panes at 80x24 (no panel): 1 on the left, 2 above 3 on the right, 3 focused;
+/// 2's program set a title. Returns the state and the terminal's screen after one frame.
 fn three_panes(ctx: &Context, config: &Config) -> (State, vt100::Parser) {
     use memmux::state::Pane;
     use memmux::state::layout::Axis;
@@ -469,7 +469,9 @@ fn three_panes(ctx: &Context, config: &Config) -> (State, vt100::Parser) {
         s.shared.lock_term().process(text);
         t.panes.push(Pane::new(s));
     }
-    t.panes[0].session.resize(22, 39);
+    t.panes[1].title = Some("vim notes.txt".to_string());
+    let r = g.rect_of(1).unwrap();
+    t.panes[0].session.resize(r.height, r.width);
     let mut state = State::default();
     state.tabs.push(t);
     let area = Rect::new(0, 0, 80, 24);
@@ -496,22 +498,35 @@ fn panes_borders_cursor_and_focus() {
         .map(|r| format!("{}|\n", s.contents_between(r, 0, r, 80)))
         .collect();
     insta::assert_snapshot!(text);
-    // Pane 1 is 39 columns, the border at column 39; 2 has rows 1-10, the border row 11.
-    assert_eq!(s.cell(1, 39).map(|c| c.contents()), Some("│"));
-    assert_eq!(s.cell(11, 39).map(|c| c.contents()), Some("├"));
-    assert_eq!(s.cell(11, 60).map(|c| c.contents()), Some("─"));
+    // Row 1 is the title row, joined to the vertical border at column 39 (pane 1 is 39
+    // columns); 2 has rows 2-11, the border row 12.
+    assert_eq!(s.cell(1, 39).map(|c| c.contents()), Some("┬"));
+    assert_eq!(s.cell(2, 39).map(|c| c.contents()), Some("│"));
+    assert_eq!(s.cell(12, 39).map(|c| c.contents()), Some("├"));
+    assert_eq!(s.cell(12, 70).map(|c| c.contents()), Some("─"));
     // The focused pane's edges (3: the horizontal border, the vertical one beside it) in the
     // accent colour; the border beside pane 2 alone is not.
     let accent = vt100::Color::Idx(220);
-    assert_eq!(s.cell(11, 60).map(|c| c.fgcolor()), Some(accent));
+    assert_eq!(s.cell(12, 70).map(|c| c.fgcolor()), Some(accent));
     assert_eq!(s.cell(15, 39).map(|c| c.fgcolor()), Some(accent));
     assert_ne!(s.cell(3, 39).map(|c| c.fgcolor()), Some(accent));
-    // The cursor after `$ bottom` in pane 3 (row 12, column 40).
-    assert_eq!(s.cursor_position(), (12, 40 + 8));
+    // Each pane's title on the line above it: the program's name, or the title it set; the
+    // focused pane's in the accent colour, bold.
+    assert!(s.contents_between(1, 0, 1, 39).starts_with("─ panes ─"));
+    assert!(
+        s.contents_between(1, 40, 1, 80)
+            .starts_with("─ vim notes.txt ─")
+    );
+    assert!(s.contents_between(12, 40, 12, 80).starts_with("─ bash ─"));
+    let title = s.cell(12, 42);
+    assert_eq!(title.map(|c| (c.fgcolor(), c.bold())), Some((accent, true)));
+    assert_ne!(s.cell(1, 42).map(|c| c.fgcolor()), Some(accent));
+    // The cursor after `$ bottom` in pane 3 (row 13, column 40).
+    assert_eq!(s.cursor_position(), (13, 40 + 8));
     // Every pane's text, in its place.
-    assert!(s.contents_between(1, 0, 1, 39).starts_with("$ left"));
-    assert!(s.contents_between(1, 40, 1, 80).starts_with("$ top"));
-    assert!(s.contents_between(12, 40, 12, 80).starts_with("$ bottom"));
+    assert!(s.contents_between(2, 0, 2, 39).starts_with("$ left"));
+    assert!(s.contents_between(2, 40, 2, 80).starts_with("$ top"));
+    assert!(s.contents_between(13, 40, 13, 80).starts_with("$ bottom"));
 }
 
 #[test]
@@ -521,6 +536,8 @@ fn a_zoomed_pane_has_the_whole_tab_and_the_bar_says_so() {
     let (mut state, _) = three_panes(&ctx, &config);
     assert!(state.tabs[0].layout.toggle_zoom());
     let text = screen(&state, &config, 80, 24);
+    insta::assert_snapshot!(text);
+    // No borders, no title row: the tab bar's `Z` says the others are there.
     assert!(!text.contains('│') && !text.contains('─'), "{text}");
     assert!(
         text.lines()
@@ -627,7 +644,7 @@ fn memory_panel_shows_each_pane_beneath_its_tab() {
         "52.3M",
         "├1 panes",
         "top memhog (4001) 39.7M",
-        "├2 bash",
+        "├2 vim note",
         "└3 bash",
         "12.0M/64.0M",
         "top memhog (4003) 11.7M",
@@ -649,4 +666,86 @@ fn memory_panel_shows_each_pane_beneath_its_tab() {
     assert!(short.contains("12.0M/64.0M"), "{short}");
     assert!(!short.contains("top memhog (4003)"), "{short}");
     assert!(short.contains("2 vim"), "{short}");
+}
+
+/// A tab of 5 panes in nested splits at `w` x 24 (no panel): 1 | (2 / (3 | 4 | 5)), 4
+/// focused; the panes are named after their place, 3's program set a long title, and 5 is
+/// squeezed to 3 columns by dragging borders.
+fn nested_panes(ctx: &Context, config: &Config, w: u16) -> vt100::Parser {
+    use memmux::state::Pane;
+    use memmux::state::layout::Axis;
+    let body = Rect::new(0, 1, w, 22);
+    let mut t = tab(ctx, 1, "left", Status::Running, b"$ ");
+    t.layout.split(Axis::Columns, 2, body).unwrap();
+    t.layout.split(Axis::Rows, 3, body).unwrap();
+    t.layout.split(Axis::Columns, 4, body).unwrap();
+    t.layout.split(Axis::Columns, 5, body).unwrap();
+    // 5 shrinks to 3 columns: its left border dragged to 4 columns from the edge.
+    let g = t.layout.geometry(body);
+    let b5 = g.rect_of(5).unwrap().x - 1;
+    let path = t.layout.border_at(body, b5, 15).unwrap();
+    assert!(t.layout.drag_border(body, &path, w - 4, 15));
+    t.layout.set_focus(4);
+    let g = t.layout.geometry(body);
+    let names = [(2, "top"), (3, "htop"), (4, "focused"), (5, "five")];
+    for (id, name) in names {
+        let r = g.rect_of(id).unwrap();
+        let spec = CommandSpec {
+            argv: vec![name.to_string()],
+            cwd: None,
+            term: "xterm-256color".to_string(),
+        };
+        let s = Session::without_program(id, spec, r.height, r.width, ctx, Status::Running);
+        s.shared.lock_term().process(b"$ ");
+        t.panes.push(Pane::new(s));
+    }
+    t.panes[2].title = Some("a title far too long for its pane".to_string());
+    let r = g.rect_of(1).unwrap();
+    t.panes[0].session.resize(r.height, r.width);
+    let mut state = State::default();
+    state.tabs.push(t);
+    let mut comp = ui::Compositor::new(Vec::new(), Rect::new(0, 0, w, 24));
+    if let Err(e) = comp.draw(|c| ui::draw(c, &state, config)) {
+        panic!("draw: {e}");
+    }
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap_or(std::num::NonZeroU16::MIN),
+        std::num::NonZeroU16::new(w).unwrap_or(std::num::NonZeroU16::MIN),
+        0,
+    );
+    parser.process(comp.writer_mut());
+    parser
+}
+
+#[test]
+fn pane_titles_in_a_nested_layout_are_cut_to_fit_or_left_out() {
+    let ctx = context();
+    let config = Config::default();
+    let parser = nested_panes(&ctx, &config, 80);
+    let s = parser.screen();
+    let text: String = (0..24)
+        .map(|r| format!("{}|\n", s.contents_between(r, 0, r, 80)))
+        .collect();
+    insta::assert_snapshot!(text);
+    // Pane 3's long title is cut with `…` and leaves a cell of line at its end.
+    let row = text
+        .lines()
+        .find(|l| l.contains("a title"))
+        .unwrap_or_default();
+    assert!(row.contains('…'), "{text}");
+    assert!(!row.contains("far too long for its pane"), "{text}");
+    // Pane 5 (3 columns) has no room for a title: its line is drawn, no text.
+    assert!(!text.contains("five"), "{text}");
+    // The focused pane's title in the accent colour.
+    let (r, c) = (0..24)
+        .find_map(|r| {
+            let line = s.contents_between(r, 0, r, 80);
+            line.find(" focused ")
+                .map(|i| (r, line[..i].chars().count() as u16 + 1))
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        s.cell(r, c).map(|c| c.fgcolor()),
+        Some(vt100::Color::Idx(220))
+    );
 }

@@ -5,7 +5,7 @@ use crate::state::layout::{Axis, Direction};
 
 impl App {
     pub(super) fn focus(&mut self, index: usize) {
-        if index < self.state.tabs.len() && index != self.state.focus {
+        if index < self.state.tabs.len() && index != self.state.view.focus {
             self.state.set_focus(index);
             // Its output while hidden was not drawn: draw it now.
             if let Some(t) = self.state.focused() {
@@ -26,18 +26,23 @@ impl App {
                 let cwd = self.state.focused().and_then(|t| t.session().cwd());
                 self.open_tab(None, cwd);
             }
-            Action::NextTab if n > 0 => self.focus((self.state.focus + 1) % n),
-            Action::PrevTab if n > 0 => self.focus((self.state.focus + n - 1) % n),
-            Action::LastTab => match self.state.last_focus.and_then(|id| self.state.index_of(id)) {
+            Action::NextTab if n > 0 => self.focus((self.state.view.focus + 1) % n),
+            Action::PrevTab if n > 0 => self.focus((self.state.view.focus + n - 1) % n),
+            Action::LastTab => match self
+                .state
+                .view
+                .last_focus
+                .and_then(|id| self.state.index_of(id))
+            {
                 Some(i) => self.focus(i),
                 None => self.state.say("no previous tab"),
             },
             Action::SelectTab(k) => self.select_tab(usize::from(k)),
             Action::GotoTab => {
-                self.state.mode = Mode::Command(LineInput::with_text("select-tab "));
+                self.state.view.mode = Mode::Command(LineInput::with_text("select-tab "));
             }
-            Action::MoveTabLeft if n > 0 => self.move_tab((self.state.focus + n - 1) % n),
-            Action::MoveTabRight if n > 0 => self.move_tab((self.state.focus + 1) % n),
+            Action::MoveTabLeft if n > 0 => self.move_tab((self.state.view.focus + n - 1) % n),
+            Action::MoveTabRight if n > 0 => self.move_tab((self.state.view.focus + 1) % n),
             Action::MoveTabLeft | Action::MoveTabRight => {}
             Action::RenameTab => {
                 let current = self
@@ -45,7 +50,7 @@ impl App {
                     .focused()
                     .and_then(|t| t.name.clone())
                     .unwrap_or_default();
-                self.state.mode = Mode::Rename(LineInput::with_text(&current));
+                self.state.view.mode = Mode::Rename(LineInput::with_text(&current));
             }
             Action::CloseTab => self.close_focused(),
             Action::RestartTab => {
@@ -53,14 +58,14 @@ impl App {
                     return;
                 };
                 if tab.session().is_running() {
-                    self.state.mode = Mode::Confirm(Confirm::RestartTab(tab.id));
+                    self.state.view.mode = Mode::Confirm(Confirm::RestartTab(tab.id));
                 } else {
                     self.restart_focused();
                 }
             }
-            Action::Quit => self.state.mode = Mode::Confirm(Confirm::Quit),
-            Action::Help => self.state.mode = Mode::Help(0),
-            Action::ShowMessages => self.state.mode = Mode::Messages(0),
+            Action::Quit => self.state.view.mode = Mode::Confirm(Confirm::Quit),
+            Action::Help => self.state.view.mode = Mode::Help(0),
+            Action::ShowMessages => self.state.view.mode = Mode::Messages(0),
             Action::SendPrefix => {
                 let p = self.config.keymap.prefix;
                 if let (Some(tab), Some(key)) = (self.state.focused(), chord_to_key(p)) {
@@ -98,7 +103,7 @@ impl App {
                 let width = self.body.width + self.panel_width();
                 let shown = ui::panel_visible(width, &self.state, &self.config)
                     && ui::panel_fits(width, self.config.panel_width);
-                self.state.panel_override = Some(!shown);
+                self.state.view.panel_override = Some(!shown);
                 if !shown && !ui::panel_fits(width, self.config.panel_width) {
                     // Turned on, but it cannot show: say why rather than do nothing visible.
                     self.state.warn(format!(
@@ -108,15 +113,15 @@ impl App {
                 }
             }
             Action::ExportMemory => self.export_memory(),
-            Action::CommandPrompt => self.state.mode = Mode::Command(LineInput::default()),
+            Action::CommandPrompt => self.state.view.mode = Mode::Command(LineInput::default()),
             Action::ReloadConfig => self.reload_config(),
             Action::SetMemoryLimit => {
-                self.state.mode = Mode::Command(LineInput::with_text("set-memory-limit "));
+                self.state.view.mode = Mode::Command(LineInput::with_text("set-memory-limit "));
             }
             Action::FreezeTab => self.freeze_focused(true),
             Action::ThawTab => self.freeze_focused(false),
             Action::ToggleMemoryDetail => {
-                self.state.mem_detail = !self.state.mem_detail;
+                self.state.view.mem_detail = !self.state.view.mem_detail;
                 self.state.panel_seq += 1;
             }
             Action::Detach if !crate::server::child::detach() => self.state.warn(
@@ -144,7 +149,7 @@ impl App {
             Action::ChooseSession => match crate::server::child::sessions() {
                 Ok(list) => {
                     let selected = list.iter().position(|s| s.current).unwrap_or(0);
-                    self.state.mode = Mode::Sessions { list, selected };
+                    self.state.view.mode = Mode::Sessions { list, selected };
                 }
                 Err(e) => self.state.warn(e),
             },
@@ -154,7 +159,7 @@ impl App {
                         .iter()
                         .find(|s| s.current)
                         .map_or("", |s| s.name.as_str());
-                    self.state.mode =
+                    self.state.view.mode =
                         Mode::Command(LineInput::with_text(&format!("rename-session {name}")));
                 }
                 Err(e) => self.state.warn(e),
@@ -247,6 +252,14 @@ impl App {
                 }
                 self.redraw_now();
             }
+            // `select-tab NAME`: a tab by (part of) its name, for when there are too many to
+            // know their numbers.
+            Err(_)
+                if name == "select-tab"
+                    && rest.first().is_some_and(|w| w.parse::<usize>().is_err()) =>
+            {
+                self.select_tab_named(&rest.join(" "));
+            }
             Err(_) if name == "select-tab" || name == "move-tab" => {
                 let n = self.state.tabs.len();
                 match tab_number(&rest, n) {
@@ -287,16 +300,27 @@ impl App {
         }
     }
 
+    /// Focuses the next tab after the focused one whose label contains `text`.
+    pub(super) fn select_tab_named(&mut self, text: &str) {
+        let labels: Vec<String> = self.state.tabs.iter().map(|t| t.label()).collect();
+        match next_named(&labels, self.state.view.focus, text) {
+            Some(i) => self.focus(i),
+            None => self
+                .state
+                .warn(format!("select-tab: no tab named like `{text}`")),
+        }
+    }
+
     /// Moves the focused tab to place `to` (0-based), the others shifting over; focus stays
     /// with the moved tab.
     pub(super) fn move_tab(&mut self, to: usize) {
-        let from = self.state.focus;
+        let from = self.state.view.focus;
         if to >= self.state.tabs.len() || from >= self.state.tabs.len() || to == from {
             return;
         }
         let tab = self.state.tabs.remove(from);
         self.state.tabs.insert(to, tab);
-        self.state.focus = to;
+        self.state.view.focus = to;
         self.redraw_now();
         // The sampler's CSV log names tabs by number.
         self.sync_roster();
@@ -317,7 +341,7 @@ impl App {
             view.scroll(&term, height, delta);
         }
         drop(term);
-        self.state.mode = Mode::Scroll(Box::new(view));
+        self.state.view.mode = Mode::Scroll(Box::new(view));
         self.redraw_now();
     }
 
@@ -384,13 +408,13 @@ impl App {
             }
             return;
         }
-        let focus = self.state.focus;
+        let focus = self.state.view.focus;
         let new_focus = if i < focus || focus >= self.state.tabs.len() {
             focus.saturating_sub(1)
         } else {
             focus
         };
-        self.state.focus = usize::MAX;
+        self.state.view.focus = usize::MAX;
         self.state
             .set_focus(new_focus.min(self.state.tabs.len() - 1));
         if let Some(t) = self.state.focused() {
@@ -470,9 +494,33 @@ pub fn tab_number(args: &[&str], tabs: usize) -> Result<usize, String> {
     }
 }
 
+/// The first tab after `from` (going round) whose label contains `text`, case ignored;
+/// `from` itself last, so that repeating the command steps through every match.
+pub fn next_named(labels: &[String], from: usize, text: &str) -> Option<usize> {
+    let text = text.to_lowercase();
+    let n = labels.len();
+    (1..=n)
+        .map(|k| (from + k) % n)
+        .find(|&i| labels[i].to_lowercase().contains(&text))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::tab_number;
+    use super::{next_named, tab_number};
+
+    #[test]
+    fn a_tab_by_part_of_its_name_the_next_match_first() {
+        let labels: Vec<String> = ["bash", "Build-server", "vim", "build-client"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(next_named(&labels, 0, "build"), Some(1));
+        assert_eq!(next_named(&labels, 1, "build"), Some(3));
+        assert_eq!(next_named(&labels, 3, "BUILD"), Some(1));
+        assert_eq!(next_named(&labels, 2, "vim"), Some(2));
+        assert_eq!(next_named(&labels, 0, "emacs"), None);
+        assert_eq!(next_named(&[], 0, "x"), None);
+    }
 
     #[test]
     fn tab_numbers_past_nine() {

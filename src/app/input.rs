@@ -38,7 +38,7 @@ impl App {
             return;
         };
         if let Err(err) = tab.session().send(bytes) {
-            let n = self.state.focus + 1;
+            let n = self.state.view.focus + 1;
             self.state.warn(format!("tab {n}: input not sent: {err}"));
             self.redraw_now();
         }
@@ -49,7 +49,7 @@ impl App {
         if self.state.message.take().is_some() {
             self.redraw_now();
         }
-        match std::mem::take(&mut self.state.mode) {
+        match std::mem::take(&mut self.state.view.mode) {
             Mode::Normal => self.key_normal(key, chord),
             Mode::Prefix => {
                 self.redraw_now();
@@ -80,7 +80,7 @@ impl App {
                     KeyCode::Esc => return,
                     _ => edit_line(&mut input, &key),
                 }
-                self.state.mode = Mode::Rename(input);
+                self.state.view.mode = Mode::Rename(input);
             }
             Mode::Command(mut input) => {
                 self.redraw_now();
@@ -100,34 +100,34 @@ impl App {
                     }
                     _ => edit_line(&mut input, &key),
                 }
-                self.state.mode = Mode::Command(input);
+                self.state.view.mode = Mode::Command(input);
             }
             Mode::Confirm(what) => {
                 self.redraw_now();
                 match key.code {
                     KeyCode::Char('y' | 'Y') => self.confirmed(what),
                     KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
-                    _ => self.state.mode = Mode::Confirm(what),
+                    _ => self.state.view.mode = Mode::Confirm(what),
                 }
             }
             Mode::Scroll(mut view) => {
                 self.redraw_now();
                 if self.key_scroll(&mut view, &key) {
-                    self.state.mode = Mode::Scroll(view);
+                    self.state.view.mode = Mode::Scroll(view);
                 }
             }
             Mode::Help(scroll) => {
                 self.redraw_now();
                 let max = ui::help::max_scroll(&self.config.keymap, self.body.height);
                 if let Some(scroll) = overlay_scroll(&key, scroll, max, self.body.height) {
-                    self.state.mode = Mode::Help(scroll);
+                    self.state.view.mode = Mode::Help(scroll);
                 }
             }
             Mode::Sessions { list, selected } => {
                 self.redraw_now();
                 match ui::sessions::key(&key, selected, list.len()) {
                     ui::sessions::Pick::Select(selected) => {
-                        self.state.mode = Mode::Sessions { list, selected }
+                        self.state.view.mode = Mode::Sessions { list, selected }
                     }
                     ui::sessions::Pick::Choose(i) => self.switch_session(&list[i]),
                     ui::sessions::Pick::Cancel => {}
@@ -140,7 +140,7 @@ impl App {
                 let max = ui::messages::max_scroll(&self.state.log, w, h);
                 let up = max.saturating_sub(back);
                 if let Some(up) = overlay_scroll(&key, up, max, self.body.height) {
-                    self.state.mode = Mode::Messages(max.saturating_sub(up));
+                    self.state.view.mode = Mode::Messages(max.saturating_sub(up));
                 }
             }
         }
@@ -148,7 +148,7 @@ impl App {
 
     pub(super) fn key_normal(&mut self, key: KeyEvent, chord: Option<Chord>) {
         if chord == Some(self.config.keymap.prefix) {
-            self.state.mode = Mode::Prefix;
+            self.state.view.mode = Mode::Prefix;
             self.redraw_now();
             return;
         }
@@ -178,7 +178,7 @@ impl App {
     }
 
     pub(super) fn handle_paste(&mut self, text: &str) {
-        match &mut self.state.mode {
+        match &mut self.state.view.mode {
             Mode::Rename(input) => {
                 for c in text.chars().take_while(|c| *c != '\n' && *c != '\r') {
                     input.insert(c);
@@ -213,11 +213,11 @@ impl App {
             MouseEventKind::ScrollDown => 3,
             _ => 0,
         };
-        if matches!(self.state.mode, Mode::Normal) && self.drag_border(&m) {
+        if matches!(self.state.view.mode, Mode::Normal) && self.drag_border(&m) {
             return;
         }
         // A press on another pane of the tab focuses it first (then goes to it as usual).
-        if matches!(self.state.mode, Mode::Normal)
+        if matches!(self.state.view.mode, Mode::Normal)
             && matches!(m.kind, MouseEventKind::Down(_))
             && self.click_focus(m.column, m.row)
         {
@@ -233,35 +233,35 @@ impl App {
                 .saturating_sub(pane.y)
                 .min(pane.height.saturating_sub(1)),
         );
-        if let Mode::Scroll(view) = &mut self.state.mode {
+        if let Mode::Scroll(view) = &mut self.state.view.mode {
             if let Some(copy) = scroll_drag(view, &m, cell, pane.contains(pos)) {
-                let text = self.state.tabs.get(self.state.focus).and_then(|tab| {
+                let text = self.state.tabs.get(self.state.view.focus).and_then(|tab| {
                     let term = tab.session().shared.lock_term();
                     copy.then(|| view.selected_text(&term)).flatten()
                 });
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
                     // Copied on release, leaving the view, as tmux does with the mouse on.
-                    self.state.mode = Mode::Normal;
+                    self.state.view.mode = Mode::Normal;
                     self.copy(text);
                 }
                 self.redraw_now();
                 return;
             }
             if wheel != 0 {
-                if let Some(tab) = self.state.tabs.get(self.state.focus) {
+                if let Some(tab) = self.state.tabs.get(self.state.view.focus) {
                     let term = tab.session().shared.lock_term();
                     view.scroll(&term, self.pane.height, wheel);
                     // Wheeling back to the bottom leaves the view, as in tmux.
                     if wheel > 0 && view.at_bottom(&term, self.pane.height) {
                         drop(term);
-                        self.state.mode = Mode::Normal;
+                        self.state.view.mode = Mode::Normal;
                     }
                 }
                 self.redraw_now();
             }
             return;
         }
-        if !matches!(self.state.mode, Mode::Normal) {
+        if !matches!(self.state.view.mode, Mode::Normal) {
             return;
         }
         let Some(tab) = self.state.focused() else {
@@ -306,15 +306,15 @@ impl App {
     fn mouse_select(&mut self, m: &MouseEvent, cell: (u16, u16), inside: bool) -> bool {
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) if inside => {
-                self.state.press = Some(cell);
+                self.state.view.press = Some(cell);
                 true
             }
             MouseEventKind::Drag(MouseButton::Left) => {
-                let Some(from) = self.state.press.take() else {
+                let Some(from) = self.state.view.press.take() else {
                     return false;
                 };
                 self.enter_scroll(0);
-                if let Mode::Scroll(view) = &mut self.state.mode {
+                if let Mode::Scroll(view) = &mut self.state.view.mode {
                     let at = |(c, r): (u16, u16)| crate::state::copy_mode::Point {
                         row: view.top + u64::from(r),
                         col: c,
@@ -326,7 +326,7 @@ impl App {
                 self.redraw_now();
                 true
             }
-            MouseEventKind::Up(MouseButton::Left) => self.state.press.take().is_some(),
+            MouseEventKind::Up(MouseButton::Left) => self.state.view.press.take().is_some(),
             _ => false,
         }
     }

@@ -71,14 +71,14 @@ impl App {
         let (tab_id, pane_id) = (tab.id, tab.session().id);
         match limit {
             Some(l) if l < used && pane => {
-                self.state.mode = Mode::Confirm(Confirm::PaneMemoryLimit(pane_id, l, used));
+                self.state.view.mode = Mode::Confirm(Confirm::PaneMemoryLimit(pane_id, l, used));
             }
             Some(l) if l < used => {
-                self.state.mode = Mode::Confirm(Confirm::MemoryLimit(tab_id, l, used));
+                self.state.view.mode = Mode::Confirm(Confirm::MemoryLimit(tab_id, l, used));
             }
             _ if pane => self.apply_pane_memory_limit(pane_id, limit),
             _ => {
-                let i = self.state.focus;
+                let i = self.state.view.focus;
                 self.apply_memory_limit(i, limit);
             }
         }
@@ -199,7 +199,7 @@ impl App {
             }
         }
         tab.mem.detail.frozen = on;
-        let n = self.state.focus + 1;
+        let n = self.state.view.focus + 1;
         match result {
             Ok(_) if on => self.state.say(format!(
                 "tab {n} frozen: its programs are stopped until thawed"

@@ -8,6 +8,7 @@ mod input;
 mod memory;
 mod panes;
 mod run;
+mod views;
 
 pub use run::{Exit, Options, run};
 
@@ -53,6 +54,14 @@ pub enum AppEvent {
     Memory(Box<crate::memory::sampler::Snapshot>),
     /// A memory export finished: where it went, or why it failed.
     Exported(Result<PathBuf, String>),
+    /// The server opened a view for another client, on this terminal (see `views`).
+    ViewOpened(u64, std::os::fd::OwnedFd),
+    /// The server closed a view: its client left.
+    ViewClosed(u64),
+    /// A key, mouse or paste event from a view's terminal.
+    ViewInput(u64, Event),
+    /// A view's terminal went away.
+    ViewGone(u64),
 }
 
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
@@ -107,6 +116,10 @@ pub struct App {
     /// `fastkeys`).
     pub inputs_handled: u64,
     pub keymap: Arc<crate::input::keymap::Keymap>,
+    /// The views of further clients, not being served right now (see `views`).
+    views: Vec<views::Parked>,
+    /// With several views: whether the tabs are sized for a memory panel (`sizing_panel`).
+    size_panel: Option<bool>,
 }
 
 impl App {
@@ -152,6 +165,8 @@ impl App {
             config_source: None,
             inputs_handled: 0,
             keymap,
+            views: Vec::new(),
+            size_panel: None,
         }
     }
 
@@ -435,13 +450,15 @@ impl App {
 
     /// Called when a session woke the loop: notes output, bells and titles.
     pub fn collect_output(&mut self) {
-        let focus = self.state.focus;
+        let focus = self.state.view.focus;
+        // A tab another client focuses is on that client's screen: not hidden either.
+        let others = self.other_focus();
         let mut any = false;
         let mut notes = Vec::new();
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
             // Every pane of the focused tab is on screen; the focused pane's echo is what the
             // interactive frame pacing is for.
-            let focused = i == focus;
+            let focused = i == focus || others.contains(&i);
             let focus_pane = tab.layout.focus();
             let mut output = false;
             for pane in &mut tab.panes {
@@ -529,6 +546,10 @@ impl App {
                 self.state.warn(e);
                 self.redraw();
             }
+            AppEvent::ViewOpened(..)
+            | AppEvent::ViewClosed(_)
+            | AppEvent::ViewInput(..)
+            | AppEvent::ViewGone(_) => self.view_event(ev),
             AppEvent::Exited { id, status } => {
                 let pane = self
                     .state
@@ -551,12 +572,18 @@ impl App {
         self.body = layout.pane;
         self.tab_bar = layout.tab_bar;
         self.panel = layout.panel;
-        let focus = self.state.focus;
+        // With several views, the programs' sizes are the same for all of them.
+        let sizing = match self.size_panel {
+            Some(panel) => Layout::new(area, panel.then_some(self.config.panel_width)).pane,
+            None => layout.pane,
+        };
+        let focus = self.state.view.focus;
         for (i, tab) in self.state.tabs.iter_mut().enumerate() {
             let g = tab.layout.geometry(layout.pane);
+            let sized = tab.layout.geometry(sizing);
             for pane in &mut tab.panes {
                 // A hidden pane (no room) keeps a 1x1 screen until it has room again.
-                let r = g.rect_of(pane.session.id).unwrap_or_default();
+                let r = sized.rect_of(pane.session.id).unwrap_or_default();
                 pane.session.resize(r.height, r.width);
             }
             if i == focus {
@@ -574,9 +601,10 @@ impl App {
         let area = out.area();
         self.apply_layout(area);
         let height = self.pane.height;
-        if let (Mode::Scroll(view), Some(tab)) =
-            (&mut self.state.mode, self.state.tabs.get(self.state.focus))
-        {
+        if let (Mode::Scroll(view), Some(tab)) = (
+            &mut self.state.view.mode,
+            self.state.tabs.get(self.state.view.focus),
+        ) {
             // History may have been evicted under the view since the last frame.
             view.clamp(&tab.session().shared.lock_term(), height);
         }
@@ -592,7 +620,12 @@ impl App {
     /// while nothing but its screen is drawn there (normal mode).
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
         // A focused pane hidden by a window too small for the layout has nothing to draw.
-        if self.state.mode != Mode::Normal || self.resized || self.pane.is_empty() {
+        // With several views no reader draws: each view's frame is its own.
+        if self.state.view.mode != Mode::Normal
+            || self.resized
+            || self.pane.is_empty()
+            || !self.views.is_empty()
+        {
             return None;
         }
         let tab = self.state.focused()?;
@@ -606,7 +639,7 @@ impl App {
     /// Where the input thread may write plain keys itself: the focused, running program,
     /// while keys have no other meaning (normal mode, no message a key would clear).
     pub fn fast_target(&self) -> Option<fastkeys::Target> {
-        if self.state.mode != Mode::Normal || self.state.message.is_some() {
+        if self.state.view.mode != Mode::Normal || self.state.message.is_some() {
             return None;
         }
         let tab = self.state.focused()?;

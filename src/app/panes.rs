@@ -43,9 +43,9 @@ impl App {
         let (tab_id, session) = (tab.id, tab.session());
         let several = tab.panes.len() > 1;
         match (several, session.is_running()) {
-            (true, true) => self.state.mode = Mode::Confirm(Confirm::ClosePane(session.id)),
+            (true, true) => self.state.view.mode = Mode::Confirm(Confirm::ClosePane(session.id)),
             (true, false) => self.close_pane(session.id),
-            (false, true) => self.state.mode = Mode::Confirm(Confirm::CloseTab(tab_id)),
+            (false, true) => self.state.view.mode = Mode::Confirm(Confirm::CloseTab(tab_id)),
             (false, false) => self.close_tab(tab_id),
         }
     }

@@ -30,72 +30,158 @@ use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};
 ///
 /// Hang-up, an error, or end of file on the tty ends the thread with `InputGone`; a hang-up
 /// also brings SIGHUP, on which memmux exits.
-fn spawn_input_thread(
+///
+/// `tty`: the terminal of a further client's view (`views`), read instead of standard input;
+/// its events then carry the view's id, and the thread also ends when `stop` is closed (the
+/// view was closed: the thread's copy of the terminal must go for the server to see it shut).
+pub(super) fn spawn_input_thread(
     tx: UnboundedSender<AppEvent>,
     fast: Arc<fastkeys::FastKeys>,
+    tty: Option<(u64, std::fs::File, std::os::unix::net::UnixStream)>,
 ) -> io::Result<()> {
-    std::thread::Builder::new()
-        .name("input".into())
-        .spawn(move || {
-            let gone = |why: String| {
-                let _ = tx.send(AppEvent::InputGone(why));
-            };
-            let mut parser = crate::input::tty::TtyParser::default();
-            let mut buf = [0u8; 4096];
-            let mut events = Vec::new();
-            loop {
-                let mut fds = [libc::pollfd {
-                    fd: 0,
+    use std::os::fd::AsRawFd;
+    let name = match &tty {
+        Some((id, ..)) => format!("input-{id}"),
+        None => "input".into(),
+    };
+    std::thread::Builder::new().name(name).spawn(move || {
+        let view = tty.as_ref().map(|(id, ..)| *id);
+        let fd = tty.as_ref().map_or(0, |(_, f, _)| f.as_raw_fd());
+        let stop = tty.as_ref().map_or(-1, |(_, _, s)| s.as_raw_fd());
+        let gone = |why: String| {
+            let _ = tx.send(match view {
+                Some(id) => AppEvent::ViewGone(id),
+                None => AppEvent::InputGone(why),
+            });
+        };
+        let mut parser = crate::input::tty::TtyParser::default();
+        let mut buf = [0u8; 4096];
+        let mut events = Vec::new();
+        loop {
+            // A negative descriptor (no `stop`) is ignored by poll(2).
+            let mut fds = [
+                libc::pollfd {
+                    fd,
                     events: libc::POLLIN,
                     revents: 0,
-                }];
-                let timeout = parser
-                    .wait()
-                    .map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
-                // SAFETY: one valid pollfd.
-                let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout) };
-                if n < 0 {
+                },
+                libc::pollfd {
+                    fd: stop,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let timeout = parser
+                .wait()
+                .map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
+            // SAFETY: two valid pollfds.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return gone(format!("cannot read the terminal: {err}"));
+            }
+            if fds[1].revents != 0 {
+                return gone(String::new());
+            }
+            if n == 0 {
+                parser.flush(&mut events);
+            } else if fds[0].revents & libc::POLLIN != 0 {
+                // SAFETY: reading into a valid buffer of its own length.
+                let got = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+                if got < 0 {
                     let err = io::Error::last_os_error();
-                    if err.kind() == io::ErrorKind::Interrupted {
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) {
                         continue;
                     }
                     return gone(format!("cannot read the terminal: {err}"));
                 }
-                if n == 0 {
-                    parser.flush(&mut events);
-                } else if fds[0].revents & libc::POLLIN != 0 {
-                    // SAFETY: reading into a valid buffer of its own length.
-                    let got = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-                    if got < 0 {
-                        let err = io::Error::last_os_error();
-                        if matches!(
-                            err.kind(),
-                            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                        ) {
-                            continue;
-                        }
-                        return gone(format!("cannot read the terminal: {err}"));
-                    }
-                    if got == 0 {
-                        return gone("the terminal went away".into());
-                    }
-                    parser.feed(&buf[..got as usize], &mut events);
-                    for (which, rgb) in parser.colours.drain(..) {
-                        crate::term::palette::OUTER.set(which, rgb);
-                    }
-                } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                if got == 0 {
                     return gone("the terminal went away".into());
                 }
-                for ev in events.drain(..) {
-                    if fast.route(&ev) {
-                        continue;
-                    }
-                    if tx.send(AppEvent::Input(ev)).is_err() {
-                        return;
-                    }
+                parser.feed(&buf[..got as usize], &mut events);
+                for (which, rgb) in parser.colours.drain(..) {
+                    crate::term::palette::OUTER.set(which, rgb);
+                }
+            } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                return gone("the terminal went away".into());
+            }
+            for ev in events.drain(..) {
+                if fast.route(&ev) {
+                    continue;
+                }
+                let ev = match view {
+                    Some(id) => AppEvent::ViewInput(id, ev),
+                    None => AppEvent::Input(ev),
+                };
+                if tx.send(ev).is_err() {
+                    return;
                 }
             }
-        })?;
+        }
+    })?;
+    Ok(())
+}
+
+/// Reads the session's views socket (descriptor 4) and tells the loop of views opened and
+/// closed. Nothing to do outside a server.
+pub(super) fn spawn_views_thread(tx: tokio::sync::mpsc::UnboundedSender<AppEvent>) {
+    use crate::server::protocol::{Msg, read_msg};
+    let Some(sock) = crate::server::child::take_views() else {
+        return;
+    };
+    let started = std::thread::Builder::new()
+        .name("views".into())
+        .spawn(move || {
+            let mut r = crate::server::fdpass::FdReader::new(sock);
+            while let Ok(Some(msg)) = read_msg(&mut r) {
+                let ev = match msg {
+                    Msg::ViewOpen(id) => match r.fds.pop_front() {
+                        Some(fd) => AppEvent::ViewOpened(id, fd),
+                        None => continue,
+                    },
+                    Msg::ViewClose(id) => AppEvent::ViewClosed(id),
+                    _ => continue,
+                };
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = started {
+        crate::util::append_log(&format!("cannot read the views socket: {e}"));
+    }
+}
+
+/// Draws a frame of the view being served on `screen`, asking `size` first after a resize,
+/// then the outer terminal's cursor shape, pointer mode and clipboard writes.
+pub(super) fn frame_on<W: io::Write>(
+    app: &mut App,
+    screen: &ui::direct::Shared<W>,
+    size: impl Fn() -> anyhow::Result<Rect>,
+) -> anyhow::Result<()> {
+    let mut screen = screen.lock();
+    let term = &mut screen.comp;
+    if std::mem::take(&mut app.resized) {
+        let area = size()?;
+        if term.area() != area {
+            term.resize(area);
+        }
+    }
+    app.draw(term)?;
+    let mut extra = app.outer_modes().into_bytes();
+    extra.append(&mut app.outbox);
+    if !extra.is_empty() {
+        let out = term.writer_mut();
+        out.write_all(&extra)
+            .context("cannot write to the terminal")?;
+        out.flush().context("cannot write to the terminal")?;
+    }
     Ok(())
 }
 
@@ -199,7 +285,8 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // asks the size again.
     app.resized = true;
     let fast = Arc::new(fastkeys::FastKeys::default());
-    spawn_input_thread(tx, Arc::clone(&fast)).context("cannot start the input thread")?;
+    spawn_views_thread(tx.clone());
+    spawn_input_thread(tx, Arc::clone(&fast), None).context("cannot start the input thread")?;
     if let Some(w) = options.warning {
         app.state.warn(w);
     }
@@ -213,6 +300,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         }
         // Whatever the last event changed (mode, focus, a message): plain keys follow it.
         fast.publish(app.fast_target());
+        app.publish_views();
         if app.needs_draw {
             let now = Instant::now();
             let due = match last_frame {
@@ -229,27 +317,20 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 None => now,
             };
             if due <= now {
-                let mut screen = screen.lock();
-                let term = &mut screen.comp;
-                if std::mem::take(&mut app.resized) {
+                app.size_panel = app.sizing_panel(screen.lock().comp.area().width);
+                // The clipboard writes go to every client: each may be the one that copied.
+                let outbox = app.outbox.clone();
+                frame_on(&mut app, &screen, || {
                     let (w, h) =
                         crossterm::terminal::size().context("cannot read the terminal size")?;
-                    if term.area() != Rect::new(0, 0, w, h) {
-                        term.resize(Rect::new(0, 0, w, h));
-                    }
+                    Ok(Rect::new(0, 0, w, h))
+                })?;
+                if !app.views.is_empty() {
+                    app.outbox = outbox;
+                    app.draw_views();
+                    app.outbox.clear();
                 }
-                app.draw(term)?;
-                // Cursor shape, pointer mode and clipboard writes go after the frame.
-                let mut extra = app.outer_modes().into_bytes();
-                extra.append(&mut app.outbox);
-                if !extra.is_empty() {
-                    use std::io::Write;
-                    let out = term.writer_mut();
-                    out.write_all(&extra)
-                        .context("cannot write to the terminal")?;
-                    out.flush().context("cannot write to the terminal")?;
-                }
-                screen.target = app.direct_target();
+                screen.lock().target = app.direct_target();
                 before_last_frame = last_frame;
                 last_frame = Some(now);
                 frame_at = None;
@@ -266,10 +347,14 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
             _ = sigwinch.recv() => {
                 app.resized = true;
+                app.views_resized();
                 app.redraw_now();
                 screen.lock().target = None;
             }
-            _ = sigusr1.recv() => app.redraw_everything(&screen),
+            _ = sigusr1.recv() => {
+                app.redraw_everything(&screen);
+                app.redraw_views();
+            }
             Some(()) = async { sigtstp.as_mut()?.recv().await } => {
                 let mut s = screen.lock();
                 // No reader draws on the given-back terminal.

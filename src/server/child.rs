@@ -27,6 +27,9 @@ const NO_SERVER: &str = "memmux runs without a server here (MEMMUX_NO_SERVER): n
 
 static CONTROL: OnceLock<Mutex<Control>> = OnceLock::new();
 
+/// The views socket (`spawn::VIEWS_FD`) until the loop takes it.
+static VIEWS: Mutex<Option<UnixStream>> = Mutex::new(None);
+
 /// Takes descriptor `fd` as the control socket; it is closed on exec, so tabs never see it.
 pub fn init(fd: RawFd) -> anyhow::Result<()> {
     // SAFETY: fcntl on a descriptor number; fails harmlessly if it is not open.
@@ -44,7 +47,27 @@ pub fn init(fd: RawFd) -> anyhow::Result<()> {
         last: None,
         lost: false,
     }));
+    let views = super::spawn::VIEWS_FD;
+    // Only a socket is taken; a server before views passes none (then a second client shares
+    // the first one's view). Closed on exec at once: the first tab is started soon.
+    // SAFETY: fstat into a zeroed stat; fcntl on a descriptor number.
+    let is_socket = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(views, &mut st) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
+            && libc::fcntl(views, libc::F_SETFD, libc::FD_CLOEXEC) == 0
+    };
+    if is_socket {
+        // SAFETY: the server handed us this descriptor for our sole use.
+        *VIEWS.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(unsafe { UnixStream::from_raw_fd(views) });
+    }
     Ok(())
+}
+
+/// The socket on which the server opens and closes further clients' views, once.
+pub fn take_views() -> Option<UnixStream> {
+    VIEWS.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 /// Whether memmux runs as a session of a server.

@@ -20,6 +20,9 @@ pub use crate::config::WindowSize;
 
 pub struct Client {
     id: u64,
+    /// The terminal of the session the client sees: 0 for the session's own pty, else the
+    /// view the session opened for it (`Extra`, named by this client's id).
+    screen: u64,
     out: Arc<Outbox>,
     rows: u16,
     cols: u16,
@@ -28,11 +31,23 @@ pub struct Client {
     at: Arc<Mutex<Arc<Session>>>,
 }
 
+/// A further terminal of a session, for a client beyond the first: each client then has its
+/// own view (focus, mode, frames) in the session. Its output thread holds the reading side.
+struct Extra {
+    id: u64,
+    master: Arc<Mutex<File>>,
+    master_fd: i32,
+}
+
 pub struct Session {
     pub name: Mutex<String>,
     pub pid: libc::pid_t,
     master: Mutex<File>,
     master_fd: i32,
+    /// Locked after `clients`, whoever takes both.
+    extra: Mutex<Vec<Extra>>,
+    /// Where the session learns of further terminals (`Msg::ViewOpen`, `Msg::ViewClose`).
+    views: Mutex<UnixStream>,
     clients: Mutex<Vec<Client>>,
     /// Tabs and memory, as the session last said.
     status: Mutex<Option<(u32, u64)>>,
@@ -197,11 +212,13 @@ impl Hub {
             let Some(i) = clients.iter().position(|c| Arc::ptr_eq(&c.at, &at)) else {
                 return Err("the client left".into());
             };
-            clients.remove(i)
+            let c = clients.remove(i);
+            from.release_screen(c.screen);
+            c
         };
         let id = client.id;
         client.out.send(&Msg::Attached(target.name_now()));
-        lock(&target.clients).push(client);
+        target.add_client(client);
         *here = Arc::clone(&target);
         drop(here);
         // Ended between the look-up and the push: its goodbye to its clients missed this one.
@@ -251,6 +268,8 @@ impl Hub {
             pid: spawned.pid,
             master: Mutex::new(spawned.master),
             master_fd,
+            extra: Mutex::new(Vec::new()),
+            views: Mutex::new(spawned.views),
             clients: Mutex::new(Vec::new()),
             status: Mutex::new(None),
             tab_names: Mutex::new(Vec::new()),
@@ -286,7 +305,7 @@ impl Hub {
         loop {
             match master.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => session.broadcast(&buf[..n]),
+                Ok(n) => session.broadcast(0, &buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EIO: every slave descriptor closed (the session and its tabs are gone).
                 Err(_) => break,
@@ -379,8 +398,9 @@ impl Hub {
                 return;
             }
         }
-        lock(&session.clients).push(Client {
+        session.add_client(Client {
             id,
+            screen: 0,
             out,
             rows: 0,
             cols: 0,
@@ -402,7 +422,7 @@ impl Hub {
                         session.resize(self.window_size);
                     }
                     // A session that stops reading its input blocks this client only.
-                    if lock(&session.master).write_all(&bytes).is_err() {
+                    if !session.input(id, &bytes) {
                         break;
                     }
                 }
@@ -477,15 +497,114 @@ impl Session {
         unsafe { libc::kill(self.pid, sig) };
     }
 
-    fn broadcast(&self, data: &[u8]) {
+    /// Hands terminal `screen`'s output to its clients.
+    fn broadcast(&self, screen: u64, data: &[u8]) {
         let clients = lock(&self.clients);
-        if clients.is_empty() {
+        let mut to = clients.iter().filter(|c| c.screen == screen).peekable();
+        if to.peek().is_none() {
             return;
         }
-        // The same frame for every client: encoded once.
+        // The same frame for every client of the screen: encoded once.
         let frame = protocol::encode(&Msg::Output(data.to_vec()));
-        for c in clients.iter() {
+        for c in to {
             c.out.push(&frame);
+        }
+    }
+
+    /// Client `id`'s keys to the terminal it sees; false when that terminal is gone.
+    fn input(&self, id: u64, bytes: &[u8]) -> bool {
+        let screen = lock(&self.clients)
+            .iter()
+            .find(|c| c.id == id)
+            .map_or(0, |c| c.screen);
+        if screen != 0 {
+            let extra = lock(&self.extra)
+                .iter()
+                .find(|e| e.id == screen)
+                .map(|e| Arc::clone(&e.master));
+            if let Some(m) = extra {
+                return lock(&m).write_all(bytes).is_ok();
+            }
+        }
+        lock(&self.master).write_all(bytes).is_ok()
+    }
+
+    /// Adds `client`, giving it a terminal of its own: the session's pty when no other client
+    /// has it (so a lone client, and one that reattaches, is served exactly as before), else
+    /// a new pty whose slave the session opens as another view. Without one (no pty left, the
+    /// session not answering) the client shares the session's pty, as every client did before.
+    fn add_client(self: &Arc<Self>, mut client: Client) {
+        let mut clients = lock(&self.clients);
+        client.screen = 0;
+        if clients.iter().any(|c| c.screen == 0) {
+            match self.open_view(client.id) {
+                Ok(()) => client.screen = client.id,
+                Err(e) => {
+                    crate::util::append_log(&format!(
+                        "session {}: client {} shares the first view: {e:#}",
+                        self.name_now(),
+                        client.id
+                    ));
+                }
+            }
+        }
+        clients.push(client);
+    }
+
+    /// Opens a pty for view `id`, sends its slave to the session and relays its output.
+    fn open_view(self: &Arc<Self>, id: u64) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let (master, slave) = spawn::open_pty()?;
+        let (rows, cols) = *lock(&self.size);
+        spawn::set_size(master.as_raw_fd(), rows, cols);
+        let reader = master.try_clone().context("cannot share the pty")?;
+        let master_fd = master.as_raw_fd();
+        let frame = protocol::encode(&Msg::ViewOpen(id));
+        super::fdpass::send_with_fd(&lock(&self.views), &frame, slave.as_raw_fd())
+            .context("cannot hand the session its new view")?;
+        drop(slave);
+        lock(&self.extra).push(Extra {
+            id,
+            master: Arc::new(Mutex::new(master)),
+            master_fd,
+        });
+        let s = Arc::clone(self);
+        let started = std::thread::Builder::new()
+            .name(format!("view-{id}"))
+            .spawn(move || s.pump_view(id, reader));
+        if started.is_err() {
+            self.release_screen(id);
+            anyhow::bail!("cannot start the view's thread");
+        }
+        Ok(())
+    }
+
+    /// Relays view `id`'s output to its client until the session closes its terminal.
+    fn pump_view(&self, id: u64, mut master: File) {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match master.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.broadcast(id, &buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EIO: the session closed the view (or ended).
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// The client of terminal `screen` left: a view of its own is closed in the session.
+    fn release_screen(&self, screen: u64) {
+        if screen == 0 {
+            return;
+        }
+        let mut extra = lock(&self.extra);
+        let before = extra.len();
+        extra.retain(|e| e.id != screen);
+        if extra.len() != before {
+            drop(extra);
+            // A session that is gone has closed the slave: its view thread ends anyway.
+            let _ = protocol::write_msg(&mut &*lock(&self.views), &Msg::ViewClose(screen));
         }
     }
 
@@ -504,13 +623,19 @@ impl Session {
     /// Detaches client `who` (every client when `None`), telling it `why` (nothing when empty).
     fn send_away(&self, who: Option<u64>, why: &str) {
         let mut clients = lock(&self.clients);
+        let mut gone = Vec::new();
         clients.retain(|c| {
             let go = who.is_none_or(|w| w == c.id);
             if go {
                 c.out.close(why);
+                gone.push(c.screen);
             }
             !go
         });
+        drop(clients);
+        for screen in gone {
+            self.release_screen(screen);
+        }
     }
 
     /// Sets the pty's size from the attached clients' (`policy`); unchanged while none is.
@@ -537,6 +662,11 @@ impl Session {
         let mut current = lock(&self.size);
         if *current != size {
             *current = size;
+            // Every view has the session's size; the session's own pty last, as its
+            // SIGWINCH is what makes the session read every view's size again.
+            for e in lock(&self.extra).iter() {
+                spawn::set_size(e.master_fd, size.0, size.1);
+            }
             spawn::set_size(self.master_fd, size.0, size.1);
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod child;
 pub mod daemon;
+pub mod fdpass;
 pub mod hub;
 mod outbox;
 pub mod protocol;

@@ -84,6 +84,11 @@ pub enum Msg {
     /// From a session to the server: its new name (`C-b $`); answered with `Done` or `Error`
     /// (a name taken or not allowed). From the server to a client: nothing.
     RenameSession(String),
+    /// From the server to a session, on its views socket, with a pty's slave descriptor
+    /// (`SCM_RIGHTS`): another client attached; the session opens view `N` on that terminal.
+    ViewOpen(u64),
+    /// From the server to a session: view `N`'s client left; the session closes its terminal.
+    ViewClose(u64),
 }
 
 /// One session as `ls` and the session chooser show it.
@@ -268,6 +273,14 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
         Msg::RenameSession(s) => {
             b.push(23);
             put_str(&mut b, s);
+        }
+        Msg::ViewOpen(n) => {
+            b.push(24);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        Msg::ViewClose(n) => {
+            b.push(25);
+            b.extend_from_slice(&n.to_le_bytes());
         }
     }
     let len = (b.len() - 4) as u32;
@@ -457,6 +470,8 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         }
         22 => Msg::SwitchClient(f.string()?),
         23 => Msg::RenameSession(f.string()?),
+        24 => Msg::ViewOpen(f.u64()?),
+        25 => Msg::ViewClose(f.u64()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -504,6 +519,8 @@ mod tests {
             names: vec!["bash".into(), "htop".into()],
         });
         roundtrip(Msg::Suspend);
+        roundtrip(Msg::ViewOpen(7));
+        roundtrip(Msg::ViewClose(u64::MAX));
         roundtrip(Msg::ListSessions);
         roundtrip(Msg::Sessions(vec![
             SessionInfo {

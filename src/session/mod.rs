@@ -7,6 +7,7 @@ pub mod process;
 pub mod pty;
 pub mod reader;
 pub mod shared;
+mod spawn;
 pub mod wake;
 
 use std::path::PathBuf;

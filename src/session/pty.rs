@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{CommandBuilder, MasterPty, PtySize, SlavePty, native_pty_system};
 
 use super::io_loop::{self, IoHandle, NewTab};
 use super::process::ExitStatus;
 use super::shared::Shared;
 use crate::memory::alloc;
+use crate::memory::cgroup::Placement;
 
 /// What to run in a new pty.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,37 +125,13 @@ pub fn spawn(
     let io_fd = Arc::new(dup(master_fd).context("cannot duplicate the pty")?);
     let waker = io_loop::reserve()?;
 
-    let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
-    cmd.env("TERM", &spec.term);
-    cmd.env("COLORTERM", "truecolor");
-    // Run by the server, memmux has `MEMMUX=SOCKET,SERVER_PID,SESSION` (see `server::socket`)
-    // and its tabs keep it; alone, its own pid says the same: this is inside memmux.
-    if std::env::var_os("MEMMUX").is_none_or(|v| v.is_empty()) {
-        cmd.env("MEMMUX", std::process::id().to_string());
-    }
-    for var in ["COLUMNS", "LINES", "TMUX", "TMUX_PANE"] {
-        cmd.env_remove(var);
-    }
-    if let Some(cwd) = &spec.cwd {
-        cmd.cwd(cwd);
-    }
     // The tab's memory cgroup (None without cgroups); the program joins it right after it
     // starts, off this thread (memory::cgroup::join).
     let placement = crate::memory::cgroup::Placement::new();
-    if let Some(p) = &placement {
-        cmd.env(crate::memory::cgroup::TOKEN_ENV, p.token());
-    }
-    let child = pair
-        .slave
-        .spawn_command(cmd)
+    let pid = start_program(spec, &*master, &*pair.slave, placement.as_ref())
         .with_context(|| format!("cannot start `{program}`"))?;
     // Our copy of the slave must close, or the reader would never see the program's end.
     drop(pair.slave);
-    // portable-pty's child handle is not used: the event loop reaps with waitpid to learn the
-    // signal number, which portable-pty only gives as a name.
-    let pid = child.process_id();
-    drop(child);
-    let pid = pid.context("the started program has no process id")?;
     let cgroup = placement.map(|p| p.join(pid));
     // Readable once the program has ended; without one (Linux before 5.3) a thread waits.
     let pidfd = io_loop::pidfd_open(pid);
@@ -183,6 +160,114 @@ pub fn spawn(
         _fds: fds,
         cgroup,
     })
+}
+
+/// What the program's environment gains and loses against memmux's own.
+fn environment(spec: &CommandSpec, placement: Option<&Placement>) -> Vec<(OsString, OsString)> {
+    let mut set: Vec<(&str, OsString)> = vec![
+        ("TERM", spec.term.clone().into()),
+        ("COLORTERM", "truecolor".into()),
+    ];
+    // Run by the server, memmux has `MEMMUX=SOCKET,SERVER_PID,SESSION` (see `server::socket`)
+    // and its tabs keep it; alone, its own pid says the same: this is inside memmux.
+    if std::env::var_os("MEMMUX").is_none_or(|v| v.is_empty()) {
+        set.push(("MEMMUX", std::process::id().to_string().into()));
+    }
+    if let Some(p) = placement {
+        set.push((crate::memory::cgroup::TOKEN_ENV, p.token().into()));
+    }
+    // portable-pty always set SHELL, from the password database when memmux had none.
+    if std::env::var_os("SHELL").is_none_or(|v| v.is_empty()) {
+        if let Some(shell) = login_shell() {
+            set.push(("SHELL", shell));
+        }
+    }
+    let set: Vec<(&str, &std::ffi::OsStr)> = set.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    super::spawn::environment(&set, &["COLUMNS", "LINES", "TMUX", "TMUX_PANE"])
+}
+
+/// The user's login shell from the password database.
+fn login_shell() -> Option<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: zeroed passwd struct, filled by getpwuid_r; `buf` outlives every use of the
+    // pointers it fills in.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: valid pointers and the buffer's real length.
+    let r = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if r != 0 || found.is_null() || pw.pw_shell.is_null() {
+        return None;
+    }
+    // SAFETY: pw_shell points into `buf`, NUL-terminated by getpwuid_r.
+    let shell = unsafe { std::ffi::CStr::from_ptr(pw.pw_shell) };
+    Some(std::ffi::OsStr::from_bytes(shell.to_bytes()).to_os_string())
+}
+
+/// Starts the program on `slave`; returns its pid.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn start_program(
+    spec: &CommandSpec,
+    master: &dyn MasterPty,
+    slave: &dyn SlavePty,
+    placement: Option<&Placement>,
+) -> anyhow::Result<u32> {
+    let Some(path) = master.tty_name() else {
+        return start_with_portable_pty(spec, slave, placement);
+    };
+    // portable-pty starts in $HOME when the directory is not one; so does this.
+    let cwd = spec
+        .cwd
+        .clone()
+        .filter(|d| d.is_dir())
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let launch = super::spawn::Launch {
+        argv: &spec.argv,
+        cwd: &cwd,
+        env: environment(spec, placement),
+    };
+    super::spawn::spawn(&launch, &path)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn start_program(
+    spec: &CommandSpec,
+    _master: &dyn MasterPty,
+    slave: &dyn SlavePty,
+    placement: Option<&Placement>,
+) -> anyhow::Result<u32> {
+    start_with_portable_pty(spec, slave, placement)
+}
+
+/// portable-pty's fork and `exec` (see `spawn` for why not on glibc).
+fn start_with_portable_pty(
+    spec: &CommandSpec,
+    slave: &dyn SlavePty,
+    placement: Option<&Placement>,
+) -> anyhow::Result<u32> {
+    let mut cmd = CommandBuilder::from_argv(spec.argv.iter().map(OsString::from).collect());
+    cmd.env_clear();
+    for (k, v) in environment(spec, placement) {
+        cmd.env(k, v);
+    }
+    if let Some(cwd) = &spec.cwd {
+        cmd.cwd(cwd);
+    }
+    let child = slave.spawn_command(cmd)?;
+    // portable-pty's child handle is not used: the event loop reaps with waitpid to learn the
+    // signal number, which portable-pty only gives as a name.
+    let pid = child.process_id();
+    drop(child);
+    pid.context("the started program has no process id")
 }
 
 /// Says what the descriptor limit is when `err` ran out of descriptors.

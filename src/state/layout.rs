@@ -99,6 +99,10 @@ pub struct Geometry {
     /// Empty while zoomed.
     pub borders: Vec<Border>,
     pub zoomed: Option<PaneId>,
+    /// The row above the panes of a split tab, for the titles of the panes along its top
+    /// edge (every other pane has a border row right above it for its title). `None` with
+    /// one pane, while zoomed, and when the area has no row to spare for it.
+    pub title_row: Option<Rect>,
 }
 
 impl Geometry {
@@ -172,10 +176,10 @@ impl Layout {
     }
 
     pub fn geometry(&self, area: Rect) -> Geometry {
-        let mut g = Geometry::default();
-        place(&self.root, area, &mut g);
+        let mut g = self.geometry_unzoomed(area);
         if self.zoomed {
             g.borders.clear();
+            g.title_row = None;
             g.zoomed = Some(self.focus);
             if let Some(r) = g.panes.iter_mut().find(|(p, _)| *p == self.focus) {
                 r.1 = area;
@@ -187,7 +191,9 @@ impl Layout {
     /// Splits the focused pane along `axis`; `new` takes the second part and the focus.
     /// Refused when either part would have less than the minimum content.
     pub fn split(&mut self, axis: Axis, new: PaneId, area: Rect) -> Result<(), TooSmall> {
-        let g = self.geometry_unzoomed(area);
+        // Without the title row: it gives way when the split leaves it no room.
+        let mut g = Geometry::default();
+        place(&self.root, area, &mut g);
         let have = g.rect_of(self.focus).unwrap_or_default();
         let (size, min, what) = match axis {
             Axis::Columns => (have.width, MIN_COLS, "columns"),
@@ -288,6 +294,7 @@ impl Layout {
     /// side keeps at least one cell).
     pub fn resize(&mut self, dir: Direction, area: Rect) -> bool {
         let focus = self.focus;
+        let area = self.panes_area(area);
         matches!(
             adjust(&mut self.root, area, focus, dir.axis(), dir.sign()),
             Found::Done(true)
@@ -336,14 +343,15 @@ impl Layout {
             return None;
         }
         let mut path = Vec::new();
+        let area = self.panes_area(area);
         find_border(&self.root, area, Position::new(x, y), &mut path).then_some(path)
     }
 
     /// Moves the border of the split at `path` to column `x` (a split side by side) or row
     /// `y` (stacked), as far as each side keeps a cell. True when it moved.
     pub fn drag_border(&mut self, area: Rect, path: &[bool], x: u16, y: u16) -> bool {
+        let mut area = self.panes_area(area);
         let mut node = &mut self.root;
-        let mut area = area;
         for &second in path {
             let Node::Split {
                 axis,
@@ -393,8 +401,44 @@ impl Layout {
 
     fn geometry_unzoomed(&self, area: Rect) -> Geometry {
         let mut g = Geometry::default();
-        place(&self.root, area, &mut g);
+        let (title_row, panes) = self.title_row(area);
+        g.title_row = title_row;
+        place(&self.root, panes, &mut g);
         g
+    }
+
+    /// The title row of a split tab in `area` and the area left for its panes. The row is
+    /// only taken while every pane still gets its minimum rows below it: the titles give way
+    /// before any pane does.
+    fn title_row(&self, area: Rect) -> (Option<Rect>, Rect) {
+        let split = matches!(self.root, Node::Split { .. });
+        if !split || area.height <= rows_needed(&self.root) {
+            return (None, area);
+        }
+        let row = Rect::new(area.x, area.y, area.width, 1);
+        let panes = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+        (Some(row), panes)
+    }
+
+    /// The area the tree of splits divides: `area` without the title row.
+    fn panes_area(&self, area: Rect) -> Rect {
+        self.title_row(area).1
+    }
+}
+
+/// Rows `node` needs for every pane to show with its minimum rows.
+fn rows_needed(node: &Node) -> u16 {
+    match node {
+        Node::Leaf(_) => MIN_ROWS,
+        Node::Split {
+            axis: Axis::Rows,
+            first,
+            second,
+            ..
+        } => rows_needed(first)
+            .saturating_add(1)
+            .saturating_add(rows_needed(second)),
+        Node::Split { first, second, .. } => rows_needed(first).max(rows_needed(second)),
     }
 }
 

@@ -27,28 +27,28 @@ fn splits_leave_a_one_cell_border_and_focus_the_new_pane() {
     let mut l = Layout::new(1);
     l.split(Axis::Columns, 2, AREA).unwrap();
     assert_eq!(l.focus(), 2);
-    // 79 cells after the border, half rounded down: 39 | 40.
+    // 79 cells after the border, half rounded down: 39 | 40; below the title row.
     assert_eq!(
         rects(&l, AREA),
-        vec![(1, (0, 1, 39, 22)), (2, (40, 1, 40, 22))]
+        vec![(1, (0, 2, 39, 21)), (2, (40, 2, 40, 21))]
     );
     let g = l.geometry(AREA);
     assert_eq!(
         g.borders,
         vec![Border {
-            rect: Rect::new(39, 1, 1, 22),
+            rect: Rect::new(39, 2, 1, 21),
             axis: Axis::Columns
         }]
     );
     l.split(Axis::Rows, 3, AREA).unwrap();
     assert_eq!(l.focus(), 3);
-    // 21 rows after the border: 10 above, 11 below.
+    // 20 rows after the border: 10 above, 10 below.
     assert_eq!(
         rects(&l, AREA),
         vec![
-            (1, (0, 1, 39, 22)),
-            (2, (40, 1, 40, 10)),
-            (3, (40, 12, 40, 11))
+            (1, (0, 2, 39, 21)),
+            (2, (40, 2, 40, 10)),
+            (3, (40, 13, 40, 10))
         ]
     );
     assert_eq!(l.panes(), vec![1, 2, 3]);
@@ -80,7 +80,7 @@ fn closing_gives_the_space_and_focus_to_the_neighbour() {
     assert_eq!(l.remove(3), Some(2));
     assert_eq!(
         rects(&l, AREA),
-        vec![(1, (0, 1, 39, 22)), (2, (40, 1, 40, 22))]
+        vec![(1, (0, 2, 39, 21)), (2, (40, 2, 40, 21))]
     );
     // Removing an unfocused pane keeps the focus.
     assert_eq!(l.remove(1), Some(2));
@@ -101,16 +101,17 @@ fn closing_the_first_part_focuses_the_nearest_pane_of_the_second() {
 
 #[test]
 fn neighbours_by_direction() {
+    let area = Rect::new(0, 1, 80, 23);
     let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
-    assert_eq!(l.neighbour(Direction::Left, AREA), Some(1));
-    assert_eq!(l.neighbour(Direction::Up, AREA), Some(2));
-    assert_eq!(l.neighbour(Direction::Down, AREA), None);
-    assert_eq!(l.neighbour(Direction::Right, AREA), None);
+    l.split(Axis::Columns, 2, area).unwrap();
+    l.split(Axis::Rows, 3, area).unwrap();
+    assert_eq!(l.neighbour(Direction::Left, area), Some(1));
+    assert_eq!(l.neighbour(Direction::Up, area), Some(2));
+    assert_eq!(l.neighbour(Direction::Down, area), None);
+    assert_eq!(l.neighbour(Direction::Right, area), None);
     l.set_focus(1);
     // Both 2 and 3 touch 1's right edge; 2 shares 10 rows, 3 shares 11.
-    assert_eq!(l.neighbour(Direction::Right, AREA), Some(3));
+    assert_eq!(l.neighbour(Direction::Right, area), Some(3));
 }
 
 #[test]
@@ -132,19 +133,19 @@ fn resize_moves_the_nearest_border_on_that_axis_by_one_cell() {
     assert_eq!(
         rects(&l, AREA),
         vec![
-            (1, (0, 1, 38, 22)),
-            (2, (39, 1, 41, 10)),
-            (3, (39, 12, 41, 11))
+            (1, (0, 2, 38, 21)),
+            (2, (39, 2, 41, 10)),
+            (3, (39, 13, 41, 10))
         ]
     );
     // Up moves the horizontal border between 2 and 3 up.
     assert!(l.resize(Direction::Up, AREA));
-    assert_eq!(l.geometry(AREA).rect_of(3), Some(Rect::new(39, 11, 41, 12)));
+    assert_eq!(l.geometry(AREA).rect_of(3), Some(Rect::new(39, 12, 41, 11)));
     // A pane of one cell stops the border.
     for _ in 0..100 {
         l.resize(Direction::Up, AREA);
     }
-    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(39, 1, 41, 1)));
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(39, 2, 41, 1)));
     assert!(!l.resize(Direction::Up, AREA));
     // No split along the axis: nothing to move.
     let mut one = Layout::new(1);
@@ -156,8 +157,8 @@ fn ratios_follow_a_window_resize() {
     let mut l = Layout::new(1);
     l.split(Axis::Columns, 2, AREA).unwrap();
     let wide = Rect::new(0, 0, 161, 10);
-    assert_eq!(l.geometry(wide).rect_of(1), Some(Rect::new(0, 0, 80, 10)));
-    assert_eq!(l.geometry(wide).rect_of(2), Some(Rect::new(81, 0, 80, 10)));
+    assert_eq!(l.geometry(wide).rect_of(1), Some(Rect::new(0, 1, 80, 9)));
+    assert_eq!(l.geometry(wide).rect_of(2), Some(Rect::new(81, 1, 80, 9)));
 }
 
 #[test]
@@ -191,7 +192,9 @@ fn zoom_gives_the_focused_pane_the_area_and_hides_the_rest() {
     assert_eq!(g.visible().collect::<Vec<_>>(), vec![(2, AREA)]);
     assert!(g.borders.is_empty());
     // The hidden pane keeps its size.
-    assert_eq!(g.rect_of(1), Some(Rect::new(0, 1, 39, 22)));
+    assert_eq!(g.rect_of(1), Some(Rect::new(0, 2, 39, 21)));
+    // No title row either: the zoomed pane has the whole area.
+    assert_eq!(g.title_row, None);
     // Focusing another pane leaves zoom.
     l.set_focus(1);
     assert!(!l.is_zoomed());
@@ -207,7 +210,7 @@ fn swap_moves_the_focused_pane_and_keeps_its_focus() {
     assert!(l.swap(-1));
     assert_eq!(l.panes(), vec![2, 1]);
     assert_eq!(l.focus(), 2);
-    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(0, 1, 39, 22)));
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(0, 2, 39, 21)));
     let mut one = Layout::new(1);
     assert!(!one.swap(1));
 }
@@ -218,7 +221,8 @@ fn even_layouts_share_the_area_equally() {
     l.split(Axis::Columns, 2, AREA).unwrap();
     l.split(Axis::Rows, 3, AREA).unwrap();
     l.split(Axis::Rows, 4, AREA).unwrap();
-    let area = Rect::new(0, 0, 83, 43);
+    // 44 rows: the title row and 43 for the panes.
+    let area = Rect::new(0, 0, 83, 44);
     assert_eq!(l.cycle_even(), Even::Horizontal);
     let widths: Vec<u16> = l
         .geometry(area)
@@ -238,8 +242,8 @@ fn even_layouts_share_the_area_equally() {
     assert_eq!(heights, vec![10, 10, 10, 10]);
     assert_eq!(l.cycle_even(), Even::Tiled);
     let g = l.geometry(area);
-    assert_eq!(g.rect_of(1), Some(Rect::new(0, 0, 41, 21)));
-    assert_eq!(g.rect_of(4), Some(Rect::new(42, 22, 41, 21)));
+    assert_eq!(g.rect_of(1), Some(Rect::new(0, 1, 41, 21)));
+    assert_eq!(g.rect_of(4), Some(Rect::new(42, 23, 41, 21)));
     assert_eq!(l.panes(), vec![1, 2, 3, 4]);
     assert_eq!(l.cycle_even(), Even::Horizontal);
 }
@@ -249,23 +253,55 @@ fn a_border_is_found_and_dragged() {
     let mut l = Layout::new(1);
     l.split(Axis::Columns, 2, AREA).unwrap();
     l.split(Axis::Rows, 3, AREA).unwrap();
-    // The vertical border at column 39; the horizontal one at row 11 in the right part.
+    // The vertical border at column 39; the horizontal one at row 12 in the right part;
+    // the title row (row 1) is no border to drag.
     let v = l.border_at(AREA, 39, 5).unwrap();
     assert_eq!(v, Vec::<bool>::new());
-    let h = l.border_at(AREA, 60, 11).unwrap();
+    let h = l.border_at(AREA, 60, 12).unwrap();
     assert_eq!(h, vec![true]);
     assert_eq!(l.border_at(AREA, 10, 5), None);
+    assert_eq!(l.border_at(AREA, 10, 1), None);
     assert!(l.drag_border(AREA, &v, 30, 5));
-    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 30, 22)));
-    // The right part's border, dragged within the right part (rows 1..23).
-    let h = l.border_at(AREA, 60, 11).unwrap();
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 2, 30, 21)));
+    // The right part's border, dragged within the right part (rows 2..23).
+    let h = l.border_at(AREA, 60, 12).unwrap();
     assert!(l.drag_border(AREA, &h, 60, 5));
-    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(31, 1, 49, 4)));
+    assert_eq!(l.geometry(AREA).rect_of(2), Some(Rect::new(31, 2, 49, 3)));
     // Past the edge: each side keeps a cell.
     assert!(l.drag_border(AREA, &v, 0, 5));
-    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 1, 1, 22)));
+    assert_eq!(l.geometry(AREA).rect_of(1), Some(Rect::new(0, 2, 1, 21)));
     assert!(!l.drag_border(AREA, &v, 0, 5));
     // Zoomed: no borders to drag.
     l.toggle_zoom();
     assert_eq!(l.border_at(AREA, 1, 5), None);
+}
+
+#[test]
+fn a_split_tab_gives_its_top_row_to_titles_while_every_pane_keeps_a_row() {
+    let mut l = Layout::new(1);
+    assert_eq!(l.geometry(AREA).title_row, None, "one pane: no title row");
+    l.split(Axis::Rows, 2, AREA).unwrap();
+    assert_eq!(l.geometry(AREA).title_row, Some(Rect::new(0, 1, 80, 1)));
+    // Every pane has a line right above it: the title row or a border.
+    let g = l.geometry(AREA);
+    let lines: Vec<Rect> = g.borders.iter().map(|b| b.rect).collect();
+    for (_, r) in g.visible() {
+        let above = Rect::new(r.x, r.y - 1, r.width, 1);
+        assert!(
+            lines
+                .iter()
+                .chain(&g.title_row)
+                .any(|b| b.contains(above.as_position()) && b.right() >= above.right()),
+            "{r:?}"
+        );
+    }
+    // 3 rows hold 1 + border + 1 and no title row: the titles give way, not a pane.
+    let small = Rect::new(0, 0, 10, 3);
+    let g = l.geometry(small);
+    assert_eq!(g.title_row, None);
+    assert_eq!(g.visible().count(), 2);
+    assert_eq!(
+        l.geometry(Rect::new(0, 0, 10, 4)).title_row,
+        Some(Rect::new(0, 0, 10, 1))
+    );
 }

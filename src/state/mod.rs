@@ -3,6 +3,9 @@
 pub mod copy_mode;
 pub mod layout;
 pub mod pane_memory;
+mod view;
+
+pub use view::View;
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,25 @@ impl Pane {
             title: None,
             fg_name: None,
         }
+    }
+
+    /// What the pane's border (and its tab's entry, while it has the focus) calls it: the
+    /// program's title, else the foreground command, else the command memmux started.
+    pub fn label(&self) -> String {
+        if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty()) {
+            return t.clone();
+        }
+        if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
+            return f.clone();
+        }
+        let argv0 = self
+            .session
+            .spec
+            .argv
+            .first()
+            .map(String::as_str)
+            .unwrap_or("?");
+        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
     }
 }
 
@@ -119,26 +141,12 @@ impl Tab {
     }
 
     /// The tab's title as the tab bar shows it: the user's name, else the focused pane's
-    /// program's title, else its foreground command, else the command memmux started.
+    /// (`Pane::label`).
     pub fn label(&self) -> String {
         if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
             return n.clone();
         }
-        let pane = self.pane();
-        if let Some(t) = pane.title.as_ref().filter(|t| !t.is_empty()) {
-            return t.clone();
-        }
-        if let Some(f) = pane.fg_name.as_ref().filter(|f| !f.is_empty()) {
-            return f.clone();
-        }
-        let argv0 = pane
-            .session
-            .spec
-            .argv
-            .first()
-            .map(String::as_str)
-            .unwrap_or("?");
-        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
+        self.pane().label()
     }
 
     /// `exit N`, `signal N` or `failed` once the focused pane's program has ended.
@@ -212,37 +220,32 @@ pub const MESSAGE_TIME: Duration = Duration::from_secs(4);
 /// user may have missed, a screenful or two is what matters.
 pub const LOG_MESSAGES: usize = 100;
 
-/// Everything the UI draws from.
+/// Everything the UI draws from: the tabs (shared by every client) and the view of the client
+/// being served (`view`; the app keeps the other clients' views and swaps them in).
 #[derive(Default)]
 pub struct State {
     pub tabs: Vec<Tab>,
-    pub focus: usize,
-    /// The tab focused before the current one (for `last-tab`).
-    pub last_focus: Option<SessionId>,
-    pub mode: Mode,
+    /// What one client sees: its focus, its mode, its panel toggle.
+    pub view: View,
     pub message: Option<Message>,
     /// The last [`LOG_MESSAGES`] messages, oldest first, for the log overlay.
     pub log: std::collections::VecDeque<Message>,
-    /// The user's toggle of the memory panel, overriding the configured `show`.
-    pub panel_override: Option<bool>,
     /// memmux's own figures, from the last memory sample.
     pub totals: crate::memory::summary::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
-    /// Where the left button went down in a pane whose program does not take the mouse
-    /// (pane column, row): a drag from there opens the scroll view selecting, as in tmux.
-    pub press: Option<(u16, u16)>,
-    /// The memory panel shows the focused tab's breakdown (`toggle-memory-detail`).
-    pub mem_detail: bool,
+    /// Views of other clients drawn from the same screens: with any, no frame may take a
+    /// screen's changes (its damage) for itself, so panes are drawn whole.
+    pub other_views: usize,
 }
 
 impl State {
     pub fn focused(&self) -> Option<&Tab> {
-        self.tabs.get(self.focus)
+        self.tabs.get(self.view.focus)
     }
 
     pub fn focused_mut(&mut self) -> Option<&mut Tab> {
-        self.tabs.get_mut(self.focus)
+        self.tabs.get_mut(self.view.focus)
     }
 
     pub fn index_of(&self, id: SessionId) -> Option<usize> {
@@ -256,11 +259,11 @@ impl State {
 
     /// Moves the focus, remembering the previous tab and clearing the new one's marks.
     pub fn set_focus(&mut self, index: usize) {
-        if index >= self.tabs.len() || index == self.focus && self.focused().is_some() {
+        if index >= self.tabs.len() || index == self.view.focus && self.focused().is_some() {
             return;
         }
-        self.last_focus = self.focused().map(|t| t.id);
-        self.focus = index;
+        self.view.last_focus = self.focused().map(|t| t.id);
+        self.view.focus = index;
         if let Some(t) = self.tabs.get_mut(index) {
             t.activity = false;
             t.bell = false;

@@ -5,8 +5,9 @@
 //! about 40 bytes for 200x50, two 400 KB buffers walked per keystroke's echo. Measured in the
 //! running app (caches cold after the pause between two keys), that was 240 µs a frame, the
 //! largest part of memmux's keystroke latency. Here three things are skipped:
-//! - pane rows the session's screen did not change since the last frame (an echo changes one):
-//!   not reset, not drawn, not compared ([`Canvas::pane_reuse`], `Term::take_damage`);
+//! - pane rows the session's screen did not change since the last frame (an echo changes one),
+//!   in every pane of the tab, focused or not: not reset, not drawn, not compared
+//!   ([`Canvas::pane_reuse`], `Term::take_damage`);
 //! - pane rows that held only blanks in this frame and the last (a shell screen is mostly such
 //!   rows): not compared;
 //! - areas whose drawer passes the same key as last frame ([`Canvas::keep`]; the memory panel,
@@ -40,11 +41,22 @@ pub struct Canvas<'a> {
     prev_keyed: &'a [(Rect, u64)],
     keyed: Vec<(Rect, u64)>,
     kept: Vec<Rect>,
-    prev_pane: (Rect, Option<u64>),
-    pane: Rect,
-    source: Option<u64>,
-    /// What was drawn in each row of the pane; empty when unknown (all rows are compared).
+    prev_panes: &'a [Slot],
+    /// The panes declared before the last one, with their rows.
+    panes: Vec<(Rect, Option<u64>, Vec<PaneRow>)>,
+    /// The pane declared last (its rows are `pane_rows`).
+    pane: Option<(Rect, Option<u64>)>,
+    /// What was drawn in each row of the pane declared last; empty when unknown (all its rows
+    /// are compared).
     pub pane_rows: Vec<PaneRow>,
+}
+
+/// A pane of the last frame: its place, the screen it showed, and which of its rows were
+/// blank.
+struct Slot {
+    area: Rect,
+    source: Option<u64>,
+    blank: Vec<bool>,
 }
 
 impl Canvas<'_> {
@@ -75,21 +87,46 @@ impl Canvas<'_> {
         same
     }
 
-    /// Declares the pane's place and the screen it shows (`None`: something draws over it).
-    /// Returns true when rows the screen did not change may be kept from the last frame
-    /// (`PaneRow::Kept`); otherwise the pane is blank and every row is drawn.
+    /// Declares a pane's place and the screen it shows (`None`: something draws over it);
+    /// its rows go in `pane_rows` until the next pane is declared. Returns true when rows the
+    /// screen did not change may be kept from the last frame (`PaneRow::Kept`); otherwise the
+    /// pane is blank and every row is drawn.
     pub fn pane_reuse(&mut self, area: Rect, source: Option<u64>) -> bool {
-        self.pane = area;
-        self.source = source;
-        let same_place = self.reuse && self.prev_pane.0 == area;
-        if same_place && source.is_some() && self.prev_pane.1 == source {
+        if let Some((a, s)) = self.pane.take() {
+            self.panes.push((a, s, std::mem::take(&mut self.pane_rows)));
+        }
+        self.pane_rows.clear();
+        self.pane = Some((area, source));
+        let prev = self
+            .prev_panes
+            .iter()
+            .find(|p| self.reuse && p.area == area);
+        if prev.is_some_and(|p| source.is_some() && p.source == source) {
             return true;
         }
-        if same_place {
+        if prev.is_some() {
             // Left as it was when the frame began, since rows might have been kept.
             reset_area(self.buf, area);
         }
         false
+    }
+
+    /// Forgets what was drawn in the rows of every pane declared so far (something was
+    /// drawn over them): all their rows are compared.
+    pub fn forget_pane_rows(&mut self) {
+        self.pane_rows.clear();
+        for (_, _, rows) in &mut self.panes {
+            rows.clear();
+        }
+    }
+
+    /// Every pane declared, with its rows.
+    fn take_panes(&mut self) -> Vec<(Rect, Option<u64>, Vec<PaneRow>)> {
+        let mut panes = std::mem::take(&mut self.panes);
+        if let Some((a, s)) = self.pane.take() {
+            panes.push((a, s, std::mem::take(&mut self.pane_rows)));
+        }
+        panes
     }
 }
 
@@ -149,9 +186,8 @@ pub struct Compositor<W: Write> {
     front: Buffer,
     /// The frame being drawn; equal to `front` between frames.
     back: Buffer,
-    prev_pane: Rect,
-    prev_source: Option<u64>,
-    prev_blank: Vec<bool>,
+    /// The panes of the last frame.
+    prev_panes: Vec<Slot>,
     prev_keyed: Vec<(Rect, u64)>,
     /// The screen's contents are unknown (start, resize): send everything next frame.
     full: bool,
@@ -164,9 +200,7 @@ impl<W: Write> Compositor<W> {
             backend: CrosstermBackend::new(writer),
             front: Buffer::empty(area),
             back: Buffer::empty(area),
-            prev_pane: Rect::default(),
-            prev_source: None,
-            prev_blank: Vec::new(),
+            prev_panes: Vec::new(),
             prev_keyed: Vec::new(),
             full: true,
             changes: Vec::new(),
@@ -193,14 +227,14 @@ impl<W: Write> Compositor<W> {
     pub fn draw(&mut self, mut render: impl FnMut(&mut Canvas<'_>)) -> std::io::Result<()> {
         let area = self.back.area;
         let mut whole = self.full;
-        let (cursor, pane, source, rows, keyed, kept) = loop {
+        let (cursor, panes, keyed, kept) = loop {
             if whole {
                 self.back.reset();
             } else {
                 // Everything but what may be reused: the pane and keyed areas are reset by
                 // `pane_reuse` and `keep` unless kept.
                 let mut skip: Vec<Rect> = self.prev_keyed.iter().map(|(a, _)| *a).collect();
-                skip.push(self.prev_pane);
+                skip.extend(self.prev_panes.iter().map(|p| p.area));
                 let mut spans = Vec::new();
                 for y in area.top()..area.bottom() {
                     spans_outside(y, area, &skip, &mut spans);
@@ -220,29 +254,32 @@ impl<W: Write> Compositor<W> {
                 prev_keyed: &self.prev_keyed,
                 keyed: Vec::new(),
                 kept: Vec::new(),
-                prev_pane: (self.prev_pane, self.prev_source),
-                pane: Rect::default(),
-                source: None,
+                prev_panes: &self.prev_panes,
+                panes: Vec::new(),
+                pane: None,
                 pane_rows: Vec::new(),
             };
             render(&mut canvas);
+            let panes = canvas.take_panes();
             let Canvas {
                 cursor,
-                pane,
-                source,
-                pane_rows,
                 keyed,
                 kept,
                 ..
             } = canvas;
-            let same_areas = pane == self.prev_pane
+            // The same pane places, in any order (the focused pane is declared last).
+            let same_panes = panes.len() == self.prev_panes.len()
+                && panes
+                    .iter()
+                    .all(|(a, ..)| self.prev_panes.iter().any(|p| p.area == *a));
+            let same_areas = same_panes
                 && keyed.len() == self.prev_keyed.len()
                 && keyed
                     .iter()
                     .zip(&self.prev_keyed)
                     .all(|((a, _), (b, _))| a == b);
             if whole || same_areas {
-                break (cursor, pane, source, pane_rows, keyed, kept);
+                break (cursor, panes, keyed, kept);
             }
             whole = true;
         };
@@ -256,19 +293,32 @@ impl<W: Write> Compositor<W> {
         // Not compared: kept areas and pane rows, and pane rows blank in this frame and the
         // last.
         let mut skip = kept;
-        let unknown = rows.len() != usize::from(pane.height);
-        let mut blank = vec![false; usize::from(pane.height)];
-        if !unknown {
-            let mut same = vec![false; rows.len()];
-            for (r, row) in rows.iter().enumerate() {
-                let before = !whole && self.prev_blank.get(r).copied().unwrap_or(false);
-                (same[r], blank[r]) = match row {
-                    PaneRow::Kept => (true, before),
-                    PaneRow::Blank => (before, true),
-                    PaneRow::Drawn => (false, false),
-                };
+        let mut slots = Vec::with_capacity(panes.len());
+        for (pane, source, rows) in panes {
+            let unknown = rows.len() != usize::from(pane.height);
+            let mut blank = vec![false; usize::from(pane.height)];
+            let prev_blank = self
+                .prev_panes
+                .iter()
+                .find(|p| !whole && p.area == pane)
+                .map_or(&[][..], |p| &p.blank[..]);
+            if !unknown {
+                let mut same = vec![false; rows.len()];
+                for (r, row) in rows.iter().enumerate() {
+                    let before = prev_blank.get(r).copied().unwrap_or(false);
+                    (same[r], blank[r]) = match row {
+                        PaneRow::Kept => (true, before),
+                        PaneRow::Blank => (before, true),
+                        PaneRow::Drawn => (false, false),
+                    };
+                }
+                skip.extend(row_rects(pane, &same));
             }
-            skip.extend(row_rects(pane, &same));
+            slots.push(Slot {
+                area: pane,
+                source,
+                blank,
+            });
         }
         let mut spans = Vec::new();
         for y in area.top()..area.bottom() {
@@ -288,9 +338,7 @@ impl<W: Write> Compositor<W> {
             None => queue!(w, Hide)?,
         }
         Backend::flush(&mut self.backend)?;
-        self.prev_pane = pane;
-        self.prev_source = source;
-        self.prev_blank = blank;
+        self.prev_panes = slots;
         self.prev_keyed = keyed;
         self.full = false;
         Ok(())
@@ -307,13 +355,12 @@ impl<W: Write> Compositor<W> {
         palette: &crate::term::palette::Palette,
         damage: crate::term::Damage,
     ) -> std::io::Result<bool> {
-        if self.full
-            || pane != self.prev_pane
-            || self.prev_source != Some(source)
-            || self.prev_blank.len() != usize::from(pane.height)
-        {
+        let slot = self.prev_panes.iter().position(|p| {
+            p.area == pane && p.source == Some(source) && p.blank.len() == usize::from(pane.height)
+        });
+        let Some(slot) = slot.filter(|_| !self.full) else {
             return Ok(false);
-        }
+        };
         let mut rows =
             super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
         super::pane::apply_palette(palette, pane, &mut self.back, &mut rows);
@@ -322,14 +369,14 @@ impl<W: Write> Compositor<W> {
             let y = pane.y + r as u16;
             match row {
                 PaneRow::Kept => {}
-                PaneRow::Blank if self.prev_blank[r] => {}
+                PaneRow::Blank if self.prev_panes[slot].blank[r] => {}
                 PaneRow::Blank => {
                     self.diff_span(y, pane.left(), pane.right());
-                    self.prev_blank[r] = true;
+                    self.prev_panes[slot].blank[r] = true;
                 }
                 PaneRow::Drawn => {
                     self.diff_span(y, pane.left(), pane.right());
-                    self.prev_blank[r] = false;
+                    self.prev_panes[slot].blank[r] = false;
                 }
             }
         }

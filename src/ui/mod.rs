@@ -83,11 +83,14 @@ pub fn panel_needs(panel: u16) -> u16 {
 
 /// Whether the memory panel shows on a terminal `width` columns wide.
 pub fn panel_visible(width: u16, state: &State, config: &Config) -> bool {
-    state.panel_override.unwrap_or(match config.panel_show {
-        PanelShow::Always => true,
-        PanelShow::Never => false,
-        PanelShow::Auto => width >= AUTO_MIN_COLUMNS,
-    })
+    state
+        .view
+        .panel_override
+        .unwrap_or(match config.panel_show {
+            PanelShow::Always => true,
+            PanelShow::Never => false,
+            PanelShow::Auto => width >= AUTO_MIN_COLUMNS,
+        })
 }
 
 /// Draws one frame. The cursor is placed through `frame`.
@@ -98,7 +101,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     }
     let mut cursor = None;
     let overlay = matches!(
-        state.mode,
+        state.view.mode,
         Mode::Help(_) | Mode::Messages(_) | Mode::Sessions { .. }
     );
     if let Some(tab) = state.focused() {
@@ -106,17 +109,20 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         let focus = tab.layout.focus();
         // Hidden when the window is too small for it (see `state::layout`).
         let pane_area = g.rect_of(focus).filter(|r| !r.is_empty());
-        others::render(tab, &g, frame.buffer_mut(), config);
+        others::render(tab, &g, frame, config, overlay);
         borders::render(&g, pane_area, frame.buffer_mut(), &config.colors);
+        let label = |id| tab.pane_by_id(id).map(crate::state::Pane::label);
+        borders::render_titles(&g, focus, label, frame.buffer_mut(), &config.colors);
         let pane_area = pane_area.unwrap_or_default();
         let mut term = tab.session().shared.lock_term();
-        if let Mode::Scroll(view) = &state.mode {
+        if let Mode::Scroll(view) = &state.view.mode {
             cursor = scroll::render(view, &term, pane_area, frame.buffer_mut(), &config.colors);
         } else if !pane_area.is_empty() {
             let damage = term.take_damage();
             // An overlay or an ended tab's note draws over the pane: then nothing is kept.
             let ended = !tab.session().is_running();
-            let source = (!overlay && !ended).then(|| session_key(tab));
+            let source =
+                (!overlay && !ended && state.other_views == 0).then(|| pane_key(tab.session()));
             frame.pane_rows = if frame.pane_reuse(pane_area, source) {
                 pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
                     damage.contains(r)
@@ -131,7 +137,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
                 ended::render(tab.session(), pane_area, frame.buffer_mut(), &config.colors);
                 // The note covers a pane row: none of them can be skipped as blank.
                 frame.pane_rows.clear();
-            } else if matches!(state.mode, Mode::Normal | Mode::Prefix) {
+            } else if matches!(state.view.mode, Mode::Normal | Mode::Prefix) {
                 cursor = pane::cursor_position(term.screen(), pane_area);
             }
         }
@@ -147,7 +153,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
             cursor = Some(c);
         }
     }
-    match &state.mode {
+    match &state.view.mode {
         Mode::Sessions { list, selected } => {
             sessions::render(list, *selected, frame.area(), frame.buffer_mut())
         }
@@ -167,7 +173,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
     }
     if overlay {
         // The overlay covers pane rows: none of them can be skipped as blank.
-        frame.pane_rows.clear();
+        frame.forget_pane_rows();
         cursor = None;
     }
     if let Some((x, y)) = cursor {
@@ -181,7 +187,7 @@ fn panel_key(state: &State) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     state.panel_seq.hash(&mut h);
-    state.focus.hash(&mut h);
+    state.view.focus.hash(&mut h);
     // The focused tab's history size, as the status line shows it: both move together.
     if let Some(t) = state.focused() {
         t.session()
@@ -200,8 +206,14 @@ fn panel_key(state: &State) -> u64 {
 /// Names the session the focused pane shows, for the compositor to know rows it kept are of
 /// this screen.
 pub fn session_key(tab: &crate::state::Tab) -> u64 {
+    pane_key(tab.session())
+}
+
+/// Names the screen a pane shows (its session), for the compositor to know rows it kept are
+/// of this screen.
+pub fn pane_key(session: &crate::session::Session) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    tab.session().id.hash(&mut h);
+    session.id.hash(&mut h);
     h.finish()
 }

@@ -44,7 +44,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         .add_modifier(Modifier::BOLD);
     let warn = bar.fg(colors.warn).add_modifier(Modifier::BOLD);
     let w = usize::from(area.width);
-    match &state.mode {
+    match &state.view.mode {
         Mode::Prefix => {
             let (x, _) = buf.set_stringn(
                 area.x,
@@ -57,7 +57,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             buf.set_stringn(x, area.y, prefix_hint(config, room), room, bar);
         }
         Mode::Rename(input) => {
-            let label = format!(" rename tab {}: ", state.focus + 1);
+            let label = format!(" rename tab {}: ", state.view.focus + 1);
             let (x, _) =
                 buf.set_stringn(area.x, area.y, &label, w, bar.add_modifier(Modifier::BOLD));
             buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
@@ -387,7 +387,7 @@ pub fn memory_figures(state: &State) -> Vec<String> {
         .filter_map(|(i, t)| latest(t).map(|b| (b, i)))
         .max();
     if let Some((bytes, i)) =
-        biggest.filter(|(b, i)| *i != state.focus && Some(*b) > latest(focused))
+        biggest.filter(|(b, i)| *i != state.view.focus && Some(*b) > latest(focused))
     {
         let t = &state.tabs[i];
         out.push(format!(

@@ -141,17 +141,17 @@ fn entries(state: &State, config: &Config, area: Rect) -> Vec<Vec<(String, Style
         .tabs
         .iter()
         .enumerate()
-        .map(|(i, t)| entry(t, i + 1, i == state.focus, MAX_LABEL, config))
+        .map(|(i, t)| entry(t, i + 1, i == state.view.focus, MAX_LABEL, config))
         .collect();
     // 2: the `<` and `>` columns.
     let avail = area.width.saturating_sub(2);
-    if let (Some(t), Some(e)) = (state.focused(), v.get_mut(state.focus)) {
+    if let (Some(t), Some(e)) = (state.focused(), v.get_mut(state.view.focus)) {
         let over = usize::from(width(e).saturating_sub(avail));
         if over > 0 {
             let label = t.label().width().min(MAX_LABEL);
             *e = entry(
                 t,
-                state.focus + 1,
+                state.view.focus + 1,
                 true,
                 label.saturating_sub(over).max(1),
                 config,
@@ -194,7 +194,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, bar);
     let entries = entries(state, config, area);
     let widths: Vec<u16> = entries.iter().map(|e| width(e)).collect();
-    let p = place(&widths, state.focus, area);
+    let p = place(&widths, state.view.focus, area);
     for (i, x0, _) in &p.entries {
         let mut x = *x0;
         for (text, style) in &entries[*i] {
@@ -212,7 +212,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
                 .tabs
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !shown(*i) && *i < state.focus)
+                .filter(|(i, _)| !shown(*i) && *i < state.view.focus)
                 .map(|(_, t)| t),
             config,
         );
@@ -227,7 +227,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
                 .tabs
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !shown(*i) && *i > state.focus)
+                .filter(|(i, _)| !shown(*i) && *i > state.view.focus)
                 .map(|(_, t)| t),
             config,
         );
@@ -245,7 +245,7 @@ pub fn tab_at(state: &State, config: &Config, area: Rect, x: u16) -> Option<usiz
         .iter()
         .map(|e| width(e))
         .collect();
-    place(&widths, state.focus, area)
+    place(&widths, state.view.focus, area)
         .entries
         .into_iter()
         .find(|(_, x0, w)| x >= *x0 && x < x0 + w)

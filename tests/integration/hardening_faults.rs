@@ -237,7 +237,8 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     m.run("echo first-tab-text");
     let mut n = 1;
     while !m.tab_bar().contains("[failed]") {
-        assert!(n < 16, "64 descriptors never ran out:\n{}", m.dump());
+        // 3 descriptors per tab: 64 cannot hold 22 tabs, whatever memmux's own need.
+        assert!(n < 22, "64 descriptors never ran out:\n{}", m.dump());
         n += 1;
         m.prefix("c");
         let label = format!("{n}:");

@@ -228,3 +228,160 @@ fn incremental_frames_show_what_whole_frames_would() {
         run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, 400);
     }
 }
+
+/// Two panes side by side, each keeping the rows its screen did not change: random output to
+/// either, the focus (the pane declared last) moving between them, an overlay now and then.
+/// Both must show what drawing them whole would, and a frame where only one row of the
+/// unfocused pane changed must send no other pane row.
+fn run_panes(seed: u64, steps: usize) {
+    const W: u16 = 14;
+    let mut rng = Rng(seed);
+    let mut terms = [term_sized(W), term_sized(W)];
+    let areas = [Rect::new(0, 1, W, ROWS), Rect::new(W + 1, 1, W, ROWS)];
+    let area = Rect::new(0, 0, 2 * W + 1, ROWS + 1);
+    let mut comp = Compositor::new(Vec::new(), area);
+    let mut outer = vt100::Parser::new(dim(ROWS + 1), dim(2 * W + 1), 0);
+    let mut focus = 0usize;
+    let mut log = Vec::new();
+    for step in 0..steps {
+        for _ in 0..1 + rng.below(3) {
+            let p = rng.below(2);
+            let piece = PIECES[rng.below(PIECES.len())].as_bytes();
+            terms[p].process(piece);
+            log.push(format!("pane {p}: {:?}", String::from_utf8_lossy(piece)));
+        }
+        if rng.below(10) == 0 {
+            focus = 1 - focus;
+            log.push("focus".into());
+        }
+        let overlay = rng.below(25) == 0;
+        if rng.below(3) == 0 {
+            continue;
+        }
+        comp.writer_mut().clear();
+        comp.draw(|f| {
+            for p in [1 - focus, focus] {
+                let t = &mut terms[p];
+                let damage = t.take_damage();
+                let source = (!overlay).then_some(p as u64);
+                f.pane_rows = if f.pane_reuse(areas[p], source) {
+                    pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| damage.contains(r))
+                } else {
+                    pane::render_all(t.screen(), areas[p], f.buffer_mut())
+                };
+            }
+            for y in 1..=ROWS {
+                f.buffer_mut()[(W, y)].set_symbol("│");
+            }
+            if overlay {
+                f.buffer_mut().set_string(2, 3, "OVERLAY", Style::new());
+                f.forget_pane_rows();
+            }
+        })
+        .expect("drawing into memory");
+        outer.process(comp.writer_mut());
+        if overlay {
+            log.push("overlay".into());
+            continue;
+        }
+        for p in 0..2 {
+            let want = expected_at(&terms[p], areas[p], area);
+            let got = shown(&outer, areas[p]);
+            if want != got {
+                let tail: Vec<_> = log.iter().rev().take(12).rev().collect();
+                panic!(
+                    "seed {seed}, step {step}: pane {p} differs from a whole redraw\n\
+                     last output: {tail:#?}\nwant:\n{}\ngot:\n{}",
+                    want.join("\n"),
+                    got.join("\n")
+                );
+            }
+        }
+        log.push("frame".into());
+    }
+}
+
+fn term_sized(cols: u16) -> Term {
+    Term::new(
+        ROWS,
+        cols,
+        Limits {
+            lines: 100,
+            bytes: 1 << 20,
+        },
+        Budget::new(1 << 24),
+    )
+}
+
+/// What a pane at `pane_area` must show for `t`: its screen drawn whole on a blank terminal
+/// of `area`.
+fn expected_at(t: &Term, pane_area: Rect, area: Rect) -> Vec<String> {
+    let mut c = Compositor::new(Vec::new(), area);
+    c.draw(|f| {
+        f.pane_rows = pane::render_all(t.screen(), pane_area, f.buffer_mut());
+    })
+    .expect("drawing into memory");
+    let mut outer = vt100::Parser::new(dim(area.height), dim(area.width), 0);
+    outer.process(c.writer_mut());
+    shown(&outer, pane_area)
+}
+
+#[test]
+fn incremental_frames_of_several_panes_show_what_whole_frames_would() {
+    for seed in 1..=40u64 {
+        run_panes(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1, 300);
+    }
+}
+
+/// One line printed in the unfocused pane: the next frame keeps both panes, draws that row
+/// alone, and sends little; an unchanged frame draws no row at all.
+#[test]
+fn a_line_in_an_unfocused_pane_redraws_that_row_alone() {
+    const W: u16 = 30;
+    let mut terms = [term_sized(W), term_sized(W)];
+    for (i, t) in terms.iter_mut().enumerate() {
+        for r in 0..ROWS - 2 {
+            t.process(format!("pane{i} row{r:02} with some text\r\n").as_bytes());
+        }
+    }
+    let areas = [Rect::new(0, 1, W, ROWS), Rect::new(W + 1, 1, W, ROWS)];
+    let mut comp = Compositor::new(Vec::new(), Rect::new(0, 0, 2 * W + 1, ROWS + 1));
+    // Per pane: whether its rows were kept from the last frame, and how many it drew.
+    let mut frame = |terms: &mut [Term; 2]| {
+        comp.writer_mut().clear();
+        let mut seen = Vec::new();
+        comp.draw(|f| {
+            seen.clear();
+            for (p, t) in terms.iter_mut().enumerate() {
+                let damage = t.take_damage();
+                let reuse = f.pane_reuse(areas[p], Some(p as u64));
+                f.pane_rows = if reuse {
+                    pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| damage.contains(r))
+                } else {
+                    pane::render_all(t.screen(), areas[p], f.buffer_mut())
+                };
+                let drawn = f
+                    .pane_rows
+                    .iter()
+                    .filter(|r| **r != pane::PaneRow::Kept)
+                    .count();
+                seen.push((reuse, drawn));
+            }
+        })
+        .expect("drawing into memory");
+        (comp.writer_mut().len(), seen)
+    };
+    let (first, seen) = frame(&mut terms);
+    assert_eq!(seen, vec![(false, 12), (false, 12)]);
+    // Pane 0 is unfocused (declared first); a prompt changes one of its rows.
+    terms[0].process(b"$ ");
+    let (bytes, seen) = frame(&mut terms);
+    assert_eq!(seen, vec![(true, 1), (true, 0)]);
+    assert!(
+        bytes < 60,
+        "{bytes} bytes for a 2-character change ({first} for all)"
+    );
+    let (bytes, seen) = frame(&mut terms);
+    assert_eq!(seen, vec![(true, 0), (true, 0)]);
+    assert!(bytes < 40, "{bytes} bytes for an unchanged frame");
+}

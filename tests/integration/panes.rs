@@ -69,21 +69,22 @@ fn splits_give_every_pane_its_own_size_at_once() {
     // The new pane is on the right: the columns after the border, half of them rounded up.
     let left = (cols - 1) / 2;
     let right = cols - 1 - left;
+    // A split tab gives its top row to the panes' titles.
     let (size, col) = stty(&mut m, "right");
-    assert_eq!(size, (rows, right), "{}", m.dump());
+    assert_eq!(size, (rows - 1, right), "{}", m.dump());
     assert!(col > left, "printed at column {col}: {}", m.dump());
     // The left pane was resized at the split, not at its next frame.
     m.prefix("\x1b[D");
     let (size, col) = stty(&mut m, "left");
-    assert_eq!(size, (rows, left), "{}", m.dump());
+    assert_eq!(size, (rows - 1, left), "{}", m.dump());
     assert!(col < left, "printed at column {col}: {}", m.dump());
-    // Top / bottom in the left pane.
+    // Top / bottom in the left pane: its border meets the vertical one in a `┤`.
     m.prefix("\"");
-    m.wait_for("a horizontal border", |s| s.contents().contains('─'));
+    m.wait_for("a horizontal border", |s| s.contents().contains('┤'));
     ready(&m);
-    let top = (rows - 1) / 2;
+    let top = (rows - 2) / 2;
     let (size, _) = stty(&mut m, "bottom");
-    assert_eq!(size, (rows - 1 - top, left), "{}", m.dump());
+    assert_eq!(size, (rows - 2 - top, left), "{}", m.dump());
     m.prefix("\x1b[A");
     let (size, _) = stty(&mut m, "top");
     assert_eq!(size, (top, left), "{}", m.dump());
@@ -151,7 +152,7 @@ fn zoom_gives_the_pane_the_whole_tab_and_back() {
     m.prefix("z");
     m.wait_for("the border back", |s| s.contents().contains('─'));
     let (size, _) = stty(&mut m, "unzoomed");
-    assert_eq!(size, (rows - 1 - (rows - 1) / 2, cols), "{}", m.dump());
+    assert_eq!(size, (rows - 2 - (rows - 2) / 2, cols), "{}", m.dump());
 }
 
 #[test]
@@ -164,7 +165,7 @@ fn resize_moves_the_border_by_one_cell() {
     // C-Left from the right pane: the border moves left, the pane grows.
     m.prefix("\x1b[1;5D");
     let (size, _) = stty(&mut m, "grown");
-    assert_eq!(size, (rows, right + 1), "{}", m.dump());
+    assert_eq!(size, (rows - 1, right + 1), "{}", m.dump());
 }
 
 #[test]
@@ -176,7 +177,7 @@ fn a_click_focuses_the_pane_under_it() {
     // SGR press and release at column 3, row 5 (1-based): the left pane.
     m.send("\x1b[<0;3;5M\x1b[<0;3;5m");
     let (size, col) = stty(&mut m, "clicked");
-    assert_eq!(size, (rows, (cols - 1) / 2), "{}", m.dump());
+    assert_eq!(size, (rows - 1, (cols - 1) / 2), "{}", m.dump());
     assert!(col < (cols - 1) / 2, "{}", m.dump());
 }
 
@@ -186,16 +187,17 @@ fn a_pane_too_small_is_not_split_and_a_tiny_window_does_not_crash() {
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
     ready(&m);
-    // 5 rows: a tab bar, 3 rows of body, a status line: a split into 1 + border + 1 fits,
-    // but not again.
+    // 5 rows: a tab bar, 3 rows of body, a status line: the title row and 2 rows for the
+    // panes side by side; a split into 1 + border + 1 fits (the title row gives way), but not
+    // again.
     m.resize(5, 40);
     // Once the right pane's pty has the small size, memmux has laid the panes out for it.
     let right = 40 - 1 - (40 - 1) / 2;
     m.wait_for("the small layout", |s| s.contents().contains('│'));
     let (size, _) = stty(&mut m, "small");
-    assert_eq!(size, (3, right), "{}", m.dump());
+    assert_eq!(size, (2, right), "{}", m.dump());
     m.prefix("\"");
-    m.wait_for("a horizontal border", |s| s.contents().contains('─'));
+    m.wait_for("a horizontal border", |s| s.contents().contains('├'));
     m.prefix("\"");
     m.wait_text("too small");
     // Smaller than the layout needs: panes are hidden, nothing crashes.
@@ -246,9 +248,9 @@ fn panes_survive_detach_and_a_client_of_another_size_re_lays_them() {
     c.wait_text("right-5");
     c.wait_for("the border", |s| s.contents().contains('│'));
     // The right pane still has the focus, its share of 80 columns (no panel at 80), and the
-    // 22 rows between the bars.
+    // 22 rows between the bars but the title row.
     let (size, col) = stty(&mut c, "attached");
-    assert_eq!(size, (22, 80 - 1 - (80 - 1) / 2), "{}", c.dump());
+    assert_eq!(size, (21, 80 - 1 - (80 - 1) / 2), "{}", c.dump());
     assert!(col > (80 - 1) / 2, "{}", c.dump());
 }
 
@@ -265,5 +267,43 @@ fn dragging_a_border_resizes_the_panes_beside_it() {
     ));
     // The left pane is 30 columns now; the right one (still focused) has the rest.
     let (size, _) = stty(&mut m, "dragged");
-    assert_eq!(size, (rows, cols - 1 - 30), "{}", m.dump());
+    assert_eq!(size, (rows - 1, cols - 1 - 30), "{}", m.dump());
+}
+
+#[test]
+fn each_pane_is_titled_on_the_line_above_it() {
+    let mut m = Mux::start();
+    let (_, cols) = whole(&mut m);
+    let border = (cols - 1) / 2;
+    m.prefix("%");
+    ready(&m);
+    // The right pane's program sets a title (OSC 2); `%s` keeps it out of the echoed line.
+    m.line("printf '\\033]2;ti%s\\007' tle-r");
+    let right_title = |s: &vt100::Screen| s.contents_between(1, border + 1, 1, cols);
+    m.wait_for("the OSC title above the right pane", |s| {
+        right_title(s).contains(" title-r ")
+    });
+    // The left pane has no title: its program's name. The focused pane's title is in the
+    // accent colour, the other's is not.
+    let left_title = |s: &vt100::Screen| s.contents_between(1, 0, 1, border);
+    m.wait_for("the program's name above the left pane", |s| {
+        left_title(s).contains(" bash ")
+    });
+    let accent = vt100::Color::Idx(220);
+    let colour_at = |m: &Mux, text: &str| {
+        m.with_screen(|s| {
+            let row = s.contents_between(1, 0, 1, cols);
+            let col = row.find(text).map(|i| row[..i].chars().count() as u16)?;
+            s.cell(1, col).map(|c| c.fgcolor())
+        })
+    };
+    assert_eq!(colour_at(&m, "title-r"), Some(accent), "{}", m.dump());
+    assert_ne!(colour_at(&m, "bash"), Some(accent), "{}", m.dump());
+    // The left pane's foreground program names it once it runs.
+    m.prefix("\x1b[D");
+    m.line("sleep 1000");
+    m.wait_for("`sleep` above the left pane", |s| {
+        left_title(s).contains(" sleep ")
+    });
+    assert_eq!(colour_at(&m, "sleep"), Some(accent), "{}", m.dump());
 }

@@ -60,6 +60,8 @@ pub struct CgroupSampler {
 impl CgroupSampler {
     /// Forgets tabs not in `ids`.
     pub fn retain(&mut self, ids: &[u64]) {
+        // A set: `ids.contains` per watch made this 10^6 comparisons per round at 1,000 tabs.
+        let ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         self.watches.retain(|id, _| ids.contains(id));
     }
 

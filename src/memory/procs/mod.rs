@@ -319,7 +319,9 @@ impl Sampler {
         due: impl Fn(usize) -> bool,
         now: Instant,
     ) -> Vec<Option<TreeSample>> {
-        self.trees.retain(|r, _| roots.contains(r));
+        // A set: `roots.contains` per tree was 10^6 comparisons per round at 1,000 tabs.
+        let kept: HashSet<u32> = roots.iter().copied().collect();
+        self.trees.retain(|r, _| kept.contains(r));
         if self.force_rescan
             || roots.iter().any(|r| !self.trees.contains_key(r))
             || self.periodic_rescan_due(now)

@@ -194,6 +194,7 @@ impl SamplerHandle {
                 let mut cgroups = CgroupSampler::default();
                 let mut pacer = Pacer::new(log.is_some());
                 let mut wake_at: Option<Instant> = None;
+                let mut last_round: Option<Instant> = None;
                 let not_before = Instant::now() + FIRST_SAMPLE_DELAY;
                 loop {
                     let (roster, all, interval) = {
@@ -204,8 +205,11 @@ impl SamplerHandle {
                                 return;
                             }
                             let now = Instant::now();
-                            let wanted = if ctl.poke || ctl.woken || !ctl.fresh.is_empty() {
+                            let wanted = if ctl.poke || ctl.woken {
                                 Some(now)
+                            } else if !ctl.fresh.is_empty() {
+                                let fresh_at = last_round.map_or(now, |t| t + pacer::FRESH_GAP);
+                                Some(wake_at.map_or(fresh_at, |w| w.min(fresh_at)))
                             } else {
                                 wake_at
                             };
@@ -235,6 +239,7 @@ impl SamplerHandle {
                     let now = Instant::now();
                     let unix = unix_ms();
                     let due = pacer.due(&roster, now, all);
+                    last_round = Some(now);
                     if due.iter().any(|d| *d) {
                         let mut snapshot = sample(&mut sampler, &mut cgroups, &roster, &due);
                         pacer.sampled(&roster, &due, &snapshot, now, unix);

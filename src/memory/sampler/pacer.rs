@@ -11,6 +11,12 @@ use crate::memory::history::Sample;
 /// shell's prompt came later.
 pub(super) const FIRST_SAMPLE_DELAY: Duration = Duration::from_millis(200);
 
+/// 250 ms: rounds for newly opened tabs come at most this often, so that tabs opened in a
+/// burst are sampled together. Each round costs O(tabs) (a listing of /proc for the new
+/// trees, the roster's copy, the UI taking the snapshot): one round per tab made opening
+/// 1,000 tabs quadratic (the sampler was the busiest thread of the session process, `perf`).
+pub const FRESH_GAP: Duration = Duration::from_millis(250);
+
 /// 5 s, one chart column: how often a quiet tab is sampled.
 pub const QUIET_INTERVAL: Duration = Duration::from_secs(5);
 /// 3 s: a tab stays on the full cadence this long after its last output or figure change.

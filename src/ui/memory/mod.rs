@@ -445,12 +445,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     let mut y = body.y;
     for (i, tab) in state.tabs.iter().enumerate().skip(first).take(fits) {
         let h = if per > 1 { per - 1 } else { 1 };
-        let focused = i == state.focus;
+        let focused = i == state.view.focus;
         let area = Rect::new(body.x, y, body.width, h).intersection(body);
         block(
             tab,
             i + 1,
-            match (focused, state.mem_detail) {
+            match (focused, state.view.mem_detail) {
                 (false, _) => Focus::No,
                 (true, false) => Focus::Yes,
                 (true, true) => Focus::Detail,
@@ -460,7 +460,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
             config,
             scale,
         );
-        let level = plan.level(i, state.focus);
+        let level = plan.level(i, state.view.focus);
         let rows = panes::rows(tab, level);
         let pane_area = Rect::new(body.x, y + h, body.width, rows).intersection(body);
         panes::render(tab, focused, level, pane_area, buf, config, scale.tree);

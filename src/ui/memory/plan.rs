@@ -37,7 +37,7 @@ pub(super) fn plan(state: &State, height: u16) -> Plan {
         tabs.iter()
             .enumerate()
             .map(|(i, t)| {
-                let l = if i == state.focus {
+                let l = if i == state.view.focus {
                     level.max(focused)
                 } else {
                     level
@@ -68,7 +68,7 @@ pub(super) fn plan(state: &State, height: u16) -> Plan {
     }
     // A window of one-line tabs containing the focused one, the tabs before it first (the
     // focused tab near the bottom, as the window moves with it).
-    let focus = state.focus.min(tabs.len().saturating_sub(1));
+    let focus = state.view.focus.min(tabs.len().saturating_sub(1));
     let own = |i: usize, focused: u16| {
         let l = if i == focus { focused } else { 0 };
         1 + tabs.get(i).map_or(0, |t| panes::rows(t, l))
@@ -129,7 +129,7 @@ mod tests {
             }
             s.tabs.push(t);
         }
-        s.focus = focus;
+        s.view.focus = focus;
         s
     }
 

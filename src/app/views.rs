@@ -1,0 +1,246 @@
+//! The views of further clients. A session of the server draws on its own pty for the first
+//! client; each client that attaches while that one is there gets a pty of its own from the
+//! server (`Msg::ViewOpen`, the slave passed with `SCM_RIGHTS`) and a view here: its own focus,
+//! mode and panel toggle (`state::View`), its own frames, input thread and outer modes. The
+//! tabs are shared. The view being served sits in `App::state.view` and the app's per-view
+//! fields; the others wait in `App::views` and are swapped in for their keys and frames.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ratatui::layout::Rect;
+
+use super::{App, AppEvent, fastkeys};
+use crate::state::View;
+use crate::terminal;
+use crate::ui;
+
+type Screen = ui::direct::Shared<BufWriter<File>>;
+
+/// A view that is not being served right now, with the app's fields that belong to a view.
+pub struct Parked {
+    pub id: u64,
+    pub view: View,
+    pane: Rect,
+    body: Rect,
+    area: Rect,
+    border_drag: Option<crate::state::layout::SplitPath>,
+    tab_bar: Option<Rect>,
+    panel: Option<Rect>,
+    cursor_style: Option<vt100::CursorStyle>,
+    outer_any_motion: bool,
+    outer_keypad: bool,
+    inputs_handled: u64,
+    resized: bool,
+    screen: Arc<Screen>,
+    fast: Arc<fastkeys::FastKeys>,
+    /// The view's terminal, for its size.
+    tty: File,
+    /// Closed with the view: its input thread then ends and lets go of the terminal.
+    _stop: UnixStream,
+}
+
+/// Puts terminal `fd` in raw mode: keys arrive byte for byte, frames go out unchanged.
+fn make_raw(tty: &File) -> io::Result<()> {
+    // SAFETY: termios is plain data, filled by tcgetattr before use.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a termios to fill.
+    if unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: cfmakeraw edits the struct in place.
+    unsafe { libc::cfmakeraw(&mut t) };
+    // SAFETY: a valid descriptor and termios.
+    if unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The size of terminal `tty` (the server gives every view the session's size).
+fn size_of(tty: &File) -> io::Result<Rect> {
+    // SAFETY: winsize is plain data, filled by the ioctl.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize.
+    if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Rect::new(0, 0, ws.ws_col.max(1), ws.ws_row.max(1)))
+}
+
+impl App {
+    /// Exchanges the view being served with `p`.
+    fn swap_view(&mut self, p: &mut Parked) {
+        use std::mem::swap;
+        swap(&mut self.state.view, &mut p.view);
+        swap(&mut self.pane, &mut p.pane);
+        swap(&mut self.body, &mut p.body);
+        swap(&mut self.area, &mut p.area);
+        swap(&mut self.border_drag, &mut p.border_drag);
+        swap(&mut self.tab_bar, &mut p.tab_bar);
+        swap(&mut self.panel, &mut p.panel);
+        swap(&mut self.cursor_style, &mut p.cursor_style);
+        swap(&mut self.outer_any_motion, &mut p.outer_any_motion);
+        swap(&mut self.outer_keypad, &mut p.outer_keypad);
+        swap(&mut self.inputs_handled, &mut p.inputs_handled);
+        swap(&mut self.resized, &mut p.resized);
+    }
+
+    /// Runs `f` with parked view `i` served; the first view waits in its place meanwhile.
+    fn with_view<R>(&mut self, i: usize, f: impl FnOnce(&mut App, &Parked) -> R) -> R {
+        let mut p = self.views.remove(i);
+        self.swap_view(&mut p);
+        let r = f(self, &p);
+        self.swap_view(&mut p);
+        self.views.insert(i, p);
+        r
+    }
+
+    /// The focus of every view but the one served.
+    pub(super) fn other_focus(&self) -> Vec<usize> {
+        self.views.iter().map(|p| p.view.focus).collect()
+    }
+
+    /// Handles the events of further views.
+    pub(super) fn view_event(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::ViewOpened(id, fd) => {
+                if let Err(e) = self.open_view(id, fd) {
+                    crate::util::append_log(&format!("cannot open view {id}: {e:#}"));
+                }
+            }
+            AppEvent::ViewClosed(id) | AppEvent::ViewGone(id) => self.close_view(id),
+            AppEvent::ViewInput(id, ev) => {
+                if let Some(i) = self.views.iter().position(|p| p.id == id) {
+                    self.with_view(i, |app, _| app.handle_event(AppEvent::Input(ev)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open_view(&mut self, id: u64, fd: OwnedFd) -> anyhow::Result<()> {
+        let tty = File::from(fd);
+        make_raw(&tty).context("cannot set the view's terminal to raw mode")?;
+        let area = size_of(&tty).context("cannot read the view's size")?;
+        let writer = tty
+            .try_clone()
+            .context("cannot share the view's terminal")?;
+        let mut comp = ui::Compositor::new(BufWriter::with_capacity(64 << 10, writer), area);
+        comp.writer_mut()
+            .write_all(terminal::modes_on().as_bytes())
+            .context("cannot write to the view's terminal")?;
+        let (stop, stop_thread) = UnixStream::pair().context("cannot make a socket pair")?;
+        let fast = Arc::new(fastkeys::FastKeys::default());
+        let reader = tty
+            .try_clone()
+            .context("cannot share the view's terminal")?;
+        super::run::spawn_input_thread(
+            self.events.clone(),
+            Arc::clone(&fast),
+            Some((id, reader, stop_thread)),
+        )
+        .context("cannot start the view's input thread")?;
+        // A new client starts where the first one is, as tmux's starts on the session's
+        // current window; from then on each goes its own way.
+        let view = View {
+            focus: self.state.view.focus,
+            ..View::default()
+        };
+        self.views.push(Parked {
+            id,
+            view,
+            pane: self.pane,
+            body: self.body,
+            area,
+            border_drag: None,
+            tab_bar: self.tab_bar,
+            panel: self.panel,
+            cursor_style: None,
+            outer_any_motion: false,
+            outer_keypad: false,
+            inputs_handled: 0,
+            resized: true,
+            screen: Arc::new(ui::direct::Shared::new(comp)),
+            fast,
+            tty,
+            _stop: stop,
+        });
+        self.state.other_views = self.views.len();
+        crate::util::append_log(&format!("view {id} opened"));
+        self.redraw_now();
+        Ok(())
+    }
+
+    fn close_view(&mut self, id: u64) {
+        let before = self.views.len();
+        self.views.retain(|p| p.id != id);
+        if self.views.len() != before {
+            self.state.other_views = self.views.len();
+            crate::util::append_log(&format!("view {id} closed"));
+            // The tabs may take the room of a panel only that view showed.
+            self.resized = true;
+            self.redraw_now();
+        }
+    }
+
+    /// Where each further view's plain keys may go, after whatever the last event changed.
+    pub(super) fn publish_views(&mut self) {
+        for i in 0..self.views.len() {
+            let target = self.with_view(i, |app, _| app.fast_target());
+            self.views[i].fast.publish(target);
+        }
+    }
+
+    /// Whether sessions are sized for a memory panel: when any view shows one, every pane is
+    /// as narrow as that view's, so no view's panes are cut (a view without the panel shows
+    /// blank columns on the right). `None` with a single view: its own layout decides.
+    pub(super) fn sizing_panel(&mut self, width: u16) -> Option<bool> {
+        if self.views.is_empty() {
+            return None;
+        }
+        let mut any = ui::panel_visible(width, &self.state, &self.config);
+        for i in 0..self.views.len() {
+            any |= self.with_view(i, |app, _| {
+                ui::panel_visible(width, &app.state, &app.config)
+            });
+        }
+        Some(any && ui::panel_fits(width, self.config.panel_width))
+    }
+
+    /// Draws a frame on every further view. A view whose terminal fails is closed: its client
+    /// is gone, the session is not.
+    pub(super) fn draw_views(&mut self) {
+        let mut failed = Vec::new();
+        for i in 0..self.views.len() {
+            let r = self.with_view(i, |app, p| {
+                super::run::frame_on(app, &p.screen, || Ok(size_of(&p.tty)?))
+            });
+            if let Err(e) = r {
+                crate::util::append_log(&format!("view {}: {e:#}", self.views[i].id));
+                failed.push(self.views[i].id);
+            }
+        }
+        for id in failed {
+            self.close_view(id);
+        }
+    }
+
+    /// After SIGWINCH on the session's own pty: every view has the new size.
+    pub(super) fn views_resized(&mut self) {
+        for p in &mut self.views {
+            p.resized = true;
+        }
+    }
+
+    /// A client (re)attached or lost its screen: every view draws everything again.
+    pub(super) fn redraw_views(&mut self) {
+        for i in 0..self.views.len() {
+            self.with_view(i, |app, p| app.redraw_everything(&p.screen));
+        }
+    }
+}
