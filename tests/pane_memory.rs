@@ -148,7 +148,7 @@ fn each_pane_has_its_figure_in_the_panel_and_the_log() {
 
 /// Without cgroups, a tab's limit is enforced by memmux on the sum of its panes: two 60 MiB
 /// helpers in two panes of a tab limited to 100 MiB (each alone below it) get the biggest
-/// process a SIGTERM, said for the tab.
+/// process a SIGTERM, said for the tab; a pane's own limit, on that pane.
 #[test]
 fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     let home = tempfile::tempdir().unwrap();
@@ -174,6 +174,25 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     m.wait_for("tab 1 over its limit, said", |s| {
         s.contents()
             .contains("tab 1 over its limit of 100 MiB: sent SIGTERM to memhog")
+    });
+    // A pane's own limit (`-p`) is checked against that pane alone. (Either helper may have
+    // been the one stopped: pane 2's ends here if it was not.)
+    m.send("\x03");
+    pane_ready(&m);
+    // Its figure down first: a limit below what the pane uses asks before it is set.
+    m.wait_for("pane 2 small again", |s| {
+        figure(s, "└2 ").is_some_and(|v| v < 20.0)
+    });
+    m.prefix(":");
+    m.line("set-memory-limit none");
+    m.wait_text("tab 1: memory limit no limit");
+    m.prefix(":");
+    m.line("set-memory-limit -p 40M");
+    m.wait_text("tab 1, pane 2: memory limit 40.0 MiB (enforced by memmux");
+    m.line(&format!("{hog} 60"));
+    m.wait_for("pane 2 over its limit, said", |s| {
+        s.contents()
+            .contains("tab 1, pane 2 over its limit of 40.0 MiB: sent SIGTERM to memhog")
     });
     assert!(!m.exited());
 }

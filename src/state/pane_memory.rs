@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{State, Tab};
 use crate::memory::cgroup::TabCgroup;
+use crate::memory::cgroup::stat::CgroupFigures;
 use crate::memory::history::History;
 use crate::memory::sampler::TabFigures;
 use crate::memory::summary::MemView;
@@ -120,8 +121,10 @@ pub fn tab_figures(state: &mut State, figs: &[TabFigures]) -> Vec<TabFigures> {
     out
 }
 
-/// The sum of panes' figures: bytes, processes and history added up; the biggest process of
-/// all; the focused pane's source and cgroup details.
+/// The sum of panes' figures: bytes, processes and history added up, the cgroup breakdown
+/// too (a part unknown in one pane is unknown for the tab; the peak is the sum of the
+/// panes' peaks, an upper bound); the biggest process of all; the focused pane's source and
+/// pressure.
 pub fn sum_figures(id: SessionId, focus: SessionId, figs: &[TabFigures]) -> Option<TabFigures> {
     let first = figs.iter().find(|f| f.id == focus).or(figs.first())?;
     let mut sum = TabFigures {
@@ -152,6 +155,30 @@ pub fn sum_figures(id: SessionId, focus: SessionId, figs: &[TabFigures]) -> Opti
     d.oom_kills = figs.iter().map(|f| f.detail.oom_kills).sum();
     d.oom_victim = figs.iter().find_map(|f| f.detail.oom_victim.clone());
     d.frozen = figs.iter().any(|f| f.detail.frozen);
+    if let Some(c) = &mut d.cgroup {
+        let all = |part: fn(&CgroupFigures) -> Option<u64>| {
+            figs.iter()
+                .map(|f| f.detail.cgroup.as_ref().and_then(part))
+                .try_fold(0u64, |acc, v| v.map(|v| acc + v))
+        };
+        c.working_set = figs
+            .iter()
+            .filter_map(|f| f.detail.cgroup.as_ref())
+            .map(|c| c.working_set)
+            .sum();
+        c.usage = figs
+            .iter()
+            .filter_map(|f| f.detail.cgroup.as_ref())
+            .map(|c| c.usage)
+            .sum();
+        c.peak = all(|c| c.peak);
+        c.anon = all(|c| c.anon);
+        c.file = all(|c| c.file);
+        c.shmem = all(|c| c.shmem);
+        c.kernel = all(|c| c.kernel);
+        c.sock = all(|c| c.sock);
+        c.oom_kills = d.oom_kills;
+    }
     Some(sum)
 }
 
@@ -192,5 +219,21 @@ mod tests {
         let sum = sum_figures(7, 2, &[fig(1, 100, 1), b]).unwrap();
         assert_eq!(sum.sample.pss_bytes, None);
         assert!(sum_figures(7, 2, &[]).is_none());
+        // The cgroup breakdown adds up; a part one pane does not know stays unknown.
+        let cg = |anon: u64, kernel: Option<u64>| CgroupFigures {
+            working_set: anon,
+            usage: anon + 1,
+            anon: Some(anon),
+            kernel,
+            ..CgroupFigures::default()
+        };
+        let (mut a, mut b) = (fig(1, 100, 1), fig(2, 50, 3));
+        a.detail.cgroup = Some(cg(100, Some(4)));
+        b.detail.cgroup = Some(cg(50, None));
+        let c = sum_figures(7, 2, &[a, b]).unwrap().detail.cgroup.unwrap();
+        assert_eq!(
+            (c.working_set, c.usage, c.anon, c.kernel),
+            (150, 152, Some(150), None)
+        );
     }
 }

@@ -571,4 +571,27 @@ mod tests {
         assert_eq!(own_path(pc, "cpuacct").as_deref(), Some("/z"));
         assert_eq!(own_path(pc, "").as_deref(), Some("/u"));
     }
+
+    /// A memmux that died without cleaning up left `memmux-<pid>/tab-*/pane-*`: the next one
+    /// removes the panes' cgroups, then the tabs', then its base (cgroupfs removes a cgroup
+    /// with its files; here the stand-ins are empty directories). A live memmux's stays.
+    #[test]
+    fn stale_cgroups_of_a_dead_memmux_go_panes_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Pids above the kernel's pid_max (4,194,304 at most) are never alive.
+        let dead = tmp.path().join("memmux-4294967294");
+        for d in [
+            "tab-1-1/pane-1",
+            "tab-1-1/pane-2",
+            "tab-1-2/pane-3",
+            "tab-1-3",
+        ] {
+            std::fs::create_dir_all(dead.join(d)).unwrap();
+        }
+        let live = tmp.path().join(format!("memmux-{}", std::process::id()));
+        std::fs::create_dir_all(live.join("tab-9-1/pane-1")).unwrap();
+        remove_stale(tmp.path());
+        assert!(!dead.exists());
+        assert!(live.join("tab-9-1/pane-1").exists());
+    }
 }

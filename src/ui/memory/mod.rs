@@ -16,6 +16,7 @@ use crate::state::{State, Tab};
 use crate::util::human_bytes;
 
 mod panes;
+mod plan;
 mod view;
 pub use view::{alarm, refresh, refresh_after};
 
@@ -415,7 +416,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         inner.width,
         inner.height - footer - head,
     );
-    let plan = plan(state, body.height);
+    let plan = plan::plan(state, body.height);
     let (first, fits) = (plan.first, plan.count);
     // The scale: the largest column value of any tab over the charted window.
     let cols = usize::from(body.width);
@@ -476,98 +477,6 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         );
     }
     footer_lines(footer_lines_text, inner, footer, buf);
-}
-
-/// How the tabs' blocks are laid out in the panel's body: rows per tab block (with the blank
-/// row after it), rows per pane beneath a tab of several panes, and the window of tabs shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Plan {
-    per: u16,
-    /// Rows per pane of every tab (2: chart line and biggest process; 1: chart line).
-    panes: u16,
-    /// Rows per pane of the focused tab only, when the others get none.
-    focused_panes: u16,
-    first: usize,
-    count: usize,
-}
-
-impl Plan {
-    fn level(&self, tab: usize, focus: usize) -> u16 {
-        if tab == focus {
-            self.panes.max(self.focused_panes)
-        } else {
-            self.panes
-        }
-    }
-}
-
-/// The roomiest layout that shows every tab in `height` rows: the biggest tab block first,
-/// then two rows per pane before one; then one line per tab with the focused tab's panes
-/// only; past that, a window of one-line tabs around the focused one (its panes shown when
-/// they fit). The last block needs no blank row after it.
-fn plan(state: &State, height: u16) -> Plan {
-    let tabs = &state.tabs;
-    let total = |per: u16, level: u16, focused: u16| -> u32 {
-        tabs.iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let l = if i == state.view.focus {
-                    level.max(focused)
-                } else {
-                    level
-                };
-                u32::from(per) + u32::from(panes::rows(t, l))
-            })
-            .sum::<u32>()
-            .saturating_sub(u32::from(per > 1))
-    };
-    let all = |per, panes, focused_panes| Plan {
-        per,
-        panes,
-        focused_panes,
-        first: 0,
-        count: tabs.len(),
-    };
-    for per in [FULL + 1, MEDIUM + 1, SHORT + 1] {
-        for level in [2, 1] {
-            if total(per, level, 0) <= u32::from(height) {
-                return all(per, level, 0);
-            }
-        }
-    }
-    for (level, focused) in [(1, 0), (0, 2), (0, 1), (0, 0)] {
-        if total(1, level, focused) <= u32::from(height) {
-            return all(1, level, focused);
-        }
-    }
-    // A window of one-line tabs containing the focused one, the tabs before it first (the
-    // focused tab near the bottom, as the window moves with it).
-    let focus = state.view.focus.min(tabs.len().saturating_sub(1));
-    let own = |i: usize, focused: u16| {
-        let l = if i == focus { focused } else { 0 };
-        1 + tabs.get(i).map_or(0, |t| panes::rows(t, l))
-    };
-    let focused = [2, 1, 0]
-        .into_iter()
-        .find(|f| own(focus, *f) <= height)
-        .unwrap_or(0);
-    let mut used = own(focus, focused);
-    let (mut first, mut last) = (focus, focus);
-    while first > 0 && used < height {
-        first -= 1;
-        used += 1;
-    }
-    while last + 1 < tabs.len() && used < height {
-        last += 1;
-        used += 1;
-    }
-    Plan {
-        per: 1,
-        panes: 0,
-        focused_panes: focused,
-        first,
-        count: (last + 1 - first).max(1),
-    }
 }
 
 /// The footer's lines and whether each is bold, dim or plain: what the panel shows of memmux
