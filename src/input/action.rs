@@ -203,7 +203,7 @@ impl Action {
             Action::CommandPrompt => "command prompt",
             Action::ReloadConfig => "reload the config file",
             Action::ShowMessages => "recent messages, each whole",
-            Action::SetMemoryLimit => "set the focused tab's memory limit (SIZE or none)",
+            Action::SetMemoryLimit => "focused tab's memory limit, -p its pane's (SIZE|none)",
             Action::FreezeTab => "freeze every process of the focused tab",
             Action::ThawTab => "thaw the focused tab",
             Action::ToggleMemoryDetail => "the focused tab's memory breakdown in the panel",
