@@ -188,6 +188,15 @@ impl TabCgroup {
         &self.dir
     }
 
+    /// The cgroup that holds every tab's (memmux's base): the parent of a tab's, or of a
+    /// pane's tab's.
+    pub fn base_dir(&self) -> Option<&Path> {
+        match &self.parent {
+            Some(tab) => tab.dir.parent(),
+            None => self.dir.parent(),
+        }
+    }
+
     /// A pane's tab cgroup.
     pub fn parent(&self) -> Option<&std::sync::Arc<TabCgroup>> {
         self.parent.as_ref()

@@ -34,6 +34,11 @@ pub fn sample(
     let cpu0 = thread_cpu();
     let ids: Vec<u64> = roster.iter().map(|r| r.id).collect();
     cgroups.retain(&ids);
+    cgroups.start_round(
+        roster
+            .iter()
+            .find_map(|r| r.cgroup.as_ref().and_then(|c| c.base_dir())),
+    );
     let now = unix_ms();
     // Cgroup tabs first: a tab whose cgroup fails falls back to its tree in the same sample.
     let mut from_cgroup: Vec<Option<TabFigures>> = Vec::with_capacity(roster.len());
@@ -42,7 +47,7 @@ pub fn sample(
         let due_here = due.get(i).copied().unwrap_or(false);
         let figures = match (&r.cgroup, due_here) {
             (Some(cg), true) => match cg.joined() {
-                Ok(true) => match cgroups.read(r.id, cg) {
+                Ok(true) => match cgroups.read(r.id, cg, r.activity.is_quiet()) {
                     Ok(c) => Some(cgroup_figures(r, cg, c, now)),
                     Err(e) => {
                         let text = if e.kind() == std::io::ErrorKind::NotFound {
