@@ -88,6 +88,7 @@ impl App {
         swap(&mut self.outer_keypad, &mut p.outer_keypad);
         swap(&mut self.inputs_handled, &mut p.inputs_handled);
         swap(&mut self.resized, &mut p.resized);
+        swap(&mut self.view_id, &mut p.id);
     }
 
     /// Runs `f` with parked view `i` served; the first view waits in its place meanwhile.
