@@ -187,7 +187,7 @@ impl Hub {
         Ok(format!("session renamed {name}"))
     }
 
-    /// Moves the client of `from` that typed last to the session named `to` (`C-b s`): it
+    /// Moves client `who` of `from` (the one that chose) to the session named `to` (`C-b s`): it
     /// leaves `from`'s clients and joins `to`'s, keeping its connection, and `to` draws
     /// everything for it.
     fn switch(&self, from: &Arc<Session>, to: &str, who: u64) -> Result<String, String> {
