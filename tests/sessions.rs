@@ -355,3 +355,28 @@ fn one_client_reads_the_help_while_the_other_types() {
     a.send("q");
     a.wait_text("typed-under-help");
 }
+
+#[test]
+fn a_tab_closed_by_one_client_leaves_the_other_on_its_own_tab() {
+    let mut a = first_client();
+    a.prefix("c");
+    a.wait_prompt();
+    a.line("echo on-the-second-tab");
+    a.wait_text("on-the-second-tab");
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_text("on-the-second-tab");
+    b.wait_ready();
+    // a goes to the first tab and closes it: the second tab moves to the first place, and b,
+    // which was looking at it, still is.
+    a.prefix("1");
+    a.wait_gone("on-the-second-tab");
+    a.prefix("x");
+    a.wait_for("the close prompt", |s| {
+        common::status_line_of(s).contains("y/n")
+    });
+    a.send("y");
+    a.wait_text("on-the-second-tab");
+    b.line("echo b-still-on-its-tab");
+    b.wait_text("b-still-on-its-tab");
+    a.wait_text("b-still-on-its-tab");
+}

@@ -227,3 +227,65 @@ fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_cl
             .is_some_and(|l| l.contains("sleep"))
     });
 }
+
+#[test]
+fn the_second_client_switches_away_and_back_while_the_first_stays() {
+    let mut a = first_client();
+    a.line("echo first-session-here");
+    a.wait_text("first-session-here");
+    let out = command(
+        &a,
+        &[
+            "new",
+            "-d",
+            "-s",
+            "other",
+            "--",
+            "sh",
+            "-c",
+            "echo other-session-here; exec sleep 1000",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut b = client(&a, &["attach", "-t", "0"], 30, 100);
+    b.wait_text("first-session-here");
+    b.wait_ready();
+    // b's chooser is b's alone: a keeps typing meanwhile.
+    b.prefix("s");
+    b.wait_text("(this session)");
+    a.line("echo a-typed-under-b-chooser");
+    a.wait_text("a-typed-under-b-chooser");
+    assert!(!a.contents().contains("(this session)"), "{}", a.dump());
+    // The chooser's pick moves b, the client whose view chose, not a (who typed last).
+    b.send("2");
+    b.wait_text("other-session-here");
+    a.line("echo a-still-home");
+    a.wait_text("a-still-home");
+    assert!(!a.contents().contains("other-session-here"), "{}", a.dump());
+    // Back: b gets a view of its own again beside a's.
+    b.prefix("s");
+    b.wait_for("the chooser in session other", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains("other: ") && l.contains("(this session)"))
+    });
+    b.send("1");
+    b.wait_text("a-still-home");
+    b.wait_ready();
+    b.prefix("?");
+    b.wait_text("new tab in the focused tab's directory");
+    a.line("echo a-after-b-came-back");
+    a.wait_text("a-after-b-came-back");
+    assert!(
+        !a.contents()
+            .contains("new tab in the focused tab's directory"),
+        "{}",
+        a.dump()
+    );
+    let now = ls(&a);
+    assert!(
+        now.lines()
+            .any(|l| l.starts_with("0: ") && l.contains("2 clients attached")),
+        "{now}"
+    );
+}

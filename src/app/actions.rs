@@ -124,10 +124,10 @@ impl App {
                 self.state.view.mem_detail = !self.state.view.mem_detail;
                 self.state.panel_seq += 1;
             }
-            Action::Detach if !crate::server::child::detach() => self.state.warn(
+            Action::Detach if !crate::server::child::detach(self.view_id) => self.state.warn(
                 "nothing to detach from: memmux runs without a server here (MEMMUX_NO_SERVER)",
             ),
-            Action::SuspendClient if !crate::server::child::suspend() => self
+            Action::SuspendClient if !crate::server::child::suspend(self.view_id) => self
                 .state
                 .warn("no client to suspend: memmux runs without a server here (MEMMUX_NO_SERVER)"),
             Action::Detach | Action::SuspendClient => {}
@@ -172,7 +172,7 @@ impl App {
         if to.current {
             return;
         }
-        if let Err(e) = crate::server::child::switch_to(&to.name) {
+        if let Err(e) = crate::server::child::switch_to(self.view_id, &to.name) {
             self.state
                 .warn(format!("cannot switch to session {}: {e}", to.name));
         }

@@ -118,6 +118,8 @@ pub struct App {
     pub keymap: Arc<crate::input::keymap::Keymap>,
     /// The views of further clients, not being served right now (see `views`).
     views: Vec<views::Parked>,
+    /// The view being served: 0 for the session's own terminal, else the server's number.
+    view_id: u64,
     /// With several views: whether the tabs are sized for a memory panel (`sizing_panel`).
     size_panel: Option<bool>,
 }
@@ -166,6 +168,7 @@ impl App {
             inputs_handled: 0,
             keymap,
             views: Vec::new(),
+            view_id: 0,
             size_panel: None,
         }
     }

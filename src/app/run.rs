@@ -370,7 +370,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             }
             Some(ev) = rx.recv() => {
                 let gone = matches!(ev, AppEvent::InputGone(_));
-                app.handle_event(ev);
+                app.handle(ev);
                 if gone {
                     break Exit::TerminalGone;
                 }

@@ -88,6 +88,7 @@ impl App {
         swap(&mut self.outer_keypad, &mut p.outer_keypad);
         swap(&mut self.inputs_handled, &mut p.inputs_handled);
         swap(&mut self.resized, &mut p.resized);
+        swap(&mut self.view_id, &mut p.id);
     }
 
     /// Runs `f` with parked view `i` served; the first view waits in its place meanwhile.
@@ -103,6 +104,59 @@ impl App {
     /// The focus of every view but the one served.
     pub(super) fn other_focus(&self) -> Vec<usize> {
         self.views.iter().map(|p| p.view.focus).collect()
+    }
+
+    /// Which tab each view focuses, by id (a tab's index moves when another closes, moves or
+    /// opens before it): the served view's, then the parked ones'.
+    fn focused_ids(&self) -> Vec<(u64, Option<crate::session::SessionId>)> {
+        let id_at = |i: usize| self.state.tabs.get(i).map(|t| t.id);
+        std::iter::once((self.view_id, id_at(self.state.view.focus)))
+            .chain(self.views.iter().map(|p| (p.id, id_at(p.view.focus))))
+            .collect()
+    }
+
+    /// Puts every view but `acting` back on the tab it focused `before` (see `focused_ids`);
+    /// one whose tab closed stays at its place, within the tabs there are.
+    fn refocus(
+        &mut self,
+        before: &[(u64, Option<crate::session::SessionId>)],
+        acting: Option<u64>,
+    ) {
+        let last = self.state.tabs.len().saturating_sub(1);
+        let tabs = &self.state.tabs;
+        let place = |view: u64, focus: &mut usize| {
+            if Some(view) == acting {
+                return;
+            }
+            let was = before
+                .iter()
+                .find(|(v, _)| *v == view)
+                .and_then(|(_, t)| *t);
+            match was.and_then(|id| tabs.iter().position(|t| t.id == id)) {
+                Some(i) => *focus = i,
+                None => *focus = (*focus).min(last),
+            }
+        };
+        place(self.view_id, &mut self.state.view.focus);
+        for p in &mut self.views {
+            place(p.id, &mut p.view.focus);
+        }
+    }
+
+    /// Handles one event from the loop: with several views, each keeps its tab whatever
+    /// another view's keys (or a program's end) did to the tabs.
+    pub fn handle(&mut self, ev: AppEvent) {
+        if self.views.is_empty() {
+            return self.handle_event(ev);
+        }
+        let acting = match &ev {
+            AppEvent::Input(_) => Some(self.view_id),
+            AppEvent::ViewInput(id, _) => Some(*id),
+            _ => None,
+        };
+        let before = self.focused_ids();
+        self.handle_event(ev);
+        self.refocus(&before, acting);
     }
 
     /// Handles the events of further views.

@@ -89,14 +89,14 @@ pub fn ready() {
     send(&Msg::Ready);
 }
 
-/// Detaches the client that typed last. False without a server.
-pub fn detach() -> bool {
-    send(&Msg::DetachClients)
+/// Detaches the client of view `view` (0: the session's own pty). False without a server.
+pub fn detach(view: u64) -> bool {
+    send(&Msg::DetachView(view))
 }
 
-/// Suspends the client that typed last. False without a server.
-pub fn suspend() -> bool {
-    send(&Msg::Suspend)
+/// Suspends the client of view `view`. False without a server.
+pub fn suspend(view: u64) -> bool {
+    send(&Msg::SuspendView(view))
 }
 
 /// Tells the server the session's tab count, memory and tab names (the first
@@ -148,9 +148,9 @@ pub fn sessions() -> Result<Vec<SessionInfo>, String> {
     }
 }
 
-/// Moves the client that typed last to session `name`; what happened, for the status line.
-pub fn switch_to(name: &str) -> Result<String, String> {
-    done(request(&Msg::SwitchClient(name.to_string()))?)
+/// Moves the client of view `view` to session `name`; what happened, for the status line.
+pub fn switch_to(view: u64, name: &str) -> Result<String, String> {
+    done(request(&Msg::SwitchView(view, name.to_string()))?)
 }
 
 /// Renames this session; refused (with why) when the name is taken or not allowed.

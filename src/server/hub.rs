@@ -187,17 +187,16 @@ impl Hub {
         Ok(format!("session renamed {name}"))
     }
 
-    /// Moves the client of `from` that typed last to the session named `to` (`C-b s`): it
+    /// Moves client `who` of `from` (the one that chose) to the session named `to` (`C-b s`): it
     /// leaves `from`'s clients and joins `to`'s, keeping its connection, and `to` draws
     /// everything for it.
-    fn switch(&self, from: &Arc<Session>, to: &str) -> Result<String, String> {
+    fn switch(&self, from: &Arc<Session>, to: &str, who: u64) -> Result<String, String> {
         let target = self.find(Some(to))?;
         if Arc::ptr_eq(&target, from) {
             return Ok(format!("already in session {to}"));
         }
-        // The client that typed the choice; gone (killed, detached) meanwhile, nobody moves:
+        // `who`: the client that chose; gone (killed, detached) meanwhile, nobody moves:
         // another client of this session did not ask to.
-        let who = from.latest.load(Ordering::Acquire);
         let at = {
             let clients = lock(&from.clients);
             clients
@@ -360,8 +359,29 @@ impl Hub {
                         break;
                     }
                 }
+                Msg::DetachView(screen) => {
+                    let name = lock(&session.name).clone();
+                    if let Some(who) = session.client_of(screen) {
+                        session.send_away(Some(who), &format!("detached (from session {name})"));
+                    }
+                }
+                Msg::SuspendView(screen) => {
+                    if let Some(who) = session.client_of(screen) {
+                        session.to_client(who, Msg::Suspend);
+                    }
+                }
+                Msg::SwitchView(screen, name) => {
+                    let reply = match session.client_of(screen) {
+                        Some(who) => answer(self.switch(session, &name, who)),
+                        None => Msg::Error("the client that chose is no longer attached".into()),
+                    };
+                    if protocol::write_msg(&mut control, &reply).is_err() {
+                        break;
+                    }
+                }
                 Msg::SwitchClient(name) => {
-                    let reply = answer(self.switch(session, &name));
+                    let who = session.latest.load(Ordering::Acquire);
+                    let reply = answer(self.switch(session, &name, who));
                     if protocol::write_msg(&mut control, &reply).is_err() {
                         break;
                     }
@@ -605,6 +625,24 @@ impl Session {
             drop(extra);
             // A session that is gone has closed the slave: its view thread ends anyway.
             let _ = protocol::write_msg(&mut &*lock(&self.views), &Msg::ViewClose(screen));
+        }
+    }
+
+    /// The client that sees view `screen`: its own, or (on a shared one) the latest there.
+    fn client_of(&self, screen: u64) -> Option<u64> {
+        let latest = self.latest.load(Ordering::Acquire);
+        let clients = lock(&self.clients);
+        let mut on = clients.iter().filter(|c| c.screen == screen);
+        let first = on.next()?.id;
+        if first == latest || on.any(|c| c.id == latest) {
+            return Some(latest);
+        }
+        Some(first)
+    }
+
+    fn to_client(&self, who: u64, msg: Msg) {
+        if let Some(c) = lock(&self.clients).iter().find(|c| c.id == who) {
+            c.out.send(&msg);
         }
     }
 

@@ -89,6 +89,14 @@ pub enum Msg {
     ViewOpen(u64),
     /// From the server to a session: view `N`'s client left; the session closes its terminal.
     ViewClose(u64),
+    /// From a session to the server: detach the client of view `N` (0: the session's own pty),
+    /// the one whose keys asked (`C-b d`).
+    DetachView(u64),
+    /// From a session to the server: suspend the client of view `N` (`C-b C-z`).
+    SuspendView(u64),
+    /// From a session to the server: move the client of view `N` to the named session
+    /// (`C-b s`); answered with `Done` or `Error`.
+    SwitchView(u64, String),
 }
 
 /// One session as `ls` and the session chooser show it.
@@ -282,6 +290,19 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.push(25);
             b.extend_from_slice(&n.to_le_bytes());
         }
+        Msg::DetachView(n) => {
+            b.push(26);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        Msg::SuspendView(n) => {
+            b.push(27);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        Msg::SwitchView(n, s) => {
+            b.push(28);
+            b.extend_from_slice(&n.to_le_bytes());
+            put_str(&mut b, s);
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -472,6 +493,9 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         23 => Msg::RenameSession(f.string()?),
         24 => Msg::ViewOpen(f.u64()?),
         25 => Msg::ViewClose(f.u64()?),
+        26 => Msg::DetachView(f.u64()?),
+        27 => Msg::SuspendView(f.u64()?),
+        28 => Msg::SwitchView(f.u64()?, f.string()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -521,6 +545,9 @@ mod tests {
         roundtrip(Msg::Suspend);
         roundtrip(Msg::ViewOpen(7));
         roundtrip(Msg::ViewClose(u64::MAX));
+        roundtrip(Msg::DetachView(3));
+        roundtrip(Msg::SuspendView(0));
+        roundtrip(Msg::SwitchView(5, "work".into()));
         roundtrip(Msg::ListSessions);
         roundtrip(Msg::Sessions(vec![
             SessionInfo {
