@@ -1,0 +1,159 @@
+//! The app's side of the memory sampler: which tabs and panes it samples (the roster),
+//! and each sample taken into the tabs' figures, the panel's views, parking and alerts.
+
+use std::sync::Arc;
+
+use super::{App, memory};
+use crate::ui;
+
+impl App {
+    /// Samples kept per tab: `history` at one per `sample-interval`.
+    pub(super) fn history_capacity(&self) -> usize {
+        let every = self.config.sample_interval.as_secs_f64().max(0.05);
+        (self.config.history.as_secs_f64() / every).ceil().max(1.0) as usize
+    }
+
+    /// Tells the sampler which tabs exist (numbers, titles, pids, accounts).
+    pub fn sync_roster(&self) {
+        let Some(sampler) = &self.sampler else { return };
+        // One entry per pane: each pane is a session with its own process tree (and cgroup);
+        // `take_snapshot` sums a tab's panes.
+        let roster = self
+            .state
+            .tabs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                let title = t.label();
+                t.panes.iter().map(move |p| {
+                    let s = &p.session;
+                    crate::memory::sampler::RosterEntry {
+                        id: s.id,
+                        number: i + 1,
+                        title: title.clone(),
+                        pane: t.pane_number(s.id).unwrap_or(1),
+                        pid: s.pid().filter(|_| s.is_running()),
+                        account: s.shared.account,
+                        history_rows: Arc::clone(&s.shared.history_rows),
+                        history_bytes: Arc::clone(&s.shared.history_bytes),
+                        activity: Arc::clone(&s.shared.activity),
+                        cgroup: s.cgroup.clone(),
+                    }
+                })
+            })
+            .collect();
+        sampler.set_roster(roster);
+    }
+
+    /// Takes in a memory sample.
+    pub(super) fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
+        // Once a sample, not per frame: titles and pids the sampler logs may lag a second.
+        self.sync_roster();
+        // Hidden tabs quiet for a while give their screen back (session::park).
+        let focused = self.state.focused().map(|t| t.id);
+        crate::session::park::park_idle(
+            self.state
+                .tabs
+                .iter()
+                .filter(|t| Some(t.id) != focused)
+                .flat_map(|t| t.panes.iter().map(|p| &*p.session.shared)),
+        );
+        // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
+        // once the charts have filled.
+        self.state.panel_seq += 1;
+        let mut panel_changed = false;
+        let mut bar_changed = false;
+        let figures = ui::status::memory_figures(&self.state);
+        let oom: Vec<String> = snap
+            .tabs
+            .iter()
+            .filter_map(|f| memory::oom_message(&self.state, f))
+            .collect();
+        bar_changed |= !oom.is_empty();
+        let cols = ui::memory::chart_cols(self.config.panel_width);
+        let tab_figures = crate::state::pane_memory::tab_figures(&mut self.state, &snap.tabs);
+        // Each pane's chart line, for the panes just measured.
+        for f in &snap.tabs {
+            let Some(i) = self.state.tab_of(f.id) else {
+                continue;
+            };
+            if let Some(m) = self.state.tabs[i]
+                .mem
+                .panes
+                .iter_mut()
+                .find(|m| m.id == f.id)
+            {
+                let view = ui::memory::refresh_after(&m.view, &m.history, cols, &self.config);
+                panel_changed |= view != m.view;
+                m.view = view;
+            }
+        }
+        for fig in tab_figures {
+            let fig = &fig;
+            if let Some(i) = self.state.index_of(fig.id) {
+                let tab = &mut self.state.tabs[i];
+                tab.mem.history.push_with(fig.sample, fig.detail.parts());
+                let biggest = fig.biggest.clone();
+                panel_changed |= ui::memory::biggest_text(tab.mem.biggest.as_ref())
+                    != ui::memory::biggest_text(biggest.as_ref());
+                tab.mem.biggest = biggest;
+                panel_changed |= fig.detail != tab.mem.detail;
+                bar_changed |= (fig.detail.frozen, fig.detail.oom_kills)
+                    != (tab.mem.detail.frozen, tab.mem.detail.oom_kills);
+                // The panel keeps naming the last program the kernel killed in the tab.
+                let victim = fig
+                    .detail
+                    .oom_victim
+                    .clone()
+                    .or_else(|| tab.mem.detail.oom_victim.take());
+                tab.mem.detail = fig.detail.clone();
+                tab.mem.detail.oom_victim = victim;
+                let view =
+                    ui::memory::refresh_after(&tab.mem.view, &tab.mem.history, cols, &self.config);
+                bar_changed |= view.alarm != tab.mem.view.alarm;
+                panel_changed |= view != tab.mem.view;
+                tab.mem.view = view;
+            }
+        }
+        for text in oom {
+            self.state.warn(text);
+        }
+        for n in &snap.notices {
+            self.state.warn(n.clone());
+            bar_changed = true;
+        }
+        match &snap.log_state {
+            Some(Err(why)) => {
+                self.state.warn(format!(
+                    "memory log stopped: {why} (resumes when it can write)"
+                ));
+                bar_changed = true;
+            }
+            Some(Ok(())) => {
+                self.state.say("memory log resumed");
+                bar_changed = true;
+            }
+            None => {}
+        }
+        self.enforce_limits(snap);
+        let mut totals = crate::ui::memory::Totals::from(snap);
+        totals.tab_pressure = ui::memory::tab_pressures(&self.state);
+        panel_changed |=
+            ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
+        self.state.totals = totals;
+        let width = self.body.width + self.panel_width();
+        let visible = ui::panel_visible(width, &self.state, &self.config)
+            && ui::panel_fits(width, self.config.panel_width);
+        // With the panel hidden, the status line carries the figures.
+        let status_changed = !visible && figures != ui::status::memory_figures(&self.state);
+        if bar_changed || status_changed || (visible && panel_changed) {
+            self.redraw();
+        }
+        let tabs_memory: u64 = snap.tabs.iter().map(|t| t.sample.tree_bytes).sum();
+        crate::server::child::publish_status(
+            self.state.tabs.len() as u32,
+            tabs_memory + snap.self_rss.unwrap_or(0),
+            self.state.tabs.iter().map(|t| t.label()),
+        );
+    }
+}
