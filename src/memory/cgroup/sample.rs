@@ -35,6 +35,11 @@ struct Watch {
     last: Option<(u64, Instant, CgroupSample)>,
     /// Likewise, the last sample that read the processes.
     procs: Option<(u64, Instant, CgroupSample)>,
+    /// The processes were last read while the tab was quiet. Only such a sample is carried
+    /// forward unread: one read while the tab printed may count a prompt's short-lived
+    /// helpers (a shell's start-up counted 18 processes in a tab of 3 shells), and the
+    /// kernel's charge batches may not show their exit in the usage.
+    procs_quiet: bool,
 }
 
 /// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
@@ -106,7 +111,7 @@ impl CgroupSampler {
         if let Some((_, at, last)) = self
             .watches
             .get(&id)
-            .filter(|_| quiet && self.base_still && !self.assume_moving && !killed)
+            .filter(|w| quiet && w.procs_quiet && self.base_still && !self.assume_moving && !killed)
             .and_then(|w| w.last.as_ref())
         {
             if now.saturating_duration_since(*at) < CARRY_FOR {
@@ -212,6 +217,7 @@ impl CgroupSampler {
             oom_victim,
         };
         w.members = members;
+        w.procs_quiet = quiet;
         w.last = Some((usage, now, sample.clone()));
         w.procs = Some((usage, now, sample.clone()));
         Ok(sample)
@@ -375,6 +381,17 @@ mod tests {
         assert_eq!(usage(&s.read(1, &cg, true).unwrap()), 10 << 20);
         // Output in the tab: read whatever the base says.
         assert_eq!(usage(&s.read(1, &cg, false).unwrap()), 20 << 20);
+        // A big move while the tab prints reads its processes again; a sample whose
+        // processes were read while it printed is not carried: the first quiet round reads.
+        std::fs::write(d.join("memory.current"), mib(60)).unwrap();
+        assert_eq!(usage(&s.read(1, &cg, false).unwrap()), 60 << 20);
+        std::fs::write(d.join("memory.current"), mib(25)).unwrap();
+        s.start_round(Some(&base));
+        assert_eq!(usage(&s.read(1, &cg, true).unwrap()), 25 << 20);
+        // Read while quiet, it is carried from now on.
+        std::fs::write(d.join("memory.current"), mib(26)).unwrap();
+        s.start_round(Some(&base));
+        assert_eq!(usage(&s.read(1, &cg, true).unwrap()), 25 << 20);
         std::fs::write(d.join("memory.current"), mib(30)).unwrap();
         std::fs::write(base.join("memory.current"), mib(30)).unwrap();
         s.start_round(Some(&base));
