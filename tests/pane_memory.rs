@@ -158,8 +158,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
         "[memory-panel]\nshow = \"always\"\n[tab-memory]\ncgroups = false\nover-limit-action = \"kill\"\n",
     )
     .unwrap();
-    let mut args = vec!["--config".to_string(), cfg.display().to_string()];
-    args.extend(Opts::default().args);
+    let args = common::config_args(&cfg);
     let mut m = Mux::start_with(wide(args));
     m.wait_prompt();
     m.prefix(":");

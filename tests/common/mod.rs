@@ -78,6 +78,14 @@ impl Mux {
         Mux::start_with(Opts::default())
     }
 
+    /// memmux started with `args` (the default program only if they name it).
+    pub fn start_args(args: Vec<String>) -> Mux {
+        Mux::start_with(Opts {
+            args,
+            ..Opts::default()
+        })
+    }
+
     /// The default program at a window of `rows` x `cols`.
     pub fn start_sized(rows: u16, cols: u16) -> Mux {
         Mux::start_with(Opts {
@@ -767,4 +775,11 @@ pub fn in_mount_namespace(script: String) -> Vec<String> {
         .map(String::from)
         .chain([script])
         .collect()
+}
+
+/// memmux's arguments for the config file at `path`, then the default program.
+pub fn config_args(path: &std::path::Path) -> Vec<String> {
+    let mut args = vec!["--config".to_string(), path.display().to_string()];
+    args.extend(Opts::default().args);
+    args
 }

@@ -19,12 +19,8 @@ fn prefix_and_scrollback_from_the_config_take_effect() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "prefix = \"C-a\"\nscrollback-lines = 100\n").unwrap();
-    let mut args = vec!["--config".to_string(), path.display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts {
-        args,
-        ..Opts::default()
-    });
+    let args = common::config_args(&path);
+    let mut m = Mux::start_args(args);
     m.wait_prompt();
     m.run("seq 1 1000");
     m.wait_text("history 100 rows");
@@ -163,12 +159,8 @@ fn osc52_copies_pass_only_when_allowed() {
     ] {
         let path = dir.path().join(format!("c{allowed}.toml"));
         std::fs::write(&path, config).unwrap();
-        let mut args = vec!["--config".to_string(), path.display().to_string()];
-        args.extend(Opts::default().args);
-        let mut m = Mux::start_with(Opts {
-            args,
-            ..Opts::default()
-        });
+        let args = common::config_args(&path);
+        let mut m = Mux::start_args(args);
         m.wait_prompt();
         // "hello" in base64.
         m.run("printf '\\e]52;c;aGVsbG8=\\a'");

@@ -384,10 +384,7 @@ fn closed_tabs_leave_no_zombies() {
 
 #[test]
 fn a_missing_program_is_explained_in_its_tab() {
-    let mut m = Mux::start_with(Opts {
-        args: vec!["--".into(), "/nonexistent/shell-xyz".into()],
-        ..Opts::default()
-    });
+    let mut m = Mux::start_args(vec!["--".into(), "/nonexistent/shell-xyz".into()]);
     m.wait_text("/nonexistent/shell-xyz");
     m.wait_for("failed mark", |s| {
         s.contents()

@@ -58,10 +58,7 @@ fn shell_args() -> Vec<String> {
 
 #[test]
 fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
-    let mut m = Mux::start_with(Opts {
-        args: vec!["--".into(), "/nonexistent".into()],
-        ..Opts::default()
-    });
+    let mut m = Mux::start_args(vec!["--".into(), "/nonexistent".into()]);
     m.wait_for("the failed mark", |s| tab_bar_of(s).contains("[failed]"));
     m.wait_text("/nonexistent");
     let pane: Vec<String> = m
@@ -92,10 +89,7 @@ fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
 
 #[test]
 fn a_shell_that_exits_at_once_shows_exit_0() {
-    let mut m = Mux::start_with(Opts {
-        args: vec!["--".into(), "true".into()],
-        ..Opts::default()
-    });
+    let mut m = Mux::start_args(vec!["--".into(), "true".into()]);
     m.wait_for("[exit 0]", |s| tab_bar_of(s).contains("[exit 0]"));
     eprintln!("tab bar of `memmux -- true`: {:?}", m.tab_bar().trim());
     // memmux stays, and works.

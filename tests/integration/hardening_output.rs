@@ -223,10 +223,7 @@ fn titles_are_stripped_of_controls_and_capped() {
     let log = m_log();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts {
-        args,
-        ..Opts::default()
-    });
+    let mut m = Mux::start_args(args);
     m.wait_prompt();
     // T, U+009B (C1 CSI) "31m", X, U+009D (C1 OSC), Y, BS, DEL, then 1000 z.
     m.run(
