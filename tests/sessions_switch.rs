@@ -13,13 +13,11 @@ fn ls(m: &Mux) -> String {
     stdout(&out)
 }
 
-#[test]
-fn choose_a_session_and_see_its_screen_then_come_back() {
-    let mut m = first_client();
-    m.line("echo first-session-here");
-    m.wait_text("first-session-here");
+/// Starts a second session, `other`, detached beside the one `m` is attached to: it prints
+/// `other-session-here` and waits.
+fn start_other_session(m: &Mux) {
     let out = command(
-        &m,
+        m,
         &[
             "new",
             "-d",
@@ -32,6 +30,14 @@ fn choose_a_session_and_see_its_screen_then_come_back() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn choose_a_session_and_see_its_screen_then_come_back() {
+    let mut m = first_client();
+    m.line("echo first-session-here");
+    m.wait_text("first-session-here");
+    start_other_session(&m);
     // Its figures arrive with its first memory sample: the chooser shows what `ls` shows.
     common::wait_until("both sessions' first samples", common::TIMEOUT, || {
         let l = ls(&m);
@@ -233,20 +239,7 @@ fn the_second_client_switches_away_and_back_while_the_first_stays() {
     let mut a = first_client();
     a.line("echo first-session-here");
     a.wait_text("first-session-here");
-    let out = command(
-        &a,
-        &[
-            "new",
-            "-d",
-            "-s",
-            "other",
-            "--",
-            "sh",
-            "-c",
-            "echo other-session-here; exec sleep 1000",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    start_other_session(&a);
     let mut b = client(&a, &["attach", "-t", "0"], 30, 100);
     b.wait_text("first-session-here");
     b.wait_ready();
