@@ -199,6 +199,9 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     soak.size = 0;
     std::thread::sleep(Duration::from_secs(2));
     let rss0 = rss_median(pid);
+    // Threads that come and go (a new tab's cgroup join, a flood's parser, the start-up
+    // cleanup) hold descriptors while they run: count without them, at both ends.
+    wait_no_passing_threads(pid);
     let fds0 = fd_count(pid).unwrap();
     let threads0 = thread_count(pid).unwrap();
     let heap0 = soak.m.with_screen(heap_line).unwrap_or_default();
@@ -239,6 +242,7 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     // Let closed tabs' threads finish and the sampler take a fresh look.
     std::thread::sleep(Duration::from_secs(3));
     let rss1 = rss_median(pid);
+    wait_no_passing_threads(pid);
     common::poll_until(Duration::from_secs(10), || {
         fd_count(pid) == Some(fds0) && thread_count(pid) == Some(threads0)
     });
@@ -282,6 +286,31 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     assert!(
         leak.starts_with("closed tabs leaked 0B"),
         "closed tabs' accounts not at zero: {leak:?}"
+    );
+}
+
+/// Waits (at most 20 s) until none of memmux's short-lived threads runs: `cgroup-join` (a
+/// new tab's, about 300 ms), `cgroup-clean` (start-up), `pty-parse-N` (a flood's parser, 500
+/// ms after the flood), `export`.
+fn wait_no_passing_threads(pid: u32) {
+    let passing = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .filter(|c| {
+                        ["cgroup-join", "cgroup-clean", "pty-parse", "export"]
+                            .iter()
+                            .any(|p| c.starts_with(p))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let gone = common::poll_until(Duration::from_secs(20), || passing() == 0);
+    assert!(
+        gone.is_some(),
+        "short-lived threads still running after 20 s"
     );
 }
 

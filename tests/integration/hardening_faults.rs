@@ -297,6 +297,16 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     m.wait_for("the new tab's prompt or its failure", |s| {
         tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
     });
+    // With 64 descriptors the sampler's short-lived reads (a cgroup file, a statm) may take
+    // one of the 3 just freed at the moment the tab starts: the tab then says so, and the
+    // retry it offers must work once they are back.
+    if m.tab_bar().contains("[failed]") {
+        eprintln!("the new tab lost a descriptor to a passing read; retrying");
+        m.prefix("r");
+        m.wait_for("the retried tab's prompt or its failure", |s| {
+            !tab_bar_of(s).contains("[failed]") && prompt_at_cursor(s)
+        });
+    }
     assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
     m.wait_prompt();
     m.run("echo new-tab-after-freeing");
