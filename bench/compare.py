@@ -1221,29 +1221,7 @@ class Bench:
             inst.new_tab()
             inst.run("clear")
             inst.settle(5)
-            res["quiet_lat"] = self.latency(inst, a.flood_keys, seed=1000 + rep)
-            with open(go, "w"):
-                pass
-            end = time.perf_counter() + 10
-            flooders = []
-            while not flooders:
-                if time.perf_counter() > end:
-                    raise Timeout("the flood command did not start in tab 1")
-                inst.term.pump(0.1)
-                m = inst.procs.scan()
-                flooders = [p for p, i in m.items() if i["inner"] and i["comm"] not in SHELLS
-                            and i["comm"] != "sleep"]
-            inst.term.pump_for(1.0)
-            pids = inst.procs.mux()
-            c0, f0 = cpu_ticks(pids), cpu_ticks(flooders)
-            t0 = time.perf_counter()
-            res["flood_lat"] = self.latency(inst, a.flood_keys, seed=2000 + rep)
-            secs = time.perf_counter() - t0
-            c1, f1 = cpu_ticks(pids), cpu_ticks(flooders)
-            res["mux_cpu_share"] = ticks_delta_s(c0, c1) / secs
-            res["flooder_cpu_share"] = ticks_delta_s(f0, f1) / secs
-            q, f = res["quiet_lat"]["median_ms"], res["flood_lat"]["median_ms"]
-            res["delta_ms"] = f - q if f is not None and q is not None else None
+            q, f = flood_pair(self, inst, a, go, rep, res, "tab 1")
             self.log(f"  flood: median {q:.2f} ms quiet -> {f:.2f} ms flooding "
                      f"(+{res['delta_ms']:.2f} ms; {res['flood_lat']['timeouts']} timeouts; "
                      f"mux {res['mux_cpu_share']:.0%} of a core, "
@@ -1879,6 +1857,36 @@ def split_pane(inst, keys):
 SPLIT_RIGHT, SPLIT_DOWN = [b"\x02", b"%"], [b"\x02", b'"']
 
 
+def flood_pair(b, inst, a, go, rep, res, where):
+    """Echo latency with the flooder (told to start by the file `go`) waiting, then while it
+    floods, with the multiplexer's and the flooder's CPU shares; fills `res` and returns the
+    two medians (ms)."""
+    res["quiet_lat"] = b.latency(inst, a.flood_keys, seed=1000 + rep)
+    with open(go, "w"):
+        pass
+    end = time.perf_counter() + 10
+    flooders = []
+    while not flooders:
+        if time.perf_counter() > end:
+            raise Timeout(f"the flood command did not start in {where}")
+        inst.term.pump(0.1)
+        m = inst.procs.scan()
+        flooders = [p for p, i in m.items() if i["inner"] and i["comm"] not in SHELLS
+                    and i["comm"] != "sleep"]
+    inst.term.pump_for(1.0)
+    pids = inst.procs.mux()
+    c0, f0 = cpu_ticks(pids), cpu_ticks(flooders)
+    t0 = time.perf_counter()
+    res["flood_lat"] = b.latency(inst, a.flood_keys, seed=2000 + rep)
+    secs = time.perf_counter() - t0
+    c1, f1 = cpu_ticks(pids), cpu_ticks(flooders)
+    res["mux_cpu_share"] = ticks_delta_s(c0, c1) / secs
+    res["flooder_cpu_share"] = ticks_delta_s(f0, f1) / secs
+    q, f = res["quiet_lat"]["median_ms"], res["flood_lat"]["median_ms"]
+    res["delta_ms"] = f - q if f is not None and q is not None else None
+    return q, f
+
+
 def pane_flood_run(b, mux, rep):
     """Keystroke latency in pane 4 of a 4-pane tab (pane 1 left, panes 2-4 stacked on the
     right), first with pane 1 idle, then while pane 1 runs the flood command (started by
@@ -1896,29 +1904,7 @@ def pane_flood_run(b, mux, rep):
             split_pane(inst, keys)
         inst.run("clear")
         inst.settle(5)
-        res["quiet_lat"] = b.latency(inst, a.flood_keys, seed=1000 + rep)
-        with open(go, "w"):
-            pass
-        end = time.perf_counter() + 10
-        flooders = []
-        while not flooders:
-            if time.perf_counter() > end:
-                raise Timeout("the flood command did not start in pane 1")
-            inst.term.pump(0.1)
-            m = inst.procs.scan()
-            flooders = [p for p, i in m.items() if i["inner"] and i["comm"] not in SHELLS
-                        and i["comm"] != "sleep"]
-        inst.term.pump_for(1.0)
-        pids = inst.procs.mux()
-        c0, f0 = cpu_ticks(pids), cpu_ticks(flooders)
-        t0 = time.perf_counter()
-        res["flood_lat"] = b.latency(inst, a.flood_keys, seed=2000 + rep)
-        secs = time.perf_counter() - t0
-        c1, f1 = cpu_ticks(pids), cpu_ticks(flooders)
-        res["mux_cpu_share"] = ticks_delta_s(c0, c1) / secs
-        res["flooder_cpu_share"] = ticks_delta_s(f0, f1) / secs
-        q, f = res["quiet_lat"]["median_ms"], res["flood_lat"]["median_ms"]
-        res["delta_ms"] = f - q if f is not None and q is not None else None
+        q, f = flood_pair(b, inst, a, go, rep, res, "pane 1")
         b.log(f"  pane flood: median {q:.3f} ms quiet -> {f:.3f} ms flooding "
               f"(+{res['delta_ms']:.3f} ms; {res['flood_lat']['timeouts']} timeouts; "
               f"mux {res['mux_cpu_share']:.0%} of a core, flooder {res['flooder_cpu_share']:.0%})")
