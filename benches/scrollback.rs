@@ -202,10 +202,7 @@ fn feed<CB: vt100::Callbacks>(p: &mut vt100::Parser<CB>, bytes: &[u8]) {
 
 /// Builds a store of exactly `rows` scrolled-off rows of `kind` at `cols` columns.
 fn build(kind: Kind, rows: usize, cols: u16, budget: &Arc<Budget>) -> Scrollback {
-    let limits = Limits {
-        lines: rows,
-        bytes: 1 << 30,
-    };
+    let limits = Limits::new(rows, 1 << 30);
     let text = input(kind, rows + usize::from(SCREEN_ROWS) - 1, 7);
     let mut p = vt100::Parser::new_with_callbacks(
         nz(SCREEN_ROWS),
@@ -234,10 +231,7 @@ fn memory_case(name: &'static str, kind: Kind, cols: u16, budget: &Arc<Budget>) 
     let text = input(kind, ROWS + usize::from(SCREEN_ROWS) - 1, 7);
     let base = live();
     let store = {
-        let limits = Limits {
-            lines: ROWS,
-            bytes: 1 << 30,
-        };
+        let limits = Limits::new(ROWS, 1 << 30);
         let mut p = vt100::Parser::new_with_callbacks(
             nz(SCREEN_ROWS),
             nz(cols),

@@ -35,6 +35,16 @@ fn wait_ready(m: &Mux) {
     });
 }
 
+/// memmux at 160x45 writing its memory log to a fresh file, at its first prompt.
+fn wide_with_log() -> (Mux, tempfile::NamedTempFile) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let m = Mux::start_with(wide(args));
+    m.wait_prompt();
+    (m, log)
+}
+
 fn wide(args: Vec<String>) -> Opts<'static> {
     Opts {
         rows: 45,
@@ -334,11 +344,7 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
     if !v1_here("accuracy") {
         return;
     }
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
-    m.wait_prompt();
+    let (mut m, log) = wide_with_log();
     let hog = env!("CARGO_BIN_EXE_memhog");
     let mib = 1048576.0;
     let mut rows = Vec::new();
@@ -565,20 +571,8 @@ fn split_second_pane(m: &mut Mux, mpid: u32) {
             .nth(2)
             .is_some_and(|l| l.matches('│').count() >= 2)
     });
-    pane_ready(m);
+    m.wait_pane_ready();
     wait_joined(mpid, 2);
-}
-
-/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane (a pane beside
-/// another shares its row with it).
-fn pane_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor in the pane", |s| {
-        let (row, col) = s.cursor_position();
-        col >= 2
-            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
-            && s.cell(row, col)
-                .is_some_and(|c| c.contents().trim().is_empty())
-    });
 }
 
 /// Waits until memmux `mpid`'s `n` shells are in their panes' cgroups: the join runs beside
@@ -627,11 +621,7 @@ fn a_tab_limit_caps_its_panes_together() {
     if !v1_here("tab_caps_panes") {
         return;
     }
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
-    m.wait_prompt();
+    let (mut m, log) = wide_with_log();
     let mpid = m.pid();
     m.prefix(":");
     m.line("set-memory-limit 160M");
@@ -741,7 +731,7 @@ fn a_pane_limit_kills_in_that_pane_only() {
         memory_cgroup(left[0])
     );
     // Closing the pane removes its cgroup; the tab's stays for the pane left.
-    pane_ready(&m);
+    m.wait_pane_ready();
     m.prefix("x");
     m.wait_text("close this pane");
     m.send("y");

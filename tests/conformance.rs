@@ -123,10 +123,7 @@ fn term(rows: u16, cols: u16) -> Term {
     Term::new(
         rows,
         cols,
-        Limits {
-            lines: 1000,
-            bytes: 1 << 20,
-        },
+        Limits::new(1000, 1 << 20),
         Budget::new(64 << 20),
     )
 }

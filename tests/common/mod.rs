@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod leaders;
 pub mod rng;
 pub mod server;
 
@@ -374,6 +375,18 @@ impl Mux {
             let (row, _) = s.cursor_position();
             let (_, cols) = s.size();
             s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+        });
+    }
+
+    /// Waits until the cursor sits right after a fresh `$ ` prompt in the focused pane
+    /// (`wait_ready` reads the whole row, which panes side by side share).
+    pub fn wait_pane_ready(&self) {
+        self.wait_for("a prompt at the cursor in the pane", |s| {
+            let (row, col) = s.cursor_position();
+            col >= 2
+                && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
+                && s.cell(row, col)
+                    .is_some_and(|c| c.contents().trim().is_empty())
         });
     }
 

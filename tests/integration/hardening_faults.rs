@@ -144,12 +144,7 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_for("the failed mark", |s| {
         tab_bar_of(s).contains("3:") && tab_bar_of(s).contains("[failed]")
     });
-    let msg = m
-        .contents()
-        .lines()
-        .find(|l| l.contains("memmux:"))
-        .unwrap_or_default()
-        .to_string();
+    let msg = memmux_line(&m);
     eprintln!(
         "new tab with no pty left: {msg:?}; tab bar {:?}",
         m.tab_bar().trim()
@@ -236,12 +231,7 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         });
     }
     m.wait_text("Too many open files");
-    let msg = m
-        .contents()
-        .lines()
-        .find(|l| l.contains("memmux:"))
-        .unwrap_or_default()
-        .to_string();
+    let msg = memmux_line(&m);
     let kids = common::children(m.pid());
     let fds_full = common::fd_count(m.pid()).unwrap_or(0);
     eprintln!(
@@ -808,4 +798,13 @@ fn input_thread_waits(pid: u32) -> bool {
                 .rsplit_once(')')
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
     })
+}
+
+/// The first line of the screen that holds one of memmux's own messages (`memmux: ...`).
+fn memmux_line(m: &Mux) -> String {
+    m.contents()
+        .lines()
+        .find(|l| l.contains("memmux:"))
+        .unwrap_or_default()
+        .to_string()
 }
