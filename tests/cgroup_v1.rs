@@ -25,33 +25,14 @@ fn v1_here(test: &str) -> bool {
     }
 }
 
-/// Waits for a fresh `$ ` prompt at the cursor, in the pane (left of the panel).
-fn wait_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor", |s| {
-        let (row, _) = s.cursor_position();
-        let (_, cols) = s.size();
-        let line = s.contents_between(row, 0, row, cols.get());
-        line.split('│').next().unwrap_or("").trim_end() == "$"
-    });
-}
-
 /// memmux at 160x45 writing its memory log to a fresh file, at its first prompt.
 fn wide_with_log() -> (Mux, tempfile::NamedTempFile) {
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let m = Mux::start_with(wide(args));
+    let m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     (m, log)
-}
-
-fn wide(args: Vec<String>) -> Opts<'static> {
-    Opts {
-        rows: 45,
-        cols: 160,
-        args,
-        ..Opts::default()
-    }
 }
 
 /// The memory cgroup path of `pid` (`/proc/PID/cgroup`, `memory:` line).
@@ -173,7 +154,7 @@ fn forks_at_once(test: &str, daemons: usize) {
         rc.display().to_string(),
         "-i".into(),
     ];
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     let mpid = m.pid();
     let mut needles = vec![
@@ -266,16 +247,11 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     if !v1_here("oom") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     m.prefix("c");
-    m.wait_for("tab 2", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("2:"))
-    });
-    wait_ready(&m);
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
+    m.wait_ready();
     // A bad size says which forms are accepted, and changes nothing.
     m.prefix(":");
     m.line("set-memory-limit lots");
@@ -300,7 +276,7 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     m.send("n");
     m.wait_gone("Set it? (y/n)");
     m.send("\x03");
-    wait_ready(&m);
+    m.wait_ready();
     m.prefix(":");
     m.line("set-memory-limit 128M");
     m.wait_text("memory limit 128 MiB");
@@ -319,12 +295,12 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     );
     assert!(m.tab_bar().contains("☠1"), "tab bar: {}", m.tab_bar());
     // The shell of that tab lives on, as does the other tab and memmux.
-    wait_ready(&m);
+    m.wait_ready();
     let tag = rand_tag();
     m.line(&format!("echo alive-{tag}"));
     m.wait_text(&format!("alive-{tag}"));
     m.prefix("1");
-    wait_ready(&m);
+    m.wait_ready();
     m.line(&format!("echo one-{tag}"));
     m.wait_text(&format!("one-{tag}"));
     assert!(!m.exited());
@@ -365,7 +341,7 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
         if tab > 1 {
             m.prefix("c");
         }
-        wait_ready(&m);
+        m.wait_ready();
         std::thread::sleep(Duration::from_millis(2500));
         let base = |log: &Path| {
             let r = log_rows(log, tab);
@@ -445,7 +421,7 @@ fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
     if !v1_here("freeze") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     let mpid = m.pid();
     let home = tempfile::tempdir().unwrap();
@@ -523,16 +499,16 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
     if !v1_here("join_async") {
         return;
     }
-    let mut opts = wide(Opts::default().args);
+    let mut opts = Opts::wide(Opts::default().args);
     opts.env
         .push(("MEMMUX_TEST_JOIN_DELAY_MS", "8000".to_string()));
     let mut m = Mux::start_with(opts);
-    wait_ready(&m);
+    m.wait_ready();
     m.prefix("c");
     m.wait_for("tab 2", |s| {
         s.contents().lines().next().unwrap_or("").contains("2:")
     });
-    wait_ready(&m);
+    m.wait_ready();
     let mpid = m.pid();
     let shells = children_of(mpid);
     assert_eq!(shells.len(), 2, "two shells: {shells:?}\n{}", m.dump());
@@ -692,7 +668,7 @@ fn a_pane_limit_kills_in_that_pane_only() {
     if !v1_here("pane_limit") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     let mpid = m.pid();
     let tag = rand_tag();

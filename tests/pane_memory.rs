@@ -7,15 +7,6 @@ mod common;
 
 use common::{Mux, Opts, rand_tag};
 
-fn wide(args: Vec<String>) -> Opts<'static> {
-    Opts {
-        rows: 45,
-        cols: 160,
-        args,
-        ..Opts::default()
-    }
-}
-
 /// The panel's text (right of its border, the last `│` of the row), row by row.
 fn panel_of(s: &vt100::Screen) -> Vec<String> {
     s.contents()
@@ -80,7 +71,7 @@ fn each_pane_has_its_figure_in_the_panel_and_the_log() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     let source = source();
     let tag = rand_tag();
@@ -148,7 +139,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     )
     .unwrap();
     let args = common::config_args(&cfg);
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     m.prefix(":");
     m.line("set-memory-limit 100M");

@@ -17,19 +17,8 @@ impl Leaders {
             (0..n)
                 .map(|_| {
                     let mut cmd = Command::new("sh");
-                    cmd.arg("-c")
-                        .arg("sleep 1000 & sleep 1000 & wait")
-                        .stdin(Stdio::null());
-                    // SAFETY: the closure only calls setsid(2), which is async-signal-safe.
-                    unsafe {
-                        cmd.pre_exec(|| {
-                            if libc::setsid() < 0 {
-                                return Err(std::io::Error::last_os_error());
-                            }
-                            Ok(())
-                        });
-                    }
-                    cmd.spawn().expect("spawn sh")
+                    cmd.arg("-c").arg("sleep 1000 & sleep 1000 & wait");
+                    spawn_leader(&mut cmd)
                 })
                 .collect(),
         )
@@ -38,6 +27,22 @@ impl Leaders {
     pub fn pids(&self) -> Vec<u32> {
         self.0.iter().map(|c| c.id()).collect()
     }
+}
+
+/// Starts `cmd` as the leader of a new session (as the pty spawner makes a tab's shell), its
+/// input empty and its output a pipe.
+pub fn spawn_leader(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    // SAFETY: the closure only calls setsid(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().expect("spawn a session leader")
 }
 
 impl Drop for Leaders {

@@ -70,6 +70,18 @@ impl Default for Opts<'_> {
     }
 }
 
+impl Opts<'static> {
+    /// 160x45 (room for the memory panel beside a pane) with these arguments to memmux.
+    pub fn wide(args: Vec<String>) -> Opts<'static> {
+        Opts {
+            rows: 45,
+            cols: 160,
+            args,
+            ..Opts::default()
+        }
+    }
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_memmux")
 }
@@ -369,12 +381,14 @@ impl Mux {
         });
     }
 
-    /// Waits until the cursor sits on a fresh `$ ` prompt (the shell is ready for a command).
+    /// Waits until the cursor sits on a fresh `$ ` prompt (the shell is ready for a command):
+    /// the cursor's row, up to the memory panel's border if one is shown, is `$`.
     pub fn wait_ready(&self) {
         self.wait_for("a prompt at the cursor", |s| {
             let (row, _) = s.cursor_position();
             let (_, cols) = s.size();
-            s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+            let line = s.contents_between(row, 0, row, cols.get());
+            line.split('│').next().unwrap_or("").trim_end() == "$"
         });
     }
 
@@ -464,6 +478,11 @@ pub fn kill_server(dir: &Path) {
         .env("XDG_RUNTIME_DIR", run)
         .env_remove("MEMMUX_NO_SERVER")
         .output();
+}
+
+/// The top row of `s`: the tab bar.
+pub fn tab_bar_of(s: &vt100::Screen) -> String {
+    s.contents().lines().next().unwrap_or("").to_string()
 }
 
 /// The bottom row of `s` (trailing blanks trimmed).
@@ -668,10 +687,7 @@ impl Mux {
         self.line("sleep 100");
         // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
         self.wait_for("sleep in the foreground", |s| {
-            s.contents()
-                .lines()
-                .next()
-                .is_some_and(|l| l.contains("sleep"))
+            tab_bar_of(s).contains("sleep")
         });
         self.send("\x03");
         self.wait_ready();
