@@ -699,6 +699,10 @@ fn a_pane_limit_kills_in_that_pane_only() {
         status.contains("at the pane's limit of 64.0 MiB"),
         "{status}"
     );
+    // The kernel names its victim (the message above) before the victim has finished exiting.
+    wait_until("the killed hog gone", common::TIMEOUT, || {
+        hogs(&tag).len() == 1
+    });
     let left = hogs(&tag);
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(
