@@ -182,7 +182,7 @@ fn check(case: &Case, t: &Term) -> Vec<String> {
 
 #[test]
 fn conformance_cases() {
-    let src = include_str!("conformance/cases.txt");
+    let src = include_str!("../conformance/cases.txt");
     let cases = parse(src);
     assert!(
         cases.len() > 20,
