@@ -15,6 +15,7 @@ pub mod memory;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod sys;
 pub mod term;
 pub mod terminal;
 pub mod terminfo;

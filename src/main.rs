@@ -103,10 +103,7 @@ fn main() -> ExitCode {
     // to the system when freed. glibc's default threshold rises to the size of the largest block
     // freed (up to 32 MiB), after which such blocks come from the heap and stay resident when
     // freed: measured, a second 20 MiB paste left memmux 40 MiB larger.
-    // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
-    }
+    memmux::sys::mem::set_mmap_threshold(256 << 10);
     let cli = Cli::parse();
     if cli.print_config.as_deref() == Some("default") {
         print!("{}", config::DEFAULT_TOML);
