@@ -3,6 +3,7 @@
 // A panic on a run-time path takes down every tab: errors go up with context instead.
 // (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+#![deny(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -16,6 +16,8 @@
 //!   compiler).
 //! - `--tag TEXT`: ignored; lets a test find its processes by command line.
 
+#![deny(unsafe_code)]
+
 use std::io::Write;
 
 use memmux::sys::proc::{self, Forked};

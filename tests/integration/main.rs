@@ -21,3 +21,4 @@ mod layering;
 mod panes;
 mod procs_history;
 mod scrollback_roundtrip;
+mod unsafe_blocks;
