@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_driver;
 mod config_files;
 mod config_run;
 mod config_values;
