@@ -3,6 +3,7 @@
 // A panic on a run-time path takes down every tab: errors go up with context instead.
 // (Tests may unwrap: clippy.toml allows it in #[cfg(test)] code.)
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+#![deny(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,10 +104,7 @@ fn main() -> ExitCode {
     // to the system when freed. glibc's default threshold rises to the size of the largest block
     // freed (up to 32 MiB), after which such blocks come from the heap and stay resident when
     // freed: measured, a second 20 MiB paste left memmux 40 MiB larger.
-    // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
-    }
+    memmux::sys::mem::set_mmap_threshold(256 << 10);
     let cli = Cli::parse();
     if cli.print_config.as_deref() == Some("default") {
         print!("{}", config::DEFAULT_TOML);

@@ -39,21 +39,11 @@ pub fn append_log(line: &str) -> Option<std::path::PathBuf> {
 
 /// Local time as `YYYYMMDD-HHMMSS`, for file names.
 pub fn timestamp() -> String {
-    // SAFETY: time(NULL) and localtime_r with valid pointers; `tm` is plain data.
-    unsafe {
-        let t = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        format!(
-            "{:04}{:02}{:02}-{:02}{:02}{:02}",
-            tm.tm_year + 1900,
-            tm.tm_mon + 1,
-            tm.tm_mday,
-            tm.tm_hour,
-            tm.tm_min,
-            tm.tm_sec
-        )
-    }
+    let t = crate::sys::time::local_now();
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// Bytes in binary units with one decimal where it matters: `512 B`, `1.5 KiB`, `12.0 MiB`.

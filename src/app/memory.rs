@@ -234,8 +234,8 @@ impl App {
             .retain(|id| state.tab_of(*id).is_some());
         self.enforcer.kill_at.retain(|(pid, at)| {
             if *at <= now {
-                // SAFETY: kill(2) on a pid; harmless when it is gone.
-                unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+                // Gone already: nothing to kill.
+                let _ = crate::sys::signal::kill(*pid, crate::sys::signal::Signal::KILL);
                 false
             } else {
                 true
@@ -304,8 +304,8 @@ impl App {
                 ));
             }
             OverLimit::Kill => {
-                // SAFETY: kill(2) on a pid of the tab.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+                // Gone already: the grace period's SIGKILL finds nothing either.
+                let _ = crate::sys::signal::kill(pid, crate::sys::signal::Signal::TERM);
                 self.enforcer.kill_at.push((pid, now + KILL_GRACE));
                 self.state.warn(format!(
                     "{who} over its limit of {lim}: sent SIGTERM to {name} (pid {pid})"

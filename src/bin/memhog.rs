@@ -16,7 +16,11 @@
 //!   compiler).
 //! - `--tag TEXT`: ignored; lets a test find its processes by command line.
 
+#![deny(unsafe_code)]
+
 use std::io::Write;
+
+use memmux::sys::proc::{self, Forked};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -42,36 +46,28 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if daemon {
-        // SAFETY: fork in a single-threaded process; each side only calls async-signal-safe
-        // functions (setsid, fork, _exit) before continuing as a normal program.
-        unsafe {
-            match libc::fork() {
-                -1 => anyhow::bail!("fork: {}", std::io::Error::last_os_error()),
-                0 => {}
-                _ => libc::_exit(0),
-            }
-            libc::setsid();
-            match libc::fork() {
-                -1 => libc::_exit(1),
-                0 => {}
-                _ => libc::_exit(0),
-            }
+        // memhog has one thread, so each fork's child may go on as a normal program.
+        if let Forked::Parent { .. } =
+            proc::fork_single_threaded().map_err(|e| anyhow::anyhow!("fork: {e}"))?
+        {
+            proc::exit_now(0);
+        }
+        // The child is no group leader, so this cannot fail.
+        let _ = proc::setsid();
+        match proc::fork_single_threaded() {
+            Err(_) => proc::exit_now(1),
+            Ok(Forked::Parent { .. }) => proc::exit_now(0),
+            Ok(Forked::Child) => {}
         }
     }
     if setsid {
-        // SAFETY: setsid has no memory-safety preconditions; it fails (EPERM) only for a
-        // process group leader, which the caller avoids by spawning us as a plain child.
-        if unsafe { libc::setsid() } < 0 {
-            anyhow::bail!("setsid: {}", std::io::Error::last_os_error());
-        }
+        // Fails (EPERM) only for a process group leader, which the caller avoids by spawning
+        // us as a plain child.
+        proc::setsid().map_err(|e| anyhow::anyhow!("setsid: {e}"))?;
     }
     if let Some(n) = name {
-        let c = std::ffi::CString::new(n)?;
-        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes (longer is
-        // truncated by the kernel); `c` outlives the call.
-        if unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) } != 0 {
-            anyhow::bail!("prctl: {}", std::io::Error::last_os_error());
-        }
+        // PR_SET_NAME on the only thread: the process's comm (longer than 15 bytes is cut).
+        proc::set_thread_name(&n).map_err(|e| anyhow::anyhow!("prctl: {e}"))?;
     }
     let mut block = vec![0u8; mib << 20];
     // Touch every page with a non-zero byte so each one is really backed (calloc'ed memory
@@ -80,18 +76,19 @@ fn main() -> anyhow::Result<()> {
         block[i] = 1;
     }
     std::hint::black_box(&mut block);
-    if shm_mib > 0 {
-        shm(shm_mib)?;
-    }
+    // Kept mapped until memhog ends.
+    let _shm = if shm_mib > 0 {
+        Some(shm(shm_mib)?)
+    } else {
+        None
+    };
     for _ in 0..forks {
-        // SAFETY: fork in a single-threaded process; the child only sleeps (no writes to the
-        // shared pages) until it is killed.
-        match unsafe { libc::fork() } {
-            -1 => anyhow::bail!("fork: {}", std::io::Error::last_os_error()),
-            0 => loop {
+        // The child only sleeps (no writes to the shared pages) until it is killed.
+        match proc::fork_single_threaded().map_err(|e| anyhow::anyhow!("fork: {e}"))? {
+            Forked::Child => loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
-            _ => {}
+            Forked::Parent { .. } => {}
         }
     }
     let mut out = std::io::stdout().lock();
@@ -109,8 +106,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// `/dev/shm/memhog-PID`, `mib` MiB, mapped shared and touched; the file stays after exit.
-fn shm(mib: usize) -> anyhow::Result<()> {
-    use std::os::fd::AsRawFd;
+fn shm(mib: usize) -> anyhow::Result<memmux::sys::mem::SharedMapping> {
     let path = format!("/dev/shm/memhog-{}", std::process::id());
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -120,24 +116,10 @@ fn shm(mib: usize) -> anyhow::Result<()> {
         .open(&path)?;
     let len = mib << 20;
     f.set_len(len as u64)?;
-    // SAFETY: mapping a file we just sized to `len`; the mapping is only written through
-    // the pointer below, within `len`, and never unmapped (it lives as long as the process).
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        anyhow::bail!("mmap {path}: {}", std::io::Error::last_os_error());
+    let mut map = memmux::sys::mem::SharedMapping::new(&f, len)
+        .map_err(|e| anyhow::anyhow!("mmap {path}: {e}"))?;
+    for byte in map.as_mut_slice().iter_mut().step_by(4096) {
+        *byte = 1;
     }
-    for i in (0..len).step_by(4096) {
-        // SAFETY: within the mapping of `len` bytes.
-        unsafe { *(p as *mut u8).add(i) = 1 };
-    }
-    Ok(())
+    Ok(map)
 }

@@ -203,6 +203,32 @@ impl Session {
         }
     }
 
+    /// A running session without a pty whose program is a test's script (the app's
+    /// in-process driver): what the app sends it arrives at the returned socket, and its
+    /// output is what the test passes to `reader::ingest`.
+    #[doc(hidden)]
+    pub fn scripted(
+        id: SessionId,
+        spec: CommandSpec,
+        rows: u16,
+        cols: u16,
+        ctx: &Context,
+    ) -> std::io::Result<(Session, std::os::unix::net::UnixStream)> {
+        struct NoLoop;
+        impl wake::Wake for NoLoop {
+            fn wake(&self) {}
+        }
+        let session = Session::without_program(id, spec, rows, cols, ctx, Status::Running);
+        let (ours, program) = std::os::unix::net::UnixStream::pair()?;
+        // As a pty master is: what the socket does not take waits in the queue.
+        ours.set_nonblocking(true)?;
+        session.shared.input.set_direct(
+            Arc::new(std::os::fd::OwnedFd::from(ours)),
+            wake::Waker::new(Arc::new(NoLoop)),
+        );
+        Ok((session, program))
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.pty.as_ref().map(|p| p.pid)
     }
@@ -213,7 +239,9 @@ impl Session {
 
     /// Queues bytes for the program. Refused, and said so, when the program is not reading.
     pub fn send(&self, bytes: Vec<u8>) -> Result<(), QueueFull> {
-        if self.pty.is_none() {
+        // No pty and not running: the program could not start. (A scripted session runs
+        // without a pty; a hung-up one has its queue closed, which drops input too.)
+        if self.pty.is_none() && !self.is_running() {
             return Ok(());
         }
         self.shared.input.push(bytes)

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_driver;
 mod config_files;
 mod config_run;
 mod config_special;
@@ -28,3 +29,4 @@ mod panes;
 mod procs_history;
 mod scrollback_roundtrip;
 mod tabs_many;
+mod unsafe_blocks;

@@ -18,7 +18,7 @@
 //! calls the waker (the sampler's): the sampler reads that tab at once and names the program.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -51,10 +51,16 @@ struct Entry {
     cg: Weak<TabCgroup>,
 }
 
+/// The one descriptor of every tab: v1's eventfd, v2's inotify.
+enum Source {
+    V1(crate::sys::poll::EventFd),
+    V2(crate::sys::inotify::Inotify),
+}
+
 /// The thread's side: the descriptor, the tabs it watches, what it calls on a kill.
 pub struct Watcher {
     version: Version,
-    fd: OwnedFd,
+    source: Source,
     tabs: Mutex<Vec<Entry>>,
     on_kill: Waker,
 }
@@ -90,23 +96,16 @@ impl Watcher {
     /// Starts a watcher of `version` cgroups (memmux has one: see [`watch`]; tests make
     /// their own) that calls `on_kill` when a watched tab's OOM-kill counter moves.
     pub fn start(version: Version, on_kill: Waker) -> io::Result<&'static Watcher> {
-        // SAFETY: plain system calls returning a new descriptor or -1.
-        let raw = unsafe {
-            match version {
-                Version::V1 => libc::eventfd(0, libc::EFD_CLOEXEC),
-                Version::V2 => libc::inotify_init1(libc::IN_CLOEXEC),
-            }
+        // Blocking reads: the thread waits in `read`.
+        let source = match version {
+            Version::V1 => Source::V1(crate::sys::poll::EventFd::new(false)?),
+            Version::V2 => Source::V2(crate::sys::inotify::Inotify::new()?),
         };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a descriptor we own from here on.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // The watcher lives as long as memmux: leaked once, so the thread holds a plain
         // reference.
         let w: &'static Watcher = Box::leak(Box::new(Watcher {
             version,
-            fd,
+            source,
             tabs: Mutex::new(Vec::new()),
             on_kill,
         }));
@@ -138,27 +137,15 @@ impl Watcher {
 
     /// Registers `cg`; returns its watch descriptor (v2) or -1 (v1).
     fn add(&self, cg: &TabCgroup) -> io::Result<i32> {
-        match self.version {
-            Version::V2 => {
-                let path = std::ffi::CString::new(
-                    cg.dir()
-                        .join("memory.events")
-                        .as_os_str()
-                        .as_encoded_bytes(),
-                )
-                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-                // SAFETY: a valid descriptor and a NUL-terminated path.
-                let wd = unsafe {
-                    libc::inotify_add_watch(self.fd.as_raw_fd(), path.as_ptr(), libc::IN_MODIFY)
-                };
-                if wd < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(wd)
-            }
-            Version::V1 => {
+        match &self.source {
+            Source::V2(inotify) => inotify.watch_modify(&cg.dir().join("memory.events")),
+            Source::V1(eventfd) => {
                 let control = std::fs::File::open(cg.dir().join("memory.oom_control"))?;
-                let line = format!("{} {}", self.fd.as_raw_fd(), control.as_raw_fd());
+                let line = format!(
+                    "{} {}",
+                    std::os::fd::AsFd::as_fd(eventfd).as_raw_fd(),
+                    control.as_raw_fd()
+                );
                 std::fs::write(cg.dir().join("cgroup.event_control"), line)?;
                 Ok(-1)
             }
@@ -167,14 +154,12 @@ impl Watcher {
 
     fn run(&self) {
         let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
-        // Room for 64 inotify events of `memory.events` (16 bytes and a name: none, a watch
-        // is on the file itself).
-        let mut buf = [0u8; 1024];
         loop {
-            // SAFETY: reads into a buffer of the given length from our descriptor.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
+            let read = match &self.source {
+                Source::V2(inotify) => inotify.read().map(|changes| self.on_inotify(&changes)),
+                Source::V1(eventfd) => eventfd.take().map(|_| self.on_oom_event()),
+            };
+            if let Err(e) = read {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -183,31 +168,21 @@ impl Watcher {
                 ));
                 return;
             }
-            let n = n as usize;
-            match self.version {
-                Version::V2 => self.on_inotify(&buf[..n]),
-                Version::V1 => self.on_oom_event(),
-            }
         }
     }
 
     /// v2: the tabs whose `memory.events` changed.
-    fn on_inotify(&self, events: &[u8]) {
-        const HEAD: usize = std::mem::size_of::<libc::inotify_event>();
-        let mut changed = Vec::new();
-        let mut gone = Vec::new();
-        let mut at = 0;
-        while at + HEAD <= events.len() {
-            // SAFETY: the kernel wrote whole events; read_unaligned copes with the byte buffer.
-            let ev: libc::inotify_event =
-                unsafe { std::ptr::read_unaligned(events[at..].as_ptr().cast()) };
-            if ev.mask & libc::IN_IGNORED != 0 {
-                gone.push(ev.wd);
-            } else {
-                changed.push(ev.wd);
-            }
-            at += HEAD + ev.len as usize;
-        }
+    fn on_inotify(&self, events: &[crate::sys::inotify::Change]) {
+        let gone: Vec<i32> = events
+            .iter()
+            .filter(|c| c.ignored)
+            .map(|c| c.watch)
+            .collect();
+        let changed: Vec<i32> = events
+            .iter()
+            .filter(|c| !c.ignored)
+            .map(|c| c.watch)
+            .collect();
         let tabs: Vec<Arc<TabCgroup>> = {
             let mut tabs = self.tabs.lock().unwrap_or_else(|p| p.into_inner());
             tabs.retain(|e| !gone.contains(&e.wd) && e.cg.strong_count() > 0);

@@ -458,12 +458,11 @@ impl TabCgroup {
 
 /// SIGSTOP (or SIGCONT) to each of `pids`; a pid that is gone is skipped.
 pub fn signal_all(pids: &[u32], stop: bool) {
-    let sig = if stop { libc::SIGSTOP } else { libc::SIGCONT };
+    use crate::sys::signal::{self, Signal};
+    let sig = if stop { Signal::STOP } else { Signal::CONT };
     for &p in pids {
-        // SAFETY: kill(2) on a pid; harmless when it is gone.
-        unsafe {
-            libc::kill(p as libc::pid_t, sig);
-        }
+        // A pid that is gone: nothing to stop or continue.
+        let _ = signal::kill(p, sig);
     }
 }
 

@@ -32,6 +32,8 @@ mod charset;
 mod csi;
 mod dispatch;
 mod ground;
+// SSE2 intrinsics: unsafe by nature.
+#[allow(unsafe_code)]
 mod scan;
 mod strings;
 
