@@ -167,3 +167,38 @@ fn hidden_quiet_tabs_give_their_screen_back_and_show_it_the_same_when_focused() 
     m.run("echo after-the-wake");
     m.wait_text("after-the-wake");
 }
+
+/// A burst of new tabs (the keys for 30 written at once, as `bench/compare.py` opens its
+/// 1,000) starts no thread per tab: every pane's cgroup join goes to one worker thread,
+/// which sweeps /proc once per batch. With a thread per pane (each alive 300 ms or more for
+/// its late sweep), the bench counted up to 92 threads while 1,000 tabs opened.
+#[test]
+fn a_burst_of_new_tabs_keeps_the_thread_count_bounded() {
+    let mut m = Mux::start();
+    m.wait_prompt();
+    let pid = m.pid();
+    let before = settled_threads(pid, 6);
+    m.send("\x02c".repeat(30));
+    let mut most = 0;
+    let opened = common::poll_until(Duration::from_secs(60), || {
+        most = most.max(thread_count(pid).unwrap_or(0));
+        m.tab_bar().contains("31:")
+    });
+    // The joins and their late sweeps end after the last tab is shown: keep counting.
+    common::poll_until(Duration::from_millis(600), || {
+        most = most.max(thread_count(pid).unwrap_or(0));
+        false
+    });
+    assert!(opened.is_some(), "31 tabs not shown:\n{}", m.dump());
+    eprintln!("{before} threads before the burst, at most {most} during it");
+    // 2: the join worker, and a parser thread for a burst of output.
+    assert!(
+        most <= before + 2 && most <= 16,
+        "{most} threads during a burst of 30 new tabs ({before} before)"
+    );
+    let after = settled_threads(pid, before);
+    assert!(
+        after <= before,
+        "{after} threads after the burst, {before} before"
+    );
+}

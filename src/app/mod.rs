@@ -259,7 +259,7 @@ impl App {
         self.state.set_focus(last);
         self.schedule_title_check();
         self.redraw_now();
-        self.sync_roster();
+        self.roster_add(last);
     }
 
     /// The shortest time between frames for output that streams (`fps`).

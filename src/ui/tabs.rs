@@ -94,71 +94,75 @@ fn width(parts: &[(String, Style)]) -> u16 {
         .min(u16::MAX as usize) as u16
 }
 
-/// Where each visible tab's entry goes: (tab index, first column, width), and whether tabs
+/// One tab's entry: its pieces of text with their styles.
+type Entry = Vec<(String, Style)>;
+
+/// The entries on the bar: (tab index, first column, the entry's pieces), and whether tabs
 /// are hidden on the left / right.
-struct Placement {
-    entries: Vec<(usize, u16, u16)>,
+struct Bar {
+    shown: Vec<(usize, u16, Entry)>,
     hidden_left: bool,
     hidden_right: bool,
 }
 
-fn place(widths: &[u16], focus: usize, area: Rect) -> Placement {
-    // First visible tab: as far left as possible while the focused tab still fits.
-    let avail = u32::from(area.width.saturating_sub(2));
-    let focus = focus.min(widths.len().saturating_sub(1));
-    let mut first = 0;
-    while first < focus
-        && widths[first..=focus]
-            .iter()
-            .map(|w| u32::from(*w))
-            .sum::<u32>()
-            > avail
-    {
-        first += 1;
-    }
-    let mut p = Placement {
-        entries: Vec::new(),
-        hidden_left: first > 0,
+/// The entries that fit in `area`, the focused one as far right as the tabs before it allow
+/// (as far left as possible while it still fits). Only the entries on screen are built (and
+/// those next to them that did not fit): building every tab's entry per frame made each new
+/// tab O(tabs) in a burst of 1,000. The focused tab's title is cut short when its entry
+/// would not fit alone, so its number and marks stay on screen at any width.
+fn layout(state: &State, config: &Config, area: Rect) -> Bar {
+    let mut out = Bar {
+        shown: Vec::new(),
+        hidden_left: false,
         hidden_right: false,
     };
-    let mut x = area.x + u16::from(first > 0);
-    for (i, w) in widths.iter().enumerate().skip(first) {
-        let end = area.right().saturating_sub(u16::from(i + 1 < widths.len()));
-        if x.saturating_add(*w) > end {
-            p.hidden_right = true;
-            break;
-        }
-        p.entries.push((i, x, *w));
-        x += w;
+    let n = state.tabs.len();
+    if n == 0 {
+        return out;
     }
-    p
-}
-
-/// Every tab's entry. The focused tab's title is cut short when its entry would not fit in
-/// `area`, so its number and marks stay on screen at any width.
-fn entries(state: &State, config: &Config, area: Rect) -> Vec<Vec<(String, Style)>> {
-    let mut v: Vec<Vec<(String, Style)>> = state
-        .tabs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| entry(t, i + 1, i == state.view.focus, MAX_LABEL, config))
-        .collect();
+    let focus = state.view.focus.min(n - 1);
+    let entry_of =
+        |i: usize, max: usize| entry(&state.tabs[i], i + 1, i == state.view.focus, max, config);
     // 2: the `<` and `>` columns.
     let avail = area.width.saturating_sub(2);
-    if let (Some(t), Some(e)) = (state.focused(), v.get_mut(state.view.focus)) {
-        let over = usize::from(width(e).saturating_sub(avail));
-        if over > 0 {
-            let label = t.label().width().min(MAX_LABEL);
-            *e = entry(
-                t,
-                state.view.focus + 1,
-                true,
-                label.saturating_sub(over).max(1),
-                config,
-            );
-        }
+    let mut focused = entry_of(focus, MAX_LABEL);
+    let over = usize::from(width(&focused).saturating_sub(avail));
+    if over > 0 && focus == state.view.focus {
+        let label = state.tabs[focus].label().width().min(MAX_LABEL);
+        focused = entry_of(focus, label.saturating_sub(over).max(1));
     }
-    v
+    // First visible tab: extend to the left while the entries up to the focused one fit.
+    let mut sum = u32::from(width(&focused));
+    let mut left = Vec::new();
+    let mut first = focus;
+    while first > 0 {
+        let e = entry_of(first - 1, MAX_LABEL);
+        let w = u32::from(width(&e));
+        if sum + w > u32::from(avail) {
+            break;
+        }
+        sum += w;
+        first -= 1;
+        left.push(e);
+    }
+    out.hidden_left = first > 0;
+    let mut x = area.x + u16::from(first > 0);
+    let mut pending = left.into_iter().rev().chain(std::iter::once(focused));
+    for i in first..n {
+        let e = match pending.next() {
+            Some(e) => e,
+            None => entry_of(i, MAX_LABEL),
+        };
+        let w = width(&e);
+        let end = area.right().saturating_sub(u16::from(i + 1 < n));
+        if x.saturating_add(w) > end {
+            out.hidden_right = true;
+            break;
+        }
+        out.shown.push((i, x, e));
+        x += w;
+    }
+    out
 }
 
 /// The strongest memory mark among `tabs` (shown next to `<` or `>` for hidden tabs).
@@ -192,12 +196,10 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         buf[(x, area.y)].reset();
     }
     buf.set_style(area, bar);
-    let entries = entries(state, config, area);
-    let widths: Vec<u16> = entries.iter().map(|e| width(e)).collect();
-    let p = place(&widths, state.view.focus, area);
-    for (i, x0, _) in &p.entries {
+    let p = layout(state, config, area);
+    for (_, x0, entry) in &p.shown {
         let mut x = *x0;
-        for (text, style) in &entries[*i] {
+        for (text, style) in entry {
             let (nx, _) = buf.set_stringn(x, area.y, text, usize::from(area.right() - x), *style);
             x = nx;
         }
@@ -205,7 +207,10 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     // A hidden tab's memory mark shows beside the arrow on its side, over the entry next to
     // it if need be: a tab eating memory is never out of sight.
     let warn = bar.fg(colors.warn).add_modifier(Modifier::BOLD);
-    let shown = |i: usize| p.entries.iter().any(|(j, _, _)| *j == i);
+    // The entries shown are consecutive tabs.
+    let lo = p.shown.first().map_or(usize::MAX, |s| s.0);
+    let hi = p.shown.last().map_or(0, |s| s.0);
+    let shown = |i: usize| lo <= i && i <= hi;
     if p.hidden_left {
         let mark = hidden_mark(
             state
@@ -241,13 +246,9 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
 
 /// Which tab (index) is drawn at column `x` of the bar, for mouse clicks.
 pub fn tab_at(state: &State, config: &Config, area: Rect, x: u16) -> Option<usize> {
-    let widths: Vec<u16> = entries(state, config, area)
-        .iter()
-        .map(|e| width(e))
-        .collect();
-    place(&widths, state.view.focus, area)
-        .entries
+    layout(state, config, area)
+        .shown
         .into_iter()
-        .find(|(_, x0, w)| x >= *x0 && x < x0 + w)
+        .find(|(_, x0, e)| x >= *x0 && x < x0 + width(e))
         .map(|(i, _, _)| i)
 }

@@ -286,6 +286,19 @@ impl SamplerHandle {
         }
     }
 
+    /// Adds entries for tabs just opened, sampled at the next round for new tabs: O(entries),
+    /// where [`SamplerHandle::set_roster`] compares the whole roster.
+    pub fn add_to_roster(&self, entries: Vec<RosterEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let (lock, cv) = &*self.control;
+        let mut ctl = lock.lock().unwrap_or_else(|p| p.into_inner());
+        ctl.fresh.extend(entries.iter().map(|r| r.id));
+        ctl.roster.extend(entries);
+        cv.notify_one();
+    }
+
     /// Rescans every tab's process tree at the next sample, and samples now.
     pub fn rescan(&self) {
         let (lock, cv) = &*self.control;
