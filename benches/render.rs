@@ -65,15 +65,16 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     n = n.wrapping_add(1);
                     t.process(if n % 2 == 0 { b"a\x08" } else { b"b\x08" });
-                    let damage = t.take_damage();
                     out.draw(|f| {
                         let source = damaged_rows_only.then_some(1);
-                        f.pane_rows = if f.pane_reuse(area, source) {
-                            memmux::ui::pane::render_rows(t.screen(), area, f.buffer_mut(), |r| {
-                                damage.contains(r)
-                            })
-                        } else {
-                            memmux::ui::pane::render_all(t.screen(), area, f.buffer_mut())
+                        f.pane_rows = match f.pane_changes(area, source, t.changes()) {
+                            Some(damage) => memmux::ui::pane::render_rows(
+                                t.screen(),
+                                area,
+                                f.buffer_mut(),
+                                |r| damage.contains(r),
+                            ),
+                            None => memmux::ui::pane::render_all(t.screen(), area, f.buffer_mut()),
                         };
                     })
                     .unwrap();

@@ -130,6 +130,8 @@ pub struct App {
     size_panel: Option<bool>,
     /// Starts the sessions of new panes (a scripted one in the in-process driver's tests).
     spawner: Box<dyn spawner::Spawner>,
+    /// Every view's terminal, where readers draw their output directly (`ui::direct::Views`).
+    pub screens: Arc<ui::direct::Views>,
 }
 
 impl App {
@@ -144,6 +146,8 @@ impl App {
             crate::term::scrollback::Limits::new(config.scrollback_lines, config.scrollback_bytes);
         let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
         ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
+        let screens = Arc::new(ui::direct::Views::default());
+        ctx.direct = Some(Arc::clone(&screens) as Arc<dyn crate::session::DirectDraw>);
         let keymap = Arc::new(config.keymap.clone());
         App {
             state: State::default(),
@@ -177,6 +181,7 @@ impl App {
             view_id: 0,
             size_panel: None,
             spawner: Box::new(spawner::PtySpawner),
+            screens,
         }
     }
 
@@ -487,12 +492,9 @@ impl App {
     /// while nothing but its screen is drawn there (normal mode).
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
         // A focused pane hidden by a window too small for the layout has nothing to draw.
-        // With several views no reader draws: each view's frame is its own.
-        if self.state.view.mode != Mode::Normal
-            || self.resized
-            || self.pane.is_empty()
-            || !self.views.is_empty()
-        {
+        // With several views, each view's compositor keeps its own place in the screen's
+        // changes: a reader draws on every view that shows its pane as is.
+        if self.state.view.mode != Mode::Normal || self.resized || self.pane.is_empty() {
             return None;
         }
         let tab = self.state.focused()?;

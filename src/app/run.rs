@@ -251,7 +251,10 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         Rect::default(),
     )));
     let mut app = App::new(config, tx.clone(), wake, area);
-    app.ctx.direct = Some(Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>);
+    app.screens.add(
+        0,
+        Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>,
+    );
     app.ctx.sampler_wake = sampler.waker();
     app.sampler = Some(sampler);
     app.config_source = options.config_source;

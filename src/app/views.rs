@@ -224,7 +224,9 @@ impl App {
             tty,
             _stop: stop,
         });
-        self.state.other_views = self.views.len();
+        if let Some(p) = self.views.last() {
+            self.screens.add(id, Arc::clone(&p.screen) as _);
+        }
         crate::util::append_log(&format!("view {id} opened"));
         self.redraw_now();
         Ok(())
@@ -234,7 +236,7 @@ impl App {
         let before = self.views.len();
         self.views.retain(|p| p.id != id);
         if self.views.len() != before {
-            self.state.other_views = self.views.len();
+            self.screens.remove(id);
             crate::util::append_log(&format!("view {id} closed"));
             // The tabs may take the room of a panel only that view showed.
             self.resized = true;
@@ -245,8 +247,10 @@ impl App {
     /// Where each further view's plain keys may go, after whatever the last event changed.
     pub(super) fn publish_views(&mut self) {
         for i in 0..self.views.len() {
-            let target = self.with_view(i, |app, _| app.fast_target());
+            let (target, direct) =
+                self.with_view(i, |app, _| (app.fast_target(), app.direct_target()));
             self.views[i].fast.publish(target);
+            self.views[i].screen.lock().target = direct;
         }
     }
 
@@ -272,7 +276,9 @@ impl App {
         let mut failed = Vec::new();
         for i in 0..self.views.len() {
             let r = self.with_view(i, |app, p| {
-                super::run::frame_on(app, &p.screen, || Ok(size_of(&p.tty)?))
+                super::run::frame_on(app, &p.screen, || Ok(size_of(&p.tty)?))?;
+                p.screen.lock().target = app.direct_target();
+                anyhow::Ok(())
             });
             if let Err(e) = r {
                 crate::util::append_log(&format!("view {}: {e:#}", self.views[i].id));

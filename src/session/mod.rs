@@ -25,10 +25,10 @@ pub use shared::{Alerts, QueueFull, Shared, TermGuard};
 /// without waking the UI thread: an echo reaches the user one thread hop sooner (tmux's server
 /// also draws from the thread that reads the pty).
 pub trait DirectDraw: Send + Sync {
-    /// Called with `term` locked after output that changed only some rows of its screen
-    /// (`Term::damage`). Returns true when those rows are on the terminal (and the damage
-    /// taken); false when the UI must draw them (another tab is shown, a frame is being
-    /// drawn, the UI is in a mode where output is not drawn as is).
+    /// Called with `term` locked after output. Returns true when the rows it changed are on
+    /// the terminal (the drawer keeps its own place in `Term::changes`); false when the UI
+    /// must draw them (every row changed, another tab is shown, a frame is being drawn, the
+    /// UI is in a mode where output is not drawn as is).
     fn draw_rows(&self, session: SessionId, term: &mut Term) -> bool;
 }
 

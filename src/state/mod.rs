@@ -234,9 +234,6 @@ pub struct State {
     pub totals: crate::memory::summary::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
     pub panel_seq: u64,
-    /// Views of other clients drawn from the same screens: with any, no frame may take a
-    /// screen's changes (its damage) for itself, so panes are drawn whole.
-    pub other_views: usize,
 }
 
 impl State {

@@ -91,10 +91,10 @@ impl Changes {
         self.row_at[i] = self.seq;
     }
 
-    /// Whether the latest change was of every row (then looking for a single changed row
-    /// gains nothing until a reader has drawn).
-    pub fn all_pending(&self, seen: u64) -> bool {
-        self.all_at > seen
+    /// Whether the latest change was of every row: then any reader's [`Changes::since`] is
+    /// [`Damage::ALL`] (a reader drawing single rows can give up before looking further).
+    pub fn latest_is_all(&self) -> bool {
+        self.all_at == self.seq
     }
 
     /// The rows changed after the change numbered `seen`.
@@ -156,6 +156,8 @@ mod tests {
         );
         c.row(40);
         assert!(c.since(after).contains(40) && !c.since(after).contains(2));
-        assert!(c.all_pending(seen) && !c.all_pending(after));
+        assert!(!c.latest_is_all());
+        c.all();
+        assert!(c.latest_is_all());
     }
 }

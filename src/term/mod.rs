@@ -15,8 +15,7 @@ mod reflow;
 pub mod scrollback;
 mod vt100_input;
 
-use damage::Changes;
-pub use damage::Damage;
+pub use damage::{Changes, Damage};
 use fastpath::FastPath;
 use fidelity::{Fidelity, Stage};
 use filter::Filter;
@@ -281,10 +280,8 @@ pub struct Term {
     pub(super) seam: Utf8Seam,
     /// What the stage making up for vt100's gaps keeps (tab stops; see `fidelity`).
     fid: Fidelity,
-    /// Which screen rows changed, for every reader (`damage`).
+    /// Which screen rows changed, for every reader (`damage`): each keeps its own place.
     changes: Changes,
-    /// What `take_damage` has handed out: the change number its caller saw last.
-    taken: u64,
     /// The screen while the tab is parked (`park`); `parser` then holds a 1x1 screen.
     pub(super) parked: Option<Parked>,
 }
@@ -367,36 +364,20 @@ impl Term {
             seam: Utf8Seam::default(),
             fid: Fidelity::default(),
             changes: Changes::default(),
-            taken: 0,
             parked: None,
         }
     }
 
-    /// The rows that may have changed since the last `take_damage`.
-    pub fn damage(&self) -> Damage {
-        self.changes.since(self.taken)
-    }
-
-    /// The rows that may have changed since the last call; from now on, none. One reader's
-    /// view (the focused pane's frame); other readers keep their own number ([`Term::changes`]).
-    pub fn take_damage(&mut self) -> Damage {
-        let d = self.changes.since(self.taken);
-        self.taken = self.changes.seq();
-        d
-    }
-
-    /// The change log itself, for a reader that keeps its own place in it.
+    /// The change log of the screen. Every reader (each view's frames, each view's direct
+    /// draws) keeps the number it last drew ([`Changes::seq`]) and asks what changed since
+    /// ([`Changes::since`]); nothing is taken away from the others.
     pub fn changes(&self) -> &Changes {
         &self.changes
     }
 
     /// The row `bytes` can change when it is the cursor's row alone.
     fn local_row(&self, bytes: &[u8]) -> Option<u16> {
-        if self.changes.all_pending(self.taken)
-            || bytes.len() > SMALL_OUTPUT
-            || !self.filter.is_transparent()
-            || !self.seam.is_empty()
-        {
+        if bytes.len() > SMALL_OUTPUT || !self.filter.is_transparent() || !self.seam.is_empty() {
             return None;
         }
         let printed = row_local(bytes)?;
@@ -597,16 +578,20 @@ mod tests {
     #[test]
     fn an_echo_damages_only_the_cursor_row_and_anything_else_all_rows() {
         let mut t = term(5, 10);
+        // A reader's place in the change log: what changed since it looked last, then the
+        // number it keeps.
+        let mut seen = 0;
+        let mut take = |t: &Term| {
+            let d = t.changes().since(seen);
+            seen = t.changes().seq();
+            d
+        };
         t.process(b"\x1b[3;1H$ ");
-        assert_eq!(
-            t.take_damage(),
-            Damage::ALL,
-            "a new terminal is drawn whole"
-        );
-        assert_eq!(t.take_damage(), Damage::NONE);
+        assert_eq!(take(&t), Damage::ALL, "a new terminal is drawn whole");
+        assert_eq!(take(&t), Damage::NONE);
         t.process(b"l");
         t.process(b"s\x08 \x08\x1b[K\x07");
-        let d = t.take_damage();
+        let d = take(&t);
         assert!(d.contains(2) && !d.contains(1) && !d.contains(3), "{d:?}");
         for bytes in [
             &b"\r\n"[..],
@@ -617,22 +602,28 @@ mod tests {
             b"\x1b]0;title\x07",
         ] {
             t.process(bytes);
-            assert_eq!(t.take_damage(), Damage::ALL, "{bytes:?}");
+            assert_eq!(take(&t), Damage::ALL, "{bytes:?}");
         }
         // Printing up to the last column is one row; one more character would wrap.
         t.process(b"\x1b[5;1H");
-        t.take_damage();
+        take(&t);
         t.process(b"123456789");
-        assert!(!t.take_damage().contains(3));
+        assert!(!take(&t).contains(3));
         t.process(b"0");
-        assert_eq!(t.take_damage(), Damage::ALL, "reaches the last column");
+        assert_eq!(take(&t), Damage::ALL, "reaches the last column");
+        // Right after a change of every row, an echo is one row again.
+        t.process(b"\x1b[2;1H");
+        take(&t);
+        t.process(b"x");
+        let d = take(&t);
+        assert!(d.contains(1) && !d.is_all(), "{d:?}");
         // Mid-sequence at the start of a chunk: the bytes mean something else.
         t.process(b"\x1b[");
-        t.take_damage();
+        take(&t);
         t.process(b"2J");
-        assert_eq!(t.take_damage(), Damage::ALL);
+        assert_eq!(take(&t), Damage::ALL);
         t.resize(6, 10);
-        assert_eq!(t.take_damage(), Damage::ALL);
+        assert_eq!(take(&t), Damage::ALL);
     }
 
     #[test]

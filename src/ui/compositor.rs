@@ -7,7 +7,10 @@
 //! largest part of memmux's keystroke latency. Here three things are skipped:
 //! - pane rows the session's screen did not change since the last frame (an echo changes one),
 //!   in every pane of the tab, focused or not: not reset, not drawn, not compared
-//!   ([`Canvas::pane_reuse`], `Term::take_damage`);
+//!   ([`Canvas::pane_changes`]). Each compositor (one per view) keeps, per pane, the number
+//!   of the screen's change log it last drew (`Term::changes`), and its direct draws
+//!   ([`Compositor::draw_pane_rows`]) move that number too: two views of one screen each draw
+//!   every change once;
 //! - pane rows that held only blanks in this frame and the last (a shell screen is mostly such
 //!   rows): not compared;
 //! - areas whose drawer passes the same key as last frame ([`Canvas::keep`]; the memory panel,
@@ -29,6 +32,7 @@ use ratatui::layout::Rect;
 use unicode_width::UnicodeWidthStr;
 
 use super::pane::PaneRow;
+use crate::term::{Changes, Damage};
 
 /// What the drawing code hands back besides the buffer.
 pub struct Canvas<'a> {
@@ -43,19 +47,29 @@ pub struct Canvas<'a> {
     kept: Vec<Rect>,
     prev_panes: &'a [Slot],
     /// The panes declared before the last one, with their rows.
-    panes: Vec<(Rect, Option<u64>, Vec<PaneRow>)>,
+    panes: Vec<(Declared, Vec<PaneRow>)>,
     /// The pane declared last (its rows are `pane_rows`).
-    pane: Option<(Rect, Option<u64>)>,
+    pane: Option<Declared>,
     /// What was drawn in each row of the pane declared last; empty when unknown (all its rows
     /// are compared).
     pub pane_rows: Vec<PaneRow>,
 }
 
-/// A pane of the last frame: its place, the screen it showed, and which of its rows were
-/// blank.
+/// A pane declared in a frame: its place, the screen it shows, and the number of that
+/// screen's change log it is drawn up to (0: unknown).
+#[derive(Clone, Copy)]
+struct Declared {
+    area: Rect,
+    source: Option<u64>,
+    seen: u64,
+}
+
+/// A pane of the last frame: its place, the screen it showed, the change it showed the
+/// screen at, and which of its rows were blank.
 struct Slot {
     area: Rect,
     source: Option<u64>,
+    seen: u64,
     blank: Vec<bool>,
 }
 
@@ -92,11 +106,15 @@ impl Canvas<'_> {
     /// screen did not change may be kept from the last frame (`PaneRow::Kept`); otherwise the
     /// pane is blank and every row is drawn.
     pub fn pane_reuse(&mut self, area: Rect, source: Option<u64>) -> bool {
-        if let Some((a, s)) = self.pane.take() {
-            self.panes.push((a, s, std::mem::take(&mut self.pane_rows)));
+        if let Some(d) = self.pane.take() {
+            self.panes.push((d, std::mem::take(&mut self.pane_rows)));
         }
         self.pane_rows.clear();
-        self.pane = Some((area, source));
+        self.pane = Some(Declared {
+            area,
+            source,
+            seen: 0,
+        });
         let prev = self
             .prev_panes
             .iter()
@@ -111,20 +129,43 @@ impl Canvas<'_> {
         false
     }
 
+    /// Declares a pane as [`Canvas::pane_reuse`] does, showing a screen whose change log is
+    /// `changes` (the caller holds its term locked until the rows are drawn). Returns the rows
+    /// to draw: `Some` when the others may be kept from the last frame (what changed since
+    /// this compositor last drew the pane, in a frame or directly); `None` when the pane is
+    /// blank and every row is drawn.
+    pub fn pane_changes(
+        &mut self,
+        area: Rect,
+        source: Option<u64>,
+        changes: &Changes,
+    ) -> Option<Damage> {
+        let seen = self
+            .prev_panes
+            .iter()
+            .find(|p| p.area == area && p.source == source)
+            .map_or(0, |p| p.seen);
+        let reuse = self.pane_reuse(area, source);
+        if let Some(d) = &mut self.pane {
+            d.seen = changes.seq();
+        }
+        reuse.then(|| changes.since(seen))
+    }
+
     /// Forgets what was drawn in the rows of every pane declared so far (something was
     /// drawn over them): all their rows are compared.
     pub fn forget_pane_rows(&mut self) {
         self.pane_rows.clear();
-        for (_, _, rows) in &mut self.panes {
+        for (_, rows) in &mut self.panes {
             rows.clear();
         }
     }
 
     /// Every pane declared, with its rows.
-    fn take_panes(&mut self) -> Vec<(Rect, Option<u64>, Vec<PaneRow>)> {
+    fn take_panes(&mut self) -> Vec<(Declared, Vec<PaneRow>)> {
         let mut panes = std::mem::take(&mut self.panes);
-        if let Some((a, s)) = self.pane.take() {
-            panes.push((a, s, std::mem::take(&mut self.pane_rows)));
+        if let Some(d) = self.pane.take() {
+            panes.push((d, std::mem::take(&mut self.pane_rows)));
         }
         panes
     }
@@ -271,7 +312,7 @@ impl<W: Write> Compositor<W> {
             let same_panes = panes.len() == self.prev_panes.len()
                 && panes
                     .iter()
-                    .all(|(a, ..)| self.prev_panes.iter().any(|p| p.area == *a));
+                    .all(|(d, _)| self.prev_panes.iter().any(|p| p.area == d.area));
             let same_areas = same_panes
                 && keyed.len() == self.prev_keyed.len()
                 && keyed
@@ -294,7 +335,15 @@ impl<W: Write> Compositor<W> {
         // last.
         let mut skip = kept;
         let mut slots = Vec::with_capacity(panes.len());
-        for (pane, source, rows) in panes {
+        for (
+            Declared {
+                area: pane,
+                source,
+                seen,
+            },
+            rows,
+        ) in panes
+        {
             let unknown = rows.len() != usize::from(pane.height);
             let mut blank = vec![false; usize::from(pane.height)];
             let prev_blank = self
@@ -317,6 +366,7 @@ impl<W: Write> Compositor<W> {
             slots.push(Slot {
                 area: pane,
                 source,
+                seen,
                 blank,
             });
         }
@@ -344,16 +394,18 @@ impl<W: Write> Compositor<W> {
         Ok(())
     }
 
-    /// Draws the rows of `pane` that `damage` names from `screen`, and the screen's cursor,
-    /// when the last frame showed this screen (`source`) in this place; touches nothing else.
-    /// Returns false, having done nothing, when that is not so (a full frame is needed).
+    /// Draws the rows of `pane` that changed (`changes`) since this compositor last drew it,
+    /// and the screen's cursor, when the last frame showed this screen (`source`) in this
+    /// place; touches nothing else. The pane then counts as drawn up to the latest change: the
+    /// next frame draws none of these rows again. Returns false, having done nothing, when the
+    /// pane is not there as is or every row changed (a frame is needed).
     pub fn draw_pane_rows(
         &mut self,
         pane: Rect,
         source: u64,
         screen: &vt100::Screen,
         palette: &crate::term::palette::Palette,
-        damage: crate::term::Damage,
+        changes: &Changes,
     ) -> std::io::Result<bool> {
         let slot = self.prev_panes.iter().position(|p| {
             p.area == pane && p.source == Some(source) && p.blank.len() == usize::from(pane.height)
@@ -361,6 +413,13 @@ impl<W: Write> Compositor<W> {
         let Some(slot) = slot.filter(|_| !self.full) else {
             return Ok(false);
         };
+        let damage = changes.since(self.prev_panes[slot].seen);
+        if damage.is_all() {
+            return Ok(false);
+        }
+        if damage.is_none() {
+            return Ok(true);
+        }
         let mut rows =
             super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
         super::pane::apply_palette(palette, pane, &mut self.back, &mut rows);
@@ -384,6 +443,9 @@ impl<W: Write> Compositor<W> {
             let i = self.back.index_of(x, y);
             self.front.content[i].clone_from(&self.back.content[i]);
         }
+        // Drawn into both buffers: whatever the write does, the next frame compares from
+        // here, as it does after a frame.
+        self.prev_panes[slot].seen = changes.seq();
         draw_cells(&mut self.backend, &self.back, &self.changes)?;
         let w = self.backend.writer_mut();
         match super::pane::cursor_position(screen, pane) {

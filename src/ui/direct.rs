@@ -1,11 +1,11 @@
 //! The terminal shared by the UI thread and the sessions' readers: the UI draws frames; a
 //! reader draws the rows its output changed when its tab is the one shown as is (see
-//! `session::DirectDraw`). Measured on 2 cores, keystroke to echo, medians of five
+//! `session::DirectDraw`), on every view's terminal that shows it so ([`Views`]). Measured on 2 cores, keystroke to echo, medians of five
 //! interleaved runs of 100 keys: 0.497 ms with every echo drawn by the UI thread, 0.407 ms
 //! with the reader drawing it, tmux 0.513.
 
 use std::io::Write;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
@@ -62,8 +62,9 @@ impl<W: Write> Shared<W> {
 
 impl<W: Write + Send> DirectDraw for Shared<W> {
     fn draw_rows(&self, session: SessionId, term: &mut Term) -> bool {
-        let damage = term.damage();
-        if damage.is_all() || damage.is_none() {
+        // Every row changed (a scroll, a flood): no view draws that directly, so the screen's
+        // lock is not even tried.
+        if term.changes().latest_is_all() {
             return false;
         }
         // Never wait for the UI: while it draws a frame, the frame after will have the rows.
@@ -82,20 +83,61 @@ impl<W: Write + Send> DirectDraw for Shared<W> {
         }
         // The compositor's buffers are memmux's, not the session's (this is its reader).
         let _memmux = crate::memory::alloc::enter(crate::memory::alloc::MEMMUX);
+        // The compositor remembers which change of this screen it drew last (here or in a
+        // frame): it draws what came since, and its next frame does not draw it again.
         match screen.comp.draw_pane_rows(
             target.pane,
             target.source,
             term.screen(),
             term.palette(),
-            damage,
+            term.changes(),
         ) {
             Ok(true) => {
                 screen.last_direct = Some(now);
-                term.take_damage();
                 true
             }
             // A failed write is the UI's to report: its next frame meets it too.
             Ok(false) | Err(_) => false,
         }
+    }
+}
+
+/// The terminals of every view (one per attached client), for the readers: each view that
+/// shows the output's pane as is draws it on its own terminal (its own compositor, its own
+/// place in the screen's change log). Output counts as drawn when every view drew it; else
+/// the UI draws a frame, in which the views that drew send nothing more for those rows.
+#[derive(Default)]
+pub struct Views {
+    /// By view number (0: the session's own terminal). Read by every reader's output, written
+    /// when a client attaches or leaves.
+    screens: RwLock<Vec<(u64, Arc<dyn DirectDraw>)>>,
+}
+
+impl Views {
+    pub fn add(&self, id: u64, screen: Arc<dyn DirectDraw>) {
+        self.write().push((id, screen));
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.write().retain(|(v, _)| *v != id);
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<(u64, Arc<dyn DirectDraw>)>> {
+        self.screens.write().unwrap_or_else(|p| {
+            self.screens.clear_poison();
+            p.into_inner()
+        })
+    }
+}
+
+impl DirectDraw for Views {
+    fn draw_rows(&self, session: SessionId, term: &mut Term) -> bool {
+        let screens = self.screens.read().unwrap_or_else(|p| p.into_inner());
+        // Every view is asked, even after one could not draw: each that can shows the echo now.
+        let mut all = !screens.is_empty();
+        for (_, s) in screens.iter() {
+            all &= s.draw_rows(session, term);
+        }
+        all
     }
 }

@@ -114,21 +114,20 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
         let label = |id| tab.pane_by_id(id).map(crate::state::Pane::label);
         borders::render_titles(&g, focus, label, frame.buffer_mut(), &config.colors);
         let pane_area = pane_area.unwrap_or_default();
-        let mut term = tab.session().shared.lock_term();
+        let term = tab.session().shared.lock_term();
         if let Mode::Scroll(view) = &state.view.mode {
             cursor = scroll::render(view, &term, pane_area, frame.buffer_mut(), &config.colors);
         } else if !pane_area.is_empty() {
-            let damage = term.take_damage();
             // An overlay or an ended tab's note draws over the pane: then nothing is kept.
             let ended = !tab.session().is_running();
-            let source =
-                (!overlay && !ended && state.other_views == 0).then(|| pane_key(tab.session()));
-            frame.pane_rows = if frame.pane_reuse(pane_area, source) {
-                pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
-                    damage.contains(r)
-                })
-            } else {
-                pane::render_all(term.screen(), pane_area, frame.buffer_mut())
+            let source = (!overlay && !ended).then(|| pane_key(tab.session()));
+            frame.pane_rows = match frame.pane_changes(pane_area, source, term.changes()) {
+                Some(damage) => {
+                    pane::render_rows(term.screen(), pane_area, frame.buffer_mut(), |r| {
+                        damage.contains(r)
+                    })
+                }
+                None => pane::render_all(term.screen(), pane_area, frame.buffer_mut()),
             };
             let mut rows = std::mem::take(&mut frame.pane_rows);
             pane::apply_palette(term.palette(), pane_area, frame.buffer_mut(), &mut rows);

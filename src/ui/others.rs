@@ -22,14 +22,12 @@ pub fn render(tab: &Tab, g: &Geometry, frame: &mut Canvas<'_>, config: &Config, 
         // An ended pane's note draws over its screen: then nothing is kept.
         let running = p.session.is_running();
         let source = (!overlay && running).then(|| super::pane_key(&p.session));
-        let reuse = frame.pane_reuse(area, source);
-        let mut term = p.session.shared.lock_term();
-        let damage = term.take_damage();
+        let term = p.session.shared.lock_term();
+        let damage = frame.pane_changes(area, source, term.changes());
         let buf = frame.buffer_mut();
-        let mut rows = if reuse {
-            pane::render_rows(term.screen(), area, buf, |r| damage.contains(r))
-        } else {
-            pane::render_all(term.screen(), area, buf)
+        let mut rows = match damage {
+            Some(damage) => pane::render_rows(term.screen(), area, buf, |r| damage.contains(r)),
+            None => pane::render_all(term.screen(), area, buf),
         };
         pane::apply_palette(term.palette(), area, buf, &mut rows);
         drop(term);

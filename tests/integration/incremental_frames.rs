@@ -157,18 +157,16 @@ fn run(seed: u64, steps: usize) {
             continue; // No frame this time: damage accumulates.
         }
         let pane_area = Rect::new(0, 1, COLS, ROWS);
-        let t = &mut terms[shown_tab];
-        let damage = t.take_damage();
+        let t = &terms[shown_tab];
         comp.writer_mut().clear();
         comp.draw(|f| {
             f.buffer_mut()
                 .set_string(0, 0, format!("tab {shown_tab}"), Style::new());
-            f.pane_rows = if f.pane_reuse(pane_area, Some(shown_tab as u64)) {
-                pane::render_rows(t.screen(), pane_area, f.buffer_mut(), |r| {
+            f.pane_rows = match f.pane_changes(pane_area, Some(shown_tab as u64), t.changes()) {
+                Some(damage) => pane::render_rows(t.screen(), pane_area, f.buffer_mut(), |r| {
                     damage.contains(r)
-                })
-            } else {
-                pane::render_all(t.screen(), pane_area, f.buffer_mut())
+                }),
+                None => pane::render_all(t.screen(), pane_area, f.buffer_mut()),
             };
             if panel_on {
                 let panel = Rect::new(COLS, 1, PANEL, ROWS);
@@ -253,13 +251,13 @@ fn run_panes(seed: u64, steps: usize) {
         comp.writer_mut().clear();
         comp.draw(|f| {
             for p in [1 - focus, focus] {
-                let t = &mut terms[p];
-                let damage = t.take_damage();
+                let t = &terms[p];
                 let source = (!overlay).then_some(p as u64);
-                f.pane_rows = if f.pane_reuse(areas[p], source) {
-                    pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| damage.contains(r))
-                } else {
-                    pane::render_all(t.screen(), areas[p], f.buffer_mut())
+                f.pane_rows = match f.pane_changes(areas[p], source, t.changes()) {
+                    Some(damage) => pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| {
+                        damage.contains(r)
+                    }),
+                    None => pane::render_all(t.screen(), areas[p], f.buffer_mut()),
                 };
             }
             for y in 1..=ROWS {
@@ -336,13 +334,14 @@ fn a_line_in_an_unfocused_pane_redraws_that_row_alone() {
         let mut seen = Vec::new();
         comp.draw(|f| {
             seen.clear();
-            for (p, t) in terms.iter_mut().enumerate() {
-                let damage = t.take_damage();
-                let reuse = f.pane_reuse(areas[p], Some(p as u64));
-                f.pane_rows = if reuse {
-                    pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| damage.contains(r))
-                } else {
-                    pane::render_all(t.screen(), areas[p], f.buffer_mut())
+            for (p, t) in terms.iter().enumerate() {
+                let damage = f.pane_changes(areas[p], Some(p as u64), t.changes());
+                let reuse = damage.is_some();
+                f.pane_rows = match damage {
+                    Some(d) => {
+                        pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| d.contains(r))
+                    }
+                    None => pane::render_all(t.screen(), areas[p], f.buffer_mut()),
                 };
                 let drawn = f
                     .pane_rows
@@ -368,4 +367,242 @@ fn a_line_in_an_unfocused_pane_redraws_that_row_alone() {
     let (bytes, seen) = frame(&mut terms);
     assert_eq!(seen, vec![(true, 0), (true, 0)]);
     assert!(bytes < 40, "{bytes} bytes for an unchanged frame");
+}
+
+/// One view of the two panes (one client's compositor and the terminal it draws on): whether
+/// it shows them side by side or one of them alone, which one is focused (declared last, and
+/// the one its readers draw into directly), and whether an overlay covered them last frame.
+struct View {
+    comp: Compositor<Vec<u8>>,
+    outer: vt100::Parser,
+    /// `None`: both panes side by side; `Some(p)`: pane `p` alone, the whole width.
+    alone: Option<usize>,
+    focus: usize,
+}
+
+/// Where pane `p` is in a view showing `alone`, if it shows at all.
+fn place(alone: Option<usize>, p: usize, w: u16) -> Option<Rect> {
+    match alone {
+        None => Some([Rect::new(0, 1, w, ROWS), Rect::new(w + 1, 1, w, ROWS)][p]),
+        Some(a) if a == p => Some(Rect::new(0, 1, 2 * w + 1, ROWS)),
+        Some(_) => None,
+    }
+}
+
+/// Two views (two clients) of the same two panes, each compositor keeping its own place in
+/// each screen's change log: random output to either pane, each view drawing frames at its own
+/// times, with its own layout, focus and overlays, and drawing its focused pane's changes
+/// directly between frames (as a pty reader does). After each of a view's frames and direct
+/// draws, every pane it shows must look as drawing it whole would: neither view may miss a
+/// change the other drew, nor (its frames after a direct draw) draw one twice to get there.
+fn run_two_views(seed: u64, steps: usize) -> (usize, usize) {
+    const W: u16 = 14;
+    let mut rng = Rng(seed);
+    let mut terms = [term_sized(W), term_sized(W)];
+    let area = Rect::new(0, 0, 2 * W + 1, ROWS + 1);
+    let mut views: Vec<View> = (0..2)
+        .map(|_| View {
+            comp: Compositor::new(Vec::new(), area),
+            outer: vt100::Parser::new(dim(ROWS + 1), dim(2 * W + 1), 0),
+            alone: None,
+            focus: 0,
+        })
+        .collect();
+    let mut log = Vec::new();
+    let (mut direct_drawn, mut kept_rows) = (0, 0);
+    for step in 0..steps {
+        for _ in 0..1 + rng.below(2) {
+            let p = rng.below(2);
+            // Mostly echo-like pieces, so that direct draws (single rows) happen often.
+            let piece = if rng.below(2) == 0 {
+                PIECES[rng.below(6)]
+            } else {
+                PIECES[rng.below(PIECES.len())]
+            };
+            terms[p].process(piece.as_bytes());
+            log.push(format!("pane {p}: {piece:?}"));
+        }
+        let v = rng.below(2);
+        let view = &mut views[v];
+        match rng.below(12) {
+            0 => {
+                view.focus = 1 - view.focus;
+                log.push(format!("view {v}: focus {}", view.focus));
+            }
+            1 => {
+                view.alone = match view.alone {
+                    None => Some(view.focus),
+                    Some(_) => None,
+                };
+                log.push(format!("view {v}: alone {:?}", view.alone));
+            }
+            _ => {}
+        }
+        // The panes `only` names (every pane after a frame, the one drawn after a direct draw)
+        // must look as drawing them whole would.
+        let check = |view: &mut View, only: Option<usize>, what: &str, log: &mut Vec<String>| {
+            view.outer.process(view.comp.writer_mut());
+            view.comp.writer_mut().clear();
+            for (p, t) in terms.iter().enumerate() {
+                if only.is_some_and(|o| o != p) {
+                    continue;
+                }
+                let Some(at) = place(view.alone, p, W) else {
+                    continue;
+                };
+                let want = expected_at(t, at, area);
+                let got = shown(&view.outer, at);
+                if want != got {
+                    let tail: Vec<_> = log.iter().rev().take(14).rev().collect();
+                    panic!(
+                        "seed {seed}, step {step}: view {v}'s pane {p} after {what} differs \
+                         from a whole redraw\nlast: {tail:#?}\nwant:\n{}\ngot:\n{}",
+                        want.join("\n"),
+                        got.join("\n")
+                    );
+                }
+            }
+            log.push(format!("view {v}: {what}"));
+        };
+        match rng.below(3) {
+            // A frame; now and then with an overlay over the panes.
+            0 => {
+                let overlay = rng.below(15) == 0;
+                let (alone, focus) = (view.alone, view.focus);
+                view.comp
+                    .draw(|f| {
+                        for p in [1 - focus, focus] {
+                            let Some(at) = place(alone, p, W) else {
+                                continue;
+                            };
+                            let t = &terms[p];
+                            let source = (!overlay).then_some(p as u64);
+                            f.pane_rows = match f.pane_changes(at, source, t.changes()) {
+                                Some(d) => {
+                                    let rows =
+                                        pane::render_rows(t.screen(), at, f.buffer_mut(), |r| {
+                                            d.contains(r)
+                                        });
+                                    kept_rows +=
+                                        rows.iter().filter(|r| **r == pane::PaneRow::Kept).count();
+                                    rows
+                                }
+                                None => pane::render_all(t.screen(), at, f.buffer_mut()),
+                            };
+                        }
+                        if alone.is_none() {
+                            for y in 1..=ROWS {
+                                f.buffer_mut()[(W, y)].set_symbol("│");
+                            }
+                        }
+                        if overlay {
+                            f.buffer_mut().set_string(2, 3, "OVERLAY", Style::new());
+                            f.forget_pane_rows();
+                        }
+                    })
+                    .expect("drawing into memory");
+                if overlay {
+                    view.outer.process(view.comp.writer_mut());
+                    view.comp.writer_mut().clear();
+                    log.push(format!("view {v}: overlay frame"));
+                } else {
+                    check(view, None, "a frame", &mut log);
+                }
+            }
+            // The focused pane's reader draws its rows directly, if this view shows it as is.
+            1 => {
+                let p = view.focus;
+                let Some(at) = place(view.alone, p, W) else {
+                    continue;
+                };
+                let t = &terms[p];
+                let drew = view
+                    .comp
+                    .draw_pane_rows(at, p as u64, t.screen(), t.palette(), t.changes())
+                    .expect("drawing into memory");
+                if drew {
+                    direct_drawn += 1;
+                    check(view, Some(p), "a direct draw", &mut log);
+                } else {
+                    view.comp.writer_mut().clear();
+                }
+            }
+            _ => {}
+        }
+    }
+    (direct_drawn, kept_rows)
+}
+
+#[test]
+fn two_views_of_the_same_panes_each_draw_every_change() {
+    let (mut direct, mut kept) = (0, 0);
+    for seed in 1..=40u64 {
+        let (d, k) = run_two_views(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, 400);
+        direct += d;
+        kept += k;
+    }
+    // The runs exercised what they are about: direct draws and kept rows.
+    assert!(
+        direct > 40 * 5 && kept > 40 * 100,
+        "{direct} direct draws, {kept} kept rows"
+    );
+}
+
+/// An echo drawn directly on one view: that view's next frame draws none of the pane's rows
+/// again, and the other view, which drew nothing since, draws that row (and no other).
+#[test]
+fn a_direct_draw_moves_its_own_view_only() {
+    const W: u16 = 30;
+    let mut t = term_sized(W);
+    t.process(b"$ ");
+    let at = Rect::new(0, 0, W, ROWS);
+    let mut views = [
+        Compositor::new(Vec::new(), at),
+        Compositor::new(Vec::new(), at),
+    ];
+    // Rows of the pane a frame of `comp` draws (not kept from its last frame).
+    let frame = |comp: &mut Compositor<Vec<u8>>, t: &Term| {
+        let mut drawn = 0;
+        comp.draw(|f| {
+            f.pane_rows = match f.pane_changes(at, Some(1), t.changes()) {
+                Some(d) => pane::render_rows(t.screen(), at, f.buffer_mut(), |r| d.contains(r)),
+                None => pane::render_all(t.screen(), at, f.buffer_mut()),
+            };
+            drawn = f
+                .pane_rows
+                .iter()
+                .filter(|r| **r != pane::PaneRow::Kept)
+                .count();
+        })
+        .expect("drawing into memory");
+        drawn
+    };
+    for v in &mut views {
+        assert_eq!(
+            frame(v, &t),
+            usize::from(ROWS),
+            "a first frame draws it all"
+        );
+    }
+    t.process(b"l");
+    let drew = views[0]
+        .draw_pane_rows(at, 1, t.screen(), t.palette(), t.changes())
+        .expect("drawing into memory");
+    assert!(drew, "the echo is drawn directly");
+    assert_eq!(frame(&mut views[0], &t), 0, "the direct draw had the row");
+    assert_eq!(
+        frame(&mut views[1], &t),
+        1,
+        "the other view draws the echo's row"
+    );
+    assert_eq!(frame(&mut views[1], &t), 0);
+    // A second echo: each view draws it once more, whichever way.
+    t.process(b"s");
+    assert_eq!(frame(&mut views[1], &t), 1);
+    assert!(
+        views[0]
+            .draw_pane_rows(at, 1, t.screen(), t.palette(), t.changes())
+            .expect("drawing into memory")
+    );
+    assert_eq!(frame(&mut views[0], &t), 0);
 }
