@@ -10,6 +10,7 @@
 pub mod app;
 pub mod client;
 pub mod config;
+pub mod frontend;
 pub mod input;
 pub mod memory;
 pub mod server;

@@ -63,6 +63,9 @@ pub enum AppEvent {
     ViewInput(u64, Event),
     /// A view's terminal went away.
     ViewGone(u64),
+    /// A view's terminal took again what waited after it had stopped reading: output was
+    /// dropped meanwhile, so it gets a whole frame (`frontend::writer`).
+    ViewLagged(u64),
 }
 
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
@@ -123,6 +126,18 @@ pub struct App {
     view_id: u64,
     /// With several views: whether the tabs are sized for a memory panel (`sizing_panel`).
     size_panel: Option<bool>,
+    /// The first view's screen (see `views`): the app's own terminal without a server, else
+    /// the terminal of the client that has the first view, or nowhere.
+    primary: Option<Arc<views::Screen>>,
+    /// The first view's terminal, when a client handed it over (a session of the server).
+    primary_tty: Option<views::Handed>,
+    /// Whether anyone sees the first view: false in a session of the server while no client
+    /// has it, and then it is not drawn at all.
+    primary_shown: bool,
+    /// Plain keys of the first view's terminal (see `fastkeys`).
+    pub(super) primary_fast: Arc<fastkeys::FastKeys>,
+    /// Where the session says it let go of a client's terminal (`Msg::ViewReleased`).
+    views_ack: Option<std::os::unix::net::UnixStream>,
 }
 
 impl App {
@@ -171,6 +186,11 @@ impl App {
             views: Vec::new(),
             view_id: 0,
             size_panel: None,
+            primary: None,
+            primary_tty: None,
+            primary_shown: true,
+            primary_fast: Arc::new(fastkeys::FastKeys::default()),
+            views_ack: None,
         }
     }
 
@@ -403,7 +423,8 @@ impl App {
             AppEvent::ViewOpened(..)
             | AppEvent::ViewClosed(_)
             | AppEvent::ViewInput(..)
-            | AppEvent::ViewGone(_) => self.view_event(ev),
+            | AppEvent::ViewGone(_)
+            | AppEvent::ViewLagged(_) => self.view_event(ev),
             AppEvent::Exited { id, status } => {
                 let pane = self
                     .state
@@ -479,6 +500,7 @@ impl App {
             || self.resized
             || self.pane.is_empty()
             || !self.views.is_empty()
+            || !self.primary_shown
         {
             return None;
         }
@@ -574,6 +596,13 @@ impl App {
         self.outer_any_motion = false;
         self.resized = true;
         self.redraw_now();
+    }
+
+    /// A frame nobody would see: the loop stops asking for it until something changes.
+    fn skip_frame(&mut self) {
+        self.needs_draw = false;
+        self.urgent = false;
+        self.interactive = false;
     }
 
     /// Hangs up every session.
