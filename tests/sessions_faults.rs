@@ -301,6 +301,9 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
     });
     assert!(m.cooked(), "the terminal is back in cooked mode");
     m.wait_for("the main screen", |s| !s.alternate_screen());
+    // The session let go of the terminal before the client stopped: nothing reads the keys
+    // the shell is now given, nothing draws on its screen.
+    assert_eq!(views_open(session_pid(&m)), (0, 0));
     // SAFETY: as above.
     unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
     m.wait_for("the session drawn again", |s| {
@@ -360,4 +363,68 @@ fn a_clients_terminal_that_stops_reading_slows_nobody_and_is_redrawn_when_it_rea
     // The session dropped output for it rather than wait (its log says so).
     let log = std::fs::read_to_string(a.home().join("data/memmux/memmux.log")).unwrap_or_default();
     assert!(log.contains("fell behind"), "{log}");
+}
+
+#[test]
+fn detach_gives_the_terminal_back_cooked_on_the_main_screen_and_nothing_lands_after() {
+    let mut m = first_client();
+    let session = session_pid(&m);
+    // Output all the time: the session draws frames until the moment it lets go.
+    m.line("while :; do echo tick-$RANDOM; sleep 0.005; done");
+    m.wait_text("tick-");
+    m.prefix("d");
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+    m.wait_text("[detached (from session 0)]");
+    // The session let go of the terminal (its input thread ended, its descriptors closed)
+    // before the client was told to leave.
+    assert_eq!(views_open(session), (0, 0));
+    assert!(m.cooked(), "the terminal is back in cooked mode");
+    m.wait_for("the main screen", |s| !s.alternate_screen());
+    // Nothing but the goodbye after the goodbye: no frame, no mode switched on again.
+    let raw = m.raw.lock().unwrap().clone();
+    let at = raw
+        .windows(9)
+        .rposition(|w| w == b"[detached")
+        .expect("the goodbye in the stream");
+    let after = &raw[at..];
+    assert!(
+        !after.contains(&0x1b),
+        "after the goodbye: {:?}",
+        String::from_utf8_lossy(after)
+    );
+    // The session goes on.
+    let c = client(&m, &["attach"], 30, 100);
+    c.wait_text("tick-");
+}
+
+#[test]
+fn a_killed_clients_view_is_closed_and_the_next_client_takes_the_first_view() {
+    let mut m = first_client();
+    let session = session_pid(&m);
+    m.line("echo before-the-kill");
+    m.wait_text("before-the-kill");
+    assert_eq!(views_open(session), (1, 1));
+    // SIGKILL: the client cannot say goodbye; its socket closes and the session lets go of its
+    // terminal.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
+    m.wait_exit();
+    common::wait_until("the killed client's view closed", TIMEOUT, || {
+        views_open(session) == (0, 0)
+    });
+    let ls = stdout(&command(&m, &["ls"]));
+    assert!(ls.starts_with("0: ") && ls.contains(", detached"), "{ls}");
+    let mut c = client(&m, &["attach"], 30, 100);
+    c.wait_text("before-the-kill");
+    c.wait_ready();
+    c.line("echo after-the-kill");
+    c.wait_text("after-the-kill");
+    assert_eq!(views_open(session), (1, 1));
+    // SIGTERM: the client leaves once the session let go, and says why.
+    // SAFETY: as above.
+    unsafe { libc::kill(c.pid() as i32, libc::SIGTERM) };
+    assert_eq!(c.wait_exit(), 128 + libc::SIGTERM as u32);
+    c.wait_text("client ended by a signal");
+    assert!(c.cooked());
+    assert_eq!(views_open(session), (0, 0));
 }
