@@ -1785,8 +1785,10 @@ def main(argv=None):
 def attach_times(argv=None):
     """`compare.py attach-times [--memmux PATH] [--reps N]`: time from `attach` to a drawn
     screen, memmux vs tmux (issue 17). A detached session prints a marker and waits; each rep
-    starts a client in a fresh outer pty, times until the marker shows, then detaches (prefix
-    d) and waits for the client to exit."""
+    starts a client in a fresh outer pty, times until the marker shows, reads the attached
+    client's own memory (VmRSS and PSS of the `attach` process alone: the client the user's
+    terminal runs, not the server), then detaches (prefix d) and waits for the client to
+    exit."""
     p = argparse.ArgumentParser(prog="compare.py attach-times")
     p.add_argument("--memmux", default=os.path.join(REPO, "target", "release", "memmux"))
     p.add_argument("--reps", type=int, default=20)
@@ -1811,10 +1813,21 @@ def attach_times(argv=None):
                          [tmux, "-L", "att", "-f", "/dev/null", "attach", "-t", "b"],
                          [tmux, "-L", "att", "kill-server"])
     results = {}
+
+    def client_kib(pid):
+        rss = pss = None
+        for line in (slurp(f"/proc/{pid}/status") or "").splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+        for line in (slurp(f"/proc/{pid}/smaps_rollup") or "").splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+        return rss, pss
+
     try:
         for name, (start, attach, stop) in muxes.items():
             subprocess.run(start, env=env, cwd=root, check=True, stdin=subprocess.DEVNULL)
-            times = []
+            times, rsss, psss = [], [], []
             for _ in range(a.reps):
                 term = Term(a.rows, a.cols, time.monotonic() + 120)
                 watch = MarkerWatch(term, marker, from_start=True)
@@ -1824,6 +1837,10 @@ def attach_times(argv=None):
                 t1 = term.wait(watch, 15.0, f"{name}'s attached screen")
                 times.append((t1 - t0) * 1000)
                 term.pump_for(0.1)
+                rss, pss = client_kib(proc.pid)
+                if rss is not None and pss is not None:
+                    rsss.append(rss)
+                    psss.append(pss)
                 term.write(b"\x02")
                 term.pump_for(0.1)
                 term.write(b"d")
@@ -1835,6 +1852,9 @@ def attach_times(argv=None):
             results[name] = times
             print(f"{name:7} attach to drawn screen: median {median(times):.1f} ms, "
                   f"p90 {pct(times, 0.9):.1f} ms ({len(times)} attaches)", flush=True)
+            if rsss:
+                print(f"{name:7} attached client's own memory: VmRSS median {median(rsss):.0f} "
+                      f"KiB, PSS median {median(psss):.0f} KiB", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -18,6 +18,8 @@ pub mod app;
 #[allow(unsafe_code)]
 pub mod client;
 pub mod config;
+#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
+pub mod frontend;
 pub mod input;
 pub mod memory;
 #[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge

@@ -111,6 +111,29 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let source = config::config_path(cli.config.as_deref());
+    let app_here = cli.server
+        || cli.session_fd.is_some()
+        || cli.print_config.is_some()
+        || std::env::var_os("MEMMUX_NO_SERVER").is_some_and(|v| !v.is_empty());
+    if !app_here {
+        // A client: the configuration is read by the server and the session, not here (the
+        // client stays small: no TOML parsed, no keymap built). A file named explicitly is
+        // checked all the same, so a mistake in it is said now, not by a session that ends.
+        if source.is_explicit() {
+            if let Err(err) = config::load(&source) {
+                eprintln!("memmux: {err}");
+                return ExitCode::from(2);
+            }
+        }
+        return match client_command(cli) {
+            Ok(code) => ExitCode::from(code),
+            Err(err) => {
+                terminal::restore();
+                eprintln!("memmux: {err:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let (loaded, warning) = match config::load(&source) {
         Ok(loaded) => (Some(loaded), None),
         // An explicit file must be right: the user asked for it.
@@ -140,24 +163,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let direct = cli.session_fd.is_some()
-        || cli.print_config.is_some()
-        || std::env::var_os("MEMMUX_NO_SERVER").is_some_and(|v| !v.is_empty());
-    if direct {
-        if cli.cmd.is_some() {
-            eprintln!("memmux: session commands need the server; MEMMUX_NO_SERVER is set");
-            return ExitCode::from(2);
-        }
-        return run_app(cli, config, warning, source);
+    if cli.cmd.is_some() {
+        eprintln!("memmux: session commands need the server; MEMMUX_NO_SERVER is set");
+        return ExitCode::from(2);
     }
-    match client_command(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            terminal::restore();
-            eprintln!("memmux: {err:#}");
-            ExitCode::from(1)
-        }
-    }
+    run_app(cli, config, warning, source)
 }
 
 /// `memmux` as a client of the server: a new session, attach, or a command.

@@ -127,6 +127,12 @@ pub fn modes_on() -> &'static str {
     ENTER
 }
 
+/// The sequences that leave memmux's modes (main screen, mouse and paste reports off), for a
+/// session letting go of a client's terminal.
+pub fn modes_off() -> &'static str {
+    LEAVE
+}
+
 /// Holds the terminal in memmux's modes; restores it when dropped.
 pub struct TerminalGuard(());
 

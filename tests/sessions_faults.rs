@@ -157,12 +157,16 @@ fn another_version_malformed_and_oversized_messages_close_only_that_connection()
 fn clients_killed_at_random_moments_never_take_the_server_down() {
     let mut m = first_client();
     let session = session_pid(&m);
-    // A second client has a view of its own in the session: its terminal and input thread.
+    // Each client's terminal is the session's, with an input thread: the first client's, and
+    // a second client's view of its own.
+    common::wait_until("the first client's view", TIMEOUT, || {
+        views_open(session) == (1, 1)
+    });
     {
         let mut c = client(&m, &["attach"], 24, 80);
         c.wait_ready();
         common::wait_until("the second client's view", TIMEOUT, || {
-            views_open(session) == (1, 1)
+            views_open(session) == (2, 2)
         });
         c.prefix("d");
         c.wait_exit();
@@ -189,16 +193,15 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
     common::wait_until("only the first client attached", TIMEOUT, || {
         stdout(&command(&m, &["ls"])).contains("0: 1 tab, 1 client attached")
     });
-    // Each further client had a view of its own in the session (a pty, an input thread):
-    // all of them are gone again.
+    // Each further client had a view of its own in the session (its terminal, an input
+    // thread): all of them are gone again; the first client's stays.
     common::wait_until("the session's views closed", TIMEOUT, || {
-        views_open(session) == (0, 0)
+        views_open(session) == (1, 1)
     });
 }
 
-/// The further views a session holds: terminals other than its own (pty slaves the server
-/// handed it, each held three times: its size, its frames, its input thread) and view input
-/// threads.
+/// The views a session holds: terminals other than its own (the clients' terminals the server
+/// handed it, each held twice: its frames, its input thread) and view input threads.
 fn views_open(session: u32) -> (usize, usize) {
     let links = |dir: &str| -> Vec<std::path::PathBuf> {
         std::fs::read_dir(format!("/proc/{session}/{dir}"))
@@ -298,6 +301,9 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
     });
     assert!(m.cooked(), "the terminal is back in cooked mode");
     m.wait_for("the main screen", |s| !s.alternate_screen());
+    // The session let go of the terminal before the client stopped: nothing reads the keys
+    // the shell is now given, nothing draws on its screen.
+    assert_eq!(views_open(session_pid(&m)), (0, 0));
     // SAFETY: as above.
     unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
     m.wait_for("the session drawn again", |s| {
@@ -320,7 +326,7 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
 }
 
 #[test]
-fn a_client_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again() {
+fn a_clients_terminal_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again() {
     // Large screens: large frames.
     let a = Mux::start_with(common::Opts {
         server: true,
@@ -332,21 +338,93 @@ fn a_client_that_stops_reading_slows_nobody_and_is_redrawn_when_it_reads_again()
     a.wait_prompt();
     let mut b = client(&a, &["attach"], 50, 200);
     b.wait_prompt();
-    // SIGSTOP, not SIGTSTP: the client cannot notice; it simply stops reading its socket.
-    // SAFETY: signalling the test's own child.
-    unsafe { libc::kill(a.pid() as i32, libc::SIGSTOP) };
+    // a's terminal stops reading (the session writes to it directly): what the session wrote
+    // fills its buffer, and the session's writer for it must not wait.
+    a.stall_output(true);
     // memmux sends frames, not the program's output: 5 s of random text is some 60 frames a
-    // second of about 10 KiB each, more than the stopped client's socket and queue hold, so a
-    // server that waited for it would stall here.
+    // second of about 10 KiB each, more than the stalled terminal and the writer's bound
+    // hold, so a session that waited for it would stall here and b would never see the end.
     b.run("timeout 5 base64 /dev/urandom");
     b.line("echo flood-over");
     b.wait_text("flood-over");
-    // SAFETY: as above.
-    unsafe { libc::kill(a.pid() as i32, libc::SIGCONT) };
-    a.wait_for("the stopped client's screen mended", |s| {
-        s.contents().contains("flood-over")
+    // b's keys still echo at once while a's terminal stays stalled.
+    let started = std::time::Instant::now();
+    b.line("echo still-quick");
+    b.wait_text("still-quick");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    a.stall_output(false);
+    a.wait_for("the stalled terminal's screen mended", |s| {
+        s.contents().contains("still-quick")
     });
-    // The server dropped output for it rather than wait (its log says so).
+    // The session dropped output for it rather than wait (its log says so).
     let log = std::fs::read_to_string(a.home().join("data/memmux/memmux.log")).unwrap_or_default();
     assert!(log.contains("fell behind"), "{log}");
+}
+
+#[test]
+fn detach_gives_the_terminal_back_cooked_on_the_main_screen_and_nothing_lands_after() {
+    let mut m = first_client();
+    let session = session_pid(&m);
+    // Output all the time: the session draws frames until the moment it lets go.
+    m.line("while :; do echo tick-$RANDOM; sleep 0.005; done");
+    m.wait_text("tick-");
+    m.prefix("d");
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+    m.wait_text("[detached (from session 0)]");
+    // The session let go of the terminal (its input thread ended, its descriptors closed)
+    // before the client was told to leave.
+    assert_eq!(views_open(session), (0, 0));
+    assert!(m.cooked(), "the terminal is back in cooked mode");
+    m.wait_for("the main screen", |s| !s.alternate_screen());
+    // Nothing but the goodbye after the goodbye: no frame, no mode switched on again.
+    let raw = m.raw.lock().unwrap().clone();
+    let at = raw
+        .windows(9)
+        .rposition(|w| w == b"[detached")
+        .expect("the goodbye in the stream");
+    let after = &raw[at..];
+    assert!(
+        !after.contains(&0x1b),
+        "after the goodbye: {:?}",
+        String::from_utf8_lossy(after)
+    );
+    // The session goes on.
+    let c = client(&m, &["attach"], 30, 100);
+    c.wait_text("tick-");
+}
+
+#[test]
+fn a_killed_clients_view_is_closed_and_the_next_client_takes_the_first_view() {
+    let mut m = first_client();
+    let session = session_pid(&m);
+    m.line("echo before-the-kill");
+    m.wait_text("before-the-kill");
+    assert_eq!(views_open(session), (1, 1));
+    // SIGKILL: the client cannot say goodbye; its socket closes and the session lets go of its
+    // terminal.
+    // SAFETY: signalling the test's own child.
+    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
+    m.wait_exit();
+    common::wait_until("the killed client's view closed", TIMEOUT, || {
+        views_open(session) == (0, 0)
+    });
+    let ls = stdout(&command(&m, &["ls"]));
+    assert!(ls.starts_with("0: ") && ls.contains(", detached"), "{ls}");
+    let mut c = client(&m, &["attach"], 30, 100);
+    c.wait_text("before-the-kill");
+    c.wait_ready();
+    c.line("echo after-the-kill");
+    c.wait_text("after-the-kill");
+    assert_eq!(views_open(session), (1, 1));
+    // SIGTERM: the client leaves once the session let go, and says why.
+    // SAFETY: as above.
+    unsafe { libc::kill(c.pid() as i32, libc::SIGTERM) };
+    assert_eq!(c.wait_exit(), 128 + libc::SIGTERM as u32);
+    c.wait_text("client ended by a signal");
+    assert!(c.cooked());
+    assert_eq!(views_open(session), (0, 0));
 }

@@ -68,6 +68,9 @@ pub enum AppEvent {
     ViewInput(u64, Event),
     /// A view's terminal went away.
     ViewGone(u64),
+    /// A view's terminal took again what waited after it had stopped reading: output was
+    /// dropped meanwhile, so it gets a whole frame (`frontend::writer`).
+    ViewLagged(u64),
 }
 
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
@@ -132,6 +135,18 @@ pub struct App {
     spawner: Box<dyn spawner::Spawner>,
     /// Every view's terminal, where readers draw their output directly (`ui::direct::Views`).
     pub screens: Arc<ui::direct::Views>,
+    /// The first view's screen (see `views`): the app's own terminal without a server, else
+    /// the terminal of the client that has the first view, or nowhere.
+    primary: Option<Arc<views::Screen>>,
+    /// The first view's terminal, when a client handed it over (a session of the server).
+    primary_tty: Option<views::Handed>,
+    /// Whether anyone sees the first view: false in a session of the server while no client
+    /// has it, and then it is not drawn at all.
+    primary_shown: bool,
+    /// Plain keys of the first view's terminal (see `fastkeys`).
+    pub(super) primary_fast: Arc<fastkeys::FastKeys>,
+    /// Where the session says it let go of a client's terminal (`Msg::ViewReleased`).
+    views_ack: Option<std::os::unix::net::UnixStream>,
 }
 
 impl App {
@@ -182,6 +197,11 @@ impl App {
             size_panel: None,
             spawner: Box::new(spawner::PtySpawner),
             screens,
+            primary: None,
+            primary_tty: None,
+            primary_shown: true,
+            primary_fast: Arc::new(fastkeys::FastKeys::default()),
+            views_ack: None,
         }
     }
 
@@ -421,7 +441,8 @@ impl App {
             AppEvent::ViewOpened(..)
             | AppEvent::ViewClosed(_)
             | AppEvent::ViewInput(..)
-            | AppEvent::ViewGone(_) => self.view_event(ev),
+            | AppEvent::ViewGone(_)
+            | AppEvent::ViewLagged(_) => self.view_event(ev),
             AppEvent::Exited { id, status } => {
                 let pane = self
                     .state
@@ -493,8 +514,13 @@ impl App {
     pub fn direct_target(&self) -> Option<ui::direct::Target> {
         // A focused pane hidden by a window too small for the layout has nothing to draw.
         // With several views, each view's compositor keeps its own place in the screen's
-        // changes: a reader draws on every view that shows its pane as is.
-        if self.state.view.mode != Mode::Normal || self.resized || self.pane.is_empty() {
+        // changes: a reader draws on every view that shows its pane as is. The first view's
+        // terminal, while no client has it, is drawn on by nobody.
+        if self.state.view.mode != Mode::Normal
+            || self.resized
+            || self.pane.is_empty()
+            || (self.view_id == 0 && !self.primary_shown)
+        {
             return None;
         }
         let tab = self.state.focused()?;
@@ -589,6 +615,13 @@ impl App {
         self.outer_any_motion = false;
         self.resized = true;
         self.redraw_now();
+    }
+
+    /// A frame nobody would see: the loop stops asking for it until something changes.
+    fn skip_frame(&mut self) {
+        self.needs_draw = false;
+        self.urgent = false;
+        self.interactive = false;
     }
 
     /// Hangs up every session.

@@ -38,7 +38,7 @@ pub(super) fn spawn_input_thread(
     tx: UnboundedSender<AppEvent>,
     fast: Arc<fastkeys::FastKeys>,
     tty: Option<(u64, std::fs::File, std::os::unix::net::UnixStream)>,
-) -> io::Result<()> {
+) -> io::Result<std::thread::JoinHandle<()>> {
     use std::os::fd::AsRawFd;
     let name = match &tty {
         Some((id, ..)) => format!("input-{id}"),
@@ -83,8 +83,10 @@ pub(super) fn spawn_input_thread(
                 }
                 return gone(format!("cannot read the terminal: {err}"));
             }
+            // The view was closed: the app knows, and holds the terminal no more once this
+            // thread has ended.
             if fds[1].revents != 0 {
-                return gone(String::new());
+                return;
             }
             if n == 0 {
                 parser.flush(&mut events);
@@ -103,6 +105,10 @@ pub(super) fn spawn_input_thread(
                 }
                 if got == 0 {
                     return gone("the terminal went away".into());
+                }
+                if let Some(id) = view {
+                    // `window-size = latest` follows the client that typed last.
+                    crate::server::child::typed_in(id);
                 }
                 parser.feed(&buf[..got as usize], &mut events);
                 for (which, rgb) in parser.colours.drain(..) {
@@ -124,17 +130,18 @@ pub(super) fn spawn_input_thread(
                 }
             }
         }
-    })?;
-    Ok(())
+    })
 }
 
 /// Reads the session's views socket (descriptor 4) and tells the loop of views opened and
-/// closed. Nothing to do outside a server.
-pub(super) fn spawn_views_thread(tx: tokio::sync::mpsc::UnboundedSender<AppEvent>) {
+/// closed; returns the socket's other direction, for the loop's answers. Nothing to do
+/// outside a server.
+pub(super) fn spawn_views_thread(
+    tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
+) -> Option<std::os::unix::net::UnixStream> {
     use crate::server::protocol::{Msg, read_msg};
-    let Some(sock) = crate::server::child::take_views() else {
-        return;
-    };
+    let sock = crate::server::child::take_views()?;
+    let ack = sock.try_clone().ok();
     let started = std::thread::Builder::new()
         .name("views".into())
         .spawn(move || {
@@ -156,6 +163,7 @@ pub(super) fn spawn_views_thread(tx: tokio::sync::mpsc::UnboundedSender<AppEvent
     if let Err(e) = started {
         crate::util::append_log(&format!("cannot read the views socket: {e}"));
     }
+    ack
 }
 
 /// Draws a frame of the view being served on `screen`, asking `size` first after a resize,
@@ -244,8 +252,14 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
     let area = Rect::new(0, 0, w, h);
     // 64 KiB: a whole frame of a large screen goes out in one write. The compositor starts
-    // empty (0x0, no buffers) and gets its size once the shell is on its way.
-    let stdout = io::BufWriter::with_capacity(64 << 10, io::stdout());
+    // empty (0x0, no buffers) and gets its size once the shell is on its way. A session of
+    // the server draws its first view nowhere until a client hands its terminal over.
+    let in_server = crate::server::child::in_server();
+    let out = match in_server {
+        true => crate::frontend::out::Out::Nowhere,
+        false => crate::frontend::out::Out::Stdout(io::stdout()),
+    };
+    let stdout = io::BufWriter::with_capacity(64 << 10, out);
     let screen = Arc::new(ui::direct::Shared::new(ui::Compositor::new(
         stdout,
         Rect::default(),
@@ -287,8 +301,11 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // A resize before the SIGWINCH handler was in place would go unseen: the first frame
     // asks the size again.
     app.resized = true;
-    let fast = Arc::new(fastkeys::FastKeys::default());
-    spawn_views_thread(tx.clone());
+    let fast = Arc::clone(&app.primary_fast);
+    let ack = spawn_views_thread(tx.clone());
+    app.set_primary(Arc::clone(&screen), !in_server, ack);
+    // A session's own pty brings no keys (its clients' terminals do); it is read all the same,
+    // for its hang-up: the server is gone.
     spawn_input_thread(tx, Arc::clone(&fast), None).context("cannot start the input thread")?;
     if let Some(w) = options.warning {
         app.state.warn(w);
@@ -323,11 +340,16 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
                 app.size_panel = app.sizing_panel(screen.lock().comp.area().width);
                 // The clipboard writes go to every client: each may be the one that copied.
                 let outbox = app.outbox.clone();
-                frame_on(&mut app, &screen, || {
-                    let (w, h) =
-                        crossterm::terminal::size().context("cannot read the terminal size")?;
-                    Ok(Rect::new(0, 0, w, h))
-                })?;
+                if app.primary_shown {
+                    frame_on(&mut app, &screen, || {
+                        let (w, h) =
+                            crossterm::terminal::size().context("cannot read the terminal size")?;
+                        Ok(Rect::new(0, 0, w, h))
+                    })?;
+                } else {
+                    // Nobody sees the first view: no frame for it (the memory sampler goes on).
+                    app.skip_frame();
+                }
                 if !app.views.is_empty() {
                     app.outbox = outbox;
                     app.draw_views();

@@ -1,25 +1,102 @@
-//! The views of further clients. A session of the server draws on its own pty for the first
-//! client; each client that attaches while that one is there gets a pty of its own from the
-//! server (`Msg::ViewOpen`, the slave passed with `SCM_RIGHTS`) and a view here: its own focus,
-//! mode and panel toggle (`state::View`), its own frames, input thread and outer modes. The
-//! tabs are shared. The view being served sits in `App::state.view` and the app's per-view
+//! The clients' views. Every client of a session of the server hands its own terminal over
+//! (`Msg::ViewOpen`, the descriptor passed with `SCM_RIGHTS`); the app reads keys from it and
+//! draws on it itself. The first view (0) is the app's own (`App::state.view`, the compositor
+//! `App::primary`): the first client gets it, and a client that comes back when nobody else
+//! is there finds its focus and mode as it left them. Each further client gets a view here:
+//! its own focus, mode and panel toggle (`state::View`), frames, input thread and outer modes.
+//! The tabs are shared. The view being served sits in `App::state.view` and the app's per-view
 //! fields; the others wait in `App::views` and are swapped in for their keys and frames.
+//!
+//! Closing a view (`Msg::ViewClose`: detach, suspend, a client gone) ends its input thread,
+//! writes what is queued for its terminal and lets go of it before the app answers
+//! `Msg::ViewReleased`: only then does the client give the terminal back to the shell, so no
+//! frame lands after the shell's prompt.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::Context;
 use ratatui::layout::Rect;
 
 use super::{App, AppEvent, fastkeys};
+use crate::frontend::out::Out;
+use crate::frontend::writer::TtyWriter;
 use crate::state::View;
 use crate::terminal;
 use crate::ui;
 
-type Screen = ui::direct::Shared<BufWriter<File>>;
+/// A view's screen: its compositor, over the bounded writer to its terminal.
+pub type Screen = ui::direct::Shared<BufWriter<Out>>;
+
+/// 500 ms for a closing view's queued frames to reach its terminal: a terminal that reads
+/// takes a frame in well under 1 ms; one that does not is not waited for longer.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// A client's terminal being read: its input thread, and the socket that stops it.
+pub struct Handed {
+    stop: Option<UnixStream>,
+    input: Option<JoinHandle<()>>,
+}
+
+impl Handed {
+    /// Starts view `id`'s input thread on `tty`.
+    fn start(
+        events: tokio::sync::mpsc::UnboundedSender<AppEvent>,
+        id: u64,
+        tty: &File,
+        fast: Arc<fastkeys::FastKeys>,
+    ) -> anyhow::Result<Handed> {
+        let (stop, stop_thread) = UnixStream::pair().context("cannot make a socket pair")?;
+        let reader = tty
+            .try_clone()
+            .context("cannot share the view's terminal")?;
+        let input = super::run::spawn_input_thread(events, fast, Some((id, reader, stop_thread)))
+            .context("cannot start the view's input thread")?;
+        Ok(Handed {
+            stop: Some(stop),
+            input: Some(input),
+        })
+    }
+
+    /// Ends the input thread: once this returns, nothing reads the terminal (a key typed at
+    /// the shell afterwards is the shell's).
+    fn end(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.input.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Puts `screen` on terminal `tty` (its modes and a whole frame follow); returns the writer it
+/// had, flushed.
+fn swap_out(screen: &Screen, out: Out) -> Out {
+    let mut s = screen.lock();
+    s.target = None;
+    let w = s.comp.writer_mut();
+    let _ = w.flush();
+    std::mem::replace(w.get_mut(), out)
+}
+
+/// Leaves memmux's modes on a closing view's terminal and writes what waits for it; after
+/// this the app writes nothing more there.
+fn finish(out: Out) {
+    if let Out::Tty(mut t) = out {
+        let _ = t.write_all(terminal::modes_off().as_bytes());
+        t.finish(DRAIN);
+    }
+}
 
 /// A view that is not being served right now, with the app's fields that belong to a view.
 pub struct Parked {
@@ -38,38 +115,14 @@ pub struct Parked {
     resized: bool,
     screen: Arc<Screen>,
     fast: Arc<fastkeys::FastKeys>,
-    /// The view's terminal, for its size.
-    tty: File,
-    /// Closed with the view: its input thread then ends and lets go of the terminal.
-    _stop: UnixStream,
+    /// Its terminal's input thread; ended when the view closes.
+    handed: Handed,
 }
 
-/// Puts terminal `fd` in raw mode: keys arrive byte for byte, frames go out unchanged.
-fn make_raw(tty: &File) -> io::Result<()> {
-    // SAFETY: termios is plain data, filled by tcgetattr before use.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid descriptor and a termios to fill.
-    if unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut t) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: cfmakeraw edits the struct in place.
-    unsafe { libc::cfmakeraw(&mut t) };
-    // SAFETY: a valid descriptor and termios.
-    if unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// The size of terminal `tty` (the server gives every view the session's size).
-fn size_of(tty: &File) -> io::Result<Rect> {
-    // SAFETY: winsize is plain data, filled by the ioctl.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes one winsize.
-    if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(Rect::new(0, 0, ws.ws_col.max(1), ws.ws_row.max(1)))
+/// The session's size, which every view draws at: its own pty's (descriptor 0), which the
+/// server sets from the clients' sizes (`window-size`).
+fn session_size() -> anyhow::Result<Rect> {
+    crate::frontend::tty::size_of(0).context("cannot read the session's size")
 }
 
 impl App {
@@ -159,46 +212,120 @@ impl App {
         self.refocus(&before, acting);
     }
 
-    /// Handles the events of further views.
+    /// Handles the events of the clients' views.
     pub(super) fn view_event(&mut self, ev: AppEvent) {
         match ev {
             AppEvent::ViewOpened(id, fd) => {
-                if let Err(e) = self.open_view(id, fd) {
+                let opened = match id {
+                    0 => self.open_primary(fd),
+                    _ => self.open_view(id, fd),
+                };
+                if let Err(e) = opened {
                     crate::util::append_log(&format!("cannot open view {id}: {e:#}"));
                 }
             }
-            AppEvent::ViewClosed(id) | AppEvent::ViewGone(id) => self.close_view(id),
+            AppEvent::ViewClosed(id) => {
+                self.close_any(id);
+                // Answered whether or not the view was open: the server waits for it.
+                if let Some(ack) = &self.views_ack {
+                    let msg = crate::server::protocol::Msg::ViewReleased(id);
+                    let _ = crate::server::protocol::write_msg(&mut &*ack, &msg);
+                }
+            }
+            AppEvent::ViewGone(id) => self.close_any(id),
+            AppEvent::ViewInput(0, ev) => self.handle_event(AppEvent::Input(ev)),
             AppEvent::ViewInput(id, ev) => {
                 if let Some(i) = self.views.iter().position(|p| p.id == id) {
                     self.with_view(i, |app, _| app.handle_event(AppEvent::Input(ev)));
+                }
+            }
+            AppEvent::ViewLagged(0) => {
+                if let Some(screen) = self.primary.clone() {
+                    self.redraw_everything(&screen);
+                }
+            }
+            AppEvent::ViewLagged(id) => {
+                if let Some(i) = self.views.iter().position(|p| p.id == id) {
+                    self.with_view(i, |app, p| app.redraw_everything(&p.screen));
                 }
             }
             _ => {}
         }
     }
 
-    fn open_view(&mut self, id: u64, fd: OwnedFd) -> anyhow::Result<()> {
+    /// Where the bounded writer of view `id` says its terminal fell behind and reads again.
+    fn lag_notice(&self, id: u64) -> Box<dyn Fn() + Send + Sync> {
+        let tx = self.events.clone();
+        Box::new(move || {
+            let _ = tx.send(AppEvent::ViewLagged(id));
+        })
+    }
+
+    /// Sets where the first view's frames go (see `App::primary`); the loop's own terminal
+    /// without a server.
+    pub(super) fn set_primary(
+        &mut self,
+        screen: Arc<Screen>,
+        shown: bool,
+        ack: Option<UnixStream>,
+    ) {
+        self.primary = Some(screen);
+        self.primary_shown = shown;
+        self.views_ack = ack;
+    }
+
+    /// The first view on client terminal `fd`: keys from it, frames to it.
+    fn open_primary(&mut self, fd: OwnedFd) -> anyhow::Result<()> {
+        let Some(screen) = self.primary.clone() else {
+            anyhow::bail!("no first view in this app");
+        };
+        self.close_primary();
         let tty = File::from(fd);
-        make_raw(&tty).context("cannot set the view's terminal to raw mode")?;
-        let area = size_of(&tty).context("cannot read the view's size")?;
-        let writer = tty
-            .try_clone()
-            .context("cannot share the view's terminal")?;
-        let mut comp = ui::Compositor::new(BufWriter::with_capacity(64 << 10, writer), area);
+        let writer = TtyWriter::new(tty.as_raw_fd(), self.lag_notice(0))
+            .context("cannot write to the client's terminal")?;
+        let handed = Handed::start(self.events.clone(), 0, &tty, Arc::clone(&self.primary_fast))?;
+        swap_out(&screen, Out::Tty(writer));
+        self.primary_tty = Some(handed);
+        self.primary_shown = true;
+        crate::util::append_log("view 0 opened");
+        self.redraw_everything(&screen);
+        Ok(())
+    }
+
+    /// Lets go of the first view's terminal; the first view is drawn nowhere until a client
+    /// takes it again.
+    fn close_primary(&mut self) {
+        let Some(mut handed) = self.primary_tty.take() else {
+            return;
+        };
+        handed.end();
+        self.primary_shown = false;
+        if let Some(screen) = &self.primary {
+            finish(swap_out(screen, Out::Nowhere));
+        }
+        crate::util::append_log("view 0 closed");
+    }
+
+    fn close_any(&mut self, id: u64) {
+        match id {
+            0 => self.close_primary(),
+            _ => self.close_view(id),
+        }
+    }
+
+    fn open_view(&mut self, id: u64, fd: OwnedFd) -> anyhow::Result<()> {
+        self.close_view(id);
+        let tty = File::from(fd);
+        let area = session_size()?;
+        let writer = TtyWriter::new(tty.as_raw_fd(), self.lag_notice(id))
+            .context("cannot write to the view's terminal")?;
+        let mut comp =
+            ui::Compositor::new(BufWriter::with_capacity(64 << 10, Out::Tty(writer)), area);
         comp.writer_mut()
             .write_all(terminal::modes_on().as_bytes())
             .context("cannot write to the view's terminal")?;
-        let (stop, stop_thread) = UnixStream::pair().context("cannot make a socket pair")?;
         let fast = Arc::new(fastkeys::FastKeys::default());
-        let reader = tty
-            .try_clone()
-            .context("cannot share the view's terminal")?;
-        super::run::spawn_input_thread(
-            self.events.clone(),
-            Arc::clone(&fast),
-            Some((id, reader, stop_thread)),
-        )
-        .context("cannot start the view's input thread")?;
+        let handed = Handed::start(self.events.clone(), id, &tty, Arc::clone(&fast))?;
         // A new client starts where the first one is, as tmux's starts on the session's
         // current window; from then on each goes its own way.
         let view = View {
@@ -221,8 +348,7 @@ impl App {
             resized: true,
             screen: Arc::new(ui::direct::Shared::new(comp)),
             fast,
-            tty,
-            _stop: stop,
+            handed,
         });
         if let Some(p) = self.views.last() {
             self.screens.add(id, Arc::clone(&p.screen) as _);
@@ -233,15 +359,17 @@ impl App {
     }
 
     fn close_view(&mut self, id: u64) {
-        let before = self.views.len();
-        self.views.retain(|p| p.id != id);
-        if self.views.len() != before {
-            self.screens.remove(id);
-            crate::util::append_log(&format!("view {id} closed"));
-            // The tabs may take the room of a panel only that view showed.
-            self.resized = true;
-            self.redraw_now();
-        }
+        let Some(i) = self.views.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let mut p = self.views.remove(i);
+        p.handed.end();
+        finish(swap_out(&p.screen, Out::Nowhere));
+        self.screens.remove(id);
+        crate::util::append_log(&format!("view {id} closed"));
+        // The tabs may take the room of a panel only that view showed.
+        self.resized = true;
+        self.redraw_now();
     }
 
     /// Where each further view's plain keys may go, after whatever the last event changed.
@@ -276,7 +404,7 @@ impl App {
         let mut failed = Vec::new();
         for i in 0..self.views.len() {
             let r = self.with_view(i, |app, p| {
-                super::run::frame_on(app, &p.screen, || Ok(size_of(&p.tty)?))?;
+                super::run::frame_on(app, &p.screen, session_size)?;
                 p.screen.lock().target = app.direct_target();
                 anyhow::Ok(())
             });

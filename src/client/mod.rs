@@ -1,12 +1,15 @@
-//! The client: the user's terminal, connected to the server. It puts the terminal in raw mode,
-//! relays keys and sizes to the server and the session's output back, and gives the terminal
-//! back (cooked mode, main screen, mouse off) when it detaches, is stopped or ends. Closing
-//! the terminal, SIGHUP, SIGTERM or SIGKILL end only the client: the session goes on.
+//! The client: the user's terminal, connected to the server. It puts the terminal in raw mode
+//! and hands it to the session (as tmux's client does: keys and frames then take no hop
+//! through the server), relays sizes and signals, and gives the terminal back (cooked mode,
+//! main screen, mouse off) once the session let go of it: when it detaches, is stopped or
+//! ends. Closing the terminal, SIGHUP, SIGTERM or SIGKILL end only the client: the session
+//! goes on.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
@@ -175,7 +178,9 @@ pub fn attach(name: Option<String>, check: fn() -> Result<(), u8>) -> anyhow::Re
     attached(stream, check)
 }
 
-/// Waits for `Attached`, then relays until the client is sent away or its terminal goes.
+/// Waits for `Attached`, hands the terminal over, then waits until the client is sent away or
+/// its terminal goes. The session reads the keys and draws the frames itself: this process
+/// only relays sizes and signals and gives the terminal back at the end.
 fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> anyhow::Result<u8> {
     let name = match protocol::read_msg(&mut stream).context("cannot read the server's answer")? {
         Some(Msg::Attached(name)) => name,
@@ -191,10 +196,15 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     }
     // `C-b s` moves the client to another session, `C-b $` renames it: the server says so.
     let name = Arc::new(Mutex::new(name));
+    // Raw before the hand-over, so the session never sees (nor saves) the cooked settings;
+    // `restore` puts back the ones saved here.
+    terminal::take_raw().context("cannot put the terminal in raw mode")?;
+    let (rows, cols) = terminal_size();
+    crate::server::fdpass::send_with_fd(&stream, &protocol::encode(&Msg::Tty { rows, cols }), 0)
+        .context("cannot hand the terminal to the server")?;
     let writer = Arc::new(Mutex::new(
         stream.try_clone().context("cannot share the socket")?,
     ));
-    terminal::take_raw().context("cannot put the terminal in raw mode")?;
     let send = {
         let writer = Arc::clone(&writer);
         move |msg: &Msg| {
@@ -202,77 +212,48 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
             protocol::write_msg(&mut *w, msg).is_ok()
         }
     };
-    let (rows, cols) = terminal_size();
-    send(&Msg::Resize { rows, cols });
-    spawn_keys(send.clone())?;
-    spawn_signals(send.clone(), Arc::clone(&name))?;
-    // Unbuffered, straight to the terminal: std's stdout is line-buffered and would split a
-    // frame into a write per line. The socket is read through 64 KiB: a frame in one call.
-    // SAFETY: descriptor 1 stays open for the whole life of the client; ManuallyDrop never
-    // closes it.
-    let mut out = std::mem::ManuallyDrop::new(unsafe {
-        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
-    });
-    let mut stream = io::BufReader::with_capacity(64 << 10, stream);
+    let ended_by = Arc::new(AtomicI32::new(0));
+    spawn_signals(send, Arc::clone(&writer), Arc::clone(&ended_by))?;
+    let mut stream = io::BufReader::with_capacity(4 << 10, stream);
     let why = loop {
         match protocol::read_msg(&mut stream) {
-            Ok(Some(Msg::Output(data))) => {
-                // The terminal may be gone (hung up): the signal thread ends the client then.
-                let _ = out.write_all(&data);
-            }
             Ok(Some(Msg::Exit(why))) => break Some(why),
-            Ok(Some(Msg::Suspend)) => suspend(&send),
+            // The session let go of the terminal first: nothing lands on the shell's screen.
+            Ok(Some(Msg::Suspend)) => terminal::stop_self(),
             Ok(Some(Msg::Attached(now))) => *name.lock().unwrap_or_else(|p| p.into_inner()) = now,
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => break None,
         }
     };
     terminal::restore();
+    let name = name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let sig = ended_by.load(Ordering::Acquire);
+    if sig != 0 {
+        println!("[memmux client ended by a signal; session {name} goes on]");
+        return Ok(128u8.saturating_add(sig as u8));
+    }
     match why {
         Some(why) => {
             println!("[{why}]");
             Ok(0)
         }
         None => {
-            let name = name.lock().unwrap_or_else(|p| p.into_inner()).clone();
             println!("[the memmux server went away; session {name} may have ended with it]");
             Ok(1)
         }
     }
 }
 
-/// Relays the user's keys to the server until the terminal goes.
-fn spawn_keys(send: impl Fn(&Msg) -> bool + Send + 'static) -> anyhow::Result<()> {
-    std::thread::Builder::new()
-        .name("keys".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 16 << 10];
-            let mut stdin = io::stdin().lock();
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if !send(&Msg::Input(buf[..n].to_vec())) {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            // The terminal is gone (hung up, closed): detach; the session goes on.
-            terminal::restore();
-            std::process::exit(0);
-        })
-        .context("cannot start the key thread")?;
-    Ok(())
-}
-
-/// Size changes go to the server; a hang-up or SIGTERM ends the client (the session goes on);
-/// SIGTSTP gives the terminal back before stopping, SIGCONT takes it again and redraws.
+/// Size changes go to the server; SIGTSTP asks the server to take the terminal back from the
+/// session, then the client stops (`Msg::Suspend`); SIGCONT takes raw mode again and asks for
+/// the terminal to be handed over again. A hang-up ends the client at once (the terminal is
+/// gone); SIGTERM, SIGINT and SIGQUIT end it once the session let go of the terminal (the
+/// socket's end: the server releases the view, then closes the connection), or after
+/// `LEAVE_WAIT` should the server not answer. The session goes on in every case.
 fn spawn_signals(
     send: impl Fn(&Msg) -> bool + Send + 'static,
-    name: Arc<Mutex<String>>,
+    socket: Arc<Mutex<UnixStream>>,
+    ended_by: Arc<AtomicI32>,
 ) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGWINCH};
     let mut signals = signal_hook::iterator::Signals::new([
@@ -288,16 +269,27 @@ fn spawn_signals(
                         let (rows, cols) = terminal_size();
                         send(&Msg::Resize { rows, cols });
                     }
-                    SIGTSTP => suspend(&send),
-                    SIGCONT => resume(&send),
+                    SIGTSTP => {
+                        send(&Msg::Suspend);
+                    }
+                    SIGCONT => {
+                        if terminal::take_raw().is_ok() {
+                            let (rows, cols) = terminal_size();
+                            send(&Msg::Resize { rows, cols });
+                            send(&Msg::Redraw);
+                        }
+                    }
                     SIGHUP => {
                         // The terminal is gone: nothing to restore or print there.
                         std::process::exit(128 + SIGHUP);
                     }
                     _ => {
+                        ended_by.store(sig, Ordering::Release);
+                        let s = socket.lock().unwrap_or_else(|p| p.into_inner());
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                        drop(s);
+                        std::thread::sleep(LEAVE_WAIT);
                         terminal::restore();
-                        let name = name.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                        println!("[memmux client ended by a signal; session {name} goes on]");
                         std::process::exit(128 + sig);
                     }
                 }
@@ -307,18 +299,6 @@ fn spawn_signals(
     Ok(())
 }
 
-/// Gives the terminal back and stops; `resume` (SIGCONT) takes it again.
-fn suspend(_send: &impl Fn(&Msg) -> bool) {
-    terminal::restore();
-    // SAFETY: stopping ourselves; SIGSTOP cannot be caught, the shell's `fg` sends SIGCONT.
-    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
-}
-
-fn resume(send: &impl Fn(&Msg) -> bool) {
-    if terminal::take_raw().is_err() {
-        return;
-    }
-    let (rows, cols) = terminal_size();
-    send(&Msg::Resize { rows, cols });
-    send(&Msg::Redraw);
-}
+/// 3 s for the server to take the terminal back from the session (it waits at most 2 s for
+/// the session) before a client ended by a signal leaves anyway.
+const LEAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);

@@ -99,6 +99,18 @@ pub fn suspend(view: u64) -> bool {
     send(&Msg::SuspendView(view))
 }
 
+/// The view keys came from last, so the server hears only of a change.
+static LAST_TYPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
+/// Keys came from view `view` (called by its input thread): the server hears of it when the
+/// view differs from the last one's, for `window-size = latest`.
+pub fn typed_in(view: u64) {
+    use std::sync::atomic::Ordering;
+    if LAST_TYPED.swap(view, Ordering::AcqRel) != view {
+        send(&Msg::ViewActive(view));
+    }
+}
+
 /// Tells the server the session's tab count, memory and tab names (the first
 /// `MAX_TAB_NAMES`, cut to `MAX_TAB_NAME` characters), when they changed.
 pub fn publish_status(tabs: u32, memory: u64, names: impl Iterator<Item = String>) {

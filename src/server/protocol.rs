@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 
 /// What a client and a server must agree on: the same build of memmux speaks the same
 /// messages. A mismatch is refused with both versions named.
-pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 2");
+pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 3");
 
 /// 1 MiB: more than a whole environment (Linux caps one at ~2 MiB, typical ones are a few KiB)
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
@@ -97,6 +97,21 @@ pub enum Msg {
     /// From a session to the server: move the client of view `N` to the named session
     /// (`C-b s`); answered with `Done` or `Error`.
     SwitchView(u64, String),
+    /// From an attached client, once it has put its terminal in raw mode, with that
+    /// terminal's descriptor (`SCM_RIGHTS`) and its size: the session reads keys from it and
+    /// draws on it itself, as tmux's server does (no hop through the server either way).
+    Tty {
+        rows: u16,
+        cols: u16,
+    },
+    /// From a session to the server, on the views socket, answering `ViewClose(N)`: it wrote
+    /// its last bytes to view `N`'s terminal, its input thread has ended and it holds no copy
+    /// of it any more, so the client may give the terminal back to the user's shell.
+    ViewReleased(u64),
+    /// From a session to the server: keys came from view `N`, the first since another view's
+    /// (`window-size = latest` follows the client that typed last; the server no longer sees
+    /// keys).
+    ViewActive(u64),
 }
 
 /// One session as `ls` and the session chooser show it.
@@ -303,6 +318,18 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.extend_from_slice(&n.to_le_bytes());
             put_str(&mut b, s);
         }
+        Msg::Tty { rows, cols } => {
+            b.push(29);
+            put_size(&mut b, *rows, *cols);
+        }
+        Msg::ViewReleased(n) => {
+            b.push(30);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        Msg::ViewActive(n) => {
+            b.push(31);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -496,6 +523,12 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         26 => Msg::DetachView(f.u64()?),
         27 => Msg::SuspendView(f.u64()?),
         28 => Msg::SwitchView(f.u64()?, f.string()?),
+        29 => Msg::Tty {
+            rows: f.u16()?,
+            cols: f.u16()?,
+        },
+        30 => Msg::ViewReleased(f.u64()?),
+        31 => Msg::ViewActive(f.u64()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -548,6 +581,12 @@ mod tests {
         roundtrip(Msg::DetachView(3));
         roundtrip(Msg::SuspendView(0));
         roundtrip(Msg::SwitchView(5, "work".into()));
+        roundtrip(Msg::Tty {
+            rows: 50,
+            cols: 200,
+        });
+        roundtrip(Msg::ViewReleased(3));
+        roundtrip(Msg::ViewActive(4));
         roundtrip(Msg::ListSessions);
         roundtrip(Msg::Sessions(vec![
             SessionInfo {

@@ -34,6 +34,8 @@ pub struct Mux {
     /// The server's socket directory, when this memmux runs through a server it owns: the
     /// server is ended with the test.
     server_dir: Option<PathBuf>,
+    /// While set, nobody reads this terminal's output: a terminal that stopped reading.
+    stalled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Options for starting memmux.
@@ -170,11 +172,13 @@ impl Mux {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(Mutex::new(false));
         let output = Arc::new((Mutex::new(0u64), Condvar::new()));
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
             let screen = Arc::clone(&screen);
             let raw = Arc::clone(&raw);
             let done = Arc::clone(&done);
             let output = Arc::clone(&output);
+            let stall = Arc::clone(&stalled);
             let chunk_read = move || {
                 *output.0.lock().unwrap() += 1;
                 output.1.notify_all();
@@ -182,6 +186,10 @@ impl Mux {
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 loop {
+                    if stall.load(std::sync::atomic::Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
@@ -211,7 +219,15 @@ impl Mux {
             done,
             output,
             server_dir,
+            stalled,
         }
+    }
+
+    /// Stops (`true`) or resumes reading this terminal's output, as a terminal emulator that
+    /// stopped reading (XOFF, a stalled connection) would.
+    pub fn stall_output(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::Release);
     }
 
     pub fn pid(&self) -> u32 {

@@ -1,12 +1,13 @@
-//! The server's sessions and their clients: one thread per session reads its pty and hands
-//! each attached client the output (`outbox`: written at once when the socket takes it, else
-//! bounded and left to the client's writer thread); one thread per client reads its keys and
-//! sizes. A client that stops reading has its output dropped and is redrawn once it reads
-//! again (SIGUSR1 to the session), so it never slows the session or the other clients.
+//! The server's sessions and their clients. Each attached client hands its terminal over
+//! (`Msg::Tty`, the descriptor by `SCM_RIGHTS`); the server passes it to the session as a view
+//! (`Msg::ViewOpen`), and the session reads keys from it and draws on it itself, so neither
+//! goes through the server. What is left here: one thread per client for its size, suspend
+//! and resume, and what it is told (`outbox`); one thread per session that waits for it to
+//! end (its own pty, read and discarded); one for its control socket.
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,11 +21,17 @@ mod session;
 
 pub use crate::config::WindowSize;
 
+/// A client without a view in its session (before its terminal came, while suspended).
+const NO_SCREEN: u64 = u64::MAX;
+
 pub struct Client {
     id: u64,
-    /// The terminal of the session the client sees: 0 for the session's own pty, else the
-    /// view the session opened for it (`Extra`, named by this client's id).
+    /// The session's view on the client's terminal: 0 for the first view (the one the
+    /// session keeps between clients), else the client's id; `NO_SCREEN` while it has none.
     screen: u64,
+    /// The client's terminal, kept to hand it again (to another session on `C-b s`, to the
+    /// same one after a suspend).
+    tty: Option<Arc<OwnedFd>>,
     out: Arc<Outbox>,
     rows: u16,
     cols: u16,
@@ -33,22 +40,13 @@ pub struct Client {
     at: Arc<Mutex<Arc<Session>>>,
 }
 
-/// A further terminal of a session, for a client beyond the first: each client then has its
-/// own view (focus, mode, frames) in the session. Its output thread holds the reading side.
-struct Extra {
-    id: u64,
-    master: Arc<Mutex<File>>,
-    master_fd: i32,
-}
-
 pub struct Session {
     pub name: Mutex<String>,
     pub pid: libc::pid_t,
-    master: Mutex<File>,
-    master_fd: i32,
-    /// Locked after `clients`, whoever takes both.
-    extra: Mutex<Vec<Extra>>,
-    /// Where the session learns of further terminals (`Msg::ViewOpen`, `Msg::ViewClose`).
+    /// The session's own pty: its size is the session's (`window-size`); nobody sees it.
+    master: File,
+    /// Where the session learns of its clients' terminals (`Msg::ViewOpen`, `Msg::ViewClose`)
+    /// and says it let one go (`Msg::ViewReleased`). Locked after `clients`.
     views: Mutex<UnixStream>,
     clients: Mutex<Vec<Client>>,
     /// Tabs and memory, as the session last said.
@@ -190,8 +188,8 @@ impl Hub {
     }
 
     /// Moves client `who` of `from` (the one that chose) to the session named `to` (`C-b s`): it
-    /// leaves `from`'s clients and joins `to`'s, keeping its connection, and `to` draws
-    /// everything for it.
+    /// leaves `from`'s clients (once `from` let go of its terminal) and joins `to`'s, keeping
+    /// its connection; `to` opens a view on its terminal and draws everything there.
     fn switch(&self, from: &Arc<Session>, to: &str, who: u64) -> Result<String, String> {
         let target = self.find(Some(to))?;
         if Arc::ptr_eq(&target, from) {
@@ -208,18 +206,19 @@ impl Hub {
         };
         let at = at.ok_or_else(|| "the client that chose is no longer attached".to_string())?;
         let mut here = lock(&at);
-        let client = {
+        let mut client = {
             let mut clients = lock(&from.clients);
             let Some(i) = clients.iter().position(|c| Arc::ptr_eq(&c.at, &at)) else {
                 return Err("the client left".into());
             };
-            let c = clients.remove(i);
-            from.release_screen(c.screen);
-            c
+            clients.remove(i)
         };
+        from.release_screen(client.screen);
+        client.screen = NO_SCREEN;
         let id = client.id;
         client.out.send(&Msg::Attached(target.name_now()));
-        target.add_client(client);
+        target.latest.store(id, Ordering::Release);
+        target.add_client(client, self.window_size);
         *here = Arc::clone(&target);
         drop(here);
         // Ended between the look-up and the push: its goodbye to its clients missed this one.
@@ -227,14 +226,36 @@ impl Hub {
             target.send_away(Some(id), &format!("session {to} ended"));
             return Ok(String::new());
         }
-        target.latest.store(id, Ordering::Release);
         *lock(&target.last_used) = Instant::now();
         *lock(&from.last_used) = Instant::now();
         from.resize(self.window_size);
-        target.resize(self.window_size);
-        // The client's screen shows the other session: everything, with the terminal's modes.
-        target.redraw();
         Ok(format!("switched to session {to}"))
+    }
+
+    /// Answers a switch at once and moves the client on a thread of its own: the move waits
+    /// for the session to let go of the client's terminal, which its loop does, and that loop
+    /// is waiting for this answer.
+    fn switch_later(
+        self: &Arc<Self>,
+        from: &Arc<Session>,
+        to: &str,
+        who: u64,
+    ) -> Result<String, String> {
+        let target = self.find(Some(to))?;
+        if Arc::ptr_eq(&target, from) {
+            return Ok(format!("already in session {to}"));
+        }
+        let (hub, from, to) = (Arc::clone(self), Arc::clone(from), to.to_string());
+        let answer = format!("switched to session {to}");
+        std::thread::Builder::new()
+            .name("switch".into())
+            .spawn(move || {
+                if let Err(e) = hub.switch(&from, &to, who) {
+                    crate::util::append_log(&format!("switch to session {to}: {e}"));
+                }
+            })
+            .map_err(|e| format!("cannot switch: {e}"))?;
+        Ok(answer)
     }
 
     /// Starts a session for `req`; returns it.
@@ -259,7 +280,6 @@ impl Hub {
         };
         let env_value = format!("{},{},{}", self.socket, std::process::id(), name);
         let spawned = spawn::session(req, &env_value).map_err(|e| format!("{e:#}"))?;
-        let master_fd = spawned.master.as_raw_fd();
         let reader = spawned
             .master
             .try_clone()
@@ -267,9 +287,7 @@ impl Hub {
         let session = Arc::new(Session {
             name: Mutex::new(name.clone()),
             pid: spawned.pid,
-            master: Mutex::new(spawned.master),
-            master_fd,
-            extra: Mutex::new(Vec::new()),
+            master: spawned.master,
             views: Mutex::new(spawned.views),
             clients: Mutex::new(Vec::new()),
             status: Mutex::new(None),
@@ -300,13 +318,15 @@ impl Hub {
         Ok(session)
     }
 
-    /// Relays the session's output to its clients until the program ends.
+    /// Waits for the session's program to end. Nobody sees its own pty (each client's view
+    /// is on the client's terminal): what it writes there (a message at exit) is read and
+    /// dropped, so it never blocks.
     fn pump(&self, session: &Arc<Session>, mut master: File) {
         let mut buf = vec![0u8; CHUNK];
         loop {
             match master.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => session.broadcast(0, &buf[..n]),
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EIO: every slave descriptor closed (the session and its tabs are gone).
                 Err(_) => break,
@@ -331,7 +351,7 @@ impl Hub {
     }
 
     /// Reads what the session tells the server on its control socket.
-    fn control(&self, session: &Arc<Session>, mut control: UnixStream) {
+    fn control(self: &Arc<Self>, session: &Arc<Session>, mut control: UnixStream) {
         while let Ok(Some(msg)) = protocol::read_msg(&mut control) {
             match msg {
                 Msg::Status {
@@ -343,11 +363,21 @@ impl Hub {
                     *lock(&session.tab_names) = names;
                 }
                 Msg::DetachClients => {
-                    let name = lock(&session.name).clone();
                     let who = session.latest.load(Ordering::Acquire);
-                    session.send_away(Some(who), &format!("detached (from session {name})"));
+                    detach_later(session, who);
                 }
-                Msg::Suspend => session.to_latest(Msg::Suspend),
+                Msg::Suspend => {
+                    let who = session.latest.load(Ordering::Acquire);
+                    suspend_later(session, who);
+                }
+                Msg::ViewActive(screen) => {
+                    if let Some(who) = session.client_of(screen) {
+                        let before = session.latest.swap(who, Ordering::AcqRel);
+                        if before != who && self.window_size == WindowSize::Latest {
+                            session.resize(self.window_size);
+                        }
+                    }
+                }
                 Msg::Ready => session.ready.store(true, Ordering::Release),
                 Msg::ListSessions => {
                     let list = Msg::Sessions(self.sessions(Some(session)));
@@ -362,19 +392,18 @@ impl Hub {
                     }
                 }
                 Msg::DetachView(screen) => {
-                    let name = lock(&session.name).clone();
                     if let Some(who) = session.client_of(screen) {
-                        session.send_away(Some(who), &format!("detached (from session {name})"));
+                        detach_later(session, who);
                     }
                 }
                 Msg::SuspendView(screen) => {
                     if let Some(who) = session.client_of(screen) {
-                        session.to_client(who, Msg::Suspend);
+                        suspend_later(session, who);
                     }
                 }
                 Msg::SwitchView(screen, name) => {
                     let reply = match session.client_of(screen) {
-                        Some(who) => answer(self.switch(session, &name, who)),
+                        Some(who) => answer(self.switch_later(session, &name, who)),
                         None => Msg::Error("the client that chose is no longer attached".into()),
                     };
                     if protocol::write_msg(&mut control, &reply).is_err() {
@@ -383,7 +412,7 @@ impl Hub {
                 }
                 Msg::SwitchClient(name) => {
                     let who = session.latest.load(Ordering::Acquire);
-                    let reply = answer(self.switch(session, &name, who));
+                    let reply = answer(self.switch_later(session, &name, who));
                     if protocol::write_msg(&mut control, &reply).is_err() {
                         break;
                     }
@@ -393,7 +422,8 @@ impl Hub {
         }
     }
 
-    /// Attaches the client on `stream` to `session` and serves it until it leaves.
+    /// Attaches the client on `stream` to `session` and serves it until it leaves: its
+    /// terminal (`Msg::Tty`) goes to the session as a view; then its size, suspend and resume.
     pub fn serve_client(&self, session: &Arc<Session>, stream: UnixStream) {
         let Ok(writer) = stream.try_clone() else {
             return;
@@ -404,6 +434,18 @@ impl Hub {
         if !out.send(&Msg::Attached(name)) {
             return;
         }
+        // Descriptors come with `Msg::Tty`; the rest are plain messages.
+        let mut reader =
+            std::io::BufReader::with_capacity(4 << 10, super::fdpass::FdReader::new(stream));
+        // The client checks its terminal and puts it in raw mode first; one that cannot
+        // (not a terminal, a dumb one) says so to its user and leaves.
+        let (rows, cols, tty) = match protocol::read_msg(&mut reader) {
+            Ok(Some(Msg::Tty { rows, cols })) => match reader.get_mut().fds.pop_front() {
+                Some(fd) => (rows, cols, fd),
+                None => return,
+            },
+            _ => return,
+        };
         let at = Arc::new(Mutex::new(Arc::clone(session)));
         {
             let (o, at) = (Arc::clone(&out), Arc::clone(&at));
@@ -420,36 +462,26 @@ impl Hub {
                 return;
             }
         }
-        session.add_client(Client {
-            id,
-            screen: 0,
-            out,
-            rows: 0,
-            cols: 0,
-            at: Arc::clone(&at),
-        });
         session.latest.store(id, Ordering::Release);
         *lock(&session.last_used) = Instant::now();
-        // 64 KiB: a paste arrives in one read, a key in one system call, not two.
-        let mut reader = std::io::BufReader::with_capacity(64 << 10, stream);
+        session.add_client(
+            Client {
+                id,
+                screen: NO_SCREEN,
+                tty: Some(Arc::new(tty)),
+                out,
+                rows: rows.clamp(1, 1000),
+                cols: cols.clamp(1, 1000),
+                at: Arc::clone(&at),
+            },
+            self.window_size,
+        );
         while let Ok(Some(msg)) = protocol::read_msg(&mut reader) {
             // Where the client is now: `C-b s` may have moved it since the last message.
             let session = &lock(&at).clone();
             match msg {
-                Msg::Input(bytes) => {
-                    let before = session.latest.swap(id, Ordering::AcqRel);
-                    if before != id && self.window_size == WindowSize::Latest {
-                        // `latest` follows the client that typed last, as tmux's follows the
-                        // most recently active one: before its keys reach the program.
-                        session.resize(self.window_size);
-                    }
-                    // A session that stops reading its input blocks this client only.
-                    if !session.input(id, &bytes) {
-                        break;
-                    }
-                }
                 Msg::Resize { rows, cols } => {
-                    let (session, first) = {
+                    let session = {
                         // Held so that a switch does not move the client meanwhile.
                         let here = lock(&at);
                         let session = Arc::clone(&*here);
@@ -457,19 +489,21 @@ impl Hub {
                         let Some(c) = clients.iter_mut().find(|c| c.id == id) else {
                             break;
                         };
-                        let first = c.rows == 0;
                         (c.rows, c.cols) = (rows.clamp(1, 1000), cols.clamp(1, 1000));
                         drop(clients);
-                        (session, first)
+                        session
                     };
                     session.resize(self.window_size);
-                    if first {
-                        // A newly attached client has nothing on its screen: everything, with
-                        // the terminal's modes.
+                }
+                // Stopped from outside (SIGTSTP): the session lets go of its terminal first,
+                // then the client is told to stop.
+                Msg::Suspend => session.suspend(id),
+                // Continued, or its screen lost: a view again, or everything drawn again.
+                Msg::Redraw => {
+                    if !session.give_screen(id) {
                         session.redraw();
                     }
                 }
-                Msg::Redraw => session.redraw(),
                 // Anything else from an attached client is a protocol error: it is closed.
                 _ => break,
             }
@@ -491,6 +525,26 @@ impl Hub {
     pub fn is_empty(&self) -> bool {
         lock(&self.sessions).is_empty()
     }
+}
+
+/// Detaches client `who` on a thread of its own: the session lets go of its terminal from its
+/// loop, which may be waiting for the control thread that asked.
+fn detach_later(session: &Arc<Session>, who: u64) {
+    let s = Arc::clone(session);
+    let _ = std::thread::Builder::new()
+        .name("detach".into())
+        .spawn(move || {
+            let name = s.name_now();
+            s.send_away(Some(who), &format!("detached (from session {name})"));
+        });
+}
+
+/// Suspends client `who` on a thread of its own (see `detach_later`).
+fn suspend_later(session: &Arc<Session>, who: u64) {
+    let s = Arc::clone(session);
+    let _ = std::thread::Builder::new()
+        .name("suspend".into())
+        .spawn(move || s.suspend(who));
 }
 
 fn answer(r: Result<String, String>) -> Msg {

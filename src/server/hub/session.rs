@@ -1,15 +1,19 @@
-//! One session's side of the hub: its clients and their screens (the session's own pty and
-//! the further views it opened), their keys in, its output out, sizes, and who is sent away.
+//! One session's side of the hub: its clients' views (each on the client's own terminal,
+//! handed to the session), their hand-over and release, sizes, and who is sent away.
 
-use std::fs::File;
-use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::{Client, Extra, Session, WindowSize, lock};
-use crate::server::protocol::{self, CHUNK, Msg};
+use super::{Client, NO_SCREEN, Session, WindowSize, lock};
+use crate::server::protocol::{self, Msg};
 use crate::server::spawn;
+
+/// How long the server waits for a session to let go of a client's terminal: it writes what
+/// it has queued (at most 500 ms for a terminal that stopped reading) and ends the view's input
+/// thread; measured well under 10 ms otherwise. A wedged session holds its client no longer.
+const RELEASE: Duration = Duration::from_secs(2);
 
 impl Session {
     pub fn name_now(&self) -> String {
@@ -30,115 +34,85 @@ impl Session {
         unsafe { libc::kill(self.pid, sig) };
     }
 
-    /// Hands terminal `screen`'s output to its clients.
-    pub(super) fn broadcast(&self, screen: u64, data: &[u8]) {
-        let clients = lock(&self.clients);
-        let mut to = clients.iter().filter(|c| c.screen == screen).peekable();
-        if to.peek().is_none() {
-            return;
-        }
-        // The same frame for every client of the screen: encoded once.
-        let frame = protocol::encode(&Msg::Output(data.to_vec()));
-        for c in to {
-            c.out.push(&frame);
-        }
+    /// Adds `client` (its size counted first, so its view opens at the session's new size),
+    /// then gives it a view on its terminal.
+    pub(super) fn add_client(self: &Arc<Self>, client: Client, policy: WindowSize) {
+        let id = client.id;
+        lock(&self.clients).push(client);
+        self.resize(policy);
+        self.give_screen(id);
     }
 
-    /// Client `id`'s keys to the terminal it sees; false when that terminal is gone.
-    pub(super) fn input(&self, id: u64, bytes: &[u8]) -> bool {
-        let screen = lock(&self.clients)
-            .iter()
-            .find(|c| c.id == id)
-            .map_or(0, |c| c.screen);
-        if screen != 0 {
-            let extra = lock(&self.extra)
-                .iter()
-                .find(|e| e.id == screen)
-                .map(|e| Arc::clone(&e.master));
-            if let Some(m) = extra {
-                return lock(&m).write_all(bytes).is_ok();
-            }
-        }
-        lock(&self.master).write_all(bytes).is_ok()
-    }
-
-    /// Adds `client`, giving it a terminal of its own: the session's pty when no other client
-    /// has it (so a lone client, and one that reattaches, is served exactly as before), else
-    /// a new pty whose slave the session opens as another view. Without one (no pty left, the
-    /// session not answering) the client shares the session's pty, as every client did before.
-    pub(super) fn add_client(self: &Arc<Self>, mut client: Client) {
+    /// Gives client `id` a view on its terminal if it has none: the first view (0) when no
+    /// other client has it (it keeps its focus and mode between clients, as the session's
+    /// current window does in tmux), else one named by the client's id. False when it had one.
+    pub(super) fn give_screen(&self, id: u64) -> bool {
         let mut clients = lock(&self.clients);
-        client.screen = 0;
-        if clients.iter().any(|c| c.screen == 0) {
-            match self.open_view(client.id) {
-                Ok(()) => client.screen = client.id,
-                Err(e) => {
-                    crate::util::append_log(&format!(
-                        "session {}: client {} shares the first view: {e:#}",
-                        self.name_now(),
-                        client.id
-                    ));
-                }
+        let first_free = !clients.iter().any(|c| c.screen == 0);
+        let Some(c) = clients.iter_mut().find(|c| c.id == id) else {
+            return false;
+        };
+        if c.screen != NO_SCREEN {
+            return false;
+        }
+        let Some(tty) = c.tty.clone() else {
+            return false;
+        };
+        let screen = if first_free { 0 } else { id };
+        let frame = protocol::encode(&Msg::ViewOpen(screen));
+        match crate::server::fdpass::send_with_fd(&lock(&self.views), &frame, tty.as_raw_fd()) {
+            Ok(()) => c.screen = screen,
+            Err(e) => {
+                crate::util::append_log(&format!(
+                    "session {}: cannot hand client {id}'s terminal over: {e}",
+                    self.name_now()
+                ));
             }
         }
-        clients.push(client);
+        true
     }
 
-    /// Opens a pty for view `id`, sends its slave to the session and relays its output.
-    pub(super) fn open_view(self: &Arc<Self>, id: u64) -> anyhow::Result<()> {
-        use anyhow::Context;
-        let (master, slave) = spawn::open_pty()?;
-        let (rows, cols) = *lock(&self.size);
-        spawn::set_size(master.as_raw_fd(), rows, cols);
-        let reader = master.try_clone().context("cannot share the pty")?;
-        let master_fd = master.as_raw_fd();
-        let frame = protocol::encode(&Msg::ViewOpen(id));
-        crate::server::fdpass::send_with_fd(&lock(&self.views), &frame, slave.as_raw_fd())
-            .context("cannot hand the session its new view")?;
-        drop(slave);
-        lock(&self.extra).push(Extra {
-            id,
-            master: Arc::new(Mutex::new(master)),
-            master_fd,
-        });
-        let s = Arc::clone(self);
-        let started = std::thread::Builder::new()
-            .name(format!("view-{id}"))
-            .spawn(move || s.pump_view(id, reader));
-        if started.is_err() {
-            self.release_screen(id);
-            anyhow::bail!("cannot start the view's thread");
-        }
-        Ok(())
-    }
-
-    /// Relays view `id`'s output to its client until the session closes its terminal.
-    pub(super) fn pump_view(&self, id: u64, mut master: File) {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            match master.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => self.broadcast(id, &buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                // EIO: the session closed the view (or ended).
-                Err(_) => break,
-            }
-        }
-    }
-
-    /// The client of terminal `screen` left: a view of its own is closed in the session.
+    /// Closes view `screen` in the session and waits (at most `RELEASE`) until the session
+    /// says it wrote its last bytes there and holds the terminal no more: only then may the
+    /// client give the terminal back to the user's shell, with no frame landing after.
     pub(super) fn release_screen(&self, screen: u64) {
-        if screen == 0 {
+        if screen == NO_SCREEN {
             return;
         }
-        let mut extra = lock(&self.extra);
-        let before = extra.len();
-        extra.retain(|e| e.id != screen);
-        if extra.len() != before {
-            drop(extra);
-            // A session that is gone has closed the slave: its view thread ends anyway.
-            let _ = protocol::write_msg(&mut &*lock(&self.views), &Msg::ViewClose(screen));
+        let views = lock(&self.views);
+        // A session that is gone has closed its end: nothing to wait for.
+        if protocol::write_msg(&mut &*views, &Msg::ViewClose(screen)).is_err() {
+            return;
         }
+        let _ = views.set_read_timeout(Some(RELEASE));
+        let started = std::time::Instant::now();
+        while started.elapsed() < RELEASE {
+            match protocol::read_msg(&mut &*views) {
+                Ok(Some(Msg::ViewReleased(n))) if n == screen => return,
+                // A late answer to an earlier close that timed out.
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+        crate::util::append_log(&format!(
+            "session {}: view {screen} not released within {RELEASE:?}",
+            self.name_now()
+        ));
+    }
+
+    /// Suspends client `who` (`C-b C-z`, SIGTSTP): the session lets go of its terminal, then
+    /// the client gives it back to the shell and stops. `Msg::Redraw` on SIGCONT hands it
+    /// over again.
+    pub(super) fn suspend(&self, who: u64) {
+        let screen = {
+            let mut clients = lock(&self.clients);
+            let Some(c) = clients.iter_mut().find(|c| c.id == who) else {
+                return;
+            };
+            std::mem::replace(&mut c.screen, NO_SCREEN)
+        };
+        self.release_screen(screen);
+        self.to_client(who, Msg::Suspend);
     }
 
     /// The client that sees view `screen`: its own, or (on a shared one) the latest there.
@@ -159,33 +133,22 @@ impl Session {
         }
     }
 
-    pub(super) fn to_latest(&self, msg: Msg) {
-        let who = self.latest.load(Ordering::Acquire);
-        let clients = lock(&self.clients);
-        if let Some(c) = clients
-            .iter()
-            .find(|c| c.id == who)
-            .or_else(|| clients.last())
-        {
-            c.out.send(&msg);
-        }
-    }
-
-    /// Detaches client `who` (every client when `None`), telling it `why` (nothing when empty).
+    /// Detaches client `who` (every client when `None`), telling it `why` (nothing when empty)
+    /// once the session let go of its terminal.
     pub(super) fn send_away(&self, who: Option<u64>, why: &str) {
-        let mut clients = lock(&self.clients);
-        let mut gone = Vec::new();
-        clients.retain(|c| {
-            let go = who.is_none_or(|w| w == c.id);
-            if go {
-                c.out.close(why);
-                gone.push(c.screen);
-            }
-            !go
-        });
-        drop(clients);
-        for screen in gone {
-            self.release_screen(screen);
+        let gone: Vec<Client> = {
+            let mut clients = lock(&self.clients);
+            let (gone, stay) = std::mem::take(&mut *clients)
+                .into_iter()
+                .partition(|c| who.is_none_or(|w| w == c.id));
+            *clients = stay;
+            gone
+        };
+        for c in &gone {
+            self.release_screen(c.screen);
+        }
+        for c in gone {
+            c.out.close(why);
         }
     }
 
@@ -213,12 +176,8 @@ impl Session {
         let mut current = lock(&self.size);
         if *current != size {
             *current = size;
-            // Every view has the session's size; the session's own pty last, as its
-            // SIGWINCH is what makes the session read every view's size again.
-            for e in lock(&self.extra).iter() {
-                spawn::set_size(e.master_fd, size.0, size.1);
-            }
-            spawn::set_size(self.master_fd, size.0, size.1);
+            // Every view draws at the session's size: its SIGWINCH makes the session read it.
+            spawn::set_size(self.master.as_raw_fd(), size.0, size.1);
         }
     }
 }

@@ -1,0 +1,8 @@
+//! The user's terminal as the app sees it: a client's tty handed to the session (or the app's
+//! own terminal without a server). What goes to it never waits on it (`writer`: bounded, dropped
+//! and redrawn when the terminal stops reading); where a screen's bytes go (`out`); raw mode and
+//! size of a handed terminal (`tty`).
+
+pub mod out;
+pub mod tty;
+pub mod writer;
