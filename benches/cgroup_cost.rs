@@ -4,8 +4,6 @@
 //! trees, with statm between PSS passes). Needs a writable cgroup v1 (or delegated v2)
 //! memory controller; says so and stops where there is none.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -20,18 +18,9 @@ use memmux::memory::sampler::{RosterEntry, sample};
 
 use memmux::memory::sampler::thread_cpu;
 
-struct Sessions(Vec<Child>);
-
-impl Drop for Sessions {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            // SAFETY: killing the test's own process groups.
-            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+#[path = "../tests/common/leaders.rs"]
+mod leaders;
+use leaders::Leaders;
 
 /// Pids whose parent is `pid` (from `/proc/*/stat`).
 fn children(pid: u32) -> Vec<u32> {
@@ -121,27 +110,8 @@ fn measure(n: usize) -> Option<Cost> {
         }
     };
     println!("mechanism: {}", Mechanism::Cgroup(h.clone()).describe());
-    let sessions = Sessions(
-        (0..n)
-            .map(|_| {
-                let mut cmd = Command::new("sh");
-                cmd.arg("-c")
-                    .arg("sleep 1000 & sleep 1000 & wait")
-                    .stdin(Stdio::null());
-                // SAFETY: setsid between fork and exec, as the pty spawner does.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        if libc::setsid() < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
-                cmd.spawn().unwrap()
-            })
-            .collect(),
-    );
-    let pids: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
+    let sessions = Leaders::spawn(n);
+    let pids = sessions.pids();
     let start = std::time::Instant::now();
     while pids.iter().any(|p| children(*p).len() < 2) {
         assert!(

@@ -104,10 +104,7 @@ fn coloured(rng: &mut fastrand::Rng) -> Vec<u8> {
 /// One run: a fresh terminal fed `input` in 64 KiB chunks. Returns the CPU time and the
 /// runs the fast path took.
 fn run(input: &[u8], chunk: usize, fast: bool) -> (Duration, u64, usize) {
-    let limits = Limits {
-        lines: 10_000,
-        bytes: 16 << 20,
-    };
+    let limits = Limits::new(10_000, 16 << 20);
     let mut term = Term::new(ROWS, COLS, limits, Budget::new(Budget::DEFAULT_LIMIT));
     term.set_fast_path(fast);
     let start = thread_cpu();

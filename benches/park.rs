@@ -11,10 +11,7 @@ fn shell_screen() -> Term {
     let mut t = Term::new(
         50,
         200,
-        Limits {
-            lines: 10_000,
-            bytes: 16 << 20,
-        },
+        Limits::new(10_000, 16 << 20),
         Budget::new(64 << 20),
     );
     let mut out = Vec::new();

@@ -109,15 +109,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     for (name, data) in &workloads {
         group.throughput(Throughput::Bytes(data.len() as u64));
-        let mut t = Term::new(
-            50,
-            200,
-            Limits {
-                lines: 10_000,
-                bytes: 16 << 20,
-            },
-            budget.clone(),
-        );
+        let mut t = Term::new(50, 200, Limits::new(10_000, 16 << 20), budget.clone());
         group.bench_function(*name, |b| {
             b.iter(|| {
                 for chunk in data.chunks(64 << 10) {

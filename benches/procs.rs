@@ -7,27 +7,16 @@
 //! Reports wall and thread CPU time (user + system, the /proc reads being mostly kernel time)
 //! per call, and the implied CPU % of one core at 1 Hz.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/leaders.rs"]
+mod leaders;
+use leaders::spawn_leader;
 
 use memmux::memory::procs::{Sampler, SamplerConfig};
 
 use memmux::memory::sampler::thread_cpu;
-
-fn spawn_session(cmd: &mut Command) -> Child {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
-    // SAFETY: setsid is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn().expect("spawn session")
-}
 
 fn kill_session(c: &mut Child) {
     // SAFETY: plain kill(2) of the session's process group.
@@ -92,7 +81,7 @@ fn main() {
         .unwrap_or(0);
     let mut sessions: Vec<Child> = (0..16)
         .map(|_| {
-            spawn_session(
+            spawn_leader(
                 Command::new("sh")
                     .arg("-c")
                     .arg("sleep 1000 & sleep 1000 & wait"),
@@ -169,7 +158,7 @@ fn main() {
     );
 
     // The PSS pass's cost grows with mapped memory: a 1 GiB process in one more tree.
-    let mut hog = spawn_session(Command::new(env!("CARGO_BIN_EXE_memhog")).arg("1024"));
+    let mut hog = spawn_leader(Command::new(env!("CARGO_BIN_EXE_memhog")).arg("1024"));
     {
         use std::io::BufRead;
         let out = hog.stdout.take().expect("stdout");

@@ -42,10 +42,7 @@ fn bench(c: &mut Criterion) {
     // A whole frame through memmux's compositor into a byte sink, with one cell changed per
     // frame (a keystroke echo), on a full screen and on a shell screen (a few lines): with the
     // pane drawn whole each frame, and as memmux draws it (only the rows the output changed).
-    let limits = memmux::term::scrollback::Limits {
-        lines: 1000,
-        bytes: 1 << 24,
-    };
+    let limits = memmux::term::scrollback::Limits::new(1000, 1 << 24);
     let budget = memmux::term::scrollback::Budget::new(1 << 30);
     for (screen, clear) in [
         ("full", &b""[..]),
@@ -93,15 +90,7 @@ fn bench_scroll_view(c: &mut Criterion) {
     use memmux::term::Term;
     use memmux::term::scrollback::{Budget, Limits};
     for stored in [10_000usize, 100_000] {
-        let mut t = Term::new(
-            50,
-            200,
-            Limits {
-                lines: stored,
-                bytes: 1 << 30,
-            },
-            Budget::new(1 << 30),
-        );
+        let mut t = Term::new(50, 200, Limits::new(stored, 1 << 30), Budget::new(1 << 30));
         let mut chunk = String::new();
         for i in 0..stored + 50 {
             chunk.push_str(&format!(
@@ -141,10 +130,7 @@ fn bench_panel(c: &mut Criterion) {
     let config = memmux::config::Config::default();
     let ctx = Context::new(
         std::sync::Arc::new(|| {}),
-        memmux::term::scrollback::Limits {
-            lines: 1000,
-            bytes: 1 << 20,
-        },
+        memmux::term::scrollback::Limits::new(1000, 1 << 20),
         1 << 24,
     );
     let mut state = State::default();

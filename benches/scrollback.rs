@@ -202,10 +202,7 @@ fn feed<CB: vt100::Callbacks>(p: &mut vt100::Parser<CB>, bytes: &[u8]) {
 
 /// Builds a store of exactly `rows` scrolled-off rows of `kind` at `cols` columns.
 fn build(kind: Kind, rows: usize, cols: u16, budget: &Arc<Budget>) -> Scrollback {
-    let limits = Limits {
-        lines: rows,
-        bytes: 1 << 30,
-    };
+    let limits = Limits::new(rows, 1 << 30);
     let text = input(kind, rows + usize::from(SCREEN_ROWS) - 1, 7);
     let mut p = vt100::Parser::new_with_callbacks(
         nz(SCREEN_ROWS),
@@ -234,10 +231,7 @@ fn memory_case(name: &'static str, kind: Kind, cols: u16, budget: &Arc<Budget>) 
     let text = input(kind, ROWS + usize::from(SCREEN_ROWS) - 1, 7);
     let base = live();
     let store = {
-        let limits = Limits {
-            lines: ROWS,
-            bytes: 1 << 30,
-        };
+        let limits = Limits::new(ROWS, 1 << 30);
         let mut p = vt100::Parser::new_with_callbacks(
             nz(SCREEN_ROWS),
             nz(cols),
@@ -364,57 +358,48 @@ fn main() {
     // cores hits all of them alike; medians of 7 rounds.
     let rounds = 7;
     let mut times: [Vec<Duration>; 4] = Default::default();
-    let mut stored_rows = 0;
     let mut allocs = [0usize; 4];
-    for _ in 0..rounds {
-        let a = ALLOCS.load(Ordering::Relaxed);
-        let t = Instant::now();
+    let stored_rows = std::cell::Cell::new(0);
+    let vt100_only = || {
         let mut p = vt100::Parser::new(nz(SCREEN_ROWS), nz(200), 0);
         feed(&mut p, bytes);
         black_box(p.screen().cursor_position());
-        times[0].push(t.elapsed());
-        let a = after(&mut allocs[0], a);
-
-        let t = Instant::now();
-        let mut p = vt100::Parser::new_with_callbacks(
-            nz(SCREEN_ROWS),
-            nz(200),
-            0,
-            FormatOnly {
-                state: Default::default(),
-                buf: String::new(),
-            },
-        );
+    };
+    let format_only = || {
+        let sink = FormatOnly {
+            state: Default::default(),
+            buf: String::new(),
+        };
+        let mut p = vt100::Parser::new_with_callbacks(nz(SCREEN_ROWS), nz(200), 0, sink);
         feed(&mut p, bytes);
         black_box(p.screen().cursor_position());
-        times[1].push(t.elapsed());
-        let a = after(&mut allocs[1], a);
-
-        let t = Instant::now();
-        let mut p = vt100::Parser::new_with_callbacks(
-            nz(SCREEN_ROWS),
-            nz(200),
-            0,
-            CaptureSink {
-                capture: RowCapture::new(),
-                store: Scrollback::new(Limits::default(), budget.clone()),
-            },
-        );
+    };
+    let stored = || {
+        let sink = CaptureSink {
+            capture: RowCapture::new(),
+            store: Scrollback::new(Limits::default(), budget.clone()),
+        };
+        let mut p = vt100::Parser::new_with_callbacks(nz(SCREEN_ROWS), nz(200), 0, sink);
         feed(&mut p, bytes);
         let store = &p.callbacks().store;
-        stored_rows = store.len() + store.evicted() as usize;
-        drop(p);
-        times[2].push(t.elapsed());
-        let a = after(&mut allocs[2], a);
-
-        let t = Instant::now();
+        stored_rows.set(store.len() + store.evicted() as usize);
+    };
+    let builtin = || {
         let mut p = vt100::Parser::new(nz(SCREEN_ROWS), nz(200), 10_000);
         feed(&mut p, bytes);
         black_box(p.screen().scrollback_len());
-        drop(p);
-        times[3].push(t.elapsed());
-        after(&mut allocs[3], a);
+    };
+    let modes: [&dyn Fn(); 4] = [&vt100_only, &format_only, &stored, &builtin];
+    for _ in 0..rounds {
+        for (i, mode) in modes.iter().enumerate() {
+            let a = ALLOCS.load(Ordering::Relaxed);
+            let t = Instant::now();
+            mode();
+            times[i].push(t.elapsed());
+            after(&mut allocs[i], a);
+        }
     }
+    let stored_rows = stored_rows.get();
     let [noop, format_only, stored, builtin] = times.map(median);
     println!("| mode | MB/s | allocations per run |");
     println!("|---|---:|---:|");

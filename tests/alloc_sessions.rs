@@ -27,14 +27,7 @@ fn spec(cmd: &str) -> CommandSpec {
 
 /// 10,000 lines or 16 MiB of history per tab, 64 MiB for all.
 fn context() -> Context {
-    Context::new(
-        Arc::new(|| {}),
-        Limits {
-            lines: 10_000,
-            bytes: 16 << 20,
-        },
-        64 << 20,
-    )
+    Context::new(Arc::new(|| {}), Limits::new(10_000, 16 << 20), 64 << 20)
 }
 
 #[test]

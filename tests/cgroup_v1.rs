@@ -25,23 +25,14 @@ fn v1_here(test: &str) -> bool {
     }
 }
 
-/// Waits for a fresh `$ ` prompt at the cursor, in the pane (left of the panel).
-fn wait_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor", |s| {
-        let (row, _) = s.cursor_position();
-        let (_, cols) = s.size();
-        let line = s.contents_between(row, 0, row, cols.get());
-        line.split('│').next().unwrap_or("").trim_end() == "$"
-    });
-}
-
-fn wide(args: Vec<String>) -> Opts<'static> {
-    Opts {
-        rows: 45,
-        cols: 160,
-        args,
-        ..Opts::default()
-    }
+/// memmux at 160x45 writing its memory log to a fresh file, at its first prompt.
+fn wide_with_log() -> (Mux, tempfile::NamedTempFile) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
+    args.extend(Opts::default().args);
+    let m = Mux::start_with(Opts::wide(args));
+    m.wait_prompt();
+    (m, log)
 }
 
 /// The memory cgroup path of `pid` (`/proc/PID/cgroup`, `memory:` line).
@@ -163,7 +154,7 @@ fn forks_at_once(test: &str, daemons: usize) {
         rc.display().to_string(),
         "-i".into(),
     ];
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     let mpid = m.pid();
     let mut needles = vec![
@@ -256,16 +247,11 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     if !v1_here("oom") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     m.prefix("c");
-    m.wait_for("tab 2", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("2:"))
-    });
-    wait_ready(&m);
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
+    m.wait_ready();
     // A bad size says which forms are accepted, and changes nothing.
     m.prefix(":");
     m.line("set-memory-limit lots");
@@ -290,7 +276,7 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     m.send("n");
     m.wait_gone("Set it? (y/n)");
     m.send("\x03");
-    wait_ready(&m);
+    m.wait_ready();
     m.prefix(":");
     m.line("set-memory-limit 128M");
     m.wait_text("memory limit 128 MiB");
@@ -309,12 +295,12 @@ fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
     );
     assert!(m.tab_bar().contains("☠1"), "tab bar: {}", m.tab_bar());
     // The shell of that tab lives on, as does the other tab and memmux.
-    wait_ready(&m);
+    m.wait_ready();
     let tag = rand_tag();
     m.line(&format!("echo alive-{tag}"));
     m.wait_text(&format!("alive-{tag}"));
     m.prefix("1");
-    wait_ready(&m);
+    m.wait_ready();
     m.line(&format!("echo one-{tag}"));
     m.wait_text(&format!("one-{tag}"));
     assert!(!m.exited());
@@ -334,11 +320,7 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
     if !v1_here("accuracy") {
         return;
     }
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
-    m.wait_prompt();
+    let (mut m, log) = wide_with_log();
     let hog = env!("CARGO_BIN_EXE_memhog");
     let mib = 1048576.0;
     let mut rows = Vec::new();
@@ -359,7 +341,7 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
         if tab > 1 {
             m.prefix("c");
         }
-        wait_ready(&m);
+        m.wait_ready();
         std::thread::sleep(Duration::from_millis(2500));
         let base = |log: &Path| {
             let r = log_rows(log, tab);
@@ -439,7 +421,7 @@ fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
     if !v1_here("freeze") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     let mpid = m.pid();
     let home = tempfile::tempdir().unwrap();
@@ -517,16 +499,16 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
     if !v1_here("join_async") {
         return;
     }
-    let mut opts = wide(Opts::default().args);
+    let mut opts = Opts::wide(Opts::default().args);
     opts.env
         .push(("MEMMUX_TEST_JOIN_DELAY_MS", "8000".to_string()));
     let mut m = Mux::start_with(opts);
-    wait_ready(&m);
+    m.wait_ready();
     m.prefix("c");
     m.wait_for("tab 2", |s| {
         s.contents().lines().next().unwrap_or("").contains("2:")
     });
-    wait_ready(&m);
+    m.wait_ready();
     let mpid = m.pid();
     let shells = children_of(mpid);
     assert_eq!(shells.len(), 2, "two shells: {shells:?}\n{}", m.dump());
@@ -565,20 +547,8 @@ fn split_second_pane(m: &mut Mux, mpid: u32) {
             .nth(2)
             .is_some_and(|l| l.matches('│').count() >= 2)
     });
-    pane_ready(m);
+    m.wait_pane_ready();
     wait_joined(mpid, 2);
-}
-
-/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane (a pane beside
-/// another shares its row with it).
-fn pane_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor in the pane", |s| {
-        let (row, col) = s.cursor_position();
-        col >= 2
-            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
-            && s.cell(row, col)
-                .is_some_and(|c| c.contents().trim().is_empty())
-    });
 }
 
 /// Waits until memmux `mpid`'s `n` shells are in their panes' cgroups: the join runs beside
@@ -627,11 +597,7 @@ fn a_tab_limit_caps_its_panes_together() {
     if !v1_here("tab_caps_panes") {
         return;
     }
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
-    m.wait_prompt();
+    let (mut m, log) = wide_with_log();
     let mpid = m.pid();
     m.prefix(":");
     m.line("set-memory-limit 160M");
@@ -702,7 +668,7 @@ fn a_pane_limit_kills_in_that_pane_only() {
     if !v1_here("pane_limit") {
         return;
     }
-    let mut m = Mux::start_with(wide(Opts::default().args));
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     let mpid = m.pid();
     let tag = rand_tag();
@@ -733,6 +699,10 @@ fn a_pane_limit_kills_in_that_pane_only() {
         status.contains("at the pane's limit of 64.0 MiB"),
         "{status}"
     );
+    // The kernel names its victim (the message above) before the victim has finished exiting.
+    wait_until("the killed hog gone", common::TIMEOUT, || {
+        hogs(&tag).len() == 1
+    });
     let left = hogs(&tag);
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(
@@ -741,7 +711,7 @@ fn a_pane_limit_kills_in_that_pane_only() {
         memory_cgroup(left[0])
     );
     // Closing the pane removes its cgroup; the tab's stays for the pane left.
-    pane_ready(&m);
+    m.wait_pane_ready();
     m.prefix("x");
     m.wait_text("close this pane");
     m.send("y");

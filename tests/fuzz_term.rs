@@ -177,10 +177,7 @@ fn corpus_plan(data: &[u8], rng: &mut Rng, variant: u64) -> Plan {
         1 => (5, 20),
         _ => harness::dims(rng),
     };
-    let limits = Limits {
-        lines: 200,
-        bytes: 16 << 10,
-    };
+    let limits = Limits::new(200, 16 << 10);
     let mut ops = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {

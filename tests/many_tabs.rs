@@ -46,10 +46,7 @@ fn open_tabs(m: &mut Mux, from: usize, n: usize) {
         m.prefix("c");
         let label = format!("{k}:");
         m.wait_for(&format!("tab {k}"), |s| {
-            s.contents()
-                .lines()
-                .next()
-                .is_some_and(|bar| bar.contains(&label))
+            common::tab_bar_of(s).contains(&label)
         });
     }
 }
@@ -115,10 +112,7 @@ fn forty_tabs_take_three_descriptors_each_and_no_threads() {
     // Every tab still works: the shell of the fortieth exits and its tab says so.
     m.line("exit 7");
     m.wait_for("[exit 7] in the tab bar", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .is_some_and(|bar| bar.contains("[exit 7]"))
+        common::tab_bar_of(s).contains("[exit 7]")
     });
 }
 

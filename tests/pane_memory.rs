@@ -7,26 +7,6 @@ mod common;
 
 use common::{Mux, Opts, rand_tag};
 
-fn wide(args: Vec<String>) -> Opts<'static> {
-    Opts {
-        rows: 45,
-        cols: 160,
-        args,
-        ..Opts::default()
-    }
-}
-
-/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane.
-fn pane_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor in the pane", |s| {
-        let (row, col) = s.cursor_position();
-        col >= 2
-            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
-            && s.cell(row, col)
-                .is_some_and(|c| c.contents().trim().is_empty())
-    });
-}
-
 /// The panel's text (right of its border, the last `│` of the row), row by row.
 fn panel_of(s: &vt100::Screen) -> Vec<String> {
     s.contents()
@@ -91,7 +71,7 @@ fn each_pane_has_its_figure_in_the_panel_and_the_log() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     let source = source();
     let tag = rand_tag();
@@ -100,7 +80,7 @@ fn each_pane_has_its_figure_in_the_panel_and_the_log() {
     m.line(&format!("{hog} 64 --tag {tag}"));
     m.wait_text("ready pid=");
     m.prefix("%");
-    pane_ready(&m);
+    m.wait_pane_ready();
     joined(log.path(), "2", &source);
     m.line(&format!("{hog} 16 --tag {tag}"));
     m.wait_for("the second helper ready", |s| {
@@ -159,7 +139,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     )
     .unwrap();
     let args = common::config_args(&cfg);
-    let mut m = Mux::start_with(wide(args));
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     m.prefix(":");
     m.line("set-memory-limit 100M");
@@ -168,7 +148,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     m.line(&format!("{hog} 60"));
     m.wait_text("ready pid=");
     m.prefix("%");
-    pane_ready(&m);
+    m.wait_pane_ready();
     m.line(&format!("{hog} 60"));
     m.wait_for("tab 1 over its limit, said", |s| {
         s.contents()
@@ -177,7 +157,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     // A pane's own limit (`-p`) is checked against that pane alone. (Either helper may have
     // been the one stopped: pane 2's ends here if it was not.)
     m.send("\x03");
-    pane_ready(&m);
+    m.wait_pane_ready();
     // Its figure down first: a limit below what the pane uses asks before it is set.
     m.wait_for("pane 2 small again", |s| {
         figure(s, "└2 ").is_some_and(|v| v < 20.0)

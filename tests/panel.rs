@@ -7,14 +7,6 @@ use std::time::Duration;
 
 use common::{Mux, Opts};
 
-fn wide() -> Opts<'static> {
-    Opts {
-        rows: 45,
-        cols: 160,
-        ..Opts::default()
-    }
-}
-
 /// The panel's text (right of the separator), row by row.
 fn panel_of(s: &vt100::Screen) -> Vec<String> {
     s.contents()
@@ -39,7 +31,7 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts { args, ..wide() });
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     m.wait_for("the panel", |s| s.contents().contains("memmux RSS"));
     m.prefix("c");
@@ -128,7 +120,7 @@ fn export_writes_the_history_to_the_data_dir() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
     args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts { args, ..wide() });
+    let mut m = Mux::start_with(Opts::wide(args));
     m.wait_prompt();
     // Two samples in the history (the log gets a row per tab and sample, after its header).
     common::wait_until("two memory samples", common::TIMEOUT, || {

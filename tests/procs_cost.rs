@@ -3,8 +3,6 @@
 //! This checks it in whatever profile the tests run (debug: about 3x the release figure,
 //! which `benches/procs.rs` reports in detail).
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use memmux::memory::procs::{Sampler, SamplerConfig};
@@ -12,42 +10,12 @@ use memmux::memory::sampler::thread_cpu;
 
 mod common;
 
-struct Sessions(Vec<Child>);
-
-impl Drop for Sessions {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use common::leaders::Leaders;
 
 #[test]
 fn sixteen_sessions_at_1_hz_cost_under_1_percent_of_a_core() {
-    let sessions = Sessions(
-        (0..16)
-            .map(|_| {
-                let mut cmd = Command::new("sh");
-                cmd.arg("-c")
-                    .arg("sleep 1000 & sleep 1000 & wait")
-                    .stdin(Stdio::null());
-                // SAFETY: the closure only calls setsid(2), which is async-signal-safe.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        if libc::setsid() < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
-                cmd.spawn().unwrap()
-            })
-            .collect(),
-    );
-    let roots: Vec<u32> = sessions.0.iter().map(|c| c.id()).collect();
+    let sessions = Leaders::spawn(16);
+    let roots = sessions.pids();
     // Each shell has started its two sleeps.
     common::wait_until("32 sleeps", common::TIMEOUT, || {
         roots.iter().all(|r| common::children(*r).len() == 2)

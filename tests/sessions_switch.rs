@@ -227,10 +227,7 @@ fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_cl
     // The server still serves: a new client of the other session sees it.
     let o = client(&m, &["attach", "-t", "other"], 24, 80);
     o.wait_for("the other session's tab", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("sleep"))
+        common::tab_bar_of(s).contains("sleep")
     });
 }
 

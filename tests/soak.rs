@@ -26,10 +26,6 @@ const RSS_TOLERANCE: f64 = 0.10;
 /// Sizes the outer terminal alternates between; both wide enough for the memory panel.
 const SIZES: [(u16, u16); 2] = [(45, 160), (40, 130)];
 
-fn tab_bar_of(s: &vt100::Screen) -> String {
-    s.contents().lines().next().unwrap_or("").to_string()
-}
-
 /// The median of a few RSS samples 200 ms apart (one sample can catch a transient buffer).
 fn rss_median(pid: u32) -> u64 {
     let mut v: Vec<u64> = (0..7)
@@ -68,16 +64,6 @@ fn wait_fresh_sample(log: &tempfile::NamedTempFile) {
     });
 }
 
-/// Waits until the cursor sits on a fresh `$ ` prompt; the panel shares the row, right of `│`.
-fn wait_ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor", |s| {
-        let (row, _) = s.cursor_position();
-        let (_, cols) = s.size();
-        let text = s.contents_between(row, 0, row, cols.get());
-        text.split('│').next().unwrap_or("").trim_end() == "$"
-    });
-}
-
 /// The memory panel's `heap T = tabs X + own Y` line.
 fn heap_line(s: &vt100::Screen) -> Option<String> {
     s.contents()
@@ -110,8 +96,8 @@ impl Soak {
         let last = format!("{}:", TABS + 1);
         self.m.prefix("c");
         self.m
-            .wait_for("the extra tab", |s| tab_bar_of(s).contains(&last));
-        wait_ready(&self.m);
+            .wait_for("the extra tab", |s| common::tab_bar_of(s).contains(&last));
+        self.m.wait_ready();
         self.maybe_resize();
         // Output built by printf, so the command's echo doesn't already show it.
         self.m.line(&format!("printf 'cyc%s\\n' le-{n}-done"));
@@ -119,8 +105,9 @@ impl Soak {
         self.m.prefix("x");
         self.m.wait_text(&format!("close tab {}", TABS + 1));
         self.m.send("y");
-        self.m
-            .wait_for("the extra tab to close", |s| !tab_bar_of(s).contains(&last));
+        self.m.wait_for("the extra tab to close", |s| {
+            !common::tab_bar_of(s).contains(&last)
+        });
         self.maybe_resize();
     }
 }
@@ -175,8 +162,8 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
             soak.m.prefix("c");
             let label = format!("{n}:");
             soak.m
-                .wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
-            wait_ready(&soak.m);
+                .wait_for("the new tab", |s| common::tab_bar_of(s).contains(&label));
+            soak.m.wait_ready();
         }
         if let Some(cmd) = work(n) {
             soak.m.line(&cmd);
@@ -332,14 +319,14 @@ fn one_closed_tab_leaves_its_account_at_zero() {
     let before = m.with_screen(leak_line).unwrap_or_default();
     for n in 0..3 {
         m.prefix("c");
-        m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
-        wait_ready(&m);
+        m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
+        m.wait_ready();
         m.line(&format!("printf 'tab%s\\n' -{n}-ok"));
         m.wait_text(&format!("tab-{n}-ok"));
         m.prefix("x");
         m.wait_text("close tab 2");
         m.send("y");
-        m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
+        m.wait_for("tab 2 to close", |s| !common::tab_bar_of(s).contains("2:"));
     }
     // The sampler updates the panel once a second.
     wait_fresh_sample(&log);

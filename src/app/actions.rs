@@ -211,10 +211,8 @@ impl App {
 
     /// Puts a new configuration into effect for every tab.
     pub fn apply_config(&mut self, config: Config) {
-        let limits = crate::term::scrollback::Limits {
-            lines: config.scrollback_lines,
-            bytes: config.scrollback_bytes,
-        };
+        let limits =
+            crate::term::scrollback::Limits::new(config.scrollback_lines, config.scrollback_bytes);
         self.ctx.limits = limits;
         self.ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         self.ctx.budget.set_limit(config.memory_budget);

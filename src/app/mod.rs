@@ -140,10 +140,8 @@ impl App {
         area: Rect,
     ) -> App {
         let layout = Layout::for_state(area, &State::default(), &config);
-        let limits = crate::term::scrollback::Limits {
-            lines: config.scrollback_lines,
-            bytes: config.scrollback_bytes,
-        };
+        let limits =
+            crate::term::scrollback::Limits::new(config.scrollback_lines, config.scrollback_bytes);
         let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
         ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         let keymap = Arc::new(config.keymap.clone());

@@ -663,12 +663,8 @@ fn string(s: &[u8]) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::term::keys::test_mods::*;
     use crate::term::keys::{InputModes, encode_key};
-
-    const NONE: KeyModifiers = KeyModifiers::NONE;
-    const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
-    const ALT: KeyModifiers = KeyModifiers::ALT;
-    const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 
     fn parse(bytes: &[u8]) -> Vec<Event> {
         let mut p = TtyParser::default();

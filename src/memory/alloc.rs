@@ -234,6 +234,27 @@ unsafe fn read_account(ptr: *mut u8) -> u16 {
     }
 }
 
+/// A new block for `layout`: `system` allocates the enlarged block (header in front), which
+/// is then charged to the current account and tagged with it. Null when `system` fails.
+///
+/// # Safety
+/// `system` must return null or a block of (at least) the layout it is given.
+#[inline(always)]
+unsafe fn tagged(layout: Layout, system: impl FnOnce(Layout) -> *mut u8) -> *mut u8 {
+    let Some(inner_layout) = inner_layout(layout) else {
+        return std::ptr::null_mut();
+    };
+    let inner = system(inner_layout);
+    if inner.is_null() {
+        return inner;
+    }
+    let account = current_raw();
+    // `Layout` guarantees size <= isize::MAX, so the cast is lossless.
+    charge(account, layout.size() as isize);
+    // SAFETY: `inner` is non-null and, by the caller's promise, `inner_layout.size() >= offset`.
+    unsafe { finish_alloc(inner, layout.align(), account) }
+}
+
 /// The tagged global allocator: [`System`] plus a header and per-account counters.
 pub struct TaggedAlloc;
 
@@ -246,35 +267,15 @@ pub struct TaggedAlloc;
 unsafe impl GlobalAlloc for TaggedAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(inner_layout) = inner_layout(layout) else {
-            return std::ptr::null_mut();
-        };
-        // SAFETY: `inner_layout` has a non-zero size (at least HEADER).
-        let inner = unsafe { System.alloc(inner_layout) };
-        if inner.is_null() {
-            return inner;
-        }
-        let account = current_raw();
-        // `Layout` guarantees size <= isize::MAX, so the cast is lossless.
-        charge(account, layout.size() as isize);
-        // SAFETY: `inner` is non-null and `inner_layout.size() >= offset`.
-        unsafe { finish_alloc(inner, layout.align(), account) }
+        // SAFETY: `inner_layout` has a non-zero size (at least HEADER), and System returns
+        // null or a block of it.
+        unsafe { tagged(layout, |inner_layout| System.alloc(inner_layout)) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some(inner_layout) = inner_layout(layout) else {
-            return std::ptr::null_mut();
-        };
         // SAFETY: as in `alloc`. The header area is zeroed too and then overwritten.
-        let inner = unsafe { System.alloc_zeroed(inner_layout) };
-        if inner.is_null() {
-            return inner;
-        }
-        let account = current_raw();
-        charge(account, layout.size() as isize);
-        // SAFETY: `inner` is non-null and `inner_layout.size() >= offset`.
-        unsafe { finish_alloc(inner, layout.align(), account) }
+        unsafe { tagged(layout, |inner_layout| System.alloc_zeroed(inner_layout)) }
     }
 
     #[inline]

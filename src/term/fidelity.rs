@@ -499,15 +499,7 @@ mod tests {
     use vt100::Color;
 
     fn term(input: &[u8]) -> Term {
-        let mut t = Term::new(
-            4,
-            20,
-            Limits {
-                lines: 100,
-                bytes: 1 << 20,
-            },
-            Budget::new(1 << 30),
-        );
+        let mut t = Term::new(4, 20, Limits::new(100, 1 << 20), Budget::new(1 << 30));
         t.process(input);
         t
     }

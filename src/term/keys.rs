@@ -457,14 +457,22 @@ pub fn encode_focus(gained: bool, modes: &InputModes, out: &mut Vec<u8>) -> bool
     true
 }
 
+/// Short names for modifier sets, for tables of keys in tests (here and in `input::tty`).
+#[cfg(test)]
+pub(crate) mod test_mods {
+    use crossterm::event::KeyModifiers;
+
+    pub const NONE: KeyModifiers = KeyModifiers::NONE;
+    pub const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+    pub const ALT: KeyModifiers = KeyModifiers::ALT;
+    pub const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_mods::*;
     use super::*;
 
-    const NONE: KeyModifiers = KeyModifiers::NONE;
-    const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
-    const ALT: KeyModifiers = KeyModifiers::ALT;
-    const CTRL: KeyModifiers = KeyModifiers::CONTROL;
     const SUPER: KeyModifiers = KeyModifiers::SUPER;
     const META: KeyModifiers = KeyModifiers::META;
     const HYPER: KeyModifiers = KeyModifiers::HYPER;

@@ -341,10 +341,7 @@ impl Term {
         Term::new(
             rows,
             cols,
-            Limits {
-                lines: 10_000,
-                bytes: 16 << 20,
-            },
+            Limits::new(10_000, 16 << 20),
             Budget::new(64 << 20),
         )
     }
@@ -693,15 +690,7 @@ mod history_tests {
     use super::*;
 
     fn term(rows: u16, cols: u16) -> Term {
-        Term::new(
-            rows,
-            cols,
-            Limits {
-                lines: 100,
-                bytes: 1 << 20,
-            },
-            Budget::new(64 << 20),
-        )
+        Term::new(rows, cols, Limits::new(100, 1 << 20), Budget::new(64 << 20))
     }
 
     fn rows_text(t: &Term) -> Vec<String> {

@@ -24,18 +24,6 @@ struct Line {
     fill: Option<vt100::Color>,
 }
 
-fn style_of(cell: &vt100::Cell) -> Style {
-    Style {
-        fg: cell.fgcolor(),
-        bg: cell.bgcolor(),
-        bold: cell.bold(),
-        dim: cell.dim(),
-        italic: cell.italic(),
-        underline: cell.underline(),
-        inverse: cell.inverse(),
-    }
-}
-
 /// Reads the screen's logical lines. Cells never written between written ones become
 /// spaces in their own style; never-written cells at the end of a row are not text (vt100
 /// leaves one before a wide character that did not fit).
@@ -74,7 +62,7 @@ pub(super) fn capture(screen: &vt100::Screen) -> ScreenText {
             } else {
                 " "
             };
-            line.push(sym, if cell.is_wide() { 2 } else { 1 }, style_of(cell));
+            line.push(sym, if cell.is_wide() { 2 } else { 1 }, Style::of(cell));
         }
         if r == crow && ccol >= end {
             cursor = (lines.len(), line.len(), ccol.min(cols) - end.min(cols));

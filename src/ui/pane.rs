@@ -334,10 +334,7 @@ mod tests {
     #[test]
     fn attributes_vt100_cannot_store_are_drawn() {
         use crate::term::scrollback::{Budget, Limits};
-        let limits = Limits {
-            lines: 10,
-            bytes: 1 << 20,
-        };
+        let limits = Limits::new(10, 1 << 20);
         let mut t = crate::term::Term::new(2, 6, limits, Budget::new(1 << 30));
         t.process(b"\x1b[9;31ma\x1b[29;5mb\x1b[25;8mc\x1b[28;4;58;5;2md\x1b[me");
         let area = Rect::new(0, 0, 6, 2);

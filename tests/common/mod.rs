@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod leaders;
 pub mod rng;
 pub mod server;
 
@@ -65,6 +66,18 @@ impl Default for Opts<'_> {
             cwd: None,
             wrapper: Vec::new(),
             server: false,
+        }
+    }
+}
+
+impl Opts<'static> {
+    /// 160x45 (room for the memory panel beside a pane) with these arguments to memmux.
+    pub fn wide(args: Vec<String>) -> Opts<'static> {
+        Opts {
+            rows: 45,
+            cols: 160,
+            args,
+            ..Opts::default()
         }
     }
 }
@@ -368,12 +381,26 @@ impl Mux {
         });
     }
 
-    /// Waits until the cursor sits on a fresh `$ ` prompt (the shell is ready for a command).
+    /// Waits until the cursor sits on a fresh `$ ` prompt (the shell is ready for a command):
+    /// the cursor's row, up to the memory panel's border if one is shown, is `$`.
     pub fn wait_ready(&self) {
         self.wait_for("a prompt at the cursor", |s| {
             let (row, _) = s.cursor_position();
             let (_, cols) = s.size();
-            s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
+            let line = s.contents_between(row, 0, row, cols.get());
+            line.split('│').next().unwrap_or("").trim_end() == "$"
+        });
+    }
+
+    /// Waits until the cursor sits right after a fresh `$ ` prompt in the focused pane
+    /// (`wait_ready` reads the whole row, which panes side by side share).
+    pub fn wait_pane_ready(&self) {
+        self.wait_for("a prompt at the cursor in the pane", |s| {
+            let (row, col) = s.cursor_position();
+            col >= 2
+                && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
+                && s.cell(row, col)
+                    .is_some_and(|c| c.contents().trim().is_empty())
         });
     }
 
@@ -451,6 +478,11 @@ pub fn kill_server(dir: &Path) {
         .env("XDG_RUNTIME_DIR", run)
         .env_remove("MEMMUX_NO_SERVER")
         .output();
+}
+
+/// The top row of `s`: the tab bar.
+pub fn tab_bar_of(s: &vt100::Screen) -> String {
+    s.contents().lines().next().unwrap_or("").to_string()
 }
 
 /// The bottom row of `s` (trailing blanks trimmed).
@@ -655,10 +687,7 @@ impl Mux {
         self.line("sleep 100");
         // The tab bar names the foreground program once it runs: Ctrl-C earlier would reach bash.
         self.wait_for("sleep in the foreground", |s| {
-            s.contents()
-                .lines()
-                .next()
-                .is_some_and(|l| l.contains("sleep"))
+            tab_bar_of(s).contains("sleep")
         });
         self.send("\x03");
         self.wait_ready();

@@ -1083,10 +1083,7 @@ pub fn raw_plan(data: &[u8]) -> Plan {
         _ => dims(&mut s),
     };
     let lim = if s.one_in(2) {
-        Limits {
-            lines: 20,
-            bytes: 2048,
-        }
+        Limits::new(20, 2048)
     } else {
         limits(&mut s)
     };

@@ -755,10 +755,7 @@ fn recorded(name: &str, bytes: &[u8], sizes: &[(u16, u16)]) {
             if !long && (k > 1 || (k == 0) != (seed == 0)) {
                 continue;
             }
-            let limits = Limits {
-                lines: 10_000,
-                bytes: 16 << 20,
-            };
+            let limits = Limits::new(10_000, 16 << 20);
             let mut pair = Pair::new(rows, cols, limits, format!("{name} {rows}x{cols} {split}"));
             let mut events = Vec::new();
             if seed == 0 {
@@ -803,10 +800,7 @@ fn git_log_output_looks_the_same() {
 // --- targeted cases --------------------------------------------------------------------------
 
 fn pair(rows: u16, cols: u16) -> Pair {
-    let limits = Limits {
-        lines: 10_000,
-        bytes: 16 << 20,
-    };
+    let limits = Limits::new(10_000, 16 << 20);
     Pair::new(rows, cols, limits, format!("{rows}x{cols}"))
 }
 

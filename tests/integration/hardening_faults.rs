@@ -11,16 +11,12 @@ use std::time::{Duration, Instant};
 
 use common::{Mux, Opts, alive, cpu_share, descendants};
 
-fn tab_bar_of(s: &vt100::Screen) -> String {
-    s.contents().lines().next().unwrap_or("").to_string()
-}
-
 /// Waits until the focused new tab has either started (its prompt at the cursor) or failed.
 fn wait_tab_settled(m: &Mux) {
     m.wait_for("the new tab's prompt or its failure", |s| {
         let (row, _) = s.cursor_position();
         let (_, cols) = s.size();
-        tab_bar_of(s).contains("[failed]")
+        common::tab_bar_of(s).contains("[failed]")
             || s.contents_between(row, 0, row, cols.get()).trim_end() == "$"
     });
 }
@@ -59,7 +55,9 @@ fn shell_args() -> Vec<String> {
 #[test]
 fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
     let mut m = Mux::start_args(vec!["--".into(), "/nonexistent".into()]);
-    m.wait_for("the failed mark", |s| tab_bar_of(s).contains("[failed]"));
+    m.wait_for("the failed mark", |s| {
+        common::tab_bar_of(s).contains("[failed]")
+    });
     m.wait_text("/nonexistent");
     let pane: Vec<String> = m
         .contents()
@@ -79,7 +77,7 @@ fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
         m.dump()
     );
     m.prefix("c");
-    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
     m.wait_prompt();
     m.run("echo second-tab-fine");
     m.prefix("1");
@@ -90,14 +88,14 @@ fn a_shell_that_does_not_exist_is_explained_and_other_tabs_work() {
 #[test]
 fn a_shell_that_exits_at_once_shows_exit_0() {
     let mut m = Mux::start_args(vec!["--".into(), "true".into()]);
-    m.wait_for("[exit 0]", |s| tab_bar_of(s).contains("[exit 0]"));
+    m.wait_for("[exit 0]", |s| common::tab_bar_of(s).contains("[exit 0]"));
     eprintln!("tab bar of `memmux -- true`: {:?}", m.tab_bar().trim());
     // memmux stays, and works.
     let pid = m.pid();
     let ended = common::poll_until(Duration::from_millis(300), || !alive(pid));
     assert!(ended.is_none(), "memmux ended with its only tab");
     m.prefix("c");
-    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
     m.wait_prompt();
     m.run("echo after-true");
 }
@@ -137,19 +135,14 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.run("echo first-tab-has-a-pty");
     let one_tab = holdings(&m);
     m.prefix("c");
-    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.run("echo second-tab-has-a-pty");
     m.prefix("c");
     m.wait_for("the failed mark", |s| {
-        tab_bar_of(s).contains("3:") && tab_bar_of(s).contains("[failed]")
+        common::tab_bar_of(s).contains("3:") && common::tab_bar_of(s).contains("[failed]")
     });
-    let msg = m
-        .contents()
-        .lines()
-        .find(|l| l.contains("memmux:"))
-        .unwrap_or_default()
-        .to_string();
+    let msg = memmux_line(&m);
     eprintln!(
         "new tab with no pty left: {msg:?}; tab bar {:?}",
         m.tab_bar().trim()
@@ -161,7 +154,7 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     );
     // An ended tab closes without asking; the others are fine.
     m.prefix("x");
-    m.wait_for("tab 3 to close", |s| !tab_bar_of(s).contains("3:"));
+    m.wait_for("tab 3 to close", |s| !common::tab_bar_of(s).contains("3:"));
     m.wait_text("second-tab-has-a-pty");
     m.run("echo second-tab-still-works");
     m.prefix("1");
@@ -173,10 +166,10 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.prefix("x");
     m.wait_text("close tab 2");
     m.send("y");
-    m.wait_for("tab 2 to close", |s| !tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2 to close", |s| !common::tab_bar_of(s).contains("2:"));
     wait_released(&m, one_tab);
     m.prefix("c");
-    m.wait_for("a new tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("a new tab 2", |s| common::tab_bar_of(s).contains("2:"));
     wait_tab_settled(&m);
     let bar = m.tab_bar();
     eprintln!("after closing tab 2, a new tab: {:?}", bar.trim());
@@ -193,7 +186,9 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
 #[test]
 fn no_pty_at_all_is_explained_in_the_first_tab() {
     let mut m = with_private_devpts(1, true);
-    m.wait_for("the failed mark", |s| tab_bar_of(s).contains("[failed]"));
+    m.wait_for("the failed mark", |s| {
+        common::tab_bar_of(s).contains("[failed]")
+    });
     m.wait_text("pseudo-terminal");
     eprintln!(
         "first tab with no pty: {:?}",
@@ -229,19 +224,14 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         n += 1;
         m.prefix("c");
         let label = format!("{n}:");
-        m.wait_for("the new tab", |s| tab_bar_of(s).contains(&label));
+        m.wait_for("the new tab", |s| common::tab_bar_of(s).contains(&label));
         // Its shell drew a prompt (it holds its descriptors now), or it failed.
         m.wait_for("the new tab's prompt or its failure", |s| {
-            tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
+            common::tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
         });
     }
     m.wait_text("Too many open files");
-    let msg = m
-        .contents()
-        .lines()
-        .find(|l| l.contains("memmux:"))
-        .unwrap_or_default()
-        .to_string();
+    let msg = memmux_line(&m);
     let kids = common::children(m.pid());
     let fds_full = common::fd_count(m.pid()).unwrap_or(0);
     eprintln!(
@@ -273,13 +263,15 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
     m.prefix("x");
     let failed = format!("{n}:");
     m.wait_for("the failed tab to close", |s| {
-        !tab_bar_of(s).contains(&failed)
+        !common::tab_bar_of(s).contains(&failed)
     });
     m.prefix("x");
     m.wait_text("close tab");
     m.send("y");
     let prev = format!("{}:", n - 1);
-    m.wait_for("the tab to close", |s| !tab_bar_of(s).contains(&prev));
+    m.wait_for("the tab to close", |s| {
+        !common::tab_bar_of(s).contains(&prev)
+    });
     // The closed tab's shell gets the hang-up and is reaped, and its 3 descriptors closed,
     // by memmux's event loop, not at once; the failed tab held none.
     let freed = common::poll_until(Duration::from_secs(10), || {
@@ -293,9 +285,9 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         common::fd_count(m.pid())
     );
     m.prefix("c");
-    m.wait_for("a new tab", |s| tab_bar_of(s).contains(&prev));
+    m.wait_for("a new tab", |s| common::tab_bar_of(s).contains(&prev));
     m.wait_for("the new tab's prompt or its failure", |s| {
-        tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
+        common::tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
     });
     // With 64 descriptors the sampler's short-lived reads (a cgroup file, a statm) may take
     // one of the 3 just freed at the moment the tab starts: the tab then says so, and the
@@ -304,7 +296,7 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         eprintln!("the new tab lost a descriptor to a passing read; retrying");
         m.prefix("r");
         m.wait_for("the retried tab's prompt or its failure", |s| {
-            !tab_bar_of(s).contains("[failed]") && prompt_at_cursor(s)
+            !common::tab_bar_of(s).contains("[failed]") && prompt_at_cursor(s)
         });
     }
     assert!(!m.tab_bar().contains("[failed]"), "{}", m.dump());
@@ -325,7 +317,9 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
     m.wait_prompt();
     for n in 2..=3 {
         m.prefix("c");
-        m.wait_for("the new tab", |s| tab_bar_of(s).contains(&format!("{n}:")));
+        m.wait_for("the new tab", |s| {
+            common::tab_bar_of(s).contains(&format!("{n}:"))
+        });
         m.wait_ready();
     }
     // Tab 3 redraws on every SIGWINCH (a full-screen program).
@@ -402,7 +396,7 @@ fn two_busy_tabs() -> (Mux, Vec<u32>) {
     m.wait_prompt();
     m.line("sleep 1001 &");
     m.prefix("c");
-    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.line("sleep 1002");
     let pid = m.pid();
@@ -734,7 +728,7 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
     m.wait_prompt();
     m.start_reader("stty raw -echo;", "cat > /dev/null");
     m.prefix("c");
-    m.wait_for("tab 2", |s| tab_bar_of(s).contains("2:"));
+    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
     m.wait_ready();
     m.start_reader("stty raw -echo;", "cat > /dev/null");
     let mut rng = common::rng::Rng::new(2);
@@ -762,7 +756,7 @@ fn a_mebibyte_of_random_input_does_not_hurt() {
         std::thread::sleep(Duration::from_millis(200));
     }
     m.prefix("c");
-    m.wait_for("tab 3", |s| tab_bar_of(s).contains("3:"));
+    m.wait_for("tab 3", |s| common::tab_bar_of(s).contains("3:"));
     m.wait_prompt();
     m.run("echo ui-works-after-garbage");
     let bar = m.tab_bar();
@@ -808,4 +802,13 @@ fn input_thread_waits(pid: u32) -> bool {
                 .rsplit_once(')')
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
     })
+}
+
+/// The first line of the screen that holds one of memmux's own messages (`memmux: ...`).
+fn memmux_line(m: &Mux) -> String {
+    m.contents()
+        .lines()
+        .find(|l| l.contains("memmux:"))
+        .unwrap_or_default()
+        .to_string()
 }

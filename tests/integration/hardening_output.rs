@@ -11,10 +11,6 @@ use common::{Mux, Opts, RssWatch, mib, rss_bytes, wait_file};
 /// RSS may grow by at most this much over its level before a hostile stream or flood.
 const RSS_SLACK: u64 = 64 << 20;
 
-fn tab_bar_of(s: &vt100::Screen) -> String {
-    s.contents().lines().next().unwrap_or("").to_string()
-}
-
 /// Lets memmux settle (first frames, first memory sample) and returns its RSS.
 fn settled_rss(m: &Mux) -> u64 {
     std::thread::sleep(Duration::from_millis(1500));
@@ -230,7 +226,9 @@ fn titles_are_stripped_of_controls_and_capped() {
         "printf '\\e]2;T\\xc2\\x9b31mX\\xc2\\x9dY\\x08\\x7f%s\\a' \
          \"$(head -c 1000 /dev/zero | tr '\\0' z)\"",
     );
-    m.wait_for("the title", |s| tab_bar_of(s).contains("1:T31mXYzz"));
+    m.wait_for("the title", |s| {
+        common::tab_bar_of(s).contains("1:T31mXYzz")
+    });
     let bar = m.tab_bar();
     eprintln!("tab bar with the hostile title: {bar:?}");
     let raw = m.raw.lock().unwrap().clone();

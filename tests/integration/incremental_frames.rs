@@ -61,15 +61,7 @@ const PIECES: &[&str] = &[
 ];
 
 fn term() -> Term {
-    Term::new(
-        ROWS,
-        COLS,
-        Limits {
-            lines: 100,
-            bytes: 1 << 20,
-        },
-        Budget::new(1 << 24),
-    )
+    Term::new(ROWS, COLS, Limits::new(100, 1 << 20), Budget::new(1 << 24))
 }
 
 /// The outer screen's text and the attributes a user sees, row by row, for `area`.
@@ -302,15 +294,7 @@ fn run_panes(seed: u64, steps: usize) {
 }
 
 fn term_sized(cols: u16) -> Term {
-    Term::new(
-        ROWS,
-        cols,
-        Limits {
-            lines: 100,
-            bytes: 1 << 20,
-        },
-        Budget::new(1 << 24),
-    )
+    Term::new(ROWS, cols, Limits::new(100, 1 << 20), Budget::new(1 << 24))
 }
 
 /// What a pane at `pane_area` must show for `t`: its screen drawn whole on a blank terminal

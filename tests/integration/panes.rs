@@ -41,18 +41,6 @@ fn find(s: &vt100::Screen, pat: &str) -> Option<(u16, u16, String)> {
     None
 }
 
-/// Waits until the cursor sits after a fresh `$ ` prompt in the focused pane (the harness's
-/// `wait_ready` reads the whole row, which other panes share).
-fn ready(m: &Mux) {
-    m.wait_for("a prompt at the cursor", |s| {
-        let (row, col) = s.cursor_position();
-        col >= 2
-            && s.cell(row, col - 2).is_some_and(|c| c.contents() == "$")
-            && s.cell(row, col)
-                .is_some_and(|c| c.contents().trim().is_empty())
-    });
-}
-
 /// The first pane's whole size, before any split.
 fn whole(m: &mut Mux) -> (u16, u16) {
     m.wait_prompt();
@@ -65,7 +53,7 @@ fn splits_give_every_pane_its_own_size_at_once() {
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
     m.wait_for("a vertical border", |s| s.contents().contains('│'));
-    ready(&m);
+    m.wait_pane_ready();
     // The new pane is on the right: the columns after the border, half of them rounded up.
     let left = (cols - 1) / 2;
     let right = cols - 1 - left;
@@ -81,7 +69,7 @@ fn splits_give_every_pane_its_own_size_at_once() {
     // Top / bottom in the left pane: its border meets the vertical one in a `┤`.
     m.prefix("\"");
     m.wait_for("a horizontal border", |s| s.contents().contains('┤'));
-    ready(&m);
+    m.wait_pane_ready();
     let top = (rows - 2) / 2;
     let (size, _) = stty(&mut m, "bottom");
     assert_eq!(size, (rows - 2 - top, left), "{}", m.dump());
@@ -96,7 +84,7 @@ fn keys_go_to_the_focused_pane_and_others_keep_drawing() {
     let (_, cols) = whole(&mut m);
     let border = (cols - 1) / 2;
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // A loop in the right pane keeps printing while the left pane has the focus.
     m.line("for i in $(seq 1 400); do echo tick$i; sleep 0.02; done");
     m.prefix("o");
@@ -124,7 +112,7 @@ fn closing_a_pane_gives_its_space_and_focus_to_the_neighbour() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     m.prefix("x");
     m.wait_text("close this pane");
     m.send("y");
@@ -144,7 +132,7 @@ fn zoom_gives_the_pane_the_whole_tab_and_back() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("\"");
-    ready(&m);
+    m.wait_pane_ready();
     m.prefix("z");
     let (size, _) = stty(&mut m, "zoomed");
     assert_eq!(size, (rows, cols), "{}", m.dump());
@@ -160,7 +148,7 @@ fn resize_moves_the_border_by_one_cell() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     let right = cols - 1 - (cols - 1) / 2;
     // C-Left from the right pane: the border moves left, the pane grows.
     m.prefix("\x1b[1;5D");
@@ -173,7 +161,7 @@ fn a_click_focuses_the_pane_under_it() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // SGR press and release at column 3, row 5 (1-based): the left pane.
     m.send("\x1b[<0;3;5M\x1b[<0;3;5m");
     let (size, col) = stty(&mut m, "clicked");
@@ -186,7 +174,7 @@ fn a_pane_too_small_is_not_split_and_a_tiny_window_does_not_crash() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // 5 rows: a tab bar, 3 rows of body, a status line: the title row and 2 rows for the
     // panes side by side; a split into 1 + border + 1 fits (the title row gives way), but not
     // again.
@@ -225,7 +213,7 @@ fn a_tabs_memory_figure_counts_every_panes_processes() {
     m.wait_prompt();
     m.wait_text("1 proc ·");
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // Two more processes in the new pane: the tab's figure is both panes' trees, 4 processes
     // (each pane's shell and the two sleeps), not the focused pane's 3.
     m.line("sleep 1000 & sleep 1001 &");
@@ -239,7 +227,7 @@ fn panes_survive_detach_and_a_client_of_another_size_re_lays_them() {
     let mut m = first_client();
     m.wait_prompt();
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     m.line("echo right-$((2+3))");
     m.wait_text("right-5");
     m.prefix("d");
@@ -259,7 +247,7 @@ fn dragging_a_border_resizes_the_panes_beside_it() {
     let mut m = Mux::start();
     let (rows, cols) = whole(&mut m);
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // SGR mouse, 1-based: press on the border, drag to column 31, release there.
     let border = (cols - 1) / 2 + 1;
     m.send(format!(
@@ -276,7 +264,7 @@ fn each_pane_is_titled_on_the_line_above_it() {
     let (_, cols) = whole(&mut m);
     let border = (cols - 1) / 2;
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     // The right pane's program sets a title (OSC 2); `%s` keeps it out of the echoed line.
     m.line("printf '\\033]2;ti%s\\007' tle-r");
     let right_title = |s: &vt100::Screen| s.contents_between(1, border + 1, 1, cols);
@@ -314,9 +302,9 @@ fn a_flood_beside_the_focused_pane_is_drawn_to_its_end_and_keys_still_echo() {
     let (_, cols) = whole(&mut m);
     let border = (cols - 1) / 2;
     m.prefix("%");
-    ready(&m);
+    m.wait_pane_ready();
     m.prefix("\x1b[D");
-    ready(&m);
+    m.wait_pane_ready();
     // The left pane floods; the right one gets the focus and the keys meanwhile.
     m.line("yes | head -n 300000; echo flood-$((40+2))");
     m.prefix("o");

@@ -80,18 +80,6 @@ fn random_input(rng: &mut Rng, len: usize) -> String {
     out
 }
 
-fn style_of(cell: &vt100::Cell) -> Style {
-    Style {
-        fg: cell.fgcolor(),
-        bg: cell.bgcolor(),
-        bold: cell.bold(),
-        dim: cell.dim(),
-        italic: cell.italic(),
-        underline: cell.underline(),
-        inverse: cell.inverse(),
-    }
-}
-
 /// Returns (cells checked, never-written gap cells seen).
 fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
     let mut rng = Rng(seed);
@@ -100,10 +88,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
         NonZeroU16::new(rows).unwrap(),
         NonZeroU16::new(cols).unwrap(),
     );
-    let limits = Limits {
-        lines: 1_000_000,
-        bytes: 1 << 30,
-    };
+    let limits = Limits::new(1_000_000, 1 << 30);
     let mut ours = vt100::Parser::new_with_callbacks(
         nr,
         nc,
@@ -160,7 +145,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
                 " "
             };
             let want_width = if cell.is_wide() { 2 } else { 1 };
-            if !cell.has_contents() && style_of(cell) == Style::default() && sym == " " {
+            if !cell.has_contents() && Style::of(cell) == Style::default() && sym == " " {
                 // A never-written cell between written ones: `write_formatted_basic`
                 // writes it as a plain space in the current attributes, so its
                 // style cannot be recovered (a vt100 format limit, not ours).
@@ -170,7 +155,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
             }
             assert_eq!(
                 (sym.as_str(), *width, *style),
-                (want_sym, want_width, style_of(cell)),
+                (want_sym, want_width, Style::of(cell)),
                 "seed {seed} row {i} col {col}"
             );
             next_col = col + u16::from(*width);
@@ -182,7 +167,7 @@ fn check_seed(seed: u64, rows: u16, cols: u16) -> (usize, usize) {
         while let Some(cell) = screen.cell(0, col) {
             let blank = !cell.has_contents() || (cell.contents() == " " && !want_wrapped);
             assert!(
-                blank && style_of(cell) == Style::default(),
+                blank && Style::of(cell) == Style::default(),
                 "seed {seed} row {i} col {col}: dropped a written cell"
             );
             col += 1;

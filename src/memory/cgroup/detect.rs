@@ -122,20 +122,22 @@ pub fn choose(probe: &Probe, settings: &Settings, args: &[OsString]) -> Plan {
     Plan::Use(fallback)
 }
 
+/// What `systemd-run` is given before memmux's own arguments: a transient scope of the user's
+/// manager with the memory controller delegated to it, quietly, gone when memmux ends.
+const SCOPE_OPTIONS: [&str; 7] = [
+    "--user",
+    "--scope",
+    "-p",
+    "Delegate=yes",
+    "--quiet",
+    "--collect",
+    "--",
+];
+
 /// `systemd-run --user --scope -p Delegate=yes --quiet --collect -- <memmux args>`.
 pub fn scope_argv(systemd_run: &Path, args: &[OsString]) -> Vec<OsString> {
     let mut v: Vec<OsString> = vec![systemd_run.into()];
-    for a in [
-        "--user",
-        "--scope",
-        "-p",
-        "Delegate=yes",
-        "--quiet",
-        "--collect",
-        "--",
-    ] {
-        v.push(a.into());
-    }
+    v.extend(SCOPE_OPTIONS.iter().map(OsString::from));
     v.extend(args.iter().cloned());
     v
 }
@@ -434,19 +436,9 @@ mod tests {
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect();
                 assert_eq!(
-                    argv,
-                    [
-                        "/usr/bin/systemd-run",
-                        "--user",
-                        "--scope",
-                        "-p",
-                        "Delegate=yes",
-                        "--quiet",
-                        "--collect",
-                        "--",
-                        "/bin/memmux",
-                        "-c"
-                    ]
+                    argv.join(" "),
+                    "/usr/bin/systemd-run --user --scope -p Delegate=yes --quiet --collect -- \
+                     /bin/memmux -c"
                 );
                 assert!(matches!(fallback, Mechanism::None(_)));
             }

@@ -400,10 +400,7 @@ mod tests {
         let mut t = Term::new(
             rows,
             cols,
-            Limits {
-                lines: 1000,
-                bytes: 1 << 20,
-            },
+            Limits::new(1000, 1 << 20),
             Budget::new(64 << 20),
         );
         for i in 1..=lines {
@@ -471,15 +468,7 @@ mod tests {
 
     #[test]
     fn search_covers_the_screen_and_wrapped_lines() {
-        let mut t = Term::new(
-            5,
-            10,
-            Limits {
-                lines: 100,
-                bytes: 1 << 20,
-            },
-            Budget::new(64 << 20),
-        );
+        let mut t = Term::new(5, 10, Limits::new(100, 1 << 20), Budget::new(64 << 20));
         t.process(b"abcdefghijNEEDLE\r\n");
         let v0 = ScrollView::new(&t, 5);
         let rows = Rows::new(&t);

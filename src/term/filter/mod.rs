@@ -200,18 +200,9 @@ impl Buf {
         self.len += n;
     }
 
-    fn push_num(&mut self, mut v: u16) {
+    fn push_num(&mut self, v: u16) {
         let mut digits = [0u8; 5];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..]);
+        self.push(csi::fmt_num(v, &mut digits));
     }
 
     fn flush(&mut self, out: &mut impl Sink) {

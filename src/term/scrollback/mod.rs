@@ -54,6 +54,12 @@ pub struct Limits {
     pub bytes: usize,
 }
 
+impl Limits {
+    pub const fn new(lines: usize, bytes: usize) -> Limits {
+        Limits { lines, bytes }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -125,6 +131,19 @@ pub struct Style {
 }
 
 impl Style {
+    /// The rendition vt100 keeps for `cell`.
+    pub fn of(cell: &vt100::Cell) -> Style {
+        Style {
+            fg: cell.fgcolor(),
+            bg: cell.bgcolor(),
+            bold: cell.bold(),
+            dim: cell.dim(),
+            italic: cell.italic(),
+            underline: cell.underline(),
+            inverse: cell.inverse(),
+        }
+    }
+
     /// Whether this is the terminal's default rendition.
     pub fn is_default(&self) -> bool {
         *self == Self::default()

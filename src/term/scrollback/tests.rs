@@ -50,10 +50,7 @@ fn new_allocates_nothing_and_clear_frees_everything() {
 
 #[test]
 fn lines_bound_is_exact() {
-    let limits = Limits {
-        lines: 10,
-        bytes: 1 << 20,
-    };
+    let limits = Limits::new(10, 1 << 20);
     let mut s = Scrollback::new(limits, budget());
     for i in 0..25 {
         s.push_row(&format!("row {i}"), &[], false);
@@ -74,10 +71,7 @@ fn lines_bound_is_exact() {
 
 #[test]
 fn lines_bound_frees_hidden_chunks() {
-    let limits = Limits {
-        lines: 100,
-        bytes: 16 << 20,
-    };
+    let limits = Limits::new(100, 16 << 20);
     let mut s = Scrollback::new(limits, budget());
     let row = "x".repeat(70);
     for _ in 0..100_000 {
@@ -92,13 +86,7 @@ fn lines_bound_frees_hidden_chunks() {
 fn bytes_bound_holds_at_every_push() {
     let b = budget();
     let limit = 16 << 10;
-    let mut s = Scrollback::new(
-        Limits {
-            lines: 1_000_000,
-            bytes: limit,
-        },
-        b.clone(),
-    );
+    let mut s = Scrollback::new(Limits::new(1_000_000, limit), b.clone());
     // max_chunk is limit / 8 = 2 KiB.
     let one_chunk = 2 << 10;
     for i in 0..5000 {
@@ -112,10 +100,7 @@ fn bytes_bound_holds_at_every_push() {
     assert_eq!(s.evicted() + n as u64, 5000);
     assert_eq!(text(&s, n - 1).trim(), "4999");
     assert_eq!(text(&s, 0).trim(), (5000 - n).to_string());
-    s.set_limits(Limits {
-        lines: 1_000_000,
-        bytes: 4 << 10,
-    });
+    s.set_limits(Limits::new(1_000_000, 4 << 10));
     assert!(s.bytes() <= (4 << 10) + one_chunk, "{}", s.bytes());
     assert_eq!(text(&s, s.len() - 1).trim(), "4999");
 }
@@ -358,10 +343,7 @@ fn text_between_joins_wraps_and_trims() {
 #[test]
 fn decode_is_chunk_local() {
     // Rows far apart decode the same whichever chunk they sit in.
-    let limits = Limits {
-        lines: 100_000,
-        bytes: 64 << 20,
-    };
+    let limits = Limits::new(100_000, 64 << 20);
     let mut s = Scrollback::new(limits, budget());
     for i in 0..100_000 {
         s.push_row(&format!("{i}"), &[], false);

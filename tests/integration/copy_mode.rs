@@ -2,7 +2,7 @@
 //! selections, a mouse drag that selects and copies on release. Each copy is read back from
 //! the OSC 52 sequence memmux sends the outer terminal.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{Mux, TIMEOUT};

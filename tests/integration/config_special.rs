@@ -1,7 +1,7 @@
 //! A config path that is not a regular file, and an outer terminal memmux cannot draw on:
 //! clear errors and exit status 2, never a hang.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! What a newcomer can find on screen: the prefix hint, the ended tab's note, the message
 //! log, the memory figure without the panel. The real binary in a pty, its screen read back.
 
-mod common;
+use crate::common;
 
 use common::Mux;
 

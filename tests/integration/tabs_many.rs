@@ -1,7 +1,7 @@
 //! Tabs past 9: `select-tab N` at the prompt, `C-b '` asking for a number, `move-tab` to
 //! reorder. The real binary in a pty, its screen read back.
 
-mod common;
+use crate::common;
 
 use common::Mux;
 

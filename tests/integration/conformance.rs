@@ -123,10 +123,7 @@ fn term(rows: u16, cols: u16) -> Term {
     Term::new(
         rows,
         cols,
-        Limits {
-            lines: 1000,
-            bytes: 1 << 20,
-        },
+        Limits::new(1000, 1 << 20),
         Budget::new(64 << 20),
     )
 }
@@ -185,7 +182,7 @@ fn check(case: &Case, t: &Term) -> Vec<String> {
 
 #[test]
 fn conformance_cases() {
-    let src = include_str!("conformance/cases.txt");
+    let src = include_str!("../conformance/cases.txt");
     let cases = parse(src);
     assert!(
         cases.len() > 20,

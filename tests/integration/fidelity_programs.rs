@@ -2,7 +2,7 @@
 //! the outer screen: background colour erase (vim with a colorscheme that sets a background,
 //! scrolled), tab stops (`tabs`), insert mode (`tput smir`).
 
-mod common;
+use crate::common;
 
 use common::{Mux, TIMEOUT};
 

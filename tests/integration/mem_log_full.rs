@@ -2,7 +2,7 @@
 //! why, and it resumes when there is room again. Runs memmux in a mount namespace with a
 //! 64 KiB tmpfs for the log (needs `unshare -m`, i.e. CAP_SYS_ADMIN).
 
-mod common;
+use crate::common;
 
 use common::{Mux, Opts, rand_tag};
 
