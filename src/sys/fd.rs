@@ -3,7 +3,7 @@
 //! start-up taken into ownership.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use rustix::fs::OFlags;
 use rustix::io::FdFlags;
@@ -105,14 +105,10 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
 }
 
-/// The raw number of `fd`, for APIs that take one (`poll`'s "no descriptor" is -1).
-pub fn raw(fd: &impl AsRawFd) -> RawFd {
-    fd.as_raw_fd()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn a_pipe_carries_bytes_and_a_duplicate_shares_it() -> io::Result<()> {

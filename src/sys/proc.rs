@@ -251,6 +251,34 @@ mod tests {
     }
 
     #[test]
+    fn a_session_on_a_tty_gets_it_as_controlling_terminal_and_its_descriptors_moved()
+    -> io::Result<()> {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let (_master, slave) = crate::sys::tty::open_pty()?;
+        let (mut from_child, to_child) = std::os::unix::net::UnixStream::pair()?;
+        let mut cmd = Command::new("sh");
+        // Descriptor 5 is the moved socket; field 6 and 7 of stat: session, tty_nr.
+        cmd.args(["-c", "echo moved >&5; cut -d' ' -f6,7 /proc/self/stat"])
+            .stdin(std::process::Stdio::from(slave))
+            .stdout(std::process::Stdio::piped());
+        session_with_tty_on_exec(&mut cmd, vec![(to_child.as_raw_fd(), 5)]);
+        let child = cmd.spawn()?;
+        drop(cmd);
+        let id = child.id();
+        let out = child.wait_with_output()?;
+        drop(to_child);
+        let mut moved = String::new();
+        from_child.read_to_string(&mut moved)?;
+        assert_eq!(moved, "moved\n");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fields = text.split_whitespace();
+        assert_eq!(fields.next(), Some(id.to_string().as_str()), "{text}");
+        assert_ne!(fields.next(), Some("0"), "a controlling terminal: {text}");
+        Ok(())
+    }
+
+    #[test]
     fn thread_names_and_cpu_time() -> io::Result<()> {
         std::thread::spawn(|| -> io::Result<()> {
             set_thread_name("sys-test-name")?;

@@ -220,7 +220,7 @@ fn a_message_goes_away_when_its_time_is_up() {
     // Closing the only pane asks first: the question is in the status line.
     d.keys("C-b x");
     let asked = d.row(23);
-    assert!(asked.contains('?'), "a question: {asked}");
+    assert!(asked.contains("(y/n)"), "a question: {asked}");
     d.keys("n");
     assert_ne!(d.row(23), asked, "answered");
     assert_eq!(d.program_count(), 1);
@@ -231,4 +231,78 @@ fn a_message_goes_away_when_its_time_is_up() {
     assert_eq!(d.row(23), said, "still shown after 0.1 s");
     d.run([Input::Tick(Duration::from_secs(60))]);
     assert_ne!(d.row(23), said, "gone after a minute: {said}");
+}
+
+#[test]
+fn the_scroll_view_shows_history_and_gives_the_screen_back() {
+    let mut d = Driver::new(80, 24);
+    let lines: String = (1..=60).map(|i| format!("line {i}\r\n")).collect();
+    d.program(0, |p| p.print(lines.as_bytes()));
+    assert!(
+        !d.text().contains("line 10\n"),
+        "scrolled off: {}",
+        d.text()
+    );
+    d.keys("C-b [");
+    d.keys("PageUp");
+    assert!(
+        d.text().contains("line 20"),
+        "history on screen: {}",
+        d.text()
+    );
+    // Keys in the scroll view move it; none reaches the program.
+    assert_eq!(d.program(0, |p| p.take_input()), b"");
+    d.keys("q");
+    assert!(
+        d.text().contains("line 60"),
+        "the live screen again: {}",
+        d.text()
+    );
+    assert!(!d.text().contains("line 20\n"), "{}", d.text());
+}
+
+#[test]
+fn zooming_a_pane_gives_its_program_the_whole_width_and_back() {
+    let mut d = Driver::new(80, 24);
+    d.keys("C-b %");
+    let split = d.program(1, |p| p.size());
+    assert!(split.1 < 80, "{split:?}");
+    d.keys("C-b z");
+    let zoomed = d.program(1, |p| p.size());
+    assert_eq!(zoomed.1, 80, "the whole width: {zoomed:?}");
+    assert!(
+        !d.text().contains('│'),
+        "no border while zoomed: {}",
+        d.text()
+    );
+    d.keys("C-b z");
+    assert_eq!(d.program(1, |p| p.size()), split);
+}
+
+#[test]
+fn closing_one_of_two_panes_gives_the_other_the_tab() {
+    let mut d = Driver::new(80, 24);
+    d.keys("C-b %");
+    d.program(0, |p| p.print(b"survivor"));
+    // A pane whose program runs is closed only once the user says yes.
+    d.keys("C-b x");
+    assert!(d.row(23).contains("(y/n)"), "asked: {}", d.row(23));
+    d.keys("y");
+    assert_eq!(d.focused_program(), Some(0), "{}", d.text());
+    assert_eq!(d.program(0, |p| p.size()), (22, 80), "the whole body again");
+    assert_eq!(d.row(1), "survivor", "{}", d.text());
+    assert!(!d.text().contains('│'), "{}", d.text());
+    d.type_text("k");
+    assert_eq!(d.program(0, |p| p.take_input()), b"k");
+}
+
+#[test]
+fn a_pane_whose_program_ended_closes_without_a_question() {
+    let mut d = Driver::new(80, 24);
+    d.keys("C-b %");
+    d.program(1, |p| p.exit(ExitStatus::Code(0)));
+    d.keys("C-b x");
+    assert!(!d.row(23).contains("(y/n)"), "not asked: {}", d.row(23));
+    assert_eq!(d.focused_program(), Some(0));
+    assert_eq!(d.program(0, |p| p.size()), (22, 80));
 }
