@@ -105,6 +105,9 @@ pub struct App {
     /// whole frame interval.
     pub interactive: bool,
     title_check: Option<Instant>,
+    /// A program ended since the sampler's roster was last sent (its pid is no longer one
+    /// to sample): `take_snapshot` sends the roster again.
+    roster_stale: bool,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
@@ -182,6 +185,7 @@ impl App {
             interactive: false,
             urgent: true,
             title_check: None,
+            roster_stale: false,
             cursor_style: None,
             outer_any_motion: false,
             outer_keypad: false,
@@ -452,6 +456,7 @@ impl App {
                     .find(|p| p.session.id == id);
                 if let Some(p) = pane {
                     p.session.status = Status::Exited(status);
+                    self.roster_stale = true;
                     self.redraw();
                 }
             }

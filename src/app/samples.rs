@@ -61,8 +61,15 @@ impl App {
 
     /// Takes in a memory sample.
     pub(super) fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
-        // Once a sample, not per frame: titles and pids the sampler logs may lag a second.
-        self.sync_roster();
+        // Titles and numbers are only for the CSV log: sent again once a sample while it is
+        // written (they may lag a second there). Otherwise only a program's end changes
+        // what is sampled (tabs opened, closed or restarted tell the sampler themselves):
+        // rebuilding 1,000 tabs' entries, labels included, at every sample was most of an
+        // idle memmux's CPU with 1,000 tabs.
+        if self.sampler.as_ref().is_some_and(|s| s.logs()) || self.roster_stale {
+            self.roster_stale = false;
+            self.sync_roster();
+        }
         // Hidden tabs quiet for a while give their screen back (session::park).
         let focused = self.state.focused().map(|t| t.id);
         crate::session::park::park_idle(

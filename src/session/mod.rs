@@ -1,5 +1,6 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
+pub mod fair;
 pub mod fd_limit;
 pub mod io_loop;
 pub mod park;

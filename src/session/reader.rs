@@ -10,11 +10,10 @@
 //! against 100 MB/s with the parse overlapped.
 //!
 //! Why it does not starve the UI: the UI never takes a busy hidden tab's terminal lock (bells,
-//! titles and clipboard writes are handed over in `Shared::alerts`), and the parser lets a
-//! waiting thread have the lock after each batch (`Shared::yield_term`), so a frame or a key
-//! for the flooding tab waits at most one batch. (parking_lot's `unlock_fair` would do the
-//! latter, but its global table of parked threads grows from whichever thread parks first
-//! and is never freed: charged to a session, it showed as 1 KiB leaked by a closed tab.) A first version without these two kept the UI
+//! titles and clipboard writes are handed over in `Shared::alerts`), and the terminal's lock
+//! is fair (`fair::FairMutex`): a waiting thread has it after the parser's batch in
+//! progress, so a frame or a key for the flooding tab waits at most one batch. A first
+//! version without these two kept the UI
 //! waiting on that lock for hundreds of milliseconds during a `/dev/urandom` flood (random
 //! bytes ring the bell every 256 bytes or so).
 
@@ -308,7 +307,7 @@ pub(super) fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), (
 /// enforced, the UI woken once per burst.
 pub fn ingest(shared: &Shared, bytes: &[u8]) {
     let (replies, alerted, over_budget, drawn) = {
-        let mut term = shared.lock_term_for_parse();
+        let mut term = shared.lock_term();
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
         if parsed.is_err() {
             // The parser's state can't be trusted after a panic: start it afresh (the
@@ -339,9 +338,9 @@ pub fn ingest(shared: &Shared, bytes: &[u8]) {
             .is_some_and(|d| d.draw_rows(shared.id, &mut term));
         let alerted = shared.take_alerts(&mut term);
         let replies = std::mem::take(&mut term.events().replies);
+        // A waiting frame or key gets the terminal now, not after the next batch: the lock
+        // is fair (`fair::FairMutex`).
         drop(term);
-        // A waiting frame or key gets the terminal now, not after the next batch.
-        shared.yield_term();
         (replies, alerted, over_budget, drawn)
     };
     if over_budget {

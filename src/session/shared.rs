@@ -201,14 +201,13 @@ impl InputQueue {
 /// State a session shares with its threads.
 pub struct Shared {
     pub id: super::SessionId,
-    pub term: Mutex<Term>,
+    /// Fair (`fair::FairMutex`): a flooding parser relocks it after each batch, and a frame,
+    /// a fast key or the budget waiting for it gets it after that batch.
+    pub term: super::fair::FairMutex<Term>,
     /// When the program last printed (`now_ms`): a hidden tab quiet long enough is parked.
     last_output: std::sync::atomic::AtomicU64,
     /// `last_output` when parking was last declined (`u64::MAX`: never).
     park_declined: std::sync::atomic::AtomicU64,
-    /// Threads waiting for `term` in `lock_term` (the UI, the budget): the parser lets them
-    /// have it between two batches (`yield_term`) instead of taking it straight back.
-    term_waiters: AtomicUsize,
     /// Bells, titles and clipboard writes since the UI last looked, moved here from the
     /// terminal after each batch: the UI takes them without waiting for a busy parser.
     pub alerts: Mutex<Alerts>,
@@ -275,10 +274,9 @@ impl Shared {
             ))),
             wake: Arc::clone(&ctx.wake),
             registry: Arc::clone(&ctx.registry),
-            term: Mutex::new(term),
+            term: super::fair::FairMutex::new(term),
             last_output: std::sync::atomic::AtomicU64::new(now_ms()),
             park_declined: std::sync::atomic::AtomicU64::new(u64::MAX),
-            term_waiters: AtomicUsize::new(0),
             alerts: Mutex::new(Alerts::default()),
             dirty: AtomicBool::new(false),
             attention: AtomicBool::new(false),
@@ -297,35 +295,15 @@ impl Shared {
             .store(term.history().len(), Ordering::Release);
     }
 
-    /// Locks the terminal, surviving a poisoned lock (a panic while parsing is contained in
-    /// `reader::ingest`, which rebuilds the parser; the screen is still worth showing).
+    /// Locks the terminal, after any thread already waiting for it (the lock is fair), and
+    /// surviving a poisoned lock (a panic while parsing is contained in `reader::ingest`,
+    /// which rebuilds the parser; the screen is still worth showing).
     pub fn lock_term(&self) -> TermGuard<'_> {
-        match self.term.try_lock() {
-            Ok(mut t) => {
-                t.wake();
-                return t;
-            }
-            Err(std::sync::TryLockError::Poisoned(p)) => {
-                self.term.clear_poison();
-                let mut t = p.into_inner();
-                t.wake();
-                return t;
-            }
-            Err(std::sync::TryLockError::WouldBlock) => {}
-        }
-        self.term_waiters.fetch_add(1, Ordering::AcqRel);
-        let t = self.lock_term_for_parse();
-        self.term_waiters.fetch_sub(1, Ordering::AcqRel);
-        t
-    }
-
-    /// Locks the terminal for parsing: as `lock_term`, without counting as a waiter.
-    pub(super) fn lock_term_for_parse(&self) -> TermGuard<'_> {
         let mut t = self.term.lock().unwrap_or_else(|p| {
             self.term.clear_poison();
             p.into_inner()
         });
-        // Every reader and writer of the screen comes through here or `lock_term`.
+        // Every reader and writer of the screen comes through here.
         t.wake();
         t
     }
@@ -361,16 +339,6 @@ impl Shared {
                 parked
             }
             Err(_) => false,
-        }
-    }
-
-    /// Called by the parser after a batch, with the lock released: while another thread
-    /// waits in `lock_term`, yields to it rather than locking again at once (std's lock is
-    /// not fair: the parser would win nearly every time). Bounded by `HANDOFF_MAX`.
-    pub(super) fn yield_term(&self) {
-        let start = std::time::Instant::now();
-        while self.term_waiters.load(Ordering::Acquire) > 0 && start.elapsed() < HANDOFF_MAX {
-            std::thread::yield_now();
         }
     }
 
@@ -416,10 +384,6 @@ fn now_ms() -> u64 {
 }
 
 pub type TermGuard<'a> = std::sync::MutexGuard<'a, Term>;
-
-/// 2 ms: the longest the parser waits for a waiting thread to take the terminal (one that
-/// was woken but not yet run on a busy machine); a 64 KiB batch parses in about 1 ms.
-const HANDOFF_MAX: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// What a program asked the UI's attention for, between two looks.
 #[derive(Debug, Default)]

@@ -54,8 +54,9 @@ const FULL_EVERY: Duration = Duration::from_secs(5);
 /// instead of 200 (one per tab per 5 s chart column).
 const CARRY_FOR: Duration = Duration::from_secs(60);
 
-/// 256: `statm` files kept open at most (the /proc sampler keeps as many).
-const MAX_OPEN_STATM: usize = 256;
+/// `statm` files kept open at most (the /proc sampler keeps as many): see
+/// [`crate::memory::procs::MAX_OPEN_STATM`].
+const MAX_OPEN_STATM: usize = crate::memory::procs::MAX_OPEN_STATM;
 
 /// Per-tab state across samples (keyed by the tab's id).
 #[derive(Debug, Default)]

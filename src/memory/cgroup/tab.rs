@@ -60,10 +60,11 @@ pub struct TabCgroup {
     oom_noticed: AtomicU64,
 }
 
-/// 192: hot files kept open across all tabs, 32 tabs' worth. Past it a tab's files are opened
+/// 120: hot files kept open across all tabs, 20 tabs' worth. Past it a tab's files are opened
 /// for each read (about 12 us more each), so that a tab costs its 3 descriptors and no more:
-/// at 6 per tab kept open, 1,000 tabs would hold 6,000 descriptors.
-pub const HOT_MAX: usize = 192;
+/// at 6 per tab kept open, 1,000 tabs would hold 6,000 descriptors. 192 (32 tabs) put
+/// memmux's own descriptors at 485 with 1,000 tabs, past issue 18's bound of 320.
+pub const HOT_MAX: usize = 120;
 
 /// 5 s: how long a tab past [`HOT_MAX`] goes without reading its peak, OOM kills and
 /// kernel memory or pressure (the longest an unchanged usage stands for a whole sample too).

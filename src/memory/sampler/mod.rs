@@ -148,6 +148,8 @@ type ControlCell = Arc<(Mutex<Control>, Condvar)>;
 /// The handle the UI keeps: update the roster, stop the thread.
 pub struct SamplerHandle {
     control: ControlCell,
+    /// A CSV log (`--mem-log`) is written: it names each tab's number and title.
+    logs: bool,
 }
 
 impl SamplerHandle {
@@ -171,6 +173,7 @@ impl SamplerHandle {
             }),
             Condvar::new(),
         ));
+        let logs = log.is_some();
         let mut log = match log {
             Some(path) => Some(CsvLog::open(path)?),
             None => None,
@@ -252,7 +255,7 @@ impl SamplerHandle {
                     wake_at = pacer.next_wake(&roster, now);
                 }
             })?;
-        Ok(SamplerHandle { control })
+        Ok(SamplerHandle { control, logs })
     }
 
     /// Replaces the list of tabs to sample; samples at once the tabs that are new (or whose
@@ -297,6 +300,11 @@ impl SamplerHandle {
         ctl.fresh.extend(entries.iter().map(|r| r.id));
         ctl.roster.extend(entries);
         cv.notify_one();
+    }
+
+    /// Whether a CSV log is written (it names each tab's number and title).
+    pub fn logs(&self) -> bool {
+        self.logs
     }
 
     /// Rescans every tab's process tree at the next sample, and samples now.
