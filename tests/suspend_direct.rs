@@ -1,7 +1,8 @@
 //! memmux without a server (`MEMMUX_NO_SERVER=1`) stopped from outside: SIGTSTP gives the
 //! terminal back before memmux stops, SIGCONT takes it again and draws everything; a Ctrl-C
 //! after that reaches the program as a key, as before the stop (it used to find the terminal
-//! in cooked mode, become SIGINT and end every tab).
+//! in cooked mode, become SIGINT and end every tab). And a terminal that stops reading parks
+//! neither the UI nor the tabs (the bounded writer, `frontend::writer`).
 
 mod common;
 
@@ -48,4 +49,24 @@ fn after_sigstop_and_a_shell_that_set_cooked_mode_sigcont_takes_raw_mode_again()
     unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
     common::wait_until("raw mode again", TIMEOUT, || !m.cooked());
     m.ctrl_c_reaches_the_program();
+}
+
+#[test]
+fn a_terminal_that_stops_reading_parks_neither_the_ui_nor_the_tabs() {
+    let mut m = Mux::start_sized(50, 200);
+    // The memory panel shares the prompt's row at this width.
+    m.wait_prompt();
+    m.stall_output(true);
+    // Frames of random text: far more than the terminal's buffer and the writer's bound.
+    m.line("timeout 3 base64 /dev/urandom; echo flood > flood.done");
+    common::wait_file(&m.home().join("flood.done"), TIMEOUT);
+    // Enter goes through the UI's loop (plain keys may not): the loop still takes keys.
+    m.line("echo keys > keys.done");
+    common::wait_file(&m.home().join("keys.done"), TIMEOUT);
+    m.stall_output(false);
+    m.line("echo mended-screen");
+    m.wait_text("mended-screen");
+    m.wait_for("the screen drawn whole again", |s| {
+        s.contents().contains("keys.done") && s.contents().contains("mended-screen")
+    });
 }

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::config::Config;
+use crate::frontend::out::Out;
 use crate::terminal;
 use crate::ui;
 
@@ -166,6 +167,14 @@ pub(super) fn spawn_views_thread(
     ack
 }
 
+/// Waits (at most 500 ms: a terminal that reads takes a frame in well under 1 ms) until what
+/// `screen` wrote is on its terminal.
+fn drain(s: &mut ui::direct::Screen<io::BufWriter<Out>>) {
+    let w = s.comp.writer_mut();
+    let _ = io::Write::flush(w);
+    w.get_mut().drain(std::time::Duration::from_millis(500));
+}
+
 /// Draws a frame of the view being served on `screen`, asking `size` first after a resize,
 /// then the outer terminal's cursor shape, pointer mode and clipboard writes.
 pub(super) fn frame_on<W: io::Write>(
@@ -256,8 +265,19 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // the server draws its first view nowhere until a client hands its terminal over.
     let in_server = crate::server::child::in_server();
     let out = match in_server {
-        true => crate::frontend::out::Out::Nowhere,
-        false => crate::frontend::out::Out::Stdout(io::stdout()),
+        true => Out::Nowhere,
+        // Alone in the terminal: the bounded writer too, so a terminal that stops reading
+        // (XOFF) parks neither the UI nor a tab's reader; standard output if it cannot start.
+        false => {
+            let tx = tx.clone();
+            let lagged = Box::new(move || {
+                let _ = tx.send(AppEvent::ViewLagged(0));
+            });
+            match crate::frontend::writer::TtyWriter::new(1, lagged) {
+                Ok(w) => Out::Tty(w),
+                Err(_) => Out::Stdout(io::stdout()),
+            }
+        }
     };
     let stdout = io::BufWriter::with_capacity(64 << 10, out);
     let screen = Arc::new(ui::direct::Shared::new(ui::Compositor::new(
@@ -382,8 +402,10 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             }
             Some(()) = async { sigtstp.as_mut()?.recv().await } => {
                 let mut s = screen.lock();
-                // No reader draws on the given-back terminal.
+                // No reader draws on the given-back terminal, and the last frame is out
+                // before the terminal's modes are left.
                 s.target = None;
+                drain(&mut s);
                 terminal::stop_self();
                 drop(s);
             }
@@ -410,8 +432,13 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         }
     };
     fast.publish(None);
-    // No reader draws from here on: the terminal is about to be given back.
-    screen.lock().target = None;
+    // No reader draws from here on: the terminal is about to be given back, once the last
+    // frame is out.
+    {
+        let mut s = screen.lock();
+        s.target = None;
+        drain(&mut s);
+    }
     app.shutdown();
     drop(screen);
     drop(guard);

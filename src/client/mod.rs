@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
+mod trim;
+
 use crate::server::protocol::{self, Msg, NewSession, VERSION};
 use crate::server::socket;
 use crate::terminal;
@@ -214,6 +216,7 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     };
     let ended_by = Arc::new(AtomicI32::new(0));
     spawn_signals(send, Arc::clone(&writer), Arc::clone(&ended_by))?;
+    trim::drop_code_pages();
     let mut stream = io::BufReader::with_capacity(4 << 10, stream);
     let why = loop {
         match protocol::read_msg(&mut stream) {

@@ -1,6 +1,7 @@
-//! Where a screen's bytes go: a client's terminal (through the bounded writer), standard
-//! output (memmux alone in a terminal, `MEMMUX_NO_SERVER`), or nowhere (a session of the server
-//! with no client on that screen: frames cost nothing there).
+//! Where a screen's bytes go: a terminal through the bounded writer (a client's, or memmux's
+//! own when it runs alone, `MEMMUX_NO_SERVER`), standard output (when the bounded writer
+//! cannot be had), or nowhere (a session of the server with no client on that screen: frames
+//! cost nothing there).
 
 use std::io::{self, Write};
 
@@ -16,6 +17,20 @@ impl Out {
     /// Whether anyone sees these bytes.
     pub fn shown(&self) -> bool {
         !matches!(self, Out::Nowhere)
+    }
+
+    /// Waits (at most `limit`) until what was written is on the terminal, before the terminal
+    /// is written some other way (given back to the shell).
+    pub fn drain(&mut self, limit: std::time::Duration) {
+        match self {
+            Out::Stdout(s) => {
+                let _ = s.flush();
+            }
+            Out::Tty(t) => {
+                t.drain(limit);
+            }
+            Out::Nowhere => {}
+        }
     }
 }
 

@@ -131,26 +131,23 @@ impl TtyWriter {
         lock(&self.inner.state).lagged
     }
 
+    /// Waits (at most `limit`) until everything taken so far is on the terminal, as before
+    /// bytes written to it some other way (giving it back to the shell on SIGTSTP). True when
+    /// all of it was written.
+    pub fn drain(&self, limit: Duration) -> bool {
+        let st = self.inner.wait_written(lock(&self.inner.state), limit);
+        !st.busy && st.pending.is_empty()
+    }
+
     /// Waits (at most `limit`) until everything taken so far is on the terminal, then stops
     /// the writer: nothing more reaches the terminal after this returns. True when all of it
     /// was written.
     pub fn finish(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
         let inner = &self.inner;
         let mut st = lock(&inner.state);
         st.closing = true;
         inner.wake.notify_all();
-        while !st.broken && (st.busy || !st.pending.is_empty()) {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            st = inner
-                .wake
-                .wait_timeout(st, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
+        let mut st = inner.wait_written(st, limit);
         let drained = !st.busy && st.pending.is_empty();
         st.pending.clear();
         inner.stop.store(true, Ordering::Release);
@@ -189,6 +186,27 @@ impl io::Write for TtyWriter {
 }
 
 impl Inner {
+    /// Waits (at most `limit`) until the writer thread has written everything that waits.
+    fn wait_written<'a>(
+        &self,
+        mut st: MutexGuard<'a, State>,
+        limit: Duration,
+    ) -> MutexGuard<'a, State> {
+        let deadline = Instant::now() + limit;
+        while !st.broken && (st.busy || !st.pending.is_empty()) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = self
+                .wake
+                .wait_timeout(st, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        st
+    }
+
     fn take(&self, buf: &[u8]) {
         let mut st = lock(&self.state);
         if st.broken || st.lagged || st.closing || buf.is_empty() {
