@@ -15,9 +15,10 @@ const ALLOWED: &[&str] = &["src/sys/", "src/memory/alloc.rs", "src/term/filter/s
 /// merge: the wrappers are there), with their counts at the time.
 const LEFT: &[(&str, usize)] = &[
     ("src/app/run.rs", 2),
-    ("src/app/views.rs", 6),
-    ("src/client/mod.rs", 3),
-    ("src/memory/cgroup/join.rs", 1),
+    ("src/client/mod.rs", 1),
+    // New with the handoff branch (the client's terminal writer), merged before its move.
+    ("src/frontend/tty.rs", 6),
+    ("src/frontend/writer.rs", 9),
     ("src/server/child.rs", 4),
     ("src/server/fdpass.rs", 1),
     ("src/server/hub/mod.rs", 1),
