@@ -8,9 +8,7 @@ pub mod alloc;
 pub mod cgroup;
 pub mod fd_budget;
 pub mod history;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge (files.rs)
 pub mod procs;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge (round.rs)
 pub mod sampler;
 pub mod summary;
 

@@ -2,7 +2,6 @@
 //! away from the client's session and terminal, and serves until its last session ends or
 //! `kill-server`.
 
-use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +12,8 @@ use anyhow::Context;
 use super::hub::{Hub, WindowSize};
 use super::protocol::{self, Msg, VERSION};
 use super::socket;
+use crate::sys;
+use crate::sys::proc::Forked;
 
 /// 10 s for a new connection to say hello and what it wants: a connection that says nothing
 /// holds one thread no longer than that.
@@ -30,8 +31,9 @@ pub fn start(window_size: WindowSize) -> anyhow::Result<bool> {
         // first's socket alive.
         let lock = std::fs::File::create(dir.join("server.lock"))
             .with_context(|| format!("cannot create a lock file in {}", dir.display()))?;
-        // SAFETY: flock on a descriptor we own; released when `lock` is closed.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        // Released when `lock` is closed. A failure (only EINTR on a local file) is passed
+        // over as before: the race it guards costs a second server that cannot bind.
+        let _ = sys::fd::lock_exclusive(&lock);
         if path.exists() {
             if socket::alive(&path) {
                 return Ok(false);
@@ -40,42 +42,22 @@ pub fn start(window_size: WindowSize) -> anyhow::Result<bool> {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
         }
-        // SAFETY: umask only changes this process's file creation mask; no other thread runs.
-        let old = unsafe { libc::umask(0o177) };
+        // The socket is created 0600; no other thread runs to create files meanwhile.
+        let old = sys::proc::umask(0o177);
         let bound = UnixListener::bind(&path);
-        // SAFETY: as above.
-        unsafe { libc::umask(old) };
+        sys::proc::umask(old);
         bound.with_context(|| format!("cannot listen on {}", path.display()))?
     };
-    // SAFETY: fork in a process with one thread (nothing was started yet).
-    match unsafe { libc::fork() } {
-        -1 => Err(std::io::Error::last_os_error()).context("cannot start the server (fork)"),
-        0 => {
-            detach_from_terminal();
+    // One thread runs here (nothing was started yet), which the wrapper checks.
+    match sys::proc::fork_single_threaded().context("cannot start the server (fork)")? {
+        Forked::Child => {
+            // A new session without a terminal, stdio on /dev/null, in `/` (so no directory
+            // stays busy), SIGHUP ignored.
+            sys::proc::detach_from_terminal();
             serve(listener, path, window_size);
             std::process::exit(0)
         }
-        _ => Ok(true),
-    }
-}
-
-/// A new session without a terminal, stdio on /dev/null, in `/` (so no directory stays busy).
-fn detach_from_terminal() {
-    // SAFETY: setsid, open, dup2 and close on our own descriptors; chdir to a valid path.
-    unsafe {
-        libc::setsid();
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            for fd in 0..3 {
-                libc::dup2(null, fd);
-            }
-            if null > 2 {
-                libc::close(null);
-            }
-        }
-        libc::chdir(c"/".as_ptr());
-        // A hang-up of the terminal the server was started from is none of its business.
-        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        Forked::Parent { .. } => Ok(true),
     }
 }
 

@@ -7,7 +7,6 @@
 //! draw everything again, which mends its screen.
 
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -141,17 +140,5 @@ impl Outbox {
 
 /// One `send` that never waits: how much of `frame` the socket took.
 fn send_now(sock: &UnixStream, frame: &[u8]) -> io::Result<usize> {
-    // SAFETY: sending from a valid slice on a socket we hold.
-    let n = unsafe {
-        libc::send(
-            sock.as_raw_fd(),
-            frame.as_ptr().cast(),
-            frame.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    crate::sys::socket::send_nowait(sock, frame)
 }

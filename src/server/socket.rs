@@ -3,7 +3,6 @@
 //! and a peer uid check on every connection.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -15,8 +14,7 @@ use anyhow::{Context, bail};
 pub const ENV: &str = "MEMMUX";
 
 pub fn uid() -> u32 {
-    // SAFETY: getuid cannot fail.
-    unsafe { libc::getuid() }
+    crate::sys::user::uid()
 }
 
 /// The directory of the socket (not created).
@@ -67,26 +65,7 @@ pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// The uid of the process at the other end of `stream` (`SO_PEERCRED`).
 pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: a valid socket and an out-buffer of the size given.
-    let r = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&raw mut cred).cast(),
-            &mut len,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(cred.uid)
+    crate::sys::socket::peer_uid(stream)
 }
 
 /// Whether a server answers at `path`; `false` for a socket nobody listens on (a server that

@@ -3,14 +3,14 @@
 //! server (its status for `ls`, `C-b d`, `C-b C-z`).
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use anyhow::Context;
 
 use super::protocol::NewSession;
+use crate::sys;
 
 /// The descriptor the session finds its control socket on (`--session-fd 3`).
 pub const CONTROL_FD: RawFd = 3;
@@ -26,40 +26,23 @@ pub struct Spawned {
     pub views: UnixStream,
 }
 
-/// Sets a pty's size; the kernel signals the program (SIGWINCH) when it changed.
+/// Sets a pty's size (each side clamped to 1..=1000); the kernel signals the program
+/// (SIGWINCH) when it changed. A failure (a closed pty) changes nothing.
+pub fn resize(fd: impl AsFd, rows: u16, cols: u16) {
+    let _ = sys::tty::set_window_size(fd, rows.clamp(1, 1000), cols.clamp(1, 1000));
+}
+
+/// `resize` for callers that hold only the descriptor's number.
+/// TODO(unsafe): its caller (server/hub/session.rs) belongs to another area this round; it
+/// can pass `&self.master` to `resize`, and this goes.
 pub fn set_size(fd: RawFd, rows: u16, cols: u16) {
-    let ws = libc::winsize {
-        ws_row: rows.clamp(1, 1000),
-        ws_col: cols.clamp(1, 1000),
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ with a valid winsize; failure (a closed pty) changes nothing.
-    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    // SAFETY: the caller passes the master of a pty it owns and holds for the whole call.
+    resize(unsafe { BorrowedFd::borrow_raw(fd) }, rows, cols);
 }
 
 /// Opens a pty pair, both ends close-on-exec.
 pub fn open_pty() -> anyhow::Result<(File, OwnedFd)> {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty fills two descriptors; no name buffer, no termios, no size.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error()).context("cannot open a pty");
-    }
-    // SAFETY: openpty just gave us both descriptors.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
-        // SAFETY: setting FD_CLOEXEC on descriptors we own.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
+    let (master, slave) = sys::tty::open_pty().context("cannot open a pty")?;
     Ok((File::from(master), slave))
 }
 
@@ -67,7 +50,7 @@ pub fn open_pty() -> anyhow::Result<(File, OwnedFd)> {
 /// `MEMMUX=env_value`.
 pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
     let (master, slave) = open_pty()?;
-    set_size(master.as_raw_fd(), req.rows, req.cols);
+    resize(&master, req.rows, req.cols);
     let (ours, theirs) = UnixStream::pair().context("cannot make a control socket")?;
     let (views_ours, views_theirs) = UnixStream::pair().context("cannot make a views socket")?;
     let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
@@ -89,29 +72,8 @@ pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
     }
     let control = theirs.as_raw_fd();
     let views = views_theirs.as_raw_fd();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Both copied above 10 first (close-on-exec), so neither is overwritten by the
-            // other's move; dup2 to another number clears close-on-exec.
-            let high = [
-                libc::fcntl(control, libc::F_DUPFD_CLOEXEC, 10),
-                libc::fcntl(views, libc::F_DUPFD_CLOEXEC, 10),
-            ];
-            for (fd, to) in high.into_iter().zip([CONTROL_FD, VIEWS_FD]) {
-                if fd < 0 || libc::dup2(fd, to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    // A new session with the pty as its controlling terminal, the sockets at 3 and 4.
+    sys::proc::session_with_tty_on_exec(&mut cmd, vec![(control, CONTROL_FD), (views, VIEWS_FD)]);
     let child = cmd.spawn().context("cannot start the session")?;
     drop(theirs);
     drop(views_theirs);

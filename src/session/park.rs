@@ -19,8 +19,7 @@ pub fn park_idle<'a>(hidden: impl Iterator<Item = &'a Shared>) -> usize {
         }
     }
     if parked > 0 {
-        // SAFETY: malloc_trim has no preconditions.
-        unsafe { libc::malloc_trim(0) };
+        crate::sys::mem::malloc_trim();
     }
     parked
 }

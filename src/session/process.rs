@@ -1,6 +1,8 @@
 //! The program of a tab as a process: how it ended, reaping it, hanging up its session.
 
-use std::io;
+use crate::sys;
+use crate::sys::proc::Ended;
+use crate::sys::signal::Signal;
 
 /// How a program ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,23 +22,11 @@ impl std::fmt::Display for ExitStatus {
 
 /// Waits for `pid` to end and reaps it.
 pub fn wait_for(pid: u32) -> ExitStatus {
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid on our own child with a valid status pointer.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if r < 0 {
-            // Already reaped elsewhere (should not happen): report a plain failure.
-            return ExitStatus::Code(-1);
-        }
-        break;
-    }
-    if libc::WIFSIGNALED(status) {
-        ExitStatus::Signal(libc::WTERMSIG(status))
-    } else {
-        ExitStatus::Code(libc::WEXITSTATUS(status))
+    match sys::proc::wait_for(pid) {
+        Ok(Ended::Code(c)) => ExitStatus::Code(c),
+        Ok(Ended::Signal(s)) => ExitStatus::Signal(s),
+        // Already reaped elsewhere (should not happen): report a plain failure.
+        Err(_) => ExitStatus::Code(-1),
     }
 }
 
@@ -44,15 +34,10 @@ pub fn wait_for(pid: u32) -> ExitStatus {
 /// so its session id is its pid): background jobs and their children included, so nothing
 /// left behind keeps the pty open.
 pub fn hang_up_session(sid: u32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; harmless if it is gone.
-    unsafe {
-        libc::kill(-(sid as libc::pid_t), libc::SIGHUP);
-    }
+    // Errors mean the group or process is already gone, which is what we want.
+    let _ = sys::signal::kill_group(sid, Signal::HUP);
     for pid in session_members(sid) {
-        // SAFETY: as above, for one process.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGHUP);
-        }
+        let _ = sys::signal::kill(pid, Signal::HUP);
     }
 }
 

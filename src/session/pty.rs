@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use super::process::ExitStatus;
 use super::shared::Shared;
 use crate::memory::alloc;
 use crate::memory::cgroup::Placement;
+use crate::sys;
 
 /// What to run in a new pty.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,27 +71,6 @@ impl Drop for Pty {
     }
 }
 
-fn dup(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we hold open returns a new descriptor or -1.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` was just created and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: plain fcntl flag manipulation on a descriptor we hold open.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// Starts `spec` in a new pty of `rows` x `cols` and hands it to the event loop.
 /// `on_exit` is called on the loop's thread with the program's exit status.
 pub fn spawn(
@@ -118,11 +98,11 @@ pub fn spawn(
     // Everything that can fail for want of descriptors is done before the program starts, so
     // a failure never leaves a started program behind.
     // Non-blocking, so a program that never reads its input can't block the event loop; the
-    // flag is shared by the dup below (same open file description).
-    set_nonblocking(master_fd).context("cannot make the pty non-blocking")?;
+    // flag, set on the copy, is the master's too (same open file description).
     // One copy for the event loop and the input queue's direct writes: with the master and the
     // pidfd, 3 descriptors per tab.
-    let io_fd = Arc::new(dup(master_fd).context("cannot duplicate the pty")?);
+    let io_fd = Arc::new(sys::fd::dup_cloexec_raw(master_fd).context("cannot duplicate the pty")?);
+    sys::fd::set_nonblocking(&*io_fd).context("cannot make the pty non-blocking")?;
     let waker = io_loop::reserve()?;
 
     // The tab's memory cgroup (None without cgroups); the program joins it right after it
@@ -178,38 +158,12 @@ fn environment(spec: &CommandSpec, placement: Option<&Placement>) -> Vec<(OsStri
     }
     // portable-pty always set SHELL, from the password database when memmux had none.
     if std::env::var_os("SHELL").is_none_or(|v| v.is_empty()) {
-        if let Some(shell) = login_shell() {
+        if let Some(shell) = sys::user::login_shell() {
             set.push(("SHELL", shell));
         }
     }
     let set: Vec<(&str, &std::ffi::OsStr)> = set.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     super::spawn::environment(&set, &["COLUMNS", "LINES", "TMUX", "TMUX_PANE"])
-}
-
-/// The user's login shell from the password database.
-fn login_shell() -> Option<OsString> {
-    use std::os::unix::ffi::OsStrExt;
-    // SAFETY: zeroed passwd struct, filled by getpwuid_r; `buf` outlives every use of the
-    // pointers it fills in.
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: valid pointers and the buffer's real length.
-    let r = unsafe {
-        libc::getpwuid_r(
-            libc::getuid(),
-            &mut pw,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut found,
-        )
-    };
-    if r != 0 || found.is_null() || pw.pw_shell.is_null() {
-        return None;
-    }
-    // SAFETY: pw_shell points into `buf`, NUL-terminated by getpwuid_r.
-    let shell = unsafe { std::ffi::CStr::from_ptr(pw.pw_shell) };
-    Some(std::ffi::OsStr::from_bytes(shell.to_bytes()).to_os_string())
 }
 
 /// Starts the program on `slave`; returns its pid.

@@ -75,166 +75,18 @@ pub fn spawn(launch: &Launch, slave: &Path) -> anyhow::Result<u32> {
         .collect::<anyhow::Result<_>>()?;
     let cwd = c_string(launch.cwd.as_os_str().as_bytes(), "the working directory")?;
     let slave = c_string(slave.as_os_str().as_bytes(), "the pty's path")?;
-    let mut argv_ptrs: Vec<*mut libc::c_char> =
-        argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
-    argv_ptrs.push(std::ptr::null_mut());
-    let mut envp_ptrs: Vec<*mut libc::c_char> =
-        envp.iter().map(|a| a.as_ptr().cast_mut()).collect();
-    envp_ptrs.push(std::ptr::null_mut());
-
-    let actions = FileActions::new()?;
-    let attr = Attributes::new()?;
-    check(
-        // SAFETY: `actions` is initialised; glibc copies the path.
-        unsafe { libc::posix_spawn_file_actions_addchdir_np(actions.ptr(), cwd.as_ptr()) },
-        "chdir",
-    )?;
-    check(
-        // SAFETY: as above. No O_NOCTTY: opened by the new session's leader, the slave
-        // becomes its controlling terminal.
-        unsafe {
-            libc::posix_spawn_file_actions_addopen(
-                actions.ptr(),
-                0,
-                slave.as_ptr(),
-                libc::O_RDWR,
-                0,
-            )
-        },
-        "open",
-    )?;
-    for fd in [1, 2] {
-        check(
-            // SAFETY: as above.
-            unsafe { libc::posix_spawn_file_actions_adddup2(actions.ptr(), 0, fd) },
-            "dup2",
-        )?;
-    }
-    check(
-        // SAFETY: as above; one close_range(3, ~0) in the child.
-        unsafe { libc::posix_spawn_file_actions_addclosefrom_np(actions.ptr(), 3) },
-        "closefrom",
-    )?;
-    attr.setup()?;
-
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid until the call returns (argv and envp are NUL-terminated
-    // arrays of C strings owned above); posix_spawnp returns only once the child has exec'd
-    // or failed to.
-    let r = unsafe {
-        libc::posix_spawnp(
-            &mut pid,
-            file.as_ptr(),
-            actions.ptr(),
-            attr.ptr(),
-            argv_ptrs.as_ptr(),
-            envp_ptrs.as_ptr(),
-        )
+    let on_tty = crate::sys::spawn::OnTty {
+        file: &file,
+        argv: &argv,
+        envp: &envp,
+        cwd: &cwd,
+        tty: &slave,
     };
-    if r != 0 {
-        return Err(std::io::Error::from_raw_os_error(r).into());
-    }
-    u32::try_from(pid).context("posix_spawn gave a negative pid")
-}
-
-fn check(r: libc::c_int, what: &str) -> anyhow::Result<()> {
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::from_raw_os_error(r)).with_context(|| format!("posix_spawn {what}"))
-    }
-}
-
-/// `posix_spawn_file_actions_t`, destroyed on drop.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-struct FileActions(Box<libc::posix_spawn_file_actions_t>);
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl FileActions {
-    fn new() -> anyhow::Result<FileActions> {
-        // SAFETY: a zeroed plain C struct, initialised by the call below before any use.
-        let mut a = Box::new(unsafe { std::mem::zeroed::<libc::posix_spawn_file_actions_t>() });
-        check(
-            // SAFETY: `a` points to writable memory of the right type.
-            unsafe { libc::posix_spawn_file_actions_init(&mut *a) },
-            "init",
-        )?;
-        Ok(FileActions(a))
-    }
-
-    fn ptr(&self) -> *mut libc::posix_spawn_file_actions_t {
-        std::ptr::from_ref(&*self.0).cast_mut()
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl Drop for FileActions {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed once.
-        unsafe {
-            libc::posix_spawn_file_actions_destroy(&mut *self.0);
-        }
-    }
-}
-
-/// `posix_spawnattr_t`, destroyed on drop.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-struct Attributes(Box<libc::posix_spawnattr_t>);
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl Attributes {
-    fn new() -> anyhow::Result<Attributes> {
-        // SAFETY: a zeroed plain C struct, initialised by the call below before any use.
-        let mut a = Box::new(unsafe { std::mem::zeroed::<libc::posix_spawnattr_t>() });
-        // SAFETY: `a` points to writable memory of the right type.
-        check(unsafe { libc::posix_spawnattr_init(&mut *a) }, "attr init")?;
-        Ok(Attributes(a))
-    }
-
-    fn ptr(&self) -> *mut libc::posix_spawnattr_t {
-        std::ptr::from_ref(&*self.0).cast_mut()
-    }
-
-    /// A new session; every signal back to its default action (memmux ignores SIGPIPE, and
-    /// an ignored signal stays ignored across exec) and none blocked.
-    fn setup(&self) -> anyhow::Result<()> {
-        // SAFETY: zeroed sigset_t values, filled and emptied by the libc calls before use.
-        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let mut none: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: valid pointers to sigset_t; `self` is initialised.
-        unsafe {
-            libc::sigfillset(&mut all);
-            libc::sigemptyset(&mut none);
-            check(
-                libc::posix_spawnattr_setsigdefault(self.ptr(), &all),
-                "sigdefault",
-            )?;
-            check(
-                libc::posix_spawnattr_setsigmask(self.ptr(), &none),
-                "sigmask",
-            )?;
-            // The flags are small bits (0x80 at most) of a C short.
-            let flags = i32::from(libc::POSIX_SPAWN_SETSID)
-                | libc::POSIX_SPAWN_SETSIGDEF
-                | libc::POSIX_SPAWN_SETSIGMASK;
-            check(
-                libc::posix_spawnattr_setflags(self.ptr(), flags as libc::c_short),
-                "flags",
-            )?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl Drop for Attributes {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed once.
-        unsafe {
-            libc::posix_spawnattr_destroy(&mut *self.0);
-        }
-    }
+    crate::sys::spawn::on_tty(&on_tty).map_err(|(step, e)| match step {
+        // The spawn itself: its error as it is (the caller says what was started).
+        "spawn" => anyhow::Error::from(e),
+        _ => anyhow::Error::from(e).context(format!("posix_spawn {step}")),
+    })
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
@@ -263,9 +115,8 @@ mod tests {
             })
             .expect("openpty");
         let slave = pair.master.tty_name().expect("a pty path");
-        let mut leak = [0 as libc::c_int; 2];
-        // SAFETY: pipe(2) fills the two-int array we own; no O_CLOEXEC on purpose.
-        assert_eq!(unsafe { libc::pipe(leak.as_mut_ptr()) }, 0);
+        // No O_CLOEXEC on purpose: a descriptor memmux leaked.
+        let leak = rustix::pipe::pipe().expect("pipe");
         let argv = vec!["sleep".to_string(), "30".to_string()];
         let cwd = std::env::temp_dir();
         let launch = Launch {
@@ -292,13 +143,9 @@ mod tests {
             std::thread::yield_now();
         };
         let dir = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
-        // SAFETY: signalling and reaping our own child; closing the pipe we made.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
-            libc::close(leak[0]);
-            libc::close(leak[1]);
-        }
+        let _ = crate::sys::signal::kill(pid, crate::sys::signal::Signal::KILL);
+        let _ = crate::sys::proc::wait_for(pid);
+        drop(leak);
         let mut fds_sorted = fds.clone();
         fds_sorted.sort();
         assert_eq!(fds_sorted, ["0", "1", "2"], "descriptors of the program");

@@ -13,6 +13,21 @@ pub fn dup_cloexec(fd: impl AsFd) -> io::Result<OwnedFd> {
     Ok(rustix::io::fcntl_dupfd_cloexec(fd, 0)?)
 }
 
+/// `dup_cloexec` of a descriptor known only by its number, as a library that keeps its
+/// descriptors to itself hands it out (portable_pty's `MasterPty::as_raw_fd`); `EBADF` when
+/// `fd` is not open. The caller must hold `fd` open for the call, or another thread could
+/// reuse the number and this would copy the wrong descriptor.
+pub fn dup_cloexec_raw(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` reads no memory of ours: on any number it returns a new
+    // descriptor or -1; rustix takes only borrowed descriptors, which a number is not.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
 /// Sets `O_NONBLOCK` on `fd`, keeping its other status flags.
 pub fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {
     let flags = rustix::fs::fcntl_getfl(&fd)?;
@@ -124,6 +139,20 @@ mod tests {
             0,
             "end of file once both writers are gone"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_copy_by_number_shares_the_descriptor_and_a_closed_number_is_an_error() -> io::Result<()> {
+        let (r, w) = pipe()?;
+        let w2 = dup_cloexec_raw(w.as_raw_fd())?;
+        assert_ne!(w2.as_raw_fd(), w.as_raw_fd());
+        assert!(rustix::io::fcntl_getfd(&w2)?.contains(FdFlags::CLOEXEC));
+        drop(w);
+        assert_eq!(write(&w2, b"z")?, 1);
+        let mut buf = [0u8; 2];
+        assert_eq!(read(&r, &mut buf)?, 1);
+        assert!(dup_cloexec_raw(RawFd::MAX - 1).is_err());
         Ok(())
     }
 

@@ -204,6 +204,12 @@ pub fn detach_from_terminal() {
         let _ = rustix::stdio::dup2_stdin(&null);
         let _ = rustix::stdio::dup2_stdout(&null);
         let _ = rustix::stdio::dup2_stderr(&null);
+        // Started with stdin (say) closed, /dev/null was opened as 0 itself: keep it open,
+        // as standard input, rather than close it with `null`.
+        if std::os::fd::AsRawFd::as_raw_fd(&null) <= 2 {
+            let _ = rustix::io::fcntl_setfd(&null, rustix::io::FdFlags::empty());
+            let _ = std::os::fd::IntoRawFd::into_raw_fd(null);
+        }
     }
     let _ = std::env::set_current_dir("/");
     super::signal::ignore_hangup();

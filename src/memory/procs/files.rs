@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 pub fn page_size() -> u64 {
     static PAGE: OnceLock<u64> = OnceLock::new();
     *PAGE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if v > 0 { v as u64 } else { 4096 }
+        let v = crate::sys::mem::page_size() as u64;
+        if v > 0 { v } else { 4096 }
     })
 }
 

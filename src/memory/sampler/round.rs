@@ -14,13 +14,7 @@ use crate::memory::procs::Sampler;
 /// CPU time the calling thread has used (user + system); also what the tests and benches
 /// time the sampler with.
 pub fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime with a valid clock id and a valid timespec pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::sys::proc::thread_cpu()
 }
 
 /// Samples the tabs of `roster` marked in `due` (every tab: `&[true; n]`): from the tab's

@@ -2,19 +2,21 @@
 //! threads (and the other loop) hand it commands without waking it more than once per batch.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
 use super::{Cmd, WAKE};
 use crate::memory::alloc;
+use crate::sys::poll::{Epoll, EpollEvent, EpollFlags, EventFd};
 
 /// What a loop and the threads that talk to it share.
 pub(super) struct Inner {
-    epoll: OwnedFd,
-    eventfd: OwnedFd,
+    epoll: Epoll,
+    eventfd: EventFd,
     cmds: Mutex<Vec<Cmd>>,
     /// An eventfd write is pending: later commands need not write again.
     woken: AtomicBool,
@@ -22,19 +24,8 @@ pub(super) struct Inner {
 
 impl Inner {
     pub(super) fn new() -> anyhow::Result<Inner> {
-        // SAFETY: creating descriptors; each is checked before it is owned.
-        let (epoll, eventfd) = unsafe {
-            let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
-            if ep < 0 {
-                return Err(io::Error::last_os_error()).context("cannot create the pty event loop");
-            }
-            let ep = OwnedFd::from_raw_fd(ep);
-            let ev = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
-            if ev < 0 {
-                return Err(io::Error::last_os_error()).context("cannot create the pty event loop");
-            }
-            (ep, OwnedFd::from_raw_fd(ev))
-        };
+        let epoll = Epoll::new().context("cannot create the pty event loop")?;
+        let eventfd = EventFd::new(true).context("cannot create the pty event loop")?;
         let inner = Inner {
             epoll,
             eventfd,
@@ -42,12 +33,8 @@ impl Inner {
             woken: AtomicBool::new(false),
         };
         inner
-            .ctl(
-                libc::EPOLL_CTL_ADD,
-                inner.eventfd.as_raw_fd(),
-                libc::EPOLLIN as u32,
-                WAKE,
-            )
+            .epoll
+            .add(&inner.eventfd, EpollFlags::IN, WAKE)
             .context("cannot start the pty event loop")?;
         Ok(inner)
     }
@@ -61,61 +48,39 @@ impl Inner {
             .unwrap_or_else(|p| p.into_inner())
             .push(cmd);
         if !self.woken.swap(true, Ordering::AcqRel) {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes from a u64 we own to our eventfd. It cannot fail short
-            // of the counter overflowing, which one write per wake-up never gets near.
-            unsafe {
-                libc::write(
-                    self.eventfd.as_raw_fd(),
-                    (&raw const one).cast(),
-                    std::mem::size_of::<u64>(),
-                );
-            }
+            self.eventfd.wake();
         }
     }
 
     /// The commands sent since the last call.
     pub(super) fn take(&self) -> Vec<Cmd> {
         self.woken.store(false, Ordering::Release);
-        let mut count: u64 = 0;
-        // SAFETY: reading the eventfd's 8-byte counter into a u64 we own (non-blocking).
-        unsafe {
-            libc::read(
-                self.eventfd.as_raw_fd(),
-                (&raw mut count).cast(),
-                std::mem::size_of::<u64>(),
-            );
-        }
+        // Resets the counter; the count itself says nothing the list does not.
+        let _ = self.eventfd.take();
         std::mem::take(&mut *self.cmds.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub(super) fn ctl(
-        &self,
-        op: libc::c_int,
-        fd: RawFd,
-        events: u32,
-        token: u64,
-    ) -> io::Result<()> {
-        let mut ev = libc::epoll_event { events, u64: token };
-        // SAFETY: epoll_ctl on our epoll descriptor with a valid event struct.
-        if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+    /// Watches `fd` for `events` (epoll bits), reported with `token`.
+    pub(super) fn add(&self, fd: impl AsFd, events: u32, token: u64) -> io::Result<()> {
+        self.epoll
+            .add(fd, EpollFlags::from_bits_retain(events), token)
     }
 
-    /// Waits for events; `timeout` in ms, -1 for none. The count taken (0 on a timeout or
-    /// EINTR).
-    pub(super) fn wait(&self, events: &mut [libc::epoll_event], timeout: libc::c_int) -> usize {
-        // SAFETY: `events` has room for its length in entries.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as libc::c_int,
-                timeout,
-            )
-        };
-        n.max(0) as usize
+    /// Changes what `fd` is watched for.
+    pub(super) fn modify(&self, fd: impl AsFd, events: u32, token: u64) -> io::Result<()> {
+        self.epoll
+            .modify(fd, EpollFlags::from_bits_retain(events), token)
+    }
+
+    /// Stops watching `fd`.
+    pub(super) fn delete(&self, fd: impl AsFd) -> io::Result<()> {
+        self.epoll.delete(fd)
+    }
+
+    /// Waits for events into `events` (up to its capacity, allocated once by the loop);
+    /// `timeout` in ms, -1 for none. The count taken (0 on a timeout or EINTR).
+    pub(super) fn wait(&self, events: &mut Vec<EpollEvent>, timeout: i32) -> usize {
+        let timeout = u64::try_from(timeout).ok().map(Duration::from_millis);
+        self.epoll.wait(events, timeout)
     }
 }

@@ -28,7 +28,7 @@ mod inner;
 
 use inner::Inner;
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -230,10 +230,7 @@ pub fn register(waker: &TabWaker, tab: NewTab) -> IoHandle {
 
 /// A pidfd for `pid` (our child), or `None` where the kernel has none (before Linux 5.3).
 pub fn pidfd_open(pid: u32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    // SAFETY: a non-negative result is a descriptor owned by nobody else (close-on-exec).
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    crate::sys::proc::pidfd_open(pid)
 }
 
 /// The quiet loop: every tab's pidfd, and the pty of every tab that is not flooding.
@@ -241,11 +238,11 @@ fn run_quiet(inner: &Inner, flood: &Inner) {
     let _memmux = alloc::enter(alloc::MEMMUX);
     let mut tabs: HashMap<u64, TabIo> = HashMap::new();
     let mut buf = vec![0u8; READ_CHUNK];
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+    let mut events = Vec::with_capacity(EVENTS);
     loop {
         let n = inner.wait(&mut events, -1);
         for ev in events.iter().take(n) {
-            let (token, flags) = (ev.u64, ev.events);
+            let (token, flags) = (crate::sys::poll::token(ev), { ev.flags }.bits());
             if token == WAKE {
                 quiet_commands(inner, flood, &mut tabs);
                 continue;
@@ -329,12 +326,7 @@ fn quiet_commands(inner: &Inner, flood: &Inner, tabs: &mut HashMap<u64, TabIo>) 
 fn add(inner: &Inner, tab: &mut TabIo) {
     if let Some(pidfd) = &tab.pidfd {
         if inner
-            .ctl(
-                libc::EPOLL_CTL_ADD,
-                pidfd.as_raw_fd(),
-                libc::EPOLLIN as u32,
-                tab.id * 2 + 1,
-            )
+            .add(pidfd, libc::EPOLLIN as u32, tab.id * 2 + 1)
             .is_err()
         {
             // Can't watch it: a thread waits for it instead.
@@ -354,15 +346,7 @@ fn add(inner: &Inner, tab: &mut TabIo) {
 /// Adds a pty to a loop's epoll, with the events it needs now. False when it can't be.
 fn watch(inner: &Inner, io: &mut PtyIo) -> bool {
     io.interest = libc::EPOLLIN as u32;
-    if inner
-        .ctl(
-            libc::EPOLL_CTL_ADD,
-            io.pty.as_raw_fd(),
-            io.interest,
-            io.id * 2,
-        )
-        .is_err()
-    {
+    if inner.add(&*io.pty, io.interest, io.id * 2).is_err() {
         return false;
     }
     update_interest(inner, io);
@@ -383,11 +367,7 @@ fn update_interest(inner: &Inner, io: &mut PtyIo) {
     if io.shared.input.has_queued() {
         want |= libc::EPOLLOUT as u32;
     }
-    if want != io.interest
-        && inner
-            .ctl(libc::EPOLL_CTL_MOD, io.pty.as_raw_fd(), want, io.id * 2)
-            .is_ok()
-    {
+    if want != io.interest && inner.modify(&*io.pty, want, io.id * 2).is_ok() {
         io.interest = want;
     }
 }
@@ -400,7 +380,7 @@ fn read_quiet(inner: &Inner, flood: &Inner, tab: &mut TabIo, buf: &mut [u8]) {
     // `Err`: the pty is gone with nothing read.
     let (n, ended) = reader::read_pending(io.pty.as_raw_fd(), buf).unwrap_or((0, true));
     if n > INLINE_MAX && !ended && start_flood(io, &buf[..n]) {
-        let _ = inner.ctl(libc::EPOLL_CTL_DEL, io.pty.as_raw_fd(), 0, 0);
+        let _ = inner.delete(&*io.pty);
         if let Some(io) = tab.pty.take() {
             tab.away = true;
             flood.send(Cmd::Move(io));
@@ -444,7 +424,7 @@ fn write_input(inner: &Inner, io: &mut PtyIo) {
 /// The pty's output ended (or the tab was stopped): the parser finishes what it has, then
 /// the output is said to have ended.
 fn end_output(inner: &Inner, mut io: PtyIo) {
-    let _ = inner.ctl(libc::EPOLL_CTL_DEL, io.pty.as_raw_fd(), 0, 0);
+    let _ = inner.delete(&*io.pty);
     let _account = alloc::enter(io.shared.account);
     reader::retire(&mut io.pipe);
     io.shared.eof.store(true, Ordering::Release);
@@ -457,7 +437,7 @@ fn run_flood(inner: &Inner, quiet: &Inner) {
     reader::lower_priority();
     let _memmux = alloc::enter(alloc::MEMMUX);
     let mut tabs: HashMap<u64, Box<PtyIo>> = HashMap::new();
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+    let mut events = Vec::with_capacity(EVENTS);
     let mut back = Vec::new();
     loop {
         // With tabs here, wake now and then to give back those whose parser went idle.
@@ -468,7 +448,7 @@ fn run_flood(inner: &Inner, quiet: &Inner) {
         };
         let n = inner.wait(&mut events, timeout);
         for ev in events.iter().take(n) {
-            let (token, flags) = (ev.u64, ev.events);
+            let (token, flags) = (crate::sys::poll::token(ev), { ev.flags }.bits());
             if token == WAKE {
                 flood_commands(inner, &mut tabs);
                 continue;
@@ -493,7 +473,7 @@ fn run_flood(inner: &Inner, quiet: &Inner) {
         );
         for id in back.drain(..) {
             if let Some(mut io) = tabs.remove(&id) {
-                let _ = inner.ctl(libc::EPOLL_CTL_DEL, io.pty.as_raw_fd(), 0, 0);
+                let _ = inner.delete(&*io.pty);
                 let _account = alloc::enter(io.shared.account);
                 // Joins the parser: everything read is parsed before the quiet loop reads on.
                 reader::retire(&mut io.pipe);
@@ -570,7 +550,7 @@ fn reap(inner: &Inner, tab: &mut TabIo) {
     let Some(pidfd) = tab.pidfd.take() else {
         return;
     };
-    let _ = inner.ctl(libc::EPOLL_CTL_DEL, pidfd.as_raw_fd(), 0, 0);
+    let _ = inner.delete(&pidfd);
     drop(pidfd);
     let _account = alloc::enter(tab.shared.account);
     // Readable means it has ended: this does not block.
