@@ -12,17 +12,11 @@
 #![deny(unsafe_code)]
 
 pub mod app;
-// TODO(unsafe): moved to sys by the lead after merge (client, server, session, terminal,
-// app::run, app::views, memory::{cgroup::join, procs::files, sampler::round}: their
-// wrappers are in sys already).
-#[allow(unsafe_code)]
 pub mod client;
 pub mod config;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod frontend;
 pub mod input;
 pub mod memory;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod server;
 #[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod session;

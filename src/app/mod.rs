@@ -13,7 +13,6 @@ mod panes;
 mod run;
 mod samples;
 pub mod spawner;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 mod views;
 
 pub use run::{Exit, Options, run};

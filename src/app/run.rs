@@ -273,7 +273,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
             let lagged = Box::new(move || {
                 let _ = tx.send(AppEvent::ViewLagged(0));
             });
-            match crate::frontend::writer::TtyWriter::new(1, lagged) {
+            match crate::frontend::writer::TtyWriter::new(crate::sys::fd::stdout(), lagged) {
                 Ok(w) => Out::Tty(w),
                 Err(_) => Out::Stdout(io::stdout()),
             }

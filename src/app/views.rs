@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -122,7 +122,8 @@ pub struct Parked {
 /// The session's size, which every view draws at: its own pty's (descriptor 0), which the
 /// server sets from the clients' sizes (`window-size`).
 fn session_size() -> anyhow::Result<Rect> {
-    crate::frontend::tty::size_of(0).context("cannot read the session's size")
+    crate::frontend::tty::size_of(std::io::stdin().as_fd())
+        .context("cannot read the session's size")
 }
 
 impl App {
@@ -281,7 +282,7 @@ impl App {
         };
         self.close_primary();
         let tty = File::from(fd);
-        let writer = TtyWriter::new(tty.as_raw_fd(), self.lag_notice(0))
+        let writer = TtyWriter::new(tty.as_fd(), self.lag_notice(0))
             .context("cannot write to the client's terminal")?;
         let handed = Handed::start(self.events.clone(), 0, &tty, Arc::clone(&self.primary_fast))?;
         swap_out(&screen, Out::Tty(writer));
@@ -317,7 +318,7 @@ impl App {
         self.close_view(id);
         let tty = File::from(fd);
         let area = session_size()?;
-        let writer = TtyWriter::new(tty.as_raw_fd(), self.lag_notice(id))
+        let writer = TtyWriter::new(tty.as_fd(), self.lag_notice(id))
             .context("cannot write to the view's terminal")?;
         let mut comp =
             ui::Compositor::new(BufWriter::with_capacity(64 << 10, Out::Tty(writer)), area);

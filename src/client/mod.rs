@@ -7,14 +7,11 @@
 
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-
-mod trim;
 
 use crate::server::protocol::{self, Msg, NewSession, VERSION};
 use crate::server::socket;
@@ -89,13 +86,8 @@ pub fn connect_or_start(config: Option<&std::path::Path>) -> anyhow::Result<Unix
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .env_remove(socket::ENV);
-    // SAFETY: setsid is async-signal-safe; the server leaves this terminal's session.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    // The server leaves this terminal's session.
+    crate::sys::proc::new_session_on_exec(&mut cmd);
     // The server's first process returns once the socket listens (its child serves).
     let status = cmd.status().context("cannot start the memmux server")?;
     if !status.success() {
@@ -202,8 +194,12 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     // `restore` puts back the ones saved here.
     terminal::take_raw().context("cannot put the terminal in raw mode")?;
     let (rows, cols) = terminal_size();
-    crate::server::fdpass::send_with_fd(&stream, &protocol::encode(&Msg::Tty { rows, cols }), 0)
-        .context("cannot hand the terminal to the server")?;
+    crate::server::fdpass::send_fd(
+        &stream,
+        &protocol::encode(&Msg::Tty { rows, cols }),
+        std::io::stdin(),
+    )
+    .context("cannot hand the terminal to the server")?;
     let writer = Arc::new(Mutex::new(
         stream.try_clone().context("cannot share the socket")?,
     ));
@@ -216,7 +212,7 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     };
     let ended_by = Arc::new(AtomicI32::new(0));
     spawn_signals(send, Arc::clone(&writer), Arc::clone(&ended_by))?;
-    trim::drop_code_pages();
+    crate::sys::code_pages::drop_code_pages();
     let mut stream = io::BufReader::with_capacity(4 << 10, stream);
     let why = loop {
         match protocol::read_msg(&mut stream) {

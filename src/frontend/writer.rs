@@ -14,11 +14,13 @@
 //! does.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crate::sys;
 
 /// 1 MiB waiting (after what the terminal's own buffer holds, 4 KiB for a pty, more over ssh)
 /// before output is dropped: tmux allows 8 bytes per cell of the screen, and 1 MiB is that for
@@ -62,49 +64,13 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Opens terminal `fd` again, write-only and non-blocking, as a description of our own.
-fn reopen_nonblocking(fd: RawFd) -> io::Result<OwnedFd> {
-    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}"))
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: opening a path with flags; O_NOCTTY so the terminal never becomes ours.
-    let new = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_WRONLY | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        )
-    };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: just opened, ours alone.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-/// One `write(2)` of as much of `buf` as the terminal takes.
-fn write_once(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: writing from a valid slice to a descriptor we hold.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
 impl TtyWriter {
     /// A writer to terminal `tty` (not taken: the writer keeps a description of its own).
     /// `on_lag` is called on the writer thread when dropped output should be redrawn.
-    pub fn new(tty: RawFd, on_lag: Box<dyn Fn() + Send + Sync>) -> io::Result<TtyWriter> {
-        let (fd, nonblocking) = match reopen_nonblocking(tty) {
+    pub fn new(tty: BorrowedFd<'_>, on_lag: Box<dyn Fn() + Send + Sync>) -> io::Result<TtyWriter> {
+        let (fd, nonblocking) = match sys::fd::reopen_write_nonblocking(tty) {
             Ok(fd) => (fd, true),
-            Err(_) => {
-                // SAFETY: duplicating a descriptor the caller holds open.
-                let dup = unsafe { libc::fcntl(tty, libc::F_DUPFD_CLOEXEC, 3) };
-                if dup < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: just duplicated, ours alone.
-                (unsafe { OwnedFd::from_raw_fd(dup) }, false)
-            }
+            Err(_) => (sys::fd::dup_cloexec(tty)?, false),
         };
         let inner = Arc::new(Inner {
             fd,
@@ -215,7 +181,7 @@ impl Inner {
         if st.pending.is_empty() && !st.busy && self.nonblocking {
             let mut done = 0;
             while done < buf.len() {
-                match write_once(self.fd.as_raw_fd(), &buf[done..]) {
+                match sys::fd::write(&self.fd, &buf[done..]) {
                     Ok(n) => done += n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -279,23 +245,17 @@ impl Inner {
     /// Writes all of `batch`, waiting for the terminal to take it; false when the terminal
     /// failed or the writer was stopped.
     fn write_all(&self, mut batch: &[u8]) -> bool {
-        let fd = self.fd.as_raw_fd();
         while !batch.is_empty() {
             if self.stop.load(Ordering::Acquire) {
                 return false;
             }
-            match write_once(fd, batch) {
+            match sys::fd::write(&self.fd, batch) {
                 Ok(0) => return false,
                 Ok(n) => batch = &batch[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut p = libc::pollfd {
-                        fd,
-                        events: libc::POLLOUT,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut p, 1, STOP_CHECK.as_millis() as i32) };
+                    // Woken every STOP_CHECK to see whether the writer was stopped.
+                    let _ = sys::poll::wait_writable(&self.fd, STOP_CHECK);
                 }
                 Err(_) => return false,
             }
@@ -308,24 +268,13 @@ impl Inner {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::os::fd::AsFd;
     use std::sync::atomic::AtomicUsize;
 
     fn pty() -> (std::fs::File, std::fs::File) {
-        let (mut m, mut s) = (-1, -1);
-        // SAFETY: openpty fills two descriptors.
-        let r = unsafe {
-            libc::openpty(
-                &mut m,
-                &mut s,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(r, 0);
-        // SAFETY: just opened.
-        let (m, s) = unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
-        crate::frontend::tty::make_raw(s.as_raw_fd()).unwrap();
+        let (m, s) = crate::sys::tty::open_pty().unwrap();
+        crate::frontend::tty::make_raw(s.as_fd()).unwrap();
+        let (m, s) = (std::fs::File::from(m), std::fs::File::from(s));
         (m, s)
     }
 
@@ -335,7 +284,7 @@ mod tests {
         let lags = Arc::new(AtomicUsize::new(0));
         let l = Arc::clone(&lags);
         let mut w = TtyWriter::new(
-            slave.as_raw_fd(),
+            slave.as_fd(),
             Box::new(move || {
                 l.fetch_add(1, Ordering::SeqCst);
             }),
@@ -380,17 +329,15 @@ mod tests {
     #[test]
     fn the_users_shell_keeps_a_blocking_terminal() {
         let (_master, slave) = pty();
-        let w = TtyWriter::new(slave.as_raw_fd(), Box::new(|| {})).unwrap();
-        // SAFETY: reading the flags of a descriptor we hold.
-        let flags = unsafe { libc::fcntl(slave.as_raw_fd(), libc::F_GETFL) };
-        assert_eq!(flags & libc::O_NONBLOCK, 0);
+        let w = TtyWriter::new(slave.as_fd(), Box::new(|| {})).unwrap();
+        assert!(!crate::sys::fd::is_nonblocking(&slave).unwrap());
         assert!(w.inner.nonblocking);
     }
 
     #[test]
     fn finish_waits_for_what_was_taken_and_then_nothing_more_is_written() {
         let (mut master, slave) = pty();
-        let mut w = TtyWriter::new(slave.as_raw_fd(), Box::new(|| {})).unwrap();
+        let mut w = TtyWriter::new(slave.as_fd(), Box::new(|| {})).unwrap();
         let reader = std::thread::spawn(move || {
             let mut all = Vec::new();
             let mut buf = vec![0u8; 1 << 16];

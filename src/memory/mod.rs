@@ -4,7 +4,6 @@ pub mod activity;
 // The global allocator and its accounts: unsafe by nature (`GlobalAlloc`).
 #[allow(unsafe_code)]
 pub mod alloc;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge (join.rs)
 pub mod cgroup;
 pub mod fd_budget;
 pub mod history;

@@ -4,7 +4,7 @@
 //! it asks of it: the sessions for `C-b s`, a switch to one, a new name (`C-b $`).
 //! Without a server (`MEMMUX_NO_SERVER=1`, the tests' default) every call here does nothing.
 
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{IntoRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, OnceLock};
 
@@ -32,15 +32,13 @@ static VIEWS: Mutex<Option<UnixStream>> = Mutex::new(None);
 
 /// Takes descriptor `fd` as the control socket; it is closed on exec, so tabs never see it.
 pub fn init(fd: RawFd) -> anyhow::Result<()> {
-    // SAFETY: fcntl on a descriptor number; fails harmlessly if it is not open.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-        anyhow::bail!(
-            "--session-fd {fd}: {} (it is for the memmux server's own use)",
-            std::io::Error::last_os_error()
-        );
-    }
-    // SAFETY: the server handed us this descriptor for our sole use.
-    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    // The server handed us this descriptor for our sole use.
+    let owned = crate::sys::fd::adopt_inherited(fd)
+        .and_then(|owned| crate::sys::fd::set_cloexec(&owned).map(|()| owned))
+        .map_err(|e| {
+            anyhow::anyhow!("--session-fd {fd}: {e} (it is for the memmux server's own use)")
+        })?;
+    let stream = UnixStream::from(owned);
     let _ = stream.set_read_timeout(Some(ANSWER));
     let _ = CONTROL.set(Mutex::new(Control {
         stream,
@@ -50,17 +48,16 @@ pub fn init(fd: RawFd) -> anyhow::Result<()> {
     let views = super::spawn::VIEWS_FD;
     // Only a socket is taken; a server before views passes none (then a second client shares
     // the first one's view). Closed on exec at once: the first tab is started soon.
-    // SAFETY: fstat into a zeroed stat; fcntl on a descriptor number.
-    let is_socket = unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        libc::fstat(views, &mut st) == 0
-            && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
-            && libc::fcntl(views, libc::F_SETFD, libc::FD_CLOEXEC) == 0
-    };
-    if is_socket {
-        // SAFETY: the server handed us this descriptor for our sole use.
-        *VIEWS.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(unsafe { UnixStream::from_raw_fd(views) });
+    // The server handed us this descriptor for our sole use; not a socket: not ours to close.
+    if let Ok(owned) = crate::sys::fd::adopt_inherited(views) {
+        let ours = crate::sys::fd::is_socket(&owned).unwrap_or(false)
+            && crate::sys::fd::set_cloexec(&owned).is_ok();
+        if ours {
+            *VIEWS.lock().unwrap_or_else(|p| p.into_inner()) = Some(UnixStream::from(owned));
+        } else {
+            // Leave the number open as it came: it is not the views socket.
+            let _ = owned.into_raw_fd();
+        }
     }
     Ok(())
 }

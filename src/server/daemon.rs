@@ -14,6 +14,7 @@ use super::protocol::{self, Msg, VERSION};
 use super::socket;
 use crate::sys;
 use crate::sys::proc::Forked;
+use crate::sys::signal::Signal;
 
 /// 10 s for a new connection to say hello and what it wants: a connection that says nothing
 /// holds one thread no longer than that.
@@ -170,7 +171,7 @@ fn connection(hub: &Arc<Hub>, mut stream: UnixStream, path: &Path) {
         Msg::List => Msg::Done(hub.listing()),
         Msg::KillSession(name) => match hub.find(Some(&name)) {
             Ok(s) => {
-                s.signal(libc::SIGTERM);
+                s.signal(Signal::TERM);
                 Msg::Done(String::new())
             }
             Err(e) => Msg::Error(e),

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use crate::sys;
@@ -13,16 +13,6 @@ pub fn send_fd(sock: &UnixStream, frame: &[u8], fd: impl AsFd) -> io::Result<()>
     let sent = sys::socket::send_with_fd(sock, frame, fd)?;
     // The descriptor went with the first byte; the rest of the frame as plain bytes.
     io::Write::write_all(&mut &*sock, &frame[sent..])
-}
-
-/// `send_fd` for callers that hold only the descriptor's number.
-/// TODO(unsafe): its callers (server/hub/session.rs, client/mod.rs) belong to another area
-/// this round; they can pass `&tty` and `std::io::stdin()` to `send_fd`, and this goes.
-pub fn send_with_fd(sock: &UnixStream, frame: &[u8], fd: RawFd) -> io::Result<()> {
-    // SAFETY: the callers pass a descriptor they hold open for the whole call (a pty slave
-    // they own, or the client's stdin).
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    send_fd(sock, frame, fd)
 }
 
 /// Reads a socket as a byte stream, keeping the descriptors that arrive with the bytes (in

@@ -3,7 +3,7 @@
 //! server (its status for `ls`, `C-b d`, `C-b C-z`).
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 
@@ -20,7 +20,7 @@ pub const CONTROL_FD: RawFd = 3;
 pub const VIEWS_FD: RawFd = 4;
 
 pub struct Spawned {
-    pub pid: libc::pid_t,
+    pub pid: u32,
     pub master: File,
     pub control: UnixStream,
     pub views: UnixStream,
@@ -30,14 +30,6 @@ pub struct Spawned {
 /// (SIGWINCH) when it changed. A failure (a closed pty) changes nothing.
 pub fn resize(fd: impl AsFd, rows: u16, cols: u16) {
     let _ = sys::tty::set_window_size(fd, rows.clamp(1, 1000), cols.clamp(1, 1000));
-}
-
-/// `resize` for callers that hold only the descriptor's number.
-/// TODO(unsafe): its caller (server/hub/session.rs) belongs to another area this round; it
-/// can pass `&self.master` to `resize`, and this goes.
-pub fn set_size(fd: RawFd, rows: u16, cols: u16) {
-    // SAFETY: the caller passes the master of a pty it owns and holds for the whole call.
-    resize(unsafe { BorrowedFd::borrow_raw(fd) }, rows, cols);
 }
 
 /// Opens a pty pair, both ends close-on-exec.
@@ -78,7 +70,7 @@ pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
     drop(theirs);
     drop(views_theirs);
     Ok(Spawned {
-        pid: child.id() as libc::pid_t,
+        pid: child.id(),
         master,
         control: ours,
         views: views_ours,

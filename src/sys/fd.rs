@@ -115,6 +115,24 @@ pub fn can_open_controlling_tty() -> io::Result<()> {
     Ok(())
 }
 
+/// Terminal (or any file) `fd` opened again through `/proc/self/fd`, write-only, non-blocking
+/// and close-on-exec: a description of its own, so `O_NONBLOCK` set here is not seen by
+/// whoever else holds `fd` (the user's shell, after memmux). `O_NOCTTY`: never made ours.
+pub fn reopen_write_nonblocking(fd: impl AsFd) -> io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd());
+    Ok(rustix::fs::open(
+        path.as_str(),
+        OFlags::WRONLY | OFlags::NOCTTY | OFlags::CLOEXEC | OFlags::NONBLOCK,
+        rustix::fs::Mode::empty(),
+    )?)
+}
+
+/// Whether `O_NONBLOCK` is set on `fd`'s description.
+pub fn is_nonblocking(fd: impl AsFd) -> io::Result<bool> {
+    Ok(rustix::fs::fcntl_getfl(fd)?.contains(OFlags::NONBLOCK))
+}
+
 /// A pipe, both ends close-on-exec.
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)

@@ -6,6 +6,7 @@
 //! (`term::filter::scan`) are the only places `unsafe` is allowed (the `unsafe_code` lint in
 //! lib.rs; `tests/integration/unsafe_blocks.rs` counts the rest).
 
+pub mod code_pages;
 pub mod fd;
 pub mod inotify;
 pub mod mem;

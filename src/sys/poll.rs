@@ -59,6 +59,17 @@ pub fn wait_readable(
     Ok(Some((first, second)))
 }
 
+/// Waits until `fd` takes output (or is gone), or `timeout` passes; `Interrupted` and the
+/// timeout both come back as `Ok` (the caller writes again and learns what it needs).
+pub fn wait_writable(fd: impl AsFd, timeout: Duration) -> io::Result<()> {
+    let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
+    let ts = timespec(Some(timeout));
+    match rustix::event::poll(&mut fds, ts.as_ref()) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// An epoll set whose events carry a `u64` token.
 pub struct Epoll(OwnedFd);
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 use super::outbox::Outbox;
 use super::protocol::{self, CHUNK, Msg, NewSession, SessionInfo};
 use super::spawn;
+use crate::sys::signal::Signal;
 
 mod session;
 
@@ -42,7 +43,7 @@ pub struct Client {
 
 pub struct Session {
     pub name: Mutex<String>,
-    pub pid: libc::pid_t,
+    pub pid: u32,
     /// The session's own pty: its size is the session's (`window-size`); nobody sees it.
     master: File,
     /// Where the session learns of its clients' terminals (`Msg::ViewOpen`, `Msg::ViewClose`)
@@ -311,7 +312,7 @@ impl Hub {
             .spawn(move || hub.control(&s, control))
             .is_ok();
         if !spawned_ok || !control_ok {
-            session.signal(libc::SIGTERM);
+            session.signal(Signal::TERM);
             return Err("cannot start the session's threads".into());
         }
         crate::util::append_log(&format!("session {name} started, pid {}", session.pid));
@@ -332,11 +333,10 @@ impl Hub {
                 Err(_) => break,
             }
         }
-        let mut status = 0;
-        // SAFETY: reaping our own child; blocks until it has exited (its pty is closed).
-        unsafe { libc::waitpid(session.pid, &mut status, 0) };
+        // Reaping our own child; blocks until it has exited (its pty is closed).
+        let status = crate::sys::proc::wait_for(session.pid);
         let name = lock(&session.name).clone();
-        crate::util::append_log(&format!("session {name} ended (wait status {status})"));
+        crate::util::append_log(&format!("session {name} ended ({status:?})"));
         session.ended.store(true, Ordering::SeqCst);
         session.send_away(None, &format!("session {name} ended"));
         let empty = {
@@ -518,7 +518,7 @@ impl Hub {
     pub fn kill_all(&self) {
         self.stopping.store(true, Ordering::Release);
         for s in lock(&self.sessions).iter() {
-            s.signal(libc::SIGTERM);
+            s.signal(Signal::TERM);
         }
     }
 

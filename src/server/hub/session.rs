@@ -1,7 +1,6 @@
 //! One session's side of the hub: its clients' views (each on the client's own terminal,
 //! handed to the session), their hand-over and release, sizes, and who is sent away.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -9,6 +8,7 @@ use std::time::Duration;
 use super::{Client, NO_SCREEN, Session, WindowSize, lock};
 use crate::server::protocol::{self, Msg};
 use crate::server::spawn;
+use crate::sys::signal::Signal;
 
 /// How long the server waits for a session to let go of a client's terminal: it writes what
 /// it has queued (at most 500 ms for a terminal that stopped reading) and ends the view's input
@@ -24,14 +24,14 @@ impl Session {
     /// it can take the signal; before that its first frame is whole anyway.
     pub fn redraw(&self) {
         if self.ready.load(Ordering::Acquire) {
-            self.signal(libc::SIGUSR1);
+            self.signal(Signal::USR1);
         }
     }
 
-    pub fn signal(&self, sig: i32) {
-        // SAFETY: signalling our own child by pid; it is reaped only by `pump`, after its pty
-        // closed, so the pid is still ours.
-        unsafe { libc::kill(self.pid, sig) };
+    pub fn signal(&self, sig: Signal) {
+        // Our own child by pid: it is reaped only by `pump`, after its pty closed, so the pid
+        // is still ours.
+        let _ = crate::sys::signal::kill(self.pid, sig);
     }
 
     /// Adds `client` (its size counted first, so its view opens at the session's new size),
@@ -60,7 +60,7 @@ impl Session {
         };
         let screen = if first_free { 0 } else { id };
         let frame = protocol::encode(&Msg::ViewOpen(screen));
-        match crate::server::fdpass::send_with_fd(&lock(&self.views), &frame, tty.as_raw_fd()) {
+        match crate::server::fdpass::send_fd(&lock(&self.views), &frame, &tty) {
             Ok(()) => c.screen = screen,
             Err(e) => {
                 crate::util::append_log(&format!(
@@ -177,7 +177,7 @@ impl Session {
         if *current != size {
             *current = size;
             // Every view draws at the session's size: its SIGWINCH makes the session read it.
-            spawn::set_size(self.master.as_raw_fd(), size.0, size.1);
+            spawn::resize(&self.master, size.0, size.1);
         }
     }
 }

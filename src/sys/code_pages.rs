@@ -1,4 +1,4 @@
-//! Giving back the code pages the client ran once. Once attached, the client only waits for
+//! Giving back the code pages a process ran once (the client, once attached). Once attached, the client only waits for
 //! the server's few messages and for signals; the code it ran to get there (argument parsing,
 //! connecting, checking the terminal, the hand-over) stays mapped and counted in its RSS,
 //! measured 2.0 MiB of memmux's text for a client of 4.5 MiB. The pages are memmux's binary,
