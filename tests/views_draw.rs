@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::Mux;
 use common::server::{client, first_client};
+use common::{Mux, Opts, status_line_of};
 
 /// The second client, attached to `a`'s session and on its tab.
 fn second(a: &Mux) -> Mux {
@@ -54,6 +54,42 @@ fn two_clients_of_one_tab_both_show_every_line_and_every_echo() {
             s.contents()
                 .lines()
                 .any(|l| l.trim_end() == "typed-in-a-then-b")
+        });
+    }
+}
+
+/// A command's error belongs to the client whose prompt ran it; a message about a tab's
+/// program (here its parser's contained panic) goes to every client.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_prompt_error_shows_on_its_own_client_and_a_tab_notice_on_both() {
+    let mut a = Mux::start_with(Opts {
+        server: true,
+        env: vec![("MEMMUX_TEST_PANIC_ON", "BOOM-NOW".to_string())],
+        ..Opts::default()
+    });
+    a.wait_ready();
+    let mut b = second(&a);
+    b.prefix(":");
+    b.wait_for("b's prompt", |s| {
+        status_line_of(s).trim_start().starts_with(':')
+    });
+    b.send("no-such-command\r");
+    b.wait_for("b's error", |s| {
+        status_line_of(s).contains("no-such-command")
+    });
+    a.settle();
+    assert!(
+        !a.contents().contains("no-such-command"),
+        "a shows b's error: {}",
+        a.dump()
+    );
+    // The tab's notice reaches both (on b, in the place of its error). An Escape to clear
+    // b's error first would go to the shell and make a's next key a Meta chord.
+    a.line("printf 'BOOM-%s\\n' NOW");
+    for (who, m) in [("a", &a), ("b", &b)] {
+        m.wait_for(&format!("the parser's notice on {who}"), |s| {
+            status_line_of(s).contains("the terminal parser failed")
         });
     }
 }

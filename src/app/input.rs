@@ -46,7 +46,7 @@ impl App {
 
     pub fn handle_key(&mut self, key: KeyEvent) {
         let chord = Chord::from_event(&key);
-        if self.state.message.take().is_some() {
+        if self.state.view.message.take().is_some() {
             self.redraw_now();
         }
         match std::mem::take(&mut self.state.view.mode) {
@@ -137,7 +137,7 @@ impl App {
                 self.redraw_now();
                 // Scrolled up from the newest line: the keys' directions are reversed.
                 let (w, h) = (self.body.width + self.panel_width(), self.body.height + 2);
-                let max = ui::messages::max_scroll(&self.state.log, w, h);
+                let max = ui::messages::max_scroll(&self.state.view.log, w, h);
                 let up = max.saturating_sub(back);
                 if let Some(up) = overlay_scroll(&key, up, max, self.body.height) {
                     self.state.view.mode = Mode::Messages(max.saturating_sub(up));

@@ -294,12 +294,12 @@ impl App {
         let Some(big) = biggest else { return };
         let (name, pid) = (&big.name, big.pid);
         match self.config.tab_memory.over_limit {
-            OverLimit::Warn => self.state.warn(format!(
+            OverLimit::Warn => self.state.warn_all(format!(
                 "{who} uses {used}, over its limit of {lim} (≈, no cgroup)"
             )),
             OverLimit::Stop => {
                 crate::memory::cgroup::tab::signal_all(&[pid], true);
-                self.state.warn(format!(
+                self.state.warn_all(format!(
                     "{who} over its limit of {lim}: stopped {name} (pid {pid}); thaw-tab resumes it"
                 ));
             }
@@ -307,7 +307,7 @@ impl App {
                 // Gone already: the grace period's SIGKILL finds nothing either.
                 let _ = crate::sys::signal::kill(pid, crate::sys::signal::Signal::TERM);
                 self.enforcer.kill_at.push((pid, now + KILL_GRACE));
-                self.state.warn(format!(
+                self.state.warn_all(format!(
                     "{who} over its limit of {lim}: sent SIGTERM to {name} (pid {pid})"
                 ));
             }

@@ -307,12 +307,13 @@ impl App {
 
     /// The earliest timer the loop must wake for.
     pub fn next_timer(&self) -> Option<Instant> {
-        let msg = self
-            .state
-            .message
-            .as_ref()
-            .map(|m| m.at + crate::state::MESSAGE_TIME);
-        [self.title_check, msg].into_iter().flatten().min()
+        // Every view's message goes in its own time.
+        let msgs = self.views.iter().map(|p| p.view.message_until());
+        [self.title_check, self.state.view.message_until()]
+            .into_iter()
+            .chain(msgs)
+            .flatten()
+            .min()
     }
 
     pub fn on_timer(&mut self, now: Instant) {
@@ -320,7 +321,11 @@ impl App {
             self.title_check = None;
             self.refresh_names();
         }
-        if self.state.expire_message(now) {
+        let mut expired = self.state.expire_message(now);
+        for p in &mut self.views {
+            expired |= p.view.expire_message(now);
+        }
+        if expired {
             self.redraw();
         }
     }
@@ -412,7 +417,7 @@ impl App {
             }
         }
         for note in notes {
-            self.state.warn(note);
+            self.state.warn_all(note);
         }
         if any {
             self.redraw();
@@ -434,11 +439,11 @@ impl App {
             AppEvent::Memory(snap) => self.take_snapshot(&snap),
             AppEvent::Exported(Ok(path)) => {
                 self.state
-                    .say(format!("memory history written to {}", path.display()));
+                    .say_all(format!("memory history written to {}", path.display()));
                 self.redraw();
             }
             AppEvent::Exported(Err(e)) => {
-                self.state.warn(e);
+                self.state.warn_all(e);
                 self.redraw();
             }
             AppEvent::ViewOpened(..)
@@ -538,7 +543,7 @@ impl App {
     /// Where the input thread may write plain keys itself: the focused, running program,
     /// while keys have no other meaning (normal mode, no message a key would clear).
     pub fn fast_target(&self) -> Option<fastkeys::Target> {
-        if self.state.view.mode != Mode::Normal || self.state.message.is_some() {
+        if self.state.view.mode != Mode::Normal || self.state.view.message.is_some() {
             return None;
         }
         let tab = self.state.focused()?;

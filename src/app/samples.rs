@@ -137,21 +137,21 @@ impl App {
             }
         }
         for text in oom {
-            self.state.warn(text);
+            self.state.warn_all(text);
         }
         for n in &snap.notices {
-            self.state.warn(n.clone());
+            self.state.warn_all(n.clone());
             bar_changed = true;
         }
         match &snap.log_state {
             Some(Err(why)) => {
-                self.state.warn(format!(
+                self.state.warn_all(format!(
                     "memory log stopped: {why} (resumes when it can write)"
                 ));
                 bar_changed = true;
             }
             Some(Ok(())) => {
-                self.state.say("memory log resumed");
+                self.state.say_all("memory log resumed");
                 bar_changed = true;
             }
             None => {}

@@ -147,12 +147,27 @@ impl App {
 
     /// Runs `f` with parked view `i` served; the first view waits in its place meanwhile.
     fn with_view<R>(&mut self, i: usize, f: impl FnOnce(&mut App, &Parked) -> R) -> R {
+        self.hand_over(None);
         let mut p = self.views.remove(i);
         self.swap_view(&mut p);
         let r = f(self, &p);
+        self.hand_over(Some(&mut p.view));
         self.swap_view(&mut p);
         self.views.insert(i, p);
         r
+    }
+
+    /// Gives the messages for every client (`State::warn_all`), posted while the view being
+    /// served was, to the others: the parked views and `first` (the view waiting in the place
+    /// of the one served, inside `with_view`).
+    pub(super) fn hand_over(&mut self, first: Option<&mut View>) {
+        let sent = std::mem::take(&mut self.state.broadcast);
+        let others = self.views.iter_mut().map(|p| &mut p.view).chain(first);
+        for v in others {
+            for m in &sent {
+                v.post(m.clone());
+            }
+        }
     }
 
     /// The focus of every view but the one served.
@@ -375,6 +390,7 @@ impl App {
 
     /// Where each further view's plain keys may go, after whatever the last event changed.
     pub(super) fn publish_views(&mut self) {
+        self.hand_over(None);
         for i in 0..self.views.len() {
             let (target, direct) =
                 self.with_view(i, |app, _| (app.fast_target(), app.direct_target()));

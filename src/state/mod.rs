@@ -225,11 +225,11 @@ pub const LOG_MESSAGES: usize = 100;
 #[derive(Default)]
 pub struct State {
     pub tabs: Vec<Tab>,
-    /// What one client sees: its focus, its mode, its panel toggle.
+    /// What one client sees: its focus, its mode, its panel toggle, its messages.
     pub view: View,
-    pub message: Option<Message>,
-    /// The last [`LOG_MESSAGES`] messages, oldest first, for the log overlay.
-    pub log: std::collections::VecDeque<Message>,
+    /// Messages for every client posted while this view was served ([`State::warn_all`]),
+    /// not yet given to the other views (the app hands them over before the next frame).
+    pub broadcast: Vec<Message>,
     /// memmux's own figures, from the last memory sample.
     pub totals: crate::memory::summary::Totals,
     /// Counts memory samples and config reloads: the memory panel is drawn again when it moves.
@@ -267,39 +267,47 @@ impl State {
         }
     }
 
+    /// A message for the client being served: what its keys or commands caused.
     pub fn say(&mut self, text: impl Into<String>) {
-        self.post(text.into(), false);
+        self.view.post(message(text.into(), false));
     }
 
+    /// An error for the client being served (see [`State::say`]).
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.post(text.into(), true);
+        self.view.post(message(text.into(), true));
     }
 
-    /// Shows a message in the status line and keeps it in the log.
-    fn post(&mut self, text: String, error: bool) {
-        let m = Message {
-            text,
-            error,
-            at: Instant::now(),
-        };
-        if self.log.len() >= LOG_MESSAGES {
-            self.log.pop_front();
+    /// A message for every client: about the session's programs or memory, not about what
+    /// one client did.
+    pub fn say_all(&mut self, text: impl Into<String>) {
+        self.post_all(message(text.into(), false));
+    }
+
+    /// An error for every client (see [`State::say_all`]).
+    pub fn warn_all(&mut self, text: impl Into<String>) {
+        self.post_all(message(text.into(), true));
+    }
+
+    fn post_all(&mut self, m: Message) {
+        // Bounded when no other view takes them (a single client): the oldest go first.
+        if self.broadcast.len() >= LOG_MESSAGES {
+            self.broadcast.remove(0);
         }
-        self.log.push_back(m.clone());
-        self.message = Some(m);
+        self.broadcast.push(m.clone());
+        self.view.post(m);
     }
 
-    /// Drops a message that has been shown long enough; true if one was dropped.
+    /// Drops the served view's message once shown long enough; true if one was dropped.
     pub fn expire_message(&mut self, now: Instant) -> bool {
-        if self
-            .message
-            .as_ref()
-            .is_some_and(|m| now.duration_since(m.at) >= MESSAGE_TIME)
-        {
-            self.message = None;
-            return true;
-        }
-        false
+        self.view.expire_message(now)
+    }
+}
+
+fn message(text: String, error: bool) -> Message {
+    Message {
+        text,
+        error,
+        at: Instant::now(),
     }
 }
 
@@ -314,12 +322,21 @@ mod tests {
             s.say(format!("m{i}"));
         }
         s.warn("last");
-        assert_eq!(s.log.len(), LOG_MESSAGES);
+        let v = &s.view;
+        assert_eq!(v.log.len(), LOG_MESSAGES);
         assert_eq!(
-            s.log.back().map(|m| (m.text.as_str(), m.error)),
+            v.log.back().map(|m| (m.text.as_str(), m.error)),
             Some(("last", true))
         );
-        assert_eq!(s.log.front().map(|m| m.text.as_str()), Some("m6"));
-        assert_eq!(s.message.as_ref().map(|m| m.text.as_str()), Some("last"));
+        assert_eq!(v.log.front().map(|m| m.text.as_str()), Some("m6"));
+        assert_eq!(v.message.as_ref().map(|m| m.text.as_str()), Some("last"));
+        // A view's own messages stay with it; messages for every view are kept to hand over.
+        assert!(s.broadcast.is_empty());
+        s.warn_all("tab 1: the program ended");
+        assert_eq!(s.broadcast.len(), 1);
+        assert_eq!(
+            s.view.message.as_ref().map(|m| m.text.as_str()),
+            Some("tab 1: the program ended")
+        );
     }
 }

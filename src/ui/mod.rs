@@ -166,7 +166,7 @@ pub fn draw(frame: &mut Canvas<'_>, state: &State, config: &Config) {
                 .status
                 .map_or(area.height, |s| s.y.saturating_sub(area.y));
             let now = std::time::Instant::now();
-            messages::render(&state.log, *scroll, now, area, frame.buffer_mut());
+            messages::render(&state.view.log, *scroll, now, area, frame.buffer_mut());
         }
         _ => {}
     }

@@ -70,7 +70,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         Mode::Command(input) => {
             let (x, _) = buf.set_stringn(area.x, area.y, " :", w, bar.add_modifier(Modifier::BOLD));
             buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
-            if let Some(m) = &state.message {
+            if let Some(m) = &state.view.message {
                 let note = format!("  {}", m.text);
                 let start = x.saturating_add(input.text.width() as u16 + 1);
                 if start < area.right() {
@@ -154,7 +154,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             }
             let (x, _) = buf.set_stringn(area.x, area.y, " SCROLL ", w, badge);
             let rest = usize::from(area.right() - x);
-            match (&view.note, &state.message) {
+            match (&view.note, &state.view.message) {
                 (Some(note), _) => {
                     buf.set_stringn(x, area.y, format!(" {note}"), rest, warn);
                 }
@@ -217,7 +217,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         Mode::Normal => {
             // A message gets the whole line when it needs it: a config error's place matters
             // more than the summary.
-            if let Some(m) = &state.message {
+            if let Some(m) = &state.view.message {
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 let text = format!(" {}", m.text);
                 if text.width() + 2 >= w.saturating_sub(summary(state, config, area.width).width())
@@ -239,7 +239,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
             let right_x = area.right() - rw as u16;
             buf.set_stringn(right_x, area.y, &right, rw, bar);
             let left_w = usize::from(right_x - area.x).saturating_sub(1);
-            if let Some(m) = &state.message {
+            if let Some(m) = &state.view.message {
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 buf.set_stringn(area.x, area.y, format!(" {}", m.text), left_w, style);
             } else if let Some(tab) = state.focused() {
