@@ -268,8 +268,14 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     );
     // A leak grows them; fewer after than at warm-up is a helper that was there then and has
     // ended since (the cgroup-join worker ends after 1 s idle: seen as 169 -> 166 descriptors).
-    assert!(fds1 <= fds0, "descriptors after the soak: {fds1}, at warm-up {fds0}");
-    assert!(threads1 <= threads0, "threads after the soak: {threads1}, at warm-up {threads0}");
+    assert!(
+        fds1 <= fds0,
+        "descriptors after the soak: {fds1}, at warm-up {fds0}"
+    );
+    assert!(
+        threads1 <= threads0,
+        "threads after the soak: {threads1}, at warm-up {threads0}"
+    );
     assert!(zombies.is_empty(), "zombie children: {zombies:?}");
     assert_eq!(kids.len(), TABS, "children: {kids:?}");
     assert!(

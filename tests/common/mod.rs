@@ -35,7 +35,8 @@ pub struct Mux {
     /// server is ended with the test.
     server_dir: Option<PathBuf>,
     /// While set, nobody reads this terminal's output: a terminal that stopped reading.
-    stalled: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the reader stops reading (`stall_output`), and its wake-up on a change.
+    stalled: Arc<(Mutex<bool>, Condvar)>,
 }
 
 /// Options for starting memmux.
@@ -172,7 +173,7 @@ impl Mux {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(Mutex::new(false));
         let output = Arc::new((Mutex::new(0u64), Condvar::new()));
-        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stalled = Arc::new((Mutex::new(false), Condvar::new()));
         {
             let screen = Arc::clone(&screen);
             let raw = Arc::clone(&raw);
@@ -186,9 +187,12 @@ impl Mux {
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 loop {
-                    if stall.load(std::sync::atomic::Ordering::Acquire) {
-                        std::thread::sleep(Duration::from_millis(10));
-                        continue;
+                    {
+                        let (flag, changed) = &*stall;
+                        let mut stalled = flag.lock().unwrap();
+                        while *stalled {
+                            stalled = changed.wait(stalled).unwrap();
+                        }
                     }
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
@@ -226,8 +230,9 @@ impl Mux {
     /// Stops (`true`) or resumes reading this terminal's output, as a terminal emulator that
     /// stopped reading (XOFF, a stalled connection) would.
     pub fn stall_output(&self, stalled: bool) {
-        self.stalled
-            .store(stalled, std::sync::atomic::Ordering::Release);
+        let (flag, changed) = &*self.stalled;
+        *flag.lock().unwrap() = stalled;
+        changed.notify_all();
     }
 
     pub fn pid(&self) -> u32 {
