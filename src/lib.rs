@@ -12,9 +12,8 @@
 #![deny(unsafe_code)]
 
 pub mod app;
-// TODO(unsafe): moved to sys by the lead after merge (client, server, session, terminal,
-// app::run, app::views, memory::{cgroup::join, procs::files, sampler::round}: their
-// wrappers are in sys already).
+// TODO(unsafe): moved to sys by the lead after merge (client, server, app::views,
+// memory::{cgroup::join, procs::files, sampler::round}: their wrappers are in sys already).
 #[allow(unsafe_code)]
 pub mod client;
 pub mod config;
@@ -24,13 +23,11 @@ pub mod input;
 pub mod memory;
 #[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod server;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod session;
 pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod term;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod terminal;
 pub mod terminfo;
 pub mod ui;
