@@ -18,13 +18,11 @@ pub mod frontend;
 pub mod input;
 pub mod memory;
 pub mod server;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod session;
 pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod term;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 pub mod terminal;
 pub mod terminfo;
 pub mod ui;

@@ -4,6 +4,8 @@
 use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::sys;
+
 /// Modes memmux turns on: alternate screen, SGR mouse with button motion, bracketed paste,
 /// focus reports. Then it asks the default foreground and background colours (OSC 10 / 11),
 /// to answer programs that ask for them (`term::palette::OUTER`); a terminal that does
@@ -31,22 +33,8 @@ pub fn check_tty() -> Result<(), String> {
     if !io::stdout().is_terminal() {
         return Err("memmux needs a terminal: standard output is not a tty".to_string());
     }
-    // SAFETY: opening a path with flags; the descriptor is closed right away.
-    let fd = unsafe {
-        libc::open(
-            c"/dev/tty".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(format!(
-            "memmux needs a controlling terminal: cannot open /dev/tty ({})",
-            io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `fd` was just opened by us.
-    unsafe { libc::close(fd) };
-    Ok(())
+    sys::fd::can_open_controlling_tty()
+        .map_err(|e| format!("memmux needs a controlling terminal: cannot open /dev/tty ({e})"))
 }
 
 /// Why memmux can't draw on a terminal of type `term` (`$TERM`), if it can't: it needs cursor
@@ -77,18 +65,7 @@ pub fn check_term(term: Option<&str>) -> Result<(), String> {
 /// Writes straight to fd 1, bypassing std's stdout lock (the panic hook may run while another
 /// thread holds it).
 pub fn write_raw(s: &str) {
-    let mut rest = s.as_bytes();
-    while !rest.is_empty() {
-        // SAFETY: writing from a valid slice to fd 1.
-        let n = unsafe { libc::write(1, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        rest = &rest[n as usize..];
-    }
+    sys::fd::write_all_or_give_up(sys::fd::stdout(), s.as_bytes());
 }
 
 /// Restores the terminal if memmux changed it. Safe to call more than once, from any thread.
@@ -117,8 +94,7 @@ pub fn take_raw() -> io::Result<()> {
 /// continues it, and the caller takes the terminal again (`take_raw`, then a whole frame).
 pub fn stop_self() {
     restore();
-    // SAFETY: stopping ourselves; SIGSTOP cannot be caught.
-    unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+    sys::signal::stop_self();
 }
 
 /// The sequences that put a terminal in memmux's modes (and clear it), for a session that

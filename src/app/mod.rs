@@ -9,7 +9,6 @@ pub mod fastkeys;
 mod input;
 mod memory;
 mod panes;
-#[allow(unsafe_code)] // TODO(unsafe): moved to sys by the lead after merge
 mod run;
 mod samples;
 pub mod spawner;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::config::Config;
 use crate::frontend::out::Out;
+use crate::sys;
 use crate::terminal;
 use crate::ui;
 
@@ -40,15 +41,15 @@ pub(super) fn spawn_input_thread(
     fast: Arc<fastkeys::FastKeys>,
     tty: Option<(u64, std::fs::File, std::os::unix::net::UnixStream)>,
 ) -> io::Result<std::thread::JoinHandle<()>> {
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
     let name = match &tty {
         Some((id, ..)) => format!("input-{id}"),
         None => "input".into(),
     };
     std::thread::Builder::new().name(name).spawn(move || {
         let view = tty.as_ref().map(|(id, ..)| *id);
-        let fd = tty.as_ref().map_or(0, |(_, f, _)| f.as_raw_fd());
-        let stop = tty.as_ref().map_or(-1, |(_, _, s)| s.as_raw_fd());
+        let fd = tty.as_ref().map_or(sys::fd::stdin(), |(_, f, _)| f.as_fd());
+        let stop = tty.as_ref().map(|(_, _, s)| s.as_fd());
         let gone = |why: String| {
             let _ = tx.send(match view {
                 Some(id) => AppEvent::ViewGone(id),
@@ -59,64 +60,43 @@ pub(super) fn spawn_input_thread(
         let mut buf = [0u8; 4096];
         let mut events = Vec::new();
         loop {
-            // A negative descriptor (no `stop`) is ignored by poll(2).
-            let mut fds = [
-                libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: stop,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let timeout = parser
-                .wait()
-                .map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
-            // SAFETY: two valid pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return gone(format!("cannot read the terminal: {err}"));
-            }
-            // The view was closed: the app knows, and holds the terminal no more once this
-            // thread has ended.
-            if fds[1].revents != 0 {
-                return;
-            }
-            if n == 0 {
-                parser.flush(&mut events);
-            } else if fds[0].revents & libc::POLLIN != 0 {
-                // SAFETY: reading into a valid buffer of its own length.
-                let got = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-                if got < 0 {
-                    let err = io::Error::last_os_error();
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                    ) {
-                        continue;
+            let ready = match sys::poll::wait_readable(fd, stop, parser.wait()) {
+                Ok(r) => r,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return gone(format!("cannot read the terminal: {err}")),
+            };
+            match ready {
+                // The view was closed: the app knows, and holds the terminal no more once
+                // this thread has ended.
+                Some((_, stopped)) if stopped.any() => return,
+                None => parser.flush(&mut events),
+                Some((input, _)) if input.readable => {
+                    let got = match sys::fd::read(fd, &mut buf) {
+                        Ok(0) => return gone("the terminal went away".into()),
+                        Ok(n) => n,
+                        Err(err)
+                            if matches!(
+                                err.kind(),
+                                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                            ) =>
+                        {
+                            continue;
+                        }
+                        Err(err) => return gone(format!("cannot read the terminal: {err}")),
+                    };
+                    if let Some(id) = view {
+                        // `window-size = latest` follows the client that typed last.
+                        crate::server::child::typed_in(id);
                     }
-                    return gone(format!("cannot read the terminal: {err}"));
+                    parser.feed(&buf[..got], &mut events);
+                    for (which, rgb) in parser.colours.drain(..) {
+                        crate::term::palette::OUTER.set(which, rgb);
+                    }
                 }
-                if got == 0 {
+                Some((input, _)) if input.gone => {
                     return gone("the terminal went away".into());
                 }
-                if let Some(id) = view {
-                    // `window-size = latest` follows the client that typed last.
-                    crate::server::child::typed_in(id);
-                }
-                parser.feed(&buf[..got as usize], &mut events);
-                for (which, rgb) in parser.colours.drain(..) {
-                    crate::term::palette::OUTER.set(which, rgb);
-                }
-            } else if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                return gone("the terminal went away".into());
+                Some(_) => {}
             }
             for ev in events.drain(..) {
                 if fast.route(&ev) {

@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::sys;
+
 /// Descriptors per tab, held for its life.
 const PER_TAB: u64 = 3;
 /// memmux's own: the two memory samplers' caches of open `/proc/PID/statm` files (64 each at
@@ -44,29 +46,33 @@ impl Drop for TabFds {
 pub fn reserve_tab() -> TabFds {
     let tabs = TABS.fetch_add(1, Ordering::AcqRel) as u64 + 1;
     let need = OWN + PER_TAB * tabs;
-    if let Some(mut lim) = limits() {
-        if need + HEADROOM > lim.rlim_cur && lim.rlim_cur < lim.rlim_max {
-            // Doubling: a few calls for a thousand tabs, not one per tab.
-            lim.rlim_cur = (need + HEADROOM)
-                .max(lim.rlim_cur.saturating_mul(2))
-                .min(lim.rlim_max);
-            // SAFETY: setrlimit with a soft limit between the old one and the hard one.
-            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-        }
-        // The samplers' kept-open files are part of `OWN`: without room for them, each
-        // read opens and closes its file, and the tabs get the descriptors.
-        crate::memory::fd_budget::set_scarce(need > lim.rlim_max);
+    let lim = limits();
+    if need + HEADROOM > lim.soft && lim.soft < lim.hard {
+        // Doubling: a few calls for a thousand tabs, not one per tab.
+        let soft = (need + HEADROOM)
+            .max(lim.soft.saturating_mul(2))
+            .min(lim.hard);
+        // On failure the call that runs out fails with EMFILE, and `explain` says why.
+        let _ = sys::rlimit::set_open_files_soft(soft);
     }
+    // The samplers' kept-open files are part of `OWN`: without room for them, each
+    // read opens and closes its file, and the tabs get the descriptors.
+    crate::memory::fd_budget::set_scarce(need > lim.hard);
     TabFds(())
 }
 
-fn limits() -> Option<libc::rlimit> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we own.
-    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim)
+/// The soft and hard descriptor limits, `u64::MAX` when unlimited (`RLIM_INFINITY`).
+struct Limits {
+    soft: u64,
+    hard: u64,
+}
+
+fn limits() -> Limits {
+    let l = sys::rlimit::open_files();
+    Limits {
+        soft: l.soft.unwrap_or(u64::MAX),
+        hard: l.hard.unwrap_or(u64::MAX),
+    }
 }
 
 /// Adds the descriptor limit to an error that ran out of descriptors, with what to do.
@@ -75,21 +81,22 @@ pub fn explain(err: anyhow::Error) -> anyhow::Error {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.raw_os_error() == Some(libc::EMFILE))
     }) || format!("{err:#}").contains("os error 24");
-    let Some(lim) = limits().filter(|_| emfile) else {
+    if !emfile {
         return err;
-    };
+    }
+    let lim = limits();
     let tabs = TABS.load(Ordering::Acquire);
-    let what = if lim.rlim_cur >= lim.rlim_max {
+    let what = if lim.soft >= lim.hard {
         format!(
             "the hard limit is too low for {tabs} tabs ({} descriptors, `ulimit -Hn`; a tab \
              needs {PER_TAB}): raise it (`nofile` in /etc/security/limits.conf) and start memmux \
              again",
-            lim.rlim_max
+            lim.hard
         )
     } else {
         format!(
             "{tabs} tabs with a limit of {} descriptors (hard limit {})",
-            lim.rlim_cur, lim.rlim_max
+            lim.soft, lim.hard
         )
     };
     err.context(format!("no file descriptor left for a new tab: {what}"))

@@ -18,7 +18,7 @@
 //! bytes ring the bell every 256 bytes or so).
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use super::shared::Shared;
 use super::wake::Waker;
+use crate::sys;
 
 /// 64 KiB: bytes read and parsed per lock hold, so the UI never waits long for the screen;
 /// also enough lines for the fast path to skip rows that would only scroll by.
@@ -208,14 +209,11 @@ impl Pipeline {
 /// tab (nice 0) go first when the cores are busy, and with a core to spare the parser still
 /// runs flat out. Measured under the parallel flood tests on 2 cores (three floods and a
 /// large paste at once): without it, another tab's echo now and then waited 190-290 ms.
-const PARSER_NICE: libc::c_int = 5;
+const PARSER_NICE: i32 = 5;
 
 pub(super) fn lower_priority() {
-    // SAFETY: gettid and setpriority on this thread only; failure leaves the priority as is.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, PARSER_NICE);
-    }
+    // Failure leaves the priority as is.
+    let _ = sys::proc::set_thread_nice(PARSER_NICE);
 }
 
 fn parse_loop(
@@ -269,8 +267,7 @@ pub(super) fn retire(pipe: &mut Option<Pipeline>) {
         let _ = thread.join();
         drop(free);
         drop(spare);
-        // SAFETY: malloc_trim has no preconditions.
-        unsafe { libc::malloc_trim(0) };
+        sys::mem::malloc_trim();
     }
 }
 
@@ -279,24 +276,19 @@ pub(super) fn retire(pipe: &mut Option<Pipeline>) {
 /// and one wake-up per 64 KiB rather than per 4 KiB. Returns at once when nothing more is
 /// pending, so an echo is not held back. `Ok((bytes, ended))`; `Err` when the pty is gone
 /// with nothing read.
-pub(super) fn read_pending(fd: RawFd, buf: &mut [u8]) -> Result<(usize, bool), ()> {
+pub(super) fn read_pending(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, bool), ()> {
     let mut n = 0;
     while n < buf.len() {
-        // SAFETY: reading into the unused rest of a buffer we own.
-        let got = unsafe { libc::read(fd, buf[n..].as_mut_ptr().cast(), buf.len() - n) };
-        match got {
-            m if m > 0 => n += m as usize,
-            0 => return if n == 0 { Err(()) } else { Ok((n, true)) },
-            _ => {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok((n, false)),
-                    // EIO: every slave descriptor is closed; the program and its children
-                    // are gone.
-                    _ => return if n == 0 { Err(()) } else { Ok((n, true)) },
-                }
-            }
+        match sys::fd::read(fd, &mut buf[n..]) {
+            Ok(0) => return if n == 0 { Err(()) } else { Ok((n, true)) },
+            Ok(m) => n += m,
+            Err(err) => match err.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok((n, false)),
+                // EIO: every slave descriptor is closed; the program and its children
+                // are gone.
+                _ => return if n == 0 { Err(()) } else { Ok((n, true)) },
+            },
         }
     }
     Ok((n, false))

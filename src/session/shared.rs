@@ -3,12 +3,13 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::wake::Waker;
 use crate::memory::alloc::{self, AccountId};
+use crate::sys;
 use crate::term::Term;
 
 /// 32 MiB: input queued for a program that is not reading; past it a paste is refused, and the
@@ -73,10 +74,9 @@ impl InputQueue {
         // pty doesn't take waits for the event loop to see the pty writable.
         if inner.chunks.is_empty() && self.pending.load(Ordering::Acquire) == 0 {
             if let Some(fd) = &inner.direct {
-                // SAFETY: writing from a slice we own to a descriptor we hold (non-blocking).
-                let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-                if n > 0 {
-                    bytes.drain(..n as usize);
+                // Non-blocking: what the pty does not take now (or an error) waits in the queue.
+                if let Ok(n) = sys::fd::write(&**fd, &bytes) {
+                    bytes.drain(..n);
                 }
                 if bytes.is_empty() {
                     return Ok(());
@@ -127,12 +127,7 @@ impl InputQueue {
         let Some(fd) = &inner.direct else {
             return false;
         };
-        // SAFETY: an all-zero termios is a valid value to be overwritten; the descriptor is held.
-        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: tcgetattr writes into the termios we own; on a pty master Linux reports the
-        // pair's settings, which the program sets on its side.
-        let read = unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut termios) } == 0;
-        read && termios.c_lflag & libc::ICANON != 0
+        sys::tty::is_canonical(&**fd)
     }
 
     /// Gives the queue the pty for direct writes and the event loop's waker.
@@ -158,14 +153,13 @@ impl InputQueue {
 
     /// Writes queued input to `fd` (non-blocking) until the pty takes no more or the queue is
     /// empty. An error other than a full pty closes the queue: the program is gone.
-    pub(super) fn write_queued(&self, fd: RawFd) {
+    pub(super) fn write_queued(&self, fd: BorrowedFd<'_>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(chunk) = inner.chunks.front() {
             let rest = chunk.get(inner.written..).unwrap_or_default();
-            // SAFETY: writing from a slice we own, at most its length.
-            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-            if n < 0 {
-                match io::Error::last_os_error().kind() {
+            let n = match sys::fd::write(fd, rest) {
+                Ok(n) => n,
+                Err(e) => match e.kind() {
                     io::ErrorKind::Interrupted => continue,
                     io::ErrorKind::WouldBlock => return,
                     _ => {
@@ -173,9 +167,8 @@ impl InputQueue {
                         self.close();
                         return;
                     }
-                }
-            }
-            let n = n as usize;
+                },
+            };
             self.pending.fetch_sub(n, Ordering::AcqRel);
             if n >= rest.len() {
                 inner.chunks.pop_front();

@@ -70,6 +70,11 @@ pub fn stdout() -> BorrowedFd<'static> {
     rustix::stdio::stdout()
 }
 
+/// Standard input (descriptor 0), borrowed: the user's terminal, read by the input thread.
+pub fn stdin() -> BorrowedFd<'static> {
+    rustix::stdio::stdin()
+}
+
 /// Whether `fd` is a socket (`fstat`).
 pub fn is_socket(fd: impl AsFd) -> io::Result<bool> {
     let st = rustix::fs::fstat(fd)?;

@@ -45,17 +45,21 @@ pub fn wait_readable(
     also: Option<BorrowedFd<'_>>,
     timeout: Option<Duration>,
 ) -> io::Result<Option<(Ready, Ready)>> {
-    let mut fds = vec![PollFd::from_borrowed_fd(fd, PollFlags::IN)];
-    if let Some(a) = also {
-        fds.push(PollFd::from_borrowed_fd(a, PollFlags::IN));
-    }
+    // On the stack: the input thread polls once per key.
+    let mut fds = [
+        PollFd::from_borrowed_fd(fd, PollFlags::IN),
+        PollFd::from_borrowed_fd(also.unwrap_or(fd), PollFlags::IN),
+    ];
+    let used = if also.is_some() { 2 } else { 1 };
     let ts = timespec(timeout);
-    let n = rustix::event::poll(&mut fds, ts.as_ref())?;
+    let n = rustix::event::poll(&mut fds[..used], ts.as_ref())?;
     if n == 0 {
         return Ok(None);
     }
     let first = ready(fds[0].revents());
-    let second = fds.get(1).map_or(Ready::default(), |f| ready(f.revents()));
+    let second = fds[..used]
+        .get(1)
+        .map_or(Ready::default(), |f| ready(f.revents()));
     Ok(Some((first, second)))
 }
 

@@ -11,15 +11,9 @@ use std::path::Path;
 /// Where `unsafe` belongs.
 const ALLOWED: &[&str] = &["src/sys/", "src/memory/alloc.rs", "src/term/filter/scan.rs"];
 
-/// Files of other areas that still hold `unsafe` (moved into `sys` by the lead after the
-/// merge: the wrappers are there), with their counts at the time.
-const LEFT: &[(&str, usize)] = &[
-    ("src/app/run.rs", 2),
-    ("src/session/fd_limit.rs", 2),
-    ("src/session/reader.rs", 3),
-    ("src/session/shared.rs", 4),
-    ("src/terminal.rs", 4),
-];
+/// Files outside those that may still hold `unsafe`, with their counts: a ratchet for a move
+/// in progress. Empty since every system call went into `sys` (111 blocks in 32 files before).
+const LEFT: &[(&str, usize)] = &[];
 
 /// The source without comments, string and char literals (their text replaced by spaces),
 /// so that only code is counted.

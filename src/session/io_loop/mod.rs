@@ -28,7 +28,7 @@ mod inner;
 
 use inner::Inner;
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -378,7 +378,7 @@ fn read_quiet(inner: &Inner, flood: &Inner, tab: &mut TabIo, buf: &mut [u8]) {
     let Some(io) = tab.pty.as_mut() else { return };
     let _account = alloc::enter(io.shared.account);
     // `Err`: the pty is gone with nothing read.
-    let (n, ended) = reader::read_pending(io.pty.as_raw_fd(), buf).unwrap_or((0, true));
+    let (n, ended) = reader::read_pending(io.pty.as_fd(), buf).unwrap_or((0, true));
     if n > INLINE_MAX && !ended && start_flood(io, &buf[..n]) {
         let _ = inner.delete(&*io.pty);
         if let Some(io) = tab.pty.take() {
@@ -417,7 +417,7 @@ fn start_flood(io: &mut PtyIo, first: &[u8]) -> bool {
 
 fn write_input(inner: &Inner, io: &mut PtyIo) {
     let _account = alloc::enter(io.shared.account);
-    io.shared.input.write_queued(io.pty.as_raw_fd());
+    io.shared.input.write_queued(io.pty.as_fd());
     update_interest(inner, io);
 }
 
@@ -527,7 +527,7 @@ fn read_flood(inner: &Inner, io: &mut PtyIo, hangup: bool) {
         update_interest(inner, io);
         return;
     };
-    match reader::read_pending(io.pty.as_raw_fd(), &mut b) {
+    match reader::read_pending(io.pty.as_fd(), &mut b) {
         Ok((n, ended)) => {
             if n == 0 {
                 pipe.put_back(b);
