@@ -23,7 +23,6 @@ pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod term;
-pub mod terminal;
 pub mod terminfo;
 pub mod ui;
 pub mod util;

@@ -12,9 +12,9 @@ use clap::Parser;
 
 use memmux::app::{self, Exit};
 use memmux::config::{self, ConfigSource};
+use memmux::frontend::terminal;
 use memmux::memory;
 use memmux::memory::alloc::TaggedAlloc;
-use memmux::terminal;
 
 /// Every heap byte is charged to a session or to memmux itself: the memory panel's heap figures.
 #[global_allocator]

@@ -33,12 +33,12 @@ use ratatui::layout::{Position, Rect};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::Config;
+use crate::frontend::terminal;
 use crate::input::action::Action;
 use crate::input::keymap::Chord;
 use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
 use crate::term::keys::{self, InputModes};
-use crate::terminal;
 use crate::ui::{self, Layout};
 
 /// Shortest gap between frames for small output (see `App::interactive`).

@@ -14,8 +14,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::config::Config;
 use crate::frontend::out::Out;
+use crate::frontend::terminal;
 use crate::sys;
-use crate::terminal;
 use crate::ui;
 
 use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};

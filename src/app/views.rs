@@ -25,9 +25,9 @@ use ratatui::layout::Rect;
 
 use super::{App, AppEvent, fastkeys};
 use crate::frontend::out::Out;
+use crate::frontend::terminal;
 use crate::frontend::writer::TtyWriter;
 use crate::state::View;
-use crate::terminal;
 use crate::ui;
 
 /// A view's screen: its compositor, over the bounded writer to its terminal.

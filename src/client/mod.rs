@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
+use crate::frontend::terminal;
 use crate::server::protocol::{self, Msg, NewSession, VERSION};
 use crate::server::socket;
-use crate::terminal;
 
 /// Why a connection could not be made.
 pub enum ConnectError {
