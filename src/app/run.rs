@@ -33,23 +33,24 @@ use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};
 /// Hang-up, an error, or end of file on the tty ends the thread with `InputGone`; a hang-up
 /// also brings SIGHUP, on which memmux exits.
 ///
-/// `tty`: the terminal of a further client's view (`views`), read instead of standard input;
-/// its events then carry the view's id, and the thread also ends when `stop` is closed (the
-/// view was closed: the thread's copy of the terminal must go for the server to see it shut).
+/// `tty`: the terminal of a client's view (`views`), read instead of standard input; its
+/// events then carry the view's id, and the thread also ends when `stop` is closed (the view
+/// was closed: the thread's copy of the terminal must go for the server to see it shut), or
+/// when the client died (what was read then is dropped: see `ViewTty::client_gone`).
 pub(super) fn spawn_input_thread(
     tx: UnboundedSender<AppEvent>,
     fast: Arc<fastkeys::FastKeys>,
-    tty: Option<(u64, std::fs::File, std::os::unix::net::UnixStream)>,
+    tty: Option<super::views::ViewTty>,
 ) -> io::Result<std::thread::JoinHandle<()>> {
     use std::os::fd::AsFd;
     let name = match &tty {
-        Some((id, ..)) => format!("input-{id}"),
+        Some(t) => format!("input-{}", t.id),
         None => "input".into(),
     };
     std::thread::Builder::new().name(name).spawn(move || {
-        let view = tty.as_ref().map(|(id, ..)| *id);
-        let fd = tty.as_ref().map_or(sys::fd::stdin(), |(_, f, _)| f.as_fd());
-        let stop = tty.as_ref().map(|(_, _, s)| s.as_fd());
+        let view = tty.as_ref().map(|t| t.id);
+        let fd = tty.as_ref().map_or(sys::fd::stdin(), |t| t.tty.as_fd());
+        let stop = tty.as_ref().map(|t| t.stop.as_fd());
         let gone = |why: String| {
             let _ = tx.send(match view {
                 Some(id) => AppEvent::ViewGone(id),
@@ -84,6 +85,9 @@ pub(super) fn spawn_input_thread(
                         }
                         Err(err) => return gone(format!("cannot read the terminal: {err}")),
                     };
+                    if tty.as_ref().is_some_and(|t| t.client_gone()) {
+                        return gone("the client died".into());
+                    }
                     if let Some(id) = view {
                         // `window-size = latest` follows the client that typed last.
                         crate::server::child::typed_in(id);
@@ -129,9 +133,9 @@ pub(super) fn spawn_views_thread(
             let mut r = crate::server::fdpass::FdReader::new(sock);
             while let Ok(Some(msg)) = read_msg(&mut r) {
                 let ev = match msg {
-                    Msg::ViewOpen(id) => match r.fds.pop_front() {
-                        Some(fd) => AppEvent::ViewOpened(id, fd),
-                        None => continue,
+                    Msg::ViewOpen(id) => match (r.fds.pop_front(), r.fds.pop_front()) {
+                        (Some(fd), alive) => AppEvent::ViewOpened(id, fd, alive),
+                        (None, _) => continue,
                     },
                     Msg::ViewClose(id) => AppEvent::ViewClosed(id),
                     _ => continue,

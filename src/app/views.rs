@@ -37,6 +37,34 @@ pub type Screen = ui::direct::Shared<BufWriter<Out>>;
 /// takes a frame in well under 1 ms; one that does not is not waited for longer.
 const DRAIN: Duration = Duration::from_millis(500);
 
+/// What a view's input thread reads, and what ends it.
+pub struct ViewTty {
+    pub id: u64,
+    pub tty: File,
+    /// Closed by `Handed::end`: the view was closed.
+    pub stop: UnixStream,
+    /// The read end of the client's liveness pipe (`Msg::Tty`); `None` from a client that
+    /// sent none.
+    pub alive: Option<OwnedFd>,
+}
+
+impl ViewTty {
+    /// Whether the client has died. Asked after each read: its pipe hangs up as the client
+    /// exits, before its parent (the user's shell) learns of it and reads the terminal
+    /// again, so bytes read while the pipe still held came from the client's user, and bytes
+    /// read once it hung up may be the shell's (a test harness closing the terminal even
+    /// sends `\n` and `^D`: the tab's shell exited on them and the next keys were lost).
+    pub fn client_gone(&self) -> bool {
+        let Some(alive) = &self.alive else {
+            return false;
+        };
+        matches!(
+            crate::sys::poll::wait_readable(alive.as_fd(), None, Some(Duration::ZERO)),
+            Ok(Some((r, _))) if r.any()
+        )
+    }
+}
+
 /// A client's terminal being read: its input thread, and the socket that stops it.
 pub struct Handed {
     stop: Option<UnixStream>,
@@ -48,14 +76,20 @@ impl Handed {
     fn start(
         events: tokio::sync::mpsc::UnboundedSender<AppEvent>,
         id: u64,
-        tty: &File,
+        (tty, alive): (&File, Option<OwnedFd>),
         fast: Arc<fastkeys::FastKeys>,
     ) -> anyhow::Result<Handed> {
         let (stop, stop_thread) = UnixStream::pair().context("cannot make a socket pair")?;
         let reader = tty
             .try_clone()
             .context("cannot share the view's terminal")?;
-        let input = super::run::spawn_input_thread(events, fast, Some((id, reader, stop_thread)))
+        let tty = ViewTty {
+            id,
+            tty: reader,
+            stop: stop_thread,
+            alive,
+        };
+        let input = super::run::spawn_input_thread(events, fast, Some(tty))
             .context("cannot start the view's input thread")?;
         Ok(Handed {
             stop: Some(stop),
@@ -231,10 +265,10 @@ impl App {
     /// Handles the events of the clients' views.
     pub(super) fn view_event(&mut self, ev: AppEvent) {
         match ev {
-            AppEvent::ViewOpened(id, fd) => {
+            AppEvent::ViewOpened(id, fd, alive) => {
                 let opened = match id {
-                    0 => self.open_primary(fd),
-                    _ => self.open_view(id, fd),
+                    0 => self.open_primary(fd, alive),
+                    _ => self.open_view(id, fd, alive),
                 };
                 if let Err(e) = opened {
                     crate::util::append_log(&format!("cannot open view {id}: {e:#}"));
@@ -291,7 +325,7 @@ impl App {
     }
 
     /// The first view on client terminal `fd`: keys from it, frames to it.
-    fn open_primary(&mut self, fd: OwnedFd) -> anyhow::Result<()> {
+    fn open_primary(&mut self, fd: OwnedFd, alive: Option<OwnedFd>) -> anyhow::Result<()> {
         let Some(screen) = self.primary.clone() else {
             anyhow::bail!("no first view in this app");
         };
@@ -299,7 +333,12 @@ impl App {
         let tty = File::from(fd);
         let writer = TtyWriter::new(tty.as_fd(), self.lag_notice(0))
             .context("cannot write to the client's terminal")?;
-        let handed = Handed::start(self.events.clone(), 0, &tty, Arc::clone(&self.primary_fast))?;
+        let handed = Handed::start(
+            self.events.clone(),
+            0,
+            (&tty, alive),
+            Arc::clone(&self.primary_fast),
+        )?;
         swap_out(&screen, Out::Tty(writer));
         self.primary_tty = Some(handed);
         self.primary_shown = true;
@@ -329,7 +368,7 @@ impl App {
         }
     }
 
-    fn open_view(&mut self, id: u64, fd: OwnedFd) -> anyhow::Result<()> {
+    fn open_view(&mut self, id: u64, fd: OwnedFd, alive: Option<OwnedFd>) -> anyhow::Result<()> {
         self.close_view(id);
         let tty = File::from(fd);
         let area = session_size()?;
@@ -341,7 +380,7 @@ impl App {
             .write_all(terminal::modes_on().as_bytes())
             .context("cannot write to the view's terminal")?;
         let fast = Arc::new(fastkeys::FastKeys::default());
-        let handed = Handed::start(self.events.clone(), id, &tty, Arc::clone(&fast))?;
+        let handed = Handed::start(self.events.clone(), id, (&tty, alive), Arc::clone(&fast))?;
         // A new client starts where the first one is, as tmux's starts on the session's
         // current window; from then on each goes its own way.
         let view = View {

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 
 /// What a client and a server must agree on: the same build of memmux speaks the same
 /// messages. A mismatch is refused with both versions named.
-pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 3");
+pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 4");
 
 /// 1 MiB: more than a whole environment (Linux caps one at ~2 MiB, typical ones are a few KiB)
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
@@ -85,7 +85,8 @@ pub enum Msg {
     /// (a name taken or not allowed). From the server to a client: nothing.
     RenameSession(String),
     /// From the server to a session, on its views socket, with a pty's slave descriptor
-    /// (`SCM_RIGHTS`): another client attached; the session opens view `N` on that terminal.
+    /// (`SCM_RIGHTS`) and the client's liveness pipe (see `Tty`): another client attached;
+    /// the session opens view `N` on that terminal.
     ViewOpen(u64),
     /// From the server to a session: view `N`'s client left; the session closes its terminal.
     ViewClose(u64),
@@ -100,6 +101,9 @@ pub enum Msg {
     /// From an attached client, once it has put its terminal in raw mode, with that
     /// terminal's descriptor (`SCM_RIGHTS`) and its size: the session reads keys from it and
     /// draws on it itself, as tmux's server does (no hop through the server either way).
+    /// A second descriptor follows: the read end of a pipe whose write end only the client
+    /// holds. It hangs up the instant the client dies, before its shell takes the terminal
+    /// back, so the session drops what it reads there afterwards (keys meant for the shell).
     Tty {
         rows: u16,
         cols: u16,

@@ -1,6 +1,7 @@
 //! One session's side of the hub: its clients' views (each on the client's own terminal,
 //! handed to the session), their hand-over and release, sizes, and who is sent away.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -60,7 +61,9 @@ impl Session {
         };
         let screen = if first_free { 0 } else { id };
         let frame = protocol::encode(&Msg::ViewOpen(screen));
-        match crate::server::fdpass::send_fd(&lock(&self.views), &frame, &tty) {
+        let mut fds = vec![tty.as_fd()];
+        fds.extend(c.alive.as_ref().map(|a| a.as_fd()));
+        match crate::server::fdpass::send_fds(&lock(&self.views), &frame, &fds) {
             Ok(()) => c.screen = screen,
             Err(e) => {
                 crate::util::append_log(&format!(
