@@ -120,7 +120,8 @@ pub(super) fn spawn_input_thread(
 
 /// Reads the session's views socket (descriptor 4) and tells the loop of views opened and
 /// closed; returns the socket's other direction, for the loop's answers. Nothing to do
-/// outside a server.
+/// outside a server. Its end is the server's (as is SIGHUP, from the session's own pty): the
+/// loop then ends as on a terminal gone.
 pub(super) fn spawn_views_thread(
     tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
 ) -> Option<std::os::unix::net::UnixStream> {
@@ -138,12 +139,15 @@ pub(super) fn spawn_views_thread(
                         (None, _) => continue,
                     },
                     Msg::ViewClose(id) => AppEvent::ViewClosed(id),
+                    // Drawn all again, as a view whose writer fell behind is.
+                    Msg::ViewRedraw(id) => AppEvent::ViewLagged(id),
                     _ => continue,
                 };
                 if tx.send(ev).is_err() {
                     return;
                 }
             }
+            let _ = tx.send(AppEvent::InputGone("the memmux server went away".into()));
         });
     if let Err(e) = started {
         crate::util::append_log(&format!("cannot read the views socket: {e}"));
@@ -308,9 +312,12 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     let fast = Arc::clone(&app.primary_fast);
     let ack = spawn_views_thread(tx.clone());
     app.set_primary(Arc::clone(&screen), !in_server, ack);
-    // A session's own pty brings no keys (its clients' terminals do); it is read all the same,
-    // for its hang-up: the server is gone.
-    spawn_input_thread(tx, Arc::clone(&fast), None).context("cannot start the input thread")?;
+    // A session's own pty brings no keys (its clients' terminals do), and the server's going
+    // away is seen on the views socket and by SIGHUP: it is not read, one thread fewer per
+    // session (17 at 1,000 tabs before, against 16 asked).
+    if !in_server {
+        spawn_input_thread(tx, Arc::clone(&fast), None).context("cannot start the input thread")?;
+    }
     if let Some(w) = options.warning {
         app.state.warn(w);
     }

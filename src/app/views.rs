@@ -342,6 +342,7 @@ impl App {
         swap_out(&screen, Out::Tty(writer));
         self.primary_tty = Some(handed);
         self.primary_shown = true;
+        crate::server::child::view_opened();
         crate::util::append_log("view 0 opened");
         self.redraw_everything(&screen);
         Ok(())
@@ -408,6 +409,7 @@ impl App {
         if let Some(p) = self.views.last() {
             self.screens.add(id, Arc::clone(&p.screen) as _);
         }
+        crate::server::child::view_opened();
         crate::util::append_log(&format!("view {id} opened"));
         self.redraw_now();
         Ok(())

@@ -116,6 +116,10 @@ pub enum Msg {
     /// (`window-size = latest` follows the client that typed last; the server no longer sees
     /// keys).
     ViewActive(u64),
+    /// From the server to a session, on its views socket: view `N`'s terminal changed size
+    /// while the session's did not (`window-size = largest | latest`); the session draws it
+    /// all again, clearing what the terminal kept or cut.
+    ViewRedraw(u64),
 }
 
 /// One session as `ls` and the session chooser show it.
@@ -334,6 +338,10 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.push(31);
             b.extend_from_slice(&n.to_le_bytes());
         }
+        Msg::ViewRedraw(n) => {
+            b.push(32);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -533,6 +541,7 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         },
         30 => Msg::ViewReleased(f.u64()?),
         31 => Msg::ViewActive(f.u64()?),
+        32 => Msg::ViewRedraw(f.u64()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -591,6 +600,7 @@ mod tests {
         });
         roundtrip(Msg::ViewReleased(3));
         roundtrip(Msg::ViewActive(4));
+        roundtrip(Msg::ViewRedraw(5));
         roundtrip(Msg::ListSessions);
         roundtrip(Msg::Sessions(vec![
             SessionInfo {

@@ -499,7 +499,7 @@ impl Hub {
                         drop(clients);
                         session
                     };
-                    session.resize(self.window_size);
+                    session.client_resized(id, self.window_size);
                 }
                 // Stopped from outside (SIGTSTP): the session lets go of its terminal first,
                 // then the client is told to stop.
