@@ -325,10 +325,14 @@ fn a_killed_server_leaves_no_socket_that_blocks_the_next_one() {
             _ => false,
         },
     );
+    let session = session_pid(&m);
     // SAFETY: killing the test's own server.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     assert_eq!(m.wait_exit(), 1);
     m.wait_text("server went away");
+    // The session does not outlive its server: its pty hung up (SIGHUP) and its views socket
+    // ended, though nothing reads that pty any more.
+    common::wait_until("the session ended", TIMEOUT, || !common::alive(session));
     assert!(socket(&m).exists(), "the dead server's socket stays");
     let out = command(&m, &["new", "-d", "-s", "after"]);
     assert!(out.status.success(), "{}", stderr(&out));
