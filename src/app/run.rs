@@ -36,11 +36,11 @@ use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};
 /// `tty`: the terminal of a client's view (`views`), read instead of standard input; its
 /// events then carry the view's id, and the thread also ends when `stop` is closed (the view
 /// was closed: the thread's copy of the terminal must go for the server to see it shut), or
-/// when the client died (what was read then is dropped: see `ViewTty::client_gone`).
+/// when the client died (what was read then is dropped: see `ClientTty::client_gone`).
 pub(super) fn spawn_input_thread(
     tx: UnboundedSender<AppEvent>,
     fast: Arc<fastkeys::FastKeys>,
-    tty: Option<super::views::ViewTty>,
+    tty: Option<crate::frontend::handed::ClientTty>,
 ) -> io::Result<std::thread::JoinHandle<()>> {
     use std::os::fd::AsFd;
     let name = match &tty {

@@ -24,6 +24,7 @@ use anyhow::Context;
 use ratatui::layout::Rect;
 
 use super::{App, AppEvent, fastkeys};
+use crate::frontend::handed::ClientTty;
 use crate::frontend::out::Out;
 use crate::frontend::terminal;
 use crate::frontend::writer::TtyWriter;
@@ -36,34 +37,6 @@ pub type Screen = ui::direct::Shared<BufWriter<Out>>;
 /// 500 ms for a closing view's queued frames to reach its terminal: a terminal that reads
 /// takes a frame in well under 1 ms; one that does not is not waited for longer.
 const DRAIN: Duration = Duration::from_millis(500);
-
-/// What a view's input thread reads, and what ends it.
-pub struct ViewTty {
-    pub id: u64,
-    pub tty: File,
-    /// Closed by `Handed::end`: the view was closed.
-    pub stop: UnixStream,
-    /// The read end of the client's liveness pipe (`Msg::Tty`); `None` from a client that
-    /// sent none.
-    pub alive: Option<OwnedFd>,
-}
-
-impl ViewTty {
-    /// Whether the client has died. Asked after each read: its pipe hangs up as the client
-    /// exits, before its parent (the user's shell) learns of it and reads the terminal
-    /// again, so bytes read while the pipe still held came from the client's user, and bytes
-    /// read once it hung up may be the shell's (a test harness closing the terminal even
-    /// sends `\n` and `^D`: the tab's shell exited on them and the next keys were lost).
-    pub fn client_gone(&self) -> bool {
-        let Some(alive) = &self.alive else {
-            return false;
-        };
-        matches!(
-            crate::sys::poll::wait_readable(alive.as_fd(), None, Some(Duration::ZERO)),
-            Ok(Some((r, _))) if r.any()
-        )
-    }
-}
 
 /// A client's terminal being read: its input thread, and the socket that stops it.
 pub struct Handed {
@@ -83,7 +56,7 @@ impl Handed {
         let reader = tty
             .try_clone()
             .context("cannot share the view's terminal")?;
-        let tty = ViewTty {
+        let tty = ClientTty {
             id,
             tty: reader,
             stop: stop_thread,
