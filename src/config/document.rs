@@ -13,7 +13,7 @@ use crate::memory::history::LEAK_MIN_SAMPLES;
 use super::keys::read_keys;
 use super::reader::{Problem, Reader, Value, integer};
 use super::values::{SIZE_EXPECTED, format_duration, parse_limit};
-use super::{Colors, Config, OverLimit, PanelShow, TabMemory, WindowSize};
+use super::{Colors, Config, TabMemory};
 // Bounds, with their reasons.
 /// The event loop clamps to the same range; past 1000 a frame interval is under 1 ms.
 pub(super) const FPS: (i64, i64) = (1, 1000);
@@ -137,14 +137,8 @@ pub(super) fn read_document(src: &str) -> Result<Config, Vec<Problem>> {
                 }
             }
             "window-size" => {
-                let expected = "expected \"smallest\", \"largest\" or \"latest\"";
-                if let Some(s) = r.string(name, v, expected) {
-                    match s.as_str() {
-                        "smallest" => cfg.window_size = WindowSize::Smallest,
-                        "largest" => cfg.window_size = WindowSize::Largest,
-                        "latest" => cfg.window_size = WindowSize::Latest,
-                        _ => r.invalid(name, v.span(), expected),
-                    }
+                if let Some(c) = r.choice(name, v) {
+                    cfg.window_size = c;
                 }
             }
             "memory-panel" => {
@@ -209,15 +203,8 @@ pub(super) fn read_panel(r: &mut Reader<'_>, t: &DeTable<'_>, cfg: &mut Config) 
     for (k, v) in t {
         match &**k.get_ref() {
             "show" => {
-                let key = "memory-panel.show";
-                let expected = "expected \"auto\", \"always\" or \"never\"";
-                if let Some(s) = r.string(key, v, expected) {
-                    match s.as_str() {
-                        "auto" => cfg.panel_show = PanelShow::Auto,
-                        "always" => cfg.panel_show = PanelShow::Always,
-                        "never" => cfg.panel_show = PanelShow::Never,
-                        _ => r.invalid(key, v.span(), expected),
-                    }
+                if let Some(c) = r.choice("memory-panel.show", v) {
+                    cfg.panel_show = c;
                 }
             }
             "width" => {
@@ -311,15 +298,8 @@ pub(super) fn read_tab_memory(r: &mut Reader<'_>, t: &DeTable<'_>, tm: &mut TabM
                 }
             }
             "over-limit-action" => {
-                let key = "tab-memory.over-limit-action";
-                let expected = "expected \"warn\", \"stop\" or \"kill\"";
-                if let Some(s) = r.string(key, v, expected) {
-                    match s.as_str() {
-                        "warn" => tm.over_limit = OverLimit::Warn,
-                        "stop" => tm.over_limit = OverLimit::Stop,
-                        "kill" => tm.over_limit = OverLimit::Kill,
-                        _ => r.invalid(key, v.span(), expected),
-                    }
+                if let Some(c) = r.choice("tab-memory.over-limit-action", v) {
+                    tm.over_limit = c;
                 }
             }
             _ => r.unknown_key(Some("tab-memory"), k),
