@@ -92,10 +92,12 @@ impl PanelShow {
 }
 
 /// A setting whose value is one of a few words (`window-size = "largest"`), each a value of
-/// the type: the config reader finds the value by its `name`.
+/// the type: the config reader finds the value by its word, and lists the words when none
+/// matches.
 pub trait Choice: Copy + 'static {
     /// Every value, in the order the error message lists them.
     const ALL: &'static [Self];
+    /// The word the config file spells the value with (the type's `name`).
     fn word(self) -> &'static str;
 }
 

@@ -161,8 +161,21 @@ impl<'s> Reader<'s> {
         );
     }
 
-    pub(super) fn note_set(&mut self, key: &'static str, v: &Value<'_>) {
+    fn note_set(&mut self, key: &'static str, v: &Value<'_>) {
         self.set.insert(key, v.span());
+    }
+
+    /// A duration the cross-checks weigh against others (`check_panel`): where it was set
+    /// is noted, so that a check blames the setting the file wrote.
+    pub(super) fn noted_duration(
+        &mut self,
+        key: &'static str,
+        v: &Value<'_>,
+        range: (Duration, Duration),
+    ) -> Option<Duration> {
+        let d = self.duration(key, v, range)?;
+        self.note_set(key, v);
+        Some(d)
     }
 
     pub(super) fn int(

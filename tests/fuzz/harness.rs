@@ -737,17 +737,18 @@ fn charset(s: &mut impl Source, out: &mut Vec<u8>) {
 }
 
 fn reset(s: &mut impl Source, out: &mut Vec<u8>) {
-    out.extend_from_slice(s.pick_bytes(&[
-        &b"\x1bc"[..],
-        b"\x1b[!p",
-        b"\x1b#8",
-        b"\x1b[?1049h\x1b[2J\x1b[Halt",
-        b"\x1b[?1049l",
-        b"\x1b[?47h",
-        b"\x1b[?47l",
-        b"\x1b[?1047h",
-        b"\x1b[?1047l",
-    ]));
+    let reset = s.pick(&[
+        "\x1bc",
+        "\x1b[!p",
+        "\x1b#8",
+        "\x1b[?1049h\x1b[2J\x1b[Halt",
+        "\x1b[?1049l",
+        "\x1b[?47h",
+        "\x1b[?47l",
+        "\x1b[?1047h",
+        "\x1b[?1047l",
+    ]);
+    out.extend_from_slice(reset.as_bytes());
 }
 
 /// Arbitrary bytes weighted to one representative of each byte class vte distinguishes.
@@ -769,14 +770,17 @@ fn huge(s: &mut impl Source, out: &mut Vec<u8>) {
     } else {
         s.range(64 << 10, 256 << 10)
     };
-    out.extend_from_slice(s.pick_bytes(&[
-        &b"\x1b]0;"[..],
-        b"\x1b]52;c;",
-        b"\x1bPq",
-        b"\x1b_",
-        b"\x1b^",
-        b"\x1b[31m",
-    ]));
+    // A title, a clipboard write, sixel (DCS), APC, PM: strings the filter caps; or a colour
+    // before a huge line.
+    let opener = s.pick(&[
+        "\x1b]0;",
+        "\x1b]52;c;",
+        "\x1bPq",
+        "\x1b_",
+        "\x1b^",
+        "\x1b[31m",
+    ]);
+    out.extend_from_slice(opener.as_bytes());
     out.extend(std::iter::repeat_n(*s.pick(b"Aa;/"), n));
     terminator(s, out);
 }
