@@ -245,16 +245,16 @@ fn styles_decode() {
     s.row_cells(0, |col, sym, w, st| {
         cells.push((col, sym.to_string(), w, st))
     });
+    let d = Style::default();
     let red = Style {
         fg: Color::Idx(1),
         bold: true,
-        ..Style::default()
+        ..d
     };
     let blue_bg = Style {
         bg: Color::Idx(4),
-        ..Style::default()
+        ..d
     };
-    let d = Style::default();
     let want = vec![
         (0, "a".to_string(), 1, d),
         (1, "b".to_string(), 1, red),
