@@ -89,6 +89,25 @@ struct Switch;
 #[global_allocator]
 static GLOBAL_ALLOC: Switch = Switch;
 
+/// `$method($args)` on the allocator of this run's mode, dispatched statically (a bench of
+/// allocators must not add a call through a pointer to each). In `COUNT` mode, a call that
+/// makes a block (`counted`) is counted first.
+macro_rules! forward {
+    ($method:ident($($arg:expr),*), $counted:expr) => {
+        match mode() {
+            TAGGED => TaggedAlloc.$method($($arg),*),
+            ACCOUNT_ONLY => Model::<ACCOUNT_ONLY>.$method($($arg),*),
+            GLOBAL => Model::<GLOBAL>.$method($($arg),*),
+            BATCHED => Model::<BATCHED>.$method($($arg),*),
+            COUNT if $counted => {
+                ALLOCS.fetch_add(1, Relaxed);
+                System.$method($($arg),*)
+            }
+            _ => System.$method($($arg),*),
+        }
+    };
+}
+
 // SAFETY: the mode is fixed before the first block is allocated and never changes, so
 // each call forwards to the same allocator that made (or will free) the block, and that
 // allocator upholds the GlobalAlloc contract itself.
@@ -96,69 +115,25 @@ unsafe impl GlobalAlloc for Switch {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe {
-            match mode() {
-                TAGGED => TaggedAlloc.alloc(layout),
-                ACCOUNT_ONLY => Model::<ACCOUNT_ONLY>.alloc(layout),
-                GLOBAL => Model::<GLOBAL>.alloc(layout),
-                BATCHED => Model::<BATCHED>.alloc(layout),
-                COUNT => {
-                    ALLOCS.fetch_add(1, Relaxed);
-                    System.alloc(layout)
-                }
-                _ => System.alloc(layout),
-            }
-        }
+        unsafe { forward!(alloc(layout), true) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe {
-            match mode() {
-                TAGGED => TaggedAlloc.alloc_zeroed(layout),
-                ACCOUNT_ONLY => Model::<ACCOUNT_ONLY>.alloc_zeroed(layout),
-                GLOBAL => Model::<GLOBAL>.alloc_zeroed(layout),
-                BATCHED => Model::<BATCHED>.alloc_zeroed(layout),
-                COUNT => {
-                    ALLOCS.fetch_add(1, Relaxed);
-                    System.alloc_zeroed(layout)
-                }
-                _ => System.alloc_zeroed(layout),
-            }
-        }
+        unsafe { forward!(alloc_zeroed(layout), true) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded with the caller's guarantees, to the allocator that made it.
-        unsafe {
-            match mode() {
-                TAGGED => TaggedAlloc.dealloc(ptr, layout),
-                ACCOUNT_ONLY => Model::<ACCOUNT_ONLY>.dealloc(ptr, layout),
-                GLOBAL => Model::<GLOBAL>.dealloc(ptr, layout),
-                BATCHED => Model::<BATCHED>.dealloc(ptr, layout),
-                _ => System.dealloc(ptr, layout),
-            }
-        }
+        unsafe { forward!(dealloc(ptr, layout), false) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees, to the allocator that made it.
-        unsafe {
-            match mode() {
-                TAGGED => TaggedAlloc.realloc(ptr, layout, new_size),
-                ACCOUNT_ONLY => Model::<ACCOUNT_ONLY>.realloc(ptr, layout, new_size),
-                GLOBAL => Model::<GLOBAL>.realloc(ptr, layout, new_size),
-                BATCHED => Model::<BATCHED>.realloc(ptr, layout, new_size),
-                COUNT => {
-                    ALLOCS.fetch_add(1, Relaxed);
-                    System.realloc(ptr, layout, new_size)
-                }
-                _ => System.realloc(ptr, layout, new_size),
-            }
-        }
+        unsafe { forward!(realloc(ptr, layout, new_size), true) }
     }
 }
 

@@ -67,6 +67,16 @@ fn report(label: &str, r: &Run) {
     );
 }
 
+/// A sampler that looks for new pids every `rescan`, reads PSS every `pss` and reads every
+/// process's stat (a full rescan) every `full`.
+fn sampler(rescan: Duration, pss: Duration, full: Duration) -> Sampler {
+    Sampler::new(SamplerConfig {
+        rescan_every: rescan,
+        pss_every: pss,
+        full_every: full,
+    })
+}
+
 fn main() {
     let proc_count = std::fs::read_dir("/proc")
         .map(|d| {
@@ -100,29 +110,17 @@ fn main() {
     );
 
     let never = Duration::from_secs(1 << 30);
-    let mut steady = Sampler::new(SamplerConfig {
-        rescan_every: never,
-        pss_every: never,
-        full_every: never,
-    });
+    let mut steady = sampler(never, never, never);
     report(
         "steady state (statm of known pids only)",
         &run(&mut steady, &roots, 2000, Duration::from_millis(1)),
     );
-    let mut rescan = Sampler::new(SamplerConfig {
-        rescan_every: Duration::ZERO,
-        pss_every: never,
-        full_every: Duration::ZERO,
-    });
+    let mut rescan = sampler(Duration::ZERO, never, Duration::ZERO);
     report(
         "full rescan of /proc (every stat) on every call (+ statm)",
         &run(&mut rescan, &roots, 300, Duration::from_millis(1)),
     );
-    let mut incremental = Sampler::new(SamplerConfig {
-        rescan_every: Duration::ZERO,
-        pss_every: never,
-        full_every: never,
-    });
+    let mut incremental = sampler(Duration::ZERO, never, never);
     report(
         "rescan reading new pids only on every call (+ statm)",
         &run(&mut incremental, &roots, 300, Duration::from_millis(1)),
@@ -133,11 +131,7 @@ fn main() {
         incremental.stats().full_rescans,
         incremental.stats().stat_reads
     );
-    let mut pss = Sampler::new(SamplerConfig {
-        rescan_every: never,
-        pss_every: Duration::ZERO,
-        full_every: never,
-    });
+    let mut pss = sampler(never, Duration::ZERO, never);
     report(
         "smaps_rollup PSS pass on every call (+ statm)",
         &run(&mut pss, &roots, 300, Duration::from_millis(1)),
@@ -167,11 +161,7 @@ fn main() {
     }
     let mut roots17 = roots.clone();
     roots17.push(hog.id());
-    let mut pss17 = Sampler::new(SamplerConfig {
-        rescan_every: never,
-        pss_every: Duration::ZERO,
-        full_every: never,
-    });
+    let mut pss17 = sampler(never, Duration::ZERO, never);
     report(
         "PSS pass on every call, 17th tree = 1 GiB memhog",
         &run(&mut pss17, &roots17, 50, Duration::from_millis(1)),

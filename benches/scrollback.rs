@@ -200,19 +200,20 @@ fn feed<CB: vt100::Callbacks>(p: &mut vt100::Parser<CB>, bytes: &[u8]) {
     }
 }
 
+/// A screen `cols` wide whose scrolled-off rows go to an empty store with `limits`.
+fn capturing(cols: u16, limits: Limits, budget: &Arc<Budget>) -> vt100::Parser<CaptureSink> {
+    let sink = CaptureSink {
+        capture: RowCapture::new(),
+        store: Scrollback::new(limits, budget.clone()),
+    };
+    vt100::Parser::new_with_callbacks(nz(SCREEN_ROWS), nz(cols), 0, sink)
+}
+
 /// Builds a store of exactly `rows` scrolled-off rows of `kind` at `cols` columns.
 fn build(kind: Kind, rows: usize, cols: u16, budget: &Arc<Budget>) -> Scrollback {
     let limits = Limits::new(rows, 1 << 30);
     let text = input(kind, rows + usize::from(SCREEN_ROWS) - 1, 7);
-    let mut p = vt100::Parser::new_with_callbacks(
-        nz(SCREEN_ROWS),
-        nz(cols),
-        0,
-        CaptureSink {
-            capture: RowCapture::new(),
-            store: Scrollback::new(limits, budget.clone()),
-        },
-    );
+    let mut p = capturing(cols, limits, budget);
     feed(&mut p, text.as_bytes());
     let sink = p.callbacks_mut();
     sink.capture.settle(&mut sink.store);
@@ -232,15 +233,7 @@ fn memory_case(name: &'static str, kind: Kind, cols: u16, budget: &Arc<Budget>) 
     let base = live();
     let store = {
         let limits = Limits::new(ROWS, 1 << 30);
-        let mut p = vt100::Parser::new_with_callbacks(
-            nz(SCREEN_ROWS),
-            nz(cols),
-            0,
-            CaptureSink {
-                capture: RowCapture::new(),
-                store: Scrollback::new(limits, budget.clone()),
-            },
-        );
+        let mut p = capturing(cols, limits, budget);
         feed(&mut p, text.as_bytes());
         let sink = p.callbacks_mut();
         std::mem::replace(&mut sink.store, Scrollback::new(limits, budget.clone()))

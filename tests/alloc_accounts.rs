@@ -24,6 +24,12 @@ const COLS: NonZeroU16 = NonZeroU16::new(200).expect("200 > 0");
 #[global_allocator]
 static A: TaggedAlloc = TaggedAlloc;
 
+/// What `make` allocates, made inside `account`.
+fn made_in<T>(account: AccountId, make: impl FnOnce() -> T) -> T {
+    let _g = enter(account);
+    make()
+}
+
 fn fresh() -> AccountId {
     let account = try_new_account().expect("the table has room for a few test accounts");
     assert_eq!(live_bytes(account), 0, "a new account starts empty");
@@ -39,10 +45,7 @@ fn is_active_when_installed() {
 #[test]
 fn counts_the_requested_size() {
     let a = fresh();
-    let v: Vec<u8> = {
-        let _g = enter(a);
-        Vec::with_capacity(1000)
-    };
+    let v: Vec<u8> = made_in(a, || Vec::with_capacity(1000));
     // glibc would hand out a 1024+ byte chunk; the account sees what was asked for.
     assert_eq!(live_bytes(a), 1000);
     drop(v);
@@ -72,10 +75,7 @@ fn enter_nests_and_restores() {
 #[test]
 fn free_on_another_thread_in_another_account() {
     let (a, b) = (fresh(), fresh());
-    let v = {
-        let _g = enter(a);
-        vec![7u8; 1_000_000]
-    };
+    let v = made_in(a, || vec![7u8; 1_000_000]);
     assert_eq!(live_bytes(a), 1_000_000);
     // Spawn outside `a`: the thread's own bookkeeping goes to MEMMUX.
     let b_inside = thread::spawn(move || {
@@ -94,10 +94,7 @@ fn free_on_another_thread_in_another_account() {
 fn realloc_on_another_thread_keeps_the_account() {
     const TARGET: usize = 64 << 20;
     let (a, b) = (fresh(), fresh());
-    let v: Vec<u8> = {
-        let _g = enter(a);
-        Vec::with_capacity(16)
-    };
+    let v: Vec<u8> = made_in(a, || Vec::with_capacity(16));
     assert_eq!(live_bytes(a), 16);
     let (v, a_seen, b_seen) = thread::spawn(move || {
         let _g = enter(b);
@@ -174,10 +171,7 @@ fn over_aligned_blocks() {
     // The same through a type, on the thread-crossing path.
     #[repr(align(4096))]
     struct Page([u8; 4096]);
-    let page = {
-        let _g = enter(a);
-        Box::new(Page([3; 4096]))
-    };
+    let page = made_in(a, || Box::new(Page([3; 4096])));
     assert_eq!(&*page as *const Page as usize % 4096, 0);
     assert_eq!(page.0[4095], 3);
     assert_eq!(live_bytes(a), 4096);
@@ -219,10 +213,7 @@ fn vt100_workload_moves_only_its_account() {
 #[test]
 fn close_reports_leaks_and_keeps_the_id() {
     let a = fresh();
-    let leak: Vec<u8> = {
-        let _g = enter(a);
-        Vec::with_capacity(1234)
-    };
+    let leak: Vec<u8> = made_in(a, || Vec::with_capacity(1234));
     assert_eq!(close_account(a), 1234, "what is left is reported");
     // While A holds bytes its id is not handed out again. (Exhausting the table is
     // checked in alloc_quiescent.rs; here other tests need ids.)
@@ -247,10 +238,7 @@ fn live_bytes_never_negative_under_cross_thread_frees() {
             for i in 0..200_000usize {
                 // Only the blocks inside A: a `send` that blocks on the full channel caches
                 // a parking context in a thread-local too (48 bytes left in A, 1 run in 5).
-                let block = {
-                    let _g = enter(a);
-                    vec![1u8; 16 + i % 512]
-                };
+                let block = made_in(a, || vec![1u8; 16 + i % 512]);
                 if tx.send(block).is_err() {
                     return;
                 }
@@ -293,10 +281,7 @@ thread_local! {
 #[test]
 fn frees_during_thread_teardown() {
     let a = fresh();
-    let v = {
-        let _g = enter(a);
-        vec![5u8; 50_000]
-    };
+    let v = made_in(a, || vec![5u8; 50_000]);
     thread::spawn(move || {
         ON_EXIT.with(|slot| slot.borrow_mut().0 = Some(v));
         // The thread ends here; `FreeOnExit` runs after its other TLS is torn down.

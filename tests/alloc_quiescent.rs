@@ -22,6 +22,12 @@ const COLS: NonZeroU16 = NonZeroU16::new(200).expect("200 > 0");
 
 /// Every account's live bytes. The result's buffer is allocated before the first
 /// reading, so a reading never includes it.
+/// What `make` allocates, made inside `account`.
+fn made_in<T>(account: AccountId, make: impl FnOnce() -> T) -> T {
+    let _g = enter(account);
+    make()
+}
+
 fn all_accounts(ids: &[AccountId]) -> Vec<isize> {
     let mut out = Vec::with_capacity(ids.len());
     read_accounts(ids, &mut out);
@@ -147,10 +153,7 @@ fn vt100_moves_only_its_account() {
 
 fn exhaustion_and_reuse() {
     let leaky = new_account();
-    let leak: Vec<u8> = {
-        let _g = enter(leaky);
-        Vec::with_capacity(777)
-    };
+    let leak: Vec<u8> = made_in(leaky, || Vec::with_capacity(777));
     assert_eq!(close_account(leaky), 777);
 
     // Take every free id. None of them may be the leaking account's.
@@ -200,10 +203,7 @@ fn glibc_agrees() {
         total_before <= glibc_before,
         "{total_before} > {glibc_before}"
     );
-    let big = {
-        let _g = enter(a);
-        vec![1u8; SIZE]
-    };
+    let big = made_in(a, || vec![1u8; SIZE]);
     let (glibc_after, total_after) = (glibc_in_use(), total_live());
     assert_eq!(total_after - total_before, SIZE);
     // 64 MiB is mmapped by glibc: the chunk is the block + 16-byte header + glibc's

@@ -71,8 +71,8 @@ fn copy_on_write_workers_count_once_by_pss_and_are_marked_approximate() {
         cols: 160,
         args: args(&cfg, Some(&log)),
         ..Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     m.line(&format!("{} 200 --fork 20", env!("CARGO_BIN_EXE_memhog")));
     m.wait_text("ready pid=");
     // PSS is refreshed every 10 s; members seen between passes count their statm meanwhile.
@@ -93,7 +93,7 @@ fn copy_on_write_workers_count_once_by_pss_and_are_marked_approximate() {
         "{} MiB",
         bytes >> 20
     );
-    m.wait_for("the approximate mark", |s| s.contents().contains("≈"));
+    m.wait_text("≈");
     m.wait_text("tabs: ≈ PSS (no cgroups)");
 }
 
@@ -106,16 +106,14 @@ fn memmux_kills_the_biggest_process_of_a_tab_over_its_limit() {
         cols: 160,
         args: args(&cfg, None),
         ..Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     m.prefix(":");
     m.line("set-memory-limit 100M");
     m.wait_text("enforced by memmux");
     m.line(&format!("{} 300", env!("CARGO_BIN_EXE_memhog")));
     m.wait_text("ready pid=");
-    m.wait_for("SIGTERM said", |s| {
-        s.contents().contains("sent SIGTERM to memhog")
-    });
+    m.wait_text("sent SIGTERM to memhog");
     let pid: u32 = m
         .contents()
         .split("ready pid=")

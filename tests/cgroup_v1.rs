@@ -25,14 +25,20 @@ fn v1_here(test: &str) -> bool {
     }
 }
 
-/// memmux at 160x45 writing its memory log to a fresh file, at its first prompt.
-fn wide_with_log() -> (Mux, tempfile::NamedTempFile) {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
-    (m, log)
+/// memmux at its prompt in a window wide enough for the panel, when it would use cgroup v1
+/// here (otherwise the test does not run, and says why).
+fn wide_v1(test: &str) -> Option<Mux> {
+    v1_here(test).then(|| Mux::start_wide().at_prompt())
+}
+
+const MEMHOG: &str = env!("CARGO_BIN_EXE_memhog");
+
+/// Runs memhog holding `mib` MiB, tagged `tag`, in the focused pane once tab 1 is in its
+/// cgroup, and waits until it holds them.
+fn run_hog(m: &mut Mux, mpid: u32, mib: u64, tag: &str) {
+    wait_joined(mpid, 1);
+    m.line(&format!("{MEMHOG} {mib} --tag {tag}"));
+    m.wait_text("ready pid=");
 }
 
 /// The memory cgroup path of `pid` (`/proc/PID/cgroup`, `memory:` line).
@@ -154,8 +160,7 @@ fn forks_at_once(test: &str, daemons: usize) {
         rc.display().to_string(),
         "-i".into(),
     ];
-    let mut m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
+    let mut m = Mux::start_with(Opts::wide(args)).at_prompt();
     let mpid = m.pid();
     let mut needles = vec![
         format!("sleep 301.{num}"),
@@ -244,14 +249,8 @@ fn log_rows(log: &Path, tab: usize) -> Vec<(u64, String, u64)> {
 
 #[test]
 fn a_limited_tab_loses_one_program_to_the_oom_killer_and_nothing_else() {
-    if !v1_here("oom") {
-        return;
-    }
-    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
-    m.wait_prompt();
-    m.prefix("c");
-    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
-    m.wait_ready();
+    let Some(mut m) = wide_v1("oom") else { return };
+    m.new_tab(2);
     // A bad size says which forms are accepted, and changes nothing.
     m.prefix(":");
     m.line("set-memory-limit lots");
@@ -320,7 +319,7 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
     if !v1_here("accuracy") {
         return;
     }
-    let (mut m, log) = wide_with_log();
+    let (mut m, log) = common::wide_with_log();
     let hog = env!("CARGO_BIN_EXE_memhog");
     let mib = 1048576.0;
     let mut rows = Vec::new();
@@ -418,11 +417,9 @@ fn each_workload_is_counted_once_within_ten_percent_of_pss() {
 
 #[test]
 fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
-    if !v1_here("freeze") {
+    let Some(mut m) = wide_v1("freeze") else {
         return;
-    }
-    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
-    m.wait_prompt();
+    };
     let mpid = m.pid();
     let home = tempfile::tempdir().unwrap();
     let counter = home.path().join("counter");
@@ -504,11 +501,7 @@ fn prompts_do_not_wait_for_the_cgroup_join() {
         .push(("MEMMUX_TEST_JOIN_DELAY_MS", "8000".to_string()));
     let mut m = Mux::start_with(opts);
     m.wait_ready();
-    m.prefix("c");
-    m.wait_for("tab 2", |s| {
-        s.contents().lines().next().unwrap_or("").contains("2:")
-    });
-    m.wait_ready();
+    m.new_tab(2);
     let mpid = m.pid();
     let shells = children_of(mpid);
     assert_eq!(shells.len(), 2, "two shells: {shells:?}\n{}", m.dump());
@@ -597,16 +590,13 @@ fn a_tab_limit_caps_its_panes_together() {
     if !v1_here("tab_caps_panes") {
         return;
     }
-    let (mut m, log) = wide_with_log();
+    let (mut m, log) = common::wide_with_log();
     let mpid = m.pid();
     m.prefix(":");
     m.line("set-memory-limit 160M");
     m.wait_text("tab 1: memory limit 160 MiB");
     let tag = rand_tag();
-    let hog = env!("CARGO_BIN_EXE_memhog");
-    wait_joined(mpid, 1);
-    m.line(&format!("{hog} 100 --tag {tag}"));
-    m.wait_text("ready pid=");
+    run_hog(&mut m, mpid, 100, &tag);
     split_second_pane(&mut m, mpid);
     let tab = base_dir(mpid).join(format!("tab-{mpid}-1"));
     assert_eq!(cg_number(&tab, "memory.limit_in_bytes"), Some(160 << 20));
@@ -628,7 +618,7 @@ fn a_tab_limit_caps_its_panes_together() {
     // The tab's usage is its panes' (v1 is hierarchical).
     let usage = cg_number(&tab, "memory.usage_in_bytes").unwrap_or(0);
     assert!(usage >= 100 << 20, "tab usage {usage}");
-    m.line(&format!("{hog} 100 --tag {tag}"));
+    m.line(&format!("{MEMHOG} 100 --tag {tag}"));
     m.wait_for("the OOM kill named with its pane", |s| {
         let c = s.contents();
         c.contains("out of memory") && c.contains("tab 1, pane ")
@@ -665,17 +655,12 @@ fn a_tab_limit_caps_its_panes_together() {
 /// not the tab's.
 #[test]
 fn a_pane_limit_kills_in_that_pane_only() {
-    if !v1_here("pane_limit") {
+    let Some(mut m) = wide_v1("pane_limit") else {
         return;
-    }
-    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
-    m.wait_prompt();
+    };
     let mpid = m.pid();
     let tag = rand_tag();
-    let hog = env!("CARGO_BIN_EXE_memhog");
-    wait_joined(mpid, 1);
-    m.line(&format!("{hog} 40 --tag {tag}"));
-    m.wait_text("ready pid=");
+    run_hog(&mut m, mpid, 40, &tag);
     split_second_pane(&mut m, mpid);
     m.prefix(":");
     m.line("set-memory-limit -p");
@@ -689,10 +674,8 @@ fn a_pane_limit_kills_in_that_pane_only() {
         Some(64 << 20)
     );
     assert_eq!(cg_number(&tab, "memory.limit_in_bytes"), None);
-    m.line(&format!("{hog} 100 --tag {tag}"));
-    m.wait_for("the OOM kill named with its pane", |s| {
-        s.contents().contains("tab 1, pane 2: out of memory")
-    });
+    m.line(&format!("{MEMHOG} 100 --tag {tag}"));
+    m.wait_text("tab 1, pane 2: out of memory");
     let status = m.status_line();
     println!("status: {status}");
     assert!(

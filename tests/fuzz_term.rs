@@ -193,18 +193,12 @@ fn corpus_plan(data: &[u8], rng: &mut Rng, variant: u64) -> Plan {
         });
         rest = &rest[n..];
         if variant > 0 && rng.one_in(6) {
-            let (r, c) = harness::dims(rng);
-            ops.push(Op::Resize {
-                t: 0,
-                rows: r,
-                cols: c,
-            });
+            let (rows, cols) = harness::dims(rng);
+            ops.push(Op::Resize { t: 0, rows, cols });
         }
         if rng.one_in(10) {
-            ops.push(Op::ReadHistory {
-                t: 0,
-                pick: rng.next_u64(),
-            });
+            let pick = rng.next_u64();
+            ops.push(Op::ReadHistory { t: 0, pick });
         }
         if rng.one_in(10) {
             ops.push(Op::Render {

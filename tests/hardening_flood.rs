@@ -54,8 +54,7 @@ struct FloodRig {
 
 impl FloodRig {
     fn new(flood: &str) -> FloodRig {
-        let mut m = Mux::start();
-        m.wait_prompt();
+        let mut m = Mux::start().at_prompt();
         let go = m.home().join("go");
         let done = m.home().join("flood-done");
         m.line(&format!(
@@ -63,11 +62,7 @@ impl FloodRig {
             go = go.display(),
             done = done.display()
         ));
-        m.prefix("c");
-        m.wait_for("tab 2", |s| {
-            s.contents().lines().next().unwrap_or("").contains("2:")
-        });
-        m.wait_ready();
+        m.new_tab(2);
         FloodRig { m, go, done }
     }
 
@@ -418,8 +413,7 @@ fn check_paste(name: &str, text: &str, file: &Path, took: Duration) {
 /// A 1 MiB paste into `cat` arrives byte-exact (quick; the 8 MiB one under a flood is below).
 #[test]
 fn paste_of_1_mib_arrives_exactly() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let text = base64_lines(1 << 20, 7);
     let file = m.home().join("paste-1m.txt");
     let took = paste_into_cat(&mut m, &text, &file, Duration::from_secs(60));
@@ -451,13 +445,8 @@ fn paste_of_8_mib_arrives_exactly_while_another_tab_floods() {
 /// once `sleep` is killed, the `cat` after it gets every byte.
 #[test]
 fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
-    let mut m = Mux::start();
-    m.wait_prompt();
-    m.prefix("c");
-    m.wait_for("tab 2", |s| {
-        s.contents().lines().next().unwrap_or("").contains("2:")
-    });
-    m.wait_ready();
+    let mut m = Mux::start().at_prompt();
+    m.new_tab(2);
     m.run("echo tab-two-here");
     m.prefix("1");
     m.wait_gone("tab-two-here");
@@ -476,9 +465,7 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     paste.extend_from_slice(text.as_bytes());
     paste.extend_from_slice(b"\x1b[201~");
     m.send(&paste);
-    m.wait_for("the waiting-input note", |s| {
-        s.contents().contains("of input waiting")
-    });
+    m.wait_text("of input waiting");
     let note = m.status_line();
     // Responsive: another tab, typing there.
     let t0 = Instant::now();
@@ -489,9 +476,7 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
     m.run("echo typed-elsewhere");
     let typed = t1.elapsed();
     m.prefix("1");
-    m.wait_for("the note again in tab 1", |s| {
-        s.contents().contains("of input waiting")
-    });
+    m.wait_text("of input waiting");
     eprintln!(
         "1 MiB paste into sleep 1000: status {:?}; switch to tab 2 took {switch:.2?}, \
          a command there {typed:.2?}",
@@ -524,8 +509,7 @@ fn paste_into_a_program_that_does_not_read_waits_and_is_not_lost() {
 #[test]
 fn a_paste_past_the_input_queue_is_refused_and_said_so() {
     let _heavy = heavy();
-    let mut m = Mux::start_sized(30, 100);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(30, 100).at_prompt();
     m.start_reader("", "sleep 1000");
     let text = base64_lines(33 << 20, 10);
     let mut paste = b"\x1b[200~".to_vec();
@@ -554,8 +538,7 @@ fn a_paste_past_the_input_queue_is_refused_and_said_so() {
 #[ignore = "long: two 20 MiB pastes"]
 fn a_large_paste_costs_a_bounded_amount_that_does_not_accumulate() {
     let _heavy = heavy();
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     std::thread::sleep(Duration::from_millis(1500));
     let before = rss_bytes(m.pid()).expect("RSS");
     let text = base64_lines(20 << 20, 11);

@@ -68,11 +68,7 @@ fn joined(log: &std::path::Path, pane: &str, source: &str) {
 /// of tab 1 with those figures.
 #[test]
 fn each_pane_has_its_figure_in_the_panel_and_the_log() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
+    let (mut m, log) = common::wide_with_log();
     let source = source();
     let tag = rand_tag();
     let hog = env!("CARGO_BIN_EXE_memhog");
@@ -139,8 +135,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     )
     .unwrap();
     let args = common::config_args(&cfg);
-    let mut m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
+    let mut m = Mux::start_with(Opts::wide(args)).at_prompt();
     m.prefix(":");
     m.line("set-memory-limit 100M");
     m.wait_text("tab 1: memory limit 100 MiB (enforced by memmux");
@@ -150,10 +145,7 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     m.prefix("%");
     m.wait_pane_ready();
     m.line(&format!("{hog} 60"));
-    m.wait_for("tab 1 over its limit, said", |s| {
-        s.contents()
-            .contains("tab 1 over its limit of 100 MiB: sent SIGTERM to memhog")
-    });
+    m.wait_text("tab 1 over its limit of 100 MiB: sent SIGTERM to memhog");
     // A pane's own limit (`-p`) is checked against that pane alone. (Either helper may have
     // been the one stopped: pane 2's ends here if it was not.)
     m.send("\x03");
@@ -169,9 +161,6 @@ fn without_cgroups_a_tab_limit_counts_all_its_panes() {
     m.line("set-memory-limit -p 40M");
     m.wait_text("tab 1, pane 2: memory limit 40.0 MiB (enforced by memmux");
     m.line(&format!("{hog} 60"));
-    m.wait_for("pane 2 over its limit, said", |s| {
-        s.contents()
-            .contains("tab 1, pane 2 over its limit of 40.0 MiB: sent SIGTERM to memhog")
-    });
+    m.wait_text("tab 1, pane 2 over its limit of 40.0 MiB: sent SIGTERM to memhog");
     assert!(!m.exited());
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Mux, Opts};
+use common::Mux;
 
 /// The panel's text (right of the separator), row by row.
 fn panel_of(s: &vt100::Screen) -> Vec<String> {
@@ -28,12 +28,8 @@ fn value_of(s: &vt100::Screen, n: usize) -> Option<f64> {
 
 #[test]
 fn the_panel_lists_tabs_and_shows_a_hungry_one() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
-    m.wait_for("the panel", |s| s.contents().contains("memmux RSS"));
+    let (mut m, log) = common::wide_with_log();
+    m.wait_text("memmux RSS");
     m.prefix("c");
     m.wait_prompt();
     m.line(&format!("{} 256", env!("CARGO_BIN_EXE_memhog")));
@@ -102,13 +98,9 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
 
 #[test]
 fn the_panel_toggles_and_autohides_on_narrow_terminals() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     // 100 columns: hidden by default (and not drawn a moment later either).
-    let shown = m.wait_change(Duration::from_millis(500), |s| {
-        s.contents().contains("memmux RSS")
-    });
-    assert!(!shown, "{}", m.dump());
+    m.assert_never_shows("memmux RSS", Duration::from_millis(500));
     m.prefix("m");
     m.wait_text("memmux RSS");
     m.prefix("m");
@@ -117,11 +109,7 @@ fn the_panel_toggles_and_autohides_on_narrow_terminals() {
 
 #[test]
 fn export_writes_the_history_to_the_data_dir() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_with(Opts::wide(args));
-    m.wait_prompt();
+    let (mut m, log) = common::wide_with_log();
     // Two samples in the history (the log gets a row per tab and sample, after its header).
     common::wait_until("two memory samples", common::TIMEOUT, || {
         std::fs::read_to_string(log.path()).is_ok_and(|csv| csv.lines().count() >= 3)

@@ -46,6 +46,15 @@ impl Session {
         Session::spawn(Command::new("sh").arg("-c").arg(script))
     }
 
+    /// A session running `script`, which starts one memhog: the session, its root and the
+    /// memhog's pid once it holds its memory.
+    fn with_hog(script: &str) -> (Session, u32, u32) {
+        let mut sess = Session::sh(script);
+        let hog = sess.ready();
+        let root = sess.root();
+        (sess, root, hog)
+    }
+
     fn root(&self) -> u32 {
         self.child.id()
     }
@@ -122,6 +131,13 @@ fn within(a: u64, b: u64, frac: f64) -> bool {
     (a as f64 - b as f64).abs() <= frac * b as f64
 }
 
+/// A sampler at the default cadence, and its first sample of `root`'s tree.
+fn first_sample(root: u32) -> (Sampler, TreeSample) {
+    let mut s = Sampler::new(SamplerConfig::default());
+    let t = sample_one(&mut s, root);
+    (s, t)
+}
+
 fn sample_one(s: &mut Sampler, root: u32) -> TreeSample {
     let v = s.sample(&[root], Instant::now());
     assert_eq!(v.len(), 1);
@@ -156,18 +172,29 @@ fn wait_children(root: u32, n: usize) {
     );
 }
 
+/// Longer than any test runs: a cadence that never comes round.
+const NEVER: Duration = Duration::from_secs(1000);
+
+/// A sampler that looks for new pids every `rescan`, reads PSS every `pss` and reads every
+/// process's stat (a full rescan) every `full`.
+fn sampler(rescan: Duration, pss: Duration, full: Duration) -> Sampler {
+    Sampler::new(SamplerConfig {
+        rescan_every: rescan,
+        pss_every: pss,
+        full_every: full,
+    })
+}
+
 #[test]
 fn accuracy_256_mib_then_drop_after_kill() {
     // `sleep; :` keeps sh alive (and un-exec'd) after memhog is killed.
-    let mut sess = Session::sh(&format!("{MEMHOG} 256 & sleep 1000; :"));
-    let root = sess.root();
-    let hog = sess.ready();
+    let (_sess, root, hog) = Session::with_hog(&format!("{MEMHOG} 256 & sleep 1000; :"));
     // A PSS pass on every sample, so both figures are fresh.
-    let mut sampler = Sampler::new(SamplerConfig {
-        rescan_every: Duration::from_secs(3),
-        pss_every: Duration::ZERO,
-        full_every: Duration::from_secs(60),
-    });
+    let mut sampler = sampler(
+        Duration::from_secs(3),
+        Duration::ZERO,
+        Duration::from_secs(60),
+    );
     assert!(sampler.pss_supported());
 
     let independent = || {
@@ -212,11 +239,8 @@ fn accuracy_256_mib_then_drop_after_kill() {
 
 #[test]
 fn default_cadence_statm_between_rescans_and_drop_after_kill() {
-    let mut sess = Session::sh(&format!("{MEMHOG} 64 & sleep 1000; :"));
-    let root = sess.root();
-    let hog = sess.ready();
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t = sample_one(&mut sampler, root);
+    let (_sess, root, hog) = Session::with_hog(&format!("{MEMHOG} 64 & sleep 1000; :"));
+    let (mut sampler, t) = first_sample(root);
     assert_eq!(t.processes, 3);
     assert!(within(t.rss_minus_shared, 64 * MIB, 0.05), "{t:?}");
     assert!(t.pss.is_some_and(|p| within(p, 64 * MIB, 0.05)), "{t:?}");
@@ -237,15 +261,12 @@ fn default_cadence_statm_between_rescans_and_drop_after_kill() {
 
 #[test]
 fn child_that_calls_setsid_is_counted() {
-    let mut sess = Session::sh(&format!("{MEMHOG} --setsid 64 & wait"));
-    let root = sess.root();
-    let hog = sess.ready();
+    let (_sess, root, hog) = Session::with_hog(&format!("{MEMHOG} --setsid 64 & wait"));
     let stat = std::fs::read(format!("/proc/{hog}/stat")).unwrap();
     let st = parse_stat(&stat).unwrap();
     assert_eq!(st.session, hog, "memhog left the shell's session");
     assert_eq!(st.ppid, root);
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t = sample_one(&mut sampler, root);
+    let (sampler, t) = first_sample(root);
     assert_eq!(t.processes, 2, "{:?}", sampler.members(root));
     assert!(sampler.members(root).contains(&hog));
     assert!(t.rss_minus_shared >= 64 * MIB);
@@ -255,16 +276,13 @@ fn child_that_calls_setsid_is_counted() {
 fn orphaned_grandchild_in_the_session_is_counted() {
     // The subshell starts memhog and exits: memhog is reparented away from the tree and is
     // found by its session id alone.
-    let mut sess = Session::sh(&format!("({MEMHOG} 48 &); sh -c 'sleep 1000'"));
-    let root = sess.root();
-    let hog = sess.ready();
+    let (_sess, root, hog) = Session::with_hog(&format!("({MEMHOG} 48 &); sh -c 'sleep 1000'"));
     common::wait_until("memhog to leave the shell", Duration::from_secs(10), || {
         let st = parse_stat(&std::fs::read(format!("/proc/{hog}/stat")).unwrap()).unwrap();
         assert_eq!(st.session, root);
         st.ppid != root
     });
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t = sample_one(&mut sampler, root);
+    let (sampler, t) = first_sample(root);
     assert!(
         sampler.members(root).contains(&hog),
         "{:?}",
@@ -276,11 +294,8 @@ fn orphaned_grandchild_in_the_session_is_counted() {
 
 #[test]
 fn grandchild_via_nested_shell_is_counted() {
-    let mut sess = Session::sh(&format!("sh -c '{MEMHOG} 32 & wait' & wait"));
-    let root = sess.root();
-    let hog = sess.ready();
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t = sample_one(&mut sampler, root);
+    let (_sess, root, hog) = Session::with_hog(&format!("sh -c '{MEMHOG} 32 & wait' & wait"));
+    let (sampler, t) = first_sample(root);
     assert!(sampler.members(root).contains(&hog));
     assert_eq!(
         t.processes,
@@ -302,8 +317,7 @@ fn comm_with_parens_and_spaces() {
     assert_eq!(st.session, root);
     assert_eq!(st.ppid, std::process::id());
     assert_eq!(foreground_name(root).as_deref(), Some(name));
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t = sample_one(&mut sampler, root);
+    let (_, t) = first_sample(root);
     assert_eq!(t.processes, 1);
     assert_eq!(t.biggest.map(|b| b.name).as_deref(), Some(name));
 }
@@ -337,8 +351,7 @@ fn processes_that_exit_between_scan_and_read() {
     let sess = Session::sh("sleep 0.3 & sleep 0.3 & sleep 1000 & wait");
     let root = sess.root();
     wait_children(root, 3);
-    let mut sampler = Sampler::new(SamplerConfig::default());
-    let t0 = sample_one(&mut sampler, root);
+    let (mut sampler, t0) = first_sample(root);
     assert_eq!(t0.processes, 4, "{:?}", sampler.members(root));
     // The two short sleeps end.
     wait_children(root, 1);
@@ -356,11 +369,7 @@ fn churning_session_never_errors() {
     // and the stat, statm or smaps_rollup read.
     let sess = Session::sh("while :; do /bin/true; done");
     let root = sess.root();
-    let mut sampler = Sampler::new(SamplerConfig {
-        rescan_every: Duration::ZERO,
-        pss_every: Duration::ZERO,
-        full_every: Duration::from_secs(60),
-    });
+    let mut sampler = sampler(Duration::ZERO, Duration::ZERO, Duration::from_secs(60));
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed() < Duration::from_secs(2) {
@@ -402,11 +411,7 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
     // The script starts a second child (setsid: another session) after a while.
     let sess = Session::sh("sleep 1000 & sleep 0.6; setsid sleep 1000 & wait");
     let root = sess.root();
-    let mut sampler = Sampler::new(SamplerConfig {
-        rescan_every: Duration::ZERO,
-        pss_every: Duration::from_secs(1000),
-        full_every: Duration::from_secs(1000),
-    });
+    let mut sampler = sampler(Duration::ZERO, NEVER, NEVER);
     wait_children(root, 2);
     let t = sample_one(&mut sampler, root);
     assert_eq!(t.processes, 3, "sh, sleep 1000, sleep 0.6: {t:?}");
@@ -453,11 +458,7 @@ fn incremental_rescans_find_new_processes_and_read_only_new_pids() {
 fn periodic_rescans_wait_for_a_new_process() {
     let sess = Session::sh("sleep 1000");
     let root = sess.root();
-    let mut sampler = Sampler::new(SamplerConfig {
-        rescan_every: Duration::ZERO,
-        pss_every: Duration::from_secs(1000),
-        full_every: Duration::from_secs(1000),
-    });
+    let mut sampler = sampler(Duration::ZERO, NEVER, NEVER);
     // The shell has started its sleep (or become it).
     common::wait_until("the sleep", Duration::from_secs(10), || {
         let comm = std::fs::read_to_string(format!("/proc/{root}/comm")).unwrap_or_default();

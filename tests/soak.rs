@@ -46,13 +46,6 @@ fn leak_line(s: &vt100::Screen) -> Option<String> {
         .find(|l| l.starts_with("closed tabs leaked"))
 }
 
-/// memmux's options with a memory log (`--mem-log`), whose rows tell when samples are taken.
-fn with_mem_log(opts: Opts<'static>, log: &tempfile::NamedTempFile) -> Opts<'static> {
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(opts.args);
-    Opts { args, ..opts }
-}
-
 /// Waits until the memory log has 4 more rows than now: a sample under way now writes at most
 /// one row per tab (two), the next one started after this call, and one more row means that
 /// sample was handed to the UI a second ago and the panel shows it.
@@ -118,14 +111,14 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     let t_start = Instant::now();
     let (rows, cols) = SIZES[0];
     let log = tempfile::NamedTempFile::new().unwrap();
-    let m = Mux::start_with(with_mem_log(
+    let m = Mux::start_with(
         Opts {
             rows,
             cols,
             ..Opts::default()
-        },
-        &log,
-    ));
+        }
+        .mem_log(log.path()),
+    );
     let mut soak = Soak {
         m,
         size: 0,
@@ -314,21 +307,19 @@ fn wait_no_passing_threads(pid: u32) {
 #[test]
 fn one_closed_tab_leaves_its_account_at_zero() {
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut m = Mux::start_with(with_mem_log(
+    let mut m = Mux::start_with(
         Opts {
             rows: 45,
             cols: 160,
             ..Opts::default()
-        },
-        &log,
-    ));
-    m.wait_prompt();
+        }
+        .mem_log(log.path()),
+    )
+    .at_prompt();
     m.wait_for("the leak line", |s| leak_line(s).is_some());
     let before = m.with_screen(leak_line).unwrap_or_default();
     for n in 0..3 {
-        m.prefix("c");
-        m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
-        m.wait_ready();
+        m.new_tab(2);
         m.line(&format!("printf 'tab%s\\n' -{n}-ok"));
         m.wait_text(&format!("tab-{n}-ok"));
         m.prefix("x");

@@ -115,11 +115,10 @@ fn part(w: u16, h: u16, draw: impl FnOnce(Rect, &mut Buffer)) -> String {
     terminal.backend().to_string()
 }
 
-/// The whole screen as the user's terminal shows it: memmux's frame sent through the
-/// compositor and read back by a terminal emulator.
-fn screen(state: &State, config: &Config, w: u16, h: u16) -> String {
-    let area = Rect::new(0, 0, w, h);
-    let mut comp = ui::Compositor::new(Vec::new(), area);
+/// The user's terminal, `w` x `h`, after memmux draws one frame of `state` through the
+/// compositor.
+fn one_frame(state: &State, config: &Config, w: u16, h: u16) -> vt100::Parser {
+    let mut comp = ui::Compositor::new(Vec::new(), Rect::new(0, 0, w, h));
     if let Err(e) = comp.draw(|c| ui::draw(c, state, config)) {
         panic!("draw: {e}");
     }
@@ -129,6 +128,25 @@ fn screen(state: &State, config: &Config, w: u16, h: u16) -> String {
         0,
     );
     parser.process(comp.writer_mut());
+    parser
+}
+
+/// A pane `id` in `rect` of a tab, its program named `name`, its screen showing `screen`.
+fn pane(ctx: &Context, id: u64, name: &str, rect: Rect, screen: &[u8]) -> memmux::state::Pane {
+    let spec = CommandSpec {
+        argv: vec![name.to_string()],
+        cwd: None,
+        term: "xterm-256color".to_string(),
+    };
+    let s = Session::without_program(id, spec, rect.height, rect.width, ctx, Status::Running);
+    s.shared.lock_term().process(screen);
+    memmux::state::Pane::new(s)
+}
+
+/// The whole screen as the user's terminal shows it: memmux's frame sent through the
+/// compositor and read back by a terminal emulator.
+fn screen(state: &State, config: &Config, w: u16, h: u16) -> String {
+    let parser = one_frame(state, config, w, h);
     let s = parser.screen();
     (0..h)
         .map(|r| format!("{}|", s.contents_between(r, 0, r, w)))
@@ -154,41 +172,70 @@ fn mask_ages(text: &str) -> String {
         .join("\n")
 }
 
-#[test]
-fn tab_bar_80() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.view.focus = 1;
-    insta::assert_snapshot!(part(80, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
-}
-
-#[test]
-fn tab_bar_narrow_keeps_marks() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.view.focus = 2;
-    insta::assert_snapshot!(part(30, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
-}
-
-#[test]
-fn tab_bar_hidden_tab_mark_beside_arrow() {
+/// The default config and `four_tabs` under it (with their context): where most tests start.
+fn fixture() -> (Context, Config, State) {
     let ctx = context();
     let config = Config::default();
     let state = four_tabs(&ctx, &config);
-    // Tab 3 (1.2G, above the threshold) is past the right edge: its mark shows by `>`.
-    insta::assert_snapshot!(part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
+    (ctx, config, state)
+}
+
+/// A change to `four_tabs`'s state before a snapshot: one case of a table.
+type Setup = fn(&mut State);
+
+/// The tab bar at `w` columns.
+fn tab_bar(state: &State, config: &Config, w: u16) -> String {
+    part(w, 1, |a, b| ui::tabs::render(state, config, a, b))
+}
+
+/// The status line at `w` columns.
+fn status_line(state: &State, config: &Config, w: u16) -> String {
+    part(w, 1, |a, b| {
+        ui::status::render(state, config, a, b);
+    })
+}
+
+/// The memory panel, `h` rows tall at its configured width.
+fn panel(state: &State, config: &Config, h: u16) -> String {
+    part(config.panel_width, h, |a, b| {
+        ui::memory::render(state, config, a, b)
+    })
+}
+
+/// Draws `four_tabs` changed by each case's setup at the case's width and height: one
+/// snapshot per case, named as the case (`ui_snapshots__NAME.snap`).
+fn snapshot_cases(
+    cases: &[(&str, u16, u16, Setup)],
+    draw: fn(&State, &Config, u16, u16) -> String,
+) {
+    for &(name, w, h, setup) in cases {
+        let (_ctx, config, mut state) = fixture();
+        setup(&mut state);
+        insta::assert_snapshot!(name, draw(&state, &config, w, h));
+    }
+}
+
+#[test]
+fn tab_bar_snapshots() {
+    let cases: [(&str, u16, u16, Setup); 4] = [
+        ("tab_bar_80", 80, 1, |s| s.view.focus = 1),
+        ("tab_bar_narrow_keeps_marks", 30, 1, |s| s.view.focus = 2),
+        // Tab 3 (1.2G, above the threshold) is past the right edge: its mark shows by `>`.
+        ("tab_bar_hidden_tab_mark_beside_arrow", 20, 1, |_| {}),
+        ("tab_bar_long_title_keeps_number_and_mark", 16, 1, |s| {
+            s.tabs[2].name = Some("a-very-long-build-name-indeed".to_string());
+            s.view.focus = 2;
+        }),
+    ];
+    snapshot_cases(&cases, |s, c, w, _| tab_bar(s, c, w));
 }
 
 #[test]
 fn tab_bar_hidden_oom_and_frozen_marks_beside_arrow() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (ctx, config, mut state) = fixture();
     // A hidden tab whose program the kernel killed outranks the threshold mark.
     state.tabs[3].mem.detail.oom_kills = 1;
-    let bar = part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b));
+    let bar = tab_bar(&state, &config, 20);
     assert!(bar.contains('☠'), "{bar}");
     // A frozen tab alone shows as frozen.
     let mut state = four_tabs(&ctx, &config);
@@ -197,60 +244,31 @@ fn tab_bar_hidden_oom_and_frozen_marks_beside_arrow() {
         t.mem.view = Default::default();
     }
     state.tabs[3].mem.detail.frozen = true;
-    let bar = part(20, 1, |a, b| ui::tabs::render(&state, &config, a, b));
+    let bar = tab_bar(&state, &config, 20);
     assert!(bar.contains('❄'), "{bar}");
 }
 
 #[test]
-fn tab_bar_long_title_keeps_number_and_mark() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.tabs[2].name = Some("a-very-long-build-name-indeed".to_string());
-    state.view.focus = 2;
-    insta::assert_snapshot!(part(16, 1, |a, b| ui::tabs::render(&state, &config, a, b)));
-}
-
-#[test]
-fn status_line_40_keeps_memory() {
-    let ctx = context();
-    let config = Config::default();
-    let state = four_tabs(&ctx, &config);
-    insta::assert_snapshot!(part(40, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    }));
-}
-
-#[test]
-fn status_line_80() {
-    let ctx = context();
-    let config = Config::default();
-    let state = four_tabs(&ctx, &config);
-    insta::assert_snapshot!(part(80, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    }));
-}
-
-#[test]
-fn status_line_prefix() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.view.mode = Mode::Prefix;
-    insta::assert_snapshot!(part(80, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    }));
+fn status_line_snapshots() {
+    let cases: [(&str, u16, u16, Setup); 4] = [
+        ("status_line_40_keeps_memory", 40, 1, |_| {}),
+        ("status_line_80", 80, 1, |_| {}),
+        ("status_line_prefix", 80, 1, |s| s.view.mode = Mode::Prefix),
+        ("long_message_says_where_to_read_it_whole", 80, 1, |s| {
+            s.warn(
+                "config ignored, defaults in use: /home/someone/.config/memmux/config.toml:12:9: \
+                 unknown key `sample-intervall` (did you mean `sample-interval`?)",
+            )
+        }),
+    ];
+    snapshot_cases(&cases, |s, c, w, _| status_line(s, c, w));
 }
 
 #[test]
 fn memory_panel() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (_ctx, config, mut state) = fixture();
     state.view.focus = 2;
-    insta::assert_snapshot!(part(config.panel_width, 40, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    }));
+    insta::assert_snapshot!(panel(&state, &config, 40));
 }
 
 /// cgroup v2: the tabs that wait for memory themselves are named in the footer, highest
@@ -258,9 +276,7 @@ fn memory_panel() {
 #[test]
 fn memory_panel_footer_names_tabs_under_pressure() {
     use memmux::memory::cgroup::stat::CgroupFigures;
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (_ctx, config, mut state) = fixture();
     for (i, p) in [(0, 0.0), (1, 1.25), (2, 23.5)] {
         state.tabs[i].mem.detail.source = "cgroup-v2";
         state.tabs[i].mem.detail.cgroup = Some(CgroupFigures {
@@ -270,12 +286,10 @@ fn memory_panel_footer_names_tabs_under_pressure() {
     }
     state.totals.tab_pressure = ui::memory::tab_pressures(&state);
     assert_eq!(state.totals.tab_pressure, vec![(3, 23.5), (2, 1.25)]);
-    let panel = part(config.panel_width, 40, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let text = panel(&state, &config, 40);
     assert!(
-        panel.contains("tab psi 3:23.5% 2:1.2%") || panel.contains("tab psi 3:23.5% 2:1.3%"),
-        "{panel}"
+        text.contains("tab psi 3:23.5% 2:1.2%") || text.contains("tab psi 3:23.5% 2:1.3%"),
+        "{text}"
     );
 }
 
@@ -283,81 +297,58 @@ fn memory_panel_footer_names_tabs_under_pressure() {
 /// pid in its block, used / limit with a bar.
 #[test]
 fn memory_panel_names_the_program_an_oom_kill_took() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (_ctx, config, mut state) = fixture();
     let d = &mut state.tabs[1].mem.detail;
     d.source = "cgroup-v1";
     d.oom_kills = 1;
     d.oom_victim = Some((4321, "memhog".to_string()));
     d.limit = Some(128 << 20);
-    let panel = part(config.panel_width, 40, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
-    assert!(panel.contains("☠1 12.0M"), "{panel}");
-    assert!(panel.contains("☠ memhog (4321) · "), "{panel}");
-    assert!(panel.contains("12.0M/128M"), "{panel}");
+    let text = panel(&state, &config, 40);
+    assert!(text.contains("☠1 12.0M"), "{text}");
+    assert!(text.contains("☠ memhog (4321) · "), "{text}");
+    assert!(text.contains("12.0M/128M"), "{text}");
+}
+
+/// Each case is a snapshot of its own, named as the case (`ui_snapshots__NAME.snap`).
+#[test]
+fn help_overlay_snapshots() {
+    let config = Config::default();
+    let legend = ui::help::max_scroll(&config.keymap, 24);
+    for (name, w, h, scroll) in [
+        ("help_overlay", 80, 24, 0),
+        ("help_overlay_160x45", 160, 45, 0),
+        ("help_overlay_scrolled_to_the_legend", 80, 24, legend),
+    ] {
+        let text = part(w, h, |a, b| ui::help::render(&config.keymap, scroll, a, b));
+        insta::assert_snapshot!(name, text);
+    }
 }
 
 #[test]
-fn help_overlay() {
-    let config = Config::default();
-    insta::assert_snapshot!(part(80, 24, |a, b| {
-        ui::help::render(&config.keymap, 0, a, b)
-    }));
-}
-
-#[test]
-fn screen_80x24() {
-    let ctx = context();
-    let config = Config::default();
-    let state = four_tabs(&ctx, &config);
-    insta::assert_snapshot!(screen(&state, &config, 80, 24));
-}
-
-#[test]
-fn screen_160x45() {
-    let ctx = context();
-    let config = Config::default();
-    let state = four_tabs(&ctx, &config);
-    insta::assert_snapshot!(screen(&state, &config, 160, 45));
+fn screen_snapshots() {
+    let cases: [(&str, u16, u16, Setup); 3] = [
+        ("screen_80x24", 80, 24, |_| {}),
+        ("screen_160x45", 160, 45, |_| {}),
+        ("ended_tab_says_how_to_restart_or_close", 80, 24, |s| {
+            s.view.focus = 3
+        }),
+    ];
+    snapshot_cases(&cases, screen);
 }
 
 #[test]
 fn confirmation_keeps_y_n_at_any_width() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (_ctx, config, mut state) = fixture();
     state.view.mode = Mode::Confirm(Confirm::CloseTab(3));
-    let wide = part(80, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    });
-    let narrow = part(30, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    });
+    let wide = status_line(&state, &config, 80);
+    let narrow = status_line(&state, &config, 30);
     assert!(narrow.contains("(y/n)"), "{narrow}");
     insta::assert_snapshot!(format!("{wide}\n{narrow}"));
 }
 
 #[test]
-fn long_message_says_where_to_read_it_whole() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.warn(
-        "config ignored, defaults in use: /home/someone/.config/memmux/config.toml:12:9: \
-         unknown key `sample-intervall` (did you mean `sample-interval`?)",
-    );
-    insta::assert_snapshot!(part(80, 1, |a, b| {
-        ui::status::render(&state, &config, a, b);
-    }));
-}
-
-#[test]
 fn message_log_overlay() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
+    let (_ctx, config, mut state) = fixture();
     state.say("history cleared");
     state.warn(
         "config not reloaded: /home/someone/.config/memmux/config.toml:12:9: unknown key \
@@ -365,32 +356,6 @@ fn message_log_overlay() {
     );
     state.view.mode = Mode::Messages(0);
     insta::assert_snapshot!(mask_ages(&screen(&state, &config, 80, 24)));
-}
-
-#[test]
-fn ended_tab_says_how_to_restart_or_close() {
-    let ctx = context();
-    let config = Config::default();
-    let mut state = four_tabs(&ctx, &config);
-    state.view.focus = 3;
-    insta::assert_snapshot!(screen(&state, &config, 80, 24));
-}
-
-#[test]
-fn help_overlay_160x45() {
-    let config = Config::default();
-    insta::assert_snapshot!(part(160, 45, |a, b| {
-        ui::help::render(&config.keymap, 0, a, b)
-    }));
-}
-
-#[test]
-fn help_overlay_scrolled_to_the_legend() {
-    let config = Config::default();
-    let max = ui::help::max_scroll(&config.keymap, 24);
-    insta::assert_snapshot!(part(80, 24, |a, b| {
-        ui::help::render(&config.keymap, max, a, b)
-    }));
 }
 
 /// `n` tabs, tab K using K MiB except the last, which uses 1.2 GiB: the smallest must still
@@ -418,9 +383,7 @@ fn memory_panel_six_tabs_keeps_peak_and_rate() {
         (300 << 20) - age * ((20 << 20) / 60)
     });
     state.tabs[0] = grow;
-    let text = part(config.panel_width, 43, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let text = panel(&state, &config, 43);
     assert!(text.contains("+20.0M/min"), "{text}");
     insta::assert_snapshot!(text);
 }
@@ -430,9 +393,7 @@ fn memory_panel_many_tabs_one_line_each_still_shows_levels() {
     let ctx = context();
     let config = Config::default();
     let state = many_tabs(&ctx, &config, 20);
-    let text = part(config.panel_width, 30, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let text = panel(&state, &config, 30);
     insta::assert_snapshot!(text);
 }
 
@@ -451,7 +412,6 @@ fn a_flat_tab_with_one_jump_shows_no_rate() {
 /// A tab of three panes at 80x24 (no panel): 1 on the left, 2 above 3 on the right, 3 focused;
 /// 2's program set a title. Returns the state and the terminal's screen after one frame.
 fn three_panes(ctx: &Context, config: &Config) -> (State, vt100::Parser) {
-    use memmux::state::Pane;
     use memmux::state::layout::Axis;
     let body = Rect::new(0, 1, 80, 22);
     let mut t = tab(ctx, 1, "panes", Status::Running, b"$ left\r\n$ ");
@@ -459,32 +419,15 @@ fn three_panes(ctx: &Context, config: &Config) -> (State, vt100::Parser) {
     t.layout.split(Axis::Rows, 3, body).unwrap();
     let g = t.layout.geometry(body);
     for (id, text) in [(2, &b"$ top"[..]), (3, &b"$ bottom"[..])] {
-        let r = g.rect_of(id).unwrap();
-        let spec = CommandSpec {
-            argv: vec!["bash".to_string()],
-            cwd: None,
-            term: "xterm-256color".to_string(),
-        };
-        let s = Session::without_program(id, spec, r.height, r.width, ctx, Status::Running);
-        s.shared.lock_term().process(text);
-        t.panes.push(Pane::new(s));
+        t.panes
+            .push(pane(ctx, id, "bash", g.rect_of(id).unwrap(), text));
     }
     t.panes[1].title = Some("vim notes.txt".to_string());
     let r = g.rect_of(1).unwrap();
     t.panes[0].session.resize(r.height, r.width);
     let mut state = State::default();
     state.tabs.push(t);
-    let area = Rect::new(0, 0, 80, 24);
-    let mut comp = ui::Compositor::new(Vec::new(), area);
-    if let Err(e) = comp.draw(|c| ui::draw(c, &state, config)) {
-        panic!("draw: {e}");
-    }
-    let mut parser = vt100::Parser::new(
-        std::num::NonZeroU16::new(24).unwrap_or(std::num::NonZeroU16::MIN),
-        std::num::NonZeroU16::new(80).unwrap_or(std::num::NonZeroU16::MIN),
-        0,
-    );
-    parser.process(comp.writer_mut());
+    let parser = one_frame(&state, config, 80, 24);
     (state, parser)
 }
 
@@ -636,9 +579,7 @@ fn memory_panel_shows_each_pane_beneath_its_tab() {
         Some((52 << 20) + (300 << 10))
     );
     assert!(state.tabs[1].mem.panes.is_empty());
-    let tall = part(config.panel_width, 40, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let tall = panel(&state, &config, 40);
     insta::assert_snapshot!(tall);
     for want in [
         "52.3M",
@@ -653,15 +594,11 @@ fn memory_panel_shows_each_pane_beneath_its_tab() {
     }
     assert_eq!(tall.matches("top bash (4009)").count(), 1, "{tall}");
     // 80x24: the panel is 22 rows; the tabs' blocks shrink before the panes' rows.
-    let p80 = part(config.panel_width, 22, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let p80 = panel(&state, &config, 22);
     assert!(p80.contains("top memhog (4003)"), "{p80}");
     assert!(p80.contains("2 vim"), "{p80}");
     // Shorter: one line per pane (chart and figure), both tabs still shown.
-    let short = part(config.panel_width, 16, |a, b| {
-        ui::memory::render(&state, &config, a, b)
-    });
+    let short = panel(&state, &config, 16);
     assert!(short.contains("└3 bash"), "{short}");
     assert!(short.contains("12.0M/64.0M"), "{short}");
     assert!(!short.contains("top memhog (4003)"), "{short}");
@@ -672,7 +609,6 @@ fn memory_panel_shows_each_pane_beneath_its_tab() {
 /// focused; the panes are named after their place, 3's program set a long title, and 5 is
 /// squeezed to 3 columns by dragging borders.
 fn nested_panes(ctx: &Context, config: &Config, w: u16) -> vt100::Parser {
-    use memmux::state::Pane;
     use memmux::state::layout::Axis;
     let body = Rect::new(0, 1, w, 22);
     let mut t = tab(ctx, 1, "left", Status::Running, b"$ ");
@@ -689,32 +625,15 @@ fn nested_panes(ctx: &Context, config: &Config, w: u16) -> vt100::Parser {
     let g = t.layout.geometry(body);
     let names = [(2, "top"), (3, "htop"), (4, "focused"), (5, "five")];
     for (id, name) in names {
-        let r = g.rect_of(id).unwrap();
-        let spec = CommandSpec {
-            argv: vec![name.to_string()],
-            cwd: None,
-            term: "xterm-256color".to_string(),
-        };
-        let s = Session::without_program(id, spec, r.height, r.width, ctx, Status::Running);
-        s.shared.lock_term().process(b"$ ");
-        t.panes.push(Pane::new(s));
+        t.panes
+            .push(pane(ctx, id, name, g.rect_of(id).unwrap(), b"$ "));
     }
     t.panes[2].title = Some("a title far too long for its pane".to_string());
     let r = g.rect_of(1).unwrap();
     t.panes[0].session.resize(r.height, r.width);
     let mut state = State::default();
     state.tabs.push(t);
-    let mut comp = ui::Compositor::new(Vec::new(), Rect::new(0, 0, w, 24));
-    if let Err(e) = comp.draw(|c| ui::draw(c, &state, config)) {
-        panic!("draw: {e}");
-    }
-    let mut parser = vt100::Parser::new(
-        std::num::NonZeroU16::new(24).unwrap_or(std::num::NonZeroU16::MIN),
-        std::num::NonZeroU16::new(w).unwrap_or(std::num::NonZeroU16::MIN),
-        0,
-    );
-    parser.process(comp.writer_mut());
-    parser
+    one_frame(&state, config, w, 24)
 }
 
 #[test]

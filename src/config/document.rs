@@ -13,7 +13,7 @@ use crate::memory::history::LEAK_MIN_SAMPLES;
 use super::keys::read_keys;
 use super::reader::{Problem, Reader, Value, integer};
 use super::values::{SIZE_EXPECTED, format_duration, parse_limit};
-use super::{Colors, Config, OverLimit, PanelShow, TabMemory, WindowSize};
+use super::{Colors, Config, TabMemory};
 // Bounds, with their reasons.
 /// The event loop clamps to the same range; past 1000 a frame interval is under 1 ms.
 pub(super) const FPS: (i64, i64) = (1, 1000);
@@ -120,33 +120,15 @@ pub(super) fn read_document(src: &str) -> Result<Config, Vec<Problem>> {
                     cfg.memory_budget = to_usize(&mut r, name, v, n).unwrap_or(cfg.memory_budget);
                 }
             }
-            "osc52-copy" => {
-                if let Some(b) = r.boolean(name, v) {
-                    cfg.osc52_copy = b;
-                }
-            }
+            "osc52-copy" => set(&mut cfg.osc52_copy, r.boolean(name, v)),
             "osc52-max-bytes" => {
                 if let Some(n) = r.size(name, v, OSC52_MAX_BYTES) {
                     cfg.osc52_max_bytes =
                         to_usize(&mut r, name, v, n).unwrap_or(cfg.osc52_max_bytes);
                 }
             }
-            "exit-on-last-tab-close" => {
-                if let Some(b) = r.boolean(name, v) {
-                    cfg.exit_on_last_tab_close = b;
-                }
-            }
-            "window-size" => {
-                let expected = "expected \"smallest\", \"largest\" or \"latest\"";
-                if let Some(s) = r.string(name, v, expected) {
-                    match s.as_str() {
-                        "smallest" => cfg.window_size = WindowSize::Smallest,
-                        "largest" => cfg.window_size = WindowSize::Largest,
-                        "latest" => cfg.window_size = WindowSize::Latest,
-                        _ => r.invalid(name, v.span(), expected),
-                    }
-                }
-            }
+            "exit-on-last-tab-close" => set(&mut cfg.exit_on_last_tab_close, r.boolean(name, v)),
+            "window-size" => set(&mut cfg.window_size, r.choice(name, v)),
             "memory-panel" => {
                 if let Some(t) = r.table(name, v) {
                     read_panel(&mut r, t, &mut cfg);
@@ -205,54 +187,40 @@ pub(super) fn read_strings(r: &mut Reader<'_>, key: &str, v: &Value<'_>) -> Opti
     ok.then_some(out)
 }
 
+/// Keeps a setting's `value` in `slot` when it was read; when it was not (the reader has
+/// reported why), the default stays.
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
 pub(super) fn read_panel(r: &mut Reader<'_>, t: &DeTable<'_>, cfg: &mut Config) {
     for (k, v) in t {
         match &**k.get_ref() {
-            "show" => {
-                let key = "memory-panel.show";
-                let expected = "expected \"auto\", \"always\" or \"never\"";
-                if let Some(s) = r.string(key, v, expected) {
-                    match s.as_str() {
-                        "auto" => cfg.panel_show = PanelShow::Auto,
-                        "always" => cfg.panel_show = PanelShow::Always,
-                        "never" => cfg.panel_show = PanelShow::Never,
-                        _ => r.invalid(key, v.span(), expected),
-                    }
-                }
-            }
+            "show" => set(&mut cfg.panel_show, r.choice("memory-panel.show", v)),
             "width" => {
-                let key = "memory-panel.width";
-                if let Some(n) = r.int(key, v, "a number of columns", PANEL_WIDTH) {
-                    cfg.panel_width = u16::try_from(n).unwrap_or(cfg.panel_width);
-                }
+                let n = r.int("memory-panel.width", v, "a number of columns", PANEL_WIDTH);
+                set(&mut cfg.panel_width, n.and_then(|n| u16::try_from(n).ok()));
             }
             "sample-interval" => {
-                let key = "memory-panel.sample-interval";
-                if let Some(d) = r.duration(key, v, SAMPLE_INTERVAL) {
-                    cfg.sample_interval = d;
-                    r.note_set(key, v);
-                }
+                let d = r.noted_duration("memory-panel.sample-interval", v, SAMPLE_INTERVAL);
+                set(&mut cfg.sample_interval, d);
             }
             "history" => {
-                let key = "memory-panel.history";
-                if let Some(d) = r.duration(key, v, HISTORY) {
-                    cfg.history = d;
-                    r.note_set(key, v);
-                }
+                let d = r.noted_duration("memory-panel.history", v, HISTORY);
+                set(&mut cfg.history, d);
             }
+            // Bounded by `history` and `sample-interval` in `check_panel`.
             "leak-window" => {
-                let key = "memory-panel.leak-window";
-                // Bounded by `history` and `sample-interval` in `check_panel`.
-                if let Some(d) = r.duration(key, v, (Duration::ZERO, HISTORY.1)) {
-                    cfg.leak_window = d;
-                    r.note_set(key, v);
-                }
+                let d =
+                    r.noted_duration("memory-panel.leak-window", v, (Duration::ZERO, HISTORY.1));
+                set(&mut cfg.leak_window, d);
             }
-            "warn-above" => {
-                if let Some(n) = r.size("memory-panel.warn-above", v, WARN_ABOVE) {
-                    cfg.warn_above = n;
-                }
-            }
+            "warn-above" => set(
+                &mut cfg.warn_above,
+                r.size("memory-panel.warn-above", v, WARN_ABOVE),
+            ),
             _ => r.unknown_key(Some("memory-panel"), k),
         }
     }
@@ -261,11 +229,7 @@ pub(super) fn read_panel(r: &mut Reader<'_>, t: &DeTable<'_>, cfg: &mut Config) 
 pub(super) fn read_tab_memory(r: &mut Reader<'_>, t: &DeTable<'_>, tm: &mut TabMemory) {
     for (k, v) in t {
         match &**k.get_ref() {
-            "cgroups" => {
-                if let Some(b) = r.boolean("tab-memory.cgroups", v) {
-                    tm.cgroups = b;
-                }
-            }
+            "cgroups" => set(&mut tm.cgroups, r.boolean("tab-memory.cgroups", v)),
             "cgroup-root" => {
                 let key = "tab-memory.cgroup-root";
                 let expected = "expected a cgroup v2 directory, or \"\" to let memmux choose";
@@ -310,18 +274,10 @@ pub(super) fn read_tab_memory(r: &mut Reader<'_>, t: &DeTable<'_>, tm: &mut TabM
                     _ => r.invalid(key, v.span(), expected),
                 }
             }
-            "over-limit-action" => {
-                let key = "tab-memory.over-limit-action";
-                let expected = "expected \"warn\", \"stop\" or \"kill\"";
-                if let Some(s) = r.string(key, v, expected) {
-                    match s.as_str() {
-                        "warn" => tm.over_limit = OverLimit::Warn,
-                        "stop" => tm.over_limit = OverLimit::Stop,
-                        "kill" => tm.over_limit = OverLimit::Kill,
-                        _ => r.invalid(key, v.span(), expected),
-                    }
-                }
-            }
+            "over-limit-action" => set(
+                &mut tm.over_limit,
+                r.choice("tab-memory.over-limit-action", v),
+            ),
             _ => r.unknown_key(Some("tab-memory"), k),
         }
     }

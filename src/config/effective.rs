@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::input::action::Action;
 use crate::input::keymap::{Binding, Chord};
 
+use super::Config;
 use super::values::{format_color, format_duration, format_size};
-use super::{Config, PanelShow};
 
 impl Config {
     /// The whole effective configuration as TOML, every setting spelled as the file spells it
@@ -39,12 +39,7 @@ impl Config {
         set(o, "window-size", quote(self.window_size.name()));
 
         o.push_str("\n[memory-panel]\n");
-        let show = match self.panel_show {
-            PanelShow::Auto => "auto",
-            PanelShow::Always => "always",
-            PanelShow::Never => "never",
-        };
-        set(o, "show", quote(show));
+        set(o, "show", quote(self.panel_show.name()));
         set(o, "width", self.panel_width.to_string());
         set(o, "sample-interval", duration(self.sample_interval));
         set(o, "history", duration(self.history));

@@ -81,6 +81,51 @@ pub enum PanelShow {
     Never,
 }
 
+impl PanelShow {
+    pub fn name(self) -> &'static str {
+        match self {
+            PanelShow::Auto => "auto",
+            PanelShow::Always => "always",
+            PanelShow::Never => "never",
+        }
+    }
+}
+
+/// A setting whose value is one of a few words (`window-size = "largest"`), each a value of
+/// the type: the config reader finds the value by its word, and lists the words when none
+/// matches.
+pub trait Choice: Copy + 'static {
+    /// Every value, in the order the error message lists them.
+    const ALL: &'static [Self];
+    /// The word the config file spells the value with (the type's `name`).
+    fn word(self) -> &'static str;
+}
+
+impl Choice for PanelShow {
+    const ALL: &'static [Self] = &[PanelShow::Auto, PanelShow::Always, PanelShow::Never];
+    fn word(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Choice for WindowSize {
+    const ALL: &'static [Self] = &[
+        WindowSize::Smallest,
+        WindowSize::Largest,
+        WindowSize::Latest,
+    ];
+    fn word(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Choice for OverLimit {
+    const ALL: &'static [Self] = &[OverLimit::Warn, OverLimit::Stop, OverLimit::Kill];
+    fn word(self) -> &'static str {
+        self.name()
+    }
+}
+
 /// Every setting, with its default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {

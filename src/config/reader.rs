@@ -11,6 +11,8 @@ use toml::de::{DeTable, DeValue};
 
 use crate::util::closest;
 
+use super::Choice;
+
 use super::values::{
     COLOR_EXPECTED, DURATION_EXPECTED, SIZE_EXPECTED, format_duration, format_size, parse_color,
     parse_duration, parse_size,
@@ -159,8 +161,21 @@ impl<'s> Reader<'s> {
         );
     }
 
-    pub(super) fn note_set(&mut self, key: &'static str, v: &Value<'_>) {
+    fn note_set(&mut self, key: &'static str, v: &Value<'_>) {
         self.set.insert(key, v.span());
+    }
+
+    /// A duration the cross-checks weigh against others (`check_panel`): where it was set
+    /// is noted, so that a check blames the setting the file wrote.
+    pub(super) fn noted_duration(
+        &mut self,
+        key: &'static str,
+        v: &Value<'_>,
+        range: (Duration, Duration),
+    ) -> Option<Duration> {
+        let d = self.duration(key, v, range)?;
+        self.note_set(key, v);
+        Some(d)
     }
 
     pub(super) fn int(
@@ -223,22 +238,7 @@ impl<'s> Reader<'s> {
                 return None;
             }
         };
-        match bytes {
-            Ok(n) if (min..=max).contains(&n) => Some(n),
-            Ok(_) => {
-                let expected = format!(
-                    "expected a size from {} to {}",
-                    format_size(min),
-                    format_size(max)
-                );
-                self.invalid(key, v.span(), &expected);
-                None
-            }
-            Err(problem) => {
-                self.invalid(key, v.span(), &problem);
-                None
-            }
-        }
+        self.within(key, v, bytes, (min, max), "a size", format_size)
     }
 
     pub(super) fn duration(
@@ -257,22 +257,44 @@ impl<'s> Reader<'s> {
                 return None;
             }
         };
-        match d {
-            Ok(d) if (min..=max).contains(&d) => Some(d),
-            Ok(_) => {
-                let expected = format!(
-                    "expected a duration from {} to {}",
-                    format_duration(min),
-                    format_duration(max)
-                );
-                self.invalid(key, v.span(), &expected);
-                None
-            }
-            Err(problem) => {
-                self.invalid(key, v.span(), &problem);
-                None
-            }
+        self.within(key, v, d, (min, max), "a duration", format_duration)
+    }
+
+    /// A value read by a grammar (`parsed`) that must also lie from `min` to `max`: the
+    /// grammar's complaint, or the range (`what`: "a size"; `show` spells the bounds).
+    fn within<T: PartialOrd + Copy>(
+        &mut self,
+        key: &str,
+        v: &Value<'_>,
+        parsed: Result<T, String>,
+        (min, max): (T, T),
+        what: &str,
+        show: fn(T) -> String,
+    ) -> Option<T> {
+        let problem = match parsed {
+            Ok(n) if (min..=max).contains(&n) => return Some(n),
+            Ok(_) => format!("expected {what} from {} to {}", show(min), show(max)),
+            Err(problem) => problem,
+        };
+        self.invalid(key, v.span(), &problem);
+        None
+    }
+
+    /// One of a few words, each standing for a value of `T`; otherwise says which words
+    /// there are (`expected "warn", "stop" or "kill"`).
+    pub(super) fn choice<T: Choice>(&mut self, key: &str, v: &Value<'_>) -> Option<T> {
+        let words: Vec<String> = T::ALL.iter().map(|c| format!("\"{}\"", c.word())).collect();
+        let expected = match words.split_last() {
+            Some((last, [])) => format!("expected {last}"),
+            Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+            None => "expected nothing".to_string(),
+        };
+        let s = self.string(key, v, &expected)?;
+        let found = T::ALL.iter().copied().find(|c| c.word() == s);
+        if found.is_none() {
+            self.invalid(key, v.span(), &expected);
         }
+        found
     }
 
     pub(super) fn color(&mut self, key: &str, v: &Value<'_>) -> Option<Color> {

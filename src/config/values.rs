@@ -6,6 +6,15 @@ use ratatui::style::Color;
 
 use crate::util::closest;
 
+/// `text` trimmed, unless it is negative, which a `what` ("a size") cannot be.
+fn not_negative<'a>(text: &'a str, what: &str) -> Result<&'a str, String> {
+    let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!("{what} cannot be negative"));
+    }
+    Ok(t)
+}
+
 pub(super) const SIZE_EXPECTED: &str =
     "expected a size such as \"16 MiB\", \"512 KiB\", \"1 GiB\" or a number of bytes";
 
@@ -13,10 +22,7 @@ pub(super) const SIZE_EXPECTED: &str =
 /// (and K, M, G, T, as `dd` reads them) are powers of 1024; kB, MB, GB, TB powers of 1000.
 /// Units are case-insensitive. Fractions are rounded down to whole bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    if t.starts_with('-') {
-        return Err("a size cannot be negative".to_string());
-    }
+    let t = not_negative(text, "a size")?;
     let t = t.strip_prefix('+').unwrap_or(t);
     let end = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
@@ -96,10 +102,7 @@ pub(super) const DURATION_EXPECTED: &str =
 /// repeated (`"1m30s"`), with optional spaces (`"90 s"`) and fractions (`"1.5s"`). The result
 /// must be whole milliseconds: nothing memmux times is finer.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.starts_with('-') {
-        return Err("a duration cannot be negative".to_string());
-    }
+    let t = not_negative(text, "a duration")?;
     if t.is_empty() {
         return Err(DURATION_EXPECTED.to_string());
     }

@@ -712,45 +712,44 @@ mod tests {
     }
 
     #[test]
-    fn ss3_cursor_and_function_keys() {
-        assert_eq!(one(b"\x1bOA"), k(KeyCode::Up, NONE));
-        assert_eq!(one(b"\x1bOD"), k(KeyCode::Left, NONE));
-        assert_eq!(one(b"\x1bOH"), k(KeyCode::Home, NONE));
-        assert_eq!(one(b"\x1bOP"), k(KeyCode::F(1), NONE));
-        assert_eq!(one(b"\x1bOS"), k(KeyCode::F(4), NONE));
-        assert_eq!(one(b"\x1bO2R"), k(KeyCode::F(3), SHIFT));
-        assert_eq!(one(b"\x1bOE"), k(KeyCode::KeypadBegin, NONE));
-    }
-
-    #[test]
-    fn csi_cursor_keys_with_and_without_modifiers() {
-        assert_eq!(one(b"\x1b[A"), k(KeyCode::Up, NONE));
-        assert_eq!(one(b"\x1b[1;5C"), k(KeyCode::Right, CTRL));
-        assert_eq!(one(b"\x1b[1;3D"), k(KeyCode::Left, ALT));
-        assert_eq!(one(b"\x1b[1;2F"), k(KeyCode::End, SHIFT));
-        assert_eq!(one(b"\x1b[E"), k(KeyCode::KeypadBegin, NONE));
-        assert_eq!(one(b"\x1b[1;9A"), k(KeyCode::Up, KeyModifiers::SUPER));
-        assert_eq!(one(b"\x1b[Z"), k(KeyCode::BackTab, SHIFT));
-        // Another first parameter is no key.
+    fn cursor_function_and_tilde_keys() {
+        for (bytes, key) in [
+            // SS3: cursor and function keys.
+            (&b"\x1bOA"[..], k(KeyCode::Up, NONE)),
+            (b"\x1bOD", k(KeyCode::Left, NONE)),
+            (b"\x1bOH", k(KeyCode::Home, NONE)),
+            (b"\x1bOP", k(KeyCode::F(1), NONE)),
+            (b"\x1bOS", k(KeyCode::F(4), NONE)),
+            (b"\x1bO2R", k(KeyCode::F(3), SHIFT)),
+            (b"\x1bOE", k(KeyCode::KeypadBegin, NONE)),
+            // CSI: cursor keys with and without modifiers.
+            (b"\x1b[A", k(KeyCode::Up, NONE)),
+            (b"\x1b[1;5C", k(KeyCode::Right, CTRL)),
+            (b"\x1b[1;3D", k(KeyCode::Left, ALT)),
+            (b"\x1b[1;2F", k(KeyCode::End, SHIFT)),
+            (b"\x1b[E", k(KeyCode::KeypadBegin, NONE)),
+            (b"\x1b[1;9A", k(KeyCode::Up, KeyModifiers::SUPER)),
+            (b"\x1b[Z", k(KeyCode::BackTab, SHIFT)),
+            // `~` keys, and `u` (a key by its code).
+            (b"\x1b[2~", k(KeyCode::Insert, NONE)),
+            (b"\x1b[3;5~", k(KeyCode::Delete, CTRL)),
+            (b"\x1b[5~", k(KeyCode::PageUp, NONE)),
+            (b"\x1b[6;2~", k(KeyCode::PageDown, SHIFT)),
+            (b"\x1b[1~", k(KeyCode::Home, NONE)),
+            (b"\x1b[4~", k(KeyCode::End, NONE)),
+            (b"\x1b[15~", k(KeyCode::F(5), NONE)),
+            (b"\x1b[17~", k(KeyCode::F(6), NONE)),
+            (b"\x1b[24;2~", k(KeyCode::F(12), SHIFT)),
+            (b"\x1b[29~", k(KeyCode::F(16), NONE)),
+            (b"\x1b[34~", k(KeyCode::F(20), NONE)),
+            (b"\x1b[27;5;9~", k(KeyCode::Tab, CTRL)),
+            (b"\x1b[27;6;65~", k(KeyCode::Char('A'), SHIFT | CTRL)),
+            (b"\x1b[97;5u", k(KeyCode::Char('a'), CTRL)),
+        ] {
+            assert_eq!(one(bytes), key, "{bytes:?}");
+        }
+        // Another first parameter is no key; nor is an unknown number before `~`.
         assert_eq!(parse(b"\x1b[2;5A"), vec![]);
-    }
-
-    #[test]
-    fn tilde_keys() {
-        assert_eq!(one(b"\x1b[2~"), k(KeyCode::Insert, NONE));
-        assert_eq!(one(b"\x1b[3;5~"), k(KeyCode::Delete, CTRL));
-        assert_eq!(one(b"\x1b[5~"), k(KeyCode::PageUp, NONE));
-        assert_eq!(one(b"\x1b[6;2~"), k(KeyCode::PageDown, SHIFT));
-        assert_eq!(one(b"\x1b[1~"), k(KeyCode::Home, NONE));
-        assert_eq!(one(b"\x1b[4~"), k(KeyCode::End, NONE));
-        assert_eq!(one(b"\x1b[15~"), k(KeyCode::F(5), NONE));
-        assert_eq!(one(b"\x1b[17~"), k(KeyCode::F(6), NONE));
-        assert_eq!(one(b"\x1b[24;2~"), k(KeyCode::F(12), SHIFT));
-        assert_eq!(one(b"\x1b[29~"), k(KeyCode::F(16), NONE));
-        assert_eq!(one(b"\x1b[34~"), k(KeyCode::F(20), NONE));
-        assert_eq!(one(b"\x1b[27;5;9~"), k(KeyCode::Tab, CTRL));
-        assert_eq!(one(b"\x1b[27;6;65~"), k(KeyCode::Char('A'), SHIFT | CTRL));
-        assert_eq!(one(b"\x1b[97;5u"), k(KeyCode::Char('a'), CTRL));
         assert_eq!(parse(b"\x1b[99~"), vec![]);
     }
 
@@ -901,23 +900,25 @@ mod tests {
         let all = b"\x1b[200~hello \xc3\xa9 world\x1b[201~";
         // Cut after the first byte, the lone ESC is the Escape key by design.
         for cut in 2..all.len() {
-            let mut p = TtyParser::default();
-            let mut out = Vec::new();
-            p.feed(&all[..cut], &mut out);
-            p.feed(&all[cut..], &mut out);
-            assert_eq!(
-                out,
-                vec![Event::Paste("hello é world".into())],
-                "cut at {cut}"
-            );
+            let (_, out) = fed(&[&all[..cut], &all[cut..]]);
+            let paste = vec![Event::Paste("hello é world".into())];
+            assert_eq!(out, paste, "cut at {cut}");
         }
+    }
+
+    /// A parser fed `reads` one after the other, and the events it gave.
+    fn fed(reads: &[&[u8]]) -> (TtyParser, Vec<Event>) {
+        let mut p = TtyParser::default();
+        let mut out = Vec::new();
+        for read in reads {
+            p.feed(read, &mut out);
+        }
+        (p, out)
     }
 
     #[test]
     fn a_paste_without_its_end_is_delivered_on_flush() {
-        let mut p = TtyParser::default();
-        let mut out = Vec::new();
-        p.feed(b"\x1b[200~abc\x1b[20", &mut out);
+        let (mut p, mut out) = fed(&[b"\x1b[200~abc\x1b[20"]);
         assert!(out.is_empty());
         assert_eq!(p.wait(), Some(PASTE_WAIT));
         p.flush(&mut out);
@@ -935,10 +936,7 @@ mod tests {
             if all[cut - 1] == ESC {
                 continue;
             }
-            let mut p = TtyParser::default();
-            let mut out = Vec::new();
-            p.feed(&all[..cut], &mut out);
-            p.feed(&all[cut..], &mut out);
+            let (_, out) = fed(&[&all[..cut], &all[cut..]]);
             assert_eq!(out, whole, "cut at {cut}");
         }
     }
@@ -946,21 +944,20 @@ mod tests {
     #[test]
     fn an_unfinished_sequence_is_typed_keys_when_flushed() {
         let mut p = TtyParser::default();
-        let mut out = Vec::new();
-        p.feed(b"\x1b[", &mut out);
-        assert!(out.is_empty());
-        assert_eq!(p.wait(), Some(SEQUENCE_WAIT));
-        p.flush(&mut out);
-        assert_eq!(out, vec![k(KeyCode::Char('['), ALT)]);
-        out.clear();
-        p.feed(b"\x1bO", &mut out);
-        p.flush(&mut out);
-        assert_eq!(out, vec![k(KeyCode::Char('O'), SHIFT | ALT)]);
-        out.clear();
-        p.feed(b"\xe2\x82", &mut out);
-        p.flush(&mut out);
-        assert!(out.is_empty());
-        assert_eq!(p.wait(), None);
+        // The read, and the keys it is once flushed (half a UTF-8 character is none).
+        for (read, keys) in [
+            (&b"\x1b["[..], vec![k(KeyCode::Char('['), ALT)]),
+            (b"\x1bO", vec![k(KeyCode::Char('O'), SHIFT | ALT)]),
+            (b"\xe2\x82", vec![]),
+        ] {
+            let mut out = Vec::new();
+            p.feed(read, &mut out);
+            assert!(out.is_empty(), "{read:?} gave {out:?} before the flush");
+            assert_eq!(p.wait(), Some(SEQUENCE_WAIT), "{read:?}");
+            p.flush(&mut out);
+            assert_eq!(out, keys, "{read:?}");
+            assert_eq!(p.wait(), None, "{read:?}");
+        }
     }
 
     #[test]

@@ -239,28 +239,23 @@ impl Layout {
     pub fn neighbour(&self, dir: Direction, area: Rect) -> Option<PaneId> {
         let g = self.geometry_unzoomed(area);
         let from = g.rect_of(self.focus)?;
-        let overlap = |a0: u16, a1: u16, b0: u16, b1: u16| a1.min(b1).saturating_sub(a0.max(b0));
+        // Rows two panes side by side share, or columns of two panes one above the other.
+        let rows = |r: Rect| {
+            r.bottom()
+                .min(from.bottom())
+                .saturating_sub(r.y.max(from.y))
+        };
+        let cols = |r: Rect| r.right().min(from.right()).saturating_sub(r.x.max(from.x));
         g.panes
             .iter()
             .filter(|(p, r)| *p != self.focus && !r.is_empty())
             .filter_map(|&(p, r)| {
+                // A border's width (one column or row) between the two.
                 let (touches, shared) = match dir {
-                    Direction::Left => (
-                        r.right() + 1 == from.x,
-                        overlap(r.y, r.bottom(), from.y, from.bottom()),
-                    ),
-                    Direction::Right => (
-                        from.right() + 1 == r.x,
-                        overlap(r.y, r.bottom(), from.y, from.bottom()),
-                    ),
-                    Direction::Up => (
-                        r.bottom() + 1 == from.y,
-                        overlap(r.x, r.right(), from.x, from.right()),
-                    ),
-                    Direction::Down => (
-                        from.bottom() + 1 == r.y,
-                        overlap(r.x, r.right(), from.x, from.right()),
-                    ),
+                    Direction::Left => (r.right() + 1 == from.x, rows(r)),
+                    Direction::Right => (from.right() + 1 == r.x, rows(r)),
+                    Direction::Up => (r.bottom() + 1 == from.y, cols(r)),
+                    Direction::Down => (from.bottom() + 1 == r.y, cols(r)),
                 };
                 (touches && shared > 0).then_some((p, shared, r.x, r.y))
             })

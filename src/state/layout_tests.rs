@@ -7,6 +7,14 @@ const AREA: Rect = Rect {
     height: 22,
 };
 
+/// Three panes in `area`: 1 on the left, 2 above 3 on the right, 3 focused.
+fn three_panes(area: Rect) -> Layout {
+    let mut l = Layout::new(1);
+    l.split(Axis::Columns, 2, area).unwrap();
+    l.split(Axis::Rows, 3, area).unwrap();
+    l
+}
+
 fn rects(l: &Layout, area: Rect) -> Vec<(PaneId, (u16, u16, u16, u16))> {
     l.geometry(area)
         .panes
@@ -73,9 +81,7 @@ fn a_pane_too_small_is_not_split() {
 
 #[test]
 fn closing_gives_the_space_and_focus_to_the_neighbour() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let mut l = three_panes(AREA);
     // 3 was below 2: 2 takes its space and the focus.
     assert_eq!(l.remove(3), Some(2));
     assert_eq!(
@@ -92,9 +98,7 @@ fn closing_gives_the_space_and_focus_to_the_neighbour() {
 
 #[test]
 fn closing_the_first_part_focuses_the_nearest_pane_of_the_second() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let mut l = three_panes(AREA);
     l.set_focus(1);
     assert_eq!(l.remove(1), Some(2));
 }
@@ -102,9 +106,7 @@ fn closing_the_first_part_focuses_the_nearest_pane_of_the_second() {
 #[test]
 fn neighbours_by_direction() {
     let area = Rect::new(0, 1, 80, 23);
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, area).unwrap();
-    l.split(Axis::Rows, 3, area).unwrap();
+    let mut l = three_panes(area);
     assert_eq!(l.neighbour(Direction::Left, area), Some(1));
     assert_eq!(l.neighbour(Direction::Up, area), Some(2));
     assert_eq!(l.neighbour(Direction::Down, area), None);
@@ -116,18 +118,14 @@ fn neighbours_by_direction() {
 
 #[test]
 fn cycle_wraps_in_tree_order() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let l = three_panes(AREA);
     assert_eq!(l.cycle(1), 1);
     assert_eq!(l.cycle(-1), 2);
 }
 
 #[test]
 fn resize_moves_the_nearest_border_on_that_axis_by_one_cell() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let mut l = three_panes(AREA);
     // From 3 (right, bottom): left moves the vertical border left, 2 and 3 grow.
     assert!(l.resize(Direction::Left, AREA));
     assert_eq!(
@@ -217,29 +215,20 @@ fn swap_moves_the_focused_pane_and_keeps_its_focus() {
 
 #[test]
 fn even_layouts_share_the_area_equally() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let mut l = three_panes(AREA);
     l.split(Axis::Rows, 4, AREA).unwrap();
     // 44 rows: the title row and 43 for the panes.
     let area = Rect::new(0, 0, 83, 44);
     assert_eq!(l.cycle_even(), Even::Horizontal);
-    let widths: Vec<u16> = l
-        .geometry(area)
-        .panes
-        .iter()
-        .map(|(_, r)| r.width)
-        .collect();
-    // 83 columns, 3 borders: 80 in 4 of 20.
-    assert_eq!(widths, vec![20, 20, 20, 20]);
+    let sizes = |l: &Layout| -> Vec<(u16, u16)> {
+        let g = l.geometry(area);
+        g.panes.iter().map(|(_, r)| (r.width, r.height)).collect()
+    };
+    // 83 columns, 3 borders: 80 in 4 of 20; the 43 rows each.
+    assert_eq!(sizes(&l), vec![(20, 43); 4]);
     assert_eq!(l.cycle_even(), Even::Vertical);
-    let heights: Vec<u16> = l
-        .geometry(area)
-        .panes
-        .iter()
-        .map(|(_, r)| r.height)
-        .collect();
-    assert_eq!(heights, vec![10, 10, 10, 10]);
+    // 43 rows, 3 borders: 40 in 4 of 10; the 83 columns each.
+    assert_eq!(sizes(&l), vec![(83, 10); 4]);
     assert_eq!(l.cycle_even(), Even::Tiled);
     let g = l.geometry(area);
     assert_eq!(g.rect_of(1), Some(Rect::new(0, 1, 41, 21)));
@@ -250,9 +239,7 @@ fn even_layouts_share_the_area_equally() {
 
 #[test]
 fn a_border_is_found_and_dragged() {
-    let mut l = Layout::new(1);
-    l.split(Axis::Columns, 2, AREA).unwrap();
-    l.split(Axis::Rows, 3, AREA).unwrap();
+    let mut l = three_panes(AREA);
     // The vertical border at column 39; the horizontal one at row 12 in the right part;
     // the title row (row 1) is no border to drag.
     let v = l.border_at(AREA, 39, 5).unwrap();

@@ -28,8 +28,20 @@ pub fn on_tty(what: &OnTty) -> Result<u32, (&'static str, io::Error)> {
         what.envp.iter().map(|a| a.as_ptr().cast_mut()).collect();
     envp.push(std::ptr::null_mut());
 
-    let actions = FileActions::new()?;
-    let attr = Attributes::new()?;
+    // SAFETY: both are plain C structs, each with its own init and destroy functions.
+    let (actions, attr) = unsafe {
+        let actions = FileActions::new(
+            libc::posix_spawn_file_actions_init,
+            libc::posix_spawn_file_actions_destroy,
+            "init",
+        )?;
+        let attr = Attributes::new(
+            libc::posix_spawnattr_init,
+            libc::posix_spawnattr_destroy,
+            "attr init",
+        )?;
+        (actions, attr)
+    };
     // SAFETY: `actions` is initialised; glibc copies the path.
     let r = unsafe { libc::posix_spawn_file_actions_addchdir_np(actions.ptr(), what.cwd.as_ptr()) };
     check(r, "chdir")?;
@@ -76,54 +88,56 @@ fn check(r: libc::c_int, what: &'static str) -> Result<(), (&'static str, io::Er
     }
 }
 
-/// `posix_spawn_file_actions_t`, destroyed on drop.
+/// A libc object made by its `init` function and destroyed on drop by its `destroy`
+/// (`posix_spawn_file_actions_t`, `posix_spawnattr_t`); boxed, so the pointer glibc keeps
+/// stays put.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-struct FileActions(Box<libc::posix_spawn_file_actions_t>);
+struct Initialised<T> {
+    c: Box<T>,
+    destroy: unsafe extern "C" fn(*mut T) -> libc::c_int,
+}
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl FileActions {
-    fn new() -> Result<FileActions, (&'static str, io::Error)> {
-        // SAFETY: a zeroed plain C struct, initialised by the call below before any use.
-        let mut a = Box::new(unsafe { std::mem::zeroed::<libc::posix_spawn_file_actions_t>() });
-        // SAFETY: `a` points to writable memory of the right type.
-        let r = unsafe { libc::posix_spawn_file_actions_init(&mut *a) };
-        check(r, "init")?;
-        Ok(FileActions(a))
+type FileActions = Initialised<libc::posix_spawn_file_actions_t>;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type Attributes = Initialised<libc::posix_spawnattr_t>;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+impl<T> Initialised<T> {
+    /// # Safety
+    /// `T` is a plain C struct (zeroed memory is a valid one), and `init` and `destroy` are
+    /// the libc functions that initialise and destroy it.
+    unsafe fn new(
+        init: unsafe extern "C" fn(*mut T) -> libc::c_int,
+        destroy: unsafe extern "C" fn(*mut T) -> libc::c_int,
+        what: &'static str,
+    ) -> Result<Initialised<T>, (&'static str, io::Error)> {
+        // SAFETY: a zeroed plain C struct (the caller's promise), initialised by the call
+        // below before any use.
+        let mut c = Box::new(unsafe { std::mem::zeroed::<T>() });
+        // SAFETY: `c` points to writable memory of the right type.
+        check(unsafe { init(&mut *c) }, what)?;
+        Ok(Initialised { c, destroy })
     }
 
-    fn ptr(&self) -> *mut libc::posix_spawn_file_actions_t {
-        std::ptr::from_ref(&*self.0).cast_mut()
+    fn ptr(&self) -> *mut T {
+        std::ptr::from_ref(&*self.c).cast_mut()
     }
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-impl Drop for FileActions {
+impl<T> Drop for Initialised<T> {
     fn drop(&mut self) {
         // SAFETY: initialised in `new`, destroyed once.
         unsafe {
-            libc::posix_spawn_file_actions_destroy(&mut *self.0);
+            (self.destroy)(&mut *self.c);
         }
     }
 }
 
-/// `posix_spawnattr_t`, destroyed on drop.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-struct Attributes(Box<libc::posix_spawnattr_t>);
-
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 impl Attributes {
-    fn new() -> Result<Attributes, (&'static str, io::Error)> {
-        // SAFETY: a zeroed plain C struct, initialised by the call below before any use.
-        let mut a = Box::new(unsafe { std::mem::zeroed::<libc::posix_spawnattr_t>() });
-        // SAFETY: `a` points to writable memory of the right type.
-        check(unsafe { libc::posix_spawnattr_init(&mut *a) }, "attr init")?;
-        Ok(Attributes(a))
-    }
-
-    fn ptr(&self) -> *mut libc::posix_spawnattr_t {
-        std::ptr::from_ref(&*self.0).cast_mut()
-    }
-
     /// A new session; every signal back to its default action (memmux ignores SIGPIPE, and an
     /// ignored signal stays ignored across exec) and none blocked.
     fn setup(&self) -> Result<(), (&'static str, io::Error)> {

@@ -681,18 +681,19 @@ mod tests {
             }
         );
         let before = a;
-        for bad in [
-            &b"\x1b[5m"[..],
-            b"\x1b[38;5;256m",
-            b"\x1b[38;5m",
-            b"\x1b[38:5:1m",
-            b"\x1b[31",
-            b"\x1b[?31m",
-            b"\x1b[1K",
-            b"\x1b(B",
+        // Why each is outside the grammar, and the sequence.
+        for (why, bad) in [
+            ("a mode vt100 ignores (blink)", &b"\x1b[5m"[..]),
+            ("a colour index out of range", b"\x1b[38;5;256m"),
+            ("a colour cut short", b"\x1b[38;5m"),
+            ("sub-parameters", b"\x1b[38:5:1m"),
+            ("no final byte", b"\x1b[31"),
+            ("a private marker", b"\x1b[?31m"),
+            ("another CSI sequence", b"\x1b[1K"),
+            ("not a CSI sequence", b"\x1b(B"),
         ] {
-            assert_eq!(apply_sgr(bad, 0, &mut a), None, "{bad:?}");
-            assert_eq!(a, before);
+            assert_eq!(apply_sgr(bad, 0, &mut a), None, "{why}: {bad:?}");
+            assert_eq!(a, before, "{why}: {bad:?}");
         }
         assert_eq!(apply_sgr(b"\x1b[m", 0, &mut a), Some(3));
         assert!(a.is_default());

@@ -593,16 +593,18 @@ mod tests {
         t.process(b"s\x08 \x08\x1b[K\x07");
         let d = take(&t);
         assert!(d.contains(2) && !d.contains(1) && !d.contains(3), "{d:?}");
-        for bytes in [
-            &b"\r\n"[..],
-            b"\x1b[H",
-            b"\x1bM",
-            b"\x1b[2J",
-            b"\xc3\xa9",
-            b"\x1b]0;title\x07",
+        // Anything but printable ASCII, BEL, BS, CR and erase in line (`row_local`) counts as
+        // a change of every row.
+        for (what, bytes) in [
+            ("a newline", &b"\r\n"[..]),
+            ("a cursor move", b"\x1b[H"),
+            ("a reverse index", b"\x1bM"),
+            ("a clear", b"\x1b[2J"),
+            ("a character beyond ASCII", "é".as_bytes()),
+            ("a title", b"\x1b]0;title\x07"),
         ] {
             t.process(bytes);
-            assert_eq!(take(&t), Damage::ALL, "{bytes:?}");
+            assert_eq!(take(&t), Damage::ALL, "{what}: {bytes:?}");
         }
         // Printing up to the last column is one row; one more character would wrap.
         t.process(b"\x1b[5;1H");

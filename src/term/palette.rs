@@ -379,14 +379,14 @@ mod tests {
         assert_eq!(parse_spec(b"#102030"), Some((0x10, 0x20, 0x30)));
         assert_eq!(parse_spec(b"#fff"), Some((255, 255, 255)));
         for bad in [
-            &b"red"[..],
-            b"rgb:1/2",
-            b"rgb:1/2/3/4",
-            b"#12345",
-            b"rgb:xx/00/00",
-            b"",
+            "red",
+            "rgb:1/2",
+            "rgb:1/2/3/4",
+            "#12345",
+            "rgb:xx/00/00",
+            "",
         ] {
-            assert_eq!(parse_spec(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(parse_spec(bad.as_bytes()), None, "{bad}");
         }
     }
 

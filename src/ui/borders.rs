@@ -99,18 +99,7 @@ fn fit(text: &str, room: usize) -> Option<String> {
     if text.width() <= room {
         return (!text.is_empty()).then(|| text.to_string());
     }
-    if room < 2 {
-        return None;
-    }
-    let mut cut = String::new();
-    for c in text.chars() {
-        if cut.width() + c.to_string().width() + 1 > room {
-            break;
-        }
-        cut.push(c);
-    }
-    cut.push('…');
-    Some(cut)
+    (room >= 2).then(|| crate::ui::text::cut(text, room))
 }
 
 /// Whether cell (x, y) is on the ring of cells around `pane`, corners included.

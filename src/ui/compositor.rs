@@ -203,19 +203,14 @@ fn draw_cells<W: Write>(
 fn unsure_width(symbol: &str) -> bool {
     symbol.chars().any(|c| {
         !matches!(u32::from(c),
-            0x20..=0x7e
-            | 0xa0..=0xac
-            | 0xae..=0x52f
-            | 0x2010..=0x2027
-            | 0x2030..=0x205e
-            | 0x20a0..=0x20c0
-            | 0x2190..=0x23ff
-            | 0x2500..=0x25ff
-            | 0x2800..=0x28ff
-            | 0x3000..=0x303e
-            | 0x3041..=0x30ff
-            | 0x4e00..=0x9fff
-            | 0xac00..=0xd7a3
+            // ASCII; Latin, Greek and Cyrillic (without U+00AD, the soft hyphen).
+            0x20..=0x7e | 0xa0..=0xac | 0xae..=0x52f
+            // Punctuation, currency signs; arrows, mathematical and technical symbols.
+            | 0x2010..=0x2027 | 0x2030..=0x205e | 0x20a0..=0x20c0 | 0x2190..=0x23ff
+            // Box drawing, blocks and shapes; Braille.
+            | 0x2500..=0x25ff | 0x2800..=0x28ff
+            // CJK punctuation, kana, ideographs, Hangul syllables, fullwidth forms.
+            | 0x3000..=0x303e | 0x3041..=0x30ff | 0x4e00..=0x9fff | 0xac00..=0xd7a3
             | 0xff01..=0xff60)
     })
 }

@@ -14,6 +14,7 @@ pub mod scroll;
 pub mod sessions;
 pub mod status;
 pub mod tabs;
+pub mod text;
 
 use ratatui::layout::Rect;
 

@@ -9,8 +9,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::config::Config;
 use crate::input::action::Action;
-use crate::state::{Confirm, Mode, State, Tab};
+use crate::state::{Confirm, LineInput, Mode, State, Tab};
 use crate::ui::memory::{Alarm, short_bytes};
+use crate::ui::text::cut;
 use crate::util::human_bytes;
 
 /// Input still queued for a program past this many bytes is worth telling the user about.
@@ -28,6 +29,25 @@ fn help_hint(config: &Config) -> String {
     keys.first()
         .map(|b| format!("{} help", config.keymap.spell(b)))
         .unwrap_or_default()
+}
+
+/// A prompt: `label` in bold, then the text typed so far. Returns the column the text starts
+/// at and where the cursor goes (on the last column at most).
+fn prompt(
+    buf: &mut Buffer,
+    area: Rect,
+    label: &str,
+    input: &LineInput,
+    bar: Style,
+) -> (u16, (u16, u16)) {
+    let w = usize::from(area.width);
+    let (x, _) = buf.set_stringn(area.x, area.y, label, w, bar.add_modifier(Modifier::BOLD));
+    buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
+    let before: String = input.text.chars().take(input.cursor).collect();
+    let cx = x
+        .saturating_add(before.width() as u16)
+        .min(area.right().saturating_sub(1));
+    (x, (cx, area.y))
 }
 
 /// Draws the line; returns where the cursor goes when a prompt is open.
@@ -58,18 +78,11 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
         }
         Mode::Rename(input) => {
             let label = format!(" rename tab {}: ", state.view.focus + 1);
-            let (x, _) =
-                buf.set_stringn(area.x, area.y, &label, w, bar.add_modifier(Modifier::BOLD));
-            buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
-            let before: String = input.text.chars().take(input.cursor).collect();
-            let cx = x
-                .saturating_add(before.width() as u16)
-                .min(area.right().saturating_sub(1));
-            return Some((cx, area.y));
+            let (_, cursor) = prompt(buf, area, &label, input, bar);
+            return Some(cursor);
         }
         Mode::Command(input) => {
-            let (x, _) = buf.set_stringn(area.x, area.y, " :", w, bar.add_modifier(Modifier::BOLD));
-            buf.set_stringn(x, area.y, &input.text, usize::from(area.right() - x), bar);
+            let (x, cursor) = prompt(buf, area, " :", input, bar);
             if let Some(m) = &state.view.message {
                 let note = format!("  {}", m.text);
                 let start = x.saturating_add(input.text.width() as u16 + 1);
@@ -83,11 +96,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                     );
                 }
             }
-            let before: String = input.text.chars().take(input.cursor).collect();
-            let cx = x
-                .saturating_add(before.width() as u16)
-                .min(area.right().saturating_sub(1));
-            return Some((cx, area.y));
+            return Some(cursor);
         }
         Mode::Confirm(c) => {
             let q = match c {
@@ -273,22 +282,6 @@ fn log_key(config: &Config) -> Option<String> {
     keys.first().map(|b| config.keymap.spell(b))
 }
 
-/// `text` cut to `width` columns, ending in `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + c.to_string().width() + 1 > width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
-
 /// What the status line says after the prefix: the most used next keys, as many as fit in
 /// `room` columns, then where every key is listed (as zellij's bar does).
 pub fn prefix_hint(config: &Config, room: usize) -> String {
@@ -403,17 +396,5 @@ pub fn memory_figures(state: &State) -> Vec<String> {
 
 /// 12 columns of a tab's label: the status line is shared with the other figures.
 fn short_label(label: &str) -> String {
-    const MAX: usize = 12;
-    if label.width() <= MAX {
-        return label.to_string();
-    }
-    let mut cut = String::new();
-    for c in label.chars() {
-        if cut.width() + 2 > MAX {
-            break;
-        }
-        cut.push(c);
-    }
-    cut.push('…');
-    cut
+    cut(label, 12)
 }

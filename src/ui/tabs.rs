@@ -29,18 +29,7 @@ fn entry(
     } else {
         Style::new().fg(colors.bar_fg).bg(colors.bar_bg)
     };
-    let mut label = tab.label();
-    if label.width() > max_label {
-        let mut cut = String::new();
-        for c in label.chars() {
-            if cut.width() + 2 > max_label {
-                break;
-            }
-            cut.push(c);
-        }
-        cut.push('…');
-        label = cut;
-    }
+    let label = crate::ui::text::cut(&tab.label(), max_label);
     let mut parts = vec![(format!(" {number}:{label}"), base)];
     // A zoomed tab hides its other panes: marked as tmux marks it.
     if tab.layout.is_zoomed() {

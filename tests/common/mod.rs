@@ -83,6 +83,30 @@ impl Opts<'static> {
             ..Opts::default()
         }
     }
+
+    /// The default program, memmux started under `ulimit ULIMIT` (`-n 64`: 64 descriptors).
+    pub fn ulimit(ulimit: &str) -> Opts<'static> {
+        let script = format!("ulimit {ulimit}; exec \"$0\" \"$@\"");
+        Opts {
+            wrapper: vec!["sh".into(), "-c".into(), script],
+            ..Opts::default()
+        }
+    }
+
+    /// These options with memmux writing its memory log (`--mem-log`) to `log`.
+    pub fn mem_log(self, log: &Path) -> Opts<'static> {
+        let mut args = vec!["--mem-log".to_string(), log.display().to_string()];
+        args.extend(self.args);
+        Opts { args, ..self }
+    }
+}
+
+/// memmux at its prompt in a window wide enough for the memory panel, writing its memory log
+/// to the temporary file returned with it.
+pub fn wide_with_log() -> (Mux, tempfile::NamedTempFile) {
+    let log = tempfile::NamedTempFile::new().expect("temp file");
+    let m = Mux::start_with(Opts::wide(Opts::default().args).mem_log(log.path())).at_prompt();
+    (m, log)
 }
 
 pub fn bin() -> &'static str {
@@ -109,6 +133,17 @@ impl Mux {
             cols,
             ..Opts::default()
         })
+    }
+
+    /// The default program in a window wide enough for the memory panel.
+    pub fn start_wide() -> Mux {
+        Mux::start_with(Opts::wide(Opts::default().args))
+    }
+
+    /// This memmux once its first tab shows the default bash's prompt: where most tests begin.
+    pub fn at_prompt(self) -> Mux {
+        self.wait_prompt();
+        self
     }
 
     pub fn start_with(opts: Opts<'_>) -> Mux {
@@ -388,6 +423,33 @@ impl Mux {
         self.wait_for(&format!("`{text}`"), |s| s.contents().contains(text));
     }
 
+    /// Opens a new tab (prefix `c`), tab `n` in the tab bar, and waits for its shell's prompt.
+    pub fn new_tab(&mut self, n: usize) {
+        self.prefix("c");
+        self.wait_tab_bar(&format!("{n}:"));
+        self.wait_ready();
+    }
+
+    /// Waits until the tab bar (the first row) shows `text`.
+    pub fn wait_tab_bar(&self, text: &str) {
+        self.wait_for(&format!("`{text}` in the tab bar"), |s| {
+            tab_bar_of(s).contains(text)
+        });
+    }
+
+    /// Waits until the tab bar (the first row) no longer shows `text`.
+    pub fn wait_tab_bar_gone(&self, text: &str) {
+        self.wait_for(&format!("`{text}` to leave the tab bar"), |s| {
+            !tab_bar_of(s).contains(text)
+        });
+    }
+
+    /// Fails if the screen shows `text` within `window`: something that must not be drawn.
+    pub fn assert_never_shows(&self, text: &str, window: Duration) {
+        let shown = self.wait_change(window, |s| s.contents().contains(text));
+        assert!(!shown, "`{text}` was shown; screen:\n{}", self.dump());
+    }
+
     /// Waits until the screen no longer shows `text`.
     pub fn wait_gone(&self, text: &str) {
         self.wait_for(&format!("`{text}` to go"), |s| !s.contents().contains(text));
@@ -436,6 +498,17 @@ impl Mux {
             &marker[4..]
         ));
         self.wait_text(&marker);
+    }
+
+    /// Sends each of `writes` to the focused program (one write each, as a terminal would send
+    /// them), then Enter, and waits until the screen shows `shown`: what a reader started by
+    /// `start_reader` (`cat -v`) printed for them.
+    pub fn send_and_expect(&mut self, writes: &[&str], shown: &str) {
+        for w in writes {
+            self.send(w);
+        }
+        self.send("\r");
+        self.wait_text(shown);
     }
 
     /// Runs a command in the focused tab and waits for a marker it prints afterwards.

@@ -251,33 +251,53 @@ fn prefix_c_a() {
 
 #[test]
 fn sizes() {
+    // Scrollback bytes, memory budget, OSC 52 maximum, warn-above.
+    let sizes = |c: &Config| {
+        let osc52 = c.osc52_max_bytes as u64;
+        (c.scrollback_bytes, c.memory_budget, osc52, c.warn_above)
+    };
     let c = valid("sizes.toml");
-    assert_eq!(c.scrollback_bytes, 16 << 20);
-    assert_eq!(c.memory_budget, 64 << 20);
-    assert_eq!(c.osc52_max_bytes, 512 << 10);
-    assert_eq!(c.warn_above, 1 << 30);
+    assert_eq!(sizes(&c), (16 << 20, 64 << 20, 512 << 10, 1 << 30));
     let c = valid("sizes-units.toml");
-    assert_eq!(c.scrollback_bytes, 3 << 29);
-    assert_eq!(c.memory_budget, 100_000_000);
-    assert_eq!(c.osc52_max_bytes, 4096);
-    assert_eq!(c.warn_above, 1 << 30);
+    assert_eq!(sizes(&c), (3 << 29, 100_000_000, 4096, 1 << 30));
     // Written back in the largest unit that is exact.
+    writes_back(
+        &c,
+        &[
+            "scrollback-bytes = \"1536 MiB\"",
+            "memory-budget = \"100000000 B\"",
+            "osc52-max-bytes = \"4 KiB\"",
+        ],
+    );
+}
+
+/// `c`'s effective config file has each of `lines`.
+fn writes_back(c: &Config, lines: &[&str]) {
     let text = c.effective_toml();
-    assert!(text.contains("scrollback-bytes = \"1536 MiB\""), "{text}");
-    assert!(text.contains("memory-budget = \"100000000 B\""), "{text}");
-    assert!(text.contains("osc52-max-bytes = \"4 KiB\""), "{text}");
+    for line in lines {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
 }
 
 #[test]
 fn durations() {
     let c = valid("durations.toml");
-    assert_eq!(c.sample_interval, Duration::from_millis(250));
-    assert_eq!(c.history, Duration::from_secs(5400));
-    assert_eq!(c.leak_window, Duration::from_secs(90));
-    let text = c.effective_toml();
-    assert!(text.contains("sample-interval = \"250ms\""), "{text}");
-    assert!(text.contains("history = \"90m\""), "{text}");
-    assert!(text.contains("leak-window = \"90s\""), "{text}");
+    assert_eq!(
+        (c.sample_interval, c.history, c.leak_window),
+        (
+            Duration::from_millis(250),
+            Duration::from_secs(5400),
+            Duration::from_secs(90)
+        )
+    );
+    writes_back(
+        &c,
+        &[
+            "sample-interval = \"250ms\"",
+            "history = \"90m\"",
+            "leak-window = \"90s\"",
+        ],
+    );
 }
 
 #[test]

@@ -20,15 +20,12 @@ fn prefix_and_scrollback_from_the_config_take_effect() {
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "prefix = \"C-a\"\nscrollback-lines = 100\n").unwrap();
     let args = common::config_args(&path);
-    let mut m = Mux::start_args(args);
-    m.wait_prompt();
+    let mut m = Mux::start_args(args).at_prompt();
     m.run("seq 1 1000");
     m.wait_text("history 100 rows");
     // C-a is the prefix now: C-a c opens a tab; C-b reaches the program.
     m.prefix_with("\x01", "c");
-    m.wait_for("tab 2", |s| {
-        s.contents().lines().next().unwrap_or("").contains("2:")
-    });
+    m.wait_tab_bar("2:");
     m.wait_prompt();
     m.start_reader("", "cat -v");
     m.send("\x02\r");
@@ -103,8 +100,7 @@ fn print_config_shows_defaults_and_the_effective_config() {
 
 #[test]
 fn reload_applies_a_good_file_and_keeps_the_old_config_on_a_bad_one() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let path = write_config(m.home(), "scrollback-lines = 50\n");
     m.prefix("R");
     m.wait_text("config reloaded");
@@ -120,24 +116,15 @@ fn reload_applies_a_good_file_and_keeps_the_old_config_on_a_bad_one() {
 
 #[test]
 fn the_command_prompt_runs_actions_and_completes_names() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.prefix(":");
     m.send("rename-tab build box\r");
-    m.wait_for("the name", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("1:build box")
-    });
+    m.wait_tab_bar("1:build box");
     m.prefix(":");
     m.send("new-t\t");
     m.wait_text(":new-tab ");
     m.send("\r");
-    m.wait_for("tab 2", |s| {
-        s.contents().lines().next().unwrap_or("").contains("2:")
-    });
+    m.wait_tab_bar("2:");
     m.prefix(":");
     m.send("sel\t");
     m.wait_text(":select-tab");
@@ -160,8 +147,7 @@ fn osc52_copies_pass_only_when_allowed() {
         let path = dir.path().join(format!("c{allowed}.toml"));
         std::fs::write(&path, config).unwrap();
         let args = common::config_args(&path);
-        let mut m = Mux::start_args(args);
-        m.wait_prompt();
+        let mut m = Mux::start_args(args).at_prompt();
         // "hello" in base64.
         m.run("printf '\\e]52;c;aGVsbG8=\\a'");
         // Passed on by the UI thread after the frame that showed the marker, if at all.

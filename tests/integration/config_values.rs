@@ -24,6 +24,14 @@ fn err(text: &str) -> String {
     }
 }
 
+/// Each file text in `cases` is refused with a message that contains the case's words.
+fn refused_saying(cases: &[(&str, &str)]) {
+    for (text, says) in cases {
+        let e = err(text);
+        assert!(e.contains(says), "{text:?} was refused with: {e}");
+    }
+}
+
 #[test]
 fn size_spellings() {
     for (text, bytes) in [
@@ -209,16 +217,16 @@ fn bare_numbers_are_not_durations() {
         ),
         "{e}"
     );
-    let e = err("[memory-panel]\nhistory = -5\n");
-    assert!(
-        e.contains("a duration cannot be negative, found `-5`"),
-        "{e}"
-    );
-    let e = err("[memory-panel]\nhistory = 1.5\n");
-    assert!(
-        e.contains("invalid type for `memory-panel.history`: expected a duration such as"),
-        "{e}"
-    );
+    refused_saying(&[
+        (
+            "[memory-panel]\nhistory = -5\n",
+            "a duration cannot be negative, found `-5`",
+        ),
+        (
+            "[memory-panel]\nhistory = 1.5\n",
+            "invalid type for `memory-panel.history`: expected a duration such as",
+        ),
+    ]);
 }
 
 #[test]
@@ -328,46 +336,55 @@ fn the_same_key_twice_for_one_action_is_harmless() {
 
 #[test]
 fn keys_value_types() {
-    let e = err("[keys]\nhelp = 1\n");
-    assert!(e.contains("invalid type for `keys.help`: expected a key such as \"prefix c\" or \"M-1\", a list of keys, or \"none\", found an integer `1`"), "{e}");
-    let e = err("[keys]\nhelp = [\"F1\", 2]\n");
-    assert!(e.contains(":2:15: invalid type for `keys.help`"), "{e}");
-    let e = err("[keys]\nhelp = [\"F1\", \"none\"]\n");
-    assert!(e.contains("\"none\" unbinds an action on its own"), "{e}");
-    let e = err("keys = \"none\"\n");
-    assert!(
-        e.contains("invalid type for `keys`: expected a table (a `[keys]` section)"),
-        "{e}"
-    );
-    // A setting written under [keys] is pointed back to the top level.
-    let e = err("[keys]\nhelp = \"F1\"\nfps = 30\n");
-    assert!(e.contains("unknown action `fps` in [keys]; `fps` is a top-level setting: move it above the first [table] header"), "{e}");
+    refused_saying(&[
+        (
+            "[keys]\nhelp = 1\n",
+            "invalid type for `keys.help`: expected a key such as \"prefix c\" or \"M-1\", a list of keys, or \"none\", found an integer `1`",
+        ),
+        (
+            "[keys]\nhelp = [\"F1\", 2]\n",
+            ":2:15: invalid type for `keys.help`",
+        ),
+        (
+            "[keys]\nhelp = [\"F1\", \"none\"]\n",
+            "\"none\" unbinds an action on its own",
+        ),
+        (
+            "keys = \"none\"\n",
+            "invalid type for `keys`: expected a table (a `[keys]` section)",
+        ),
+        // A setting written under [keys] is pointed back to the top level.
+        (
+            "[keys]\nhelp = \"F1\"\nfps = 30\n",
+            "unknown action `fps` in [keys]; `fps` is a top-level setting: move it above the first [table] header",
+        ),
+    ]);
 }
 
 #[test]
 fn unknown_keys_are_placed_or_listed() {
-    let e = err("width = 40\n");
-    assert!(
-        e.contains("unknown key `width`; `width` belongs in [memory-panel]"),
-        "{e}"
-    );
-    let e = err("widht = 40\n");
-    assert!(
-        e.contains("unknown key `widht` (did you mean `width` in [memory-panel]?)"),
-        "{e}"
-    );
-    let e = err("[memory-panel]\nscrollback-line = 1\n");
-    assert!(
-        e.contains("(did you mean the top-level setting `scrollback-lines`?)"),
-        "{e}"
-    );
-    let e = err("[colors]\nbackground = \"red\"\n");
-    assert!(e.contains("unknown key `background` in [colors]; expected one of: bar-fg, bar-bg, active-fg, active-bg, warn, accent, chart-tree, chart-heap"), "{e}");
-    let e = err("[memory_panel]\nshow = \"never\"\n");
-    assert!(
-        e.contains("unknown key `memory_panel` (did you mean `memory-panel`?)"),
-        "{e}"
-    );
+    refused_saying(&[
+        (
+            "width = 40\n",
+            "unknown key `width`; `width` belongs in [memory-panel]",
+        ),
+        (
+            "widht = 40\n",
+            "unknown key `widht` (did you mean `width` in [memory-panel]?)",
+        ),
+        (
+            "[memory-panel]\nscrollback-line = 1\n",
+            "(did you mean the top-level setting `scrollback-lines`?)",
+        ),
+        (
+            "[colors]\nbackground = \"red\"\n",
+            "unknown key `background` in [colors]; expected one of: bar-fg, bar-bg, active-fg, active-bg, warn, accent, chart-tree, chart-heap",
+        ),
+        (
+            "[memory_panel]\nshow = \"never\"\n",
+            "unknown key `memory_panel` (did you mean `memory-panel`?)",
+        ),
+    ]);
 }
 
 #[test]

@@ -52,22 +52,22 @@ fn start() -> Mux {
 #[test]
 fn word_motions_jumps_and_selection_shapes_copy_what_a_tmux_user_expects() {
     let mut m = start();
-    // The cursor opens on the prompt; three rows up is the echoed line.
-    scroll_keys(&mut m, "kkk0wvey");
-    assert_eq!(wait_copy(&m, 1), "beta");
-    scroll_keys(&mut m, "kkk0fdv$y");
-    assert_eq!(wait_copy(&m, 2), "delta");
-    scroll_keys(&mut m, "kkk$bbvey");
-    assert_eq!(wait_copy(&m, 3), "gamma");
-    scroll_keys(&mut m, "kkk0t-vy");
-    assert_eq!(wait_copy(&m, 4), "a");
-    scroll_keys(&mut m, "kkklVy");
-    assert_eq!(wait_copy(&m, 5), "alpha beta-gamma delta");
-    // A rectangle: columns 1 and 2 of `abcd` and `efgh`, with C-v and with r.
-    scroll_keys(&mut m, "kk0l\x16jly");
-    assert_eq!(wait_copy(&m, 6), "bc\nfg");
-    scroll_keys(&mut m, "kk0lvjlry");
-    assert_eq!(wait_copy(&m, 7), "bc\nfg");
+    // The keys typed in the scroll view, and what they copy (the n-th copy for the n-th row).
+    let cases = [
+        // The cursor opens on the prompt; three rows up is the echoed line.
+        ("kkk0wvey", "beta"),
+        ("kkk0fdv$y", "delta"),
+        ("kkk$bbvey", "gamma"),
+        ("kkk0t-vy", "a"),
+        ("kkklVy", "alpha beta-gamma delta"),
+        // A rectangle: columns 1 and 2 of `abcd` and `efgh`, with C-v and with r.
+        ("kk0l\x16jly", "bc\nfg"),
+        ("kk0lvjlry", "bc\nfg"),
+    ];
+    for (n, (keys, copied)) in cases.into_iter().enumerate() {
+        scroll_keys(&mut m, keys);
+        assert_eq!(wait_copy(&m, n + 1), copied, "keys {keys:?}");
+    }
 }
 
 #[test]

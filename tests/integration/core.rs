@@ -8,8 +8,7 @@ use common::{Mux, Opts, alive, children};
 
 #[test]
 fn typed_command_runs_and_its_output_appears() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("echo $((6*7))abc");
     m.wait_text("42abc");
     assert!(m.tab_bar().contains("1:bash"), "tab bar: {}", m.tab_bar());
@@ -17,14 +16,11 @@ fn typed_command_runs_and_its_output_appears() {
 
 #[test]
 fn tabs_show_their_own_content_when_switched() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("echo first-tab-text");
     m.wait_text("first-tab-text");
     m.prefix("c");
-    m.wait_for("tab 2", |s| {
-        s.contents().lines().next().unwrap_or("").contains("2:")
-    });
+    m.wait_tab_bar("2:");
     m.wait_for("a prompt in tab 2", |s| {
         !s.contents().contains("first-tab-text")
     });
@@ -56,8 +52,7 @@ fn tabs_show_their_own_content_when_switched() {
 
 #[test]
 fn new_tab_starts_in_the_focused_tabs_directory() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let dir = m.home().join("somewhere");
     std::fs::create_dir_all(&dir).unwrap();
     // Done before the new tab opens: its directory is the shell's at that moment.
@@ -71,21 +66,12 @@ fn new_tab_starts_in_the_focused_tabs_directory() {
 
 #[test]
 fn rename_sets_the_title_and_escape_cancels() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.prefix(",");
-    m.wait_for("the rename prompt", |s| {
-        s.contents().contains("rename tab 1")
-    });
+    m.wait_text("rename tab 1");
     m.send("build");
     m.send("\r");
-    m.wait_for("the new name", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("1:build")
-    });
+    m.wait_tab_bar("1:build");
     m.prefix(",");
     m.wait_text("rename tab 1");
     m.send("\x7f\x7f\x7f\x7f\x7fzzz");
@@ -96,8 +82,7 @@ fn rename_sets_the_title_and_escape_cancels() {
 
 #[test]
 fn close_asks_while_running_and_closing_the_last_tab_quits() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.prefix("c");
     m.wait_text("2:");
     m.prefix("x");
@@ -108,9 +93,7 @@ fn close_asks_while_running_and_closing_the_last_tab_quits() {
     m.prefix("x");
     m.wait_text("close tab 2");
     m.send("y");
-    m.wait_for("tab 2 to close", |s| {
-        !s.contents().lines().next().unwrap_or("").contains("2:")
-    });
+    m.wait_tab_bar_gone("2:");
     m.prefix("x");
     m.wait_text("close tab 1");
     m.send("y");
@@ -119,30 +102,15 @@ fn close_asks_while_running_and_closing_the_last_tab_quits() {
 
 #[test]
 fn exit_status_shows_in_the_tab_bar_and_r_restarts() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("exit 3");
-    m.wait_for("exit 3 in the tab bar", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("[exit 3]")
-    });
+    m.wait_tab_bar("[exit 3]");
     // An ended tab stays; plain `r` starts its command again.
     m.send("r");
-    m.wait_for("the restarted tab", |s| {
-        !s.contents().lines().next().unwrap_or("").contains("exit 3")
-    });
+    m.wait_tab_bar_gone("exit 3");
     m.wait_prompt();
     m.line("kill -9 $$");
-    m.wait_for("signal 9", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("[signal 9]")
-    });
+    m.wait_tab_bar("[signal 9]");
     // An ended tab closes without asking.
     m.prefix("x");
     assert_eq!(m.wait_exit(), 0);
@@ -150,8 +118,7 @@ fn exit_status_shows_in_the_tab_bar_and_r_restarts() {
 
 #[test]
 fn resizing_reaches_the_program() {
-    let mut m = Mux::start_sized(30, 100);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(30, 100).at_prompt();
     m.run("stty size");
     // Tab bar and status line take two rows.
     assert!(m.contents().contains("28 100"), "{}", m.dump());
@@ -177,12 +144,9 @@ fn resizing_reaches_the_program() {
 
 #[test]
 fn arrows_follow_application_cursor_mode() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("printf '\\e[?1h';", "cat -v");
-    m.send("\x1b[A");
-    m.send("\r");
-    m.wait_text("^[OA");
+    m.send_and_expect(&["\x1b[A"], "^[OA");
     m.send("\x03");
     m.wait_ready();
     m.start_reader("printf '\\e[?1l';", "cat -v");
@@ -192,12 +156,12 @@ fn arrows_follow_application_cursor_mode() {
 
 #[test]
 fn paste_is_bracketed_only_when_the_program_asks() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("printf '\\e[?2004h';", "cat -v");
-    m.send("\x1b[200~pasted-one\x1b[201~");
-    m.send("\r");
-    m.wait_text("^[[200~pasted-one^[[201~");
+    m.send_and_expect(
+        &["\x1b[200~pasted-one\x1b[201~"],
+        "^[[200~pasted-one^[[201~",
+    );
     m.send("\x03");
     m.wait_ready();
     m.start_reader("printf '\\e[?2004l';", "cat -v");
@@ -210,8 +174,7 @@ fn paste_is_bracketed_only_when_the_program_asks() {
 
 #[test]
 fn cursor_position_query_is_answered() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("clear; printf 'ab\\e[6n'; IFS= read -rsd R pos; printf '\\ngot:%s\\n' \"${pos#?}\"");
     m.wait_text("got:[1;3");
 }
@@ -221,8 +184,7 @@ fn cursor_position_query_is_answered() {
 /// typed commands once it exits.
 #[test]
 fn queries_from_a_program_in_line_mode_get_only_a_few_answers() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line(
         "clear; printf '\\e[5n%.0s' {1..50}; printf 'END\\n'; IFS= read -r line; \
          echo \"answers=$(grep -o 0n <<<\"$line\" | wc -l)\"",
@@ -248,8 +210,7 @@ fn queries_from_a_program_in_line_mode_get_only_a_few_answers() {
 
 #[test]
 fn prefix_twice_sends_a_literal_prefix() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("", "cat -v");
     m.prefix("\x02");
     m.send("\r");
@@ -258,19 +219,15 @@ fn prefix_twice_sends_a_literal_prefix() {
 
 #[test]
 fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("printf '\\e[?1000h\\e[?1006h';", "cat -v");
     // Left press at screen column 10, row 5 (1-based): pane row 4, as the tab bar takes row 1.
-    m.send("\x1b[<0;10;5M\x1b[<0;10;5m");
-    m.send("\r");
-    m.wait_text("^[[<0;10;4M^[[<0;10;4m");
+    m.send_and_expect(&["\x1b[<0;10;5M\x1b[<0;10;5m"], "^[[<0;10;4M^[[<0;10;4m");
 }
 
 #[test]
 fn help_lists_every_binding() {
-    let mut m = Mux::start_sized(50, 120);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(50, 120).at_prompt();
     m.prefix("?");
     m.wait_text("memmux keys");
     let screen = m.contents();
@@ -289,49 +246,23 @@ fn help_lists_every_binding() {
 
 #[test]
 fn titles_bells_and_activity_are_marked() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("printf '\\e]2;my-title\\a'");
-    m.wait_for("the title", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("1:my-title")
-    });
+    m.wait_tab_bar("1:my-title");
     m.line("sleep 1; echo later; printf '\\a'");
     m.prefix("c");
     m.wait_text("2:");
-    m.wait_for("the bell mark", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("1:my-title!")
-    });
+    m.wait_tab_bar("1:my-title!");
     m.prefix("1");
-    m.wait_for("marks cleared", |s| {
-        !s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("my-title!")
-    });
+    m.wait_tab_bar_gone("my-title!");
     m.line("sleep 1; echo more");
     m.prefix("2");
-    m.wait_for("the activity mark", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("1:my-title+")
-    });
+    m.wait_tab_bar("1:my-title+");
 }
 
 #[test]
 fn sigterm_restores_the_terminal_and_hangs_up_children() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.prefix("c");
     m.wait_text("2:");
     m.wait_prompt();
@@ -356,8 +287,7 @@ fn sigterm_restores_the_terminal_and_hangs_up_children() {
 
 #[test]
 fn closed_tabs_leave_no_zombies() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     for _ in 0..3 {
         m.prefix("c");
     }
@@ -386,13 +316,7 @@ fn closed_tabs_leave_no_zombies() {
 fn a_missing_program_is_explained_in_its_tab() {
     let mut m = Mux::start_args(vec!["--".into(), "/nonexistent/shell-xyz".into()]);
     m.wait_text("/nonexistent/shell-xyz");
-    m.wait_for("failed mark", |s| {
-        s.contents()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains("[failed]")
-    });
+    m.wait_tab_bar("[failed]");
     // The app still works: a new tab runs the user's shell.
     m.prefix("c");
     m.wait_text("2:");
@@ -429,8 +353,7 @@ fn without_a_terminal_it_says_so_and_exits_2() {
 
 #[test]
 fn the_pane_shows_what_xterm_would() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line(
         "clear; printf '\\e[1mB\\e[0m\\e[2mD\\e[0m\\e[3mI\\e[0m\\e[4mU\\e[0m\\e[7mR\\e[0m\
 \\e[38;5;200mX\\e[48;2;10;20;30mY\\e[0m\\e[31mZ\\e[0m漢字|\\n\\e(0lqqk\\e(B\\n'",
@@ -459,8 +382,7 @@ fn the_pane_shows_what_xterm_would() {
 
 #[test]
 fn the_cursor_hides_and_changes_shape_as_the_program_asks() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("printf '\\e[?25l\\e[5 q'; sleep 30");
     m.wait_for("a hidden cursor", |s| s.hide_cursor());
     common::wait_until(
@@ -479,8 +401,8 @@ fn a_parser_panic_is_contained_to_its_tab_and_logged() {
     let mut m = Mux::start_with(Opts {
         env: vec![("MEMMUX_TEST_PANIC_ON", "BOOM-NOW".to_string())],
         ..Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     m.prefix("c");
     m.wait_text("2:");
     m.wait_ready();
@@ -507,11 +429,10 @@ fn a_parser_panic_is_contained_to_its_tab_and_logged() {
 /// thread: only the shown tab's, only while its screen is shown as is.
 #[test]
 fn echo_like_output_lands_only_in_its_own_shown_pane() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     // Tab 2 prints one-row output (no newline: the direct path) every 100 ms.
     m.prefix("c");
-    m.wait_for("tab 2", |s| s.contents().contains("2:"));
+    m.wait_text("2:");
     m.wait_prompt();
     m.line(
         "clear; for i in $(seq 30); do sleep 0.1; printf 'HIDDEN%d ' $i; done; echo; echo DONE2",
@@ -523,10 +444,7 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
     m.send("echo shown-tab-text");
     m.wait_text("shown-tab-text");
     // Fails as soon as a frame shows it (the hidden tab prints every 100 ms).
-    let shown = m.wait_change(Duration::from_millis(1500), |s| {
-        s.contents().contains("HIDDEN")
-    });
-    assert!(!shown, "{}", m.dump());
+    m.assert_never_shows("HIDDEN", Duration::from_millis(1500));
     // Nor is the help overlay drawn over by tab 1's output: the part of the row under the
     // overlay stays the overlay's.
     m.send("\x15");
@@ -556,13 +474,10 @@ fn echo_like_output_lands_only_in_its_own_shown_pane() {
 /// right behind the prefix or a mode change must still reach what they were typed for.
 #[test]
 fn keys_typed_in_one_burst_go_where_each_was_typed_for() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     // Prefix, `,` and a name in one write: the name goes to the rename prompt, not the shell.
     m.send("\x02,abc\r");
-    m.wait_for("the tab renamed", |s| {
-        s.contents().lines().next().unwrap_or("").contains("1:abc")
-    });
+    m.wait_tab_bar("1:abc");
     // Prefix and `c` in one write, then typing at once: a new tab, and the text in it.
     m.send("\x02cecho typed-in-$((6*7))\r");
     m.wait_text("typed-in-42");

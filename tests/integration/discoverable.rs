@@ -7,8 +7,7 @@ use common::Mux;
 
 #[test]
 fn the_prefix_shows_the_next_keys_until_the_next_key() {
-    let mut m = Mux::start_sized(24, 80);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(24, 80).at_prompt();
     m.send("\x02");
     m.wait_for("the prefix hint", |s| {
         let last = s.contents().lines().last().unwrap_or("").to_string();
@@ -20,23 +19,19 @@ fn the_prefix_shows_the_next_keys_until_the_next_key() {
 
 #[test]
 fn an_ended_tab_says_r_and_x_and_x_closes_it() {
-    let mut m = Mux::start_sized(24, 80);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(24, 80).at_prompt();
     m.prefix("c");
     m.wait_text("2:");
     m.wait_ready();
     m.line("exit 3");
     m.wait_text("[exit 3]  r restart · x close");
     m.send("x");
-    m.wait_for("tab 2 closed", |s| {
-        !s.contents().lines().next().unwrap_or("").contains("2:")
-    });
+    m.wait_tab_bar_gone("2:");
 }
 
 #[test]
 fn a_long_message_is_read_whole_in_the_log() {
-    let mut m = Mux::start_sized(24, 60);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(24, 60).at_prompt();
     let long = "no-such-action-with-a-long-name-that-does-not-fit-the-status-line";
     m.prefix(":");
     m.send(format!("{long}\r"));
@@ -51,8 +46,7 @@ fn a_long_message_is_read_whole_in_the_log() {
 
 #[test]
 fn without_the_panel_the_status_line_shows_memory_and_c_b_m_says_why() {
-    let mut m = Mux::start_sized(24, 40);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(24, 40).at_prompt();
     m.wait_for("the tab's memory on the status line", |s| {
         let last = s.contents().lines().last().unwrap_or("").to_string();
         last.contains("mem ") && !last.contains("mem …")

@@ -353,19 +353,34 @@ fn good_sgr(rng: &mut Rng, out: &mut Vec<u8>) {
     out.push(b'm');
 }
 
-fn sgr_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
+/// The body of a line `line_len` columns long, in pieces of up to 11 columns that `piece`
+/// writes (returning the columns it wrote), each after an SGR the grammar accepts
+/// `sgr_percent` % of the time.
+fn pieces_of_a_line(
+    rng: &mut Rng,
+    cols: usize,
+    out: &mut Vec<u8>,
+    sgr_percent: usize,
+    mut piece: impl FnMut(&mut Rng, usize, &mut Vec<u8>) -> usize,
+) {
     let len = line_len(rng, cols);
     let mut written = 0;
     while written < len {
-        if rng.chance(40) {
+        if rng.chance(sgr_percent) {
             good_sgr(rng, out);
         }
-        let mut piece = Vec::new();
         let n = rng.range(1, 12).min(len - written);
-        plain_text(rng, n, &mut piece);
-        written += piece.len();
-        out.extend_from_slice(&piece);
+        written += piece(rng, n, out);
     }
+}
+
+fn sgr_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
+    pieces_of_a_line(rng, cols, out, 40, |rng, n, out| {
+        let mut piece = Vec::new();
+        plain_text(rng, n, &mut piece);
+        out.extend_from_slice(&piece);
+        piece.len()
+    });
     match rng.below(4) {
         0 => out.extend_from_slice(b"\x1b[m"),
         1 => good_sgr(rng, out),
@@ -437,13 +452,7 @@ fn utf8_text(rng: &mut Rng, columns: usize, out: &mut Vec<u8>) {
 }
 
 fn utf8_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
-    let len = line_len(rng, cols);
-    let mut written = 0;
-    while written < len {
-        if rng.chance(15) {
-            good_sgr(rng, out);
-        }
-        let n = rng.range(1, 12).min(len - written);
+    pieces_of_a_line(rng, cols, out, 15, |rng, n, out| {
         if rng.chance(70) {
             utf8_text(rng, n, out);
         } else {
@@ -451,8 +460,8 @@ fn utf8_line(rng: &mut Rng, cols: usize, out: &mut Vec<u8>) {
             plain_text(rng, n, &mut piece);
             out.extend_from_slice(&piece);
         }
-        written += n;
-    }
+        n
+    });
     if rng.chance(20) {
         out.extend_from_slice(b"\x1b[m");
     }
@@ -810,16 +819,18 @@ fn lines(n: usize, f: impl Fn(usize) -> String) -> Vec<u8> {
 
 #[test]
 fn the_fast_path_is_taken_and_stores_rows_directly() {
-    let mut p = pair(10, 20);
-    run_case(
-        &mut p,
-        &[Event::Bytes(lines(100, |i| format!("line {i}\r\n")))],
-    );
-    let (taken, direct) = p.fast.fast_path_stats();
-    assert_eq!(taken, 1);
-    // The first 9 lines take the cursor to the last row (the normal path); of the other 91
-    // rows, the last 9 stay visible.
-    assert_eq!(direct, 82);
+    let read = lines(100, |i| format!("line {i}\r\n"));
+    // Taken once. The first 9 lines take the cursor to the last row (the normal path); of the
+    // other 91 rows, the last 9 stay visible: 82 stored directly.
+    assert_eq!(fast_path_stats_of(10, 20, read), (1, 82));
+}
+
+/// How often the fast path was taken, and the rows it stored directly, for one `read` into a
+/// `rows` x `cols` screen (checked against vt100 alone, as every case is).
+fn fast_path_stats_of(rows: u16, cols: u16, read: Vec<u8>) -> (u64, u64) {
+    let mut p = pair(rows, cols);
+    run_case(&mut p, &[Event::Bytes(read)]);
+    p.fast.fast_path_stats()
 }
 
 /// One read of lines the fast path declines (combining marks) and then plain lines: the
@@ -829,28 +840,22 @@ fn the_fast_path_is_taken_and_stores_rows_directly() {
 fn plain_lines_after_declined_ones_in_the_same_read_take_the_fast_path() {
     // 200 columns: the plain run's ~1 KB alone is far short of the 19 rows the gate wants,
     // so only its 100 newlines let it through.
-    let mut p = pair(10, 200);
     let mut read = lines(300, |i| format!("漢e\u{301}{}語\r\n", i % 10));
     read.extend(lines(100, |i| format!("line {i}\r\n")));
-    run_case(&mut p, &[Event::Bytes(read)]);
-    let (taken, direct) = p.fast.fast_path_stats();
-    assert_eq!(taken, 1);
-    // The cursor is on the last row after the wide lines; of the 100 plain rows, the last
-    // 9 stay visible.
-    assert_eq!(direct, 91);
+    // Taken once. The cursor is on the last row after the wide lines; of the 100 plain rows,
+    // the last 9 stay visible.
+    assert_eq!(fast_path_stats_of(10, 200, read), (1, 91));
 }
 
 #[test]
 fn edge_widths_wrap_like_vt100() {
     for cols in [1, 2, 5, 20] {
-        let mut p = pair(4, cols);
         let c = usize::from(cols);
         let input = lines(60, |i| {
             let n = [0, c - 1, c, c + 1, 2 * c, 3 * c + 1][i % 6];
             format!("\x1b[{}m{}   \r\n", 31 + i % 7, "x".repeat(n))
         });
-        run_case(&mut p, &[Event::Bytes(input)]);
-        assert!(p.fast.fast_path_stats().0 > 0, "{cols}");
+        assert!(fast_path_stats_of(4, cols, input).0 > 0, "{cols}");
     }
 }
 
@@ -860,32 +865,27 @@ fn edge_widths_wrap_like_vt100() {
 #[test]
 fn wide_characters_wrap_like_vt100() {
     for cols in [1, 2, 3, 7, 20, 21] {
-        let mut p = pair(4, cols);
         let c = usize::from(cols);
         let input = lines(80, |i| {
             let lead = "x".repeat([0, 1, c.saturating_sub(1), c, c + 1][i % 5]);
             let wide = "漢한😀".repeat(i % 4 + c / 2);
             format!("{lead}\x1b[3{}m{wide}é\x1b[m ok\r\n", i % 8)
         });
-        run_case(&mut p, &[Event::Bytes(input)]);
         // One column: every line has a wide character vt100 drops, which the fast path
         // leaves to it.
-        assert_eq!(p.fast.fast_path_stats().0 > 0, cols > 1, "{cols}");
+        let taken = fast_path_stats_of(4, cols, input).0;
+        assert_eq!(taken > 0, cols > 1, "{cols}");
     }
 }
 
 /// Lines of CJK text alone (the benchmark's workload) take the fast path, stored directly.
 #[test]
 fn cjk_lines_take_the_fast_path() {
-    let mut p = pair(10, 80);
     let read = lines(200, |i| {
         format!("{i:08}的一是不了人我在有他这中大 한국어텍스트 éàü 🚀\r\n")
     });
-    run_case(&mut p, &[Event::Bytes(read)]);
-    let (taken, direct) = p.fast.fast_path_stats();
-    assert_eq!(taken, 1);
-    // 9 lines reach the last row the normal way; of the other 191, 9 stay visible.
-    assert_eq!(direct, 182);
+    // Taken once. 9 lines reach the last row the normal way; of the other 191, 9 stay visible.
+    assert_eq!(fast_path_stats_of(10, 80, read), (1, 182));
 }
 
 /// REP right after a run whose last character is wide repeats that character (the fast path

@@ -19,8 +19,7 @@ fn settle(m: &Mux, count: impl Fn(&vt100::Screen) -> usize) -> usize {
 
 #[test]
 fn vim_colorscheme_background_survives_scrolling() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq -f 'line %g' 1 300 > f.txt");
     m.line("vim -u NONE -N -i NONE -c 'colorscheme desert' f.txt");
     m.wait_for("vim with a background", |s| {
@@ -68,8 +67,7 @@ fn vim_colorscheme_background_survives_scrolling() {
 
 #[test]
 fn tabs_sets_the_stops_ht_honours() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("tabs 4,12,30");
     m.line("printf 'a\\tb\\tc\\td\\n'");
     let want = format!("a{}b{}c{}d", " ".repeat(2), " ".repeat(7), " ".repeat(17));
@@ -87,8 +85,7 @@ fn tabs_sets_the_stops_ht_honours() {
 
 #[test]
 fn tput_smir_inserts() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("printf 'abcdef\\r'; tput smir; printf XY; tput rmir; printf 'Z\\n'");
     // Insert mode pushes `abcdef` right; after rmir, Z overwrites.
     m.wait_for("the inserted text", |s| {
@@ -98,8 +95,7 @@ fn tput_smir_inserts() {
 
 #[test]
 fn default_background_set_by_osc_11_is_drawn_and_queries_answered() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("printf '\\033]11;#203040\\007'; clear");
     m.wait_for("the pane in the new background", |s| {
         s.cell(3, 10).map(|c| c.bgcolor()) == Some(vt100::Color::Rgb(0x20, 0x30, 0x40))
@@ -115,8 +111,7 @@ fn default_background_set_by_osc_11_is_drawn_and_queries_answered() {
 
 #[test]
 fn tmux_inside_memmux_keeps_its_pane_background() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let sock = m.home().join("tmux.sock");
     let conf = m.home().join("tmux.conf");
     std::fs::write(
@@ -147,7 +142,7 @@ fn tmux_inside_memmux_keeps_its_pane_background() {
     // Scroll tmux's pane: tmux draws the lines it scrolls in relying on the terminal to
     // erase them in the background (bce).
     m.line("seq 1 200");
-    m.wait_for("the end of seq", |s| s.contents().contains("200"));
+    m.wait_text("200");
     let (rows, cols) = m.with_screen(|s| (s.size().0.get(), s.size().1.get()));
     let width = m.with_screen(|s| {
         (0..cols)
@@ -199,8 +194,8 @@ fn resizing_rewraps_a_long_line_instead_of_cutting_it() {
         rows: 20,
         cols: 80,
         ..common::Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     // 300 digits: four rows at 80 columns, eight at 40.
     let long: String = (100..200).map(|n| n.to_string()).collect();
     m.run("seq -s '' 100 199");
@@ -228,14 +223,16 @@ fn resizing_rewraps_a_long_line_instead_of_cutting_it() {
 /// sends it, and so every other modified function key.
 #[test]
 fn modified_function_keys_reach_the_program() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("", "cat -v");
-    m.send("\x1b[1;2R");
-    m.send("\x1b[1;5P\x1b[1;3Q\x1b[1;6S");
-    m.send("\x1b[15;2~\x1b[24;5~");
-    m.send("\r");
-    m.wait_text("^[[1;2R^[[1;5P^[[1;3Q^[[1;6S^[[15;2~^[[24;5~");
+    m.send_and_expect(
+        &[
+            "\x1b[1;2R",
+            "\x1b[1;5P\x1b[1;3Q\x1b[1;6S",
+            "\x1b[15;2~\x1b[24;5~",
+        ],
+        "^[[1;2R^[[1;5P^[[1;3Q^[[1;6S^[[15;2~^[[24;5~",
+    );
 }
 
 /// DECKPAM: memmux puts the outer terminal's keypad in application mode while the focused
@@ -243,17 +240,14 @@ fn modified_function_keys_reach_the_program() {
 /// what it asked for; back in numeric mode the same keys are digits and operators.
 #[test]
 fn application_keypad_mode_sends_the_keypad_sequences() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("printf '\\e=';", "cat -v");
     assert!(
         m.wait_raw(common::TIMEOUT, |raw| raw.windows(2).any(|w| w == b"\x1b=")),
         "memmux did not put the outer keypad in application mode"
     );
     // Keypad 0, 5, +, -, Enter as a terminal in application keypad mode sends them.
-    m.send("\x1bOp\x1bOu\x1bOk\x1bOm\x1bOM");
-    m.send("\r");
-    m.wait_text("^[Op^[Ou^[Ok^[Om^[OM");
+    m.send_and_expect(&["\x1bOp\x1bOu\x1bOk\x1bOm\x1bOM"], "^[Op^[Ou^[Ok^[Om^[OM");
     m.send("\x03");
     m.wait_ready();
     m.start_reader("printf '\\e>';", "cat -v");
@@ -274,8 +268,7 @@ fn application_keypad_mode_sends_the_keypad_sequences() {
 /// Escape twice, an Alt chord and a modified arrow in one read: each byte reaches the program.
 #[test]
 fn escape_and_alt_reach_the_program() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("", "cat -v");
     m.send("\x1b\x1bx\x1bq\x1b[1;2A\r");
     m.wait_text("^[^[x^[q^[[1;2A");
@@ -357,8 +350,7 @@ fn vttest_menus_1_2_and_8_match_tmux() {
 /// light-on-dark assumption.
 #[test]
 fn default_colour_queries_answer_the_outer_terminals_colours() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     assert!(
         m.wait_raw(common::TIMEOUT, |raw| {
             raw.windows(7).any(|w| w == b"\x1b]10;?\x1b")
@@ -387,8 +379,7 @@ fn default_colour_queries_answer_the_outer_terminals_colours() {
 /// outer terminal: memmux draws them (SGR 9, 5, 8 and 58 in its output).
 #[test]
 fn strikethrough_blink_hidden_and_underline_colour_are_drawn() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("clear; printf '\\033[9mstruck\\033[m \\033[5mblinks\\033[m \\033[8mhid\\033[m \\033[4;58;5;1mcurl\\033[m\\n'");
     m.wait_text("struck blinks");
     let found = |raw: &[u8], what: &[u8]| raw.windows(what.len()).any(|w| w == what);

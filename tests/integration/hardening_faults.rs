@@ -134,9 +134,7 @@ fn no_pty_for_a_new_tab_is_explained_and_the_others_go_on() {
     m.wait_prompt();
     m.run("echo first-tab-has-a-pty");
     let one_tab = holdings(&m);
-    m.prefix("c");
-    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
-    m.wait_ready();
+    m.new_tab(2);
     m.run("echo second-tab-has-a-pty");
     m.prefix("c");
     m.wait_for("the failed mark", |s| {
@@ -207,15 +205,7 @@ fn no_pty_at_all_is_explained_in_the_first_tab() {
 /// frees enough for a new one.
 #[test]
 fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
-    let mut m = Mux::start_with(Opts {
-        wrapper: vec![
-            "sh".into(),
-            "-c".into(),
-            "ulimit -n 64; exec \"$0\" \"$@\"".into(),
-        ],
-        ..Opts::default()
-    });
-    m.wait_prompt();
+    let mut m = Mux::start_with(Opts::ulimit("-n 64")).at_prompt();
     m.run("echo first-tab-text");
     let mut n = 1;
     while !m.tab_bar().contains("[failed]") {
@@ -223,8 +213,7 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
         assert!(n < 22, "64 descriptors never ran out:\n{}", m.dump());
         n += 1;
         m.prefix("c");
-        let label = format!("{n}:");
-        m.wait_for("the new tab", |s| common::tab_bar_of(s).contains(&label));
+        m.wait_tab_bar(&format!("{n}:"));
         // Its shell drew a prompt (it holds its descriptors now), or it failed.
         m.wait_for("the new tab's prompt or its failure", |s| {
             common::tab_bar_of(s).contains("[failed]") || prompt_at_cursor(s)
@@ -313,8 +302,7 @@ fn running_out_of_descriptors_is_explained_and_the_others_go_on() {
 /// every tab's pty ends with the final pane size.
 #[test]
 fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     for n in 2..=3 {
         m.prefix("c");
         m.wait_for("the new tab", |s| {
@@ -392,12 +380,9 @@ fn a_storm_of_1000_resizes_leaves_every_tab_the_final_size() {
 /// memmux with two tabs: tab 1 has a background `sleep`, tab 2 runs `sleep` in the foreground.
 /// Returns it with the pids under it.
 fn two_busy_tabs() -> (Mux, Vec<u32>) {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("sleep 1001 &");
-    m.prefix("c");
-    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
-    m.wait_ready();
+    m.new_tab(2);
     m.line("sleep 1002");
     let pid = m.pid();
     // Two shells and two sleeps.
@@ -724,12 +709,9 @@ fn closing_the_outer_terminal_under_a_wrapper_shell_leaves_no_cpu_burn() {
 /// and its UI and tabs still work afterwards.
 #[test]
 fn a_mebibyte_of_random_input_does_not_hurt() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.start_reader("stty raw -echo;", "cat > /dev/null");
-    m.prefix("c");
-    m.wait_for("tab 2", |s| common::tab_bar_of(s).contains("2:"));
-    m.wait_ready();
+    m.new_tab(2);
     m.start_reader("stty raw -echo;", "cat > /dev/null");
     let mut rng = common::rng::Rng::new(2);
     let mut garbage = Vec::with_capacity(1 << 20);

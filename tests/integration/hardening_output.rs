@@ -24,8 +24,7 @@ fn settled_rss(m: &Mux) -> u64 {
 /// which ends an OSC in vte as in xterm).
 #[test]
 fn unterminated_100_mib_osc_is_not_buffered_and_the_tab_recovers() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let before = settled_rss(&m);
     let watch = RssWatch::start(m.pid());
     let done = m.home().join("osc-done");
@@ -68,8 +67,7 @@ fn unterminated_100_mib_osc_is_not_buffered_and_the_tab_recovers() {
 /// so it returns promptly and the tab goes on.
 #[test]
 fn repeat_65535_a_thousand_times_returns_promptly() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let t0 = Instant::now();
     // `%.0s` takes an argument and prints nothing: the format runs once per number.
     m.run("clear; printf 'A'; printf '\\e[65535b%.0s' $(seq 1000); echo");
@@ -92,8 +90,7 @@ fn repeat_65535_a_thousand_times_returns_promptly() {
 /// `stty sane`): memmux lives, the other tab is untouched.
 #[test]
 fn cat_of_a_binary_leaves_other_tabs_and_memmux_alone() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.line("echo tab-one-before");
     m.wait_text("tab-one-before");
     m.prefix("c");
@@ -160,8 +157,7 @@ fn replies_to(m: &mut Mux, payload: &str) -> String {
 /// the same stream is answered, so the channel works and the test can fail.
 #[test]
 fn replies_never_contain_program_controlled_bytes() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let pwned = m.home().join("pwned");
     let title = format!("evil$(touch {})", pwned.display());
     let got = replies_to(
@@ -183,8 +179,7 @@ fn replies_never_contain_program_controlled_bytes() {
 /// OSC 52 clipboard reads are never answered (the clipboard may hold secrets).
 #[test]
 fn clipboard_reads_are_never_answered() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     let got = replies_to(&mut m, "\\e]52;c;?\\a\\e]52;p;?\\e\\\\\\e[5n");
     eprintln!("replies to OSC 52 reads and DSR 5: {got:?}");
     assert!(got.contains("^[[0n"), "DSR 5 not answered: {got:?}");
@@ -197,8 +192,7 @@ fn clipboard_reads_are_never_answered() {
 /// A program's OSC 52 clipboard write is not passed to the outer terminal by default.
 #[test]
 fn program_clipboard_writes_do_not_reach_the_outer_terminal() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     // aGVsbG8= is "hello".
     m.run("printf '\\e]52;c;aGVsbG8=\\a\\e]52;p;aGVsbG8=\\e\\\\'");
     // A frame after it, so anything queued for the outer terminal has been written.
@@ -217,10 +211,7 @@ fn program_clipboard_writes_do_not_reach_the_outer_terminal() {
 #[test]
 fn titles_are_stripped_of_controls_and_capped() {
     let log = m_log();
-    let mut args = vec!["--mem-log".to_string(), log.path().display().to_string()];
-    args.extend(Opts::default().args);
-    let mut m = Mux::start_args(args);
-    m.wait_prompt();
+    let mut m = Mux::start_with(Opts::default().mem_log(log.path())).at_prompt();
     // T, U+009B (C1 CSI) "31m", X, U+009D (C1 OSC), Y, BS, DEL, then 1000 z.
     m.run(
         "printf '\\e]2;T\\xc2\\x9b31mX\\xc2\\x9dY\\x08\\x7f%s\\a' \
@@ -272,8 +263,7 @@ fn m_log() -> tempfile::NamedTempFile {
 /// so `stty size`, keep the user's size.
 #[test]
 fn program_resize_requests_are_ignored() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("clear; stty size");
     assert!(m.contents().contains("28 100"), "{}", m.dump());
     m.run("clear; printf '\\e[8;100;300t\\e[8;1;1t'; sleep 0.3; stty size");
@@ -307,8 +297,8 @@ fn a_parser_panic_is_contained_to_its_tab_and_logged() {
     let mut m = Mux::start_with(Opts {
         env: vec![("MEMMUX_TEST_PANIC_ON", trigger.to_string())],
         ..Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     m.prefix("c");
     m.wait_prompt();
     m.run("echo tab-two-ok");

@@ -26,18 +26,13 @@ fn pane_rows(m: &Mux) -> Vec<String> {
 
 #[test]
 fn the_oldest_kept_rows_are_consecutive_and_bounded() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 30000");
-    m.wait_for("10000 rows of history", |s| {
-        s.contents().contains("history 10000 rows")
-    });
+    m.wait_text("history 10000 rows");
     m.prefix("[");
     m.wait_text("SCROLL");
     m.send("g");
-    m.wait_for("the top of history", |s| {
-        s.contents().contains("[10000/10000]")
-    });
+    m.wait_text("[10000/10000]");
     let rows = pane_rows(&m);
     // The indicator sits at the right of the first pane row.
     let first: u32 = rows[0].split_whitespace().next().unwrap().parse().unwrap();
@@ -65,8 +60,7 @@ fn the_oldest_kept_rows_are_consecutive_and_bounded() {
 
 #[test]
 fn the_view_stays_put_while_output_arrives() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 3000");
     m.line("sleep 1; seq 5001 5100");
     m.prefix("[");
@@ -91,8 +85,7 @@ fn the_view_stays_put_while_output_arrives() {
 
 #[test]
 fn search_finds_and_highlights_and_says_not_found() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 5000");
     m.prefix("[");
     m.wait_text("SCROLL");
@@ -113,22 +106,18 @@ fn search_finds_and_highlights_and_says_not_found() {
         })
     });
     assert!(highlighted, "no highlight:\n{}", m.dump());
-    m.send("/");
-    m.send("no-such-text");
-    m.send("\r");
-    m.wait_text("not found: no-such-text");
+    m.send_and_expect(&["/", "no-such-text"], "not found: no-such-text");
 }
 
 #[test]
 fn copy_then_paste_reproduces_the_selection() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 100 199");
     m.prefix("[");
     m.wait_text("SCROLL");
     m.send("?");
     m.send("150\r");
-    m.wait_for("the match", |s| s.contents().contains("150"));
+    m.wait_text("150");
     // Select from the match through two more lines, to their ends.
     m.send("v");
     m.send("j");
@@ -152,10 +141,9 @@ fn copy_then_paste_reproduces_the_selection() {
 
 #[test]
 fn full_screen_programs_add_nothing_to_history() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 50 > nums.txt; seq 1 2000 > big.txt; cat nums.txt");
-    m.wait_for("history counted", |s| s.contents().contains("history "));
+    m.wait_text("history ");
     let before = history_rows(&m);
     m.line("vim -u NONE big.txt");
     // vim's own message, not the echo of the command line: keys sent before vim runs are
@@ -179,8 +167,7 @@ fn full_screen_programs_add_nothing_to_history() {
 
 #[test]
 fn clearing_history_empties_it() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 500");
     m.wait_for("history", |s| !s.contents().contains("history 0 rows"));
     m.prefix("C");
@@ -190,8 +177,7 @@ fn clearing_history_empties_it() {
 
 #[test]
 fn shift_pageup_and_the_wheel_open_the_view() {
-    let mut m = Mux::start();
-    m.wait_prompt();
+    let mut m = Mux::start().at_prompt();
     m.run("seq 1 500");
     m.send("\x1b[5;2~");
     m.wait_text("SCROLL");
@@ -209,8 +195,7 @@ fn shift_pageup_and_the_wheel_open_the_view() {
 
 #[test]
 fn scrollback_bound_is_exact_in_lines() {
-    let mut m = Mux::start_sized(20, 80);
-    m.wait_prompt();
+    let mut m = Mux::start_sized(20, 80).at_prompt();
     m.run("seq 1 12345");
     m.wait_text("history 10000 rows");
 }

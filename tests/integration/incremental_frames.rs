@@ -8,8 +8,8 @@ use std::num::NonZeroU16;
 
 use memmux::term::Term;
 use memmux::term::scrollback::{Budget, Limits};
-use memmux::ui::Compositor;
 use memmux::ui::pane;
+use memmux::ui::{Canvas, Compositor};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
@@ -251,22 +251,9 @@ fn run_panes(seed: u64, steps: usize) {
         comp.writer_mut().clear();
         comp.draw(|f| {
             for p in [1 - focus, focus] {
-                let t = &terms[p];
-                let source = (!overlay).then_some(p as u64);
-                f.pane_rows = match f.pane_changes(areas[p], source, t.changes()) {
-                    Some(damage) => pane::render_rows(t.screen(), areas[p], f.buffer_mut(), |r| {
-                        damage.contains(r)
-                    }),
-                    None => pane::render_all(t.screen(), areas[p], f.buffer_mut()),
-                };
+                draw_pane(f, &terms[p], areas[p], (!overlay).then_some(p as u64));
             }
-            for y in 1..=ROWS {
-                f.buffer_mut()[(W, y)].set_symbol("│");
-            }
-            if overlay {
-                f.buffer_mut().set_string(2, 3, "OVERLAY", Style::new());
-                f.forget_pane_rows();
-            }
+            draw_over_panes(f, Some(W), overlay);
         })
         .expect("drawing into memory");
         outer.process(comp.writer_mut());
@@ -381,6 +368,29 @@ struct View {
 }
 
 /// Where pane `p` is in a view showing `alone`, if it shows at all.
+/// Draws `t` at `at` as the app does: only its changed rows when the compositor knows what
+/// the screen shows there (the pane's `source` is `None` under an overlay), else all of them.
+fn draw_pane(f: &mut Canvas<'_>, t: &Term, at: Rect, source: Option<u64>) {
+    f.pane_rows = match f.pane_changes(at, source, t.changes()) {
+        Some(d) => pane::render_rows(t.screen(), at, f.buffer_mut(), |r| d.contains(r)),
+        None => pane::render_all(t.screen(), at, f.buffer_mut()),
+    };
+}
+
+/// What the app draws after the panes: the border between two (at column `border`), and an
+/// overlay over them (`overlay`), which makes the compositor forget the panes' rows.
+fn draw_over_panes(f: &mut Canvas<'_>, border: Option<u16>, overlay: bool) {
+    if let Some(x) = border {
+        for y in 1..=ROWS {
+            f.buffer_mut()[(x, y)].set_symbol("│");
+        }
+    }
+    if overlay {
+        f.buffer_mut().set_string(2, 3, "OVERLAY", Style::new());
+        f.forget_pane_rows();
+    }
+}
+
 fn place(alone: Option<usize>, p: usize, w: u16) -> Option<Rect> {
     match alone {
         None => Some([Rect::new(0, 1, w, ROWS), Rect::new(w + 1, 1, w, ROWS)][p]),
@@ -475,30 +485,12 @@ fn run_two_views(seed: u64, steps: usize) -> (usize, usize) {
                             let Some(at) = place(alone, p, W) else {
                                 continue;
                             };
-                            let t = &terms[p];
                             let source = (!overlay).then_some(p as u64);
-                            f.pane_rows = match f.pane_changes(at, source, t.changes()) {
-                                Some(d) => {
-                                    let rows =
-                                        pane::render_rows(t.screen(), at, f.buffer_mut(), |r| {
-                                            d.contains(r)
-                                        });
-                                    kept_rows +=
-                                        rows.iter().filter(|r| **r == pane::PaneRow::Kept).count();
-                                    rows
-                                }
-                                None => pane::render_all(t.screen(), at, f.buffer_mut()),
-                            };
+                            draw_pane(f, &terms[p], at, source);
+                            let kept = f.pane_rows.iter().filter(|r| **r == pane::PaneRow::Kept);
+                            kept_rows += kept.count();
                         }
-                        if alone.is_none() {
-                            for y in 1..=ROWS {
-                                f.buffer_mut()[(W, y)].set_symbol("│");
-                            }
-                        }
-                        if overlay {
-                            f.buffer_mut().set_string(2, 3, "OVERLAY", Style::new());
-                            f.forget_pane_rows();
-                        }
+                        draw_over_panes(f, alone.is_none().then_some(W), overlay);
                     })
                     .expect("drawing into memory");
                 if overlay {

@@ -36,8 +36,8 @@ fn a_full_disk_stops_the_log_cleanly_and_it_resumes() {
         args,
         wrapper: common::in_mount_namespace(script),
         ..Opts::default()
-    });
-    m.wait_prompt();
+    })
+    .at_prompt();
     // Fill the tmpfs from the tab (it shares memmux's mount namespace).
     m.line(&format!(
         "head -c 1M /dev/zero > {d}/filler 2>/dev/null; echo filled"

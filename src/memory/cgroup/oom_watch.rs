@@ -235,15 +235,15 @@ mod tests {
 
     use super::*;
     use crate::memory::cgroup::Hierarchy;
+    use crate::memory::cgroup::tab::{fake_tab_cgroup, fake_v2_hierarchy};
     use std::sync::mpsc;
 
     #[test]
     fn v2_a_kill_wakes_at_once_and_other_events_do_not() {
-        let tmp = tempfile::tempdir().unwrap();
-        let h = super::super::tab::fake_v2_hierarchy(tmp.path());
-        let cg = Arc::new(TabCgroup::create(&h, "tab-1-1").unwrap());
+        let quiet = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n";
+        let (tmp, cg) = fake_tab_cgroup("tab-1-1", &[("memory.events", quiet)]);
+        let cg = Arc::new(cg);
         let events = cg.dir().join("memory.events");
-        std::fs::write(&events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n").unwrap();
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let w = Watcher::start(
@@ -265,7 +265,7 @@ mod tests {
         // A v1 cgroup is refused by a v2 watcher.
         let v1 = Hierarchy {
             version: Version::V1,
-            ..h.clone()
+            ..fake_v2_hierarchy(tmp.path())
         };
         let other = Arc::new(TabCgroup::create(&v1, "tab-1-2").unwrap());
         assert!(w.watch(&other).is_err());

@@ -316,25 +316,24 @@ pub fn parse_oom_record(record: &str, name: &str) -> Option<(u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::cgroup::tab::fake_tab_cgroup;
 
     /// A kill the OOM watcher saw is read at once, though the usage did not move (which
     /// otherwise reuses the last sample for up to 5 s), and names the biggest process when
     /// the victim has not exited yet and the kernel log does not say.
     #[test]
     fn a_kill_the_watcher_saw_is_read_at_once_and_named() {
-        let tmp = tempfile::tempdir().unwrap();
-        let h = super::super::tab::fake_v2_hierarchy(tmp.path());
-        let cg = TabCgroup::create(&h, "tab-1-7").unwrap();
-        let d = cg.dir().to_path_buf();
         let me = std::process::id();
-        std::fs::write(d.join("memory.current"), "10485760\n").unwrap();
-        std::fs::write(
-            d.join("memory.stat"),
-            "anon 8388608\nfile 0\ninactive_file 0\n",
-        )
-        .unwrap();
-        std::fs::write(d.join("memory.events"), "oom 0\noom_kill 0\n").unwrap();
-        std::fs::write(d.join("cgroup.procs"), format!("{me}\n")).unwrap();
+        let (_tmp, cg) = fake_tab_cgroup(
+            "tab-1-7",
+            &[
+                ("memory.current", "10485760\n"),
+                ("memory.stat", "anon 8388608\nfile 0\ninactive_file 0\n"),
+                ("memory.events", "oom 0\noom_kill 0\n"),
+                ("cgroup.procs", &format!("{me}\n")),
+            ],
+        );
+        let d = cg.dir().to_path_buf();
         let mut s = CgroupSampler::default();
         let first = s.read(1, &cg, false).unwrap();
         assert_eq!((first.processes, first.figures.oom_kills), (1, 0));
@@ -359,18 +358,20 @@ mod tests {
     /// the base (any tab's memory) or output in the tab reads it again.
     #[test]
     fn quiet_tabs_are_not_read_while_nothing_moved_under_the_base() {
-        let tmp = tempfile::tempdir().unwrap();
-        let h = super::super::tab::fake_v2_hierarchy(tmp.path());
-        let cg = TabCgroup::create(&h, "tab-1-3").unwrap();
+        let mib = |n: u64| format!("{}\n", n << 20);
+        let (_tmp, cg) = fake_tab_cgroup(
+            "tab-1-3",
+            &[
+                ("memory.current", &mib(10)),
+                ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                ("memory.events", "oom 0\noom_kill 0\n"),
+                ("cgroup.procs", ""),
+            ],
+        );
         let d = cg.dir().to_path_buf();
         let base = cg.base_dir().unwrap().to_path_buf();
         assert_eq!(base, d.parent().unwrap());
-        let mib = |n: u64| format!("{}\n", n << 20);
         std::fs::write(base.join("memory.current"), mib(10)).unwrap();
-        std::fs::write(d.join("memory.current"), mib(10)).unwrap();
-        std::fs::write(d.join("memory.stat"), "anon 0\nfile 0\ninactive_file 0\n").unwrap();
-        std::fs::write(d.join("memory.events"), "oom 0\noom_kill 0\n").unwrap();
-        std::fs::write(d.join("cgroup.procs"), "").unwrap();
         let mut s = CgroupSampler::default();
         let usage = |x: &CgroupSample| x.figures.usage;
         s.start_round(Some(&base));

@@ -647,6 +647,36 @@ pub(crate) fn fake_v2_hierarchy(base: &Path) -> Hierarchy {
     }
 }
 
+/// Writes each `(file, content)` of `files` into `dir`: a cgroup's files as the kernel
+/// would show them.
+#[cfg(test)]
+pub(crate) fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, content) in files {
+        if let Err(e) = std::fs::write(dir.join(name), content) {
+            panic!("writing {name} in {}: {e}", dir.display());
+        }
+    }
+}
+
+/// A tab cgroup `name` in a fake v2 tree in a new temporary directory (kept alive by the
+/// `TempDir` returned), with `files` written into it.
+#[cfg(test)]
+pub(crate) fn fake_tab_cgroup(
+    name: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, TabCgroup) {
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => panic!("temporary directory: {e}"),
+    };
+    let cg = match TabCgroup::create(&fake_v2_hierarchy(tmp.path()), name) {
+        Ok(cg) => cg,
+        Err(e) => panic!("fake cgroup {name}: {e}"),
+    };
+    write_files(cg.dir(), files);
+    (tmp, cg)
+}
+
 #[cfg(test)]
 mod tests {
     //! A v2 tab cgroup in a fake tree: the files memmux writes, the figures it reads, and a
@@ -680,24 +710,23 @@ mod tests {
         cg.freeze(false).unwrap();
         assert_eq!(read("cgroup.freeze"), "0");
 
-        std::fs::write(d.join("memory.current"), "10485760\n").unwrap();
-        std::fs::write(
-            d.join("memory.stat"),
-            "anon 6291456\nfile 4194304\nkernel 262144\nsock 0\nshmem 1048576\ninactive_file 2097152\n",
-        )
-        .unwrap();
-        std::fs::write(d.join("memory.peak"), "20971520\n").unwrap();
-        std::fs::write(
-            d.join("memory.events"),
-            "low 0\nhigh 4\nmax 1\noom 1\noom_kill 1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("memory.pressure"),
-            "some avg10=2.50 avg60=0 avg300=0 total=9\n",
-        )
-        .unwrap();
-        std::fs::write(d.join("cgroup.procs"), "42\n43\n").unwrap();
+        write_files(
+            &d,
+            &[
+                ("memory.current", "10485760\n"),
+                (
+                    "memory.stat",
+                    "anon 6291456\nfile 4194304\nkernel 262144\nsock 0\nshmem 1048576\ninactive_file 2097152\n",
+                ),
+                ("memory.peak", "20971520\n"),
+                ("memory.events", "low 0\nhigh 4\nmax 1\noom 1\noom_kill 1\n"),
+                (
+                    "memory.pressure",
+                    "some avg10=2.50 avg60=0 avg300=0 total=9\n",
+                ),
+                ("cgroup.procs", "42\n43\n"),
+            ],
+        );
         let r = cg.read(&mut String::new()).unwrap();
         assert_eq!(r.pids, vec![42, 43]);
         let f = r.figures;

@@ -439,31 +439,23 @@ mod tests {
     fn search_finds_forward_backward_and_says_not_found() {
         let t = term_with(50, 10, 20);
         let mut v = ScrollView::new(&t, 10);
-        v.search = Some(Search {
-            query: "LINE 7".into(),
-            backward: true,
-        });
-        v.search_next(&t, 10, false);
+        // The text of the row of the match the view's search found last.
+        let found = |v: &ScrollView| v.found.map(|m| Rows::new(&t).text(m.start.row).0);
+        let search = |v: &mut ScrollView, query: &str, backward: bool| {
+            let query = query.into();
+            v.search = Some(Search { query, backward });
+            v.search_next(&t, 10, false);
+        };
+        search(&mut v, "LINE 7", true);
         assert_eq!(v.note.as_deref(), Some("not found: LINE 7"));
-        v.search = Some(Search {
-            query: "line 7".into(),
-            backward: true,
-        });
-        v.search_next(&t, 10, false);
-        let m = v.found.expect("found");
         // Backward from the bottom: `line 7` is not on screen; the nearest is line 47? no: 47
         // contains "line 4"; the nearest earlier match of "line 7" is line 7 itself.
-        assert_eq!(Rows::new(&t).text(m.start.row).0, "line 7");
-        v.search = Some(Search {
-            query: "line 4".into(),
-            backward: false,
-        });
-        v.search_next(&t, 10, false);
-        let m2 = v.found.expect("found");
-        assert_eq!(Rows::new(&t).text(m2.start.row).0, "line 40");
+        search(&mut v, "line 7", true);
+        assert_eq!(found(&v).as_deref(), Some("line 7"));
+        search(&mut v, "line 4", false);
+        assert_eq!(found(&v).as_deref(), Some("line 40"));
         v.search_next(&t, 10, true);
-        let m3 = v.found.expect("found");
-        assert_eq!(Rows::new(&t).text(m3.start.row).0, "line 4");
+        assert_eq!(found(&v).as_deref(), Some("line 4"));
     }
 
     #[test]
@@ -493,12 +485,19 @@ mod tests {
         }
     }
 
+    /// A 5x30 terminal that printed `text`, and a view of it with the cursor on its first
+    /// row at `col`.
+    fn view_of(text: &[u8], col: u16) -> (Term, ScrollView) {
+        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
+        t.process(text);
+        let mut v = ScrollView::new(&t, 5);
+        v.cursor = at(&t, 0, col);
+        (t, v)
+    }
+
     #[test]
     fn word_motions_cross_words_punctuation_and_rows() {
-        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
-        t.process(b"foo.bar  baz_1 x\r\n  next\r\n");
-        let mut v = ScrollView::new(&t, 5);
-        v.cursor = at(&t, 0, 0);
+        let (t, mut v) = view_of(b"foo.bar  baz_1 x\r\n  next\r\n", 0);
         let mut cols = Vec::new();
         for _ in 0..6 {
             v.word(&t, 5, WordMotion::NextStart);
@@ -511,43 +510,37 @@ mod tests {
         v.word(&t, 5, WordMotion::PrevStart);
         assert_eq!(v.cursor, at(&t, 0, 9));
         v.cursor = at(&t, 0, 0);
-        v.word(&t, 5, WordMotion::End);
-        assert_eq!(v.cursor, at(&t, 0, 2));
-        v.word(&t, 5, WordMotion::End);
-        assert_eq!(v.cursor, at(&t, 0, 3));
-        v.word(&t, 5, WordMotion::End);
-        assert_eq!(v.cursor, at(&t, 0, 6));
+        // foo . bar: the ends of each.
+        for col in [2, 3, 6] {
+            v.word(&t, 5, WordMotion::End);
+            assert_eq!(v.cursor, at(&t, 0, col), "to the end at {col}");
+        }
     }
 
     #[test]
     fn jumps_find_characters_on_the_line_and_repeat() {
-        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
-        t.process(b"a,b,c,d\r\n");
-        let mut v = ScrollView::new(&t, 5);
-        v.cursor = at(&t, 0, 0);
-        v.jump_to(&t, Jump::To, ',');
-        assert_eq!(v.cursor.col, 1);
-        v.repeat_jump(&t, false);
-        assert_eq!(v.cursor.col, 3);
-        v.jump_to(&t, Jump::Till, ',');
-        assert_eq!(v.cursor.col, 4);
-        // `t` again from just before that comma looks past it: none further, so it stays.
-        v.repeat_jump(&t, false);
-        assert_eq!(v.cursor.col, 4);
-        v.jump_to(&t, Jump::BackTo, 'b');
-        assert_eq!(v.cursor.col, 2);
-        v.jump_to(&t, Jump::To, 'z');
-        assert_eq!(v.cursor.col, 2);
-        v.repeat_jump(&t, true);
-        assert_eq!(v.cursor.col, 2);
+        let (t, mut v) = view_of(b"a,b,c,d\r\n", 0);
+        // vi's keys for each step, and the column the cursor is on after it.
+        type Step = fn(&mut ScrollView, &Term);
+        let steps: [(&str, Step, u16); 7] = [
+            ("f,", |v, t| v.jump_to(t, Jump::To, ','), 1),
+            (";", |v, t| v.repeat_jump(t, false), 3),
+            ("t,", |v, t| v.jump_to(t, Jump::Till, ','), 4),
+            // `t` again from just before that comma looks past it: none further, so it stays.
+            (";", |v, t| v.repeat_jump(t, false), 4),
+            ("Fb", |v, t| v.jump_to(t, Jump::BackTo, 'b'), 2),
+            ("fz", |v, t| v.jump_to(t, Jump::To, 'z'), 2),
+            (",", |v, t| v.repeat_jump(t, true), 2),
+        ];
+        for (i, (keys, step, col)) in steps.into_iter().enumerate() {
+            step(&mut v, &t);
+            assert_eq!(v.cursor.col, col, "step {i}: {keys}");
+        }
     }
 
     #[test]
     fn line_and_rectangle_selections() {
-        let mut t = Term::new(5, 30, Limits::default(), Budget::new(64 << 20));
-        t.process(b"alpha beta\r\ngamma delta\r\nepsilon\r\n");
-        let mut v = ScrollView::new(&t, 5);
-        v.cursor = at(&t, 0, 3);
+        let (t, mut v) = view_of(b"alpha beta\r\ngamma delta\r\nepsilon\r\n", 3);
         v.select(Shape::Lines);
         v.cursor = at(&t, 1, 1);
         assert_eq!(

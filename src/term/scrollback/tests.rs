@@ -7,6 +7,11 @@ fn budget() -> Arc<Budget> {
     Budget::new(Budget::DEFAULT_LIMIT)
 }
 
+/// An empty store that keeps at most `lines` rows and `bytes` bytes.
+fn store(lines: usize, bytes: usize) -> Scrollback {
+    Scrollback::new(Limits::new(lines, bytes), budget())
+}
+
 fn text(store: &Scrollback, i: usize) -> String {
     let mut s = String::new();
     store.row_text(i, &mut s);
@@ -71,8 +76,7 @@ fn lines_bound_is_exact() {
 
 #[test]
 fn lines_bound_frees_hidden_chunks() {
-    let limits = Limits::new(100, 16 << 20);
-    let mut s = Scrollback::new(limits, budget());
+    let mut s = store(100, 16 << 20);
     let row = "x".repeat(70);
     for _ in 0..100_000 {
         s.push_row(&row, &[], false);
@@ -241,16 +245,16 @@ fn styles_decode() {
     s.row_cells(0, |col, sym, w, st| {
         cells.push((col, sym.to_string(), w, st))
     });
+    let d = Style::default();
     let red = Style {
         fg: Color::Idx(1),
         bold: true,
-        ..Style::default()
+        ..d
     };
     let blue_bg = Style {
         bg: Color::Idx(4),
-        ..Style::default()
+        ..d
     };
-    let d = Style::default();
     let want = vec![
         (0, "a".to_string(), 1, d),
         (1, "b".to_string(), 1, red),
@@ -343,8 +347,7 @@ fn text_between_joins_wraps_and_trims() {
 #[test]
 fn decode_is_chunk_local() {
     // Rows far apart decode the same whichever chunk they sit in.
-    let limits = Limits::new(100_000, 64 << 20);
-    let mut s = Scrollback::new(limits, budget());
+    let mut s = store(100_000, 64 << 20);
     for i in 0..100_000 {
         s.push_row(&format!("{i}"), &[], false);
     }
