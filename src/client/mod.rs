@@ -7,7 +7,6 @@
 
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -77,23 +76,13 @@ pub fn connect_or_start(config: Option<&std::path::Path>) -> anyhow::Result<Unix
         Err(ConnectError::Refused(why)) => bail!("{why}"),
         Err(ConnectError::Other(e)) => return Err(e),
     }
-    let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--server");
-    if let Some(c) = config {
-        cmd.arg("--config").arg(c);
+    // Forked from this process (one thread runs yet), no second exec; it listens on return.
+    let started = crate::server::daemon::start_here(config)?;
+    let connected = connect();
+    if let Some(started) = started {
+        started.reap();
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .env_remove(socket::ENV);
-    // The server leaves this terminal's session.
-    crate::sys::proc::new_session_on_exec(&mut cmd);
-    // The server's first process returns once the socket listens (its child serves).
-    let status = cmd.status().context("cannot start the memmux server")?;
-    if !status.success() {
-        bail!("the memmux server did not start ({status})");
-    }
-    match connect() {
+    match connected {
         Ok(s) => Ok(s),
         Err(ConnectError::NoServer) => bail!(
             "the memmux server started but does not answer at {}",
