@@ -1,6 +1,6 @@
-//! The server process: started by a client (`memmux --server`), it binds the socket, forks
-//! away from the client's session and terminal, and serves until its last session ends or
-//! `kill-server`.
+//! The server process: a client binds the socket and forks the server (or `memmux --server`
+//! does), away from the client's session and terminal; it serves until its last session ends
+//! or `kill-server`.
 
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
