@@ -1860,6 +1860,61 @@ def attach_times(argv=None):
     return 0
 
 
+def startup_times(argv=None):
+    """`compare.py startup-times [--reps N] [--only memmux,tmux] [--memmux-base PATH] ...`:
+    startup alone, the multiplexers interleaved round by round (memmux, tmux, memmux, ...) so
+    that each pair sees the same machine. Each start is the main run's: a fresh instance
+    (memmux: its own XDG_RUNTIME_DIR, so no server runs yet; tmux: its own -L socket) in a
+    fresh outer pty, timed from spawn to the first shell's startup marker visible on the
+    screen, then stopped (kill-server) before the next. Prints median and range per
+    multiplexer. Takes the main run's options (--memmux, --rows, --cols, --quiet-below ...);
+    --quiet-wait defaults to 5 s here (a round waits at most that long for a quiet machine)."""
+    argv = list(argv or [])
+    if not any(x == "--quiet-wait" or x.startswith("--quiet-wait=") for x in argv):
+        argv += ["--quiet-wait", "5"]
+    if not any(x == "--only" or x.startswith("--only=") for x in argv):
+        argv += ["--only", "memmux,memmux-base,tmux"]
+    if not any(x == "--reps" or x.startswith("--reps=") for x in argv):
+        argv += ["--reps", "20"]
+    a = parse_args(argv + ["--tests", "startup"])
+    become_subreaper()
+    try:
+        b = Bench(a)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    times = {m.name: [] for m in b.muxes}
+    try:
+        for m in b.muxes:
+            print(f"{m.name}: {m.version()}", flush=True)
+        for rep in range(a.reps):
+            b.quiet_machine()
+            # The order turns each round: none always starts first, on a machine just idle.
+            k = rep % len(b.muxes)
+            for m in b.muxes[k:] + b.muxes[:k]:
+                inst = b.instance(m)
+                try:
+                    times[m.name].append(inst.start())
+                finally:
+                    inst.stop()
+            print(f"round {rep + 1}/{a.reps}: "
+                  + ", ".join(f"{n} {v[-1]:.1f} ms" for n, v in times.items() if v), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        b.cleanup()
+    for name, v in times.items():
+        if v:
+            v = sorted(v)
+            print(f"{name:12} startup to first prompt: median {median(v):.1f} ms, "
+                  f"range {v[0]:.1f}-{v[-1]:.1f} ms ({len(v)} starts)", flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"startup_ms": times, "params": vars(a)}, f, indent=1, default=str)
+    return 0
+
+
 def split_pane(inst, keys):
     """Splits the focused pane with `keys` (tmux and memmux: prefix % or prefix "), waits
     for the new pane's shell and its startup marker."""
@@ -2022,6 +2077,8 @@ def panes_bench(argv=None):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["attach-times"]:
         sys.exit(attach_times(sys.argv[2:]))
+    if sys.argv[1:2] == ["startup-times"]:
+        sys.exit(startup_times(sys.argv[2:]))
     if sys.argv[1:2] == ["panes"]:
         sys.exit(panes_bench(sys.argv[2:]))
     sys.exit(main())

@@ -33,7 +33,10 @@ pub fn append_log(line: &str) -> Option<std::path::PathBuf> {
         .append(true)
         .open(&path)
         .ok()?;
-    writeln!(f, "{} pid {}: {line}", timestamp(), std::process::id()).ok()?;
+    // One write of the whole line (`writeln!` on a `File` made six): the server logs on a new
+    // session's path.
+    let text = format!("{} pid {}: {line}\n", timestamp(), std::process::id());
+    f.write_all(text.as_bytes()).ok()?;
     Some(path)
 }
 

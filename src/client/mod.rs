@@ -7,7 +7,6 @@
 
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +27,13 @@ pub enum ConnectError {
 
 /// Connects to the server and says hello.
 pub fn connect() -> Result<UnixStream, ConnectError> {
+    connect_with(None)
+}
+
+/// Connects, says hello and, in the same write, sends `then` (the request), so that a new
+/// session costs one round trip to the server less: it reads the request once it answered
+/// the hello. A server that refuses the hello reads no further; its refusal is read first.
+fn connect_with(then: Option<&Msg>) -> Result<UnixStream, ConnectError> {
     let path = socket::path();
     let mut stream = match UnixStream::connect(&path) {
         Ok(s) => s,
@@ -48,9 +54,13 @@ pub fn connect() -> Result<UnixStream, ConnectError> {
     let hello = Msg::Hello {
         version: VERSION.to_string(),
     };
+    let mut frames = protocol::encode(&hello);
+    if let Some(then) = then {
+        frames.extend_from_slice(&protocol::encode(then));
+    }
     // Read even when the write failed: a server that refuses us may have closed already,
     // its refusal waiting to be read.
-    let wrote = protocol::write_msg(&mut stream, &hello);
+    let wrote = io::Write::write_all(&mut stream, &frames);
     let answer = match protocol::read_msg(&mut stream) {
         Ok(None) => wrote.map(|()| None),
         other => other,
@@ -69,31 +79,24 @@ pub fn connect() -> Result<UnixStream, ConnectError> {
 }
 
 /// Connects, starting a server first when none runs (with `config`, or the default
-/// configuration file: it reads `window-size`).
-pub fn connect_or_start(config: Option<&std::path::Path>) -> anyhow::Result<UnixStream> {
-    match connect() {
+/// configuration file: it reads `window-size`), and sends `then` with the hello.
+pub fn connect_or_start(
+    config: Option<&std::path::Path>,
+    then: Option<&Msg>,
+) -> anyhow::Result<UnixStream> {
+    match connect_with(then) {
         Ok(s) => return Ok(s),
         Err(ConnectError::NoServer) => {}
         Err(ConnectError::Refused(why)) => bail!("{why}"),
         Err(ConnectError::Other(e)) => return Err(e),
     }
-    let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--server");
-    if let Some(c) = config {
-        cmd.arg("--config").arg(c);
+    // Forked from this process (one thread runs yet), no second exec; it listens on return.
+    let started = crate::server::daemon::start_here(config)?;
+    let connected = connect_with(then);
+    if let Some(started) = started {
+        started.reap();
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .env_remove(socket::ENV);
-    // The server leaves this terminal's session.
-    crate::sys::proc::new_session_on_exec(&mut cmd);
-    // The server's first process returns once the socket listens (its child serves).
-    let status = cmd.status().context("cannot start the memmux server")?;
-    if !status.success() {
-        bail!("the memmux server did not start ({status})");
-    }
-    match connect() {
+    match connected {
         Ok(s) => Ok(s),
         Err(ConnectError::NoServer) => bail!(
             "the memmux server started but does not answer at {}",
@@ -137,9 +140,9 @@ fn terminal_size() -> (u16, u16) {
 
 /// Asks for a new session (attached unless `req.detached`). Returns the exit code.
 pub fn new_session(mut req: NewSession, config: Option<&std::path::Path>) -> anyhow::Result<u8> {
-    let mut stream = connect_or_start(config)?;
     (req.rows, req.cols) = terminal_size();
     if req.detached {
+        let mut stream = connect_or_start(config, None)?;
         return match request(&mut stream, &Msg::New(req))? {
             Msg::Done(_) => Ok(0),
             Msg::Error(e) => {
@@ -149,7 +152,7 @@ pub fn new_session(mut req: NewSession, config: Option<&std::path::Path>) -> any
             other => bail!("unexpected answer {other:?}"),
         };
     }
-    protocol::write_msg(&mut stream, &Msg::New(req)).context("cannot send to the server")?;
+    let stream = connect_or_start(config, Some(&Msg::New(req)))?;
     attached(stream, || Ok(()))
 }
 

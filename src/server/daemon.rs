@@ -1,6 +1,6 @@
-//! The server process: started by a client (`memmux --server`), it binds the socket, forks
-//! away from the client's session and terminal, and serves until its last session ends or
-//! `kill-server`.
+//! The server process: a client binds the socket and forks the server (or `memmux --server`
+//! does), away from the client's session and terminal; it serves until its last session ends
+//! or `kill-server`.
 
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -24,30 +24,8 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 /// returns once the socket accepts connections, the child serves. Returns `Ok(false)` when
 /// another server already answers.
 pub fn start(window_size: WindowSize) -> anyhow::Result<bool> {
-    let dir = socket::dir();
-    socket::ensure_dir(&dir)?;
-    let path = socket::path();
-    let listener = {
-        // Two clients starting a server at once: the second waits here, then finds the
-        // first's socket alive.
-        let lock = std::fs::File::create(dir.join("server.lock"))
-            .with_context(|| format!("cannot create a lock file in {}", dir.display()))?;
-        // Released when `lock` is closed. A failure (only EINTR on a local file) is passed
-        // over as before: the race it guards costs a second server that cannot bind.
-        let _ = sys::fd::lock_exclusive(&lock);
-        if path.exists() {
-            if socket::alive(&path) {
-                return Ok(false);
-            }
-            // A server that died (crash, SIGKILL) left its socket: nobody listens on it.
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
-        }
-        // The socket is created 0600; no other thread runs to create files meanwhile.
-        let old = sys::proc::umask(0o177);
-        let bound = UnixListener::bind(&path);
-        sys::proc::umask(old);
-        bound.with_context(|| format!("cannot listen on {}", path.display()))?
+    let Some((listener, path)) = bind()? else {
+        return Ok(false);
     };
     // One thread runs here (nothing was started yet), which the wrapper checks.
     match sys::proc::fork_single_threaded().context("cannot start the server (fork)")? {
@@ -60,6 +38,83 @@ pub fn start(window_size: WindowSize) -> anyhow::Result<bool> {
         }
         Forked::Parent { .. } => Ok(true),
     }
+}
+
+/// A server started by [`start_here`]: the short-lived middle process to reap.
+pub struct Started {
+    middle: Option<u32>,
+}
+
+impl Started {
+    /// Reaps the middle process (it exits as soon as it has forked the server), so that it
+    /// stays no zombie of the client's.
+    pub fn reap(mut self) {
+        if let Some(pid) = self.middle.take() {
+            let _ = sys::proc::wait_for(pid);
+        }
+    }
+}
+
+/// Starts the server from the client itself, as tmux does: the socket is bound here, then a
+/// fork of this process (no second exec of memmux: measured, the `memmux --server` start the
+/// client waited for cost 1.5-3 ms on an idle machine and 10 ms on a busy one) serves it. The
+/// socket listens on return, so the client may connect at once. The server is forked twice,
+/// so it is no child of the client. `config` is the client's `--config`, read by the server
+/// for `window-size` (a broken default file: the defaults). Must be called while this process
+/// runs one thread. `Ok(None)` when another server already answers.
+pub fn start_here(config: Option<&Path>) -> anyhow::Result<Option<Started>> {
+    let Some((listener, path)) = bind()? else {
+        return Ok(None);
+    };
+    match sys::proc::fork_single_threaded().context("cannot start the server (fork)")? {
+        Forked::Parent { child } => Ok(Some(Started {
+            middle: Some(child),
+        })),
+        Forked::Child => {
+            // The middle process: forks the server and leaves at once (its parent reaps it).
+            if !matches!(sys::proc::fork_single_threaded(), Ok(Forked::Child)) {
+                sys::proc::exit_now(0);
+            }
+            // The client's panic hook restores a terminal the server does not have.
+            let _ = std::panic::take_hook();
+            sys::proc::detach_from_terminal();
+            let source = crate::config::config_path(config);
+            let window_size = crate::config::load(&source)
+                .map(|l| l.config.window_size)
+                .unwrap_or_else(|_| crate::config::Config::default().window_size);
+            serve(listener, path, window_size);
+            std::process::exit(0)
+        }
+    }
+}
+
+/// Binds the server's socket, replacing a dead server's. `None` when a server answers there.
+fn bind() -> anyhow::Result<Option<(UnixListener, PathBuf)>> {
+    let dir = socket::dir();
+    socket::ensure_dir(&dir)?;
+    let path = socket::path();
+    // Two clients starting a server at once: the second waits here, then finds the first's
+    // socket alive.
+    let lock = std::fs::File::create(dir.join("server.lock"))
+        .with_context(|| format!("cannot create a lock file in {}", dir.display()))?;
+    // Released when `lock` is closed, on return (before any fork, so that no server holds
+    // it). A failure (only EINTR on a local file) is passed over as before: the race it
+    // guards costs a second server that cannot bind.
+    let _ = sys::fd::lock_exclusive(&lock);
+    if path.exists() {
+        if socket::alive(&path) {
+            return Ok(None);
+        }
+        // A server that died (crash, SIGKILL) left its socket: nobody listens on it.
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    // The socket is created 0600; no other thread runs to create files meanwhile.
+    let old = sys::proc::umask(0o177);
+    let bound = UnixListener::bind(&path);
+    sys::proc::umask(old);
+    let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
+    Ok(Some((listener, path)))
 }
 
 fn serve(listener: UnixListener, path: PathBuf, window_size: WindowSize) {

@@ -1,0 +1,127 @@
+//! The server as a client starts it: forked from the client (no second run of memmux), twice,
+//! so that it is no child of the client; clients that start at once share one server.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use common::server::{command, first_client, stderr, stdout};
+
+/// The fields of `/proc/PID/stat` after the command name: state, ppid, ...
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = text.rsplit_once(')')?.1;
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
+/// Processes whose parent is `parent`, with their state (`Z`: a zombie nobody reaped).
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let f = stat_fields(pid)?;
+            (f.get(1)?.parse::<u32>().ok()? == parent).then(|| (pid, f[0].clone()))
+        })
+        .collect()
+}
+
+/// The server's pid, from `MEMMUX` (`socket,server pid,session`) in the environment of the
+/// processes under `run` (the sessions were started with it).
+fn server_pids(run: &Path) -> HashSet<u32> {
+    let socket = run.join("memmux").join("default").display().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return HashSet::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| std::fs::read(format!("/proc/{pid}/environ")).ok())
+        .flat_map(|env| {
+            env.split(|&b| b == 0)
+                .filter_map(|v| {
+                    let v = std::str::from_utf8(v).ok()?.strip_prefix("MEMMUX=")?;
+                    let mut f = v.split(',');
+                    (f.next()? == socket).then_some(())?;
+                    f.next()?.parse::<u32>().ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_a_client_starts_is_no_child_of_it_and_leaves_no_zombie() {
+    let m = first_client();
+    let run = common::server::run_dir(&m);
+    let servers = server_pids(&run);
+    assert_eq!(servers.len(), 1, "one server: {servers:?}");
+    let server = *servers.iter().next().unwrap_or(&0);
+    let client = m.pid();
+    // The client started the server: it forked a middle process that forked the server and
+    // exited; the client reaped it, and the server's parent is not the client.
+    let kids = children_of(client);
+    assert!(
+        kids.iter().all(|(pid, _)| *pid != server),
+        "the server {server} is a child of the client {client}: {kids:?}"
+    );
+    assert!(
+        kids.iter().all(|(_, state)| state != "Z"),
+        "a zombie child of the client {client}: {kids:?}"
+    );
+    let fields = stat_fields(server).unwrap_or_default();
+    // A session of its own (it left the client's terminal): its session id is its pid.
+    assert_eq!(
+        fields.get(3).map(String::as_str),
+        Some(server.to_string().as_str()),
+        "the server leads a session of its own: {fields:?}"
+    );
+    // And it serves: a second session, listed beside the first.
+    let out = command(&m, &["new", "-d", "-s", "second", "--", "sleep", "1000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = stdout(&command(&m, &["ls"]));
+    assert!(ls.contains("0: ") && ls.contains("second: "), "{ls}");
+}
+
+#[test]
+fn clients_that_start_at_once_share_one_server() {
+    let m = first_client();
+    let out = command(&m, &["kill-server"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut m = m;
+    m.wait_exit();
+    let run = common::server::run_dir(&m);
+    common::wait_until("the old server to go", common::TIMEOUT, || {
+        server_pids(&run).is_empty()
+    });
+    // Four clients, no server: each tries to start one.
+    let starts: Vec<_> = (0..4)
+        .map(|i| {
+            let (run, home) = (run.clone(), m.home().to_path_buf());
+            std::thread::spawn(move || {
+                std::process::Command::new(common::bin())
+                    .args(["new", "-d", "-s", &format!("s{i}"), "--", "sleep", "1000"])
+                    .env("XDG_RUNTIME_DIR", run)
+                    .env("HOME", home)
+                    .env_remove("MEMMUX_NO_SERVER")
+                    .env_remove("MEMMUX")
+                    .stdin(std::process::Stdio::null())
+                    .output()
+            })
+        })
+        .collect();
+    for s in starts {
+        let out = s.join().expect("thread").expect("run memmux");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let ls = stdout(&command(&m, &["ls"]));
+    for i in 0..4 {
+        assert!(ls.contains(&format!("s{i}: ")), "{ls}");
+    }
+    let servers = server_pids(&run);
+    assert_eq!(servers.len(), 1, "one server for the four: {servers:?}");
+    let out = command(&m, &["kill-server"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
