@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{RosterEntry, Snapshot};
+use super::{RosterEntry, Snapshot, TabFigures};
 use crate::memory::history::Sample;
 
 /// 200 ms: the first sample waits this long after start. It rescans all of /proc (about
@@ -54,6 +54,8 @@ struct Pace {
     last: Option<Figures>,
     output: u64,
     busy_until: Option<Instant>,
+    /// The figures last handed to the UI.
+    delivered: Option<TabFigures>,
 }
 
 /// When each tab is sampled. A busy tab (output, or figures that moved, in the last
@@ -147,6 +149,28 @@ impl Pacer {
         }
     }
 
+    /// Keeps in `snap` only the tabs whose figures differ from those last delivered (apart
+    /// from the time): the UI's charts carry a tab's last figure by themselves
+    /// (`MemView::tree_at`). All stay in a round that sampled every tab on purpose (`all`:
+    /// a tab closed, the interval changed, an OOM kill) and with every tab in each sample
+    /// (`--mem-log`). At 1,000 idle tabs the UI took 1,000 unchanged samples per chart
+    /// column into the histories, views and totals: most of memmux's idle CPU (`perf`).
+    pub fn keep_changed(&mut self, snap: &mut Snapshot, all: bool) {
+        if self.cadence.every_tab {
+            return;
+        }
+        snap.tabs.retain(|f| {
+            let Some(p) = self.paces.get_mut(&f.id) else {
+                return true;
+            };
+            if !all && p.delivered.as_ref().is_some_and(|d| same_figures(d, f)) {
+                return false;
+            }
+            p.delivered = Some(f.clone());
+            true
+        });
+    }
+
     /// Marks the tabs that are no longer busy as quiet, so that their next output wakes the
     /// sampler.
     pub fn settle(&mut self, roster: &[RosterEntry], now: Instant) {
@@ -174,6 +198,12 @@ impl Pacer {
             .filter_map(|r| self.cadence.due_at(self.paces.get(&r.id)?, now))
             .min()
     }
+}
+
+/// The same figures, whenever each was taken.
+fn same_figures(a: &TabFigures, b: &TabFigures) -> bool {
+    let untimed = |s: &Sample| Sample { unix_ms: 0, ..*s };
+    untimed(&a.sample) == untimed(&b.sample) && a.biggest == b.biggest && a.detail == b.detail
 }
 
 pub(super) fn unix_ms() -> u64 {

@@ -124,6 +124,7 @@ pub fn sample(
     }
     let any = !tabs.is_empty();
     Snapshot {
+        unix_ms: now,
         tabs,
         self_rss: sampler.own_rss(),
         heap_total: alloc::total_live(),
