@@ -24,7 +24,7 @@ mod tests;
 pub use csv_log::CsvLog;
 pub use pacer::{BUSY_FOR, Cadence, Pacer, QUIET_INTERVAL};
 use pacer::{FIRST_SAMPLE_DELAY, unix_ms};
-pub use round::{FALLBACK_LIMITS, FROZEN_BY_SIGNAL, sample, thread_cpu};
+pub use round::{FALLBACK_LIMITS, FROZEN_BY_SIGNAL, sample, sample_changed, thread_cpu};
 
 /// What the sampler needs to know about one tab.
 #[derive(Clone, Debug)]
@@ -250,7 +250,13 @@ impl SamplerHandle {
                     let due = pacer.due(&roster, now, all);
                     last_round = Some(now);
                     if due.iter().any(|d| *d) {
-                        let mut snapshot = sample(&mut sampler, &mut cgroups, &roster, &due);
+                        let mut snapshot = if log.is_some() {
+                            sample(&mut sampler, &mut cgroups, &roster, &due)
+                        } else {
+                            sample_changed(&mut sampler, &mut cgroups, &roster, &due, |id| {
+                                pacer.delivered(id)
+                            })
+                        };
                         pacer.sampled(&roster, &due, &snapshot, now, unix);
                         if let Some(l) = &mut log {
                             snapshot.log_state = l.write(&roster, &due, &snapshot);

@@ -121,7 +121,8 @@ impl Pacer {
         due
     }
 
-    /// Records a sample of the tabs marked in `due`: a tab whose figures moved is busy.
+    /// Records a sample of the tabs marked in `due`: a tab whose figures moved is busy. A due
+    /// tab missing from `snap` was left out unchanged ([`super::sample_changed`]).
     pub fn sampled(
         &mut self,
         roster: &[RosterEntry],
@@ -130,23 +131,29 @@ impl Pacer {
         now: Instant,
         unix_ms: u64,
     ) {
-        let mut figures = snap.tabs.iter();
-        for (r, &d) in roster.iter().zip(due) {
+        // The snapshot's tabs come in the roster's order.
+        let mut figures = snap.tabs.iter().peekable();
+        for (r, _) in roster.iter().zip(due).filter(|(_, d)| **d) {
             let Some(p) = self.paces.get_mut(&r.id) else {
                 continue;
             };
-            if d {
-                let Some(f) = figures.next() else { break };
-                let new = Figures::from(&f.sample);
-                if p.last.is_some_and(|old| old != new) {
-                    p.busy_until = Some(now + BUSY_FOR);
-                    r.activity.mark_busy();
-                }
-                p.last = Some(new);
-                p.last_at = Some(now);
-                p.last_unix_ms = unix_ms;
+            p.last_at = Some(now);
+            p.last_unix_ms = unix_ms;
+            let Some(f) = figures.next_if(|f| f.id == r.id) else {
+                continue;
+            };
+            let new = Figures::from(&f.sample);
+            if p.last.is_some_and(|old| old != new) {
+                p.busy_until = Some(now + BUSY_FOR);
+                r.activity.mark_busy();
             }
+            p.last = Some(new);
         }
+    }
+
+    /// The figures last handed to the UI for tab `id`.
+    pub fn delivered(&self, id: u64) -> Option<Sample> {
+        Some(self.paces.get(&id)?.delivered.as_ref()?.sample)
     }
 
     /// Keeps in `snap` only the tabs whose figures differ from those last delivered (apart
