@@ -202,3 +202,43 @@ fn a_burst_of_new_tabs_keeps_the_thread_count_bounded() {
         "{after} threads after the burst, {before} before"
     );
 }
+
+/// The bars of tab `n`'s chart in the panel (the most in its one or two rows).
+fn chart_bars(s: &vt100::Screen, n: usize) -> usize {
+    let lines: Vec<String> = s
+        .contents()
+        .lines()
+        .filter_map(|l| l.split_once('│').map(|(_, p)| p.trim().to_string()))
+        .collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with(&format!("{n} "))) else {
+        return 0;
+    };
+    lines
+        .iter()
+        .skip(at + 1)
+        .take(2)
+        .map(|l| l.chars().filter(|c| ('▁'..='█').contains(c)).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Quiet tabs are not sampled once per chart column any more (the sampler sends only figures
+/// that changed): a quiet tab's chart still moves on, one column per 5 s, carrying its last
+/// figure. (A bare shell's cgroup may show 0 B, no bar: tab 1 holds 16 MiB and then waits.)
+#[test]
+fn a_quiet_tabs_chart_moves_on_without_new_samples() {
+    let mut m = Mux::start_with(Opts::wide(Opts::default().args));
+    m.wait_prompt();
+    m.wait_for("the panel", |s| s.contents().contains("memmux RSS"));
+    m.line(&format!("{} 16", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_text("ready pid=");
+    open_tabs(&mut m, 1, 3);
+    m.wait_for("a chart for tab 1", |s| chart_bars(s, 1) >= 1);
+    let first = m.with_screen(|s| chart_bars(s, 1));
+    // Three columns on (15 s), however the first sample fell in its column.
+    m.wait_for_within(
+        "tab 1's chart three columns longer",
+        Duration::from_secs(25),
+        |s| chart_bars(s, 1) >= first + 3,
+    );
+}

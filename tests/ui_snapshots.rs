@@ -96,6 +96,7 @@ fn four_tabs(ctx: &Context, config: &Config) -> State {
         },
         left_behind: (0, 0),
         tab_pressure: Vec::new(),
+        unix_ms: 0,
     };
     state
 }

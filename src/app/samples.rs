@@ -109,8 +109,10 @@ impl App {
                 m.view = view;
             }
         }
+        let mut sampled = std::collections::HashSet::with_capacity(tab_figures.len());
         for fig in tab_figures {
             let fig = &fig;
+            sampled.insert(fig.id);
             if let Some(i) = self.state.index_of(fig.id) {
                 let tab = &mut self.state.tabs[i];
                 tab.mem.history.push_with(fig.sample, fig.detail.parts());
@@ -135,6 +137,37 @@ impl App {
                 panel_changed |= view != tab.mem.view;
                 tab.mem.view = view;
             }
+        }
+        // Tabs whose figures did not change were left out of the sample (the charts carry
+        // their last figure). One that showed a rate or a leak mark gets its last figure
+        // again, so the rate decays as the flat time grows, as it did when every quiet tab
+        // was sampled per column.
+        for tab in self.state.tabs.iter_mut() {
+            let m = &mut tab.mem;
+            let shows_growth =
+                !m.view.growth.is_empty() || m.view.alarm == Some(ui::memory::Alarm::Growing);
+            if !shows_growth || sampled.contains(&tab.id) {
+                continue;
+            }
+            if let Some(latest) = m.history.latest().filter(|l| l.unix_ms < snap.unix_ms) {
+                m.history.push(crate::memory::history::Sample {
+                    unix_ms: snap.unix_ms,
+                    ..latest
+                });
+                let view = ui::memory::refresh_after(&m.view, &m.history, cols, &self.config);
+                bar_changed |= view.alarm != m.view.alarm;
+                panel_changed |= view != m.view;
+                m.view = view;
+            }
+        }
+        // A new chart column: the charts move on by themselves (carried figures); only a
+        // chart that is not yet full, or not flat, looks different.
+        let column = ui::memory::column(snap.unix_ms);
+        if column != ui::memory::column(self.state.totals.unix_ms) {
+            panel_changed |= self.state.tabs.iter().any(|t| {
+                !t.mem.view.still_under_carry()
+                    || t.mem.panes.iter().any(|p| !p.view.still_under_carry())
+            });
         }
         for text in oom {
             self.state.warn_all(text);

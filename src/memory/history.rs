@@ -1,8 +1,9 @@
 //! Per-session memory sample history: a bounded, compact ring, growth rate and leak suspicion.
 //!
 //! Storage: the oldest and newest samples are kept whole; every other sample is stored as a
-//! delta from its predecessor: one flags byte saying which fields changed, the time step as
-//! a varint, then a zigzag varint per changed field. A sample of an idle tab at 1 Hz (only
+//! delta from its predecessor: the flags saying which fields (of the sample and its parts)
+//! changed, a varint, one byte while only the sample's own figures move; the time step as a
+//! varint, then a zigzag varint per changed field. A sample of an idle tab at 1 Hz (only
 //! the clock moved) takes 3 bytes; a busy one 8 to 15; a whole `Sample` is 64 bytes. The
 //! byte queue grows as samples arrive, so a new or idle tab costs almost nothing, and an
 //! hour (3600 samples) of an idle tab about 11 kB. The encoding is lossless.
@@ -60,123 +61,55 @@ pub struct Parts {
 /// The sources a [`Parts`] can name, by their code in the encoding.
 const SOURCES: [&str; 4] = ["", "cgroup-v1", "cgroup-v2", "pss"];
 
-const P_SOURCE: u8 = 1 << 0;
-const P_RSS: u8 = 1 << 1;
-const P_ANON: u8 = 1 << 2;
-const P_FILE: u8 = 1 << 3;
-const P_SHMEM: u8 = 1 << 4;
-const P_KERNEL: u8 = 1 << 5;
-const P_LIMIT: u8 = 1 << 6;
-const P_OOM: u8 = 1 << 7;
+/// Figures of a sample and its parts, as stored: one slot each, in the order of their
+/// flag bits (the ones that change most first, so that a busy sample's flags fit a byte).
+const SLOTS: usize = 14;
+/// Slots that may hold no figure: a changed one is written as 0, or 1 and the delta.
+const OPTIONAL: u16 = 1 << 2 | 0b1_1111 << 8;
 
-/// An optional figure: 0 for none, else 1 and the zigzag delta from the previous value.
-fn put_opt(out: &mut VecDeque<u8>, prev: Option<u64>, cur: Option<u64>) {
-    match cur {
-        None => out.push_back(0),
-        Some(c) => {
-            out.push_back(1);
-            put_varint(out, zigzag(c.wrapping_sub(prev.unwrap_or(0))));
-        }
-    }
+fn slots(s: &Sample, p: &Parts) -> [Option<u64>; SLOTS] {
+    let source = SOURCES.iter().position(|x| *x == p.source).unwrap_or(0) as u64;
+    [
+        Some(s.tree_bytes),
+        Some(s.heap_bytes),
+        s.pss_bytes,
+        Some(u64::from(s.processes)),
+        Some(s.scrollback_rows),
+        Some(s.scrollback_bytes),
+        Some(source),
+        Some(p.rss_minus_shared),
+        p.anon,
+        p.file,
+        p.shmem,
+        p.kernel,
+        p.limit,
+        Some(p.oom_kills),
+    ]
 }
 
-fn get_opt(it: &mut impl Iterator<Item = u8>, prev: Option<u64>) -> Option<u64> {
-    match it.next()? {
-        0 => None,
-        _ => Some(prev.unwrap_or(0).wrapping_add(unzigzag(get_varint(it)))),
-    }
+fn from_slots(unix_ms: u64, v: &[Option<u64>; SLOTS]) -> (Sample, Parts) {
+    let n = |i: usize| v[i].unwrap_or(0);
+    let sample = Sample {
+        unix_ms,
+        tree_bytes: n(0),
+        heap_bytes: n(1),
+        pss_bytes: v[2],
+        processes: n(3) as u32,
+        scrollback_rows: n(4),
+        scrollback_bytes: n(5),
+    };
+    let parts = Parts {
+        source: SOURCES.get(n(6) as usize).copied().unwrap_or(""),
+        rss_minus_shared: n(7),
+        anon: v[8],
+        file: v[9],
+        shmem: v[10],
+        kernel: v[11],
+        limit: v[12],
+        oom_kills: n(13),
+    };
+    (sample, parts)
 }
-
-/// Appends the parts that changed from `prev` to `cur` (a flags byte, then each field).
-fn encode_parts(out: &mut VecDeque<u8>, prev: &Parts, cur: &Parts) {
-    let mut flags = 0u8;
-    flags |= if cur.source != prev.source {
-        P_SOURCE
-    } else {
-        0
-    };
-    flags |= if cur.rss_minus_shared != prev.rss_minus_shared {
-        P_RSS
-    } else {
-        0
-    };
-    flags |= if cur.anon != prev.anon { P_ANON } else { 0 };
-    flags |= if cur.file != prev.file { P_FILE } else { 0 };
-    flags |= if cur.shmem != prev.shmem { P_SHMEM } else { 0 };
-    flags |= if cur.kernel != prev.kernel {
-        P_KERNEL
-    } else {
-        0
-    };
-    flags |= if cur.limit != prev.limit { P_LIMIT } else { 0 };
-    flags |= if cur.oom_kills != prev.oom_kills {
-        P_OOM
-    } else {
-        0
-    };
-    out.push_back(flags);
-    if flags & P_SOURCE != 0 {
-        let code = SOURCES.iter().position(|s| *s == cur.source).unwrap_or(0);
-        put_varint(out, code as u64);
-    }
-    if flags & P_RSS != 0 {
-        put_varint(
-            out,
-            zigzag(cur.rss_minus_shared.wrapping_sub(prev.rss_minus_shared)),
-        );
-    }
-    let opts = [
-        (P_ANON, prev.anon, cur.anon),
-        (P_FILE, prev.file, cur.file),
-        (P_SHMEM, prev.shmem, cur.shmem),
-        (P_KERNEL, prev.kernel, cur.kernel),
-        (P_LIMIT, prev.limit, cur.limit),
-    ];
-    for (bit, p, c) in opts {
-        if flags & bit != 0 {
-            put_opt(out, p, c);
-        }
-    }
-    if flags & P_OOM != 0 {
-        put_varint(out, zigzag(cur.oom_kills.wrapping_sub(prev.oom_kills)));
-    }
-}
-
-fn decode_parts(it: &mut impl Iterator<Item = u8>, prev: &Parts) -> Option<Parts> {
-    let flags = it.next()?;
-    let mut p = *prev;
-    if flags & P_SOURCE != 0 {
-        p.source = SOURCES.get(get_varint(it) as usize).copied().unwrap_or("");
-    }
-    if flags & P_RSS != 0 {
-        p.rss_minus_shared = prev.rss_minus_shared.wrapping_add(unzigzag(get_varint(it)));
-    }
-    for (bit, field) in [
-        (P_ANON, &mut p.anon),
-        (P_FILE, &mut p.file),
-        (P_SHMEM, &mut p.shmem),
-        (P_KERNEL, &mut p.kernel),
-        (P_LIMIT, &mut p.limit),
-    ] {
-        if flags & bit != 0 {
-            *field = get_opt(it, *field);
-        }
-    }
-    if flags & P_OOM != 0 {
-        p.oom_kills = prev.oom_kills.wrapping_add(unzigzag(get_varint(it)));
-    }
-    Some(p)
-}
-
-const F_TREE: u8 = 1 << 0;
-const F_HEAP: u8 = 1 << 1;
-const F_PSS: u8 = 1 << 2;
-const F_PSS_NONE: u8 = 1 << 3;
-const F_PROCS: u8 = 1 << 4;
-const F_ROWS: u8 = 1 << 5;
-const F_SB: u8 = 1 << 6;
-/// The sample's [`Parts`] changed: their encoding follows the sample's.
-const F_PARTS: u8 = 1 << 7;
 
 fn zigzag(d: u64) -> u64 {
     let d = d as i64;
@@ -210,64 +143,28 @@ fn get_varint(it: &mut impl Iterator<Item = u8>) -> u64 {
     v
 }
 
-/// Appends the encoding of `cur` (and its parts) relative to `prev`.
+/// Appends the encoding of `cur` (and its parts) relative to `prev`: the flags of the slots
+/// that changed (a varint), the time step, then per changed slot its zigzag delta (wrapping:
+/// the wall clock may step back, values may shrink), an optional slot's preceded by 0 (no
+/// figure) or 1.
 fn encode(out: &mut VecDeque<u8>, prev: (&Sample, &Parts), cur: (&Sample, &Parts)) {
-    let ((prev, prev_parts), (cur, cur_parts)) = (prev, cur);
-    let mut flags = 0u8;
-    if cur_parts != prev_parts {
-        flags |= F_PARTS;
-    }
-    if cur.tree_bytes != prev.tree_bytes {
-        flags |= F_TREE;
-    }
-    if cur.heap_bytes != prev.heap_bytes {
-        flags |= F_HEAP;
-    }
-    match (prev.pss_bytes, cur.pss_bytes) {
-        (_, None) if prev.pss_bytes.is_some() => flags |= F_PSS_NONE,
-        (p, Some(c)) if p != Some(c) => flags |= F_PSS,
-        _ => {}
-    }
-    if cur.processes != prev.processes {
-        flags |= F_PROCS;
-    }
-    if cur.scrollback_rows != prev.scrollback_rows {
-        flags |= F_ROWS;
-    }
-    if cur.scrollback_bytes != prev.scrollback_bytes {
-        flags |= F_SB;
-    }
-    out.push_back(flags);
-    // Wrapping deltas: the wall clock may step back (NTP), values may shrink.
-    put_varint(out, zigzag(cur.unix_ms.wrapping_sub(prev.unix_ms)));
-    if flags & F_TREE != 0 {
-        put_varint(out, zigzag(cur.tree_bytes.wrapping_sub(prev.tree_bytes)));
-    }
-    if flags & F_HEAP != 0 {
-        put_varint(out, zigzag(cur.heap_bytes.wrapping_sub(prev.heap_bytes)));
-    }
-    if flags & F_PSS != 0 {
-        let (p, c) = (prev.pss_bytes.unwrap_or(0), cur.pss_bytes.unwrap_or(0));
-        put_varint(out, zigzag(c.wrapping_sub(p)));
-    }
-    if flags & F_PROCS != 0 {
-        let d = u64::from(cur.processes).wrapping_sub(u64::from(prev.processes));
-        put_varint(out, zigzag(d));
-    }
-    if flags & F_ROWS != 0 {
-        put_varint(
-            out,
-            zigzag(cur.scrollback_rows.wrapping_sub(prev.scrollback_rows)),
-        );
-    }
-    if flags & F_SB != 0 {
-        put_varint(
-            out,
-            zigzag(cur.scrollback_bytes.wrapping_sub(prev.scrollback_bytes)),
-        );
-    }
-    if flags & F_PARTS != 0 {
-        encode_parts(out, prev_parts, cur_parts);
+    let (p, c) = (slots(prev.0, prev.1), slots(cur.0, cur.1));
+    let changed = (0..SLOTS)
+        .filter(|&i| p[i] != c[i])
+        .fold(0u16, |f, i| f | 1 << i);
+    put_varint(out, u64::from(changed));
+    put_varint(out, zigzag(cur.0.unix_ms.wrapping_sub(prev.0.unix_ms)));
+    for i in (0..SLOTS).filter(|&i| changed & 1 << i != 0) {
+        let optional = OPTIONAL & 1 << i != 0;
+        match c[i] {
+            None => out.push_back(0),
+            Some(v) => {
+                if optional {
+                    out.push_back(1);
+                }
+                put_varint(out, zigzag(v.wrapping_sub(p[i].unwrap_or(0))));
+            }
+        }
     }
 }
 
@@ -276,37 +173,18 @@ fn decode(
     it: &mut impl Iterator<Item = u8>,
     (prev, prev_parts): (&Sample, &Parts),
 ) -> Option<(Sample, Parts)> {
-    let flags = it.next()?;
-    let mut s = *prev;
-    s.unix_ms = prev.unix_ms.wrapping_add(unzigzag(get_varint(it)));
-    if flags & F_TREE != 0 {
-        s.tree_bytes = prev.tree_bytes.wrapping_add(unzigzag(get_varint(it)));
+    let changed = get_varint(&mut std::iter::once(it.next()?).chain(it.by_ref())) as u16;
+    let unix_ms = prev.unix_ms.wrapping_add(unzigzag(get_varint(it)));
+    let mut v = slots(prev, prev_parts);
+    for (i, slot) in v
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| changed & 1 << i != 0)
+    {
+        let present = OPTIONAL & 1 << i == 0 || it.next()? != 0;
+        *slot = present.then(|| slot.unwrap_or(0).wrapping_add(unzigzag(get_varint(it))));
     }
-    if flags & F_HEAP != 0 {
-        s.heap_bytes = prev.heap_bytes.wrapping_add(unzigzag(get_varint(it)));
-    }
-    if flags & F_PSS != 0 {
-        let base = prev.pss_bytes.unwrap_or(0);
-        s.pss_bytes = Some(base.wrapping_add(unzigzag(get_varint(it))));
-    }
-    if flags & F_PSS_NONE != 0 {
-        s.pss_bytes = None;
-    }
-    if flags & F_PROCS != 0 {
-        s.processes = u64::from(prev.processes).wrapping_add(unzigzag(get_varint(it))) as u32;
-    }
-    if flags & F_ROWS != 0 {
-        s.scrollback_rows = prev.scrollback_rows.wrapping_add(unzigzag(get_varint(it)));
-    }
-    if flags & F_SB != 0 {
-        s.scrollback_bytes = prev.scrollback_bytes.wrapping_add(unzigzag(get_varint(it)));
-    }
-    let parts = if flags & F_PARTS != 0 {
-        decode_parts(it, prev_parts)?
-    } else {
-        *prev_parts
-    };
-    Some((s, parts))
+    Some(from_slots(unix_ms, &v))
 }
 
 /// One session's samples, oldest first, at most `capacity` of them.

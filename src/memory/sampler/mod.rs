@@ -24,7 +24,7 @@ mod tests;
 pub use csv_log::CsvLog;
 pub use pacer::{BUSY_FOR, Cadence, Pacer, QUIET_INTERVAL};
 use pacer::{FIRST_SAMPLE_DELAY, unix_ms};
-pub use round::{FALLBACK_LIMITS, FROZEN_BY_SIGNAL, sample, thread_cpu};
+pub use round::{FALLBACK_LIMITS, FROZEN_BY_SIGNAL, sample, sample_changed, thread_cpu};
 
 /// What the sampler needs to know about one tab.
 #[derive(Clone, Debug)]
@@ -107,6 +107,10 @@ pub struct System {
 /// Everything sampled at one instant.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
+    /// When it was taken, ms since the Unix epoch (the panel's clock).
+    pub unix_ms: u64,
+    /// The tabs whose figures changed since the last snapshot that had them (every tab
+    /// sampled, with `--mem-log`); the others' last figures stand.
     pub tabs: Vec<TabFigures>,
     /// memmux's own resident set.
     pub self_rss: Option<u64>,
@@ -129,7 +133,9 @@ pub struct Snapshot {
 }
 
 struct Control {
-    roster: Vec<RosterEntry>,
+    /// Shared with the sampling round, which took a copy of 1,000 entries (titles and
+    /// all) per round before.
+    roster: Arc<Vec<RosterEntry>>,
     stop: bool,
     /// Sample every tab now (a tab closed, the interval changed, an OOM kill).
     poke: bool,
@@ -163,7 +169,7 @@ impl SamplerHandle {
     ) -> std::io::Result<SamplerHandle> {
         let control = Arc::new((
             Mutex::new(Control {
-                roster: Vec::new(),
+                roster: Arc::new(Vec::new()),
                 stop: false,
                 poke: false,
                 fresh: Vec::new(),
@@ -233,7 +239,7 @@ impl SamplerHandle {
                             sampler.invalidate();
                         }
                         (
-                            ctl.roster.clone(),
+                            Arc::clone(&ctl.roster),
                             std::mem::take(&mut ctl.poke),
                             ctl.interval,
                         )
@@ -244,11 +250,18 @@ impl SamplerHandle {
                     let due = pacer.due(&roster, now, all);
                     last_round = Some(now);
                     if due.iter().any(|d| *d) {
-                        let mut snapshot = sample(&mut sampler, &mut cgroups, &roster, &due);
+                        let mut snapshot = if log.is_some() {
+                            sample(&mut sampler, &mut cgroups, &roster, &due)
+                        } else {
+                            sample_changed(&mut sampler, &mut cgroups, &roster, &due, |id| {
+                                pacer.delivered(id)
+                            })
+                        };
                         pacer.sampled(&roster, &due, &snapshot, now, unix);
                         if let Some(l) = &mut log {
                             snapshot.log_state = l.write(&roster, &due, &snapshot);
                         }
+                        pacer.keep_changed(&mut snapshot, all);
                         deliver(snapshot);
                     }
                     pacer.settle(&roster, now);
@@ -279,7 +292,7 @@ impl SamplerHandle {
             .filter(|r| old.get(&r.id) != Some(&key(r)))
             .map(|r| r.id)
             .collect();
-        ctl.roster = roster;
+        ctl.roster = Arc::new(roster);
         if closed {
             ctl.poke = true;
             cv.notify_one();
@@ -298,7 +311,7 @@ impl SamplerHandle {
         let (lock, cv) = &*self.control;
         let mut ctl = lock.lock().unwrap_or_else(|p| p.into_inner());
         ctl.fresh.extend(entries.iter().map(|r| r.id));
-        ctl.roster.extend(entries);
+        Arc::make_mut(&mut ctl.roster).extend(entries);
         cv.notify_one();
     }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{RosterEntry, Snapshot};
+use super::{RosterEntry, Snapshot, TabFigures};
 use crate::memory::history::Sample;
 
 /// 200 ms: the first sample waits this long after start. It rescans all of /proc (about
@@ -54,6 +54,8 @@ struct Pace {
     last: Option<Figures>,
     output: u64,
     busy_until: Option<Instant>,
+    /// The figures last handed to the UI.
+    delivered: Option<TabFigures>,
 }
 
 /// When each tab is sampled. A busy tab (output, or figures that moved, in the last
@@ -119,7 +121,8 @@ impl Pacer {
         due
     }
 
-    /// Records a sample of the tabs marked in `due`: a tab whose figures moved is busy.
+    /// Records a sample of the tabs marked in `due`: a tab whose figures moved is busy. A due
+    /// tab missing from `snap` was left out unchanged ([`super::sample_changed`]).
     pub fn sampled(
         &mut self,
         roster: &[RosterEntry],
@@ -128,23 +131,51 @@ impl Pacer {
         now: Instant,
         unix_ms: u64,
     ) {
-        let mut figures = snap.tabs.iter();
-        for (r, &d) in roster.iter().zip(due) {
+        // The snapshot's tabs come in the roster's order.
+        let mut figures = snap.tabs.iter().peekable();
+        for (r, _) in roster.iter().zip(due).filter(|(_, d)| **d) {
             let Some(p) = self.paces.get_mut(&r.id) else {
                 continue;
             };
-            if d {
-                let Some(f) = figures.next() else { break };
-                let new = Figures::from(&f.sample);
-                if p.last.is_some_and(|old| old != new) {
-                    p.busy_until = Some(now + BUSY_FOR);
-                    r.activity.mark_busy();
-                }
-                p.last = Some(new);
-                p.last_at = Some(now);
-                p.last_unix_ms = unix_ms;
+            p.last_at = Some(now);
+            p.last_unix_ms = unix_ms;
+            let Some(f) = figures.next_if(|f| f.id == r.id) else {
+                continue;
+            };
+            let new = Figures::from(&f.sample);
+            if p.last.is_some_and(|old| old != new) {
+                p.busy_until = Some(now + BUSY_FOR);
+                r.activity.mark_busy();
             }
+            p.last = Some(new);
         }
+    }
+
+    /// The figures last handed to the UI for tab `id`.
+    pub fn delivered(&self, id: u64) -> Option<Sample> {
+        Some(self.paces.get(&id)?.delivered.as_ref()?.sample)
+    }
+
+    /// Keeps in `snap` only the tabs whose figures differ from those last delivered (apart
+    /// from the time): the UI's charts carry a tab's last figure by themselves
+    /// (`MemView::tree_at`). All stay in a round that sampled every tab on purpose (`all`:
+    /// a tab closed, the interval changed, an OOM kill) and with every tab in each sample
+    /// (`--mem-log`). At 1,000 idle tabs the UI took 1,000 unchanged samples per chart
+    /// column into the histories, views and totals: most of memmux's idle CPU (`perf`).
+    pub fn keep_changed(&mut self, snap: &mut Snapshot, all: bool) {
+        if self.cadence.every_tab {
+            return;
+        }
+        snap.tabs.retain(|f| {
+            let Some(p) = self.paces.get_mut(&f.id) else {
+                return true;
+            };
+            if !all && p.delivered.as_ref().is_some_and(|d| same_figures(d, f)) {
+                return false;
+            }
+            p.delivered = Some(f.clone());
+            true
+        });
     }
 
     /// Marks the tabs that are no longer busy as quiet, so that their next output wakes the
@@ -174,6 +205,12 @@ impl Pacer {
             .filter_map(|r| self.cadence.due_at(self.paces.get(&r.id)?, now))
             .min()
     }
+}
+
+/// The same figures, whenever each was taken.
+fn same_figures(a: &TabFigures, b: &TabFigures) -> bool {
+    let untimed = |s: &Sample| Sample { unix_ms: 0, ..*s };
+    untimed(&a.sample) == untimed(&b.sample) && a.biggest == b.biggest && a.detail == b.detail
 }
 
 pub(super) fn unix_ms() -> u64 {

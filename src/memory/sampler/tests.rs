@@ -19,6 +19,7 @@ fn entry(id: u64) -> RosterEntry {
 
 fn snap(roster: &[RosterEntry], due: &[bool], tree: u64) -> Snapshot {
     Snapshot {
+        unix_ms: 0,
         tabs: roster
             .iter()
             .zip(due)
@@ -173,4 +174,41 @@ fn a_new_tab_is_sampled_alone_and_a_closed_one_samples_every_tab() {
     assert_eq!(got, vec![3, 4]);
     handle.set_roster(vec![entry(2), entry(3), entry(4)]);
     assert_eq!(next(), vec![2, 3, 4], "a closed tab samples every tab");
+}
+
+/// A tab whose figures did not change since the UI last had them is left out of the
+/// snapshot (its chart carries the last figure); a change, a round that samples every tab on
+/// purpose, or a log brings it back.
+#[test]
+fn only_changed_figures_reach_the_ui() {
+    let roster = vec![entry(1), entry(2)];
+    let mut pacer = Pacer::new(false);
+    let now = Instant::now();
+    let due = pacer.due(&roster, now, false);
+    let ids = |s: &Snapshot| s.tabs.iter().map(|t| t.id).collect::<Vec<_>>();
+    let mut s = snap(&roster, &due, 5);
+    pacer.keep_changed(&mut s, false);
+    assert_eq!(ids(&s), vec![1, 2], "the first figures go through");
+    let mut s = snap(&roster, &due, 5);
+    s.tabs[0].sample.unix_ms += 5_000;
+    pacer.keep_changed(&mut s, false);
+    assert_eq!(
+        ids(&s),
+        Vec::<u64>::new(),
+        "the same figures later stay out"
+    );
+    let mut s = snap(&roster, &due, 5);
+    s.tabs[1].sample.heap_bytes = 4096;
+    pacer.keep_changed(&mut s, false);
+    assert_eq!(ids(&s), vec![2], "a changed figure goes through");
+    let mut s = snap(&roster, &due, 5);
+    pacer.keep_changed(&mut s, true);
+    assert_eq!(ids(&s), vec![1, 2], "a round of every tab keeps them all");
+    let mut logged = Pacer::new(true);
+    let due = logged.due(&roster, now, false);
+    for _ in 0..2 {
+        let mut s = snap(&roster, &due, 5);
+        logged.keep_changed(&mut s, false);
+        assert_eq!(ids(&s), vec![1, 2], "with a log every sample goes through");
+    }
 }

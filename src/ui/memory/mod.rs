@@ -18,7 +18,7 @@ use crate::util::human_bytes;
 mod panes;
 mod plan;
 mod view;
-pub use view::{alarm, refresh, refresh_after};
+pub use view::{alarm, column, refresh, refresh_after};
 
 /// Seconds one chart column covers, on a fixed clock: a 33-column chart shows the last ~3
 /// minutes, and the chart of an idle tab changes (and is drawn) once per column, not per sample.
@@ -81,6 +81,8 @@ fn put_right(buf: &mut Buffer, right: u16, y: u16, text: &str, style: Style) {
 #[derive(Clone, Copy, Debug, Default)]
 struct Scale {
     tree: u64,
+    /// The chart column of the last sample (the panel's clock): charts reach up to it.
+    now_col: u64,
 }
 
 /// The values as drawn on a chart `rows` high: a non-zero value is raised to the lowest bar
@@ -208,8 +210,8 @@ fn block(
     };
     // One line only: the chart shrinks to a glyph before the figure.
     let glyph = if area.height < 2 {
-        let v = tab.mem.view.tree.first().copied().unwrap_or(0);
-        format!("{} ", level_glyph(v, scale.tree))
+        let v = tab.mem.view.tree_at(scale.now_col).first().copied();
+        format!("{} ", level_glyph(v.unwrap_or(0), scale.tree))
     } else {
         String::new()
     };
@@ -238,11 +240,8 @@ fn block(
     let chart_rows = if area.height >= FULL { 2 } else { 1 };
     // The view was computed for the configured width; a different width (a resize since)
     // takes the columns it has.
-    let tree = visible(
-        &view.tree[..view.tree.len().min(cols)],
-        scale.tree,
-        chart_rows,
-    );
+    let shown = view.tree_at(scale.now_col);
+    let tree = visible(&shown[..shown.len().min(cols)], scale.tree, chart_rows);
     let chart = Rect::new(area.x, area.y + 1, w, chart_rows);
     Sparkline::default()
         .data(&tree)
@@ -420,12 +419,12 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
     let (first, fits) = (plan.first, plan.count);
     // The scale: the largest column value of any tab over the charted window.
     let cols = usize::from(body.width);
-    let mut scale = Scale::default();
+    let mut scale = Scale {
+        tree: 0,
+        now_col: view::column(state.totals.unix_ms),
+    };
     for tab in &state.tabs {
-        let v = &tab.mem.view;
-        scale.tree = scale
-            .tree
-            .max(v.tree.iter().take(cols).copied().max().unwrap_or(0));
+        scale.tree = scale.tree.max(tab.mem.view.top_at(scale.now_col, cols));
     }
     if head > 0 {
         header(
@@ -458,7 +457,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         let level = plan.level(i, state.view.focus);
         let rows = panes::rows(tab, level);
         let pane_area = Rect::new(body.x, y + h, body.width, rows).intersection(body);
-        panes::render(tab, focused, level, pane_area, buf, config, scale.tree);
+        panes::render(tab, focused, level, pane_area, buf, config, scale);
         y += h + rows + u16::from(per > 1);
     }
     if first > 0 || first + fits < state.tabs.len() {
@@ -691,9 +690,10 @@ mod tests {
             let mut ms: u64 = 1_700_000_000_000;
             let mut value: u64 = 5 << 20;
             for _ in 0..3000 {
+                // Gaps of whole columns: a quiet tab's figures come only when they change.
                 ms += match next(400) {
-                    0 => 5_000 * (2 + next(4)),
-                    1..=30 => 0,
+                    0..=9 => 5_000 * (1 + next(12)),
+                    10..=40 => 0,
                     _ => 1_000,
                 };
                 match next(1000) {
@@ -721,6 +721,44 @@ mod tests {
             }
         }
         assert!(shortcuts > 500, "the shortcut was taken {shortcuts} times");
+    }
+
+    /// A quiet tab is sampled only when its figures change: the columns between two samples,
+    /// and those up to the panel's clock, show the figure of the sample before them.
+    #[test]
+    fn a_quiet_tabs_chart_carries_its_last_figure() {
+        let config = Config::default();
+        let col_ms = SECONDS_PER_COLUMN * 1000;
+        let t0 = 1_700_000_000_000 / col_ms * col_ms;
+        let mut history = History::new(100);
+        let at = |col: u64, tree_bytes: u64| Sample {
+            unix_ms: t0 + col * col_ms + 250,
+            tree_bytes,
+            ..Sample::default()
+        };
+        history.push(at(0, 7 << 20));
+        let first = refresh(&history, 10, &config);
+        assert_eq!(first.tree, vec![7 << 20]);
+        // Three columns later, no sample: the chart reaches the clock with the last figure.
+        let now = column(t0 + 3 * col_ms);
+        assert_eq!(first.tree_at(now).to_vec(), vec![7 << 20; 4]);
+        assert_eq!(first.top_at(now, 10), 7 << 20);
+        assert!(!first.still_under_carry(), "a chart that is not full grows");
+        // A new figure four columns on: the columns between carry the old one.
+        history.push(at(4, 9 << 20));
+        let view = refresh(&history, 10, &config);
+        assert_eq!(view.tree, vec![9 << 20, 7 << 20, 7 << 20, 7 << 20, 7 << 20]);
+        assert_eq!(refresh_after(&first, &history, 10, &config), view);
+        // Never wider than the chart, however long the tab was quiet.
+        assert_eq!(view.tree_at(column(t0) + 1000).to_vec(), vec![9 << 20; 10]);
+        let full = MemView {
+            tree: vec![9 << 20; 10],
+            ..view
+        };
+        assert!(
+            full.still_under_carry(),
+            "full and flat: the same one column on"
+        );
     }
 
     #[test]

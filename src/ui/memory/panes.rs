@@ -15,7 +15,7 @@ use ratatui::style::Modifier;
 use ratatui::widgets::{RenderDirection, Sparkline, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::{biggest_text, put, put_right, short_bytes, visible};
+use super::{Scale, biggest_text, put, put_right, short_bytes, visible};
 use crate::config::Config;
 use crate::state::Tab;
 use crate::state::pane_memory::PaneMemory;
@@ -33,8 +33,8 @@ pub fn rows(tab: &Tab, level: u16) -> u16 {
 }
 
 /// Draws the panes of `tab` into `area` (`level` rows each, as [`rows`] counted), in the
-/// layout's order; `top` is the panel's chart scale. The focused tab's panes share its
-/// block's background.
+/// layout's order, on the panel's chart scale. The focused tab's panes share its block's
+/// background.
 pub fn render(
     tab: &Tab,
     focused: bool,
@@ -42,8 +42,9 @@ pub fn render(
     area: Rect,
     buf: &mut Buffer,
     config: &Config,
-    top: u64,
+    scale: Scale,
 ) {
+    let top = scale.tree;
     if level == 0 || area.width < 8 {
         return;
     }
@@ -109,7 +110,8 @@ pub fn render(
         let chart_w = area.right().saturating_sub(right_w).saturating_sub(x + 1);
         if let (Some(m), true) = (mem, chart_w > 0) {
             let cols = usize::from(chart_w);
-            let tree = visible(&m.view.tree[..m.view.tree.len().min(cols)], top, 1);
+            let shown = m.view.tree_at(scale.now_col);
+            let tree = visible(&shown[..shown.len().min(cols)], top, 1);
             Sparkline::default()
                 .data(&tree)
                 .max(top.max(1))

@@ -7,20 +7,39 @@ use crate::state::Tab;
 
 use super::{Alarm, MemView, SECONDS_PER_COLUMN, short_bytes};
 
-/// Per column, the largest value of the samples it covers, newest first.
+/// The chart column of an instant, ms since the Unix epoch: columns sit on a fixed clock.
+pub fn column(unix_ms: u64) -> u64 {
+    unix_ms / 1000 / SECONDS_PER_COLUMN
+}
+
+/// Per column, the largest value of the samples it covers, newest first. A column without
+/// a sample carries the figure of the sample before it: the sampler sends a tab's figures
+/// only when they changed.
 fn columns(history: &History, cols: usize, value: impl Fn(&Sample) -> u64) -> Vec<u64> {
     let mut out = vec![0u64; cols];
     let Some(latest) = history.latest() else {
         out.clear();
         return out;
     };
-    let bucket = |s: &Sample| s.unix_ms / 1000 / SECONDS_PER_COLUMN;
-    let newest = bucket(&latest);
+    let newest = column(latest.unix_ms);
     let mut used = 0;
+    // The previous sample's column and figure, to fill the columns up to the next sample.
+    let mut before: Option<(u64, u64)> = None;
     for s in history.iter() {
-        let age = newest.saturating_sub(bucket(&s));
+        let (col, v) = (column(s.unix_ms), value(&s));
+        if let Some((prev_col, prev_v)) = before {
+            for c in prev_col.saturating_add(1)..col.min(newest.saturating_add(1)) {
+                let age = newest.saturating_sub(c);
+                if let Some(slot) = usize::try_from(age).ok().filter(|a| *a < cols) {
+                    out[slot] = out[slot].max(prev_v);
+                    used = used.max(slot + 1);
+                }
+            }
+        }
+        before = Some((col, v));
+        let age = newest.saturating_sub(col);
         if let Some(slot) = usize::try_from(age).ok().filter(|a| *a < cols) {
-            out[slot] = out[slot].max(value(&s));
+            out[slot] = out[slot].max(v);
             used = used.max(slot + 1);
         }
     }
@@ -72,6 +91,8 @@ pub fn refresh(history: &History, cols: usize, config: &Config) -> MemView {
                 .flatten(),
         ),
         alarm,
+        newest_col: history.latest().map_or(0, |s| column(s.unix_ms)),
+        last: history.latest().map_or(0, |s| s.tree_bytes),
     }
 }
 
@@ -102,30 +123,29 @@ pub(super) fn steady(
     if history.same_tree_since_ms()? > latest.unix_ms.saturating_sub(window) {
         return None;
     }
-    let bucket = |ms: u64| ms / 1000 / SECONDS_PER_COLUMN;
-    let newest = bucket(latest.unix_ms);
+    let newest = column(latest.unix_ms);
     let first_shown = newest.saturating_sub(cols as u64 - 1);
-    // A sample dropped from the ring inside the chart would change a column.
-    if history
-        .dropped_unix_ms()
-        .is_some_and(|d| bucket(d) >= first_shown)
-    {
-        return None;
+    // A sample dropped from the ring inside the chart would change a column; one dropped
+    // before it, the columns its figure was carried into up to the new oldest sample.
+    if let Some(d) = history.dropped_unix_ms() {
+        let oldest = history.oldest().map_or(u64::MAX, |s| column(s.unix_ms));
+        if column(d) >= first_shown || oldest > first_shown {
+            return None;
+        }
     }
-    let mut tree = match newest.checked_sub(bucket(history.previous_unix_ms()?))? {
+    // Flat since before the window: the columns since the previous view carry `v`.
+    let mut tree = match newest.checked_sub(prev.newest_col)? {
         0 => {
             let mut t = prev.tree.clone();
             t[0] = t[0].max(v);
             t
         }
-        1 => {
-            let mut t = Vec::with_capacity(cols);
-            t.push(v);
-            t.extend_from_slice(&prev.tree);
+        gap => {
+            let carried = usize::try_from(gap).unwrap_or(usize::MAX).min(cols);
+            let mut t = vec![v; carried];
+            t.extend_from_slice(&prev.tree[..prev.tree.len().min(cols - carried)]);
             t
         }
-        // Columns without samples in between.
-        _ => return None,
     };
     tree.truncate(cols);
     // A zero column can't be told from one without samples (which `refresh` leaves off the
@@ -140,5 +160,7 @@ pub(super) fn steady(
         peak: history.peak_tree(),
         growth: growth_text(None),
         alarm: (v > config.warn_above).then_some(Alarm::Above),
+        newest_col: newest,
+        last: v,
     })
 }
