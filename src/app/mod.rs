@@ -383,11 +383,9 @@ impl App {
             // is shown (`focus` takes it): a flood in a hidden tab costs the app nothing.
             SessionEvent::Output => {}
             SessionEvent::Bell => tab.bell |= !focused,
-            SessionEvent::Title(title) => {
-                // A copy: the reader allocated `title` in the session's account, and the pane
-                // (memmux's) may keep it after the session's state is gone.
-                pane.title = Some(title.as_str().to_owned());
-            }
+            // memmux's memory (`events::Sender::send` copied it out of the session's account):
+            // the pane may keep it after the session's state is gone.
+            SessionEvent::Title(title) => pane.title = Some(title),
             SessionEvent::Clipboard(data) => {
                 self.outbox.extend_from_slice(b"\x1b]52;c;");
                 self.outbox.extend_from_slice(&data);

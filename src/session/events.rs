@@ -64,11 +64,18 @@ impl Sender {
         }
     }
 
-    /// Sends `event`. What the listener allocates on the way (a block of the app's channel,
-    /// about 1 KiB every 32 events, freed by the app much later) is memmux's, not the
-    /// session's: charged to the session, it would read as a leak when the tab closes.
+    /// Sends `event`. What travels to the app is memmux's memory, not the session's: a block
+    /// of the app's channel (about 1 KiB every 32 events) and the text of a title, clipboard
+    /// write or notice (parsed, so allocated, in the session's account: copied here) may be
+    /// freed after the session's account closed, where they would read as a leak.
     pub(super) fn send(&self, event: Event) {
         let _memmux = alloc::enter(alloc::MEMMUX);
+        let event = match event {
+            Event::Title(t) => Event::Title(t.as_str().to_owned()),
+            Event::Clipboard(d) => Event::Clipboard(d.as_slice().to_vec()),
+            Event::Notice(n) => Event::Notice(n.as_str().to_owned()),
+            e => e,
+        };
         self.listener.send(self.id, event);
     }
 
