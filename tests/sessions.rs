@@ -266,6 +266,27 @@ fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
     common::wait_until("b's size", common::TIMEOUT, || pane_size(&mut b) == large);
 }
 
+#[test]
+fn a_client_larger_than_the_session_is_drawn_again_when_its_terminal_grows() {
+    let (_config, mut a) = server_with_window_size("latest");
+    a.wait_ready();
+    let small = pane_size(&mut a);
+    let mut b = client(&a, &["attach"], 30, 100);
+    b.wait_ready();
+    // a types last: the session has a's size again, and b, larger, shows it at its top left.
+    common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
+    let wide = "0123456789012345678901234567890123456789-past-forty";
+    assert!(usize::from(small.1) > wide.len(), "pane {small:?}");
+    a.line(&format!("echo {wide}"));
+    let whole = |s: &vt100::Screen| s.contents().lines().any(|l| l.trim_end() == wide);
+    b.wait_for("the long line on b", whole);
+    // b's terminal shrinks below the session's size, cutting the line at 40 columns, then
+    // grows back: the session's size never changed (a typed last), and b is drawn again.
+    b.resize(15, 40);
+    b.resize(30, 100);
+    b.wait_for("the long line whole again on b", whole);
+}
+
 /// Which tab `m`'s tab bar marks as focused: the text of the first tab bar segment drawn
 /// reversed or in the focus colour is not portable to read, so each test types a tag into its
 /// tab and looks for it on screen instead.

@@ -57,8 +57,9 @@ pub enum AppEvent {
     Memory(Box<crate::memory::sampler::Snapshot>),
     /// A memory export finished: where it went, or why it failed.
     Exported(Result<PathBuf, String>),
-    /// The server opened a view for another client, on this terminal (see `views`).
-    ViewOpened(u64, std::os::fd::OwnedFd),
+    /// The server opened a view for another client, on this terminal, with the client's
+    /// liveness pipe (see `views`).
+    ViewOpened(u64, std::os::fd::OwnedFd, Option<std::os::fd::OwnedFd>),
     /// The server closed a view: its client left.
     ViewClosed(u64),
     /// A key, mouse or paste event from a view's terminal.

@@ -24,6 +24,7 @@ use anyhow::Context;
 use ratatui::layout::Rect;
 
 use super::{App, AppEvent, fastkeys};
+use crate::frontend::handed::ClientTty;
 use crate::frontend::out::Out;
 use crate::frontend::terminal;
 use crate::frontend::writer::TtyWriter;
@@ -48,14 +49,20 @@ impl Handed {
     fn start(
         events: tokio::sync::mpsc::UnboundedSender<AppEvent>,
         id: u64,
-        tty: &File,
+        (tty, alive): (&File, Option<OwnedFd>),
         fast: Arc<fastkeys::FastKeys>,
     ) -> anyhow::Result<Handed> {
         let (stop, stop_thread) = UnixStream::pair().context("cannot make a socket pair")?;
         let reader = tty
             .try_clone()
             .context("cannot share the view's terminal")?;
-        let input = super::run::spawn_input_thread(events, fast, Some((id, reader, stop_thread)))
+        let tty = ClientTty {
+            id,
+            tty: reader,
+            stop: stop_thread,
+            alive,
+        };
+        let input = super::run::spawn_input_thread(events, fast, Some(tty))
             .context("cannot start the view's input thread")?;
         Ok(Handed {
             stop: Some(stop),
@@ -231,10 +238,10 @@ impl App {
     /// Handles the events of the clients' views.
     pub(super) fn view_event(&mut self, ev: AppEvent) {
         match ev {
-            AppEvent::ViewOpened(id, fd) => {
+            AppEvent::ViewOpened(id, fd, alive) => {
                 let opened = match id {
-                    0 => self.open_primary(fd),
-                    _ => self.open_view(id, fd),
+                    0 => self.open_primary(fd, alive),
+                    _ => self.open_view(id, fd, alive),
                 };
                 if let Err(e) = opened {
                     crate::util::append_log(&format!("cannot open view {id}: {e:#}"));
@@ -291,7 +298,7 @@ impl App {
     }
 
     /// The first view on client terminal `fd`: keys from it, frames to it.
-    fn open_primary(&mut self, fd: OwnedFd) -> anyhow::Result<()> {
+    fn open_primary(&mut self, fd: OwnedFd, alive: Option<OwnedFd>) -> anyhow::Result<()> {
         let Some(screen) = self.primary.clone() else {
             anyhow::bail!("no first view in this app");
         };
@@ -299,10 +306,16 @@ impl App {
         let tty = File::from(fd);
         let writer = TtyWriter::new(tty.as_fd(), self.lag_notice(0))
             .context("cannot write to the client's terminal")?;
-        let handed = Handed::start(self.events.clone(), 0, &tty, Arc::clone(&self.primary_fast))?;
+        let handed = Handed::start(
+            self.events.clone(),
+            0,
+            (&tty, alive),
+            Arc::clone(&self.primary_fast),
+        )?;
         swap_out(&screen, Out::Tty(writer));
         self.primary_tty = Some(handed);
         self.primary_shown = true;
+        crate::server::child::view_opened();
         crate::util::append_log("view 0 opened");
         self.redraw_everything(&screen);
         Ok(())
@@ -329,7 +342,7 @@ impl App {
         }
     }
 
-    fn open_view(&mut self, id: u64, fd: OwnedFd) -> anyhow::Result<()> {
+    fn open_view(&mut self, id: u64, fd: OwnedFd, alive: Option<OwnedFd>) -> anyhow::Result<()> {
         self.close_view(id);
         let tty = File::from(fd);
         let area = session_size()?;
@@ -341,7 +354,7 @@ impl App {
             .write_all(terminal::modes_on().as_bytes())
             .context("cannot write to the view's terminal")?;
         let fast = Arc::new(fastkeys::FastKeys::default());
-        let handed = Handed::start(self.events.clone(), id, &tty, Arc::clone(&fast))?;
+        let handed = Handed::start(self.events.clone(), id, (&tty, alive), Arc::clone(&fast))?;
         // A new client starts where the first one is, as tmux's starts on the session's
         // current window; from then on each goes its own way.
         let view = View {
@@ -369,6 +382,7 @@ impl App {
         if let Some(p) = self.views.last() {
             self.screens.add(id, Arc::clone(&p.screen) as _);
         }
+        crate::server::child::view_opened();
         crate::util::append_log(&format!("view {id} opened"));
         self.redraw_now();
         Ok(())

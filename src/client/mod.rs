@@ -194,12 +194,20 @@ fn attached(mut stream: UnixStream, check: impl FnOnce() -> Result<(), u8>) -> a
     // `restore` puts back the ones saved here.
     terminal::take_raw().context("cannot put the terminal in raw mode")?;
     let (rows, cols) = terminal_size();
-    crate::server::fdpass::send_fd(
-        &stream,
-        &protocol::encode(&Msg::Tty { rows, cols }),
-        std::io::stdin(),
-    )
-    .context("cannot hand the terminal to the server")?;
+    // Held until this process ends, however it ends: then the read end handed over hangs up
+    // and the session reads this terminal no more (see `Msg::Tty`).
+    let (alive_r, _alive_w) = crate::sys::fd::pipe().context("cannot make a pipe")?;
+    {
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        crate::server::fdpass::send_fds(
+            &stream,
+            &protocol::encode(&Msg::Tty { rows, cols }),
+            &[stdin.as_fd(), alive_r.as_fd()],
+        )
+        .context("cannot hand the terminal to the server")?;
+    }
+    drop(alive_r);
     let writer = Arc::new(Mutex::new(
         stream.try_clone().context("cannot share the socket")?,
     ));

@@ -108,6 +108,13 @@ pub fn typed_in(view: u64) {
     }
 }
 
+/// A view opened: the server made its client the latest (an attach, a switch here), so the
+/// next keys from any view are reported, even from the view that typed last before.
+pub fn view_opened() {
+    use std::sync::atomic::Ordering;
+    LAST_TYPED.store(u64::MAX, Ordering::Release);
+}
+
 /// Tells the server the session's tab count, memory and tab names (the first
 /// `MAX_TAB_NAMES`, cut to `MAX_TAB_NAME` characters), when they changed.
 pub fn publish_status(tabs: u32, memory: u64, names: impl Iterator<Item = String>) {

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use crate::sys;
@@ -12,6 +12,12 @@ use crate::sys;
 pub fn send_fd(sock: &UnixStream, frame: &[u8], fd: impl AsFd) -> io::Result<()> {
     let sent = sys::socket::send_with_fd(sock, frame, fd)?;
     // The descriptor went with the first byte; the rest of the frame as plain bytes.
+    io::Write::write_all(&mut &*sock, &frame[sent..])
+}
+
+/// Sends `frame` with `fds` attached to its first byte (see `send_fd`).
+pub fn send_fds(sock: &UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    let sent = sys::socket::send_with_fds(sock, frame, fds)?;
     io::Write::write_all(&mut &*sock, &frame[sent..])
 }
 

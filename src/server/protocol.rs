@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 
 /// What a client and a server must agree on: the same build of memmux speaks the same
 /// messages. A mismatch is refused with both versions named.
-pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 3");
+pub const VERSION: &str = concat!("memmux ", env!("CARGO_PKG_VERSION"), " protocol 4");
 
 /// 1 MiB: more than a whole environment (Linux caps one at ~2 MiB, typical ones are a few KiB)
 /// or a 64 KiB output chunk, and small enough that a hostile peer costs little.
@@ -85,7 +85,8 @@ pub enum Msg {
     /// (a name taken or not allowed). From the server to a client: nothing.
     RenameSession(String),
     /// From the server to a session, on its views socket, with a pty's slave descriptor
-    /// (`SCM_RIGHTS`): another client attached; the session opens view `N` on that terminal.
+    /// (`SCM_RIGHTS`) and the client's liveness pipe (see `Tty`): another client attached;
+    /// the session opens view `N` on that terminal.
     ViewOpen(u64),
     /// From the server to a session: view `N`'s client left; the session closes its terminal.
     ViewClose(u64),
@@ -100,6 +101,9 @@ pub enum Msg {
     /// From an attached client, once it has put its terminal in raw mode, with that
     /// terminal's descriptor (`SCM_RIGHTS`) and its size: the session reads keys from it and
     /// draws on it itself, as tmux's server does (no hop through the server either way).
+    /// A second descriptor follows: the read end of a pipe whose write end only the client
+    /// holds. It hangs up the instant the client dies, before its shell takes the terminal
+    /// back, so the session drops what it reads there afterwards (keys meant for the shell).
     Tty {
         rows: u16,
         cols: u16,
@@ -112,6 +116,10 @@ pub enum Msg {
     /// (`window-size = latest` follows the client that typed last; the server no longer sees
     /// keys).
     ViewActive(u64),
+    /// From the server to a session, on its views socket: view `N`'s terminal changed size
+    /// while the session's did not (`window-size = largest | latest`); the session draws it
+    /// all again, clearing what the terminal kept or cut.
+    ViewRedraw(u64),
 }
 
 /// One session as `ls` and the session chooser show it.
@@ -330,6 +338,10 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
             b.push(31);
             b.extend_from_slice(&n.to_le_bytes());
         }
+        Msg::ViewRedraw(n) => {
+            b.push(32);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
     }
     let len = (b.len() - 4) as u32;
     b[..4].copy_from_slice(&len.to_le_bytes());
@@ -529,6 +541,7 @@ pub fn decode(body: &[u8]) -> io::Result<Msg> {
         },
         30 => Msg::ViewReleased(f.u64()?),
         31 => Msg::ViewActive(f.u64()?),
+        32 => Msg::ViewRedraw(f.u64()?),
         t => return Err(invalid(format!("a message of unknown type {t}"))),
     };
     if !f.0.is_empty() {
@@ -587,6 +600,7 @@ mod tests {
         });
         roundtrip(Msg::ViewReleased(3));
         roundtrip(Msg::ViewActive(4));
+        roundtrip(Msg::ViewRedraw(5));
         roundtrip(Msg::ListSessions);
         roundtrip(Msg::Sessions(vec![
             SessionInfo {

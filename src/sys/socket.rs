@@ -3,7 +3,7 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::net::{
     RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
@@ -28,12 +28,17 @@ pub fn send_nowait(sock: impl AsFd, bytes: &[u8]) -> io::Result<usize> {
 /// Sends `bytes` with `fd` attached to the first byte (one `sendmsg`, retried on `EINTR`);
 /// returns how many bytes went (the rest are the caller's to send as plain bytes).
 pub fn send_with_fd(sock: impl AsFd, bytes: &[u8], fd: impl AsFd) -> io::Result<usize> {
-    let fds = [fd.as_fd()];
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    send_with_fds(sock, bytes, &[fd.as_fd()])
+}
+
+/// Sends `bytes` with `fds` (at most 2: a terminal and its client's liveness pipe) attached
+/// to the first byte; see `send_with_fd`.
+pub fn send_with_fds(sock: impl AsFd, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut control = SendAncillaryBuffer::new(&mut space);
-    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+    if fds.len() > 2 || !control.push(SendAncillaryMessage::ScmRights(fds)) {
         return Err(io::Error::other(
-            "no room for a descriptor in the control buffer",
+            "no room for the descriptors in the control buffer",
         ));
     }
     loop {

@@ -33,6 +33,8 @@ pub struct Client {
     /// The client's terminal, kept to hand it again (to another session on `C-b s`, to the
     /// same one after a suspend).
     tty: Option<Arc<OwnedFd>>,
+    /// The client's liveness pipe (`Msg::Tty`), handed with its terminal every time.
+    alive: Option<Arc<OwnedFd>>,
     out: Arc<Outbox>,
     rows: u16,
     cols: u16,
@@ -439,11 +441,14 @@ impl Hub {
             std::io::BufReader::with_capacity(4 << 10, super::fdpass::FdReader::new(stream));
         // The client checks its terminal and puts it in raw mode first; one that cannot
         // (not a terminal, a dumb one) says so to its user and leaves.
-        let (rows, cols, tty) = match protocol::read_msg(&mut reader) {
-            Ok(Some(Msg::Tty { rows, cols })) => match reader.get_mut().fds.pop_front() {
-                Some(fd) => (rows, cols, fd),
-                None => return,
-            },
+        let (rows, cols, tty, alive) = match protocol::read_msg(&mut reader) {
+            Ok(Some(Msg::Tty { rows, cols })) => {
+                let fds = &mut reader.get_mut().fds;
+                match (fds.pop_front(), fds.pop_front()) {
+                    (Some(tty), alive) => (rows, cols, tty, alive),
+                    (None, _) => return,
+                }
+            }
             _ => return,
         };
         let at = Arc::new(Mutex::new(Arc::clone(session)));
@@ -469,6 +474,7 @@ impl Hub {
                 id,
                 screen: NO_SCREEN,
                 tty: Some(Arc::new(tty)),
+                alive: alive.map(Arc::new),
                 out,
                 rows: rows.clamp(1, 1000),
                 cols: cols.clamp(1, 1000),
@@ -493,7 +499,7 @@ impl Hub {
                         drop(clients);
                         session
                     };
-                    session.resize(self.window_size);
+                    session.client_resized(id, self.window_size);
                 }
                 // Stopped from outside (SIGTSTP): the session lets go of its terminal first,
                 // then the client is told to stop.

@@ -1,6 +1,7 @@
 //! One session's side of the hub: its clients' views (each on the client's own terminal,
 //! handed to the session), their hand-over and release, sizes, and who is sent away.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -60,7 +61,9 @@ impl Session {
         };
         let screen = if first_free { 0 } else { id };
         let frame = protocol::encode(&Msg::ViewOpen(screen));
-        match crate::server::fdpass::send_fd(&lock(&self.views), &frame, &tty) {
+        let mut fds = vec![tty.as_fd()];
+        fds.extend(c.alive.as_ref().map(|a| a.as_fd()));
+        match crate::server::fdpass::send_fds(&lock(&self.views), &frame, &fds) {
             Ok(()) => c.screen = screen,
             Err(e) => {
                 crate::util::append_log(&format!(
@@ -152,8 +155,25 @@ impl Session {
         }
     }
 
+    /// Client `who`'s terminal changed size: the session's follows (`policy`); when it does
+    /// not, the client's view is drawn again all the same, else a terminal that grew keeps
+    /// what a smaller one cut off (`window-size = largest | latest`).
+    pub(super) fn client_resized(&self, who: u64, policy: WindowSize) {
+        if self.resize(policy) {
+            return;
+        }
+        let screen = lock(&self.clients)
+            .iter()
+            .find(|c| c.id == who)
+            .map(|c| c.screen);
+        if let Some(screen) = screen.filter(|s| *s != NO_SCREEN) {
+            let _ = protocol::write_msg(&mut &*lock(&self.views), &Msg::ViewRedraw(screen));
+        }
+    }
+
     /// Sets the pty's size from the attached clients' (`policy`); unchanged while none is.
-    pub(super) fn resize(&self, policy: WindowSize) {
+    /// True when it changed (every view is then drawn again at the new size).
+    pub(super) fn resize(&self, policy: WindowSize) -> bool {
         let size = {
             let clients = lock(&self.clients);
             let sized = clients.iter().filter(|c| c.rows > 0);
@@ -172,12 +192,14 @@ impl Session {
                 }
             }
         };
-        let Some(size) = size else { return };
+        let Some(size) = size else { return false };
         let mut current = lock(&self.size);
-        if *current != size {
-            *current = size;
-            // Every view draws at the session's size: its SIGWINCH makes the session read it.
-            spawn::resize(&self.master, size.0, size.1);
+        if *current == size {
+            return false;
         }
+        *current = size;
+        // Every view draws at the session's size: its SIGWINCH makes the session read it.
+        spawn::resize(&self.master, size.0, size.1);
+        true
     }
 }
