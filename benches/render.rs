@@ -126,11 +126,10 @@ criterion_main!(benches);
 /// a frame costs once a sample when the panel changes (between samples it is kept).
 fn bench_panel(c: &mut Criterion) {
     use memmux::memory::history::Sample;
-    use memmux::session::{CommandSpec, Context, Session};
+    use memmux::session::{CommandSpec, Context, Session, Start};
     use memmux::state::{State, Tab};
     let config = memmux::config::Config::default();
     let ctx = Context::new(
-        std::sync::Arc::new(|| {}),
         memmux::term::scrollback::Limits::new(1000, 1 << 20),
         1 << 24,
     );
@@ -142,7 +141,7 @@ fn bench_panel(c: &mut Criterion) {
             cwd: None,
             term: "xterm-256color".into(),
         };
-        let session = Session::start(id, spec, 50, 160, &ctx, Box::new(|_| {}));
+        let session = Session::start(Start::unheard(id, spec, 50, 160), &ctx);
         let mut tab = Tab::new(session, 3600);
         for s in 0..3600u64 {
             tab.mem.history.push(Sample {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use memmux::memory::alloc::{self, TaggedAlloc};
-use memmux::session::{CommandSpec, Context, Session};
+use memmux::session::{CommandSpec, Context, Session, Start};
 use memmux::term::scrollback::Limits;
 
 #[global_allocator]
@@ -27,39 +27,29 @@ fn spec(cmd: &str) -> CommandSpec {
 
 /// 10,000 lines or 16 MiB of history per tab, 64 MiB for all.
 fn context() -> Context {
-    Context::new(Arc::new(|| {}), Limits::new(10_000, 16 << 20), 64 << 20)
+    Context::new(Limits::new(10_000, 16 << 20), 64 << 20)
 }
 
 #[test]
 fn a_tabs_scrollback_is_charged_to_it_alone_and_freed_on_close() {
     assert!(alloc::is_active());
     let ctx = context();
-    let quiet = Session::start(1, spec("sleep 60"), 24, 80, &ctx, Box::new(|_| {}));
+    let quiet = Session::start(Start::unheard(1, spec("sleep 60"), 24, 80), &ctx);
     let busy = Session::start(
-        2,
-        spec("sleep 0.3; seq 1 30000; sleep 60"),
-        24,
-        80,
+        Start::unheard(2, spec("sleep 0.3; seq 1 30000; sleep 60"), 24, 80),
         &ctx,
-        Box::new(|_| {}),
     );
-    let (qa, ba) = (quiet.shared.account, busy.shared.account);
+    let (qa, ba) = (quiet.shared.account(), busy.shared.account());
     assert_ne!(qa, ba);
     // Both started: their threads are parked, their screens allocated.
     std::thread::sleep(Duration::from_millis(200));
     let quiet_before = alloc::live_bytes(qa);
     let busy_before = alloc::live_bytes(ba);
     wait("10,000 rows of history", || {
-        busy.shared
-            .history_rows
-            .load(std::sync::atomic::Ordering::Acquire)
-            >= 10_000
+        busy.shared.history_rows() >= 10_000
     });
     let grew = alloc::live_bytes(ba) - busy_before;
-    let history = busy
-        .shared
-        .history_bytes
-        .load(std::sync::atomic::Ordering::Acquire) as isize;
+    let history = busy.shared.history_bytes() as isize;
     eprintln!("busy tab: +{grew} bytes for {history} bytes of history");
     assert!(
         grew >= history,
@@ -99,19 +89,12 @@ fn a_tab_closed_as_its_flood_ends_leaves_nothing_in_its_account() {
     let before = memmux::memory::leaks();
     for step in 0..10u64 {
         let busy = Session::start(
-            10 + step,
-            spec("seq 1 30000; sleep 60"),
-            24,
-            80,
+            Start::unheard(10 + step, spec("seq 1 30000; sleep 60"), 24, 80),
             &ctx,
-            Box::new(|_| {}),
         );
-        let account = busy.shared.account;
+        let account = busy.shared.account();
         wait("the flood to be parsed", || {
-            busy.shared
-                .history_rows
-                .load(std::sync::atomic::Ordering::Acquire)
-                >= 10_000
+            busy.shared.history_rows() >= 10_000
         });
         // Deliberate offsets across the parser's 500 ms retirement, not a wait for a state.
         std::thread::sleep(Duration::from_millis(step * 100));

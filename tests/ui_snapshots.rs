@@ -6,8 +6,6 @@
 //! Review a changed snapshot with `cargo insta review` or by reading the `.snap.new` file next
 //! to the `.snap` one; accept it by renaming (or `INSTA_UPDATE=always`).
 
-use std::sync::Arc;
-
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -15,7 +13,7 @@ use ratatui::layout::Rect;
 
 use memmux::config::Config;
 use memmux::memory::history::Sample;
-use memmux::session::{CommandSpec, Context, ExitStatus, Session, Status};
+use memmux::session::{CommandSpec, Context, ExitStatus, Session, Start, Status};
 use memmux::state::{Confirm, Mode, State, Tab};
 use memmux::ui;
 
@@ -23,7 +21,7 @@ use memmux::ui;
 const NOW_MS: u64 = 1_800_000_000_000;
 
 fn context() -> Context {
-    Context::new(Arc::new(|| {}), Default::default(), 64 << 20)
+    Context::new(Default::default(), 64 << 20)
 }
 
 /// A tab named `name`, its program in `status`, its screen showing `screen` (raw bytes).
@@ -33,7 +31,7 @@ fn tab(ctx: &Context, id: u64, name: &str, status: Status, screen: &[u8]) -> Tab
         cwd: None,
         term: "xterm-256color".to_string(),
     };
-    let session = Session::without_program(id, spec, 22, 80, ctx, status);
+    let session = Session::without_program(Start::unheard(id, spec, 22, 80), ctx, status);
     session.shared.lock_term().process(screen);
     let mut t = Tab::new(session, 3600);
     t.name = Some(name.to_string());
@@ -139,7 +137,11 @@ fn pane(ctx: &Context, id: u64, name: &str, rect: Rect, screen: &[u8]) -> memmux
         cwd: None,
         term: "xterm-256color".to_string(),
     };
-    let s = Session::without_program(id, spec, rect.height, rect.width, ctx, Status::Running);
+    let s = Session::without_program(
+        Start::unheard(id, spec, rect.height, rect.width),
+        ctx,
+        Status::Running,
+    );
     s.shared.lock_term().process(screen);
     memmux::state::Pane::new(s)
 }

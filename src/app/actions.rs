@@ -10,7 +10,7 @@ impl App {
             // Its output while hidden was not drawn: draw it now.
             if let Some(t) = self.state.focused() {
                 for p in &t.panes {
-                    p.session.shared.dirty.store(false, Ordering::Release);
+                    p.session.shared.take_output();
                 }
             }
             self.redraw_now();
@@ -417,7 +417,7 @@ impl App {
             .set_focus(new_focus.min(self.state.tabs.len() - 1));
         if let Some(t) = self.state.focused() {
             for p in &t.panes {
-                p.session.shared.dirty.store(false, Ordering::Release);
+                p.session.shared.take_output();
             }
         }
         self.redraw_now();

@@ -5,27 +5,28 @@
 //! app sent it and writes its output, which goes through the session's real parsing path
 //! (`session::reader::ingest`).
 //!
-//! This drives `App` at the level `run::run_loop` does (`handle`, `collect_output`,
-//! `on_timer`, `run::frame_on`) rather than running that loop: the loop also owns the user's
-//! terminal, signals and the input thread, and taking those out of it is the frontend's work
-//! (`run.rs` is being changed by another area this session).
+//! The stream goes through the same loop as the real binary's (`serve::serve`), on a tokio
+//! runtime of the driver's own: the script's inputs, then what the app's channel got meanwhile
+//! (the programs' output and ends), until both are empty; then the frame still wanted is drawn.
+//! Only the user's terminal, its signals and its input thread (`run`) are left out.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use super::serve::{self, serve};
 use super::spawner::Spawner;
 use super::{App, AppEvent};
 use crate::config::Config;
 use crate::input::keymap::Chord;
-use crate::session::{CommandSpec, Context, ExitStatus, Session, SessionId, Shared};
+use crate::session::{CommandSpec, Context, ExitStatus, Session, SessionId, Shared, Start, Status};
 use crate::ui;
 
 fn nonzero(v: u16) -> std::num::NonZeroU16 {
@@ -50,7 +51,8 @@ pub struct Program {
     pub spec: CommandSpec,
     shared: Arc<Shared>,
     input: UnixStream,
-    on_exit: Option<Box<dyn FnOnce(ExitStatus) + Send>>,
+    /// It ended: a program ends once.
+    exited: bool,
 }
 
 impl Program {
@@ -77,8 +79,8 @@ impl Program {
 
     /// The program ends with `status`; the app hears of it as of a real program's end.
     pub fn exit(&mut self, status: ExitStatus) {
-        if let Some(f) = self.on_exit.take() {
-            f(status);
+        if !std::mem::replace(&mut self.exited, true) {
+            self.shared.script_exited(status);
         }
     }
 
@@ -97,16 +99,11 @@ pub struct FakeSpawner {
 }
 
 impl Spawner for FakeSpawner {
-    fn start(
-        &self,
-        id: SessionId,
-        spec: CommandSpec,
-        rows: u16,
-        cols: u16,
-        ctx: &Context,
-        on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
-    ) -> Session {
-        match Session::scripted(id, spec.clone(), rows, cols, ctx) {
+    fn start(&self, start: Start, ctx: &Context) -> Session {
+        let (id, spec) = (start.id, start.spec.clone());
+        let (rows, cols) = (start.rows, start.cols);
+        let listener = Arc::clone(&start.listener);
+        match Session::scripted(start, ctx) {
             Ok((session, input)) => {
                 // The test reads what is there and goes on.
                 let _ = input.set_nonblocking(true);
@@ -118,19 +115,21 @@ impl Spawner for FakeSpawner {
                         spec,
                         shared: Arc::clone(&session.shared),
                         input,
-                        on_exit: Some(on_exit),
+                        exited: false,
                     });
                 session
             }
             // Out of descriptors for a socket pair: the pane says so, as a failed start does.
-            Err(e) => Session::without_program(
-                id,
-                spec,
-                rows,
-                cols,
-                ctx,
-                crate::session::Status::Failed(e.to_string()),
-            ),
+            Err(e) => {
+                let start = Start {
+                    id,
+                    spec,
+                    rows,
+                    cols,
+                    listener,
+                };
+                Session::without_program(start, ctx, Status::Failed(e.to_string()))
+            }
         }
     }
 }
@@ -139,13 +138,14 @@ impl Spawner for FakeSpawner {
 pub struct Driver {
     pub app: App,
     events: UnboundedReceiver<AppEvent>,
-    woken: Arc<AtomicBool>,
     screen: ui::direct::Shared<Vec<u8>>,
-    size: (u16, u16),
+    /// The user's terminal's size (columns, rows).
+    size: Cell<(u16, u16)>,
     terminal: vt100::Parser,
     programs: Arc<Mutex<Vec<Program>>>,
     /// The app's clock: starts now, moved on by `Input::Tick`.
     now: Instant,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Driver {
@@ -155,28 +155,29 @@ impl Driver {
         Driver::with_config(Config::default(), cols, rows)
     }
 
+    /// Like `new`, with `config`. Panics when the driver's event loop cannot be built (a
+    /// test's environment without threads or timers).
     pub fn with_config(config: Config, cols: u16, rows: u16) -> Driver {
         let (tx, events) = unbounded_channel();
-        let woken = Arc::new(AtomicBool::new(false));
-        let wake: Arc<dyn Fn() + Send + Sync> = {
-            let w = Arc::clone(&woken);
-            Arc::new(move || w.store(true, Ordering::Release))
-        };
         let area = Rect::new(0, 0, cols, rows);
-        let mut app = App::new(config, tx, wake, area);
+        let mut app = App::new(config, tx, area);
         let spawner = FakeSpawner::default();
         let programs = Arc::clone(&spawner.programs);
         app.set_spawner(Box::new(spawner));
         let screen = ui::direct::Shared::new(ui::Compositor::new(Vec::new(), area));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap_or_else(|e| panic!("the driver's event loop: {e}"));
         let mut d = Driver {
             app,
             events,
-            woken,
             screen,
-            size: (cols, rows),
+            size: Cell::new((cols, rows)),
             terminal: vt100::Parser::new(nonzero(rows), nonzero(cols), 0),
             programs,
             now: Instant::now(),
+            runtime,
         };
         d.app.open_tab(None, None);
         d.app.resized = true;
@@ -184,27 +185,37 @@ impl Driver {
         d
     }
 
-    /// Feeds the stream to the app, one event at a time, letting it settle after each.
+    /// Feeds the stream to the app's loop (`serve::serve`), then what the app's channel got
+    /// meanwhile, until both are empty and the frame still wanted is drawn. Panics when
+    /// drawing a frame fails (into a byte buffer, it cannot).
     pub fn run(&mut self, inputs: impl IntoIterator<Item = Input>) {
-        for input in inputs {
-            match input {
-                Input::Event(ev) => self.app.handle(AppEvent::Input(ev)),
-                Input::Resize(cols, rows) => {
-                    self.size = (cols, rows);
-                    self.terminal
-                        .screen_mut()
-                        .set_size(nonzero(rows), nonzero(cols));
-                    self.app.resized = true;
-                    self.app.needs_draw = true;
-                    self.app.urgent = true;
-                }
-                Input::Tick(d) => {
-                    self.now += d;
-                    self.app.on_timer(self.now);
-                }
-            }
-            self.settle();
+        let Driver {
+            app,
+            events,
+            screen,
+            size,
+            terminal,
+            now,
+            runtime,
+            ..
+        } = self;
+        let mut script = Script {
+            inputs: inputs.into_iter().collect(),
+            events,
+            screen,
+            size,
+            terminal,
+            now,
+        };
+        let area = || {
+            let (cols, rows) = size.get();
+            Ok(Rect::new(0, 0, cols, rows))
+        };
+        let served = runtime.block_on(serve(app, screen, &area, &mut script));
+        if let Err(e) = served {
+            panic!("the app's loop failed: {e:#}");
         }
+        script.show();
     }
 
     /// Keys as the keymap spells them, separated by spaces: `"C-b c"`, `"C-b %"`, `"Enter"`.
@@ -238,43 +249,10 @@ impl Driver {
         self.run(events);
     }
 
-    /// Handles what other threads sent (program ends), the output programs printed, and draws
-    /// a frame when one is wanted, as the loop does between events.
+    /// Lets the app take in what other threads sent (program ends), the output programs
+    /// printed, and draw the frame wanted: the loop with nothing more from the script.
     pub fn settle(&mut self) {
-        // Bounded: an app that keeps asking for frames (a bug) ends the settling anyway.
-        for _ in 0..100 {
-            let mut any = false;
-            while let Ok(ev) = self.events.try_recv() {
-                self.app.handle(ev);
-                any = true;
-            }
-            if self.woken.swap(false, Ordering::AcqRel) {
-                self.app.collect_output();
-                any = true;
-            }
-            if self.app.needs_draw {
-                if let Err(e) = self.frame() {
-                    panic!("drawing a frame into a buffer failed: {e:#}");
-                }
-                any = true;
-            }
-            if !any {
-                return;
-            }
-        }
-    }
-
-    fn frame(&mut self) -> anyhow::Result<()> {
-        let (cols, rows) = self.size;
-        super::run::frame_on(&mut self.app, &self.screen, || {
-            Ok(Rect::new(0, 0, cols, rows))
-        })
-        .context("frame")?;
-        let mut s = self.screen.lock();
-        let bytes = std::mem::take(s.comp.writer_mut());
-        drop(s);
-        self.terminal.process(&bytes);
-        Ok(())
+        self.run([]);
     }
 
     /// The user's terminal as drawn so far.
@@ -327,5 +305,48 @@ impl Driver {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .position(|p| p.id == id)
+    }
+}
+
+/// The loop's input in the driver: what the app's channel holds first (a program's output
+/// or end, sent before the script's next input was typed), then the script's next input.
+struct Script<'a> {
+    inputs: VecDeque<Input>,
+    events: &'a mut UnboundedReceiver<AppEvent>,
+    screen: &'a ui::direct::Shared<Vec<u8>>,
+    size: &'a Cell<(u16, u16)>,
+    terminal: &'a mut vt100::Parser,
+    now: &'a mut Instant,
+}
+
+impl Script<'_> {
+    /// Puts what the frames drew so far on the user's terminal.
+    fn show(&mut self) {
+        let bytes = std::mem::take(self.screen.lock().comp.writer_mut());
+        self.terminal.process(&bytes);
+    }
+}
+
+impl serve::Inputs for Script<'_> {
+    async fn next(&mut self) -> Option<serve::Input> {
+        if let Ok(ev) = self.events.try_recv() {
+            return Some(serve::Input::App(ev));
+        }
+        Some(match self.inputs.pop_front()? {
+            Input::Event(ev) => serve::Input::App(AppEvent::Input(ev)),
+            Input::Resize(cols, rows) => {
+                // What was drawn before is drawn at the size it was drawn for.
+                self.show();
+                self.size.set((cols, rows));
+                self.terminal
+                    .screen_mut()
+                    .set_size(nonzero(rows), nonzero(cols));
+                serve::Input::Resized
+            }
+            Input::Tick(d) => {
+                *self.now += d;
+                serve::Input::Tick(*self.now)
+            }
+        })
     }
 }

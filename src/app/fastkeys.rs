@@ -82,7 +82,7 @@ impl FastKeys {
             return false;
         }
         // A full queue: the UI sends it again and tells the user.
-        t.session.input.push(out).is_ok()
+        t.session.send_input(out).is_ok()
     }
 
     /// UI: where plain keys may go from now on (`None`: through the UI), as of `handled`

@@ -11,10 +11,12 @@ mod memory;
 mod panes;
 mod run;
 mod samples;
+pub mod serve;
 pub mod spawner;
 mod views;
 
-pub use run::{Exit, Options, run};
+pub use run::{Options, run};
+pub use serve::Exit;
 
 use input::chord_to_key;
 pub use input::{complete_command, edit_line};
@@ -22,7 +24,6 @@ pub use input::{complete_command, edit_line};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -36,7 +37,7 @@ use crate::config::Config;
 use crate::frontend::terminal;
 use crate::input::action::Action;
 use crate::input::keymap::Chord;
-use crate::session::{CommandSpec, ExitStatus, Session, SessionId, Status};
+use crate::session::{CommandSpec, Event as SessionEvent, Session, SessionId, Start, Status};
 use crate::state::{Confirm, LineInput, Mode, State, Tab};
 use crate::term::keys::{self, InputModes};
 use crate::ui::{self, Layout};
@@ -50,10 +51,8 @@ pub enum AppEvent {
     Input(Event),
     /// The user's terminal is gone (hung up, closed): memmux exits.
     InputGone(String),
-    Exited {
-        id: SessionId,
-        status: ExitStatus,
-    },
+    /// What a session told its listener (`session::events`).
+    Session(SessionId, SessionEvent),
     /// A memory sample of every tab.
     Memory(Box<crate::memory::sampler::Snapshot>),
     /// A memory export finished: where it went, or why it failed.
@@ -72,6 +71,17 @@ pub enum AppEvent {
     ViewLagged(u64),
 }
 
+/// The app's listener of every session: their events go to the loop in its one channel, in
+/// the order they happened.
+struct Listener(UnboundedSender<AppEvent>);
+
+impl crate::session::Listener for Listener {
+    fn send(&self, session: SessionId, event: SessionEvent) {
+        // The loop is gone when memmux is shutting down; nothing to tell then.
+        let _ = self.0.send(AppEvent::Session(session, event));
+    }
+}
+
 /// 300 ms: after output or a key, how long until the foreground command's name is looked up
 /// again (the shell forks the command after echoing Enter).
 const TITLE_CHECK_DELAY: Duration = Duration::from_millis(300);
@@ -82,6 +92,8 @@ pub struct App {
     pub config: Config,
     next_id: SessionId,
     events: UnboundedSender<AppEvent>,
+    /// Hears every session's events and passes them to the loop as `AppEvent::Session`.
+    listener: Arc<dyn crate::session::Listener>,
     ctx: crate::session::Context,
     /// The focused pane's place on screen as of the last layout.
     pane: Rect,
@@ -152,16 +164,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        config: Config,
-        events: UnboundedSender<AppEvent>,
-        wake: Arc<dyn Fn() + Send + Sync>,
-        area: Rect,
-    ) -> App {
+    pub fn new(config: Config, events: UnboundedSender<AppEvent>, area: Rect) -> App {
         let layout = Layout::for_state(area, &State::default(), &config);
         let limits =
             crate::term::scrollback::Limits::new(config.scrollback_lines, config.scrollback_bytes);
-        let mut ctx = crate::session::Context::new(wake, limits, config.memory_budget);
+        let mut ctx = crate::session::Context::new(limits, config.memory_budget);
         ctx.osc52_max = config.osc52_copy.then_some(config.osc52_max_bytes);
         let screens = Arc::new(ui::direct::Views::default());
         ctx.direct = Some(Arc::clone(&screens) as Arc<dyn crate::session::DirectDraw>);
@@ -170,6 +177,7 @@ impl App {
             state: State::default(),
             config,
             next_id: 1,
+            listener: Arc::new(Listener(events.clone())),
             events,
             ctx,
             pane: layout.pane,
@@ -260,15 +268,15 @@ impl App {
         (rows, cols): (u16, u16),
         group: Option<Arc<crate::memory::cgroup::TabCgroup>>,
     ) -> Session {
-        let events = self.events.clone();
-        let on_exit = Box::new(move |status| {
-            // The loop may be gone when memmux is shutting down; nothing to tell then.
-            let _ = events.send(AppEvent::Exited { id, status });
-        });
+        let start = Start {
+            id,
+            spec,
+            rows: rows.max(1),
+            cols: cols.max(1),
+            listener: Arc::clone(&self.listener),
+        };
         let placing = crate::memory::cgroup::placing_in(group);
-        let session = self
-            .spawner
-            .start(id, spec, rows.max(1), cols.max(1), &self.ctx, on_exit);
+        let session = self.spawner.start(start, &self.ctx);
         drop(placing);
         session
     }
@@ -348,81 +356,58 @@ impl App {
         }
     }
 
-    /// Called when a session woke the loop: notes output, bells and titles.
-    pub fn collect_output(&mut self) {
+    /// Takes in what a session told (`session::events`): output to draw or to mark a hidden
+    /// tab busy with, a bell, a title, a clipboard write, a notice, the program's end.
+    pub fn session_event(&mut self, id: SessionId, ev: SessionEvent) {
         let focus = self.state.view.focus;
+        let place = self.state.tabs.iter().enumerate().find_map(|(i, t)| {
+            let p = t.panes.iter().position(|p| p.session.id == id)?;
+            Some((i, p))
+        });
+        // A tab closed since: nothing to do.
+        let Some((i, p)) = place else { return };
         // A tab another client focuses is on that client's screen: not hidden either.
-        let others = self.other_focus();
-        let mut any = false;
-        let mut notes = Vec::new();
-        for (i, tab) in self.state.tabs.iter_mut().enumerate() {
-            // Every pane of the focused tab is on screen; the focused pane's echo is what the
-            // interactive frame pacing is for.
-            let focused = i == focus || others.contains(&i);
-            let focus_pane = tab.layout.focus();
-            let mut output = false;
-            for pane in &mut tab.panes {
-                let shared = &pane.session.shared;
-                // A hidden tab already marked active keeps its dirty flags set, so further
-                // output wakes nobody: a flood in a hidden tab costs the UI nothing.
-                if !focused && tab.activity && !shared.attention.load(Ordering::Acquire) {
-                    continue;
-                }
-                let was_dirty = shared.dirty.swap(false, Ordering::AcqRel);
-                let attention = shared.attention.swap(false, Ordering::AcqRel);
-                if !was_dirty && !attention {
-                    continue;
-                }
-                any = true;
-                output = true;
-                if focused && pane.session.id == focus_pane {
-                    let bytes = shared.output_bytes.swap(0, Ordering::Relaxed);
-                    // 4 KiB: an echo, a prompt, a status line redraw; more is a stream.
-                    if bytes < 4096 {
-                        self.interactive = true;
-                    }
-                }
-                if attention {
-                    if let Some(note) = shared
-                        .notice
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .take()
-                    {
-                        notes.push(format!("tab {}: {note}", i + 1));
-                    }
-                    // Never the terminal's lock here: a hidden tab may be parsing a flood.
-                    let alerts = shared.take_alerts_for_ui();
-                    if let Some(title) = alerts.title {
-                        // A copy: the reader allocated `title` in the session's account, and
-                        // the pane (memmux's) may keep it after the session's state is gone.
-                        pane.title = Some(title.as_str().to_owned());
-                    }
-                    if alerts.bell && !focused {
-                        tab.bell = true;
-                    }
-                    if let Some(data) = alerts.clipboard {
-                        self.outbox.extend_from_slice(b"\x1b]52;c;");
-                        self.outbox.extend_from_slice(&data);
-                        self.outbox.push(0x07);
-                    }
-                }
-                if !focused && !was_dirty {
-                    // Keep the flag that suppresses wake-ups for this pane.
-                    shared.dirty.store(true, Ordering::Release);
+        let focused = i == focus || self.other_focus().contains(&i);
+        let tab = &mut self.state.tabs[i];
+        let pane = &mut tab.panes[p];
+        let shared = &pane.session.shared;
+        match ev {
+            SessionEvent::Output if focused => {
+                let bytes = shared.take_output();
+                // 4 KiB: an echo, a prompt, a status line redraw; more is a stream. Only the
+                // focused pane's echo is what the interactive frame pacing is for.
+                if i == focus && id == tab.layout.focus() && bytes < 4096 {
+                    self.interactive = true;
                 }
             }
-            if !focused && output {
-                tab.activity = true;
+            // Hidden: the output is not taken, so further output tells nobody until the tab
+            // is shown (`focus` takes it): a flood in a hidden tab costs the app nothing.
+            SessionEvent::Output => {}
+            SessionEvent::Bell => tab.bell |= !focused,
+            // memmux's memory (`events::Sender::send` copied it out of the session's account):
+            // the pane may keep it after the session's state is gone.
+            SessionEvent::Title(title) => pane.title = Some(title),
+            SessionEvent::Clipboard(data) => {
+                self.outbox.extend_from_slice(b"\x1b]52;c;");
+                self.outbox.extend_from_slice(&data);
+                self.outbox.push(0x07);
+            }
+            SessionEvent::Notice(note) => self.state.warn_all(format!("tab {}: {note}", i + 1)),
+            SessionEvent::Exited(status) => {
+                pane.session.status = Status::Exited(status);
+                self.roster_stale = true;
+                self.redraw();
+                return;
             }
         }
-        for note in notes {
-            self.state.warn_all(note);
+        if !focused {
+            // Busy while hidden; its output tells nobody until it is shown.
+            let tab = &mut self.state.tabs[i];
+            tab.activity = true;
+            tab.panes[p].session.shared.hold_output();
         }
-        if any {
-            self.redraw();
-            self.schedule_title_check();
-        }
+        self.redraw();
+        self.schedule_title_check();
     }
 
     /// Handles one event from another thread.
@@ -451,19 +436,7 @@ impl App {
             | AppEvent::ViewInput(..)
             | AppEvent::ViewGone(_)
             | AppEvent::ViewLagged(_) => self.view_event(ev),
-            AppEvent::Exited { id, status } => {
-                let pane = self
-                    .state
-                    .tabs
-                    .iter_mut()
-                    .flat_map(|t| &mut t.panes)
-                    .find(|p| p.session.id == id);
-                if let Some(p) = pane {
-                    p.session.status = Status::Exited(status);
-                    self.roster_stale = true;
-                    self.redraw();
-                }
-            }
+            AppEvent::Session(id, ev) => self.session_event(id, ev),
         }
     }
 

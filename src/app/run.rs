@@ -4,12 +4,10 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context;
 use ratatui::layout::Rect;
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Notify;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::config::Config;
@@ -18,7 +16,10 @@ use crate::frontend::terminal;
 use crate::sys;
 use crate::ui;
 
-use super::{App, AppEvent, INTERACTIVE_FRAME, fastkeys};
+/// Where `views` draws a parked view's frame (it lives beside the loop now).
+pub(super) use super::serve::frame_on;
+use super::serve::{Exit, Input, Inputs, serve};
+use super::{App, AppEvent, fastkeys};
 
 /// Reads the user's terminal on its own thread and forwards events to the loop.
 ///
@@ -163,41 +164,6 @@ fn drain(s: &mut ui::direct::Screen<io::BufWriter<Out>>) {
     w.get_mut().drain(std::time::Duration::from_millis(500));
 }
 
-/// Draws a frame of the view being served on `screen`, asking `size` first after a resize,
-/// then the outer terminal's cursor shape, pointer mode and clipboard writes.
-pub(super) fn frame_on<W: io::Write>(
-    app: &mut App,
-    screen: &ui::direct::Shared<W>,
-    size: impl Fn() -> anyhow::Result<Rect>,
-) -> anyhow::Result<()> {
-    let mut screen = screen.lock();
-    let term = &mut screen.comp;
-    if std::mem::take(&mut app.resized) {
-        let area = size()?;
-        if term.area() != area {
-            term.resize(area);
-        }
-    }
-    app.draw(term)?;
-    let mut extra = app.outer_modes().into_bytes();
-    extra.append(&mut app.outbox);
-    if !extra.is_empty() {
-        let out = term.writer_mut();
-        out.write_all(&extra)
-            .context("cannot write to the terminal")?;
-        out.flush().context("cannot write to the terminal")?;
-    }
-    Ok(())
-}
-
-/// Why the loop ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    Quit,
-    Signal(i32),
-    TerminalGone,
-}
-
 /// How memmux was asked to run.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -222,13 +188,7 @@ pub fn run(config: Config, options: Options) -> anyhow::Result<Exit> {
 }
 
 async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
-    let (tx, mut rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) =
-        unbounded_channel();
-    let notify = Arc::new(Notify::new());
-    let wake: Arc<dyn Fn() + Send + Sync> = {
-        let n = Arc::clone(&notify);
-        Arc::new(move || n.notify_one())
-    };
+    let (tx, rx): (UnboundedSender<AppEvent>, UnboundedReceiver<AppEvent>) = unbounded_channel();
     // The first shell starts before anything else is set up: the rest (signals, raw mode,
     // the frame buffers, the input thread) happens while it starts. Measured from main():
     // the spawn began at 0.8 ms, now at about 0.3 ms; it returns when the program has been
@@ -272,7 +232,7 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         stdout,
         Rect::default(),
     )));
-    let mut app = App::new(config, tx.clone(), wake, area);
+    let mut app = App::new(config, tx.clone(), area);
     app.screens.add(
         0,
         Arc::clone(&screen) as Arc<dyn crate::session::DirectDraw>,
@@ -287,27 +247,9 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     // CPU 2 ms after the shell had printed, and the first prompt waited for it).
     let ack = spawn_views_thread(tx.clone());
 
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
-    let mut sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
-    // From the server: a client attached or lost its screen (see `server::hub`).
-    let mut sigusr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
-    // Stopped from outside (SIGTSTP: `kill -TSTP`, a job-control shell): the terminal is given
-    // back first, else the shell is left in raw mode and, after `fg`, memmux in cooked mode
-    // where one Ctrl-C (SIGINT) ended every tab. A session of the server has no user terminal
-    // (its client does this), and its orphaned process group is never stopped by SIGTSTP.
-    let mut sigtstp = match crate::server::child::in_server() {
-        false => {
-            Some(signal(SignalKind::from_raw(libc::SIGTSTP)).context("cannot handle SIGTSTP")?)
-        }
-        true => None,
-    };
-    // Continued (after SIGTSTP, or a SIGSTOP that could not be seen): raw mode and a whole
-    // frame again, whatever the shell did to the terminal meanwhile.
-    let mut sigcont =
-        signal(SignalKind::from_raw(libc::SIGCONT)).context("cannot handle SIGCONT")?;
+    // Signals are handled from here on, before the server is told this session is ready and
+    // before the terminal is set up.
+    let mut inputs = TerminalInputs::new(rx, Arc::clone(&screen))?;
     crate::server::child::ready();
     let guard = terminal::TerminalGuard::enter().context("cannot set up the terminal")?;
     screen.lock().comp.resize(area);
@@ -326,106 +268,15 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
         app.state.warn(w);
     }
 
-    let mut last_frame: Option<Instant> = None;
-    let mut before_last_frame: Option<Instant> = None;
-    let mut frame_at: Option<Instant> = None;
-    let exit = loop {
-        if app.quit {
-            break Exit::Quit;
-        }
-        // Whatever the last event changed (mode, focus, a message): plain keys follow it.
-        fast.publish(app.fast_target());
-        app.publish_views();
-        if app.needs_draw {
-            let now = Instant::now();
-            let due = match last_frame {
-                _ if app.urgent => now,
-                // Small output: at most 250 frames/s on average, but two may come back to
-                // back, so the shell's first prompt (or an echo right after a memory sample's
-                // frame) is drawn at once rather than up to 4 ms (plus the timer's 1 ms
-                // granularity) later: measured, the first prompt showed 3.3 ms after it was
-                // read, now within 0.3 ms.
-                Some(_) if app.interactive => before_last_frame
-                    .map_or(now, |t| t + 2 * INTERACTIVE_FRAME.min(app.frame_interval())),
-                // Read each time: a reloaded config may have another fps.
-                Some(t) => t + app.frame_interval(),
-                None => now,
-            };
-            if due <= now {
-                app.size_panel = app.sizing_panel(screen.lock().comp.area().width);
-                // The clipboard writes go to every client: each may be the one that copied.
-                let outbox = app.outbox.clone();
-                if app.primary_shown {
-                    frame_on(&mut app, &screen, || {
-                        let (w, h) =
-                            crossterm::terminal::size().context("cannot read the terminal size")?;
-                        Ok(Rect::new(0, 0, w, h))
-                    })?;
-                } else {
-                    // Nobody sees the first view: no frame for it (the memory sampler goes on).
-                    app.skip_frame();
-                }
-                if !app.views.is_empty() {
-                    app.outbox = outbox;
-                    app.draw_views();
-                    app.outbox.clear();
-                }
-                screen.lock().target = app.direct_target();
-                before_last_frame = last_frame;
-                last_frame = Some(now);
-                frame_at = None;
-            } else {
-                frame_at = Some(due);
-            }
-        }
-        let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
-        tokio::select! {
-            biased;
-            _ = sigterm.recv() => break Exit::Signal(libc::SIGTERM),
-            _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
-            _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
-            _ = sigquit.recv() => break Exit::Signal(libc::SIGQUIT),
-            _ = sigwinch.recv() => {
-                app.resized = true;
-                app.views_resized();
-                app.redraw_now();
-                screen.lock().target = None;
-            }
-            _ = sigusr1.recv() => {
-                app.redraw_everything(&screen);
-                app.redraw_views();
-            }
-            Some(()) = async { sigtstp.as_mut()?.recv().await } => {
-                let mut s = screen.lock();
-                // No reader draws on the given-back terminal, and the last frame is out
-                // before the terminal's modes are left.
-                s.target = None;
-                drain(&mut s);
-                terminal::stop_self();
-                drop(s);
-            }
-            _ = sigcont.recv() => {
-                if !crate::server::child::in_server() {
-                    let _ = terminal::take_raw();
-                }
-                app.redraw_everything(&screen);
-            }
-            Some(ev) = rx.recv() => {
-                let gone = matches!(ev, AppEvent::InputGone(_));
-                app.handle(ev);
-                if gone {
-                    break Exit::TerminalGone;
-                }
-                // Whatever the event changed (mode, focus): the compositor checks the pane
-                // and the screen against its last frame before a reader draws.
-                screen.lock().target = app.direct_target();
-            }
-            _ = notify.notified() => app.collect_output(),
-            _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
-                app.on_timer(Instant::now());
-            }
-        }
+    let size = || {
+        let (w, h) = crossterm::terminal::size().context("cannot read the terminal size")?;
+        Ok(Rect::new(0, 0, w, h))
     };
+    // The terminal's input never ends (its end is `InputGone`), so neither does the loop
+    // but by a quit or a signal.
+    let exit = serve(&mut app, &screen, &size, &mut inputs)
+        .await?
+        .unwrap_or(Exit::TerminalGone);
     fast.publish(None);
     // No reader draws from here on: the terminal is about to be given back, once the last
     // frame is out.
@@ -438,4 +289,94 @@ async fn run_loop(config: Config, options: Options) -> anyhow::Result<Exit> {
     drop(screen);
     drop(guard);
     Ok(exit)
+}
+
+/// The loop's input from the user's terminal: signals first, then the app's channel (keys,
+/// pastes, view and session events, samples). A stop (SIGTSTP) is handled here: the terminal
+/// is given back before memmux stops.
+struct TerminalInputs {
+    rx: UnboundedReceiver<AppEvent>,
+    screen: Arc<ui::direct::Shared<io::BufWriter<Out>>>,
+    sigterm: Signal,
+    sighup: Signal,
+    sigint: Signal,
+    sigquit: Signal,
+    sigwinch: Signal,
+    sigusr1: Signal,
+    sigtstp: Option<Signal>,
+    sigcont: Signal,
+}
+
+impl TerminalInputs {
+    fn new(
+        rx: UnboundedReceiver<AppEvent>,
+        screen: Arc<ui::direct::Shared<io::BufWriter<Out>>>,
+    ) -> anyhow::Result<TerminalInputs> {
+        let sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+        let sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let sigquit = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
+        let sigwinch = signal(SignalKind::window_change()).context("cannot handle SIGWINCH")?;
+        // From the server: a client attached or lost its screen (see `server::hub`).
+        let sigusr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
+        // Stopped from outside (SIGTSTP: `kill -TSTP`, a job-control shell): the terminal is given
+        // back first, else the shell is left in raw mode and, after `fg`, memmux in cooked mode
+        // where one Ctrl-C (SIGINT) ended every tab. A session of the server has no user terminal
+        // (its client does this), and its orphaned process group is never stopped by SIGTSTP.
+        let sigtstp = match crate::server::child::in_server() {
+            false => {
+                Some(signal(SignalKind::from_raw(libc::SIGTSTP)).context("cannot handle SIGTSTP")?)
+            }
+            true => None,
+        };
+        // Continued (after SIGTSTP, or a SIGSTOP that could not be seen): raw mode and a whole
+        // frame again, whatever the shell did to the terminal meanwhile.
+        let sigcont =
+            signal(SignalKind::from_raw(libc::SIGCONT)).context("cannot handle SIGCONT")?;
+        Ok(TerminalInputs {
+            rx,
+            screen,
+            sigterm,
+            sighup,
+            sigint,
+            sigquit,
+            sigwinch,
+            sigusr1,
+            sigtstp,
+            sigcont,
+        })
+    }
+}
+
+impl Inputs for TerminalInputs {
+    async fn next(&mut self) -> Option<Input> {
+        loop {
+            return Some(tokio::select! {
+                biased;
+                _ = self.sigterm.recv() => Input::Signal(libc::SIGTERM),
+                _ = self.sighup.recv() => Input::Signal(libc::SIGHUP),
+                _ = self.sigint.recv() => Input::Signal(libc::SIGINT),
+                _ = self.sigquit.recv() => Input::Signal(libc::SIGQUIT),
+                _ = self.sigwinch.recv() => Input::Resized,
+                _ = self.sigusr1.recv() => Input::Reattached,
+                Some(()) = async { self.sigtstp.as_mut()?.recv().await } => {
+                    let mut s = self.screen.lock();
+                    // No reader draws on the given-back terminal, and the last frame is out
+                    // before the terminal's modes are left.
+                    s.target = None;
+                    drain(&mut s);
+                    terminal::stop_self();
+                    drop(s);
+                    continue;
+                }
+                _ = self.sigcont.recv() => {
+                    if !crate::server::child::in_server() {
+                        let _ = terminal::take_raw();
+                    }
+                    Input::Continued
+                }
+                ev = self.rx.recv() => Input::App(ev?),
+            });
+        }
+    }
 }

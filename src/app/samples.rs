@@ -1,8 +1,6 @@
 //! The app's side of the memory sampler: which tabs and panes it samples (the roster),
 //! and each sample taken into the tabs' figures, the panel's views, parking and alerts.
 
-use std::sync::Arc;
-
 use super::{App, memory};
 use crate::ui;
 
@@ -43,16 +41,17 @@ impl App {
             .iter()
             .map(|p| {
                 let s = &p.session;
+                let v = s.shared.sampler_view();
                 crate::memory::sampler::RosterEntry {
                     id: s.id,
                     number: i + 1,
                     title: title.clone(),
                     pane: t.pane_number(s.id).unwrap_or(1),
                     pid: s.pid().filter(|_| s.is_running()),
-                    account: s.shared.account,
-                    history_rows: Arc::clone(&s.shared.history_rows),
-                    history_bytes: Arc::clone(&s.shared.history_bytes),
-                    activity: Arc::clone(&s.shared.activity),
+                    account: v.account,
+                    history_rows: v.history_rows,
+                    history_bytes: v.history_bytes,
+                    activity: v.activity,
                     cgroup: s.cgroup.clone(),
                 }
             })

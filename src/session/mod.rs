@@ -1,7 +1,9 @@
 //! A session: one program in a pseudo-terminal, its parser and its scrollback.
 
+pub mod events;
 pub mod fair;
 pub mod fd_limit;
+mod input_queue;
 pub mod io_loop;
 pub mod park;
 pub mod process;
@@ -18,9 +20,11 @@ use std::sync::{Arc, Mutex, Weak};
 use crate::term::scrollback::{Budget, Limits};
 
 use crate::term::{self, Term};
+pub use events::{Event, Listener};
+pub use input_queue::{MAX_QUEUED_INPUT, QueueFull};
 pub use process::ExitStatus;
 pub use pty::CommandSpec;
-pub use shared::{Alerts, QueueFull, Shared, TermGuard};
+pub use shared::{SamplerView, Shared, TermGuard};
 
 /// Puts rows of the focused pane on the terminal straight from a session's reader thread,
 /// without waking the UI thread: an echo reaches the user one thread hop sooner (tmux's server
@@ -33,10 +37,9 @@ pub trait DirectDraw: Send + Sync {
     fn draw_rows(&self, session: SessionId, term: &mut Term) -> bool;
 }
 
-/// What every session shares: how to wake the UI, the history limits and the global budget.
+/// What every session shares: the history limits and the global budget, the direct drawer.
 #[derive(Clone)]
 pub struct Context {
-    pub wake: Arc<dyn Fn() + Send + Sync>,
     /// Draws an echo without the UI thread, when the UI provides it.
     pub direct: Option<Arc<dyn DirectDraw>>,
     /// OSC 52 policy for new sessions (see `term::Callbacks::osc52_max`).
@@ -49,9 +52,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(wake: Arc<dyn Fn() + Send + Sync>, limits: Limits, budget: usize) -> Context {
+    pub fn new(limits: Limits, budget: usize) -> Context {
         Context {
-            wake,
             direct: None,
             osc52_max: None,
             limits,
@@ -83,7 +85,7 @@ impl Registry {
                 let v = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
                 v.iter()
                     .filter_map(Weak::upgrade)
-                    .max_by_key(|s| s.history_bytes.load(Ordering::Acquire))
+                    .max_by_key(|s| s.history_bytes())
             };
             let Some(s) = largest else { return };
             let mut term = s.lock_term();
@@ -111,6 +113,29 @@ pub enum Status {
     Failed(String),
 }
 
+/// A new session: its number, its program, its size and who hears its events.
+pub struct Start {
+    pub id: SessionId,
+    pub spec: CommandSpec,
+    pub rows: u16,
+    pub cols: u16,
+    /// Hears every event of the session, its program's end included.
+    pub listener: Arc<dyn Listener>,
+}
+
+impl Start {
+    /// A session nobody listens to (benchmarks, drawing tests): its events go nowhere.
+    pub fn unheard(id: SessionId, spec: CommandSpec, rows: u16, cols: u16) -> Start {
+        Start {
+            id,
+            spec,
+            rows,
+            cols,
+            listener: Arc::new(events::Ignore),
+        }
+    }
+}
+
 /// One tab's program and everything memmux keeps for it.
 pub struct Session {
     pub id: SessionId,
@@ -124,30 +149,24 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts `spec` in a new pty. Never fails: if the program can't start, the session exists
-    /// with `Status::Failed` and the reason written in its pane, so the user sees what happened.
-    pub fn start(
-        id: SessionId,
-        spec: CommandSpec,
-        rows: u16,
-        cols: u16,
-        ctx: &Context,
-        on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
-    ) -> Session {
-        let account = crate::memory::alloc::new_account();
-        // Everything the session holds is allocated inside its account, from here on.
-        let inside = crate::memory::alloc::enter(account);
-        let mut term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
-        term.parser.callbacks_mut().osc52_max = ctx.osc52_max;
-        drop(inside);
-        // The `Arc`'s own block (~1.3 KiB, the terminal struct inline) is memmux's: weak
-        // references (the budget registry's) keep it allocated after the session is gone,
-        // which would read as a leak in the session's account. What the terminal allocates
-        // (screen rows, history) is the session's.
-        let shared = Arc::new(Shared::new(id, term, ctx, account));
-        ctx.registry.add(&shared);
-        let _inside = crate::memory::alloc::enter(account);
+    /// Starts the program in a new pty. Never fails: if the program can't start, the session
+    /// exists with `Status::Failed` and the reason written in its pane, so the user sees what
+    /// happened.
+    pub fn start(start: Start, ctx: &Context) -> Session {
+        let shared = Session::shared(&start, ctx);
+        let Start {
+            id,
+            spec,
+            rows,
+            cols,
+            ..
+        } = start;
+        let _inside = crate::memory::alloc::enter(shared.account);
         let label = id.to_string();
+        let on_exit = {
+            let shared = Arc::clone(&shared);
+            Box::new(move |status| shared.exited(status))
+        };
         match pty::spawn(&spec, rows, cols, Arc::clone(&shared), &label, on_exit) {
             Ok(pty) => Session {
                 id,
@@ -179,27 +198,37 @@ impl Session {
         }
     }
 
+    /// The state `start` shares with the session's threads, its terminal allocated in a new
+    /// allocator account.
+    fn shared(start: &Start, ctx: &Context) -> Arc<Shared> {
+        let account = crate::memory::alloc::new_account();
+        // Everything the session holds is allocated inside its account, from here on.
+        let inside = crate::memory::alloc::enter(account);
+        let mut term = Term::new(start.rows, start.cols, ctx.limits, Arc::clone(&ctx.budget));
+        term.parser.callbacks_mut().osc52_max = ctx.osc52_max;
+        drop(inside);
+        // The `Arc`'s own block (~1.3 KiB, the terminal struct inline) is memmux's: weak
+        // references (the budget registry's) keep it allocated after the session is gone,
+        // which would read as a leak in the session's account. What the terminal allocates
+        // (screen rows, history) is the session's.
+        let listener = Arc::clone(&start.listener);
+        let shared = Arc::new(Shared::new(start.id, term, ctx, account, listener));
+        ctx.registry.add(&shared);
+        shared
+    }
+
     /// A session with a screen and no program or pty, in `status`: what the drawing code's
     /// snapshot tests draw from (no process, so nothing on screen changes between runs).
     #[doc(hidden)]
-    pub fn without_program(
-        id: SessionId,
-        spec: CommandSpec,
-        rows: u16,
-        cols: u16,
-        ctx: &Context,
-        status: Status,
-    ) -> Session {
-        let account = crate::memory::alloc::new_account();
-        let term = Term::new(rows, cols, ctx.limits, Arc::clone(&ctx.budget));
-        let shared = Arc::new(Shared::new(id, term, ctx, account));
+    pub fn without_program(start: Start, ctx: &Context, status: Status) -> Session {
+        let shared = Session::shared(&start, ctx);
         Session {
-            id,
-            spec,
+            id: start.id,
+            spec: start.spec,
             shared,
             status,
             pty: None,
-            size: (rows, cols),
+            size: (start.rows, start.cols),
             cgroup: None,
         }
     }
@@ -209,18 +238,15 @@ impl Session {
     /// output is what the test passes to `reader::ingest`.
     #[doc(hidden)]
     pub fn scripted(
-        id: SessionId,
-        spec: CommandSpec,
-        rows: u16,
-        cols: u16,
+        start: Start,
         ctx: &Context,
     ) -> std::io::Result<(Session, std::os::unix::net::UnixStream)> {
         struct NoLoop;
         impl wake::Wake for NoLoop {
             fn wake(&self) {}
         }
-        let session = Session::without_program(id, spec, rows, cols, ctx, Status::Running);
         let (ours, program) = std::os::unix::net::UnixStream::pair()?;
+        let session = Session::without_program(start, ctx, Status::Running);
         // As a pty master is: what the socket does not take waits in the queue.
         ours.set_nonblocking(true)?;
         session.shared.input.set_direct(

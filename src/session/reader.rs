@@ -10,7 +10,7 @@
 //! against 100 MB/s with the parse overlapped.
 //!
 //! Why it does not starve the UI: the UI never takes a busy hidden tab's terminal lock (bells,
-//! titles and clipboard writes are handed over in `Shared::alerts`), and the terminal's lock
+//! titles and clipboard writes go to the session's listener, `events`), and the terminal's lock
 //! is fair (`fair::FairMutex`): a waiting thread has it after the parser's batch in
 //! progress, so a frame or a key for the flooding tab waits at most one batch. A first
 //! version without these two kept the UI
@@ -294,11 +294,11 @@ pub(super) fn read_pending(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize,
     Ok((n, false))
 }
 
-/// Parses one batch of output and tells the UI: replies to queries go back to the program,
-/// bells and titles to `Shared::alerts`, the history's size is published, the budget
-/// enforced, the UI woken once per burst.
+/// Parses one batch of output and tells the app: replies to queries go back to the program,
+/// bells, titles and clipboard writes to the session's listener, the history's size is
+/// published, the budget enforced, the output noted (one `Event::Output` per burst).
 pub fn ingest(shared: &Shared, bytes: &[u8]) {
-    let (replies, alerted, over_budget, drawn) = {
+    let (replies, alerts, over_budget, drawn) = {
         let mut term = shared.lock_term();
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| term.process(bytes)));
         if parsed.is_err() {
@@ -319,7 +319,7 @@ pub fn ingest(shared: &Shared, bytes: &[u8]) {
                 None => "the terminal parser failed and was restarted (no log: no data directory)"
                     .to_string(),
             };
-            *shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
+            shared.notice(note);
             term.events().bell = true;
         }
         shared.note_history(&term);
@@ -328,27 +328,20 @@ pub fn ingest(shared: &Shared, bytes: &[u8]) {
             .direct
             .as_ref()
             .is_some_and(|d| d.draw_rows(shared.id, &mut term));
-        let alerted = shared.take_alerts(&mut term);
+        let alerts = Shared::take_alerts(&mut term);
         let replies = std::mem::take(&mut term.events().replies);
         // A waiting frame or key gets the terminal now, not after the next batch: the lock
         // is fair (`fair::FairMutex`).
         drop(term);
-        (replies, alerted, over_budget, drawn)
+        (replies, alerts, over_budget, drawn)
     };
     if over_budget {
         shared.registry.enforce_budget();
     }
-    shared
-        .output_bytes
-        .fetch_add(bytes.len(), Ordering::Relaxed);
     shared.note_output();
     shared.activity.note_output(bytes.len());
-    if alerted && !shared.attention.swap(true, Ordering::AcqRel) {
-        (shared.wake)();
-    }
+    shared.tell(alerts);
     shared.input.push_reply(replies);
-    // Drawn already: the UI has nothing to do for this output.
-    if !drawn {
-        shared.mark_dirty();
-    }
+    // Drawn already: the app has nothing to do for this output but count it.
+    shared.events.output(bytes.len(), drawn);
 }

@@ -190,11 +190,7 @@ fn panel_key(state: &State) -> u64 {
     state.view.focus.hash(&mut h);
     // The focused tab's history size, as the status line shows it: both move together.
     if let Some(t) = state.focused() {
-        t.session()
-            .shared
-            .history_rows
-            .load(std::sync::atomic::Ordering::Acquire)
-            .hash(&mut h);
+        t.session().shared.history_rows().hash(&mut h);
     }
     for tab in &state.tabs {
         tab.id.hash(&mut h);

@@ -3,7 +3,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use std::sync::atomic::Ordering;
 
 use unicode_width::UnicodeWidthStr;
 
@@ -252,7 +251,7 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) -> O
                 let style = if m.error { warn } else { bar.fg(colors.accent) };
                 buf.set_stringn(area.x, area.y, format!(" {}", m.text), left_w, style);
             } else if let Some(tab) = state.focused() {
-                let pending = tab.session().shared.input.pending();
+                let pending = tab.session().shared.input_pending();
                 if pending >= SHOW_PENDING_INPUT {
                     let text = format!(
                         " {} of input waiting: the program is not reading",
@@ -335,8 +334,8 @@ fn summary(state: &State, config: &Config, width: u16) -> String {
     }
     let must = parts.len();
     if let Some(tab) = state.focused() {
-        let rows = tab.session().shared.history_rows.load(Ordering::Acquire);
-        let bytes = tab.session().shared.history_bytes.load(Ordering::Acquire);
+        let rows = tab.session().shared.history_rows();
+        let bytes = tab.session().shared.history_bytes();
         parts.push(format!(
             "history {rows} rows, {}",
             human_bytes(bytes as u64)

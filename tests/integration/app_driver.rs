@@ -306,3 +306,30 @@ fn a_pane_whose_program_ended_closes_without_a_question() {
     assert_eq!(d.focused_program(), Some(0));
     assert_eq!(d.program(0, |p| p.size()), (22, 80));
 }
+
+#[test]
+fn a_title_the_program_sets_names_its_tab_even_while_hidden() {
+    let mut d = Driver::new(80, 24);
+    d.program(0, |p| p.print(b"\x1b]2;build-42\x07"));
+    assert!(tab_bar(&d).contains("build-42"), "{}", tab_bar(&d));
+    d.keys("C-b c");
+    d.program(0, |p| p.print(b"\x1b]2;test-7\x07"));
+    let bar = tab_bar(&d);
+    assert!(bar.contains("test-7"), "the hidden tab's new title: {bar}");
+}
+
+/// A hidden tab's output tells the app once (the tab is marked busy), then nothing until the
+/// tab is shown; shown, its output is drawn again as it comes.
+#[test]
+fn a_tab_that_printed_while_hidden_draws_its_output_again_once_shown() {
+    let mut d = Driver::new(80, 24);
+    d.keys("C-b c");
+    for i in 0..5 {
+        d.program(0, |p| p.print(format!("hidden {i}\r\n").as_bytes()));
+    }
+    assert!(!d.text().contains("hidden"), "tab 2 stays shown");
+    d.keys("C-b 1");
+    assert_eq!(d.row(5), "hidden 4", "{}", d.text());
+    d.program(0, |p| p.print(b"shown again"));
+    assert_eq!(d.row(6), "shown again", "{}", d.text());
+}

@@ -6,7 +6,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{RenderDirection, Sparkline, Widget};
-use std::sync::atomic::Ordering;
 
 use unicode_width::UnicodeWidthStr;
 
@@ -297,7 +296,7 @@ fn block(
     let rows: usize = tab
         .panes
         .iter()
-        .map(|p| p.session.shared.history_rows.load(Ordering::Acquire))
+        .map(|p| p.session.shared.history_rows())
         .sum();
     let x = put(
         buf,

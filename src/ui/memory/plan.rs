@@ -99,11 +99,10 @@ pub(super) fn plan(state: &State, height: u16) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{CommandSpec, Context, Session, Status};
+    use crate::session::{CommandSpec, Context, Session, Start, Status};
     use crate::state::layout::Axis;
     use crate::state::{Pane, Tab};
     use ratatui::layout::Rect;
-    use std::sync::Arc;
 
     fn session(ctx: &Context, id: u64) -> Session {
         let spec = CommandSpec {
@@ -111,12 +110,12 @@ mod tests {
             cwd: None,
             term: "xterm".into(),
         };
-        Session::without_program(id, spec, 10, 40, ctx, Status::Running)
+        Session::without_program(Start::unheard(id, spec, 10, 40), ctx, Status::Running)
     }
 
     /// `n` tabs; tab `split` has three panes.
     fn state(n: u64, split: usize, focus: usize) -> State {
-        let ctx = Context::new(Arc::new(|| {}), Default::default(), 64 << 20);
+        let ctx = Context::new(Default::default(), 64 << 20);
         let mut s = State::default();
         for k in 0..n {
             let mut t = Tab::new(session(&ctx, k * 10 + 1), 10);

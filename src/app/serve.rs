@@ -1,0 +1,202 @@
+//! The app's loop over a stream of input: the user's keys and pastes, resizes, view and session
+//! events, memory samples, ticks of a test's clock. It handles each, keeps the frame pacing and
+//! draws frames on a screen. The real binary feeds it from the user's terminal, the signals and
+//! the app's channel (`run`); the in-process driver from a test's script (`driver`): both run
+//! this same function.
+
+use std::future::Future;
+use std::io;
+use std::time::Instant;
+
+use anyhow::Context;
+use ratatui::layout::Rect;
+
+use super::{App, AppEvent, INTERACTIVE_FRAME};
+use crate::ui;
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+    TerminalGone,
+}
+
+/// One input of the loop.
+#[derive(Debug)]
+pub enum Input {
+    /// From the app's channel: keys, pastes, view and session events, samples, exports.
+    App(AppEvent),
+    /// The user's terminal may have a new size (SIGWINCH; the loop asks it before the next
+    /// frame).
+    Resized,
+    /// A client attached or lost its screen (SIGUSR1): the terminal's modes and a whole frame
+    /// again, on every view.
+    Reattached,
+    /// memmux was continued after a stop (SIGCONT): the terminal's modes and a whole frame.
+    Continued,
+    /// The clock is at this instant (a test's clock): timers due by then fire.
+    Tick(Instant),
+    /// A signal that ends memmux.
+    Signal(i32),
+}
+
+/// Where the loop's input comes from.
+pub trait Inputs {
+    /// The next input, waiting for it; `None` when there is no more (the loop returns).
+    /// Dropped unfinished when a timer of the loop fires first: it must lose nothing then.
+    fn next(&mut self) -> impl Future<Output = Option<Input>>;
+}
+
+/// Runs the app on `screen` until it quits or a signal ends it (`Some`), or `inputs` ends
+/// (`None`, after drawing the frame still wanted). `size` says the terminal's size after a
+/// resize.
+pub async fn serve<W: io::Write + Send>(
+    app: &mut App,
+    screen: &ui::direct::Shared<W>,
+    size: &dyn Fn() -> anyhow::Result<Rect>,
+    inputs: &mut impl Inputs,
+) -> anyhow::Result<Option<Exit>> {
+    let mut last_frame: Option<Instant> = None;
+    let mut before_last_frame: Option<Instant> = None;
+    let mut frame_at: Option<Instant> = None;
+    loop {
+        if app.quit {
+            return Ok(Some(Exit::Quit));
+        }
+        // Whatever the last event changed (mode, focus, a message): plain keys follow it.
+        app.primary_fast.publish(app.fast_target());
+        app.publish_views();
+        if app.needs_draw {
+            let now = Instant::now();
+            let due = match last_frame {
+                _ if app.urgent => now,
+                // Small output: at most 250 frames/s on average, but two may come back to
+                // back, so the shell's first prompt (or an echo right after a memory sample's
+                // frame) is drawn at once rather than up to 4 ms (plus the timer's 1 ms
+                // granularity) later: measured, the first prompt showed 3.3 ms after it was
+                // read, now within 0.3 ms.
+                Some(_) if app.interactive => before_last_frame
+                    .map_or(now, |t| t + 2 * INTERACTIVE_FRAME.min(app.frame_interval())),
+                // Read each time: a reloaded config may have another fps.
+                Some(t) => t + app.frame_interval(),
+                None => now,
+            };
+            if due <= now {
+                frame(app, screen, size)?;
+                before_last_frame = last_frame;
+                last_frame = Some(now);
+                frame_at = None;
+            } else {
+                frame_at = Some(due);
+            }
+        }
+        let timer = [frame_at, app.next_timer()].into_iter().flatten().min();
+        tokio::select! {
+            biased;
+            input = inputs.next() => {
+                let Some(input) = input else {
+                    // The input ended (a test's script): the frame still wanted, then return.
+                    if app.needs_draw {
+                        frame(app, screen, size)?;
+                    }
+                    return Ok(None);
+                };
+                if let Some(exit) = take(app, screen, input) {
+                    return Ok(Some(exit));
+                }
+            }
+            _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
+                app.on_timer(Instant::now());
+            }
+        }
+    }
+}
+
+/// Handles one input; `Some` when it ends the loop.
+fn take<W: io::Write + Send>(
+    app: &mut App,
+    screen: &ui::direct::Shared<W>,
+    input: Input,
+) -> Option<Exit> {
+    match input {
+        Input::Signal(sig) => return Some(Exit::Signal(sig)),
+        Input::Resized => {
+            app.resized = true;
+            app.views_resized();
+            app.redraw_now();
+            screen.lock().target = None;
+        }
+        Input::Reattached => {
+            app.redraw_everything(screen);
+            app.redraw_views();
+        }
+        Input::Continued => app.redraw_everything(screen),
+        Input::Tick(now) => app.on_timer(now),
+        // A session's events change no focus: straight to the app, not through `handle`'s
+        // bookkeeping of the views' focus.
+        Input::App(AppEvent::Session(id, ev)) => app.session_event(id, ev),
+        Input::App(ev) => {
+            let gone = matches!(ev, AppEvent::InputGone(_));
+            app.handle(ev);
+            if gone {
+                return Some(Exit::TerminalGone);
+            }
+            // Whatever the event changed (mode, focus): the compositor checks the pane and
+            // the screen against its last frame before a reader draws.
+            screen.lock().target = app.direct_target();
+        }
+    }
+    None
+}
+
+/// Draws a frame on the first view (when anyone sees it) and on the other views.
+fn frame<W: io::Write + Send>(
+    app: &mut App,
+    screen: &ui::direct::Shared<W>,
+    size: &dyn Fn() -> anyhow::Result<Rect>,
+) -> anyhow::Result<()> {
+    app.size_panel = app.sizing_panel(screen.lock().comp.area().width);
+    // The clipboard writes go to every client: each may be the one that copied.
+    let outbox = app.outbox.clone();
+    if app.primary_shown {
+        frame_on(app, screen, size)?;
+    } else {
+        // Nobody sees the first view: no frame for it (the memory sampler goes on).
+        app.skip_frame();
+    }
+    if !app.views.is_empty() {
+        app.outbox = outbox;
+        app.draw_views();
+        app.outbox.clear();
+    }
+    screen.lock().target = app.direct_target();
+    Ok(())
+}
+
+/// Draws a frame of the view being served on `screen`, asking `size` first after a resize,
+/// then the outer terminal's cursor shape, pointer mode and clipboard writes.
+pub(super) fn frame_on<W: io::Write>(
+    app: &mut App,
+    screen: &ui::direct::Shared<W>,
+    size: impl Fn() -> anyhow::Result<Rect>,
+) -> anyhow::Result<()> {
+    let mut screen = screen.lock();
+    let term = &mut screen.comp;
+    if std::mem::take(&mut app.resized) {
+        let area = size()?;
+        if term.area() != area {
+            term.resize(area);
+        }
+    }
+    app.draw(term)?;
+    let mut extra = app.outer_modes().into_bytes();
+    extra.append(&mut app.outbox);
+    if !extra.is_empty() {
+        let out = term.writer_mut();
+        out.write_all(&extra)
+            .context("cannot write to the terminal")?;
+        out.flush().context("cannot write to the terminal")?;
+    }
+    Ok(())
+}
