@@ -34,17 +34,33 @@ fn context() -> Context {
 fn a_tabs_scrollback_is_charged_to_it_alone_and_freed_on_close() {
     assert!(alloc::is_active());
     let ctx = context();
-    let quiet = Session::start(Start::unheard(1, spec("sleep 60"), 24, 80), &ctx);
+    // Each tab prints a mark and then waits: its account is measured once the mark is on its
+    // screen (threads started, screen allocated, the read parsed), and the busy tab floods only
+    // when told. A fixed pause here read the busy tab's account after its flood had begun on a
+    // loaded machine (history 164,096 B against +133,136 B measured).
+    let quiet = Session::start(
+        Start::unheard(1, spec("echo quiet-ready; exec sleep 60"), 24, 80),
+        &ctx,
+    );
     let busy = Session::start(
-        Start::unheard(2, spec("sleep 0.3; seq 1 30000; sleep 60"), 24, 80),
+        Start::unheard(
+            2,
+            spec("echo busy-ready; read go; seq 1 30000; sleep 60"),
+            24,
+            80,
+        ),
         &ctx,
     );
     let (qa, ba) = (quiet.shared.account(), busy.shared.account());
     assert_ne!(qa, ba);
-    // Both started: their threads are parked, their screens allocated.
-    std::thread::sleep(Duration::from_millis(200));
+    let shows = |s: &Session, mark: &str| s.shared.lock_term().screen().contents().contains(mark);
+    wait("the quiet tab's mark", || shows(&quiet, "quiet-ready"));
+    wait("the busy tab's mark", || shows(&busy, "busy-ready"));
     let quiet_before = alloc::live_bytes(qa);
     let busy_before = alloc::live_bytes(ba);
+    busy.shared
+        .send_input(b"\n".to_vec())
+        .expect("the busy tab's input queue is empty");
     wait("10,000 rows of history", || {
         busy.shared.history_rows() >= 10_000
     });
