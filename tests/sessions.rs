@@ -6,6 +6,9 @@ mod common;
 
 use common::Mux;
 use common::server::{client, command, first_client, run_dir, stderr, stdout};
+use common::sessions::{
+    echo, kill_client, kill_session, last_tick, new_session, second_client, wait_status,
+};
 
 #[test]
 fn detach_and_attach_keep_the_screen_and_the_scrollback() {
@@ -27,8 +30,7 @@ fn detach_and_attach_keep_the_screen_and_the_scrollback() {
     c.wait_text("early-line");
     c.send("q");
     c.wait_gone("SCROLL");
-    c.line("echo after-attach");
-    c.wait_text("after-attach");
+    echo(&mut c, "after-attach");
 }
 
 #[test]
@@ -37,45 +39,25 @@ fn a_killed_or_hung_up_client_leaves_the_program_running() {
     m.line("n=0; while :; do n=$((n+1)); echo tick-$n; sleep 0.1; done");
     m.wait_text("tick-3");
     // SIGKILL: the client gets no chance to clean up; the session goes on.
-    // SAFETY: signalling the test's own child.
-    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
-    m.wait_exit();
+    kill_client(&mut m);
     let c = client(&m, &["attach"], 30, 100);
     c.wait_text("tick-");
-    let seen = |c: &Mux| {
-        c.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .max()
-            .unwrap_or(0)
-    };
-    let first = seen(&c);
-    c.wait_for("the loop to go on", |s| {
-        s.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .any(|n| n > first + 2)
-    });
+    let first = c.with_screen(last_tick);
+    c.wait_for("the loop to go on", |s| last_tick(s) > first + 2);
     // SIGHUP (the terminal window closed): the same.
     // SAFETY: as above.
     unsafe { libc::kill(c.pid() as i32, libc::SIGHUP) };
     let mut c = c;
     c.wait_exit();
     let again = client(&m, &["attach"], 30, 100);
-    let before = seen(&c);
-    again.wait_for("the loop still going", |s| {
-        s.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .any(|n| n > before + 2)
-    });
+    let before = c.with_screen(last_tick);
+    again.wait_for("the loop still going", |s| last_tick(s) > before + 2);
 }
 
 #[test]
 fn two_clients_type_into_one_session() {
     let mut a = first_client();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     a.line("echo from-a");
     b.wait_text("from-a");
     b.line("echo from-b");
@@ -86,8 +68,7 @@ fn two_clients_type_into_one_session() {
 #[test]
 fn ls_kill_session_and_kill_server() {
     let m = first_client();
-    let out = command(&m, &["new", "-d", "-s", "work", "--", "sleep", "1000"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    new_session(&m, "work", &["sleep", "1000"]);
     let ls = command(&m, &["ls"]);
     let text = stdout(&ls);
     assert!(
@@ -106,8 +87,7 @@ fn ls_kill_session_and_kill_server() {
     assert_eq!(unknown.status.code(), Some(1));
     let err = stderr(&unknown);
     assert!(err.contains("nope") && err.contains("0, work"), "{err}");
-    let killed = command(&m, &["kill-session", "-t", "work"]);
-    assert!(killed.status.success(), "{}", stderr(&killed));
+    kill_session(&m, "work");
     common::wait_until("the session to go", common::TIMEOUT, || {
         !stdout(&command(&m, &["ls"])).contains("work")
     });
@@ -211,8 +191,7 @@ fn window_size_largest_follows_the_largest_client() {
     let (_config, mut a) = server_with_window_size("largest");
     a.wait_ready();
     let alone = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     let both = pane_size(&mut b);
     assert!(
         both.0 > alone.0 && both.1 > alone.1,
@@ -252,8 +231,7 @@ fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
     let (_config, mut a) = server_with_window_size("latest");
     a.wait_ready();
     let small = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     // b attached and types last: its size. The tab's pty follows once the app has seen the
     // SIGWINCH, which may come after the keys: asked until it shows.
     let mut large = small;
@@ -271,8 +249,7 @@ fn a_client_larger_than_the_session_is_drawn_again_when_its_terminal_grows() {
     let (_config, mut a) = server_with_window_size("latest");
     a.wait_ready();
     let small = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     // a types last: the session has a's size again, and b, larger, shows it at its top left.
     common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
     let wide = "0123456789012345678901234567890123456789-past-forty";
@@ -297,20 +274,16 @@ fn shows(m: &Mux, text: &str) -> bool {
 #[test]
 fn two_clients_each_have_their_own_focus() {
     let mut a = first_client();
-    a.line("echo tab-one-here");
-    a.wait_text("tab-one-here");
+    echo(&mut a, "tab-one-here");
     a.prefix("c");
     a.wait_for("a second tab", |s| !s.contents().contains("tab-one-here"));
     a.wait_prompt();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     // b starts on a's tab (the second), then goes back to the first on its own.
     b.prefix("1");
     b.wait_text("tab-one-here");
-    a.line("echo typed-by-a");
-    a.wait_text("typed-by-a");
-    b.line("echo typed-by-b");
-    b.wait_text("typed-by-b");
+    echo(&mut a, "typed-by-a");
+    echo(&mut b, "typed-by-b");
     // Each client's keys reached the program of the tab it shows, and only that one.
     a.settle();
     b.settle();
@@ -320,8 +293,7 @@ fn two_clients_each_have_their_own_focus() {
     // b leaves: a keeps its tab and keeps typing into it.
     b.prefix("d");
     assert_eq!(b.wait_exit(), 0, "{}", b.dump());
-    a.line("echo after-b-left");
-    a.wait_text("after-b-left");
+    echo(&mut a, "after-b-left");
     assert!(
         shows(&a, "typed-by-a") && !shows(&a, "tab-one-here"),
         "{}",
@@ -332,13 +304,11 @@ fn two_clients_each_have_their_own_focus() {
 #[test]
 fn one_client_reads_the_help_while_the_other_types() {
     let mut a = first_client();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     a.prefix("?");
     a.wait_text("new tab in the focused tab's directory");
     // b is not in a's help: its keys go to the shell, and it sees the answer.
-    b.line("echo typed-under-help");
-    b.wait_text("typed-under-help");
+    echo(&mut b, "typed-under-help");
     assert!(
         !shows(&b, "new tab in the focused tab's directory"),
         "b: {}",
@@ -382,8 +352,7 @@ fn a_tab_closed_by_one_client_leaves_the_other_on_its_own_tab() {
     let mut a = first_client();
     a.prefix("c");
     a.wait_prompt();
-    a.line("echo on-the-second-tab");
-    a.wait_text("on-the-second-tab");
+    echo(&mut a, "on-the-second-tab");
     let mut b = client(&a, &["attach"], 30, 100);
     b.wait_text("on-the-second-tab");
     b.wait_ready();
@@ -392,12 +361,9 @@ fn a_tab_closed_by_one_client_leaves_the_other_on_its_own_tab() {
     a.prefix("1");
     a.wait_gone("on-the-second-tab");
     a.prefix("x");
-    a.wait_for("the close prompt", |s| {
-        common::status_line_of(s).contains("y/n")
-    });
+    wait_status(&a, "the close prompt", "y/n");
     a.send("y");
     a.wait_text("on-the-second-tab");
-    b.line("echo b-still-on-its-tab");
-    b.wait_text("b-still-on-its-tab");
+    echo(&mut b, "b-still-on-its-tab");
     a.wait_text("b-still-on-its-tab");
 }
