@@ -7,7 +7,8 @@ mod common;
 use common::Mux;
 use common::server::{client, command, first_client, run_dir, stderr, stdout};
 use common::sessions::{
-    echo, kill_client, kill_session, last_tick, new_session, second_client, wait_status,
+    assert_fails_saying, detach, detach_from, echo, kill_client, kill_session, last_tick,
+    new_session, second_client, two_clients, wait_status,
 };
 
 #[test]
@@ -16,10 +17,8 @@ fn detach_and_attach_keep_the_screen_and_the_scrollback() {
     m.line("echo early-line; seq 1 100; echo before-detach");
     m.wait_text("before-detach");
     m.wait_ready();
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
     // The client gave the terminal back (main screen) and said what happened.
-    m.wait_text("[detached (from session 0)]");
+    detach_from(&mut m, "0");
     let mut c = client(&m, &["attach"], 30, 100);
     c.wait_text("before-detach");
     c.wait_ready();
@@ -56,8 +55,7 @@ fn a_killed_or_hung_up_client_leaves_the_program_running() {
 
 #[test]
 fn two_clients_type_into_one_session() {
-    let mut a = first_client();
-    let mut b = second_client(&a);
+    let (mut a, mut b) = two_clients();
     a.line("echo from-a");
     b.wait_text("from-a");
     b.line("echo from-b");
@@ -81,12 +79,10 @@ fn ls_kill_session_and_kill_server() {
     );
     // A name already taken, and an unknown one, say so.
     let dup = command(&m, &["new", "-d", "-s", "work"]);
-    assert_eq!(dup.status.code(), Some(1));
-    assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+    assert_fails_saying(&dup, "already exists");
     let unknown = command(&m, &["attach", "-t", "nope"]);
-    assert_eq!(unknown.status.code(), Some(1));
-    let err = stderr(&unknown);
-    assert!(err.contains("nope") && err.contains("0, work"), "{err}");
+    assert_fails_saying(&unknown, "nope");
+    assert_fails_saying(&unknown, "0, work");
     kill_session(&m, "work");
     common::wait_until("the session to go", common::TIMEOUT, || {
         !stdout(&command(&m, &["ls"])).contains("work")
@@ -97,12 +93,7 @@ fn ls_kill_session_and_kill_server() {
     assert_eq!(m.wait_exit(), 0);
     m.wait_text("[session 0 ended]");
     let ls = command(&m, &["ls"]);
-    assert_eq!(ls.status.code(), Some(1));
-    assert!(
-        stderr(&ls).contains("no memmux server is running"),
-        "{}",
-        stderr(&ls)
-    );
+    assert_fails_saying(&ls, "no memmux server is running");
     assert!(!run_dir(&m).join("memmux/default").exists());
 }
 
@@ -116,12 +107,7 @@ fn attach_without_a_server_says_so_and_exits_1() {
         .env_remove("MEMMUX")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no memmux server is running"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "no memmux server is running");
 }
 
 /// The size of the pane, from `stty size` in it: (rows, cols).
@@ -159,8 +145,7 @@ fn the_session_takes_the_smallest_attached_clients_size() {
         both.0 < 20 && both.1 <= 60,
         "alone {alone:?}, with a 20x60 client {both:?}"
     );
-    b.prefix("d");
-    b.wait_exit();
+    detach(&mut b);
     common::wait_until("the session to grow back", common::TIMEOUT, || {
         pane_size(&mut a) == alone
     });
@@ -291,8 +276,7 @@ fn two_clients_each_have_their_own_focus() {
     assert!(!shows(&b, "typed-by-a"), "b: {}", b.dump());
     assert!(!shows(&a, "tab-one-here"), "a: {}", a.dump());
     // b leaves: a keeps its tab and keeps typing into it.
-    b.prefix("d");
-    assert_eq!(b.wait_exit(), 0, "{}", b.dump());
+    detach(&mut b);
     echo(&mut a, "after-b-left");
     assert!(
         shows(&a, "typed-by-a") && !shows(&a, "tab-one-here"),
@@ -303,8 +287,7 @@ fn two_clients_each_have_their_own_focus() {
 
 #[test]
 fn one_client_reads_the_help_while_the_other_types() {
-    let mut a = first_client();
-    let mut b = second_client(&a);
+    let (mut a, mut b) = two_clients();
     a.prefix("?");
     a.wait_text("new tab in the focused tab's directory");
     // b is not in a's help: its keys go to the shell, and it sees the answer.
@@ -335,8 +318,7 @@ fn one_client_reads_the_help_while_the_other_types() {
     b.wait_for("b's prompt closed", |s| {
         !common::status_line_of(s).trim_start().starts_with(':')
     });
-    b.prefix("d");
-    b.wait_exit();
+    detach(&mut b);
     a.settle();
     assert!(
         shows(&a, "new tab in the focused tab's directory"),

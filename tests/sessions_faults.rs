@@ -9,8 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use common::server::{client, command, first_client, run_dir, socket, stderr, stdout};
-use common::sessions::{echo, kill_client, ls, new_session};
+use common::server::{client, command, first_client, run_dir, socket, stdout};
+use common::sessions::{
+    assert_fails_saying, detach, detach_from, echo, kill_client, ls, new_session,
+};
 use common::{Mux, TIMEOUT};
 use memmux::server::protocol::{self, Msg, VERSION};
 
@@ -75,12 +77,7 @@ fn the_socket_is_private_and_another_uid_is_refused() {
     };
     // Behind the 0700 directory, another user cannot even reach the socket.
     let out = as_nobody(&["ls"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("ermission denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "ermission denied");
     // Opened up by hand, the server itself still refuses: it checks the peer's uid.
     for (path, m) in [
         (m.home().to_path_buf(), 0o755),
@@ -91,12 +88,7 @@ fn the_socket_is_private_and_another_uid_is_refused() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
     }
     let out = as_nobody(&["ls"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("uid 65534 may not use it"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "uid 65534 may not use it");
     // The next server start makes the directory private again.
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(stdout(&command(&m, &["ls"])).contains("0: "));
@@ -173,8 +165,7 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
         let mut c = client(&m, &["attach"], 24, 80);
         c.wait_ready();
         wait_views(session, "the second client's view", (2, 2));
-        c.prefix("d");
-        c.wait_exit();
+        detach(&mut c);
     }
     let mut rng = common::rng::Rng::new(17);
     for i in 0..12 {
@@ -455,9 +446,7 @@ fn detach_gives_the_terminal_back_cooked_on_the_main_screen_and_nothing_lands_af
     // Output all the time: the session draws frames until the moment it lets go.
     m.line("while :; do echo tick-$RANDOM; sleep 0.005; done");
     m.wait_text("tick-");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session 0)]");
+    detach_from(&mut m, "0");
     // The session let go of the terminal (its input thread ended, its descriptors closed)
     // before the client was told to leave.
     assert_eq!(views_open(session), (0, 0));

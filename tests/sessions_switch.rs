@@ -7,7 +7,7 @@ mod common;
 use common::Mux;
 use common::server::{client, first_client};
 use common::sessions::{
-    echo, kill_client, kill_session, ls, new_session, open_chooser_in, wait_status,
+    detach_from, echo, kill_client, kill_session, ls, new_session, open_chooser_in, wait_status,
 };
 
 /// Starts a second session, NAME, detached beside the one `m` is attached to: it prints
@@ -70,9 +70,7 @@ fn a_switched_client_detaches_from_the_session_it_switched_to() {
         ls(&m).contains("next: 1 tab, 1 client attached")
     });
     m.wait_text("next-session-here");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session next)]");
+    detach_from(&mut m, "next");
 }
 
 #[test]
@@ -107,9 +105,7 @@ fn rename_the_session_refusing_empty_and_taken_names() {
     c.wait_ready();
     c.line("echo attached-by-new-name");
     m.wait_text("attached-by-new-name");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session work)]");
+    detach_from(&mut m, "work");
 }
 
 #[test]

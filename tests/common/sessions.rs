@@ -74,3 +74,29 @@ pub fn kill_client(c: &mut Mux) {
     unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
     c.wait_exit();
 }
+
+/// The first client of a new server and a second one attached beside it (`second_client`).
+pub fn two_clients() -> (Mux, Mux) {
+    let a = super::server::first_client();
+    let b = second_client(&a);
+    (a, b)
+}
+
+/// Detaches the client `m` (`C-b d`), which must exit 0.
+pub fn detach(m: &mut Mux) {
+    m.prefix("d");
+    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
+}
+
+/// Detaches the client `m`, which must exit 0 and say it left session `session`.
+pub fn detach_from(m: &mut Mux, session: &str) {
+    detach(m);
+    m.wait_text(&format!("[detached (from session {session})]"));
+}
+
+/// Asserts that a `memmux` command failed with status 1, its stderr saying `text`.
+pub fn assert_fails_saying(out: &std::process::Output, text: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(text), "{err}");
+}
