@@ -7,8 +7,8 @@ mod common;
 use common::Mux;
 use common::server::{client, command, first_client, run_dir, stderr, stdout};
 use common::sessions::{
-    assert_fails_saying, detach, detach_from, echo, kill_client, kill_session, last_tick,
-    new_session, second_client, two_clients, wait_status,
+    assert_fails_saying, attach_showing, detach, detach_from, echo, kill_client, kill_session,
+    last_tick, new_session, second_client, two_clients, wait_status,
 };
 
 #[test]
@@ -19,17 +19,20 @@ fn detach_and_attach_keep_the_screen_and_the_scrollback() {
     m.wait_ready();
     // The client gave the terminal back (main screen) and said what happened.
     detach_from(&mut m, "0");
-    let mut c = client(&m, &["attach"], 30, 100);
-    c.wait_text("before-detach");
-    c.wait_ready();
+    let mut c = attach_showing(&m, &["attach"], "before-detach");
     // The scroll view still holds what scrolled off before the detach.
-    c.prefix("[");
-    c.wait_text("SCROLL");
-    c.send("g");
-    c.wait_text("early-line");
-    c.send("q");
-    c.wait_gone("SCROLL");
+    scrollback_top_shows(&mut c, "early-line");
     echo(&mut c, "after-attach");
+}
+
+/// Opens `m`'s scroll view, goes to its top, waits until it shows `text`, and leaves it.
+fn scrollback_top_shows(m: &mut Mux, text: &str) {
+    m.prefix("[");
+    m.wait_text("SCROLL");
+    m.send("g");
+    m.wait_text(text);
+    m.send("q");
+    m.wait_gone("SCROLL");
 }
 
 #[test]
@@ -151,6 +154,17 @@ fn the_session_takes_the_smallest_attached_clients_size() {
     });
 }
 
+/// Two clients of a server whose config sets `window-size = MODE`: `a`, 60x20, first and
+/// alone, then `b`, 100x30 (`second_client`); with the config's directory (it must live as
+/// long as they do) and `a`'s pane size while `a` was the only client.
+fn sized_pair(mode: &str) -> (tempfile::TempDir, Mux, (u16, u16), Mux) {
+    let (config, mut a) = server_with_window_size(mode);
+    a.wait_ready();
+    let alone = pane_size(&mut a);
+    let b = second_client(&a);
+    (config, a, alone, b)
+}
+
 /// A server session, 60x20, whose config sets `window-size`; the config's directory lives as
 /// long as the returned guard.
 fn server_with_window_size(mode: &str) -> (tempfile::TempDir, Mux) {
@@ -173,10 +187,7 @@ fn server_with_window_size(mode: &str) -> (tempfile::TempDir, Mux) {
 
 #[test]
 fn window_size_largest_follows_the_largest_client() {
-    let (_config, mut a) = server_with_window_size("largest");
-    a.wait_ready();
-    let alone = pane_size(&mut a);
-    let mut b = second_client(&a);
+    let (_config, _a, alone, mut b) = sized_pair("largest");
     let both = pane_size(&mut b);
     assert!(
         both.0 > alone.0 && both.1 > alone.1,
@@ -213,10 +224,7 @@ fn the_client_stays_small() {
 
 #[test]
 fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
-    let (_config, mut a) = server_with_window_size("latest");
-    a.wait_ready();
-    let small = pane_size(&mut a);
-    let mut b = second_client(&a);
+    let (_config, mut a, small, mut b) = sized_pair("latest");
     // b attached and types last: its size. The tab's pty follows once the app has seen the
     // SIGWINCH, which may come after the keys: asked until it shows.
     let mut large = small;
@@ -231,10 +239,7 @@ fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
 
 #[test]
 fn a_client_larger_than_the_session_is_drawn_again_when_its_terminal_grows() {
-    let (_config, mut a) = server_with_window_size("latest");
-    a.wait_ready();
-    let small = pane_size(&mut a);
-    let mut b = second_client(&a);
+    let (_config, mut a, small, mut b) = sized_pair("latest");
     // a types last: the session has a's size again, and b, larger, shows it at its top left.
     common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
     let wide = "0123456789012345678901234567890123456789-past-forty";
@@ -329,22 +334,25 @@ fn one_client_reads_the_help_while_the_other_types() {
     a.wait_text("typed-under-help");
 }
 
+/// Closes `m`'s focused tab (`C-b x`), answering its prompt yes.
+fn close_focused_tab(m: &mut Mux) {
+    m.prefix("x");
+    wait_status(m, "the close prompt", "y/n");
+    m.send("y");
+}
+
 #[test]
 fn a_tab_closed_by_one_client_leaves_the_other_on_its_own_tab() {
     let mut a = first_client();
     a.prefix("c");
     a.wait_prompt();
     echo(&mut a, "on-the-second-tab");
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_text("on-the-second-tab");
-    b.wait_ready();
+    let mut b = attach_showing(&a, &["attach"], "on-the-second-tab");
     // a goes to the first tab and closes it: the second tab moves to the first place, and b,
     // which was looking at it, still is.
     a.prefix("1");
     a.wait_gone("on-the-second-tab");
-    a.prefix("x");
-    wait_status(&a, "the close prompt", "y/n");
-    a.send("y");
+    close_focused_tab(&mut a);
     a.wait_text("on-the-second-tab");
     echo(&mut b, "b-still-on-its-tab");
     a.wait_text("b-still-on-its-tab");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::server::{client, command, first_client, run_dir, socket, stdout};
 use common::sessions::{
-    assert_fails_saying, detach, detach_from, echo, kill_client, ls, new_session,
+    assert_fails_saying, attach_showing, detach, detach_from, echo, kill_client, ls, new_session,
 };
 use common::{Mux, TIMEOUT};
 use memmux::server::protocol::{self, Msg, VERSION};
@@ -481,9 +481,7 @@ fn a_killed_clients_view_is_closed_and_the_next_client_takes_the_first_view() {
     wait_views(session, "the killed client's view closed", (0, 0));
     let ls = ls(&m);
     assert!(ls.starts_with("0: ") && ls.contains(", detached"), "{ls}");
-    let mut c = client(&m, &["attach"], 30, 100);
-    c.wait_text("before-the-kill");
-    c.wait_ready();
+    let mut c = attach_showing(&m, &["attach"], "before-the-kill");
     echo(&mut c, "after-the-kill");
     assert_eq!(views_open(session), (1, 1));
     // SIGTERM: the client leaves once the session let go, and says why.

@@ -7,7 +7,8 @@ mod common;
 use common::Mux;
 use common::server::{client, first_client};
 use common::sessions::{
-    detach_from, echo, kill_client, kill_session, ls, new_session, open_chooser_in, wait_status,
+    attach_ready, attach_showing, detach_from, echo, kill_client, kill_session, ls, new_session,
+    open_chooser_in, wait_status,
 };
 
 /// Starts a second session, NAME, detached beside the one `m` is attached to: it prints
@@ -101,8 +102,7 @@ fn rename_the_session_refusing_empty_and_taken_names() {
         "{names}"
     );
     // `attach -t` finds it by its new name; the first client's goodbye names it too.
-    let mut c = client(&m, &["attach", "-t", "work"], 30, 100);
-    c.wait_ready();
+    let mut c = attach_ready(&m, &["attach", "-t", "work"]);
     c.line("echo attached-by-new-name");
     m.wait_text("attached-by-new-name");
     detach_from(&mut m, "work");
@@ -176,9 +176,7 @@ fn the_second_client_switches_away_and_back_while_the_first_stays() {
     let mut a = first_client();
     echo(&mut a, "first-session-here");
     start_session_beside(&a, "other");
-    let mut b = client(&a, &["attach", "-t", "0"], 30, 100);
-    b.wait_text("first-session-here");
-    b.wait_ready();
+    let mut b = attach_showing(&a, &["attach", "-t", "0"], "first-session-here");
     // b's chooser is b's alone: a keeps typing meanwhile.
     b.prefix("s");
     b.wait_text("(this session)");

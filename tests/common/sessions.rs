@@ -7,9 +7,23 @@ use super::server::{client, command, stderr, stdout};
 
 /// A second client of `a`'s server attached to its session, 30x100, at a fresh prompt.
 pub fn second_client(a: &Mux) -> Mux {
-    let b = client(a, &["attach"], 30, 100);
-    b.wait_ready();
-    b
+    attach_ready(a, &["attach"])
+}
+
+/// Another client of `m`'s server, `memmux ARGS` in a 30x100 terminal, at a fresh prompt.
+pub fn attach_ready(m: &Mux, args: &[&str]) -> Mux {
+    let c = client(m, args, 30, 100);
+    c.wait_ready();
+    c
+}
+
+/// Another client of `m`'s server, `memmux ARGS` in a 30x100 terminal, that shows `text` (the
+/// session's screen drawn again) and then a fresh prompt.
+pub fn attach_showing(m: &Mux, args: &[&str], text: &str) -> Mux {
+    let c = client(m, args, 30, 100);
+    c.wait_text(text);
+    c.wait_ready();
+    c
 }
 
 /// `memmux ls` against `m`'s server, which must succeed.
