@@ -6,6 +6,10 @@ mod common;
 
 use common::Mux;
 use common::server::{client, command, first_client, run_dir, stderr, stdout};
+use common::sessions::{
+    assert_fails_saying, attach_showing, detach, detach_from, echo, kill_client, kill_session,
+    last_tick, new_session, second_client, two_clients, wait_status,
+};
 
 #[test]
 fn detach_and_attach_keep_the_screen_and_the_scrollback() {
@@ -13,22 +17,22 @@ fn detach_and_attach_keep_the_screen_and_the_scrollback() {
     m.line("echo early-line; seq 1 100; echo before-detach");
     m.wait_text("before-detach");
     m.wait_ready();
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
     // The client gave the terminal back (main screen) and said what happened.
-    m.wait_text("[detached (from session 0)]");
-    let mut c = client(&m, &["attach"], 30, 100);
-    c.wait_text("before-detach");
-    c.wait_ready();
+    detach_from(&mut m, "0");
+    let mut c = attach_showing(&m, &["attach"], "before-detach");
     // The scroll view still holds what scrolled off before the detach.
-    c.prefix("[");
-    c.wait_text("SCROLL");
-    c.send("g");
-    c.wait_text("early-line");
-    c.send("q");
-    c.wait_gone("SCROLL");
-    c.line("echo after-attach");
-    c.wait_text("after-attach");
+    scrollback_top_shows(&mut c, "early-line");
+    echo(&mut c, "after-attach");
+}
+
+/// Opens `m`'s scroll view, goes to its top, waits until it shows `text`, and leaves it.
+fn scrollback_top_shows(m: &mut Mux, text: &str) {
+    m.prefix("[");
+    m.wait_text("SCROLL");
+    m.send("g");
+    m.wait_text(text);
+    m.send("q");
+    m.wait_gone("SCROLL");
 }
 
 #[test]
@@ -37,45 +41,24 @@ fn a_killed_or_hung_up_client_leaves_the_program_running() {
     m.line("n=0; while :; do n=$((n+1)); echo tick-$n; sleep 0.1; done");
     m.wait_text("tick-3");
     // SIGKILL: the client gets no chance to clean up; the session goes on.
-    // SAFETY: signalling the test's own child.
-    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
-    m.wait_exit();
+    kill_client(&mut m);
     let c = client(&m, &["attach"], 30, 100);
     c.wait_text("tick-");
-    let seen = |c: &Mux| {
-        c.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .max()
-            .unwrap_or(0)
-    };
-    let first = seen(&c);
-    c.wait_for("the loop to go on", |s| {
-        s.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .any(|n| n > first + 2)
-    });
+    let first = c.with_screen(last_tick);
+    c.wait_for("the loop to go on", |s| last_tick(s) > first + 2);
     // SIGHUP (the terminal window closed): the same.
     // SAFETY: as above.
     unsafe { libc::kill(c.pid() as i32, libc::SIGHUP) };
     let mut c = c;
     c.wait_exit();
     let again = client(&m, &["attach"], 30, 100);
-    let before = seen(&c);
-    again.wait_for("the loop still going", |s| {
-        s.contents()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("tick-")?.parse::<u32>().ok())
-            .any(|n| n > before + 2)
-    });
+    let before = c.with_screen(last_tick);
+    again.wait_for("the loop still going", |s| last_tick(s) > before + 2);
 }
 
 #[test]
 fn two_clients_type_into_one_session() {
-    let mut a = first_client();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let (mut a, mut b) = two_clients();
     a.line("echo from-a");
     b.wait_text("from-a");
     b.line("echo from-b");
@@ -86,8 +69,7 @@ fn two_clients_type_into_one_session() {
 #[test]
 fn ls_kill_session_and_kill_server() {
     let m = first_client();
-    let out = command(&m, &["new", "-d", "-s", "work", "--", "sleep", "1000"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    new_session(&m, "work", &["sleep", "1000"]);
     let ls = command(&m, &["ls"]);
     let text = stdout(&ls);
     assert!(
@@ -100,14 +82,11 @@ fn ls_kill_session_and_kill_server() {
     );
     // A name already taken, and an unknown one, say so.
     let dup = command(&m, &["new", "-d", "-s", "work"]);
-    assert_eq!(dup.status.code(), Some(1));
-    assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+    assert_fails_saying(&dup, "already exists");
     let unknown = command(&m, &["attach", "-t", "nope"]);
-    assert_eq!(unknown.status.code(), Some(1));
-    let err = stderr(&unknown);
-    assert!(err.contains("nope") && err.contains("0, work"), "{err}");
-    let killed = command(&m, &["kill-session", "-t", "work"]);
-    assert!(killed.status.success(), "{}", stderr(&killed));
+    assert_fails_saying(&unknown, "nope");
+    assert_fails_saying(&unknown, "0, work");
+    kill_session(&m, "work");
     common::wait_until("the session to go", common::TIMEOUT, || {
         !stdout(&command(&m, &["ls"])).contains("work")
     });
@@ -117,12 +96,7 @@ fn ls_kill_session_and_kill_server() {
     assert_eq!(m.wait_exit(), 0);
     m.wait_text("[session 0 ended]");
     let ls = command(&m, &["ls"]);
-    assert_eq!(ls.status.code(), Some(1));
-    assert!(
-        stderr(&ls).contains("no memmux server is running"),
-        "{}",
-        stderr(&ls)
-    );
+    assert_fails_saying(&ls, "no memmux server is running");
     assert!(!run_dir(&m).join("memmux/default").exists());
 }
 
@@ -136,12 +110,7 @@ fn attach_without_a_server_says_so_and_exits_1() {
         .env_remove("MEMMUX")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no memmux server is running"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "no memmux server is running");
 }
 
 /// The size of the pane, from `stty size` in it: (rows, cols).
@@ -179,11 +148,21 @@ fn the_session_takes_the_smallest_attached_clients_size() {
         both.0 < 20 && both.1 <= 60,
         "alone {alone:?}, with a 20x60 client {both:?}"
     );
-    b.prefix("d");
-    b.wait_exit();
+    detach(&mut b);
     common::wait_until("the session to grow back", common::TIMEOUT, || {
         pane_size(&mut a) == alone
     });
+}
+
+/// Two clients of a server whose config sets `window-size = MODE`: `a`, 60x20, first and
+/// alone, then `b`, 100x30 (`second_client`); with the config's directory (it must live as
+/// long as they do) and `a`'s pane size while `a` was the only client.
+fn sized_pair(mode: &str) -> (tempfile::TempDir, Mux, (u16, u16), Mux) {
+    let (config, mut a) = server_with_window_size(mode);
+    a.wait_ready();
+    let alone = pane_size(&mut a);
+    let b = second_client(&a);
+    (config, a, alone, b)
 }
 
 /// A server session, 60x20, whose config sets `window-size`; the config's directory lives as
@@ -208,11 +187,7 @@ fn server_with_window_size(mode: &str) -> (tempfile::TempDir, Mux) {
 
 #[test]
 fn window_size_largest_follows_the_largest_client() {
-    let (_config, mut a) = server_with_window_size("largest");
-    a.wait_ready();
-    let alone = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let (_config, _a, alone, mut b) = sized_pair("largest");
     let both = pane_size(&mut b);
     assert!(
         both.0 > alone.0 && both.1 > alone.1,
@@ -249,11 +224,7 @@ fn the_client_stays_small() {
 
 #[test]
 fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
-    let (_config, mut a) = server_with_window_size("latest");
-    a.wait_ready();
-    let small = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let (_config, mut a, small, mut b) = sized_pair("latest");
     // b attached and types last: its size. The tab's pty follows once the app has seen the
     // SIGWINCH, which may come after the keys: asked until it shows.
     let mut large = small;
@@ -268,11 +239,7 @@ fn window_size_latest_follows_the_client_that_attached_or_typed_last() {
 
 #[test]
 fn a_client_larger_than_the_session_is_drawn_again_when_its_terminal_grows() {
-    let (_config, mut a) = server_with_window_size("latest");
-    a.wait_ready();
-    let small = pane_size(&mut a);
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let (_config, mut a, small, mut b) = sized_pair("latest");
     // a types last: the session has a's size again, and b, larger, shows it at its top left.
     common::wait_until("a's size", common::TIMEOUT, || pane_size(&mut a) == small);
     let wide = "0123456789012345678901234567890123456789-past-forty";
@@ -297,20 +264,16 @@ fn shows(m: &Mux, text: &str) -> bool {
 #[test]
 fn two_clients_each_have_their_own_focus() {
     let mut a = first_client();
-    a.line("echo tab-one-here");
-    a.wait_text("tab-one-here");
+    echo(&mut a, "tab-one-here");
     a.prefix("c");
     a.wait_for("a second tab", |s| !s.contents().contains("tab-one-here"));
     a.wait_prompt();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let mut b = second_client(&a);
     // b starts on a's tab (the second), then goes back to the first on its own.
     b.prefix("1");
     b.wait_text("tab-one-here");
-    a.line("echo typed-by-a");
-    a.wait_text("typed-by-a");
-    b.line("echo typed-by-b");
-    b.wait_text("typed-by-b");
+    echo(&mut a, "typed-by-a");
+    echo(&mut b, "typed-by-b");
     // Each client's keys reached the program of the tab it shows, and only that one.
     a.settle();
     b.settle();
@@ -318,10 +281,8 @@ fn two_clients_each_have_their_own_focus() {
     assert!(!shows(&b, "typed-by-a"), "b: {}", b.dump());
     assert!(!shows(&a, "tab-one-here"), "a: {}", a.dump());
     // b leaves: a keeps its tab and keeps typing into it.
-    b.prefix("d");
-    assert_eq!(b.wait_exit(), 0, "{}", b.dump());
-    a.line("echo after-b-left");
-    a.wait_text("after-b-left");
+    detach(&mut b);
+    echo(&mut a, "after-b-left");
     assert!(
         shows(&a, "typed-by-a") && !shows(&a, "tab-one-here"),
         "{}",
@@ -331,14 +292,11 @@ fn two_clients_each_have_their_own_focus() {
 
 #[test]
 fn one_client_reads_the_help_while_the_other_types() {
-    let mut a = first_client();
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_ready();
+    let (mut a, mut b) = two_clients();
     a.prefix("?");
     a.wait_text("new tab in the focused tab's directory");
     // b is not in a's help: its keys go to the shell, and it sees the answer.
-    b.line("echo typed-under-help");
-    b.wait_text("typed-under-help");
+    echo(&mut b, "typed-under-help");
     assert!(
         !shows(&b, "new tab in the focused tab's directory"),
         "b: {}",
@@ -365,8 +323,7 @@ fn one_client_reads_the_help_while_the_other_types() {
     b.wait_for("b's prompt closed", |s| {
         !common::status_line_of(s).trim_start().starts_with(':')
     });
-    b.prefix("d");
-    b.wait_exit();
+    detach(&mut b);
     a.settle();
     assert!(
         shows(&a, "new tab in the focused tab's directory"),
@@ -377,27 +334,26 @@ fn one_client_reads_the_help_while_the_other_types() {
     a.wait_text("typed-under-help");
 }
 
+/// Closes `m`'s focused tab (`C-b x`), answering its prompt yes.
+fn close_focused_tab(m: &mut Mux) {
+    m.prefix("x");
+    wait_status(m, "the close prompt", "y/n");
+    m.send("y");
+}
+
 #[test]
 fn a_tab_closed_by_one_client_leaves_the_other_on_its_own_tab() {
     let mut a = first_client();
     a.prefix("c");
     a.wait_prompt();
-    a.line("echo on-the-second-tab");
-    a.wait_text("on-the-second-tab");
-    let mut b = client(&a, &["attach"], 30, 100);
-    b.wait_text("on-the-second-tab");
-    b.wait_ready();
+    echo(&mut a, "on-the-second-tab");
+    let mut b = attach_showing(&a, &["attach"], "on-the-second-tab");
     // a goes to the first tab and closes it: the second tab moves to the first place, and b,
     // which was looking at it, still is.
     a.prefix("1");
     a.wait_gone("on-the-second-tab");
-    a.prefix("x");
-    a.wait_for("the close prompt", |s| {
-        common::status_line_of(s).contains("y/n")
-    });
-    a.send("y");
+    close_focused_tab(&mut a);
     a.wait_text("on-the-second-tab");
-    b.line("echo b-still-on-its-tab");
-    b.wait_text("b-still-on-its-tab");
+    echo(&mut b, "b-still-on-its-tab");
     a.wait_text("b-still-on-its-tab");
 }

@@ -9,7 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use common::server::{client, command, first_client, run_dir, socket, stderr, stdout};
+use common::server::{client, command, first_client, run_dir, socket, stdout};
+use common::sessions::{
+    assert_fails_saying, attach_showing, detach, detach_from, echo, kill_client, ls, new_session,
+};
 use common::{Mux, TIMEOUT};
 use memmux::server::protocol::{self, Msg, VERSION};
 
@@ -74,12 +77,7 @@ fn the_socket_is_private_and_another_uid_is_refused() {
     };
     // Behind the 0700 directory, another user cannot even reach the socket.
     let out = as_nobody(&["ls"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("ermission denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "ermission denied");
     // Opened up by hand, the server itself still refuses: it checks the peer's uid.
     for (path, m) in [
         (m.home().to_path_buf(), 0o755),
@@ -90,12 +88,7 @@ fn the_socket_is_private_and_another_uid_is_refused() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
     }
     let out = as_nobody(&["ls"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("uid 65534 may not use it"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, "uid 65534 may not use it");
     // The next server start makes the directory private again.
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(stdout(&command(&m, &["ls"])).contains("0: "));
@@ -148,9 +141,8 @@ fn another_version_malformed_and_oversized_messages_close_only_that_connection()
     s.write_all(&[100, 0, 0, 0, 11, 1]).unwrap();
     drop(s);
     // The server and the first client go on.
-    m.line("echo still-serving");
-    m.wait_text("still-serving");
-    assert!(stdout(&command(&m, &["ls"])).contains("0: "));
+    echo(&mut m, "still-serving");
+    assert!(ls(&m).contains("0: "));
 }
 
 #[test]
@@ -159,9 +151,7 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
     let session = session_pid(&m);
     // Each client's terminal is the session's, with an input thread: the first client's, and
     // a second client's view of its own.
-    common::wait_until("the first client's view", TIMEOUT, || {
-        views_open(session) == (1, 1)
-    });
+    wait_views(session, "the first client's view", (1, 1));
     // Its own pty brings no keys and is not read: no thread besides the views' reads a
     // terminal (one thread fewer per session; 16 at 1,000 tabs).
     assert_eq!(
@@ -174,11 +164,8 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
     {
         let mut c = client(&m, &["attach"], 24, 80);
         c.wait_ready();
-        common::wait_until("the second client's view", TIMEOUT, || {
-            views_open(session) == (2, 2)
-        });
-        c.prefix("d");
-        c.wait_exit();
+        wait_views(session, "the second client's view", (2, 2));
+        detach(&mut c);
     }
     let mut rng = common::rng::Rng::new(17);
     for i in 0..12 {
@@ -192,19 +179,13 @@ fn clients_killed_at_random_moments_never_take_the_server_down() {
         if i % 4 == 1 {
             c.prefix("d");
         }
-        // SAFETY: signalling the test's own child.
-        unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
-        c.wait_exit();
+        kill_client(&mut c);
     }
     // Each killed client is noticed (its socket closes) and leaves the count.
-    common::wait_until("only the first client attached", TIMEOUT, || {
-        stdout(&command(&m, &["ls"])).contains("0: 1 tab, 1 client attached")
-    });
+    wait_one_client(&m);
     // Each further client had a view of its own in the session (its terminal, an input
     // thread): all of them are gone again; the first client's stays.
-    common::wait_until("the session's views closed", TIMEOUT, || {
-        views_open(session) == (1, 1)
-    });
+    wait_views(session, "the session's views closed", (1, 1));
     // The session goes on taking the first client's keys, every one of them: what the killed
     // clients' terminals sent after their deaths (the harness closing a terminal sends `\n`
     // and `^D`) never reached the shell, which exited on the `^D` while its view was still
@@ -238,17 +219,13 @@ fn keys_on_a_dead_clients_terminal_never_reach_the_session() {
     assert!(server > 1, "the session's parent is the server");
     let mut c = client(&m, &["attach"], 24, 80);
     c.wait_ready();
-    common::wait_until("the second client's view", TIMEOUT, || {
-        views_open(session) == (2, 2)
-    });
+    wait_views(session, "the second client's view", (2, 2));
     // With the server stopped, nobody tells the session that the client died: its view stays
     // open, and its input thread alone decides what to do with what comes next.
     // SAFETY: signalling the test's own server.
     unsafe { libc::kill(server, libc::SIGSTOP) };
     let resume = Resume(server);
-    // SAFETY: signalling the test's own child.
-    unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
-    c.wait_exit();
+    kill_client(&mut c);
     // The user's shell has the terminal back and is typed at.
     c.send("echo stolen\r");
     common::wait_until(
@@ -262,14 +239,24 @@ fn keys_on_a_dead_clients_terminal_never_reach_the_session() {
         m.dump()
     );
     drop(resume);
-    common::wait_until("only the first client attached", TIMEOUT, || {
-        stdout(&command(&m, &["ls"])).contains("0: 1 tab, 1 client attached")
-    });
+    wait_one_client(&m);
     m.line("echo still-mine");
     m.wait_for("`still-mine` printed", |s| {
         s.contents().lines().any(|l| l.trim_end() == "still-mine")
     });
     assert!(!m.contents().contains("stolen"), "{}", m.dump());
+}
+
+/// Waits until session 0 of `m`'s server counts one client attached (the first).
+fn wait_one_client(m: &Mux) {
+    common::wait_until("only the first client attached", TIMEOUT, || {
+        ls(m).contains("0: 1 tab, 1 client attached")
+    });
+}
+
+/// Waits until `session` holds `want` views (see `views_open`); `what` names the moment.
+fn wait_views(session: u32, what: &str, want: (usize, usize)) {
+    common::wait_until(what, TIMEOUT, || views_open(session) == want);
 }
 
 /// The views a session holds: terminals other than its own (the clients' terminals the server
@@ -354,9 +341,8 @@ fn a_killed_server_leaves_no_socket_that_blocks_the_next_one() {
     // ended, though nothing reads that pty any more.
     common::wait_until("the session ended", TIMEOUT, || !common::alive(session));
     assert!(socket(&m).exists(), "the dead server's socket stays");
-    let out = command(&m, &["new", "-d", "-s", "after"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&command(&m, &["ls"])).contains("after: "));
+    new_session(&m, "after", &[]);
+    assert!(ls(&m).contains("after: "));
 }
 
 #[test]
@@ -372,20 +358,17 @@ fn inside_a_tab_memmux_says_it_would_nest() {
     // `new -d` from a tab is what the message suggests, and works.
     m.line(&format!("{bin} new -d -s inner; echo made=$?"));
     m.wait_text("made=0");
-    assert!(stdout(&command(&m, &["ls"])).contains("inner: "));
+    assert!(ls(&m).contains("inner: "));
 }
 
 #[test]
 fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
     let mut m = first_client();
-    m.line("echo in-session");
-    m.wait_text("in-session");
+    echo(&mut m, "in-session");
     assert!(!m.cooked());
     // SAFETY: signalling the test's own child.
     unsafe { libc::kill(m.pid() as i32, libc::SIGTSTP) };
-    common::wait_until("the client to stop", TIMEOUT, || {
-        common::stat(m.pid()).is_some_and(|s| s.state == b'T')
-    });
+    wait_stopped(&m);
     assert!(m.cooked(), "the terminal is back in cooked mode");
     m.wait_for("the main screen", |s| !s.alternate_screen());
     // The session let go of the terminal before the client stopped: nothing reads the keys
@@ -401,14 +384,19 @@ fn a_client_stopped_from_outside_gives_the_terminal_back_and_takes_it_again() {
     m.ctrl_c_reaches_the_program();
     // C-b C-z stops the client the same way.
     m.prefix("\x1a");
-    common::wait_until("the client to stop", TIMEOUT, || {
-        common::stat(m.pid()).is_some_and(|s| s.state == b'T')
-    });
+    wait_stopped(&m);
     assert!(m.cooked());
     // SAFETY: as above.
     unsafe { libc::kill(m.pid() as i32, libc::SIGCONT) };
     m.wait_for("the session drawn again", |s| {
         s.alternate_screen() && s.contents().contains("alive-")
+    });
+}
+
+/// Waits until the client `m` is stopped (state `T`).
+fn wait_stopped(m: &Mux) {
+    common::wait_until("the client to stop", TIMEOUT, || {
+        common::stat(m.pid()).is_some_and(|s| s.state == b'T')
     });
 }
 
@@ -432,8 +420,7 @@ fn a_clients_terminal_that_stops_reading_slows_nobody_and_is_redrawn_when_it_rea
     // second of about 10 KiB each, more than the stalled terminal and the writer's bound
     // hold, so a session that waited for it would stall here and b would never see the end.
     b.run("timeout 5 base64 /dev/urandom");
-    b.line("echo flood-over");
-    b.wait_text("flood-over");
+    echo(&mut b, "flood-over");
     // b's keys still echo at once while a's terminal stays stalled.
     let started = std::time::Instant::now();
     b.line("echo still-quick");
@@ -459,9 +446,7 @@ fn detach_gives_the_terminal_back_cooked_on_the_main_screen_and_nothing_lands_af
     // Output all the time: the session draws frames until the moment it lets go.
     m.line("while :; do echo tick-$RANDOM; sleep 0.005; done");
     m.wait_text("tick-");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session 0)]");
+    detach_from(&mut m, "0");
     // The session let go of the terminal (its input thread ended, its descriptors closed)
     // before the client was told to leave.
     assert_eq!(views_open(session), (0, 0));
@@ -488,24 +473,16 @@ fn detach_gives_the_terminal_back_cooked_on_the_main_screen_and_nothing_lands_af
 fn a_killed_clients_view_is_closed_and_the_next_client_takes_the_first_view() {
     let mut m = first_client();
     let session = session_pid(&m);
-    m.line("echo before-the-kill");
-    m.wait_text("before-the-kill");
+    echo(&mut m, "before-the-kill");
     assert_eq!(views_open(session), (1, 1));
     // SIGKILL: the client cannot say goodbye; its socket closes and the session lets go of its
     // terminal.
-    // SAFETY: signalling the test's own child.
-    unsafe { libc::kill(m.pid() as i32, libc::SIGKILL) };
-    m.wait_exit();
-    common::wait_until("the killed client's view closed", TIMEOUT, || {
-        views_open(session) == (0, 0)
-    });
-    let ls = stdout(&command(&m, &["ls"]));
+    kill_client(&mut m);
+    wait_views(session, "the killed client's view closed", (0, 0));
+    let ls = ls(&m);
     assert!(ls.starts_with("0: ") && ls.contains(", detached"), "{ls}");
-    let mut c = client(&m, &["attach"], 30, 100);
-    c.wait_text("before-the-kill");
-    c.wait_ready();
-    c.line("echo after-the-kill");
-    c.wait_text("after-the-kill");
+    let mut c = attach_showing(&m, &["attach"], "before-the-kill");
+    echo(&mut c, "after-the-kill");
     assert_eq!(views_open(session), (1, 1));
     // SIGTERM: the client leaves once the session let go, and says why.
     // SAFETY: as above.

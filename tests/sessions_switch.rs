@@ -5,39 +5,24 @@
 mod common;
 
 use common::Mux;
-use common::server::{client, command, first_client, stderr, stdout};
+use common::server::{client, first_client};
+use common::sessions::{
+    attach_ready, attach_showing, detach_from, echo, kill_client, kill_session, ls, new_session,
+    open_chooser_in, wait_status,
+};
 
-fn ls(m: &Mux) -> String {
-    let out = command(m, &["ls"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-}
-
-/// Starts a second session, `other`, detached beside the one `m` is attached to: it prints
-/// `other-session-here` and waits.
-fn start_other_session(m: &Mux) {
-    let out = command(
-        m,
-        &[
-            "new",
-            "-d",
-            "-s",
-            "other",
-            "--",
-            "sh",
-            "-c",
-            "echo other-session-here; exec sleep 1000",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+/// Starts a second session, NAME, detached beside the one `m` is attached to: it prints
+/// `NAME-session-here` and waits.
+fn start_session_beside(m: &Mux, name: &str) {
+    let script = format!("echo {name}-session-here; exec sleep 1000");
+    new_session(m, name, &["sh", "-c", &script]);
 }
 
 #[test]
 fn choose_a_session_and_see_its_screen_then_come_back() {
     let mut m = first_client();
-    m.line("echo first-session-here");
-    m.wait_text("first-session-here");
-    start_other_session(&m);
+    echo(&mut m, "first-session-here");
+    start_session_beside(&m, "other");
     // Its figures arrive with its first memory sample: the chooser shows what `ls` shows.
     common::wait_until("both sessions' first samples", common::TIMEOUT, || {
         let l = ls(&m);
@@ -61,17 +46,11 @@ fn choose_a_session_and_see_its_screen_then_come_back() {
         "{now}"
     );
     // Back with the line's number; the first session's screen is whole again.
-    m.prefix("s");
-    m.wait_for("the chooser in session other", |s| {
-        s.contents()
-            .lines()
-            .any(|l| l.contains("other: 1 tab, 1 client attached") && l.contains("(this session)"))
-    });
+    open_chooser_in(&mut m, "other: 1 tab, 1 client attached");
     m.send("1");
     m.wait_text("first-session-here");
     m.wait_ready();
-    m.line("echo typed-after-coming-back");
-    m.wait_text("typed-after-coming-back");
+    echo(&mut m, "typed-after-coming-back");
     // Esc closes the chooser and changes nothing.
     m.prefix("s");
     m.wait_text("(this session)");
@@ -83,20 +62,7 @@ fn choose_a_session_and_see_its_screen_then_come_back() {
 #[test]
 fn a_switched_client_detaches_from_the_session_it_switched_to() {
     let mut m = first_client();
-    let out = command(
-        &m,
-        &[
-            "new",
-            "-d",
-            "-s",
-            "next",
-            "--",
-            "sh",
-            "-c",
-            "echo next-session-here; exec sleep 1000",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    start_session_beside(&m, "next");
     m.prefix("s");
     m.wait_text("next: ");
     m.send("2");
@@ -105,21 +71,16 @@ fn a_switched_client_detaches_from_the_session_it_switched_to() {
         ls(&m).contains("next: 1 tab, 1 client attached")
     });
     m.wait_text("next-session-here");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session next)]");
+    detach_from(&mut m, "next");
 }
 
 #[test]
 fn rename_the_session_refusing_empty_and_taken_names() {
     let mut m = first_client();
-    let out = command(&m, &["new", "-d", "-s", "taken"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    new_session(&m, "taken", &[]);
     // The prompt holds the current name.
     m.prefix("$");
-    m.wait_for("the rename prompt", |s| {
-        common::status_line_of(s).contains("rename-session 0")
-    });
+    wait_status(&m, "the rename prompt", "rename-session 0");
     m.send("\x7fwork\r");
     common::wait_until("ls to show the new name", common::TIMEOUT, || {
         let l = ls(&m);
@@ -127,60 +88,43 @@ fn rename_the_session_refusing_empty_and_taken_names() {
     });
     // A name another session has: refused, said, nothing renamed.
     m.prefix("$");
-    m.wait_for("the rename prompt", |s| {
-        common::status_line_of(s).contains("rename-session work")
-    });
+    wait_status(&m, "the rename prompt", "rename-session work");
     m.send("\x7f\x7f\x7f\x7ftaken\r");
-    m.wait_for("the refusal", |s| {
-        common::status_line_of(s).contains("\"taken\" already exists")
-    });
+    wait_status(&m, "the refusal", "\"taken\" already exists");
     // An empty one (the name rubbed out): refused too.
     m.prefix("$");
-    m.wait_for("the rename prompt", |s| {
-        common::status_line_of(s).contains("rename-session work")
-    });
+    wait_status(&m, "the rename prompt", "rename-session work");
     m.send("\x7f\x7f\x7f\x7f\r");
-    m.wait_for("the refusal", |s| {
-        common::status_line_of(s).contains("cannot be empty")
-    });
+    wait_status(&m, "the refusal", "cannot be empty");
     let names = ls(&m);
     assert!(
         names.contains("work: ") && names.contains("taken: "),
         "{names}"
     );
     // `attach -t` finds it by its new name; the first client's goodbye names it too.
-    let mut c = client(&m, &["attach", "-t", "work"], 30, 100);
-    c.wait_ready();
+    let mut c = attach_ready(&m, &["attach", "-t", "work"]);
     c.line("echo attached-by-new-name");
     m.wait_text("attached-by-new-name");
-    m.prefix("d");
-    assert_eq!(m.wait_exit(), 0, "{}", m.dump());
-    m.wait_text("[detached (from session work)]");
+    detach_from(&mut m, "work");
 }
 
 #[test]
 fn a_session_gone_before_the_choice_is_said_and_one_gone_after_ends_the_client() {
     let mut m = first_client();
-    m.line("echo home-session");
-    m.wait_text("home-session");
+    echo(&mut m, "home-session");
     for name in ["doomed", "later"] {
-        let out = command(&m, &["new", "-d", "-s", name, "--", "sleep", "1000"]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        new_session(&m, name, &["sleep", "1000"]);
     }
     m.prefix("s");
     m.wait_text("doomed: ");
     // Ended while the list is open: choosing it says so; the client stays where it was.
-    let out = command(&m, &["kill-session", "-t", "doomed"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    kill_session(&m, "doomed");
     common::wait_until("doomed to go", common::TIMEOUT, || {
         !ls(&m).contains("doomed")
     });
     m.send("2");
-    m.wait_for("the refusal", |s| {
-        common::status_line_of(s).contains("cannot switch to session doomed")
-    });
-    m.line("echo still-home");
-    m.wait_text("still-home");
+    wait_status(&m, "the refusal", "cannot switch to session doomed");
+    echo(&mut m, "still-home");
     // Switched, then that session ends: the client is told and leaves, as on its own session.
     m.prefix("s");
     m.wait_text("later: ");
@@ -188,8 +132,7 @@ fn a_session_gone_before_the_choice_is_said_and_one_gone_after_ends_the_client()
     common::wait_until("the client in session later", common::TIMEOUT, || {
         ls(&m).contains("later: 1 tab, 1 client attached")
     });
-    let out = command(&m, &["kill-session", "-t", "later"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    kill_session(&m, "later");
     assert_eq!(m.wait_exit(), 0, "{}", m.dump());
     m.wait_text("[session later ended]");
     // The session the client left goes on, detached.
@@ -199,8 +142,7 @@ fn a_session_gone_before_the_choice_is_said_and_one_gone_after_ends_the_client()
 #[test]
 fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_client() {
     let mut m = first_client();
-    let out = command(&m, &["new", "-d", "-s", "other", "--", "sleep", "1000"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    new_session(&m, "other", &["sleep", "1000"]);
     let mut rng = common::rng::Rng::new(23);
     for _ in 0..8 {
         let mut c = client(&m, &["attach", "-t", "0"], 24, 80);
@@ -211,9 +153,7 @@ fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_cl
         c.prefix("s");
         c.send("2");
         std::thread::sleep(std::time::Duration::from_millis(rng.below(30) as u64));
-        // SAFETY: signalling the test's own child.
-        unsafe { libc::kill(c.pid() as i32, libc::SIGKILL) };
-        c.wait_exit();
+        kill_client(&mut c);
     }
     // The first client never typed, so no choice was its: it stayed in session 0 (a killed
     // client's keys still on their way to the app are refused: their client left). Each
@@ -234,38 +174,27 @@ fn clients_killed_while_switching_never_take_the_server_down_nor_move_another_cl
 #[test]
 fn the_second_client_switches_away_and_back_while_the_first_stays() {
     let mut a = first_client();
-    a.line("echo first-session-here");
-    a.wait_text("first-session-here");
-    start_other_session(&a);
-    let mut b = client(&a, &["attach", "-t", "0"], 30, 100);
-    b.wait_text("first-session-here");
-    b.wait_ready();
+    echo(&mut a, "first-session-here");
+    start_session_beside(&a, "other");
+    let mut b = attach_showing(&a, &["attach", "-t", "0"], "first-session-here");
     // b's chooser is b's alone: a keeps typing meanwhile.
     b.prefix("s");
     b.wait_text("(this session)");
-    a.line("echo a-typed-under-b-chooser");
-    a.wait_text("a-typed-under-b-chooser");
+    echo(&mut a, "a-typed-under-b-chooser");
     assert!(!a.contents().contains("(this session)"), "{}", a.dump());
     // The chooser's pick moves b, the client whose view chose, not a (who typed last).
     b.send("2");
     b.wait_text("other-session-here");
-    a.line("echo a-still-home");
-    a.wait_text("a-still-home");
+    echo(&mut a, "a-still-home");
     assert!(!a.contents().contains("other-session-here"), "{}", a.dump());
     // Back: b gets a view of its own again beside a's.
-    b.prefix("s");
-    b.wait_for("the chooser in session other", |s| {
-        s.contents()
-            .lines()
-            .any(|l| l.contains("other: ") && l.contains("(this session)"))
-    });
+    open_chooser_in(&mut b, "other: ");
     b.send("1");
     b.wait_text("a-still-home");
     b.wait_ready();
     b.prefix("?");
     b.wait_text("new tab in the focused tab's directory");
-    a.line("echo a-after-b-came-back");
-    a.wait_text("a-after-b-came-back");
+    echo(&mut a, "a-after-b-came-back");
     assert!(
         !a.contents()
             .contains("new tab in the focused tab's directory"),

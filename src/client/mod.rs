@@ -35,22 +35,13 @@ pub fn connect() -> Result<UnixStream, ConnectError> {
 /// the hello. A server that refuses the hello reads no further; its refusal is read first.
 fn connect_with(then: Option<&Msg>) -> Result<UnixStream, ConnectError> {
     let path = socket::path();
-    let mut stream = match UnixStream::connect(&path) {
-        Ok(s) => s,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Err(ConnectError::NoServer);
-        }
-        Err(e) => {
-            return Err(ConnectError::Other(
-                anyhow::Error::new(e).context(format!("cannot connect to {}", path.display())),
-            ));
-        }
-    };
+    let mut stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
+        // No socket, or a dead server's socket that nobody listens on.
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ConnectError::NoServer,
+        _ => ConnectError::Other(
+            anyhow::Error::new(e).context(format!("cannot connect to {}", path.display())),
+        ),
+    })?;
     let hello = Msg::Hello {
         version: VERSION.to_string(),
     };

@@ -6,6 +6,7 @@
 pub mod leaders;
 pub mod rng;
 pub mod server;
+pub mod sessions;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
