@@ -184,6 +184,7 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     wait_no_passing_threads(pid);
     let fds0 = fd_count(pid).unwrap();
     let threads0 = thread_count(pid).unwrap();
+    let names0 = common::thread_names(pid);
     let heap0 = soak.m.with_screen(heap_line).unwrap_or_default();
     let warm = t_start.elapsed();
     eprintln!(
@@ -267,7 +268,8 @@ fn sixteen_tabs_resizes_and_100_open_close_cycles_leave_nothing_behind() {
     );
     assert!(
         threads1 <= threads0,
-        "threads after the soak: {threads1}, at warm-up {threads0}"
+        "threads after the soak: {threads1} {:?}, at warm-up {threads0} {names0:?}",
+        common::thread_names(pid)
     );
     assert!(zombies.is_empty(), "zombie children: {zombies:?}");
     assert_eq!(kids.len(), TABS, "children: {kids:?}");

@@ -696,6 +696,20 @@ pub fn thread_count(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
 }
 
+/// The names of `pid`'s threads, sorted: what a count that moved was made of.
+pub fn thread_names(pid: u32) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|c| c.trim_end().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Every descendant of `pid` (children, their children, ...), with states.
 pub fn descendants(pid: u32) -> Vec<(u32, char)> {
     let mut out = Vec::new();

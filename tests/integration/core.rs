@@ -229,15 +229,23 @@ fn mouse_is_forwarded_in_the_protocol_the_program_asked_for() {
 fn help_lists_every_binding() {
     let mut m = Mux::start_sized(50, 120).at_prompt();
     m.prefix("?");
-    m.wait_text("memmux keys");
+    // The nine default select-tab keys share one row.
+    let names: Vec<(memmux::input::action::Action, String)> = memmux::input::action::Action::all()
+        .into_iter()
+        .map(|a| match a {
+            memmux::input::action::Action::SelectTab(_) => (a, "select-tab-N".to_string()),
+            _ => (a, a.name()),
+        })
+        .collect();
+    // The title shows before the whole overlay is drawn: wait for all of it (or the time
+    // limit, after which the loop below names what is missing).
+    m.wait_change(Duration::from_secs(20), |s| {
+        let text = s.contents();
+        names.iter().all(|(_, n)| text.contains(n))
+    });
     let screen = m.contents();
-    for action in memmux::input::action::Action::all() {
-        // The nine default select-tab keys share one row.
-        let name = match action {
-            memmux::input::action::Action::SelectTab(_) => "select-tab-N".to_string(),
-            _ => action.name(),
-        };
-        assert!(screen.contains(&name), "help lacks {action}:\n{}", m.dump());
+    for (action, name) in &names {
+        assert!(screen.contains(name), "help lacks {action}:\n{}", m.dump());
     }
     assert!(screen.contains("C-b c"), "{}", m.dump());
     m.send("q");
