@@ -705,3 +705,27 @@ fn a_pane_limit_kills_in_that_pane_only() {
     kill_all(&left);
     assert!(!m.exited());
 }
+
+/// A `memmux-PID` cgroup left by a memmux that was killed before it could clean up goes
+/// once a new memmux's first tab has joined its cgroup: the clean-up runs on the join
+/// worker, after the first shell started, not before it.
+#[test]
+fn a_dead_memmux_cgroup_is_removed_after_the_first_tab_joins() {
+    if !v1_here("dead_memmux_cgroup") {
+        return;
+    }
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let dead = gone.id();
+    gone.wait().expect("wait for true");
+    let stale = base_dir(dead);
+    std::fs::create_dir(&stale).expect("make a stale memmux cgroup");
+    let m = Mux::start_wide().at_prompt();
+    wait_joined(m.pid(), 1);
+    let removed = wait_while("stale cgroup removed", Duration::from_secs(10), || {
+        !stale.exists()
+    });
+    let _ = std::fs::remove_dir(&stale);
+    assert!(removed, "{} was not removed", stale.display());
+}

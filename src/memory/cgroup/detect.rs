@@ -294,12 +294,26 @@ fn setup_v1(probe: &Probe) -> Result<Hierarchy, String> {
     })
 }
 
-/// [`remove_stale`] on a thread of its own: removing a memory cgroup can take milliseconds
-/// (the kernel offlines it), which the first tab's start must not wait for.
+/// Homes whose stale `memmux-<pid>` cgroups are still to be removed ([`clean_up_pending`]).
+static PENDING_CLEAN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Queues [`remove_stale`] of `home` for the cgroup-join worker, which runs it after the
+/// first tab's program has joined: removing a memory cgroup can take milliseconds (the
+/// kernel offlines it, under its global cgroup lock), and a thread per hierarchy cost about
+/// 0.2 ms each to start before the first shell (`docs/performance.md`, 2026-12-07).
 fn clean_up_later(home: PathBuf) {
-    let _ = std::thread::Builder::new()
-        .name("cgroup-clean".into())
-        .spawn(move || remove_stale(&home));
+    PENDING_CLEAN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(home);
+}
+
+/// Runs the clean-ups [`clean_up_later`] queued (each once), on the calling thread.
+pub(super) fn clean_up_pending() {
+    let homes = std::mem::take(&mut *PENDING_CLEAN.lock().unwrap_or_else(|p| p.into_inner()));
+    for home in homes {
+        remove_stale(&home);
+    }
 }
 
 /// Empty `memmux-<pid>` cgroups of memmux instances that are gone (killed before they

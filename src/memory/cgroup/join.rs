@@ -138,6 +138,9 @@ fn work() {
             if !joined.is_empty() {
                 queue().late.push((Instant::now() + LATE_SWEEP, joined));
             }
+            // Stale cgroups of dead memmux instances: after the first tab's join, not
+            // before its shell starts (see `detect::clean_up_later`).
+            super::detect::clean_up_pending();
         }
         if !late.is_empty() {
             late_sweep(&late);
