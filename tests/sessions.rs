@@ -8,7 +8,7 @@ use common::Mux;
 use common::server::{client, command, first_client, run_dir, stderr, stdout};
 use common::sessions::{
     assert_fails_saying, attach_showing, detach, detach_from, echo, kill_client, kill_session,
-    last_tick, new_session, second_client, two_clients, wait_status,
+    last_tick, ls, new_session, second_client, two_clients, wait_status,
 };
 
 #[test]
@@ -98,6 +98,44 @@ fn ls_kill_session_and_kill_server() {
     let ls = command(&m, &["ls"]);
     assert_fails_saying(&ls, "no memmux server is running");
     assert!(!run_dir(&m).join("memmux/default").exists());
+}
+
+/// The memory `ls` gives a session, in MiB, from its line (`0: 2 tabs, …, 70.1 MiB`).
+fn ls_mib(ls: &str, name: &str) -> Option<f64> {
+    let line = ls.lines().find(|l| l.starts_with(&format!("{name}: ")))?;
+    let figure = line.rsplit(", ").next()?;
+    let (n, unit) = figure.split_once(' ')?;
+    let n: f64 = n.parse().ok()?;
+    Some(match unit {
+        "GiB" => n * 1024.0,
+        "MiB" => n,
+        "KiB" => n / 1024.0,
+        _ => 0.0,
+    })
+}
+
+/// `ls` counts a quiet tab's memory too. The sampler hands the app only the figures that
+/// changed, and the session's total was once summed from those alone: a tab holding 64 MiB
+/// vanished from `ls` once it had been quiet for `BUSY_FOR` (3 s) and a round (1 s).
+#[test]
+fn ls_counts_the_memory_of_a_quiet_tab() {
+    let mut m = first_client();
+    m.line(&format!("{} 64", env!("CARGO_BIN_EXE_memhog")));
+    m.wait_text("ready pid=");
+    common::wait_until("ls to count memhog's 64 MiB", common::TIMEOUT, || {
+        ls_mib(&ls(&m), "0").is_some_and(|mib| mib >= 64.0)
+    });
+    // Something that must not happen, so a window: twice the 3 s + 1 s after which a quiet
+    // tab's figure stops coming (it fell out within 5 s before the fix).
+    let mut text = String::new();
+    let dropped = common::poll_until(std::time::Duration::from_secs(8), || {
+        text = ls(&m);
+        ls_mib(&text, "0").is_some_and(|mib| mib < 64.0)
+    });
+    assert!(
+        dropped.is_none(),
+        "memhog's quiet tab left out of ls: {text}"
+    );
 }
 
 #[test]

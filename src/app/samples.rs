@@ -202,7 +202,14 @@ impl App {
         if bar_changed || status_changed || (visible && panel_changed) {
             self.redraw();
         }
-        let tabs_memory: u64 = snap.tabs.iter().map(|t| t.sample.tree_bytes).sum();
+        // Every tab's latest figure, not the snapshot's: a snapshot carries only the figures
+        // that changed (`Pacer::keep_changed`), and `ls` summed a quiet 50 MiB tab away.
+        let tabs_memory: u64 = self
+            .state
+            .tabs
+            .iter()
+            .filter_map(|t| t.mem.history.latest().map(|s| s.tree_bytes))
+            .sum();
         crate::server::child::publish_status(
             self.state.tabs.len() as u32,
             tabs_memory + snap.self_rss.unwrap_or(0),
