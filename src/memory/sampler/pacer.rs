@@ -170,7 +170,12 @@ impl Pacer {
             let Some(p) = self.paces.get_mut(&f.id) else {
                 return true;
             };
-            if !all && p.delivered.as_ref().is_some_and(|d| same_figures(d, f)) {
+            // A figure over a limit memmux enforces itself (no cgroup) always goes: the app
+            // acts only after the tab has stayed over it a while, so it needs the figures
+            // that stay the same too.
+            let over_own_limit = f.detail.cgroup.is_none()
+                && f.detail.limit.is_some_and(|l| f.sample.tree_bytes > l);
+            if !all && !over_own_limit && p.delivered.as_ref().is_some_and(|d| same_figures(d, f)) {
                 return false;
             }
             p.delivered = Some(f.clone());

@@ -204,6 +204,28 @@ fn only_changed_figures_reach_the_ui() {
     let mut s = snap(&roster, &due, 5);
     pacer.keep_changed(&mut s, true);
     assert_eq!(ids(&s), vec![1, 2], "a round of every tab keeps them all");
+    // Tab 1 over a limit memmux enforces itself: its unchanged figure goes every round (the
+    // enforcer acts once it has stayed over for a while); tab 2 under its limit stays out.
+    let over = |pacer: &mut Pacer| {
+        let mut s = snap(&roster, &due, 5);
+        for t in &mut s.tabs {
+            t.detail.cgroup = None;
+            t.detail.limit = Some(if t.id == 1 { 1 } else { u64::MAX });
+        }
+        pacer.keep_changed(&mut s, false);
+        ids(&s)
+    };
+    over(&mut pacer);
+    assert_eq!(
+        over(&mut pacer),
+        vec![1],
+        "a figure over its own limit goes on going"
+    );
+    assert_eq!(
+        over(&mut pacer),
+        vec![1],
+        "a figure over its own limit goes on going"
+    );
     let mut logged = Pacer::new(true);
     let due = logged.due(&roster, now, false);
     for _ in 0..2 {
