@@ -139,8 +139,12 @@ fn work() {
                 queue().late.push((Instant::now() + LATE_SWEEP, joined));
             }
             // Stale cgroups of dead memmux instances: after the first tab's join, not
-            // before its shell starts (see `detect::clean_up_later`).
-            super::detect::clean_up_pending();
+            // before its shell starts (see `detect::clean_up_later`), and not before a
+            // join queued meanwhile: a program its shell starts before the join is charged
+            // outside the tab for good (v1 on Linux 6.13+ and v2 do not move charges).
+            if queue().joins.is_empty() {
+                super::detect::clean_up_pending();
+            }
         }
         if !late.is_empty() {
             late_sweep(&late);
