@@ -11,6 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::joined::{children_of, memory_cgroup, wait_joined};
 use common::{Mux, Opts, rand_tag};
 
 /// True when memmux would use cgroup v1 here; otherwise prints why the test does not run.
@@ -39,16 +40,6 @@ fn run_hog(m: &mut Mux, mpid: u32, mib: u64, tag: &str) {
     wait_joined(mpid, 1);
     m.line(&format!("{MEMHOG} {mib} --tag {tag}"));
     m.wait_text("ready pid=");
-}
-
-/// The memory cgroup path of `pid` (`/proc/PID/cgroup`, `memory:` line).
-fn memory_cgroup(pid: u32) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    text.lines().find_map(|l| {
-        let mut it = l.splitn(3, ':');
-        let (_, c, p) = (it.next()?, it.next()?, it.next()?);
-        c.split(',').any(|c| c == "memory").then(|| p.to_string())
-    })
 }
 
 /// Pids whose command line contains `needle`.
@@ -473,23 +464,6 @@ fn freeze_holds_a_tab_still_and_a_removed_cgroup_is_noticed() {
     m.line("kill %1");
 }
 
-/// The children of `pid` (every thread's `children` list).
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for t in tasks.flatten() {
-        let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-        out.extend(
-            text.split_ascii_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-    }
-    out.sort_unstable();
-    out
-}
-
 /// The join runs beside the shell's start-up, never before it: with the join held back
 /// 8 s (a test hook), the first prompt and a second tab's prompt are drawn while both
 /// shells are still outside their cgroups, and both are in once the joins end. (What the
@@ -546,25 +520,6 @@ fn split_second_pane(m: &mut Mux, mpid: u32) {
     });
     m.wait_pane_ready();
     wait_joined(mpid, 2);
-}
-
-/// Waits until memmux `mpid`'s `n` shells are in their panes' cgroups: the join runs beside
-/// the shell's start-up, and what a program touched before it stays charged outside (no
-/// charge moving on Linux 6.13 and later).
-fn wait_joined(mpid: u32, n: usize) {
-    wait_until(
-        &format!("{n} shells in their panes' cgroups"),
-        Duration::from_secs(10),
-        || {
-            let shells = children_of(mpid);
-            shells.len() == n
-                && shells.iter().all(|p| {
-                    memory_cgroup(*p).is_some_and(|c| {
-                        c.contains(&format!("/tab-{mpid}-")) && c.contains("/pane-")
-                    })
-                })
-        },
-    );
 }
 
 /// The pids of memhog processes started with `--tag TAG` that are alive (not zombies).

@@ -230,6 +230,7 @@ fn a_quiet_tabs_chart_moves_on_without_new_samples() {
     let mut m = Mux::start_with(Opts::wide(Opts::default().args));
     m.wait_prompt();
     m.wait_for("the panel", |s| s.contents().contains("memmux RSS"));
+    m.wait_shells_joined(1);
     m.line(&format!("{} 16", env!("CARGO_BIN_EXE_memhog")));
     m.wait_text("ready pid=");
     open_tabs(&mut m, 1, 3);

@@ -32,6 +32,7 @@ fn the_panel_lists_tabs_and_shows_a_hungry_one() {
     m.wait_text("memmux RSS");
     m.prefix("c");
     m.wait_prompt();
+    m.wait_shells_joined(2);
     m.line(&format!("{} 256", env!("CARGO_BIN_EXE_memhog")));
     m.wait_text("ready pid=");
     m.wait_for("about 256 MiB in tab 2", |s| {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod joined;
 pub mod leaders;
 pub mod rng;
 pub mod server;
