@@ -86,6 +86,19 @@ fn the_server_a_client_starts_is_no_child_of_it_and_leaves_no_zombie() {
     // The session the server started for the first client with itself is the one the
     // client's request took: no second session was made for it.
     assert_eq!(ls.lines().count(), 2, "{ls}");
+    // The first session is a fork of the server, not a second run of memmux: it kept the
+    // client's command line, while the second one was run as `memmux --session-fd 3`.
+    let sessions: Vec<String> = children_of(server)
+        .into_iter()
+        .filter_map(|(pid, _)| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .collect();
+    assert_eq!(sessions.len(), 2, "the server's children: {sessions:?}");
+    let execed = sessions
+        .iter()
+        .filter(|c| c.contains("--session-fd"))
+        .count();
+    assert_eq!(execed, 1, "one session exec'ed, one forked: {sessions:?}");
 }
 
 /// The server starts the first client's session before that client connects; a client that

@@ -51,7 +51,10 @@ pub fn start(socket: &str, req: &NewSession) -> Early {
         None => Ok("0".to_string()),
     };
     let started = name.and_then(|name| {
-        spawn::session(req, &session_env(socket, &name))
+        let env_value = session_env(socket, &name);
+        // One thread runs yet: the session is a fork of this process, without an exec.
+        spawn::session_in_process(req, &env_value)
+            .unwrap_or_else(|| spawn::session(req, &env_value))
             .map(|spawned| (name, spawned))
             .map_err(|e| format!("{e:#}"))
     });
