@@ -52,9 +52,18 @@ pub fn start(socket: &str, req: &NewSession) -> Early {
     };
     let started = name.and_then(|name| {
         let env_value = session_env(socket, &name);
-        // One thread runs yet: the session is a fork of this process, without an exec.
-        spawn::session_in_process(req, &env_value)
-            .unwrap_or_else(|| spawn::session(req, &env_value))
+        // One thread runs yet: the session is a fork of this process, without an exec; if
+        // that cannot be, memmux is exec'ed as for any later session.
+        let forked = match spawn::session_in_process(req, &env_value) {
+            Some(Ok(spawned)) => Some(spawned),
+            Some(Err(e)) => {
+                crate::util::append_log(&format!("session {name} not forked ({e:#}): exec'ed"));
+                None
+            }
+            None => None,
+        };
+        forked
+            .map_or_else(|| spawn::session(req, &env_value), Ok)
             .map(|spawned| (name, spawned))
             .map_err(|e| format!("{e:#}"))
     });
