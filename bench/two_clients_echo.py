@@ -27,13 +27,17 @@ def cpu(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 def session_pid(run):
+    # The parent of the tab's shell (whose MEMMUX names the run's socket): the first session
+    # is a fork of the server, without `--session-fd` in its command line.
     for p in os.listdir("/proc"):
         if not p.isdigit(): continue
         try:
-            cmd = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")
             env = open(f"/proc/{p}/environ", "rb").read()
+            exe = os.readlink(f"/proc/{p}/exe")
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         except OSError: continue
-        if b"--session-fd" in cmd and run.encode() in env: return int(p)
+        if os.path.basename(exe) == "bash" and b"MEMMUX=" + run.encode() in env: return ppid
 
 binary, keys = sys.argv[1], int(sys.argv[2])
 run = tempfile.mkdtemp()

@@ -125,6 +125,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+        // A server this client starts runs its first session in a fork of itself (no second
+        // exec of memmux): this is that session's entry.
+        memmux::server::set_session_main(session_main);
         return match client_command(cli) {
             Ok(code) => ExitCode::from(code),
             Err(err) => {
@@ -134,12 +137,34 @@ fn main() -> ExitCode {
             }
         };
     }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    ExitCode::from(app_main(cli, source, args))
+}
+
+/// The server's first session, forked from the client that started the server: `args` are
+/// the arguments it would have been `exec`ed with (`memmux --session-fd 3 ...`).
+fn session_main(args: Vec<String>) -> u8 {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("memmux: {e}");
+            return 2;
+        }
+    };
+    let source = config::config_path(cli.config.as_deref());
+    let own = args.into_iter().skip(1).map(Into::into).collect();
+    app_main(cli, source, own)
+}
+
+/// The server (`--server`), a session of it, `--print-config`, or memmux alone in this
+/// terminal. `args`: memmux's own arguments, for a re-exec in a systemd scope.
+fn app_main(cli: Cli, source: ConfigSource, args: Vec<std::ffi::OsString>) -> u8 {
     let (loaded, warning) = match config::load(&source) {
         Ok(loaded) => (Some(loaded), None),
         // An explicit file must be right: the user asked for it.
         Err(err) if source.is_explicit() => {
             eprintln!("memmux: {err}");
-            return ExitCode::from(2);
+            return 2;
         }
         // A broken file at the default path: start anyway, and say so in the status line.
         Err(err) => (
@@ -156,18 +181,18 @@ fn main() -> ExitCode {
         .unwrap_or_default();
     if cli.server {
         return match memmux::server::daemon::start(window_size(&config)) {
-            Ok(_) => ExitCode::SUCCESS,
+            Ok(_) => 0,
             Err(e) => {
                 eprintln!("memmux: {e:#}");
-                ExitCode::from(1)
+                1
             }
         };
     }
     if cli.cmd.is_some() {
         eprintln!("memmux: session commands need the server; MEMMUX_NO_SERVER is set");
-        return ExitCode::from(2);
+        return 2;
     }
-    run_app(cli, config, warning, source)
+    run_app(cli, config, warning, source, args)
 }
 
 /// `memmux` as a client of the server: a new session, attach, or a command.
@@ -291,8 +316,9 @@ fn run_app(
     config: config::Config,
     warning: Option<String>,
     source: ConfigSource,
-) -> ExitCode {
-    let mechanism = memory_mechanism(&config);
+    args: Vec<std::ffi::OsString>,
+) -> u8 {
+    let mechanism = memory_mechanism(&config, args);
     if cli.print_config.as_deref() == Some("effective") {
         if let Some(w) = &warning {
             eprintln!("memmux: {w}");
@@ -302,23 +328,23 @@ fn run_app(
         if let memory::cgroup::Mechanism::Cgroup(h) = &mechanism {
             memory::cgroup::release_hierarchy(h);
         }
-        return ExitCode::SUCCESS;
+        return 0;
     }
     if let Some(fd) = cli.session_fd {
         if let Err(e) = memmux::server::child::init(fd) {
             eprintln!("memmux: {e:#}");
-            return ExitCode::from(2);
+            return 2;
         }
     }
     memory::cgroup::init(mechanism, &cgroup_settings(&config));
     if let Err(msg) = terminal::check_tty() {
         eprintln!("memmux: {msg}");
-        return ExitCode::from(2);
+        return 2;
     }
     let term = std::env::var("TERM").ok();
     if let Err(msg) = terminal::check_term(term.as_deref()) {
         eprintln!("memmux: {msg}");
-        return ExitCode::from(2);
+        return 2;
     }
     terminal::install_panic_hook();
     let options = app::Options {
@@ -332,14 +358,14 @@ fn run_app(
         eprintln!("memmux: {problem}");
     }
     match result {
-        Ok(Exit::Quit) => ExitCode::SUCCESS,
+        Ok(Exit::Quit) => 0,
         // The conventional status of a process ended by a signal, though memmux cleaned up first.
-        Ok(Exit::Signal(sig)) => ExitCode::from(128u8.saturating_add(sig as u8)),
-        Ok(Exit::TerminalGone) => ExitCode::from(128 + libc::SIGHUP as u8),
+        Ok(Exit::Signal(sig)) => 128u8.saturating_add(sig as u8),
+        Ok(Exit::TerminalGone) => 128 + libc::SIGHUP as u8,
         Err(err) => {
             terminal::restore();
             eprintln!("memmux: {err:#}");
-            ExitCode::from(1)
+            1
         }
     }
 }
@@ -356,12 +382,16 @@ fn cgroup_settings(config: &config::Config) -> memory::cgroup::Settings {
 /// Chooses how tabs' memory is measured, once. Under systemd without a delegated cgroup,
 /// re-executes memmux in a transient scope with `Delegate=yes`; if that cannot start, goes on
 /// with what is left.
-fn memory_mechanism(config: &config::Config) -> memory::cgroup::Mechanism {
+/// `own_args`: memmux's arguments (not its path), which the re-exec repeats.
+fn memory_mechanism(
+    config: &config::Config,
+    own_args: Vec<std::ffi::OsString>,
+) -> memory::cgroup::Mechanism {
     use memory::cgroup::detect;
     let args: Vec<std::ffi::OsString> = std::env::current_exe()
         .map(|exe| exe.into_os_string())
         .into_iter()
-        .chain(std::env::args_os().skip(1))
+        .chain(own_args)
         .collect();
     match detect::choose(
         &detect::Probe::of_this_process(),

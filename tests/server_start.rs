@@ -83,6 +83,62 @@ fn the_server_a_client_starts_is_no_child_of_it_and_leaves_no_zombie() {
     assert!(out.status.success(), "{}", stderr(&out));
     let ls = stdout(&command(&m, &["ls"]));
     assert!(ls.contains("0: ") && ls.contains("second: "), "{ls}");
+    // The session the server started for the first client with itself is the one the
+    // client's request took: no second session was made for it.
+    assert_eq!(ls.lines().count(), 2, "{ls}");
+    // The first session is a fork of the server, not a second run of memmux: it kept the
+    // client's command line, while the second one was run as `memmux --session-fd 3`.
+    let sessions: Vec<String> = children_of(server)
+        .into_iter()
+        .filter_map(|(pid, _)| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .collect();
+    assert_eq!(sessions.len(), 2, "the server's children: {sessions:?}");
+    let execed = sessions
+        .iter()
+        .filter(|c| c.contains("--session-fd"))
+        .count();
+    assert_eq!(execed, 1, "one session exec'ed, one forked: {sessions:?}");
+}
+
+/// The server starts the first client's session before that client connects; a client that
+/// dies in between leaves no session behind: the session ends when nobody took it, and with
+/// it the server (which exits only once a session it had ended).
+#[test]
+fn a_first_session_nobody_asks_for_ends_with_its_server() {
+    let mut m = common::Mux::start_with(common::Opts {
+        server: true,
+        env: vec![
+            ("MEMMUX_TEST_CLIENT_DIES_BEFORE_CONNECT", "1".to_string()),
+            ("MEMMUX_TEST_FIRST_CLAIM_MS", "1500".to_string()),
+        ],
+        ..common::Opts::default()
+    });
+    assert_eq!(m.wait_exit(), 3, "the client left before connecting");
+    let run = common::server::run_dir(&m);
+    let socket = common::server::socket(&m);
+    let log = m.home().join("data/memmux/memmux.log");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The session started, nobody took it, it was ended, and the server with it.
+    common::wait_until("the unclaimed session to end", common::TIMEOUT, || {
+        read_log().contains("server exits: no sessions left")
+    });
+    let text = read_log();
+    assert!(text.contains("session 0 started"), "{text}");
+    assert!(
+        text.contains("session 0 ended: the client that started the server never asked"),
+        "{text}"
+    );
+    common::wait_until("the server to end", common::TIMEOUT, || {
+        !socket.exists() && server_pids(&run).is_empty()
+    });
+    let out = command(&m, &["ls"]);
+    assert!(!out.status.success(), "a server answers: {}", stdout(&out));
+    assert!(
+        stderr(&out).contains("no memmux server"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

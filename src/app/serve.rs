@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ratatui::layout::Rect;
@@ -57,8 +57,7 @@ pub async fn serve<W: io::Write + Send>(
     size: &dyn Fn() -> anyhow::Result<Rect>,
     inputs: &mut impl Inputs,
 ) -> anyhow::Result<Option<Exit>> {
-    let mut last_frame: Option<Instant> = None;
-    let mut before_last_frame: Option<Instant> = None;
+    let mut pacing = Pacing::default();
     let mut frame_at: Option<Instant> = None;
     loop {
         if app.quit {
@@ -69,23 +68,17 @@ pub async fn serve<W: io::Write + Send>(
         app.publish_views();
         if app.needs_draw {
             let now = Instant::now();
-            let due = match last_frame {
-                _ if app.urgent => now,
-                // Small output: at most 250 frames/s on average, but two may come back to
-                // back, so the shell's first prompt (or an echo right after a memory sample's
-                // frame) is drawn at once rather than up to 4 ms (plus the timer's 1 ms
-                // granularity) later: measured, the first prompt showed 3.3 ms after it was
-                // read, now within 0.3 ms.
-                Some(_) if app.interactive => before_last_frame
-                    .map_or(now, |t| t + 2 * INTERACTIVE_FRAME.min(app.frame_interval())),
+            let wanted = Wanted {
+                urgent: app.urgent,
+                interactive: app.interactive,
+                seen: app.primary_shown || !app.views.is_empty(),
                 // Read each time: a reloaded config may have another fps.
-                Some(t) => t + app.frame_interval(),
-                None => now,
+                interval: app.frame_interval(),
             };
+            let due = pacing.due(&wanted, now);
             if due <= now {
                 frame(app, screen, size)?;
-                before_last_frame = last_frame;
-                last_frame = Some(now);
+                pacing.drawn(&wanted, now);
                 frame_at = None;
             } else {
                 frame_at = Some(due);
@@ -109,6 +102,51 @@ pub async fn serve<W: io::Write + Send>(
             _ = tokio::time::sleep_until(timer.unwrap_or_else(Instant::now).into()), if timer.is_some() => {
                 app.on_timer(Instant::now());
             }
+        }
+    }
+}
+
+/// What a wanted frame is for (`App::urgent`, `App::interactive`), whether anyone sees it,
+/// and the configured gap between frames.
+struct Wanted {
+    urgent: bool,
+    interactive: bool,
+    seen: bool,
+    interval: Duration,
+}
+
+/// When a wanted frame may be drawn: output's frames are paced, others go at once.
+#[derive(Default)]
+struct Pacing {
+    last: Option<Instant>,
+    before_last: Option<Instant>,
+}
+
+impl Pacing {
+    fn due(&self, w: &Wanted, now: Instant) -> Instant {
+        match self.last {
+            _ if w.urgent => now,
+            // Small output: at most 250 frames/s on average, but two may come back to back,
+            // so the shell's first prompt (or an echo right after a memory sample's frame) is
+            // drawn at once rather than up to 4 ms (plus the timer's 1 ms granularity) later:
+            // measured, the first prompt showed 3.3 ms after it was read, now within 0.3 ms.
+            Some(_) if w.interactive => self
+                .before_last
+                .map_or(now, |t| t + 2 * INTERACTIVE_FRAME.min(w.interval)),
+            Some(t) => t + w.interval,
+            None => now,
+        }
+    }
+
+    /// A frame went out. Output's pacing counts output's frames: not an urgent one (a key's
+    /// effect, a view opened, a resize), nor one nobody saw (no view yet). Before, a new
+    /// session's first two frames (one for nobody at start, one when the client's view
+    /// opened) made the shell's first prompt, read right after them, wait for the pacing:
+    /// traced, bash wrote it at 12.4 ms and its frame went out at 17.0 ms (issue 17 point 6).
+    fn drawn(&mut self, w: &Wanted, now: Instant) {
+        if !w.urgent && w.seen {
+            self.before_last = self.last;
+            self.last = Some(now);
         }
     }
 }
@@ -199,4 +237,63 @@ pub(super) fn frame_on<W: io::Write>(
         out.flush().context("cannot write to the terminal")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn output(interactive: bool) -> Wanted {
+        Wanted {
+            urgent: false,
+            interactive,
+            seen: true,
+            interval: Duration::from_millis(16),
+        }
+    }
+
+    #[test]
+    fn small_output_gets_two_frames_back_to_back_then_waits() {
+        let t0 = Instant::now();
+        let mut p = Pacing::default();
+        let w = output(true);
+        for at in [t0, t0 + MS] {
+            assert_eq!(p.due(&w, at), at);
+            p.drawn(&w, at);
+        }
+        // The third waits for 2 x 4 ms after the first.
+        assert_eq!(p.due(&w, t0 + 2 * MS), t0 + 8 * MS);
+        // A stream waits the configured interval after the last.
+        assert_eq!(p.due(&output(false), t0 + 2 * MS), t0 + 17 * MS);
+    }
+
+    #[test]
+    fn a_new_sessions_first_prompt_does_not_wait_for_its_first_frames() {
+        let t0 = Instant::now();
+        let mut p = Pacing::default();
+        // At start: a frame nobody sees (no view yet).
+        let unseen = Wanted {
+            seen: false,
+            ..output(false)
+        };
+        p.drawn(&unseen, t0);
+        // The client's view opens: drawn at once, urgently.
+        let opened = Wanted {
+            urgent: true,
+            ..output(false)
+        };
+        assert_eq!(p.due(&opened, t0 + MS), t0 + MS);
+        p.drawn(&opened, t0 + MS);
+        // The shell's first prompt, read right after: at once, twice (the prompt may come in
+        // two reads).
+        let prompt = output(true);
+        for at in [t0 + 2 * MS, t0 + 3 * MS] {
+            assert_eq!(p.due(&prompt, at), at);
+            p.drawn(&prompt, at);
+        }
+        // Then output is paced again.
+        assert_eq!(p.due(&prompt, t0 + 4 * MS), t0 + 10 * MS);
+    }
 }

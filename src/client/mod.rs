@@ -81,8 +81,20 @@ pub fn connect_or_start(
         Err(ConnectError::Refused(why)) => bail!("{why}"),
         Err(ConnectError::Other(e)) => return Err(e),
     }
-    // Forked from this process (one thread runs yet), no second exec; it listens on return.
-    let started = crate::server::daemon::start_here(config)?;
+    // Forked from this process (one thread runs yet), no second exec; it listens on return,
+    // and starts the session a new attached client asks for at once.
+    let first = match then {
+        Some(Msg::New(req)) if !req.detached => Some(req),
+        _ => None,
+    };
+    let started = crate::server::daemon::start_here(config, first)?;
+    // A client that dies before it asks for its session, once the server is up (it has left
+    // this terminal, whose hang-up would end it otherwise).
+    #[cfg(feature = "test-hooks")]
+    if std::env::var_os("MEMMUX_TEST_CLIENT_DIES_BEFORE_CONNECT").is_some() {
+        let _ = connect();
+        std::process::exit(3);
+    }
     let connected = connect_with(then);
     if let Some(started) = started {
         started.reap();

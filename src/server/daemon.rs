@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::hub::{Hub, WindowSize};
-use super::protocol::{self, Msg, VERSION};
+use super::hub::{self, Hub, WindowSize};
+use super::protocol::{self, Msg, NewSession, VERSION};
 use super::socket;
 use crate::sys;
 use crate::sys::proc::Forked;
@@ -61,8 +61,12 @@ impl Started {
 /// socket listens on return, so the client may connect at once. The server is forked twice,
 /// so it is no child of the client. `config` is the client's `--config`, read by the server
 /// for `window-size` (a broken default file: the defaults). Must be called while this process
-/// runs one thread. `Ok(None)` when another server already answers.
-pub fn start_here(config: Option<&Path>) -> anyhow::Result<Option<Started>> {
+/// runs one thread. `Ok(None)` when another server already answers. `first`: the new
+/// session the client will ask for, started by the server at once (`hub::first`).
+pub fn start_here(
+    config: Option<&Path>,
+    first: Option<&NewSession>,
+) -> anyhow::Result<Option<Started>> {
     let Some((listener, path)) = bind()? else {
         return Ok(None);
     };
@@ -78,11 +82,15 @@ pub fn start_here(config: Option<&Path>) -> anyhow::Result<Option<Started>> {
             // The client's panic hook restores a terminal the server does not have.
             let _ = std::panic::take_hook();
             sys::proc::detach_from_terminal();
+            crate::util::set_log_dir(crate::config::data_dir());
+            // Before anything else here (the configuration, the threads): the session's start
+            // is the longest step to the first prompt, and it needs neither.
+            let first = first.map(|req| hub::first::start(&path.display().to_string(), req));
             let source = crate::config::config_path(config);
             let window_size = crate::config::load(&source)
                 .map(|l| l.config.window_size)
                 .unwrap_or_else(|_| crate::config::Config::default().window_size);
-            serve(listener, path, window_size);
+            serve_with(listener, path, window_size, first);
             std::process::exit(0)
         }
     }
@@ -119,6 +127,16 @@ fn bind() -> anyhow::Result<Option<(UnixListener, PathBuf)>> {
 
 fn serve(listener: UnixListener, path: PathBuf, window_size: WindowSize) {
     crate::util::set_log_dir(crate::config::data_dir());
+    serve_with(listener, path, window_size, None);
+}
+
+/// Serves; `first` is a session started for the client that started the server.
+fn serve_with(
+    listener: UnixListener,
+    path: PathBuf,
+    window_size: WindowSize,
+    first: Option<hub::first::Early>,
+) {
     crate::util::append_log(&format!("server started on {} ({VERSION})", path.display()));
     let on_empty = {
         let path = path.clone();
@@ -129,6 +147,16 @@ fn serve(listener: UnixListener, path: PathBuf, window_size: WindowSize) {
         })
     };
     let hub = Arc::new(Hub::new(window_size, path.display().to_string(), on_empty));
+    if let Some(early) = first {
+        hub.adopt_first(early);
+        let hub = Arc::clone(&hub);
+        let _ = std::thread::Builder::new()
+            .name("first-claim".into())
+            .spawn(move || {
+                std::thread::sleep(hub::first::claim_within());
+                hub.expire_first();
+            });
+    }
     {
         let (hub, path) = (Arc::clone(&hub), path.clone());
         let signals = signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGINT]);
@@ -236,7 +264,7 @@ fn connection(hub: &Arc<Hub>, mut stream: UnixStream, path: &Path) {
             shut_down(hub, path);
             return;
         }
-        Msg::New(req) => match hub.create(&req) {
+        Msg::New(req) => match hub.claim_first(&req).unwrap_or_else(|| hub.create(&req)) {
             Ok(s) if req.detached => Msg::Done(s.name_now()),
             Ok(s) => {
                 hub.serve_client(&s, stream);

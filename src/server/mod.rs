@@ -11,3 +11,5 @@ mod outbox;
 pub mod protocol;
 pub mod socket;
 mod spawn;
+
+pub use spawn::{SessionMain, set_session_main};

@@ -76,3 +76,72 @@ pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
         views: views_ours,
     })
 }
+
+/// What runs a session in this process: memmux's app, given its arguments (`--session-fd 3`
+/// and `req.args`); returns its exit code. Set by the binary (`main.rs`), which owns the
+/// command line.
+pub type SessionMain = fn(Vec<String>) -> u8;
+
+static SESSION_MAIN: std::sync::OnceLock<SessionMain> = std::sync::OnceLock::new();
+
+/// Lets a server forked from this process start its first session without an `exec`.
+pub fn set_session_main(main: SessionMain) {
+    let _ = SESSION_MAIN.set(main);
+}
+
+/// Starts the session for `req` as [`session`] does, but as a fork of this process that runs
+/// the app itself instead of `exec`ing memmux again (`sys::session_fork`). Only while this
+/// process runs one thread (the server before it starts any); `None` when that or the entry
+/// point is missing, for the caller to use [`session`].
+pub fn session_in_process(req: &NewSession, env_value: &str) -> Option<anyhow::Result<Spawned>> {
+    let main = *SESSION_MAIN.get()?;
+    Some(fork_session(req, env_value, main))
+}
+
+fn fork_session(req: &NewSession, env_value: &str, main: SessionMain) -> anyhow::Result<Spawned> {
+    let (master, slave) = open_pty()?;
+    resize(&master, req.rows, req.cols);
+    let (ours, theirs) = UnixStream::pair().context("cannot make a control socket")?;
+    let (views_ours, views_theirs) = UnixStream::pair().context("cannot make a views socket")?;
+    let mut env = req.env.clone();
+    env.retain(|(k, _)| k != super::socket::ENV);
+    env.push((super::socket::ENV.to_string(), env_value.to_string()));
+    let mut args = vec![
+        "memmux".to_string(),
+        "--session-fd".to_string(),
+        CONTROL_FD.to_string(),
+    ];
+    args.extend(req.args.iter().cloned());
+    let moves = [
+        (theirs.as_raw_fd(), CONTROL_FD),
+        (views_theirs.as_raw_fd(), VIEWS_FD),
+    ];
+    match sys::proc::fork_single_threaded().context("cannot start the session (fork)")? {
+        sys::proc::Forked::Child => {
+            let code = match sys::session_fork::become_session(
+                slave.as_raw_fd(),
+                &moves,
+                &env,
+                std::path::Path::new(&req.cwd),
+            ) {
+                // Never back into the server's code: its descriptors are closed here, and
+                // their owners up the stack would close the numbers again.
+                Ok(()) => std::panic::catch_unwind(|| main(args)).unwrap_or(101),
+                Err(e) => {
+                    eprintln!("memmux: cannot set the session up: {e}");
+                    1
+                }
+            };
+            std::process::exit(i32::from(code))
+        }
+        sys::proc::Forked::Parent { child } => {
+            drop((slave, theirs, views_theirs));
+            Ok(Spawned {
+                pid: child,
+                master,
+                control: ours,
+                views: views_ours,
+            })
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod mem;
 pub mod poll;
 pub mod proc;
 pub mod rlimit;
+pub mod session_fork;
 pub mod signal;
 pub mod socket;
 pub mod spawn;

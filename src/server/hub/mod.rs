@@ -18,6 +18,7 @@ use super::protocol::{self, CHUNK, Msg, NewSession, SessionInfo};
 use super::spawn;
 use crate::sys::signal::Signal;
 
+pub mod first;
 mod session;
 
 pub use crate::config::WindowSize;
@@ -79,6 +80,14 @@ pub struct Hub {
     /// Client writer threads still running: the server waits for them (a bounded time) before
     /// it exits, so each client gets its last words ("session 0 ended").
     writers: Arc<AtomicUsize>,
+    /// The session started with the server for the client that started it (`first`), until
+    /// that client's request takes it.
+    first: Mutex<Option<first::First>>,
+}
+
+/// The session's `MEMMUX` variable: the server's socket, its pid and the session's name.
+fn session_env(socket: &str, name: &str) -> String {
+    format!("{socket},{},{name}", std::process::id())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -113,6 +122,7 @@ impl Hub {
             on_empty,
             socket,
             writers: Arc::new(AtomicUsize::new(0)),
+            first: Mutex::new(None),
         }
     }
 
@@ -266,7 +276,7 @@ impl Hub {
         if self.stopping.load(Ordering::Acquire) {
             return Err("the server is shutting down".into());
         }
-        let mut sessions = lock(&self.sessions);
+        let sessions = lock(&self.sessions);
         let name = match &req.name {
             Some(n) => {
                 check_name(n)?;
@@ -281,8 +291,20 @@ impl Hub {
                 .find(|n| !sessions.iter().any(|s| *lock(&s.name) == *n))
                 .unwrap_or_default(),
         };
-        let env_value = format!("{},{},{}", self.socket, std::process::id(), name);
-        let spawned = spawn::session(req, &env_value).map_err(|e| format!("{e:#}"))?;
+        let spawned =
+            spawn::session(req, &session_env(&self.socket, &name)).map_err(|e| format!("{e:#}"))?;
+        self.register(sessions, name, req, spawned)
+    }
+
+    /// Takes a started session in (`sessions` is the locked list, held since its name was
+    /// chosen) and starts its two threads.
+    fn register(
+        self: &Arc<Self>,
+        mut sessions: MutexGuard<'_, Vec<Arc<Session>>>,
+        name: String,
+        req: &NewSession,
+        spawned: spawn::Spawned,
+    ) -> Result<Arc<Session>, String> {
         let reader = spawned
             .master
             .try_clone()
