@@ -55,12 +55,12 @@ fn process_nice(pid: u32) -> i32 {
         .expect("stat's nice field")
 }
 
-/// Waits until the parser threads are exactly one, with `policy` and a nice value in `nice`,
-/// and returns it.
-fn wait_for_parser(m: &Mux, what: &str, policy: u32, nice: &[i32]) -> Parser {
+/// Waits until the parser threads of `pid` (the process with the tabs) are exactly one, with
+/// `policy` and a nice value in `nice`, and returns it.
+fn wait_for_parser(m: &Mux, pid: u32, what: &str, policy: u32, nice: &[i32]) -> Parser {
     let mut seen = Vec::new();
     let found = common::poll_until(Duration::from_secs(30), || {
-        seen = parsers(m.pid());
+        seen = parsers(pid);
         matches!(seen.as_slice(), [p] if p.policy == policy && nice.contains(&p.nice))
     });
     assert!(
@@ -72,9 +72,42 @@ fn wait_for_parser(m: &Mux, what: &str, policy: u32, nice: &[i32]) -> Parser {
     seen[0]
 }
 
+/// The session process of a client started with `server: true` (from the server's log).
+fn session_pid(m: &Mux) -> u32 {
+    let log = m.home().join("data/memmux/memmux.log");
+    let mut pid = None;
+    common::wait_until("the session in the log", common::TIMEOUT, || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        pid = text.lines().find_map(|l| {
+            l.split("session 0 started, pid ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        });
+        pid.is_some()
+    });
+    pid.unwrap_or_default()
+}
+
 #[test]
 fn a_hidden_tabs_flood_is_parsed_at_idle_priority_and_a_shown_ones_at_nice_5() {
-    let mut m = Mux::start().at_prompt();
+    let m = Mux::start().at_prompt();
+    let pid = m.pid();
+    flood_and_switch(m, pid);
+}
+
+/// The same through the server, as memmux runs by default and as the benchmark measures it:
+/// the focus comes from the client's view there.
+#[test]
+fn through_the_server_too() {
+    let m = common::server::first_client().at_prompt();
+    let pid = session_pid(&m);
+    flood_and_switch(m, pid);
+}
+
+/// Tab 1 floods hidden, then shown, then hidden again; `pid` has the tabs.
+fn flood_and_switch(mut m: Mux, pid: u32) {
     let go = m.home().join("go");
     m.line(&format!(
         "while [ ! -e {} ]; do sleep 0.05; done; yes flood-line",
@@ -83,18 +116,18 @@ fn a_hidden_tabs_flood_is_parsed_at_idle_priority_and_a_shown_ones_at_nice_5() {
     m.new_tab(2);
     // A hidden tab's parser keeps the process's nice value (under `nice`, 10); a shown tab's
     // is set to 5, which only root may do from 10 (else it stays at 10).
-    let base = process_nice(m.pid());
+    let base = process_nice(pid);
     let idle_nice = [base];
     let shown_nice = [5, base.max(5)];
     // Tab 1 floods while tab 2 is focused.
     std::fs::write(&go, "").expect("write the go file");
-    let hidden = wait_for_parser(&m, "tab 1 hidden", SCHED_IDLE, &idle_nice);
+    let hidden = wait_for_parser(&m, pid, "tab 1 hidden", SCHED_IDLE, &idle_nice);
     // It stays so while the tab stays hidden (the thread lives while the flood lasts).
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        parsers(m.pid()).iter().all(|p| p.policy == SCHED_IDLE),
+        parsers(pid).iter().all(|p| p.policy == SCHED_IDLE),
         "{:?}",
-        parsers(m.pid())
+        parsers(pid)
     );
     // And tab 2's shell still answers at once.
     m.line("echo tab-2-$((6*7))");
@@ -106,13 +139,13 @@ fn a_hidden_tabs_flood_is_parsed_at_idle_priority_and_a_shown_ones_at_nice_5() {
     m.wait_for("tab 1's flood on screen", |s| {
         s.contents().contains("flood-line") && !s.contents().contains("tab-2-42")
     });
-    let shown = wait_for_parser(&m, "tab 1 shown", SCHED_OTHER, &shown_nice);
+    let shown = wait_for_parser(&m, pid, "tab 1 shown", SCHED_OTHER, &shown_nice);
     assert_ne!(shown.tid, hidden.tid, "a new thread for the shown tab");
 
     // Hidden again: back to the idle priority, on yet another thread.
     m.prefix("2");
     m.wait_text("tab-2-42");
-    let again = wait_for_parser(&m, "tab 1 hidden again", SCHED_IDLE, &idle_nice);
+    let again = wait_for_parser(&m, pid, "tab 1 hidden again", SCHED_IDLE, &idle_nice);
     assert_ne!(again.tid, shown.tid);
 
     // The flood ends; its tab works and shows what came last.
