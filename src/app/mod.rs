@@ -12,6 +12,7 @@ mod panes;
 mod run;
 mod samples;
 pub mod serve;
+mod shown;
 pub mod spawner;
 mod views;
 
@@ -159,6 +160,8 @@ pub struct App {
     primary_shown: bool,
     /// Plain keys of the first view's terminal (see `fastkeys`).
     pub(super) primary_fast: Arc<fastkeys::FastKeys>,
+    /// Which sessions were last told they are on screen (`shown::Shown`).
+    shown: shown::Shown,
     /// Where the session says it let go of a client's terminal (`Msg::ViewReleased`).
     views_ack: Option<std::os::unix::net::UnixStream>,
 }
@@ -213,6 +216,7 @@ impl App {
             primary_shown: true,
             primary_fast: Arc::new(fastkeys::FastKeys::default()),
             views_ack: None,
+            shown: shown::Shown::default(),
         }
     }
 

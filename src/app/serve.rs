@@ -177,6 +177,7 @@ fn take<W: io::Write + Send>(
         Input::App(ev) => {
             let gone = matches!(ev, AppEvent::InputGone(_));
             app.handle(ev);
+            app.note_shown();
             if gone {
                 return Some(Exit::TerminalGone);
             }
@@ -195,6 +196,7 @@ fn frame<W: io::Write + Send>(
     size: &dyn Fn() -> anyhow::Result<Rect>,
 ) -> anyhow::Result<()> {
     app.size_panel = app.sizing_panel(screen.lock().comp.area().width);
+    app.note_shown();
     // The clipboard writes go to every client: each may be the one that copied.
     let outbox = app.outbox.clone();
     if app.primary_shown {

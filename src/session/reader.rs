@@ -69,6 +69,9 @@ pub(super) struct Pipeline {
     throttled: Arc<AtomicBool>,
     /// Buffers made for this pipeline.
     buffers: usize,
+    /// The tab was shown when the thread started, so it runs at `PARSER_NICE` (else at the
+    /// idle priority, which it cannot leave: see `set_parser_priority`).
+    shown: bool,
     thread: JoinHandle<()>,
 }
 
@@ -102,6 +105,7 @@ impl Pipeline {
         let (free_tx, free) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BUFFERS + 1);
         let queued = Arc::new(AtomicUsize::new(0));
         let throttled = Arc::new(AtomicBool::new(false));
+        let shown = shared.shown();
         let thread = {
             let queued = Arc::clone(&queued);
             let throttled = Arc::clone(&throttled);
@@ -114,9 +118,17 @@ impl Pipeline {
                 .name(label.to_string())
                 .spawn(move || {
                     let _slot = slot;
-                    lower_priority();
+                    set_parser_priority(shown);
                     let _account = crate::memory::alloc::enter(shared.account);
-                    parse_loop(&full_rx, &free_tx, &queued, &shared, &throttled, &waker);
+                    let pipe = PipeEnds {
+                        full: &full_rx,
+                        free: &free_tx,
+                        queued: &queued,
+                        throttled: &throttled,
+                        waker: &waker,
+                        shown,
+                    };
+                    parse_loop(&pipe, &shared);
                 })?
         };
         Ok(Pipeline {
@@ -126,8 +138,22 @@ impl Pipeline {
             queued,
             throttled,
             buffers: 0,
+            shown,
             thread,
         })
+    }
+
+    /// The tab was shown or hidden since the thread started: its priority is the wrong one.
+    /// The thread ends after the batch it has (`parse_loop`), and the next read starts one
+    /// with the right priority; meanwhile the loop sends it nothing more (`wants_input`).
+    pub fn stale(&self, shared: &Shared) -> bool {
+        shared.shown() != self.shown
+    }
+
+    /// The loop may read for this parser: not while a stale one still has a batch (it ends
+    /// once that is parsed, and wakes the loop), so that the thread can end soon.
+    pub fn wants_input(&self, shared: &Shared) -> bool {
+        self.idle() || !self.stale(shared)
     }
 
     /// A buffer can be had without waiting.
@@ -216,14 +242,38 @@ pub(super) fn lower_priority() {
     let _ = sys::proc::set_thread_nice(PARSER_NICE);
 }
 
-fn parse_loop(
-    full: &Receiver<(Vec<u8>, usize)>,
-    free: &SyncSender<Vec<u8>>,
-    queued: &AtomicUsize,
-    shared: &Shared,
-    throttled: &AtomicBool,
-    waker: &Waker,
-) {
+/// A shown tab's parser runs at `PARSER_NICE`; a hidden tab's at `SCHED_IDLE`, only on a
+/// core nothing else wants: its output is bulk work nobody sees, and any other thread that
+/// wakes (another tab's echo, the UI, the user's other programs) takes the core from it at
+/// once, where a nice value only shortens its turns. A thread cannot leave `SCHED_IDLE` (nor
+/// lower its nice value) without `CAP_SYS_NICE` or an `RLIMIT_NICE` few users have, hence a
+/// thread per setting: when the tab is shown the thread ends and the next read starts one.
+fn set_parser_priority(shown: bool) {
+    if shown || sys::proc::set_idle_scheduling().is_err() {
+        lower_priority();
+    }
+}
+
+/// The parser thread's ends of its pipeline.
+struct PipeEnds<'a> {
+    full: &'a Receiver<(Vec<u8>, usize)>,
+    free: &'a SyncSender<Vec<u8>>,
+    queued: &'a AtomicUsize,
+    throttled: &'a AtomicBool,
+    waker: &'a Waker,
+    /// As `Pipeline::shown`.
+    shown: bool,
+}
+
+fn parse_loop(pipe: &PipeEnds<'_>, shared: &Shared) {
+    let &PipeEnds {
+        full,
+        free,
+        queued,
+        throttled,
+        waker,
+        shown,
+    } = pipe;
     loop {
         match full.recv_timeout(PARSER_IDLE) {
             Ok((buf, n)) => {
@@ -233,6 +283,18 @@ fn parse_loop(
                 queued.fetch_sub(1, Ordering::AcqRel);
                 // The tab may have ended meanwhile; then the buffer just goes.
                 let _ = free.try_send(buf);
+                // Shown or hidden since this thread started: end now that nothing is queued
+                // (the loop sends nothing more meanwhile: `Pipeline::wants_input`), and let
+                // the loop start a thread at the right priority.
+                if shared.shown() != shown
+                    && queued
+                        .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                {
+                    throttled.store(false, Ordering::Release);
+                    waker.wake();
+                    return;
+                }
                 if throttled.swap(false, Ordering::AcqRel) {
                     waker.wake();
                 }

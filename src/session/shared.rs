@@ -26,6 +26,11 @@ pub struct Shared {
     /// The program's side of the pty is closed: no more output will come.
     pub(super) eof: AtomicBool,
     pub(super) input: InputQueue,
+    /// On someone's screen (a pane of a tab some view focuses), as the app last said
+    /// (`set_shown`). A hidden tab's flood is parsed at the idle priority (`reader`): nobody
+    /// sees it, and a shown tab's echo goes first. True until the app says otherwise, so a
+    /// session no app watches is never held back.
+    shown: AtomicBool,
     /// Heap bytes of this session's history, as of the last change (read without the lock by
     /// the budget and the memory panel).
     history_bytes: Arc<AtomicUsize>,
@@ -81,6 +86,7 @@ impl Shared {
             park_declined: AtomicU64::new(u64::MAX),
             eof: AtomicBool::new(false),
             input: InputQueue::default(),
+            shown: AtomicBool::new(true),
         }
     }
 
@@ -153,6 +159,18 @@ impl Shared {
         // Every reader and writer of the screen comes through here.
         t.wake();
         t
+    }
+
+    /// Says whether the session is on someone's screen (see `shown`); a flood's parser
+    /// started under the other setting ends after its batch, and the next read starts one
+    /// with the right priority.
+    pub fn set_shown(&self, shown: bool) {
+        self.shown.store(shown, Ordering::Release);
+    }
+
+    /// On someone's screen, as the app last said.
+    pub fn shown(&self) -> bool {
+        self.shown.load(Ordering::Acquire)
     }
 
     /// Milliseconds since this tab's program last printed anything.

@@ -358,6 +358,8 @@ fn watch(inner: &Inner, io: &mut PtyIo) -> bool {
 fn update_interest(inner: &Inner, io: &mut PtyIo) {
     let mut want = 0;
     let room = match io.pipe.as_mut() {
+        // A parser of the wrong priority ends after its batch and wakes the loop.
+        Some(p) if !p.wants_input(&io.shared) => false,
         Some(p) if !p.idle() => !p.throttle(),
         _ => true,
     };
@@ -517,7 +519,15 @@ fn read_flood(inner: &Inner, io: &mut PtyIo, hangup: bool) {
         return;
     };
     if pipe.closed() {
-        // Idle for `PARSER_IDLE`: the quiet loop reads this tab again.
+        // Idle for `PARSER_IDLE`, or the tab was shown or hidden: the quiet loop reads this
+        // tab again (and starts a parser at the right priority if it still floods).
+        return;
+    }
+    // The tab was shown or hidden: the parser ends once its batch is parsed. Not after a
+    // hang-up, which epoll reports whatever the interest: read on (waiting for a buffer, as
+    // below) rather than spin while that batch is parsed.
+    if !hangup && !pipe.wants_input(&io.shared) {
+        update_interest(inner, io);
         return;
     }
     // After a hang-up the level-triggered event would come back at once: wait for a buffer
