@@ -123,6 +123,18 @@ pub struct CgroupSampler {
     doubt: Duration,
     /// `/proc/loadavg`, kept open.
     loadavg: Option<std::fs::File>,
+    /// [`CgroupSampler::start_round`] was called and the round not closed yet
+    /// ([`CgroupSampler::close_round`]): a round that looked at the base first (the quiet
+    /// round, `sampler::quiet`) and then reads the tabs compares the base once.
+    round_open: bool,
+}
+
+/// Until when every watched tab's sample stands unread, the base still: in
+/// [`CgroupSampler::doubt`] and in time (see [`CgroupSampler::carry_bound`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CarryBound {
+    doubt: Duration,
+    time: Instant,
 }
 
 impl CgroupSampler {
@@ -140,6 +152,66 @@ impl CgroupSampler {
     pub fn start_round(&mut self, base: Option<&Path>) {
         let last_pid = self.last_pid();
         self.start_round_at(base, last_pid, Instant::now());
+    }
+
+    /// [`CgroupSampler::start_round`] unless this round was started already.
+    pub fn start_round_once(&mut self, base: Option<&Path>) {
+        if !self.round_open {
+            self.start_round(base);
+        }
+    }
+
+    /// Ends the round: the next [`CgroupSampler::start_round_once`] reads the base again.
+    pub fn close_round(&mut self) {
+        self.round_open = false;
+    }
+
+    /// Ends a round that read no tab after [`CgroupSampler::start_round`]: the next round
+    /// finds the base moved, so that no tab carries its sample over a move it did not see.
+    pub fn abandon_round(&mut self) {
+        if std::mem::take(&mut self.round_open) {
+            self.base_usage = None;
+        }
+    }
+
+    /// This round found the base's usage where the last one left it.
+    pub fn base_still(&self) -> bool {
+        self.base_still
+    }
+
+    /// When the first of the samples of `ids` stops standing unread (see
+    /// [`CgroupSampler::stands`]); `None` when one of them would be read at the next round
+    /// anyway (not sampled yet, or its processes last read while it printed).
+    pub fn carry_bound(&self, ids: impl Iterator<Item = u64>) -> Option<CarryBound> {
+        let mut bound: Option<CarryBound> = None;
+        for id in ids {
+            let w = self.watches.get(&id).filter(|w| w.procs_quiet)?;
+            let (_, at, last) = w.last.as_ref()?;
+            let b = if last.figures.pressure.is_some_and(|p| p > 0.0) {
+                CarryBound {
+                    doubt: Duration::MAX,
+                    time: *at + CARRY_FOR,
+                }
+            } else {
+                CarryBound {
+                    doubt: w.procs_doubt + (CARRY_FOR - stagger(id, CARRY_SPREAD)),
+                    time: *at + (KEEP_FOR - stagger(id, KEEP_SPREAD)),
+                }
+            };
+            bound = Some(match bound {
+                None => b,
+                Some(a) => CarryBound {
+                    doubt: a.doubt.min(b.doubt),
+                    time: a.time.min(b.time),
+                },
+            });
+        }
+        bound
+    }
+
+    /// Whether the samples under `bound` still stand at `now`, as of this round.
+    pub fn within(&self, bound: &CarryBound, now: Instant) -> bool {
+        self.doubt < bound.doubt && now < bound.time
     }
 
     /// [`CgroupSampler::start_round`] with the kernel's last pid and the time given.
@@ -171,6 +243,7 @@ impl CgroupSampler {
         }
         self.calm = calm;
         self.round_at = Some(now);
+        self.round_open = true;
         self.base_still = usage.is_some() && usage == self.base_usage;
         self.base_usage = usage;
     }
