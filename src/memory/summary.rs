@@ -102,7 +102,12 @@ impl MemView {
 
     /// Whether the chart looks the same one column later: full and flat at its last figure.
     pub fn still_under_carry(&self) -> bool {
-        self.tree.is_empty()
-            || self.tree.len() >= self.cols && self.tree.iter().all(|v| *v == self.last)
+        self.tree.is_empty() || self.tree.len() >= self.cols && self.flat()
+    }
+
+    /// Whether every column shows the last figure: one column later such a chart is only
+    /// longer (until full), and its highest column and its newest are the same.
+    pub fn flat(&self) -> bool {
+        self.tree.iter().all(|v| *v == self.last)
     }
 }

@@ -131,6 +131,9 @@ pub struct Snapshot {
     pub notices: Vec<String>,
     /// Logging to `--mem-log` stopped (and why), or resumed (`Ok`), in this sample.
     pub log_state: Option<Result<(), String>>,
+    /// Taken by a quiet round (`quiet`): no tab printed, moved or changed since the last
+    /// snapshot that was not, and `tabs` is empty.
+    pub quiet: bool,
 }
 
 struct Control {
@@ -255,7 +258,9 @@ impl SamplerHandle {
                         !all && !stirred && log.is_none() && interval == pacer.cadence.interval;
                     if calm && quiet.holds(&roster, &mut cgroups, now) {
                         cgroups.close_round();
-                        deliver(round::totals(&mut sampler, unix));
+                        let mut snapshot = round::totals(&mut sampler, unix);
+                        snapshot.quiet = true;
+                        deliver(snapshot);
                         last_round = Some(now);
                         wake_at = Some(pacer.next_column(now, unix));
                         continue;

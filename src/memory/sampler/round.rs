@@ -184,6 +184,7 @@ pub fn totals(sampler: &mut Sampler, unix_ms: u64) -> Snapshot {
         left_behind: crate::memory::cgroup::left_behind(),
         notices: crate::memory::cgroup::take_notices(),
         log_state: None,
+        quiet: false,
     };
     snap.cost = thread_cpu().saturating_sub(cpu0);
     snap

@@ -743,11 +743,16 @@ mod tests {
         assert_eq!(first.tree_at(now).to_vec(), vec![7 << 20; 4]);
         assert_eq!(first.top_at(now, 10), 7 << 20);
         assert!(!first.still_under_carry(), "a chart that is not full grows");
+        assert!(
+            first.flat(),
+            "but only longer: its columns all show the last figure"
+        );
         // A new figure four columns on: the columns between carry the old one.
         history.push(at(4, 9 << 20));
         let view = refresh(&history, 10, &config);
         assert_eq!(view.tree, vec![9 << 20, 7 << 20, 7 << 20, 7 << 20, 7 << 20]);
         assert_eq!(refresh_after(&first, &history, 10, &config), view);
+        assert!(!view.flat(), "a new figure: the highest column moves on");
         // Never wider than the chart, however long the tab was quiet.
         assert_eq!(view.tree_at(column(t0) + 1000).to_vec(), vec![9 << 20; 10]);
         let full = MemView {
