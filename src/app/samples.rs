@@ -172,29 +172,22 @@ impl App {
             }
         }
         // A new chart column: the charts move on by themselves (carried figures); only a
-        // chart that is not yet full, or not flat, looks different. A flat chart that is not
-        // full only grows longer, which shows where the panel draws charts: tab blocks of 3
-        // rows or more (3 rows a tab within the panel's height) and the chart lines of a
-        // tab's panes (2 panes or more). At 1,000 tabs every tab is a one-line row, and the
-        // frame each column drew for charts still filling (the first 3 minutes) was an empty
-        // diff over 1,000 tabs' layout, about 1 ms of the UI's CPU.
+        // chart that is not yet full, or not flat, looks different. Where the panel draws no
+        // chart, a one-line row per tab (more tabs than a third of its height), a tab shows
+        // its last figure and a glyph on the scale of every tab's highest column: only a
+        // highest column leaving the window changes that. The chart lines of a tab's panes
+        // (2 panes or more) are always drawn. At 1,000 tabs the frame each column drew for
+        // charts still filling (the first 3 minutes) was an empty diff over 1,000 tabs'
+        // layout, about 1 ms of the UI's CPU.
         let column = ui::memory::column(snap.unix_ms);
-        if column != ui::memory::column(self.state.totals.unix_ms) {
+        let before = ui::memory::column(self.state.totals.unix_ms);
+        if column != before {
             let rows = self.panel.map_or(0, |p| usize::from(p.height));
-            let charts = 3 * self.state.tabs.len() <= rows;
-            let moves = |v: &crate::memory::summary::MemView, drawn: bool| {
-                if drawn {
-                    !v.still_under_carry()
-                } else {
-                    !v.flat()
-                }
-            };
+            let charts = 3 * self.state.tabs.len() <= rows + 1;
             panel_changed |= self.state.tabs.iter().any(|t| {
-                moves(&t.mem.view, charts)
-                    || t.mem
-                        .panes
-                        .iter()
-                        .any(|p| moves(&p.view, t.panes.len() >= 2))
+                t.mem.view.moves(before, column, charts)
+                    || (t.mem.panes.iter())
+                        .any(|p| p.view.moves(before, column, t.panes.len() >= 2))
             });
         }
         for text in oom {

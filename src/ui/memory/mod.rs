@@ -763,6 +763,27 @@ mod tests {
             full.still_under_carry(),
             "full and flat: the same one column on"
         );
+        // As a chart: a chart still filling moves. As a one-line row: only when its highest
+        // column leaves the window.
+        let (c4, c5) = (column(t0) + 4, column(t0) + 5);
+        assert!(first.moves(c4, c5, true));
+        assert!(!first.moves(c4, c5, false), "flat: only longer");
+        let falling = MemView {
+            tree: vec![1 << 20, 5 << 20, 2 << 20],
+            last: 1 << 20,
+            cols: 3,
+            newest_col: column(t0),
+            ..MemView::default()
+        };
+        assert!(
+            !falling.moves(column(t0), column(t0) + 1, false),
+            "5M still shown"
+        );
+        assert!(
+            falling.moves(column(t0) + 1, column(t0) + 2, false),
+            "5M left the window"
+        );
+        assert!(!full.moves(c4, c5, true) && !full.moves(c4, c5, false));
     }
 
     #[test]
