@@ -3,7 +3,8 @@
 does (the new-tab keys back to back, then until N shells run), prints memmux's on-CPU time
 for the opening and the shells' own, then per-thread on-CPU time (schedstat) over WINDOWS
 windows of SECONDS each, busiest threads first: which thread an idle memmux's CPU goes to.
-PERF=FILE records the session process with `perf` for 20 s before the windows."""
+PERF=FILE records memmux's processes with `perf` for PERF_SECONDS (20) s, PERF_DELAY (0) s
+after the tabs settled, at PERF_FREQ (2000) Hz, before the windows."""
 import collections
 import os
 import sys
@@ -58,8 +59,10 @@ def main():
         pids = inst.procs.mux()
         if os.environ.get("PERF"):
             import subprocess
-            sess = max(pids, key=lambda p: len(os.listdir(f"/proc/{p}/task")))
-            subprocess.run(["perf", "record", "-g", "-F", "2000", "-o", os.environ["PERF"], "-p", str(sess), "--", "sleep", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            inst.term.pump_for(float(os.environ.get("PERF_DELAY", "0")))
+            record = ["perf", "record", "-g", "-F", os.environ.get("PERF_FREQ", "2000"), "-o", os.environ["PERF"],
+                      "-p", ",".join(map(str, pids)), "--", "sleep", os.environ.get("PERF_SECONDS", "20")]
+            subprocess.run(record, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for w in range(windows):
             a0 = threads(pids); c0 = C.cpu_ticks(pids)
             inst.term.pump_for(secs)

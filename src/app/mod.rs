@@ -120,6 +120,8 @@ pub struct App {
     /// A program ended since the sampler's roster was last sent (its pid is no longer one
     /// to sample): `take_snapshot` sends the roster again.
     roster_stale: bool,
+    /// The focused tab at the last parking pass (`App::take_snapshot`).
+    park_focus: Option<Option<SessionId>>,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
@@ -196,6 +198,7 @@ impl App {
             urgent: true,
             title_check: None,
             roster_stale: false,
+            park_focus: None,
             cursor_style: None,
             outer_any_motion: false,
             outer_keypad: false,

@@ -102,7 +102,23 @@ impl MemView {
 
     /// Whether the chart looks the same one column later: full and flat at its last figure.
     pub fn still_under_carry(&self) -> bool {
-        self.tree.is_empty()
-            || self.tree.len() >= self.cols && self.tree.iter().all(|v| *v == self.last)
+        self.tree.is_empty() || self.tree.len() >= self.cols && self.flat()
+    }
+
+    /// Whether the chart looks different at column `now` than at column `before`: drawn
+    /// (`drawn`), unless full and flat; as a one-line row's figure and glyph, only when its
+    /// highest column (the panel's scale) changed.
+    pub fn moves(&self, before: u64, now: u64, drawn: bool) -> bool {
+        if drawn {
+            !self.still_under_carry()
+        } else {
+            !self.flat() && self.top_at(now, usize::MAX) != self.top_at(before, usize::MAX)
+        }
+    }
+
+    /// Whether every column shows the last figure: one column later such a chart is only
+    /// longer (until full), and its highest column and its newest are the same.
+    pub fn flat(&self) -> bool {
+        self.tree.iter().all(|v| *v == self.last)
     }
 }

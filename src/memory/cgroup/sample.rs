@@ -40,6 +40,8 @@ struct Watch {
     /// helpers (a shell's start-up counted 18 processes in a tab of 3 shells), and the
     /// kernel's charge batches may not show their exit in the usage.
     procs_quiet: bool,
+    /// [`CgroupSampler::doubt`] when the processes were last read.
+    procs_doubt: Duration,
 }
 
 /// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
@@ -48,11 +50,49 @@ struct Watch {
 const FULL_EVERY: Duration = Duration::from_secs(5);
 
 /// 60 s: the longest a quiet tab's sample is carried forward, unread, while the usage of
-/// the cgroup holding every tab's has not moved (see [`CgroupSampler::base_still`]): its
-/// process count and biggest process catch up within this even when the kernel's charge
-/// batches hide a small new process. At 1,000 idle tabs that is about 17 reads a second
-/// instead of 200 (one per tab per 5 s chart column).
+/// the cgroup holding every tab's has not moved (see [`CgroupSampler::base_still`]) and a
+/// process may have been created under it ([`CgroupSampler::doubt`]): its process count and
+/// biggest process catch up within this even when the kernel's charge batches hide a small
+/// new process. At 1,000 idle tabs that is about 17 reads a second instead of 200 (one per
+/// tab per 5 s chart column).
 const CARRY_FOR: Duration = Duration::from_secs(60);
+
+/// 30 s: each tab's carry ends up to this much before [`CARRY_FOR`] (by its id), so that
+/// 1,000 samples taken in the same round do not all expire in the same round again (a full
+/// read each, about 100 us: 100 ms of the sampler's CPU at once, every minute).
+const CARRY_SPREAD: Duration = Duration::from_secs(30);
+
+/// 15 min: the longest a quiet tab's sample is carried while nothing could have created a
+/// process under the base (see [`CgroupSampler::doubt`]), less up to [`KEEP_SPREAD`] by the
+/// tab's id. What neither the usage nor a new pid nor a page fault shows is left to this:
+/// the kernel moving pages between its file lists (the working set), and a process moved
+/// into a tab from outside. 1,000 tabs re-read every 10-15 min cost about 1 ms per 10 s.
+const KEEP_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// 5 min: see [`KEEP_FOR`].
+const KEEP_SPREAD: Duration = Duration::from_secs(5 * 60);
+
+/// Up to `span` less, by tab `id`: spreads the tabs' expiries over `span`.
+fn stagger(id: u64, span: Duration) -> Duration {
+    let span_ms = span.as_millis().max(1) as u64;
+    // Fibonacci hashing: consecutive ids land far apart.
+    let spread = (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % span_ms;
+    Duration::from_millis(spread)
+}
+
+/// What shows, between two rounds, that no process was created under memmux's tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Calm {
+    /// The last pid the kernel handed out in memmux's pid namespace (`/proc/loadavg`):
+    /// unchanged, no process or thread was created anywhere below it.
+    last_pid: Option<u32>,
+    /// Page faults of the processes under the base (`memory.stat` `total_pgfault` on v1,
+    /// `pgfault` on v2, both hierarchical): unchanged, no process started to run there (a
+    /// new process faults at its first write after `fork`, a new program at its first
+    /// instruction after `exec`). The kernel flushes these counters every 2 s, so a fault
+    /// shows at the latest one round later.
+    faults: Option<u64>,
+}
 
 /// `statm` files kept open at most (the /proc sampler keeps as many): see
 /// [`crate::memory::procs::MAX_OPEN_STATM`].
@@ -73,6 +113,28 @@ pub struct CgroupSampler {
     base_usage: Option<(PathBuf, u64)>,
     /// This round found it where the last round left it: no tab's memory moved.
     base_still: bool,
+    /// The last round's [`Calm`] readings, and when it started.
+    calm: Calm,
+    round_at: Option<Instant>,
+    /// How long, all rounds together, a process may have been created under the base unseen:
+    /// the intervals between rounds that neither the last pid nor the base's page faults
+    /// show quiet. A quiet tab's sample is carried [`CARRY_FOR`] of this, and while idle
+    /// tabs neither fault nor fork this does not grow, however busy the rest of the machine.
+    doubt: Duration,
+    /// `/proc/loadavg`, kept open.
+    loadavg: Option<std::fs::File>,
+    /// [`CgroupSampler::start_round`] was called and the round not closed yet
+    /// ([`CgroupSampler::close_round`]): a round that looked at the base first (the quiet
+    /// round, `sampler::quiet`) and then reads the tabs compares the base once.
+    round_open: bool,
+}
+
+/// Until when every watched tab's sample stands unread, the base still: in
+/// [`CgroupSampler::doubt`] and in time (see [`CgroupSampler::carry_bound`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CarryBound {
+    doubt: Duration,
+    time: Instant,
 }
 
 impl CgroupSampler {
@@ -88,22 +150,146 @@ impl CgroupSampler {
     /// tab's memory moved either, and quiet tabs may keep their last sample
     /// ([`CgroupSampler::read`] with `quiet`). Hierarchical on v1 and v2 alike.
     pub fn start_round(&mut self, base: Option<&Path>) {
-        let now = base.and_then(|b| {
-            let usage = ["memory.usage_in_bytes", "memory.current"]
+        let last_pid = self.last_pid();
+        self.start_round_at(base, last_pid, Instant::now());
+    }
+
+    /// [`CgroupSampler::start_round`] unless this round was started already.
+    pub fn start_round_once(&mut self, base: Option<&Path>) {
+        if !self.round_open {
+            self.start_round(base);
+        }
+    }
+
+    /// Ends the round: the next [`CgroupSampler::start_round_once`] reads the base again.
+    pub fn close_round(&mut self) {
+        self.round_open = false;
+    }
+
+    /// Ends a round that read no tab after [`CgroupSampler::start_round`]: the next round
+    /// finds the base moved, so that no tab carries its sample over a move it did not see.
+    pub fn abandon_round(&mut self) {
+        if std::mem::take(&mut self.round_open) {
+            self.base_usage = None;
+        }
+    }
+
+    /// This round found the base's usage where the last one left it.
+    pub fn base_still(&self) -> bool {
+        self.base_still
+    }
+
+    /// When the first of the samples of `ids` stops standing unread (see
+    /// [`CgroupSampler::stands`]); `None` when one of them would be read at the next round
+    /// anyway (not sampled yet, or its processes last read while it printed).
+    pub fn carry_bound(&self, ids: impl Iterator<Item = u64>) -> Option<CarryBound> {
+        let mut bound: Option<CarryBound> = None;
+        for id in ids {
+            let w = self.watches.get(&id).filter(|w| w.procs_quiet)?;
+            let (_, at, last) = w.last.as_ref()?;
+            let b = if last.figures.pressure.is_some_and(|p| p > 0.0) {
+                CarryBound {
+                    doubt: Duration::MAX,
+                    time: *at + CARRY_FOR,
+                }
+            } else {
+                CarryBound {
+                    doubt: w.procs_doubt + (CARRY_FOR - stagger(id, CARRY_SPREAD)),
+                    time: *at + (KEEP_FOR - stagger(id, KEEP_SPREAD)),
+                }
+            };
+            bound = Some(match bound {
+                None => b,
+                Some(a) => CarryBound {
+                    doubt: a.doubt.min(b.doubt),
+                    time: a.time.min(b.time),
+                },
+            });
+        }
+        bound
+    }
+
+    /// Whether the samples under `bound` still stand at `now`, as of this round.
+    pub fn within(&self, bound: &CarryBound, now: Instant) -> bool {
+        self.doubt < bound.doubt && now < bound.time
+    }
+
+    /// [`CgroupSampler::start_round`] with the kernel's last pid and the time given.
+    fn start_round_at(&mut self, base: Option<&Path>, last_pid: Option<u32>, now: Instant) {
+        let read = |b: &Path, files: &[&str]| {
+            files
                 .iter()
                 .find_map(|f| std::fs::read_to_string(b.join(f)).ok())
+        };
+        let usage = base.and_then(|b| {
+            let usage = read(b, &["memory.usage_in_bytes", "memory.current"])
                 .and_then(|t| super::stat::number(&t))?;
             Some((b.to_path_buf(), usage))
         });
-        self.base_still = now.is_some() && now == self.base_usage;
-        self.base_usage = now;
+        let same = |a: Option<u64>, b: Option<u64>| a.is_some() && a == b;
+        let pid_still = same(last_pid.map(u64::from), self.calm.last_pid.map(u64::from));
+        // Read after the usage: a process created in between shows in one or the other.
+        // Not when the pid proved the interval calm already. Read even when the base's usage
+        // moved: the kernel's per-CPU charge stock of a tab's cgroup drains when another
+        // cgroup charges on that CPU, so the usage moves on a busy machine while every tab
+        // is idle, and counting those intervals as doubt expired every sample within minutes.
+        let faults = base.filter(|_| !pid_still).and_then(|b| {
+            let stat = read(b, &["memory.stat"])?;
+            super::stat::field(&stat, "total_pgfault")
+                .or_else(|| super::stat::field(&stat, "pgfault"))
+        });
+        let calm = Calm { last_pid, faults };
+        let proven = pid_still || same(calm.faults, self.calm.faults);
+        if let (false, Some(prev)) = (proven, self.round_at) {
+            self.doubt += now.saturating_duration_since(prev);
+        }
+        self.calm = calm;
+        self.round_at = Some(now);
+        self.round_open = true;
+        self.base_still = usage.is_some() && usage == self.base_usage;
+        self.base_usage = usage;
+    }
+
+    fn last_pid(&mut self) -> Option<u32> {
+        use std::os::unix::fs::FileExt;
+        if self.loadavg.is_none() {
+            self.loadavg = std::fs::File::open("/proc/loadavg").ok();
+        }
+        let mut text = [0u8; 128];
+        let n = self.loadavg.as_ref()?.read_at(&mut text, 0).ok()?;
+        crate::memory::procs::parse_loadavg_last_pid(&text[..n])
+    }
+
+    /// Whether tab `id`'s sample in `w`, its processes read while it was quiet, may stand for
+    /// it at `now`: for [`CARRY_FOR`] of doubt (see [`CgroupSampler::doubt`]) and at most
+    /// [`KEEP_FOR`], each less the tab's stagger. A sample showing memory pressure (v2)
+    /// stands only [`CARRY_FOR`]: the pressure figure decays by itself.
+    fn stands(&self, id: u64, w: &Watch, now: Instant) -> bool {
+        let Some((_, at, last)) = &w.last else {
+            return false;
+        };
+        let age = now.saturating_duration_since(*at);
+        if last.figures.pressure.is_some_and(|p| p > 0.0) {
+            return age < CARRY_FOR;
+        }
+        let doubt = self.doubt.saturating_sub(w.procs_doubt);
+        doubt < CARRY_FOR - stagger(id, CARRY_SPREAD) && age < KEEP_FOR - stagger(id, KEEP_SPREAD)
     }
 
     /// Reads tab `id`'s cgroup. `NotFound`: the cgroup was removed under memmux's feet.
     /// `quiet`: the tab printed nothing lately; then, when nothing moved under the base
     /// this round, its last sample stands (for up to [`CARRY_FOR`]) without a read.
     pub fn read(&mut self, id: u64, cg: &TabCgroup, quiet: bool) -> io::Result<CgroupSample> {
-        let now = Instant::now();
+        self.read_at(id, cg, quiet, Instant::now())
+    }
+
+    fn read_at(
+        &mut self,
+        id: u64,
+        cg: &TabCgroup,
+        quiet: bool,
+        now: Instant,
+    ) -> io::Result<CgroupSample> {
         // The OOM watcher saw a kill this sampler has not: read everything now.
         let killed = self
             .watches
@@ -124,12 +310,14 @@ impl CgroupSampler {
             // have been carried unread: when any other tab moves, 1,000 quiet tabs each read
             // one file rather than seven (a full read, about 100 us each, every round).
             let stands = if quiet && w.procs_quiet {
-                CARRY_FOR
+                self.stands(id, w, now)
             } else {
-                FULL_EVERY
+                w.last
+                    .as_ref()
+                    .is_some_and(|(_, at, _)| now.saturating_duration_since(*at) < FULL_EVERY)
             };
-            if let Some((u, at, last)) = &w.last {
-                if *u == usage && now.saturating_duration_since(*at) < stands {
+            if let Some((u, _, last)) = &w.last {
+                if *u == usage && stands {
                     let mut s = last.clone();
                     s.oom_victim = None;
                     return Ok(s);
@@ -220,6 +408,7 @@ impl CgroupSampler {
         };
         w.members = members;
         w.procs_quiet = quiet;
+        w.procs_doubt = self.doubt;
         w.last = Some((usage, now, sample.clone()));
         w.procs = Some((usage, now, sample.clone()));
         Ok(sample)
@@ -238,8 +427,8 @@ impl CgroupSampler {
         if !quiet || !w.procs_quiet || !self.base_still || self.assume_moving || killed {
             return None;
         }
-        let (_, at, last) = w.last.as_ref()?;
-        (now.saturating_duration_since(*at) < CARRY_FOR).then_some(last)
+        let (_, _, last) = w.last.as_ref()?;
+        self.stands(id, w, now).then_some(last)
     }
 
     fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
@@ -424,6 +613,174 @@ mod tests {
         std::fs::write(d.join("memory.current"), mib(40)).unwrap();
         s.start_round(None);
         assert_eq!(usage(&s.read(1, &cg, true).unwrap()), 40 << 20);
+    }
+
+    /// A quiet tab in a fake tree whose own files say `mib` MiB and `pids`, and the base
+    /// (its parent) at 10 MiB with `faults` page faults.
+    fn quiet_tab(mib: u64, pids: &[u32]) -> (tempfile::TempDir, TabCgroup, PathBuf) {
+        let procs: String = pids.iter().map(|p| format!("{p}\n")).collect();
+        let (tmp, cg) = fake_tab_cgroup(
+            "tab-1-5",
+            &[
+                ("memory.current", &format!("{}\n", mib << 20)),
+                ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                ("memory.events", "oom 0\noom_kill 0\n"),
+                ("cgroup.procs", &procs),
+            ],
+        );
+        let base = cg.base_dir().unwrap().to_path_buf();
+        std::fs::write(base.join("memory.current"), "10485760\n").unwrap();
+        set_faults(&base, 100);
+        (tmp, cg, base)
+    }
+
+    fn set_faults(base: &Path, n: u64) {
+        std::fs::write(base.join("memory.stat"), format!("anon 0\npgfault {n}\n")).unwrap();
+    }
+
+    fn set_usage(cg: &TabCgroup, mib: u64) {
+        std::fs::write(cg.dir().join("memory.current"), format!("{}\n", mib << 20)).unwrap();
+    }
+
+    const ROUND: Duration = Duration::from_secs(5);
+
+    /// Past a minute, a quiet tab's sample is carried while no process could have been
+    /// created under the base: the machine handed out no pid, or (a busy machine) the tabs
+    /// took no page fault. The tab's own file moves (a fake tree is not hierarchical), so a
+    /// read would show; only the long limit ends the carry.
+    #[test]
+    fn a_quiet_tab_is_carried_past_a_minute_while_no_process_is_created() {
+        let me = std::process::id();
+        for busy_machine in [false, true] {
+            let (_tmp, cg, base) = quiet_tab(10, &[me]);
+            let mut s = CgroupSampler::default();
+            let t0 = Instant::now();
+            s.start_round_at(Some(&base), Some(500), t0);
+            assert_eq!(s.read_at(1, &cg, true, t0).unwrap().figures.usage, 10 << 20);
+            set_usage(&cg, 20);
+            let mut reread = None;
+            for k in 1..=200u32 {
+                let now = t0 + ROUND * k;
+                // A busy machine hands out pids all the time; idle tabs do not fault.
+                let pid = if busy_machine { 500 + k } else { 500 };
+                if !busy_machine {
+                    set_faults(&base, 100 + u64::from(k));
+                }
+                s.start_round_at(Some(&base), Some(pid), now);
+                if s.read_at(1, &cg, true, now).unwrap().figures.usage == 20 << 20 {
+                    reread = Some(now - t0);
+                    break;
+                }
+            }
+            let reread = reread.expect("the long limit ends the carry");
+            assert!(
+                reread >= KEEP_FOR - KEEP_SPREAD && reread <= KEEP_FOR + ROUND,
+                "re-read after {reread:?} (busy machine: {busy_machine})"
+            );
+        }
+    }
+
+    /// A new process in a quiet tab that moved no memory (the kernel's charge batches) is
+    /// counted within [`CARRY_FOR`] of the first round that could not rule it out, however
+    /// long the sample had been carried before.
+    #[test]
+    fn a_new_process_in_a_quiet_tab_is_counted_within_a_minute() {
+        let me = std::process::id();
+        let parent = std::os::unix::process::parent_id();
+        let (_tmp, cg, base) = quiet_tab(10, &[me]);
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        s.start_round_at(Some(&base), Some(500), t0);
+        assert_eq!(s.read_at(1, &cg, true, t0).unwrap().processes, 1);
+        // Five calm minutes.
+        let mut now = t0;
+        for _ in 0..60 {
+            now += ROUND;
+            s.start_round_at(Some(&base), Some(500), now);
+            assert_eq!(s.read_at(1, &cg, true, now).unwrap().processes, 1);
+        }
+        // A process starts in the tab: a new pid and its page faults; the usages stand.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n{parent}\n")).unwrap();
+        let born = now;
+        let mut counted = None;
+        for k in 1..=30u32 {
+            now += ROUND;
+            set_faults(&base, 200 + u64::from(k));
+            s.start_round_at(Some(&base), Some(600 + k), now);
+            if s.read_at(1, &cg, true, now).unwrap().processes == 2 {
+                counted = Some(now - born);
+                break;
+            }
+        }
+        let counted = counted.expect("the new process is counted");
+        assert!(counted <= CARRY_FOR + ROUND, "counted after {counted:?}");
+    }
+
+    /// The rounds' intervals count as doubt unless the last pid or the faults stood.
+    #[test]
+    fn only_a_round_that_rules_out_a_new_process_is_calm() {
+        let (_tmp, _cg, base) = quiet_tab(10, &[]);
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        let round = |s: &mut CgroupSampler, base: Option<&Path>, pid, k| {
+            s.start_round_at(base, pid, t0 + ROUND * k);
+            s.doubt
+        };
+        round(&mut s, Some(&base), Some(7), 0);
+        // Same pid, more faults (a tab ran, created nothing): calm.
+        set_faults(&base, 150);
+        assert_eq!(round(&mut s, Some(&base), Some(7), 1), Duration::ZERO);
+        // Another pid: the faults, not read while the pid stood, are not known to stand.
+        assert_eq!(round(&mut s, Some(&base), Some(8), 2), ROUND);
+        // Another pid, the same faults (a process elsewhere on the machine): calm.
+        assert_eq!(round(&mut s, Some(&base), Some(9), 3), ROUND);
+        // Both moved: a process may have started in a tab.
+        set_faults(&base, 151);
+        assert_eq!(round(&mut s, Some(&base), Some(10), 4), ROUND * 2);
+        // The base's usage moved (a charge stock drained), its faults stood: calm.
+        std::fs::write(base.join("memory.current"), "20971520\n").unwrap();
+        assert_eq!(round(&mut s, Some(&base), Some(11), 5), ROUND * 2);
+        // Nothing known (no base, no pid): doubt.
+        round(&mut s, None, None, 6);
+        assert_eq!(round(&mut s, None, None, 7), ROUND * 4);
+    }
+
+    /// A sample showing memory pressure is read again within [`CARRY_FOR`], calm or not:
+    /// the figure decays by itself.
+    #[test]
+    fn a_sample_under_pressure_is_carried_a_minute_at_most() {
+        let (_tmp, cg, base) = quiet_tab(10, &[std::process::id()]);
+        std::fs::write(
+            cg.dir().join("memory.pressure"),
+            "some avg10=2.50 avg60=1.00 avg300=0.20 total=100\nfull avg10=0 avg60=0 avg300=0 total=0\n",
+        )
+        .unwrap();
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        s.start_round_at(Some(&base), Some(500), t0);
+        let first = s.read_at(1, &cg, true, t0).unwrap();
+        assert!(first.figures.pressure.is_some_and(|p| p > 0.0));
+        set_usage(&cg, 20);
+        let at = |s: &mut CgroupSampler, secs: u64| {
+            let now = t0 + Duration::from_secs(secs);
+            s.start_round_at(Some(&base), Some(500), now);
+            s.read_at(1, &cg, true, now).unwrap().figures.usage >> 20
+        };
+        assert_eq!(at(&mut s, 55), 10);
+        assert_eq!(at(&mut s, 65), 20);
+    }
+
+    /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.
+    #[test]
+    fn the_expiries_of_many_tabs_are_spread() {
+        let mut per_round = std::collections::HashMap::new();
+        for id in 1..=1000u64 {
+            let s = stagger(id, CARRY_SPREAD);
+            assert!(s < CARRY_SPREAD);
+            *per_round.entry(s.as_secs() / 5).or_insert(0) += 1;
+        }
+        assert_eq!(per_round.len(), 6);
+        assert!(per_round.values().all(|n| *n < 250), "{per_round:?}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::procs::{ProcessInfo, Sampler, SamplerConfig};
 
 mod csv_log;
 mod pacer;
+mod quiet;
 mod round;
 #[cfg(test)]
 mod tests;
@@ -130,6 +131,9 @@ pub struct Snapshot {
     pub notices: Vec<String>,
     /// Logging to `--mem-log` stopped (and why), or resumed (`Ok`), in this sample.
     pub log_state: Option<Result<(), String>>,
+    /// Taken by a quiet round (`quiet`): no tab printed, moved or changed since the last
+    /// snapshot that was not, and `tabs` is empty.
+    pub quiet: bool,
 }
 
 struct Control {
@@ -202,11 +206,12 @@ impl SamplerHandle {
                 let mut sampler = Sampler::new(SamplerConfig::default());
                 let mut cgroups = CgroupSampler::default();
                 let mut pacer = Pacer::new(log.is_some());
+                let mut quiet = quiet::QuietRounds::default();
                 let mut wake_at: Option<Instant> = None;
                 let mut last_round: Option<Instant> = None;
                 let not_before = Instant::now() + FIRST_SAMPLE_DELAY;
                 loop {
-                    let (roster, all, interval) = {
+                    let (roster, all, interval, stirred) = {
                         let (lock, cv) = &*c;
                         let mut ctl = lock.lock().unwrap_or_else(|p| p.into_inner());
                         loop {
@@ -233,7 +238,9 @@ impl SamplerHandle {
                                 None => ctl = cv.wait(ctl).unwrap_or_else(|p| p.into_inner()),
                             }
                         }
-                        ctl.woken = false;
+                        // A tab's output, new tabs or a rescan: not a quiet round.
+                        let stirred =
+                            std::mem::take(&mut ctl.woken) || !ctl.fresh.is_empty() || ctl.rescan;
                         pacer.forget(&std::mem::take(&mut ctl.fresh));
                         if std::mem::take(&mut ctl.rescan) {
                             sampler.invalidate();
@@ -242,11 +249,24 @@ impl SamplerHandle {
                             Arc::clone(&ctl.roster),
                             std::mem::take(&mut ctl.poke),
                             ctl.interval,
+                            stirred,
                         )
                     };
-                    pacer.cadence.interval = interval;
                     let now = Instant::now();
                     let unix = unix_ms();
+                    let calm =
+                        !all && !stirred && log.is_none() && interval == pacer.cadence.interval;
+                    if calm && quiet.holds(&roster, &mut cgroups, now) {
+                        cgroups.close_round();
+                        let mut snapshot = round::totals(&mut sampler, unix);
+                        snapshot.quiet = true;
+                        deliver(snapshot);
+                        last_round = Some(now);
+                        wake_at = Some(pacer.next_column(now, unix));
+                        continue;
+                    }
+                    pacer.cadence.interval = interval;
+                    let heap = quiet::heap_signature(&roster);
                     let due = pacer.due(&roster, now, all);
                     last_round = Some(now);
                     if due.iter().any(|d| *d) {
@@ -264,7 +284,16 @@ impl SamplerHandle {
                         pacer.keep_changed(&mut snapshot, all);
                         deliver(snapshot);
                     }
+                    // A quiet round that fell through to a round sampling no tab.
+                    cgroups.abandon_round();
                     pacer.settle(&roster, now);
+                    quiet.after_full_round(
+                        &roster,
+                        heap,
+                        due.iter().all(|d| *d),
+                        pacer.all_quiet(),
+                        &cgroups,
+                    );
                     wake_at = pacer.next_wake(&roster, now);
                 }
             })?;

@@ -66,6 +66,9 @@ struct Pace {
 pub struct Pacer {
     pub cadence: Cadence,
     paces: HashMap<u64, Pace>,
+    /// Every tab was marked quiet at the last [`Pacer::settle`]: the next output of any
+    /// wakes the sampler.
+    all_quiet: bool,
 }
 
 /// The sampling rates.
@@ -85,7 +88,28 @@ impl Pacer {
                 every_tab,
             },
             paces: HashMap::new(),
+            all_quiet: false,
         }
+    }
+
+    /// Whether every tab was quiet at the last [`Pacer::settle`].
+    pub fn all_quiet(&self) -> bool {
+        self.all_quiet
+    }
+
+    /// When the next chart column's quiet samples are due, as seen at `now` (`unix_ms` on
+    /// the wall clock): where a quiet round (`sampler::quiet`) waits for the next one.
+    pub fn next_column(&self, now: Instant, unix_ms: u64) -> Instant {
+        let p = Pace {
+            last_at: Some(now),
+            last_unix_ms: unix_ms,
+            ..Pace::default()
+        };
+        let quiet = Cadence {
+            every_tab: false,
+            ..self.cadence
+        };
+        quiet.due_at(&p, now).unwrap_or(now + QUIET_INTERVAL)
     }
 
     /// Forgets what is known of these tabs' pace: they are due at once (new tabs, or a new
@@ -186,8 +210,10 @@ impl Pacer {
     /// Marks the tabs that are no longer busy as quiet, so that their next output wakes the
     /// sampler.
     pub fn settle(&mut self, roster: &[RosterEntry], now: Instant) {
+        let mut all_quiet = !self.cadence.every_tab;
         for r in roster {
             let Some(p) = self.paces.get_mut(&r.id) else {
+                all_quiet = false;
                 continue;
             };
             if !self.cadence.busy(p, now) && !r.activity.is_quiet() {
@@ -199,7 +225,9 @@ impl Pacer {
                     r.activity.mark_busy();
                 }
             }
+            all_quiet &= r.activity.is_quiet();
         }
+        self.all_quiet = all_quiet;
     }
 
     /// When the sampler must look again (`None`: only when woken). A busy tab is looked at

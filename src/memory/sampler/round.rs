@@ -42,7 +42,8 @@ pub fn sample_changed(
     let cpu0 = thread_cpu();
     let ids: Vec<u64> = roster.iter().map(|r| r.id).collect();
     cgroups.retain(&ids);
-    cgroups.start_round(
+    // Once: a quiet round that fell through to this one compared the base already.
+    cgroups.start_round_once(
         roster
             .iter()
             .find_map(|r| r.cgroup.as_ref().and_then(|c| c.base_dir())),
@@ -157,21 +158,36 @@ pub fn sample_changed(
             },
         });
     }
-    let any = !tabs.is_empty();
-    Snapshot {
-        unix_ms: now,
-        tabs,
+    cgroups.close_round();
+    let mut snap = totals(sampler, now);
+    snap.tabs = tabs;
+    snap.cost = thread_cpu().saturating_sub(cpu0);
+    snap
+}
+
+/// A snapshot of memmux's own figures and the machine's, without tabs: what a quiet round
+/// (`sampler::quiet`) hands the UI. The machine's figures come with every snapshot: a
+/// round that left every tab out used to give none, and the panel's footer then read
+/// "system ?".
+pub fn totals(sampler: &mut Sampler, unix_ms: u64) -> Snapshot {
+    let cpu0 = thread_cpu();
+    let mut snap = Snapshot {
+        unix_ms,
+        tabs: Vec::new(),
         self_rss: sampler.own_rss(),
         heap_total: alloc::total_live(),
         heap_memmux: alloc::live_bytes(alloc::MEMMUX),
         leaked: crate::memory::leaks(),
         heap_known: alloc::is_active(),
-        cost: thread_cpu().saturating_sub(cpu0),
-        system: if any { system() } else { System::default() },
+        cost: Duration::ZERO,
+        system: system(),
         left_behind: crate::memory::cgroup::left_behind(),
         notices: crate::memory::cgroup::take_notices(),
         log_state: None,
-    }
+        quiet: false,
+    };
+    snap.cost = thread_cpu().saturating_sub(cpu0);
+    snap
 }
 
 /// Tabs without a cgroup frozen with SIGSTOP (ids), so that their figure is marked frozen.

@@ -44,6 +44,7 @@ fn snap(roster: &[RosterEntry], due: &[bool], tree: u64) -> Snapshot {
         left_behind: (0, 0),
         notices: Vec::new(),
         log_state: None,
+        quiet: false,
     }
 }
 

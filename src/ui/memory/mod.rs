@@ -743,11 +743,16 @@ mod tests {
         assert_eq!(first.tree_at(now).to_vec(), vec![7 << 20; 4]);
         assert_eq!(first.top_at(now, 10), 7 << 20);
         assert!(!first.still_under_carry(), "a chart that is not full grows");
+        assert!(
+            first.flat(),
+            "but only longer: its columns all show the last figure"
+        );
         // A new figure four columns on: the columns between carry the old one.
         history.push(at(4, 9 << 20));
         let view = refresh(&history, 10, &config);
         assert_eq!(view.tree, vec![9 << 20, 7 << 20, 7 << 20, 7 << 20, 7 << 20]);
         assert_eq!(refresh_after(&first, &history, 10, &config), view);
+        assert!(!view.flat(), "a new figure: the highest column moves on");
         // Never wider than the chart, however long the tab was quiet.
         assert_eq!(view.tree_at(column(t0) + 1000).to_vec(), vec![9 << 20; 10]);
         let full = MemView {
@@ -758,6 +763,27 @@ mod tests {
             full.still_under_carry(),
             "full and flat: the same one column on"
         );
+        // As a chart: a chart still filling moves. As a one-line row: only when its highest
+        // column leaves the window.
+        let (c4, c5) = (column(t0) + 4, column(t0) + 5);
+        assert!(first.moves(c4, c5, true));
+        assert!(!first.moves(c4, c5, false), "flat: only longer");
+        let falling = MemView {
+            tree: vec![1 << 20, 5 << 20, 2 << 20],
+            last: 1 << 20,
+            cols: 3,
+            newest_col: column(t0),
+            ..MemView::default()
+        };
+        assert!(
+            !falling.moves(column(t0), column(t0) + 1, false),
+            "5M still shown"
+        );
+        assert!(
+            falling.moves(column(t0) + 1, column(t0) + 2, false),
+            "5M left the window"
+        );
+        assert!(!full.moves(c4, c5, true) && !full.moves(c4, c5, false));
     }
 
     #[test]
