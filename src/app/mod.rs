@@ -122,6 +122,8 @@ pub struct App {
     roster_stale: bool,
     /// The focused tab at the last parking pass (`App::take_snapshot`).
     park_focus: Option<Option<SessionId>>,
+    /// The last parking pass left a hidden tab that printed too recently to park.
+    park_waiting: bool,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
@@ -199,6 +201,7 @@ impl App {
             title_check: None,
             roster_stale: false,
             park_focus: None,
+            park_waiting: false,
             cursor_style: None,
             outer_any_motion: false,
             outer_keypad: false,

@@ -70,20 +70,21 @@ impl App {
             self.sync_roster();
         }
         // Hidden tabs quiet for a while give their screen back (session::park). A quiet
-        // round's snapshot parks only when another tab was focused since the last pass: no
-        // tab printed since the snapshot before, and a tab that printed was on the 1 s
-        // cadence until 3 s after its output, past the 2 s it must be quiet to park. The
-        // pass over 1,000 tabs' sessions was a quarter of the UI's idle CPU (`perf`).
+        // round's snapshot skips the pass when the focus stayed and the last pass left no
+        // hidden tab waiting to be quiet long enough: the pass over 1,000 tabs' sessions was
+        // a quarter of the UI's idle CPU (`perf`). (Skipping whenever the focus stayed left
+        // 8 new empty tabs unparked: 100 KiB each instead of 40, bench/compare.py memory.)
         let focused = self.state.focused().map(|t| t.id);
-        if !snap.quiet || self.park_focus != Some(focused) {
+        if !snap.quiet || self.park_focus != Some(focused) || self.park_waiting {
             self.park_focus = Some(focused);
-            crate::session::park::park_idle(
+            let pass = crate::session::park::park_idle(
                 self.state
                     .tabs
                     .iter()
                     .filter(|t| Some(t.id) != focused)
                     .flat_map(|t| t.panes.iter().map(|p| &*p.session.shared)),
             );
+            self.park_waiting = pass.waiting > 0;
         }
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.

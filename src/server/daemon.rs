@@ -152,10 +152,7 @@ fn serve_with(
         let hub = Arc::clone(&hub);
         let _ = std::thread::Builder::new()
             .name("first-claim".into())
-            .spawn(move || {
-                std::thread::sleep(hub::first::claim_within());
-                hub.expire_first();
-            });
+            .spawn(move || hub.expire_first());
     }
     {
         let (hub, path) = (Arc::clone(&hub), path.clone());

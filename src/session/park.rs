@@ -8,18 +8,30 @@ use super::shared::Shared;
 /// a wake costs about as much as parsing one screen of text.
 pub const QUIET_MS: u64 = 2000;
 
+/// What one pass of [`park_idle`] did and left.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParkPass {
+    /// Tabs parked by this pass.
+    pub parked: usize,
+    /// Tabs that printed less than [`QUIET_MS`] ago: a later pass may park them, so the
+    /// caller must not skip passes while any is waiting.
+    pub waiting: usize,
+}
+
 /// Parks the hidden tabs whose output has been quiet for `QUIET_MS`, then gives the freed
-/// screens back to the system once. Returns how many were parked now. A tab busy on another
-/// thread is skipped (tried again at the next call).
-pub fn park_idle<'a>(hidden: impl Iterator<Item = &'a Shared>) -> usize {
-    let mut parked = 0;
+/// screens back to the system once. A tab busy on another thread is skipped (tried again at
+/// the next pass).
+pub fn park_idle<'a>(hidden: impl Iterator<Item = &'a Shared>) -> ParkPass {
+    let mut pass = ParkPass::default();
     for shared in hidden {
-        if shared.quiet_ms() >= QUIET_MS && shared.try_park() {
-            parked += 1;
+        if shared.quiet_ms() < QUIET_MS {
+            pass.waiting += 1;
+        } else if shared.try_park() {
+            pass.parked += 1;
         }
     }
-    if parked > 0 {
+    if pass.parked > 0 {
         crate::sys::mem::malloc_trim();
     }
-    parked
+    pass
 }

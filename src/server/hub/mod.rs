@@ -83,6 +83,9 @@ pub struct Hub {
     /// The session started with the server for the client that started it (`first`), until
     /// that client's request takes it.
     first: Mutex<Option<first::First>>,
+    /// Signalled when the first session is claimed, so that the thread waiting to expire it
+    /// ends at once rather than after `first::claim_within`.
+    first_claimed: std::sync::Condvar,
 }
 
 /// The session's `MEMMUX` variable: the server's socket, its pid and the session's name.
@@ -123,6 +126,7 @@ impl Hub {
             socket,
             writers: Arc::new(AtomicUsize::new(0)),
             first: Mutex::new(None),
+            first_claimed: std::sync::Condvar::new(),
         }
     }
 
