@@ -111,10 +111,8 @@ impl QuietRounds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::activity::Activity;
     use crate::memory::cgroup::TabCgroup;
     use crate::memory::cgroup::tab::{fake_v2_hierarchy, write_files};
-    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     /// Two quiet tabs in a fake v2 tree, their programs joined, and their base.
@@ -133,20 +131,10 @@ mod tests {
                 ],
             );
             cg.set_joined(Ok(()));
-            let activity = Arc::new(Activity::new(Activity::no_waker()));
-            activity.mark_quiet();
-            roster.push(RosterEntry {
-                id,
-                number: id as usize,
-                title: String::new(),
-                pane: 1,
-                pid: None,
-                account: alloc::MEMMUX,
-                history_rows: Arc::new(AtomicUsize::new(0)),
-                history_bytes: Arc::new(AtomicUsize::new(0)),
-                activity,
-                cgroup: Some(Arc::new(cg)),
-            });
+            let mut tab = crate::memory::sampler::tests::entry(id);
+            tab.activity.mark_quiet();
+            tab.cgroup = Some(Arc::new(cg));
+            roster.push(tab);
         }
         let base = roster[0]
             .cgroup
