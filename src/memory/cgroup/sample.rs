@@ -340,6 +340,10 @@ impl CgroupSampler {
                     let mut s = last.clone();
                     s.figures = figures;
                     s.oom_victim = None;
+                    // The memory moved since the processes were read (often a helper's
+                    // exit: a new shell's start-up showed 7 processes, then 1), so this
+                    // count may be stale: not to be carried past FULL_EVERY.
+                    w.procs_quiet = false;
                     w.last = Some((usage, now, s.clone()));
                     return Ok(s);
                 }
@@ -714,6 +718,47 @@ mod tests {
         }
         let counted = counted.expect("the new process is counted");
         assert!(counted <= CARRY_FOR + ROUND, "counted after {counted:?}");
+    }
+
+    /// A quiet tab whose helper exits soon after its processes were read (a new shell's
+    /// start-up before its first output: seven processes, then one) shows the new count once
+    /// its processes may be read again, although the machine stays calm after: the count
+    /// reused for the small move is not carried.
+    #[test]
+    fn a_count_reused_for_a_small_move_is_not_carried() {
+        let me = std::process::id();
+        let parent = std::os::unix::process::parent_id();
+        let (_tmp, cg, base) = quiet_tab(10, &[me, parent]);
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        s.start_round_at(Some(&base), Some(500), t0);
+        assert_eq!(s.read_at(1, &cg, true, t0).unwrap().processes, 2);
+        // The helper exits: its pages leave the tab and the base.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n")).unwrap();
+        set_usage(&cg, 9);
+        std::fs::write(base.join("memory.current"), "9437184\n").unwrap();
+        let soon = t0 + Duration::from_secs(1);
+        s.start_round_at(Some(&base), Some(500), soon);
+        assert_eq!(
+            s.read_at(1, &cg, true, soon).unwrap().processes,
+            2,
+            "within FULL_EVERY the count is reused for a small move"
+        );
+        // Calm from here on: the base stands and no pid is handed out.
+        let mut counted = None;
+        for k in 1..=12u32 {
+            let now = soon + ROUND * k;
+            s.start_round_at(Some(&base), Some(500), now);
+            if s.read_at(1, &cg, true, now).unwrap().processes == 1 {
+                counted = Some(now - t0);
+                break;
+            }
+        }
+        let counted = counted.expect("the exited helper leaves the count");
+        assert!(
+            counted <= FULL_EVERY + ROUND * 2,
+            "counted after {counted:?}"
+        );
     }
 
     /// The rounds' intervals count as doubt unless the last pid or the faults stood.
