@@ -42,6 +42,11 @@ struct Watch {
     procs_quiet: bool,
     /// [`CgroupSampler::doubt`] when the processes were last read.
     procs_doubt: Duration,
+    /// The tab's output count when it was last read marked quiet: while it stays the same,
+    /// the tab printed nothing since, and a read counts as quiet though a figure that moved
+    /// (memmux parking its screen moves its heap) took the mark back (see
+    /// [`CgroupSampler::silent`]).
+    quiet_output: Option<u64>,
 }
 
 /// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
@@ -103,9 +108,12 @@ const MAX_OPEN_STATM: usize = crate::memory::procs::MAX_OPEN_STATM;
 pub struct CgroupSampler {
     watches: HashMap<u64, Watch>,
     buf: String,
-    /// `/proc/PID/statm` kept open, by pid: bound to that process, so a reused pid reads as
-    /// gone rather than as another process.
-    statm: HashMap<u32, std::fs::File>,
+    /// `/proc/PID/statm` kept open, by pid, with the tab it was read for: bound to that
+    /// process, so a reused pid reads as gone rather than as another process.
+    statm: HashMap<u32, (u64, std::fs::File)>,
+    /// Tabs whose processes were last read while they printed: each needs one read while
+    /// quiet before its sample may be carried (see [`CgroupSampler::unsettled`]).
+    unsettled: std::collections::HashSet<u64>,
     /// Reads the figures at every sample, as for a tab whose memory moves all the time
     /// (cost tests).
     pub assume_moving: bool,
@@ -143,6 +151,35 @@ impl CgroupSampler {
         // A set: `ids.contains` per watch made this 10^6 comparisons per round at 1,000 tabs.
         let ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         self.watches.retain(|id, _| ids.contains(id));
+        self.unsettled.retain(|id| ids.contains(id));
+        self.statm.retain(|_, (id, _)| ids.contains(id));
+    }
+
+    /// Whether tab `id` printed nothing since it was last seen marked quiet: `marked` (its
+    /// activity's quiet mark, read after its `output` count), or the same output count as
+    /// then. The pacer takes the mark back when any of the tab's figures moves, its heap
+    /// too: memmux parking a hidden tab's screen 2 s after it went quiet made 1,000 young
+    /// tabs read their processes again while "busy", and each then needed another quiet
+    /// read 5-10 s later before its sample could be carried.
+    pub fn silent(&mut self, id: u64, marked: bool, output: u64) -> bool {
+        if marked {
+            self.watches.entry(id).or_default().quiet_output = Some(output);
+            return true;
+        }
+        self.watches
+            .get(&id)
+            .is_some_and(|w| w.quiet_output == Some(output))
+    }
+
+    /// Whether tab `id` still needs its first read while quiet: its processes were last
+    /// read while it printed (see [`Watch::procs_quiet`]).
+    pub fn unsettled(&self, id: u64) -> bool {
+        self.unsettled.contains(&id)
+    }
+
+    /// Whether any tab still needs its first read while quiet.
+    pub fn any_unsettled(&self) -> bool {
+        !self.unsettled.is_empty()
     }
 
     /// At the start of a round: reads the usage of `base`, the cgroup holding every tab's
@@ -309,8 +346,15 @@ impl CgroupSampler {
             // A quiet tab whose own usage did not move keeps its sample as long as it could
             // have been carried unread: when any other tab moves, 1,000 quiet tabs each read
             // one file rather than seven (a full read, about 100 us each, every round).
+            // A quiet tab whose processes were read while it printed is read in full now,
+            // not up to FULL_EVERY later: only a quiet read may be carried, and a tab left
+            // waiting is read again at every round until then (1,000 young tabs took 10-12 s
+            // past the last one's opening to settle, into the bench's idle window).
+            let first_quiet = quiet && !w.procs_quiet;
             let stands = if quiet && w.procs_quiet {
                 self.stands(id, w, now)
+            } else if first_quiet {
+                false
             } else {
                 w.last
                     .as_ref()
@@ -336,6 +380,7 @@ impl CgroupSampler {
                 if now.saturating_duration_since(*at) < FULL_EVERY
                     && figures.oom_kills == w.oom_kills
                     && small
+                    && (w.procs_quiet || !quiet)
                 {
                     let mut s = last.clone();
                     s.figures = figures;
@@ -349,16 +394,14 @@ impl CgroupSampler {
         let page = page_size();
         let mut members = Vec::with_capacity(pids.len());
         for &pid in &pids {
-            let bytes = self.statm(pid, page).unwrap_or(0);
+            let bytes = self.statm(id, pid, page).unwrap_or(0);
             members.push((pid, bytes));
         }
-        let live: Vec<u32> = self
-            .watches
-            .values()
-            .flat_map(|w| w.members.iter().map(|m| m.0))
-            .chain(pids.iter().copied())
-            .collect();
-        self.statm.retain(|p, _| live.contains(p));
+        // This tab's processes that left: O(files kept open). Collecting every tab's members
+        // for each full read made the young tabs' first reads O(tabs²): at 1,000 tabs, 64
+        // files against 1,000 members, some 50 us of each read.
+        self.statm
+            .retain(|p, (owner, _)| *owner != id || pids.contains(p));
         let big = members.iter().max_by_key(|(_, b)| *b).copied();
         let w = self.watches.entry(id).or_default();
         let biggest = big.map(|(pid, bytes)| {
@@ -408,6 +451,11 @@ impl CgroupSampler {
         };
         w.members = members;
         w.procs_quiet = quiet;
+        if quiet {
+            self.unsettled.remove(&id);
+        } else {
+            self.unsettled.insert(id);
+        }
         w.procs_doubt = self.doubt;
         w.last = Some((usage, now, sample.clone()));
         w.procs = Some((usage, now, sample.clone()));
@@ -431,7 +479,7 @@ impl CgroupSampler {
         self.stands(id, w, now).then_some(last)
     }
 
-    fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
+    fn statm(&mut self, id: u64, pid: u32, page: u64) -> Option<u64> {
         use std::os::unix::fs::FileExt;
         let scarce = crate::memory::fd_budget::scarce();
         if scarce {
@@ -444,9 +492,11 @@ impl CgroupSampler {
                 let n = f.read_at(&mut text, 0).ok()?;
                 return parse_statm(&text[..n], page);
             }
-            self.statm.insert(pid, f);
+            self.statm.insert(pid, (id, f));
         }
-        let f = self.statm.get(&pid)?;
+        let (owner, f) = self.statm.get_mut(&pid)?;
+        // A process moved into another tab is that tab's to drop when it leaves.
+        *owner = id;
         let mut text = [0u8; 128];
         match f.read_at(&mut text, 0) {
             Ok(n) if n > 0 => parse_statm(&text[..n], page),
@@ -768,6 +818,52 @@ mod tests {
         };
         assert_eq!(at(&mut s, 55), 10);
         assert_eq!(at(&mut s, 65), 20);
+    }
+
+    /// A tab whose processes were read while it printed has them read again at its first
+    /// quiet read, though its usage stands and the last read is younger than
+    /// [`FULL_EVERY`]; from then on its sample is carried.
+    #[test]
+    fn the_first_quiet_read_reads_the_processes_at_once() {
+        let me = std::process::id();
+        let parent = std::os::unix::process::parent_id();
+        let (_tmp, cg, base) = quiet_tab(10, &[me, parent]);
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        s.start_round_at(Some(&base), Some(500), t0);
+        // Read while printing: a prompt's helper counted.
+        assert_eq!(s.read_at(1, &cg, false, t0).unwrap().processes, 2);
+        assert!(s.unsettled(1));
+        assert!(s.carry_bound([1].into_iter()).is_none());
+        // The helper is gone, the usage stands; one second later the tab is quiet.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n")).unwrap();
+        let t1 = t0 + Duration::from_secs(1);
+        s.start_round_at(Some(&base), Some(500), t1);
+        assert_eq!(s.read_at(1, &cg, true, t1).unwrap().processes, 1);
+        assert!(!s.unsettled(1) && !s.any_unsettled());
+        assert!(s.carry_bound([1].into_iter()).is_some());
+        // Carried from now on: the file moves, the sample does not.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n{parent}\n")).unwrap();
+        let t2 = t1 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t2);
+        assert_eq!(s.read_at(1, &cg, true, t2).unwrap().processes, 1);
+    }
+
+    /// A tab stays silent while its output count is the one it had when last read marked
+    /// quiet, whoever took the mark back; its first output since ends that.
+    #[test]
+    fn a_tab_is_silent_until_its_output_moves() {
+        let mut s = CgroupSampler::default();
+        assert!(!s.silent(1, false, 0), "never seen quiet");
+        assert!(s.silent(1, true, 40));
+        assert!(
+            s.silent(1, false, 40),
+            "the mark taken back by a moved figure"
+        );
+        assert!(!s.silent(1, false, 41), "it printed");
+        assert!(!s.silent(2, false, 40), "another tab");
+        s.retain(&[2]);
+        assert!(!s.silent(1, false, 40), "a closed tab is forgotten");
     }
 
     /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.

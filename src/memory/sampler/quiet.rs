@@ -251,6 +251,28 @@ mod tests {
         assert!(!cgroups.base_still());
     }
 
+    /// A quiet tab whose processes were read while it printed joins the next round, with
+    /// the tabs due; one read while quiet, or one not marked quiet, does not.
+    #[test]
+    fn an_unsettled_quiet_tab_joins_the_next_round() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (roster, _base) = tabs(tmp.path());
+        let mut cgroups = CgroupSampler::default();
+        let cg = |i: usize| roster[i].cgroup.as_ref().unwrap();
+        // Both read while printing; tab 2 then read quiet.
+        cgroups.read(1, cg(0), false).unwrap();
+        cgroups.read(2, cg(1), false).unwrap();
+        cgroups.read(2, cg(1), true).unwrap();
+        let mut due = vec![false, false];
+        super::super::round::with_unsettled(&mut due, &roster, &cgroups);
+        assert_eq!(due, [true, false]);
+        // Not marked quiet (it prints): left to its pace.
+        roster[0].activity.mark_busy();
+        let mut due = vec![false, false];
+        super::super::round::with_unsettled(&mut due, &roster, &cgroups);
+        assert_eq!(due, [false, false]);
+    }
+
     #[test]
     fn the_signature_follows_every_figure_and_their_order() {
         let a = signature([1, 2, 3].into_iter());
