@@ -100,7 +100,10 @@ impl QuietRounds {
             .iter()
             .find_map(|r| r.cgroup.as_ref().and_then(|c| c.base_dir()));
         cgroups.start_round_once(base);
-        let holds = cgroups.base_still() && cgroups.within(&s.bound, now);
+        // Every tab is quiet and due at a chart column.
+        let all = vec![true; roster.len()];
+        super::round::balance(cgroups, roster, &all, &all);
+        let holds = cgroups.base_still() && !cgroups.any_stale() && cgroups.within(&s.bound, now);
         if !holds {
             self.settled = None;
         }
@@ -198,6 +201,33 @@ mod tests {
         // And not past the tabs' carries.
         let later = Instant::now() + Duration::from_secs(20 * 60);
         assert!(!q.holds(&roster, &mut cgroups, later));
+    }
+
+    /// A move of the base that a tab accounts for ends the quiet rounds with that tab found
+    /// stale, the other carried; once it is read, they hold again.
+    #[test]
+    fn a_tab_that_moved_ends_the_quiet_rounds_until_it_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (roster, base) = tabs(tmp.path());
+        let roster = Arc::new(roster);
+        let mut cgroups = CgroupSampler::default();
+        let mut q = QuietRounds::default();
+        full_round(&mut q, &roster, &mut cgroups, true);
+        // The base's own charge moves: every tab read, the books drawn up.
+        std::fs::write(base.join("memory.current"), "2621440\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
+        cgroups.close_round();
+        // Tab 2 grows by 1 MiB, the base with it.
+        let tab2 = roster[1].cgroup.as_ref().unwrap();
+        std::fs::write(tab2.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(base.join("memory.current"), "3670016\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        assert!(cgroups.base_still() && cgroups.stale(2) && !cgroups.stale(1));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(!cgroups.any_stale());
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
     }
 
     /// No quiet round after a full round that could not leave every tab standing.

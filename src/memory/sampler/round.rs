@@ -64,6 +64,7 @@ pub fn sample_changed(
             *d && r.cgroup.is_some() && cgroups.silent(r.id, r.activity.is_quiet(), output)
         })
         .collect();
+    balance(cgroups, roster, &due, &quiet);
     for (i, r) in roster.iter().enumerate() {
         if let (Some(cg), true) = (&r.cgroup, due[i]) {
             let same = |s: Sample| {
@@ -172,6 +173,29 @@ pub fn sample_changed(
     snap.tabs = tabs;
     snap.cost = thread_cpu().saturating_sub(cpu0);
     snap
+}
+
+/// When the base moved this round and a due tab's sample could be carried: looks for the
+/// tabs that moved ([`CgroupSampler::balance`]), over every tab whose program joined its
+/// cgroup, those read this round anyway first, reading no more of the others than there
+/// are due tabs that could be carried (each would read its usage without the books). A
+/// round none of whose due tabs could be carried leaves the books to the next that needs
+/// them.
+pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
+    if cgroups.base_still() {
+        return;
+    }
+    let carries = |i: usize| due[i] && quiet[i] && cgroups.may_carry(roster[i].id, true);
+    let budget = (0..roster.len()).filter(|i| carries(*i)).count();
+    if budget == 0 {
+        return;
+    }
+    let flagged: Vec<bool> = (0..roster.len()).map(|i| due[i] && !carries(i)).collect();
+    let tabs = roster.iter().zip(flagged).filter_map(|(r, flag)| {
+        let cg = r.cgroup.as_deref()?;
+        (cg.joined() == Ok(true)).then_some((r.id, cg, flag))
+    });
+    cgroups.balance(tabs, budget);
 }
 
 /// Marks due, in `due` (the pacer's), the tabs marked quiet whose processes were last read
