@@ -230,6 +230,60 @@ mod tests {
         assert!(q.holds(&roster, &mut cgroups, Instant::now()));
     }
 
+    /// With a split tab (a pane's cgroup inside the tab's, which measures the first pane)
+    /// a move of the base is not looked for in the books: a pane's move is in its tab's
+    /// usage too, and every tab is read as before the books.
+    #[test]
+    fn a_split_tab_reads_every_tab_when_the_base_moves() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut roster, base) = tabs(tmp.path());
+        let tab1 = Arc::clone(roster[0].cgroup.as_ref().unwrap());
+        let pane = TabCgroup::create_pane(&tab1, "pane-1").unwrap();
+        write_files(
+            pane.dir(),
+            &[
+                ("memory.current", "1048576\n"),
+                ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                ("memory.events", "oom 0\noom_kill 0\n"),
+                ("cgroup.procs", ""),
+            ],
+        );
+        pane.set_joined(Ok(()));
+        let mut entry = crate::memory::sampler::tests::entry(3);
+        entry.activity.mark_quiet();
+        entry.cgroup = Some(Arc::new(pane));
+        roster.push(entry);
+        // The tab's usage holds its pane's, and the base both.
+        std::fs::write(tab1.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(base.join("memory.current"), "3145728\n").unwrap();
+        let roster = Arc::new(roster);
+        let mut cgroups = CgroupSampler::default();
+        let mut q = QuietRounds::default();
+        full_round(&mut q, &roster, &mut cgroups, true);
+        // The base's own charge moves (books, were they kept, would be drawn up here).
+        std::fs::write(base.join("memory.current"), "3670016\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
+        cgroups.close_round();
+        // The pane grows by 1 MiB: so do its tab and the base.
+        let pane = roster[2].cgroup.as_ref().unwrap();
+        std::fs::write(pane.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(tab1.dir().join("memory.current"), "3145728\n").unwrap();
+        std::fs::write(base.join("memory.current"), "4718592\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        assert!(!cgroups.base_still());
+        let usage = |c: &mut CgroupSampler, i: usize| {
+            let r = &roster[i];
+            c.read(r.id, r.cgroup.as_ref().unwrap(), true)
+                .unwrap()
+                .figures
+                .usage
+                >> 20
+        };
+        assert_eq!((usage(&mut cgroups, 0), usage(&mut cgroups, 2)), (3, 2));
+    }
+
     /// No quiet round after a full round that could not leave every tab standing.
     #[test]
     fn no_quiet_round_unless_every_tab_stands() {

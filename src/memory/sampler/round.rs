@@ -185,6 +185,15 @@ pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool]
     if cgroups.base_still() {
         return;
     }
+    // A tab's first pane is measured by the tab's cgroup, which holds its other panes'
+    // (`tab-<pid>-<n>/pane-<m>`): their usages count twice in the books, and a move found
+    // in a pane would leave the tab's figure unread. Without the books, as before them.
+    if roster
+        .iter()
+        .any(|r| r.cgroup.as_ref().is_some_and(|c| c.parent().is_some()))
+    {
+        return;
+    }
     let carries = |i: usize| due[i] && quiet[i] && cgroups.may_carry(roster[i].id, true);
     let budget = (0..roster.len()).filter(|i| carries(*i)).count();
     if budget == 0 {
