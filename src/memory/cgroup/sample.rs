@@ -180,7 +180,6 @@ impl CgroupSampler {
     /// books are drawn up afresh, and the base counts as moved this round (each quiet tab's
     /// sample then stands on its own usage, as read here: see [`CgroupSampler::read`]).
     ///
-    ///
     /// At most `budget` tabs not flagged are read: a round with a few tabs that could be
     /// carried reads no more than it would without the books (each of those its usage), and
     /// when that is not enough the base counts as moved, the books left as they were.
