@@ -1233,7 +1233,10 @@ class Bench:
     def tabs_run(self, mux, rep):
         """Many tabs in one instance: the new-session keys for N tabs written back to back,
         then the time until N shells run, the multiplexer's RSS, descriptors and threads,
-        and its CPU over --idle-seconds (memmux's panel shown), for each N of --tabs in turn.
+        and its CPU over --idle-seconds (memmux's panel shown), for each N of --tabs in turn;
+        then the same CPU figures over a second window --tabs-late seconds after the tabs
+        settled (the first opens a few seconds after, while the young tabs' last reads may
+        still fall in it).
         The multiplexer starts with a soft descriptor limit of --tabs-nofile (the common
         1,024): raising it, if it needs more, is its own business."""
         a = self.a
@@ -1270,6 +1273,7 @@ class Bench:
                 opening += time.perf_counter() - t0
                 opened = opening
                 inst.settle(a.settle_max)
+                settled_at = time.perf_counter()
                 # Idle tabs, as for the empty sessions of the memory test (memmux parks them).
                 inst.term.pump_for(a.park_wait)
                 pids = inst.procs.mux()
@@ -1293,7 +1297,21 @@ class Bench:
                 res["points"].append(pt)
                 self.log(f"  {n} tabs: opened in {opened:.1f} s; RSS {pt['rss_kib']} KiB, "
                          f"{fds} fds, {threads} threads; idle {pt['idle_cpu_s']:.2f} s CPU "
-                         f"({pt['idle_sched_ms']:.1f} ms on CPU) per 10 s")
+                         f"({pt['idle_sched_ms']:.1f} ms on CPU) per 10 s, from "
+                         f"{w0 - settled_at:.1f} s after they settled")
+                if a.tabs_late > 0:
+                    inst.term.pump_for(max(0.0, settled_at + a.tabs_late - time.perf_counter()))
+                    c0, n0 = cpu_ticks(pids), sched_ns(pids)
+                    w1 = time.perf_counter()
+                    inst.term.pump_for(a.idle_seconds)
+                    c1, n1 = cpu_ticks(pids), sched_ns(pids)
+                    secs = time.perf_counter() - w1
+                    pt["late_after_s"] = w1 - settled_at
+                    pt["late_idle_cpu_s"] = ticks_delta_s(c0, c1) * 10 / secs
+                    pt["late_idle_sched_ms"] = sched_delta_ms(n0, n1) * 10 / secs
+                    self.log(f"  {n} tabs, {pt['late_after_s']:.0f} s after they settled: idle "
+                             f"{pt['late_idle_cpu_s']:.2f} s CPU ({pt['late_idle_sched_ms']:.1f} ms "
+                             f"on CPU) per 10 s")
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
             inst.stop()
@@ -1451,8 +1469,9 @@ class Bench:
             add("flood_timeouts", r["flood_lat"]["timeouts"] + r["quiet_lat"]["timeouts"])
         for r in tabs:
             for pt in r["points"]:
-                for k in ("open_s", "rss_kib", "fds", "threads", "idle_cpu_s", "idle_sched_ms"):
-                    add(f"tabs{pt['tabs']}_{k}", pt[k])
+                for k in ("open_s", "rss_kib", "fds", "threads", "idle_cpu_s", "idle_sched_ms",
+                          "late_idle_cpu_s", "late_idle_sched_ms"):
+                    add(f"tabs{pt['tabs']}_{k}", pt.get(k))
         errors = [r["error"] for k in ("perf", "mem", "flood", "tabs") for r in runs.get(k, [])
                   if "error" in r]
         for r in tabs:
@@ -1527,6 +1546,9 @@ class Bench:
                      "(+ 320 of its own)", "")
             absolute("tabs1000_idle_cpu_s", 0.0, "idle CPU with 1,000 tabs 0.00 s per 10 s", "s",
                      exact_zero=True)
+            if self.a.tabs_late > 0:
+                absolute("tabs1000_late_idle_cpu_s", 0.0, "idle CPU with 1,000 tabs 0.00 s per "
+                         f"10 s, {self.a.tabs_late:.0f} s after they settled", "s", exact_zero=True)
         return out
 
     def report(self, summary, targets, meta):
@@ -1577,6 +1599,10 @@ class Bench:
                 (f"{n} tabs: threads", f"tabs{n}_threads", "", "lower", 0),
                 (f"{n} tabs: idle CPU /10 s", f"tabs{n}_idle_cpu_s", "s", "lower", 2),
                 (f"{n} tabs: on-CPU while idle /10 s", f"tabs{n}_idle_sched_ms", "ms", "lower", 1),
+                (f"{n} tabs: idle CPU /10 s, {self.a.tabs_late:.0f} s on", f"tabs{n}_late_idle_cpu_s",
+                 "s", "lower", 2),
+                (f"{n} tabs: on-CPU /10 s, {self.a.tabs_late:.0f} s on", f"tabs{n}_late_idle_sched_ms",
+                 "ms", "lower", 1),
             ]
         w0 = 34
         head = f"{'figure':{w0}} {'unit':5} {'better':6} " + " ".join(f"{n:>10}" for n in names)
@@ -1716,6 +1742,9 @@ def parse_args(argv=None):
     p.add_argument("--tabs-for", type=csv, default=["memmux", "memmux-base", "tmux"])
     p.add_argument("--tabs-nofile", type=int, default=1024,
                    help="soft descriptor limit the many-tabs test starts the multiplexer with")
+    p.add_argument("--tabs-late", type=float, default=60,
+                   help="seconds after the tabs settled at which the many-tabs test measures its "
+                   "second idle window (0: none)")
     p.add_argument("--tabs-timeout", type=float, default=180,
                    help="seconds allowed for each step of the many-tabs test")
     p.add_argument("--pause-ms", type=lambda s: [float(x) for x in s.split(",")], default=[20, 60])

@@ -9,6 +9,7 @@
 //! [`tab::TabCgroup`], which removes the cgroup or, while processes are left in it, keeps it
 //! on the [`left_behind`] list until they are gone or memmux exits ([`release_at_exit`]).
 
+pub mod books;
 pub mod detect;
 pub mod join;
 pub mod oom_watch;

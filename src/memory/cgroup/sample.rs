@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::TabCgroup;
+use super::books::Books;
 use super::stat::CgroupFigures;
 use crate::memory::procs::{ProcessInfo, page_size, parse_statm};
 
@@ -42,6 +43,14 @@ struct Watch {
     procs_quiet: bool,
     /// [`CgroupSampler::doubt`] when the processes were last read.
     procs_doubt: Duration,
+    /// The tab's output count when it was last read marked quiet: while it stays the same,
+    /// the tab printed nothing since, and a read counts as quiet though a figure that moved
+    /// (memmux parking its screen moves its heap) took the mark back (see
+    /// [`CgroupSampler::silent`]).
+    quiet_output: Option<u64>,
+    /// The usage [`CgroupSampler::balance`] read this round (the round's number and the
+    /// usage): the round's own read of the tab takes it rather than reading the file again.
+    fresh: Option<(u64, u64)>,
 }
 
 /// 5 s: the longest an unchanged usage stands for the whole sample. The kernel charges a
@@ -103,16 +112,30 @@ const MAX_OPEN_STATM: usize = crate::memory::procs::MAX_OPEN_STATM;
 pub struct CgroupSampler {
     watches: HashMap<u64, Watch>,
     buf: String,
-    /// `/proc/PID/statm` kept open, by pid: bound to that process, so a reused pid reads as
-    /// gone rather than as another process.
-    statm: HashMap<u32, std::fs::File>,
+    /// `/proc/PID/statm` kept open, by pid, with the tab it was read for: bound to that
+    /// process, so a reused pid reads as gone rather than as another process.
+    statm: HashMap<u32, (u64, std::fs::File)>,
+    /// Tabs whose processes were last read while they printed: each needs one read while
+    /// quiet before its sample may be carried (see [`CgroupSampler::unsettled`]).
+    unsettled: std::collections::HashSet<u64>,
     /// Reads the figures at every sample, as for a tab whose memory moves all the time
     /// (cost tests).
     pub assume_moving: bool,
     /// The usage of the cgroup holding every tab's, as the last round read it.
     base_usage: Option<(PathBuf, u64)>,
-    /// This round found it where the last round left it: no tab's memory moved.
+    /// This round found it where the last round left it and where the books say, or the
+    /// books accounted for its move ([`CgroupSampler::balance`]): no tab's memory moved but
+    /// those found [`CgroupSampler::stale`].
     base_still: bool,
+    /// The tabs' usages as last read, against the base's (see `books`).
+    books: Books,
+    /// Tabs whose usage as last read is not the one their sample was taken at: found moved
+    /// by [`CgroupSampler::balance`], not read in full since. Never carried.
+    stale: std::collections::HashSet<u64>,
+    /// Rounds started, for [`Watch::fresh`].
+    round: u64,
+    /// [`CgroupSampler::balance`] ran this round (or had no need to).
+    accounted: bool,
     /// The last round's [`Calm`] readings, and when it started.
     calm: Calm,
     round_at: Option<Instant>,
@@ -143,6 +166,128 @@ impl CgroupSampler {
         // A set: `ids.contains` per watch made this 10^6 comparisons per round at 1,000 tabs.
         let ids: std::collections::HashSet<u64> = ids.iter().copied().collect();
         self.watches.retain(|id, _| ids.contains(id));
+        self.unsettled.retain(|id| ids.contains(id));
+        self.stale.retain(|id| ids.contains(id));
+        self.statm.retain(|_, (id, _)| ids.contains(id));
+        self.books.retain(&ids);
+    }
+
+    /// When this round found the base moved: reads the usages of `tabs` (id, cgroup, and
+    /// whether the round reads it anyway), those never read first, then those flagged, then
+    /// the most recently moved, until the books balance again (see `books`); the tabs whose
+    /// usage moved are [`CgroupSampler::stale`] and the others' samples stand as if the base
+    /// had not moved. When no set of them accounts for the move, every tab was read, the
+    /// books are drawn up afresh, and the base counts as moved this round (each quiet tab's
+    /// sample then stands on its own usage, as read here: see [`CgroupSampler::read`]).
+    ///
+    /// At most `budget` tabs not flagged are read: a round with a few tabs that could be
+    /// carried reads no more than it would without the books (each of those its usage), and
+    /// when that is not enough the base counts as moved, the books left as they were.
+    ///
+    /// At 1,000 tabs a move of the base made every quiet tab read its usage (10-25 ms); the
+    /// tab that moved is usually the one at work, or the one whose charge stock was drained.
+    pub fn balance<'a>(
+        &mut self,
+        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+        budget: usize,
+    ) {
+        self.balance_at(tabs, budget, Instant::now());
+    }
+
+    fn balance_at<'a>(
+        &mut self,
+        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+        mut budget: usize,
+        now: Instant,
+    ) {
+        if self.base_still || std::mem::replace(&mut self.accounted, true) {
+            return;
+        }
+        let Some((_, base)) = self.base_usage.clone() else {
+            return;
+        };
+        let mut tabs: Vec<(u64, &TabCgroup, bool)> = tabs.collect();
+        let unread = self.books.order(&mut tabs);
+        // The rounds' own reads since may account for the move already (a tab at work read
+        // after the last round read the base).
+        if unread == 0 && self.books.balance(base) == Some(true) {
+            self.base_still = true;
+            return;
+        }
+        for (k, (id, cg, flagged)) in tabs.iter().enumerate() {
+            if !*flagged {
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
+            }
+            // A cgroup removed under memmux's feet: its round's own read says so.
+            let Ok(usage) = cg.usage(&mut self.buf) else {
+                continue;
+            };
+            self.note_usage(*id, usage, now);
+            if let Some(w) = self.watches.get_mut(id) {
+                w.fresh = Some((self.round, usage));
+            }
+            if k + 1 >= unread && self.books.balance(base) == Some(true) {
+                self.base_still = true;
+                return;
+            }
+        }
+        self.books.draw_up(base);
+    }
+
+    /// Records tab `id`'s usage as just read, in the books and against its sample.
+    fn note_usage(&mut self, id: u64, usage: u64, now: Instant) {
+        self.books.record(id, usage, now);
+        let moved = self
+            .watches
+            .get(&id)
+            .and_then(|w| w.last.as_ref())
+            .is_some_and(|(u, _, _)| *u != usage);
+        if moved {
+            self.stale.insert(id);
+        } else {
+            self.stale.remove(&id);
+        }
+    }
+
+    /// Whether tab `id`'s usage was found moved since its sample (see
+    /// [`CgroupSampler::balance`]).
+    pub fn stale(&self, id: u64) -> bool {
+        self.stale.contains(&id)
+    }
+
+    /// Whether any tab's usage was found moved since its sample.
+    pub fn any_stale(&self) -> bool {
+        !self.stale.is_empty()
+    }
+
+    /// Whether tab `id` printed nothing since it was last seen marked quiet: `marked` (its
+    /// activity's quiet mark, read after its `output` count), or the same output count as
+    /// then. The pacer takes the mark back when any of the tab's figures moves, its heap
+    /// too: memmux parking a hidden tab's screen 2 s after it went quiet made 1,000 young
+    /// tabs read their processes again while "busy", and each then needed another quiet
+    /// read 5-10 s later before its sample could be carried.
+    pub fn silent(&mut self, id: u64, marked: bool, output: u64) -> bool {
+        if marked {
+            self.watches.entry(id).or_default().quiet_output = Some(output);
+            return true;
+        }
+        self.watches
+            .get(&id)
+            .is_some_and(|w| w.quiet_output == Some(output))
+    }
+
+    /// Whether tab `id` still needs its first read while quiet: its processes were last
+    /// read while it printed (see [`Watch::procs_quiet`]).
+    pub fn unsettled(&self, id: u64) -> bool {
+        self.unsettled.contains(&id)
+    }
+
+    /// Whether any tab still needs its first read while quiet.
+    pub fn any_unsettled(&self) -> bool {
+        !self.unsettled.is_empty()
     }
 
     /// At the start of a round: reads the usage of `base`, the cgroup holding every tab's
@@ -246,8 +391,16 @@ impl CgroupSampler {
         self.calm = calm;
         self.round_at = Some(now);
         self.round_open = true;
-        self.base_still = usage.is_some() && usage == self.base_usage;
+        // Where the last round left it, and where the books say: a tab found moved by the
+        // books, or read moved, since they were drawn up, without the base moving since
+        // (the base moved in a round that did not read that tab) is looked for again.
+        let books = usage
+            .as_ref()
+            .is_none_or(|(_, u)| self.books.balance(*u) != Some(false));
+        self.base_still = usage.is_some() && usage == self.base_usage && books;
         self.base_usage = usage;
+        self.round += 1;
+        self.accounted = self.base_still;
     }
 
     fn last_pid(&mut self) -> Option<u32> {
@@ -300,7 +453,17 @@ impl CgroupSampler {
             s.oom_victim = None;
             return Ok(s);
         }
-        let usage = cg.usage(&mut self.buf)?;
+        let round = self.round;
+        let fresh = self
+            .watches
+            .get_mut(&id)
+            .and_then(|w| w.fresh.take())
+            .filter(|(r, _)| *r == round);
+        let usage = match fresh {
+            Some((_, u)) => u,
+            None => cg.usage(&mut self.buf)?,
+        };
+        self.note_usage(id, usage, now);
         if let Some(w) = self
             .watches
             .get(&id)
@@ -309,8 +472,15 @@ impl CgroupSampler {
             // A quiet tab whose own usage did not move keeps its sample as long as it could
             // have been carried unread: when any other tab moves, 1,000 quiet tabs each read
             // one file rather than seven (a full read, about 100 us each, every round).
+            // A quiet tab whose processes were read while it printed is read in full now,
+            // not up to FULL_EVERY later: only a quiet read may be carried, and a tab left
+            // waiting is read again at every round until then (1,000 young tabs took 10-12 s
+            // past the last one's opening to settle, into the bench's idle window).
+            let first_quiet = quiet && !w.procs_quiet;
             let stands = if quiet && w.procs_quiet {
                 self.stands(id, w, now)
+            } else if first_quiet {
+                false
             } else {
                 w.last
                     .as_ref()
@@ -318,6 +488,7 @@ impl CgroupSampler {
             };
             if let Some((u, _, last)) = &w.last {
                 if *u == usage && stands {
+                    // `note_usage` found it not stale.
                     let mut s = last.clone();
                     s.oom_victim = None;
                     return Ok(s);
@@ -336,6 +507,7 @@ impl CgroupSampler {
                 if now.saturating_duration_since(*at) < FULL_EVERY
                     && figures.oom_kills == w.oom_kills
                     && small
+                    && (w.procs_quiet || !quiet)
                 {
                     let mut s = last.clone();
                     s.figures = figures;
@@ -345,6 +517,7 @@ impl CgroupSampler {
                     // count may be stale: not to be carried past FULL_EVERY.
                     w.procs_quiet = false;
                     w.last = Some((usage, now, s.clone()));
+                    self.stale.remove(&id);
                     return Ok(s);
                 }
             }
@@ -353,16 +526,14 @@ impl CgroupSampler {
         let page = page_size();
         let mut members = Vec::with_capacity(pids.len());
         for &pid in &pids {
-            let bytes = self.statm(pid, page).unwrap_or(0);
+            let bytes = self.statm(id, pid, page).unwrap_or(0);
             members.push((pid, bytes));
         }
-        let live: Vec<u32> = self
-            .watches
-            .values()
-            .flat_map(|w| w.members.iter().map(|m| m.0))
-            .chain(pids.iter().copied())
-            .collect();
-        self.statm.retain(|p, _| live.contains(p));
+        // This tab's processes that left: O(files kept open). Collecting every tab's members
+        // for each full read made the young tabs' first reads O(tabs²): at 1,000 tabs, 64
+        // files against 1,000 members, some 50 us of each read.
+        self.statm
+            .retain(|p, (owner, _)| *owner != id || pids.contains(p));
         let big = members.iter().max_by_key(|(_, b)| *b).copied();
         let w = self.watches.entry(id).or_default();
         let biggest = big.map(|(pid, bytes)| {
@@ -412,10 +583,26 @@ impl CgroupSampler {
         };
         w.members = members;
         w.procs_quiet = quiet;
+        if quiet {
+            self.unsettled.remove(&id);
+        } else {
+            self.unsettled.insert(id);
+        }
         w.procs_doubt = self.doubt;
         w.last = Some((usage, now, sample.clone()));
         w.procs = Some((usage, now, sample.clone()));
+        self.stale.remove(&id);
         Ok(sample)
+    }
+
+    /// Whether tab `id`'s sample could be carried this round, read `quiet`, were the base
+    /// still: a round none of whose due tabs could has no use for [`CgroupSampler::balance`].
+    pub fn may_carry(&self, id: u64, quiet: bool) -> bool {
+        quiet
+            && self
+                .watches
+                .get(&id)
+                .is_some_and(|w| w.procs_quiet && w.last.is_some())
     }
 
     /// Whether [`CgroupSampler::read`] would give tab `id`'s last sample again without
@@ -428,14 +615,20 @@ impl CgroupSampler {
     fn carried(&self, id: u64, cg: &TabCgroup, quiet: bool, now: Instant) -> Option<&CgroupSample> {
         let w = self.watches.get(&id)?;
         let killed = cg.oom_noticed() > w.oom_kills;
-        if !quiet || !w.procs_quiet || !self.base_still || self.assume_moving || killed {
+        if !quiet
+            || !w.procs_quiet
+            || !self.base_still
+            || self.assume_moving
+            || killed
+            || self.stale.contains(&id)
+        {
             return None;
         }
         let (_, _, last) = w.last.as_ref()?;
         self.stands(id, w, now).then_some(last)
     }
 
-    fn statm(&mut self, pid: u32, page: u64) -> Option<u64> {
+    fn statm(&mut self, id: u64, pid: u32, page: u64) -> Option<u64> {
         use std::os::unix::fs::FileExt;
         let scarce = crate::memory::fd_budget::scarce();
         if scarce {
@@ -448,9 +641,11 @@ impl CgroupSampler {
                 let n = f.read_at(&mut text, 0).ok()?;
                 return parse_statm(&text[..n], page);
             }
-            self.statm.insert(pid, f);
+            self.statm.insert(pid, (id, f));
         }
-        let f = self.statm.get(&pid)?;
+        let (owner, f) = self.statm.get_mut(&pid)?;
+        // A process moved into another tab is that tab's to drop when it leaves.
+        *owner = id;
         let mut text = [0u8; 128];
         match f.read_at(&mut text, 0) {
             Ok(n) if n > 0 => parse_statm(&text[..n], page),
@@ -813,6 +1008,201 @@ mod tests {
         };
         assert_eq!(at(&mut s, 55), 10);
         assert_eq!(at(&mut s, 65), 20);
+    }
+
+    /// A tab whose processes were read while it printed has them read again at its first
+    /// quiet read, though its usage stands and the last read is younger than
+    /// [`FULL_EVERY`]; from then on its sample is carried.
+    #[test]
+    fn the_first_quiet_read_reads_the_processes_at_once() {
+        let me = std::process::id();
+        let parent = std::os::unix::process::parent_id();
+        let (_tmp, cg, base) = quiet_tab(10, &[me, parent]);
+        let mut s = CgroupSampler::default();
+        let t0 = Instant::now();
+        s.start_round_at(Some(&base), Some(500), t0);
+        // Read while printing: a prompt's helper counted.
+        assert_eq!(s.read_at(1, &cg, false, t0).unwrap().processes, 2);
+        assert!(s.unsettled(1));
+        assert!(s.carry_bound([1].into_iter()).is_none());
+        // The helper is gone, the usage stands; one second later the tab is quiet.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n")).unwrap();
+        let t1 = t0 + Duration::from_secs(1);
+        s.start_round_at(Some(&base), Some(500), t1);
+        assert_eq!(s.read_at(1, &cg, true, t1).unwrap().processes, 1);
+        assert!(!s.unsettled(1) && !s.any_unsettled());
+        assert!(s.carry_bound([1].into_iter()).is_some());
+        // Carried from now on: the file moves, the sample does not.
+        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n{parent}\n")).unwrap();
+        let t2 = t1 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t2);
+        assert_eq!(s.read_at(1, &cg, true, t2).unwrap().processes, 1);
+    }
+
+    /// A tab stays silent while its output count is the one it had when last read marked
+    /// quiet, whoever took the mark back; its first output since ends that.
+    #[test]
+    fn a_tab_is_silent_until_its_output_moves() {
+        let mut s = CgroupSampler::default();
+        assert!(!s.silent(1, false, 0), "never seen quiet");
+        assert!(s.silent(1, true, 40));
+        assert!(
+            s.silent(1, false, 40),
+            "the mark taken back by a moved figure"
+        );
+        assert!(!s.silent(1, false, 41), "it printed");
+        assert!(!s.silent(2, false, 40), "another tab");
+        s.retain(&[2]);
+        assert!(!s.silent(1, false, 40), "a closed tab is forgotten");
+    }
+
+    /// Three quiet tabs of 10 MiB in one fake tree, and their base at 32 MiB (2 MiB charged
+    /// to the base itself), each read once while quiet and the books drawn up, at `t0`.
+    fn booked_tabs(t0: Instant) -> (tempfile::TempDir, Vec<TabCgroup>, PathBuf, CgroupSampler) {
+        let tmp = tempfile::tempdir().unwrap();
+        let h = crate::memory::cgroup::tab::fake_v2_hierarchy(tmp.path());
+        let tabs: Vec<TabCgroup> = (1..=3)
+            .map(|n| {
+                let cg = TabCgroup::create(&h, &format!("tab-1-{n}")).unwrap();
+                crate::memory::cgroup::tab::write_files(
+                    cg.dir(),
+                    &[
+                        ("memory.current", "10485760\n"),
+                        ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                        ("memory.events", "oom 0\noom_kill 0\n"),
+                        ("cgroup.procs", ""),
+                    ],
+                );
+                cg
+            })
+            .collect();
+        let base = tabs[0].base_dir().unwrap().to_path_buf();
+        set_base(&base, 32);
+        set_faults(&base, 100);
+        let mut s = CgroupSampler::default();
+        s.start_round_at(Some(&base), Some(500), t0);
+        s.balance_at(ids(&tabs), usize::MAX, t0);
+        for (i, cg) in tabs.iter().enumerate() {
+            s.read_at(i as u64 + 1, cg, true, t0).unwrap();
+        }
+        (tmp, tabs, base, s)
+    }
+
+    fn ids(tabs: &[TabCgroup]) -> impl Iterator<Item = (u64, &TabCgroup, bool)> {
+        tabs.iter()
+            .enumerate()
+            .map(|(i, cg)| (i as u64 + 1, cg, false))
+    }
+
+    fn set_base(base: &Path, mib: u64) {
+        std::fs::write(base.join("memory.current"), format!("{}\n", mib << 20)).unwrap();
+    }
+
+    /// A round at `now`: the base read, the books balanced, each tab's figure in MiB.
+    fn round_at(s: &mut CgroupSampler, tabs: &[TabCgroup], base: &Path, now: Instant) -> Vec<u64> {
+        s.start_round_at(Some(base), Some(500), now);
+        s.balance_at(ids(tabs), usize::MAX, now);
+        (0..tabs.len())
+            .map(|i| {
+                s.read_at(i as u64 + 1, &tabs[i], true, now)
+                    .unwrap()
+                    .figures
+                    .usage
+                    >> 20
+            })
+            .collect()
+    }
+
+    /// A move of the base is looked for in the tab that moved last first, and the reading
+    /// stops once the moves read account for it: a tab read later would show its own move
+    /// (its file moved, the fake base not), so its carried figure shows it was not read.
+    #[test]
+    fn the_books_stop_at_the_tabs_that_account_for_the_move() {
+        let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = booked_tabs(t0);
+        // Tab 3 moves by 1 MiB, the base with it: found, the last of the three.
+        set_usage(&tabs[2], 11);
+        set_base(&base, 33);
+        assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND), [10, 10, 11]);
+        assert!(s.base_still(), "the books account for the move");
+        // Tab 3 moves again; tab 1's file moves unseen by the base.
+        set_usage(&tabs[2], 12);
+        set_usage(&tabs[0], 15);
+        set_base(&base, 34);
+        assert_eq!(
+            round_at(&mut s, &tabs, &base, t0 + ROUND * 2),
+            [10, 10, 12],
+            "tab 3, the last to move, accounts for it: tab 1 is not read"
+        );
+    }
+
+    /// A tab that moved is read however long ago it last moved, and is never carried over
+    /// its move, whether the books balance in the round that found it or later.
+    #[test]
+    fn the_books_read_on_until_the_tab_that_moved() {
+        let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = booked_tabs(t0);
+        set_usage(&tabs[2], 11);
+        set_base(&base, 33);
+        round_at(&mut s, &tabs, &base, t0 + ROUND);
+        // Tab 2, not the last to move, moves by 4 MiB.
+        set_usage(&tabs[1], 14);
+        set_base(&base, 37);
+        assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND * 2), [10, 14, 11]);
+        assert!(s.base_still() && !s.any_stale());
+        // Found moved in a round that does not read it (not due): stale until read.
+        set_usage(&tabs[0], 9);
+        set_base(&base, 36);
+        let t3 = t0 + ROUND * 3;
+        s.start_round_at(Some(&base), Some(500), t3);
+        s.balance_at(ids(&tabs), usize::MAX, t3);
+        assert!(s.base_still() && s.stale(1) && !s.stale(2));
+        s.start_round_at(Some(&base), Some(500), t3 + ROUND);
+        assert!(s.stale(1));
+        assert_eq!(
+            s.read_at(1, &tabs[0], true, t3 + ROUND)
+                .unwrap()
+                .figures
+                .usage
+                >> 20,
+            9
+        );
+        assert!(!s.any_stale());
+    }
+
+    /// A round with one tab that could be carried reads one tab for the books, not all: the
+    /// move not found, the base counts as moved and the books stand for a later round.
+    #[test]
+    fn the_books_read_no_more_tabs_than_the_budget() {
+        let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = booked_tabs(t0);
+        set_usage(&tabs[2], 11);
+        set_base(&base, 33);
+        let t1 = t0 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t1);
+        s.balance_at(ids(&tabs), 1, t1);
+        assert!(!s.base_still());
+        assert_eq!(s.books.usage(3), Some(10 << 20), "tab 3 not read");
+        let t2 = t1 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t2);
+        s.balance_at(ids(&tabs), usize::MAX, t2);
+        assert!(s.base_still() && s.stale(3) && !s.stale(1));
+    }
+
+    /// A move no tab accounts for (the base's own charge) reads every tab, counts as a move
+    /// of the base, and draws the books up afresh: the next round finds them balanced.
+    #[test]
+    fn a_move_no_tab_accounts_for_reads_every_tab_once() {
+        let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = booked_tabs(t0);
+        set_base(&base, 31);
+        set_usage(&tabs[0], 12);
+        set_usage(&tabs[2], 8);
+        // +2 and -2 against the base's -1: no set of reads balances, all are read.
+        assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND), [12, 10, 8]);
+        assert!(!s.base_still());
+        s.start_round_at(Some(&base), Some(500), t0 + ROUND * 2);
+        assert!(s.base_still());
     }
 
     /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.

@@ -267,7 +267,8 @@ impl SamplerHandle {
                     }
                     pacer.cadence.interval = interval;
                     let heap = quiet::heap_signature(&roster);
-                    let due = pacer.due(&roster, now, all);
+                    let mut due = pacer.due(&roster, now, all);
+                    round::with_unsettled(&mut due, &roster, &cgroups);
                     last_round = Some(now);
                     if due.iter().any(|d| *d) {
                         let mut snapshot = if log.is_some() {

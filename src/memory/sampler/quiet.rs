@@ -100,7 +100,10 @@ impl QuietRounds {
             .iter()
             .find_map(|r| r.cgroup.as_ref().and_then(|c| c.base_dir()));
         cgroups.start_round_once(base);
-        let holds = cgroups.base_still() && cgroups.within(&s.bound, now);
+        // Every tab is quiet and due at a chart column.
+        let all = vec![true; roster.len()];
+        super::round::balance(cgroups, roster, &all, &all);
+        let holds = cgroups.base_still() && !cgroups.any_stale() && cgroups.within(&s.bound, now);
         if !holds {
             self.settled = None;
         }
@@ -200,6 +203,87 @@ mod tests {
         assert!(!q.holds(&roster, &mut cgroups, later));
     }
 
+    /// A move of the base that a tab accounts for ends the quiet rounds with that tab found
+    /// stale, the other carried; once it is read, they hold again.
+    #[test]
+    fn a_tab_that_moved_ends_the_quiet_rounds_until_it_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (roster, base) = tabs(tmp.path());
+        let roster = Arc::new(roster);
+        let mut cgroups = CgroupSampler::default();
+        let mut q = QuietRounds::default();
+        full_round(&mut q, &roster, &mut cgroups, true);
+        // The base's own charge moves: every tab read, the books drawn up.
+        std::fs::write(base.join("memory.current"), "2621440\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
+        cgroups.close_round();
+        // Tab 2 grows by 1 MiB, the base with it.
+        let tab2 = roster[1].cgroup.as_ref().unwrap();
+        std::fs::write(tab2.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(base.join("memory.current"), "3670016\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        assert!(cgroups.base_still() && cgroups.stale(2) && !cgroups.stale(1));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(!cgroups.any_stale());
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
+    }
+
+    /// With a split tab (a pane's cgroup inside the tab's, which measures the first pane)
+    /// a move of the base is not looked for in the books: a pane's move is in its tab's
+    /// usage too, and every tab is read as before the books.
+    #[test]
+    fn a_split_tab_reads_every_tab_when_the_base_moves() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut roster, base) = tabs(tmp.path());
+        let tab1 = Arc::clone(roster[0].cgroup.as_ref().unwrap());
+        let pane = TabCgroup::create_pane(&tab1, "pane-1").unwrap();
+        write_files(
+            pane.dir(),
+            &[
+                ("memory.current", "1048576\n"),
+                ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                ("memory.events", "oom 0\noom_kill 0\n"),
+                ("cgroup.procs", ""),
+            ],
+        );
+        pane.set_joined(Ok(()));
+        let mut entry = crate::memory::sampler::tests::entry(3);
+        entry.activity.mark_quiet();
+        entry.cgroup = Some(Arc::new(pane));
+        roster.push(entry);
+        // The tab's usage holds its pane's, and the base both.
+        std::fs::write(tab1.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(base.join("memory.current"), "3145728\n").unwrap();
+        let roster = Arc::new(roster);
+        let mut cgroups = CgroupSampler::default();
+        let mut q = QuietRounds::default();
+        full_round(&mut q, &roster, &mut cgroups, true);
+        // The base's own charge moves (books, were they kept, would be drawn up here).
+        std::fs::write(base.join("memory.current"), "3670016\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        full_round(&mut q, &roster, &mut cgroups, true);
+        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
+        cgroups.close_round();
+        // The pane grows by 1 MiB: so do its tab and the base.
+        let pane = roster[2].cgroup.as_ref().unwrap();
+        std::fs::write(pane.dir().join("memory.current"), "2097152\n").unwrap();
+        std::fs::write(tab1.dir().join("memory.current"), "3145728\n").unwrap();
+        std::fs::write(base.join("memory.current"), "4718592\n").unwrap();
+        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
+        assert!(!cgroups.base_still());
+        let usage = |c: &mut CgroupSampler, i: usize| {
+            let r = &roster[i];
+            c.read(r.id, r.cgroup.as_ref().unwrap(), true)
+                .unwrap()
+                .figures
+                .usage
+                >> 20
+        };
+        assert_eq!((usage(&mut cgroups, 0), usage(&mut cgroups, 2)), (3, 2));
+    }
+
     /// No quiet round after a full round that could not leave every tab standing.
     #[test]
     fn no_quiet_round_unless_every_tab_stands() {
@@ -249,6 +333,28 @@ mod tests {
         cgroups.abandon_round();
         cgroups.start_round_once(Some(&base));
         assert!(!cgroups.base_still());
+    }
+
+    /// A quiet tab whose processes were read while it printed joins the next round, with
+    /// the tabs due; one read while quiet, or one not marked quiet, does not.
+    #[test]
+    fn an_unsettled_quiet_tab_joins_the_next_round() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (roster, _base) = tabs(tmp.path());
+        let mut cgroups = CgroupSampler::default();
+        let cg = |i: usize| roster[i].cgroup.as_ref().unwrap();
+        // Both read while printing; tab 2 then read quiet.
+        cgroups.read(1, cg(0), false).unwrap();
+        cgroups.read(2, cg(1), false).unwrap();
+        cgroups.read(2, cg(1), true).unwrap();
+        let mut due = vec![false, false];
+        super::super::round::with_unsettled(&mut due, &roster, &cgroups);
+        assert_eq!(due, [true, false]);
+        // Not marked quiet (it prints): left to its pace.
+        roster[0].activity.mark_busy();
+        let mut due = vec![false, false];
+        super::super::round::with_unsettled(&mut due, &roster, &cgroups);
+        assert_eq!(due, [false, false]);
     }
 
     #[test]

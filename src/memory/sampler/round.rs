@@ -54,6 +54,17 @@ pub fn sample_changed(
     let mut notes: Vec<Option<String>> = vec![None; roster.len()];
     let mut due = due.to_vec();
     due.resize(roster.len(), false);
+    // Whether each due tab printed nothing since it was last marked quiet (see
+    // [`CgroupSampler::silent`]): the output count first, then the mark.
+    let quiet: Vec<bool> = roster
+        .iter()
+        .zip(&due)
+        .map(|(r, d)| {
+            let output = r.activity.output();
+            *d && r.cgroup.is_some() && cgroups.silent(r.id, r.activity.is_quiet(), output)
+        })
+        .collect();
+    balance(cgroups, roster, &due, &quiet);
     for (i, r) in roster.iter().enumerate() {
         if let (Some(cg), true) = (&r.cgroup, due[i]) {
             let same = |s: Sample| {
@@ -61,8 +72,7 @@ pub fn sample_changed(
                     && s.scrollback_rows == r.history_rows.load(Ordering::Acquire) as u64
                     && s.scrollback_bytes == r.history_bytes.load(Ordering::Acquire) as u64
             };
-            if cgroups.carries(r.id, cg, r.activity.is_quiet()) && delivered(r.id).is_some_and(same)
-            {
+            if cgroups.carries(r.id, cg, quiet[i]) && delivered(r.id).is_some_and(same) {
                 due[i] = false;
             }
         }
@@ -72,7 +82,7 @@ pub fn sample_changed(
         let due_here = due[i];
         let figures = match (&r.cgroup, due_here) {
             (Some(cg), true) => match cg.joined() {
-                Ok(true) => match cgroups.read(r.id, cg, r.activity.is_quiet()) {
+                Ok(true) => match cgroups.read(r.id, cg, quiet[i]) {
                     Ok(c) => Some(cgroup_figures(r, cg, c, now)),
                     Err(e) => {
                         let text = if e.kind() == std::io::ErrorKind::NotFound {
@@ -163,6 +173,53 @@ pub fn sample_changed(
     snap.tabs = tabs;
     snap.cost = thread_cpu().saturating_sub(cpu0);
     snap
+}
+
+/// When the base moved this round and a due tab's sample could be carried: looks for the
+/// tabs that moved ([`CgroupSampler::balance`]), over every tab whose program joined its
+/// cgroup, those read this round anyway first, reading no more of the others than there
+/// are due tabs that could be carried (each would read its usage without the books). A
+/// round none of whose due tabs could be carried leaves the books to the next that needs
+/// them.
+pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
+    if cgroups.base_still() {
+        return;
+    }
+    // A tab's first pane is measured by the tab's cgroup, which holds its other panes'
+    // (`tab-<pid>-<n>/pane-<m>`): their usages count twice in the books, and a move found
+    // in a pane would leave the tab's figure unread. Without the books, as before them.
+    if roster
+        .iter()
+        .any(|r| r.cgroup.as_ref().is_some_and(|c| c.parent().is_some()))
+    {
+        return;
+    }
+    let carries = |i: usize| due[i] && quiet[i] && cgroups.may_carry(roster[i].id, true);
+    let budget = (0..roster.len()).filter(|i| carries(*i)).count();
+    if budget == 0 {
+        return;
+    }
+    let flagged: Vec<bool> = (0..roster.len()).map(|i| due[i] && !carries(i)).collect();
+    let tabs = roster.iter().zip(flagged).filter_map(|(r, flag)| {
+        let cg = r.cgroup.as_deref()?;
+        (cg.joined() == Ok(true)).then_some((r.id, cg, flag))
+    });
+    cgroups.balance(tabs, budget);
+}
+
+/// Marks due, in `due` (the pacer's), the tabs marked quiet whose processes were last read
+/// while they printed: their first quiet read comes at the next round, with the others,
+/// rather than at their next chart column (0-5 s later). 1,000 tabs opened in a burst
+/// settled 10-12 s after the last one opened, a full read each spread over three columns.
+pub fn with_unsettled(due: &mut [bool], roster: &[RosterEntry], cgroups: &CgroupSampler) {
+    if !cgroups.any_unsettled() {
+        return;
+    }
+    for (d, r) in due.iter_mut().zip(roster) {
+        if !*d && r.cgroup.is_some() && r.activity.is_quiet() && cgroups.unsettled(r.id) {
+            *d = true;
+        }
+    }
 }
 
 /// A snapshot of memmux's own figures and the machine's, without tabs: what a quiet round
