@@ -224,6 +224,35 @@ def sched_ns(pids):
     return out
 
 
+def sched_threads(pids):
+    """Per thread of `pids`: (on-CPU ns, times run, "pid/name") from schedstat and comm;
+    "times run" counts the thread's turns on a CPU, about its wake-ups when it is idle."""
+    out = {}
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            v = slurp(f"/proc/{p}/task/{t}/schedstat")
+            comm = (slurp(f"/proc/{p}/task/{t}/comm") or "?").strip()
+            if v:
+                f = v.split()
+                out[int(t)] = (int(f[0]), int(f[2]), f"{p}/{comm}")
+    return out
+
+
+def sched_threads_delta(a, b, seconds):
+    """Per thread between two sched_threads() snapshots, busiest first: on-CPU ms per 10 s
+    and turns on a CPU per second (a thread that ended in between is lost)."""
+    rows = []
+    for t, (ns, runs, name) in b.items():
+        ns0, runs0, _ = a.get(t, (0, 0, name))
+        rows.append({"tid": t, "thread": name, "ms_per_10s": (ns - ns0) / 1e6 * 10 / seconds,
+                     "runs_per_s": (runs - runs0) / seconds})
+    return sorted(rows, key=lambda r: -r["ms_per_10s"])
+
+
 def sched_delta_ms(a, b):
     """On-CPU ms between two sched_ns() snapshots; a thread that ended in
     between is lost (not counted negative), a new one counts in full."""
@@ -1113,15 +1142,21 @@ class Bench:
         inst.term.pump_for(2.0)
         pids = inst.procs.mux()
         c0, n0, o0, t0 = cpu_ticks(pids), sched_ns(pids), inst.term.total, time.perf_counter()
+        th0 = sched_threads(pids)
         inst.term.pump_for(self.a.idle_seconds)
         c1, n1, o1, t1 = cpu_ticks(pids), sched_ns(pids), inst.term.total, time.perf_counter()
+        th1 = sched_threads(pids)
         r = {"sessions": inst.sessions, "seconds": t1 - t0, "cpu_s": ticks_delta_s(c0, c1),
              "sched_ms": sched_delta_ms(n0, n1), "drawn_bytes": o1 - o0,
              "per_process": {str(p): (c1[p] - c0.get(p, 0)) / HZ for p in c1}}
         r["cpu_s_per_10s"] = r["cpu_s"] * 10 / r["seconds"]
+        r["per_thread"] = sched_threads_delta(th0, th1, r["seconds"])
         self.log(f"  idle: {r['cpu_s']:.2f} s CPU ({r['sched_ms']:.2f} ms on CPU by schedstat) "
                  f"in {r['seconds']:.1f} s with {inst.sessions} "
                  f"sessions, {r['drawn_bytes']} bytes drawn")
+        busy = [t for t in r["per_thread"] if t["runs_per_s"] > 0]
+        self.log("  idle per thread (ms per 10 s, runs/s): " + (", ".join(
+            f"{t['thread']} {t['ms_per_10s']:.2f} ({t['runs_per_s']:.1f})" for t in busy[:8]) or "none ran"))
         return r
 
     # runs: each on a fresh instance ----------------------------------------

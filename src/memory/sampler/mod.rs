@@ -19,6 +19,7 @@ mod csv_log;
 mod pacer;
 mod quiet;
 mod round;
+mod system;
 #[cfg(test)]
 mod tests;
 

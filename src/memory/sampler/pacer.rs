@@ -19,11 +19,23 @@ pub const FRESH_GAP: Duration = Duration::from_millis(250);
 
 /// 5 s, one chart column: how often a quiet tab is sampled.
 pub const QUIET_INTERVAL: Duration = Duration::from_secs(5);
-/// 3 s: a tab stays on the full cadence this long after its last output or figure change.
+/// 3 s: a tab stays on the full cadence this long after its last output. After a change of
+/// its figures without output it stays there until a sample finds them still: a program
+/// growing silently is followed every interval, and a one-off step (the kernel draining a
+/// per-CPU charge batch, reclaiming page cache) costs one more round rather than three (with
+/// 4 idle tabs on a busy machine such steps came about once a column, traced).
 pub const BUSY_FOR: Duration = Duration::from_secs(3);
 /// 250 ms past a column's start: where quiet samples land, so that each column gets one
-/// sample (a plain 5 s period drifts and now and then leaves a column empty).
+/// sample (a plain 5 s period drifts and now and then leaves a column empty). Busy tabs'
+/// samples land on the same phase of their interval's grid, so that the tabs due in one
+/// second share one round.
 const QUIET_PHASE_MS: u64 = 250;
+
+/// 25 ms: a round also takes the tabs due this soon after it. Tabs due on the same instant
+/// of the wall clock come due a few µs to 1 ms apart by the monotonic clock (each from its
+/// own last sample, in whole ms); without this each came in a round of its own, and each
+/// round woke the UI: with 4 idle tabs, 2 or 3 rounds per chart column (traced).
+const COALESCE: Duration = Duration::from_millis(25);
 
 /// What decides that a tab is busy: any change in these between two samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +45,17 @@ struct Figures {
     processes: u32,
     rows: u64,
     bytes: u64,
+}
+
+impl Figures {
+    /// The tab's program moved its memory or its processes. The heap and the scrollback
+    /// move without the program only by memmux's own doing (parking a hidden tab's screen, a
+    /// resize, another tab's output evicting scrollback from the shared budget): one step,
+    /// which reaches the UI in the round that sees it. Counting those as busy put each newly
+    /// parked tab on the 1 s cadence for 3 s: three more rounds, each waking the UI.
+    fn moved_by_program(&self, new: &Figures) -> bool {
+        (self.tree, self.processes) != (new.tree, new.processes)
+    }
 }
 
 impl From<&Sample> for Figures {
@@ -58,9 +81,9 @@ struct Pace {
     delivered: Option<TabFigures>,
 }
 
-/// When each tab is sampled. A busy tab (output, or figures that moved, in the last
-/// [`BUSY_FOR`]) every `interval`; a quiet one once per chart column, and at once when it
-/// prints again. Measured, idle memmux with 4 tabs and the panel shown: 3.25 ms of CPU per
+/// When each tab is sampled. A busy tab (output in the last [`BUSY_FOR`], or figures that
+/// moved at its last sample) every `interval`; a quiet one once per chart column, and at once
+/// when it prints again. Measured, idle memmux with 4 tabs and the panel shown: 3.25 ms of CPU per
 /// 10 s with every tab sampled every second (of which the sampler 2.1, the UI taking the
 /// samples 1.15); see `docs/performance.md` for the figure with this.
 pub struct Pacer {
@@ -139,7 +162,7 @@ impl Pacer {
             due.push(match p.last_at {
                 None => true,
                 Some(_) if all => true,
-                Some(_) => cadence.due_at(p, now).is_some_and(|t| t <= now),
+                Some(_) => cadence.due_at(p, now).is_some_and(|t| t <= now + COALESCE),
             });
         }
         due
@@ -167,8 +190,11 @@ impl Pacer {
                 continue;
             };
             let new = Figures::from(&f.sample);
-            if p.last.is_some_and(|old| old != new) {
-                p.busy_until = Some(now + BUSY_FOR);
+            if p.last.is_some_and(|old| old.moved_by_program(&new)) {
+                // Busy at the next sample on the busy cadence, and no longer after it unless
+                // that one finds them moved again.
+                let next = now + self.cadence.busy_wait(unix_ms) + COALESCE;
+                p.busy_until = p.busy_until.max(Some(next));
                 r.activity.mark_busy();
             }
             p.last = Some(new);
@@ -216,7 +242,7 @@ impl Pacer {
                 all_quiet = false;
                 continue;
             };
-            if !self.cadence.busy(p, now) && !r.activity.is_quiet() {
+            if !self.cadence.busy_at_next(p, now) && !r.activity.is_quiet() {
                 // Output that raced with the mark is seen here, if it did not wake us.
                 let output = r.activity.mark_quiet();
                 if output != p.output {
@@ -262,11 +288,38 @@ impl Cadence {
         self.every_tab || p.busy_until.is_some_and(|t| now < t)
     }
 
+    /// Whether `p` is still busy when its next sample on the busy cadence comes, as seen at
+    /// `now`. A tab whose busy time ends before then is quiet for its pace from now on: its
+    /// next sample is the column's, and it is marked quiet at once (its output wakes the
+    /// sampler). Before, the sampler woke at that busy sample only to find the tab quiet and
+    /// mark it: a round that sampled no tab, after every burst of output.
+    fn busy_at_next(&self, p: &Pace, now: Instant) -> bool {
+        match p.last_at {
+            Some(last) => self.busy(p, now.max(last + self.busy_wait(p.last_unix_ms))),
+            None => self.busy(p, now),
+        }
+    }
+
+    /// From a sample at `unix_ms` to the next one on the busy cadence: the next point of the
+    /// interval's grid (phase [`QUIET_PHASE_MS`]) at least a quarter interval away, so one
+    /// to one and a quarter intervals. A tab woken by its output is sampled at once, off the
+    /// grid; its next samples join the other busy tabs' rounds.
+    fn busy_wait(&self, unix_ms: u64) -> Duration {
+        let period = (self.interval.as_millis() as u64).max(1);
+        if self.every_tab {
+            return self.interval;
+        }
+        let phase = QUIET_PHASE_MS % period;
+        let earliest = unix_ms + period / 4;
+        let next = (earliest.saturating_sub(phase) / period + 1) * period + phase;
+        Duration::from_millis(next - unix_ms)
+    }
+
     /// When `p` is next due, as seen at `now`.
     fn due_at(&self, p: &Pace, now: Instant) -> Option<Instant> {
         let last = p.last_at?;
-        if self.busy(p, now) {
-            return Some(last + self.interval);
+        if self.busy_at_next(p, now) {
+            return Some(last + self.busy_wait(p.last_unix_ms));
         }
         let quiet = self.quiet_interval();
         let period = quiet.as_millis().max(1) as u64;
@@ -279,5 +332,297 @@ impl Cadence {
             .saturating_sub(p.last_unix_ms)
             .min(period + QUIET_PHASE_MS);
         Some(last + Duration::from_millis(wait))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::sampler::tests::entry;
+    use crate::memory::sampler::{Detail, System};
+
+    /// What a tab shows at a virtual instant (ms from the start): its tree and heap figures,
+    /// and whether it printed.
+    type Script = dyn Fn(usize, u64) -> (u64, u64, bool);
+
+    /// One round: its wall-clock ms, which tabs it sampled, and whether a tab's output woke
+    /// it (rather than the wake-up the pacer asked for).
+    type Round = (u64, Vec<bool>, bool);
+
+    /// Drives `pacer` as the sampler thread does, event by event, for `secs` seconds of
+    /// virtual time from the wall clock `unix0`: a round at each wake-up it asks for, and at
+    /// each output of a tab marked quiet (its waker). The monotonic clock runs `skew_us` µs
+    /// per second ahead of the wall clock, as two clocks do. `start` is the monotonic
+    /// instant of `unix0`.
+    fn rounds(
+        pacer: &mut Pacer,
+        roster: &[RosterEntry],
+        start: Instant,
+        unix0: u64,
+        secs: u64,
+        script: &Script,
+    ) -> Vec<Round> {
+        let skew_us = 40;
+        let mut out = Vec::new();
+        let mut wake = pacer.next_wake(roster, start).or(Some(start));
+        let mut at_us: u64 = 0;
+        while at_us < secs * 1_000_000 {
+            // The next event: the wake-up asked for, or the next ms at which a quiet tab prints.
+            let next_wake_us = wake.map(|w| w.saturating_duration_since(start).as_micros() as u64);
+            let mut t = at_us;
+            let mut woken = false;
+            loop {
+                if next_wake_us.is_some_and(|w| w <= t) || t >= secs * 1_000_000 {
+                    t = t.max(next_wake_us.unwrap_or(t));
+                    break;
+                }
+                let ms = t / 1000;
+                let printed = roster
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| script(*i, ms).2)
+                    .count();
+                if printed > 0 {
+                    for (i, r) in roster.iter().enumerate() {
+                        if script(i, ms).2 {
+                            woken |= r.activity.is_quiet();
+                            r.activity.note_output(1);
+                        }
+                    }
+                    if woken {
+                        break;
+                    }
+                }
+                t = (t / 1000 + 1) * 1000;
+            }
+            at_us = t + 1;
+            let now = start + Duration::from_micros(t);
+            let unix = unix0 + (t - t * skew_us / 1_000_000) / 1000;
+            let ms = t / 1000;
+            let due = pacer.due(roster, now, false);
+            if due.iter().any(|d| *d) {
+                let s = Snapshot {
+                    unix_ms: unix,
+                    ..quiet_snapshot()
+                };
+                let s = Snapshot {
+                    tabs: roster
+                        .iter()
+                        .enumerate()
+                        .zip(&due)
+                        .filter(|(_, d)| **d)
+                        .map(|((i, r), _)| TabFigures {
+                            id: r.id,
+                            sample: Sample {
+                                unix_ms: unix,
+                                tree_bytes: script(i, ms).0,
+                                heap_bytes: script(i, ms).1,
+                                ..Sample::default()
+                            },
+                            biggest: None,
+                            detail: Detail::default(),
+                        })
+                        .collect(),
+                    ..s
+                };
+                pacer.sampled(roster, &due, &s, now, unix);
+            }
+            out.push((unix, due, woken));
+            pacer.settle(roster, now);
+            wake = pacer.next_wake(roster, now);
+        }
+        out
+    }
+
+    fn quiet_snapshot() -> Snapshot {
+        Snapshot {
+            unix_ms: 0,
+            tabs: Vec::new(),
+            self_rss: None,
+            heap_total: 0,
+            heap_memmux: 0,
+            leaked: (0, 0),
+            heap_known: false,
+            cost: Duration::ZERO,
+            system: System::default(),
+            left_behind: (0, 0),
+            notices: Vec::new(),
+            log_state: None,
+            quiet: false,
+        }
+    }
+
+    /// The wall-clock ms at which tab `i` was sampled.
+    fn samples_of(rounds: &[Round], i: usize) -> Vec<u64> {
+        rounds
+            .iter()
+            .filter(|(_, d, _)| d[i])
+            .map(|(u, _, _)| *u)
+            .collect()
+    }
+
+    /// Four quiet tabs opened a moment apart (their first samples ms apart) are then sampled
+    /// in one round per chart column, not one round per tab or two.
+    #[test]
+    fn quiet_tabs_share_one_round_per_column() {
+        let roster: Vec<_> = (1..=4).map(entry).collect();
+        let mut pacer = Pacer::new(false);
+        // Each tab's first sample 0.3 ms after the last one's, in one wall-clock ms (as a
+        // burst of new tabs is), 0.7 s into a column.
+        let start = Instant::now();
+        let unix0 = 1_000_000_700;
+        for i in 0..roster.len() {
+            let now = start + Duration::from_micros(300 * i as u64);
+            let _ = pacer.due(&roster, now, false);
+            let mut due = vec![false; roster.len()];
+            due[i] = true;
+            let s = Snapshot {
+                unix_ms: unix0,
+                tabs: Vec::new(),
+                ..quiet_snapshot()
+            };
+            pacer.sampled(&roster, &due, &s, now, unix0);
+        }
+        let rounds = rounds(&mut pacer, &roster, start, unix0, 60, &|_, _| (7, 1, false));
+        let within: Vec<_> = rounds
+            .iter()
+            .filter(|(u, _, _)| *u < unix0 + 60_000)
+            .collect();
+        for (u, due, _) in &within {
+            assert!(
+                due.iter().all(|d| *d),
+                "a round at {u} left a tab out: {within:?}"
+            );
+        }
+        // Columns start at 5, 10, ..., 60 s: 12 rounds.
+        assert!(
+            within.len() <= 12,
+            "{} rounds in 60 s: {within:?}",
+            within.len()
+        );
+    }
+
+    /// Two tabs printing from different instants of a second: their busy samples share
+    /// rounds (one round per second, not two), each still sampled about every second.
+    #[test]
+    fn busy_tabs_share_rounds_on_the_grid() {
+        let roster: Vec<_> = (1..=2).map(entry).collect();
+        let mut pacer = Pacer::new(false);
+        // Tab 0 prints at ms 100 of every second, tab 1 at ms 700, from 10 s to 30 s.
+        let script = |i: usize, ms: u64| {
+            let printing = (10_000..30_000).contains(&ms) && ms % 1000 == [100, 700][i];
+            (5, 1, printing)
+        };
+        let rounds = rounds(
+            &mut pacer,
+            &roster,
+            Instant::now(),
+            1_000_000_000,
+            40,
+            &script,
+        );
+        let busy: Vec<_> = rounds
+            .iter()
+            .filter(|(u, d, _)| (1_000_012_000..1_000_030_000).contains(u) && d.iter().any(|d| *d))
+            .collect();
+        assert!(
+            busy.len() <= 19,
+            "{} sampling rounds in 18 busy seconds: {busy:?}",
+            busy.len()
+        );
+        for i in 0..2 {
+            let at = samples_of(&rounds, i);
+            let gaps = at
+                .windows(2)
+                .filter(|w| (1_000_012_000..1_000_030_000).contains(&w[0]))
+                .map(|w| w[1] - w[0]);
+            for gap in gaps {
+                assert!(
+                    gap <= 1250,
+                    "tab {i} went {gap} ms unsampled while busy: {at:?}"
+                );
+            }
+        }
+    }
+
+    /// Every wake-up the pacer asks for samples a tab: the sampler does not wake at the end
+    /// of a tab's busy time only to find it quiet. (A tab's output wakes it at once, even
+    /// when the tab was sampled a moment before: that round only puts it on the busy cadence.)
+    #[test]
+    fn no_wake_up_samples_nothing() {
+        let roster = vec![entry(1)];
+        let mut pacer = Pacer::new(false);
+        // Output at 10.4 s and 20.9 s.
+        let script = |_: usize, ms: u64| (3, 1, ms == 10_400 || ms == 20_900);
+        let rounds = rounds(
+            &mut pacer,
+            &roster,
+            Instant::now(),
+            1_000_000_000,
+            40,
+            &script,
+        );
+        let empty: Vec<_> = rounds
+            .iter()
+            .filter(|(_, d, woken)| !d[0] && !woken)
+            .collect();
+        assert!(
+            empty.is_empty(),
+            "wake-ups that sampled nothing: {empty:?} of {rounds:?}"
+        );
+        let woken = rounds.iter().filter(|(_, _, w)| *w).count();
+        assert_eq!(woken, 2, "each output woke the sampler: {rounds:?}");
+        assert!(roster[0].activity.is_quiet());
+    }
+
+    /// A tab whose memory moves without output is seen within a column, then followed every
+    /// second while it moves; a step of its heap alone (memmux parking its screen) reaches the
+    /// UI at the round that sees it without putting the tab on the busy cadence.
+    #[test]
+    fn moving_memory_is_followed_and_a_heap_step_is_shown_once() {
+        let roster = vec![entry(1)];
+        let mut pacer = Pacer::new(false);
+        let script = |_: usize, ms: u64| {
+            let tree = match ms {
+                20_000..30_000 => ms / 700,
+                50_000.. => 10,
+                _ => 9,
+            };
+            let heap = if ms >= 40_000 { 2 } else { 1 };
+            (tree, heap, false)
+        };
+        let rounds = rounds(
+            &mut pacer,
+            &roster,
+            Instant::now(),
+            1_000_000_000,
+            58,
+            &script,
+        );
+        let at = samples_of(&rounds, 0);
+        let within = |a: u64, b: u64| {
+            at.iter()
+                .filter(|u| (1_000_000_000 + a..1_000_000_000 + b).contains(*u))
+                .count()
+        };
+        assert!(
+            within(20_000, 25_250) >= 1,
+            "the move unseen for a column: {at:?}"
+        );
+        assert!(
+            within(25_300, 30_000) >= 4,
+            "the moving figure not followed: {at:?}"
+        );
+        assert!(
+            within(41_000, 45_000) == 0,
+            "a heap step made the tab busy: {at:?}"
+        );
+        let seen_heap = at
+            .iter()
+            .any(|u| (1_000_040_000..1_000_045_300).contains(u));
+        assert!(seen_heap, "the heap step unseen for a column: {at:?}");
+        // A one-off step of the tree at 50 s: seen at the column, checked once on the busy
+        // cadence, then quiet.
+        assert_eq!(within(50_000, 55_000), 2, "after a one-off step: {at:?}");
     }
 }

@@ -293,26 +293,7 @@ fn cgroup_figures(
     }
 }
 
-/// `/proc/meminfo` and `/proc/pressure/memory`.
+/// `/proc/meminfo` and `/proc/pressure/memory` (through files kept open: `system`).
 fn system() -> System {
-    let mut out = System::default();
-    if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
-        let kb = |key: &str| {
-            text.lines()
-                .find_map(|l| {
-                    l.strip_prefix(key)?
-                        .split_ascii_whitespace()
-                        .next()?
-                        .parse::<u64>()
-                        .ok()
-                })
-                .map(|k| k * 1024)
-        };
-        out.total = kb("MemTotal:");
-        out.available = kb("MemAvailable:");
-    }
-    if let Ok(text) = std::fs::read_to_string("/proc/pressure/memory") {
-        out.pressure = crate::memory::cgroup::stat::pressure_some_avg10(&text);
-    }
-    out
+    super::system::read()
 }
