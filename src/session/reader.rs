@@ -2,6 +2,8 @@
 //! prompt) is parsed right there, with no hop to another thread; a flood goes to a parser
 //! thread started for it, its pty read by the flood loop into the parser's own buffers, so
 //! reading and parsing overlap, and the loop that reads the other tabs stays free for them.
+//! A hidden tab's flood is read by its parser thread itself, at the idle priority, and held
+//! back while someone types in a shown tab (`read_and_parse`, `typing`).
 //!
 //! Why two threads for a flood: a pty read returns at most the line discipline's 4 KiB, and
 //! the kernel refills that buffer from its own queue on a worker thread. A reader that parses

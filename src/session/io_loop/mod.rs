@@ -16,7 +16,9 @@
 //! Two loops of this kind run: the quiet loop, which every tab starts on and which parses
 //! small output (an echo, a prompt) itself, and the flood loop. A tab whose read brings more
 //! than `reader::INLINE_MAX` gets a parser thread, and its pty (reads, queued input) moves to
-//! the flood loop, which reads it straight into the parser's buffers; the pty comes back when
+//! the flood loop, which reads a shown tab's pty straight into the parser's buffers (a hidden
+//! tab's parser reads its pty itself, at the idle priority: `reader::read_and_parse`; the
+//! flood loop only writes its input then); the pty comes back when
 //! the parser retires (`reader::PARSER_IDLE` without output) or the output ends. The child's
 //! pidfd stays on the quiet loop. Why: with one loop, the thread that had to read another
 //! tab's echo was the one kept busy reading the flood (64 KiB in 4 KiB reads, the copy, the
