@@ -11,6 +11,7 @@ pub mod pty;
 pub mod reader;
 pub mod shared;
 mod spawn;
+pub mod typing;
 pub mod wake;
 
 use std::path::PathBuf;
@@ -271,7 +272,7 @@ impl Session {
         if self.pty.is_none() && !self.is_running() {
             return Ok(());
         }
-        self.shared.input.push(bytes)
+        self.shared.send_input(bytes)
     }
 
     pub fn size(&self) -> (u16, u16) {

@@ -121,6 +121,9 @@ impl Shared {
 
     /// Queues bytes for the program (see `InputQueue::push`).
     pub fn send_input(&self, bytes: Vec<u8>) -> Result<(), QueueFull> {
+        if self.shown() {
+            super::typing::note_key();
+        }
         self.input.push(bytes)
     }
 

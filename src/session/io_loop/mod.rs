@@ -16,7 +16,9 @@
 //! Two loops of this kind run: the quiet loop, which every tab starts on and which parses
 //! small output (an echo, a prompt) itself, and the flood loop. A tab whose read brings more
 //! than `reader::INLINE_MAX` gets a parser thread, and its pty (reads, queued input) moves to
-//! the flood loop, which reads it straight into the parser's buffers; the pty comes back when
+//! the flood loop, which reads a shown tab's pty straight into the parser's buffers (a hidden
+//! tab's parser reads its pty itself, at the idle priority: `reader::read_and_parse`; the
+//! flood loop only writes its input then); the pty comes back when
 //! the parser retires (`reader::PARSER_IDLE` without output) or the output ends. The child's
 //! pidfd stays on the quiet loop. Why: with one loop, the thread that had to read another
 //! tab's echo was the one kept busy reading the flood (64 KiB in 4 KiB reads, the copy, the
@@ -358,6 +360,8 @@ fn watch(inner: &Inner, io: &mut PtyIo) -> bool {
 fn update_interest(inner: &Inner, io: &mut PtyIo) {
     let mut want = 0;
     let room = match io.pipe.as_mut() {
+        // A hidden tab's parser reads the pty itself.
+        Some(p) if p.reads_itself() => false,
         // A parser of the wrong priority ends after its batch and wakes the loop.
         Some(p) if !p.wants_input(&io.shared) => false,
         Some(p) if !p.idle() => !p.throttle(),
@@ -402,7 +406,7 @@ fn read_quiet(inner: &Inner, flood: &Inner, tab: &mut TabIo, buf: &mut [u8]) {
 /// Starts the tab's parser thread with `first` as its first buffer. False when no parser
 /// thread can be had (`reader::MAX_PARSERS` busy): the quiet loop parses then.
 fn start_flood(io: &mut PtyIo, first: &[u8]) -> bool {
-    let Ok(mut pipe) = Pipeline::start(&io.label, &io.shared, &io.flood_waker) else {
+    let Ok(mut pipe) = Pipeline::start(&io.label, &io.shared, &io.flood_waker, &io.pty) else {
         return false;
     };
     let Some(mut b) = pipe.buffer(false) else {
@@ -521,6 +525,15 @@ fn read_flood(inner: &Inner, io: &mut PtyIo, hangup: bool) {
     if pipe.closed() {
         // Idle for `PARSER_IDLE`, or the tab was shown or hidden: the quiet loop reads this
         // tab again (and starts a parser at the right priority if it still floods).
+        return;
+    }
+    if pipe.reads_itself() {
+        // Only a hang-up or an error comes here (no read interest), and epoll reports it
+        // whatever the interest: stop watching rather than spin while the parser drains
+        // the pty, sees the end and ends (then the quiet loop takes the pty back).
+        if hangup {
+            let _ = inner.delete(&*io.pty);
+        }
         return;
     }
     // The tab was shown or hidden: the parser ends once its batch is parsed. Not after a
