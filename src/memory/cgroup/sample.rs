@@ -497,9 +497,12 @@ impl CgroupSampler {
         }
         let figures = cg.figures(usage, &mut self.buf)?;
         // The processes (a fresh open of cgroup.procs on v1, about 13 us, and a statm per
-        // process) at most every FULL_EVERY while the memory moves a little, and at once
-        // after a big move or an OOM kill, whose victim they name.
-        if let Some(w) = self.watches.get_mut(&id) {
+        // process) at most every FULL_EVERY while a printing tab's memory moves a little,
+        // and at once after a big move or an OOM kill, whose victim they name. A quiet
+        // tab's move is rare, and its sample may be carried for minutes, so its processes
+        // are read at once: a helper's exit (a new shell's start-up before its first output
+        // showed 7 processes, then 1) moves the memory and must not leave its count behind.
+        if let Some(w) = self.watches.get_mut(&id).filter(|_| !quiet) {
             if let Some((u, at, last)) = &w.procs {
                 // A move of more than an eighth (at least 16 MiB) is worth naming the
                 // process that made it.
@@ -507,14 +510,12 @@ impl CgroupSampler {
                 if now.saturating_duration_since(*at) < FULL_EVERY
                     && figures.oom_kills == w.oom_kills
                     && small
-                    && (w.procs_quiet || !quiet)
                 {
                     let mut s = last.clone();
                     s.figures = figures;
                     s.oom_victim = None;
-                    // The memory moved since the processes were read (often a helper's
-                    // exit: a new shell's start-up showed 7 processes, then 1), so this
-                    // count may be stale: not to be carried past FULL_EVERY.
+                    // Taken while the tab prints, as a read of its processes would be:
+                    // not carried once it is quiet (see `Watch::procs_quiet`).
                     w.procs_quiet = false;
                     w.last = Some((usage, now, s.clone()));
                     self.stale.remove(&id);
@@ -915,45 +916,45 @@ mod tests {
         assert!(counted <= CARRY_FOR + ROUND, "counted after {counted:?}");
     }
 
-    /// A quiet tab whose helper exits soon after its processes were read (a new shell's
-    /// start-up before its first output: seven processes, then one) shows the new count once
-    /// its processes may be read again, although the machine stays calm after: the count
-    /// reused for the small move is not carried.
+    /// A helper's exit soon after a quiet tab's processes were read (a new shell's start-up
+    /// before its first output: seven processes, then one) shows in the count once the tab
+    /// is quiet again, however calm the machine stays after: read at once when the tab is
+    /// quiet; when it printed meanwhile (its prompt), the count reused for the small move is
+    /// not carried past `FULL_EVERY`.
     #[test]
-    fn a_count_reused_for_a_small_move_is_not_carried() {
+    fn a_helper_that_exited_leaves_the_count() {
         let me = std::process::id();
         let parent = std::os::unix::process::parent_id();
-        let (_tmp, cg, base) = quiet_tab(10, &[me, parent]);
-        let mut s = CgroupSampler::default();
-        let t0 = Instant::now();
-        s.start_round_at(Some(&base), Some(500), t0);
-        assert_eq!(s.read_at(1, &cg, true, t0).unwrap().processes, 2);
-        // The helper exits: its pages leave the tab and the base.
-        std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n")).unwrap();
-        set_usage(&cg, 9);
-        std::fs::write(base.join("memory.current"), "9437184\n").unwrap();
-        let soon = t0 + Duration::from_secs(1);
-        s.start_round_at(Some(&base), Some(500), soon);
-        assert_eq!(
-            s.read_at(1, &cg, true, soon).unwrap().processes,
-            2,
-            "within FULL_EVERY the count is reused for a small move"
-        );
-        // Calm from here on: the base stands and no pid is handed out.
-        let mut counted = None;
-        for k in 1..=12u32 {
-            let now = soon + ROUND * k;
-            s.start_round_at(Some(&base), Some(500), now);
-            if s.read_at(1, &cg, true, now).unwrap().processes == 1 {
-                counted = Some(now - t0);
-                break;
+        for printed in [false, true] {
+            let (_tmp, cg, base) = quiet_tab(10, &[me, parent]);
+            let mut s = CgroupSampler::default();
+            let t0 = Instant::now();
+            s.start_round_at(Some(&base), Some(500), t0);
+            assert_eq!(s.read_at(1, &cg, true, t0).unwrap().processes, 2);
+            // The helper exits: its pages leave the tab and the base.
+            std::fs::write(cg.dir().join("cgroup.procs"), format!("{me}\n")).unwrap();
+            set_usage(&cg, 9);
+            std::fs::write(base.join("memory.current"), "9437184\n").unwrap();
+            let soon = t0 + Duration::from_secs(1);
+            s.start_round_at(Some(&base), Some(500), soon);
+            let count = s.read_at(1, &cg, !printed, soon).unwrap().processes;
+            assert_eq!(count, if printed { 2 } else { 1 }, "printed: {printed}");
+            // Quiet and calm from here on: the base stands and no pid is handed out.
+            let mut counted = None;
+            for k in 1..=12u32 {
+                let now = soon + ROUND * k;
+                s.start_round_at(Some(&base), Some(500), now);
+                if s.read_at(1, &cg, true, now).unwrap().processes == 1 {
+                    counted = Some(now - t0);
+                    break;
+                }
             }
+            let counted = counted.expect("the exited helper leaves the count");
+            assert!(
+                counted <= FULL_EVERY + ROUND * 2,
+                "counted after {counted:?} (printed: {printed})"
+            );
         }
-        let counted = counted.expect("the exited helper leaves the count");
-        assert!(
-            counted <= FULL_EVERY + ROUND * 2,
-            "counted after {counted:?}"
-        );
     }
 
     /// The rounds' intervals count as doubt unless the last pid or the faults stood.
