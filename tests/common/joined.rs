@@ -72,3 +72,12 @@ impl Mux {
         }
     }
 }
+
+/// `cmd` behind a shell guard that waits (at most 10 s) until the shell is in its pane's
+/// cgroup: for a client whose server's pid the test does not know. With no cgroups the guard
+/// gives up after 10 s and runs `cmd` all the same (measured by PSS then).
+pub fn after_join(cmd: &str) -> String {
+    format!(
+        "for i in $(seq 200); do grep -q '/tab-.*/pane-' /proc/$$/cgroup && break; sleep 0.05; done; {cmd}"
+    )
+}
