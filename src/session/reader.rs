@@ -23,7 +23,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -368,6 +368,19 @@ fn read_and_parse(pipe: &PipeEnds<'_>, shared: &Shared, pty: &OwnedFd) {
     let mut waited = Duration::ZERO;
     let mut last_read = Instant::now();
     while shared.shown() == shown && waited < PARSER_IDLE {
+        // Retired (the tab was closed while hidden: `retire` drops the sender, then joins):
+        // a program that ignores the hang-up would otherwise keep this thread reading, and
+        // the loop waiting for it, for as long as it prints.
+        match full.try_recv() {
+            Err(TryRecvError::Disconnected) => break,
+            // The loop sends nothing more to a thread that reads itself; were it to, the
+            // bytes are parsed in order all the same.
+            Ok((b, n)) => {
+                ingest(shared, &b[..n]);
+                queued.fetch_sub(1, Ordering::AcqRel);
+            }
+            Err(TryRecvError::Empty) => {}
+        }
         // Someone types in a shown tab: leave the pty full meanwhile (`typing`), but read a
         // batch every `typing::MIN_READS` however long the typing lasts.
         if let Some(left) = super::typing::hold_left() {
