@@ -313,9 +313,11 @@ mod tests {
             got += n;
             saw_can = buf[..n].contains(&0x18);
         }
-        // Far less than the 4 MiB written: the bound, the frame that crossed it, what the
-        // kernel's pty buffers held and the CAN (measured 1,179,649 and 1,507,329 bytes).
-        assert!(got < 2 * LIMIT, "{got} bytes");
+        // Less than the 4 MiB written: the bound, the frame that crossed it, what the
+        // kernel's pty buffers held and the CAN. The kernel's share varies: 1,179,649,
+        // 1,507,329 and, under load, 2,097,153 bytes were measured, so 3 MiB; a writer that
+        // dropped nothing would deliver all 4 MiB.
+        assert!(got < 3 * LIMIT, "{got} bytes");
         let deadline = Instant::now() + Duration::from_secs(5);
         while lags.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
