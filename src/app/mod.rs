@@ -124,6 +124,10 @@ pub struct App {
     park_focus: Option<Option<SessionId>>,
     /// The last parking pass left a hidden tab that printed too recently to park.
     park_waiting: bool,
+    /// When to run the parking pass again while a hidden tab waits to be quiet long enough
+    /// (`park_waiting`): on the app's own timer, not the sampler's next snapshot, which may
+    /// be a column (5 s) away once every tab is quiet.
+    park_retry: Option<Instant>,
     /// What the outer terminal was last told, to send only changes.
     cursor_style: Option<vt100::CursorStyle>,
     outer_any_motion: bool,
@@ -202,6 +206,7 @@ impl App {
             roster_stale: false,
             park_focus: None,
             park_waiting: false,
+            park_retry: None,
             cursor_style: None,
             outer_any_motion: false,
             outer_keypad: false,
@@ -327,17 +332,24 @@ impl App {
     pub fn next_timer(&self) -> Option<Instant> {
         // Every view's message goes in its own time.
         let msgs = self.views.iter().map(|p| p.view.message_until());
-        [self.title_check, self.state.view.message_until()]
-            .into_iter()
-            .chain(msgs)
-            .flatten()
-            .min()
+        [
+            self.title_check,
+            self.state.view.message_until(),
+            self.park_retry,
+        ]
+        .into_iter()
+        .chain(msgs)
+        .flatten()
+        .min()
     }
 
     pub fn on_timer(&mut self, now: Instant) {
         if self.title_check.is_some_and(|t| t <= now) {
             self.title_check = None;
             self.refresh_names();
+        }
+        if self.park_retry.is_some_and(|t| t <= now) {
+            self.park_pass(now);
         }
         let mut expired = self.state.expire_message(now);
         for p in &mut self.views {
