@@ -181,3 +181,38 @@ fn clients_that_start_at_once_share_one_server() {
     let out = command(&m, &["kill-server"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A server whose binary was deleted or replaced while it runs (an upgrade, a rebuild) still
+/// starts sessions: they run the server's own binary through `/proc/self/exe`. Its path then
+/// named "memmux (deleted)", and every new session failed with "No such file or directory".
+#[test]
+fn a_server_whose_binary_was_replaced_still_starts_sessions() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).expect("run dir");
+    let copy = home.path().join("memmux-old");
+    std::fs::copy(common::bin(), &copy).expect("copy memmux");
+    let memmux = |bin: &Path, args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("HOME", home.path())
+            .env_remove("MEMMUX_NO_SERVER")
+            .env_remove("MEMMUX")
+            .output()
+            .expect("run memmux")
+    };
+    let first = memmux(&copy, &["new", "-d", "-s", "before"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The upgrade: the server's file is gone; a client of the same version asks for more.
+    std::fs::remove_file(&copy).expect("remove the copy");
+    let second = memmux(Path::new(common::bin()), &["new", "-d", "-s", "after"]);
+    let listed = memmux(Path::new(common::bin()), &["ls"]);
+    let _ = memmux(Path::new(common::bin()), &["kill-server"]);
+    assert!(
+        second.status.success(),
+        "a new session after the server's binary went: {}",
+        stderr(&second)
+    );
+    assert!(stdout(&listed).contains("after:"), "{}", stdout(&listed));
+}

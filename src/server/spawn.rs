@@ -38,6 +38,21 @@ pub fn open_pty() -> anyhow::Result<(File, OwnedFd)> {
     Ok((File::from(master), slave))
 }
 
+/// A command running the server's own binary. `/proc/self/exe` reaches it even after its
+/// file was replaced or deleted (an upgrade or a rebuild while the server runs: the path then
+/// names "memmux (deleted)", and every new session failed with "No such file or directory"),
+/// so a server's sessions run its own version, which speaks its protocol. The path stays
+/// the program's name, as `ps` shows it.
+fn own_binary() -> anyhow::Result<Command> {
+    use std::os::unix::process::CommandExt;
+    let path = std::env::current_exe().context("cannot find memmux's own binary")?;
+    let live = std::path::Path::new("/proc/self/exe");
+    let mut cmd = Command::new(if live.exists() { live } else { &path });
+    let name = path.to_string_lossy();
+    cmd.arg0(name.strip_suffix(" (deleted)").unwrap_or(&name));
+    Ok(cmd)
+}
+
 /// Starts `memmux --session-fd 3 ARGS` for `req`, in its directory and environment plus
 /// `MEMMUX=env_value`.
 pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
@@ -45,8 +60,7 @@ pub fn session(req: &NewSession, env_value: &str) -> anyhow::Result<Spawned> {
     resize(&master, req.rows, req.cols);
     let (ours, theirs) = UnixStream::pair().context("cannot make a control socket")?;
     let (views_ours, views_theirs) = UnixStream::pair().context("cannot make a views socket")?;
-    let exe = std::env::current_exe().context("cannot find memmux's own binary")?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = own_binary()?;
     cmd.arg("--session-fd")
         .arg(CONTROL_FD.to_string())
         .args(&req.args)
