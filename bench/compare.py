@@ -211,17 +211,7 @@ def ticks_delta_s(a, b):
 def sched_ns(pids):
     """Time on CPU in ns per thread (/proc/PID/task/TID/schedstat): far finer
     than the 10 ms clock ticks of utime+stime."""
-    out = {}
-    for p in pids:
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tids:
-            v = slurp(f"/proc/{p}/task/{t}/schedstat")
-            if v:
-                out[int(t)] = int(v.split()[0])
-    return out
+    return {t: v[0] for t, v in sched_threads(pids).items()}
 
 
 def sched_threads(pids):

@@ -34,6 +34,14 @@ fn thread_cpu_ns(pid: u32, name: &str) -> Option<u64> {
     })
 }
 
+/// Types key `i` of a run at the shown tab's prompt (`k`, and ^U every 20th to clear the
+/// line) and waits for the shell's echo to move the cursor: keys paced by their echo.
+fn type_key(m: &mut Mux, i: usize) {
+    let before = m.with_screen(|s| s.cursor_position());
+    m.send(if i % 20 == 19 { "\x15" } else { "k" });
+    m.wait_for("the key's echo", |s| s.cursor_position() != before);
+}
+
 /// The pid of the `yes` running under memmux `pid`.
 fn yes_pid(pid: u32) -> u32 {
     let mut found = None;
@@ -105,14 +113,15 @@ fn typing_in_a_shown_tab_holds_a_hidden_flood_back() {
     let free = wait_written(&m, yes, 16 << 20);
     let free_rate = (16 << 20) as f64 / free.as_secs_f64();
 
-    // 100 keys at the prompt of tab 2, one every 10 ms: each holds the flood for
-    // `typing::HOLD` (50 ms), so it moves its pty's buffer and a 64 KiB batch per
-    // `typing::MIN_READS` (250 ms) meanwhile: about 0.4 MiB in the second this takes.
+    // A second of keys at the prompt of tab 2, each as soon as the last one's echo shows:
+    // each holds the flood for `typing::HOLD` (50 ms), so it moves its pty's buffer and a
+    // 64 KiB batch per `typing::MIN_READS` (250 ms) meanwhile: about 0.4 MiB in the second.
     let before = written(yes).expect("yes's io");
     let start = Instant::now();
-    for i in 0..100 {
-        m.send(if i % 20 == 19 { "\x15" } else { "k" });
-        std::thread::sleep(Duration::from_millis(10));
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(1) {
+        type_key(&mut m, i);
+        i += 1;
     }
     let typing = start.elapsed();
     let moved = written(yes).expect("yes's io") - before;
@@ -141,9 +150,8 @@ fn a_hidden_flood_typed_beside_ends_with_its_screen_exact() {
             "the hidden flood did not end\n{}",
             m.dump()
         );
-        m.send(if keys % 20 == 19 { "\x15" } else { "k" });
+        type_key(&mut m, keys);
         keys += 1;
-        std::thread::sleep(Duration::from_millis(10));
     }
     m.send("\x15");
     // Shown: the last lines of `seq`, in order, then the prompt.

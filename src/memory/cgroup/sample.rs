@@ -1039,6 +1039,12 @@ mod tests {
             .map(|(i, cg)| (i as u64 + 1, cg, false))
     }
 
+    /// A tab's usage moved to `mib` MiB, the base's to `base_mib`.
+    fn moves(tab: &TabCgroup, mib: u64, base: &Path, base_mib: u64) {
+        set_usage(tab, mib);
+        set_base(base, base_mib);
+    }
+
     fn set_base(base: &Path, mib: u64) {
         std::fs::write(base.join("memory.current"), format!("{}\n", mib << 20)).unwrap();
     }
@@ -1066,14 +1072,12 @@ mod tests {
         let t0 = Instant::now();
         let (_tmp, tabs, base, mut s) = booked_tabs(t0);
         // Tab 3 moves by 1 MiB, the base with it: found, the last of the three.
-        set_usage(&tabs[2], 11);
-        set_base(&base, 33);
+        moves(&tabs[2], 11, &base, 33);
         assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND), [10, 10, 11]);
         assert!(s.base_still(), "the books account for the move");
         // Tab 3 moves again; tab 1's file moves unseen by the base.
         set_usage(&tabs[2], 12);
-        set_usage(&tabs[0], 15);
-        set_base(&base, 34);
+        moves(&tabs[0], 15, &base, 34);
         assert_eq!(
             round_at(&mut s, &tabs, &base, t0 + ROUND * 2),
             [10, 10, 12],
@@ -1087,17 +1091,14 @@ mod tests {
     fn the_books_read_on_until_the_tab_that_moved() {
         let t0 = Instant::now();
         let (_tmp, tabs, base, mut s) = booked_tabs(t0);
-        set_usage(&tabs[2], 11);
-        set_base(&base, 33);
+        moves(&tabs[2], 11, &base, 33);
         round_at(&mut s, &tabs, &base, t0 + ROUND);
         // Tab 2, not the last to move, moves by 4 MiB.
-        set_usage(&tabs[1], 14);
-        set_base(&base, 37);
+        moves(&tabs[1], 14, &base, 37);
         assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND * 2), [10, 14, 11]);
         assert!(s.base_still() && !s.any_stale());
         // Found moved in a round that does not read it (not due): stale until read.
-        set_usage(&tabs[0], 9);
-        set_base(&base, 36);
+        moves(&tabs[0], 9, &base, 36);
         let t3 = t0 + ROUND * 3;
         s.start_round_at(Some(&base), Some(500), t3);
         s.balance_at(ids(&tabs), usize::MAX, t3);
@@ -1121,8 +1122,7 @@ mod tests {
     fn the_books_read_no_more_tabs_than_the_budget() {
         let t0 = Instant::now();
         let (_tmp, tabs, base, mut s) = booked_tabs(t0);
-        set_usage(&tabs[2], 11);
-        set_base(&base, 33);
+        moves(&tabs[2], 11, &base, 33);
         let t1 = t0 + ROUND;
         s.start_round_at(Some(&base), Some(500), t1);
         s.balance_at(ids(&tabs), 1, t1);

@@ -338,8 +338,8 @@ impl Cadence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::sampler::tests::entry;
-    use crate::memory::sampler::{Detail, System};
+    use crate::memory::sampler::Detail;
+    use crate::memory::sampler::tests::{entry, snap};
 
     /// What a tab shows at a virtual instant (ms from the start): its tree and heap figures,
     /// and whether it printed.
@@ -434,22 +434,13 @@ mod tests {
         out
     }
 
+    /// [`rounds`] for 40 s from now, the wall clock at 1,000,000 s.
+    fn forty_seconds(pacer: &mut Pacer, roster: &[RosterEntry], script: &Script) -> Vec<Round> {
+        rounds(pacer, roster, Instant::now(), 1_000_000_000, 40, script)
+    }
+
     fn quiet_snapshot() -> Snapshot {
-        Snapshot {
-            unix_ms: 0,
-            tabs: Vec::new(),
-            self_rss: None,
-            heap_total: 0,
-            heap_memmux: 0,
-            leaked: (0, 0),
-            heap_known: false,
-            cost: Duration::ZERO,
-            system: System::default(),
-            left_behind: (0, 0),
-            notices: Vec::new(),
-            log_state: None,
-            quiet: false,
-        }
+        snap(&[], &[], 0)
     }
 
     /// The wall-clock ms at which tab `i` was sampled.
@@ -513,14 +504,7 @@ mod tests {
             let printing = (10_000..30_000).contains(&ms) && ms % 1000 == [100, 700][i];
             (5, 1, printing)
         };
-        let rounds = rounds(
-            &mut pacer,
-            &roster,
-            Instant::now(),
-            1_000_000_000,
-            40,
-            &script,
-        );
+        let rounds = forty_seconds(&mut pacer, &roster, &script);
         let busy: Vec<_> = rounds
             .iter()
             .filter(|(u, d, _)| (1_000_012_000..1_000_030_000).contains(u) && d.iter().any(|d| *d))
@@ -554,14 +538,7 @@ mod tests {
         let mut pacer = Pacer::new(false);
         // Output at 10.4 s and 20.9 s.
         let script = |_: usize, ms: u64| (3, 1, ms == 10_400 || ms == 20_900);
-        let rounds = rounds(
-            &mut pacer,
-            &roster,
-            Instant::now(),
-            1_000_000_000,
-            40,
-            &script,
-        );
+        let rounds = forty_seconds(&mut pacer, &roster, &script);
         let empty: Vec<_> = rounds
             .iter()
             .filter(|(_, d, woken)| !d[0] && !woken)

@@ -203,6 +203,24 @@ mod tests {
         assert!(!q.holds(&roster, &mut cgroups, later));
     }
 
+    /// A full round over `roster`, then the base's own charge moved to `usage` and read by a
+    /// second full round (every tab read, the books drawn up): the quiet rounds hold.
+    fn settled_books(
+        roster: &Arc<Vec<RosterEntry>>,
+        base: &std::path::Path,
+        usage: &str,
+    ) -> (CgroupSampler, QuietRounds) {
+        let mut cgroups = CgroupSampler::default();
+        let mut q = QuietRounds::default();
+        full_round(&mut q, roster, &mut cgroups, true);
+        std::fs::write(base.join("memory.current"), usage).unwrap();
+        assert!(!q.holds(roster, &mut cgroups, Instant::now()));
+        full_round(&mut q, roster, &mut cgroups, true);
+        assert!(q.holds(roster, &mut cgroups, Instant::now()));
+        cgroups.close_round();
+        (cgroups, q)
+    }
+
     /// A move of the base that a tab accounts for ends the quiet rounds with that tab found
     /// stale, the other carried; once it is read, they hold again.
     #[test]
@@ -210,15 +228,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (roster, base) = tabs(tmp.path());
         let roster = Arc::new(roster);
-        let mut cgroups = CgroupSampler::default();
-        let mut q = QuietRounds::default();
-        full_round(&mut q, &roster, &mut cgroups, true);
-        // The base's own charge moves: every tab read, the books drawn up.
-        std::fs::write(base.join("memory.current"), "2621440\n").unwrap();
-        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
-        full_round(&mut q, &roster, &mut cgroups, true);
-        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
-        cgroups.close_round();
+        let (mut cgroups, mut q) = settled_books(&roster, &base, "2621440\n");
         // Tab 2 grows by 1 MiB, the base with it.
         let tab2 = roster[1].cgroup.as_ref().unwrap();
         std::fs::write(tab2.dir().join("memory.current"), "2097152\n").unwrap();
@@ -257,15 +267,8 @@ mod tests {
         std::fs::write(tab1.dir().join("memory.current"), "2097152\n").unwrap();
         std::fs::write(base.join("memory.current"), "3145728\n").unwrap();
         let roster = Arc::new(roster);
-        let mut cgroups = CgroupSampler::default();
-        let mut q = QuietRounds::default();
-        full_round(&mut q, &roster, &mut cgroups, true);
-        // The base's own charge moves (books, were they kept, would be drawn up here).
-        std::fs::write(base.join("memory.current"), "3670016\n").unwrap();
-        assert!(!q.holds(&roster, &mut cgroups, Instant::now()));
-        full_round(&mut q, &roster, &mut cgroups, true);
-        assert!(q.holds(&roster, &mut cgroups, Instant::now()));
-        cgroups.close_round();
+        // (Books, were they kept with a split tab, would be drawn up here.)
+        let (mut cgroups, mut q) = settled_books(&roster, &base, "3670016\n");
         // The pane grows by 1 MiB: so do its tab and the base.
         let pane = roster[2].cgroup.as_ref().unwrap();
         std::fs::write(pane.dir().join("memory.current"), "2097152\n").unwrap();

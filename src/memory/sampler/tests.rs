@@ -18,7 +18,7 @@ pub(super) fn entry(id: u64) -> RosterEntry {
     }
 }
 
-fn snap(roster: &[RosterEntry], due: &[bool], tree: u64) -> Snapshot {
+pub(super) fn snap(roster: &[RosterEntry], due: &[bool], tree: u64) -> Snapshot {
     Snapshot {
         unix_ms: 0,
         tabs: roster
