@@ -1,23 +1,47 @@
-//! The base's books: the usage of the cgroup holding every tab's is the sum of the tabs'
-//! usages (hierarchical on v1 and v2: a charge to a tab is a charge to each of its
-//! ancestors, in the same page counter walk) plus what is charged to the base itself
-//! (pages of removed tab cgroups the kernel has not freed yet; no memmux process runs in
-//! the base). So when the base moves by D, the tabs that moved account for D exactly, and
-//! reading the tabs' usages, the most recently moved first, can stop as soon as they do.
+//! The base's books: the usage of the cgroup holding every tab's is the sum of the usages
+//! of the cgroups right under it (a tab's, holding its panes'; or a pane's own, when its
+//! tab has none) plus what is charged to the base itself (hierarchical on v1 and v2: a
+//! charge to a pane is a charge to each of its ancestors, in the same page counter walk).
+//! So when the base moves by D, the tabs that moved account for D exactly, and reading the
+//! tabs' usages, the most recently moved first, can stop as soon as they do; in a tab found
+//! moved, its panes are read to find which moved.
 //!
 //! Before this, every move of the base (a tab's per-CPU charge stock drained when another
 //! cgroup charges on that CPU, reclaim, any tab at work) had every quiet tab read its usage
-//! file: 1,000 opens past the kept-open limit, 10-25 ms of the sampler per move.
+//! file: 1,000 opens past the kept-open limit, 10-25 ms of the sampler per move. Until
+//! 2026-12-07 the books were kept per pane and left off whenever a pane's cgroup sat in
+//! its tab's, which since tabs have panes is every tab: every move read every tab. A tab's
+//! cgroup has a charge of its own too (its panes' cgroups' kernel structures, charged to
+//! the parent, and the per-CPU stock of that charge: 61 pages seen draining from a tab
+//! whose pane did not move), which books per pane could not account for.
+//!
+//! What is charged to the base itself: the kernel structures of the tabs' cgroups (about
+//! 10-22 KB each, charged to the parent when a cgroup is made) and the per-CPU charge stock
+//! of that charge (up to a batch of 64 pages per CPU, 56-61 pages seen), which drains once,
+//! some seconds to a minute after the last tab was made, when other cgroups charge on that
+//! CPU. Each such drain moved the base by an amount no tab accounts for: every tab was read
+//! (15-25 ms at 1,000 tabs). So once the books balance after being drawn up, the base's own
+//! kernel memory is measured once ([`kernel_of`]: the base's kernel-memory counter less
+//! the tabs', which the stock does not touch), and the books balance at the residual or at
+//! that kernel memory alone (the stock drained).
 //!
 //! What the books cannot see: two unread tabs moving by exactly opposite amounts in the same
 //! interval (or one unread tab moving by exactly what the residual was off when it was last
-//! set, a tab having moved between the base's read and its own). Their samples then stand
-//! as if nothing moved, until the next move the books cannot account for reads every tab,
-//! or the carry's own limits end (60 s of doubt about new processes, 10-15 min at most:
-//! see `sample`).
+//! set, a tab having moved between the base's read and its own; or, in a tab found moved,
+//! its panes' moves hidden the same way by its own charge). Likewise unread tabs moving by
+//! exactly the base's stock, in all, before that stock drained: the books take it for the
+//! drain, and find those tabs when the stock does drain (a move nothing accounts for then:
+//! the tabs are read); a stock that never drains leaves them unread. Tab cgroups' own stocks
+//! are the likeliest such move (the same 64-page batch less the same few pages), and move no
+//! pane's figure. Such samples stand as if nothing moved, until the next move the books
+//! cannot account for reads every tab, or the carry's own limits end (60 s of doubt about
+//! new processes, 10-15 min at most: see `sample`).
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::time::Instant;
+
+use super::TabCgroup;
 
 /// The usage each tab's cgroup was last read at, their sum, and the base's usage less that
 /// sum when the books were last drawn up against every tab.
@@ -26,6 +50,11 @@ pub struct Books {
     entries: HashMap<u64, Entry>,
     sum: i128,
     residual: Option<i128>,
+    /// The base's own kernel memory, measured since the books were last drawn up ([`kernel_of`]):
+    /// the residual less this is the base's own charge stock.
+    kernel: Option<i128>,
+    /// The books were drawn up and the base's own kernel memory not measured since.
+    kernel_wanted: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,10 +64,80 @@ struct Entry {
     changed: Instant,
 }
 
+/// 64 pages (`MEMCG_CHARGE_BATCH`): the most a cgroup's per-CPU charge stock holds on one CPU.
+const STOCK_PAGES: u64 = 64;
+
+/// A cgroup right under the base as the books keep it: its usage stands for those of the
+/// roster's panes inside it (or of the one pane it is).
+pub struct Account<'a> {
+    pub top: &'a TabCgroup,
+    /// The roster's panes measured in it: id and cgroup.
+    pub panes: Vec<(u64, &'a TabCgroup)>,
+}
+
+/// The roster's panes `tabs` (id, cgroup, read this round anyway) gathered by the cgroup
+/// right under the base that holds each: (its [`TabCgroup::book_key`], the account,
+/// whether any of its panes is read this round anyway).
+pub fn accounts<'a>(
+    tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+) -> Vec<(u64, Account<'a>, bool)> {
+    let mut at: HashMap<u64, usize> = HashMap::new();
+    let mut out: Vec<(u64, Account<'a>, bool)> = Vec::new();
+    for (id, cg, flagged) in tabs {
+        let key = cg.book_key();
+        let i = *at.entry(key).or_insert_with(|| {
+            let top = cg.top();
+            out.push((
+                key,
+                Account {
+                    top,
+                    panes: Vec::new(),
+                },
+                false,
+            ));
+            out.len() - 1
+        });
+        out[i].1.panes.push((id, cg));
+        out[i].2 |= flagged;
+    }
+    out
+}
+
+/// The base's own kernel memory: the base's kernel-memory counter less those of `accounts`
+/// (every cgroup right under the base), read now. `None` when a figure is missing.
+pub fn kernel_of(base: &Path, accounts: &[(u64, Account, bool)], buf: &mut String) -> Option<i128> {
+    let mut tabs: i128 = 0;
+    for (_, a, _) in accounts {
+        tabs += i128::from(a.top.kernel(buf)?);
+    }
+    Some(i128::from(base_kernel(base)?) - tabs)
+}
+
+/// The base's kernel memory, its tabs' included (v1 `memory.kmem.usage_in_bytes`, v2
+/// `memory.stat` `kernel`).
+fn base_kernel(base: &Path) -> Option<u64> {
+    if let Ok(t) = std::fs::read_to_string(base.join("memory.kmem.usage_in_bytes")) {
+        return super::stat::number(&t);
+    }
+    let stat = std::fs::read_to_string(base.join("memory.stat")).ok()?;
+    super::stat::v2(0, &stat).kernel
+}
+
+/// The most the base's own charge stocks hold, all CPUs together. Found once: std's count
+/// of CPUs reads the cgroup's CPU quota from /proc (53 us a call, measured), and every
+/// round checks the base against the books.
+pub fn stock_bound() -> u64 {
+    static BOUND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BOUND.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        STOCK_PAGES * crate::memory::procs::page_size() * cpus
+    })
+}
+
 impl Books {
-    /// Records tab `id`'s usage as just read.
-    pub fn record(&mut self, id: u64, usage: u64, now: Instant) {
-        let e = self.entries.entry(id).or_insert(Entry {
+    /// Records tab `key`'s usage as just read.
+    pub fn record(&mut self, key: u64, usage: u64, now: Instant) {
+        let e = self.entries.entry(key).or_insert(Entry {
             usage: 0,
             changed: now,
         });
@@ -49,42 +148,83 @@ impl Books {
         e.usage = usage;
     }
 
-    /// Tab `id`'s usage as last read.
-    pub fn usage(&self, id: u64) -> Option<u64> {
-        self.entries.get(&id).map(|e| e.usage)
+    /// Tab `key`'s usage as last read.
+    pub fn usage(&self, key: u64) -> Option<u64> {
+        self.entries.get(&key).map(|e| e.usage)
     }
 
-    /// Forgets tabs not in `ids`.
-    pub fn retain(&mut self, ids: &HashSet<u64>) {
+    /// Forgets tabs not in `keys`.
+    pub fn retain(&mut self, keys: &HashSet<u64>) {
         let before = self.entries.len();
-        self.entries.retain(|id, _| ids.contains(id));
+        self.entries.retain(|key, _| keys.contains(key));
         if self.entries.len() != before {
             self.sum = self.entries.values().map(|e| i128::from(e.usage)).sum();
         }
     }
 
     /// Whether `base` is what the books say: the tabs' usages as last read plus the
-    /// residual. Unknown (`None`) before the books were first drawn up.
-    pub fn balance(&self, base: u64) -> Option<bool> {
-        self.residual.map(|r| i128::from(base) - self.sum == r)
+    /// residual, or plus the base's own kernel memory alone when its charge stock (at most
+    /// `stock_bound`) drained; the residual is then that. Unknown (`None`) before the books
+    /// were first drawn up.
+    pub fn balance(&mut self, base: u64, stock_bound: u64) -> Option<bool> {
+        let r = self.residual?;
+        let own = i128::from(base) - self.sum;
+        if own == r {
+            return Some(true);
+        }
+        let drained = self
+            .kernel
+            .is_some_and(|k| own == k && r > k && r - k <= i128::from(stock_bound));
+        if drained {
+            self.residual = Some(own);
+        }
+        Some(drained)
     }
 
     /// Draws the books up at `base`, every tab's usage just read: the base's own charge is
-    /// what the tabs do not account for.
+    /// what the tabs do not account for. Its kernel memory is to be measured again.
     pub fn draw_up(&mut self, base: u64) {
         self.residual = Some(i128::from(base) - self.sum);
+        self.kernel = None;
+        self.kernel_wanted = true;
+    }
+
+    /// Whether the base's own kernel memory is to be measured: the books were drawn up
+    /// since it was last.
+    pub fn wants_kernel(&self) -> bool {
+        self.kernel_wanted && self.residual.is_some()
+    }
+
+    /// Whether every one of `keys` is in the books.
+    pub fn holds_all(&self, mut keys: impl Iterator<Item = u64>) -> bool {
+        keys.all(|k| self.entries.contains_key(&k))
+    }
+
+    /// The base's own kernel memory as just measured ([`kernel_of`]; `None`: unknown).
+    pub fn set_kernel(&mut self, kernel: Option<i128>) {
+        self.kernel = kernel;
+        self.kernel_wanted = false;
     }
 
     /// Orders `tabs` to look for a move in: those never read first (their usage is in the
     /// base, not in the books), then those flagged (read this round anyway), then the most
-    /// recently changed. Returns how many were never read.
+    /// recently changed, and of those changed at once (read in the same sweep) the youngest
+    /// (keys are [`TabCgroup::book_key`]s, which grow with each cgroup made): the per-CPU
+    /// charge stocks that drain while every tab is idle are those of the cgroups made last
+    /// (the kernel keeps a few cgroups' stocks per CPU; at 1,000 tabs every drain seen was
+    /// in one of the last 20 made). Returns how many were never read.
     pub fn order<T>(&self, tabs: &mut [(u64, T, bool)]) -> usize {
-        tabs.sort_by_key(|(id, _, flagged)| {
-            let changed = self.entries.get(id).map(|e| e.changed);
-            (changed.is_some(), !*flagged, std::cmp::Reverse(changed))
+        tabs.sort_by_key(|(key, _, flagged)| {
+            let changed = self.entries.get(key).map(|e| e.changed);
+            (
+                changed.is_some(),
+                !*flagged,
+                std::cmp::Reverse(changed),
+                std::cmp::Reverse(*key),
+            )
         });
         tabs.iter()
-            .take_while(|(id, _, _)| !self.entries.contains_key(id))
+            .take_while(|(key, _, _)| !self.entries.contains_key(key))
             .count()
     }
 }
@@ -100,18 +240,61 @@ mod tests {
         let mut b = Books::default();
         b.record(1, 100, t0);
         b.record(2, 50, t0);
-        assert_eq!(b.balance(160), None, "not drawn up yet");
+        assert_eq!(b.balance(160, 0), None, "not drawn up yet");
         b.draw_up(160);
-        assert_eq!(b.balance(160), Some(true));
+        assert_eq!(b.balance(160, 0), Some(true));
         // Tab 2 moves: the base with it.
-        assert_eq!(b.balance(170), Some(false));
+        assert_eq!(b.balance(170, 0), Some(false));
         b.record(2, 60, t0);
-        assert_eq!(b.balance(170), Some(true));
+        assert_eq!(b.balance(170, 0), Some(true));
         // A closed tab leaves the sum.
         b.retain(&[2].into_iter().collect());
-        assert_eq!(b.balance(70), Some(true));
+        assert_eq!(b.balance(70, 0), Some(true));
         assert_eq!(b.usage(1), None);
         assert_eq!(b.usage(2), Some(60));
+    }
+
+    /// Once the base's own kernel memory is known, the books balance at it as well (the
+    /// base's own charge stock drained) and take it for the residual from then on; not a
+    /// fall past what a stock holds, nor before it is measured, nor after the books are
+    /// drawn up again (measured again then).
+    #[test]
+    fn the_books_balance_at_the_base_own_kernel_memory_once_measured() {
+        let t0 = Instant::now();
+        let mut b = Books::default();
+        b.record(1, 100, t0);
+        b.draw_up(160);
+        assert!(b.wants_kernel());
+        assert_eq!(b.balance(150, 16), Some(false), "not measured yet");
+        b.set_kernel(Some(50));
+        assert!(!b.wants_kernel());
+        assert_eq!(b.balance(150, 9), Some(false), "more than a stock holds");
+        assert_eq!(b.balance(155, 16), Some(false), "neither");
+        assert_eq!(b.balance(150, 16), Some(true), "the stock drained");
+        assert_eq!(
+            b.balance(160, 16),
+            Some(false),
+            "the residual is the kernel memory now"
+        );
+        assert_eq!(b.balance(150, 16), Some(true));
+        b.draw_up(170);
+        assert!(b.wants_kernel());
+        assert_eq!(b.balance(150, 16), Some(false));
+    }
+
+    /// Tabs read in one sweep (changed at once) are looked at youngest first: the larger
+    /// key (`TabCgroup::book_key`, which grows with each cgroup made).
+    #[test]
+    fn of_tabs_changed_at_once_the_youngest_comes_first() {
+        let t0 = Instant::now();
+        let mut b = Books::default();
+        for key in [7, 3, 9] {
+            b.record(key, 10, t0);
+        }
+        let mut tabs = vec![(3, (), false), (9, (), false), (7, (), false)];
+        assert_eq!(b.order(&mut tabs), 0);
+        let keys: Vec<u64> = tabs.iter().map(|t| t.0).collect();
+        assert_eq!(keys, [9, 7, 3]);
     }
 
     #[test]

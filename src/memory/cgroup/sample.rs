@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::TabCgroup;
-use super::books::Books;
+use super::books::{self, Books};
 use super::stat::CgroupFigures;
 use crate::memory::procs::{ProcessInfo, page_size, parse_statm};
+
+mod balance;
 
 /// One tab, one instant.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,87 +171,7 @@ impl CgroupSampler {
         self.unsettled.retain(|id| ids.contains(id));
         self.stale.retain(|id| ids.contains(id));
         self.statm.retain(|_, (id, _)| ids.contains(id));
-        self.books.retain(&ids);
-    }
-
-    /// When this round found the base moved: reads the usages of `tabs` (id, cgroup, and
-    /// whether the round reads it anyway), those never read first, then those flagged, then
-    /// the most recently moved, until the books balance again (see `books`); the tabs whose
-    /// usage moved are [`CgroupSampler::stale`] and the others' samples stand as if the base
-    /// had not moved. When no set of them accounts for the move, every tab was read, the
-    /// books are drawn up afresh, and the base counts as moved this round (each quiet tab's
-    /// sample then stands on its own usage, as read here: see [`CgroupSampler::read`]).
-    ///
-    /// At most `budget` tabs not flagged are read: a round with a few tabs that could be
-    /// carried reads no more than it would without the books (each of those its usage), and
-    /// when that is not enough the base counts as moved, the books left as they were.
-    ///
-    /// At 1,000 tabs a move of the base made every quiet tab read its usage (10-25 ms); the
-    /// tab that moved is usually the one at work, or the one whose charge stock was drained.
-    pub fn balance<'a>(
-        &mut self,
-        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
-        budget: usize,
-    ) {
-        self.balance_at(tabs, budget, Instant::now());
-    }
-
-    fn balance_at<'a>(
-        &mut self,
-        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
-        mut budget: usize,
-        now: Instant,
-    ) {
-        if self.base_still || std::mem::replace(&mut self.accounted, true) {
-            return;
-        }
-        let Some((_, base)) = self.base_usage.clone() else {
-            return;
-        };
-        let mut tabs: Vec<(u64, &TabCgroup, bool)> = tabs.collect();
-        let unread = self.books.order(&mut tabs);
-        // The rounds' own reads since may account for the move already (a tab at work read
-        // after the last round read the base).
-        if unread == 0 && self.books.balance(base) == Some(true) {
-            self.base_still = true;
-            return;
-        }
-        for (k, (id, cg, flagged)) in tabs.iter().enumerate() {
-            if !*flagged {
-                if budget == 0 {
-                    return;
-                }
-                budget -= 1;
-            }
-            // A cgroup removed under memmux's feet: its round's own read says so.
-            let Ok(usage) = cg.usage(&mut self.buf) else {
-                continue;
-            };
-            self.note_usage(*id, usage, now);
-            if let Some(w) = self.watches.get_mut(id) {
-                w.fresh = Some((self.round, usage));
-            }
-            if k + 1 >= unread && self.books.balance(base) == Some(true) {
-                self.base_still = true;
-                return;
-            }
-        }
-        self.books.draw_up(base);
-    }
-
-    /// Records tab `id`'s usage as just read, in the books and against its sample.
-    fn note_usage(&mut self, id: u64, usage: u64, now: Instant) {
-        self.books.record(id, usage, now);
-        let moved = self
-            .watches
-            .get(&id)
-            .and_then(|w| w.last.as_ref())
-            .is_some_and(|(u, _, _)| *u != usage);
-        if moved {
-            self.stale.insert(id);
-        } else {
-            self.stale.remove(&id);
-        }
+        // The books are kept by cgroup, not by tab: `balance_at` forgets the closed ones.
     }
 
     /// Whether tab `id`'s usage was found moved since its sample (see
@@ -396,7 +318,7 @@ impl CgroupSampler {
         // (the base moved in a round that did not read that tab) is looked for again.
         let books = usage
             .as_ref()
-            .is_none_or(|(_, u)| self.books.balance(*u) != Some(false));
+            .is_none_or(|(_, u)| self.books.balance(*u, books::stock_bound()) != Some(false));
         self.base_still = usage.is_some() && usage == self.base_usage && books;
         self.base_usage = usage;
         self.round += 1;
@@ -463,7 +385,7 @@ impl CgroupSampler {
             Some((_, u)) => u,
             None => cg.usage(&mut self.buf)?,
         };
-        self.note_usage(id, usage, now);
+        self.note_usage(id, cg, usage, now);
         if let Some(w) = self
             .watches
             .get(&id)
@@ -1071,7 +993,8 @@ mod tests {
     fn the_books_stop_at_the_tabs_that_account_for_the_move() {
         let t0 = Instant::now();
         let (_tmp, tabs, base, mut s) = booked_tabs(t0);
-        // Tab 3 moves by 1 MiB, the base with it: found, the last of the three.
+        // Tab 3 moves by 1 MiB, the base with it: found first, the youngest of the three
+        // (all three read in one sweep).
         moves(&tabs[2], 11, &base, 33);
         assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND), [10, 10, 11]);
         assert!(s.base_still(), "the books account for the move");
@@ -1122,16 +1045,19 @@ mod tests {
     fn the_books_read_no_more_tabs_than_the_budget() {
         let t0 = Instant::now();
         let (_tmp, tabs, base, mut s) = booked_tabs(t0);
-        moves(&tabs[2], 11, &base, 33);
+        // Tab 1, the oldest, is looked at last.
+        moves(&tabs[0], 11, &base, 33);
         let t1 = t0 + ROUND;
         s.start_round_at(Some(&base), Some(500), t1);
         s.balance_at(ids(&tabs), 1, t1);
         assert!(!s.base_still());
-        assert_eq!(s.books.usage(3), Some(10 << 20), "tab 3 not read");
+        let booked = |s: &CgroupSampler, i: usize| s.books.usage(tabs[i].book_key());
+        assert_eq!(booked(&s, 0), Some(10 << 20), "tab 1 not read");
         let t2 = t1 + ROUND;
         s.start_round_at(Some(&base), Some(500), t2);
         s.balance_at(ids(&tabs), usize::MAX, t2);
-        assert!(s.base_still() && s.stale(3) && !s.stale(1));
+        assert!(s.base_still() && s.stale(1) && !s.stale(3));
+        assert_eq!(booked(&s, 0), Some(11 << 20));
     }
 
     /// A move no tab accounts for (the base's own charge) reads every tab, counts as a move
@@ -1148,6 +1074,44 @@ mod tests {
         assert!(!s.base_still());
         s.start_round_at(Some(&base), Some(500), t0 + ROUND * 2);
         assert!(s.base_still());
+    }
+
+    /// The base's own charge stock drains (the base falls by 128 KiB, no tab with it): once
+    /// the base's own kernel memory was measured, in a round that found the books balanced,
+    /// the books balance at it and no tab is read; not measured, the same drain reads every
+    /// tab and draws the books up again. Tab 1's file moves unseen by the base each time: a
+    /// tab that is read shows it.
+    #[test]
+    fn the_base_own_stock_draining_reads_no_tab_once_its_kernel_memory_is_known() {
+        for measured in [true, false] {
+            let t0 = Instant::now();
+            let (_tmp, tabs, base, mut s) = booked_tabs(t0);
+            // 1 MiB of kernel memory in each tab; of the base's own 2 MiB, 1920 KiB.
+            for cg in &tabs {
+                let stat = "anon 0\nfile 0\nkernel 1048576\ninactive_file 0\n";
+                std::fs::write(cg.dir().join("memory.stat"), stat).unwrap();
+            }
+            let kernel = (3 << 20) + (1920 << 10);
+            let stat = format!("anon 0\nkernel {kernel}\npgfault 100\n");
+            std::fs::write(base.join("memory.stat"), stat).unwrap();
+            let t1 = t0 + ROUND;
+            s.start_round_at(Some(&base), Some(500), t1);
+            assert!(s.base_still());
+            if measured {
+                s.measure_own_kernel(ids(&tabs));
+            }
+            set_usage(&tabs[0], 15);
+            let drained = (32 << 20) - (128 << 10);
+            std::fs::write(base.join("memory.current"), format!("{drained}\n")).unwrap();
+            let figures = round_at(&mut s, &tabs, &base, t1 + ROUND);
+            if measured {
+                assert_eq!(figures, [10, 10, 10], "no tab read");
+                assert!(s.base_still());
+            } else {
+                assert_eq!(figures, [15, 10, 10], "every tab read");
+                assert!(!s.base_still());
+            }
+        }
     }
 
     /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.

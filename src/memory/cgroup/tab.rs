@@ -58,7 +58,13 @@ pub struct TabCgroup {
     /// The OOM-kill counter as the watcher last read it ([`super::oom_watch`]): ahead of
     /// the sampler's, it makes the sampler read the tab at once.
     oom_noticed: AtomicU64,
+    /// Unique among the cgroups this memmux made (never reused): what the base's books
+    /// know a tab's cgroup by ([`TabCgroup::book_key`]).
+    serial: u64,
 }
+
+/// Numbers every [`TabCgroup`] made (see `TabCgroup::serial`).
+static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// 120: hot files kept open across all tabs, 20 tabs' worth. Past it a tab's files are opened
 /// for each read (about 12 us more each), so that a tab costs its 3 descriptors and no more:
@@ -178,6 +184,7 @@ impl TabCgroup {
             hot: Mutex::new(Default::default()),
             oom_noticed: AtomicU64::new(0),
             side: Mutex::new(None),
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -201,6 +208,20 @@ impl TabCgroup {
     /// A pane's tab cgroup.
     pub fn parent(&self) -> Option<&std::sync::Arc<TabCgroup>> {
         self.parent.as_ref()
+    }
+
+    /// The cgroup right under the base that holds this one: a pane's tab's, else itself.
+    pub fn top(&self) -> &TabCgroup {
+        let mut top = self;
+        while let Some(p) = &top.parent {
+            top = p;
+        }
+        top
+    }
+
+    /// What the base's books know this cgroup's top by (see `books`).
+    pub fn book_key(&self) -> u64 {
+        self.top().serial
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, TabState> {
@@ -309,6 +330,22 @@ impl TabCgroup {
             pressure: f.pressure,
         });
         Ok(f)
+    }
+
+    /// The kernel memory charged to the cgroup and those inside it, read now (v1
+    /// `memory.kmem.usage_in_bytes`, v2 `memory.stat` `kernel`): the base's books tell the
+    /// base's own charge stock from its own kernel memory by it (see `books`).
+    pub fn kernel(&self, buf: &mut String) -> Option<u64> {
+        match self.version {
+            Version::V1 => {
+                self.read_hot(Hot::Extra, buf).ok()?;
+                stat::number(buf)
+            }
+            Version::V2 => {
+                self.read_hot(Hot::Stat, buf).ok()?;
+                stat::v2(0, buf).kernel
+            }
+        }
     }
 
     /// The OOM-kill counter (v2 `memory.events`, v1 `memory.oom_control` `oom_kill`).

@@ -180,18 +180,19 @@ pub fn sample_changed(
 /// cgroup, those read this round anyway first, reading no more of the others than there
 /// are due tabs that could be carried (each would read its usage without the books). A
 /// round none of whose due tabs could be carried leaves the books to the next that needs
-/// them.
+/// them. When the base is still, measures its own kernel memory once after the books were
+/// drawn up ([`CgroupSampler::measure_own_kernel`]).
 pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
+    let joined = |flags: Vec<bool>| {
+        roster.iter().zip(flags).filter_map(|(r, flag)| {
+            let cg = r.cgroup.as_deref()?;
+            (cg.joined() == Ok(true)).then_some((r.id, cg, flag))
+        })
+    };
     if cgroups.base_still() {
-        return;
-    }
-    // A tab's first pane is measured by the tab's cgroup, which holds its other panes'
-    // (`tab-<pid>-<n>/pane-<m>`): their usages count twice in the books, and a move found
-    // in a pane would leave the tab's figure unread. Without the books, as before them.
-    if roster
-        .iter()
-        .any(|r| r.cgroup.as_ref().is_some_and(|c| c.parent().is_some()))
-    {
+        if cgroups.wants_own_kernel() {
+            cgroups.measure_own_kernel(joined(vec![false; roster.len()]));
+        }
         return;
     }
     let carries = |i: usize| due[i] && quiet[i] && cgroups.may_carry(roster[i].id, true);
@@ -200,11 +201,7 @@ pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool]
         return;
     }
     let flagged: Vec<bool> = (0..roster.len()).map(|i| due[i] && !carries(i)).collect();
-    let tabs = roster.iter().zip(flagged).filter_map(|(r, flag)| {
-        let cg = r.cgroup.as_deref()?;
-        (cg.joined() == Ok(true)).then_some((r.id, cg, flag))
-    });
-    cgroups.balance(tabs, budget);
+    cgroups.balance(joined(flagged), budget);
 }
 
 /// Marks due, in `due` (the pacer's), the tabs marked quiet whose processes were last read

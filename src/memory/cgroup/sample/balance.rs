@@ -1,0 +1,142 @@
+//! The base's books in the sampler's rounds: when the base moved, which tabs moved (see
+//! `books`), and the base's own kernel memory measured once the books balance.
+
+use std::time::Instant;
+
+use super::super::TabCgroup;
+use super::super::books;
+use super::CgroupSampler;
+
+impl CgroupSampler {
+    /// When this round found the base moved: reads the usages of the cgroups right under the
+    /// base that hold `tabs` (id, cgroup, and whether the round reads it anyway; see
+    /// `books`), those never read first, then those flagged, then the most recently moved,
+    /// until the books balance again; in each found moved, its panes' usages. The panes
+    /// whose usage moved are [`CgroupSampler::stale`] and the others' samples stand as if
+    /// the base had not moved. When no set of them accounts for the move, every tab was
+    /// read, the books are drawn up afresh, and the base counts as moved this round (each
+    /// quiet tab's sample then stands on its own usage: see [`CgroupSampler::read`]).
+    ///
+    /// At most `budget` tabs not flagged are read: a round with a few tabs that could be
+    /// carried reads no more than it would without the books (each of those its usage), and
+    /// when that is not enough the base counts as moved, the books left as they were.
+    ///
+    /// At 1,000 tabs a move of the base made every quiet tab read its usage (10-25 ms); the
+    /// tab that moved is usually the one at work, or the one whose charge stock was drained.
+    pub fn balance<'a>(
+        &mut self,
+        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+        budget: usize,
+    ) {
+        self.balance_at(tabs, budget, Instant::now());
+    }
+
+    pub(super) fn balance_at<'a>(
+        &mut self,
+        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+        mut budget: usize,
+        now: Instant,
+    ) {
+        if self.base_still || std::mem::replace(&mut self.accounted, true) {
+            return;
+        }
+        let Some((_, base)) = self.base_usage.clone() else {
+            return;
+        };
+        let mut accounts = books::accounts(tabs);
+        self.books
+            .retain(&accounts.iter().map(|(key, _, _)| *key).collect());
+        let unread = self.books.order(&mut accounts);
+        let bound = books::stock_bound();
+        // The rounds' own reads since may account for the move already (a tab at work read
+        // after the last round read the base), or the base's own charge stock drained.
+        if unread == 0 && self.books.balance(base, bound) == Some(true) {
+            self.base_still = true;
+            return;
+        }
+        for (k, (key, account, flagged)) in accounts.iter().enumerate() {
+            if !*flagged {
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
+            }
+            // A cgroup removed under memmux's feet: its round's own read says so.
+            let Ok(usage) = account.top.usage(&mut self.buf) else {
+                continue;
+            };
+            let moved = self.books.usage(*key) != Some(usage);
+            self.books.record(*key, usage, now);
+            if moved {
+                for (id, cg) in &account.panes {
+                    let pane = if std::ptr::eq(*cg, account.top) {
+                        Ok(usage)
+                    } else {
+                        cg.usage(&mut self.buf)
+                    };
+                    let Ok(pane) = pane else {
+                        continue;
+                    };
+                    self.note_usage(*id, cg, pane, now);
+                    if let Some(w) = self.watches.get_mut(id) {
+                        w.fresh = Some((self.round, pane));
+                    }
+                }
+            }
+            if k + 1 >= unread && self.books.balance(base, bound) == Some(true) {
+                self.base_still = true;
+                return;
+            }
+        }
+        self.books.draw_up(base);
+    }
+
+    /// In a round that found the base still: once after the books were drawn up, measures
+    /// the base's own kernel memory against the cgroups right under it that hold `tabs` (see
+    /// `books`): a read of each one's kernel-memory counter, 10-15 ms at 1,000 tabs, once,
+    /// where the base's own charge stock draining read every tab's usage.
+    pub fn measure_own_kernel<'a>(
+        &mut self,
+        tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
+    ) {
+        if !self.base_still || !self.books.wants_kernel() {
+            return;
+        }
+        let Some((base, _)) = self.base_usage.clone() else {
+            return;
+        };
+        let accounts = books::accounts(tabs);
+        // A tab the books have not read yet: they balance only once it is read.
+        if !self
+            .books
+            .holds_all(accounts.iter().map(|(key, _, _)| *key))
+        {
+            return;
+        }
+        let kernel = books::kernel_of(&base, &accounts, &mut self.buf);
+        self.books.set_kernel(kernel);
+    }
+
+    /// Records pane `id`'s usage (its cgroup `cg`) as just read, against its sample, and in
+    /// the books when its cgroup is right under the base.
+    pub(super) fn note_usage(&mut self, id: u64, cg: &TabCgroup, usage: u64, now: Instant) {
+        if cg.parent().is_none() {
+            self.books.record(cg.book_key(), usage, now);
+        }
+        let moved = self
+            .watches
+            .get(&id)
+            .and_then(|w| w.last.as_ref())
+            .is_some_and(|(u, _, _)| *u != usage);
+        if moved {
+            self.stale.insert(id);
+        } else {
+            self.stale.remove(&id);
+        }
+    }
+
+    /// Whether [`CgroupSampler::measure_own_kernel`] has work to do this round.
+    pub fn wants_own_kernel(&self) -> bool {
+        self.base_still && self.books.wants_kernel()
+    }
+}
