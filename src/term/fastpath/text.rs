@@ -29,6 +29,14 @@ pub(super) fn advance_text(
                 break;
             }
             (1, 1)
+        } else if matches!(b, 0xe4..=0xe9 | 0xeb..=0xec)
+            && s.get(i + 1).is_some_and(|&c| c & 0xc0 == 0x80)
+            && s.get(i + 2).is_some_and(|&c| c & 0xc0 == 0x80)
+        {
+            // U+4000..U+9FFF (CJK ideographs) and U+B000..U+CFFF (Hangul syllables): every
+            // character these lead bytes start is 2 columns wide, and none is overlong or a
+            // surrogate. Most of a CJK or Korean text, measured without decoding it.
+            (3, 2)
         } else {
             match sequence(s.get(i..).unwrap_or_default()) {
                 Some((c, len)) => match accepted_width(c) {
@@ -160,6 +168,26 @@ mod tests {
     fn widths_by_range_match_unicode_width() {
         for c in '\u{80}'..=char::MAX {
             assert_eq!(char_width(u32::from(c)), c.width(), "{c:?}");
+        }
+    }
+
+    /// Every character alone, at the start and in the middle of a row: `advance_text` takes
+    /// it, with its width, exactly when the rule does (the lead bytes it measures without
+    /// decoding included).
+    #[test]
+    fn advance_text_takes_every_character_as_the_rule_does() {
+        for c in '\u{80}'..=char::MAX {
+            let mut b = [0; 4];
+            let s = c.encode_utf8(&mut b).as_bytes();
+            let want = c.width().filter(|w| (1..=2).contains(w));
+            for start in [0, 1] {
+                let (mut col, mut wraps) = (start, 0);
+                let got = advance_text(s, &mut col, &mut wraps, 80);
+                match want {
+                    Some(w) => assert_eq!((got, col), ((s.len(), Some(0)), start + w), "{c:?}"),
+                    None => assert_eq!((got, col), ((0, None), start), "{c:?}"),
+                }
+            }
         }
     }
 
