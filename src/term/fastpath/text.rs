@@ -234,14 +234,15 @@ mod tests {
             }
         }
         // Stops at controls, escapes and broken sequences.
-        for stop in [
-            &b"\r"[..],
+        let stops: [&[u8]; 6] = [
+            b"\r",
             b"\x1b[m",
             b"\xe4",
             b"\xe4\xb8",
             b"\xc0\x80",
             b"\xed\xa0\x80",
-        ] {
+        ];
+        for stop in stops {
             let mut s = "漢a".as_bytes().to_vec();
             s.extend_from_slice(stop);
             s.extend_from_slice("字".as_bytes());
