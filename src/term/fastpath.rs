@@ -66,7 +66,10 @@ use std::io::Write as _;
 
 use super::Term;
 use super::scrollback::Style;
+use text::{advance_text, char_at, text_char};
 use vt100::Color;
+
+mod text;
 
 /// Scratch buffers kept between calls, so the fast path allocates nothing once warm: at most
 /// `rows` line records, one row of text and runs, and a few dozen bytes of control sequences.
@@ -117,15 +120,21 @@ pub(super) fn process(term: &mut Term, bytes: &[u8]) {
     // Counted only once a run could start (not for typing, not on the alternate screen).
     let mut newlines = None;
     while !rest.is_empty() {
-        let n = match fast.try_run(term, rest, &mut newlines) {
-            Ok(n) => n,
+        let (n, lines) = match fast.try_run(term, rest, &mut newlines) {
+            Ok(taken) => taken,
             Err(n) => {
                 term.process_normal(&rest[..n]);
-                n
+                // Nothing is left to try when all went the normal way.
+                let lines = if n < rest.len() {
+                    count_newlines(rest.get(..n).unwrap_or_default())
+                } else {
+                    0
+                };
+                (n, lines)
             }
         };
         if let Some(left) = newlines.as_mut() {
-            *left -= count_newlines(rest.get(..n).unwrap_or_default());
+            *left = left.saturating_sub(lines);
         }
         rest = rest.get(n..).unwrap_or_default();
     }
@@ -146,16 +155,17 @@ fn through_newline(bytes: &[u8]) -> usize {
 }
 
 impl FastPath {
-    /// Takes the fast path for the run at the start of `bytes` and returns `Ok(bytes
-    /// consumed)`, or returns `Err(n)`: the first `n` bytes (at least one) must go the
-    /// normal way.
+    /// Takes the fast path for the run at the start of `bytes` and returns `Ok((bytes
+    /// consumed, lines consumed))` (a run's only `\n` are its line ends: counting them again
+    /// was 10 % of `Term::process`'s own time on CJK text, perf), or returns `Err(n)`: the
+    /// first `n` bytes (at least one) must go the normal way.
     /// `newlines` caches the number of `\n` in `bytes` (filled in here if it is `None`).
     fn try_run(
         &mut self,
         term: &mut Term,
         bytes: &[u8],
         newlines: &mut Option<usize>,
-    ) -> Result<usize, usize> {
+    ) -> Result<(usize, usize), usize> {
         let screen = term.parser.screen();
         let (rows, cols) = screen.size();
         let (rows, cols) = (usize::from(rows.get()), usize::from(cols.get()));
@@ -268,7 +278,7 @@ impl FastPath {
         term.filter.forget_printed();
         self.taken += 1;
         self.direct_rows += direct as u64;
-        Ok(run.end)
+        Ok((run.end, run.lines))
     }
 
     fn line(&self, n: usize, rows: usize) -> Line {
@@ -281,6 +291,8 @@ impl FastPath {
         self.ring.clear();
         self.ring.resize(rows, Line::default());
         let mut run = Run::default();
+        // Offset of the last character of the run's last line that printed any.
+        let mut last_at = None;
         let mut i = 0;
         'lines: loop {
             let line_attrs = attrs;
@@ -293,7 +305,7 @@ impl FastPath {
                 let k = printable_prefix(rest);
                 if k > 0 {
                     (col, wraps) = advance_ascii(col, wraps, k, cols);
-                    last = rest.get(k - 1).map(|&b| char::from(b));
+                    last = Some(i + k - 1);
                     i += k;
                 }
                 match (bytes.get(i), bytes.get(i + 1)) {
@@ -314,28 +326,33 @@ impl FastPath {
                         run.end = i;
                         run.lines += 1;
                         run.rows += line.rows;
-                        run.last_char = last.or(run.last_char);
+                        last_at = last.or(last_at);
                         continue 'lines;
                     }
                     (Some(0x1b), _) => match apply_sgr(bytes, i, &mut attrs) {
                         Some(next) => i = next,
                         None => break 'lines,
                     },
-                    (Some(0xc2..=0xf4), _) => match text_char(bytes.get(i..).unwrap_or_default()) {
-                        // vt100 drops a character wider than the screen.
-                        Some((c, len, width)) if width <= cols => {
-                            let wrap;
-                            (col, wrap) = advance(col, width, cols);
-                            wraps += usize::from(wrap.is_some());
-                            last = Some(c);
-                            i += len;
+                    // Non-ASCII text, and the ASCII mixed in with it (spaces, digits).
+                    (Some(0x80..), _) => {
+                        match advance_text(
+                            rest.get(k..).unwrap_or_default(),
+                            &mut col,
+                            &mut wraps,
+                            cols,
+                        ) {
+                            (0, _) => break 'lines,
+                            (n, text_last) => {
+                                last = text_last.map(|at| i + at).or(last);
+                                i += n;
+                            }
                         }
-                        _ => break 'lines,
-                    },
+                    }
                     _ => break 'lines,
                 }
             }
         }
+        run.last_char = last_at.and_then(|at| char_at(bytes.get(at..).unwrap_or_default()));
         run
     }
 
@@ -353,7 +370,21 @@ impl FastPath {
         let mut i = 0;
         while i < bytes.len() {
             let rest = bytes.get(i..).unwrap_or_default();
-            let k = printable_prefix(rest);
+            let mut k = printable_prefix(rest);
+            // A line of text without SGR that fits its row: every character takes at most as
+            // many columns as bytes, so a line of at most `cols` bytes never wraps, and its
+            // row holds it as it came (a wide cell's text, then nothing for the cell it
+            // covers, as `RowCapture` encodes it). `bench/compare.py`'s CJK lines (95 to 140
+            // bytes) are all such: stored without decoding them again.
+            let mut one_row = false;
+            if rest.get(k).is_some_and(|&b| b >= 0x80) {
+                if let Some(end) = memchr::memchr2(b'\r', 0x1b, rest.get(..=cols).unwrap_or(rest))
+                    .filter(|&end| rest.get(end) == Some(&b'\r'))
+                {
+                    k = end;
+                    one_row = true;
+                }
+            }
             if rest.get(k) == Some(&b'\r') {
                 // No SGR in the line: rows are slices of it, all in one style (a blank line
                 // writes no cell, so it has no style run).
@@ -365,9 +396,13 @@ impl FastPath {
                 } else {
                     last_cell = Some(attrs);
                 }
-                let mut chunks = line.chunks(cols).peekable();
-                while let Some(row) = chunks.next() {
-                    push(row, runs, chunks.peek().is_some());
+                if one_row {
+                    push(line, runs, false);
+                } else {
+                    let mut chunks = line.chunks(cols).peekable();
+                    while let Some(row) = chunks.next() {
+                        push(row, runs, chunks.peek().is_some());
+                    }
                 }
                 i += k + 2;
                 continue;
@@ -445,60 +480,6 @@ fn advance_ascii(col: usize, wraps: usize, n: usize, cols: usize) -> (usize, usi
     let extra = end - cols;
     let rows = extra.div_ceil(cols);
     (extra - (rows - 1) * cols, wraps + rows)
-}
-
-/// The character a UTF-8 sequence at the start of `s` encodes, its length in bytes and its
-/// width in columns as vt100 computes it (`Screen::calculate_width`, with the same
-/// `unicode-width`), if it is one the fast path reproduces: well formed and 1 or 2 columns
-/// wide. C1 controls (U+0080..U+009F, which vt100 ignores) have no width; characters of
-/// width 0 (combining marks, ZWJ, U+FE0F) change the cell before them: both go the normal
-/// way.
-/// Decoded by hand and with the two big blocks of wide characters looked up by range: with
-/// `str::from_utf8` and `unicode-width`'s table for every character, those two took 38% of
-/// the time of CJK text through `Term::process` (perf). Both are checked exhaustively
-/// against the standard library and `unicode-width` (tests below).
-fn text_char(s: &[u8]) -> Option<(char, usize, usize)> {
-    let (c, len) = decode_utf8(s)?;
-    match char_width(c) {
-        Some(w @ (1 | 2)) => Some((c, len, w)),
-        _ => None,
-    }
-}
-
-/// The character a well-formed UTF-8 sequence of 2 to 4 bytes at the start of `s` encodes,
-/// and its length; `None` for ASCII, an overlong form, a surrogate, a value past U+10FFFF
-/// or a sequence cut short.
-fn decode_utf8(s: &[u8]) -> Option<(char, usize)> {
-    let lead = u32::from(*s.first()?);
-    let cont = |k: usize| {
-        s.get(k)
-            .filter(|&&b| b & 0xc0 == 0x80)
-            .map(|&b| u32::from(b & 0x3f))
-    };
-    let (c, len, min) = match lead {
-        0xc2..=0xdf => (((lead & 0x1f) << 6) | cont(1)?, 2, 0x80),
-        0xe0..=0xef => (((lead & 0x0f) << 12) | (cont(1)? << 6) | cont(2)?, 3, 0x800),
-        0xf0..=0xf4 => (
-            ((lead & 0x07) << 18) | (cont(1)? << 12) | (cont(2)? << 6) | cont(3)?,
-            4,
-            0x1_0000,
-        ),
-        _ => return None,
-    };
-    // `from_u32` refuses surrogates and values past U+10FFFF.
-    if c < min {
-        return None;
-    }
-    Some((char::from_u32(c)?, len))
-}
-
-/// `unicode-width`'s width of `c`, with CJK Unified Ideographs and Hangul Syllables (all wide)
-/// answered without the table.
-fn char_width(c: char) -> Option<usize> {
-    match u32::from(c) {
-        0x4e00..=0x9fff | 0xac00..=0xd7a3 => Some(2),
-        _ => unicode_width::UnicodeWidthChar::width(c),
-    }
 }
 
 /// The SGR state vt100 draws new characters with.
@@ -625,44 +606,6 @@ mod tests {
         }
         let text = b"hello world, a plain line of text!!\r\n";
         assert_eq!(printable_prefix(text), text.len() - 2);
-    }
-
-    #[test]
-    fn utf8_decoding_matches_the_standard_library() {
-        let others = [
-            0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff,
-        ];
-        for b0 in 0x80..=0xffu8 {
-            for b1 in 0..=0xffu8 {
-                for b2 in others {
-                    for b3 in others {
-                        let s = [b0, b1, b2, b3];
-                        let want = (2..=4)
-                            .find_map(|n| std::str::from_utf8(&s[..n]).ok())
-                            .and_then(|t| t.chars().next().map(|c| (c, c.len_utf8())));
-                        assert_eq!(decode_utf8(&s), want, "{s:x?}");
-                    }
-                }
-            }
-        }
-        for c in ('\u{80}'..=char::MAX).step_by(7) {
-            let mut b = [0; 4];
-            assert_eq!(
-                decode_utf8(c.encode_utf8(&mut b).as_bytes()),
-                Some((c, c.len_utf8()))
-            );
-        }
-    }
-
-    #[test]
-    fn widths_by_range_match_unicode_width() {
-        for c in '\u{80}'..=char::MAX {
-            assert_eq!(
-                char_width(c),
-                unicode_width::UnicodeWidthChar::width(c),
-                "{c:?}"
-            );
-        }
     }
 
     #[test]

@@ -888,6 +888,37 @@ fn cjk_lines_take_the_fast_path() {
     assert_eq!(fast_path_stats_of(10, 80, read), (1, 182));
 }
 
+/// Lines of non-ASCII text around the width of the row, in bytes and in columns: the fast
+/// path stores a line of at most `cols` bytes without SGR as one row as it came (its columns
+/// can't exceed its bytes), and decodes the others cell by cell; both must store and show
+/// what vt100 does. A colour carried over from the line before (set at its end) gives the
+/// rows a style run of their own.
+#[test]
+fn utf8_lines_around_the_row_width_in_bytes_and_columns_look_the_same() {
+    const PIECES: &[&str] = &["é", "漢", "😀", "한é", "x"];
+    for cols in [2, 3, 4, 10, 11] {
+        let c = usize::from(cols);
+        let mut text = Vec::new();
+        for i in 0..4 {
+            for bytes in c.saturating_sub(2)..=c + 3 {
+                for (k, piece) in PIECES.iter().enumerate() {
+                    let xs = "x".repeat(bytes.saturating_sub(piece.len()));
+                    let (a, b) = xs.split_at(xs.len() * ((i + k) % 3) / 2);
+                    let colour = if (i + k) % 4 == 0 {
+                        format!("\x1b[3{}m", k + 1)
+                    } else {
+                        String::new()
+                    };
+                    let reset = if (i + k) % 5 == 0 { "\x1b[m" } else { "" };
+                    text.extend_from_slice(format!("{reset}{a}{piece}{b}{colour}\r\n").as_bytes());
+                }
+            }
+        }
+        let (taken, direct) = fast_path_stats_of(4, cols, text);
+        assert!(taken > 0 && direct > 0, "{cols}: {taken} {direct}");
+    }
+}
+
 /// REP right after a run whose last character is wide repeats that character (the fast path
 /// keeps it as the last printed one); after CR LF it would repeat nothing, as in xterm (the
 /// next test).
