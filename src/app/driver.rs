@@ -43,6 +43,8 @@ pub enum Input {
     /// The clock moved on by this much: timers due by then fire (messages expire, the
     /// foreground command's name is looked up).
     Tick(Duration),
+    /// A memory sample, as the sampler hands it over.
+    Sample(Box<crate::memory::sampler::Snapshot>),
 }
 
 /// A scripted pane program: what the app sent it, and its screen to print on.
@@ -255,6 +257,12 @@ impl Driver {
         self.run([]);
     }
 
+    /// Cells the last frame (or the panel's part drawn alone) compared with the terminal's:
+    /// what it cost.
+    pub fn compared(&self) -> usize {
+        self.screen.lock().comp.compared()
+    }
+
     /// The user's terminal as drawn so far.
     pub fn screen(&self) -> &vt100::Screen {
         self.terminal.screen()
@@ -347,6 +355,7 @@ impl serve::Inputs for Script<'_> {
                 *self.now += d;
                 serve::Input::Tick(*self.now)
             }
+            Input::Sample(snap) => serve::Input::App(AppEvent::Memory(snap)),
         })
     }
 }

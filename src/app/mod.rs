@@ -8,6 +8,7 @@ pub mod driver;
 pub mod fastkeys;
 mod input;
 mod memory;
+mod panel_frame;
 mod panes;
 mod run;
 mod samples;
@@ -170,6 +171,15 @@ pub struct App {
     pub(super) primary_fast: Arc<fastkeys::FastKeys>,
     /// Which sessions were last told they are on screen (`shown::Shown`).
     shown: shown::Shown,
+    /// The memory panel's parts that changed with a sample while nothing else did: drawn
+    /// alone (`panel_frame`).
+    pub(super) panel_change: panel_frame::PanelChange,
+    /// What a quiet snapshot looks at of the tabs' rows (`samples::PanelWatch`).
+    panel_watch: Option<samples::PanelWatch>,
+    /// Every tab's latest figure summed, for `memmux ls`: a quiet snapshot changes none.
+    tabs_memory: Option<u64>,
+    /// What the server was last told of the session (`samples::status_key`).
+    status_sent: Option<u64>,
     /// Where the session says it let go of a client's terminal (`Msg::ViewReleased`).
     views_ack: Option<std::os::unix::net::UnixStream>,
 }
@@ -228,6 +238,10 @@ impl App {
             primary_fast: Arc::new(fastkeys::FastKeys::default()),
             views_ack: None,
             shown: shown::Shown::default(),
+            panel_change: Default::default(),
+            panel_watch: None,
+            tabs_memory: None,
+            status_sent: None,
         }
     }
 
@@ -510,6 +524,7 @@ impl App {
         self.needs_draw = false;
         self.urgent = false;
         self.interactive = false;
+        self.panel_change = Default::default();
         Ok(())
     }
 

@@ -10,6 +10,18 @@ use crate::ui;
 /// bench's 8 new empty tabs, measured 4 s after the last, were left unparked now and then).
 const PARK_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// What of the tabs' rows in the panel can change at a quiet snapshot, which brings no tab's
+/// figures: the tabs showing a growth rate (it decays as their flat time grows) and the
+/// first chart column at which any one-line row's highest column may leave the window
+/// ([`crate::memory::summary::MemView::moves_from`]). At 1,000 quiet tabs the passes over
+/// every tab at each column (the rates, the rows that move) were most of the UI's CPU for
+/// a quiet snapshot (`perf`).
+#[derive(Clone, Debug, Default)]
+pub(super) struct PanelWatch {
+    growth: std::collections::HashSet<u64>,
+    moves_from: Option<u64>,
+}
+
 impl App {
     /// Samples kept per tab: `history` at one per `sample-interval`.
     pub(super) fn history_capacity(&self) -> usize {
@@ -80,6 +92,34 @@ impl App {
         self.park_retry = self.park_waiting.then(|| now + PARK_RETRY);
     }
 
+    /// What a quiet snapshot looks at of the tabs' rows in the panel (see [`PanelWatch`]),
+    /// made from every tab at a snapshot with figures and when a row may have moved; `None`
+    /// with charts drawn (a few tabs: each is looked at).
+    fn panel_watch(&mut self, charts: bool) -> Option<PanelWatch> {
+        if charts {
+            self.panel_watch = None;
+            return None;
+        }
+        if let Some(w) = self.panel_watch.take() {
+            return Some(w);
+        }
+        let mut watch = PanelWatch::default();
+        for t in &self.state.tabs {
+            let m = &t.mem;
+            if !m.view.growth.is_empty() || m.view.alarm == Some(ui::memory::Alarm::Growing) {
+                watch.growth.insert(t.id);
+            }
+            let drawn = t.panes.len() >= 2;
+            let panes = m.panes.iter().filter_map(|p| p.view.moves_from(drawn));
+            let from = m.view.moves_from(false).into_iter().chain(panes).min();
+            watch.moves_from = match (watch.moves_from, from) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Some(watch)
+    }
+
     /// Takes in a memory sample.
     pub(super) fn take_snapshot(&mut self, snap: &crate::memory::sampler::Snapshot) {
         // Titles and numbers are only for the CSV log: sent again once a sample while it is
@@ -102,7 +142,11 @@ impl App {
         }
         // Only a visible change draws a frame: an idle memmux with the panel shown stays idle
         // once the charts have filled.
-        self.state.panel_seq += 1;
+        // A quiet round's snapshot: no tab's figures, the same tabs as the last full round.
+        let quiet = snap.quiet && snap.tabs.is_empty();
+        if !quiet {
+            self.panel_watch = None;
+        }
         let mut panel_changed = false;
         let mut bar_changed = false;
         let width = self.body.width + self.panel_width();
@@ -168,7 +212,17 @@ impl App {
         // their last figure). One that showed a rate or a leak mark gets its last figure
         // again, so the rate decays as the flat time grows, as it did when every quiet tab
         // was sampled per column.
+        let rows = self.panel.map_or(0, |p| usize::from(p.height));
+        let charts = 3 * self.state.tabs.len() <= rows + 1;
+        let mut watch = self.panel_watch(charts);
+        let growth = watch.as_ref().map(|w| &w.growth);
         for tab in self.state.tabs.iter_mut() {
+            if growth.is_some_and(|g| g.is_empty()) {
+                break;
+            }
+            if growth.is_some_and(|g| !g.contains(&tab.id)) {
+                continue;
+            }
             let m = &mut tab.mem;
             let shows_growth =
                 !m.view.growth.is_empty() || m.view.alarm == Some(ui::memory::Alarm::Growing);
@@ -196,9 +250,14 @@ impl App {
         // layout, about 1 ms of the UI's CPU.
         let column = ui::memory::column(snap.unix_ms);
         let before = ui::memory::column(self.state.totals.unix_ms);
-        if column != before {
-            let rows = self.panel.map_or(0, |p| usize::from(p.height));
-            let charts = 3 * self.state.tabs.len() <= rows + 1;
+        // Only from the first column at which a row may move (at 1,000 quiet tabs, a pass
+        // over every tab per column found none).
+        let may_move = watch
+            .as_ref()
+            .is_none_or(|w| w.moves_from.is_some_and(|c| column >= c));
+        if column != before && may_move {
+            // Looked at: the watch is made again from every tab.
+            watch = None;
             panel_changed |= self.state.tabs.iter().any(|t| {
                 t.mem.view.moves(before, column, charts)
                     || (t.mem.panes.iter())
@@ -227,26 +286,67 @@ impl App {
         }
         self.enforce_limits(snap);
         let mut totals = crate::ui::memory::Totals::from(snap);
-        totals.tab_pressure = ui::memory::tab_pressures(&self.state);
-        panel_changed |=
+        // A tab's pressure comes with its figures: a quiet snapshot has none.
+        totals.tab_pressure = if quiet {
+            std::mem::take(&mut self.state.totals.tab_pressure)
+        } else {
+            ui::memory::tab_pressures(&self.state)
+        };
+        self.panel_watch = watch;
+        let footer_changed =
             ui::memory::footer_text(&totals) != ui::memory::footer_text(&self.state.totals);
         self.state.totals = totals;
+        // The tabs' part of the panel is drawn again (`ui::panel_key`) when a tab's figures
+        // came or a row moved; a footer figure alone redraws the footer.
+        if !quiet || panel_changed {
+            self.state.panel_seq += 1;
+        }
         let status_changed = figures.is_some_and(|f| f != ui::status::memory_figures(&self.state));
-        if bar_changed || status_changed || (visible && panel_changed) {
+        if bar_changed || status_changed {
             self.redraw();
+        } else if visible && (panel_changed || footer_changed) {
+            self.panel_change.tabs |= panel_changed;
+            self.panel_change.footer |= footer_changed;
         }
         // Every tab's latest figure, not the snapshot's: a snapshot carries only the figures
-        // that changed (`Pacer::keep_changed`), and `ls` summed a quiet 50 MiB tab away.
-        let tabs_memory: u64 = self
-            .state
-            .tabs
-            .iter()
-            .filter_map(|t| t.mem.history.latest().map(|s| s.tree_bytes))
-            .sum();
-        crate::server::child::publish_status(
-            self.state.tabs.len() as u32,
-            tabs_memory + snap.self_rss.unwrap_or(0),
-            self.state.tabs.iter().map(|t| t.label()),
-        );
+        // that changed (`Pacer::keep_changed`), and `ls` summed a quiet 50 MiB tab away. A
+        // quiet snapshot changes none.
+        if !quiet || self.tabs_memory.is_none() {
+            self.tabs_memory = Some(
+                self.state
+                    .tabs
+                    .iter()
+                    .filter_map(|t| t.mem.history.latest().map(|s| s.tree_bytes))
+                    .sum(),
+            );
+        }
+        let memory = self.tabs_memory.unwrap_or(0) + snap.self_rss.unwrap_or(0);
+        // What `ls` and `C-b s` show changed: sent (the names hashed in place first; copying
+        // them at each column was a quarter of a quiet snapshot's CPU, `perf`).
+        let status = status_key(&self.state, memory);
+        if self.status_sent != Some(status) {
+            self.status_sent = Some(status);
+            crate::server::child::publish_status(
+                self.state.tabs.len() as u32,
+                memory,
+                self.state.tabs.iter().map(|t| t.label()),
+            );
+        }
     }
+}
+
+/// Sums up what the session tells the server of itself: its memory, its tab count and the
+/// names it sends (the first tabs').
+fn status_key(state: &crate::state::State, memory: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (memory, state.tabs.len()).hash(&mut h);
+    for tab in state
+        .tabs
+        .iter()
+        .take(crate::server::protocol::MAX_TAB_NAMES)
+    {
+        tab.label_str().hash(&mut h);
+    }
+    h.finish()
 }

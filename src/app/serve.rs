@@ -66,6 +66,11 @@ pub async fn serve<W: io::Write + Send>(
         // Whatever the last event changed (mode, focus, a message): plain keys follow it.
         app.primary_fast.publish(app.fast_target());
         app.publish_views();
+        // A sample that changed only the panel: its changed parts, at once (one per chart
+        // column at most). Else a whole frame, below.
+        if app.panel_change.any() && !app.needs_draw {
+            app.panel_frame(screen)?;
+        }
         if app.needs_draw {
             let now = Instant::now();
             let wanted = Wanted {
@@ -176,7 +181,13 @@ fn take<W: io::Write + Send>(
         Input::App(AppEvent::Session(id, ev)) => app.session_event(id, ev),
         Input::App(ev) => {
             let gone = matches!(ev, AppEvent::InputGone(_));
+            // A sample moves no focus and no mode: what sessions are shown and where a
+            // reader draws stay (`note_shown` goes over every pane: 1,000 tabs per column).
+            let sample = matches!(ev, AppEvent::Memory(_));
             app.handle(ev);
+            if sample {
+                return None;
+            }
             app.note_shown();
             if gone {
                 return Some(Exit::TerminalGone);

@@ -116,9 +116,66 @@ impl MemView {
         }
     }
 
+    /// The first chart column from which [`MemView::moves`] may say so without a new
+    /// sample (`None`: never). A drawn chart moves at every column until full and flat. A
+    /// one-line row shows its highest column, which stays until the newest column holding
+    /// it leaves the window (columns above the last figure; the columns carried since show
+    /// the last figure).
+    pub fn moves_from(&self, drawn: bool) -> Option<u64> {
+        if drawn {
+            return (!self.still_under_carry()).then_some(0);
+        }
+        let top = self.tree.iter().copied().max()?;
+        if top <= self.last {
+            return None;
+        }
+        // `top_at(now, usize::MAX)` shows this many columns: column `i` of `tree` is shown
+        // while `now - newest_col + i` is below it.
+        let window = self.cols.max(self.tree.len()) as u64;
+        let newest_top = self.tree.iter().position(|v| *v == top)? as u64;
+        Some(self.newest_col + window.saturating_sub(newest_top))
+    }
+
     /// Whether every column shows the last figure: one column later such a chart is only
     /// longer (until full), and its highest column and its newest are the same.
     pub fn flat(&self) -> bool {
         self.tree.iter().all(|v| *v == self.last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-line row never moves before the column `moves_from` gives, nor at all when it
+    /// gives none; and it does move there (the quiet snapshots that skip it until then miss
+    /// nothing, and look at it in time).
+    #[test]
+    fn a_row_moves_from_the_column_its_highest_column_leaves() {
+        let views = [
+            // Flat, rising to its last figure, a startup peak, two peaks, a chart still filling.
+            (vec![5, 5, 5, 5], 5, 4),
+            (vec![5, 4, 3, 1], 5, 4),
+            (vec![5, 5, 9, 5], 5, 4),
+            (vec![5, 7, 9, 7, 5], 5, 6),
+            (vec![5, 9], 5, 33),
+        ];
+        for (tree, last, cols) in views {
+            let view = MemView {
+                cols,
+                tree: tree.clone(),
+                last,
+                newest_col: 100,
+                ..MemView::default()
+            };
+            let from = view.moves_from(false);
+            let moved: Vec<u64> = (101..100 + 3 * cols as u64)
+                .filter(|c| view.moves(c - 1, *c, false))
+                .collect();
+            match from {
+                None => assert!(moved.is_empty(), "{tree:?}: moved at {moved:?}"),
+                Some(c) => assert_eq!(moved.first(), Some(&c), "{tree:?}: from {c}"),
+            }
+        }
     }
 }

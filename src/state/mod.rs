@@ -33,11 +33,16 @@ impl Pane {
     /// What the pane's border (and its tab's entry, while it has the focus) calls it: the
     /// program's title, else the foreground command, else the command memmux started.
     pub fn label(&self) -> String {
+        self.label_str().to_string()
+    }
+
+    /// [`Pane::label`] without a copy.
+    pub fn label_str(&self) -> &str {
         if let Some(t) = self.title.as_ref().filter(|t| !t.is_empty()) {
-            return t.clone();
+            return t;
         }
         if let Some(f) = self.fg_name.as_ref().filter(|f| !f.is_empty()) {
-            return f.clone();
+            return f;
         }
         let argv0 = self
             .session
@@ -46,7 +51,7 @@ impl Pane {
             .first()
             .map(String::as_str)
             .unwrap_or("?");
-        argv0.rsplit('/').next().unwrap_or(argv0).to_string()
+        argv0.rsplit('/').next().unwrap_or(argv0)
     }
 }
 
@@ -143,10 +148,15 @@ impl Tab {
     /// The tab's title as the tab bar shows it: the user's name, else the focused pane's
     /// (`Pane::label`).
     pub fn label(&self) -> String {
+        self.label_str().to_string()
+    }
+
+    /// [`Tab::label`] without a copy.
+    pub fn label_str(&self) -> &str {
         if let Some(n) = self.name.as_ref().filter(|n| !n.is_empty()) {
-            return n.clone();
+            return n;
         }
-        self.pane().label()
+        self.pane().label_str()
     }
 
     /// `exit N`, `signal N` or `failed` once the focused pane's program has ended.

@@ -228,6 +228,11 @@ pub struct Compositor<W: Write> {
     /// The screen's contents are unknown (start, resize): send everything next frame.
     full: bool,
     changes: Vec<(u16, u16)>,
+    /// Where the last frame or direct draw left the terminal's cursor (`None`: hidden).
+    cursor: Option<(u16, u16)>,
+    /// Cells the last frame or direct draw compared with the terminal's (for tests: what a
+    /// frame costs).
+    compared: usize,
 }
 
 impl<W: Write> Compositor<W> {
@@ -240,7 +245,14 @@ impl<W: Write> Compositor<W> {
             prev_keyed: Vec::new(),
             full: true,
             changes: Vec::new(),
+            cursor: None,
+            compared: 0,
         }
+    }
+
+    /// Cells the last frame or direct draw compared with what the terminal shows.
+    pub fn compared(&self) -> usize {
+        self.compared
     }
 
     pub fn area(&self) -> Rect {
@@ -326,6 +338,7 @@ impl<W: Write> Compositor<W> {
             self.front.reset();
         }
         self.changes.clear();
+        self.compared = 0;
         // Not compared: kept areas and pane rows, and pane rows blank in this frame and the
         // last.
         let mut skip = kept;
@@ -377,12 +390,7 @@ impl<W: Write> Compositor<W> {
             self.front.content[i].clone_from(&self.back.content[i]);
         }
         draw_cells(&mut self.backend, &self.back, &self.changes)?;
-        let w = self.backend.writer_mut();
-        match cursor {
-            Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
-            None => queue!(w, Hide)?,
-        }
-        Backend::flush(&mut self.backend)?;
+        self.place_cursor(cursor)?;
         self.prev_panes = slots;
         self.prev_keyed = keyed;
         self.full = false;
@@ -419,6 +427,7 @@ impl<W: Write> Compositor<W> {
             super::pane::render_rows(screen, pane, &mut self.back, |r| damage.contains(r));
         super::pane::apply_palette(palette, pane, &mut self.back, &mut rows);
         self.changes.clear();
+        self.compared = 0;
         for (r, row) in rows.iter().enumerate() {
             let y = pane.y + r as u16;
             match row {
@@ -442,13 +451,67 @@ impl<W: Write> Compositor<W> {
         // here, as it does after a frame.
         self.prev_panes[slot].seen = changes.seq();
         draw_cells(&mut self.backend, &self.back, &self.changes)?;
+        self.place_cursor(super::pane::cursor_position(screen, pane))?;
+        Ok(true)
+    }
+
+    /// Draws `area` again with `render` when it was drawn by a key ([`Canvas::keep`]) in the
+    /// last frame and `key` differs from that one; touches nothing else. The area then counts
+    /// as drawn by `key`; [`Compositor::place_cursor_again`] sends it. Returns false, having
+    /// done nothing, when the last frame had no such area (a frame is needed).
+    ///
+    /// A chart column's frame at 1,000 tabs drew and compared the whole screen (the tab bar
+    /// over 1,000 tabs, every session's size, the panel's plan and scale): this draws the
+    /// panel's part that changed.
+    pub fn draw_keyed(
+        &mut self,
+        area: Rect,
+        key: u64,
+        render: impl FnOnce(&mut Buffer),
+    ) -> std::io::Result<bool> {
+        let slot = self.prev_keyed.iter().position(|(a, _)| *a == area);
+        let Some(slot) = slot.filter(|_| !self.full) else {
+            return Ok(false);
+        };
+        self.changes.clear();
+        if self.prev_keyed[slot].1 == key {
+            return Ok(true);
+        }
+        reset_area(&mut self.back, area);
+        render(&mut self.back);
+        for y in area.top()..area.bottom() {
+            self.diff_span(y, area.left(), area.right());
+        }
+        for &(x, y) in &self.changes {
+            let i = self.back.index_of(x, y);
+            self.front.content[i].clone_from(&self.back.content[i]);
+        }
+        self.prev_keyed[slot].1 = key;
+        draw_cells(&mut self.backend, &self.back, &self.changes)?;
+        Ok(true)
+    }
+
+    /// Puts the cursor back where the last frame or direct draw left it, and sends what was
+    /// drawn: after [`Compositor::draw_keyed`].
+    pub fn place_cursor_again(&mut self) -> std::io::Result<()> {
+        self.place_cursor(self.cursor)
+    }
+
+    /// Starts drawing keyed areas alone ([`Compositor::draw_keyed`]): what they compare is
+    /// counted from here.
+    pub fn begin_keyed(&mut self) {
+        self.compared = 0;
+    }
+
+    /// Shows the cursor at `at` (hides it for `None`) and sends what was queued.
+    fn place_cursor(&mut self, at: Option<(u16, u16)>) -> std::io::Result<()> {
         let w = self.backend.writer_mut();
-        match super::pane::cursor_position(screen, pane) {
+        match at {
             Some((x, y)) => queue!(w, MoveTo(x, y), Show)?,
             None => queue!(w, Hide)?,
         }
-        Backend::flush(&mut self.backend)?;
-        Ok(true)
+        self.cursor = at;
+        Backend::flush(&mut self.backend)
     }
 
     /// Records the cells of row `y` in `[x0, x1)` that differ from the last frame.
@@ -457,6 +520,7 @@ impl<W: Write> Compositor<W> {
         let w = usize::from(area.width);
         let row = usize::from(y - area.y) * w;
         let (from, to) = (usize::from(x0 - area.x), usize::from(x1 - area.x));
+        self.compared += to.saturating_sub(from);
         let next = &self.back.content[row..row + w];
         let prev = &self.front.content[row..row + w];
         let mut i = from;

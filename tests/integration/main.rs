@@ -25,6 +25,7 @@ mod history;
 mod incremental_frames;
 mod layering;
 mod mem_log_full;
+mod panel_column;
 mod panes;
 mod procs_history;
 mod scrollback_roundtrip;

@@ -14,9 +14,12 @@ pub use crate::memory::summary::{Alarm, MemView, Totals};
 use crate::state::{State, Tab};
 use crate::util::human_bytes;
 
+mod footer;
 mod panes;
 mod plan;
 mod view;
+use footer::footer_lines;
+pub use footer::{footer_key, footer_text, tab_pressures};
 pub use view::{alarm, column, refresh, refresh_after};
 
 /// Seconds one chart column covers, on a fixed clock: a 33-column chart shows the last ~3
@@ -53,11 +56,17 @@ pub fn figure_measure(state: &State) -> &'static str {
 /// A compact size: `512K`, `12.5M`, `1.2G` (the panel is narrow).
 pub fn short_bytes(b: u64) -> String {
     let h = human_bytes(b);
-    h.replace(" KiB", "K")
-        .replace(" MiB", "M")
-        .replace(" GiB", "G")
-        .replace(" TiB", "T")
-        .replace(" B", "B")
+    let Some((figure, unit)) = h.split_once(' ') else {
+        return h;
+    };
+    let unit = match unit {
+        "KiB" => "K",
+        "MiB" => "M",
+        "GiB" => "G",
+        "TiB" => "T",
+        other => other,
+    };
+    format!("{figure}{unit}")
 }
 
 /// Chart width for a panel `width` columns wide (a border column and two of margin).
@@ -379,16 +388,39 @@ pub fn detail_lines(tab: &Tab) -> Vec<String> {
 
 /// Draws the panel into `area`.
 pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
-    for y in area.top()..area.bottom() {
-        for x in area.left()..area.right() {
-            buf[(x, y)].reset();
+    render_part(state, config, area, Part::Whole, buf);
+}
+
+/// A part of the panel, drawn (and kept by the compositor) on its own: the tabs' blocks
+/// with the title, and the footer (memmux's own figures and the machine's). A chart
+/// column that moves only a footer figure redraws the footer's rows, not 1,000 tabs' plan
+/// and scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    Tabs,
+    Footer,
+}
+
+/// Where the panel in `area` puts its tabs and its footer: `(tabs, Some(footer))`, each
+/// the whole width with the border, or `(area, None)` when it is too small for a footer.
+pub fn parts(state: &State, area: Rect) -> (Rect, Option<Rect>) {
+    match geometry(state, area) {
+        Some((_, footer, _)) if footer > 0 => {
+            let tabs = Rect::new(area.x, area.y, area.width, area.height - footer);
+            let bottom = Rect::new(area.x, area.bottom() - footer, area.width, footer);
+            (tabs, Some(bottom))
         }
+        _ => (area, None),
     }
-    // A left border separates the panel from the pane.
-    let border = Style::new().fg(config.colors.bar_bg);
-    for y in area.top()..area.bottom() {
-        buf[(area.x, y)].set_symbol("│").set_style(border);
-    }
+}
+
+/// The footer's lines, each with its emphasis.
+type FooterLines = Vec<(String, Modifier)>;
+
+/// The panel's inner area (without the border and margin), its footer's rows, and the
+/// footer's lines; `None` when too small to draw more than the border.
+fn geometry(state: &State, area: Rect) -> Option<(Rect, u16, FooterLines)> {
     let inner = Rect::new(
         area.x + 2,
         area.y,
@@ -396,12 +428,42 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
         area.height,
     );
     if inner.width < 8 || inner.height < 2 {
-        return;
+        return None;
     }
-    let footer_lines_text = footer_text(&state.totals);
-    let footer = (footer_lines_text.len() as u16)
+    let text = footer_text(&state.totals);
+    let footer = (text.len() as u16)
         .max(FOOTER)
         .min(inner.height.saturating_sub(1));
+    Some((inner, footer, text))
+}
+
+/// Draws `part` of the panel into its rows of `area` (the whole panel's).
+pub fn render_part(state: &State, config: &Config, area: Rect, part: Part, buf: &mut Buffer) {
+    let rows = match (part, parts(state, area)) {
+        (Part::Tabs, (tabs, _)) => tabs,
+        (Part::Footer, (_, Some(footer))) => footer,
+        (Part::Footer, (_, None)) => return,
+        (Part::Whole, _) => area,
+    };
+    for y in rows.top()..rows.bottom() {
+        for x in rows.left()..rows.right() {
+            buf[(x, y)].reset();
+        }
+    }
+    // A left border separates the panel from the pane.
+    let border = Style::new().fg(config.colors.bar_bg);
+    for y in rows.top()..rows.bottom() {
+        buf[(rows.x, y)].set_symbol("│").set_style(border);
+    }
+    let Some((inner, footer, footer_lines_text)) = geometry(state, area) else {
+        return;
+    };
+    if part != Part::Tabs {
+        footer_lines(footer_lines_text, inner, footer, buf);
+    }
+    if part == Part::Footer {
+        return;
+    }
     // The title and legend give way first on a short panel, then the footer.
     let head = if inner.height >= footer + HEADER + SHORT {
         HEADER
@@ -474,130 +536,6 @@ pub fn render(state: &State, config: &Config, area: Rect, buf: &mut Buffer) {
             Style::new().add_modifier(Modifier::DIM),
         );
     }
-    footer_lines(footer_lines_text, inner, footer, buf);
-}
-
-/// The footer's lines and whether each is bold, dim or plain: what the panel shows of memmux
-/// itself. Also what decides whether a new sample changed anything visible.
-pub fn footer_text(t: &Totals) -> Vec<(String, Modifier)> {
-    let rss = t.self_rss.map(short_bytes).unwrap_or_else(|| "?".into());
-    let mut lines = system_lines(t);
-    lines.push((format!("memmux RSS {rss}"), Modifier::BOLD));
-    if !t.heap_known {
-        lines.push(("heap accounting unavailable".to_string(), Modifier::DIM));
-        return lines;
-    }
-    let own = t.heap_memmux.max(0) as u64;
-    let tabs = (t.heap_total as u64).saturating_sub(own);
-    lines.push((
-        format!(
-            "heap {} = tabs {} + own {}",
-            short_bytes(t.heap_total as u64),
-            short_bytes(tabs),
-            short_bytes(own)
-        ),
-        Modifier::empty(),
-    ));
-    let unattributed = t.self_rss.map(|r| r.saturating_sub(t.heap_total as u64));
-    lines.push((
-        format!(
-            "unattributed {}",
-            unattributed.map(short_bytes).unwrap_or_else(|| "?".into())
-        ),
-        Modifier::DIM,
-    ));
-    let (leaked, tabs_leaking) = t.leaked;
-    let style = if leaked != 0 {
-        Modifier::BOLD
-    } else {
-        Modifier::DIM
-    };
-    lines.push((
-        format!(
-            "closed tabs leaked {} ({tabs_leaking})",
-            short_bytes(leaked.max(0) as u64)
-        ),
-        style,
-    ));
-    lines
-}
-
-/// The machine and the mechanism: `system 5.1G/23G avail 18G`, `memory pressure 0.0% (psi)`
-/// and `tabs: cgroup-v1` (or why not), with what closed tabs left behind.
-fn system_lines(t: &Totals) -> Vec<(String, Modifier)> {
-    let s = &t.system;
-    let sys = match (s.total, s.available) {
-        (Some(total), Some(avail)) => format!(
-            "system {}/{} avail {}",
-            short_bytes(total.saturating_sub(avail)),
-            short_bytes(total),
-            short_bytes(avail)
-        ),
-        _ => "system ?".to_string(),
-    };
-    let source = match crate::memory::cgroup::mechanism() {
-        Some(crate::memory::cgroup::Mechanism::Cgroup(h)) => {
-            format!("tabs: {}", h.version.source())
-        }
-        Some(crate::memory::cgroup::Mechanism::None(_)) | None => {
-            "tabs: ≈ PSS (no cgroups)".to_string()
-        }
-    };
-    let (n, bytes) = t.left_behind;
-    let mech = if n > 0 {
-        format!("{source} · left behind {n} ({})", short_bytes(bytes))
-    } else {
-        source
-    };
-    let short = |p: f32| p >= SHORT_PRESSURE;
-    let bold = if s.pressure.is_some_and(short) {
-        Modifier::BOLD
-    } else {
-        Modifier::empty()
-    };
-    // The pressure has a line of its own: after the system figures it was cut at the
-    // default panel width (36 columns inside the border).
-    let mut lines = vec![(sys, bold)];
-    if let Some(p) = s.pressure {
-        lines.push((format!("memory pressure {p:.1}% (psi)"), bold));
-    }
-    lines.push((mech, Modifier::DIM));
-    // The tabs that wait for memory themselves (v2), highest first, on a line of their own
-    // while there are any: `tab psi 2:3.1% 4:0.5%`.
-    if !t.tab_pressure.is_empty() {
-        let mut text = "tab psi".to_string();
-        for (tab, p) in t.tab_pressure.iter().take(4) {
-            text.push_str(&format!(" {tab}:{p:.1}%"));
-        }
-        let style = if t.tab_pressure.iter().any(|(_, p)| short(*p)) {
-            Modifier::BOLD
-        } else {
-            Modifier::DIM
-        };
-        lines.push((text, style));
-    }
-    lines
-}
-
-/// 10%: memory pressure (`some avg10`) from which the footer shows it bold: a tenth of the
-/// time some task waited for memory.
-const SHORT_PRESSURE: f32 = 10.0;
-
-/// The tabs whose own memory pressure is above zero (v2), as (tab number, percent), highest
-/// first: for the footer.
-pub fn tab_pressures(state: &State) -> Vec<(usize, f32)> {
-    let mut v: Vec<(usize, f32)> = state
-        .tabs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            let p = t.mem.detail.cgroup.as_ref()?.pressure?;
-            // `avg10=0.00` prints as zero; anything that rounds to 0.0 is not shown.
-            (p >= 0.05).then_some((i + 1, p))
-        })
-        .collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1));
-    v
 }
 
 /// What the panel shows of a tab's biggest process.
@@ -610,20 +548,6 @@ pub fn biggest_text(b: Option<&crate::memory::procs::ProcessInfo>) -> String {
             short_bytes(b.rss_minus_shared)
         ),
         None => "no process".to_string(),
-    }
-}
-
-fn footer_lines(text: Vec<(String, Modifier)>, inner: Rect, footer: u16, buf: &mut Buffer) {
-    if footer == 0 {
-        return;
-    }
-    let y0 = inner.bottom() - footer;
-    let lines: Vec<(String, Style)> = text
-        .into_iter()
-        .map(|(t, m)| (t, Style::new().add_modifier(m)))
-        .collect();
-    for (k, (text, style)) in lines.into_iter().take(usize::from(footer)).enumerate() {
-        put(buf, inner.x, y0 + k as u16, &text, inner.width, style);
     }
 }
 
