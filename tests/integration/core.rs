@@ -4,7 +4,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{Mux, Opts, alive, children};
+use common::{Mux, alive, children};
 
 #[test]
 fn typed_command_runs_and_its_output_appears() {
@@ -406,9 +406,9 @@ fn the_cursor_hides_and_changes_shape_as_the_program_asks() {
 #[cfg(feature = "test-hooks")]
 #[test]
 fn a_parser_panic_is_contained_to_its_tab_and_logged() {
-    let mut m = Mux::start_with(Opts {
+    let mut m = Mux::start_with(common::Opts {
         env: vec![("MEMMUX_TEST_PANIC_ON", "BOOM-NOW".to_string())],
-        ..Opts::default()
+        ..common::Opts::default()
     })
     .at_prompt();
     m.prefix("c");
