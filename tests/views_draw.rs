@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::Mux;
 use common::server::{client, first_client};
-use common::{Mux, Opts, status_line_of};
+#[cfg(feature = "test-hooks")]
+use common::{Opts, status_line_of};
 
 /// The second client, attached to `a`'s session and on its tab.
 fn second(a: &Mux) -> Mux {
