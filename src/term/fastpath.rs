@@ -195,7 +195,10 @@ impl FastPath {
             return Err(bytes.len());
         }
         let attrs = screen_style(screen);
-        let run = self.scan(bytes, cols, rows, attrs);
+        // After attributes vt100 cannot store (blink: `Filter::sgr_extras`) the filter
+        // rewrites every SGR; lines with one go the normal way then.
+        let sgr = !term.filter.sgr_extras();
+        let run = self.scan(bytes, cols, rows, attrs, sgr);
         // The suffix: the fewest last lines covering `rows - 1` rows (the ring holds the last
         // `rows` lines, and `rows - 1` lines of at least one row each always suffice).
         let mut first = run.lines;
@@ -286,8 +289,8 @@ impl FastPath {
     }
 
     /// Finds the run of complete lines at the start of `bytes`, keeping the last `rows`
-    /// lines in the ring.
-    fn scan(&mut self, bytes: &[u8], cols: usize, rows: usize, mut attrs: Style) -> Run {
+    /// lines in the ring; with `sgr` false an SGR ends it.
+    fn scan(&mut self, bytes: &[u8], cols: usize, rows: usize, mut attrs: Style, sgr: bool) -> Run {
         self.ring.clear();
         self.ring.resize(rows, Line::default());
         let mut run = Run::default();
@@ -329,7 +332,7 @@ impl FastPath {
                         last_at = last.or(last_at);
                         continue 'lines;
                     }
-                    (Some(0x1b), _) => match apply_sgr(bytes, i, &mut attrs) {
+                    (Some(0x1b), _) if sgr => match apply_sgr(bytes, i, &mut attrs) {
                         Some(next) => i = next,
                         None => break 'lines,
                     },
