@@ -181,7 +181,11 @@ impl FastPath {
             && screen.cursor_position() == (rows as u16 - 1, 0)
             && term.filter.is_transparent()
             && !term.filter.main_scroll_region()
-            && term.parser.callbacks().phantom == 0;
+            && term.parser.callbacks().phantom == 0
+            // Bytes held back from vte (a sequence cut at the end of the last read) print
+            // at the cursor first when what follows does not continue them: U+FFFD, or
+            // vte's garbage for a cut sequence (U+10FFFD after E4 B8 then E7 88 95).
+            && term.seam.is_empty();
         if !eligible {
             return Err(through_newline(bytes));
         }
@@ -224,9 +228,6 @@ impl FastPath {
         let suffix_printed = (first..run.lines).any(|l| self.line(l, rows).printed);
         let (head, tail) = bytes.split_at(suffix.start);
         let tail = tail.get(..run.end - suffix.start).unwrap_or_default();
-
-        // Bytes held back from the normal path go first, as they came first.
-        term.seam.flush(&mut term.parser);
 
         // 1. The screen's rows above the cursor go to history the usual way.
         self.seq.clear();

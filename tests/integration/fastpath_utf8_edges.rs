@@ -298,7 +298,12 @@ fn dump_one_edge_case() {
     let (_, events) = edge_case(seed);
     for (i, e) in events.iter().enumerate() {
         match e {
-            Event::Bytes(b) => eprintln!("{i}: {}", String::from_utf8_lossy(b).escape_debug()),
+            Event::Bytes(b) => eprintln!(
+                "{i}: {} head {:x?} tail {:x?}",
+                String::from_utf8_lossy(b).escape_debug(),
+                &b[..b.len().min(8)],
+                &b[b.len().saturating_sub(8)..]
+            ),
             Event::Resize(r, c) => eprintln!("{i}: resize {r}x{c}"),
             Event::Settle => eprintln!("{i}: settle"),
         }
@@ -321,4 +326,19 @@ fn coloured_lines_after_blink_look_the_same() {
     run_case(&mut p, &[Event::Bytes(input)]);
     // Taken once, for the plain lines: of 40 rows, the last 2 stay visible.
     assert_eq!(p.fast.fast_path_stats(), (1, 38));
+}
+
+/// A read ending in a cut sequence whose next read does not continue it (`E4 B8`, then
+/// `爕` = `E7 88 95`): the held bytes print at the cursor before the next read's first line
+/// (vte prints U+10FFFD there), so a run cannot start at column 0 of a blank row until that
+/// line went the normal way (the fast path took it and lost the character, seed 1005991).
+#[test]
+fn a_cut_sequence_not_continued_prints_before_the_next_read() {
+    let mut p = super::pair(3, 10);
+    let mut first = super::lines(5, |i| format!("{i}\r\n"));
+    first.extend_from_slice(b"\xe4\xb8");
+    let next = super::lines(40, |i| format!("\u{7215}{i}\r\n"));
+    run_case(&mut p, &[Event::Bytes(first), Event::Bytes(next)]);
+    // Taken once, from the second line of the second read: of its 39 rows, 2 stay visible.
+    assert_eq!(p.fast.fast_path_stats(), (1, 37));
 }
