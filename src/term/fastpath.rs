@@ -13,12 +13,14 @@
 //!
 //! * the filter is transparent (ground state, GL = ASCII) and the main screen has no scroll
 //!   region (`Filter::main_scroll_region`); the main screen is active; no phantom rows are
-//!   pending (`Callbacks::phantom`);
+//!   pending (`Callbacks::phantom`); no bytes of a cut UTF-8 sequence are held back
+//!   (`Utf8Seam`: if the input does not continue them, they print at the cursor first);
 //! * the cursor is at column 0 of the last row, and that row is all default cells, unwrapped;
 //! * what follows is a *run* of complete lines in a restricted grammar: printable ASCII,
 //!   UTF-8 characters of width 1 or 2 (`text_char`: CJK, Hangul, accented letters, most
 //!   emoji; never a character of width 0, which joins the cell before it), SGR sequences
-//!   with exactly the parameters vt100's `Screen::sgr` implements (see `apply_sgr`), each
+//!   with exactly the parameters vt100's `Screen::sgr` implements (see `apply_sgr`; none
+//!   once the filter rewrites them all, `Filter::sgr_extras`), each
 //!   line ended by `\r\n`; and the run's lines before its visible suffix fill at least one
 //!   screen (below that the fixed cost is not won back).
 //!
