@@ -13,12 +13,14 @@
 //!
 //! * the filter is transparent (ground state, GL = ASCII) and the main screen has no scroll
 //!   region (`Filter::main_scroll_region`); the main screen is active; no phantom rows are
-//!   pending (`Callbacks::phantom`);
+//!   pending (`Callbacks::phantom`); no bytes of a cut UTF-8 sequence are held back
+//!   (`Utf8Seam`: if the input does not continue them, they print at the cursor first);
 //! * the cursor is at column 0 of the last row, and that row is all default cells, unwrapped;
 //! * what follows is a *run* of complete lines in a restricted grammar: printable ASCII,
 //!   UTF-8 characters of width 1 or 2 (`text_char`: CJK, Hangul, accented letters, most
 //!   emoji; never a character of width 0, which joins the cell before it), SGR sequences
-//!   with exactly the parameters vt100's `Screen::sgr` implements (see `apply_sgr`), each
+//!   with exactly the parameters vt100's `Screen::sgr` implements (see `apply_sgr`; none
+//!   once the filter rewrites them all, `Filter::sgr_extras`), each
 //!   line ended by `\r\n`; and the run's lines before its visible suffix fill at least one
 //!   screen (below that the fixed cost is not won back).
 //!
@@ -181,7 +183,11 @@ impl FastPath {
             && screen.cursor_position() == (rows as u16 - 1, 0)
             && term.filter.is_transparent()
             && !term.filter.main_scroll_region()
-            && term.parser.callbacks().phantom == 0;
+            && term.parser.callbacks().phantom == 0
+            // Bytes held back from vte (a sequence cut at the end of the last read) print
+            // at the cursor first when what follows does not continue them: U+FFFD, or
+            // vte's garbage for a cut sequence (U+10FFFD after E4 B8 then E7 88 95).
+            && term.seam.is_empty();
         if !eligible {
             return Err(through_newline(bytes));
         }
@@ -195,7 +201,10 @@ impl FastPath {
             return Err(bytes.len());
         }
         let attrs = screen_style(screen);
-        let run = self.scan(bytes, cols, rows, attrs);
+        // After attributes vt100 cannot store (blink: `Filter::sgr_extras`) the filter
+        // rewrites every SGR; lines with one go the normal way then.
+        let sgr = !term.filter.sgr_extras();
+        let run = self.scan(bytes, cols, rows, attrs, sgr);
         // The suffix: the fewest last lines covering `rows - 1` rows (the ring holds the last
         // `rows` lines, and `rows - 1` lines of at least one row each always suffice).
         let mut first = run.lines;
@@ -221,9 +230,6 @@ impl FastPath {
         let suffix_printed = (first..run.lines).any(|l| self.line(l, rows).printed);
         let (head, tail) = bytes.split_at(suffix.start);
         let tail = tail.get(..run.end - suffix.start).unwrap_or_default();
-
-        // Bytes held back from the normal path go first, as they came first.
-        term.seam.flush(&mut term.parser);
 
         // 1. The screen's rows above the cursor go to history the usual way.
         self.seq.clear();
@@ -286,8 +292,8 @@ impl FastPath {
     }
 
     /// Finds the run of complete lines at the start of `bytes`, keeping the last `rows`
-    /// lines in the ring.
-    fn scan(&mut self, bytes: &[u8], cols: usize, rows: usize, mut attrs: Style) -> Run {
+    /// lines in the ring; with `sgr` false an SGR ends it.
+    fn scan(&mut self, bytes: &[u8], cols: usize, rows: usize, mut attrs: Style, sgr: bool) -> Run {
         self.ring.clear();
         self.ring.resize(rows, Line::default());
         let mut run = Run::default();
@@ -329,7 +335,7 @@ impl FastPath {
                         last_at = last.or(last_at);
                         continue 'lines;
                     }
-                    (Some(0x1b), _) => match apply_sgr(bytes, i, &mut attrs) {
+                    (Some(0x1b), _) if sgr => match apply_sgr(bytes, i, &mut attrs) {
                         Some(next) => i = next,
                         None => break 'lines,
                     },

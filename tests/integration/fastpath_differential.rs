@@ -22,6 +22,9 @@ use memmux::term::scrollback::{Budget, Limits, Style};
 
 use crate::common::rng::Rng;
 
+#[path = "fastpath_utf8_edges.rs"]
+mod utf8_edges;
+
 fn long_factor() -> usize {
     std::env::var("MEMMUX_FASTPATH_LONG")
         .ok()

@@ -305,6 +305,13 @@ impl Filter {
         self.reverse
     }
 
+    /// A program used attributes vt100 cannot store (blink, strikethrough, ...; only RIS
+    /// forgets it): every SGR then goes to `Sink::op`, which keeps them in the foreground
+    /// colour, so the fast path must not hand one to vt100 itself.
+    pub fn sgr_extras(&self) -> bool {
+        self.extras
+    }
+
     /// Output went to vt100 around the filter (the fast path's lines, each ending in CR
     /// LF): REP after it repeats nothing.
     pub fn forget_printed(&mut self) {
