@@ -6,6 +6,8 @@
 //! -Hn 64`), those files took the very descriptors a closed tab had freed, and the next tab
 //! could not start. The session layer, which knows the limit, says so here.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static SCARCE: AtomicBool = AtomicBool::new(false);
@@ -19,4 +21,25 @@ pub fn set_scarce(scarce: bool) {
 /// Whether a file read now should be closed again at once rather than kept.
 pub fn scarce() -> bool {
     SCARCE.load(Ordering::Acquire)
+}
+
+/// Reads `path` from its start into `buf` through `file`, kept open between calls while
+/// descriptors are plentiful (opened at the first call, and again after a failure); while
+/// they are scarce, opened and closed each time. Kept regardless, `/proc/meminfo`, the
+/// pressure file and `loadavg` failed to open while the tabs held every descriptor, then
+/// took 3 of the 6 that two closed tabs freed, and the next tab could not start (`ulimit -n
+/// 64`). Returns how many bytes were read.
+pub fn read_kept(file: &mut Option<File>, path: &str, buf: &mut [u8]) -> Option<usize> {
+    if scarce() {
+        *file = None;
+        return File::open(path).ok()?.read_at(buf, 0).ok();
+    }
+    if file.is_none() {
+        *file = File::open(path).ok();
+    }
+    let read = file.as_ref()?.read_at(buf, 0);
+    if read.is_err() {
+        *file = None;
+    }
+    read.ok()
 }

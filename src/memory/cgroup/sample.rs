@@ -326,13 +326,9 @@ impl CgroupSampler {
     }
 
     fn last_pid(&mut self) -> Option<u32> {
-        use std::os::unix::fs::FileExt;
-        if self.loadavg.is_none() {
-            self.loadavg = std::fs::File::open("/proc/loadavg").ok();
-        }
         let mut text = [0u8; 128];
-        let n = self.loadavg.as_ref()?.read_at(&mut text, 0).ok()?;
-        crate::memory::procs::parse_loadavg_last_pid(&text[..n])
+        let n = crate::memory::fd_budget::read_kept(&mut self.loadavg, "/proc/loadavg", &mut text)?;
+        crate::memory::procs::parse_loadavg_last_pid(text.get(..n)?)
     }
 
     /// Whether tab `id`'s sample in `w`, its processes read while it was quiet, may stand for

@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 
 use super::System;
 
@@ -51,20 +50,10 @@ impl Files {
     }
 }
 
-/// The text of `path` from its start, through `file` (opened at the first call). A file
-/// that fails is opened again at the next call.
+/// The text of `path` from its start, through `file` (see `fd_budget::read_kept`).
 fn read_at_start<'a>(file: &mut Option<File>, path: &str, buf: &'a mut [u8]) -> Option<&'a str> {
-    if file.is_none() {
-        *file = File::open(path).ok();
-    }
-    let n = match file.as_ref()?.read_at(buf, 0) {
-        Ok(n) => n,
-        Err(_) => {
-            *file = None;
-            return None;
-        }
-    };
-    std::str::from_utf8(&buf[..n]).ok()
+    let n = crate::memory::fd_budget::read_kept(file, path, buf)?;
+    std::str::from_utf8(buf.get(..n)?).ok()
 }
 
 /// `MemTotal` and `MemAvailable` of `/proc/meminfo`'s text, in bytes.
