@@ -55,6 +55,9 @@ pub struct Books {
     kernel: Option<i128>,
     /// The books were drawn up and the base's own kernel memory not measured since.
     kernel_wanted: bool,
+    /// A sweep while everything was still ([`Books::wants_drawing`]) was tried since the
+    /// books were last drawn up: it is not tried again until they are.
+    sweep_tried: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +114,14 @@ pub fn kernel_of(base: &Path, accounts: &[(u64, Account, bool)], buf: &mut Strin
         tabs += i128::from(a.top.kernel(buf)?);
     }
     Some(i128::from(base_kernel(base)?) - tabs)
+}
+
+/// The base's usage, its tabs' included (v1 `memory.usage_in_bytes`, v2 `memory.current`).
+pub fn base_usage(base: &Path) -> Option<u64> {
+    ["memory.usage_in_bytes", "memory.current"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(base.join(f)).ok())
+        .and_then(|t| super::stat::number(&t))
 }
 
 /// The base's kernel memory, its tabs' included (v1 `memory.kmem.usage_in_bytes`, v2
@@ -187,6 +198,22 @@ impl Books {
         self.residual = Some(i128::from(base) - self.sum);
         self.kernel = None;
         self.kernel_wanted = true;
+        self.sweep_tried = false;
+    }
+
+    /// Whether a sweep of every one of `keys` while the base is still should draw the books
+    /// up: they never were, or a cgroup right under the base is not in them (a tab opened
+    /// since: its cgroup's kernel structures are charged to the base itself, so the residual
+    /// is off too), and no such sweep was tried since they were last drawn up.
+    pub fn wants_drawing(&self, mut keys: impl Iterator<Item = u64>) -> bool {
+        !self.sweep_tried
+            && (self.residual.is_none() || !keys.all(|k| self.entries.contains_key(&k)))
+    }
+
+    /// A sweep for [`Books::wants_drawing`] is under way: whether it draws the books up or
+    /// not, the next one waits until they are drawn up by a move.
+    pub fn sweep_tried(&mut self) {
+        self.sweep_tried = true;
     }
 
     /// Whether the base's own kernel memory is to be measured: the books were drawn up
@@ -280,6 +307,25 @@ mod tests {
         b.draw_up(170);
         assert!(b.wants_kernel());
         assert_eq!(b.balance(150, 16), Some(false));
+    }
+
+    /// A sweep while still is wanted before the books were ever drawn up and after a tab
+    /// opened, not otherwise, and is tried once until the books are drawn up again.
+    #[test]
+    fn a_sweep_is_wanted_until_the_books_hold_every_tab() {
+        let t0 = Instant::now();
+        let mut b = Books::default();
+        b.record(1, 100, t0);
+        assert!(b.wants_drawing([1].into_iter()), "never drawn up");
+        b.draw_up(150);
+        assert!(!b.wants_drawing([1].into_iter()));
+        assert!(b.wants_drawing([1, 2].into_iter()), "tab 2 opened");
+        b.sweep_tried();
+        assert!(!b.wants_drawing([1, 2].into_iter()), "tried once");
+        b.record(2, 10, t0);
+        b.draw_up(170);
+        assert!(!b.wants_drawing([1, 2].into_iter()));
+        assert!(b.wants_drawing([1, 2, 3].into_iter()));
     }
 
     /// Tabs read in one sweep (changed at once) are looked at youngest first: the larger

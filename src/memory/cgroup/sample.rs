@@ -288,11 +288,7 @@ impl CgroupSampler {
                 .iter()
                 .find_map(|f| std::fs::read_to_string(b.join(f)).ok())
         };
-        let usage = base.and_then(|b| {
-            let usage = read(b, &["memory.usage_in_bytes", "memory.current"])
-                .and_then(|t| super::stat::number(&t))?;
-            Some((b.to_path_buf(), usage))
-        });
+        let usage = base.and_then(|b| Some((b.to_path_buf(), books::base_usage(b)?)));
         let same = |a: Option<u64>, b: Option<u64>| a.is_some() && a == b;
         let pid_still = same(last_pid.map(u64::from), self.calm.last_pid.map(u64::from));
         // Read after the usage: a process created in between shows in one or the other.
@@ -1108,6 +1104,62 @@ mod tests {
                 assert!(!s.base_still());
             }
         }
+    }
+
+    /// Quiet tabs read once, never booked: the first still round with every tab quiet draws
+    /// the books up and measures the base's own kernel memory in one sweep, so the base's
+    /// own charge stock draining later reads no tab (left to that move, it read every tab
+    /// and a later round measured the kernel memory). Tab 1's file moves unseen by the base:
+    /// a tab that is read shows it.
+    #[test]
+    fn a_still_round_draws_the_books_up_before_any_move() {
+        let t0 = Instant::now();
+        let tmp = tempfile::tempdir().unwrap();
+        let h = crate::memory::cgroup::tab::fake_v2_hierarchy(tmp.path());
+        let tabs: Vec<TabCgroup> = (1..=3)
+            .map(|n| {
+                let cg = TabCgroup::create(&h, &format!("tab-1-{n}")).unwrap();
+                crate::memory::cgroup::tab::write_files(
+                    cg.dir(),
+                    &[
+                        ("memory.current", "10485760\n"),
+                        (
+                            "memory.stat",
+                            "anon 0\nfile 0\nkernel 1048576\ninactive_file 0\n",
+                        ),
+                        ("memory.events", "oom 0\noom_kill 0\n"),
+                        ("cgroup.procs", ""),
+                    ],
+                );
+                cg
+            })
+            .collect();
+        let base = tabs[0].base_dir().unwrap().to_path_buf();
+        set_base(&base, 32);
+        let kernel = (3 << 20) + (1920 << 10);
+        let stat = format!("anon 0\nkernel {kernel}\npgfault 100\n");
+        std::fs::write(base.join("memory.stat"), stat).unwrap();
+        let mut s = CgroupSampler::default();
+        s.start_round_at(Some(&base), Some(500), t0);
+        for (i, cg) in tabs.iter().enumerate() {
+            s.read_at(i as u64 + 1, cg, true, t0).unwrap();
+        }
+        s.close_round();
+        let t1 = t0 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t1);
+        assert!(s.base_still());
+        s.draw_up_while_still(ids(&tabs));
+        assert!(!s.wants_own_kernel(), "measured in the same sweep");
+        s.close_round();
+        set_usage(&tabs[0], 15);
+        let drained = (32 << 20) - (128 << 10);
+        std::fs::write(base.join("memory.current"), format!("{drained}\n")).unwrap();
+        assert_eq!(
+            round_at(&mut s, &tabs, &base, t1 + ROUND),
+            [10, 10, 10],
+            "no tab read"
+        );
+        assert!(s.base_still());
     }
 
     /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.
