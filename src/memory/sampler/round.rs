@@ -180,8 +180,7 @@ pub fn sample_changed(
 /// cgroup, those read this round anyway first, reading no more of the others than there
 /// are due tabs that could be carried (each would read its usage without the books). A
 /// round none of whose due tabs could be carried leaves the books to the next that needs
-/// them. When the base is still: with every tab quiet, draws the books up when they want
-/// it ([`CgroupSampler::draw_up_while_still`]), and measures the base's own kernel memory
+/// them. When the base is still: draws the books up when they want it ([`CgroupSampler::draw_up_while_still`]), and measures the base's own kernel memory
 /// once after they were drawn up ([`CgroupSampler::measure_own_kernel`]).
 pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
     let joined = |flags: Vec<bool>| {
@@ -191,9 +190,7 @@ pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool]
         })
     };
     if cgroups.base_still() {
-        if !quiet.is_empty() && quiet.iter().all(|q| *q) {
-            cgroups.draw_up_while_still(joined(vec![false; roster.len()]));
-        }
+        cgroups.draw_up_while_still(joined(vec![false; roster.len()]));
         if cgroups.wants_own_kernel() {
             cgroups.measure_own_kernel(joined(vec![false; roster.len()]));
         }

@@ -99,19 +99,20 @@ impl CgroupSampler {
         }
     }
 
-    /// In a round that found the base still with every tab quiet, when the books want it
+    /// In a round that found the base still, when the books want it
     /// ([`books::Books::wants_drawing`]: never drawn up, or tabs opened since): reads every
     /// cgroup right under the base that holds `tabs`, its usage and its kernel memory, and
     /// when the base's usage did not move meanwhile, draws the books up and sets the base's
-    /// own kernel memory, in one sweep, once.
+    /// own kernel memory, in one sweep.
     ///
     /// Left to the first move of the base, as before, the same work came as two sweeps of
     /// every tab (the usages when no set of reads accounted for the move, 11-12 ms at 1,000
     /// tabs; the kernel memory a round later, 12-15 ms) whenever the first per-CPU charge
     /// stock drained: 4 to 20 s after 1,000 tabs opened, in the first minute the user sees
-    /// them idle. Here it comes in the first still round after the tabs opened (a few
-    /// seconds after the last one; the sampler is busy with the young tabs' first quiet
-    /// reads then anyway).
+    /// them idle. Here it comes in the first still round after the tabs opened (within a
+    /// second of the last one at 1,000 tabs, as the young tabs' first quiet reads begin;
+    /// waiting for every tab to be quiet put it at the next chart column, 5 s later, and
+    /// the first stock had drained before it in one run in two).
     pub fn draw_up_while_still<'a>(
         &mut self,
         tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
