@@ -180,8 +180,9 @@ pub fn sample_changed(
 /// cgroup, those read this round anyway first, reading no more of the others than there
 /// are due tabs that could be carried (each would read its usage without the books). A
 /// round none of whose due tabs could be carried leaves the books to the next that needs
-/// them. When the base is still: draws the books up when they want it ([`CgroupSampler::draw_up_while_still`]), and measures the base's own kernel memory
-/// once after they were drawn up ([`CgroupSampler::measure_own_kernel`]).
+/// them. When the base is still: draws the books up when they want it
+/// ([`CgroupSampler::draw_up_while_still`]), and measures the base's own kernel memory once
+/// after they were drawn up ([`CgroupSampler::measure_own_kernel`]).
 pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
     let joined = |flags: Vec<bool>| {
         roster.iter().zip(flags).filter_map(|(r, flag)| {
