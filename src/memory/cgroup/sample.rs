@@ -1150,6 +1150,21 @@ mod tests {
         assert!(s.base_still());
         s.draw_up_while_still(ids(&tabs));
         assert!(!s.wants_own_kernel(), "measured in the same sweep");
+        // Drawn up, a still round passes over no tab until a cgroup is made or joined (other
+        // tests make cgroups meanwhile: a call during which none was made decides).
+        let passed_over = |s: &mut CgroupSampler| {
+            let seen = std::cell::Cell::new(0);
+            s.draw_up_while_still(ids(&tabs).inspect(|_| seen.set(seen.get() + 1)));
+            seen.get()
+        };
+        let calm = (0..1000).find_map(|_| {
+            let stamp = crate::memory::cgroup::tab::made_and_joined();
+            let seen = passed_over(&mut s);
+            (crate::memory::cgroup::tab::made_and_joined() == stamp).then_some(seen)
+        });
+        assert_eq!(calm, Some(0), "no tab looked at");
+        tabs[2].set_joined(Ok(()));
+        assert_eq!(passed_over(&mut s), 3, "a program joined: looked again");
         s.close_round();
         set_usage(&tabs[0], 15);
         let drained = (32 << 20) - (128 << 10);

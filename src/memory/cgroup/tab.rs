@@ -66,6 +66,19 @@ pub struct TabCgroup {
 /// Numbers every [`TabCgroup`] made (see `TabCgroup::serial`).
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
+/// Counts the programs the join thread moved into their cgroups, or failed to.
+static JOINS: AtomicU64 = AtomicU64::new(0);
+
+/// Moves whenever a cgroup is made or a program joins one: what the base's books compare to
+/// know, without a pass over every tab, that no cgroup came under the base since they last
+/// looked (`books::Books::wants_drawing`).
+pub fn made_and_joined() -> (u64, u64) {
+    (
+        SERIAL.load(Ordering::Acquire),
+        JOINS.load(Ordering::Acquire),
+    )
+}
+
 /// 120: hot files kept open across all tabs, 20 tabs' worth. Past it a tab's files are opened
 /// for each read (about 12 us more each), so that a tab costs its 3 descriptors and no more:
 /// at 6 per tab kept open, 1,000 tabs would hold 6,000 descriptors. 192 (32 tabs) put
@@ -246,6 +259,7 @@ impl TabCgroup {
             Ok(()) => s.joined = true,
             Err(e) => s.join_error = Some(e),
         }
+        JOINS.fetch_add(1, Ordering::Release);
     }
 
     /// Whether the program was moved in; `Err` with the reason if it could not be.

@@ -120,6 +120,10 @@ impl CgroupSampler {
         if !self.base_still {
             return;
         }
+        let stamp = super::super::tab::made_and_joined();
+        if self.books.checked_at(stamp) {
+            return;
+        }
         let Some((base, before)) = self.base_usage.clone() else {
             return;
         };
@@ -129,6 +133,7 @@ impl CgroupSampler {
                 .books
                 .wants_drawing(accounts.iter().map(|(key, _, _)| *key))
         {
+            self.books.set_checked(stamp);
             return;
         }
         self.books.sweep_tried();
@@ -149,6 +154,7 @@ impl CgroupSampler {
         self.books.retain(&keys);
         self.books.draw_up(before);
         self.books.set_kernel(kernel);
+        self.books.set_checked(stamp);
     }
 
     /// In a round that found the base still: once after the books were drawn up, measures
