@@ -1114,6 +1114,62 @@ mod tests {
     #[test]
     fn a_still_round_draws_the_books_up_before_any_move() {
         let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = unbooked_tabs(t0);
+        let t1 = t0 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t1);
+        assert!(s.base_still());
+        s.draw_up_while_still(ids(&tabs));
+        assert!(!s.wants_own_kernel(), "measured in the same sweep");
+        // Drawn up, a still round passes over no tab until a cgroup is made or joined (other
+        // tests make cgroups meanwhile: a call during which none was made decides).
+        let passed_over = |s: &mut CgroupSampler| {
+            let seen = std::cell::Cell::new(0);
+            s.draw_up_while_still(ids(&tabs).inspect(|_| seen.set(seen.get() + 1)));
+            seen.get()
+        };
+        let calm = (0..1000).find_map(|_| {
+            let stamp = crate::memory::cgroup::tab::made_and_joined();
+            let seen = passed_over(&mut s);
+            (crate::memory::cgroup::tab::made_and_joined() == stamp).then_some(seen)
+        });
+        assert_eq!(calm, Some(0), "no tab looked at");
+        tabs[2].set_joined(Ok(()));
+        assert_eq!(passed_over(&mut s), 3, "a program joined: looked again");
+        s.close_round();
+        set_usage(&tabs[0], 15);
+        let drained = (32 << 20) - (128 << 10);
+        std::fs::write(base.join("memory.current"), format!("{drained}\n")).unwrap();
+        assert_eq!(
+            round_at(&mut s, &tabs, &base, t1 + ROUND),
+            [10, 10, 10],
+            "no tab read"
+        );
+        assert!(s.base_still());
+    }
+
+    /// A round that found the base moved by a tab, with every tab quiet: the sweep draws the
+    /// books up at the base as read, and the round finds them balanced, the tabs that moved
+    /// stale and the other carried.
+    #[test]
+    fn a_sweep_in_a_round_the_base_moved_balances_the_books() {
+        let t0 = Instant::now();
+        let (_tmp, tabs, base, mut s) = unbooked_tabs(t0);
+        moves(&tabs[1], 12, &base, 34);
+        set_usage(&tabs[0], 15);
+        let t1 = t0 + ROUND;
+        s.start_round_at(Some(&base), Some(500), t1);
+        assert!(!s.base_still());
+        s.draw_up_while_still(ids(&tabs));
+        assert!(!s.wants_own_kernel(), "drawn up and measured");
+        s.balance_at(ids(&tabs), usize::MAX, t1);
+        assert!(s.base_still(), "the books account for the move");
+        assert!(s.stale(1) && s.stale(2) && !s.stale(3));
+    }
+
+    /// Three quiet tabs of 10 MiB (1 MiB of it kernel memory) in one fake tree and their base
+    /// at 32 MiB (2 MiB charged to the base itself, 1920 KiB of it kernel memory), each read
+    /// once while quiet at `t0`, the books never drawn up.
+    fn unbooked_tabs(t0: Instant) -> (tempfile::TempDir, Vec<TabCgroup>, PathBuf, CgroupSampler) {
         let tmp = tempfile::tempdir().unwrap();
         let h = crate::memory::cgroup::tab::fake_v2_hierarchy(tmp.path());
         let tabs: Vec<TabCgroup> = (1..=3)
@@ -1145,36 +1201,7 @@ mod tests {
             s.read_at(i as u64 + 1, cg, true, t0).unwrap();
         }
         s.close_round();
-        let t1 = t0 + ROUND;
-        s.start_round_at(Some(&base), Some(500), t1);
-        assert!(s.base_still());
-        s.draw_up_while_still(ids(&tabs));
-        assert!(!s.wants_own_kernel(), "measured in the same sweep");
-        // Drawn up, a still round passes over no tab until a cgroup is made or joined (other
-        // tests make cgroups meanwhile: a call during which none was made decides).
-        let passed_over = |s: &mut CgroupSampler| {
-            let seen = std::cell::Cell::new(0);
-            s.draw_up_while_still(ids(&tabs).inspect(|_| seen.set(seen.get() + 1)));
-            seen.get()
-        };
-        let calm = (0..1000).find_map(|_| {
-            let stamp = crate::memory::cgroup::tab::made_and_joined();
-            let seen = passed_over(&mut s);
-            (crate::memory::cgroup::tab::made_and_joined() == stamp).then_some(seen)
-        });
-        assert_eq!(calm, Some(0), "no tab looked at");
-        tabs[2].set_joined(Ok(()));
-        assert_eq!(passed_over(&mut s), 3, "a program joined: looked again");
-        s.close_round();
-        set_usage(&tabs[0], 15);
-        let drained = (32 << 20) - (128 << 10);
-        std::fs::write(base.join("memory.current"), format!("{drained}\n")).unwrap();
-        assert_eq!(
-            round_at(&mut s, &tabs, &base, t1 + ROUND),
-            [10, 10, 10],
-            "no tab read"
-        );
-        assert!(s.base_still());
+        (tmp, tabs, base, s)
     }
 
     /// 1,000 tabs sampled in one round expire over six rounds or more, not in one.

@@ -180,9 +180,10 @@ pub fn sample_changed(
 /// cgroup, those read this round anyway first, reading no more of the others than there
 /// are due tabs that could be carried (each would read its usage without the books). A
 /// round none of whose due tabs could be carried leaves the books to the next that needs
-/// them. When the base is still: draws the books up when they want it
-/// ([`CgroupSampler::draw_up_while_still`]), and measures the base's own kernel memory once
-/// after they were drawn up ([`CgroupSampler::measure_own_kernel`]).
+/// them. When the base is still or every tab quiet, draws the books up first when they want
+/// it ([`CgroupSampler::draw_up_while_still`]); when the base is still, measures its own
+/// kernel memory once after they were drawn up otherwise
+/// ([`CgroupSampler::measure_own_kernel`]).
 pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
     let joined = |flags: Vec<bool>| {
         roster.iter().zip(flags).filter_map(|(r, flag)| {
@@ -190,8 +191,11 @@ pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool]
             (cg.joined() == Ok(true)).then_some((r.id, cg, flag))
         })
     };
-    if cgroups.base_still() {
+    // Every tab quiet, the base moves only by charge stocks draining: rarely during a sweep.
+    if cgroups.base_still() || (!quiet.is_empty() && quiet.iter().all(|q| *q)) {
         cgroups.draw_up_while_still(joined(vec![false; roster.len()]));
+    }
+    if cgroups.base_still() {
         if cgroups.wants_own_kernel() {
             cgroups.measure_own_kernel(joined(vec![false; roster.len()]));
         }

@@ -99,27 +99,28 @@ impl CgroupSampler {
         }
     }
 
-    /// In a round that found the base still, when the books want it
-    /// ([`books::Books::wants_drawing`]: never drawn up, or tabs opened since): reads every
-    /// cgroup right under the base that holds `tabs`, its usage and its kernel memory, and
-    /// when the base's usage did not move meanwhile, draws the books up and sets the base's
-    /// own kernel memory, in one sweep.
+    /// When the books want it ([`books::Books::wants_drawing`]: never drawn up, or tabs
+    /// opened since): reads every cgroup right under the base that holds `tabs`, its usage
+    /// and its kernel memory, and when the base's usage did not move meanwhile (since the
+    /// round read it), draws the books up and sets the base's own kernel memory, in one
+    /// sweep. In a round that found the base moved, [`CgroupSampler::balance`] then finds
+    /// the books balanced: the tabs whose usage the sweep found moved are stale, the others
+    /// carried. The round is one that found the base still or every tab quiet
+    /// (`sampler::round::balance`): while tabs start, a sweep would mostly be undone by a
+    /// tab moving during it.
     ///
     /// Left to the first move of the base, as before, the same work came as two sweeps of
     /// every tab (the usages when no set of reads accounted for the move, 11-12 ms at 1,000
     /// tabs; the kernel memory a round later, 12-15 ms) whenever the first per-CPU charge
     /// stock drained: 4 to 20 s after 1,000 tabs opened, in the first minute the user sees
-    /// them idle. Here it comes in the first still round after the tabs opened (within a
-    /// second of the last one at 1,000 tabs, as the young tabs' first quiet reads begin;
-    /// waiting for every tab to be quiet put it at the next chart column, 5 s later, and
-    /// the first stock had drained before it in one run in two).
+    /// them idle. Here it comes in the first round after the tabs opened that found the base
+    /// still (within a second of the last one at 1,000 tabs) or every tab quiet (at 100 tabs
+    /// the base moved in every round for 10 s, stocks draining, and the first quiet round
+    /// came 6 s after the tabs opened).
     pub fn draw_up_while_still<'a>(
         &mut self,
         tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
     ) {
-        if !self.base_still {
-            return;
-        }
         let stamp = super::super::tab::made_and_joined();
         if self.books.checked_at(stamp) {
             return;
