@@ -20,10 +20,15 @@
 //! of that charge (up to a batch of 64 pages per CPU, 56-61 pages seen), which drains once,
 //! some seconds to a minute after the last tab was made, when other cgroups charge on that
 //! CPU. Each such drain moved the base by an amount no tab accounts for: every tab was read
-//! (15-25 ms at 1,000 tabs). So once the books balance after being drawn up, the base's own
-//! kernel memory is measured once ([`kernel_of`]: the base's kernel-memory counter less
-//! the tabs', which the stock does not touch), and the books balance at the residual or at
-//! that kernel memory alone (the stock drained).
+//! (15-25 ms at 1,000 tabs). So the base's own kernel memory is measured ([`kernel_of`]:
+//! the base's kernel-memory counter less the tabs', which the stock does not touch), and the
+//! books balance at the residual or at that kernel memory alone (the stock drained).
+//!
+//! When: the books are drawn up and that kernel memory measured in one sweep of every tab
+//! as soon as the tabs opened ([`Books::wants_drawing`]), in the first round that finds the
+//! base still or every tab quiet, and kept only when the base did not move during it;
+//! otherwise by the first move of the base that no set of reads accounts for (every tab
+//! read), the kernel memory then measured in the next round that finds the base still.
 //!
 //! What the books cannot see: two unread tabs moving by exactly opposite amounts in the same
 //! interval (or one unread tab moving by exactly what the residual was off when it was last

@@ -12,6 +12,7 @@
 pub mod books;
 pub mod detect;
 pub mod join;
+pub mod kept_usage;
 pub mod oom_victim;
 pub mod oom_watch;
 pub mod sample;

@@ -131,6 +131,8 @@ pub struct CgroupSampler {
     base_still: bool,
     /// The tabs' usages as last read, against the base's (see `books`).
     books: Books,
+    /// The youngest tabs' usage files, kept open for the books (see `kept_usage`).
+    kept: super::kept_usage::KeptUsage,
     /// Tabs whose usage as last read is not the one their sample was taken at: found moved
     /// by [`CgroupSampler::balance`], not read in full since. Never carried.
     stale: std::collections::HashSet<u64>,
@@ -918,6 +920,20 @@ mod tests {
     /// Three quiet tabs of 10 MiB in one fake tree, and their base at 32 MiB (2 MiB charged
     /// to the base itself), each read once while quiet and the books drawn up, at `t0`.
     fn booked_tabs(t0: Instant) -> (tempfile::TempDir, Vec<TabCgroup>, PathBuf, CgroupSampler) {
+        let (tmp, tabs, base) = three_tabs("anon 0\nfile 0\ninactive_file 0\n");
+        set_faults(&base, 100);
+        let mut s = CgroupSampler::default();
+        s.start_round_at(Some(&base), Some(500), t0);
+        s.balance_at(ids(&tabs), usize::MAX, t0);
+        for (i, cg) in tabs.iter().enumerate() {
+            s.read_at(i as u64 + 1, cg, true, t0).unwrap();
+        }
+        (tmp, tabs, base, s)
+    }
+
+    /// Three tabs of 10 MiB with `stat` for their `memory.stat`, in one fake tree, and their
+    /// base at 32 MiB.
+    fn three_tabs(stat: &str) -> (tempfile::TempDir, Vec<TabCgroup>, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let h = crate::memory::cgroup::tab::fake_v2_hierarchy(tmp.path());
         let tabs: Vec<TabCgroup> = (1..=3)
@@ -927,7 +943,7 @@ mod tests {
                     cg.dir(),
                     &[
                         ("memory.current", "10485760\n"),
-                        ("memory.stat", "anon 0\nfile 0\ninactive_file 0\n"),
+                        ("memory.stat", stat),
                         ("memory.events", "oom 0\noom_kill 0\n"),
                         ("cgroup.procs", ""),
                     ],
@@ -937,14 +953,7 @@ mod tests {
             .collect();
         let base = tabs[0].base_dir().unwrap().to_path_buf();
         set_base(&base, 32);
-        set_faults(&base, 100);
-        let mut s = CgroupSampler::default();
-        s.start_round_at(Some(&base), Some(500), t0);
-        s.balance_at(ids(&tabs), usize::MAX, t0);
-        for (i, cg) in tabs.iter().enumerate() {
-            s.read_at(i as u64 + 1, cg, true, t0).unwrap();
-        }
-        (tmp, tabs, base, s)
+        (tmp, tabs, base)
     }
 
     fn ids(tabs: &[TabCgroup]) -> impl Iterator<Item = (u64, &TabCgroup, bool)> {
@@ -1064,6 +1073,7 @@ mod tests {
         // +2 and -2 against the base's -1: no set of reads balances, all are read.
         assert_eq!(round_at(&mut s, &tabs, &base, t0 + ROUND), [12, 10, 8]);
         assert!(!s.base_still());
+        assert_eq!(s.kept.len(), 3, "the youngest tabs' usage files kept open");
         s.start_round_at(Some(&base), Some(500), t0 + ROUND * 2);
         assert!(s.base_still());
     }
@@ -1120,6 +1130,7 @@ mod tests {
         assert!(s.base_still());
         s.draw_up_while_still(ids(&tabs));
         assert!(!s.wants_own_kernel(), "measured in the same sweep");
+        assert_eq!(s.kept.len(), 3, "the youngest tabs' usage files kept open");
         // Drawn up, a still round passes over no tab until a cgroup is made or joined (other
         // tests make cgroups meanwhile: a call during which none was made decides).
         let passed_over = |s: &mut CgroupSampler| {
@@ -1170,28 +1181,7 @@ mod tests {
     /// at 32 MiB (2 MiB charged to the base itself, 1920 KiB of it kernel memory), each read
     /// once while quiet at `t0`, the books never drawn up.
     fn unbooked_tabs(t0: Instant) -> (tempfile::TempDir, Vec<TabCgroup>, PathBuf, CgroupSampler) {
-        let tmp = tempfile::tempdir().unwrap();
-        let h = crate::memory::cgroup::tab::fake_v2_hierarchy(tmp.path());
-        let tabs: Vec<TabCgroup> = (1..=3)
-            .map(|n| {
-                let cg = TabCgroup::create(&h, &format!("tab-1-{n}")).unwrap();
-                crate::memory::cgroup::tab::write_files(
-                    cg.dir(),
-                    &[
-                        ("memory.current", "10485760\n"),
-                        (
-                            "memory.stat",
-                            "anon 0\nfile 0\nkernel 1048576\ninactive_file 0\n",
-                        ),
-                        ("memory.events", "oom 0\noom_kill 0\n"),
-                        ("cgroup.procs", ""),
-                    ],
-                );
-                cg
-            })
-            .collect();
-        let base = tabs[0].base_dir().unwrap().to_path_buf();
-        set_base(&base, 32);
+        let (tmp, tabs, base) = three_tabs("anon 0\nfile 0\nkernel 1048576\ninactive_file 0\n");
         let kernel = (3 << 20) + (1920 << 10);
         let stat = format!("anon 0\nkernel {kernel}\npgfault 100\n");
         std::fs::write(base.join("memory.stat"), stat).unwrap();

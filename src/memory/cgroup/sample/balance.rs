@@ -44,8 +44,9 @@ impl CgroupSampler {
             return;
         };
         let mut accounts = books::accounts(tabs);
-        self.books
-            .retain(&accounts.iter().map(|(key, _, _)| *key).collect());
+        let keys = accounts.iter().map(|(key, _, _)| *key).collect();
+        self.books.retain(&keys);
+        self.kept.retain(&keys);
         let unread = self.books.order(&mut accounts);
         let bound = books::stock_bound();
         // The rounds' own reads since may account for the move already (a tab at work read
@@ -62,7 +63,7 @@ impl CgroupSampler {
                 budget -= 1;
             }
             // A cgroup removed under memmux's feet: its round's own read says so.
-            let Ok(usage) = account.top.usage(&mut self.buf) else {
+            let Ok(usage) = self.kept.usage(*key, account.top, &mut self.buf) else {
                 continue;
             };
             self.record_account(*key, account, usage, now);
@@ -72,6 +73,8 @@ impl CgroupSampler {
             }
         }
         self.books.draw_up(base);
+        self.kept
+            .keep_youngest(accounts.iter().map(|(key, a, _)| (*key, a.top)));
     }
 
     /// Records the usage of the cgroup right under the base `key` (`account`) as just read;
@@ -141,7 +144,7 @@ impl CgroupSampler {
         let now = Instant::now();
         for (key, account, _) in &accounts {
             // A cgroup removed under memmux's feet: the books are left to a move.
-            let Ok(usage) = account.top.usage(&mut self.buf) else {
+            let Ok(usage) = self.kept.usage(*key, account.top, &mut self.buf) else {
                 return;
             };
             self.record_account(*key, account, usage, now);
@@ -153,9 +156,12 @@ impl CgroupSampler {
         }
         let keys = accounts.iter().map(|(key, _, _)| *key).collect();
         self.books.retain(&keys);
+        self.kept.retain(&keys);
         self.books.draw_up(before);
         self.books.set_kernel(kernel);
         self.books.set_checked(stamp);
+        self.kept
+            .keep_youngest(accounts.iter().map(|(key, a, _)| (*key, a.top)));
     }
 
     /// In a round that found the base still: once after the books were drawn up, measures
