@@ -60,8 +60,8 @@ pub struct Books {
     kernel: Option<i128>,
     /// The books were drawn up and the base's own kernel memory not measured since.
     kernel_wanted: bool,
-    /// Sweeps while the base was still ([`Books::wants_drawing`]) tried since the books were
-    /// last drawn up: at most [`SWEEPS`].
+    /// Sweeps of every tab ([`Books::wants_drawing`]) tried since the books were last drawn
+    /// up: at most [`SWEEPS`].
     sweeps: u8,
     /// [`super::tab::made_and_joined`] when the cgroups under the base were last found not
     /// to want a sweep: a still round compares it and passes over no tab (a pass over 1,000
@@ -76,8 +76,7 @@ struct Entry {
     changed: Instant,
 }
 
-/// Sweeps of every tab while the base is still tried before the books are left to the next
-/// move of the base: each is 20-25 ms at 1,000 tabs, and one fails only when a tab moves
+/// Sweeps of every tab tried before the books are left to the next move of the base: each is 20-25 ms at 1,000 tabs, and one fails only when a tab moves
 /// during it, so on a machine where some tab is always at work the books wait for a move.
 const SWEEPS: u8 = 3;
 
@@ -215,8 +214,8 @@ impl Books {
         self.sweeps = 0;
     }
 
-    /// Whether a sweep of every one of `keys` while the base is still should draw the books
-    /// up: they never were, or a cgroup right under the base is not in them (a tab opened
+    /// Whether a sweep of every one of `keys` (kept when the base did not move during it)
+    /// should draw the books up: they never were, or a cgroup right under the base is not in them (a tab opened
     /// since: its cgroup's kernel structures are charged to the base itself, so the residual
     /// is off too), and fewer than [`SWEEPS`] such sweeps were tried since they were last
     /// drawn up.

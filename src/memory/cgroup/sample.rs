@@ -1128,14 +1128,14 @@ mod tests {
         let t1 = t0 + ROUND;
         s.start_round_at(Some(&base), Some(500), t1);
         assert!(s.base_still());
-        s.draw_up_while_still(ids(&tabs));
+        s.draw_up_in_one_sweep(ids(&tabs));
         assert!(!s.wants_own_kernel(), "measured in the same sweep");
         assert_eq!(s.kept.len(), 3, "the youngest tabs' usage files kept open");
         // Drawn up, a still round passes over no tab until a cgroup is made or joined (other
         // tests make cgroups meanwhile: a call during which none was made decides).
         let passed_over = |s: &mut CgroupSampler| {
             let seen = std::cell::Cell::new(0);
-            s.draw_up_while_still(ids(&tabs).inspect(|_| seen.set(seen.get() + 1)));
+            s.draw_up_in_one_sweep(ids(&tabs).inspect(|_| seen.set(seen.get() + 1)));
             seen.get()
         };
         let calm = (0..1000).find_map(|_| {
@@ -1170,7 +1170,7 @@ mod tests {
         let t1 = t0 + ROUND;
         s.start_round_at(Some(&base), Some(500), t1);
         assert!(!s.base_still());
-        s.draw_up_while_still(ids(&tabs));
+        s.draw_up_in_one_sweep(ids(&tabs));
         assert!(!s.wants_own_kernel(), "drawn up and measured");
         s.balance_at(ids(&tabs), usize::MAX, t1);
         assert!(s.base_still(), "the books account for the move");

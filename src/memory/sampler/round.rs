@@ -181,9 +181,8 @@ pub fn sample_changed(
 /// are due tabs that could be carried (each would read its usage without the books). A
 /// round none of whose due tabs could be carried leaves the books to the next that needs
 /// them. When the base is still or every tab quiet, draws the books up first when they want
-/// it ([`CgroupSampler::draw_up_while_still`]); when the base is still, measures its own
-/// kernel memory once after they were drawn up otherwise
-/// ([`CgroupSampler::measure_own_kernel`]).
+/// it ([`CgroupSampler::draw_up_in_one_sweep`]); when the base is still, measures its own
+/// kernel memory once after a move drew them up ([`CgroupSampler::measure_own_kernel`]).
 pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool], quiet: &[bool]) {
     let joined = |flags: Vec<bool>| {
         roster.iter().zip(flags).filter_map(|(r, flag)| {
@@ -193,7 +192,7 @@ pub fn balance(cgroups: &mut CgroupSampler, roster: &[RosterEntry], due: &[bool]
     };
     // Every tab quiet, the base moves only by charge stocks draining: rarely during a sweep.
     if cgroups.base_still() || (!quiet.is_empty() && quiet.iter().all(|q| *q)) {
-        cgroups.draw_up_while_still(joined(vec![false; roster.len()]));
+        cgroups.draw_up_in_one_sweep(joined(vec![false; roster.len()]));
     }
     if cgroups.base_still() {
         if cgroups.wants_own_kernel() {

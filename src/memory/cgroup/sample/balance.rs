@@ -120,7 +120,7 @@ impl CgroupSampler {
     /// still (within a second of the last one at 1,000 tabs) or every tab quiet (at 100 tabs
     /// the base moved in every round for 10 s, stocks draining, and the first quiet round
     /// came 6 s after the tabs opened).
-    pub fn draw_up_while_still<'a>(
+    pub fn draw_up_in_one_sweep<'a>(
         &mut self,
         tabs: impl Iterator<Item = (u64, &'a TabCgroup, bool)>,
     ) {
