@@ -76,8 +76,9 @@ struct Entry {
     changed: Instant,
 }
 
-/// Sweeps of every tab tried before the books are left to the next move of the base: each is 20-25 ms at 1,000 tabs, and one fails only when a tab moves
-/// during it, so on a machine where some tab is always at work the books wait for a move.
+/// Sweeps of every tab tried before the books are left to the next move of the base: each
+/// is 20-25 ms at 1,000 tabs, and one fails only when a tab moves during it, so on a machine
+/// where some tab is always at work the books wait for a move.
 const SWEEPS: u8 = 3;
 
 /// 64 pages (`MEMCG_CHARGE_BATCH`): the most a cgroup's per-CPU charge stock holds on one CPU.
