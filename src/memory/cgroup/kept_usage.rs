@@ -81,13 +81,9 @@ impl KeptUsage {
     }
 
     /// How many files are kept open.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.files.len()
-    }
-
-    /// Whether no file is kept open.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
     }
 }
 
